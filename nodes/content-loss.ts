@@ -1,0 +1,36 @@
+import { defineNodeType } from '../src/plugin/types';
+import { CONTENT_NORMALISATIONS, contentLoss, type ContentNormalisation } from '../src/ops/losses';
+import { SCALAR, inputInfo, inputTensor, lossWeight, sameShape, weightParam } from './shared';
+
+/** How far the image's features at one layer are from the content image's. */
+export default defineNodeType({
+  type: 'content-loss',
+  title: 'Content loss',
+  category: 'Losses',
+  role: 'loss',
+  inputs: {
+    input: { type: 'Features', label: 'image features' },
+    target: { type: 'Features', label: 'content features' },
+    weight: { type: 'Scalar', optional: true },
+  },
+  outputs: { loss: { type: 'Scalar' } },
+  params: {
+    weight: weightParam(1, 'alpha in Gatys et al.; ignored when the weight input is connected.'),
+    normalisation: {
+      kind: 'enum', default: 'gatys', options: CONTENT_NORMALISATIONS,
+      description: 'gatys: 1/2 sum of squared differences; mse: their mean (neural-style).',
+    },
+  },
+  infer: (ctx) => {
+    sameShape(inputInfo(ctx, 'input'), inputInfo(ctx, 'target'), 'content loss');
+    return { loss: SCALAR };
+  },
+  compute: (ctx) => {
+    const { tf } = ctx;
+    return {
+      loss: tf.tidy(() =>
+        tf.mul(contentLoss(tf, inputTensor(ctx, 'input'), inputTensor(ctx, 'target'), ctx.params.normalisation as ContentNormalisation), lossWeight(ctx)),
+      ),
+    };
+  },
+});

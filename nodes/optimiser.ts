@@ -1,0 +1,27 @@
+import { defineNodeType } from '../src/plugin/types';
+
+/**
+ * Minimises the connected loss by changing the image variable. The runtime owns the loop
+ * (src/runtime/optimisers); this node declares it and its settings.
+ */
+export default defineNodeType({
+  type: 'optimiser',
+  title: 'Optimiser',
+  category: 'Optimisation',
+  role: 'optimiser',
+  inputs: { variable: { type: 'Image', label: 'image variable' }, loss: { type: 'Scalar' } },
+  outputs: { image: { type: 'Image', label: 'result' } },
+  params: {
+    method: { kind: 'enum', default: 'lbfgs', options: ['lbfgs', 'adam', 'sgd'], description: 'L-BFGS as in the paper; Adam is steadier at a fixed step count.' },
+    steps: { kind: 'integer', default: 300, min: 0, max: 100000 },
+    learningRate: { kind: 'number', default: 0.02, min: 0, log: true, label: 'learning rate', description: 'Adam and SGD step size, in image units (pixels span 0..1).' },
+    history: { kind: 'integer', default: 20, min: 1, max: 200, description: 'L-BFGS: correction pairs kept.' },
+    clamp: { kind: 'boolean', default: true, description: 'Keep pixels in [0, 1] after each Adam/SGD step.' },
+    previewEvery: { kind: 'integer', default: 10, min: 0, label: 'preview every', description: 'Steps between preview images (0: none).' },
+  },
+  infer: (ctx) => {
+    const v = ctx.inputs.variable;
+    if (!v || Array.isArray(v)) throw new Error('input "variable" is not connected');
+    return { image: { shape: [...v.shape] } };
+  },
+});

@@ -1,0 +1,30 @@
+import type { ComputeContext, ShapeContext, Tensor, ValueInfo } from '../src/plugin/types';
+
+/** The info of a single (not `multiple`) input, or an error naming it. */
+export function inputInfo(ctx: ShapeContext, name: string): ValueInfo {
+  const v = ctx.inputs[name];
+  if (!v || Array.isArray(v)) throw new Error(`input "${name}" is not connected`);
+  return v;
+}
+
+export function inputTensor(ctx: ComputeContext, name: string): Tensor {
+  const v = ctx.inputs[name];
+  if (!v || Array.isArray(v) || !('dtype' in v)) throw new Error(`input "${name}" has no tensor`);
+  return v;
+}
+
+/** A loss term's weight: the connected Scalar if there is one, else the `weight` parameter. */
+export function lossWeight(ctx: ComputeContext): Tensor | number {
+  const w = ctx.inputs.weight;
+  return w && !Array.isArray(w) && 'dtype' in w ? w : (ctx.params.weight as number);
+}
+
+export const weightParam = (def: number, description: string) =>
+  ({ kind: 'number', default: def, min: 0, log: true, label: 'weight', description }) as const;
+
+export const SCALAR: ValueInfo = { shape: [] };
+
+export function sameShape(a: ValueInfo, b: ValueInfo, what: string): void {
+  if (a.shape.join('x') !== b.shape.join('x'))
+    throw new Error(`${what}: input is ${a.shape.join('x')}${a.layer ? ` (${a.layer})` : ''} but target is ${b.shape.join('x')}${b.layer ? ` (${b.layer})` : ''}; tap the same layer of images of the same size`);
+}

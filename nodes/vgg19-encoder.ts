@@ -1,0 +1,57 @@
+import { defineNodeType, type OutputDef, type ParamValues } from '../src/plugin/types';
+import {
+  VGG19_LAYERS, VGG19_LAYER_NAMES, VGG19_VARIANTS, deepestTap, forwardFlops, randomVgg19Weights, tapShape,
+  vgg19Forward, type Pooling, type Vgg19Variant, type Vgg19Weights,
+} from '../src/models/vgg19';
+
+const variant = (p: ParamValues) => p.variant as Vgg19Variant;
+const taps = (p: ParamValues) => p.taps as string[];
+
+function weightsFor(p: ParamValues, models: { get<T extends { dispose(): void }>(k: string, c: () => T): T }, tf: Parameters<typeof randomVgg19Weights>[0]): Vgg19Weights {
+  return models.get(`vgg19/${variant(p)}/random/${p.seed}`, () => randomVgg19Weights(tf, variant(p), p.seed as number));
+}
+
+/**
+ * VGG19's feature extractor with one output per tapped layer. Encoders with the same settings reading
+ * the same image share one forward pass, which stops at the deepest tap.
+ */
+export default defineNodeType({
+  type: 'vgg19',
+  title: 'VGG19 encoder',
+  category: 'Encoders',
+  description: 'Tap conv (pre-ReLU) or relu outputs; average pooling suits image synthesis (Gatys et al.).',
+  inputs: { image: { type: 'Image' } },
+  outputs: (p) => Object.fromEntries(taps(p).map((t): [string, OutputDef] => [t, { type: 'Features', label: t }])),
+  params: {
+    taps: { kind: 'layers', default: ['relu4_1'], layers: VGG19_LAYER_NAMES, minItems: 1, label: 'layer taps' },
+    variant: {
+      kind: 'enum', default: 'torchvision', options: VGG19_VARIANTS,
+      description: 'torchvision: RGB, ImageNet mean/std; caffe: BGR 0-255 minus mean; normalised: AdaIN/SANet vgg_normalised (1x1 conv, reflection padding).',
+    },
+    pooling: { kind: 'enum', default: 'max', options: ['max', 'avg'] },
+    seed: { kind: 'integer', default: 0, min: 0, description: 'Seed of the random weights used until pretrained weights are loaded.' },
+  },
+  infer: (ctx) => {
+    const image = ctx.inputs.image;
+    if (!image || Array.isArray(image)) throw new Error('input "image" is not connected');
+    return Object.fromEntries(taps(ctx.params).map((t) => [t, { shape: tapShape(t, image.shape, variant(ctx.params)), layer: t }]));
+  },
+  shared: {
+    key: (p) => `vgg19/${variant(p)}/${p.pooling}/random:${p.seed}`,
+    taps,
+    tapInfo: (tap, image, p) => ({ shape: tapShape(tap, image, variant(p)), layer: tap }),
+    cost(list, image, p) {
+      const deepest = VGG19_LAYER_NAMES.indexOf(deepestTap(list));
+      let activations = 0;
+      let weights = 0;
+      for (const l of VGG19_LAYERS.slice(0, deepest + 1)) {
+        activations += tapShape(l.name, image, variant(p)).reduce((a, b) => a * b, 1) * 4;
+        if (l.kind === 'conv') weights += (9 * l.cin * l.cout * 2 + l.cout) * 4;
+      }
+      return { flops: forwardFlops(deepestTap(list), image, variant(p)), activationBytes: activations, weightBytes: weights };
+    },
+    run: (image, list, p, services) =>
+      vgg19Forward(services.tf, image as Parameters<typeof vgg19Forward>[1], list, weightsFor(p, services.models, services.tf), p.pooling as Pooling),
+    describeWeights: (p, services) => `VGG19 ${variant(p)}: ${weightsFor(p, services.models, services.tf).source}`,
+  },
+});

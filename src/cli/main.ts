@@ -1,0 +1,207 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { basename, extname } from 'node:path';
+import { parseArgs } from 'node:util';
+import { builtinRegistry } from '../../nodes';
+import { formatPlan } from '../compiler/format';
+import { formatDiagnostic, hasErrors, type Diagnostic } from '../graph/diagnostics';
+import { parseDocument } from '../graph/document';
+import type { GraphModel } from '../graph/model';
+import { validateGraph } from '../graph/validate';
+import type { BackendName } from '../runtime/backend';
+import { execute, type RunEvent, type RunResult } from '../runtime/executor';
+import { createModelCache } from '../runtime/models';
+import { writePng } from './node-images';
+import { applyOverrides } from './overrides';
+import { compileWithImages, loadGraphImages, nodeServices } from './node-session';
+import { progressReporter } from './progress';
+
+const USAGE = `usage:
+  stylegraph run FILE [--content IMG] [--style IMG ...] [--set NODE_ID.PARAM=VALUE ...] [--size PX]
+                      [--steps N] [--backend wasm|cpu] [--seed N] [--out OUT.png] [--report REPORT.json]
+  stylegraph validate FILE
+  stylegraph plan FILE [--size PX] [--set ...] [--steps N]
+
+  FILE is a graph document (presets/gatys.json). Exit status: 0 done, 1 the run failed,
+  2 bad input (file, graph, option), 130 stopped.`;
+
+/** A message for the user and the exit status that goes with it. */
+class UsageError extends Error {
+  constructor(message: string, readonly status = 2) {
+    super(message);
+  }
+}
+
+export interface Io {
+  out(line: string): void;
+  err(line: string): void;
+  isTTY: boolean;
+  cwd: string;
+}
+
+const nodeIo: Io = {
+  out: (l) => process.stdout.write(l + '\n'),
+  err: (l) => process.stderr.write(l + '\n'),
+  isTTY: Boolean(process.stderr.isTTY),
+  cwd: process.cwd(),
+};
+
+export async function main(argv: string[], io: Io = nodeIo, signal?: AbortSignal): Promise<number> {
+  try {
+    return await dispatch(argv, io, signal);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.err(`stylegraph: ${e.message}`);
+      return e.status;
+    }
+    io.err(`stylegraph: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+    return 1;
+  }
+}
+
+async function dispatch(argv: string[], io: Io, signal?: AbortSignal): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        content: { type: 'string' },
+        style: { type: 'string', multiple: true },
+        set: { type: 'string', multiple: true },
+        size: { type: 'string' },
+        steps: { type: 'string' },
+        backend: { type: 'string' },
+        seed: { type: 'string' },
+        out: { type: 'string' },
+        report: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (e) {
+    throw new UsageError(`${(e as Error).message}\n${USAGE}`);
+  }
+  const { values: v, positionals } = parsed;
+  const [command, file, ...rest] = positionals;
+  if (v.help || !command) {
+    io.out(USAGE);
+    return v.help ? 0 : 2;
+  }
+  if (!['run', 'validate', 'plan'].includes(command)) throw new UsageError(`unknown command "${command}"\n${USAGE}`);
+  if (!file) throw new UsageError(`${command} needs a graph file, e.g. stylegraph ${command} presets/gatys.json`);
+  if (rest.length) throw new UsageError(`unexpected argument "${rest[0]}" (images go after --content or --style)`);
+
+  const registry = builtinRegistry();
+  const text = await readFile(file, 'utf8').catch((e: NodeJS.ErrnoException) => {
+    throw new UsageError(e.code === 'ENOENT' ? `no such file: ${file}` : `cannot read ${file}: ${e.message}`);
+  });
+  const parsedDoc = parseDocument(text);
+  report(io, file, parsedDoc.diagnostics);
+  if (!parsedDoc.model) return 2;
+
+  const int = (name: string, s: string | undefined, min: number, max: number): number | undefined => {
+    if (s === undefined) return undefined;
+    const n = Number(s);
+    if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${name} must be a whole number from ${min} to ${max}, got "${s}"`);
+    return n;
+  };
+  const size = int('size', v.size, 8, 4096) ?? 256;
+  const steps = int('steps', v.steps, 0, 100000);
+  const seed = int('seed', v.seed, 0, 2 ** 31) ?? 0;
+  const backend = v.backend as BackendName | undefined;
+  if (backend && !['wasm', 'cpu'].includes(backend)) throw new UsageError(`--backend must be wasm or cpu in Node, got "${backend}"`);
+
+  const { model, errors } = applyOverrides(parsedDoc.model, registry, { content: v.content, style: v.style, set: v.set, steps }, io.cwd);
+  if (errors.length) throw new UsageError(errors.join('\n'));
+
+  if (command === 'validate') {
+    const ds = [...parsedDoc.diagnostics, ...validateGraph(model, registry)];
+    report(io, file, ds.slice(parsedDoc.diagnostics.length));
+    if (hasErrors(ds)) return 2;
+    io.out(`${file}: valid (${model.nodes.length} nodes, ${model.edges.length} edges)`);
+    return 0;
+  }
+
+  const { images, errors: imageErrors } = await loadGraphImages(model, registry, file);
+  if (imageErrors.length) throw new UsageError(imageErrors.join('\n'));
+  const compiled = compileWithImages(model, registry, images, size);
+  report(io, file, compiled.diagnostics);
+  if (!compiled.plan) return 2;
+  if (command === 'plan') {
+    io.out(formatPlan(compiled.plan));
+    return 0;
+  }
+
+  const { startNodeBackend, tf } = await import('./node-tf');
+  const choice = await startNodeBackend(backend);
+  const models = createModelCache();
+  const services = nodeServices(tf, images, size, seed, models);
+  const progress = progressReporter(io);
+  io.err(`backend ${choice.backend}${choice.skipped.length ? ` (${choice.skipped.map((s) => `${s.backend}: ${s.reason}`).join('; ')})` : ''}, ${size} px`);
+  const controller = new AbortController();
+  signal?.addEventListener('abort', () => controller.abort());
+  const onSigint = () => controller.abort();
+  process.once('SIGINT', onSigint);
+  let result: RunResult;
+  try {
+    result = await execute(compiled.plan, registry, services, {
+      signal: controller.signal,
+      onEvent: (e: RunEvent) => progress(e),
+    });
+  } finally {
+    process.off('SIGINT', onSigint);
+    models.dispose();
+  }
+  for (const w of result.weights) io.err(`weights for ${w.nodes.join(', ')}: ${w.weights}`);
+
+  const written = await writeOutputs(result, v.out ?? `${basename(file, extname(file))}.png`);
+  for (const path of written) io.err(`wrote ${path}`);
+  if (v.report) {
+    await writeFile(v.report, JSON.stringify(makeReport(file, model, choice.backend, size, seed, result, written), null, 2) + '\n');
+    io.err(`wrote ${v.report}`);
+  }
+  if (result.status === 'failed') {
+    io.err(`stylegraph: run failed: ${result.error}`);
+    return 1;
+  }
+  if (result.status === 'cancelled') {
+    io.err('stylegraph: stopped');
+    return 130;
+  }
+  if (result.converged) io.err(`optimiser stopped early: ${result.converged}`);
+  return 0;
+}
+
+function report(io: Io, file: string, ds: Diagnostic[]): void {
+  for (const d of ds) io.err(`${file}: ${formatDiagnostic(d)}`);
+}
+
+/** The first output goes to `out`; further outputs get the node id appended. */
+async function writeOutputs(result: RunResult, out: string): Promise<string[]> {
+  const written: string[] = [];
+  const entries = Object.entries(result.outputs);
+  for (const [i, [nodeId, image]] of entries.entries()) {
+    const path = i === 0 ? out : out.replace(/(\.png)?$/i, `-${nodeId}.png`);
+    await writePng(path, image);
+    written.push(path);
+  }
+  return written;
+}
+
+function makeReport(file: string, model: GraphModel, backend: string, size: number, seed: number, r: RunResult, outputs: string[]) {
+  const timed = r.steps.slice(1);
+  return {
+    graph: file,
+    title: model.metadata.title,
+    status: r.status,
+    ...(r.error ? { error: r.error } : {}),
+    ...(r.converged ? { converged: r.converged } : {}),
+    backend,
+    size,
+    seed,
+    weights: r.weights,
+    msPerStep: timed.length ? timed.reduce((a, s) => a + s.ms, 0) / timed.length : null,
+    steps: r.steps,
+    tensors: r.tensors,
+    outputs,
+  };
+}

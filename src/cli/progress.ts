@@ -1,0 +1,29 @@
+import type { RunEvent } from '../runtime/executor';
+import type { Io } from './main';
+
+const fmt = (x: number): string => (Math.abs(x) >= 1e4 || (Math.abs(x) < 1e-3 && x !== 0) ? x.toExponential(3) : x.toPrecision(4));
+
+/** A redrawn bar on a terminal; plain lines (about ten per run) otherwise, so logs stay readable. */
+export function progressReporter(io: Io): (e: RunEvent) => void {
+  let lastLine = 0;
+  return (e) => {
+    if (e.type === 'status') {
+      if (!io.isTTY) io.err(e.message);
+      return;
+    }
+    if (e.type !== 'step') return;
+    const text = `step ${e.step}/${e.total}  loss ${fmt(e.loss)}  ${e.ms.toFixed(0)} ms`;
+    if (io.isTTY) {
+      const width = 24;
+      const filled = e.total ? Math.round((width * e.step) / e.total) : width;
+      process.stderr.write(`\r[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${text}\x1b[K`);
+      if (e.step >= e.total) process.stderr.write('\n');
+      return;
+    }
+    const every = Math.max(1, Math.floor(e.total / 10));
+    if (e.step === 0 || e.step === e.total || e.step - lastLine >= every) {
+      lastLine = e.step;
+      io.err(text);
+    }
+  };
+}

@@ -1,0 +1,308 @@
+import type { Diagnostic } from '../graph/diagnostics';
+import { hasErrors } from '../graph/diagnostics';
+import { edgeKey, topologicalOrder, type GraphEdge, type GraphModel, type GraphNode } from '../graph/model';
+import { validateGraph } from '../graph/validate';
+import { resolveParams } from '../plugin/params';
+import type { NodeRegistry } from '../plugin/registry';
+import { outputsOf, type NodeTypeDef, type ParamValues, type ShapeContext, type ValueInfo } from '../plugin/types';
+import { estimate } from './estimate';
+import type { LossTerm, Phase, Plan, PlanOptimiser, PlanStep, PlanValue } from './plan';
+
+export interface CompileOptions {
+  /** Longest image side in pixels. */
+  size: number;
+  /** Decoded sizes [height, width] of image sources, where known. */
+  imageSize?: (source: string) => [number, number] | undefined;
+}
+
+export interface CompileResult {
+  plan: Plan | null;
+  diagnostics: Diagnostic[];
+}
+
+interface NodeInfo {
+  node: GraphNode;
+  def: NodeTypeDef;
+  params: ParamValues;
+  path: string;
+}
+
+/** Validates the model and turns it into an execution plan. Never throws on user input. */
+export function compile(model: GraphModel, registry: NodeRegistry, options: CompileOptions): CompileResult {
+  const diagnostics = validateGraph(model, registry);
+  if (hasErrors(diagnostics)) return { plan: null, diagnostics };
+  const fail = (d: Omit<Diagnostic, 'severity'>): CompileResult => ({ plan: null, diagnostics: [...diagnostics, { severity: 'error', ...d }] });
+
+  const nodes = new Map<string, NodeInfo>();
+  model.nodes.forEach((node, i) => {
+    const def = registry.get(node.type)!;
+    nodes.set(node.id, { node, def, params: resolveParams(def.params, node.params), path: `$.nodes[${i}]` });
+  });
+
+  // A bypassed loss term drops out: edges leaving it are ignored.
+  const bypassed = new Set<string>();
+  for (const n of nodes.values()) {
+    if (!n.node.bypass) continue;
+    if (n.def.role === 'loss') bypassed.add(n.node.id);
+    else diagnostics.push({ severity: 'warning', path: `${n.path}.bypass`, nodeId: n.node.id, message: `only loss terms can be bypassed; "${n.node.id}" still runs` });
+  }
+  const edges = model.edges.filter((e) => !bypassed.has(e.from.node));
+  for (const n of nodes.values())
+    for (const [name, input] of Object.entries(n.def.inputs))
+      if (!input.optional && !input.multiple && !edges.some((e) => e.to.node === n.node.id && e.to.input === name))
+        return fail({ code: 'missing-input', path: n.path, nodeId: n.node.id, message: `"${n.node.id}".${name} comes from a bypassed term` });
+
+  const outputNodes = [...nodes.values()].filter((n) => n.def.role === 'output').map((n) => n.node.id);
+  if (!outputNodes.length) return fail({ code: 'no-output', path: '$.nodes', message: 'the graph has no output node, so nothing would be computed; add an Output image' });
+
+  const needed = reachBackward(outputNodes, edges);
+  const order = topologicalOrder(
+    model.nodes.map((n) => n.id).filter((id) => needed.has(id)),
+    edges.map((e) => ({ from: e.from.node, to: e.to.node })),
+  );
+  if ('cycle' in order) return fail({ code: 'cycle', path: '$.edges', message: `cycle: ${order.cycle.join(' -> ')}` });
+
+  // The optimiser and its variable.
+  const optimisers = order.order.filter((id) => nodes.get(id)!.def.role === 'optimiser');
+  if (optimisers.length > 1)
+    return fail({ code: 'optimiser', path: '$.nodes', nodeId: optimisers[1], message: `one optimiser per graph for now; found ${optimisers.join(', ')}` });
+  let optimiser: PlanOptimiser | null = null;
+  const phase = new Map<string, Phase>(order.order.map((id) => [id, 'once']));
+  if (optimisers.length) {
+    const optId = optimisers[0]!;
+    const varEdge = edges.find((e) => e.to.node === optId && e.to.input === 'variable')!;
+    const lossEdge = edges.find((e) => e.to.node === optId && e.to.input === 'loss')!;
+    const varNode = nodes.get(varEdge.from.node)!;
+    if (varNode.def.role !== 'variable')
+      return fail({ code: 'optimiser', path: nodes.get(optId)!.path, nodeId: optId, message: `the optimiser's variable input must come from an Image variable node, not "${varNode.node.id}" (${varNode.def.title})` });
+    const opt = nodes.get(optId)!;
+    optimiser = {
+      nodeId: optId, variableNode: varNode.node.id, variableKey: edgeKey(varEdge.from.node, varEdge.from.output),
+      lossKey: edgeKey(lossEdge.from.node, lossEdge.from.output), resultKey: edgeKey(optId, 'image'),
+      params: opt.params, stateBytes: 0,
+    };
+    const forLoss = reachBackward([lossEdge.from.node], edges);
+    const onVariable = reachForward(varNode.node.id, edges, optId);
+    const afterOpt = reachForward(optId, edges);
+    for (const id of order.order) {
+      if (id === varNode.node.id || id === optId) continue;
+      if (onVariable.has(id) && forLoss.has(id)) phase.set(id, 'loop');
+      else if (onVariable.has(id) || afterOpt.has(id)) phase.set(id, 'after');
+    }
+    if (!forLoss.has(varNode.node.id))
+      diagnostics.push({ severity: 'warning', path: opt.path, nodeId: optId, message: `the loss does not depend on "${varNode.node.id}", so the optimiser cannot change it` });
+  }
+
+  // Shape inference.
+  const infos = new Map<string, ValueInfo>();
+  const sockets = new Map<string, PlanValue['socket']>();
+  const inputKeys = new Map<string, Record<string, string | string[]>>();
+  for (const id of order.order) {
+    const n = nodes.get(id)!;
+    const keys: Record<string, string | string[]> = {};
+    const ctxInputs: ShapeContext['inputs'] = {};
+    for (const [name, input] of Object.entries(n.def.inputs)) {
+      const into = edges.filter((e) => e.to.node === id && e.to.input === name).map((e) => edgeKey(e.from.node, e.from.output));
+      if (input.multiple) {
+        keys[name] = into;
+        ctxInputs[name] = into.map((k) => infos.get(k)!);
+      } else if (into[0]) {
+        keys[name] = into[0];
+        ctxInputs[name] = infos.get(into[0])!;
+      }
+    }
+    inputKeys.set(id, keys);
+    let out: Record<string, ValueInfo>;
+    try {
+      out = n.def.infer({ params: n.params, inputs: ctxInputs, size: options.size, imageSize: options.imageSize });
+    } catch (e) {
+      return fail({ code: 'param', path: n.path, nodeId: id, message: `${id} (${n.def.title}): ${e instanceof Error ? e.message : String(e)}` });
+    }
+    for (const [name, def] of Object.entries(outputsOf(n.def, n.params))) {
+      const info = out[name];
+      if (!info) return fail({ path: n.path, nodeId: id, message: `${id}: the node type "${n.def.type}" did not infer output "${name}" (a plugin bug)` });
+      infos.set(edgeKey(id, name), info);
+      sockets.set(edgeKey(id, name), def.type);
+    }
+  }
+
+  const value = (key: string): PlanValue => {
+    const info = infos.get(key)!;
+    return { key, socket: sockets.get(key) ?? 'Gram', info, bytes: 4 * info.shape.reduce((a, b) => a * b, 1) };
+  };
+
+  // Steps: stable partition by phase keeps the topological order within each phase.
+  const steps: PlanStep[] = [];
+  const passes = new Map<string, PlanStep>();
+  for (const ph of ['once', 'loop', 'after'] as const) {
+    for (const id of order.order) {
+      if (phase.get(id) !== ph || id === optimiser?.nodeId) continue;
+      const n = nodes.get(id)!;
+      const keys = inputKeys.get(id)!;
+      if (n.def.shared) {
+        const shared = n.def.shared;
+        const image = keys.image as string;
+        const group = `${ph}|${shared.key(n.params)}@${image}`;
+        const taps = shared.taps(n.params);
+        const outs = taps.map((t) => value(edgeKey(id, t)));
+        const existing = passes.get(group);
+        if (existing) {
+          existing.nodes.push(id);
+          existing.id = `pass:${existing.nodes.join('+')}`;
+          for (const t of taps) if (!existing.taps!.includes(t)) existing.taps!.push(t);
+          existing.outputs.push(...outs);
+          continue;
+        }
+        const step = newStep(steps, { id: `pass:${id}`, kind: 'pass', nodes: [id], type: n.def.type, phase: ph, inputs: { image }, outputs: outs, taps: [...taps] });
+        passes.set(group, step);
+        continue;
+      }
+      for (const [name, prepare] of Object.entries(n.def.prepare ?? {})) {
+        const src = keys[name];
+        if (typeof src !== 'string') continue;
+        const prepared = `${id}.${name}:prepared`;
+        const srcPhase = phase.get(src.split('.')[0]!) ?? ph;
+        const info = prepare.info(infos.get(src)!, n.params);
+        infos.set(prepared, info);
+        sockets.set(prepared, sockets.get(src)!);
+        newStep(steps, { id: `${id}.${name}:prepare`, kind: 'prepare', nodes: [id], type: n.def.type, phase: srcPhase === 'once' ? 'once' : ph, inputs: { [name]: src }, outputs: [value(prepared)] });
+        keys[name] = prepared;
+      }
+      const outs = Object.keys(outputsOf(n.def, n.params)).map((o) => value(edgeKey(id, o)));
+      newStep(steps, { id, kind: 'node', nodes: [id], type: n.def.type, phase: ph, inputs: keys, outputs: outs });
+    }
+  }
+  // Prepare steps of `once` inputs were appended in the loop phase's turn: move them before the loop.
+  steps.sort((a, b) => phaseRank(a.phase) - phaseRank(b.phase) || a.index - b.index);
+  steps.forEach((s, i) => (s.index = i));
+
+  for (const s of steps) {
+    const n = nodes.get(s.nodes[0]!)!;
+    const inputs = inputsForCost(s, infos);
+    if (s.kind === 'pass') {
+      const c = n.def.shared!.cost(s.taps!, infos.get(s.inputs.image as string)!.shape, n.params);
+      s.flops = c.flops;
+      s.transientBytes = c.activationBytes;
+    } else if (s.kind === 'node' && n.def.flops) {
+      s.flops = n.def.flops({ params: n.params, inputs, size: options.size }, Object.fromEntries(s.outputs.map((o) => [o.key.slice(s.id.length + 1), o.info])));
+    }
+  }
+
+  const retained = computeLifetimes(steps, optimiser);
+  const terms: LossTerm[] = optimiser ? lossTerms(order.order, nodes, phase, edges, optimiser) : [];
+  const params = Object.fromEntries([...nodes].map(([id, n]) => [id, n.params]));
+  const dropped = model.nodes.map((n) => n.id).filter((id) => !needed.has(id));
+  const plan: Plan = {
+    size: options.size, steps, params, optimiser, terms, retained, dropped,
+    outputs: outputNodes.map((id) => ({ nodeId: id, key: inputKeys.get(id)!.image as string })),
+    estimate: { flopsOnce: 0, flopsPerIteration: 0, flopsAfter: 0, weightBytes: 0, peakBytes: 0 },
+  };
+  if (optimiser) optimiser.stateBytes = optimiserStateBytes(optimiser, value(optimiser.variableKey).bytes);
+  plan.estimate = estimate(plan, (step) => {
+    const n = nodes.get(step.nodes[0]!)!;
+    return n.def.shared!.cost(step.taps!, infos.get(step.inputs.image as string)!.shape, n.params).weightBytes;
+  });
+  return { plan, diagnostics };
+}
+
+function newStep(steps: PlanStep[], s: Omit<PlanStep, 'index' | 'flops' | 'transientBytes' | 'release'>): PlanStep {
+  const step: PlanStep = { ...s, index: steps.length, flops: 0, transientBytes: 0, release: [] };
+  steps.push(step);
+  return step;
+}
+
+const phaseRank = (p: Phase): number => (p === 'once' ? 0 : p === 'loop' ? 1 : 2);
+
+function inputsForCost(s: PlanStep, infos: Map<string, ValueInfo>): ShapeContext['inputs'] {
+  return Object.fromEntries(
+    Object.entries(s.inputs).map(([k, v]) => [k, Array.isArray(v) ? v.map((x) => infos.get(x)!) : infos.get(v)!]),
+  );
+}
+
+/** Fills each step's `release` list; returns the `once` values the loop reads (they live to the end). */
+function computeLifetimes(steps: PlanStep[], optimiser: PlanOptimiser | null): string[] {
+  const lastUse = new Map<string, number>();
+  const producedIn = new Map<string, PlanStep>();
+  const usedInLoop = new Set<string>();
+  for (const s of steps) {
+    for (const o of s.outputs) producedIn.set(o.key, s);
+    for (const v of Object.values(s.inputs))
+      for (const key of Array.isArray(v) ? v : [v]) {
+        lastUse.set(key, s.index);
+        if (s.phase === 'loop') usedInLoop.add(key);
+      }
+  }
+  const retained: string[] = [];
+  for (const [key, producer] of producedIn) {
+    if (key === optimiser?.variableKey) continue; // the executor owns the variable
+    if (producer.phase === 'once' && usedInLoop.has(key)) {
+      retained.push(key);
+      continue;
+    }
+    if (producer.phase === 'loop') continue; // freed by the step's own scope each iteration
+    steps[lastUse.get(key) ?? producer.index]!.release.push(key);
+  }
+  return retained;
+}
+
+function optimiserStateBytes(opt: PlanOptimiser, variableBytes: number): number {
+  switch (opt.params.method) {
+    case 'adam':
+      return 2 * variableBytes;
+    case 'lbfgs': // history pairs plus direction, gradient and line-search points, as float64 in JS
+      return (2 * (opt.params.history as number) + 6) * variableBytes * 2;
+    default:
+      return variableBytes;
+  }
+}
+
+/** Loss-role nodes feeding the optimiser, with the weights of the sums between them and the total. */
+function lossTerms(
+  order: string[], nodes: Map<string, NodeInfo>, phase: Map<string, Phase>, edges: GraphEdge[], opt: PlanOptimiser,
+): LossTerm[] {
+  const lossNode = opt.lossKey.split('.')[0]!;
+  const multiplier = new Map<string, number | null>([[lossNode, 1]]);
+  for (const id of [...order].reverse()) {
+    if (id === lossNode || phase.get(id) !== 'loop') continue;
+    let total: number | null = 0;
+    let feeds = false;
+    for (const e of edges.filter((e) => e.from.node === id)) {
+      const m = multiplier.get(e.to.node);
+      if (m === undefined) continue;
+      feeds = true;
+      const to = nodes.get(e.to.node)!;
+      total = m === null || total === null || to.def.type !== 'sum' ? null : total + m * (to.params.weight as number);
+    }
+    if (feeds) multiplier.set(id, total);
+  }
+  return order
+    .filter((id) => nodes.get(id)!.def.role === 'loss' && multiplier.has(id))
+    .map((id) => ({ nodeId: id, key: edgeKey(id, 'loss'), multiplier: multiplier.get(id)! }));
+}
+
+function reachBackward(starts: string[], edges: GraphEdge[]): Set<string> {
+  const seen = new Set<string>();
+  const stack = [...starts];
+  while (stack.length) {
+    const id = stack.pop()!;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    for (const e of edges) if (e.to.node === id) stack.push(e.from.node);
+  }
+  return seen;
+}
+
+/** Nodes downstream of `start` (excluded), not walking past `stop`. */
+function reachForward(start: string, edges: GraphEdge[], stop?: string): Set<string> {
+  const seen = new Set<string>();
+  const stack = [start];
+  while (stack.length) {
+    const id = stack.pop()!;
+    for (const e of edges)
+      if (e.from.node === id && !seen.has(e.to.node) && e.to.node !== stop) {
+        seen.add(e.to.node);
+        stack.push(e.to.node);
+      }
+  }
+  return seen;
+}

@@ -1,0 +1,80 @@
+import type { ParamValues, SocketType, ValueInfo } from '../plugin/types';
+
+/**
+ * once: computed before the loop (images, style Grams, content targets); loop: recomputed every
+ * optimiser step (everything that depends on the image variable); after: runs on the final result.
+ * A graph without an optimiser is all `once`.
+ */
+export type Phase = 'once' | 'loop' | 'after';
+
+export interface PlanValue {
+  /** `nodeId.output`, or `nodeId.input:prepared` for a representation prepared before the loop. */
+  key: string;
+  socket: SocketType;
+  info: ValueInfo;
+  bytes: number;
+}
+
+export interface PlanStep {
+  index: number;
+  /** A node id; `pass:<node ids>` for a merged encoder pass; `<node>.<input>:prepare`. */
+  id: string;
+  kind: 'node' | 'pass' | 'prepare';
+  /** The graph nodes this step computes (several for a merged pass). */
+  nodes: string[];
+  type: string;
+  phase: Phase;
+  /** Input name -> value key (or keys, for inputs that take several edges). */
+  inputs: Record<string, string | string[]>;
+  outputs: PlanValue[];
+  /** For passes: the taps computed, in network order. */
+  taps?: string[];
+  /** Forward FLOPs of one evaluation. */
+  flops: number;
+  /** Memory a step needs while it runs beyond its outputs (an encoder's inner activations). */
+  transientBytes: number;
+  /** Keys whose last use is this step: the executor frees them after it (once and after phases). */
+  release: string[];
+}
+
+export interface LossTerm {
+  nodeId: string;
+  key: string;
+  /** The product of the weighted sums between this term and the optimiser's loss; null when not a plain sum. */
+  multiplier: number | null;
+}
+
+export interface PlanOptimiser {
+  nodeId: string;
+  variableNode: string;
+  /** The variable's key: its initial value in `once`, the current image in `loop`, the result in `after`. */
+  variableKey: string;
+  lossKey: string;
+  resultKey: string;
+  params: ParamValues;
+  /** Bytes the optimiser keeps besides the variable (Adam moments, L-BFGS history). */
+  stateBytes: number;
+}
+
+export interface PlanEstimate {
+  flopsOnce: number;
+  /** Forward + backward of the loop steps, about 3x their forward cost. */
+  flopsPerIteration: number;
+  flopsAfter: number;
+  weightBytes: number;
+  peakBytes: number;
+}
+
+export interface Plan {
+  size: number;
+  steps: PlanStep[];
+  params: Record<string, ParamValues>;
+  optimiser: PlanOptimiser | null;
+  terms: LossTerm[];
+  outputs: { nodeId: string; key: string }[];
+  /** `once` values the loop reads; they live until the run ends. */
+  retained: string[];
+  /** Nodes that reach no output, dropped from the plan. */
+  dropped: string[];
+  estimate: PlanEstimate;
+}

@@ -1,0 +1,218 @@
+import type * as tfjs from '@tensorflow/tfjs';
+import { mulberry32, randomNormal, seedFor } from './random';
+
+type TF = typeof tfjs;
+type Tensor = tfjs.Tensor;
+type Tensor4D = tfjs.Tensor4D;
+
+export const VGG19_BLOCKS = [2, 2, 4, 4, 4] as const;
+const CHANNELS = [64, 128, 256, 512, 512] as const;
+
+export type LayerKind = 'conv' | 'relu' | 'pool';
+export interface VggLayer {
+  name: string;
+  kind: LayerKind;
+  block: number;
+  cin: number;
+  cout: number;
+  /** Spatial downsampling factor of this layer's output relative to the input image. */
+  stride: number;
+}
+
+/** conv1_1, relu1_1, conv1_2, relu1_2, pool1, ... pool5: every tap point of VGG19's feature extractor. */
+export const VGG19_LAYERS: readonly VggLayer[] = (() => {
+  const layers: VggLayer[] = [];
+  let cin = 3;
+  VGG19_BLOCKS.forEach((convs, b) => {
+    const block = b + 1;
+    const cout = CHANNELS[b]!;
+    const stride = 2 ** b;
+    for (let n = 1; n <= convs; n++) {
+      layers.push({ name: `conv${block}_${n}`, kind: 'conv', block, cin, cout, stride });
+      layers.push({ name: `relu${block}_${n}`, kind: 'relu', block, cin: cout, cout, stride });
+      cin = cout;
+    }
+    layers.push({ name: `pool${block}`, kind: 'pool', block, cin: cout, cout, stride: stride * 2 });
+  });
+  return layers;
+})();
+
+export const VGG19_LAYER_NAMES: readonly string[] = VGG19_LAYERS.map((l) => l.name);
+export const VGG19_CONVS: readonly VggLayer[] = VGG19_LAYERS.filter((l) => l.kind === 'conv');
+const layerIndex = new Map(VGG19_LAYERS.map((l, i) => [l.name, i]));
+
+export const VGG19_VARIANTS = ['torchvision', 'caffe', 'normalised'] as const;
+export type Vgg19Variant = (typeof VGG19_VARIANTS)[number];
+export type Pooling = 'max' | 'avg';
+
+export function vggLayer(name: string): VggLayer {
+  const i = layerIndex.get(name);
+  if (i === undefined) throw new Error(`VGG19 has no layer "${name}"`);
+  return VGG19_LAYERS[i]!;
+}
+
+/** The deepest of the given taps (the forward pass stops there). */
+export function deepestTap(taps: readonly string[]): string {
+  return taps.reduce((a, b) => ((layerIndex.get(b) ?? -1) > (layerIndex.get(a) ?? -1) ? b : a));
+}
+
+/** Output size along one axis after `pools` 2x2 poolings: floor for zero-padded variants, ceil for `normalised`. */
+function pooled(n: number, pools: number, variant: Vgg19Variant): number {
+  for (let i = 0; i < pools; i++) n = variant === 'normalised' ? Math.ceil(n / 2) : Math.floor(n / 2);
+  return n;
+}
+
+/** Shape of a tap for an input image [1, H, W, 3]. */
+export function tapShape(tap: string, image: readonly number[], variant: Vgg19Variant): number[] {
+  const layer = vggLayer(tap);
+  const pools = Math.log2(layer.stride);
+  return [1, pooled(image[1]!, pools, variant), pooled(image[2]!, pools, variant), layer.cout];
+}
+
+/** Forward FLOPs (multiply-adds count 2) to compute everything up to and including `deepest`. */
+export function forwardFlops(deepest: string, image: readonly number[], variant: Vgg19Variant): number {
+  const end = layerIndex.get(deepest)!;
+  let flops = 0;
+  for (let i = 0; i <= end; i++) {
+    const l = VGG19_LAYERS[i]!;
+    if (l.kind !== 'conv') continue;
+    const [, h, w] = tapShape(l.name, image, variant);
+    flops += 2 * 9 * l.cin * l.cout * h! * w!;
+  }
+  return flops;
+}
+
+/** Weights in tfjs layouts: kernels [3, 3, in, out], biases [out]. */
+export interface Vgg19Weights {
+  variant: Vgg19Variant;
+  /** Where the weights came from, shown in the UI and reports. */
+  source: string;
+  /** The `normalised` variant's leading 1x1 conv ([1, 1, 3, 3]) that holds its input normalisation. */
+  preconv?: { kernel: Tensor4D; bias: Tensor };
+  /** Returns the named conv's weights, creating them on first use when the source is lazy. */
+  conv(name: string): { kernel: Tensor4D; bias: Tensor; flipped: Tensor4D };
+  dispose(): void;
+}
+
+/**
+ * Seeded random weights (He-normal kernels, zero biases), generated lazily per layer so a pass
+ * that stops at relu3_1 never builds block 4 or 5. Random VGG features still synthesise textures.
+ */
+export function randomVgg19Weights(tf: TF, variant: Vgg19Variant, seed: number): Vgg19Weights {
+  const cache = new Map<string, { kernel: Tensor4D; bias: Tensor; flipped: Tensor4D }>();
+  const weights: Vgg19Weights = {
+    variant,
+    source: `random (seed ${seed})`,
+    conv(name) {
+      let w = cache.get(name);
+      if (!w) {
+        const l = vggLayer(name);
+        const rand = mulberry32(seedFor(seed, name));
+        const data = randomNormal(9 * l.cin * l.cout, Math.sqrt(2 / (9 * l.cin)), rand);
+        const kernel = tf.tensor4d(data, [3, 3, l.cin, l.cout]);
+        w = { kernel, bias: tf.zeros([l.cout]), flipped: flipKernel(tf, kernel) };
+        cache.set(name, w);
+      }
+      return w;
+    },
+    dispose() {
+      for (const w of cache.values()) tf.dispose([w.kernel, w.bias, w.flipped]);
+      cache.clear();
+      if (weights.preconv) tf.dispose([weights.preconv.kernel, weights.preconv.bias]);
+    },
+  };
+  if (variant === 'normalised') {
+    // The published vgg_normalised's 1x1 conv maps RGB [0,1] to BGR [0,255] minus the Caffe mean.
+    const k = [0, 0, 255, 0, 255, 0, 255, 0, 0]; // [in=RGB][out=BGR]
+    weights.preconv = {
+      kernel: tf.tensor4d(k, [1, 1, 3, 3]),
+      bias: tf.tensor1d([-103.939, -116.779, -123.68]),
+    };
+  }
+  return weights;
+}
+
+/**
+ * The input gradient of a stride-1 'same' 3x3 conv is a 'same' conv of dy with the kernel
+ * rotated 180 degrees and in/out swapped. tfjs-wasm's Conv2DBackpropInput is naive (about 13x
+ * slower than a forward conv here), so the encoder differentiates through this instead.
+ */
+export function flipKernel(tf: TF, kernel: Tensor4D): Tensor4D {
+  return tf.tidy(() => tf.transpose(tf.reverse(kernel, [0, 1]), [0, 1, 3, 2]));
+}
+
+function conv3x3(tf: TF, x: Tensor4D, kernel: Tensor4D, flipped: Tensor4D, reflect: boolean): Tensor4D {
+  if (reflect) {
+    const padded = tf.mirrorPad(x, [[0, 0], [1, 1], [1, 1], [0, 0]], 'reflect');
+    return tf.conv2d(padded, kernel, 1, 'valid');
+  }
+  const f = tf.customGrad((input) => {
+    return {
+      value: tf.conv2d(input as Tensor4D, kernel, 1, 'same'),
+      gradFunc: (dy) => tf.conv2d(dy as Tensor4D, flipped, 1, 'same'),
+    };
+  });
+  return f(x) as Tensor4D;
+}
+
+const TORCH_MEAN = [0.485, 0.456, 0.406];
+const TORCH_STD = [0.229, 0.224, 0.225];
+const CAFFE_MEAN_BGR = [103.939, 116.779, 123.68];
+
+/** RGB [0,1] -> what the variant's first conv expects. */
+export function preprocess(tf: TF, image: Tensor4D, weights: Vgg19Weights): Tensor4D {
+  return tf.tidy(() => {
+    switch (weights.variant) {
+      case 'torchvision':
+        return tf.div(tf.sub(image, tf.tensor1d(TORCH_MEAN)), tf.tensor1d(TORCH_STD)) as Tensor4D;
+      case 'caffe': {
+        const bgr = tf.reverse(image, -1);
+        return tf.sub(tf.mul(bgr, 255), tf.tensor1d(CAFFE_MEAN_BGR)) as Tensor4D;
+      }
+      case 'normalised': {
+        const p = weights.preconv!;
+        return tf.add(tf.conv2d(image, p.kernel, 1, 'valid'), p.bias) as Tensor4D;
+      }
+    }
+  });
+}
+
+/**
+ * One forward pass that returns every requested tap and stops at the deepest.
+ * Differentiable with respect to `image`. The caller owns the returned tensors.
+ */
+export function vgg19Forward(
+  tf: TF,
+  image: Tensor4D,
+  taps: readonly string[],
+  weights: Vgg19Weights,
+  pooling: Pooling,
+): Record<string, Tensor> {
+  const wanted = new Set(taps);
+  const stop = layerIndex.get(deepestTap(taps))!;
+  const reflect = weights.variant === 'normalised';
+  const out: Record<string, Tensor> = {};
+  const kept = new Set<Tensor>();
+  let x = preprocess(tf, image, weights);
+  for (let i = 0; i <= stop; i++) {
+    const l = VGG19_LAYERS[i]!;
+    const prev = x;
+    if (l.kind === 'conv') {
+      const w = weights.conv(l.name);
+      const y = conv3x3(tf, x, w.kernel, w.flipped, reflect);
+      x = tf.add(y, w.bias);
+      y.dispose();
+    } else if (l.kind === 'relu') x = tf.relu(x);
+    else {
+      const pad = weights.variant === 'normalised' ? 'same' : 'valid';
+      x = pooling === 'max' ? tf.maxPool(x, 2, 2, pad) : tf.avgPool(x, 2, 2, pad);
+    }
+    if (!kept.has(prev)) prev.dispose();
+    if (wanted.has(l.name)) {
+      out[l.name] = x;
+      kept.add(x);
+    }
+  }
+  if (!kept.has(x)) x.dispose();
+  return out;
+}

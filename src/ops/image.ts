@@ -1,0 +1,50 @@
+import type * as tfjs from '@tensorflow/tfjs';
+
+type TF = typeof tfjs;
+
+/** Height and width after scaling so the longest side is `size` (aspect kept, at least 1 px). */
+export function fitSize(height: number, width: number, size: number): [number, number] {
+  const s = size / Math.max(height, width);
+  return [Math.max(1, Math.round(height * s)), Math.max(1, Math.round(width * s))];
+}
+
+/**
+ * RGBA bytes -> [1, H, W, 3] float in [0, 1] at the given size. Downscaling first halves with
+ * 2x2 average pooling while that stays above the target, so small runs of large photos don't alias.
+ */
+export function imageToTensor(tf: TF, rgba: { width: number; height: number; data: Uint8Array | Uint8ClampedArray }, size: number): tfjs.Tensor4D {
+  return tf.tidy(() => {
+    const [h, w] = fitSize(rgba.height, rgba.width, size);
+    const pixels = tf.tensor3d(Uint8Array.from(rgba.data), [rgba.height, rgba.width, 4], 'int32');
+    let x = tf.div(tf.slice(pixels, [0, 0, 0], [rgba.height, rgba.width, 3]).toFloat(), 255).expandDims(0) as tfjs.Tensor4D;
+    while (x.shape[1] >= 2 * h && x.shape[2] >= 2 * w) x = tf.avgPool(x, 2, 2, 'valid');
+    return x.shape[1] === h && x.shape[2] === w ? x : tf.image.resizeBilinear(x, [h, w], true);
+  });
+}
+
+/** Resizes an image tensor [1, H, W, 3] to the given height and width. */
+export function resizeTo(tf: TF, image: tfjs.Tensor, height: number, width: number): tfjs.Tensor4D {
+  const x = image as tfjs.Tensor4D;
+  if (x.shape[1] === height && x.shape[2] === width) return tf.clone(x);
+  return tf.image.resizeBilinear(x, [height, width], true);
+}
+
+export interface RGBAImage {
+  width: number;
+  height: number;
+  data: Uint8ClampedArray;
+}
+
+/** [1, H, W, 3] float in [0, 1] -> RGBA bytes (clamped; NaN becomes 0). */
+export async function tensorToRGBA(image: tfjs.Tensor): Promise<RGBAImage> {
+  const [, height, width] = image.shape as [number, number, number, number];
+  const rgb = await image.data();
+  const data = new Uint8ClampedArray(width * height * 4);
+  for (let i = 0, j = 0; i < width * height; i++, j += 3) {
+    data[i * 4] = Math.round(rgb[j]! * 255);
+    data[i * 4 + 1] = Math.round(rgb[j + 1]! * 255);
+    data[i * 4 + 2] = Math.round(rgb[j + 2]! * 255);
+    data[i * 4 + 3] = 255;
+  }
+  return { width, height, data };
+}

@@ -1,0 +1,70 @@
+import type * as tfjs from '@tensorflow/tfjs';
+
+type TF = typeof tfjs;
+type Tensor = tfjs.Tensor;
+
+/** How a style loss scales Gram matrices and their difference (ALGORITHMS.md, section 2). */
+export const STYLE_NORMALISATIONS = ['gatys', 'johnson', 'raw-mse'] as const;
+export type StyleNormalisation = (typeof STYLE_NORMALISATIONS)[number];
+export const CONTENT_NORMALISATIONS = ['gatys', 'mse'] as const;
+export type ContentNormalisation = (typeof CONTENT_NORMALISATIONS)[number];
+
+/** Channels and positions of a feature map [1, H, W, C] (or any [..., C]). */
+function dims(features: Tensor): { n: number; m: number } {
+  const n = features.shape[features.shape.length - 1]!;
+  return { n, m: features.size / n };
+}
+
+/** G_ij = sum_k F_ik F_jk over positions k: [C, C], unnormalised, as in Gatys et al. */
+export function gramMatrix(tf: TF, features: Tensor): Tensor {
+  return tf.tidy(() => {
+    const { n, m } = dims(features);
+    const f = tf.reshape(features, [m, n]);
+    return tf.matMul(f, f, true, false);
+  });
+}
+
+/** The Gram matrix a style loss compares: raw for `gatys` and `raw-mse`, divided by C*H*W for `johnson`. */
+export function styleGram(tf: TF, features: Tensor, normalisation: StyleNormalisation): Tensor {
+  if (normalisation !== 'johnson') return gramMatrix(tf, features);
+  return tf.tidy(() => {
+    const { n, m } = dims(features);
+    return tf.div(gramMatrix(tf, features), n * m);
+  });
+}
+
+/**
+ * E_l for one layer. `target` is the style image's Gram from `styleGram` with the same normalisation.
+ * gatys: sum (G - A)^2 / (4 N^2 M^2); johnson: mean over the C^2 entries of (G/(NM) - A)^2;
+ * raw-mse: mean over the C^2 entries of (G - A)^2.
+ */
+export function styleLoss(tf: TF, features: Tensor, target: Tensor, normalisation: StyleNormalisation): Tensor {
+  return tf.tidy(() => {
+    const g = styleGram(tf, features, normalisation);
+    const sq = tf.sum(tf.squaredDifference(g, target));
+    if (normalisation === 'gatys') {
+      const { n, m } = dims(features);
+      return tf.div(sq, 4 * n * n * m * m);
+    }
+    return tf.div(sq, g.size);
+  });
+}
+
+/** gatys: 1/2 sum (F - P)^2; mse: mean (F - P)^2 (neural-style, pytorch tutorials). */
+export function contentLoss(tf: TF, features: Tensor, target: Tensor, normalisation: ContentNormalisation): Tensor {
+  return tf.tidy(() => {
+    const sq = tf.sum(tf.squaredDifference(features, target));
+    return normalisation === 'gatys' ? tf.mul(sq, 0.5) : tf.div(sq, features.size);
+  });
+}
+
+/** Sum of squared differences between vertical and horizontal neighbours of an image [1, H, W, C]. */
+export function totalVariation(tf: TF, image: Tensor): Tensor {
+  return tf.tidy(() => {
+    const [, h, w, c] = image.shape as [number, number, number, number];
+    const x = image as tfjs.Tensor4D;
+    const dy = tf.sub(tf.slice(x, [0, 1, 0, 0], [1, h - 1, w, c]), tf.slice(x, [0, 0, 0, 0], [1, h - 1, w, c]));
+    const dx = tf.sub(tf.slice(x, [0, 0, 1, 0], [1, h, w - 1, c]), tf.slice(x, [0, 0, 0, 0], [1, h, w - 1, c]));
+    return tf.add(tf.sum(tf.square(dy)), tf.sum(tf.square(dx)));
+  });
+}
