@@ -36,3 +36,35 @@ export function graph(
     extra: {},
   };
 }
+
+import { compileWithImages, loadGraphImages, nodeServices } from '../src/cli/node-session';
+import { execute, type RunOptions } from '../src/runtime/executor';
+import { createModelCache } from '../src/runtime/models';
+import type { NodeRegistry } from '../src/plugin/registry';
+
+/** Compiles and runs a model whose image paths are relative to presets/, on the current backend. */
+export async function run(model: GraphModel, size: number, options: RunOptions = {}, reg: NodeRegistry = registry) {
+  const docPath = new URL('../presets/doc.json', import.meta.url).pathname;
+  const { images, errors } = await loadGraphImages(model, reg, docPath);
+  if (errors.length) throw new Error(errors.join('\n'));
+  const { plan, diagnostics } = compileWithImages(model, reg, images, size);
+  if (!plan) throw new Error(diagnostics.map((d) => d.message).join('\n'));
+  const models = createModelCache();
+  try {
+    return await execute(plan, reg, nodeServices(tf, images, size, 0, models), options);
+  } finally {
+    models.dispose();
+  }
+}
+
+/** Sets parameters on a copy of a model: { 'optim.steps': 10 }. */
+export function withParams(model: GraphModel, values: Record<string, unknown>): GraphModel {
+  const copy = structuredClone(model);
+  for (const [k, v] of Object.entries(values)) {
+    const [id, param] = k.split('.') as [string, string];
+    const node = copy.nodes.find((n) => n.id === id);
+    if (!node) throw new Error(`no node ${id}`);
+    node.params[param] = v;
+  }
+  return copy;
+}

@@ -141,7 +141,7 @@ export function flipKernel(tf: TF, kernel: Tensor4D): Tensor4D {
   return tf.tidy(() => tf.transpose(tf.reverse(kernel, [0, 1]), [0, 1, 3, 2]));
 }
 
-function conv3x3(tf: TF, x: Tensor4D, kernel: Tensor4D, flipped: Tensor4D, reflect: boolean): Tensor4D {
+export function conv3x3(tf: TF, x: Tensor4D, kernel: Tensor4D, flipped: Tensor4D, reflect: boolean): Tensor4D {
   if (reflect) {
     const padded = tf.mirrorPad(x, [[0, 0], [1, 1], [1, 1], [0, 0]], 'reflect');
     return tf.conv2d(padded, kernel, 1, 'valid');

@@ -227,7 +227,9 @@ async function optimise(
         rule.step(x, grad);
         tf.dispose([value, grad]);
       } else {
-        tf.tidy(() => objective(x));
+        tf.tidy(() => {
+          objective(x);
+        });
       }
       // The loss recorded for step k is the one at the image before update k+1.
       const read = await readTerms();

@@ -15,8 +15,8 @@ export interface FirstOrderOptions {
 
 /** Adam (Kingma & Ba) with bias correction; beta1 0.9, beta2 0.999, eps 1e-8. */
 export function adam(tf: TF, shape: number[], o: FirstOrderOptions): GradientOptimiser {
-  const m = tf.variable(tf.zeros(shape), false);
-  const v = tf.variable(tf.zeros(shape), false);
+  // tf.variable shares the initial tensor's data without owning the tensor: free the zeros here.
+  const [m, v] = tf.tidy(() => [tf.variable(tf.zeros(shape), false), tf.variable(tf.zeros(shape), false)]);
   const [b1, b2, eps] = [0.9, 0.999, 1e-8];
   let t = 0;
   return {

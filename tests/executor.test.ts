@@ -1,0 +1,103 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { builtinRegistry } from '../nodes';
+import { defineNodeType } from '../src/plugin/types';
+import { graph, loadPreset, run, tf, useWasm, withParams } from './helpers';
+
+beforeAll(useWasm);
+
+const gatys = (params: Record<string, unknown>) => withParams(loadPreset('gatys.json'), { 'optim.previewEvery': 0, ...params });
+
+describe('executor on the Gatys preset (wasm, 32 px)', () => {
+  it('keeps the tensor count constant over 10 Adam steps and frees everything at the end', async () => {
+    const before = tf.memory().numTensors;
+    const r = await run(gatys({ 'optim.method': 'adam', 'optim.steps': 10 }), 32);
+    expect(r.status).toBe('done');
+    expect(r.steps.map((s) => s.step)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(r.tensors.afterFirstStep).not.toBeNull();
+    expect(r.tensors.atEnd).toBe(r.tensors.afterFirstStep);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('keeps the tensor count constant over 10 L-BFGS steps', async () => {
+    const before = tf.memory().numTensors;
+    const r = await run(gatys({ 'optim.method': 'lbfgs', 'optim.steps': 10 }), 32);
+    expect(r.status).toBe('done');
+    expect(r.tensors.atEnd).toBe(r.tensors.afterFirstStep);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('lowers the loss, and the named terms add up to the total', async () => {
+    const r = await run(gatys({ 'optim.method': 'lbfgs', 'optim.steps': 8 }), 32);
+    const first = r.steps[0]!;
+    const last = r.steps.at(-1)!;
+    expect(last.loss).toBeLessThan(first.loss / 2);
+    for (const s of r.steps) {
+      const sum = Object.values(s.terms).reduce((a, b) => a + b, 0);
+      expect(Math.abs(sum - s.loss) / s.loss).toBeLessThan(1e-4);
+    }
+    expect(Object.keys(first.terms)).toEqual(['tv', 'content_loss', 'style_relu1_1', 'style_relu2_1', 'style_relu3_1', 'style_relu4_1', 'style_relu5_1']);
+    expect(r.outputs.output).toMatchObject({ width: 32, height: 32 });
+    expect(r.weights.map((w) => w.weights)).toEqual(Array(3).fill('VGG19 torchvision: random (seed 0)'));
+  });
+
+  it('stops when the signal is aborted and still returns the image so far', async () => {
+    const controller = new AbortController();
+    const r = await run(gatys({ 'optim.method': 'adam', 'optim.steps': 50 }), 32, {
+      signal: controller.signal,
+      onEvent: (e) => {
+        if (e.type === 'step' && e.step === 2) controller.abort();
+      },
+    });
+    expect(r.status).toBe('cancelled');
+    expect(r.steps).toHaveLength(3);
+    expect(r.outputs.output).toBeDefined();
+  });
+
+  it('sends previews every k steps', async () => {
+    const previews: number[] = [];
+    await run(gatys({ 'optim.method': 'adam', 'optim.steps': 6, 'optim.previewEvery': 2 }), 32, {
+      onEvent: (e) => {
+        if (e.type === 'preview') {
+          previews.push(e.step);
+          expect(e.image.data).toHaveLength(32 * 32 * 4);
+        }
+      },
+    });
+    expect(previews).toEqual([2, 4]);
+  });
+});
+
+describe('executor failures', () => {
+  // A loss term that turns NaN once the image moves off its start.
+  const blowUp = defineNodeType({
+    type: 'test/blow-up', title: 'Blow up', category: 'Losses', role: 'loss',
+    inputs: { image: { type: 'Image' } }, outputs: { loss: { type: 'Scalar' } }, params: {},
+    infer: () => ({ loss: { shape: [] } }),
+    compute: ({ tf: t, inputs }) => ({ loss: t.tidy(() => t.log(t.sub(t.scalar(1), t.sum(inputs.image as tf.Tensor)))) }),
+  });
+  const reg = builtinRegistry([blowUp]);
+  const m = graph(
+    [['img', 'image', { source: 'images/astronaut.jpg' }], ['v', 'variable', { init: 'content' }], ['bad', 'test/blow-up'],
+      ['tv', 'tv-loss'], ['sum', 'sum'], ['o', 'optimiser', { method: 'adam', steps: 5, previewEvery: 0 }], ['out', 'output']],
+    [['img.image', 'v.content'], ['v.image', 'bad.image'], ['v.image', 'tv.image'], ['bad.loss', 'sum.terms'], ['tv.loss', 'sum.terms'],
+      ['v.image', 'o.variable'], ['sum.total', 'o.loss'], ['o.image', 'out.image']],
+  );
+
+  it('stops on NaN and names the term', async () => {
+    const before = tf.memory().numTensors;
+    const r = await run(m, 16, {}, reg);
+    expect(r.status).toBe('failed');
+    expect(r.error).toMatch(/became NaN at step 0 in term "bad"/);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('reports which node failed when a node throws', async () => {
+    const thrower = defineNodeType({ ...blowUp, type: 'test/throws', compute: () => { throw new Error('out of paint'); } });
+    const reg2 = builtinRegistry([thrower]);
+    const m2 = structuredClone(m);
+    m2.nodes.find((n) => n.id === 'bad')!.type = 'test/throws';
+    const r = await run(m2, 16, {}, reg2);
+    expect(r.status).toBe('failed');
+    expect(r.error).toMatch(/node "bad" \(test\/throws\) failed: out of paint/);
+  });
+});
