@@ -1,0 +1,95 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PNG } from 'pngjs';
+import { describe, expect, it } from 'vitest';
+
+const root = new URL('..', import.meta.url).pathname;
+const tmp = mkdtempSync(join(tmpdir(), 'stylegraph-cli-'));
+
+function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile('node', ['scripts/stylegraph.mjs', ...args], { cwd: root }, (err, stdout, stderr) =>
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+function writeDoc(name: string, doc: unknown): string {
+  const path = join(tmp, name);
+  writeFileSync(path, typeof doc === 'string' ? doc : JSON.stringify(doc));
+  return path;
+}
+
+describe('stylegraph CLI', () => {
+  it('runs the Gatys preset, writes the image and a report', async () => {
+    const out = join(tmp, 'o.png');
+    const report = join(tmp, 'r.json');
+    const r = await cli('run', 'presets/gatys.json', '--size', '32', '--steps', '4', '--backend', 'wasm', '--out', out, '--report', report);
+    expect(r.stderr).toMatch(/backend wasm/);
+    expect(r.code).toBe(0);
+    const png = PNG.sync.read(readFileSync(out));
+    expect([png.width, png.height]).toEqual([32, 32]);
+    const rep = JSON.parse(readFileSync(report, 'utf8'));
+    expect(rep).toMatchObject({ backend: 'wasm', size: 32, status: 'done' });
+    expect(rep.weights[0].weights).toMatch(/random \(seed 0\)/);
+    expect(rep.steps.map((s: { step: number }) => s.step)).toEqual([0, 1, 2, 3, 4]);
+    expect(Object.keys(rep.steps[0].terms)).toContain('content_loss');
+    expect(rep.tensors.atEnd).toBe(rep.tensors.afterFirstStep);
+  });
+
+  it('validates a preset', async () => {
+    const r = await cli('validate', 'presets/gatys.json');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/valid \(17 nodes/);
+  });
+
+  it('prints a plan', async () => {
+    const r = await cli('plan', 'presets/gatys.json', '--size', '128');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/vgg19 pass for enc_x \(to relu5_1\)/);
+    expect(r.stdout).toMatch(/peak memory/);
+  });
+
+  it('exits 2 with a readable message for a missing file', async () => {
+    const r = await cli('run', 'presets/nope.json');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/no such file: presets\/nope.json/);
+  });
+
+  it('exits 2 and lists diagnostics for an invalid graph', async () => {
+    const doc = JSON.parse(readFileSync(join(root, 'presets/gatys.json'), 'utf8'));
+    doc.nodes.push({ id: 'mystery', type: 'posterise', position: { x: 0, y: 0 }, params: {} });
+    doc.edges.push({ from: { node: 'enc_x', output: 'relu1_1' }, to: { node: 'output', input: 'image' } });
+    const r = await cli('validate', writeDoc('bad.json', doc));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/unknown node type "posterise"/);
+    expect(r.stderr).toMatch(/Features output cannot feed a Image input/);
+  });
+
+  it('exits 2 for JSON that does not parse', async () => {
+    const r = await cli('run', writeDoc('broken.json', '{"format": "stylegraph",'));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/not valid JSON/);
+  });
+
+  it('exits 2 for a bad --set and says what is allowed', async () => {
+    const a = await cli('run', 'presets/gatys.json', '--set', 'optim.method=newton');
+    expect(a.code).toBe(2);
+    expect(a.stderr).toMatch(/"newton" is not one of lbfgs, adam, sgd/);
+    const b = await cli('run', 'presets/gatys.json', '--set', 'ghost.weight=1');
+    expect(b.stderr).toMatch(/no node "ghost"/);
+    const c = await cli('run', 'presets/gatys.json', '--set', 'optim.speed=3');
+    expect(c.stderr).toMatch(/no parameter "speed" \(parameters: method, steps/);
+  });
+
+  it('exits 2 for a missing image and for bad numbers', async () => {
+    const a = await cli('run', 'presets/gatys.json', '--content', 'nowhere.jpg', '--size', '32');
+    expect(a.code).toBe(2);
+    expect(a.stderr).toMatch(/cannot load image .*nowhere.jpg: no such file/);
+    const b = await cli('run', 'presets/gatys.json', '--size', 'big');
+    expect(b.code).toBe(2);
+    expect(b.stderr).toMatch(/--size must be a whole number/);
+  });
+});
