@@ -1,15 +1,22 @@
 /// <reference types="vitest/config" />
 import vue from '@vitejs/plugin-vue';
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vite';
+
+const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 
 export default defineConfig({
   plugins: [vue()],
+  root: here('./src'),
   // Presets and their sample images are served as they are: /gatys.json, /images/astronaut.jpg.
-  publicDir: 'presets',
+  publicDir: here('./presets'),
+  build: { outDir: here('./dist'), emptyOutDir: true },
+  server: { fs: { allow: [here('.')] } },
   optimizeDeps: {
     include: ['@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-backend-webgpu'],
   },
   test: {
+    root: here('.'),
     include: ['tests/**/*.test.ts'],
     environment: 'node',
     pool: 'forks',

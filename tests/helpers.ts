@@ -37,7 +37,8 @@ export function graph(
   };
 }
 
-import { compileWithImages, loadGraphImages, nodeServices } from '../src/cli/node-session';
+import { loadDocumentImages } from '../src/cli/node-session';
+import { compileWithImages, makeServices } from '../src/runtime/session';
 import { execute, type RunOptions } from '../src/runtime/executor';
 import { createModelCache } from '../src/runtime/models';
 import type { NodeRegistry } from '../src/plugin/registry';
@@ -45,13 +46,13 @@ import type { NodeRegistry } from '../src/plugin/registry';
 /** Compiles and runs a model whose image paths are relative to presets/, on the current backend. */
 export async function run(model: GraphModel, size: number, options: RunOptions = {}, reg: NodeRegistry = registry) {
   const docPath = new URL('../presets/doc.json', import.meta.url).pathname;
-  const { images, errors } = await loadGraphImages(model, reg, docPath);
+  const { images, errors } = await loadDocumentImages(model, reg, docPath);
   if (errors.length) throw new Error(errors.join('\n'));
   const { plan, diagnostics } = compileWithImages(model, reg, images, size);
   if (!plan) throw new Error(diagnostics.map((d) => d.message).join('\n'));
   const models = createModelCache();
   try {
-    return await execute(plan, reg, nodeServices(tf, images, size, 0, models), options);
+    return await execute(plan, reg, makeServices(tf, images, size, 0, models), options);
   } finally {
     models.dispose();
   }

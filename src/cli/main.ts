@@ -12,7 +12,8 @@ import { execute, type RunEvent, type RunResult } from '../runtime/executor';
 import { createModelCache } from '../runtime/models';
 import { writePng } from './node-images';
 import { applyOverrides } from './overrides';
-import { compileWithImages, loadGraphImages, nodeServices } from './node-session';
+import { loadDocumentImages } from './node-session';
+import { compileWithImages, makeServices } from '../runtime/session';
 import { progressReporter } from './progress';
 
 const USAGE = `usage:
@@ -121,7 +122,7 @@ async function dispatch(argv: string[], io: Io, signal?: AbortSignal): Promise<n
     return 0;
   }
 
-  const { images, errors: imageErrors } = await loadGraphImages(model, registry, file);
+  const { images, errors: imageErrors } = await loadDocumentImages(model, registry, file);
   if (imageErrors.length) throw new UsageError(imageErrors.join('\n'));
   const compiled = compileWithImages(model, registry, images, size);
   report(io, file, compiled.diagnostics);
@@ -134,7 +135,7 @@ async function dispatch(argv: string[], io: Io, signal?: AbortSignal): Promise<n
   const { startNodeBackend, tf } = await import('./node-tf');
   const choice = await startNodeBackend(backend);
   const models = createModelCache();
-  const services = nodeServices(tf, images, size, seed, models);
+  const services = makeServices(tf, images, size, seed, models);
   const progress = progressReporter(io);
   io.err(`backend ${choice.backend}${choice.skipped.length ? ` (${choice.skipped.map((s) => `${s.backend}: ${s.reason}`).join('; ')})` : ''}, ${size} px`);
   const controller = new AbortController();

@@ -3,12 +3,8 @@ import { isAbsolute, resolve } from 'node:path';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import type { RGBAImage } from '../ops/image';
+import type { DecodedImage } from '../runtime/session';
 
-export interface DecodedImage {
-  width: number;
-  height: number;
-  data: Uint8Array;
-}
 
 /** Reads bytes from a path (relative to `baseDir`), an http(s) URL or a data: URL. */
 export async function readSource(source: string, baseDir: string): Promise<Uint8Array> {

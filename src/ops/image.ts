@@ -32,7 +32,7 @@ export function resizeTo(tf: TF, image: tfjs.Tensor, height: number, width: numb
 export interface RGBAImage {
   width: number;
   height: number;
-  data: Uint8ClampedArray;
+  data: Uint8ClampedArray<ArrayBuffer>;
 }
 
 /** [1, H, W, 3] float in [0, 1] -> RGBA bytes (clamped; NaN becomes 0). */

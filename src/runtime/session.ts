@@ -1,0 +1,58 @@
+import type * as tfjs from '@tensorflow/tfjs';
+import { compile, type CompileResult } from '../compiler/compile';
+import type { GraphModel } from '../graph/model';
+import { imageToTensor } from '../ops/image';
+import type { NodeRegistry } from '../plugin/registry';
+import type { ComputeServices, ModelCache } from '../plugin/types';
+
+export interface DecodedImage {
+  width: number;
+  height: number;
+  data: Uint8Array | Uint8ClampedArray;
+}
+
+/** Host-specific: bytes from a path, URL or data: URL, decoded to RGBA. */
+export type ImageDecoder = (source: string) => Promise<DecodedImage>;
+
+/** Decodes every image the graph reads, once, so the compiler knows their sizes and runs reuse them. */
+export async function loadGraphImages(
+  model: GraphModel, registry: NodeRegistry, decode: ImageDecoder, images = new Map<string, DecodedImage>(),
+): Promise<{ images: Map<string, DecodedImage>; errors: string[] }> {
+  const errors: string[] = [];
+  for (const node of model.nodes) {
+    const def = registry.get(node.type);
+    if (!def) continue;
+    for (const [name, p] of Object.entries(def.params)) {
+      if (p.kind !== 'image') continue;
+      const source = (node.params[name] as string | undefined) ?? p.default;
+      if (images.has(source)) continue;
+      try {
+        images.set(source, await decode(source));
+      } catch (e) {
+        errors.push(`node "${node.id}": cannot load image ${source.startsWith('data:') ? '(data URL)' : source}: ${(e as Error).message}`);
+      }
+    }
+  }
+  return { images, errors };
+}
+
+export function compileWithImages(model: GraphModel, registry: NodeRegistry, images: Map<string, DecodedImage>, size: number): CompileResult {
+  return compile(model, registry, {
+    size,
+    imageSize: (source) => {
+      const img = images.get(source);
+      return img ? [img.height, img.width] : undefined;
+    },
+  });
+}
+
+export function makeServices(tf: typeof tfjs, images: Map<string, DecodedImage>, size: number, seed: number, models: ModelCache): ComputeServices {
+  return {
+    tf, size, seed, models,
+    loadImage: async (source, px) => {
+      const img = images.get(source);
+      if (!img) throw new Error(`image ${source} was not loaded`);
+      return imageToTensor(tf, img, px);
+    },
+  };
+}

@@ -1,0 +1,28 @@
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-webgpu';
+import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
+import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
+import wasmThreaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
+import { BACKEND_ORDER, chooseBackend, type BackendChoice, type BackendName } from '../runtime/backend';
+
+export { tf };
+
+/** webgpu -> webgl -> wasm -> cpu, or the one named in `?backend=`. */
+export async function startBrowserBackend(forced?: BackendName): Promise<BackendChoice> {
+  setWasmPaths({ 'tfjs-backend-wasm.wasm': wasmPlain, 'tfjs-backend-wasm-simd.wasm': wasmSimd, 'tfjs-backend-wasm-threaded-simd.wasm': wasmThreaded });
+  // Threaded wasm hangs when tfjs builds its workers from minified source; one thread is safe everywhere.
+  tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+  return chooseBackend(tf, forced ? [forced] : BACKEND_ORDER);
+}
+
+/** Fetches and decodes an image relative to `base` (the document's URL). */
+export async function decodeInBrowser(source: string, base: string) {
+  const res = await fetch(new URL(source, base));
+  if (!res.ok) throw new Error(`HTTP ${res.status}`);
+  const bitmap = await createImageBitmap(await res.blob());
+  const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+  const ctx = canvas.getContext('2d')!;
+  ctx.drawImage(bitmap, 0, 0);
+  return ctx.getImageData(0, 0, bitmap.width, bitmap.height);
+}
