@@ -48,7 +48,7 @@ describe('compile: the Gatys preset', () => {
 
   it('weights each style term by the sums above it', () => {
     const terms = gatys().terms;
-    expect(terms.find((t) => t.nodeId === 'style_relu1_1')!.multiplier).toBe(1000);
+    expect(terms.find((t) => t.nodeId === 'style_relu1_1')!.multiplier).toBe(10000);
     expect(terms.find((t) => t.nodeId === 'content_loss')!.multiplier).toBe(1);
   });
 

@@ -141,7 +141,11 @@ export function flipKernel(tf: TF, kernel: Tensor4D): Tensor4D {
   return tf.tidy(() => tf.transpose(tf.reverse(kernel, [0, 1]), [0, 1, 3, 2]));
 }
 
+/** Benchmarks switch the flipped-kernel gradient off to measure what it saves. */
+export const convOptions = { flippedInputGradient: true };
+
 export function conv3x3(tf: TF, x: Tensor4D, kernel: Tensor4D, flipped: Tensor4D, reflect: boolean): Tensor4D {
+  if (!convOptions.flippedInputGradient) return tf.conv2d(reflect ? tf.mirrorPad(x, [[0, 0], [1, 1], [1, 1], [0, 0]], 'reflect') : x, kernel, 1, reflect ? 'valid' : 'same');
   if (reflect) {
     const padded = tf.mirrorPad(x, [[0, 0], [1, 1], [1, 1], [0, 0]], 'reflect');
     return tf.conv2d(padded, kernel, 1, 'valid');
