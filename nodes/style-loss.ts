@@ -26,6 +26,7 @@ export default defineNodeType({
   },
   prepare: {
     target: {
+      socket: 'Gram',
       info: (f) => ({ shape: [f.shape[f.shape.length - 1]!, f.shape[f.shape.length - 1]!], layer: f.layer }),
       run: (features, params, tf) => styleGram(tf, features, params.normalisation as StyleNormalisation),
     },

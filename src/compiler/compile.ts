@@ -128,7 +128,7 @@ export function compile(model: GraphModel, registry: NodeRegistry, options: Comp
 
   const value = (key: string): PlanValue => {
     const info = infos.get(key)!;
-    return { key, socket: sockets.get(key) ?? 'Gram', info, bytes: 4 * info.shape.reduce((a, b) => a * b, 1) };
+    return { key, socket: sockets.get(key)!, info, bytes: 4 * info.shape.reduce((a, b) => a * b, 1) };
   };
 
   // Steps: stable partition by phase keeps the topological order within each phase.
@@ -164,7 +164,7 @@ export function compile(model: GraphModel, registry: NodeRegistry, options: Comp
         const srcPhase = phase.get(src.split('.')[0]!) ?? ph;
         const info = prepare.info(infos.get(src)!, n.params);
         infos.set(prepared, info);
-        sockets.set(prepared, sockets.get(src)!);
+        sockets.set(prepared, prepare.socket);
         newStep(steps, { id: `${id}.${name}:prepare`, kind: 'prepare', nodes: [id], type: n.def.type, phase: srcPhase === 'once' ? 'once' : ph, inputs: { [name]: src }, outputs: [value(prepared)] });
         keys[name] = prepared;
       }

@@ -161,6 +161,8 @@ export interface SharedPass {
 }
 
 export interface PreparedInput {
+  /** What the prepared value is (a style target's features become a Gram). */
+  socket: SocketType;
   info(input: ValueInfo, params: ParamValues): ValueInfo;
   run(input: Tensor, params: ParamValues, tf: TF): Tensor;
 }

@@ -62,7 +62,7 @@ export async function execute(plan: Plan, registry: NodeRegistry, services: Comp
     const params = plan.params[first]!;
     const get = (key: string) => {
       const v = values.get(key);
-      if (v === undefined) throw new NodeError(`value ${key} was not computed (a compiler bug)`);
+      if (v === undefined) throw new Error(`value ${key} was not computed (a compiler bug)`);
       return v;
     };
     try {
@@ -83,7 +83,7 @@ export async function execute(plan: Plan, registry: NodeRegistry, services: Comp
         for (const out of step.outputs) values.set(out.key, r[out.key.slice(first.length + 1)]!);
       };
       if (computed instanceof Promise) {
-        if (sync) throw new NodeError('it is asynchronous, so it cannot run inside the optimisation loop');
+        if (sync) throw new Error('it is asynchronous, so it cannot run inside the optimisation loop');
         return computed.then(store);
       }
       store(computed);
@@ -94,11 +94,9 @@ export async function execute(plan: Plan, registry: NodeRegistry, services: Comp
 
   const runPhase = async (phase: PlanStep['phase']) => {
     for (const step of plan.steps.filter((s) => s.phase === phase)) {
-      try {
-        await runStep(step, env, false);
-      } catch (e) {
+      await runStep(step, env, false)?.catch((e: unknown) => {
         throw wrap(e, step);
-      }
+      });
       const out = plan.outputs.find((o) => o.nodeId === step.id);
       if (out) result.outputs[out.nodeId] = await tensorToRGBA(env.get(out.key) as Tensor);
       for (const key of step.release) release(key);
@@ -131,8 +129,9 @@ export async function execute(plan: Plan, registry: NodeRegistry, services: Comp
   return result;
 }
 
+/** Names the node that failed, once. */
 function wrap(e: unknown, step: PlanStep): Error {
-  if (e instanceof NodeError && e.message.startsWith('node ')) return e;
+  if (e instanceof NodeError) return e;
   const msg = e instanceof Error ? e.message : String(e);
   return new NodeError(`node ${step.nodes.map((n) => `"${n}"`).join(', ')} (${step.type}) failed: ${msg}`);
 }
