@@ -1,0 +1,77 @@
+import type * as tfjs from '@tensorflow/tfjs';
+import { WeightsError, formatShape, takeExpected, torchConvToTf, type StateDict } from './weights/state-dict';
+import { VGG19_CONVS, flipKernel, type Vgg19Variant, type Vgg19Weights } from './vgg19';
+
+type TF = typeof tfjs;
+type Tensor4D = tfjs.Tensor4D;
+
+/** Module indices of the 16 convs in torchvision's `features` (also the Caffe-converted .pth). */
+export const TORCHVISION_CONV_INDICES = [0, 2, 5, 7, 10, 12, 14, 16, 19, 21, 23, 25, 28, 30, 32, 34];
+/** Module indices of the 16 3x3 convs in `vgg_normalised.pth` (index 0 is the 1x1 preprocessing conv). */
+export const NORMALISED_CONV_INDICES = [2, 5, 9, 12, 16, 19, 22, 25, 29, 32, 35, 38, 42, 45, 48, 51];
+
+export interface ConvWeights {
+  kernel: Tensor4D;
+  bias: tfjs.Tensor1D;
+}
+
+/** A conv's weights from a state dict, in tfjs layout. */
+export function convFrom(tf: TF, dict: StateDict, prefix: string): ConvWeights {
+  const w = torchConvToTf(dict.get(`${prefix}.weight`)!);
+  const b = dict.get(`${prefix}.bias`)!;
+  return { kernel: tf.tensor4d(w.data, w.shape as [number, number, number, number]), bias: tf.tensor1d(b.data) };
+}
+
+/** Expected [out, in, kh, kw] and [out] shapes for a chain of convs whose widths are read from the checkpoint. */
+function chainShapes(dict: StateDict, prefixes: string[], firstIn: number, k: number, what: string): Map<string, number[]> {
+  const expected = new Map<string, number[]>();
+  let cin = firstIn;
+  for (const p of prefixes) {
+    const w = dict.get(`${p}.weight`);
+    if (!w) throw new WeightsError(`${what}: missing key "${p}.weight" (expected shape [out, ${cin}, ${k}, ${k}])`);
+    const cout = w.shape[0]!;
+    expected.set(`${p}.weight`, [cout, cin, k, k]);
+    expected.set(`${p}.bias`, [cout]);
+    cin = cout;
+  }
+  return expected;
+}
+
+/**
+ * VGG19 weights from a torchvision / Caffe (`features.N.*`) or `vgg_normalised` (`N.*`) state dict.
+ * Channel widths come from the checkpoint and every shape is checked against its neighbours.
+ */
+export function vgg19FromStateDict(tf: TF, dict: StateDict, variant: Vgg19Variant, source: string): Vgg19Weights {
+  const normalised = variant === 'normalised';
+  const prefixes = (normalised ? NORMALISED_CONV_INDICES : TORCHVISION_CONV_INDICES).map((i) => (normalised ? `${i}` : `features.${i}`));
+  const what = `VGG19 (${variant}) from ${source}`;
+  const expected = chainShapes(dict, prefixes, 3, 3, what);
+  if (normalised) {
+    expected.set('0.weight', [3, 3, 1, 1]);
+    expected.set('0.bias', [3]);
+  }
+  takeExpected(dict, expected, what, (k) => k.startsWith('classifier.'));
+  const convs = new Map<string, ConvWeights & { flipped?: Tensor4D }>();
+  VGG19_CONVS.forEach((l, i) => convs.set(l.name, convFrom(tf, dict, prefixes[i]!)));
+  const weights: Vgg19Weights = {
+    variant,
+    source,
+    conv(name) {
+      const c = convs.get(name);
+      if (!c) throw new WeightsError(`VGG19 has no conv ${name}`);
+      c.flipped ??= flipKernel(tf, c.kernel);
+      return c as Required<typeof c>;
+    },
+    dispose() {
+      for (const c of convs.values()) tf.dispose([c.kernel, c.bias, ...(c.flipped ? [c.flipped] : [])]);
+      if (weights.preconv) tf.dispose([weights.preconv.kernel, weights.preconv.bias]);
+    },
+  };
+  if (normalised) weights.preconv = convFrom(tf, dict, '0');
+  return weights;
+}
+
+/** Describes a shape mismatch the way every loader does. */
+export function shapeMismatch(what: string, key: string, got: number[], want: number[]): WeightsError {
+  return new WeightsError(`${what}: key "${key}" has shape ${formatShape(got)}, expected ${formatShape(want)}`);
+}

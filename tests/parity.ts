@@ -1,0 +1,45 @@
+import { readFileSync } from 'node:fs';
+import { expect } from 'vitest';
+import { readCheckpoint } from '../src/models/weights/read';
+import { tf } from './helpers';
+
+/** Fixtures written by scripts/make-parity-fixtures.py (PyTorch, seeded random weights, widths / 16). */
+export const fixture = (name: string) => new URL(`./fixtures/${name}`, import.meta.url);
+export const readFixture = (name: string) => new Uint8Array(readFileSync(fixture(name)));
+export const checkpoint = (name: string) => readCheckpoint(readFixture(name), name);
+
+export interface Expected {
+  shape: number[];
+  data: number[];
+}
+export const expected: Record<string, unknown> & {
+  widths: number[];
+  content: Expected;
+  style: Expected;
+  style2: Expected;
+  torchvision_max: Record<string, Expected>;
+  torchvision_avg: Record<string, Expected>;
+  gram_relu2_1: Expected;
+  gatys: { alpha: number; beta: number; loss: number; content: number; style: Record<string, number>; gradNorm: number; grad: Expected };
+} = JSON.parse(readFileSync(fixture('parity.json'), 'utf8'));
+
+export const input = (e: Expected) => tf.tensor(e.data, e.shape);
+
+/** Largest |a - b| relative to the largest |b|: the error measure the parity table reports. */
+export function relativeError(actual: ArrayLike<number>, want: Expected): number {
+  expect(actual.length).toBe(want.data.length);
+  let err = 0;
+  let scale = 0;
+  for (let i = 0; i < want.data.length; i++) {
+    err = Math.max(err, Math.abs(actual[i]! - want.data[i]!));
+    scale = Math.max(scale, Math.abs(want.data[i]!));
+  }
+  return err / scale;
+}
+
+export async function expectClose(t: tf.Tensor, want: Expected, tolerance: number): Promise<number> {
+  expect(t.shape).toEqual(want.shape);
+  const e = relativeError(await t.data(), want);
+  expect(e).toBeLessThanOrEqual(tolerance);
+  return e;
+}
