@@ -1,0 +1,110 @@
+import type * as tfjs from '@tensorflow/tfjs';
+import { convFrom, type ConvWeights } from './checkpoints';
+import { mulberry32, randomNormal, seedFor } from './random';
+import { WeightsError, takeExpected, type StateDict } from './weights/state-dict';
+
+type TF = typeof tfjs;
+type Tensor4D = tfjs.Tensor4D;
+
+/**
+ * Per-channel mean and standard deviation over positions, as pytorch-AdaIN's `calc_mean_std`:
+ * the UNBIASED variance (divide by N - 1) plus eps, then the square root. Shapes [1, 1, 1, C].
+ * With a mask [1, H, W, 1] of 0/1, only the positions where it is 1 count.
+ */
+export function meanStd(tf: TF, f: Tensor4D, eps = 1e-5, mask?: Tensor4D): { mean: Tensor4D; std: Tensor4D } {
+  return tf.tidy(() => {
+    if (!mask) {
+      const n = f.shape[1] * f.shape[2];
+      const { mean, variance } = tf.moments(f, [1, 2], true);
+      return { mean: mean as Tensor4D, std: tf.sqrt(tf.add(tf.mul(variance, n / Math.max(1, n - 1)), eps)) as Tensor4D };
+    }
+    const n = tf.sum(mask);
+    const mean = tf.div(tf.sum(tf.mul(f, mask), [1, 2], true), n) as Tensor4D;
+    const sq = tf.sum(tf.mul(tf.square(tf.sub(f, mean)), mask), [1, 2], true);
+    return { mean, std: tf.sqrt(tf.add(tf.div(sq, tf.maximum(tf.sub(n, 1), 1)), eps)) as Tensor4D };
+  });
+}
+
+/** AdaIN(x, y) = sigma(y) (x - mu(x)) / sigma(x) + mu(y); statistics of x only over `mask` where given. */
+export function adain(tf: TF, content: Tensor4D, style: Tensor4D, mask?: Tensor4D): Tensor4D {
+  return tf.tidy(() => {
+    const c = meanStd(tf, content, 1e-5, mask);
+    const s = meanStd(tf, style);
+    return tf.add(tf.mul(tf.div(tf.sub(content, c.mean), c.std), s.std), s.mean) as Tensor4D;
+  });
+}
+
+/** Mean-variance normalisation (SANet's `mean_variance_norm`). */
+export function mvn(tf: TF, f: Tensor4D): Tensor4D {
+  return tf.tidy(() => {
+    const { mean, std } = meanStd(tf, f);
+    return tf.div(tf.sub(f, mean), std) as Tensor4D;
+  });
+}
+
+/** A 3x3 conv after reflection padding of 1, as the decoders and SANet's merge conv use. */
+export function reflectConv(tf: TF, x: Tensor4D, w: ConvWeights): Tensor4D {
+  return tf.tidy(() => {
+    const padded = tf.mirrorPad(x, [[0, 0], [1, 1], [1, 1], [0, 0]], 'reflect');
+    return tf.add(tf.conv2d(padded, w.kernel, 1, 'valid'), w.bias) as Tensor4D;
+  });
+}
+
+/** Nearest-neighbour 2x upsampling: out[i] = in[floor(i / 2)], as torch's Upsample(scale_factor=2). */
+export function upsample2x(tf: TF, x: Tensor4D, size?: [number, number]): Tensor4D {
+  return tf.image.resizeNearestNeighbor(x, size ?? [x.shape[1] * 2, x.shape[2] * 2]);
+}
+
+/** pytorch-AdaIN `decoder` (also SANet's): Sequential indices of its nine convs. */
+export const DECODER_CONV_INDICES = [1, 5, 8, 11, 14, 18, 21, 25, 28];
+/** Convs after which the decoder upsamples (positions in DECODER_CONV_INDICES). */
+const UPSAMPLE_AFTER = new Set([0, 4, 6]);
+
+export interface DecoderWeights {
+  source: string;
+  convs: ConvWeights[];
+  dispose(): void;
+}
+
+/** Channel plan of a decoder for relu4_1 features with `c` channels: c -> c/2 -> c/4 -> c/8 -> 3. */
+function decoderChannels(c: number): [number, number][] {
+  const [a, b, d] = [c / 2, c / 4, c / 8];
+  return [[c, a], [a, a], [a, a], [a, a], [a, b], [b, b], [b, d], [d, d], [d, 3]];
+}
+
+/** g: relu4_1 features -> image. Reflection-padded 3x3 convs, ReLU after all but the last, nearest 2x upsampling. */
+export function decode(tf: TF, features: Tensor4D, weights: DecoderWeights): Tensor4D {
+  return tf.tidy(() => {
+    let x = features;
+    weights.convs.forEach((w, i) => {
+      x = reflectConv(tf, x, w);
+      if (i < weights.convs.length - 1) x = tf.relu(x);
+      if (UPSAMPLE_AFTER.has(i)) x = upsample2x(tf, x);
+    });
+    return x;
+  });
+}
+
+export function decoderFromStateDict(tf: TF, dict: StateDict, source: string): DecoderWeights {
+  const first = dict.get('1.weight');
+  if (!first) throw new WeightsError(`decoder from ${source}: missing key "1.weight"`);
+  const expected = new Map<string, number[]>();
+  decoderChannels(first.shape[1]!).forEach(([cin, cout], i) => {
+    expected.set(`${DECODER_CONV_INDICES[i]}.weight`, [cout, cin, 3, 3]);
+    expected.set(`${DECODER_CONV_INDICES[i]}.bias`, [cout]);
+  });
+  takeExpected(dict, expected, `decoder from ${source}`);
+  const convs = DECODER_CONV_INDICES.map((i) => convFrom(tf, dict, `${i}`));
+  return { source, convs, dispose: () => convs.forEach((c) => tf.dispose([c.kernel, c.bias])) };
+}
+
+/** Seeded random weights in the reference layout: the offline fallback, clearly labelled. */
+export function randomConv(tf: TF, k: number, cin: number, cout: number, seed: number, name: string, gain = 2): ConvWeights {
+  const data = randomNormal(k * k * cin * cout, Math.sqrt(gain / (k * k * cin)), mulberry32(seedFor(seed, name)));
+  return { kernel: tf.tensor4d(data, [k, k, cin, cout]), bias: tf.zeros([cout]) };
+}
+
+export function randomDecoder(tf: TF, channels: number, seed: number): DecoderWeights {
+  const convs = decoderChannels(channels).map(([cin, cout], i) => randomConv(tf, 3, cin, cout, seed, `decoder.${i}`));
+  return { source: `random (seed ${seed})`, convs, dispose: () => convs.forEach((c) => tf.dispose([c.kernel, c.bias])) };
+}
