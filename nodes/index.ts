@@ -1,12 +1,17 @@
 import type { NodePlugin } from '../src/plugin/registry';
 import { createRegistry, type NodeRegistry } from '../src/plugin/registry';
+import adain from './adain';
 import contentLoss from './content-loss';
+import decoder from './decoder';
+import featureBlend from './feature-blend';
 import gram from './gram';
 import imageInput from './image-input';
 import imageVariable from './image-variable';
 import noiseImage from './noise-image';
 import optimiser from './optimiser';
 import outputImage from './output-image';
+import preserveColour from './preserve-colour';
+import sanet from './sanet';
 import scalar from './scalar';
 import styleLoss from './style-loss';
 import tvLoss from './tv-loss';
@@ -15,8 +20,8 @@ import weightedSum from './weighted-sum';
 
 /** Every built-in node type, in palette order. */
 export const builtinNodes: NodePlugin[] = [
-  imageInput, noiseImage, scalar, vgg19Encoder, gram, contentLoss, styleLoss, tvLoss, weightedSum,
-  imageVariable, optimiser, outputImage,
+  imageInput, noiseImage, scalar, vgg19Encoder, gram, adain, featureBlend, sanet, decoder, preserveColour,
+  contentLoss, styleLoss, tvLoss, weightedSum, imageVariable, optimiser, outputImage,
 ];
 
 export function builtinRegistry(extra: NodePlugin[] = []): NodeRegistry {

@@ -1,4 +1,6 @@
-import { defineNodeType, type OutputDef, type ParamValues } from '../src/plugin/types';
+import { vgg19FromStateDict } from '../src/models/checkpoints';
+import { defineNodeType, type ComputeServices, type OutputDef, type ParamValues } from '../src/plugin/types';
+import { describeNetwork, networkWeights } from './weights';
 import {
   VGG19_LAYERS, VGG19_LAYER_NAMES, VGG19_VARIANTS, deepestTap, forwardFlops, randomVgg19Weights, tapShape,
   vgg19Forward, type Pooling, type Vgg19Variant, type Vgg19Weights,
@@ -7,8 +9,17 @@ import {
 const variant = (p: ParamValues) => p.variant as Vgg19Variant;
 const taps = (p: ParamValues) => p.taps as string[];
 
-function weightsFor(p: ParamValues, models: { get<T extends { dispose(): void }>(k: string, c: () => T): T }, tf: Parameters<typeof randomVgg19Weights>[0]): Vgg19Weights {
-  return models.get(`vgg19/${variant(p)}/random/${p.seed}`, () => randomVgg19Weights(tf, variant(p), p.seed as number));
+/** The checkpoint name: the parameter, or the usual one for the variant. */
+const DEFAULT_WEIGHTS: Record<Vgg19Variant, string> = { torchvision: 'vgg19', caffe: 'vgg19-caffe', normalised: 'vgg_normalised' };
+const weightsName = (p: ParamValues) => (p.weights === 'auto' ? DEFAULT_WEIGHTS[variant(p)] : (p.weights as string));
+
+function weightsFor(p: ParamValues, services: ComputeServices): Vgg19Weights {
+  const { tf } = services;
+  return networkWeights(
+    services, `vgg19/${variant(p)}`, weightsName(p), p.seed as number,
+    (c) => vgg19FromStateDict(tf, c.tensors, variant(p), `${c.name} (${c.source})`),
+    () => randomVgg19Weights(tf, variant(p), p.seed as number),
+  );
 }
 
 /**
@@ -29,6 +40,7 @@ export default defineNodeType({
       description: 'torchvision: RGB, ImageNet mean/std; caffe: BGR 0-255 minus mean; normalised: AdaIN/SANet vgg_normalised (1x1 conv, reflection padding).',
     },
     pooling: { kind: 'enum', default: 'max', options: ['max', 'avg'] },
+    weights: { kind: 'string', default: 'auto', label: 'weights', description: 'Checkpoint name; auto: vgg19, vgg19-caffe or vgg_normalised by variant. Seeded random weights until it is loaded.' },
     seed: { kind: 'integer', default: 0, min: 0, description: 'Seed of the random weights used until pretrained weights are loaded.' },
   },
   infer: (ctx) => {
@@ -37,7 +49,7 @@ export default defineNodeType({
     return Object.fromEntries(taps(ctx.params).map((t) => [t, { shape: tapShape(t, image.shape, variant(ctx.params)), layer: t }]));
   },
   shared: {
-    key: (p) => `vgg19/${variant(p)}/${p.pooling}/random:${p.seed}`,
+    key: (p) => `vgg19/${variant(p)}/${p.pooling}/${weightsName(p)}/${p.seed}`,
     taps,
     tapInfo: (tap, image, p) => ({ shape: tapShape(tap, image, variant(p)), layer: tap }),
     cost(list, image, p) {
@@ -51,7 +63,7 @@ export default defineNodeType({
       return { flops: forwardFlops(deepestTap(list), image, variant(p)), activationBytes: activations, weightBytes: weights };
     },
     run: (image, list, p, services) =>
-      vgg19Forward(services.tf, image as Parameters<typeof vgg19Forward>[1], list, weightsFor(p, services.models, services.tf), p.pooling as Pooling),
-    describeWeights: (p, services) => `VGG19 ${variant(p)}: ${weightsFor(p, services.models, services.tf).source}`,
+      vgg19Forward(services.tf, image as Parameters<typeof vgg19Forward>[1], list, weightsFor(p, services), p.pooling as Pooling),
   },
+  describeWeights: (p, services) => describeNetwork(services, `VGG19 ${variant(p)}`, weightsName(p), p.seed as number),
 });

@@ -161,6 +161,25 @@ def save_safetensors(state, path):
         f.write(struct.pack('<Q', len(h)) + h + b''.join(blobs))
 
 
+def coral(source, target):
+    """pytorch-AdaIN's colour preservation: `source` ([3, H, W]) gets the colour mean and covariance of `target`."""
+    def flat_mean_std(feat):
+        f = feat.view(3, -1)
+        return f, f.mean(dim=-1, keepdim=True), f.std(dim=-1, keepdim=True)
+
+    def mat_sqrt(x):
+        u, d, v = torch.svd(x)
+        return u @ d.pow(0.5).diag() @ v.t()
+
+    sf, sm, ss = flat_mean_std(source)
+    sn = (sf - sm) / ss
+    tf_, tm, ts = flat_mean_std(target)
+    tn = (tf_ - tm) / ts
+    s_cov, t_cov = sn @ sn.t() + torch.eye(3), tn @ tn.t() + torch.eye(3)
+    out = mat_sqrt(t_cov) @ torch.inverse(mat_sqrt(s_cov)) @ sn
+    return (out * ts + tm).view(source.shape)
+
+
 class Evil:
     def __reduce__(self):
         import os as _os
@@ -256,6 +275,9 @@ def main():
         cs = tr(fc, fs, c5, s5)
         expected['sanet_cs'] = nhwc(cs)
         expected['sanet_out'] = nhwc(dec(cs))
+
+    # Colour preservation: the style image with the content image's colour statistics.
+    expected['coral_style_to_content'] = nhwc(coral(style[0], content[0]).unsqueeze(0))
 
     # A checkpoint whose pickle calls os.system: the reader must refuse it without running anything.
     with zipfile.ZipFile(os.path.join(OUT, 'malicious.pth'), 'w', zipfile.ZIP_STORED) as z:

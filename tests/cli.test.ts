@@ -93,3 +93,41 @@ describe('stylegraph CLI', () => {
     expect(b.stderr).toMatch(/--size must be a whole number/);
   });
 });
+
+describe('stylegraph CLI with weights', () => {
+  it('runs the AdaIN preset with fixture checkpoints and names them in the report', async () => {
+    const out = join(tmp, 'adain.png');
+    const report = join(tmp, 'adain.json');
+    const r = await cli('run', 'presets/adain.json', '--size', '64', '--out', out, '--report', report,
+      '--weights', 'vgg_normalised=tests/fixtures/vgg_normalised-tiny.pth', '--weights', 'adain-decoder=tests/fixtures/decoder-tiny.pth');
+    expect(r.code).toBe(0);
+    const rep = JSON.parse(readFileSync(report, 'utf8'));
+    expect(rep.weights.map((w: { weights: string }) => w.weights)).toEqual([
+      'VGG19 normalised: vgg_normalised from tests/fixtures/vgg_normalised-tiny.pth',
+      'VGG19 normalised: vgg_normalised from tests/fixtures/vgg_normalised-tiny.pth',
+      'Decoder: adain-decoder from tests/fixtures/decoder-tiny.pth',
+    ]);
+    const png = PNG.sync.read(readFileSync(out));
+    expect([png.width, png.height]).toEqual([64, 64]);
+  });
+
+  it('runs the SANet preset on random weights and says so', async () => {
+    const report = join(tmp, 'sanet.json');
+    const r = await cli('run', 'presets/sanet.json', '--size', '64', '--out', join(tmp, 'sanet.png'), '--report', report);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/SANet transformer: random \(seed 0\); no weights named "sanet-transformer" were loaded/);
+  });
+
+  it('refuses a malicious checkpoint and runs nothing', async () => {
+    const r = await cli('run', 'presets/adain.json', '--size', '32', '--weights', 'adain-decoder=tests/fixtures/malicious.pth');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/refused: the file refers to the Python global "posix.system"/);
+    expect(r.stdout).not.toMatch(/must never run/);
+  });
+
+  it('names the key and shapes when a checkpoint does not fit the network', async () => {
+    const r = await cli('run', 'presets/adain.json', '--size', '32', '--weights', 'adain-decoder=tests/fixtures/vgg19-tiny.pth');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/decoder.*missing key "1.weight"/);
+  });
+});

@@ -37,7 +37,7 @@ describe('executor on the Gatys preset (wasm, 32 px)', () => {
     }
     expect(Object.keys(first.terms)).toEqual(['tv', 'content_loss', 'style_relu1_1', 'style_relu2_1', 'style_relu3_1', 'style_relu4_1', 'style_relu5_1']);
     expect(r.outputs.output).toMatchObject({ width: 32, height: 32 });
-    expect(r.weights.map((w) => w.weights)).toEqual(Array(3).fill('VGG19 torchvision: random (seed 0)'));
+    expect(r.weights.map((w) => w.weights)).toEqual(Array(3).fill('VGG19 torchvision: random (seed 0); no weights named "vgg19" were loaded'));
   });
 
   it('stops when the signal is aborted and still returns the image so far', async () => {

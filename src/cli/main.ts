@@ -15,12 +15,18 @@ import { applyOverrides } from './overrides';
 import { loadDocumentImages } from './node-session';
 import { compileWithImages, makeServices } from '../runtime/session';
 import { progressReporter } from './progress';
+import { checkpointStore, loadWeights, parseWeightsSpec, type WeightsSpec } from './node-weights';
+import { clearCache, defaultCacheDir, listCache, type Progress } from './weights-cache';
+import { MANIFEST } from '../models/weights/manifest';
 
 const USAGE = `usage:
   stylegraph run FILE [--content IMG] [--style IMG ...] [--set NODE_ID.PARAM=VALUE ...] [--size PX]
                       [--steps N] [--backend wasm|cpu] [--seed N] [--out OUT.png] [--report REPORT.json]
+                      [--weights NAME=PATH_OR_URL ...]
   stylegraph validate FILE
   stylegraph plan FILE [--size PX] [--set ...] [--steps N]
+  stylegraph weights list|clear          the download cache ($STYLEGRAPH_CACHE or ~/.cache/stylegraph/weights)
+  stylegraph weights known               the checkpoints in the manifest
 
   FILE is a graph document (presets/gatys.json). Exit status: 0 done, 1 the run failed,
   2 bad input (file, graph, option), 130 stopped.`;
@@ -75,6 +81,7 @@ async function dispatch(argv: string[], io: Io, signal?: AbortSignal): Promise<n
         seed: { type: 'string' },
         out: { type: 'string' },
         report: { type: 'string' },
+        weights: { type: 'string', multiple: true },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -87,6 +94,7 @@ async function dispatch(argv: string[], io: Io, signal?: AbortSignal): Promise<n
     io.out(USAGE);
     return v.help ? 0 : 2;
   }
+  if (command === 'weights') return weightsCommand(file, io);
   if (!['run', 'validate', 'plan'].includes(command)) throw new UsageError(`unknown command "${command}"\n${USAGE}`);
   if (!file) throw new UsageError(`${command} needs a graph file, e.g. stylegraph ${command} presets/gatys.json`);
   if (rest.length) throw new UsageError(`unexpected argument "${rest[0]}" (images go after --content or --style)`);
@@ -111,6 +119,10 @@ async function dispatch(argv: string[], io: Io, signal?: AbortSignal): Promise<n
   const backend = v.backend as BackendName | undefined;
   if (backend && !['wasm', 'cpu'].includes(backend)) throw new UsageError(`--backend must be wasm or cpu in Node, got "${backend}"`);
 
+  const weightSpecs = (v.weights ?? []).map(parseWeightsSpec);
+  const badSpec = weightSpecs.find((w) => 'error' in w);
+  if (badSpec && 'error' in badSpec) throw new UsageError(badSpec.error);
+
   const { model, errors } = applyOverrides(parsedDoc.model, registry, { content: v.content, style: v.style, set: v.set, steps }, io.cwd);
   if (errors.length) throw new UsageError(errors.join('\n'));
 
@@ -134,8 +146,17 @@ async function dispatch(argv: string[], io: Io, signal?: AbortSignal): Promise<n
 
   const { startNodeBackend, tf } = await import('./node-tf');
   const choice = await startNodeBackend(backend);
+  const checkpoints = [];
+  for (const spec of weightSpecs as WeightsSpec[]) {
+    try {
+      checkpoints.push(await loadWeights(tf, spec, io.cwd, defaultCacheDir(), downloadProgress(io, spec.name)));
+    } catch (e) {
+      throw new UsageError(`cannot load weights "${spec.name}": ${(e as Error).message}`);
+    }
+    io.err(`weights ${spec.name}: ${checkpoints.at(-1)!.tensors.size} tensors from ${checkpoints.at(-1)!.source}`);
+  }
   const models = createModelCache();
-  const services = makeServices(tf, images, size, seed, models);
+  const services = makeServices(tf, images, size, seed, models, checkpointStore(checkpoints));
   const progress = progressReporter(io);
   io.err(`backend ${choice.backend}${choice.skipped.length ? ` (${choice.skipped.map((s) => `${s.backend}: ${s.reason}`).join('; ')})` : ''}, ${size} px`);
   const controller = new AbortController();
@@ -170,6 +191,37 @@ async function dispatch(argv: string[], io: Io, signal?: AbortSignal): Promise<n
   }
   if (result.converged) io.err(`optimiser stopped early: ${result.converged}`);
   return 0;
+}
+
+async function weightsCommand(action: string | undefined, io: Io): Promise<number> {
+  const dir = defaultCacheDir();
+  if (action === 'list') {
+    const entries = await listCache(dir);
+    if (!entries.length) io.out(`the weight cache (${dir}) is empty`);
+    for (const e of entries) io.out(`${e.file}  ${(e.size / 2 ** 20).toFixed(1)} MiB  sha256 ${e.sha256.slice(0, 16)}…  ${e.url}`);
+    return 0;
+  }
+  if (action === 'clear') {
+    io.out(`removed ${await clearCache(dir)} cached checkpoint(s) from ${dir}`);
+    return 0;
+  }
+  if (action === 'known') {
+    for (const e of MANIFEST) io.out(`${e.name.padEnd(18)} ${e.network}${e.variant ? ` (${e.variant})` : ''}, ${e.format}, about ${(e.sizeBytes / 2 ** 20).toFixed(0)} MiB, ${e.licence}\n  ${e.url}`);
+    return 0;
+  }
+  throw new UsageError('weights needs list, clear or known');
+}
+
+function downloadProgress(io: Io, name: string): (p: Progress) => void {
+  let shown = -1;
+  return ({ received, total }) => {
+    const pct = total ? Math.floor((100 * received) / total) : -1;
+    if (pct === shown || (pct < 0 && received % (16 * 2 ** 20) > 65536)) return;
+    shown = pct;
+    const text = `downloading ${name}: ${(received / 2 ** 20).toFixed(1)} MiB${total ? ` of ${(total / 2 ** 20).toFixed(1)} MiB (${pct}%)` : ''}`;
+    if (io.isTTY) process.stderr.write(`\r${text}\x1b[K${total && received >= total ? '\n' : ''}`);
+    else if (pct % 10 === 0) io.err(text);
+  };
 }
 
 function report(io: Io, file: string, ds: Diagnostic[]): void {

@@ -119,6 +119,20 @@ export interface ComputeServices {
   loadImage(source: string, size: number): Promise<Tensor>;
   /** Networks and weights that outlive one run (kept between runs in the editor). */
   models: ModelCache;
+  /** Checkpoints the host has loaded, by name (`--weights vgg19=...`, a file picked in the editor). */
+  checkpoints: CheckpointStore;
+}
+
+/** A checkpoint's tensors in their source layout (PyTorch's for .pth and safetensors). */
+export interface LoadedCheckpoint {
+  name: string;
+  /** Where it came from: a path, URL or cache entry, for reports. */
+  source: string;
+  tensors: Map<string, { shape: number[]; data: Float32Array }>;
+}
+
+export interface CheckpointStore {
+  get(name: string): LoadedCheckpoint | undefined;
 }
 
 export interface ModelCache {
@@ -156,8 +170,6 @@ export interface SharedPass {
   cost(taps: string[], image: Shape, params: ParamValues): { flops: number; activationBytes: number; weightBytes: number };
   /** Runs once for all merged nodes; returns one tensor per tap. Synchronous so it can run under a gradient. */
   run(image: Tensor, taps: string[], params: ParamValues, services: ComputeServices): Record<string, Tensor>;
-  /** What weights the pass uses, for reports and the UI. */
-  describeWeights(params: ParamValues, services: ComputeServices): string;
 }
 
 export interface PreparedInput {
@@ -187,6 +199,8 @@ export interface NodeTypeDef {
   flops?(ctx: ShapeContext, outputs: Record<string, ValueInfo>): number;
   compute?(ctx: ComputeContext): Record<string, Value> | Promise<Record<string, Value>>;
   shared?: SharedPass;
+  /** Which weights the node computes with (a checkpoint, or seeded random weights), for reports and the UI. */
+  describeWeights?(params: ParamValues, services: ComputeServices): string;
 }
 
 /** Declares a node type. Kept as an identity so plugins get types and the registry does the checking. */

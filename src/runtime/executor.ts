@@ -104,8 +104,10 @@ export async function execute(plan: Plan, registry: NodeRegistry, services: Comp
   };
 
   try {
-    for (const s of plan.steps.filter((s) => s.kind === 'pass'))
-      result.weights.push({ nodes: s.nodes, weights: registry.get(s.type)!.shared!.describeWeights(plan.params[s.nodes[0]!]!, services) });
+    for (const s of plan.steps.filter((s) => s.kind !== 'prepare')) {
+      const describe = registry.get(s.type)!.describeWeights;
+      if (describe) result.weights.push({ nodes: s.nodes, weights: describe(plan.params[s.nodes[0]!]!, services) });
+    }
     emit({ type: 'status', message: 'preparing inputs and targets' });
     await runPhase('once');
     if (plan.optimiser) {

@@ -3,7 +3,7 @@ import { compile, type CompileResult } from '../compiler/compile';
 import type { GraphModel } from '../graph/model';
 import { imageToTensor } from '../ops/image';
 import type { NodeRegistry } from '../plugin/registry';
-import type { ComputeServices, ModelCache } from '../plugin/types';
+import type { CheckpointStore, ComputeServices, ModelCache } from '../plugin/types';
 
 export interface DecodedImage {
   width: number;
@@ -46,9 +46,13 @@ export function compileWithImages(model: GraphModel, registry: NodeRegistry, ima
   });
 }
 
-export function makeServices(tf: typeof tfjs, images: Map<string, DecodedImage>, size: number, seed: number, models: ModelCache): ComputeServices {
+export const noCheckpoints: CheckpointStore = { get: () => undefined };
+
+export function makeServices(
+  tf: typeof tfjs, images: Map<string, DecodedImage>, size: number, seed: number, models: ModelCache, checkpoints: CheckpointStore = noCheckpoints,
+): ComputeServices {
   return {
-    tf, size, seed, models,
+    tf, size, seed, models, checkpoints,
     loadImage: async (source, px) => {
       const img = images.get(source);
       if (!img) throw new Error(`image ${source} was not loaded`);
