@@ -3,6 +3,8 @@
  *   npm run bench                 64 and 128 px on wasm, L-BFGS and Adam, flipped-kernel gradient on/off
  *   npm run bench -- --cpu        adds the cpu backend at 64 px (slow)
  *   npm run bench -- --smoke      one tiny configuration, for CI
+ *   npm run bench -- --load FILE  time to read a VGG19 checkpoint and turn it into tfjs tensors
+ *                                 (a full-size one: /usr/bin/python3 scripts/make-parity-fixtures.py --full-vgg19 FILE)
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -10,13 +12,35 @@ import { builtinRegistry } from '../nodes';
 import { loadDocumentImages } from '../src/cli/node-session';
 import { startNodeBackend, tf } from '../src/cli/node-tf';
 import { parseDocument } from '../src/graph/document';
-import { convOptions } from '../src/models/vgg19';
+import { VGG19_CONVS, convOptions } from '../src/models/vgg19';
+import { vgg19FromStateDict } from '../src/models/checkpoints';
+import { readCheckpoint } from '../src/models/weights/read';
 import { execute } from '../src/runtime/executor';
 import { createModelCache } from '../src/runtime/models';
 import { compileWithImages, makeServices } from '../src/runtime/session';
 import type { BackendName } from '../src/runtime/backend';
 
-const args = new Set(process.argv.slice(2));
+const argv = process.argv.slice(2);
+const args = new Set(argv);
+if (args.has('--load')) {
+  await benchLoad(argv[argv.indexOf('--load') + 1]!);
+  process.exit(0);
+}
+
+async function benchLoad(path: string): Promise<void> {
+  await startNodeBackend('wasm');
+  const t0 = performance.now();
+  const bytes = readFileSync(path);
+  const t1 = performance.now();
+  const dict = readCheckpoint(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), path);
+  const t2 = performance.now();
+  const weights = vgg19FromStateDict(tf, dict, 'torchvision', path);
+  VGG19_CONVS.forEach((l) => weights.conv(l.name));
+  const t3 = performance.now();
+  console.log(`${path}: ${(bytes.length / 2 ** 20).toFixed(0)} MiB, ${dict.size} tensors`);
+  console.log(`read file ${(t1 - t0).toFixed(0)} ms, parse .pth ${(t2 - t1).toFixed(0)} ms, to tfjs tensors (transposed, flipped kernels) ${(t3 - t2).toFixed(0)} ms; total ${(t3 - t0).toFixed(0)} ms`);
+  weights.dispose();
+}
 const presetPath = fileURLToPath(new URL('../presets/gatys.json', import.meta.url));
 const registry = builtinRegistry();
 const base = parseDocument(readFileSync(presetPath, 'utf8')).model!;

@@ -6,6 +6,8 @@ and decoder, SANet's Transform) with channel widths divided by 16 so the checkpo
 seeded random weights. Every expected output is computed here by PyTorch from those same files.
 
 usage: /usr/bin/python3 scripts/make-parity-fixtures.py      (needs Debian's python3-torch)
+       /usr/bin/python3 scripts/make-parity-fixtures.py --full-vgg19 PATH
+           writes a full-size torchvision VGG19 checkpoint (548 MiB, random weights) for load-time measurements
 """
 import io
 import json
@@ -291,4 +293,10 @@ def main():
 
 
 if __name__ == '__main__':
-    main()
+    import sys
+    if len(sys.argv) == 3 and sys.argv[1] == '--full-vgg19':
+        import torchvision
+        torch.save(torchvision.models.vgg19().state_dict(), sys.argv[2])
+        print(f'{sys.argv[2]}: {os.path.getsize(sys.argv[2])} bytes')
+    else:
+        main()

@@ -37,9 +37,17 @@ export function relativeError(actual: ArrayLike<number>, want: Expected): number
   return err / scale;
 }
 
-export async function expectClose(t: tf.Tensor, want: Expected, tolerance: number): Promise<number> {
+/** Max relative errors by quantity; `PARITY_TABLE=1 npx vitest run tests/parity-*` prints them. */
+const table = new Map<string, number>();
+export function record(quantity: string, error: number): void {
+  table.set(quantity, error);
+  if (process.env.PARITY_TABLE) console.log(`| ${quantity} | ${error.toExponential(2)} |`);
+}
+
+export async function expectClose(t: tf.Tensor, want: Expected, tolerance: number, quantity?: string): Promise<number> {
   expect(t.shape).toEqual(want.shape);
   const e = relativeError(await t.data(), want);
+  if (quantity) record(quantity, e);
   expect(e).toBeLessThanOrEqual(tolerance);
   return e;
 }

@@ -1,8 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readPth } from '../src/models/weights/pth';
 import { readSafetensors } from '../src/models/weights/safetensors';
-import { torchConvToTf } from '../src/models/weights/state-dict';
-import { vgg19FromStateDict } from '../src/models/checkpoints';
+import { convFrom, vgg19FromStateDict } from '../src/models/checkpoints';
 import { checkpoint, expected, readFixture } from './parity';
 import { tf, useWasm } from './helpers';
 
@@ -35,11 +34,16 @@ describe('checkpoint readers', () => {
     expect(() => readSafetensors(st.subarray(0, st.length - 100))).toThrow(/truncated|past the end/);
   });
 
-  it('transposes PyTorch conv weights [out, in, kh, kw] to tfjs [kh, kw, in, out]', () => {
+  it('transposes PyTorch conv weights [out, in, kh, kw] to tfjs [kh, kw, in, out]', async () => {
     // out=2, in=1, 1x2 kernel: w[o][0][0][x] = 10 * o + x
-    const t = torchConvToTf({ shape: [2, 1, 1, 2], data: Float32Array.from([0, 1, 10, 11]) });
-    expect(t.shape).toEqual([1, 2, 1, 2]);
-    expect(Array.from(t.data)).toEqual([0, 10, 1, 11]);
+    const dict = new Map([
+      ['c.weight', { shape: [2, 1, 1, 2], data: Float32Array.from([0, 1, 10, 11]) }],
+      ['c.bias', { shape: [2], data: Float32Array.from([5, 6]) }],
+    ]);
+    const { kernel, bias } = convFrom(tf, dict, 'c');
+    expect(kernel.shape).toEqual([1, 2, 1, 2]);
+    expect(Array.from(await kernel.data())).toEqual([0, 10, 1, 11]);
+    expect(Array.from(await bias.data())).toEqual([5, 6]);
   });
 });
 

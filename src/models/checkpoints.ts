@@ -1,5 +1,5 @@
 import type * as tfjs from '@tensorflow/tfjs';
-import { WeightsError, formatShape, takeExpected, torchConvToTf, type StateDict } from './weights/state-dict';
+import { WeightsError, takeExpected, type StateDict } from './weights/state-dict';
 import { VGG19_CONVS, flipKernel, type Vgg19Variant, type Vgg19Weights } from './vgg19';
 
 type TF = typeof tfjs;
@@ -15,11 +15,12 @@ export interface ConvWeights {
   bias: tfjs.Tensor1D;
 }
 
-/** A conv's weights from a state dict, in tfjs layout. */
+/** A conv's weights from a state dict, in tfjs layout ([out, in, kh, kw] transposed by (2, 3, 1, 0) on the backend). */
 export function convFrom(tf: TF, dict: StateDict, prefix: string): ConvWeights {
-  const w = torchConvToTf(dict.get(`${prefix}.weight`)!);
+  const w = dict.get(`${prefix}.weight`)!;
   const b = dict.get(`${prefix}.bias`)!;
-  return { kernel: tf.tensor4d(w.data, w.shape as [number, number, number, number]), bias: tf.tensor1d(b.data) };
+  const kernel = tf.tidy(() => tf.transpose(tf.tensor4d(w.data, w.shape as [number, number, number, number]), [2, 3, 1, 0]));
+  return { kernel, bias: tf.tensor1d(b.data) };
 }
 
 /** Expected [out, in, kh, kw] and [out] shapes for a chain of convs whose widths are read from the checkpoint. */
@@ -69,9 +70,4 @@ export function vgg19FromStateDict(tf: TF, dict: StateDict, variant: Vgg19Varian
   };
   if (normalised) weights.preconv = convFrom(tf, dict, '0');
   return weights;
-}
-
-/** Describes a shape mismatch the way every loader does. */
-export function shapeMismatch(what: string, key: string, got: number[], want: number[]): WeightsError {
-  return new WeightsError(`${what}: key "${key}" has shape ${formatShape(got)}, expected ${formatShape(want)}`);
 }

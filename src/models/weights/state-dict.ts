@@ -29,17 +29,6 @@ export function takeExpected(
   return new Map([...expected.keys()].map((k) => [k, dict.get(k)!]));
 }
 
-/** PyTorch conv weight [out, in, kh, kw] -> tfjs [kh, kw, in, out]. */
-export function torchConvToTf(w: NamedArray): NamedArray {
-  const [o, i, h, k] = w.shape as [number, number, number, number];
-  const out = new Float32Array(w.data.length);
-  for (let a = 0; a < o; a++)
-    for (let b = 0; b < i; b++)
-      for (let y = 0; y < h; y++)
-        for (let x = 0; x < k; x++) out[((y * k + x) * i + b) * o + a] = w.data[((a * i + b) * h + y) * k + x]!;
-  return { shape: [h, k, i, o], data: out };
-}
-
 /** Decodes IEEE half floats. */
 export function halfToFloat(bits: Uint16Array): Float32Array {
   const out = new Float32Array(bits.length);
