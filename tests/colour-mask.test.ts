@@ -43,7 +43,7 @@ describe('colour preservation', () => {
 });
 
 describe('AdaIN with a spatial mask', () => {
-  const services = { tf, size: 8, seed: 0, nodeId: 'a', outputInfo: {}, loadImage: async () => tf.zeros([1]), models: { get: () => { throw new Error('unused'); }, dispose() {} }, checkpoints: { get: () => undefined } };
+  const services = { tf, size: 8, seed: 0, nodeId: 'a', outputInfo: {}, step: 0, loadImage: async () => tf.zeros([1]), models: { get: () => { throw new Error('unused'); }, dispose() {} }, checkpoints: { get: () => undefined } };
   const content = () => tf.randomNormal([1, 4, 4, 3], 2, 3, 'float32', 1) as tf.Tensor4D;
   const style = () => tf.randomNormal([1, 4, 4, 3], -1, 0.5, 'float32', 2) as tf.Tensor4D;
 

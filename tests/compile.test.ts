@@ -41,7 +41,7 @@ describe('compile: the Gatys preset', () => {
     for (const s of plan.steps)
       for (const v of Object.values(s.inputs))
         for (const key of [v].flat()) {
-          if (key === plan.optimiser!.variableKey || key === plan.optimiser!.resultKey) continue; // bound by the executor
+          if (key === plan.optimiser!.variables[0]!.key || key === plan.optimiser!.resultKey) continue; // bound by the executor
           expect(producedAt.get(key), `${s.id} reads ${key}`).toBeLessThan(s.index);
         }
   });

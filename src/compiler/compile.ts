@@ -70,27 +70,41 @@ export function compile(model: GraphModel, registry: NodeRegistry, options: Comp
   const phase = new Map<string, Phase>(order.order.map((id) => [id, 'once']));
   if (optimisers.length) {
     const optId = optimisers[0]!;
-    const varEdge = edges.find((e) => e.to.node === optId && e.to.input === 'variable')!;
-    const lossEdge = edges.find((e) => e.to.node === optId && e.to.input === 'loss')!;
-    const varNode = nodes.get(varEdge.from.node)!;
-    if (varNode.def.role !== 'variable')
-      return fail({ code: 'optimiser', path: nodes.get(optId)!.path, nodeId: optId, message: `the optimiser's variable input must come from an Image variable node, not "${varNode.node.id}" (${varNode.def.title})` });
     const opt = nodes.get(optId)!;
+    const lossEdge = edges.find((e) => e.to.node === optId && e.to.input === 'loss');
+    if (!lossEdge) return fail({ code: 'optimiser', path: opt.path, nodeId: optId, message: `the optimiser "${optId}" has no loss connected` });
+    const variables: PlanOptimiser['variables'] = [];
+    for (const e of edges.filter((e) => e.to.node === optId && e.to.input !== 'loss')) {
+      const v = nodes.get(e.from.node)!;
+      if (v.def.role !== 'variable')
+        return fail({ code: 'optimiser', path: opt.path, nodeId: optId, message: `what the optimiser "${optId}" updates must come from an Image variable or a model node, not "${v.node.id}" (${v.def.title})` });
+      variables.push({ node: v.node.id, key: edgeKey(e.from.node, e.from.output), socket: opt.def.inputs[e.to.input]!.type as 'Image' | 'Model' });
+    }
+    if (!variables.length) return fail({ code: 'optimiser', path: opt.path, nodeId: optId, message: `the optimiser "${optId}" has nothing to update` });
+    const hasResult = 'image' in outputsOf(opt.def, opt.params);
     optimiser = {
-      nodeId: optId, variableNode: varNode.node.id, variableKey: edgeKey(varEdge.from.node, varEdge.from.output),
-      lossKey: edgeKey(lossEdge.from.node, lossEdge.from.output), resultKey: edgeKey(optId, 'image'),
-      params: opt.params, stateBytes: 0,
+      nodeId: optId, variables, lossKey: edgeKey(lossEdge.from.node, lossEdge.from.output),
+      resultKey: hasResult ? edgeKey(optId, 'image') : null, params: opt.params, stateBytes: 0,
     };
     const forLoss = reachBackward([lossEdge.from.node], edges);
-    const onVariable = reachForward(varNode.node.id, edges, optId);
+    // What changes from one iteration to the next: everything downstream of a variable or a stream.
+    const changing = new Set<string>();
+    for (const v of variables) for (const id of reachForward(v.node, edges, optId)) changing.add(id);
+    for (const id of order.order)
+      if (nodes.get(id)!.def.role === 'stream') {
+        changing.add(id);
+        for (const d of reachForward(id, edges, optId)) changing.add(d);
+      }
     const afterOpt = reachForward(optId, edges);
+    const isVariable = new Set(variables.map((v) => v.node));
     for (const id of order.order) {
-      if (id === varNode.node.id || id === optId) continue;
-      if (onVariable.has(id) && forLoss.has(id)) phase.set(id, 'loop');
-      else if (onVariable.has(id) || afterOpt.has(id)) phase.set(id, 'after');
+      if (isVariable.has(id) || id === optId) continue;
+      if (changing.has(id) && forLoss.has(id)) phase.set(id, 'loop');
+      else if (changing.has(id) || afterOpt.has(id)) phase.set(id, 'after');
     }
-    if (!forLoss.has(varNode.node.id))
-      diagnostics.push({ severity: 'warning', path: opt.path, nodeId: optId, message: `the loss does not depend on "${varNode.node.id}", so the optimiser cannot change it` });
+    for (const v of variables)
+      if (!forLoss.has(v.node))
+        diagnostics.push({ severity: 'warning', path: opt.path, nodeId: optId, message: `the loss does not depend on "${v.node}", so the optimiser cannot change it` });
   }
 
   // Shape inference.
@@ -197,7 +211,7 @@ export function compile(model: GraphModel, registry: NodeRegistry, options: Comp
     outputs: outputNodes.map((id) => ({ nodeId: id, key: inputKeys.get(id)!.image as string })),
     estimate: { flopsOnce: 0, flopsPerIteration: 0, flopsAfter: 0, weightBytes: 0, peakBytes: 0 },
   };
-  if (optimiser) optimiser.stateBytes = optimiserStateBytes(optimiser, value(optimiser.variableKey).bytes);
+  if (optimiser) optimiser.stateBytes = optimiserStateBytes(optimiser, optimiser.variables.reduce((a, v) => a + value(v.key).bytes, 0));
   plan.estimate = estimate(plan, (step) => {
     const n = nodes.get(step.nodes[0]!)!;
     return n.def.shared!.cost(step.taps!, infos.get(step.inputs.image as string)!.shape, n.params).weightBytes;
@@ -234,7 +248,7 @@ function computeLifetimes(steps: PlanStep[], optimiser: PlanOptimiser | null): s
   }
   const retained: string[] = [];
   for (const [key, producer] of producedIn) {
-    if (key === optimiser?.variableKey) continue; // the executor owns the variable
+    if (optimiser?.variables.some((v) => v.key === key)) continue; // the executor owns the variables
     if (producer.phase === 'once' && usedInLoop.has(key)) {
       retained.push(key);
       continue;

@@ -28,7 +28,7 @@ export function estimate(plan: Plan, weightBytesOf: (pass: PlanStep) => number):
   let peak = simulate(inPhase('once'), 0);
   const opt = plan.optimiser;
   if (opt) {
-    const base = sum(plan.retained.map((k) => bytesOf.get(k) ?? 0)) + (bytesOf.get(opt.variableKey) ?? 0) + opt.stateBytes;
+    const base = sum(plan.retained.map((k) => bytesOf.get(k) ?? 0)) + sum(opt.variables.map((v) => bytesOf.get(v.key) ?? 0)) + opt.stateBytes;
     const loop = inPhase('loop');
     peak = Math.max(peak, base + 2 * sum(loop.map((s) => s.transientBytes + sum(s.outputs.map((o) => o.bytes)))));
     peak = Math.max(peak, simulate(inPhase('after'), base));

@@ -44,13 +44,20 @@ export interface LossTerm {
   multiplier: number | null;
 }
 
+export interface PlanVariable {
+  node: string;
+  /** Its initial value in `once`, the current value in `loop`, the result in `after`. */
+  key: string;
+  socket: 'Image' | 'Model';
+}
+
 export interface PlanOptimiser {
   nodeId: string;
-  variableNode: string;
-  /** The variable's key: its initial value in `once`, the current image in `loop`, the result in `after`. */
-  variableKey: string;
+  /** What it updates: one image, or the weights of one or more models. */
+  variables: PlanVariable[];
   lossKey: string;
-  resultKey: string;
+  /** The optimiser's own output (the final image), if it has one. */
+  resultKey: string | null;
   params: ParamValues;
   /** Bytes the optimiser keeps besides the variable (Adam moments, L-BFGS history). */
   stateBytes: number;

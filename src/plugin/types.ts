@@ -105,10 +105,19 @@ export type Tensor = tfjs.Tensor;
 export type TF = typeof tfjs;
 /** A runtime value: tensors for every socket type but Model. */
 export type Value = Tensor | ModelHandle;
+/** A module with weights (a decoder, a SANet transformer): what a Model socket carries. */
 export interface ModelHandle {
   kind: 'model';
   name: string;
+  /** The weights an optimiser may update. */
+  variables: tfjs.Variable[];
+  /** The weights as a state dict in the published checkpoint's names and PyTorch layout, for saving. */
+  stateDict(): Map<string, { shape: number[]; data: Float32Array }>;
+  dispose(): void;
 }
+
+export const isTensor = (v: unknown): v is Tensor => typeof v === 'object' && v !== null && 'dtype' in v;
+export const isModel = (v: unknown): v is ModelHandle => typeof v === 'object' && v !== null && (v as ModelHandle).kind === 'model';
 
 /** Services the host (CLI, browser worker, test) gives nodes while they compute. */
 export interface ComputeServices {
@@ -146,14 +155,19 @@ export interface ComputeContext extends ComputeServices {
   inputs: Record<string, Value | Value[]>;
   /** Static information about each output, from shape inference. */
   outputInfo: Record<string, ValueInfo>;
+  /** The optimiser iteration (0 outside the loop): streams draw a new batch each step. */
+  step: number;
+  /** What the node's `load` returned. */
+  state?: unknown;
 }
 
 /**
  * Roles the compiler treats specially. `source`: reads the outside world (images).
- * `variable`: the tensor an optimiser updates. `optimiser`: owns the loop.
+ * `stream`: a source that gives new data at every optimiser step (a training batch).
+ * `variable`: what an optimiser updates (an image, or a model's weights). `optimiser`: owns the loop.
  * `loss`: a named term of the objective. `output`: a result the host collects.
  */
-export type NodeRole = 'source' | 'variable' | 'optimiser' | 'loss' | 'output';
+export type NodeRole = 'source' | 'stream' | 'variable' | 'optimiser' | 'loss' | 'output';
 
 /**
  * An encoder that many nodes may share: nodes with the same `key` reading the same image
@@ -198,6 +212,8 @@ export interface NodeTypeDef {
   /** Estimated FLOPs of one evaluation, given the inferred shapes. */
   flops?(ctx: ShapeContext, outputs: Record<string, ValueInfo>): number;
   compute?(ctx: ComputeContext): Record<string, Value> | Promise<Record<string, Value>>;
+  /** Asynchronous set-up before the run (a stream decodes its images); the result reaches compute as `state`. */
+  load?(ctx: Omit<ComputeContext, 'inputs' | 'step' | 'state'>): Promise<{ dispose(): void }>;
   shared?: SharedPass;
   /** Which weights the node computes with (a checkpoint, or seeded random weights), for reports and the UI. */
   describeWeights?(params: ParamValues, services: ComputeServices): string;

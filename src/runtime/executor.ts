@@ -1,7 +1,7 @@
 import type * as tfjs from '@tensorflow/tfjs';
 import type { Plan, PlanStep } from '../compiler/plan';
 import type { NodeRegistry } from '../plugin/registry';
-import type { ComputeServices, Value } from '../plugin/types';
+import { isModel, isTensor, type ComputeServices, type LoadedCheckpoint, type ModelHandle, type Value } from '../plugin/types';
 import { tensorToRGBA, type RGBAImage } from '../ops/image';
 import { lbfgs, type Evaluation } from './lbfgs';
 import { adam, sgd, type GradientOptimiser } from './optimisers';
@@ -35,28 +35,35 @@ export interface RunResult {
   /** Why an optimiser stopped before its step count, if it did. */
   converged?: string;
   steps: StepRecord[];
+  /** Images collected by output nodes. */
   outputs: Record<string, RGBAImage>;
+  /** Trained weights collected by output nodes, in the published checkpoint's names and layout. */
+  checkpoints: Record<string, LoadedCheckpoint['tensors']>;
   weights: { nodes: string[]; weights: string }[];
   tensors: { afterFirstStep: number | null; atEnd: number };
 }
 
 class NodeError extends Error {}
 
+type RunStep = (step: PlanStep, values: Map<string, Value>, iteration: number) => void | Promise<void>;
+
+let variableCount = 0;
+
 /** Runs a plan: the `once` steps, the optimisation loop if there is one, then the `after` steps. */
 export async function execute(plan: Plan, registry: NodeRegistry, services: ComputeServices, options: RunOptions = {}): Promise<RunResult> {
   const { tf } = services;
   const emit = options.onEvent ?? (() => {});
   const env = new Map<string, Value>();
-  const result: RunResult = { status: 'done', steps: [], outputs: {}, weights: [], tensors: { afterFirstStep: null, atEnd: 0 } };
-  const held: Tensor[] = [];
+  const states = new Map<string, { dispose(): void }>();
+  const result: RunResult = { status: 'done', steps: [], outputs: {}, checkpoints: {}, weights: [], tensors: { afterFirstStep: null, atEnd: 0 } };
 
   const release = (key: string) => {
     const v = env.get(key);
     env.delete(key);
-    if (v && 'dtype' in v && ![...env.values()].includes(v)) v.dispose();
+    if (v && ![...env.values()].includes(v)) v.dispose();
   };
 
-  const runStep = (step: PlanStep, values: Map<string, Value>, sync: boolean): void | Promise<void> => {
+  const runStep: RunStep = (step, values, iteration) => {
     const first = step.nodes[0]!;
     const def = registry.get(step.type)!;
     const params = plan.params[first]!;
@@ -78,12 +85,12 @@ export async function execute(plan: Plan, registry: NodeRegistry, services: Comp
       }
       const inputs = Object.fromEntries(Object.entries(step.inputs).map(([k, v]) => [k, Array.isArray(v) ? v.map(get) : get(v)]));
       const outputInfo = Object.fromEntries(step.outputs.map((o) => [o.key.slice(first.length + 1), o.info]));
-      const computed = def.compute!({ ...services, nodeId: first, params, inputs, outputInfo });
+      const computed = def.compute!({ ...services, nodeId: first, params, inputs, outputInfo, step: iteration, state: states.get(first) });
       const store = (r: Record<string, Value>) => {
         for (const out of step.outputs) values.set(out.key, r[out.key.slice(first.length + 1)]!);
       };
       if (computed instanceof Promise) {
-        if (sync) throw new Error('it is asynchronous, so it cannot run inside the optimisation loop');
+        if (step.phase === 'loop') throw new Error('it is asynchronous, so it cannot run inside the optimisation loop');
         return computed.then(store);
       }
       store(computed);
@@ -94,31 +101,39 @@ export async function execute(plan: Plan, registry: NodeRegistry, services: Comp
 
   const runPhase = async (phase: PlanStep['phase']) => {
     for (const step of plan.steps.filter((s) => s.phase === phase)) {
-      await runStep(step, env, false)?.catch((e: unknown) => {
+      await runStep(step, env, 0)?.catch((e: unknown) => {
         throw wrap(e, step);
       });
       const out = plan.outputs.find((o) => o.nodeId === step.id);
-      if (out) result.outputs[out.nodeId] = await tensorToRGBA(env.get(out.key) as Tensor);
+      if (out) {
+        const v = env.get(out.key);
+        if (isModel(v)) result.checkpoints[out.nodeId] = v.stateDict();
+        else result.outputs[out.nodeId] = await tensorToRGBA(v as Tensor);
+      }
       for (const key of step.release) release(key);
     }
   };
 
   try {
     for (const s of plan.steps.filter((s) => s.kind !== 'prepare')) {
-      const describe = registry.get(s.type)!.describeWeights;
-      if (describe) result.weights.push({ nodes: s.nodes, weights: describe(plan.params[s.nodes[0]!]!, services) });
+      const def = registry.get(s.type)!;
+      const params = plan.params[s.nodes[0]!]!;
+      if (def.describeWeights) result.weights.push({ nodes: s.nodes, weights: def.describeWeights(params, services) });
+      if (def.load) states.set(s.nodes[0]!, await def.load({ ...services, nodeId: s.nodes[0]!, params, outputInfo: {} }));
     }
     emit({ type: 'status', message: 'preparing inputs and targets' });
     await runPhase('once');
     if (plan.optimiser) {
       const opt = plan.optimiser;
-      const init = env.get(opt.variableKey) as Tensor;
-      const x = tf.variable(init, false, `${opt.variableNode}-${Date.now()}`);
-      release(opt.variableKey);
-      held.push(x);
-      env.set(opt.variableKey, x);
-      await optimise(plan, env, x, services, options, result, (s, values) => runStep(s, values, true) as void);
-      env.set(opt.resultKey, x);
+      for (const v of opt.variables) {
+        if (v.socket !== 'Image') continue;
+        // The image variable is the executor's: a trainable copy of the initial image.
+        const x = tf.variable(env.get(v.key) as Tensor, true, `stylegraph-variable-${++variableCount}`);
+        release(v.key);
+        env.set(v.key, x);
+      }
+      await optimise(plan, env, services, options, result, runStep);
+      if (opt.resultKey) env.set(opt.resultKey, env.get(opt.variables[0]!.key)!);
     }
     if (result.status !== 'failed') await runPhase('after');
   } catch (e) {
@@ -126,7 +141,7 @@ export async function execute(plan: Plan, registry: NodeRegistry, services: Comp
     result.error = e instanceof Error ? e.message : String(e);
   } finally {
     for (const key of [...env.keys()]) release(key);
-    tf.dispose(held);
+    for (const s of states.values()) s.dispose();
   }
   return result;
 }
@@ -139,24 +154,27 @@ function wrap(e: unknown, step: PlanStep): Error {
 }
 
 async function optimise(
-  plan: Plan, env: Map<string, Value>, x: tfjs.Variable, services: ComputeServices, options: RunOptions, result: RunResult,
-  runStep: (s: PlanStep, values: Map<string, Value>) => void,
+  plan: Plan, env: Map<string, Value>, services: ComputeServices, options: RunOptions, result: RunResult, runStep: RunStep,
 ): Promise<void> {
   const { tf } = services;
   const opt = plan.optimiser!;
   const p = opt.params;
   const steps = p.steps as number;
-  const previewEvery = p.previewEvery as number;
+  const previewEvery = (p.previewEvery as number | undefined) ?? 0;
   const emit = options.onEvent ?? (() => {});
   const loopSteps = plan.steps.filter((s) => s.phase === 'loop');
   const names = plan.terms.map((t) => t.nodeId);
+  const image = opt.variables[0]!.socket === 'Image' ? (env.get(opt.variables[0]!.key) as tfjs.Variable) : null;
+  const variables: tfjs.Variable[] = opt.variables.flatMap((v) =>
+    v.socket === 'Image' ? [env.get(v.key) as tfjs.Variable] : (env.get(v.key) as ModelHandle).variables,
+  );
 
-  /** The total loss as a function of the image; the term values are kept aside in `termsOut`. */
+  /** The total loss at the variables' current values; term values are kept aside in `termsOut`. */
   let termsOut: Tensor | null = null;
-  const objective = (image: Tensor): tfjs.Scalar => {
+  let iteration = 0;
+  const objective = (): tfjs.Scalar => {
     const values = new Map(env);
-    values.set(opt.variableKey, image);
-    for (const s of loopSteps) runStep(s, values);
+    for (const s of loopSteps) runStep(s, values, iteration);
     const total = values.get(opt.lossKey) as tfjs.Scalar;
     const parts = plan.terms.map((t) => tf.mul(values.get(t.key) as Tensor, t.multiplier ?? 1));
     termsOut = tf.keep(tf.stack([total, ...parts]));
@@ -167,6 +185,12 @@ async function optimise(
     termsOut!.dispose();
     termsOut = null;
     return { loss: v[0]!, terms: Object.fromEntries(names.map((n, i) => [n, v[i + 1]!])) };
+  };
+  const gradients = (): Tensor[] => {
+    const { value, grads } = tf.variableGrads(objective, variables);
+    value.dispose();
+    // A variable the loss does not reach gets a zero gradient.
+    return variables.map((v) => grads[v.name] ?? tf.zerosLike(v));
   };
 
   let last = performance.now();
@@ -185,8 +209,8 @@ async function optimise(
       result.error = `the loss became ${loss} at step ${step}${bad.length ? ` in term ${bad.join(', ')}` : ''}; lower that term's weight or the learning rate`;
       return false;
     }
-    if (previewEvery > 0 && step > 0 && step % previewEvery === 0 && step < steps && options.onEvent) {
-      const clipped = tf.tidy(() => tf.clipByValue(x, 0, 1));
+    if (image && previewEvery > 0 && step > 0 && step % previewEvery === 0 && step < steps && options.onEvent) {
+      const clipped = tf.tidy(() => tf.clipByValue(image, 0, 1));
       emit({ type: 'preview', step, image: await tensorToRGBA(clipped) });
       clipped.dispose();
     }
@@ -199,44 +223,63 @@ async function optimise(
 
   emit({ type: 'status', message: `optimising with ${p.method}` });
   if (p.method === 'lbfgs') {
-    const shape = x.shape;
+    // L-BFGS works on one flat vector: every variable's values laid end to end.
+    const sizes = variables.map((v) => v.size);
+    const assign = (xs: Float64Array) =>
+      tf.tidy(() => {
+        let at = 0;
+        variables.forEach((v, i) => v.assign(tf.tensor(Float32Array.from(xs.subarray(at, (at += sizes[i]!))), v.shape)));
+      });
     const evaluate = async (xs: Float64Array): Promise<Evaluation<{ loss: number; terms: Record<string, number> }>> => {
-      const { value, grad } = tf.tidy(() => tf.valueAndGrad(objective)(tf.tensor(Float32Array.from(xs), shape)));
-      const g = Float64Array.from(await grad.data());
-      tf.dispose([value, grad]);
+      assign(xs);
+      const grads = gradients();
+      const g = new Float64Array(xs.length);
+      let at = 0;
+      for (const grad of grads) {
+        g.set(await grad.data(), at);
+        at += grad.size;
+      }
+      tf.dispose(grads);
       const read = await readTerms();
       return { f: read.loss, g, extra: read };
     };
-    const x0 = Float64Array.from(await x.data());
+    const x0 = new Float64Array(sizes.reduce((a, b) => a + b, 0));
+    let at = 0;
+    for (const v of variables) {
+      x0.set(await v.data(), at);
+      at += v.size;
+    }
     for await (const it of lbfgs(x0, evaluate, { history: p.history as number })) {
-      tf.tidy(() => x.assign(tf.tensor(Float32Array.from(it.x), shape)));
+      assign(it.x);
       if (!(await record(it.iteration, it.extra.loss, it.extra.terms, it.evaluations))) break;
       if (it.converged) result.converged = it.converged;
       if (it.iteration >= steps) break;
+      iteration = it.iteration + 1;
     }
     return;
   }
 
-  const rule: GradientOptimiser =
-    p.method === 'adam'
-      ? adam(tf, x.shape, { learningRate: p.learningRate as number, clamp: p.clamp as boolean })
-      : sgd(tf, { learningRate: p.learningRate as number, clamp: p.clamp as boolean });
+  const rules: GradientOptimiser[] = variables.map((v) => {
+    const o = { learningRate: p.learningRate as number, decay: (p.lrDecay as number | undefined) ?? 0, clamp: v === image && p.clamp === true };
+    return p.method === 'adam' ? adam(tf, v.shape, o) : sgd(tf, o);
+  });
   try {
     for (let k = 0; k <= steps; k++) {
+      iteration = k;
       if (k < steps) {
-        const { value, grad } = tf.tidy(() => tf.valueAndGrad(objective)(x));
-        rule.step(x, grad);
-        tf.dispose([value, grad]);
+        const grads = gradients();
+        rules.forEach((rule, i) => rule.step(variables[i]!, grads[i]!));
+        tf.dispose(grads);
       } else {
         tf.tidy(() => {
-          objective(x);
+          objective();
         });
       }
-      // The loss recorded for step k is the one at the image before update k+1.
+      // The loss recorded for step k is the one before update k+1.
       const read = await readTerms();
       if (!(await record(k, read.loss, read.terms, 1))) break;
     }
   } finally {
-    rule.dispose();
+    rules.forEach((r) => r.dispose());
   }
 }

@@ -10,8 +10,12 @@ export interface GradientOptimiser {
 
 export interface FirstOrderOptions {
   learningRate: number;
+  /** lr_t = lr / (1 + decay * t), as pytorch-AdaIN and SANet train (decay 5e-5). */
+  decay?: number;
   clamp: boolean;
 }
+
+const rate = (o: FirstOrderOptions, t: number) => o.learningRate / (1 + (o.decay ?? 0) * t);
 
 /** Adam (Kingma & Ba) with bias correction; beta1 0.9, beta2 0.999, eps 1e-8. */
 export function adam(tf: TF, shape: number[], o: FirstOrderOptions): GradientOptimiser {
@@ -27,7 +31,7 @@ export function adam(tf: TF, shape: number[], o: FirstOrderOptions): GradientOpt
         v.assign(tf.add(tf.mul(v, b2), tf.mul(tf.square(grad), 1 - b2)));
         const mHat = tf.div(m, 1 - b1 ** t);
         const vHat = tf.div(v, 1 - b2 ** t);
-        const next = tf.sub(x, tf.mul(tf.div(mHat, tf.add(tf.sqrt(vHat), eps)), o.learningRate));
+        const next = tf.sub(x, tf.mul(tf.div(mHat, tf.add(tf.sqrt(vHat), eps)), rate(o, t - 1)));
         x.assign(o.clamp ? tf.clipByValue(next, 0, 1) : next);
       });
     },
@@ -37,10 +41,11 @@ export function adam(tf: TF, shape: number[], o: FirstOrderOptions): GradientOpt
 
 /** Plain gradient descent. */
 export function sgd(tf: TF, o: FirstOrderOptions): GradientOptimiser {
+  let t = 0;
   return {
     step(x, grad) {
       tf.tidy(() => {
-        const next = tf.sub(x, tf.mul(grad, o.learningRate));
+        const next = tf.sub(x, tf.mul(grad, rate(o, t++)));
         x.assign(o.clamp ? tf.clipByValue(next, 0, 1) : next);
       });
     },
