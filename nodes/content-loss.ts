@@ -18,7 +18,7 @@ export default defineNodeType({
     weight: weightParam(1, 'alpha in Gatys et al.; ignored when the weight input is connected.'),
     normalisation: {
       kind: 'enum', default: 'gatys', options: CONTENT_NORMALISATIONS,
-      description: 'gatys: 1/2 sum of squared differences; mse: their mean (neural-style).',
+      description: 'gatys: 1/2 sum of squared differences; mse: their mean (neural-style, AdaIN training); mvn-mse: the mean after normalising each channel (SANet).',
     },
   },
   infer: (ctx) => {

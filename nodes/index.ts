@@ -5,7 +5,13 @@ import contentLoss from './content-loss';
 import decoder from './decoder';
 import featureBlend from './feature-blend';
 import gram from './gram';
+import imageFolder from './image-folder';
 import imageInput from './image-input';
+import imageLoss from './image-loss';
+import meanstdLoss from './meanstd-loss';
+import { decoderModel, sanetModel } from './models';
+import saveWeights from './save-weights';
+import trainer from './trainer';
 import imageVariable from './image-variable';
 import noiseImage from './noise-image';
 import optimiser from './optimiser';
@@ -20,8 +26,9 @@ import weightedSum from './weighted-sum';
 
 /** Every built-in node type, in palette order. */
 export const builtinNodes: NodePlugin[] = [
-  imageInput, noiseImage, scalar, vgg19Encoder, gram, adain, featureBlend, sanet, decoder, preserveColour,
-  contentLoss, styleLoss, tvLoss, weightedSum, imageVariable, optimiser, outputImage,
+  imageInput, imageFolder, noiseImage, scalar, vgg19Encoder, gram, adain, featureBlend, sanet, decoder, decoderModel, sanetModel,
+  preserveColour, contentLoss, styleLoss, meanstdLoss, imageLoss, tvLoss, weightedSum, imageVariable, optimiser, trainer,
+  outputImage, saveWeights,
 ];
 
 export function builtinRegistry(extra: NodePlugin[] = []): NodeRegistry {

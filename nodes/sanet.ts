@@ -1,7 +1,8 @@
-import { randomSanet, sanetFromStateDict, sanetTransform } from '../src/models/sanet';
+import { sanetTransform } from '../src/models/sanet';
 import { defineNodeType } from '../src/plugin/types';
+import { sanetWeights, type SanetModel } from './models';
 import { inputInfo } from './shared';
-import { describeNetwork, networkWeights, weightsParam } from './weights';
+import { describeNetwork, weightsParam } from './weights';
 
 type T4 = Parameters<typeof sanetTransform>[1];
 
@@ -19,6 +20,7 @@ export default defineNodeType({
     style4_1: { type: 'Features', label: 'style relu4_1' },
     content5_1: { type: 'Features', label: 'content relu5_1' },
     style5_1: { type: 'Features', label: 'style relu5_1' },
+    model: { type: 'Model', optional: true, label: 'trained weights' },
   },
   outputs: { features: { type: 'Features' } },
   params: {
@@ -42,11 +44,10 @@ export default defineNodeType({
   compute: (ctx) => {
     const { tf, inputs } = ctx;
     const c4 = inputs.content4_1 as T4;
-    const seed = ctx.params.seed as number;
-    const weights = networkWeights(ctx, `sanet/${c4.shape[3]}`, ctx.params.weights as string, seed,
-      (c) => sanetFromStateDict(tf, c.tensors, `${c.name} (${c.source})`),
-      () => randomSanet(tf, c4.shape[3], seed));
+    const model = inputs.model as SanetModel | undefined;
+    const weights = model ? model.sanet : sanetWeights(ctx, c4.shape[3]);
     return { features: sanetTransform(tf, c4, inputs.style4_1 as T4, inputs.content5_1 as T4, inputs.style5_1 as T4, weights, ctx.params.chunk as number) };
   },
-  describeWeights: (p, services) => describeNetwork(services, 'SANet transformer', p.weights as string, p.seed as number),
+  describeWeights: (p, services, connected) =>
+    connected.has('model') ? 'SANet transformer: the connected model' : describeNetwork(services, 'SANet transformer', p.weights as string, p.seed as number),
 });

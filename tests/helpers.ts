@@ -37,14 +37,15 @@ export function graph(
   };
 }
 
-import { loadDocumentImages } from '../src/cli/node-session';
+import { documentAccess, loadDocumentImages } from '../src/cli/node-session';
 import { compileWithImages, makeServices } from '../src/runtime/session';
 import { execute, type RunOptions } from '../src/runtime/executor';
 import { createModelCache } from '../src/runtime/models';
 import type { NodeRegistry } from '../src/plugin/registry';
+import type { LoadedCheckpoint } from '../src/plugin/types';
 
 /** Compiles and runs a model whose image paths are relative to presets/, on the current backend. */
-export async function run(model: GraphModel, size: number, options: RunOptions = {}, reg: NodeRegistry = registry) {
+export async function run(model: GraphModel, size: number, options: RunOptions = {}, reg: NodeRegistry = registry, checkpoints: LoadedCheckpoint[] = []) {
   const docPath = new URL('../presets/doc.json', import.meta.url).pathname;
   const { images, errors } = await loadDocumentImages(model, reg, docPath);
   if (errors.length) throw new Error(errors.join('\n'));
@@ -52,7 +53,8 @@ export async function run(model: GraphModel, size: number, options: RunOptions =
   if (!plan) throw new Error(diagnostics.map((d) => d.message).join('\n'));
   const models = createModelCache();
   try {
-    return await execute(plan, reg, makeServices(tf, images, size, 0, models), options);
+    const store = { get: (name: string) => checkpoints.find((c) => c.name === name) };
+    return await execute(plan, reg, makeServices(tf, images, size, 0, models, store, documentAccess(docPath)), options);
   } finally {
     models.dispose();
   }

@@ -12,12 +12,13 @@ import { execute, type RunEvent, type RunResult } from '../runtime/executor';
 import { createModelCache } from '../runtime/models';
 import { writePng } from './node-images';
 import { applyOverrides } from './overrides';
-import { loadDocumentImages } from './node-session';
+import { documentAccess, loadDocumentImages } from './node-session';
 import { compileWithImages, makeServices } from '../runtime/session';
 import { progressReporter } from './progress';
 import { checkpointStore, loadWeights, parseWeightsSpec, type WeightsSpec } from './node-weights';
 import { clearCache, defaultCacheDir, listCache, type Progress } from './weights-cache';
 import { MANIFEST } from '../models/weights/manifest';
+import { writeSafetensors } from '../models/weights/safetensors';
 
 const USAGE = `usage:
   stylegraph run FILE [--content IMG] [--style IMG ...] [--set NODE_ID.PARAM=VALUE ...] [--size PX]
@@ -156,7 +157,7 @@ async function dispatch(argv: string[], io: Io, signal?: AbortSignal): Promise<n
     io.err(`weights ${spec.name}: ${checkpoints.at(-1)!.tensors.size} tensors from ${checkpoints.at(-1)!.source}`);
   }
   const models = createModelCache();
-  const services = makeServices(tf, images, size, seed, models, checkpointStore(checkpoints));
+  const services = makeServices(tf, images, size, seed, models, checkpointStore(checkpoints), documentAccess(file));
   const progress = progressReporter(io);
   io.err(`backend ${choice.backend}${choice.skipped.length ? ` (${choice.skipped.map((s) => `${s.backend}: ${s.reason}`).join('; ')})` : ''}, ${size} px`);
   const controller = new AbortController();
@@ -176,6 +177,12 @@ async function dispatch(argv: string[], io: Io, signal?: AbortSignal): Promise<n
   for (const w of result.weights) io.err(`weights for ${w.nodes.join(', ')}: ${w.weights}`);
 
   const written = await writeOutputs(result, v.out ?? `${basename(file, extname(file))}.png`);
+  const stem = (v.out ?? basename(file, extname(file))).replace(/\.png$/i, '');
+  for (const [nodeId, tensors] of Object.entries(result.checkpoints)) {
+    const path = `${stem}-${nodeId}.safetensors`;
+    await writeFile(path, writeSafetensors(tensors, { graph: file, node: nodeId, steps: String(result.steps.length - 1) }));
+    written.push(path);
+  }
   for (const path of written) io.err(`wrote ${path}`);
   if (v.report) {
     await writeFile(v.report, JSON.stringify(makeReport(file, model, choice.backend, size, seed, result, written), null, 2) + '\n');

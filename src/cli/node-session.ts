@@ -1,10 +1,26 @@
-import { dirname } from 'node:path';
+import { readdir } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import type { GraphModel } from '../graph/model';
 import type { NodeRegistry } from '../plugin/registry';
-import { loadGraphImages } from '../runtime/session';
+import { loadGraphImages, type HostAccess } from '../runtime/session';
 import { decodeImage, readSource } from './node-images';
 
-/** Images of a document on disk: relative sources resolve against the document's folder. */
+/** How a document on disk reaches its files: relative paths resolve against the document's folder. */
+export function documentAccess(documentPath: string): Required<HostAccess> {
+  const base = dirname(documentPath);
+  return {
+    decode: async (source) => decodeImage(await readSource(source, base), source),
+    listImages: async (folder) => {
+      const dir = resolve(base, folder);
+      const names = await readdir(dir).catch(() => {
+        throw new Error(`no such folder: ${dir}`);
+      });
+      return names.filter((n) => /\.(png|jpe?g)$/i.test(n)).sort().map((n) => join(dir, n));
+    },
+  };
+}
+
+/** Images of a document on disk. */
 export function loadDocumentImages(model: GraphModel, registry: NodeRegistry, documentPath: string) {
-  return loadGraphImages(model, registry, async (source) => decodeImage(await readSource(source, dirname(documentPath)), source));
+  return loadGraphImages(model, registry, documentAccess(documentPath).decode);
 }

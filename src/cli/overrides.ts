@@ -56,7 +56,7 @@ export function applyOverrides(model: GraphModel, registry: NodeRegistry, o: Ove
     else node.params[param] = parsed.value;
   }
   if (o.steps !== undefined) {
-    const optimisers = copy.nodes.filter((n) => n.type === 'optimiser');
+    const optimisers = copy.nodes.filter((n) => registry.get(n.type)?.role === 'optimiser');
     if (!optimisers.length) errors.push('--steps: this graph has no optimiser');
     for (const n of optimisers) n.params.steps = o.steps;
   }

@@ -55,7 +55,11 @@ export function compile(model: GraphModel, registry: NodeRegistry, options: Comp
   const outputNodes = [...nodes.values()].filter((n) => n.def.role === 'output').map((n) => n.node.id);
   if (!outputNodes.length) return fail({ code: 'no-output', path: '$.nodes', message: 'the graph has no output node, so nothing would be computed; add an Output image' });
 
+  // An optimiser is needed when something needed is what it updates (a trained model that is saved).
   const needed = reachBackward(outputNodes, edges);
+  for (const n of nodes.values())
+    if (n.def.role === 'optimiser' && !needed.has(n.node.id) && edges.some((e) => e.to.node === n.node.id && needed.has(e.from.node)))
+      for (const id of reachBackward([n.node.id], edges)) needed.add(id);
   const order = topologicalOrder(
     model.nodes.map((n) => n.id).filter((id) => needed.has(id)),
     edges.map((e) => ({ from: e.from.node, to: e.to.node })),
@@ -208,7 +212,7 @@ export function compile(model: GraphModel, registry: NodeRegistry, options: Comp
   const dropped = model.nodes.map((n) => n.id).filter((id) => !needed.has(id));
   const plan: Plan = {
     size: options.size, steps, params, optimiser, terms, retained, dropped,
-    outputs: outputNodes.map((id) => ({ nodeId: id, key: inputKeys.get(id)!.image as string })),
+    outputs: outputNodes.map((id) => ({ nodeId: id, key: Object.values(inputKeys.get(id)!)[0] as string })),
     estimate: { flopsOnce: 0, flopsPerIteration: 0, flopsAfter: 0, weightBytes: 0, peakBytes: 0 },
   };
   if (optimiser) optimiser.stateBytes = optimiserStateBytes(optimiser, optimiser.variables.reduce((a, v) => a + value(v.key).bytes, 0));

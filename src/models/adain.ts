@@ -1,5 +1,6 @@
 import type * as tfjs from '@tensorflow/tfjs';
 import { convFrom, type ConvWeights } from './checkpoints';
+import { convValid } from './conv';
 import { mulberry32, randomNormal, seedFor } from './random';
 import { WeightsError, takeExpected, type StateDict } from './weights/state-dict';
 
@@ -46,7 +47,7 @@ export function mvn(tf: TF, f: Tensor4D): Tensor4D {
 export function reflectConv(tf: TF, x: Tensor4D, w: ConvWeights): Tensor4D {
   return tf.tidy(() => {
     const padded = tf.mirrorPad(x, [[0, 0], [1, 1], [1, 1], [0, 0]], 'reflect');
-    return tf.add(tf.conv2d(padded, w.kernel, 1, 'valid'), w.bias) as Tensor4D;
+    return tf.add(convValid(tf, padded, w.kernel), w.bias) as Tensor4D;
   });
 }
 
@@ -101,7 +102,7 @@ export function decoderFromStateDict(tf: TF, dict: StateDict, source: string): D
 /** Seeded random weights in the reference layout: the offline fallback, clearly labelled. */
 export function randomConv(tf: TF, k: number, cin: number, cout: number, seed: number, name: string, gain = 2): ConvWeights {
   const data = randomNormal(k * k * cin * cout, Math.sqrt(gain / (k * k * cin)), mulberry32(seedFor(seed, name)));
-  return { kernel: tf.tensor4d(data, [k, k, cin, cout]), bias: tf.zeros([cout]) };
+  return { kernel: tf.keep(tf.tensor4d(data, [k, k, cin, cout])), bias: tf.keep(tf.zeros([cout])) };
 }
 
 export function randomDecoder(tf: TF, channels: number, seed: number): DecoderWeights {

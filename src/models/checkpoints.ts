@@ -15,12 +15,15 @@ export interface ConvWeights {
   bias: tfjs.Tensor1D;
 }
 
-/** A conv's weights from a state dict, in tfjs layout ([out, in, kh, kw] transposed by (2, 3, 1, 0) on the backend). */
+/**
+ * A conv's weights from a state dict, in tfjs layout ([out, in, kh, kw] transposed by (2, 3, 1, 0) on the
+ * backend). Weights are kept: they may be built inside a tidy (a node in the optimisation loop) and outlive it.
+ */
 export function convFrom(tf: TF, dict: StateDict, prefix: string): ConvWeights {
   const w = dict.get(`${prefix}.weight`)!;
   const b = dict.get(`${prefix}.bias`)!;
-  const kernel = tf.tidy(() => tf.transpose(tf.tensor4d(w.data, w.shape as [number, number, number, number]), [2, 3, 1, 0]));
-  return { kernel, bias: tf.tensor1d(b.data) };
+  const kernel = tf.keep(tf.tidy(() => tf.transpose(tf.tensor4d(w.data, w.shape as [number, number, number, number]), [2, 3, 1, 0])));
+  return { kernel, bias: tf.keep(tf.tensor1d(b.data)) };
 }
 
 /** Expected [out, in, kh, kw] and [out] shapes for a chain of convs whose widths are read from the checkpoint. */
@@ -60,7 +63,7 @@ export function vgg19FromStateDict(tf: TF, dict: StateDict, variant: Vgg19Varian
     conv(name) {
       const c = convs.get(name);
       if (!c) throw new WeightsError(`VGG19 has no conv ${name}`);
-      c.flipped ??= flipKernel(tf, c.kernel);
+      c.flipped ??= tf.keep(flipKernel(tf, c.kernel));
       return c as Required<typeof c>;
     },
     dispose() {

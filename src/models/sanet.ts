@@ -1,6 +1,7 @@
 import type * as tfjs from '@tensorflow/tfjs';
 import { mvn, randomConv, reflectConv, upsample2x } from './adain';
 import { convFrom, type ConvWeights } from './checkpoints';
+import { convValid } from './conv';
 import { WeightsError, takeExpected, type StateDict } from './weights/state-dict';
 
 type TF = typeof tfjs;
@@ -21,7 +22,7 @@ export interface SANetWeights {
   dispose(): void;
 }
 
-const conv1x1 = (tf: TF, x: Tensor4D, w: ConvWeights) => tf.add(tf.conv2d(x, w.kernel, 1, 'valid'), w.bias) as Tensor4D;
+const conv1x1 = (tf: TF, x: Tensor4D, w: ConvWeights) => tf.add(convValid(tf, x, w.kernel), w.bias) as Tensor4D;
 
 /**
  * One SANet: attention of every content position over all style positions,
@@ -30,23 +31,23 @@ const conv1x1 = (tf: TF, x: Tensor4D, w: ConvWeights) => tf.add(tf.conv2d(x, w.k
  */
 export function sanetModule(tf: TF, content: Tensor4D, style: Tensor4D, w: SANetModule, chunk = 1024): Tensor4D {
   return tf.tidy(() => {
-    const [, h, wd, c] = content.shape;
+    const [b, h, wd, c] = content.shape;
     const hwc = h * wd;
     const hws = style.shape[1] * style.shape[2];
-    const f = tf.reshape(conv1x1(tf, mvn(tf, content), w.f), [hwc, c]);
-    const g = tf.reshape(conv1x1(tf, mvn(tf, style), w.g), [hws, c]);
-    const hs = tf.reshape(conv1x1(tf, style, w.h), [hws, c]);
-    const parts: tfjs.Tensor2D[] = [];
+    const f = tf.reshape(conv1x1(tf, mvn(tf, content), w.f), [b, hwc, c]);
+    const g = tf.reshape(conv1x1(tf, mvn(tf, style), w.g), [b, hws, c]);
+    const hs = tf.reshape(conv1x1(tf, style, w.h), [b, hws, c]);
+    const parts: tfjs.Tensor3D[] = [];
     for (let start = 0; start < hwc; start += chunk) {
       const size = Math.min(chunk, hwc - start);
       parts.push(
         tf.tidy(() => {
-          const s = tf.softmax(tf.matMul(tf.slice(f, [start, 0], [size, c]), g, false, true));
+          const s = tf.softmax(tf.matMul(tf.slice(f, [0, start, 0], [b, size, c]), g, false, true));
           return tf.matMul(s, hs);
         }),
       );
     }
-    const o = tf.reshape(parts.length === 1 ? parts[0]! : tf.concat(parts, 0), [1, h, wd, c]) as Tensor4D;
+    const o = tf.reshape(parts.length === 1 ? parts[0]! : tf.concat(parts, 1), [b, h, wd, c]) as Tensor4D;
     return tf.add(conv1x1(tf, o, w.out), content) as Tensor4D;
   });
 }

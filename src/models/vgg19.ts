@@ -1,5 +1,8 @@
 import type * as tfjs from '@tensorflow/tfjs';
+import { convValid, flipKernel } from './conv';
 import { mulberry32, randomNormal, seedFor } from './random';
+
+export { flipKernel };
 
 type TF = typeof tfjs;
 type Tensor = tfjs.Tensor;
@@ -62,11 +65,11 @@ function pooled(n: number, pools: number, variant: Vgg19Variant): number {
   return n;
 }
 
-/** Shape of a tap for an input image [1, H, W, 3]. */
+/** Shape of a tap for an input batch [B, H, W, 3]. */
 export function tapShape(tap: string, image: readonly number[], variant: Vgg19Variant): number[] {
   const layer = vggLayer(tap);
   const pools = Math.log2(layer.stride);
-  return [1, pooled(image[1]!, pools, variant), pooled(image[2]!, pools, variant), layer.cout];
+  return [image[0]!, pooled(image[1]!, pools, variant), pooled(image[2]!, pools, variant), layer.cout];
 }
 
 /** Forward FLOPs (multiply-adds count 2) to compute everything up to and including `deepest`. */
@@ -76,8 +79,8 @@ export function forwardFlops(deepest: string, image: readonly number[], variant:
   for (let i = 0; i <= end; i++) {
     const l = VGG19_LAYERS[i]!;
     if (l.kind !== 'conv') continue;
-    const [, h, w] = tapShape(l.name, image, variant);
-    flops += 2 * 9 * l.cin * l.cout * h! * w!;
+    const [b, h, w] = tapShape(l.name, image, variant);
+    flops += 2 * 9 * l.cin * l.cout * b! * h! * w!;
   }
   return flops;
 }
@@ -109,8 +112,9 @@ export function randomVgg19Weights(tf: TF, variant: Vgg19Variant, seed: number):
         const l = vggLayer(name);
         const rand = mulberry32(seedFor(seed, name));
         const data = randomNormal(9 * l.cin * l.cout, Math.sqrt(2 / (9 * l.cin)), rand);
-        const kernel = tf.tensor4d(data, [3, 3, l.cin, l.cout]);
-        w = { kernel, bias: tf.zeros([l.cout]), flipped: flipKernel(tf, kernel) };
+        // Kept: the first use may happen inside a tidy (a pass in the optimisation loop), and weights outlive it.
+        const kernel = tf.keep(tf.tensor4d(data, [3, 3, l.cin, l.cout]));
+        w = { kernel, bias: tf.keep(tf.zeros([l.cout])), flipped: tf.keep(flipKernel(tf, kernel)) };
         cache.set(name, w);
       }
       return w;
@@ -125,38 +129,24 @@ export function randomVgg19Weights(tf: TF, variant: Vgg19Variant, seed: number):
     // The published vgg_normalised's 1x1 conv maps RGB [0,1] to BGR [0,255] minus the Caffe mean.
     const k = [0, 0, 255, 0, 255, 0, 255, 0, 0]; // [in=RGB][out=BGR]
     weights.preconv = {
-      kernel: tf.tensor4d(k, [1, 1, 3, 3]),
-      bias: tf.tensor1d([-103.939, -116.779, -123.68]),
+      kernel: tf.keep(tf.tensor4d(k, [1, 1, 3, 3])),
+      bias: tf.keep(tf.tensor1d([-103.939, -116.779, -123.68])),
     };
   }
   return weights;
 }
 
-/**
- * The input gradient of a stride-1 'same' 3x3 conv is a 'same' conv of dy with the kernel
- * rotated 180 degrees and in/out swapped. tfjs-wasm's Conv2DBackpropInput is naive (about 13x
- * slower than a forward conv here), so the encoder differentiates through this instead.
- */
-export function flipKernel(tf: TF, kernel: Tensor4D): Tensor4D {
-  return tf.tidy(() => tf.transpose(tf.reverse(kernel, [0, 1]), [0, 1, 3, 2]));
-}
-
 /** Benchmarks switch the flipped-kernel gradient off to measure what it saves. */
 export const convOptions = { flippedInputGradient: true };
 
+/**
+ * A VGG conv: zero padding ('same') or reflection padding then 'valid'. Differentiated through
+ * forward convs with the flipped kernel (see convValid); benchmarks can switch that off.
+ */
 export function conv3x3(tf: TF, x: Tensor4D, kernel: Tensor4D, flipped: Tensor4D, reflect: boolean): Tensor4D {
   if (!convOptions.flippedInputGradient) return tf.conv2d(reflect ? tf.mirrorPad(x, [[0, 0], [1, 1], [1, 1], [0, 0]], 'reflect') : x, kernel, 1, reflect ? 'valid' : 'same');
-  if (reflect) {
-    const padded = tf.mirrorPad(x, [[0, 0], [1, 1], [1, 1], [0, 0]], 'reflect');
-    return tf.conv2d(padded, kernel, 1, 'valid');
-  }
-  const f = tf.customGrad((input) => {
-    return {
-      value: tf.conv2d(input as Tensor4D, kernel, 1, 'same'),
-      gradFunc: (dy) => tf.conv2d(dy as Tensor4D, flipped, 1, 'same'),
-    };
-  });
-  return f(x) as Tensor4D;
+  const padded = reflect ? tf.mirrorPad(x, [[0, 0], [1, 1], [1, 1], [0, 0]], 'reflect') : tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]]);
+  return convValid(tf, padded, kernel, flipped);
 }
 
 const TORCH_MEAN = [0.485, 0.456, 0.406];

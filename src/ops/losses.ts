@@ -1,4 +1,5 @@
 import type * as tfjs from '@tensorflow/tfjs';
+import { mvn } from '../models/adain';
 
 type TF = typeof tfjs;
 type Tensor = tfjs.Tensor;
@@ -6,7 +7,7 @@ type Tensor = tfjs.Tensor;
 /** How a style loss scales Gram matrices and their difference (ALGORITHMS.md, section 2). */
 export const STYLE_NORMALISATIONS = ['gatys', 'johnson', 'raw-mse'] as const;
 export type StyleNormalisation = (typeof STYLE_NORMALISATIONS)[number];
-export const CONTENT_NORMALISATIONS = ['gatys', 'mse'] as const;
+export const CONTENT_NORMALISATIONS = ['gatys', 'mse', 'mvn-mse'] as const;
 export type ContentNormalisation = (typeof CONTENT_NORMALISATIONS)[number];
 
 /** Channels and positions of a feature map [1, H, W, C] (or any [..., C]). */
@@ -50,9 +51,13 @@ export function styleLoss(tf: TF, features: Tensor, target: Tensor, normalisatio
   });
 }
 
-/** gatys: 1/2 sum (F - P)^2; mse: mean (F - P)^2 (neural-style, pytorch tutorials). */
+/**
+ * gatys: 1/2 sum (F - P)^2; mse: mean (F - P)^2 (neural-style, AdaIN training);
+ * mvn-mse: the mean after mean-variance normalising both per channel (SANet's content loss).
+ */
 export function contentLoss(tf: TF, features: Tensor, target: Tensor, normalisation: ContentNormalisation): Tensor {
   return tf.tidy(() => {
+    if (normalisation === 'mvn-mse') return tf.mean(tf.squaredDifference(mvn(tf, features as tfjs.Tensor4D), mvn(tf, target as tfjs.Tensor4D)));
     const sq = tf.sum(tf.squaredDifference(features, target));
     return normalisation === 'gatys' ? tf.mul(sq, 0.5) : tf.div(sq, features.size);
   });

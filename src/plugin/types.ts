@@ -130,6 +130,8 @@ export interface ComputeServices {
   models: ModelCache;
   /** Checkpoints the host has loaded, by name (`--weights vgg19=...`, a file picked in the editor). */
   checkpoints: CheckpointStore;
+  /** Image files in a folder (relative to the document), where the host has folders (the CLI). */
+  listImages?(folder: string): Promise<string[]>;
 }
 
 /** A checkpoint's tensors in their source layout (PyTorch's for .pth and safetensors). */
@@ -216,7 +218,7 @@ export interface NodeTypeDef {
   load?(ctx: Omit<ComputeContext, 'inputs' | 'step' | 'state'>): Promise<{ dispose(): void }>;
   shared?: SharedPass;
   /** Which weights the node computes with (a checkpoint, or seeded random weights), for reports and the UI. */
-  describeWeights?(params: ParamValues, services: ComputeServices): string;
+  describeWeights?(params: ParamValues, services: ComputeServices, connected: ReadonlySet<string>): string;
 }
 
 /** Declares a node type. Kept as an identity so plugins get types and the registry does the checking. */

@@ -118,7 +118,7 @@ export async function execute(plan: Plan, registry: NodeRegistry, services: Comp
     for (const s of plan.steps.filter((s) => s.kind !== 'prepare')) {
       const def = registry.get(s.type)!;
       const params = plan.params[s.nodes[0]!]!;
-      if (def.describeWeights) result.weights.push({ nodes: s.nodes, weights: def.describeWeights(params, services) });
+      if (def.describeWeights) result.weights.push({ nodes: s.nodes, weights: def.describeWeights(params, services, new Set(Object.keys(s.inputs))) });
       if (def.load) states.set(s.nodes[0]!, await def.load({ ...services, nodeId: s.nodes[0]!, params, outputInfo: {} }));
     }
     emit({ type: 'status', message: 'preparing inputs and targets' });

@@ -48,13 +48,22 @@ export function compileWithImages(model: GraphModel, registry: NodeRegistry, ima
 
 export const noCheckpoints: CheckpointStore = { get: () => undefined };
 
+export interface HostAccess {
+  /** Decodes images the graph names only at run time (a training folder's files). */
+  decode?: ImageDecoder;
+  listImages?: (folder: string) => Promise<string[]>;
+}
+
 export function makeServices(
-  tf: typeof tfjs, images: Map<string, DecodedImage>, size: number, seed: number, models: ModelCache, checkpoints: CheckpointStore = noCheckpoints,
+  tf: typeof tfjs, images: Map<string, DecodedImage>, size: number, seed: number, models: ModelCache,
+  checkpoints: CheckpointStore = noCheckpoints, host: HostAccess = {},
 ): ComputeServices {
   return {
     tf, size, seed, models, checkpoints,
+    ...(host.listImages ? { listImages: host.listImages } : {}),
     loadImage: async (source, px) => {
-      const img = images.get(source);
+      let img = images.get(source);
+      if (!img && host.decode) images.set(source, (img = await host.decode(source)));
       if (!img) throw new Error(`image ${source} was not loaded`);
       return imageToTensor(tf, img, px);
     },

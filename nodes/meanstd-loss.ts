@@ -1,0 +1,40 @@
+import { meanStd } from '../src/models/adain';
+import { defineNodeType } from '../src/plugin/types';
+import { SCALAR, inputInfo, inputTensor, lossWeight, weightParam } from './shared';
+
+type T4 = Parameters<typeof meanStd>[1];
+
+/**
+ * AdaIN's style loss at one layer: MSE between the channel means plus MSE between the channel standard
+ * deviations of the image's and the style's features (pytorch-AdaIN `calc_style_loss`, unbiased std + eps).
+ */
+export default defineNodeType({
+  type: 'meanstd-loss',
+  title: 'Mean/std style loss',
+  category: 'Losses',
+  role: 'loss',
+  inputs: {
+    input: { type: 'Features', label: 'image features' },
+    target: { type: 'Features', label: 'style features' },
+    weight: { type: 'Scalar', optional: true },
+  },
+  outputs: { loss: { type: 'Scalar' } },
+  params: { weight: weightParam(1, 'lambda in L_c + lambda L_s (10 in pytorch-AdaIN, 3 in SANet).') },
+  infer: (ctx) => {
+    const [a, b] = [inputInfo(ctx, 'input'), inputInfo(ctx, 'target')];
+    if (a.shape.at(-1) !== b.shape.at(-1) || a.shape[0] !== b.shape[0])
+      throw new Error(`image features ${a.shape.join('x')} and style features ${b.shape.join('x')} need the same batch and channels`);
+    return { loss: SCALAR };
+  },
+  compute: (ctx) => {
+    const { tf } = ctx;
+    return {
+      loss: tf.tidy(() => {
+        const x = meanStd(tf, inputTensor(ctx, 'input') as T4);
+        const s = meanStd(tf, inputTensor(ctx, 'target') as T4);
+        const mse = (a: T4, b: T4) => tf.mean(tf.squaredDifference(a, b));
+        return tf.mul(tf.add(mse(x.mean, s.mean), mse(x.std, s.std)), lossWeight(ctx));
+      }),
+    };
+  },
+});

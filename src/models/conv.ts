@@ -1,0 +1,48 @@
+import type * as tfjs from '@tensorflow/tfjs';
+
+type TF = typeof tfjs;
+type Tensor4D = tfjs.Tensor4D;
+
+/** The kernel rotated 180 degrees with in/out swapped: a conv with it is the input gradient. */
+export function flipKernel(tf: TF, kernel: Tensor4D): Tensor4D {
+  return tf.tidy(() => tf.transpose(tf.reverse(kernel, [0, 1]), [0, 1, 3, 2]));
+}
+
+/** dL/dW of a stride-1 'valid' conv: for each kernel offset, x shifted by it times dy, summed over positions. */
+function filterGradient(tf: TF, x: Tensor4D, dy: Tensor4D, kh: number, kw: number): Tensor4D {
+  const [b, ho, wo, co] = dy.shape;
+  const ci = x.shape[3];
+  const dyFlat = tf.reshape(dy, [b * ho * wo, co]);
+  const taps: tfjs.Tensor2D[] = [];
+  for (let i = 0; i < kh; i++)
+    for (let j = 0; j < kw; j++) taps.push(tf.matMul(tf.reshape(tf.slice(x, [0, i, j, 0], [b, ho, wo, ci]), [b * ho * wo, ci]), dyFlat, true, false));
+  return tf.reshape(tf.stack(taps), [kh, kw, ci, co]);
+}
+
+/**
+ * A stride-1 'valid' conv whose gradients are forward convs and matrix products. tfjs-wasm has no
+ * Conv2DBackpropFilter kernel at all and a naive Conv2DBackpropInput (about 13x slower than a forward
+ * conv here); the input gradient is a 'valid' conv of dy padded by k-1 with the flipped kernel.
+ * Kernels that are tf.Variables (being trained) also get their gradient; constant ones do not pay for it.
+ */
+export function convValid(tf: TF, x: Tensor4D, kernel: Tensor4D, flipped?: Tensor4D): Tensor4D {
+  const [kh, kw] = kernel.shape;
+  const pad: [number, number][] = [[0, 0], [kh - 1, kh - 1], [kw - 1, kw - 1], [0, 0]];
+  const inputGradient = (dy: Tensor4D, k: Tensor4D, f?: Tensor4D) => tf.conv2d(tf.pad(dy, pad), f ?? flipKernel(tf, k), 1, 'valid');
+  if (kernel instanceof tf.Variable) {
+    const f = tf.customGrad((...args) => {
+      const [xIn, kIn, save] = args as [Tensor4D, Tensor4D, tfjs.GradSaveFunc];
+      save([xIn, kIn]);
+      return {
+        value: tf.conv2d(xIn, kIn, 1, 'valid'),
+        gradFunc: (dy, [xs, ks]) => [inputGradient(dy as Tensor4D, ks as Tensor4D), filterGradient(tf, xs as Tensor4D, dy as Tensor4D, kh, kw)],
+      };
+    });
+    return f(x, kernel) as Tensor4D;
+  }
+  const f = tf.customGrad((xIn) => ({
+    value: tf.conv2d(xIn as Tensor4D, kernel, 1, 'valid'),
+    gradFunc: (dy) => inputGradient(dy as Tensor4D, kernel, flipped),
+  }));
+  return f(x) as Tensor4D;
+}
