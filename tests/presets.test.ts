@@ -18,13 +18,14 @@ describe.each(presets)('preset %s', (name) => {
     expect(plan?.dropped).toEqual([]);
   });
 
-  it('runs three steps at 24 px and lowers the loss', async () => {
+  it('runs a few steps at 24 px (an image optimisation lowers its loss)', async () => {
     let model = loadPreset(name);
-    const opt = model.nodes.find((n) => n.type === 'optimiser');
-    if (opt) model = withParams(model, { [`${opt.id}.steps`]: 3, [`${opt.id}.previewEvery`]: 0 });
+    const opt = model.nodes.find((n) => registry.get(n.type)?.role === 'optimiser');
+    if (opt) model = withParams(model, { [`${opt.id}.steps`]: opt.type === 'trainer' ? 2 : 3, ...(opt.type === 'optimiser' ? { [`${opt.id}.previewEvery`]: 0 } : {}) });
     const r = await run(model, 24);
     expect(r.status).toBe('done');
-    expect(Object.keys(r.outputs).length).toBeGreaterThan(0);
-    if (opt) expect(r.steps.at(-1)!.loss).toBeLessThan(r.steps[0]!.loss);
+    expect(Object.keys(r.outputs).length + Object.keys(r.checkpoints).length).toBeGreaterThan(0);
+    // Training on random weights and random batches is too noisy to promise a fall in two steps (see training.test.ts).
+    if (opt?.type === 'optimiser') expect(r.steps.at(-1)!.loss).toBeLessThan(r.steps[0]!.loss);
   });
 });

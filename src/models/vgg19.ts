@@ -145,8 +145,10 @@ export const convOptions = { flippedInputGradient: true };
  */
 export function conv3x3(tf: TF, x: Tensor4D, kernel: Tensor4D, flipped: Tensor4D, reflect: boolean): Tensor4D {
   if (!convOptions.flippedInputGradient) return tf.conv2d(reflect ? tf.mirrorPad(x, [[0, 0], [1, 1], [1, 1], [0, 0]], 'reflect') : x, kernel, 1, reflect ? 'valid' : 'same');
-  const padded = reflect ? tf.mirrorPad(x, [[0, 0], [1, 1], [1, 1], [0, 0]], 'reflect') : tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]]);
-  return convValid(tf, padded, kernel, flipped);
+  return tf.tidy(() => {
+    const padded = reflect ? tf.mirrorPad(x, [[0, 0], [1, 1], [1, 1], [0, 0]], 'reflect') : tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]]);
+    return convValid(tf, padded, kernel, flipped);
+  });
 }
 
 const TORCH_MEAN = [0.485, 0.456, 0.406];
