@@ -145,10 +145,13 @@ export const convOptions = { flippedInputGradient: true };
  */
 export function conv3x3(tf: TF, x: Tensor4D, kernel: Tensor4D, flipped: Tensor4D, reflect: boolean): Tensor4D {
   if (!convOptions.flippedInputGradient) return tf.conv2d(reflect ? tf.mirrorPad(x, [[0, 0], [1, 1], [1, 1], [0, 0]], 'reflect') : x, kernel, 1, reflect ? 'valid' : 'same');
-  return tf.tidy(() => {
-    const padded = reflect ? tf.mirrorPad(x, [[0, 0], [1, 1], [1, 1], [0, 0]], 'reflect') : tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]]);
-    return convValid(tf, padded, kernel, flipped);
-  });
+  if (reflect) return tf.tidy(() => convValid(tf, tf.mirrorPad(x, [[0, 0], [1, 1], [1, 1], [0, 0]], 'reflect'), kernel, flipped));
+  // Zero padding: a 'same' conv, whose input gradient is a 'same' conv of dy with the flipped kernel.
+  const f = tf.customGrad((input) => ({
+    value: tf.conv2d(input as Tensor4D, kernel, 1, 'same'),
+    gradFunc: (dy) => tf.conv2d(dy as Tensor4D, flipped, 1, 'same'),
+  }));
+  return f(x) as Tensor4D;
 }
 
 const TORCH_MEAN = [0.485, 0.456, 0.406];
