@@ -29,6 +29,8 @@ interface NodeInfo {
 
 /** Validates the model and turns it into an execution plan. Never throws on user input. */
 export function compile(model: GraphModel, registry: NodeRegistry, options: CompileOptions): CompileResult {
+  if (!Number.isInteger(options.size) || options.size < 8)
+    return { plan: null, diagnostics: [{ severity: 'error', path: '$', message: `the image size must be a whole number of pixels, at least 8 (got ${options.size})` }] };
   const diagnostics = validateGraph(model, registry);
   if (hasErrors(diagnostics)) return { plan: null, diagnostics };
   const fail = (d: Omit<Diagnostic, 'severity'>): CompileResult => ({ plan: null, diagnostics: [...diagnostics, { severity: 'error', ...d }] });

@@ -49,6 +49,9 @@ type RunStep = (step: PlanStep, values: Map<string, Value>, iteration: number) =
 
 let variableCount = 0;
 
+/** Resolves after pending events (clicks, signals) have run; wasm's data() alone never yields. */
+const nextTask = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 0));
+
 /** Runs a plan: the `once` steps, the optimisation loop if there is one, then the `after` steps. */
 export async function execute(plan: Plan, registry: NodeRegistry, services: ComputeServices, options: RunOptions = {}): Promise<RunResult> {
   const { tf } = services;
@@ -214,6 +217,8 @@ async function optimise(
       emit({ type: 'preview', step, image: await tensorToRGBA(clipped) });
       clipped.dispose();
     }
+    // Let the host breathe between steps: a Stop click or Ctrl-C is handled within one step.
+    await nextTask();
     if (options.signal?.aborted) {
       result.status = 'cancelled';
       return false;

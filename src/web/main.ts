@@ -7,7 +7,10 @@ import { BACKEND_ORDER, type BackendName } from '../runtime/backend';
 import { execute } from '../runtime/executor';
 import { createModelCache } from '../runtime/models';
 import { compileWithImages, loadGraphImages, makeServices, type DecodedImage } from '../runtime/session';
+import { MANIFEST } from '../models/weights/manifest';
+import type { LoadedCheckpoint } from '../plugin/types';
 import { decodeInBrowser, startBrowserBackend, tf } from './backend';
+import { clearWeights, download, listWeights, loadCachedWeights, storeWeights } from './weights';
 
 /**
  * A plain page that runs the Gatys preset and shows the result, until the node editor lands.
@@ -19,6 +22,58 @@ const registry = builtinRegistry();
 const models = createModelCache();
 const images = new Map<string, DecodedImage>();
 let controller: AbortController | null = null;
+const checkpoints = new Map<string, LoadedCheckpoint>();
+
+async function showWeights() {
+  const list = $('weights-list');
+  list.innerHTML = '';
+  for (const w of await listWeights()) {
+    const item = document.createElement('li');
+    item.textContent = `${w.name}: ${w.source}, ${(w.size / 2 ** 20).toFixed(1)} MiB, sha256 ${w.sha256.slice(0, 12)}…`;
+    list.append(item);
+  }
+  if (!list.children.length) list.textContent = 'No weights loaded: every network runs on seeded random weights.';
+}
+
+async function setUpWeights() {
+  const select = $<HTMLSelectElement>('weights-name');
+  for (const e of MANIFEST) select.add(new Option(`${e.name} (${e.network}${e.variant ? `, ${e.variant}` : ''})`, e.name));
+  const { loaded, errors } = await loadCachedWeights();
+  for (const c of loaded) checkpoints.set(c.name, c);
+  if (errors.length) status(`cached weights not used: ${errors.join('; ')}`, true);
+  const keep = async (name: string, source: string, bytes: ArrayBuffer) => {
+    try {
+      checkpoints.set(name, await storeWeights(name, source, bytes));
+      models.dispose(); // networks built from the old weights must be rebuilt
+      status(`weights "${name}" loaded from ${source}`);
+    } catch (e) {
+      status(`cannot use ${source} as "${name}": ${(e as Error).message}`, true);
+    }
+    await showWeights();
+  };
+  $<HTMLInputElement>('weights-file').onchange = async (e) => {
+    const file = (e.target as HTMLInputElement).files?.[0];
+    if (file) await keep(select.value, file.name, await file.arrayBuffer());
+  };
+  $('weights-url').onclick = async () => {
+    const entry = MANIFEST.find((m) => m.name === select.value)!;
+    const url = prompt(`URL of the ${entry.name} checkpoint`, entry.url);
+    if (!url) return;
+    try {
+      const bytes = await download(url, (got, total) => status(`downloading ${entry.name}: ${(got / 2 ** 20).toFixed(1)} MiB${total ? ` of ${(total / 2 ** 20).toFixed(1)}` : ''}`));
+      await keep(entry.name, url, bytes);
+    } catch (err) {
+      status(`download failed (${(err as Error).message}); servers without CORS headers need the file picker`, true);
+    }
+  };
+  $('weights-clear').onclick = async () => {
+    await clearWeights();
+    checkpoints.clear();
+    models.dispose();
+    await showWeights();
+  };
+  await showWeights();
+}
 
 const status = (text: string, error = false) => {
   $('status').textContent = text;
@@ -41,7 +96,7 @@ async function start() {
   const presetUrl = new URL(query.get('preset') ?? 'gatys.json', location.href).href;
   const forced = query.get('backend') as BackendName | null;
   if (forced && !BACKEND_ORDER.includes(forced)) return status(`unknown backend "${forced}"; use one of ${BACKEND_ORDER.join(', ')}`, true);
-  if (query.get('size')) $<HTMLSelectElement>('size').value = query.get('size')!;
+  if (query.get('size')) $<HTMLInputElement>('size').value = query.get('size')!;
   if (query.get('steps')) $<HTMLInputElement>('steps').value = query.get('steps')!;
 
   const parsed = parseDocument(await (await fetch(presetUrl)).text());
@@ -62,6 +117,7 @@ async function start() {
   $('backend').textContent = `backend: ${choice.backend}${choice.skipped.length ? ` (${choice.skipped.map((s) => `${s.backend}: ${s.reason}`).join('; ')})` : ''}`;
   $('backend').dataset.backend = choice.backend;
 
+  await setUpWeights();
   const loaded = await loadGraphImages(model, registry, (s) => decodeInBrowser(s, presetUrl), images);
   if (loaded.errors.length) return status(loaded.errors.join('\n'), true);
   status('ready');
@@ -71,7 +127,7 @@ async function start() {
 }
 
 async function run(model: GraphModel) {
-  const size = Number($<HTMLSelectElement>('size').value);
+  const size = Number($<HTMLInputElement>('size').value);
   const steps = Number($<HTMLInputElement>('steps').value);
   setParam(model, 'optimiser', 'steps', steps);
   setParam(model, 'optimiser', 'method', $<HTMLSelectElement>('method').value);
@@ -84,7 +140,7 @@ async function run(model: GraphModel) {
   $<HTMLButtonElement>('stop').disabled = false;
   const bar = $<HTMLProgressElement>('progress');
   const started = performance.now();
-  const result = await execute(plan, registry, makeServices(tf, images, size, 0, models), {
+  const result = await execute(plan, registry, makeServices(tf, images, size, 0, models, { get: (name) => checkpoints.get(name) }), {
     signal: controller.signal,
     onEvent: (e) => {
       if (e.type === 'status') status(e.message);
