@@ -1,6 +1,6 @@
 import { defineNodeType } from '../src/plugin/types';
 import { CONTENT_NORMALISATIONS, contentLoss, type ContentNormalisation } from '../src/ops/losses';
-import { SCALAR, inputInfo, inputTensor, lossWeight, sameShape, weightParam } from './shared';
+import { SCALAR, featureLossInputs, inputInfo, inputTensor, lossWeight, sameShape, weightParam } from './shared';
 
 /** How far the image's features at one layer are from the content image's. */
 export default defineNodeType({
@@ -8,11 +8,7 @@ export default defineNodeType({
   title: 'Content loss',
   category: 'Losses',
   role: 'loss',
-  inputs: {
-    input: { type: 'Features', label: 'image features' },
-    target: { type: 'Features', label: 'content features' },
-    weight: { type: 'Scalar', optional: true },
-  },
+  inputs: featureLossInputs('content features'),
   outputs: { loss: { type: 'Scalar' } },
   params: {
     weight: weightParam(1, 'alpha in Gatys et al.; ignored when the weight input is connected.'),

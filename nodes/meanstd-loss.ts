@@ -1,6 +1,6 @@
 import { meanStd } from '../src/models/adain';
 import { defineNodeType } from '../src/plugin/types';
-import { SCALAR, inputInfo, inputTensor, lossWeight, weightParam } from './shared';
+import { SCALAR, featureLossInputs, inputInfo, inputTensor, lossWeight, weightParam } from './shared';
 
 type T4 = Parameters<typeof meanStd>[1];
 
@@ -13,11 +13,7 @@ export default defineNodeType({
   title: 'Mean/std style loss',
   category: 'Losses',
   role: 'loss',
-  inputs: {
-    input: { type: 'Features', label: 'image features' },
-    target: { type: 'Features', label: 'style features' },
-    weight: { type: 'Scalar', optional: true },
-  },
+  inputs: featureLossInputs('style features'),
   outputs: { loss: { type: 'Scalar' } },
   params: { weight: weightParam(1, 'lambda in L_c + lambda L_s (10 in pytorch-AdaIN, 3 in SANet).') },
   infer: (ctx) => {

@@ -28,3 +28,10 @@ export function sameShape(a: ValueInfo, b: ValueInfo, what: string): void {
   if (a.shape.join('x') !== b.shape.join('x'))
     throw new Error(`${what}: input is ${a.shape.join('x')}${a.layer ? ` (${a.layer})` : ''} but target is ${b.shape.join('x')}${b.layer ? ` (${b.layer})` : ''}; tap the same layer of images of the same size`);
 }
+
+/** The sockets every feature-comparing loss has: the image's features, a target's, and an optional weight. */
+export const featureLossInputs = (target: string) => ({
+  input: { type: 'Features', label: 'image features' },
+  target: { type: 'Features', label: target },
+  weight: { type: 'Scalar', optional: true },
+}) as const;

@@ -1,6 +1,6 @@
 import { defineNodeType, type ValueInfo } from '../src/plugin/types';
 import { STYLE_NORMALISATIONS, styleGram, styleLoss, type StyleNormalisation } from '../src/ops/losses';
-import { SCALAR, inputInfo, inputTensor, lossWeight, weightParam } from './shared';
+import { SCALAR, featureLossInputs, inputInfo, inputTensor, lossWeight, weightParam } from './shared';
 
 /**
  * E_l: the difference between the Gram matrices of the image's and the style image's features at one layer.
@@ -11,11 +11,7 @@ export default defineNodeType({
   title: 'Gram style loss',
   category: 'Losses',
   role: 'loss',
-  inputs: {
-    input: { type: 'Features', label: 'image features' },
-    target: { type: 'Features', label: 'style features' },
-    weight: { type: 'Scalar', optional: true },
-  },
+  inputs: featureLossInputs('style features'),
   outputs: { loss: { type: 'Scalar' } },
   params: {
     weight: weightParam(1, 'w_l * beta in Gatys et al.; ignored when the weight input is connected.'),
