@@ -182,6 +182,72 @@ def coral(source, target):
     return (out * ts + tm).view(source.shape)
 
 
+# --- ResNet50 (torchvision names and block structure [3, 4, 6, 3]) with widths / 16 -------------------
+class Bottleneck(nn.Module):
+    def __init__(self, cin, width, stride, down):
+        super().__init__()
+        self.conv1, self.bn1 = nn.Conv2d(cin, width, 1, bias=False), nn.BatchNorm2d(width)
+        self.conv2, self.bn2 = nn.Conv2d(width, width, 3, stride, 1, bias=False), nn.BatchNorm2d(width)
+        self.conv3, self.bn3 = nn.Conv2d(width, width * 4, 1, bias=False), nn.BatchNorm2d(width * 4)
+        self.downsample = nn.Sequential(nn.Conv2d(cin, width * 4, 1, stride, bias=False), nn.BatchNorm2d(width * 4)) if down else None
+
+    def forward(self, x):
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = F.relu(self.bn2(self.conv2(out)))
+        out = self.bn3(self.conv3(out))
+        return F.relu(out + (self.downsample(x) if self.downsample is not None else x))
+
+
+class ResNet50(nn.Module):
+    def __init__(self, div=16):
+        super().__init__()
+        c = 64 // div
+        self.conv1, self.bn1 = nn.Conv2d(3, c, 7, 2, 3, bias=False), nn.BatchNorm2d(c)
+        self.maxpool = nn.MaxPool2d(3, 2, 1)
+        cin = c
+        for i, (blocks, width, stride) in enumerate([(3, c, 1), (4, 2 * c, 2), (6, 4 * c, 2), (3, 8 * c, 2)]):
+            layer = []
+            for b in range(blocks):
+                layer.append(Bottleneck(cin, width, stride if b == 0 else 1, b == 0))
+                cin = width * 4
+            setattr(self, f'layer{i + 1}', nn.Sequential(*layer))
+        self.fc = nn.Linear(cin, 10)
+
+    def taps(self, x):
+        out = {'conv1': self.conv1(x)}
+        x = self.maxpool(F.relu(self.bn1(out['conv1'])))
+        out['maxpool'] = x
+        for n in ('layer1', 'layer2', 'layer3', 'layer4'):
+            x = getattr(self, n)(x)
+            out[n] = x
+        return out
+
+
+def resnet_fixture(expected, content, style):
+    net = ResNet50()
+    for m in net.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, nonlinearity='relu')
+        if isinstance(m, nn.BatchNorm2d):  # non-trivial eval-mode statistics, so folding is tested
+            nn.init.uniform_(m.weight, 0.5, 1.5)
+            nn.init.uniform_(m.bias, -0.2, 0.2)
+            m.running_mean.uniform_(-0.2, 0.2)
+            m.running_var.uniform_(0.5, 2)
+    net.eval()
+    torch.save(net.state_dict(), os.path.join(OUT, 'resnet50-tiny.pth'))
+    mean = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
+    std = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
+    with torch.no_grad():
+        t = net.taps((content - mean) / std)
+        expected['resnet50'] = {k: nhwc(v) for k, v in t.items()}
+        s = net.taps((style - mean) / std)
+        # The seed-004 recipe's loss at init = content: MSE at layer1 (0 here) + sum_l MSE(G, A) / n^2.
+        x = content.clone()
+        fx = net.taps((x - mean) / std)
+        style_loss = sum(F.mse_loss(gram(fx[k]), gram(s[k])) / fx[k].shape[1] ** 2 for k in fx)
+        expected['resnet50_style_loss'] = style_loss.item()
+
+
 class Evil:
     def __reduce__(self):
         import os as _os
@@ -280,6 +346,8 @@ def main():
 
     # Colour preservation: the style image with the content image's colour statistics.
     expected['coral_style_to_content'] = nhwc(coral(style[0], content[0]).unsqueeze(0))
+
+    resnet_fixture(expected, content, style)
 
     # A checkpoint whose pickle calls os.system: the reader must refuse it without running anything.
     with zipfile.ZipFile(os.path.join(OUT, 'malicious.pth'), 'w', zipfile.ZIP_STORED) as z:
