@@ -254,12 +254,20 @@ async function optimise(
       x0.set(await v.data(), at);
       at += v.size;
     }
-    for await (const it of lbfgs(x0, evaluate, { history: p.history as number })) {
+    // One reported step is `iterationsPerStep` L-BFGS iterations (torch.optim.LBFGS's max_iter per step()).
+    const per = (p.iterationsPerStep as number | undefined) ?? 1;
+    let evaluations = 0;
+    const options = { history: p.history as number, lr: (p.lbfgsLr as number | undefined) ?? 1, lineSearch: (p.lineSearch as 'strong-wolfe' | 'none' | undefined) ?? 'strong-wolfe' };
+    for await (const it of lbfgs(x0, evaluate, options)) {
+      evaluations += it.evaluations;
+      if (it.iteration % per !== 0 && !it.converged) continue;
       assign(it.x);
-      if (!(await record(it.iteration, it.extra.loss, it.extra.terms, it.evaluations))) break;
+      const step = Math.ceil(it.iteration / per);
+      if (!(await record(step, it.extra.loss, it.extra.terms, evaluations))) break;
+      evaluations = 0;
       if (it.converged) result.converged = it.converged;
-      if (it.iteration >= steps) break;
-      iteration = it.iteration + 1;
+      if (step >= steps) break;
+      iteration = step + 1;
     }
     return;
   }

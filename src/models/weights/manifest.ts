@@ -4,7 +4,7 @@ import raw from './manifest.json';
 /** Known public checkpoints. Sizes are approximate until verified on a first download; none is fetched in tests. */
 export const zManifestEntry = z.object({
   name: z.string().regex(/^[a-z0-9_.-]+$/),
-  network: z.enum(['vgg19', 'decoder', 'sanet-transformer']),
+  network: z.enum(['vgg19', 'resnet50', 'decoder', 'sanet-transformer']),
   variant: z.enum(['torchvision', 'caffe', 'normalised']).optional(),
   format: z.enum(['pth', 'safetensors', 'tfjs']),
   sizeBytes: z.number().int().positive(),
