@@ -18,6 +18,7 @@ import optimiser from './optimiser';
 import outputImage from './output-image';
 import preserveColour from './preserve-colour';
 import resnet50Encoder from './resnet50-encoder';
+import tfjsEncoder from './tfjs-encoder';
 import sanet from './sanet';
 import scalar from './scalar';
 import styleLoss from './style-loss';
@@ -27,7 +28,7 @@ import weightedSum from './weighted-sum';
 
 /** Every built-in node type, in palette order. */
 export const builtinNodes: NodePlugin[] = [
-  imageInput, imageFolder, noiseImage, scalar, vgg19Encoder, resnet50Encoder, gram, adain, featureBlend, sanet, decoder, decoderModel, sanetModel,
+  imageInput, imageFolder, noiseImage, scalar, vgg19Encoder, resnet50Encoder, tfjsEncoder, gram, adain, featureBlend, sanet, decoder, decoderModel, sanetModel,
   preserveColour, contentLoss, styleLoss, meanstdLoss, imageLoss, tvLoss, weightedSum, imageVariable, optimiser, trainer,
   outputImage, saveWeights,
 ];

@@ -1,5 +1,5 @@
 import { readFile, writeFile } from 'node:fs/promises';
-import { basename, extname } from 'node:path';
+import { basename, dirname, extname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { builtinRegistry } from '../../nodes';
 import { formatPlan } from '../compiler/format';
@@ -13,7 +13,8 @@ import { createModelCache } from '../runtime/models';
 import { writePng } from './node-images';
 import { applyOverrides } from './overrides';
 import { documentAccess, loadDocumentImages } from './node-session';
-import { compileWithImages, makeServices } from '../runtime/session';
+import { compileWithImages, loadGraphModels, makeServices } from '../runtime/session';
+import { loadLayersModelFrom } from './node-tfjs-model';
 import { progressReporter } from './progress';
 import { checkpointStore, loadWeights, parseWeightsSpec, type WeightsSpec } from './node-weights';
 import { clearCache, defaultCacheDir, listCache, type Progress } from './weights-cache';
@@ -137,7 +138,12 @@ async function dispatch(argv: string[], io: Io, signal?: AbortSignal): Promise<n
 
   const { images, errors: imageErrors } = await loadDocumentImages(model, registry, file);
   if (imageErrors.length) throw new UsageError(imageErrors.join('\n'));
-  const compiled = compileWithImages(model, registry, images, size);
+  const { startNodeBackend, tf } = await import('./node-tf');
+  // Models load their weights onto the backend in use, so it starts first for a run.
+  const choice = command === 'run' ? await startNodeBackend(backend) : null;
+  const { models: tfjsModels, errors: modelErrors } = await loadGraphModels(model, registry, (s) => loadLayersModelFrom(tf, s, dirname(file)));
+  if (modelErrors.length) throw new UsageError(modelErrors.join('\n'));
+  const compiled = compileWithImages(model, registry, images, size, tfjsModels);
   report(io, file, compiled.diagnostics);
   if (!compiled.plan) return 2;
   if (command === 'plan') {
@@ -145,8 +151,8 @@ async function dispatch(argv: string[], io: Io, signal?: AbortSignal): Promise<n
     return 0;
   }
 
-  const { startNodeBackend, tf } = await import('./node-tf');
-  const choice = await startNodeBackend(backend);
+  if (!choice) throw new Error('unreachable: a run starts its backend');
+  const host = { ...documentAccess(file), tfjsModels };
   const checkpoints = [];
   for (const spec of weightSpecs as WeightsSpec[]) {
     try {
@@ -157,7 +163,7 @@ async function dispatch(argv: string[], io: Io, signal?: AbortSignal): Promise<n
     io.err(`weights ${spec.name}: ${checkpoints.at(-1)!.tensors.size} tensors from ${checkpoints.at(-1)!.source}`);
   }
   const models = createModelCache();
-  const services = makeServices(tf, images, size, seed, models, checkpointStore(checkpoints), documentAccess(file));
+  const services = makeServices(tf, images, size, seed, models, checkpointStore(checkpoints), host);
   const progress = progressReporter(io);
   io.err(`backend ${choice.backend}${choice.skipped.length ? ` (${choice.skipped.map((s) => `${s.backend}: ${s.reason}`).join('; ')})` : ''}, ${size} px`);
   const controller = new AbortController();

@@ -6,7 +6,7 @@ import { loadGraphImages, type HostAccess } from '../runtime/session';
 import { decodeImage, readSource } from './node-images';
 
 /** How a document on disk reaches its files: relative paths resolve against the document's folder. */
-export function documentAccess(documentPath: string): Required<HostAccess> {
+export function documentAccess(documentPath: string): Required<Omit<HostAccess, 'tfjsModels'>> {
   const base = dirname(documentPath);
   return {
     decode: async (source) => decodeImage(await readSource(source, base), source),

@@ -13,6 +13,8 @@ export interface CompileOptions {
   size: number;
   /** Decoded sizes [height, width] of image sources, where known. */
   imageSize?: (source: string) => [number, number] | undefined;
+  /** Layer output shapes of loaded tfjs models. */
+  modelLayers?: (source: string) => Map<string, number[]> | undefined;
 }
 
 export interface CompileResult {
@@ -134,7 +136,7 @@ export function compile(model: GraphModel, registry: NodeRegistry, options: Comp
     inputKeys.set(id, keys);
     let out: Record<string, ValueInfo>;
     try {
-      out = n.def.infer({ params: n.params, inputs: ctxInputs, size: options.size, imageSize: options.imageSize });
+      out = n.def.infer({ params: n.params, inputs: ctxInputs, size: options.size, imageSize: options.imageSize, modelLayers: options.modelLayers });
     } catch (e) {
       return fail({ code: 'param', path: n.path, nodeId: id, message: `${id} (${n.def.title}): ${e instanceof Error ? e.message : String(e)}` });
     }

@@ -46,3 +46,48 @@ export function convValid(tf: TF, x: Tensor4D, kernel: Tensor4D, flipped?: Tenso
   }));
   return f(x) as Tensor4D;
 }
+
+let filterKernelRegistered = false;
+
+/**
+ * tfjs-wasm has no Conv2DBackpropFilter kernel, and tfjs's fused conv (what Layers models use) asks for
+ * the filter gradient even when only the image is being optimised. This registers one built from
+ * strided slices and matrix products (any stride, 'same', 'valid' or explicit padding, NHWC).
+ */
+export function registerWasmFilterGradient(tf: TF): void {
+  if (filterKernelRegistered || tf.getKernel('Conv2DBackpropFilter', 'wasm')) return;
+  filterKernelRegistered = true;
+  tf.registerKernel({
+    kernelName: 'Conv2DBackpropFilter',
+    backendName: 'wasm',
+    kernelFunc: ({ inputs, attrs, backend }) => {
+      const { x, dy } = inputs as unknown as { x: Tensor4D; dy: Tensor4D };
+      const { strides, pad, filterShape } = attrs as unknown as { strides: number | [number, number]; pad: 'same' | 'valid' | number; filterShape: [number, number, number, number] };
+      const [sh, sw] = typeof strides === 'number' ? [strides, strides] : strides;
+      const [kh, kw, ci, co] = filterShape;
+      const [b, ho, wo] = dy.shape;
+      const result = tf.tidy(() => {
+        let top = 0;
+        let left = 0;
+        if (pad === 'same') {
+          top = Math.floor(Math.max((ho - 1) * sh + kh - x.shape[1], 0) / 2);
+          left = Math.floor(Math.max((wo - 1) * sw + kw - x.shape[2], 0) / 2);
+        } else if (typeof pad === 'number') top = left = pad;
+        const padded = tf.pad(x, [[0, 0], [top, top + kh], [left, left + kw], [0, 0]]);
+        const dyFlat = tf.reshape(dy, [b * ho * wo, co]);
+        const taps: tfjs.Tensor2D[] = [];
+        for (let i = 0; i < kh; i++)
+          for (let j = 0; j < kw; j++) {
+            const patch = tf.stridedSlice(padded, [0, i, j, 0], [b, i + (ho - 1) * sh + 1, j + (wo - 1) * sw + 1, ci], [1, sh, sw, 1]);
+            taps.push(tf.matMul(tf.reshape(patch, [b * ho * wo, ci]), dyFlat, true, false));
+          }
+        return tf.reshape(tf.stack(taps), [kh, kw, ci, co]);
+      });
+      // A kernel must return storage it owns: copy into a fresh buffer (wasm memory is CPU memory anyway).
+      const values = result.dataSync() as Float32Array;
+      const shape = result.shape;
+      result.dispose();
+      return { dataId: (backend as tfjs.KernelBackend).write(values, shape, 'float32'), shape, dtype: 'float32' };
+    },
+  });
+}

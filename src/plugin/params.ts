@@ -24,6 +24,7 @@ export function checkParam(def: ParamDef, value: unknown): string | null {
         : `${show(value)} is not one of ${def.options.join(', ')}`;
     case 'string':
     case 'image':
+    case 'model':
       return typeof value === 'string' ? null : `expected text, got ${show(value)}`;
     case 'layer':
       return typeof value === 'string' && def.layers.includes(value)

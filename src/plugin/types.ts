@@ -55,6 +55,11 @@ export interface ImageParam extends ParamBase {
   kind: 'image';
   default: string;
 }
+/** A tfjs Layers model: `models/x/model.json` (relative to the document) or a URL. */
+export interface ModelParam extends ParamBase {
+  kind: 'model';
+  default: string;
+}
 /** One layer of an encoder, e.g. `relu4_2`. */
 export interface LayerParam extends ParamBase {
   kind: 'layer';
@@ -76,6 +81,7 @@ export type ParamDef =
   | EnumParam
   | StringParam
   | ImageParam
+  | ModelParam
   | LayerParam
   | LayersParam;
 export type ParamDefs = Record<string, ParamDef>;
@@ -99,6 +105,8 @@ export interface ShapeContext {
   size: number;
   /** Decoded sizes of image sources, where the host knows them. */
   imageSize?: (source: string) => [number, number] | undefined;
+  /** Output shapes (batch axis included) of every layer of a loaded tfjs model, by layer name. */
+  modelLayers?: (source: string) => Map<string, number[]> | undefined;
 }
 
 export type Tensor = tfjs.Tensor;
@@ -132,6 +140,8 @@ export interface ComputeServices {
   checkpoints: CheckpointStore;
   /** Image files in a folder (relative to the document), where the host has folders (the CLI). */
   listImages?(folder: string): Promise<string[]>;
+  /** tfjs models named by `model` parameters, loaded by the host before the run. */
+  tfjsModel?(source: string): tfjs.LayersModel | undefined;
 }
 
 /** A checkpoint's tensors in their source layout (PyTorch's for .pth and safetensors). */

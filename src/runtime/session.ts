@@ -36,9 +36,45 @@ export async function loadGraphImages(
   return { images, errors };
 }
 
-export function compileWithImages(model: GraphModel, registry: NodeRegistry, images: Map<string, DecodedImage>, size: number): CompileResult {
+/** Loads every tfjs model the graph names (parameters of kind `model`), once. */
+export async function loadGraphModels(
+  model: GraphModel, registry: NodeRegistry, load: (source: string) => Promise<tfjs.LayersModel>,
+): Promise<{ models: Map<string, tfjs.LayersModel>; errors: string[] }> {
+  const models = new Map<string, tfjs.LayersModel>();
+  const errors: string[] = [];
+  for (const node of model.nodes)
+    for (const [name, p] of Object.entries(registry.get(node.type)?.params ?? {})) {
+      if (p.kind !== 'model') continue;
+      const source = (node.params[name] as string | undefined) ?? p.default;
+      if (models.has(source)) continue;
+      try {
+        models.set(source, await load(source));
+      } catch (e) {
+        errors.push(`node "${node.id}": cannot load the tfjs model ${source}: ${(e as Error).message}`);
+      }
+    }
+  return { models, errors };
+}
+
+/** Each layer's output shape by name, with the batch axis as 1. */
+export function layerShapes(m: tfjs.LayersModel): Map<string, number[]> {
+  const shapes = new Map<string, number[]>();
+  for (const l of m.layers) {
+    const s = l.outputShape;
+    if (Array.isArray(s) && (s.length === 0 || !Array.isArray(s[0]))) shapes.set(l.name, (s as (number | null)[]).map((d) => d ?? 1));
+  }
+  return shapes;
+}
+
+export function compileWithImages(
+  model: GraphModel, registry: NodeRegistry, images: Map<string, DecodedImage>, size: number, tfjsModels = new Map<string, tfjs.LayersModel>(),
+): CompileResult {
   return compile(model, registry, {
     size,
+    modelLayers: (source) => {
+      const m = tfjsModels.get(source);
+      return m ? layerShapes(m) : undefined;
+    },
     imageSize: (source) => {
       const img = images.get(source);
       return img ? [img.height, img.width] : undefined;
@@ -52,6 +88,8 @@ export interface HostAccess {
   /** Decodes images the graph names only at run time (a training folder's files). */
   decode?: ImageDecoder;
   listImages?: (folder: string) => Promise<string[]>;
+  /** tfjs models loaded by loadGraphModels. */
+  tfjsModels?: Map<string, tfjs.LayersModel>;
 }
 
 export function makeServices(
@@ -61,6 +99,7 @@ export function makeServices(
   return {
     tf, size, seed, models, checkpoints,
     ...(host.listImages ? { listImages: host.listImages } : {}),
+    tfjsModel: (source) => host.tfjsModels?.get(source),
     loadImage: async (source, px) => {
       let img = images.get(source);
       if (!img && host.decode) images.set(source, (img = await host.decode(source)));

@@ -1,0 +1,60 @@
+import { registerWasmFilterGradient } from '../src/models/conv';
+import { defineNodeType, type OutputDef, type ParamValues } from '../src/plugin/types';
+
+type LayersModel = import('@tensorflow/tfjs').LayersModel;
+
+const taps = (p: ParamValues) => (p.taps as string).split(',').map((s) => s.trim()).filter(Boolean);
+const SCALE: Record<string, [number, number]> = { '0-1': [1, 0], '-1-1': [2, -1], '0-255': [255, 0] };
+
+/**
+ * Any tfjs Layers model as an encoder: tap layers by name; one forward pass of a sub-model that ends at
+ * the tapped layers serves them all (layers after the deepest tap are never run).
+ */
+export default defineNodeType({
+  type: 'tfjs-encoder',
+  title: 'tfjs model encoder',
+  category: 'Encoders',
+  description: 'Plan shows every layer of the loaded model with its shape in the diagnostics when a tap is unknown.',
+  inputs: { image: { type: 'Image' } },
+  outputs: (p) => Object.fromEntries(taps(p).map((t): [string, OutputDef] => [t, { type: 'Features', label: t }])),
+  params: {
+    model: { kind: 'model', default: 'model.json', description: 'A tfjs Layers model.json (shards beside it) or URL.' },
+    taps: { kind: 'string', default: '', description: 'Layer names, comma-separated.' },
+    inputRange: { kind: 'enum', default: '0-1', options: ['0-1', '-1-1', '0-255'], description: 'What the model expects of RGB pixels.' },
+  },
+  infer: (ctx) => {
+    const layers = ctx.modelLayers?.(ctx.params.model as string);
+    if (!layers) throw new Error(`the model ${ctx.params.model} is not loaded`);
+    const list = taps(ctx.params);
+    if (!list.length) throw new Error(`name at least one layer to tap, e.g. ${[...layers.keys()].slice(1, 4).join(', ')}`);
+    const image = ctx.inputs.image;
+    if (!image || Array.isArray(image)) throw new Error('input "image" is not connected');
+    return Object.fromEntries(
+      list.map((t) => {
+        const shape = layers.get(t);
+        if (!shape) throw new Error(`the model has no layer "${t}"; its layers: ${[...layers].map(([n, s]) => `${n} ${s.join('x')}`).join(', ')}`);
+        return [t, { shape: [image.shape[0]!, ...shape.slice(1)], layer: t }];
+      }),
+    );
+  },
+  compute: (ctx) => {
+    const { tf } = ctx;
+    const source = ctx.params.model as string;
+    const base = ctx.tfjsModel?.(source);
+    if (!base) throw new Error(`the model ${source} is not loaded`);
+    const list = taps(ctx.params);
+    const tapModel = ctx.models.get(`tfjs/${source}/${list.join(',')}`, () => {
+      const m = tf.model({ inputs: base.inputs, outputs: list.map((t) => base.getLayer(t).output as import('@tensorflow/tfjs').SymbolicTensor) });
+      m.trainable = false; // an encoder is fixed; gradients flow to the image only
+      return { m, dispose: () => {} }; // shares the base model's weights, which the host owns
+    }).m as LayersModel;
+    registerWasmFilterGradient(tf);
+    const [scale, shift] = SCALE[ctx.params.inputRange as string]!;
+    const outs = tf.tidy(() => {
+      const x = tf.add(tf.mul(ctx.inputs.image as import('@tensorflow/tfjs').Tensor, scale), shift);
+      const y = tapModel.apply(x, { training: false });
+      return Array.isArray(y) ? (y as import('@tensorflow/tfjs').Tensor[]) : [y as import('@tensorflow/tfjs').Tensor];
+    });
+    return Object.fromEntries(list.map((t, i) => [t, outs[i]!]));
+  },
+});
