@@ -131,3 +131,31 @@ describe('stylegraph CLI with weights', () => {
     expect(r.stderr).toMatch(/decoder.*missing key "1.weight"/);
   });
 });
+
+describe('stylegraph CLI and PNGs', () => {
+  it('embeds the graph in the PNG it writes, and reads it back as the same document', async () => {
+    const out = join(tmp, 'embedded.png');
+    const r = await cli('run', 'presets/gatys.json', '--size', '24', '--steps', '1', '--set', 'style_total.weight=123', '--out', out);
+    expect(r.code).toBe(0);
+    const { extractText } = await import('../src/schema/png');
+    const text = extractText(new Uint8Array(readFileSync(out)))!;
+    const doc = JSON.parse(text);
+    expect(doc.nodes.find((n: { id: string }) => n.id === 'style_total').params.weight).toBe(123);
+    const v = await cli('validate', out);
+    expect(v.code).toBe(0);
+    expect(v.stdout).toMatch(/valid \(17 nodes, 29 edges\)/);
+    const original = JSON.parse(readFileSync(join(root, 'presets/gatys.json'), 'utf8'));
+    original.nodes.find((n: { id: string }) => n.id === 'style_total').params.weight = 123;
+    original.nodes.find((n: { id: string }) => n.id === 'optim').params.steps = 1;
+    expect(doc).toEqual(original);
+  });
+
+  it('says when a PNG carries no graph', async () => {
+    const { encodePng } = await import('../src/cli/node-images');
+    const path = join(tmp, 'plain.png');
+    writeFileSync(path, encodePng({ width: 1, height: 1, data: new Uint8ClampedArray(4) }));
+    const r = await cli('validate', path);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/a PNG without a StyleGraph graph/);
+  });
+});

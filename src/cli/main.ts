@@ -4,13 +4,14 @@ import { parseArgs } from 'node:util';
 import { builtinRegistry } from '../../nodes';
 import { formatPlan } from '../compiler/format';
 import { formatDiagnostic, hasErrors, type Diagnostic } from '../graph/diagnostics';
-import { parseDocument } from '../graph/document';
+import { parseDocument, serialiseDocument } from '../graph/document';
+import { embedText, extractText, isPng } from '../schema/png';
 import type { GraphModel } from '../graph/model';
 import { validateGraph } from '../graph/validate';
 import type { BackendName } from '../runtime/backend';
 import { execute, type RunEvent, type RunResult } from '../runtime/executor';
 import { createModelCache } from '../runtime/models';
-import { writePng } from './node-images';
+import { encodePng } from './node-images';
 import { applyOverrides } from './overrides';
 import { documentAccess, loadDocumentImages } from './node-session';
 import { compileWithImages, loadGraphModels, makeServices } from '../runtime/session';
@@ -102,9 +103,22 @@ async function dispatch(argv: string[], io: Io, signal?: AbortSignal): Promise<n
   if (rest.length) throw new UsageError(`unexpected argument "${rest[0]}" (images go after --content or --style)`);
 
   const registry = builtinRegistry();
-  const text = await readFile(file, 'utf8').catch((e: NodeJS.ErrnoException) => {
+  const bytes = await readFile(file).catch((e: NodeJS.ErrnoException) => {
     throw new UsageError(e.code === 'ENOENT' ? `no such file: ${file}` : `cannot read ${file}: ${e.message}`);
   });
+  let text = bytes.toString('utf8');
+  if (isPng(bytes)) {
+    // A PNG written by StyleGraph carries its graph.
+    const embedded = (() => {
+      try {
+        return extractText(bytes);
+      } catch (e) {
+        throw new UsageError(`${file}: ${(e as Error).message}`);
+      }
+    })();
+    if (embedded === null) throw new UsageError(`${file} is a PNG without a StyleGraph graph in it`);
+    text = embedded;
+  }
   const parsedDoc = parseDocument(text);
   report(io, file, parsedDoc.diagnostics);
   if (!parsedDoc.model) return 2;
@@ -182,7 +196,7 @@ async function dispatch(argv: string[], io: Io, signal?: AbortSignal): Promise<n
   }
   for (const w of result.weights) io.err(`weights for ${w.nodes.join(', ')}: ${w.weights}`);
 
-  const written = await writeOutputs(result, v.out ?? `${basename(file, extname(file))}.png`);
+  const written = await writeOutputs(result, v.out ?? `${basename(file, extname(file))}.png`, serialiseDocument(model));
   const stem = (v.out ?? basename(file, extname(file))).replace(/\.png$/i, '');
   for (const [nodeId, tensors] of Object.entries(result.checkpoints)) {
     const path = `${stem}-${nodeId}.safetensors`;
@@ -241,13 +255,13 @@ function report(io: Io, file: string, ds: Diagnostic[]): void {
   for (const d of ds) io.err(`${file}: ${formatDiagnostic(d)}`);
 }
 
-/** The first output goes to `out`; further outputs get the node id appended. */
-async function writeOutputs(result: RunResult, out: string): Promise<string[]> {
+/** The first output goes to `out`; further outputs get the node id appended. Each PNG carries the graph. */
+async function writeOutputs(result: RunResult, out: string, documentText: string): Promise<string[]> {
   const written: string[] = [];
   const entries = Object.entries(result.outputs);
   for (const [i, [nodeId, image]] of entries.entries()) {
     const path = i === 0 ? out : out.replace(/(\.png)?$/i, `-${nodeId}.png`);
-    await writePng(path, image);
+    await writeFile(path, embedText(encodePng(image), documentText));
     written.push(path);
   }
   return written;

@@ -48,6 +48,23 @@ export interface GraphDocument {
   [extra: string]: unknown;
 }
 
+/** Limits a document must stay within; each breach is a clear error, not a hang or a crash. */
+export const LIMITS = { textBytes: 8 * 1024 * 1024, nodes: 5000, edges: 20000, stringLength: 2 * 1024 * 1024, depth: 64 } as const;
+
+function checkLimits(raw: unknown): string | null {
+  const stack: [unknown, number][] = [[raw, 0]];
+  while (stack.length) {
+    const [v, depth] = stack.pop()!;
+    if (depth > LIMITS.depth) return `the document nests deeper than ${LIMITS.depth} levels`;
+    if (typeof v === 'string' && v.length > LIMITS.stringLength) return `a text value is longer than ${LIMITS.stringLength} characters`;
+    if (v && typeof v === 'object') for (const child of Object.values(v)) stack.push([child, depth + 1]);
+  }
+  const doc = raw as { nodes?: unknown; edges?: unknown };
+  if (Array.isArray(doc?.nodes) && doc.nodes.length > LIMITS.nodes) return `the document has ${doc.nodes.length} nodes; the limit is ${LIMITS.nodes}`;
+  if (Array.isArray(doc?.edges) && doc.edges.length > LIMITS.edges) return `the document has ${doc.edges.length} edges; the limit is ${LIMITS.edges}`;
+  return null;
+}
+
 export interface ParseResult {
   /** Null only when the text is not a graph document at all. */
   model: GraphModel | null;
@@ -58,12 +75,15 @@ export interface ParseResult {
 export function parseDocument(input: string | unknown): ParseResult {
   let raw: unknown = input;
   if (typeof input === 'string') {
+    if (input.length > LIMITS.textBytes) return { model: null, diagnostics: [err('$', `the document is larger than ${LIMITS.textBytes} bytes`)] };
     try {
       raw = JSON.parse(input);
     } catch (e) {
       return { model: null, diagnostics: [err('$', `not valid JSON: ${e instanceof Error ? e.message : String(e)}`)] };
     }
   }
+  const limit = checkLimits(raw);
+  if (limit) return { model: null, diagnostics: [err('$', limit)] };
   const shell = zDocumentShell.safeParse(raw);
   if (!shell.success) return { model: null, diagnostics: zodDiagnostics(shell.error, '$') };
   const doc = shell.data;
