@@ -1,6 +1,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { builtinRegistry } from '../nodes';
 import { defineNodeType } from '../src/plugin/types';
+import { RunMemo } from '../src/runtime/executor';
+import { compile } from '../src/compiler/compile';
+import { registry } from './helpers';
 import { graph, loadPreset, run, tf, useWasm, withParams } from './helpers';
 
 beforeAll(useWasm);
@@ -99,5 +102,29 @@ describe('executor failures', () => {
     const r = await run(m2, 16, {}, reg2);
     expect(r.status).toBe('failed');
     expect(r.error).toMatch(/node "bad" \(test\/throws\) failed: out of paint/);
+  });
+});
+
+describe('reusing results between runs', () => {
+  it('a second run with another loss weight reuses every unchanged image, encoder pass and target, with the same numbers', async () => {
+    const before = tf.memory().numTensors;
+    const memo = new RunMemo();
+    const first = gatys({ 'optim.method': 'adam', 'optim.steps': 3 });
+    const second = gatys({ 'optim.method': 'adam', 'optim.steps': 3, 'style_total.weight': 500 });
+    const a = await run(first, 32, { memo });
+    expect(memo.hits).toBe(0);
+    const once = compile(second, registry, { size: 32 }).plan!.steps.filter((s) => s.phase === 'once' && s.signature);
+    const b = await run(second, 32, { memo });
+    expect(memo.hits).toBe(once.length);
+    expect(once.map((s) => s.id)).toEqual(expect.arrayContaining(['content', 'style', 'pass:enc_style', 'pass:enc_content', 'style_relu1_1.target:prepare']));
+    const fresh = await run(second, 32);
+    expect(b.steps.map((s) => s.loss)).toEqual(fresh.steps.map((s) => s.loss));
+    expect(a.steps[0]!.loss).not.toBe(b.steps[0]!.loss);
+    // A changed image source is not reused.
+    const hits = memo.hits;
+    await run(withParams(second, { 'style.source': 'images/mosaic.jpg' }), 32, { memo });
+    expect(memo.hits - hits).toBe(2); // the content image and its pass
+    memo.clear();
+    expect(tf.memory().numTensors).toBe(before);
   });
 });

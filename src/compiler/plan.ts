@@ -35,6 +35,11 @@ export interface PlanStep {
   transientBytes: number;
   /** Keys whose last use is this step: the executor frees them after it (once and after phases). */
   release: string[];
+  /**
+   * What the step computes, as a hash of its node types, parameters, the run size and its inputs' signatures:
+   * equal signatures give equal results, so a later run can reuse them. Absent when the step reads a variable.
+   */
+  signature?: string;
 }
 
 export interface LossTerm {

@@ -27,6 +27,46 @@ export type RunEvent =
 export interface RunOptions {
   signal?: AbortSignal;
   onEvent?: (e: RunEvent) => void;
+  /** Results kept from earlier runs: `once` steps whose signature is here are not recomputed. */
+  memo?: RunMemo;
+}
+
+/**
+ * Values of `once` steps by signature, owned by the memo and kept between runs (the editor re-running after
+ * a weight change, a sweep over a parameter). After each run it keeps only what that run used.
+ * Clear it when loaded weights or image files change under the same names.
+ */
+export class RunMemo {
+  private values = new Map<string, Value>();
+  private used = new Set<string>();
+  hits = 0;
+  misses = 0;
+  get(key: string): Value | undefined {
+    const v = this.values.get(key);
+    if (v) this.used.add(key);
+    return v;
+  }
+  set(key: string, v: Value): void {
+    this.values.set(key, v);
+    this.used.add(key);
+  }
+  owns(v: Value): boolean {
+    return [...this.values.values()].includes(v);
+  }
+  /** Frees what the last run did not use. */
+  trim(): void {
+    for (const [k, v] of this.values)
+      if (!this.used.has(k)) {
+        v.dispose();
+        this.values.delete(k);
+      }
+    this.used.clear();
+  }
+  clear(): void {
+    for (const v of this.values.values()) v.dispose();
+    this.values.clear();
+    this.used.clear();
+  }
 }
 
 export interface RunResult {
@@ -60,10 +100,29 @@ export async function execute(plan: Plan, registry: NodeRegistry, services: Comp
   const states = new Map<string, { dispose(): void }>();
   const result: RunResult = { status: 'done', steps: [], outputs: {}, checkpoints: {}, weights: [], tensors: { afterFirstStep: null, atEnd: 0 } };
 
+  const memo = options.memo;
   const release = (key: string) => {
     const v = env.get(key);
     env.delete(key);
-    if (v && ![...env.values()].includes(v)) v.dispose();
+    if (v && ![...env.values()].includes(v) && !memo?.owns(v)) v.dispose();
+  };
+  const outputName = (key: string) => key.slice(key.lastIndexOf('.') + 1);
+  /** A `once` step whose every output is in the memo: bind them and skip the work. */
+  const fromMemo = (step: PlanStep): boolean => {
+    if (!memo || !step.signature || step.phase !== 'once' || plan.outputs.some((o) => o.nodeId === step.id)) return false;
+    const found = step.outputs.map((o) => memo.get(`${step.signature}|${outputName(o.key)}`));
+    if (found.some((v) => v === undefined)) return false;
+    step.outputs.forEach((o, i) => env.set(o.key, found[i]!));
+    memo.hits++;
+    return true;
+  };
+  const toMemo = (step: PlanStep) => {
+    if (!memo || !step.signature || step.phase !== 'once') return;
+    memo.misses++;
+    for (const o of step.outputs) {
+      const v = env.get(o.key);
+      if (v && !memo.owns(v)) memo.set(`${step.signature}|${outputName(o.key)}`, v);
+    }
   };
 
   const runStep: RunStep = (step, values, iteration) => {
@@ -104,9 +163,12 @@ export async function execute(plan: Plan, registry: NodeRegistry, services: Comp
 
   const runPhase = async (phase: PlanStep['phase']) => {
     for (const step of plan.steps.filter((s) => s.phase === phase)) {
-      await runStep(step, env, 0)?.catch((e: unknown) => {
-        throw wrap(e, step);
-      });
+      if (!fromMemo(step)) {
+        await runStep(step, env, 0)?.catch((e: unknown) => {
+          throw wrap(e, step);
+        });
+        toMemo(step);
+      }
       const out = plan.outputs.find((o) => o.nodeId === step.id);
       if (out) {
         const v = env.get(out.key);
@@ -145,6 +207,7 @@ export async function execute(plan: Plan, registry: NodeRegistry, services: Comp
   } finally {
     for (const key of [...env.keys()]) release(key);
     for (const s of states.values()) s.dispose();
+    memo?.trim();
   }
   return result;
 }

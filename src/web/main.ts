@@ -4,7 +4,7 @@ import { parseDocument } from '../graph/document';
 import type { GraphModel } from '../graph/model';
 import type { RGBAImage } from '../ops/image';
 import { BACKEND_ORDER, type BackendName } from '../runtime/backend';
-import { execute } from '../runtime/executor';
+import { RunMemo, execute } from '../runtime/executor';
 import { createModelCache } from '../runtime/models';
 import { compileWithImages, loadGraphImages, makeServices, type DecodedImage } from '../runtime/session';
 import { MANIFEST } from '../models/weights/manifest';
@@ -20,6 +20,8 @@ const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as 
 const query = new URLSearchParams(location.search);
 const registry = builtinRegistry();
 const models = createModelCache();
+/** Re-running after changing a weight or the step count reuses the images, encoder passes and targets. */
+const memo = new RunMemo();
 const images = new Map<string, DecodedImage>();
 let controller: AbortController | null = null;
 const checkpoints = new Map<string, LoadedCheckpoint>();
@@ -44,7 +46,8 @@ async function setUpWeights() {
   const keep = async (name: string, source: string, bytes: ArrayBuffer) => {
     try {
       checkpoints.set(name, await storeWeights(name, source, bytes));
-      models.dispose(); // networks built from the old weights must be rebuilt
+      models.dispose(); // networks built from the old weights must be rebuilt, and what they computed
+      memo.clear();
       status(`weights "${name}" loaded from ${source}`);
     } catch (e) {
       status(`cannot use ${source} as "${name}": ${(e as Error).message}`, true);
@@ -70,6 +73,7 @@ async function setUpWeights() {
     await clearWeights();
     checkpoints.clear();
     models.dispose();
+    memo.clear();
     await showWeights();
   };
   await showWeights();
@@ -142,6 +146,7 @@ async function run(model: GraphModel) {
   const started = performance.now();
   const result = await execute(plan, registry, makeServices(tf, images, size, 0, models, { get: (name) => checkpoints.get(name) }), {
     signal: controller.signal,
+    memo,
     onEvent: (e) => {
       if (e.type === 'status') status(e.message);
       else if (e.type === 'preview') draw(e.image);
