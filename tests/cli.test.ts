@@ -159,3 +159,29 @@ describe('stylegraph CLI and PNGs', () => {
     expect(r.stderr).toMatch(/a PNG without a StyleGraph graph/);
   });
 });
+
+describe('stylegraph CLI sweeps (lessons)', () => {
+  it('runs a lesson over its settings and writes one labelled contact sheet, reusing unchanged work', async () => {
+    const out = join(tmp, 'sheet.png');
+    const report = join(tmp, 'sheet.json');
+    const r = await cli('run', 'presets/lesson-alpha-beta.json', '--size', '24', '--steps', '2', '--out', out, '--report', report);
+    expect(r.code).toBe(0);
+    const sheet = PNG.sync.read(readFileSync(out));
+    // 3 columns x 2 rows of 24 px tiles, each under a label, with 6 px gutters.
+    expect(sheet.width).toBeGreaterThanOrEqual(3 * 24 + 4 * 6);
+    expect(sheet.height).toBe(6 + 2 * (24 + 16 + 6));
+    const rep = JSON.parse(readFileSync(report, 'utf8'));
+    expect(rep.cells.map((c: { label: string }) => c.label)).toEqual(['a=1 b=1000', 'a=1 b=10000', 'a=1 b=100000', 'a=10 b=1000', 'a=10 b=10000', 'a=10 b=100000']);
+    expect(rep.reused).toBeGreaterThan(0);
+    expect(r.stderr).toMatch(/steps reused from earlier cells/);
+  });
+
+  it('reports a broken sweep definition', async () => {
+    const doc = JSON.parse(readFileSync(join(root, 'presets/lesson-alpha-beta.json'), 'utf8'));
+    doc.metadata.sweep.columns[0].set = { 'ghost.weight': 1 };
+    for (const n of doc.nodes) if (n.type === 'image') n.params.source = join(root, 'presets', n.params.source);
+    const r = await cli('run', writeDoc('bad-sweep.json', doc), '--size', '24', '--steps', '1');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/no node "ghost"/);
+  });
+});

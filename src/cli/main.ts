@@ -9,7 +9,10 @@ import { embedText, extractText, isPng } from '../schema/png';
 import type { GraphModel } from '../graph/model';
 import { validateGraph } from '../graph/validate';
 import type { BackendName } from '../runtime/backend';
-import { execute, type RunEvent, type RunResult } from '../runtime/executor';
+import { RunMemo, execute, type RunEvent, type RunResult } from '../runtime/executor';
+import { applyCell, sweepCells, sweepOf, type Sweep } from '../graph/sweep';
+import { contactSheet } from './contact-sheet';
+import type { RGBAImage } from '../ops/image';
 import { createModelCache } from '../runtime/models';
 import { encodePng } from './node-images';
 import { applyOverrides } from './overrides';
@@ -166,6 +169,9 @@ async function dispatch(argv: string[], io: Io, signal?: AbortSignal): Promise<n
   }
 
   if (!choice) throw new Error('unreachable: a run starts its backend');
+  const { sweep, error: sweepError } = sweepOf(model);
+  if (sweepError) throw new UsageError(sweepError);
+  if (sweep) return runSweep(io, file, model, sweep, { tf, registry, images, size, seed, tfjsModels, out: v.out, report: v.report, backend: choice.backend });
   const host = { ...documentAccess(file), tfjsModels };
   const checkpoints = [];
   for (const spec of weightSpecs as WeightsSpec[]) {
@@ -217,6 +223,49 @@ async function dispatch(argv: string[], io: Io, signal?: AbortSignal): Promise<n
     return 130;
   }
   if (result.converged) io.err(`optimiser stopped early: ${result.converged}`);
+  return 0;
+}
+
+interface SweepContext {
+  tf: typeof import('@tensorflow/tfjs');
+  registry: ReturnType<typeof builtinRegistry>;
+  images: Parameters<typeof makeServices>[1];
+  size: number;
+  seed: number;
+  tfjsModels: Map<string, import('@tensorflow/tfjs').LayersModel>;
+  out?: string;
+  report?: string;
+  backend: string;
+}
+
+/** Runs every cell of a sweep, reusing weights and every unchanged result, and writes one labelled contact sheet. */
+async function runSweep(io: Io, file: string, model: GraphModel, sweep: Sweep, c: SweepContext): Promise<number> {
+  const models = createModelCache();
+  const memo = new RunMemo();
+  const tiles: { image: RGBAImage; label: string }[] = [];
+  const cells: { label: string; status: string; steps: RunResult['steps'] }[] = [];
+  try {
+    for (const cell of sweepCells(sweep)) {
+      const applied = applyCell(model, cell);
+      if (applied.error) throw new UsageError(applied.error);
+      const { plan, diagnostics } = compileWithImages(applied.model, c.registry, c.images, c.size, c.tfjsModels);
+      if (!plan) throw new UsageError(`sweep cell "${cell.label}": ${diagnostics.map(formatDiagnostic).join('; ')}`);
+      const services = makeServices(c.tf, c.images, c.size, c.seed, models, checkpointStore([]), { ...documentAccess(file), tfjsModels: c.tfjsModels });
+      const result = await execute(plan, c.registry, services, { memo });
+      const image = Object.values(result.outputs)[0];
+      io.err(`${cell.label}: ${result.status}${result.steps.length ? `, loss ${result.steps[0]!.loss.toPrecision(4)} -> ${result.steps.at(-1)!.loss.toPrecision(4)}` : ''}`);
+      if (result.status === 'failed') throw new Error(`sweep cell "${cell.label}": ${result.error}`);
+      if (image) tiles.push({ image, label: cell.label });
+      cells.push({ label: cell.label, status: result.status, steps: result.steps });
+    }
+  } finally {
+    memo.clear();
+    models.dispose();
+  }
+  const out = c.out ?? `${basename(file, extname(file))}-sheet.png`;
+  await writeFile(out, embedText(encodePng(contactSheet(tiles, sweep.columns.length)), serialiseDocument(model)));
+  io.err(`wrote ${out} (${tiles.length} cells; ${memo.hits} steps reused from earlier cells)`);
+  if (c.report) await writeFile(c.report, JSON.stringify({ graph: file, backend: c.backend, size: c.size, reused: memo.hits, cells }, null, 2) + '\n');
   return 0;
 }
 
