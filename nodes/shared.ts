@@ -1,4 +1,4 @@
-import type { ComputeContext, ShapeContext, Tensor, ValueInfo } from '../src/plugin/types';
+import { isTensor, type ComputeContext, type ShapeContext, type Tensor, type ValueInfo } from '../src/plugin/types';
 
 /** The info of a single (not `multiple`) input, or an error naming it. */
 export function inputInfo(ctx: ShapeContext, name: string): ValueInfo {
@@ -9,14 +9,14 @@ export function inputInfo(ctx: ShapeContext, name: string): ValueInfo {
 
 export function inputTensor(ctx: ComputeContext, name: string): Tensor {
   const v = ctx.inputs[name];
-  if (!v || Array.isArray(v) || !('dtype' in v)) throw new Error(`input "${name}" has no tensor`);
+  if (!isTensor(v)) throw new Error(`input "${name}" has no tensor`);
   return v;
 }
 
 /** A loss term's weight: the connected Scalar if there is one, else the `weight` parameter. */
 export function lossWeight(ctx: ComputeContext): Tensor | number {
   const w = ctx.inputs.weight;
-  return w && !Array.isArray(w) && 'dtype' in w ? w : (ctx.params.weight as number);
+  return isTensor(w) ? w : (ctx.params.weight as number);
 }
 
 export const weightParam = (def: number, description: string) =>

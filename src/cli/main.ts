@@ -9,10 +9,8 @@ import { embedText, extractText, isPng } from '../schema/png';
 import type { GraphModel } from '../graph/model';
 import { validateGraph } from '../graph/validate';
 import type { BackendName } from '../runtime/backend';
-import { RunMemo, execute, type RunEvent, type RunResult } from '../runtime/executor';
-import { applyCell, sweepCells, sweepOf, type Sweep } from '../graph/sweep';
-import { contactSheet } from './contact-sheet';
-import type { RGBAImage } from '../ops/image';
+import { execute, type RunEvent, type RunResult } from '../runtime/executor';
+import { sweepOf } from '../graph/sweep';
 import { createModelCache } from '../runtime/models';
 import { encodePng } from './node-images';
 import { applyOverrides } from './overrides';
@@ -20,9 +18,13 @@ import { documentAccess, loadDocumentImages } from './node-session';
 import { compileWithImages, loadGraphModels, makeServices } from '../runtime/session';
 import { loadLayersModelFrom } from './node-tfjs-model';
 import { progressReporter } from './progress';
+import { UsageError, type Io } from './io';
+import { runSweep } from './sweep-run';
+import { downloadProgress, weightsCommand } from './weights-command';
+
+export type { Io } from './io';
 import { checkpointStore, loadWeights, parseWeightsSpec, type WeightsSpec } from './node-weights';
-import { clearCache, defaultCacheDir, listCache, type Progress } from './weights-cache';
-import { MANIFEST } from '../models/weights/manifest';
+import { defaultCacheDir } from './weights-cache';
 import { writeSafetensors } from '../models/weights/safetensors';
 
 const USAGE = `usage:
@@ -36,20 +38,6 @@ const USAGE = `usage:
 
   FILE is a graph document (presets/gatys.json). Exit status: 0 done, 1 the run failed,
   2 bad input (file, graph, option), 130 stopped.`;
-
-/** A message for the user and the exit status that goes with it. */
-class UsageError extends Error {
-  constructor(message: string, readonly status = 2) {
-    super(message);
-  }
-}
-
-export interface Io {
-  out(line: string): void;
-  err(line: string): void;
-  isTTY: boolean;
-  cwd: string;
-}
 
 const nodeIo: Io = {
   out: (l) => process.stdout.write(l + '\n'),
@@ -224,80 +212,6 @@ async function dispatch(argv: string[], io: Io, signal?: AbortSignal): Promise<n
   }
   if (result.converged) io.err(`optimiser stopped early: ${result.converged}`);
   return 0;
-}
-
-interface SweepContext {
-  tf: typeof import('@tensorflow/tfjs');
-  registry: ReturnType<typeof builtinRegistry>;
-  images: Parameters<typeof makeServices>[1];
-  size: number;
-  seed: number;
-  tfjsModels: Map<string, import('@tensorflow/tfjs').LayersModel>;
-  out?: string;
-  report?: string;
-  backend: string;
-}
-
-/** Runs every cell of a sweep, reusing weights and every unchanged result, and writes one labelled contact sheet. */
-async function runSweep(io: Io, file: string, model: GraphModel, sweep: Sweep, c: SweepContext): Promise<number> {
-  const models = createModelCache();
-  const memo = new RunMemo();
-  const tiles: { image: RGBAImage; label: string }[] = [];
-  const cells: { label: string; status: string; steps: RunResult['steps'] }[] = [];
-  try {
-    for (const cell of sweepCells(sweep)) {
-      const applied = applyCell(model, cell);
-      if (applied.error) throw new UsageError(applied.error);
-      const { plan, diagnostics } = compileWithImages(applied.model, c.registry, c.images, c.size, c.tfjsModels);
-      if (!plan) throw new UsageError(`sweep cell "${cell.label}": ${diagnostics.map(formatDiagnostic).join('; ')}`);
-      const services = makeServices(c.tf, c.images, c.size, c.seed, models, checkpointStore([]), { ...documentAccess(file), tfjsModels: c.tfjsModels });
-      const result = await execute(plan, c.registry, services, { memo });
-      const image = Object.values(result.outputs)[0];
-      io.err(`${cell.label}: ${result.status}${result.steps.length ? `, loss ${result.steps[0]!.loss.toPrecision(4)} -> ${result.steps.at(-1)!.loss.toPrecision(4)}` : ''}`);
-      if (result.status === 'failed') throw new Error(`sweep cell "${cell.label}": ${result.error}`);
-      if (image) tiles.push({ image, label: cell.label });
-      cells.push({ label: cell.label, status: result.status, steps: result.steps });
-    }
-  } finally {
-    memo.clear();
-    models.dispose();
-  }
-  const out = c.out ?? `${basename(file, extname(file))}-sheet.png`;
-  await writeFile(out, embedText(encodePng(contactSheet(tiles, sweep.columns.length)), serialiseDocument(model)));
-  io.err(`wrote ${out} (${tiles.length} cells; ${memo.hits} steps reused from earlier cells)`);
-  if (c.report) await writeFile(c.report, JSON.stringify({ graph: file, backend: c.backend, size: c.size, reused: memo.hits, cells }, null, 2) + '\n');
-  return 0;
-}
-
-async function weightsCommand(action: string | undefined, io: Io): Promise<number> {
-  const dir = defaultCacheDir();
-  if (action === 'list') {
-    const entries = await listCache(dir);
-    if (!entries.length) io.out(`the weight cache (${dir}) is empty`);
-    for (const e of entries) io.out(`${e.file}  ${(e.size / 2 ** 20).toFixed(1)} MiB  sha256 ${e.sha256.slice(0, 16)}…  ${e.url}`);
-    return 0;
-  }
-  if (action === 'clear') {
-    io.out(`removed ${await clearCache(dir)} cached checkpoint(s) from ${dir}`);
-    return 0;
-  }
-  if (action === 'known') {
-    for (const e of MANIFEST) io.out(`${e.name.padEnd(18)} ${e.network}${e.variant ? ` (${e.variant})` : ''}, ${e.format}, about ${(e.sizeBytes / 2 ** 20).toFixed(0)} MiB, ${e.licence}\n  ${e.url}`);
-    return 0;
-  }
-  throw new UsageError('weights needs list, clear or known');
-}
-
-function downloadProgress(io: Io, name: string): (p: Progress) => void {
-  let shown = -1;
-  return ({ received, total }) => {
-    const pct = total ? Math.floor((100 * received) / total) : -1;
-    if (pct === shown || (pct < 0 && received % (16 * 2 ** 20) > 65536)) return;
-    shown = pct;
-    const text = `downloading ${name}: ${(received / 2 ** 20).toFixed(1)} MiB${total ? ` of ${(total / 2 ** 20).toFixed(1)} MiB (${pct}%)` : ''}`;
-    if (io.isTTY) process.stderr.write(`\r${text}\x1b[K${total && received >= total ? '\n' : ''}`);
-    else if (pct % 10 === 0) io.err(text);
-  };
 }
 
 function report(io: Io, file: string, ds: Diagnostic[]): void {

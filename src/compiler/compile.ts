@@ -6,6 +6,7 @@ import { resolveParams } from '../plugin/params';
 import type { NodeRegistry } from '../plugin/registry';
 import { outputsOf, type NodeTypeDef, type ParamValues, type ShapeContext, type ValueInfo } from '../plugin/types';
 import { estimate } from './estimate';
+import { signSteps } from './signature';
 import type { LossTerm, Phase, Plan, PlanOptimiser, PlanStep, PlanValue } from './plan';
 
 export interface CompileOptions {
@@ -210,7 +211,7 @@ export function compile(model: GraphModel, registry: NodeRegistry, options: Comp
     }
   }
 
-  signSteps(steps, plan_params(nodes), options.size, (s) => nodes.get(s.nodes[0]!)!.def);
+  signSteps(steps, (id) => nodes.get(id)!.params, options.size, (s) => nodes.get(s.nodes[0]!)!.def);
   const retained = computeLifetimes(steps, optimiser);
   const terms: LossTerm[] = optimiser ? lossTerms(order.order, nodes, phase, edges, optimiser) : [];
   const params = Object.fromEntries([...nodes].map(([id, n]) => [id, n.params]));
@@ -226,32 +227,6 @@ export function compile(model: GraphModel, registry: NodeRegistry, options: Comp
     return n.def.shared!.cost(step.taps!, infos.get(step.inputs.image as string)!.shape, n.params).weightBytes;
   });
   return { plan, diagnostics };
-}
-
-const plan_params = (nodes: Map<string, NodeInfo>) => (id: string) => nodes.get(id)!.params;
-
-/** 64-bit FNV-1a as hex: short, stable signatures. */
-function hash(text: string): string {
-  let h = 0xcbf29ce484222325n;
-  for (let i = 0; i < text.length; i++) h = BigInt.asUintN(64, (h ^ BigInt(text.charCodeAt(i))) * 0x100000001b3n);
-  return h.toString(16);
-}
-
-function signSteps(steps: PlanStep[], params: (id: string) => ParamValues, size: number, defOf: (s: PlanStep) => NodeTypeDef): void {
-  const valueSig = new Map<string, string>();
-  for (const s of steps) {
-    const inputs: Record<string, string | string[] | null> = {};
-    let bound = true;
-    for (const [name, v] of Object.entries(s.inputs)) {
-      const sigs = (Array.isArray(v) ? v : [v]).map((k) => valueSig.get(k) ?? null);
-      if (sigs.includes(null)) bound = false;
-      inputs[name] = Array.isArray(v) ? (sigs as string[]) : sigs[0]!;
-    }
-    if (!bound || defOf(s).role === 'variable' || defOf(s).role === 'stream') continue;
-    const what = s.kind === 'pass' ? { key: defOf(s).shared!.key(params(s.nodes[0]!)), taps: [...s.taps!].sort() } : { params: params(s.nodes[0]!) };
-    s.signature = hash(JSON.stringify({ kind: s.kind, id: s.kind === 'prepare' ? s.id.split('.').at(-1) : undefined, type: s.type, size, what, inputs }));
-    for (const o of s.outputs) valueSig.set(o.key, `${s.signature}|${o.key.slice(o.key.lastIndexOf('.') + 1)}`);
-  }
 }
 
 function newStep(steps: PlanStep[], s: Omit<PlanStep, 'index' | 'flops' | 'transientBytes' | 'release'>): PlanStep {
