@@ -1,7 +1,8 @@
 import {
   RESNET50_TAPS, randomResnetStateDict, resnet50Forward, resnetFlops, resnetFromStateDict, resnetTapShape, type ResNet50Weights,
 } from '../src/models/resnet50';
-import { defineNodeType, type ComputeServices, type OutputDef, type ParamValues } from '../src/plugin/types';
+import { defineNodeType, type ComputeServices, type ParamValues } from '../src/plugin/types';
+import { tapOutputs } from './shared';
 import { describeNetwork, networkWeights } from './weights';
 
 const taps = (p: ParamValues) => p.taps as string[];
@@ -24,7 +25,7 @@ export default defineNodeType({
   category: 'Encoders',
   description: 'RGB in [0, 1], normalised with the ImageNet mean and std inside the node.',
   inputs: { image: { type: 'Image' } },
-  outputs: (p) => Object.fromEntries(taps(p).map((t): [string, OutputDef] => [t, { type: 'Features', label: t }])),
+  outputs: (p) => tapOutputs(taps(p)),
   params: {
     taps: { kind: 'layers', default: ['layer1'], layers: RESNET50_TAPS, minItems: 1, label: 'layer taps' },
     weights: { kind: 'string', default: 'resnet50', label: 'weights', description: 'Checkpoint name. Seeded random weights until it is loaded.' },

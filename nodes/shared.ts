@@ -1,4 +1,4 @@
-import { isTensor, type ComputeContext, type ShapeContext, type Tensor, type ValueInfo } from '../src/plugin/types';
+import { isTensor, type ComputeContext, type OutputDef, type ShapeContext, type Tensor, type ValueInfo } from '../src/plugin/types';
 
 /** The info of a single (not `multiple`) input, or an error naming it. */
 export function inputInfo(ctx: ShapeContext, name: string): ValueInfo {
@@ -35,3 +35,7 @@ export const featureLossInputs = (target: string) => ({
   target: { type: 'Features', label: target },
   weight: { type: 'Scalar', optional: true },
 }) as const;
+
+/** An encoder's outputs: one Features socket per tapped layer, named by it. */
+export const tapOutputs = (taps: readonly string[]): Record<string, OutputDef> =>
+  Object.fromEntries(taps.map((t): [string, OutputDef] => [t, { type: 'Features', label: t }]));

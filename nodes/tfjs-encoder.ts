@@ -1,5 +1,6 @@
 import { registerWasmFilterGradient } from '../src/models/conv';
-import { defineNodeType, type OutputDef, type ParamValues } from '../src/plugin/types';
+import { defineNodeType, type ParamValues } from '../src/plugin/types';
+import { tapOutputs } from './shared';
 
 type LayersModel = import('@tensorflow/tfjs').LayersModel;
 
@@ -16,7 +17,7 @@ export default defineNodeType({
   category: 'Encoders',
   description: 'Plan shows every layer of the loaded model with its shape in the diagnostics when a tap is unknown.',
   inputs: { image: { type: 'Image' } },
-  outputs: (p) => Object.fromEntries(taps(p).map((t): [string, OutputDef] => [t, { type: 'Features', label: t }])),
+  outputs: (p) => tapOutputs(taps(p)),
   params: {
     model: { kind: 'model', default: 'model.json', description: 'A tfjs Layers model.json (shards beside it) or URL.' },
     taps: { kind: 'string', default: '', description: 'Layer names, comma-separated.' },

@@ -1,5 +1,6 @@
 import { vgg19FromStateDict } from '../src/models/checkpoints';
-import { defineNodeType, type ComputeServices, type OutputDef, type ParamValues } from '../src/plugin/types';
+import { defineNodeType, type ComputeServices, type ParamValues } from '../src/plugin/types';
+import { tapOutputs } from './shared';
 import { describeNetwork, networkWeights } from './weights';
 import {
   VGG19_LAYERS, VGG19_LAYER_NAMES, VGG19_VARIANTS, deepestTap, forwardFlops, randomVgg19Weights, tapShape,
@@ -32,7 +33,7 @@ export default defineNodeType({
   category: 'Encoders',
   description: 'Tap conv (pre-ReLU) or relu outputs; average pooling suits image synthesis (Gatys et al.).',
   inputs: { image: { type: 'Image' } },
-  outputs: (p) => Object.fromEntries(taps(p).map((t): [string, OutputDef] => [t, { type: 'Features', label: t }])),
+  outputs: (p) => tapOutputs(taps(p)),
   params: {
     taps: { kind: 'layers', default: ['relu4_1'], layers: VGG19_LAYER_NAMES, minItems: 1, label: 'layer taps' },
     variant: {

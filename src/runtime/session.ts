@@ -14,25 +14,34 @@ export interface DecodedImage {
 /** Host-specific: bytes from a path, URL or data: URL, decoded to RGBA. */
 export type ImageDecoder = (source: string) => Promise<DecodedImage>;
 
+/**
+ * Loads, once per distinct source, everything the graph's parameters of one kind name (images, tfjs models),
+ * into `into`. A source that fails is reported with the node that names it; the others still load.
+ */
+async function loadSources<T>(
+  model: GraphModel, registry: NodeRegistry, kind: 'image' | 'model', load: (source: string) => Promise<T>,
+  into: Map<string, T>, describe: (source: string) => string,
+): Promise<string[]> {
+  const errors: string[] = [];
+  for (const node of model.nodes)
+    for (const [name, p] of Object.entries(registry.get(node.type)?.params ?? {})) {
+      if (p.kind !== kind) continue;
+      const source = (node.params[name] as string | undefined) ?? (p.default as string);
+      if (into.has(source)) continue;
+      try {
+        into.set(source, await load(source));
+      } catch (e) {
+        errors.push(`node "${node.id}": cannot load ${describe(source)}: ${(e as Error).message}`);
+      }
+    }
+  return errors;
+}
+
 /** Decodes every image the graph reads, once, so the compiler knows their sizes and runs reuse them. */
 export async function loadGraphImages(
   model: GraphModel, registry: NodeRegistry, decode: ImageDecoder, images = new Map<string, DecodedImage>(),
 ): Promise<{ images: Map<string, DecodedImage>; errors: string[] }> {
-  const errors: string[] = [];
-  for (const node of model.nodes) {
-    const def = registry.get(node.type);
-    if (!def) continue;
-    for (const [name, p] of Object.entries(def.params)) {
-      if (p.kind !== 'image') continue;
-      const source = (node.params[name] as string | undefined) ?? p.default;
-      if (images.has(source)) continue;
-      try {
-        images.set(source, await decode(source));
-      } catch (e) {
-        errors.push(`node "${node.id}": cannot load image ${source.startsWith('data:') ? '(data URL)' : source}: ${(e as Error).message}`);
-      }
-    }
-  }
+  const errors = await loadSources(model, registry, 'image', decode, images, (s) => `image ${s.startsWith('data:') ? '(data URL)' : s}`);
   return { images, errors };
 }
 
@@ -41,18 +50,7 @@ export async function loadGraphModels(
   model: GraphModel, registry: NodeRegistry, load: (source: string) => Promise<tfjs.LayersModel>,
 ): Promise<{ models: Map<string, tfjs.LayersModel>; errors: string[] }> {
   const models = new Map<string, tfjs.LayersModel>();
-  const errors: string[] = [];
-  for (const node of model.nodes)
-    for (const [name, p] of Object.entries(registry.get(node.type)?.params ?? {})) {
-      if (p.kind !== 'model') continue;
-      const source = (node.params[name] as string | undefined) ?? p.default;
-      if (models.has(source)) continue;
-      try {
-        models.set(source, await load(source));
-      } catch (e) {
-        errors.push(`node "${node.id}": cannot load the tfjs model ${source}: ${(e as Error).message}`);
-      }
-    }
+  const errors = await loadSources(model, registry, 'model', load, models, (s) => `the tfjs model ${s}`);
   return { models, errors };
 }
 
