@@ -44,14 +44,21 @@ export function compile(model: GraphModel, registry: NodeRegistry, options: Comp
     nodes.set(node.id, { node, def, params: resolveParams(def.params, node.params), path: `$.nodes[${i}]` });
   });
 
-  // A bypassed loss term drops out: edges leaving it are ignored.
+  // A bypassed loss term drops out (edges leaving it are ignored); any other bypassed node passes through
+  // the input of the same type as its output (Preserve colour hands on its image untouched).
   const bypassed = new Set<string>();
+  let edges = model.edges;
   for (const n of nodes.values()) {
     if (!n.node.bypass) continue;
-    if (n.def.role === 'loss') bypassed.add(n.node.id);
-    else diagnostics.push({ severity: 'warning', path: `${n.path}.bypass`, nodeId: n.node.id, message: `only loss terms can be bypassed; "${n.node.id}" still runs` });
+    if (n.def.role === 'loss') {
+      bypassed.add(n.node.id);
+      continue;
+    }
+    const through = passThrough(n, edges);
+    if (through) edges = through;
+    else diagnostics.push({ severity: 'warning', path: `${n.path}.bypass`, nodeId: n.node.id, message: `"${n.node.id}" has no connected input of its output's type to pass on, so it still runs` });
   }
-  const edges = model.edges.filter((e) => !bypassed.has(e.from.node));
+  edges = edges.filter((e) => !bypassed.has(e.from.node));
   for (const n of nodes.values())
     for (const [name, input] of Object.entries(n.def.inputs))
       if (!input.optional && !input.multiple && !edges.some((e) => e.to.node === n.node.id && e.to.input === name))
@@ -329,4 +336,28 @@ function reachForward(start: string, edges: GraphEdge[], stop?: string): Set<str
       }
   }
   return seen;
+}
+
+/** Edges with a bypassed node's outputs fed from its first connected input of the same type; null when none has one. */
+function passThrough(n: NodeInfo, edges: GraphEdge[]): GraphEdge[] | null {
+  const outs = outputsOf(n.def, n.params);
+  const source = (type: string) => {
+    for (const [name, input] of Object.entries(n.def.inputs))
+      if (input.type === type) {
+        const e = edges.find((x) => x.to.node === n.node.id && x.to.input === name);
+        if (e) return e.from;
+      }
+    return undefined;
+  };
+  const rewired: GraphEdge[] = [];
+  for (const e of edges) {
+    if (e.from.node !== n.node.id) {
+      rewired.push(e);
+      continue;
+    }
+    const from = source(outs[e.from.output]?.type ?? '');
+    if (!from) return null;
+    rewired.push({ ...e, from: { ...from } });
+  }
+  return rewired;
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Diagnostic } from './diagnostics';
-import type { GraphModel, GraphNode } from './model';
+import type { GraphGroup, GraphModel, GraphNode } from './model';
 
 export const FORMAT = 'stylegraph';
 export const CURRENT_VERSION = 1;
@@ -21,6 +21,14 @@ export const zEdgeV1 = z.looseObject({
   to: z.looseObject({ node: z.string().min(1), input: z.string().min(1) }),
 });
 
+export const zGroupV1 = z.looseObject({
+  id: z.string().min(1),
+  title: z.string().default('Group'),
+  nodes: z.array(z.string()),
+  exposed: z.array(z.looseObject({ node: z.string(), param: z.string() })).default([]),
+  collapsed: z.boolean().default(false),
+});
+
 export const zMetadata = z.looseObject({
   title: z.string().optional(),
   description: z.string().optional(),
@@ -34,6 +42,7 @@ const zDocumentShell = z.looseObject({
   nodes: z.array(z.unknown()),
   edges: z.array(z.unknown()).default([]),
   metadata: zMetadata.default({}),
+  groups: z.array(z.unknown()).optional(),
 });
 
 export type NodeDocV1 = z.infer<typeof zNodeV1>;
@@ -45,6 +54,7 @@ export interface GraphDocument {
   nodes: NodeDocV1[];
   edges: EdgeDocV1[];
   metadata: z.infer<typeof zMetadata>;
+  groups?: z.infer<typeof zGroupV1>[];
   [extra: string]: unknown;
 }
 
@@ -105,8 +115,14 @@ export function parseDocument(input: string | unknown): ParseResult {
     if (r.success) edges.push(r.data);
     else diagnostics.push(...zodDiagnostics(r.error, `$.edges[${i}]`));
   });
-  const { format: _f, version: _v, nodes: _n, edges: _e, metadata, ...extra } = doc;
-  return { model: { nodes, edges, metadata, extra }, diagnostics };
+  const groups: GraphGroup[] = [];
+  (doc.groups ?? []).forEach((g, i) => {
+    const r = zGroupV1.safeParse(g);
+    if (r.success) groups.push(r.data);
+    else diagnostics.push(...zodDiagnostics(r.error, `$.groups[${i}]`));
+  });
+  const { format: _f, version: _v, nodes: _n, edges: _e, metadata, groups: _g, ...extra } = doc;
+  return { model: { nodes, edges, metadata, extra, ...(groups.length ? { groups } : {}) }, diagnostics };
 }
 
 /** The document for a model; unknown fields read earlier are written back unchanged. */
@@ -118,6 +134,7 @@ export function toDocument(model: GraphModel): GraphDocument {
     metadata: model.metadata,
     nodes: model.nodes,
     edges: model.edges,
+    ...(model.groups?.length ? { groups: model.groups } : {}),
   };
 }
 

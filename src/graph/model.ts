@@ -16,9 +16,20 @@ export interface GraphEdge {
   [extra: string]: unknown;
 }
 
+/** Nodes collapsed in the editor into one box that shows only the parameters chosen to be exposed. */
+export interface GraphGroup {
+  id: string;
+  title: string;
+  nodes: string[];
+  exposed: { node: string; param: string }[];
+  collapsed: boolean;
+  [extra: string]: unknown;
+}
+
 export interface GraphModel {
   nodes: GraphNode[];
   edges: GraphEdge[];
+  groups?: GraphGroup[];
   metadata: { title?: string; description?: string; [extra: string]: unknown };
   /** Top-level document fields this version does not know, written back unchanged. */
   extra: Record<string, unknown>;

@@ -1,0 +1,113 @@
+import { resolveParams } from '../plugin/params';
+import type { NodeRegistry } from '../plugin/registry';
+import { outputsOf, type SocketType } from '../plugin/types';
+import type { GraphModel } from './model';
+
+/**
+ * What the canvas draws for a model: graph nodes as they are, each collapsed group as one box whose sockets
+ * are the edges that cross its border. Socket keys of a group box are `member:socket`, so a connection made
+ * on the box maps back to the member it belongs to.
+ */
+export interface ViewSocket {
+  key: string;
+  label: string;
+  /** Null for a placeholder's sockets (its node type is missing). */
+  type: SocketType | null;
+  multiple: boolean;
+}
+
+export interface ViewNode {
+  id: string;
+  kind: 'node' | 'group' | 'placeholder';
+  title: string;
+  type: string;
+  position: { x: number; y: number };
+  inputs: ViewSocket[];
+  outputs: ViewSocket[];
+  /** For a group box: its members. */
+  members?: string[];
+}
+
+export interface ViewEdge {
+  id: string;
+  from: { node: string; socket: string };
+  to: { node: string; socket: string };
+}
+
+export interface ViewGraph {
+  nodes: ViewNode[];
+  edges: ViewEdge[];
+}
+
+export const groupViewId = (groupId: string) => `group:${groupId}`;
+
+/** Where a socket of the view lives in the model: a group box's `member:socket` key names its member. */
+export function modelEndpoint(viewNode: string, socket: string): { node: string; socket: string } {
+  if (!viewNode.startsWith('group:')) return { node: viewNode, socket };
+  const at = socket.indexOf(':');
+  return { node: socket.slice(0, at), socket: socket.slice(at + 1) };
+}
+
+export function viewGraph(model: GraphModel, registry: NodeRegistry): ViewGraph {
+  const boxOf = new Map<string, string>();
+  for (const g of model.groups ?? []) if (g.collapsed) for (const m of g.nodes) boxOf.set(m, groupViewId(g.id));
+  const nodes: ViewNode[] = [];
+  const byId = new Map(model.nodes.map((n) => [n.id, n]));
+  const socketsOf = (nodeId: string) => {
+    const n = byId.get(nodeId)!;
+    const def = registry.get(n.type);
+    if (!def) {
+      // A placeholder keeps the sockets its edges name, so they still draw.
+      const ins = [...new Set(model.edges.filter((e) => e.to.node === n.id).map((e) => e.to.input))];
+      const outs = [...new Set(model.edges.filter((e) => e.from.node === n.id).map((e) => e.from.output))];
+      return {
+        inputs: ins.map((k) => ({ key: k, label: k, type: null, multiple: true })),
+        outputs: outs.map((k) => ({ key: k, label: k, type: null, multiple: true })),
+      };
+    }
+    return {
+      inputs: Object.entries(def.inputs).map(([k, d]) => ({ key: k, label: d.label ?? k, type: d.type, multiple: d.multiple === true })),
+      outputs: Object.entries(outputsOf(def, resolveParams(def.params, n.params))).map(([k, d]) => ({ key: k, label: d.label ?? k, type: d.type, multiple: true })),
+    };
+  };
+
+  for (const n of model.nodes) {
+    if (boxOf.has(n.id)) continue;
+    const def = registry.get(n.type);
+    nodes.push({ id: n.id, kind: def ? 'node' : 'placeholder', title: n.title ?? def?.title ?? n.type, type: n.type, position: n.position, ...socketsOf(n.id) });
+  }
+  for (const g of model.groups ?? []) {
+    if (!g.collapsed) continue;
+    const members = g.nodes.filter((m) => byId.has(m));
+    if (!members.length) continue;
+    const inside = new Set(members);
+    const inputs: ViewSocket[] = [];
+    const outputs: ViewSocket[] = [];
+    for (const m of members) {
+      const s = socketsOf(m);
+      // An input shows when it is fed from outside or not fed at all (so it can be wired); an output when it leaves.
+      for (const i of s.inputs) {
+        const feeds = model.edges.filter((e) => e.to.node === m && e.to.input === i.key);
+        if (!feeds.length || feeds.some((e) => !inside.has(e.from.node))) inputs.push({ ...i, key: `${m}:${i.key}`, label: `${m}.${i.label}` });
+      }
+      for (const o of s.outputs)
+        if (model.edges.some((e) => e.from.node === m && e.from.output === o.key && !inside.has(e.to.node)))
+          outputs.push({ ...o, key: `${m}:${o.key}`, label: `${m}.${o.label}` });
+    }
+    const xs = members.map((m) => byId.get(m)!.position);
+    const position = { x: Math.min(...xs.map((p) => p.x)), y: Math.min(...xs.map((p) => p.y)) };
+    nodes.push({ id: groupViewId(g.id), kind: 'group', title: g.title, type: 'group', position, inputs, outputs, members });
+  }
+
+  const edges: ViewEdge[] = [];
+  for (const e of model.edges) {
+    if (!byId.has(e.from.node) || !byId.has(e.to.node)) continue;
+    const a = boxOf.get(e.from.node);
+    const b = boxOf.get(e.to.node);
+    if (a && a === b) continue; // inside one collapsed group
+    const from = a ? { node: a, socket: `${e.from.node}:${e.from.output}` } : { node: e.from.node, socket: e.from.output };
+    const to = b ? { node: b, socket: `${e.to.node}:${e.to.input}` } : { node: e.to.node, socket: e.to.input };
+    edges.push({ id: `${from.node}.${from.socket}>${to.node}.${to.socket}`, from, to });
+  }
+  return { nodes, edges };
+}
