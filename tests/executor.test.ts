@@ -29,6 +29,21 @@ describe('executor on the Gatys preset (wasm, 32 px)', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
+  it('reads back probed values for node previews (targets once, the encoder of the result at the end) without leaking', async () => {
+    const before = tf.memory().numTensors;
+    const seen = new Map<string, number[]>();
+    const keys = new Set(['style_relu2_1.target:prepared', 'enc_x.relu1_1', 'content.image', 'style_relu1_1.loss']);
+    const r = await run(gatys({ 'optim.method': 'adam', 'optim.steps': 2 }), 32, {
+      probe: { keys, read: (key, shape, data) => seen.set(key, [...shape, data.length]) },
+    });
+    expect(r.status).toBe('done');
+    expect(seen.get('style_relu2_1.target:prepared')).toEqual([128, 128, 128 * 128]);
+    expect(seen.get('enc_x.relu1_1')).toEqual([1, 32, 32, 64, 32 * 32 * 64]);
+    expect(seen.get('content.image')?.slice(0, 1)).toEqual([1]);
+    expect(seen.get('style_relu1_1.loss')).toEqual([1]);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it('lowers the loss, and the named terms add up to the total', async () => {
     const r = await run(gatys({ 'optim.method': 'lbfgs', 'optim.steps': 8 }), 32);
     const first = r.steps[0]!;

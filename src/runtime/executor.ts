@@ -32,6 +32,11 @@ export interface RunOptions {
   onEvent?: (e: RunEvent) => void;
   /** Results kept from earlier runs: `once` steps whose signature is here are not recomputed. */
   memo?: RunMemo;
+  /**
+   * Value keys to read back for the editor's node previews: `once` and `after` values when computed,
+   * loop values (what the encoders see of the result) once more at the end of the run.
+   */
+  probe?: { keys: ReadonlySet<string>; read(key: string, shape: number[], data: Float32Array | Int32Array | Uint8Array): void };
 }
 
 export interface RunResult {
@@ -134,6 +139,7 @@ export async function execute(plan: Plan, registry: NodeRegistry, services: Comp
         });
         toMemo(step);
       }
+      await probeStep(step, env);
       const out = plan.outputs.find((o) => o.nodeId === step.id);
       if (out) {
         const v = env.get(out.key);
@@ -142,6 +148,31 @@ export async function execute(plan: Plan, registry: NodeRegistry, services: Comp
       }
       for (const key of step.release) release(key);
     }
+  };
+
+  const probe = options.probe;
+  const probeStep = async (step: PlanStep, values: Map<string, Value>) => {
+    for (const o of step.outputs) {
+      const v = values.get(o.key);
+      if (probe?.keys.has(o.key) && v && !isModel(v)) probe.read(o.key, v.shape, await v.data());
+    }
+  };
+  /** The loop's values at the final variables, computed once more for the previews. */
+  const probeLoop = async () => {
+    const loop = plan.steps.filter((s) => s.phase === 'loop' && s.outputs.some((o) => probe!.keys.has(o.key)));
+    if (!loop.length) return;
+    const values = new Map(env);
+    const kept: [string, Tensor][] = [];
+    tf.tidy(() => {
+      for (const s of plan.steps.filter((x) => x.phase === 'loop')) runStep(s, values, 0);
+      for (const s of loop)
+        for (const o of s.outputs) {
+          const v = values.get(o.key);
+          if (probe!.keys.has(o.key) && v && !isModel(v) && ![...env.values()].includes(v)) kept.push([o.key, tf.keep(v)]);
+        }
+    });
+    for (const [key, t] of kept) probe!.read(key, t.shape, await t.data());
+    tf.dispose(kept.map(([, t]) => t));
   };
 
   try {
@@ -163,6 +194,7 @@ export async function execute(plan: Plan, registry: NodeRegistry, services: Comp
         env.set(v.key, x);
       }
       await optimise(plan, env, services, options, result, runStep);
+      if (probe && result.status !== 'failed') await probeLoop();
       if (opt.resultKey) env.set(opt.resultKey, env.get(opt.variables[0]!.key)!);
     }
     if (result.status !== 'failed') await runPhase('after');

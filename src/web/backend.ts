@@ -20,7 +20,12 @@ export async function startBrowserBackend(forced?: BackendName): Promise<Backend
 export async function decodeInBrowser(source: string, base: string) {
   const res = await fetch(new URL(source, base));
   if (!res.ok) throw new Error(`HTTP ${res.status}`);
-  const bitmap = await createImageBitmap(await res.blob());
+  return decodeBitmap(await res.blob());
+}
+
+/** Decodes image bytes (a fetched or dropped file) to RGBA; works in a worker. */
+export async function decodeBitmap(blob: Blob) {
+  const bitmap = await createImageBitmap(blob);
   const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
   const ctx = canvas.getContext('2d')!;
   ctx.drawImage(bitmap, 0, 0);

@@ -1,0 +1,234 @@
+import type { Pinia } from 'pinia';
+import { ClassicPreset, NodeEditor, type GetSchemes } from 'rete';
+import { AreaExtensions, AreaPlugin } from 'rete-area-plugin';
+import { ConnectionPlugin, Presets as ConnectionPresets } from 'rete-connection-plugin';
+import { ContextMenuPlugin, type ContextMenuExtra } from 'rete-context-menu-plugin';
+import { MinimapPlugin, type MinimapExtra } from 'rete-minimap-plugin';
+import { Presets, VuePlugin, type VueArea2D } from 'rete-vue-plugin';
+import { createApp } from 'vue';
+import { modelEndpoint, type ViewEdge, type ViewGraph, type ViewNode } from '../../graph/view';
+import { registry } from '../registry';
+import type { useGraphStore } from '../stores/graph';
+import ConnectionView from './ConnectionView.vue';
+import NodeView from './NodeView.vue';
+import SocketView from './SocketView.vue';
+
+/** A rete node that carries the view node it draws; everything else is read from the stores. */
+export class CanvasNode extends ClassicPreset.Node {
+  width = 220;
+  height = 120;
+  constructor(public view: ViewNode) {
+    super(view.title);
+    this.id = view.id;
+    for (const s of view.inputs) this.addInput(s.key, new ClassicPreset.Input(new ClassicPreset.Socket(s.type ?? 'missing'), s.label, s.multiple));
+    for (const s of view.outputs) this.addOutput(s.key, new ClassicPreset.Output(new ClassicPreset.Socket(s.type ?? 'missing'), s.label));
+    this.height = 64 + 24 * Math.max(view.inputs.length, view.outputs.length);
+  }
+}
+export class CanvasConnection extends ClassicPreset.Connection<CanvasNode, CanvasNode> {
+  constructor(a: CanvasNode, public edge: ViewEdge, b: CanvasNode) {
+    super(a, edge.from.socket, b, edge.to.socket);
+    this.id = edge.id;
+  }
+}
+type Schemes = GetSchemes<CanvasNode, CanvasConnection>;
+type AreaExtra = VueArea2D<Schemes> | ContextMenuExtra | MinimapExtra;
+type GraphStore = ReturnType<typeof useGraphStore>;
+
+const socketsKey = (v: ViewNode) => JSON.stringify([v.title, v.inputs, v.outputs]);
+
+/**
+ * rete at the edge: draws the store's ViewGraph and turns what the user does on the canvas (drag a wire, move
+ * nodes, pick, right-click) into store commands. It never edits the graph itself: the store changes, and `sync`
+ * brings the canvas up to date, so undo, autosave and validation see every change.
+ */
+export class Canvas {
+  readonly editor = new NodeEditor<Schemes>();
+  readonly area: AreaPlugin<Schemes, AreaExtra>;
+  private syncing = false;
+  private picked = false;
+  private moving = false;
+  private modifier = false;
+  private drawn = new Map<string, string>();
+  private queue: Promise<void> = Promise.resolve();
+
+  constructor(container: HTMLElement, private graph: GraphStore, pinia: Pinia) {
+    this.area = new AreaPlugin<Schemes, AreaExtra>(container);
+    const connection = new ConnectionPlugin<Schemes, AreaExtra>();
+    const render = new VuePlugin<Schemes, AreaExtra>({ setup: (context) => createApp(context).use(pinia) });
+    const menu = new ContextMenuPlugin<Schemes>({ items: (context) => this.menu(context) });
+    const minimap = new MinimapPlugin<Schemes>({ ratio: 1.4 });
+    render.addPreset(
+      Presets.classic.setup({ customize: { node: () => NodeView, socket: () => SocketView, connection: () => ConnectionView } }),
+    );
+    render.addPreset(Presets.contextMenu.setup({ delay: 200 }));
+    render.addPreset(Presets.minimap.setup({ size: 160 }));
+    connection.addPreset(ConnectionPresets.classic.setup());
+    this.editor.use(this.area);
+    this.area.use(connection);
+    this.area.use(render);
+    this.area.use(menu);
+    this.area.use(minimap);
+    AreaExtensions.simpleNodesOrder(this.area);
+
+    // Wires drawn by hand become store commands; the store checks types and cycles and says why it refuses.
+    this.editor.addPipe((c) => {
+      if (this.syncing) return c;
+      if (c.type === 'connectioncreate') {
+        const { source, sourceOutput, target, targetInput } = c.data;
+        graph.connect({ node: source, socket: sourceOutput }, { node: target, socket: targetInput });
+        return undefined;
+      }
+      if (c.type === 'connectionremove') {
+        const edge = (c.data as CanvasConnection).edge;
+        if (edge) {
+          const from = modelEndpoint(edge.from.node, edge.from.socket);
+          const to = modelEndpoint(edge.to.node, edge.to.socket);
+          graph.disconnect({ from: { node: from.node, output: from.socket }, to: { node: to.node, input: to.socket } });
+        }
+        return c;
+      }
+      return c;
+    });
+
+    this.area.addPipe((c) => {
+      if (c.type === 'nodepicked') {
+        this.picked = true;
+        const id = c.data.id;
+        const sel = graph.selection;
+        if (this.modifier) graph.selection = sel.includes(id) ? sel.filter((x) => x !== id) : [...sel, id];
+        else if (!sel.includes(id)) graph.selection = [id];
+      } else if (c.type === 'pointerdown') {
+        if (!this.picked && !this.modifier && (c.data.event.target as HTMLElement | null)?.closest?.('.sg-node') == null) graph.selection = [];
+        this.picked = false;
+      } else if (c.type === 'nodetranslated' && !this.syncing && !this.moving) {
+        // Moving one selected node moves the whole selection with it.
+        const { id, position, previous } = c.data;
+        if (graph.selection.includes(id)) {
+          const dx = position.x - previous.x;
+          const dy = position.y - previous.y;
+          this.moving = true;
+          const others = graph.selection.filter((x) => x !== id);
+          void Promise.all(others.map((o) => {
+            const v = this.area.nodeViews.get(o);
+            return v ? this.area.translate(o, { x: v.position.x + dx, y: v.position.y + dy }) : undefined;
+          })).finally(() => (this.moving = false));
+        }
+      } else if (c.type === 'nodedragged' && !this.syncing) this.commitPositions();
+      return c;
+    });
+
+    const keys = (e: KeyboardEvent) => (this.modifier = e.shiftKey || e.ctrlKey || e.metaKey);
+    window.addEventListener('keydown', keys);
+    window.addEventListener('keyup', keys);
+  }
+
+  /** Node positions after a drag, into the store as one undo step (a group box moves its members). */
+  private commitPositions() {
+    const positions: Record<string, { x: number; y: number }> = {};
+    for (const node of this.editor.getNodes()) {
+      const at = this.area.nodeViews.get(node.id)?.position;
+      if (!at) continue;
+      const was = node.view.position;
+      if (at.x === was.x && at.y === was.y) continue;
+      if (node.view.kind === 'group') {
+        for (const m of node.view.members ?? []) {
+          const p = this.graph.model.nodes.find((n) => n.id === m)!.position;
+          positions[m] = { x: p.x + at.x - was.x, y: p.y + at.y - was.y };
+        }
+      } else positions[node.id] = { x: at.x, y: at.y };
+    }
+    if (Object.keys(positions).length) this.graph.move(positions);
+  }
+
+  /** Brings the canvas to the view graph; calls queue so a burst of edits is applied in order. */
+  sync(view: ViewGraph): Promise<void> {
+    this.queue = this.queue.then(() => this.apply(view)).catch((e: unknown) => this.graph.tell(`canvas: ${(e as Error).message}`, true));
+    return this.queue;
+  }
+
+  private async apply(view: ViewGraph) {
+    this.syncing = true;
+    try {
+      const want = new Map(view.nodes.map((n) => [n.id, n]));
+      const stale = new Set([...this.drawn].filter(([id, key]) => !want.has(id) || socketsKey(want.get(id)!) !== key).map(([id]) => id));
+      const edges = new Map(view.edges.map((e) => [e.id, e]));
+      for (const c of this.editor.getConnections())
+        if (!edges.has(c.id) || stale.has(c.source) || stale.has(c.target)) await this.editor.removeConnection(c.id);
+      for (const id of stale) {
+        await this.editor.removeNode(id);
+        this.drawn.delete(id);
+      }
+      for (const v of view.nodes) {
+        let node = this.editor.getNode(v.id);
+        if (!node) {
+          node = new CanvasNode(v);
+          await this.editor.addNode(node);
+          this.drawn.set(v.id, socketsKey(v));
+        }
+        node.view = v;
+        const at = this.area.nodeViews.get(v.id)?.position;
+        if (at && (at.x !== v.position.x || at.y !== v.position.y)) await this.area.translate(v.id, v.position);
+      }
+      for (const e of view.edges) {
+        if (this.editor.getConnection(e.id)) continue;
+        const a = this.editor.getNode(e.from.node);
+        const b = this.editor.getNode(e.to.node);
+        if (a && b) await this.editor.addConnection(new CanvasConnection(a, e, b));
+      }
+    } finally {
+      this.syncing = false;
+    }
+  }
+
+  async fit() {
+    const nodes = this.editor.getNodes();
+    if (nodes.length) await AreaExtensions.zoomAt(this.area, nodes);
+  }
+
+  /** A point on the canvas (in graph coordinates) for a client position. */
+  toGraph(clientX: number, clientY: number) {
+    const rect = this.area.container.getBoundingClientRect();
+    const { x, y, k } = this.area.area.transform;
+    return { x: (clientX - rect.left - x) / k, y: (clientY - rect.top - y) / k };
+  }
+
+  private menu(context: 'root' | CanvasNode | CanvasConnection) {
+    const g = this.graph;
+    if (context === 'root') {
+      const at = { ...this.area.area.pointer };
+      const byCategory = new Map<string, { label: string; key: string; handler(): void }[]>();
+      for (const d of registry.list()) {
+        const list = byCategory.get(d.category) ?? [];
+        list.push({ label: d.title, key: d.type, handler: () => g.add(d.type, at) });
+        byCategory.set(d.category, list);
+      }
+      return {
+        searchBar: true,
+        list: [
+          ...[...byCategory].map(([cat, subitems]) => ({ label: cat, key: `cat:${cat}`, handler: () => {}, subitems })),
+          { label: 'Arrange', key: 'arrange', handler: () => g.arrange() },
+        ],
+      };
+    }
+    if (context instanceof CanvasConnection)
+      return { searchBar: false, list: [{ label: 'Delete connection', key: 'delete', handler: () => void this.editor.removeConnection(context.id) }] };
+    const ids = g.selection.includes(context.id) ? g.selection : [context.id];
+    const group = context.view.kind === 'group' ? context.id.slice('group:'.length) : null;
+    return {
+      searchBar: false,
+      list: [
+        { label: 'Delete', key: 'delete', handler: () => g.remove(ids) },
+        { label: 'Bypass on/off', key: 'bypass', handler: () => g.bypass(ids) },
+        { label: 'Duplicate', key: 'duplicate', handler: () => (g.copy(ids), g.paste()) },
+        group
+          ? { label: 'Expand group', key: 'expand', handler: () => g.updateGroup(group, { collapsed: false }) }
+          : { label: 'Group selection', key: 'group', handler: () => g.group(ids) },
+      ],
+    };
+  }
+
+  destroy() {
+    this.area.destroy();
+  }
+}

@@ -1,0 +1,10 @@
+/** One colour per socket type, shared by sockets, wires and the palette. */
+export const SOCKET_COLOURS: Record<string, string> = {
+  Image: '#f2b53a',
+  Features: '#4fa3f7',
+  Gram: '#c471ed',
+  Stats: '#39c6a5',
+  Scalar: '#e8e8e8',
+  Model: '#f06a6a',
+  missing: '#777777',
+};

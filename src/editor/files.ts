@@ -1,0 +1,120 @@
+import { serialiseDocument } from '../graph/document';
+import type { RGBAImage } from '../ops/image';
+import { encodeLink, LINK_PREFIX, decodeLink } from '../schema/link';
+import { embedText, extractText, isPng } from '../schema/png';
+import { putUpload, uploadSource } from '../web/uploads';
+import type { useGraphStore } from './stores/graph';
+
+type GraphStore = ReturnType<typeof useGraphStore>;
+
+/** Offers bytes to the user as a download. */
+export function download(name: string, data: BlobPart, type: string) {
+  const url = URL.createObjectURL(new Blob([data], { type }));
+  const a = Object.assign(document.createElement('a'), { href: url, download: name });
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+export function saveJson(graph: GraphStore) {
+  const name = graph.fileName.endsWith('.json') ? graph.fileName : `${graph.fileName}.json`;
+  download(name, serialiseDocument(graph.model), 'application/json');
+  remember(name, serialiseDocument(graph.model));
+  graph.tell(`saved ${name}`);
+}
+
+/** A PNG of an image with the graph embedded in an iTXt chunk: dropping it back on the editor reopens the graph. */
+export async function exportPng(graph: GraphStore, image: RGBAImage) {
+  const canvas = new OffscreenCanvas(image.width, image.height);
+  canvas.getContext('2d')!.putImageData(new ImageData(image.data, image.width, image.height), 0, 0);
+  const png = new Uint8Array(await (await canvas.convertToBlob({ type: 'image/png' })).arrayBuffer());
+  const out = embedText(png, serialiseDocument(graph.model));
+  download(graph.fileName.replace(/\.json$/, '') + '.png', out.slice().buffer, 'image/png');
+}
+
+/** A link with the graph in its fragment; over the comfortable length it says so and offers a file. */
+export async function shareLink(graph: GraphStore): Promise<string> {
+  const { fragment, tooLong } = encodeLink(serialiseDocument(graph.model));
+  const url = `${location.origin}${location.pathname}#${fragment}`;
+  if (tooLong) {
+    graph.tell(`this graph makes a link of ${url.length} characters, longer than most chats and browsers take; save it as a file instead`, true);
+    return url;
+  }
+  try {
+    await navigator.clipboard.writeText(url);
+    graph.tell('share link copied to the clipboard');
+  } catch {
+    graph.tell(`share link: ${url}`);
+  }
+  return url;
+}
+
+/** The graph a `#graph=` fragment carries, opened in the store; a bad link leaves the graph as it is. */
+export function openFromHash(graph: GraphStore, hash: string): boolean {
+  if (!hash.startsWith(`#${LINK_PREFIX}`)) return false;
+  try {
+    return graph.open(decodeLink(hash.slice(1)), 'shared graph.json');
+  } catch (e) {
+    graph.tell(`the link does not hold a graph: ${(e as Error).message}`, true);
+    return false;
+  }
+}
+
+/**
+ * A dropped or picked file: a graph (.json, or a PNG with an embedded graph) opens; any other image becomes
+ * the source of the image node given, or of a new image node at `at`.
+ */
+export async function openFile(graph: GraphStore, file: File, target?: { node?: string; at?: { x: number; y: number } }) {
+  const bytes = new Uint8Array(await file.arrayBuffer());
+  if (file.name.endsWith('.json') || file.type === 'application/json') {
+    if (graph.open(new TextDecoder().decode(bytes), file.name)) remember(file.name, new TextDecoder().decode(bytes));
+    return;
+  }
+  if (isPng(bytes)) {
+    let text: string | null = null;
+    try {
+      text = extractText(bytes);
+    } catch (e) {
+      graph.tell(`${file.name}: ${(e as Error).message}`, true);
+      return;
+    }
+    if (text && !target?.node) {
+      graph.open(text, file.name.replace(/\.png$/i, '.json'));
+      return;
+    }
+  }
+  if (!file.type.startsWith('image/')) {
+    graph.tell(`${file.name} is neither a graph nor an image`, true);
+    return;
+  }
+  const source = await uploadSource(file.name, bytes.slice().buffer);
+  await putUpload(source, bytes.slice().buffer);
+  if (target?.node) graph.setParam(target.node, 'source', source);
+  else graph.add('image', target?.at ?? { x: 0, y: 0 }, { source });
+  graph.tell(`using ${file.name}`);
+}
+
+const RECENT = 'stylegraph.recent';
+export interface RecentEntry {
+  name: string;
+  at: string;
+  document: string;
+}
+
+/** The last few graphs opened or saved, kept in this browser. */
+export function recent(): RecentEntry[] {
+  try {
+    return (JSON.parse(localStorage.getItem(RECENT) ?? '[]') as RecentEntry[]).filter((r) => typeof r.document === 'string');
+  } catch {
+    return [];
+  }
+}
+
+export function remember(name: string, documentText: string) {
+  if (documentText.length > 512 * 1024) return;
+  const list = [{ name, at: new Date().toISOString(), document: documentText }, ...recent().filter((r) => r.name !== name)].slice(0, 8);
+  try {
+    localStorage.setItem(RECENT, JSON.stringify(list));
+  } catch {
+    // A full storage only loses the recent list.
+  }
+}

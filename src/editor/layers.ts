@@ -1,0 +1,30 @@
+import type { GraphNode } from '../graph/model';
+import { resolveParams } from '../plugin/params';
+import type { ParamDef } from '../plugin/types';
+import { registry } from './registry';
+
+/**
+ * The layers a layer picker offers, with their shapes at the run size: the encoder is asked for every layer
+ * at once (its shape inference is cheap), so the picker shows whichever network is chosen.
+ */
+export function layerChoices(
+  node: GraphNode, param: ParamDef, size: number, inputShapes: Record<string, number[]>,
+): { name: string; shape?: number[] }[] {
+  if (param.kind !== 'layer' && param.kind !== 'layers') return [];
+  const def = registry.get(node.type);
+  const names = [...param.layers];
+  if (!def) return names.map((name) => ({ name }));
+  try {
+    const params = { ...resolveParams(def.params, node.params) };
+    const name = Object.entries(def.params).find(([, p]) => p === param)?.[0];
+    if (name) params[name] = param.kind === 'layers' ? names : names[0]!;
+    const inputs = Object.fromEntries(Object.entries(inputShapes).map(([k, shape]) => [k, { shape }]));
+    const info = def.infer({ params, inputs, size });
+    return names.map((n) => ({ name: n, ...(info[n] ? { shape: info[n].shape } : {}) }));
+  } catch {
+    return names.map((n) => ({ name: n }));
+  }
+}
+
+/** Bundled sample images, served next to the presets. */
+export const SAMPLES = Object.keys(import.meta.glob('../../presets/images/*.{jpg,png}')).map((p) => `images/${p.split('/').pop()}`);

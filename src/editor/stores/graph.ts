@@ -1,0 +1,225 @@
+import { defineStore } from 'pinia';
+import { computed, ref, shallowRef, watch } from 'vue';
+import { compile } from '../../compiler/compile';
+import type { Diagnostic } from '../../graph/diagnostics';
+import { parseDocument, serialiseDocument } from '../../graph/document';
+import * as edit from '../../graph/edit';
+import type { GraphEdge, GraphGroup, GraphModel } from '../../graph/model';
+import { modelEndpoint, viewGraph } from '../../graph/view';
+import { registry } from '../registry';
+import { useSettingsStore } from './settings';
+
+export const AUTOSAVE_KEY = 'stylegraph.autosave';
+const HISTORY = 200;
+/** Edits with the same merge key this close together are one undo step (dragging a slider). */
+const MERGE_MS = 800;
+
+export const emptyModel = (): GraphModel => ({ nodes: [], edges: [], metadata: { title: 'Untitled' }, extra: {} });
+
+/**
+ * The open graph: the GraphModel is the truth (the canvas only draws it), every edit goes through a pure
+ * function of src/graph/edit.ts, and the undo history is the list of earlier models.
+ */
+export const useGraphStore = defineStore('graph', () => {
+  const settings = useSettingsStore();
+  const model = shallowRef<GraphModel>(emptyModel());
+  const past = shallowRef<GraphModel[]>([]);
+  const future = shallowRef<GraphModel[]>([]);
+  const selection = ref<string[]>([]);
+  const fileName = ref('untitled.json');
+  /** The last thing the editor wants the user to know (a refused connection, a bad file). */
+  const notice = ref<{ text: string; error: boolean; at: number } | null>(null);
+  let clipboard: edit.Fragment | null = null;
+  let lastMerge = { key: '', at: 0 };
+
+  function tell(text: string, error = false) {
+    notice.value = { text, error, at: Date.now() };
+  }
+
+  function commit(next: GraphModel, mergeKey?: string) {
+    if (next === model.value) return;
+    const now = Date.now();
+    const merge = mergeKey !== undefined && mergeKey === lastMerge.key && now - lastMerge.at < MERGE_MS;
+    lastMerge = { key: mergeKey ?? '', at: now };
+    if (!merge) past.value = [...past.value.slice(-HISTORY + 1), model.value];
+    future.value = [];
+    model.value = next;
+  }
+
+  function undo() {
+    const prev = past.value.at(-1);
+    if (!prev) return;
+    future.value = [model.value, ...future.value];
+    past.value = past.value.slice(0, -1);
+    model.value = prev;
+    lastMerge = { key: '', at: 0 };
+    keepSelection();
+  }
+
+  function redo() {
+    const next = future.value[0];
+    if (!next) return;
+    past.value = [...past.value, model.value];
+    future.value = future.value.slice(1);
+    model.value = next;
+    keepSelection();
+  }
+
+  const keepSelection = () => (selection.value = selection.value.filter((id) => model.value.nodes.some((n) => n.id === id) || id.startsWith('group:')));
+
+  /** Replaces the graph (open, new, preset): no undo across it. */
+  function load(next: GraphModel, name = 'untitled.json') {
+    model.value = next;
+    past.value = [];
+    future.value = [];
+    selection.value = [];
+    fileName.value = name;
+  }
+
+  /** Opens JSON text; a document that cannot be read leaves the current graph as it is. */
+  function open(text: string, name: string): boolean {
+    const parsed = parseDocument(text);
+    const errors = parsed.diagnostics.filter((d) => d.severity === 'error');
+    if (!parsed.model) {
+      tell(`${name} was not opened: ${errors.map((d) => d.message).join('; ')}`, true);
+      return false;
+    }
+    // Opening is one undo step: Undo brings the previous graph back.
+    commit(parsed.model);
+    selection.value = [];
+    fileName.value = name;
+    tell(errors.length ? `${name} opened with problems: ${errors.map((d) => d.message).join('; ')}` : `opened ${name}`, errors.length > 0);
+    return true;
+  }
+
+  // Selection may name group boxes (`group:<id>`); commands act on their members.
+  const members = (ids: readonly string[]) =>
+    ids.flatMap((id) => (id.startsWith('group:') ? (model.value.groups?.find((g) => `group:${g.id}` === id)?.nodes ?? []) : [id]));
+
+  const commands = {
+    add(type: string, position: { x: number; y: number }, params: Record<string, unknown> = {}) {
+      const r = edit.addNode(model.value, type, position, params);
+      commit(r.model);
+      selection.value = [r.id];
+      return r.id;
+    },
+    /** Connects two view sockets; returns why not when refused. */
+    connect(from: { node: string; socket: string }, to: { node: string; socket: string }): string | null {
+      const r = edit.connect(model.value, registry, modelEndpoint(from.node, from.socket), modelEndpoint(to.node, to.socket));
+      if ('error' in r) {
+        tell(`cannot connect: ${r.error}`, true);
+        return r.error;
+      }
+      commit(r.model);
+      return null;
+    },
+    disconnect(edge: GraphEdge) {
+      commit(edit.disconnect(model.value, edge));
+    },
+    remove(ids: readonly string[] = selection.value) {
+      const gone = members(ids);
+      if (!gone.length) return;
+      commit(edit.removeNodes(model.value, gone));
+      selection.value = [];
+    },
+    setParam(nodeId: string, name: string, value: unknown) {
+      commit(edit.setParam(model.value, nodeId, name, value), `${nodeId}.${name}`);
+    },
+    setTitle(nodeId: string, title: string) {
+      const next = structuredClone(model.value);
+      const node = next.nodes.find((n) => n.id === nodeId);
+      if (!node) return;
+      if (title) node.title = title;
+      else delete node.title;
+      commit(next, `${nodeId}.title`);
+    },
+    move(positions: Record<string, { x: number; y: number }>) {
+      commit(edit.moveNodes(model.value, positions));
+    },
+    bypass(ids: readonly string[] = selection.value) {
+      if (ids.length) commit(edit.toggleBypass(model.value, members(ids)));
+    },
+    copy(ids: readonly string[] = selection.value) {
+      clipboard = edit.copyFragment(model.value, members(ids));
+      return clipboard.nodes.length;
+    },
+    paste() {
+      if (!clipboard?.nodes.length) return;
+      const r = edit.pasteFragment(model.value, clipboard);
+      commit(r.model);
+      selection.value = r.ids;
+      // The next paste lands a little further on.
+      clipboard = edit.copyFragment(r.model, r.ids);
+    },
+    selectAll() {
+      selection.value = viewGraph(model.value, registry).nodes.map((n) => n.id);
+    },
+    group(ids: readonly string[] = selection.value, title = 'Group') {
+      const inner = members(ids);
+      if (inner.length < 1) return;
+      const r = edit.groupNodes(model.value, inner, title);
+      commit(r.model);
+      selection.value = [`group:${r.id}`];
+    },
+    updateGroup(id: string, change: Partial<Omit<GraphGroup, 'id' | 'nodes'>>) {
+      commit(edit.updateGroup(model.value, id, change), `group.${id}`);
+    },
+    ungroup(id: string) {
+      const g = model.value.groups?.find((x) => x.id === id);
+      commit(edit.ungroup(model.value, id));
+      selection.value = g?.nodes ?? [];
+    },
+    arrange() {
+      commit(edit.arrange(model.value));
+    },
+    setMetadata(change: Partial<GraphModel['metadata']>) {
+      commit({ ...model.value, metadata: { ...model.value.metadata, ...change } }, 'metadata');
+    },
+  };
+
+  const view = computed(() => viewGraph(model.value, registry));
+  const compiled = computed(() => compile(model.value, registry, { size: settings.size }));
+  const diagnostics = computed<Diagnostic[]>(() => compiled.value.diagnostics);
+  const diagnosticsByNode = computed(() => {
+    const by = new Map<string, Diagnostic[]>();
+    for (const d of diagnostics.value) if (d.nodeId) by.set(d.nodeId, [...(by.get(d.nodeId) ?? []), d]);
+    return by;
+  });
+  /** Shapes of every value the plan computes, by `node.output`, for the edges' labels. */
+  const shapes = computed(() => {
+    const m = new Map<string, number[]>();
+    for (const s of compiled.value.plan?.steps ?? []) for (const o of s.outputs) m.set(o.key, o.info.shape);
+    return m;
+  });
+
+  // Autosave: the open graph survives a reload.
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  watch(model, (m) => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      try {
+        localStorage.setItem(AUTOSAVE_KEY, JSON.stringify({ name: fileName.value, document: serialiseDocument(m) }));
+      } catch (e) {
+        tell(`autosave failed: ${(e as Error).message}`, true);
+      }
+    }, 250);
+  });
+
+  return {
+    model, selection, fileName, notice, past, future, view, compiled, diagnostics, diagnosticsByNode, shapes,
+    canUndo: computed(() => past.value.length > 0), canRedo: computed(() => future.value.length > 0),
+    tell, commit, undo, redo, load, open, ...commands,
+  };
+});
+
+/** The autosaved graph, if there is one that reads. */
+export function recoverAutosave(): { model: GraphModel; name: string } | null {
+  try {
+    const saved = JSON.parse(localStorage.getItem(AUTOSAVE_KEY) ?? 'null') as { name?: string; document?: string } | null;
+    if (!saved?.document) return null;
+    const parsed = parseDocument(saved.document);
+    return parsed.model ? { model: parsed.model, name: saved.name ?? 'untitled.json' } : null;
+  } catch {
+    return null;
+  }
+}

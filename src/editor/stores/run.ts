@@ -1,0 +1,166 @@
+import { defineStore } from 'pinia';
+import { computed, markRaw, ref, shallowRef } from 'vue';
+import { formatDiagnostic, hasErrors } from '../../graph/diagnostics';
+import { serialiseDocument } from '../../graph/document';
+import type { RGBAImage } from '../../ops/image';
+import type { Preview } from '../../ops/preview';
+import type { BackendChoice } from '../../runtime/backend';
+import type { StepRecord } from '../../runtime/executor';
+import type { FromWorker, ToWorker } from '../../web/protocol';
+import { getUpload, isUpload } from '../../web/uploads';
+import { registry } from '../registry';
+import { useGraphStore } from './graph';
+import { useSettingsStore } from './settings';
+
+export type RunPhase = 'starting' | 'ready' | 'running' | 'stopping' | 'no-backend';
+
+/** One run's state: the worker, the backend it chose, progress, the loss history, the output and previews. */
+export const useRunStore = defineStore('run', () => {
+  const graph = useGraphStore();
+  const settings = useSettingsStore();
+  const phase = ref<RunPhase>('starting');
+  const choice = ref<BackendChoice | null>(null);
+  const startError = ref<string | null>(null);
+  const weights = ref<string[]>([]);
+  const steps = shallowRef<StepRecord[]>([]);
+  const total = ref(0);
+  const output = shallowRef<RGBAImage | null>(null);
+  const outputStep = ref<number | null>(null);
+  const pinned = shallowRef<{ image: RGBAImage; label: string } | null>(null);
+  const previews = shallowRef(new Map<string, Preview>());
+  const message = ref('starting TensorFlow.js…');
+  const failed = ref(false);
+  const result = ref<{ status: string; steps: number; seconds: number; reused: { hits: number; misses: number }; weights: string } | null>(null);
+  const startedAt = ref(0);
+  const now = ref(0);
+  let worker: Worker | null = null;
+  let runId = 0;
+  let clock: ReturnType<typeof setInterval> | undefined;
+
+  const post = (m: ToWorker, transfer: Transferable[] = []) => worker?.postMessage(m, transfer);
+
+  function init() {
+    if (worker) return;
+    if (settings.backendError) {
+      phase.value = 'no-backend';
+      startError.value = settings.backendError;
+      return;
+    }
+    worker = markRaw(new Worker(new URL('../../web/worker.ts', import.meta.url), { type: 'module' }));
+    worker.onmessage = (e: MessageEvent<FromWorker>) => receive(e.data);
+    worker.onerror = (e) => {
+      phase.value = 'no-backend';
+      startError.value = `the worker failed: ${e.message}`;
+    };
+    post({ type: 'init', ...(settings.backend ? { backend: settings.backend } : {}) });
+  }
+
+  function receive(m: FromWorker) {
+    if (m.type === 'ready') {
+      choice.value = m.choice;
+      weights.value = m.weights;
+      phase.value = 'ready';
+      message.value = m.errors.length ? `cached weights not used: ${m.errors.join('; ')}` : 'ready';
+    } else if (m.type === 'weights') {
+      weights.value = m.weights;
+      if (m.errors.length) graph.tell(`cached weights not used: ${m.errors.join('; ')}`, true);
+    } else if (m.type === 'failed-to-start') {
+      phase.value = 'no-backend';
+      startError.value = m.message;
+    } else if (m.id !== runId) return;
+    else if (m.type === 'event') {
+      const e = m.event;
+      if (e.type === 'status') message.value = e.message;
+      else if (e.type === 'preview') {
+        output.value = e.image;
+        outputStep.value = e.step;
+      } else {
+        total.value = e.total;
+        const { type: _t, total: _n, ...record } = e;
+        steps.value = [...steps.value, record];
+        message.value = `step ${e.step}/${e.total}`;
+      }
+    } else if (m.type === 'probe') {
+      const next = new Map(previews.value);
+      next.set(m.key, m.preview);
+      previews.value = next;
+    } else if (m.type === 'done') {
+      clearInterval(clock);
+      now.value = performance.now();
+      const out = Object.values(m.outputs)[0];
+      if (out) {
+        output.value = out;
+        outputStep.value = steps.value.at(-1)?.step ?? null;
+      }
+      failed.value = m.status === 'failed';
+      const done = Math.max(0, (steps.value.at(-1)?.step ?? 0));
+      result.value = { status: m.status, steps: done, seconds: m.ms / 1000, reused: m.reused, weights: m.weights[0]?.weights ?? '' };
+      message.value =
+        m.status === 'failed'
+          ? `failed: ${m.error ?? 'unknown error'}${m.diagnostics.length ? `\n${m.diagnostics.join('\n')}` : ''}`
+          : `${m.status === 'cancelled' ? 'stopped' : 'done'} after ${done} steps in ${(m.ms / 1000).toFixed(1)} s` +
+            (m.reused.hits ? ` · reused ${m.reused.hits} earlier results` : '');
+      phase.value = 'ready';
+    }
+  }
+
+  /** Why Run is disabled, or null when it is not. */
+  const blocked = computed<string | null>(() => {
+    if (phase.value === 'starting') return 'TensorFlow.js is starting';
+    if (phase.value === 'no-backend') return `no backend: ${startError.value}`;
+    if (phase.value !== 'ready') return 'a run is going on';
+    if (!graph.model.nodes.length) return 'the graph is empty';
+    const ds = graph.diagnostics;
+    if (hasErrors(ds)) return formatDiagnostic(ds.find((d) => d.severity === 'error')!);
+    return null;
+  });
+
+  async function run() {
+    if (blocked.value) return;
+    const id = ++runId;
+    const model = structuredClone(graph.model);
+    for (const n of model.nodes) if (registry.get(n.type)?.role === 'optimiser') n.params.previewEvery = settings.previewEvery;
+    const uploads: Record<string, ArrayBuffer> = {};
+    for (const n of model.nodes)
+      for (const v of Object.values(n.params))
+        if (typeof v === 'string' && isUpload(v) && !uploads[v]) {
+          const bytes = await getUpload(v);
+          if (bytes) uploads[v] = bytes;
+        }
+    const probe = graph.compiled.plan?.steps.flatMap((s) => s.outputs.filter((o) => o.socket !== 'Model').map((o) => o.key)) ?? [];
+    steps.value = [];
+    previews.value = new Map();
+    result.value = null;
+    failed.value = false;
+    phase.value = 'running';
+    message.value = 'sending the graph to the worker';
+    startedAt.value = now.value = performance.now();
+    clock = setInterval(() => (now.value = performance.now()), 250);
+    post({ type: 'run', id, document: serialiseDocument(model), size: settings.size, base: location.href, uploads, probe });
+  }
+
+  function stop() {
+    if (phase.value !== 'running') return;
+    phase.value = 'stopping';
+    message.value = 'stopping after this step';
+    post({ type: 'stop', id: runId });
+  }
+
+  function pin() {
+    if (output.value) pinned.value = { image: output.value, label: `pinned (${graph.fileName}, step ${outputStep.value ?? '?'})` };
+  }
+
+  const elapsed = computed(() => (phase.value === 'starting' ? 0 : Math.max(0, now.value - startedAt.value) / 1000));
+  const lastStep = computed(() => steps.value.at(-1)?.step ?? 0);
+  const stepsPerSecond = computed(() => (lastStep.value > 0 && elapsed.value > 0 ? lastStep.value / elapsed.value : 0));
+  const remaining = computed(() =>
+    stepsPerSecond.value > 0 && phase.value === 'running' ? Math.max(0, total.value - lastStep.value) / stepsPerSecond.value : null,
+  );
+  const progress = computed(() => (total.value ? lastStep.value / total.value : 0));
+
+  return {
+    phase, choice, startError, weights, steps, total, output, outputStep, pinned, previews, message, failed, result,
+    blocked, elapsed, stepsPerSecond, remaining, progress, lastStep,
+    init, run, stop, pin, unpin: () => (pinned.value = null), weightsChanged: () => post({ type: 'weights-changed' }),
+  };
+});

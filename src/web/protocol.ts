@@ -1,0 +1,41 @@
+import type { RunEvent, RunResult } from '../runtime/executor';
+import type { BackendChoice, BackendName } from '../runtime/backend';
+import type { Preview } from '../ops/preview';
+import type { RGBAImage } from '../ops/image';
+
+/** Messages between the editor and the worker that runs graphs (src/web/worker.ts). */
+export type ToWorker =
+  | { type: 'init'; backend?: BackendName }
+  | {
+      type: 'run';
+      id: number;
+      /** The graph document as JSON text. */
+      document: string;
+      size: number;
+      /** Relative image sources resolve against this (the page's URL). */
+      base: string;
+      /** Bytes of images the user dropped or pasted, by their `upload:` source. */
+      uploads: Record<string, ArrayBuffer>;
+      /** Value keys whose previews the editor shows. */
+      probe: string[];
+    }
+  | { type: 'stop'; id: number }
+  | { type: 'weights-changed' };
+
+export type FromWorker =
+  | { type: 'ready'; choice: BackendChoice; weights: string[]; errors: string[] }
+  | { type: 'failed-to-start'; message: string }
+  | { type: 'weights'; weights: string[]; errors: string[] }
+  | { type: 'event'; id: number; event: RunEvent }
+  | { type: 'probe'; id: number; key: string; preview: Preview }
+  | {
+      type: 'done';
+      id: number;
+      status: RunResult['status'];
+      error?: string;
+      diagnostics: string[];
+      outputs: Record<string, RGBAImage>;
+      weights: RunResult['weights'];
+      reused: { hits: number; misses: number };
+      ms: number;
+    };

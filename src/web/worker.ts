@@ -1,0 +1,106 @@
+/// <reference lib="webworker" />
+import { builtinRegistry } from '../../nodes';
+import { formatDiagnostic } from '../graph/diagnostics';
+import { parseDocument } from '../graph/document';
+import type { LoadedCheckpoint } from '../plugin/types';
+import { summarise } from '../ops/preview';
+import { RunMemo, execute } from '../runtime/executor';
+import { createModelCache } from '../runtime/models';
+import { compileWithImages, loadGraphImages, makeServices, type DecodedImage } from '../runtime/session';
+import { decodeBitmap, decodeInBrowser, startBrowserBackend, tf } from './backend';
+import type { FromWorker, ToWorker } from './protocol';
+import { loadCachedWeights } from './weights';
+
+/**
+ * Runs graphs off the main thread, so the canvas stays responsive: tfjs, the decoded images, the networks
+ * and the run memo (results a later run reuses) all live here.
+ */
+const scope = self as unknown as DedicatedWorkerGlobalScope;
+const registry = builtinRegistry();
+const models = createModelCache();
+const memo = new RunMemo();
+const images = new Map<string, DecodedImage>();
+const checkpoints = new Map<string, LoadedCheckpoint>();
+const uploads = new Map<string, ArrayBuffer>();
+const running = new Map<number, AbortController>();
+let ready: Promise<void> | null = null;
+
+const post = (m: FromWorker, transfer: Transferable[] = []) => scope.postMessage(m, transfer);
+
+async function loadWeights(): Promise<string[]> {
+  checkpoints.clear();
+  const { loaded, errors } = await loadCachedWeights();
+  for (const c of loaded) checkpoints.set(c.name, c);
+  models.dispose();
+  memo.clear();
+  return errors;
+}
+
+async function decode(source: string, base: string): Promise<DecodedImage> {
+  const bytes = uploads.get(source);
+  return bytes ? decodeBitmap(new Blob([bytes])) : decodeInBrowser(source, base);
+}
+
+async function run(m: Extract<ToWorker, { type: 'run' }>) {
+  const started = performance.now();
+  const done = (rest: Partial<Extract<FromWorker, { type: 'done' }>>) =>
+    post({ type: 'done', id: m.id, status: 'failed', diagnostics: [], outputs: {}, weights: [], reused: { hits: 0, misses: 0 }, ms: performance.now() - started, ...rest });
+  for (const [k, v] of Object.entries(m.uploads)) uploads.set(k, v);
+  const parsed = parseDocument(m.document);
+  if (!parsed.model) return done({ error: 'the graph could not be read', diagnostics: parsed.diagnostics.map(formatDiagnostic) });
+  const model = parsed.model;
+  const loaded = await loadGraphImages(model, registry, (s) => decode(s, m.base), images);
+  if (loaded.errors.length) return done({ error: loaded.errors.join('\n') });
+  const { plan, diagnostics } = compileWithImages(model, registry, images, m.size);
+  if (!plan) return done({ error: 'the graph does not compile', diagnostics: diagnostics.map(formatDiagnostic) });
+  const controller = new AbortController();
+  running.set(m.id, controller);
+  const hits = memo.hits;
+  const misses = memo.misses;
+  const sockets = new Map(plan.steps.flatMap((s) => s.outputs.map((o) => [o.key, o.socket] as const)));
+  try {
+    const result = await execute(plan, registry, makeServices(tf, images, m.size, 0, models, { get: (n) => checkpoints.get(n) }), {
+      signal: controller.signal,
+      memo,
+      onEvent: (event) => post({ type: 'event', id: m.id, event }, event.type === 'preview' ? [event.image.data.buffer] : []),
+      probe: {
+        keys: new Set(m.probe),
+        read: (key, shape, data) => {
+          const preview = summarise(data, shape, sockets.get(key) ?? '');
+          post({ type: 'probe', id: m.id, key, preview }, 'image' in preview ? [preview.image.data.buffer] : []);
+        },
+      },
+    });
+    done({
+      status: result.status, error: result.error, outputs: result.outputs, weights: result.weights,
+      reused: { hits: memo.hits - hits, misses: memo.misses - misses },
+    });
+  } catch (e) {
+    done({ error: e instanceof Error ? e.message : String(e) });
+  } finally {
+    running.delete(m.id);
+  }
+}
+
+scope.onmessage = async (e: MessageEvent<ToWorker>) => {
+  const m = e.data;
+  if (m.type === 'init') {
+    ready = (async () => {
+      try {
+        const choice = await startBrowserBackend(m.backend);
+        const errors = await loadWeights();
+        post({ type: 'ready', choice, weights: [...checkpoints.keys()], errors });
+      } catch (err) {
+        post({ type: 'failed-to-start', message: err instanceof Error ? err.message : String(err) });
+      }
+    })();
+  } else if (m.type === 'stop') running.get(m.id)?.abort();
+  else if (m.type === 'weights-changed') {
+    await ready;
+    const errors = await loadWeights();
+    post({ type: 'weights', weights: [...checkpoints.keys()], errors });
+  } else if (m.type === 'run') {
+    await ready;
+    await run(m);
+  }
+};
