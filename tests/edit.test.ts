@@ -66,6 +66,9 @@ describe('editing a model', () => {
     expect(addNode(r.model, 'image', { x: 0, y: 0 }).id).toBe('image_2');
     m = arrange(m, { x: 100, y: 50 });
     expect(m.nodes.map((n) => n.position.x)).toEqual([0, 100, 200]);
+    // Nodes in one column stack by their heights.
+    const two = arrange(graph([['a', 'image'], ['b', 'image']], []), { x: 100, y: 10 }, (id) => (id === 'a' ? 300 : 50));
+    expect(two.nodes.map((n) => n.position)).toEqual([{ x: 0, y: 0 }, { x: 0, y: 310 }]);
   });
 
   it('toggles bypass on a selection as one switch', () => {

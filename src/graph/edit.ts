@@ -181,8 +181,13 @@ export function ungroup(model: GraphModel, id: string): GraphModel {
   return next;
 }
 
-/** Lays the graph out left to right in columns by longest path from a source; rows keep document order. */
-export function arrange(model: GraphModel, spacing = { x: 260, y: 170 }): GraphModel {
+/**
+ * Lays the graph out left to right: columns by longest path from a source, rows in document order, each row as
+ * tall as `heightOf` says the node is (the canvas passes drawn heights).
+ */
+export function arrange(
+  model: GraphModel, spacing = { x: 280, y: 30 }, heightOf: (id: string) => number = () => 140,
+): GraphModel {
   const depth = new Map<string, number>(model.nodes.map((n) => [n.id, 0]));
   // Longest path by relaxation; a cycle (invalid anyway) is cut off after |V| rounds.
   for (let round = 0; round < model.nodes.length; round++) {
@@ -196,13 +201,13 @@ export function arrange(model: GraphModel, spacing = { x: 260, y: 170 }): GraphM
     }
     if (!changed) break;
   }
-  const rows = new Map<number, number>();
+  const bottom = new Map<number, number>();
   const next = clone(model);
   for (const n of next.nodes) {
     const col = depth.get(n.id)!;
-    const row = rows.get(col) ?? 0;
-    rows.set(col, row + 1);
-    n.position = { x: col * spacing.x, y: row * spacing.y };
+    const y = bottom.get(col) ?? 0;
+    bottom.set(col, y + heightOf(n.id) + spacing.y);
+    n.position = { x: col * spacing.x, y };
   }
   return next;
 }

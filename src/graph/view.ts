@@ -111,3 +111,9 @@ export function viewGraph(model: GraphModel, registry: NodeRegistry): ViewGraph 
   }
   return { nodes, edges };
 }
+
+/** About how tall the canvas draws a node (header, socket rows, inline parameters), for layouts made without a DOM. */
+export function estimateHeight(v: ViewNode, inlineParams = 4): number {
+  const thumbnail = v.type === 'image' ? 164 : 0;
+  return 34 + 24 * Math.max(v.inputs.length, v.outputs.length) + 15 * inlineParams + 8 + thumbnail;
+}

@@ -4,8 +4,8 @@ import { preview, type PreviewServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 /**
- * The built page in Debian's Chromium (`npm run test:e2e` builds first). Functional checks run on wasm
- * at 64 px; webgl gets one tiny smoke run (a software GPU here is slow). Screenshots go to test-results/.
+ * The built editor in Debian's Chromium (`npm run test:e2e` builds first). Functional checks run on wasm at
+ * 64 px; webgl gets one tiny smoke run (a software GPU here is slow). Screenshots go to test-results/.
  */
 const shots = new URL('../../test-results/', import.meta.url).pathname;
 let server: PreviewServer;
@@ -26,62 +26,174 @@ afterAll(async () => {
   await new Promise<void>((r) => server?.httpServer.close(() => r()));
 });
 
-async function open(query: string): Promise<Page> {
-  const page = await browser.newPage({ viewport: { width: 1000, height: 900 } });
+interface Editor {
+  page: Page;
+  errors: string[];
+}
+
+/** A fresh browser profile on the editor; waits until the backend is up and Run is enabled. */
+async function open(query: string): Promise<Editor> {
+  const page = await browser.newPage({ viewport: { width: 1500, height: 950 } });
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
   await page.goto(`${base}?${query}`);
-  await page.waitForFunction(() => !(document.querySelector('#run') as HTMLButtonElement).disabled, null, { timeout: 60_000 });
-  expect(errors).toEqual([]);
-  return page;
+  await page.waitForFunction(() => !(document.querySelector('[data-test=run]') as HTMLButtonElement | null)?.disabled, null, { timeout: 60_000 });
+  return { page, errors };
 }
 
-const runStatus = (page: Page) => page.waitForFunction(() => document.body.dataset.runStatus, null, { timeout: 120_000 }).then((h) => h.jsonValue());
+/** The store's view of the graph, read through the handle the app leaves on window for tests and the console. */
+const model = (page: Page) =>
+  page.evaluate(() => {
+    const sg = (window as unknown as { stylegraph: { graph: { model: { nodes: { id: string }[]; edges: unknown[] } } } }).stylegraph;
+    return { nodes: sg.graph.model.nodes.map((n) => n.id), edges: sg.graph.model.edges.length };
+  });
 
-describe('the page', () => {
-  it('runs the Gatys preset on wasm and shows the result and the loss terms', async () => {
-    const page = await open('backend=wasm&size=64&steps=5');
-    expect(await page.textContent('#backend')).toBe('backend: wasm');
-    await page.screenshot({ path: `${shots}before-run.png` });
-    await page.click('#run');
-    expect(await runStatus(page)).toBe('done');
-    await page.screenshot({ path: `${shots}after-run.png` });
-    expect(await page.$eval('#result', (c) => [(c as HTMLCanvasElement).width, (c as HTMLCanvasElement).height])).toEqual([64, 64]);
-    expect(await page.textContent('#terms')).toContain('content_loss');
-    expect(await page.textContent('#status')).toMatch(/done after 5 steps/);
+async function setSteps(page: Page, steps: number) {
+  await page.fill('[data-test=steps]', String(steps));
+  await page.dispatchEvent('[data-test=steps]', 'change');
+}
+
+const status = (page: Page) => page.textContent('[data-test=status]');
+const finished = (page: Page) =>
+  page.waitForFunction(() => /^(done|stopped|failed)/.test(document.querySelector('[data-test=status]')?.textContent ?? ''), null, { timeout: 120_000 });
+
+/** Drags a wire from one node's output socket to another's input socket with the mouse. */
+async function drag(page: Page, from: [string, string], to: [string, string]) {
+  const a = (await page.locator(`[data-node="${from[0]}"] [data-output="${from[1]}"] .sg-socket`).boundingBox())!;
+  const b = (await page.locator(`[data-node="${to[0]}"] [data-input="${to[1]}"] .sg-socket`).boundingBox())!;
+  await page.mouse.move(a.x + a.width / 2, a.y + a.height / 2);
+  await page.mouse.down();
+  await page.mouse.move((a.x + b.x) / 2, (a.y + b.y) / 2, { steps: 5 });
+  await page.mouse.move(b.x + b.width / 2, b.y + b.height / 2, { steps: 5 });
+  await page.mouse.up();
+}
+
+describe('the editor', () => {
+  it('opens the Gatys preset, runs 5 steps at 64 px on wasm, and updates the output, the loss chart and the previews', async () => {
+    const { page, errors } = await open('backend=wasm&size=64');
+    const m = await model(page);
+    expect(m.nodes).toContain('content_loss');
+    expect(await page.locator('.sg-node').count()).toBe(m.nodes.length);
+    expect(await page.locator('[data-testid=connection]').count()).toBe(m.edges);
+    expect(await page.textContent('.backend')).toContain('backend: wasm');
+    // Shapes on the wires, channels first (conv4_2 at 64 px is 512x8x8).
+    expect(await page.locator('.sg-wire .shape', { hasText: '512×8×8' }).count()).toBeGreaterThan(0);
+    await page.screenshot({ path: `${shots}editor-before-run.png` });
+
+    await setSteps(page, 5);
+    await page.click('[data-test=run]');
+    await finished(page);
+    expect(await status(page)).toMatch(/^done after 5 steps/);
+    expect(await page.$eval('[data-test=compare] canvas.current', (c) => [(c as HTMLCanvasElement).width, (c as HTMLCanvasElement).height])).toEqual([64, 64]);
+    const points = await page.$eval('polyline[data-series=total]', (p) => p.getAttribute('points')!.trim().split(/\s+/).length);
+    expect(points).toBe(6);
+    expect(await page.textContent('[data-test=terms]')).toContain('content_loss');
+    // Select the generated image's encoder: the inspector shows its feature-map channels.
+    await page.click('[data-node="enc_x"] .head');
+    await expect.poll(() => page.locator('.inspector [data-kind=features]').count()).toBe(1);
+    await page.screenshot({ path: `${shots}editor-after-run.png` });
+
+    // Changing a loss weight and running again reuses the images, encoder passes and style targets.
+    await page.click('[data-node="tv"] .head');
+    await page.fill('.inspector [data-test=param-weight] [data-test=number]', '0.5');
+    await page.dispatchEvent('.inspector [data-test=param-weight] [data-test=number]', 'change');
+    await setSteps(page, 2);
+    await page.click('[data-test=run]');
+    await finished(page);
+    expect(await status(page)).toMatch(/^done after 2 steps.*reused \d+ earlier results/);
+    expect(errors).toEqual([]);
     await page.close();
   });
 
-  it('stops a long run', async () => {
-    const page = await open('backend=wasm&size=64&steps=500');
-    await page.click('#run');
-    await page.waitForFunction(() => /step [1-9]/.test(document.querySelector('#status')!.textContent ?? ''));
-    await page.click('#stop');
-    expect(await runStatus(page)).toBe('cancelled');
-    expect(await page.textContent('#status')).toMatch(/stopped after \d+ steps/);
+  it('stops a long run within a step', async () => {
+    const { page } = await open('backend=wasm&size=64');
+    await setSteps(page, 500);
+    await page.click('[data-test=run]');
+    await page.waitForFunction(() => /^[1-9]\d*\/500/.test(document.querySelector('[data-test=stats]')?.textContent?.trim() ?? ''), null, { timeout: 60_000 });
+    await page.click('[data-test=stop]');
+    await finished(page);
+    expect(await status(page)).toMatch(/^stopped after \d+ steps/);
+    await page.close();
+  });
+
+  it('refuses a wrong connection and says why, and wires a right one', async () => {
+    const { page } = await open('backend=wasm&size=64');
+    const before = await model(page);
+    await drag(page, ['content', 'image'], ['content_loss', 'input']);
+    await expect.poll(() => page.textContent('[data-test=notice]')).toMatch(/cannot connect: a Image output cannot feed a Features input/);
+    expect((await model(page)).edges).toBe(before.edges);
+    await page.screenshot({ path: `${shots}editor-refused.png` });
+    // Style image into the TV loss's image input replaces the one edge that input takes.
+    await drag(page, ['style', 'image'], ['tv', 'image']);
+    await expect
+      .poll(() => page.evaluate(() => (window as unknown as { stylegraph: { graph: { model: { edges: { from: { node: string }; to: { node: string } }[] } } } })
+        .stylegraph.graph.model.edges.filter((e) => e.to.node === 'tv').map((e) => e.from.node)))
+      .toEqual(['style']);
+    await page.close();
+  });
+
+  it('deletes a node with the keyboard, brings it back with undo, and keeps the graph across a reload', async () => {
+    const { page } = await open('backend=wasm&size=64');
+    const before = await model(page);
+    await page.click('[data-node="style_relu5_1"] .head');
+    await page.keyboard.press('Delete');
+    await expect.poll(async () => (await model(page)).nodes.includes('style_relu5_1')).toBe(false);
+    expect(await page.locator('[data-node="style_relu5_1"]').count()).toBe(0);
+    await page.keyboard.press('Control+z');
+    await expect.poll(() => model(page)).toEqual(before);
+    await expect.poll(() => page.locator('[data-node="style_relu5_1"]').count()).toBe(1);
+
+    // Bypass a term with B, then reload: the autosaved graph comes back as it was left.
+    await page.click('[data-node="tv"] .head');
+    await page.keyboard.press('b');
+    await expect.poll(() => page.locator('[data-node="tv"].bypassed').count()).toBe(1);
+    await page.waitForTimeout(600);
+    await page.reload();
+    await page.waitForSelector('[data-node="tv"]');
+    expect(await page.locator('[data-node="tv"].bypassed').count()).toBe(1);
+    expect((await model(page)).nodes).toEqual(before.nodes);
+    await page.screenshot({ path: `${shots}editor-reloaded.png` });
+    await page.close();
+  });
+
+  it('groups a selection into one box and expands it again', async () => {
+    const { page } = await open('backend=wasm&size=64');
+    await page.click('[data-node="content"] .head');
+    await page.click('[data-node="enc_content"] .head', { modifiers: ['Shift'] });
+    await page.keyboard.press('Control+g');
+    await expect.poll(() => page.locator('.sg-node.group').count()).toBe(1);
+    expect(await page.locator('[data-node="content"]').count()).toBe(0);
+    await page.fill('[data-test=group-title]', 'Content side');
+    await page.dispatchEvent('[data-test=group-title]', 'change');
+    await expect.poll(() => page.textContent('.sg-node.group .title')).toBe('Content side');
+    await page.screenshot({ path: `${shots}editor-group.png` });
+    await page.click('text=Ungroup');
+    await expect.poll(() => page.locator('[data-node="content"]').count()).toBe(1);
     await page.close();
   });
 
   it('keeps a picked checkpoint in IndexedDB across a reload, and refuses a bad one', async () => {
-    const page = await open('backend=wasm&size=64&steps=1');
-    await page.selectOption('#weights-name', 'adain-decoder');
-    await page.setInputFiles('#weights-file', new URL('../fixtures/decoder-tiny.pth', import.meta.url).pathname);
-    await expect.poll(() => page.textContent('#weights-list')).toMatch(/adain-decoder: decoder-tiny.pth/);
-    await page.setInputFiles('#weights-file', new URL('../fixtures/malicious.pth', import.meta.url).pathname);
-    await expect.poll(() => page.textContent('#status')).toMatch(/refused/);
+    const { page } = await open('backend=wasm&size=64');
+    await page.click('.weights summary');
+    await page.selectOption('[data-test=weights-name]', 'adain-decoder');
+    await page.setInputFiles('[data-test=weights-file]', new URL('../fixtures/decoder-tiny.pth', import.meta.url).pathname);
+    await expect.poll(() => page.textContent('[data-test=weights-list]')).toMatch(/adain-decoder: decoder-tiny.pth/);
+    await page.setInputFiles('[data-test=weights-file]', new URL('../fixtures/malicious.pth', import.meta.url).pathname);
+    await expect.poll(() => page.textContent('[data-test=weights-error]')).toMatch(/refused/);
     await page.reload();
-    await page.waitForFunction(() => !(document.querySelector('#run') as HTMLButtonElement).disabled);
-    await expect.poll(() => page.textContent('#weights-list')).toMatch(/adain-decoder: decoder-tiny.pth/);
-    await page.screenshot({ path: `${shots}weights.png` });
+    await page.waitForSelector('.weights summary');
+    await page.click('.weights summary');
+    await expect.poll(() => page.textContent('[data-test=weights-list]')).toMatch(/adain-decoder: decoder-tiny.pth/);
     await page.close();
   });
 
   it('runs on webgl (smoke, 32 px, one step)', async () => {
-    const page = await open('backend=webgl&size=32&steps=1');
-    expect(await page.textContent('#backend')).toBe('backend: webgl');
-    await page.click('#run');
-    const status = await runStatus(page);
-    expect(status, (await page.textContent('#status')) ?? '').toBe('done');
+    const { page } = await open('backend=webgl&size=32');
+    expect(await page.textContent('.backend')).toContain('backend: webgl');
+    await setSteps(page, 1);
+    await page.click('[data-test=run]');
+    await finished(page);
+    expect(await status(page)).toMatch(/^done after 1 steps/);
     await page.close();
   });
 });

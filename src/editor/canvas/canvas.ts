@@ -35,6 +35,13 @@ type Schemes = GetSchemes<CanvasNode, CanvasConnection>;
 type AreaExtra = VueArea2D<Schemes> | ContextMenuExtra | MinimapExtra;
 type GraphStore = ReturnType<typeof useGraphStore>;
 
+/** The model's edge for a wire on the canvas (group boxes name their members in socket keys). */
+function modelEdge(edge: ViewEdge) {
+  const from = modelEndpoint(edge.from.node, edge.from.socket);
+  const to = modelEndpoint(edge.to.node, edge.to.socket);
+  return { from: { node: from.node, output: from.socket }, to: { node: to.node, input: to.socket } };
+}
+
 const socketsKey = (v: ViewNode) => JSON.stringify([v.title, v.inputs, v.outputs]);
 
 /**
@@ -49,6 +56,7 @@ export class Canvas {
   private picked = false;
   private moving = false;
   private modifier = false;
+  private attempted = false;
   private drawn = new Map<string, string>();
   private queue: Promise<void> = Promise.resolve();
 
@@ -72,20 +80,23 @@ export class Canvas {
     AreaExtensions.simpleNodesOrder(this.area);
 
     // Wires drawn by hand become store commands; the store checks types and cycles and says why it refuses.
+    // Dropping a wire on an occupied input makes rete remove the old wire first: whether that removal stands
+    // is decided once the drop is over (a refused replacement redraws the store's graph, old wire included).
     this.editor.addPipe((c) => {
       if (this.syncing) return c;
       if (c.type === 'connectioncreate') {
+        this.attempted = true;
         const { source, sourceOutput, target, targetInput } = c.data;
         graph.connect({ node: source, socket: sourceOutput }, { node: target, socket: targetInput });
         return undefined;
       }
       if (c.type === 'connectionremove') {
         const edge = (c.data as CanvasConnection).edge;
-        if (edge) {
-          const from = modelEndpoint(edge.from.node, edge.from.socket);
-          const to = modelEndpoint(edge.to.node, edge.to.socket);
-          graph.disconnect({ from: { node: from.node, output: from.socket }, to: { node: to.node, input: to.socket } });
-        }
+        this.attempted = false;
+        setTimeout(() => {
+          if (this.attempted) void this.sync(graph.view);
+          else if (edge) graph.disconnect(modelEdge(edge));
+        }, 0);
         return c;
       }
       return c;
@@ -212,7 +223,7 @@ export class Canvas {
       };
     }
     if (context instanceof CanvasConnection)
-      return { searchBar: false, list: [{ label: 'Delete connection', key: 'delete', handler: () => void this.editor.removeConnection(context.id) }] };
+      return { searchBar: false, list: [{ label: 'Delete connection', key: 'delete', handler: () => g.disconnect(modelEdge(context.edge)) }] };
     const ids = g.selection.includes(context.id) ? g.selection : [context.id];
     const group = context.view.kind === 'group' ? context.id.slice('group:'.length) : null;
     return {

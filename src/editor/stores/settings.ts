@@ -20,6 +20,10 @@ export const useSettingsStore = defineStore('settings', () => {
   const backendError = forced && !backend.value ? `unknown backend "${forced}"; use one of ${BACKEND_ORDER.join(', ')}` : null;
   const size = ref<number>(Number(query.get('size')) || saved.size || 128);
   const previewEvery = ref<number>(saved.previewEvery ?? 5);
+  /** Nodes whose previews show on the canvas (image nodes the other way round: shown unless switched off). */
+  const previewNodes = ref<string[]>([]);
+  const togglePreview = (id: string) =>
+    (previewNodes.value = previewNodes.value.includes(id) ? previewNodes.value.filter((x) => x !== id) : [...previewNodes.value, id]);
   watch([size, previewEvery], () => localStorage.setItem(KEY, JSON.stringify({ size: size.value, previewEvery: previewEvery.value })));
-  return { backend, backendError, size, previewEvery };
+  return { backend, backendError, size, previewEvery, previewNodes, togglePreview };
 });
