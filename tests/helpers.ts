@@ -1,5 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { builtinRegistry } from '../nodes';
 import { parseDocument } from '../src/graph/document';
 import type { GraphModel } from '../src/graph/model';
@@ -15,7 +17,8 @@ export async function useWasm(): Promise<void> {
 export const registry = builtinRegistry();
 
 export function loadPreset(name: string): GraphModel {
-  const { model, diagnostics } = parseDocument(readFileSync(new URL(`../presets/${name}`, import.meta.url), 'utf8'));
+  // A path, not a URL: component tests replace the global URL with the DOM's.
+  const { model, diagnostics } = parseDocument(readFileSync(join(dirname(fileURLToPath(import.meta.url)), '../presets', name), 'utf8'));
   if (!model) throw new Error(diagnostics.map((d) => d.message).join('\n'));
   return model;
 }

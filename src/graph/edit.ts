@@ -15,8 +15,11 @@ const clone = <T>(x: T): T => structuredClone(x);
 
 /** A fresh id for a node of `type`: `vgg19`, `vgg19_2`, ... */
 export function freshId(model: GraphModel, base: string, taken: ReadonlySet<string> = new Set()): string {
-  const clean = base.replace(/[^A-Za-z0-9_-]/g, '_') || 'node';
   const used = new Set([...model.nodes.map((n) => n.id), ...taken]);
+  let clean = base.replace(/[^A-Za-z0-9_-]/g, '_') || 'node';
+  // A copy of `style_2` is `style_3`, not `style_2_2` (but `style_relu1_1` keeps its name's own digits).
+  const stem = clean.replace(/_\d+$/, '');
+  if (stem !== clean && used.has(stem)) clean = stem;
   if (!used.has(clean)) return clean;
   for (let i = 2; ; i++) if (!used.has(`${clean}_${i}`)) return `${clean}_${i}`;
 }

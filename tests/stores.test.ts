@@ -1,0 +1,141 @@
+// @vitest-environment happy-dom
+import { createPinia, setActivePinia } from 'pinia';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { serialiseDocument } from '../src/graph/document';
+import { AUTOSAVE_KEY, recoverAutosave, useGraphStore } from '../src/editor/stores/graph';
+import { useRunStore } from '../src/editor/stores/run';
+import { useSettingsStore } from '../src/editor/stores/settings';
+import { loadPreset } from './helpers';
+
+beforeEach(() => {
+  localStorage.clear();
+  setActivePinia(createPinia());
+});
+
+const withGatys = () => {
+  const g = useGraphStore();
+  g.load(loadPreset('gatys.json'), 'gatys.json');
+  return g;
+};
+
+describe('graph store', () => {
+  it('undoes and redoes edits, one step each, and a new edit clears the redo list', () => {
+    const g = withGatys();
+    const start = g.model;
+    g.remove(['tv']);
+    g.setParam('content_loss', 'weight', 2);
+    expect(g.model.nodes.some((n) => n.id === 'tv')).toBe(false);
+    g.undo();
+    expect(g.model.nodes.find((n) => n.id === 'content_loss')!.params.weight).not.toBe(2);
+    g.undo();
+    expect(g.model).toBe(start);
+    expect(g.canUndo).toBe(false);
+    g.redo();
+    expect(g.model.nodes.some((n) => n.id === 'tv')).toBe(false);
+    g.add('scalar', { x: 0, y: 0 });
+    expect(g.canRedo).toBe(false);
+  });
+
+  it('merges quick edits of one parameter (a slider drag) into one undo step, but not edits of different ones', () => {
+    const g = withGatys();
+    const start = g.model;
+    for (const v of [0.1, 0.2, 0.3]) g.setParam('tv', 'weight', v);
+    g.setParam('content_loss', 'weight', 3);
+    expect(g.past).toHaveLength(2);
+    g.undo();
+    g.undo();
+    expect(g.model).toBe(start);
+  });
+
+  it('refuses a wrong connection with a notice and leaves the graph as it was', () => {
+    const g = withGatys();
+    const before = g.model;
+    const why = g.connect({ node: 'content', socket: 'image' }, { node: 'content_loss', socket: 'input' });
+    expect(why).toMatch(/Image output cannot feed a Features input/);
+    expect(g.notice).toMatchObject({ error: true });
+    expect(g.model).toBe(before);
+  });
+
+  it('leaves the open graph untouched when a bad document is opened, and makes a good one undoable', () => {
+    const g = withGatys();
+    const before = g.model;
+    expect(g.open('{"format": "stylegraph", "version": 1, "nodes": ', 'broken.json')).toBe(false);
+    expect(g.model).toBe(before);
+    expect(g.notice!.text).toMatch(/broken.json was not opened: not valid JSON/);
+    expect(g.open(serialiseDocument(loadPreset('adain.json')), 'adain.json')).toBe(true);
+    expect(g.fileName).toBe('adain.json');
+    g.undo();
+    expect(g.model).toBe(before);
+  });
+
+  it('copies a selection and pastes it with fresh ids, selecting the copies', () => {
+    const g = withGatys();
+    g.selection = ['style', 'enc_style'];
+    expect(g.copy()).toBe(2);
+    g.paste();
+    expect(g.selection).toEqual(['style_2', 'enc_style_2']);
+    g.paste();
+    expect(g.selection).toEqual(['style_3', 'enc_style_3']);
+  });
+
+  it('groups the selection, acts on a group box as on its members, and ungroups', () => {
+    const g = withGatys();
+    g.selection = ['style', 'enc_style'];
+    g.group();
+    expect(g.selection).toEqual(['group:group']);
+    expect(g.view.nodes.some((n) => n.id === 'style')).toBe(false);
+    g.bypass(['group:group']);
+    expect(g.model.nodes.filter((n) => n.bypass).map((n) => n.id)).toEqual(['style', 'enc_style']);
+    g.ungroup('group');
+    expect(g.selection).toEqual(['style', 'enc_style']);
+    expect(g.model.groups).toBeUndefined();
+  });
+
+  it('autosaves the graph and recovers it', async () => {
+    vi.useFakeTimers();
+    try {
+      const g = withGatys();
+      g.setParam('tv', 'weight', 0.25);
+      await Promise.resolve();
+      vi.advanceTimersByTime(400);
+      expect(JSON.parse(localStorage.getItem(AUTOSAVE_KEY)!).document).toContain('"weight": 0.25');
+      const back = recoverAutosave()!;
+      expect(back.name).toBe('gatys.json');
+      expect(back.model.nodes.find((n) => n.id === 'tv')!.params.weight).toBe(0.25);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('puts diagnostics on the node they concern, and shapes on the values', () => {
+    const g = withGatys();
+    g.setParam('content_loss', 'weight', -1);
+    expect(g.diagnosticsByNode.get('content_loss')?.[0]?.message).toMatch(/content_loss.weight/);
+    g.undo();
+    useSettingsStore().size = 64;
+    expect(g.shapes.get('enc_content.conv4_2')).toEqual([1, 8, 8, 512]);
+  });
+});
+
+describe('run store', () => {
+  it('says why Run is disabled', () => {
+    const g = withGatys();
+    const run = useRunStore();
+    expect(run.blocked).toBe('TensorFlow.js is starting');
+    run.phase = 'ready';
+    expect(run.blocked).toBeNull();
+    g.remove(['output']);
+    expect(run.blocked).toMatch(/no output node/);
+    g.load({ nodes: [], edges: [], metadata: {}, extra: {} });
+    expect(run.blocked).toBe('the graph is empty');
+  });
+});
+
+describe('settings store', () => {
+  it('keeps the run size across sessions', async () => {
+    useSettingsStore().size = 192;
+    await Promise.resolve();
+    setActivePinia(createPinia());
+    expect(useSettingsStore().size).toBe(192);
+  });
+});
