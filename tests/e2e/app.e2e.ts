@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { preview, type PreviewServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -170,6 +170,77 @@ describe('the editor', () => {
     await page.click('text=Ungroup');
     await expect.poll(() => page.locator('[data-node="content"]').count()).toBe(1);
     await page.close();
+  });
+
+  it('takes a dropped image on an image node, runs with it, and compares the result with a pinned one', async () => {
+    const { page, errors } = await open('backend=wasm&size=48');
+    await setSteps(page, 2);
+    await page.click('[data-test=run]');
+    await finished(page);
+    await page.click('[data-test=pin]');
+    const jpeg = readFileSync(new URL('../../presets/images/mosaic.jpg', import.meta.url)).toString('base64');
+    await page.evaluate((b64) => {
+      const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+      const dt = new DataTransfer();
+      dt.items.add(new File([bytes], 'my painting.jpg', { type: 'image/jpeg' }));
+      document.querySelector('[data-node="style"]')!.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    }, jpeg);
+    const source = () => page.evaluate(() => (window as unknown as { stylegraph: { graph: { model: { nodes: { id: string; params: Record<string, unknown> }[] } } } })
+      .stylegraph.graph.model.nodes.find((n) => n.id === 'style')!.params.source);
+    await expect.poll(source).toMatch(/^upload:[0-9a-f]{12}\/my_painting\.jpg$/);
+    await page.click('[data-test=run]');
+    await finished(page);
+    expect(await status(page)).toMatch(/^done after 2 steps/);
+    // Both results in the wipe: moving the slider moves the clip.
+    const wipe = page.locator('[data-test=compare] input.wipe');
+    await wipe.fill('20');
+    expect(await page.$eval('[data-test=compare] canvas.pinned', (c) => (c as HTMLCanvasElement).style.clipPath)).toMatch(/80%/);
+    // The style loss shows the Gram matrix it prepared from the new painting.
+    await page.click('[data-node="style_relu1_1"] .head');
+    await expect.poll(() => page.locator('.inspector [data-kind=gram]').count()).toBe(1);
+    await page.screenshot({ path: `${shots}editor-compare.png` });
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('exports a PNG with the graph inside; dropping it on the editor opens that graph', async () => {
+    const { page } = await open('backend=wasm&size=32');
+    await setSteps(page, 1);
+    await page.click('[data-test=run]');
+    await finished(page);
+    await page.fill('.doc-title', 'Exported graph');
+    await page.dispatchEvent('.doc-title', 'change');
+    const [file] = await Promise.all([page.waitForEvent('download'), page.click('text=Export PNG')]);
+    const png = readFileSync((await file.path())!).toString('base64');
+    await page.fill('.doc-title', 'Something else');
+    await page.dispatchEvent('.doc-title', 'change');
+    await page.evaluate((b64) => {
+      const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+      const dt = new DataTransfer();
+      dt.items.add(new File([bytes], 'result.png', { type: 'image/png' }));
+      document.querySelector('[data-test=canvas]')!.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true, clientX: 400, clientY: 300 }));
+    }, png);
+    await expect.poll(() => page.inputValue('.doc-title')).toBe('Exported graph');
+    await page.close();
+  });
+
+  it('opens a share link, and a broken one leaves the editor working', async () => {
+    const { page } = await open('backend=wasm&size=32');
+    await page.context().grantPermissions(['clipboard-read', 'clipboard-write']);
+    await page.click('[data-test=presets]');
+    await page.click('[data-preset="adain.json"]');
+    await page.click('text=Share link');
+    await expect.poll(() => page.textContent('[data-test=notice]')).toMatch(/copied/);
+    const link = await page.evaluate(() => navigator.clipboard.readText());
+    expect(link).toMatch(/#graph=/);
+    const other = await browser.newPage();
+    await other.goto(link.replace(/^https?:\/\/[^/]+\//, base).replace('/#', '/?backend=wasm#'));
+    await other.waitForSelector('[data-node="adain"]');
+    const bad = await browser.newPage();
+    await bad.goto(`${base}?backend=wasm#graph=%%%not-base64`);
+    await expect.poll(() => bad.textContent('[data-test=notice]')).toMatch(/the link does not hold a graph/);
+    expect(await bad.locator('.sg-node').count()).toBeGreaterThan(0);
+    await Promise.all([other.close(), bad.close(), page.close()]);
   });
 
   it('keeps a picked checkpoint in IndexedDB across a reload, and refuses a bad one', async () => {

@@ -32,8 +32,13 @@ export const useGraphStore = defineStore('graph', () => {
   let clipboard: edit.Fragment | null = null;
   let lastMerge = { key: '', at: 0 };
 
+  let noticeTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Shows a notice; news goes away by itself after a few seconds, errors stay until dismissed. */
   function tell(text: string, error = false) {
-    notice.value = { text, error, at: Date.now() };
+    const at = Date.now();
+    notice.value = { text, error, at };
+    clearTimeout(noticeTimer);
+    if (!error) noticeTimer = setTimeout(() => notice.value?.at === at && (notice.value = null), 6000);
   }
 
   function commit(next: GraphModel, mergeKey?: string) {

@@ -117,8 +117,19 @@ export const useRunStore = defineStore('run', () => {
 
   async function run() {
     if (blocked.value) return;
+    // Everything the user sees changes at once, before any await: a click shows "running" immediately.
     const id = ++runId;
     const model = structuredClone(graph.model);
+    const probe = graph.compiled.plan?.steps.flatMap((s) => s.outputs.filter((o) => o.socket !== 'Model').map((o) => o.key)) ?? [];
+    steps.value = [];
+    previews.value = new Map();
+    result.value = null;
+    failed.value = false;
+    total.value = 0;
+    phase.value = 'running';
+    message.value = 'sending the graph to the worker';
+    startedAt.value = now.value = performance.now();
+    clock = setInterval(() => (now.value = performance.now()), 250);
     for (const n of model.nodes) if (registry.get(n.type)?.role === 'optimiser') n.params.previewEvery = settings.previewEvery;
     const uploads: Record<string, ArrayBuffer> = {};
     for (const n of model.nodes)
@@ -127,15 +138,6 @@ export const useRunStore = defineStore('run', () => {
           const bytes = await getUpload(v);
           if (bytes) uploads[v] = bytes;
         }
-    const probe = graph.compiled.plan?.steps.flatMap((s) => s.outputs.filter((o) => o.socket !== 'Model').map((o) => o.key)) ?? [];
-    steps.value = [];
-    previews.value = new Map();
-    result.value = null;
-    failed.value = false;
-    phase.value = 'running';
-    message.value = 'sending the graph to the worker';
-    startedAt.value = now.value = performance.now();
-    clock = setInterval(() => (now.value = performance.now()), 250);
     post({ type: 'run', id, document: serialiseDocument(model), size: settings.size, base: location.href, uploads, probe });
   }
 
