@@ -18,6 +18,8 @@ export type ToWorker =
       uploads: Record<string, ArrayBuffer>;
       /** Value keys whose previews the editor shows. */
       probe: string[];
+      /** Run the document's sweep (metadata.sweep) into one contact sheet instead of a single run. */
+      sweep: boolean;
     }
   | { type: 'stop'; id: number }
   | { type: 'weights-changed' };
@@ -28,6 +30,7 @@ export type FromWorker =
   | { type: 'weights'; weights: string[]; errors: string[] }
   | { type: 'event'; id: number; event: RunEvent }
   | { type: 'probe'; id: number; key: string; preview: Preview }
+  | { type: 'cell'; id: number; label: string; index: number; count: number }
   | {
       type: 'done';
       id: number;

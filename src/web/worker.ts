@@ -3,7 +3,11 @@ import { builtinRegistry } from '../../nodes';
 import { formatDiagnostic } from '../graph/diagnostics';
 import { parseDocument } from '../graph/document';
 import type { LoadedCheckpoint } from '../plugin/types';
+import { contactSheet } from '../ops/contact-sheet';
+import type { RGBAImage } from '../ops/image';
 import { summarise } from '../ops/preview';
+import { sweepOf } from '../graph/sweep';
+import { runSweep } from '../runtime/sweep';
 import { RunMemo, execute } from '../runtime/executor';
 import { createModelCache } from '../runtime/models';
 import { compileWithImages, loadGraphImages, makeServices, type DecodedImage } from '../runtime/session';
@@ -58,8 +62,19 @@ async function run(m: Extract<ToWorker, { type: 'run' }>) {
   const hits = memo.hits;
   const misses = memo.misses;
   const sockets = new Map(plan.steps.flatMap((s) => s.outputs.map((o) => [o.key, o.socket] as const)));
+  const services = makeServices(tf, images, m.size, 0, models, { get: (n) => checkpoints.get(n) });
+  const sweep = m.sweep ? sweepOf(model).sweep : null;
   try {
-    const result = await execute(plan, registry, makeServices(tf, images, m.size, 0, models, { get: (n) => checkpoints.get(n) }), {
+    if (sweep) {
+      const r = await runSweep(model, sweep, registry, (cell) => compileWithImages(cell, registry, images, m.size), services, {
+        memo, signal: controller.signal,
+        onCell: (label, index, count) => post({ type: 'cell', id: m.id, label, index, count }),
+        onEvent: (event) => event.type === 'step' && post({ type: 'event', id: m.id, event }),
+      });
+      const outputs: Record<string, RGBAImage> = r.tiles.length ? { sheet: contactSheet(r.tiles, sweep.columns.length) } : {};
+      return done({ status: r.status, error: r.error, outputs, reused: { hits: memo.hits - hits, misses: memo.misses - misses } });
+    }
+    const result = await execute(plan, registry, services, {
       signal: controller.signal,
       memo,
       onEvent: (event) => post({ type: 'event', id: m.id, event }, event.type === 'preview' ? [event.image.data.buffer] : []),

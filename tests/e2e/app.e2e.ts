@@ -243,6 +243,27 @@ describe('the editor', () => {
     await Promise.all([other.close(), bad.close(), page.close()]);
   });
 
+  it('teaches a lesson step by step and runs its sweep into a contact sheet', async () => {
+    const { page, errors } = await open('backend=wasm&size=32&preset=lesson-style-by-layer.json&teach');
+    await expect.poll(() => page.textContent('[data-test=lesson-position]')).toBe('Step 1 of 6');
+    expect(await page.textContent('[data-test=lesson-text]')).toMatch(/which layers carry its style/);
+    await page.click('[data-test=lesson-next]');
+    expect(await page.textContent('[data-test=lesson-title]')).toMatch(/enc_style/);
+    expect(await page.locator('.palette').count()).toBe(0);
+    expect(await page.isChecked('[data-test=sweep]')).toBe(true);
+    await setSteps(page, 2);
+    await page.click('[data-test=run]');
+    await finished(page);
+    expect(await status(page)).toMatch(/^done/);
+    // Five 32 px tiles side by side with their labels: the sheet is wider than five tiles.
+    const [w, h] = await page.$eval('[data-test=compare] canvas.current', (c) => [(c as HTMLCanvasElement).width, (c as HTMLCanvasElement).height]);
+    expect(w).toBeGreaterThan(5 * 32);
+    expect(h).toBeGreaterThan(32);
+    await page.screenshot({ path: `${shots}editor-lesson.png` });
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
   it('keeps a picked checkpoint in IndexedDB across a reload, and refuses a bad one', async () => {
     const { page } = await open('backend=wasm&size=64');
     await page.click('.weights summary');

@@ -2,6 +2,7 @@ import { defineStore } from 'pinia';
 import { computed, markRaw, ref, shallowRef } from 'vue';
 import { formatDiagnostic, hasErrors } from '../../graph/diagnostics';
 import { serialiseDocument } from '../../graph/document';
+import { sweepOf } from '../../graph/sweep';
 import type { RGBAImage } from '../../ops/image';
 import type { Preview } from '../../ops/preview';
 import type { BackendChoice } from '../../runtime/backend';
@@ -32,6 +33,10 @@ export const useRunStore = defineStore('run', () => {
   const failed = ref(false);
   const result = ref<{ status: string; steps: number; seconds: number; reused: { hits: number; misses: number }; weights: string } | null>(null);
   const startedAt = ref(0);
+  /** The sweep cell running, when a sweep runs. */
+  const cell = ref<{ index: number; count: number; label: string } | null>(null);
+  /** Whether Run runs the graph's sweep (its lesson grid) or the graph once. */
+  const sweep = ref(true);
   const now = ref(0);
   let worker: Worker | null = null;
   let runId = 0;
@@ -80,6 +85,10 @@ export const useRunStore = defineStore('run', () => {
         steps.value = [...steps.value, record];
         message.value = `step ${e.step}/${e.total}`;
       }
+    } else if (m.type === 'cell') {
+      steps.value = [];
+      message.value = `sweep cell ${m.index + 1}/${m.count}: ${m.label}`;
+      cell.value = { index: m.index, count: m.count, label: m.label };
     } else if (m.type === 'probe') {
       const next = new Map(previews.value);
       next.set(m.key, m.preview);
@@ -126,6 +135,7 @@ export const useRunStore = defineStore('run', () => {
     result.value = null;
     failed.value = false;
     total.value = 0;
+    cell.value = null;
     phase.value = 'running';
     message.value = 'sending the graph to the worker';
     startedAt.value = now.value = performance.now();
@@ -138,7 +148,8 @@ export const useRunStore = defineStore('run', () => {
           const bytes = await getUpload(v);
           if (bytes) uploads[v] = bytes;
         }
-    post({ type: 'run', id, document: serialiseDocument(model), size: settings.size, base: location.href, uploads, probe });
+    const sweeping = sweep.value && sweepOf(model).sweep !== null;
+    post({ type: 'run', id, document: serialiseDocument(model), size: settings.size, base: location.href, uploads, probe: sweeping ? [] : probe, sweep: sweeping });
   }
 
   function stop() {
@@ -161,7 +172,7 @@ export const useRunStore = defineStore('run', () => {
   const progress = computed(() => (total.value ? lastStep.value / total.value : 0));
 
   return {
-    phase, choice, startError, weights, steps, total, output, outputStep, pinned, previews, message, failed, result,
+    phase, choice, startError, cell, sweep, weights, steps, total, output, outputStep, pinned, previews, message, failed, result,
     blocked, elapsed, stepsPerSecond, remaining, progress, lastStep,
     init, run, stop, pin, unpin: () => (pinned.value = null), weightsChanged: () => post({ type: 'weights-changed' }),
   };

@@ -1,4 +1,4 @@
-import type { RGBAImage } from '../ops/image';
+import type { RGBAImage } from './image';
 
 /** A 3x5 pixel font for labels (lower-case letters, digits and . _ = - , : +); other characters draw as blanks. */
 const GLYPHS: Record<string, string> = {
