@@ -18,7 +18,7 @@ export default defineConfig({
   test: {
     root: here('.'),
     // `npm run test:e2e` sets E2E=1: the browser tests against the built page.
-    include: process.env.E2E ? ['tests/e2e/**/*.e2e.ts'] : ['tests/**/*.test.ts'],
+    include: process.env.E2E ? ['tests/e2e/**/*.e2e.ts'] : ['tests/**/*.test.ts', 'examples/**/*.test.ts'],
     environment: 'node',
     pool: 'forks',
     testTimeout: 120_000,

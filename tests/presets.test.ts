@@ -2,9 +2,19 @@ import { readdirSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { compile } from '../src/compiler/compile';
 import { validateGraph } from '../src/graph/validate';
-import { loadPreset, registry, run, useWasm, withParams } from './helpers';
+import { builtinRegistry } from '../nodes';
+import { importPack } from '../src/cli/plugins';
+import { PackHost } from '../src/plugin/packs';
+import { loadPreset, run, useWasm, withParams } from './helpers';
 
-beforeAll(useWasm);
+// The presets as the CLI sees them from the repository (package.json's "stylegraph" config loads the example pack).
+const registry = builtinRegistry();
+beforeAll(async () => {
+  await useWasm();
+  const { module, origin } = await importPack('examples/pack-wct', new URL('..', import.meta.url).pathname);
+  const r = new PackHost(registry).install(module, origin);
+  if (!r.ok) throw new Error(r.error);
+});
 
 const presets = readdirSync(new URL('../presets', import.meta.url)).filter((f) => f.endsWith('.json'));
 
@@ -22,7 +32,7 @@ describe.each(presets)('preset %s', (name) => {
     let model = loadPreset(name);
     const opt = model.nodes.find((n) => registry.get(n.type)?.role === 'optimiser');
     if (opt) model = withParams(model, { [`${opt.id}.steps`]: opt.type === 'trainer' ? 2 : 3, ...(opt.type === 'optimiser' ? { [`${opt.id}.previewEvery`]: 0 } : {}) });
-    const r = await run(model, 24);
+    const r = await run(model, 24, {}, registry);
     expect(r.status).toBe('done');
     expect(Object.keys(r.outputs).length + Object.keys(r.checkpoints).length).toBeGreaterThan(0);
     // Training on random weights and random batches is too noisy to promise a fall in two steps (see training.test.ts).

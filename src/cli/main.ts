@@ -1,10 +1,13 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname } from 'node:path';
 import { parseArgs } from 'node:util';
+import { PackHost, missingPacks } from '../plugin/packs';
+import type { NodeRegistry } from '../plugin/registry';
+import { configuredPlugins, loadPlugins } from './plugins';
 import { builtinRegistry } from '../../nodes';
 import { formatPlan } from '../compiler/format';
 import { formatDiagnostic, hasErrors, type Diagnostic } from '../graph/diagnostics';
-import { parseDocument, serialiseDocument } from '../graph/document';
+import { parseDocument, serialiseDocument, type ParseResult } from '../graph/document';
 import { embedText, extractText, isPng } from '../schema/png';
 import type { GraphModel } from '../graph/model';
 import { validateGraph } from '../graph/validate';
@@ -30,12 +33,13 @@ import { writeSafetensors } from '../models/weights/safetensors';
 const USAGE = `usage:
   stylegraph run FILE [--content IMG] [--style IMG ...] [--set NODE_ID.PARAM=VALUE ...] [--size PX]
                       [--steps N] [--backend wasm|cpu] [--seed N] [--out OUT.png] [--report REPORT.json]
-                      [--weights NAME=PATH_OR_URL ...]
-  stylegraph validate FILE
+                      [--weights NAME=PATH_OR_URL ...] [--plugin PATH_OR_URL ...] [--config FILE]
+  stylegraph validate FILE ...            checks one or more graphs (presets/*.json)
   stylegraph plan FILE [--size PX] [--set ...] [--steps N]
   stylegraph weights list|clear          the download cache ($STYLEGRAPH_CACHE or ~/.cache/stylegraph/weights)
   stylegraph weights known               the checkpoints in the manifest
 
+  --plugin loads a node pack (also listed in stylegraph.config.json as { "plugins": [...] }).
   FILE is a graph document (presets/gatys.json). Exit status: 0 done, 1 the run failed,
   2 bad input (file, graph, option), 130 stopped.`;
 
@@ -76,6 +80,8 @@ async function dispatch(argv: string[], io: Io, signal?: AbortSignal): Promise<n
         out: { type: 'string' },
         report: { type: 'string' },
         weights: { type: 'string', multiple: true },
+        plugin: { type: 'string', multiple: true },
+        config: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -91,27 +97,34 @@ async function dispatch(argv: string[], io: Io, signal?: AbortSignal): Promise<n
   if (command === 'weights') return weightsCommand(file, io);
   if (!['run', 'validate', 'plan'].includes(command)) throw new UsageError(`unknown command "${command}"\n${USAGE}`);
   if (!file) throw new UsageError(`${command} needs a graph file, e.g. stylegraph ${command} presets/gatys.json`);
-  if (rest.length) throw new UsageError(`unexpected argument "${rest[0]}" (images go after --content or --style)`);
+  if (rest.length && command !== 'validate') throw new UsageError(`unexpected argument "${rest[0]}" (images go after --content or --style)`);
 
   const registry = builtinRegistry();
-  const bytes = await readFile(file).catch((e: NodeJS.ErrnoException) => {
-    throw new UsageError(e.code === 'ENOENT' ? `no such file: ${file}` : `cannot read ${file}: ${e.message}`);
-  });
-  let text = bytes.toString('utf8');
-  if (isPng(bytes)) {
-    // A PNG written by StyleGraph carries its graph.
-    const embedded = (() => {
-      try {
-        return extractText(bytes);
-      } catch (e) {
-        throw new UsageError(`${file}: ${(e as Error).message}`);
+  const packs = new PackHost(registry);
+  const plugins = [...(await configuredPlugins(io.cwd, v.config).catch((e: Error) => { throw new UsageError(e.message); })), ...(v.plugin ?? [])];
+  await loadPlugins(plugins, packs, io);
+
+  if (command === 'validate') {
+    // Several files at once (presets/*.json): each is reported; the exit status is the worst.
+    let status = 0;
+    for (const f of [file, ...rest]) {
+      const doc = await readGraph(f, registry, io).catch((e: unknown) => {
+        if (e instanceof UsageError) io.err(`stylegraph: ${e.message}`);
+        else throw e;
+        return null;
+      });
+      if (!doc?.model) {
+        status = 2;
+        continue;
       }
-    })();
-    if (embedded === null) throw new UsageError(`${file} is a PNG without a StyleGraph graph in it`);
-    text = embedded;
+      const ds = validateGraph(doc.model, registry);
+      report(io, f, ds);
+      if (hasErrors([...doc.diagnostics, ...ds])) status = 2;
+      else io.out(`${f}: valid (${doc.model.nodes.length} nodes, ${doc.model.edges.length} edges)`);
+    }
+    return status;
   }
-  const parsedDoc = parseDocument(text);
-  report(io, file, parsedDoc.diagnostics);
+  const parsedDoc = await readGraph(file, registry, io);
   if (!parsedDoc.model) return 2;
 
   const int = (name: string, s: string | undefined, min: number, max: number): number | undefined => {
@@ -132,14 +145,6 @@ async function dispatch(argv: string[], io: Io, signal?: AbortSignal): Promise<n
 
   const { model, errors } = applyOverrides(parsedDoc.model, registry, { content: v.content, style: v.style, set: v.set, steps }, io.cwd);
   if (errors.length) throw new UsageError(errors.join('\n'));
-
-  if (command === 'validate') {
-    const ds = [...parsedDoc.diagnostics, ...validateGraph(model, registry)];
-    report(io, file, ds.slice(parsedDoc.diagnostics.length));
-    if (hasErrors(ds)) return 2;
-    io.out(`${file}: valid (${model.nodes.length} nodes, ${model.edges.length} edges)`);
-    return 0;
-  }
 
   const { images, errors: imageErrors } = await loadDocumentImages(model, registry, file);
   if (imageErrors.length) throw new UsageError(imageErrors.join('\n'));
@@ -247,4 +252,29 @@ function makeReport(file: string, model: GraphModel, backend: string, size: numb
     tensors: r.tensors,
     outputs,
   };
+}
+
+/** A graph document from a JSON file or a PNG written by StyleGraph, its parse problems reported. */
+async function readGraph(file: string, registry: NodeRegistry, io: Io): Promise<ParseResult> {
+  const bytes = await readFile(file).catch((e: NodeJS.ErrnoException) => {
+    throw new UsageError(e.code === 'ENOENT' ? `no such file: ${file}` : `cannot read ${file}: ${e.message}`);
+  });
+  let text = bytes.toString('utf8');
+  if (isPng(bytes)) {
+    // A PNG written by StyleGraph carries its graph.
+    let embedded: string | null;
+    try {
+      embedded = extractText(bytes);
+    } catch (e) {
+      throw new UsageError(`${file}: ${(e as Error).message}`);
+    }
+    if (embedded === null) throw new UsageError(`${file} is a PNG without a StyleGraph graph in it`);
+    text = embedded;
+  }
+  const parsed = parseDocument(text);
+  report(io, file, parsed.diagnostics);
+  if (parsed.model)
+    for (const m of missingPacks(parsed.model, registry))
+      io.err(`${file}: needs node pack "${m.name}" (${m.version}) for ${m.nodes.join(', ')}; load it with --plugin ${m.source ?? 'PATH_OR_URL'}`);
+  return parsed;
 }

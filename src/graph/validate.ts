@@ -94,8 +94,11 @@ export function validateGraph(model: GraphModel, registry: NodeRegistry): Diagno
   model.nodes.forEach((node, i) => {
     const def = registry.get(node.type);
     if (!def || index.get(node.id) !== i) return;
+    // An input wired to a placeholder (a node type that is missing) is connected; the placeholder is the problem.
+    const fromPlaceholder = (name: string) =>
+      model.edges.some((e) => e.to.node === node.id && e.to.input === name && !registry.has(model.nodes.find((n) => n.id === e.from.node)?.type ?? ''));
     for (const [name, input] of Object.entries(def.inputs))
-      if (!input.optional && !connected.has(`${node.id}.${name}`))
+      if (!input.optional && !connected.has(`${node.id}.${name}`) && !fromPlaceholder(name))
         ds.push({
           severity: 'error', code: 'missing-input', nodeId: node.id, path: `$.nodes[${i}]`,
           message: `node "${node.id}" (${def.title}) needs its "${input.label ?? name}" input (${input.type}) connected`,

@@ -15,6 +15,8 @@ export interface NodeRegistry {
   list(): NodeTypeDef[];
   /** Registers one type; returns an error message instead of throwing. */
   register(def: NodeTypeDef): string | null;
+  /** Removes a type (a disabled plugin's); documents then keep its nodes as placeholders. */
+  unregister(type: string): void;
   /** Registers each plugin in isolation: one that throws or is invalid is reported, the rest still load. */
   use(plugins: NodePlugin[]): RegistryProblem[];
   readonly problems: readonly RegistryProblem[];
@@ -35,6 +37,9 @@ export function createRegistry(plugins: NodePlugin[] = []): NodeRegistry {
       if (types.has(def.type)) return `a node type named "${def.type}" is already registered`;
       types.set(def.type, def);
       return null;
+    },
+    unregister(type) {
+      types.delete(type);
     },
     use(list) {
       const found: RegistryProblem[] = [];

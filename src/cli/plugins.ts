@@ -1,0 +1,67 @@
+import { readFile, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { PackHost } from '../plugin/packs';
+import type { Io } from './io';
+
+/**
+ * Node packs for the command line: `--plugin PATH_OR_URL` (a pack's .js file, or its folder with a package.json)
+ * and `stylegraph.config.json` ({ "plugins": [...] }) in the working directory. A pack that does not load is
+ * reported and left out; the rest of the run goes on (a graph that needs it then says which pack is missing).
+ */
+export async function importPack(spec: string, cwd: string): Promise<{ module: unknown; origin: string }> {
+  if (/^https?:\/\//.test(spec)) {
+    const res = await fetch(spec);
+    if (!res.ok) throw new Error(`HTTP ${res.status} ${res.statusText}`);
+    const text = await res.text();
+    return { module: await import(`data:text/javascript;base64,${Buffer.from(text).toString('base64')}`), origin: spec };
+  }
+  let path = resolve(cwd, spec);
+  if ((await stat(path)).isDirectory()) {
+    const pkg = JSON.parse(await readFile(join(path, 'package.json'), 'utf8').catch(() => '{}')) as { exports?: unknown; main?: string };
+    const entry = typeof pkg.exports === 'string' ? pkg.exports : pkg.main ?? 'index.js';
+    path = join(path, entry);
+  }
+  return { module: await import(pathToFileURL(path).href), origin: spec };
+}
+
+/**
+ * The packs the configuration lists: `--config FILE`, else `stylegraph.config.json` in the working directory, else
+ * the "stylegraph" field of its package.json; `{ "plugins": [...] }`, paths relative to the file.
+ */
+export async function configuredPlugins(cwd: string, file?: string): Promise<string[]> {
+  const candidates = file ? [resolve(cwd, file)] : [resolve(cwd, 'stylegraph.config.json'), resolve(cwd, 'package.json')];
+  for (const path of candidates) {
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (e) {
+      if (!file && (e as NodeJS.ErrnoException).code === 'ENOENT') continue;
+      throw new Error(`cannot read ${path}: ${(e as Error).message}`);
+    }
+    let json: { plugins?: unknown; stylegraph?: { plugins?: unknown } };
+    try {
+      json = JSON.parse(text) as typeof json;
+    } catch (e) {
+      throw new Error(`${path} is not valid JSON: ${(e as Error).message}`);
+    }
+    const plugins = path.endsWith('package.json') ? json.stylegraph?.plugins : json.plugins;
+    if (plugins === undefined && path.endsWith('package.json')) continue;
+    if (!Array.isArray(plugins) || !plugins.every((p) => typeof p === 'string')) throw new Error(`${path}: "plugins" must be a list of paths or URLs`);
+    return plugins.map((p: string) => (/^https?:/.test(p) ? p : resolve(path, '..', p)));
+  }
+  return [];
+}
+
+export async function loadPlugins(specs: string[], host: PackHost, io: Io): Promise<void> {
+  for (const spec of specs) {
+    try {
+      const { module, origin } = await importPack(spec, io.cwd);
+      const r = host.install(module, origin);
+      if (r.ok) io.err(`plugin ${r.pack.name} ${r.pack.version}: ${r.pack.types.join(', ')}`);
+      else io.err(`stylegraph: plugin ${spec}: ${r.error}`);
+    } catch (e) {
+      io.err(`stylegraph: plugin ${spec} could not be loaded: ${(e as Error).message}`);
+    }
+  }
+}
