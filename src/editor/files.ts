@@ -1,4 +1,3 @@
-import { serialiseDocument } from '../graph/document';
 import type { RGBAImage } from '../ops/image';
 import { encodeLink, LINK_PREFIX, decodeLink } from '../schema/link';
 import { embedText, extractText, isPng } from '../schema/png';
@@ -17,8 +16,8 @@ export function download(name: string, data: BlobPart, type: string) {
 
 export function saveJson(graph: GraphStore) {
   const name = graph.fileName.endsWith('.json') ? graph.fileName : `${graph.fileName}.json`;
-  download(name, serialiseDocument(graph.model), 'application/json');
-  remember(name, serialiseDocument(graph.model));
+  download(name, graph.documentText(), 'application/json');
+  remember(name, graph.documentText());
   graph.tell(`saved ${name}`);
 }
 
@@ -27,13 +26,13 @@ export async function exportPng(graph: GraphStore, image: RGBAImage) {
   const canvas = new OffscreenCanvas(image.width, image.height);
   canvas.getContext('2d')!.putImageData(new ImageData(image.data, image.width, image.height), 0, 0);
   const png = new Uint8Array(await (await canvas.convertToBlob({ type: 'image/png' })).arrayBuffer());
-  const out = embedText(png, serialiseDocument(graph.model));
+  const out = embedText(png, graph.documentText());
   download(graph.fileName.replace(/\.json$/, '') + '.png', out.slice().buffer, 'image/png');
 }
 
 /** A link with the graph in its fragment; over the comfortable length it says so and offers a file. */
 export async function shareLink(graph: GraphStore): Promise<string> {
-  const { fragment, tooLong } = encodeLink(serialiseDocument(graph.model));
+  const { fragment, tooLong } = encodeLink(graph.documentText());
   const url = `${location.origin}${location.pathname}#${fragment}`;
   if (tooLong) {
     graph.tell(`this graph makes a link of ${url.length} characters, longer than most chats and browsers take; save it as a file instead`, true);

@@ -6,6 +6,7 @@ import App from './App.vue';
 import { openFromHash } from './files';
 import { recoverAutosave, useGraphStore } from './stores/graph';
 import { useRunStore } from './stores/run';
+import { usePluginsStore } from './stores/plugins';
 import './style.css';
 
 /**
@@ -29,6 +30,7 @@ async function start() {
   graph.past = [];
   app.mount('#app');
   useRunStore(pinia).init();
+  await usePluginsStore(pinia).restore();
 }
 
 void start();

@@ -1,4 +1,10 @@
+import { ref } from 'vue';
 import { builtinRegistry } from '../../nodes';
+import { PackHost } from '../plugin/packs';
 
-/** The node types the editor offers (main thread: palette, inspector, validation). */
+/** The node types the editor offers (main thread: palette, inspector, validation), built-ins and installed packs. */
 export const registry = builtinRegistry();
+export const packs = new PackHost(registry);
+/** Bumped whenever the registry changes, so everything computed from it is recomputed. */
+export const registryVersion = ref(0);
+packs.onChange = () => registryVersion.value++;

@@ -127,10 +127,12 @@ export class PackHost {
     this.onChange(p);
   }
 
+  /** Uninstalls a pack (the user's choice, so no onChange report). */
   remove(name: string) {
-    this.disable(name, 'removed');
     const i = this.packs.findIndex((x) => x.name === name);
-    if (i >= 0) this.packs.splice(i, 1);
+    if (i < 0) return;
+    for (const t of this.packs[i]!.types) this.registry.unregister(t);
+    this.packs.splice(i, 1);
   }
 
   /** Wraps every function of a node type so that a throw names the pack and disables it. */

@@ -22,12 +22,16 @@ export type ToWorker =
       sweep: boolean;
     }
   | { type: 'stop'; id: number }
+  /** The node packs installed in the editor (their source text), replacing what the worker had. */
+  | { type: 'packs'; packs: { origin: string; source: string }[] }
   | { type: 'weights-changed' };
 
 export type FromWorker =
   | { type: 'ready'; choice: BackendChoice; weights: string[]; errors: string[] }
   | { type: 'failed-to-start'; message: string }
   | { type: 'weights'; weights: string[]; errors: string[] }
+  | { type: 'pack-disabled'; name: string; problem: string }
+  | { type: 'packs-loaded'; errors: string[] }
   | { type: 'event'; id: number; event: RunEvent }
   | { type: 'probe'; id: number; key: string; preview: Preview }
   | { type: 'cell'; id: number; label: string; index: number; count: number }

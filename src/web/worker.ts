@@ -14,6 +14,8 @@ import { compileWithImages, loadGraphImages, makeServices, type DecodedImage } f
 import { decodeBitmap, decodeInBrowser, startBrowserBackend, tf } from './backend';
 import type { FromWorker, ToWorker } from './protocol';
 import { loadCachedWeights } from './weights';
+import { importSource } from './pack-store';
+import { PackHost } from '../plugin/packs';
 
 /**
  * Runs graphs off the main thread, so the canvas stays responsive: tfjs, the decoded images, the networks
@@ -21,6 +23,10 @@ import { loadCachedWeights } from './weights';
  */
 const scope = self as unknown as DedicatedWorkerGlobalScope;
 const registry = builtinRegistry();
+const packs = new PackHost(registry);
+packs.onChange = (p) => post({ type: 'pack-disabled', name: p.name, problem: p.problem ?? 'disabled' });
+/** Pack installs finish before a run that was sent after them starts. */
+let packsReady: Promise<void> = Promise.resolve();
 const models = createModelCache();
 const memo = new RunMemo();
 const images = new Map<string, DecodedImage>();
@@ -110,12 +116,30 @@ scope.onmessage = async (e: MessageEvent<ToWorker>) => {
       }
     })();
   } else if (m.type === 'stop') running.get(m.id)?.abort();
+  else if (m.type === 'packs') {
+    packsReady = packsReady.then(async () => {
+      for (const p of [...packs.packs]) packs.remove(p.name);
+      const errors: string[] = [];
+      for (const p of m.packs) {
+        try {
+          const r = packs.install(await importSource(p.source), p.origin);
+          if (!r.ok) errors.push(r.error);
+        } catch (e) {
+          errors.push(`${p.origin}: ${(e as Error).message}`);
+        }
+      }
+      models.dispose();
+      memo.clear();
+      post({ type: 'packs-loaded', errors });
+    });
+  }
   else if (m.type === 'weights-changed') {
     await ready;
     const errors = await loadWeights();
     post({ type: 'weights', weights: [...checkpoints.keys()], errors });
   } else if (m.type === 'run') {
     await ready;
+    await packsReady;
     await run(m);
   }
 };

@@ -1,4 +1,6 @@
 import { mkdirSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { preview, type PreviewServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -262,6 +264,62 @@ describe('the editor', () => {
     await page.screenshot({ path: `${shots}editor-lesson.png` });
     expect(errors).toEqual([]);
     await page.close();
+  });
+
+  it('installs the example node pack from a URL after consent, adds a WCT node from the palette, wires it and runs', async () => {
+    // The pack on another origin, as a user would host it.
+    const source = readFileSync(new URL('../../examples/pack-wct/index.js', import.meta.url), 'utf8');
+    const packServer = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/javascript', 'access-control-allow-origin': '*' });
+      res.end(source);
+    });
+    await new Promise<void>((r) => packServer.listen(0, '127.0.0.1', () => r()));
+    const packUrl = `http://127.0.0.1:${(packServer.address() as AddressInfo).port}/pack-wct.js`;
+    try {
+      const { page, errors } = await open('backend=wasm&size=32');
+      await page.click('[data-test=plugins-open]');
+      await page.fill('[data-test=pack-url]', packUrl);
+      await page.click('[data-test=pack-install]');
+      await expect.poll(() => page.textContent('[data-test=consent]')).toContain(new URL(packUrl).origin);
+      expect(await page.locator('.palette [data-type="wct/whiten-colour"]').count()).toBe(0);
+      await page.screenshot({ path: `${shots}editor-consent.png` });
+      await page.click('[data-test=consent-allow]');
+      await expect.poll(() => page.textContent('[data-test=pack-list]')).toMatch(/wct 1\.0\.0[\s\S]*wct\/whiten-colour, wct\/histogram-loss[\s\S]*enabled/);
+      await page.click('[data-test=plugins] header button');
+
+      await page.click('[data-test=presets]');
+      await page.click('[data-preset="wct-pack.json"]');
+      await page.waitForSelector('[data-node="hist_relu1_1"]');
+      expect(await page.locator('[data-test=missing-packs]').count()).toBe(0);
+      // Replace the preset's WCT node with one from the palette, wired by hand.
+      await page.click('[data-node="wct"] .head');
+      await page.keyboard.press('Delete');
+      await page.click('.palette [data-type="wct/whiten-colour"]');
+      const id = 'wct_whiten-colour';
+      await page.waitForSelector(`[data-node="${id}"]`);
+      await page.click('text=Arrange');
+      await page.keyboard.press('f');
+      await drag(page, ['enc_c_wct', 'relu4_1'], [id, 'content']);
+      await drag(page, ['enc_s_wct', 'relu4_1'], [id, 'style']);
+      await drag(page, [id, 'features'], ['decoder', 'features']);
+      await expect.poll(() => page.locator('[data-test=run]').isEnabled()).toBe(true);
+      await setSteps(page, 2);
+      await page.click('[data-test=run]');
+      await finished(page);
+      expect(await status(page)).toMatch(/^done after 2 steps/);
+      await page.screenshot({ path: `${shots}editor-pack.png` });
+      // The pack stays installed across a reload, and the worker has it again.
+      await page.reload();
+      await page.waitForFunction(() => !(document.querySelector('[data-test=run]') as HTMLButtonElement | null)?.disabled, null, { timeout: 60_000 });
+      await page.waitForSelector(`[data-node="${id}"]:not(.placeholder)`);
+      await page.click('[data-test=run]');
+      await finished(page);
+      expect(await status(page)).toMatch(/^done/);
+      expect(errors).toEqual([]);
+      await page.close();
+    } finally {
+      packServer.close();
+    }
   });
 
   it('keeps a picked checkpoint in IndexedDB across a reload, and refuses a bad one', async () => {

@@ -6,7 +6,8 @@ import { parseDocument, serialiseDocument } from '../../graph/document';
 import * as edit from '../../graph/edit';
 import type { GraphEdge, GraphGroup, GraphModel } from '../../graph/model';
 import { modelEndpoint, viewGraph } from '../../graph/view';
-import { registry } from '../registry';
+import { packs, registry, registryVersion } from '../registry';
+import { missingPacks, recordPacks } from '../../plugin/packs';
 import { useSettingsStore } from './settings';
 
 export const AUTOSAVE_KEY = 'stylegraph.autosave';
@@ -182,8 +183,12 @@ export const useGraphStore = defineStore('graph', () => {
     },
   };
 
-  const view = computed(() => viewGraph(model.value, registry));
-  const compiled = computed(() => compile(model.value, registry, { size: settings.size }));
+  // registryVersion: installing or disabling a node pack changes what the model means.
+  const view = computed(() => (registryVersion.value, viewGraph(model.value, registry)));
+  const compiled = computed(() => (registryVersion.value, compile(model.value, registry, { size: settings.size })));
+  const missing = computed(() => (registryVersion.value, missingPacks(model.value, registry)));
+  /** The document as saved, shared or exported: with the packs its nodes come from. */
+  const documentText = () => serialiseDocument(recordPacks(model.value, packs));
   const diagnostics = computed<Diagnostic[]>(() => compiled.value.diagnostics);
   const diagnosticsByNode = computed(() => {
     const by = new Map<string, Diagnostic[]>();
@@ -203,7 +208,7 @@ export const useGraphStore = defineStore('graph', () => {
     clearTimeout(timer);
     timer = setTimeout(() => {
       try {
-        localStorage.setItem(AUTOSAVE_KEY, JSON.stringify({ name: fileName.value, document: serialiseDocument(m) }));
+        localStorage.setItem(AUTOSAVE_KEY, JSON.stringify({ name: fileName.value, document: serialiseDocument(recordPacks(m, packs)) }));
       } catch (e) {
         tell(`autosave failed: ${(e as Error).message}`, true);
       }
@@ -211,7 +216,7 @@ export const useGraphStore = defineStore('graph', () => {
   });
 
   return {
-    model, selection, fileName, notice, past, future, view, compiled, diagnostics, diagnosticsByNode, shapes,
+    model, selection, fileName, notice, past, future, view, compiled, missing, documentText, diagnostics, diagnosticsByNode, shapes,
     canUndo: computed(() => past.value.length > 0), canRedo: computed(() => future.value.length > 0),
     tell, commit, undo, redo, load, open, ...commands,
   };

@@ -12,6 +12,7 @@ import { getUpload, isUpload } from '../../web/uploads';
 import { registry } from '../registry';
 import { useGraphStore } from './graph';
 import { useSettingsStore } from './settings';
+import { usePluginsStore } from './plugins';
 
 export type RunPhase = 'starting' | 'ready' | 'running' | 'stopping' | 'no-backend';
 
@@ -69,6 +70,11 @@ export const useRunStore = defineStore('run', () => {
     } else if (m.type === 'weights') {
       weights.value = m.weights;
       if (m.errors.length) graph.tell(`cached weights not used: ${m.errors.join('; ')}`, true);
+    } else if (m.type === 'pack-disabled') {
+      usePluginsStore().disabled(m.name, m.problem);
+      graph.tell(`node pack "${m.name}" was disabled: ${m.problem}`, true);
+    } else if (m.type === 'packs-loaded') {
+      if (m.errors.length) graph.tell(`packs in the worker: ${m.errors.join('; ')}`, true);
     } else if (m.type === 'failed-to-start') {
       phase.value = 'no-backend';
       startError.value = m.message;
@@ -174,6 +180,7 @@ export const useRunStore = defineStore('run', () => {
   return {
     phase, choice, startError, cell, sweep, weights, steps, total, output, outputStep, pinned, previews, message, failed, result,
     blocked, elapsed, stepsPerSecond, remaining, progress, lastStep,
+    sendPacks: (list: { origin: string; source: string }[]) => post({ type: 'packs', packs: list }),
     init, run, stop, pin, unpin: () => (pinned.value = null), weightsChanged: () => post({ type: 'weights-changed' }),
   };
 });

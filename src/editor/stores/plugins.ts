@@ -1,0 +1,119 @@
+import { defineStore } from 'pinia';
+import { ref, shallowRef } from 'vue';
+import type { PackRecord } from '../../plugin/packs';
+import { importSource, originChoices, originOf, rememberOrigin, saveStoredPacks, storedPacks } from '../../web/pack-store';
+import { packs, registryVersion } from '../registry';
+import { useGraphStore } from './graph';
+import { useRunStore } from './run';
+
+/** A pack waiting for the user's consent: where it comes from, and its text when it is a picked file. */
+export interface PendingPack {
+  where: string;
+  origin: string;
+  text?: string;
+}
+
+/**
+ * Node packs in the editor. Nothing loads without consent: a URL or file is shown with its origin first, the
+ * choice is remembered per origin (and can be revoked), and installed packs are kept with their source so they
+ * load again after a reload, on the page (palette, inspector) and in the worker that runs graphs.
+ */
+export const usePluginsStore = defineStore('plugins', () => {
+  const installed = shallowRef<PackRecord[]>([]);
+  const pending = ref<PendingPack | null>(null);
+  const origins = ref(originChoices());
+  const busy = ref(false);
+
+  const refresh = () => {
+    installed.value = packs.packs.map((p) => ({ ...p }));
+    origins.value = originChoices();
+    registryVersion.value++;
+  };
+  const toWorker = () => useRunStore().sendPacks(storedPacks().filter((p) => p.enabled).map(({ origin, source }) => ({ origin, source })));
+
+  async function load(source: string, where: string): Promise<PackRecord | null> {
+    const graph = useGraphStore();
+    let r;
+    try {
+      r = packs.install(await importSource(source), where);
+    } catch (e) {
+      graph.tell(`the pack from ${where} could not be loaded: ${(e as Error).message}`, true);
+      return null;
+    }
+    if (!r.ok) {
+      graph.tell(r.error, true);
+      return null;
+    }
+    return r.pack;
+  }
+
+  /** Loads the packs installed earlier whose origins are still allowed. */
+  async function restore() {
+    const allowed = originChoices();
+    for (const p of storedPacks()) if (p.enabled && allowed[originOf(p.origin)] === 'allow') await load(p.source, p.origin);
+    refresh();
+    toWorker();
+  }
+
+  /** Asks to install from a URL or a picked file: refused origins say so, allowed ones go ahead, others ask. */
+  async function request(where: string, text?: string) {
+    const origin = originOf(where);
+    const choice = originChoices()[origin];
+    if (choice === 'deny') return useGraphStore().tell(`packs from ${origin} were refused earlier; revoke that under Plugins to be asked again`, true);
+    pending.value = { where, origin, ...(text !== undefined ? { text } : {}) };
+    if (choice === 'allow') await consent(true, false);
+  }
+
+  async function consent(allow: boolean, remember: boolean) {
+    const p = pending.value;
+    pending.value = null;
+    if (!p) return;
+    if (remember) rememberOrigin(p.origin, allow ? 'allow' : 'deny');
+    if (!allow) return refresh();
+    if (!remember && originChoices()[p.origin] !== 'allow') rememberOrigin(p.origin, 'allow');
+    busy.value = true;
+    try {
+      let text = p.text;
+      if (text === undefined) {
+        const res = await fetch(p.where);
+        if (!res.ok) throw new Error(`HTTP ${res.status} ${res.statusText}`);
+        text = await res.text();
+      }
+      const pack = await load(text, p.where);
+      if (pack) {
+        saveStoredPacks([...storedPacks().filter((s) => s.name !== pack.name), { name: pack.name, origin: p.where, source: text, enabled: true }]);
+        useGraphStore().tell(`installed ${pack.name} ${pack.version}: ${pack.types.join(', ')}`);
+      }
+    } catch (e) {
+      useGraphStore().tell(`the pack at ${p.where} could not be fetched: ${(e as Error).message}`, true);
+    } finally {
+      busy.value = false;
+      refresh();
+      toWorker();
+    }
+  }
+
+  function remove(name: string) {
+    packs.remove(name);
+    saveStoredPacks(storedPacks().filter((p) => p.name !== name));
+    refresh();
+    toWorker();
+  }
+
+  /** Forgets an origin's choice and removes the packs that came from it. */
+  function revoke(origin: string) {
+    rememberOrigin(origin, null);
+    for (const p of storedPacks()) if (originOf(p.origin) === origin) remove(p.name);
+    refresh();
+  }
+
+  /** The worker found a pack failing while running: disable it here too, so its nodes show as placeholders. */
+  function disabled(name: string, problem: string) {
+    packs.disable(name, problem);
+    saveStoredPacks(storedPacks().map((p) => (p.name === name ? { ...p, enabled: false } : p)));
+    refresh();
+    toWorker();
+  }
+
+  return { installed, pending, origins, busy, restore, request, consent, remove, revoke, disabled, refresh };
+});
