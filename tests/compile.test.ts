@@ -48,7 +48,10 @@ describe('compile: the Gatys preset', () => {
 
   it('weights each style term by the sums above it', () => {
     const terms = gatys().terms;
-    expect(terms.find((t) => t.nodeId === 'style_relu1_1')!.multiplier).toBe(10000);
+    // The style sum's weight (beta) times the total's (1): the preset's own numbers.
+    const beta = loadPreset('gatys.json').nodes.find((n) => n.id === 'style_total')!.params.weight as number;
+    expect(beta).toBe(1000);
+    expect(terms.find((t) => t.nodeId === 'style_relu1_1')!.multiplier).toBe(beta);
     expect(terms.find((t) => t.nodeId === 'content_loss')!.multiplier).toBe(1);
   });
 
