@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
@@ -183,5 +183,38 @@ describe('stylegraph CLI sweeps (lessons)', () => {
     const r = await cli('run', writeDoc('bad-sweep.json', doc), '--size', '24', '--steps', '1');
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/no node "ghost"/);
+  });
+});
+
+describe('stylegraph CLI batches and plugins', () => {
+  it('runs a graph over a folder of photos, reusing the style side, into one folder of PNGs', async () => {
+    const photos = join(tmp, 'photos');
+    mkdirSync(photos, { recursive: true });
+    copyFileSync(join(root, 'presets/images/astronaut.jpg'), join(photos, 'a.jpg'));
+    copyFileSync(join(root, 'presets/images/chelsea.jpg'), join(photos, 'b.jpg'));
+    writeFileSync(join(photos, 'notes.txt'), 'not an image');
+    const out = join(tmp, 'batch');
+    const report = join(tmp, 'batch.json');
+    const r = await cli('run', 'presets/gatys.json', '--content', photos, '--size', '24', '--steps', '2', '--out', out, '--report', report);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/2 images in [\d.]+ s \([\d.]+ s per image\); \d+ steps reused/);
+    for (const name of ['a.png', 'b.png']) expect(PNG.sync.read(readFileSync(join(out, name))).width).toBeGreaterThan(0);
+    const rep = JSON.parse(readFileSync(report, 'utf8'));
+    expect(rep.items.map((i: { image: string; status: string }) => [i.image, i.status])).toEqual([['a.jpg', 'done'], ['b.jpg', 'done']]);
+    // The second photo reuses the painting's encoder pass and Grams computed for the first.
+    expect(rep.reused).toBeGreaterThan(0);
+  });
+
+  it('runs the example pack\'s preset with --plugin, and names the pack when it is missing', async () => {
+    const out = join(tmp, 'wct.png');
+    const ok = await cli('run', 'presets/wct-pack.json', '--plugin', 'examples/pack-wct', '--config', join(tmp, 'none.json'), '--size', '24', '--steps', '1', '--out', out);
+    expect(ok.stderr).toMatch(/cannot read .*none.json/);
+    const cfg = writeDoc('empty-config.json', { plugins: [] });
+    const r = await cli('run', 'presets/wct-pack.json', '--plugin', 'examples/pack-wct', '--config', cfg, '--size', '24', '--steps', '1', '--out', out);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/plugin wct 1\.0\.0: wct\/whiten-colour, wct\/histogram-loss/);
+    const missing = await cli('validate', 'presets/wct-pack.json', '--config', cfg);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/needs node pack "wct" \(\^1\.0\.0\) for wct, hist_relu1_1; load it with --plugin examples\/pack-wct/);
   });
 });

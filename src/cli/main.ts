@@ -1,5 +1,5 @@
-import { readFile, writeFile } from 'node:fs/promises';
-import { basename, dirname, extname } from 'node:path';
+import { readFile, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, extname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { PackHost, missingPacks } from '../plugin/packs';
 import type { NodeRegistry } from '../plugin/registry';
@@ -23,6 +23,7 @@ import { loadLayersModelFrom } from './node-tfjs-model';
 import { progressReporter } from './progress';
 import { UsageError, type Io } from './io';
 import { runSweep } from './sweep-run';
+import { runBatch } from './batch-run';
 import { downloadProgress, weightsCommand } from './weights-command';
 
 export type { Io } from './io';
@@ -31,7 +32,7 @@ import { defaultCacheDir } from './weights-cache';
 import { writeSafetensors } from '../models/weights/safetensors';
 
 const USAGE = `usage:
-  stylegraph run FILE [--content IMG] [--style IMG ...] [--set NODE_ID.PARAM=VALUE ...] [--size PX]
+  stylegraph run FILE [--content IMG|FOLDER] [--style IMG ...] [--set NODE_ID.PARAM=VALUE ...] [--size PX]
                       [--steps N] [--backend wasm|cpu] [--seed N] [--out OUT.png] [--report REPORT.json]
                       [--weights NAME=PATH_OR_URL ...] [--plugin PATH_OR_URL ...] [--config FILE]
   stylegraph validate FILE ...            checks one or more graphs (presets/*.json)
@@ -143,7 +144,9 @@ async function dispatch(argv: string[], io: Io, signal?: AbortSignal): Promise<n
   const badSpec = weightSpecs.find((w) => 'error' in w);
   if (badSpec && 'error' in badSpec) throw new UsageError(badSpec.error);
 
-  const { model, errors } = applyOverrides(parsedDoc.model, registry, { content: v.content, style: v.style, set: v.set, steps }, io.cwd);
+  // --content FOLDER runs the graph over every photo in it (a batch).
+  const contentFolder = v.content !== undefined && (await stat(resolve(io.cwd, v.content)).catch(() => null))?.isDirectory() ? v.content : undefined;
+  const { model, errors } = applyOverrides(parsedDoc.model, registry, { content: contentFolder ? undefined : v.content, style: v.style, set: v.set, steps }, io.cwd);
   if (errors.length) throw new UsageError(errors.join('\n'));
 
   const { images, errors: imageErrors } = await loadDocumentImages(model, registry, file);
@@ -175,6 +178,10 @@ async function dispatch(argv: string[], io: Io, signal?: AbortSignal): Promise<n
     }
     io.err(`weights ${spec.name}: ${checkpoints.at(-1)!.tensors.size} tensors from ${checkpoints.at(-1)!.source}`);
   }
+  if (contentFolder)
+    return runBatch(io, file, model, contentFolder, {
+      tf, registry, images, size, seed, tfjsModels, checkpoints: checkpointStore(checkpoints), out: v.out, report: v.report, backend: choice.backend, ...(signal ? { signal } : {}),
+    });
   const models = createModelCache();
   const services = makeServices(tf, images, size, seed, models, checkpointStore(checkpoints), host);
   const progress = progressReporter(io);
