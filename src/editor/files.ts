@@ -1,7 +1,8 @@
 import type { RGBAImage } from '../ops/image';
 import { encodeLink, LINK_PREFIX, decodeLink } from '../schema/link';
 import { embedText, extractText, isPng } from '../schema/png';
-import { putUpload, uploadSource } from '../web/uploads';
+import { getUpload, isUpload, putUpload, uploadSource } from '../web/uploads';
+import { parseDocument, serialiseDocument } from '../graph/document';
 import type { useGraphStore } from './stores/graph';
 
 type GraphStore = ReturnType<typeof useGraphStore>;
@@ -14,11 +15,37 @@ export function download(name: string, data: BlobPart, type: string) {
   setTimeout(() => URL.revokeObjectURL(url), 1000);
 }
 
-export function saveJson(graph: GraphStore) {
+/**
+ * The document to save or share. Dropped images are referenced (`upload:...`, their bytes stay in this browser)
+ * unless `embed` asks for them inline as data: URLs, so the file or link works elsewhere.
+ */
+export async function documentFor(graph: GraphStore, embed: boolean): Promise<string> {
+  if (!embed) return graph.documentText();
+  const parsed = parseDocument(graph.documentText());
+  const model = parsed.model!;
+  for (const n of model.nodes)
+    for (const [k, v] of Object.entries(n.params))
+      if (typeof v === 'string' && isUpload(v)) {
+        const bytes = await getUpload(v);
+        if (!bytes) continue;
+        const type = /\.png$/i.test(v) ? 'image/png' : /\.webp$/i.test(v) ? 'image/webp' : 'image/jpeg';
+        n.params[k] = `data:${type};base64,${toBase64(new Uint8Array(bytes))}`;
+      }
+  return serialiseDocument(model);
+}
+
+function toBase64(bytes: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(s);
+}
+
+export async function saveJson(graph: GraphStore, embed = false) {
   const name = graph.fileName.endsWith('.json') ? graph.fileName : `${graph.fileName}.json`;
-  download(name, graph.documentText(), 'application/json');
-  remember(name, graph.documentText());
-  graph.tell(`saved ${name}`);
+  const text = await documentFor(graph, embed);
+  download(name, text, 'application/json');
+  remember(name, text);
+  graph.tell(`saved ${name}${embed ? ' with its images' : ''}`);
 }
 
 /** A PNG of an image with the graph embedded in an iTXt chunk: dropping it back on the editor reopens the graph. */
@@ -31,8 +58,8 @@ export async function exportPng(graph: GraphStore, image: RGBAImage) {
 }
 
 /** A link with the graph in its fragment; over the comfortable length it says so and offers a file. */
-export async function shareLink(graph: GraphStore): Promise<string> {
-  const { fragment, tooLong } = encodeLink(graph.documentText());
+export async function shareLink(graph: GraphStore, embed = false): Promise<string> {
+  const { fragment, tooLong } = encodeLink(await documentFor(graph, embed));
   const url = `${location.origin}${location.pathname}#${fragment}`;
   if (tooLong) {
     graph.tell(`this graph makes a link of ${url.length} characters, longer than most chats and browsers take; save it as a file instead`, true);

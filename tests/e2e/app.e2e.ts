@@ -59,14 +59,15 @@ const status = (page: Page) => page.textContent('[data-test=status]');
 const finished = (page: Page) =>
   page.waitForFunction(() => /^(done|stopped|failed)/.test(document.querySelector('[data-test=status]')?.textContent ?? ''), null, { timeout: 120_000 });
 
-/** Drags a wire from one node's output socket to another's input socket with the mouse. */
-async function drag(page: Page, from: [string, string], to: [string, string]) {
+/** Drags a wire from one node's output socket to another's input socket with the mouse; `over` runs before the drop. */
+async function drag(page: Page, from: [string, string], to: [string, string], over: () => Promise<void> = async () => {}) {
   const a = (await page.locator(`[data-node="${from[0]}"] [data-output="${from[1]}"] .sg-socket`).boundingBox())!;
   const b = (await page.locator(`[data-node="${to[0]}"] [data-input="${to[1]}"] .sg-socket`).boundingBox())!;
   await page.mouse.move(a.x + a.width / 2, a.y + a.height / 2);
   await page.mouse.down();
   await page.mouse.move((a.x + b.x) / 2, (a.y + b.y) / 2, { steps: 5 });
   await page.mouse.move(b.x + b.width / 2, b.y + b.height / 2, { steps: 5 });
+  await over();
   await page.mouse.up();
 }
 
@@ -121,7 +122,14 @@ describe('the editor', () => {
   it('refuses a wrong connection and says why, and wires a right one', async () => {
     const { page } = await open('backend=wasm&size=64');
     const before = await model(page);
-    await drag(page, ['content', 'image'], ['content_loss', 'input']);
+    await drag(page, ['content', 'image'], ['content_loss', 'input'], async () => {
+      // While the wire is in the air, sockets of another type say they cannot take it.
+      const target = page.locator('[data-node="content_loss"] [data-input="input"]');
+      expect(await target.getAttribute('class')).toMatch(/incompatible/);
+      expect(await target.getAttribute('title')).toBe('a Image output cannot feed a Features input');
+      expect(await page.locator('[data-node="tv"] [data-input="image"]').getAttribute('class')).not.toMatch(/incompatible/);
+    });
+    expect(await page.locator('.socket-row.incompatible').count()).toBe(0);
     await expect.poll(() => page.textContent('[data-test=notice]')).toMatch(/cannot connect: a Image output cannot feed a Features input/);
     expect((await model(page)).edges).toBe(before.edges);
     await page.screenshot({ path: `${shots}editor-refused.png` });
@@ -201,6 +209,24 @@ describe('the editor', () => {
     await page.click('[data-node="style_relu1_1"] .head');
     await expect.poll(() => page.locator('.inspector [data-kind=gram]').count()).toBe(1);
     await page.screenshot({ path: `${shots}editor-compare.png` });
+    // A link with the image inline would be too long: the editor says so and suggests a file.
+    await page.check('[data-test=embed-images]');
+    await page.click('text=Share link');
+    await expect.poll(() => page.textContent('[data-test=notice]')).toMatch(/longer than most chats and browsers take; save it as a file instead/);
+    // Saved with "embed images", the file carries the dropped painting itself and runs in another browser.
+    const [saved] = await Promise.all([page.waitForEvent('download'), page.click('text=Save')]);
+    const text = readFileSync((await saved.path())!, 'utf8');
+    expect(text).toMatch(/"source": "data:image\/jpeg;base64,/);
+    const other = await browser.newPage();
+    await other.goto(`${base}?backend=wasm&size=32`);
+    await other.waitForFunction(() => !(document.querySelector('[data-test=run]') as HTMLButtonElement | null)?.disabled, null, { timeout: 60_000 });
+    await other.setInputFiles('[data-test=open-file]', { name: 'shared.json', mimeType: 'application/json', buffer: Buffer.from(text) });
+    await expect.poll(() => other.evaluate(() => (window as unknown as { stylegraph: { graph: { model: { nodes: { id: string; params: Record<string, unknown> }[] } } } })
+      .stylegraph.graph.model.nodes.find((n) => n.id === 'style')!.params.source)).toMatch(/^data:image\/jpeg;base64,/);
+    await other.click('[data-test=run]');
+    await finished(other);
+    expect(await status(other)).toMatch(/^done/);
+    await other.close();
     expect(errors).toEqual([]);
     await page.close();
   });
@@ -238,6 +264,39 @@ describe('the editor', () => {
     const other = await browser.newPage();
     await other.goto(link.replace(/^https?:\/\/[^/]+\//, base).replace('/#', '/?backend=wasm#'));
     await other.waitForSelector('[data-node="adain"]');
+    // A document is data: its strings render as text, and images elsewhere are fetched only with consent.
+    const evil = '<img src=x onerror="window.__pwned=1">';
+    const crafted = await page.evaluate(async (text) => {
+      const sg = (window as unknown as { stylegraph: { graph: { setMetadata(m: object): void; setTitle(id: string, t: string): void; setParam(n: string, p: string, v: unknown): void; documentText(): string } } }).stylegraph.graph;
+      sg.setMetadata({ title: text, description: text });
+      sg.setTitle('adain', text);
+      sg.setParam('style', 'source', 'https://images.example.invalid/painting.jpg');
+      await navigator.clipboard.writeText('');
+      return sg.documentText();
+    }, evil);
+    expect(crafted).toContain('images.example.invalid');
+    await page.click('text=Share link');
+    await expect.poll(() => page.evaluate(() => navigator.clipboard.readText())).toMatch(/#graph=/);
+    const evilLink = await page.evaluate(() => navigator.clipboard.readText());
+    const victim = await browser.newPage();
+    const victimErrors: string[] = [];
+    victim.on('pageerror', (e) => victimErrors.push(e.message));
+    const requests: string[] = [];
+    victim.on('request', (r) => requests.push(r.url()));
+    await victim.goto(evilLink.replace(/^https?:\/\/[^/]+\//, base).replace('/#', '/?backend=wasm#'));
+    await victim.waitForSelector('[data-node="adain"]');
+    await victim.waitForFunction(() => !(document.querySelector('[data-test=run]') as HTMLButtonElement | null)?.disabled, null, { timeout: 60_000 });
+    expect(await victim.inputValue('.doc-title')).toBe(evil);
+    expect(await victim.textContent('[data-node="adain"] .title')).toBe(evil);
+    await victim.click('[data-test=run]');
+    await expect.poll(() => victim.textContent('[data-test=fetch-consent]')).toContain('https://images.example.invalid');
+    await victim.click('[data-test=fetch-deny]');
+    await expect.poll(() => victim.textContent('[data-test=status]')).toMatch(/not run: the graph reads from https:\/\/images.example.invalid/);
+    expect(await victim.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
+    expect(requests.filter((u) => u.includes('example.invalid'))).toEqual([]);
+    expect(victimErrors).toEqual([]);
+    await victim.close();
+
     const bad = await browser.newPage();
     await bad.goto(`${base}?backend=wasm#graph=%%%not-base64`);
     await expect.poll(() => bad.textContent('[data-test=notice]')).toMatch(/the link does not hold a graph/);

@@ -72,6 +72,16 @@ export class Canvas {
     render.addPreset(Presets.contextMenu.setup({ delay: 200 }));
     render.addPreset(Presets.minimap.setup({ size: 160 }));
     connection.addPreset(ConnectionPresets.classic.setup());
+    // While a wire is dragged, sockets of another type say they cannot take it (the drop is refused with the reason).
+    connection.addPipe((c) => {
+      if (c.type === 'connectionpick') {
+        const { nodeId, side, key } = c.data.socket;
+        const v = this.editor.getNode(nodeId)?.view;
+        const s = (side === 'input' ? v?.inputs : v?.outputs)?.find((x) => x.key === key);
+        graph.dragging = s?.type ? { type: s.type, from: `${nodeId}.${key}` } : null;
+      } else if (c.type === 'connectiondrop') graph.dragging = null;
+      return c;
+    });
     this.editor.use(this.area);
     this.area.use(connection);
     this.area.use(render);

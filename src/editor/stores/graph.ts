@@ -6,6 +6,7 @@ import { parseDocument, serialiseDocument } from '../../graph/document';
 import * as edit from '../../graph/edit';
 import type { GraphEdge, GraphGroup, GraphModel } from '../../graph/model';
 import { modelEndpoint, viewGraph } from '../../graph/view';
+import type { SocketType } from '../../plugin/types';
 import { packs, registry, registryVersion } from '../registry';
 import { missingPacks, recordPacks } from '../../plugin/packs';
 import { useSettingsStore } from './settings';
@@ -30,6 +31,8 @@ export const useGraphStore = defineStore('graph', () => {
   const fileName = ref('untitled.json');
   /** The last thing the editor wants the user to know (a refused connection, a bad file). */
   const notice = ref<{ text: string; error: boolean; at: number } | null>(null);
+  /** The type of the wire being dragged on the canvas, for the sockets to show whether they can take it. */
+  const dragging = ref<{ type: SocketType; from: string } | null>(null);
   let clipboard: edit.Fragment | null = null;
   let lastMerge = { key: '', at: 0 };
 
@@ -216,7 +219,7 @@ export const useGraphStore = defineStore('graph', () => {
   });
 
   return {
-    model, selection, fileName, notice, past, future, view, compiled, missing, documentText, diagnostics, diagnosticsByNode, shapes,
+    model, selection, fileName, notice, dragging, past, future, view, compiled, missing, documentText, diagnostics, diagnosticsByNode, shapes,
     canUndo: computed(() => past.value.length > 0), canRedo: computed(() => future.value.length > 0),
     tell, commit, undo, redo, load, open, ...commands,
   };

@@ -14,6 +14,16 @@ import { useGraphStore } from './graph';
 import { useSettingsStore } from './settings';
 import { usePluginsStore } from './plugins';
 
+const FETCH_ORIGINS = 'stylegraph.fetch-origins';
+const allowedFetchOrigins = (): string[] => {
+  try {
+    const v = JSON.parse(localStorage.getItem(FETCH_ORIGINS) ?? '[]') as unknown;
+    return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+  } catch {
+    return [];
+  }
+};
+
 export type RunPhase = 'starting' | 'ready' | 'running' | 'stopping' | 'no-backend';
 
 /** One run's state: the worker, the backend it chose, progress, the loss history, the output and previews. */
@@ -130,8 +140,43 @@ export const useRunStore = defineStore('run', () => {
     return null;
   });
 
+  /** Origins a graph wants to fetch images (or models) from, that the user has not allowed yet. */
+  const askOrigins = ref<string[]>([]);
+
+  function remoteOrigins(): string[] {
+    const found = new Set<string>();
+    for (const n of graph.model.nodes)
+      for (const [name, p] of Object.entries(registry.get(n.type)?.params ?? {})) {
+        if (p.kind !== 'image' && p.kind !== 'model') continue;
+        const v = n.params[name];
+        if (typeof v !== 'string' || !/^https?:\/\//i.test(v)) continue;
+        const origin = new URL(v).origin;
+        if (origin !== location.origin) found.add(origin);
+      }
+    const allowed = allowedFetchOrigins();
+    return [...found].filter((o) => !allowed.includes(o));
+  }
+
+  /** The answer to the fetch question: allowing remembers the origins and runs; refusing runs nothing. */
+  function answerFetch(allow: boolean) {
+    const origins = askOrigins.value;
+    askOrigins.value = [];
+    if (!allow) {
+      message.value = `not run: the graph reads from ${origins.join(', ')}, which you did not allow`;
+      return;
+    }
+    localStorage.setItem(FETCH_ORIGINS, JSON.stringify([...allowedFetchOrigins(), ...origins]));
+    void run();
+  }
+
   async function run() {
     if (blocked.value) return;
+    // A document never makes the browser fetch from elsewhere without the user's consent.
+    const ask = remoteOrigins();
+    if (ask.length) {
+      askOrigins.value = ask;
+      return;
+    }
     // Everything the user sees changes at once, before any await: a click shows "running" immediately.
     const id = ++runId;
     const model = structuredClone(graph.model);
@@ -180,6 +225,7 @@ export const useRunStore = defineStore('run', () => {
   return {
     phase, choice, startError, cell, sweep, weights, steps, total, output, outputStep, pinned, previews, message, failed, result,
     blocked, elapsed, stepsPerSecond, remaining, progress, lastStep,
+    askOrigins, answerFetch,
     sendPacks: (list: { origin: string; source: string }[]) => post({ type: 'packs', packs: list }),
     init, run, stop, pin, unpin: () => (pinned.value = null), weightsChanged: () => post({ type: 'weights-changed' }),
   };

@@ -8,7 +8,7 @@ const KEY = 'stylegraph.settings';
 export const useSettingsStore = defineStore('settings', () => {
   const saved = (() => {
     try {
-      return JSON.parse(localStorage.getItem(KEY) ?? '{}') as { size?: number; previewEvery?: number };
+      return JSON.parse(localStorage.getItem(KEY) ?? '{}') as { size?: number; previewEvery?: number; embedImages?: boolean };
     } catch {
       return {};
     }
@@ -24,6 +24,10 @@ export const useSettingsStore = defineStore('settings', () => {
   const previewNodes = ref<string[]>([]);
   const togglePreview = (id: string) =>
     (previewNodes.value = previewNodes.value.includes(id) ? previewNodes.value.filter((x) => x !== id) : [...previewNodes.value, id]);
-  watch([size, previewEvery], () => localStorage.setItem(KEY, JSON.stringify({ size: size.value, previewEvery: previewEvery.value })));
-  return { backend, backendError, size, previewEvery, previewNodes, togglePreview };
+  /** Put dropped images inline (data: URLs) in saved files and share links, instead of referencing them. */
+  const embedImages = ref<boolean>(saved.embedImages ?? false);
+  watch([size, previewEvery, embedImages], () =>
+    localStorage.setItem(KEY, JSON.stringify({ size: size.value, previewEvery: previewEvery.value, embedImages: embedImages.value })),
+  );
+  return { backend, backendError, size, previewEvery, embedImages, previewNodes, togglePreview };
 });
