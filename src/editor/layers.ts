@@ -28,3 +28,26 @@ export function layerChoices(
 
 /** Bundled sample images, served next to the presets. */
 export const SAMPLES = Object.keys(import.meta.glob('../../presets/images/*.{jpg,png}')).map((p) => `images/${p.split('/').pop()}`);
+
+/**
+ * A text parameter that names layers of the node's tfjs model (the generic encoder's `taps`), shown as a layer
+ * picker once the model's layers are known: the list comes from the model, with shapes; the value stays text.
+ */
+export function modelTapsPicker(node: GraphNode, name: string, param: ParamDef, known: Map<string, Map<string, number[]> | { error: string }>) {
+  if (param.kind !== 'string' || name !== 'taps') return null;
+  const def = registry.get(node.type);
+  const modelParam = Object.entries(def?.params ?? {}).find(([, p]) => p.kind === 'model');
+  if (!modelParam) return null;
+  const source = (node.params[modelParam[0]] as string | undefined) ?? (modelParam[1].default as string);
+  const layers = known.get(source);
+  if (!(layers instanceof Map)) return { error: layers?.error ?? null, source };
+  const names = [...layers.keys()];
+  const value = String(node.params[name] ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  return {
+    source,
+    def: { kind: 'layers', default: [], layers: names, label: param.label ?? name, description: `${param.description ?? ''} Layers of ${source}.` } as ParamDef,
+    value,
+    layers: names.map((n) => ({ name: n, shape: layers.get(n)! })),
+    toParam: (v: unknown) => (Array.isArray(v) ? v.join(', ') : String(v)),
+  };
+}

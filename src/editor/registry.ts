@@ -1,4 +1,4 @@
-import { ref } from 'vue';
+import { ref, shallowRef } from 'vue';
 import { builtinRegistry } from '../../nodes';
 import { PackHost } from '../plugin/packs';
 
@@ -8,3 +8,6 @@ export const packs = new PackHost(registry);
 /** Bumped whenever the registry changes, so everything computed from it is recomputed. */
 export const registryVersion = ref(0);
 packs.onChange = () => registryVersion.value++;
+
+/** Layers (name -> output shape) of the tfjs models graphs name, as the worker reported them; null while unknown. */
+export const modelLayers = shallowRef(new Map<string, Map<string, number[]> | { error: string }>());

@@ -24,7 +24,9 @@ export type ToWorker =
   | { type: 'stop'; id: number }
   /** The node packs installed in the editor (their source text), replacing what the worker had. */
   | { type: 'packs'; packs: { origin: string; source: string }[] }
-  | { type: 'weights-changed' };
+  | { type: 'weights-changed' }
+  /** Load a tfjs model (URL, or a path relative to `base`) and report its layers, for the layer picker and shapes. */
+  | { type: 'describe-model'; source: string; base: string };
 
 export type FromWorker =
   | { type: 'ready'; choice: BackendChoice; weights: string[]; errors: string[] }
@@ -32,6 +34,7 @@ export type FromWorker =
   | { type: 'weights'; weights: string[]; errors: string[] }
   | { type: 'pack-disabled'; name: string; problem: string }
   | { type: 'packs-loaded'; errors: string[] }
+  | { type: 'model-layers'; source: string; layers: [string, number[]][] | null; error?: string }
   | { type: 'event'; id: number; event: RunEvent }
   | { type: 'probe'; id: number; key: string; preview: Preview }
   | { type: 'cell'; id: number; label: string; index: number; count: number }

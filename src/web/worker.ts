@@ -10,7 +10,7 @@ import { sweepOf } from '../graph/sweep';
 import { runSweep } from '../runtime/sweep';
 import { RunMemo, execute } from '../runtime/executor';
 import { createModelCache } from '../runtime/models';
-import { compileWithImages, loadGraphImages, makeServices, type DecodedImage } from '../runtime/session';
+import { compileWithImages, layerShapes, loadGraphImages, loadGraphModels, makeServices, type DecodedImage } from '../runtime/session';
 import { decodeBitmap, decodeInBrowser, startBrowserBackend, tf } from './backend';
 import type { FromWorker, ToWorker } from './protocol';
 import { loadCachedWeights } from './weights';
@@ -27,11 +27,22 @@ const packs = new PackHost(registry);
 packs.onChange = (p) => post({ type: 'pack-disabled', name: p.name, problem: p.problem ?? 'disabled' });
 /** Pack installs finish before a run that was sent after them starts. */
 let packsReady: Promise<void> = Promise.resolve();
-const models = createModelCache();
+const networks = createModelCache();
 const memo = new RunMemo();
 const images = new Map<string, DecodedImage>();
 const checkpoints = new Map<string, LoadedCheckpoint>();
 const uploads = new Map<string, ArrayBuffer>();
+/** tfjs models by source, loaded once. */
+const tfjsModels = new Map<string, Promise<import('@tensorflow/tfjs').LayersModel>>();
+const loadTfjsModel = (source: string, base: string) => {
+  let m = tfjsModels.get(source);
+  if (!m) {
+    m = tf.loadLayersModel(new URL(source, base).href);
+    m.catch(() => tfjsModels.delete(source));
+    tfjsModels.set(source, m);
+  }
+  return m;
+};
 const running = new Map<number, AbortController>();
 let ready: Promise<void> | null = null;
 
@@ -41,7 +52,7 @@ async function loadWeights(): Promise<string[]> {
   checkpoints.clear();
   const { loaded, errors } = await loadCachedWeights();
   for (const c of loaded) checkpoints.set(c.name, c);
-  models.dispose();
+  networks.dispose();
   memo.clear();
   return errors;
 }
@@ -61,18 +72,20 @@ async function run(m: Extract<ToWorker, { type: 'run' }>) {
   const model = parsed.model;
   const loaded = await loadGraphImages(model, registry, (s) => decode(s, m.base), images);
   if (loaded.errors.length) return done({ error: loaded.errors.join('\n') });
-  const { plan, diagnostics } = compileWithImages(model, registry, images, m.size);
+  const models = await loadGraphModels(model, registry, (s) => loadTfjsModel(s, m.base));
+  if (models.errors.length) return done({ error: models.errors.join('\n') });
+  const { plan, diagnostics } = compileWithImages(model, registry, images, m.size, models.models);
   if (!plan) return done({ error: 'the graph does not compile', diagnostics: diagnostics.map(formatDiagnostic) });
   const controller = new AbortController();
   running.set(m.id, controller);
   const hits = memo.hits;
   const misses = memo.misses;
   const sockets = new Map(plan.steps.flatMap((s) => s.outputs.map((o) => [o.key, o.socket] as const)));
-  const services = makeServices(tf, images, m.size, 0, models, { get: (n) => checkpoints.get(n) });
+  const services = makeServices(tf, images, m.size, 0, networks, { get: (n) => checkpoints.get(n) }, { tfjsModels: models.models });
   const sweep = m.sweep ? sweepOf(model).sweep : null;
   try {
     if (sweep) {
-      const r = await runSweep(model, sweep, registry, (cell) => compileWithImages(cell, registry, images, m.size), services, {
+      const r = await runSweep(model, sweep, registry, (cell) => compileWithImages(cell, registry, images, m.size, models.models), services, {
         memo, signal: controller.signal,
         onCell: (label, index, count) => post({ type: 'cell', id: m.id, label, index, count }),
         onEvent: (event) => event.type === 'step' && post({ type: 'event', id: m.id, event }),
@@ -116,6 +129,15 @@ scope.onmessage = async (e: MessageEvent<ToWorker>) => {
       }
     })();
   } else if (m.type === 'stop') running.get(m.id)?.abort();
+  else if (m.type === 'describe-model') {
+    await ready;
+    try {
+      const model = await loadTfjsModel(m.source, m.base);
+      post({ type: 'model-layers', source: m.source, layers: [...layerShapes(model)] });
+    } catch (e) {
+      post({ type: 'model-layers', source: m.source, layers: null, error: (e as Error).message });
+    }
+  }
   else if (m.type === 'packs') {
     packsReady = packsReady.then(async () => {
       for (const p of [...packs.packs]) packs.remove(p.name);
@@ -128,7 +150,7 @@ scope.onmessage = async (e: MessageEvent<ToWorker>) => {
           errors.push(`${p.origin}: ${(e as Error).message}`);
         }
       }
-      models.dispose();
+      networks.dispose();
       memo.clear();
       post({ type: 'packs-loaded', errors });
     });

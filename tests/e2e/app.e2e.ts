@@ -1,4 +1,5 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -378,6 +379,55 @@ describe('the editor', () => {
       await page.close();
     } finally {
       packServer.close();
+    }
+  });
+
+  const darknet = new URL('../../../shared/fixtures/darknet-tiny-imagenet/', import.meta.url).pathname;
+  it.skipIf(!existsSync(darknet))('taps a real tfjs model (Darknet-tiny from another site) after consent, picking layers with their shapes', async () => {
+    const server = createServer((req, res) => {
+      const file = join(darknet, basename(new URL(req.url!, 'http://x').pathname));
+      if (!existsSync(file)) return void res.writeHead(404).end();
+      res.writeHead(200, { 'access-control-allow-origin': '*', 'content-type': file.endsWith('.json') ? 'application/json' : 'application/octet-stream' });
+      res.end(readFileSync(file));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/model.json`;
+    try {
+      const { page, errors } = await open('backend=wasm&size=224');
+      const enc = { model: url, taps: 'leaky_re_lu_1' };
+      const doc = {
+        format: 'stylegraph', version: 1, metadata: { title: 'Darknet texture' },
+        nodes: [
+          { id: 'style', type: 'image', params: { source: 'images/mosaic.jpg' } }, { id: 'x', type: 'variable', params: { init: 'noise' } },
+          { id: 'ex', type: 'tfjs-encoder', params: enc }, { id: 'es', type: 'tfjs-encoder', params: enc },
+          { id: 's1', type: 'style-loss', params: { normalisation: 'johnson' } },
+          { id: 'o', type: 'optimiser', params: { method: 'adam', steps: 2, learningRate: 0.02 } }, { id: 'out', type: 'output' },
+        ],
+        edges: [['style.image', 'x.content'], ['x.image', 'ex.image'], ['style.image', 'es.image'], ['ex.leaky_re_lu_1', 's1.input'], ['es.leaky_re_lu_1', 's1.target'],
+          ['x.image', 'o.variable'], ['s1.loss', 'o.loss'], ['o.image', 'out.image']]
+          .map(([a, b]) => ({ from: { node: a!.split('.')[0], output: a!.split('.')[1] }, to: { node: b!.split('.')[0], input: b!.split('.')[1] } })),
+      };
+      await page.setInputFiles('[data-test=open-file]', { name: 'darknet.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(doc)) });
+      await page.waitForSelector('[data-node="ex"]');
+      // Nothing is fetched from the model's site before the user allows it; Run says why it cannot start.
+      await expect.poll(() => page.textContent('[data-test=remote-origins]')).toContain(new URL(url).origin);
+      expect(await page.isDisabled('[data-test=run]')).toBe(true);
+      await page.click('[data-test=allow-remote]');
+      await page.click('[data-node="ex"] .head');
+      const picker = page.locator('.inspector [data-test=param-taps]');
+      await expect.poll(() => picker.textContent(), { timeout: 30_000 }).toMatch(/leaky_re_lu_4\s*128×56×56/);
+      await picker.locator('label[data-layer="leaky_re_lu_4"] input').check();
+      await expect.poll(() => page.evaluate(() => (window as unknown as { stylegraph: { graph: { model: { nodes: { id: string; params: Record<string, unknown> }[] } } } })
+        .stylegraph.graph.model.nodes.find((n) => n.id === 'ex')!.params.taps)).toBe('leaky_re_lu_1, leaky_re_lu_4');
+      await expect.poll(() => page.locator('[data-node="ex"] [data-output="leaky_re_lu_4"]').count()).toBe(1);
+      await page.screenshot({ path: `${shots}editor-tfjs-model.png` });
+      await page.click('[data-test=run]');
+      await finished(page);
+      expect(await status(page)).toMatch(/^done after 2 steps/);
+      expect(errors).toEqual([]);
+      await page.close();
+    } finally {
+      server.close();
     }
   });
 

@@ -5,9 +5,9 @@ import type { Diagnostic } from '../../graph/diagnostics';
 import { parseDocument, serialiseDocument } from '../../graph/document';
 import * as edit from '../../graph/edit';
 import type { GraphEdge, GraphGroup, GraphModel } from '../../graph/model';
-import { modelEndpoint, viewGraph } from '../../graph/view';
+import { estimateHeight, modelEndpoint, viewGraph } from '../../graph/view';
 import type { SocketType } from '../../plugin/types';
-import { packs, registry, registryVersion } from '../registry';
+import { modelLayers, packs, registry, registryVersion } from '../registry';
 import { missingPacks, recordPacks } from '../../plugin/packs';
 import { useSettingsStore } from './settings';
 
@@ -93,8 +93,9 @@ export const useGraphStore = defineStore('graph', () => {
       tell(`${name} was not opened: ${errors.map((d) => d.message).join('; ')}`, true);
       return false;
     }
-    // Opening is one undo step: Undo brings the previous graph back.
-    commit(parsed.model);
+    // Opening is one undo step: Undo brings the previous graph back. A document without a layout (every node at
+    // the same place, as a hand-written or generated one) is arranged.
+    commit(unplaced(parsed.model) ? layOut(parsed.model) : parsed.model);
     selection.value = [];
     fileName.value = name;
     tell(errors.length ? `${name} opened with problems: ${errors.map((d) => d.message).join('; ')}` : `opened ${name}`, errors.length > 0);
@@ -179,7 +180,7 @@ export const useGraphStore = defineStore('graph', () => {
       selection.value = g?.nodes ?? [];
     },
     arrange() {
-      commit(edit.arrange(model.value));
+      commit(layOut(model.value));
     },
     setMetadata(change: Partial<GraphModel['metadata']>) {
       commit({ ...model.value, metadata: { ...model.value.metadata, ...change } }, 'metadata');
@@ -188,7 +189,17 @@ export const useGraphStore = defineStore('graph', () => {
 
   // registryVersion: installing or disabling a node pack changes what the model means.
   const view = computed(() => (registryVersion.value, viewGraph(model.value, registry)));
-  const compiled = computed(() => (registryVersion.value, compile(model.value, registry, { size: settings.size })));
+  const compiled = computed(() => {
+    void registryVersion.value;
+    const layers = modelLayers.value;
+    return compile(model.value, registry, {
+      size: settings.size,
+      modelLayers: (source) => {
+        const l = layers.get(source);
+        return l instanceof Map ? l : undefined;
+      },
+    });
+  });
   const missing = computed(() => (registryVersion.value, missingPacks(model.value, registry)));
   /** The document as saved, shared or exported: with the packs its nodes come from. */
   const documentText = () => serialiseDocument(recordPacks(model.value, packs));
@@ -224,6 +235,15 @@ export const useGraphStore = defineStore('graph', () => {
     tell, commit, undo, redo, load, open, ...commands,
   };
 });
+
+const unplaced = (m: GraphModel) =>
+  m.nodes.length > 1 && m.nodes.every((n) => n.position.x === m.nodes[0]!.position.x && n.position.y === m.nodes[0]!.position.y);
+
+/** Columns by depth, rows by the height each node is drawn at. */
+function layOut(m: GraphModel): GraphModel {
+  const views = new Map(viewGraph(m, registry).nodes.map((v) => [v.id, v]));
+  return edit.arrange(m, undefined, (id) => (views.get(id) ? estimateHeight(views.get(id)!) : 140));
+}
 
 /** The autosaved graph, if there is one that reads. */
 export function recoverAutosave(): { model: GraphModel; name: string } | null {

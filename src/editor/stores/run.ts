@@ -1,5 +1,5 @@
 import { defineStore } from 'pinia';
-import { computed, markRaw, ref, shallowRef } from 'vue';
+import { computed, markRaw, ref, shallowRef, watch } from 'vue';
 import { formatDiagnostic, hasErrors } from '../../graph/diagnostics';
 import { serialiseDocument } from '../../graph/document';
 import { sweepOf } from '../../graph/sweep';
@@ -9,7 +9,7 @@ import type { BackendChoice } from '../../runtime/backend';
 import type { StepRecord } from '../../runtime/executor';
 import type { FromWorker, ToWorker } from '../../web/protocol';
 import { getUpload, isUpload } from '../../web/uploads';
-import { registry } from '../registry';
+import { modelLayers, registry } from '../registry';
 import { useGraphStore } from './graph';
 import { useSettingsStore } from './settings';
 import { usePluginsStore } from './plugins';
@@ -85,6 +85,10 @@ export const useRunStore = defineStore('run', () => {
       graph.tell(`node pack "${m.name}" was disabled: ${m.problem}`, true);
     } else if (m.type === 'packs-loaded') {
       if (m.errors.length) graph.tell(`packs in the worker: ${m.errors.join('; ')}`, true);
+    } else if (m.type === 'model-layers') {
+      const next = new Map(modelLayers.value);
+      next.set(m.source, m.layers ? new Map(m.layers) : { error: m.error ?? 'could not be loaded' });
+      modelLayers.value = next;
     } else if (m.type === 'failed-to-start') {
       phase.value = 'no-backend';
       startError.value = m.message;
@@ -157,7 +161,38 @@ export const useRunStore = defineStore('run', () => {
     return [...found].filter((o) => !allowed.includes(o));
   }
 
-  /** The answer to the fetch question: allowing remembers the origins and runs; refusing runs nothing. */
+  /**
+   * Asks the worker for the layers of every tfjs model the graph names that it has not described yet, so the
+   * compiler knows their shapes and the inspector can offer their layers. Models on other sites wait for consent.
+   */
+  function describeModels() {
+    if (!worker || phase.value === 'starting' || phase.value === 'no-backend') return;
+    const allowed = allowedFetchOrigins();
+    for (const n of graph.model.nodes)
+      for (const [name, p] of Object.entries(registry.get(n.type)?.params ?? {})) {
+        const v = n.params[name] ?? p.default;
+        if (p.kind !== 'model' || typeof v !== 'string' || !v || modelLayers.value.has(v) || asked.has(v)) continue;
+        if (/^https?:\/\//i.test(v) && new URL(v).origin !== location.origin && !allowed.includes(new URL(v).origin)) continue;
+        asked.add(v);
+        post({ type: 'describe-model', source: v, base: location.href });
+      }
+  }
+  const asked = new Set<string>();
+  watch([() => graph.model, phase], describeModels);
+
+  /** Bumped when the allowed origins change, so `remote` is recomputed. */
+  const fetchVersion = ref(0);
+  /** Origins the open graph reads from that the user has not allowed (shown as a question above the canvas). */
+  const remote = computed(() => (fetchVersion.value, remoteOrigins()));
+
+  /** Allows fetching from these origins (remembered), then loads the models the graph names. */
+  function allowFetch(origins: string[]) {
+    localStorage.setItem(FETCH_ORIGINS, JSON.stringify([...new Set([...allowedFetchOrigins(), ...origins])]));
+    fetchVersion.value++;
+    describeModels();
+  }
+
+  /** The answer to the question Run asks: allowing remembers the origins and runs; refusing runs nothing. */
   function answerFetch(allow: boolean) {
     const origins = askOrigins.value;
     askOrigins.value = [];
@@ -165,7 +200,7 @@ export const useRunStore = defineStore('run', () => {
       message.value = `not run: the graph reads from ${origins.join(', ')}, which you did not allow`;
       return;
     }
-    localStorage.setItem(FETCH_ORIGINS, JSON.stringify([...allowedFetchOrigins(), ...origins]));
+    allowFetch(origins);
     void run();
   }
 
@@ -225,7 +260,7 @@ export const useRunStore = defineStore('run', () => {
   return {
     phase, choice, startError, cell, sweep, weights, steps, total, output, outputStep, pinned, previews, message, failed, result,
     blocked, elapsed, stepsPerSecond, remaining, progress, lastStep,
-    askOrigins, answerFetch,
+    askOrigins, answerFetch, remote, allowFetch,
     sendPacks: (list: { origin: string; source: string }[]) => post({ type: 'packs', packs: list }),
     init, run, stop, pin, unpin: () => (pinned.value = null), weightsChanged: () => post({ type: 'weights-changed' }),
   };
