@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseDocument, serialiseDocument } from '../src/graph/document';
+import { migrate, parseDocument, serialiseDocument } from '../src/graph/document';
 import { mulberry32 } from '../src/models/random';
 
 const minimal = { format: 'stylegraph', version: 1, nodes: [{ id: 'a', type: 'scalar', position: { x: 1, y: 2 }, params: { value: 3 } }], edges: [] };
@@ -63,5 +63,26 @@ describe('parseDocument', () => {
       }
       expect(() => parseDocument(value)).not.toThrow();
     }
+  });
+});
+
+describe('the migration chain', () => {
+  it('upgrades an old document one version at a time, in order, and leaves current ones alone', () => {
+    const seen: number[] = [];
+    const steps = {
+      1: (d: Record<string, unknown>) => (seen.push(1), { ...d, nodes: (d.nodes as { kind: string }[]).map(({ kind, ...n }) => ({ ...n, type: kind })) }),
+      2: (d: Record<string, unknown>) => (seen.push(2), { ...d, metadata: { ...(d.metadata as object), upgraded: true } }),
+    };
+    const old = { format: 'stylegraph', version: 1, metadata: {}, nodes: [{ id: 'a', kind: 'image' }], edges: [] };
+    const r = migrate(old, 3, steps);
+    expect(seen).toEqual([1, 2]);
+    expect(r).toEqual({ from: 1, doc: { format: 'stylegraph', version: 3, metadata: { upgraded: true }, nodes: [{ id: 'a', type: 'image' }], edges: [] } });
+    expect(old.nodes[0]).toEqual({ id: 'a', kind: 'image' });
+    expect(migrate({ version: 3 }, 3, steps)).toEqual({ doc: { version: 3 } });
+  });
+
+  it('refuses a version it has no upgrade for, with the reason', () => {
+    expect(migrate({ version: 0 }, 2, { 1: (d) => d })).toEqual({ error: 'format version 0 cannot be read: no upgrade from version 0 to 1' });
+    expect(parseDocument({ format: 'stylegraph', version: 0, nodes: [] }).diagnostics[0]!.message).toMatch(/version must be|cannot be read/);
   });
 });

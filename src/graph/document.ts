@@ -58,6 +58,29 @@ export interface GraphDocument {
   [extra: string]: unknown;
 }
 
+type Json = Record<string, unknown>;
+
+/**
+ * The upgrade from each older format version to the next (key: the version it upgrades from). Empty while the
+ * format is at version 1; a change of format adds a step here, and tests/fixtures/documents keeps a document of
+ * every released version, which must still open.
+ */
+export const MIGRATIONS: Record<number, (doc: Json) => Json> = {};
+
+/** Applies the chain from the document's version up to `target`; a document of an unknown old version is refused. */
+export function migrate(raw: unknown, target = CURRENT_VERSION, steps = MIGRATIONS): { doc: unknown; from?: number } | { error: string } {
+  const doc = raw as Json | null;
+  const version = doc && typeof doc === 'object' ? doc.version : undefined;
+  if (typeof version !== 'number' || !Number.isInteger(version) || version >= target) return { doc: raw };
+  let out: Json = doc!;
+  for (let v = version; v < target; v++) {
+    const step = steps[v];
+    if (!step) return { error: `format version ${version} cannot be read: no upgrade from version ${v} to ${v + 1}` };
+    out = { ...step(out), version: v + 1 };
+  }
+  return { doc: out, from: version };
+}
+
 /** Limits a document must stay within; each breach is a clear error, not a hang or a crash. */
 export const LIMITS = { textBytes: 8 * 1024 * 1024, nodes: 5000, edges: 20000, stringLength: 2 * 1024 * 1024, depth: 64 } as const;
 
@@ -94,6 +117,9 @@ export function parseDocument(input: string | unknown): ParseResult {
   }
   const limit = checkLimits(raw);
   if (limit) return { model: null, diagnostics: [err('$', limit)] };
+  const migrated = migrate(raw);
+  if ('error' in migrated) return { model: null, diagnostics: [err('$.version', migrated.error)] };
+  raw = migrated.doc;
   const shell = zDocumentShell.safeParse(raw);
   if (!shell.success) return { model: null, diagnostics: zodDiagnostics(shell.error, '$') };
   const doc = shell.data;
