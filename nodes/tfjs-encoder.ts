@@ -1,15 +1,17 @@
 import { registerWasmFilterGradient } from '../src/models/conv';
 import { defineNodeType, type ParamValues } from '../src/plugin/types';
 import { tapOutputs } from './shared';
+import { isGraphEncoder, runGraphTaps } from '../src/models/tfjs-models';
 
 type LayersModel = import('@tensorflow/tfjs').LayersModel;
+type Tensor = import('@tensorflow/tfjs').Tensor;
 
 const taps = (p: ParamValues) => (p.taps as string).split(',').map((s) => s.trim()).filter(Boolean);
 const SCALE: Record<string, [number, number]> = { '0-1': [1, 0], '-1-1': [2, -1], '0-255': [255, 0] };
 
 /**
- * Any tfjs Layers model as an encoder: tap layers by name; one forward pass of a sub-model that ends at
- * the tapped layers serves them all (layers after the deepest tap are never run).
+ * Any tfjs Layers or graph model as an encoder: tap layers (graph nodes) by name; one forward pass that ends at the
+ * tapped layers serves them all (layers after the deepest tap are never run). A graph model's other inputs get zeros.
  */
 export default defineNodeType({
   type: 'tfjs-encoder',
@@ -19,17 +21,17 @@ export default defineNodeType({
   inputs: { image: { type: 'Image' } },
   outputs: (p) => tapOutputs(taps(p)),
   params: {
-    model: { kind: 'model', default: 'model.json', description: 'A tfjs Layers model.json (shards beside it) or URL.' },
-    taps: { kind: 'string', default: '', description: 'Layer names, comma-separated.' },
+    model: { kind: 'model', default: 'model.json', description: 'A tfjs Layers or graph model.json (weight files beside it), or its URL.' },
+    taps: { kind: 'string', default: '', description: 'Layer (or graph node) names, comma-separated.' },
     inputRange: { kind: 'enum', default: '0-1', options: ['0-1', '-1-1', '0-255'], description: 'What the model expects of RGB pixels.' },
   },
   infer: (ctx) => {
-    const layers = ctx.modelLayers?.(ctx.params.model as string);
+    const image = ctx.inputs.image;
+    if (!image || Array.isArray(image)) throw new Error('input "image" is not connected');
+    const layers = ctx.modelLayers?.(ctx.params.model as string, image.shape);
     if (!layers) throw new Error(`the model ${ctx.params.model} is not loaded`);
     const list = taps(ctx.params);
     if (!list.length) throw new Error(`name at least one layer to tap, e.g. ${[...layers.keys()].slice(1, 4).join(', ')}`);
-    const image = ctx.inputs.image;
-    if (!image || Array.isArray(image)) throw new Error('input "image" is not connected');
     return Object.fromEntries(
       list.map((t) => {
         const shape = layers.get(t);
@@ -44,15 +46,21 @@ export default defineNodeType({
     const base = ctx.tfjsModel?.(source);
     if (!base) throw new Error(`the model ${source} is not loaded`);
     const list = taps(ctx.params);
+    const [scale, shift] = SCALE[ctx.params.inputRange as string]!;
+    const scaled = (image: Tensor) => ctx.tf.add(ctx.tf.mul(image, scale), shift);
+    if (isGraphEncoder(base)) {
+      // A graph model: one execution returns every tapped node (gradients flow through its ops to the image).
+      const outs = tf.tidy(() => runGraphTaps(base, scaled(ctx.inputs.image as Tensor), list));
+      return Object.fromEntries(list.map((t, i) => [t, outs[i]!]));
+    }
     const tapModel = ctx.models.get(`tfjs/${source}/${list.join(',')}`, () => {
       const m = tf.model({ inputs: base.inputs, outputs: list.map((t) => base.getLayer(t).output as import('@tensorflow/tfjs').SymbolicTensor) });
       m.trainable = false; // an encoder is fixed; gradients flow to the image only
       return { m, dispose: () => {} }; // shares the base model's weights, which the host owns
     }).m as LayersModel;
     registerWasmFilterGradient(tf);
-    const [scale, shift] = SCALE[ctx.params.inputRange as string]!;
     const outs = tf.tidy(() => {
-      const x = tf.add(tf.mul(ctx.inputs.image as import('@tensorflow/tfjs').Tensor, scale), shift);
+      const x = scaled(ctx.inputs.image as Tensor);
       const y = tapModel.apply(x, { training: false });
       return Array.isArray(y) ? (y as import('@tensorflow/tfjs').Tensor[]) : [y as import('@tensorflow/tfjs').Tensor];
     });

@@ -1,6 +1,7 @@
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
 import type * as tfjs from '@tensorflow/tfjs';
+import type { TfjsModel } from '../models/tfjs-models';
 import type { builtinRegistry } from '../../nodes';
 import { formatDiagnostic } from '../graph/diagnostics';
 import { serialiseDocument } from '../graph/document';
@@ -21,7 +22,7 @@ export interface BatchContext {
   images: Map<string, DecodedImage>;
   size: number;
   seed: number;
-  tfjsModels: Map<string, tfjs.LayersModel>;
+  tfjsModels: Map<string, TfjsModel>;
   checkpoints: CheckpointStore;
   out?: string;
   report?: string;

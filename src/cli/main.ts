@@ -19,7 +19,7 @@ import { encodePng } from './node-images';
 import { applyOverrides } from './overrides';
 import { documentAccess, loadDocumentImages } from './node-session';
 import { compileWithImages, loadGraphModels, makeServices } from '../runtime/session';
-import { loadLayersModelFrom } from './node-tfjs-model';
+import { loadTfjsModelFrom } from './node-tfjs-model';
 import { progressReporter } from './progress';
 import { UsageError, type Io } from './io';
 import { runSweep } from './sweep-run';
@@ -154,7 +154,7 @@ async function dispatch(argv: string[], io: Io, signal?: AbortSignal): Promise<n
   const { startNodeBackend, tf } = await import('./node-tf');
   // Models load their weights onto the backend in use, so it starts first for a run.
   const choice = command === 'run' ? await startNodeBackend(backend) : null;
-  const { models: tfjsModels, errors: modelErrors } = await loadGraphModels(model, registry, (s) => loadLayersModelFrom(tf, s, dirname(file)));
+  const { models: tfjsModels, errors: modelErrors } = await loadGraphModels(model, registry, (s) => loadTfjsModelFrom(tf, s, dirname(file)));
   if (modelErrors.length) throw new UsageError(modelErrors.join('\n'));
   const compiled = compileWithImages(model, registry, images, size, tfjsModels);
   report(io, file, compiled.diagnostics);

@@ -1,18 +1,20 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type * as tfjs from '@tensorflow/tfjs';
+import { loadTfjsModel, type TfjsModel } from '../models/tfjs-models';
 
-/** A tfjs Layers model from a model.json path (shards beside it) or an http(s) URL. */
-export async function loadLayersModelFrom(tf: typeof tfjs, source: string, baseDir: string): Promise<tfjs.LayersModel> {
-  if (/^https?:\/\//.test(source)) return tf.loadLayersModel(source);
-  const path = resolve(baseDir, source);
-  const json = JSON.parse(await readFile(path, 'utf8').catch(() => {
-    throw new Error(`no such file: ${path}`);
-  })) as { modelTopology: object; weightsManifest: { paths: string[]; weights: tfjs.io.WeightsManifestEntry[] }[] };
-  if (!json.modelTopology) throw new Error(`${path} is not a tfjs Layers model (no modelTopology; graph models are not supported yet)`);
-  const shards = await Promise.all(json.weightsManifest.flatMap((g) => g.paths).map((p) => readFile(resolve(dirname(path), p))));
-  const weightData = new Uint8Array(shards.reduce((a, s) => a + s.length, 0));
-  let at = 0;
-  for (const s of shards) weightData.set(s, (at += s.length) - s.length);
-  return tf.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: json.weightsManifest.flatMap((g) => g.weights), weightData: weightData.buffer }));
+/** A tfjs Layers or graph model from a model.json path (weight files beside it) or an http(s) URL. */
+export function loadTfjsModelFrom(tf: typeof tfjs, source: string, baseDir: string): Promise<TfjsModel> {
+  if (/^https?:\/\//.test(source))
+    return loadTfjsModel(tf, source, async (p, from) => {
+      const res = await fetch(new URL(p, from ?? source));
+      if (!res.ok) throw new Error(`${p}: HTTP ${res.status}`);
+      return new Uint8Array(await res.arrayBuffer());
+    });
+  return loadTfjsModel(tf, resolve(baseDir, source), (p, from) => {
+    const path = from ? resolve(dirname(from), p) : p;
+    return readFile(path).catch(() => {
+      throw new Error(`no such file: ${path}`);
+    });
+  });
 }

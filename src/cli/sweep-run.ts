@@ -1,6 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
 import type * as tfjs from '@tensorflow/tfjs';
+import type { TfjsModel } from '../models/tfjs-models';
 import type { builtinRegistry } from '../../nodes';
 import { serialiseDocument } from '../graph/document';
 import type { GraphModel } from '../graph/model';
@@ -22,7 +23,7 @@ export interface SweepContext {
   images: Parameters<typeof makeServices>[1];
   size: number;
   seed: number;
-  tfjsModels: Map<string, tfjs.LayersModel>;
+  tfjsModels: Map<string, TfjsModel>;
   out?: string;
   report?: string;
   backend: string;

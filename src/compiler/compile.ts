@@ -15,7 +15,7 @@ export interface CompileOptions {
   /** Decoded sizes [height, width] of image sources, where known. */
   imageSize?: (source: string) => [number, number] | undefined;
   /** Layer output shapes of loaded tfjs models. */
-  modelLayers?: (source: string) => Map<string, number[]> | undefined;
+  modelLayers?: (source: string, input?: readonly number[]) => Map<string, number[]> | undefined;
 }
 
 export interface CompileResult {

@@ -1,4 +1,5 @@
 import type * as tfjs from '@tensorflow/tfjs';
+import type { TfjsModel } from '../models/tfjs-models';
 
 /** The kinds of value that travel along an edge. */
 export const SOCKET_TYPES = ['Image', 'Features', 'Gram', 'Stats', 'Scalar', 'Model'] as const;
@@ -106,7 +107,8 @@ export interface ShapeContext {
   /** Decoded sizes of image sources, where the host knows them. */
   imageSize?: (source: string) => [number, number] | undefined;
   /** Output shapes (batch axis included) of every layer of a loaded tfjs model, by layer name. */
-  modelLayers?: (source: string) => Map<string, number[]> | undefined;
+  /** For `input` ([1, H, W, 3]): a graph model's shapes follow its input size; a Layers model's are fixed. */
+  modelLayers?: (source: string, input?: readonly number[]) => Map<string, number[]> | undefined;
 }
 
 export type Tensor = tfjs.Tensor;
@@ -141,7 +143,7 @@ export interface ComputeServices {
   /** Image files in a folder (relative to the document), where the host has folders (the CLI). */
   listImages?(folder: string): Promise<string[]>;
   /** tfjs models named by `model` parameters, loaded by the host before the run. */
-  tfjsModel?(source: string): tfjs.LayersModel | undefined;
+  tfjsModel?(source: string): TfjsModel | undefined;
 }
 
 /** A checkpoint's tensors in their source layout (PyTorch's for .pth and safetensors). */

@@ -4,6 +4,7 @@ import type { GraphModel } from '../graph/model';
 import { imageToTensor } from '../ops/image';
 import type { NodeRegistry } from '../plugin/registry';
 import type { CheckpointStore, ComputeServices, ModelCache } from '../plugin/types';
+import { tapShapes, type TfjsModel } from '../models/tfjs-models';
 
 export interface DecodedImage {
   width: number;
@@ -47,31 +48,22 @@ export async function loadGraphImages(
 
 /** Loads every tfjs model the graph names (parameters of kind `model`), once. */
 export async function loadGraphModels(
-  model: GraphModel, registry: NodeRegistry, load: (source: string) => Promise<tfjs.LayersModel>,
-): Promise<{ models: Map<string, tfjs.LayersModel>; errors: string[] }> {
-  const models = new Map<string, tfjs.LayersModel>();
+  model: GraphModel, registry: NodeRegistry, load: (source: string) => Promise<TfjsModel>,
+): Promise<{ models: Map<string, TfjsModel>; errors: string[] }> {
+  const models = new Map<string, TfjsModel>();
   const errors = await loadSources(model, registry, 'model', load, models, (s) => `the tfjs model ${s}`);
   return { models, errors };
 }
 
-/** Each layer's output shape by name, with the batch axis as 1. */
-export function layerShapes(m: tfjs.LayersModel): Map<string, number[]> {
-  const shapes = new Map<string, number[]>();
-  for (const l of m.layers) {
-    const s = l.outputShape;
-    if (Array.isArray(s) && (s.length === 0 || !Array.isArray(s[0]))) shapes.set(l.name, (s as (number | null)[]).map((d) => d ?? 1));
-  }
-  return shapes;
-}
 
 export function compileWithImages(
-  model: GraphModel, registry: NodeRegistry, images: Map<string, DecodedImage>, size: number, tfjsModels = new Map<string, tfjs.LayersModel>(),
+  model: GraphModel, registry: NodeRegistry, images: Map<string, DecodedImage>, size: number, tfjsModels = new Map<string, TfjsModel>(),
 ): CompileResult {
   return compile(model, registry, {
     size,
-    modelLayers: (source) => {
+    modelLayers: (source, input) => {
       const m = tfjsModels.get(source);
-      return m ? layerShapes(m) : undefined;
+      return m ? tapShapes(m, input) : undefined;
     },
     imageSize: (source) => {
       const img = images.get(source);
@@ -87,7 +79,7 @@ export interface HostAccess {
   decode?: ImageDecoder;
   listImages?: (folder: string) => Promise<string[]>;
   /** tfjs models loaded by loadGraphModels. */
-  tfjsModels?: Map<string, tfjs.LayersModel>;
+  tfjsModels?: Map<string, TfjsModel>;
 }
 
 export function makeServices(

@@ -26,7 +26,7 @@ export type ToWorker =
   | { type: 'packs'; packs: { origin: string; source: string }[] }
   | { type: 'weights-changed' }
   /** Load a tfjs model (URL, or a path relative to `base`) and report its layers, for the layer picker and shapes. */
-  | { type: 'describe-model'; source: string; base: string };
+  | { type: 'describe-model'; source: string; base: string; size: number };
 
 export type FromWorker =
   | { type: 'ready'; choice: BackendChoice; weights: string[]; errors: string[] }

@@ -10,7 +10,8 @@ import { sweepOf } from '../graph/sweep';
 import { runSweep } from '../runtime/sweep';
 import { RunMemo, execute } from '../runtime/executor';
 import { createModelCache } from '../runtime/models';
-import { compileWithImages, layerShapes, loadGraphImages, loadGraphModels, makeServices, type DecodedImage } from '../runtime/session';
+import { compileWithImages, loadGraphImages, loadGraphModels, makeServices, type DecodedImage } from '../runtime/session';
+import { loadTfjsModel, tapShapes, type TfjsModel } from '../models/tfjs-models';
 import { decodeBitmap, decodeInBrowser, startBrowserBackend, tf } from './backend';
 import type { FromWorker, ToWorker } from './protocol';
 import { loadCachedWeights } from './weights';
@@ -33,11 +34,15 @@ const images = new Map<string, DecodedImage>();
 const checkpoints = new Map<string, LoadedCheckpoint>();
 const uploads = new Map<string, ArrayBuffer>();
 /** tfjs models by source, loaded once. */
-const tfjsModels = new Map<string, Promise<import('@tensorflow/tfjs').LayersModel>>();
-const loadTfjsModel = (source: string, base: string) => {
+const tfjsModels = new Map<string, Promise<TfjsModel>>();
+const loadModel = (source: string, base: string) => {
   let m = tfjsModels.get(source);
   if (!m) {
-    m = tf.loadLayersModel(new URL(source, base).href);
+    m = loadTfjsModel(tf, new URL(source, base).href, async (p, from) => {
+      const res = await fetch(new URL(p, from ?? base));
+      if (!res.ok) throw new Error(`${p}: HTTP ${res.status}`);
+      return new Uint8Array(await res.arrayBuffer());
+    });
     m.catch(() => tfjsModels.delete(source));
     tfjsModels.set(source, m);
   }
@@ -72,7 +77,7 @@ async function run(m: Extract<ToWorker, { type: 'run' }>) {
   const model = parsed.model;
   const loaded = await loadGraphImages(model, registry, (s) => decode(s, m.base), images);
   if (loaded.errors.length) return done({ error: loaded.errors.join('\n') });
-  const models = await loadGraphModels(model, registry, (s) => loadTfjsModel(s, m.base));
+  const models = await loadGraphModels(model, registry, (s) => loadModel(s, m.base));
   if (models.errors.length) return done({ error: models.errors.join('\n') });
   const { plan, diagnostics } = compileWithImages(model, registry, images, m.size, models.models);
   if (!plan) return done({ error: 'the graph does not compile', diagnostics: diagnostics.map(formatDiagnostic) });
@@ -132,8 +137,8 @@ scope.onmessage = async (e: MessageEvent<ToWorker>) => {
   else if (m.type === 'describe-model') {
     await ready;
     try {
-      const model = await loadTfjsModel(m.source, m.base);
-      post({ type: 'model-layers', source: m.source, layers: [...layerShapes(model)] });
+      const model = await loadModel(m.source, m.base);
+      post({ type: 'model-layers', source: m.source, layers: [...tapShapes(model, [1, m.size, m.size, 3])] });
     } catch (e) {
       post({ type: 'model-layers', source: m.source, layers: null, error: (e as Error).message });
     }

@@ -174,7 +174,7 @@ export const useRunStore = defineStore('run', () => {
         if (p.kind !== 'model' || typeof v !== 'string' || !v || modelLayers.value.has(v) || asked.has(v)) continue;
         if (/^https?:\/\//i.test(v) && new URL(v).origin !== location.origin && !allowed.includes(new URL(v).origin)) continue;
         asked.add(v);
-        post({ type: 'describe-model', source: v, base: location.href });
+        post({ type: 'describe-model', source: v, base: location.href, size: settings.size });
       }
   }
   const asked = new Set<string>();
