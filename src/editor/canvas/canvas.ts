@@ -139,10 +139,12 @@ export class Canvas {
       return c;
     });
 
-    const keys = (e: KeyboardEvent) => (this.modifier = e.shiftKey || e.ctrlKey || e.metaKey);
-    window.addEventListener('keydown', keys);
-    window.addEventListener('keyup', keys);
+    window.addEventListener('keydown', this.keys);
+    window.addEventListener('keyup', this.keys);
   }
+
+  /** Shift, Ctrl or Cmd held: a click adds to the selection instead of replacing it. */
+  private keys = (e: KeyboardEvent) => (this.modifier = e.shiftKey || e.ctrlKey || e.metaKey);
 
   /** Node positions after a drag, into the store as one undo step (a group box moves its members). */
   private commitPositions() {
@@ -250,6 +252,8 @@ export class Canvas {
   }
 
   destroy() {
+    window.removeEventListener('keydown', this.keys);
+    window.removeEventListener('keyup', this.keys);
     this.area.destroy();
   }
 }
