@@ -1,3 +1,5 @@
+import { objectStore } from './idb';
+
 /**
  * Images the user dropped or pasted: referenced from the graph as `upload:<sha256 prefix>/<file name>`,
  * their bytes kept in IndexedDB so an autosaved graph still has them after a reload.
@@ -5,23 +7,7 @@
 const DB = 'stylegraph-uploads';
 const STORE = 'images';
 
-function open(): Promise<IDBDatabase> {
-  return new Promise((resolve, reject) => {
-    const req = indexedDB.open(DB, 1);
-    req.onupgradeneeded = () => req.result.createObjectStore(STORE);
-    req.onsuccess = () => resolve(req.result);
-    req.onerror = () => reject(req.error);
-  });
-}
-
-async function request<T>(mode: IDBTransactionMode, run: (s: IDBObjectStore) => IDBRequest<T>): Promise<T> {
-  const db = await open();
-  return new Promise((resolve, reject) => {
-    const req = run(db.transaction(STORE, mode).objectStore(STORE));
-    req.onsuccess = () => resolve(req.result);
-    req.onerror = () => reject(req.error);
-  });
-}
+const request = objectStore(DB, STORE);
 
 export const isUpload = (source: string) => source.startsWith('upload:');
 
