@@ -218,3 +218,22 @@ describe('stylegraph CLI batches and plugins', () => {
     expect(missing.stderr).toMatch(/needs node pack "wct" \(\^1\.0\.0\) for wct, hist_relu1_1; load it with --plugin examples\/pack-wct/);
   });
 });
+
+describe('stylegraph CLI coarse to fine', () => {
+  it('optimises at half size first and starts the full size from that result', async () => {
+    const report = join(tmp, 'scales.json');
+    const plain = join(tmp, 'plain.json');
+    const r = await cli('run', 'presets/gatys.json', '--size', '48', '--steps', '4', '--scales', '0.5,1', '--out', join(tmp, 'scales.png'), '--report', report);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/scale 1\/2: 24 px[\s\S]*scale 2\/2: 48 px/);
+    const rep = JSON.parse(readFileSync(report, 'utf8'));
+    expect(rep.scales.map((s: { size: number; steps: number }) => [s.size, s.steps])).toEqual([[24, 4], [48, 4]]);
+    expect(PNG.sync.read(readFileSync(join(tmp, 'scales.png'))).width).toBe(48);
+    // The full size starts from the upsampled half-size result, whose Gram statistics already match the painting:
+    // its style terms start well below those of a start from noise.
+    await cli('run', 'presets/gatys.json', '--size', '48', '--steps', '1', '--out', join(tmp, 'plain.png'), '--report', plain);
+    const style = (terms: Record<string, number>) => Object.entries(terms).filter(([k]) => k.startsWith('style_')).reduce((a, [, v]) => a + v, 0);
+    expect(style(rep.steps[0].terms)).toBeLessThan(style(JSON.parse(readFileSync(plain, 'utf8')).steps[0].terms) / 2);
+    expect((await cli('run', 'presets/gatys.json', '--scales', '0.5,0.25')).stderr).toMatch(/--scales must be increasing fractions/);
+  });
+});

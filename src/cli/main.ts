@@ -1,6 +1,7 @@
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import type { RGBAImage } from '../ops/image';
 import { PackHost, missingPacks } from '../plugin/packs';
 import type { NodeRegistry } from '../plugin/registry';
 import { configuredPlugins, loadPlugins } from './plugins';
@@ -35,6 +36,7 @@ const USAGE = `usage:
   stylegraph run FILE [--content IMG|FOLDER] [--style IMG ...] [--set NODE_ID.PARAM=VALUE ...] [--size PX]
                       [--steps N] [--backend wasm|cpu] [--seed N] [--out OUT.png] [--report REPORT.json]
                       [--weights NAME=PATH_OR_URL ...] [--plugin PATH_OR_URL ...] [--config FILE]
+                      [--scales 0.25,0.5,1]   coarse to fine: optimise small, upsample, go on
   stylegraph validate FILE ...            checks one or more graphs (presets/*.json)
   stylegraph plan FILE [--size PX] [--set ...] [--steps N]
   stylegraph weights list|clear          the download cache ($STYLEGRAPH_CACHE or ~/.cache/stylegraph/weights)
@@ -82,6 +84,7 @@ async function dispatch(argv: string[], io: Io, signal?: AbortSignal): Promise<n
         report: { type: 'string' },
         weights: { type: 'string', multiple: true },
         plugin: { type: 'string', multiple: true },
+        scales: { type: 'string' },
         config: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -183,19 +186,33 @@ async function dispatch(argv: string[], io: Io, signal?: AbortSignal): Promise<n
       tf, registry, images, size, seed, tfjsModels, checkpoints: checkpointStore(checkpoints), out: v.out, report: v.report, backend: choice.backend, ...(signal ? { signal } : {}),
     });
   const models = createModelCache();
-  const services = makeServices(tf, images, size, seed, models, checkpointStore(checkpoints), host);
+  const scales = parseScales(v.scales);
   const progress = progressReporter(io);
   io.err(`backend ${choice.backend}${choice.skipped.length ? ` (${choice.skipped.map((s) => `${s.backend}: ${s.reason}`).join('; ')})` : ''}, ${size} px`);
   const controller = new AbortController();
   signal?.addEventListener('abort', () => controller.abort());
   const onSigint = () => controller.abort();
   process.once('SIGINT', onSigint);
-  let result: RunResult;
+  let result!: RunResult;
+  const scaleLog: { size: number; steps: number; loss: [number, number] | null; status: string }[] = [];
   try {
-    result = await execute(compiled.plan, registry, services, {
-      signal: controller.signal,
-      onEvent: (e: RunEvent) => progress(e),
-    });
+    // Coarse to fine: each scale starts from the previous one's result, upsampled; the last is the full size.
+    let init: RGBAImage | undefined;
+    for (const [i, s] of scales.entries()) {
+      const px = i === scales.length - 1 ? size : Math.max(16, Math.round(size * s));
+      const plan = px === size ? compiled.plan : compileWithImages(model, registry, images, px, tfjsModels).plan;
+      if (!plan) throw new UsageError(`the graph does not compile at ${px} px`);
+      if (scales.length > 1) io.err(`scale ${i + 1}/${scales.length}: ${px} px`);
+      result = await execute(plan, registry, makeServices(tf, images, px, seed, models, checkpointStore(checkpoints), host), {
+        signal: controller.signal,
+        onEvent: (e: RunEvent) => progress(e),
+        ...(init ? { initImage: init } : {}),
+      });
+      const loss: [number, number] | null = result.steps.length ? [result.steps[0]!.loss, result.steps.at(-1)!.loss] : null;
+      scaleLog.push({ size: px, steps: Math.max(0, result.steps.length - 1), loss, status: result.status });
+      if (result.status !== 'done') break;
+      init = Object.values(result.outputs)[0];
+    }
   } finally {
     process.off('SIGINT', onSigint);
     models.dispose();
@@ -211,7 +228,8 @@ async function dispatch(argv: string[], io: Io, signal?: AbortSignal): Promise<n
   }
   for (const path of written) io.err(`wrote ${path}`);
   if (v.report) {
-    await writeFile(v.report, JSON.stringify(makeReport(file, model, choice.backend, size, seed, result, written), null, 2) + '\n');
+    const rep = { ...makeReport(file, model, choice.backend, size, seed, result, written), ...(scales.length > 1 ? { scales: scaleLog } : {}) };
+    await writeFile(v.report, JSON.stringify(rep, null, 2) + '\n');
     io.err(`wrote ${v.report}`);
   }
   if (result.status === 'failed') {
@@ -284,4 +302,13 @@ async function readGraph(file: string, registry: NodeRegistry, io: Io): Promise<
     for (const m of missingPacks(parsed.model, registry))
       io.err(`${file}: needs node pack "${m.name}" (${m.version}) for ${m.nodes.join(', ')}; load it with --plugin ${m.source ?? 'PATH_OR_URL'}`);
   return parsed;
+}
+
+/** `--scales 0.25,0.5,1`: increasing fractions of the size, ending at 1. */
+function parseScales(text: string | undefined): number[] {
+  if (text === undefined) return [1];
+  const scales = text.split(',').map((x) => Number(x.trim()));
+  const ok = scales.length > 0 && scales.every((x, i) => x > 0 && x <= 1 && (i === 0 || x > scales[i - 1]!)) && scales.at(-1) === 1;
+  if (!ok) throw new UsageError(`--scales must be increasing fractions of the size ending at 1, e.g. 0.25,0.5,1 (got "${text}")`);
+  return scales;
 }

@@ -2,7 +2,7 @@ import type * as tfjs from '@tensorflow/tfjs';
 import type { Plan, PlanStep } from '../compiler/plan';
 import type { NodeRegistry } from '../plugin/registry';
 import { isModel, type ComputeServices, type LoadedCheckpoint, type ModelHandle, type Value } from '../plugin/types';
-import { tensorToRGBA, type RGBAImage } from '../ops/image';
+import { imageToTensor, resizeTo, tensorToRGBA, type RGBAImage } from '../ops/image';
 import { lbfgs, type Evaluation } from './lbfgs';
 import type { RunMemo } from './memo';
 import { adam, sgd, type GradientOptimiser } from './optimisers';
@@ -37,6 +37,8 @@ export interface RunOptions {
    * loop values (what the encoders see of the result) once more at the end of the run.
    */
   probe?: { keys: ReadonlySet<string>; read(key: string, shape: number[], data: Float32Array | Int32Array | Uint8Array): void };
+  /** Starts the optimised image from this picture (resized to the variable's shape): coarse-to-fine runs pass the last scale's result. */
+  initImage?: RGBAImage;
 }
 
 export interface RunResult {
@@ -188,8 +190,13 @@ export async function execute(plan: Plan, registry: NodeRegistry, services: Comp
       const opt = plan.optimiser;
       for (const v of opt.variables) {
         if (v.socket !== 'Image') continue;
+        const start = env.get(v.key) as Tensor;
+        const init = options.initImage
+          ? tf.tidy(() => resizeTo(tf, imageToTensor(tf, options.initImage!, Math.max(options.initImage!.width, options.initImage!.height)), start.shape[1]!, start.shape[2]!))
+          : null;
         // The image variable is the executor's: a trainable copy of the initial image.
-        const x = tf.variable(env.get(v.key) as Tensor, true, `stylegraph-variable-${++variableCount}`);
+        const x = tf.variable(init ?? start, true, `stylegraph-variable-${++variableCount}`);
+        init?.dispose();
         release(v.key);
         env.set(v.key, x);
       }
