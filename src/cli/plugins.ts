@@ -54,7 +54,9 @@ export async function configuredPlugins(cwd: string, file?: string): Promise<str
 }
 
 export async function loadPlugins(specs: string[], host: PackHost, io: Io): Promise<void> {
-  for (const spec of specs) {
+  // The same pack named by the config and by --plugin loads once.
+  const unique = [...new Map(specs.map((s) => [/^https?:\/\//.test(s) ? s : resolve(io.cwd, s), s])).values()];
+  for (const spec of unique) {
     try {
       const { module, origin } = await importPack(spec, io.cwd);
       const r = host.install(module, origin);
