@@ -4,7 +4,7 @@ import { tapOutputs } from './shared';
 import { describeNetwork, networkWeights } from './weights';
 import {
   VGG19_LAYERS, VGG19_LAYER_NAMES, VGG19_VARIANTS, deepestTap, forwardFlops, randomVgg19Weights, tapShape,
-  vgg19Forward, vgg19ForwardAnySize, type Pooling, type Vgg19Variant, type Vgg19Weights,
+  vgg19Forward, type Pooling, type Vgg19Variant, type Vgg19Weights,
 } from '../src/models/vgg19';
 
 const variant = (p: ParamValues) => p.variant as Vgg19Variant;
@@ -64,7 +64,7 @@ export default defineNodeType({
       return { flops: forwardFlops(deepestTap(list), image, variant(p)), activationBytes: activations, weightBytes: weights };
     },
     run: (image, list, p, services) =>
-      vgg19ForwardAnySize(services.tf, image as Parameters<typeof vgg19Forward>[1], list, weightsFor(p, services), p.pooling as Pooling),
+      vgg19Forward(services.tf, image as Parameters<typeof vgg19Forward>[1], list, weightsFor(p, services), p.pooling as Pooling),
   },
   describeWeights: (p, services) => describeNetwork(services, `VGG19 ${variant(p)}`, weightsName(p), p.seed as number),
 });

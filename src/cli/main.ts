@@ -3,7 +3,6 @@ import { basename, dirname, extname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { RGBAImage } from '../ops/image';
 import { PackHost, missingPacks } from '../plugin/packs';
-import { vggTiling } from '../models/vgg19';
 import type { NodeRegistry } from '../plugin/registry';
 import { configuredPlugins, loadPlugins } from './plugins';
 import { builtinRegistry } from '../../nodes';
@@ -38,7 +37,6 @@ const USAGE = `usage:
                       [--steps N] [--backend wasm|cpu] [--seed N] [--out OUT.png] [--report REPORT.json]
                       [--weights NAME=PATH_OR_URL ...] [--plugin PATH_OR_URL ...] [--config FILE]
                       [--scales 0.25,0.5,1]   coarse to fine: optimise small, upsample, go on
-                      [--tile PX]   encoder passes on images larger than PX x PX run in tiles (default 512 above 1536 px)
   stylegraph validate FILE ...            checks one or more graphs (presets/*.json)
   stylegraph plan FILE [--size PX] [--set ...] [--steps N]
   stylegraph weights list|clear          the download cache ($STYLEGRAPH_CACHE or ~/.cache/stylegraph/weights)
@@ -87,7 +85,6 @@ async function dispatch(argv: string[], io: Io, signal?: AbortSignal): Promise<n
         weights: { type: 'string', multiple: true },
         plugin: { type: 'string', multiple: true },
         scales: { type: 'string' },
-        tile: { type: 'string' },
         config: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -143,8 +140,6 @@ async function dispatch(argv: string[], io: Io, signal?: AbortSignal): Promise<n
   const size = int('size', v.size, 8, 4096) ?? 256;
   const steps = int('steps', v.steps, 0, 100000);
   const seed = int('seed', v.seed, 0, 2 ** 31) ?? 0;
-  const tile = int('tile', v.tile, 64, 4096);
-  if (tile !== undefined) Object.assign(vggTiling, { tile, abovePixels: tile * tile });
   const backend = v.backend as BackendName | undefined;
   if (backend && !['wasm', 'cpu'].includes(backend)) throw new UsageError(`--backend must be wasm or cpu in Node, got "${backend}"`);
 

@@ -1,7 +1,6 @@
 import type * as tfjs from '@tensorflow/tfjs';
 import { convValid, flipKernel } from './conv';
 import { mulberry32, randomNormal, seedFor } from './random';
-import { tiledForward, type TiledNet } from './tiling';
 
 export { flipKernel };
 
@@ -215,19 +214,4 @@ export function vgg19Forward(
   }
   if (!kept.has(x)) x.dispose();
   return out;
-}
-
-/** Above this many pixels an encoder pass is computed in tiles of `tile` px (see tiledForward); tests lower it. */
-export const vggTiling = { abovePixels: 1536 * 1536, tile: 512 };
-
-/** vgg19Forward, tiled for large images so only one tile's activations exist at a time (same taps, same gradients). */
-export function vgg19ForwardAnySize(tf: TF, image: Tensor4D, taps: readonly string[], weights: Vgg19Weights, pooling: Pooling): Record<string, Tensor> {
-  const [, h, w] = image.shape;
-  if (h * w <= vggTiling.abovePixels) return vgg19Forward(tf, image, taps, weights, pooling);
-  const net: TiledNet = {
-    kinds: VGG19_LAYERS.map((l) => l.kind),
-    tapIndex: (t) => layerIndex.get(t)!,
-    forward: (x, list) => vgg19Forward(tf, x, list, weights, pooling),
-  };
-  return tiledForward(tf, net, image, taps, vggTiling.tile);
 }
