@@ -3,6 +3,7 @@
  *   npm run bench                  Gatys iteration: the compiled plan against plain tfjs and PyTorch (wasm 128/256,
  *                                  cpu 128), AdaIN and SANet feed-forward at 256/512, memory over 500 steps
  *   npm run bench -- --cpu-256     adds the cpu backend at 256 px (about 2 minutes a step)
+ *   npm run bench -- --only NAME   one section: gatys, feedforward, memory, browser
  *   npm run bench -- --browser     adds headless Chromium (webgl and wasm), from the built app (npm run build first)
  *   npm run bench -- --write       writes docs/benchmarks.md from this run
  *   npm run bench -- --smoke       one tiny configuration of each kind, for CI
@@ -230,6 +231,9 @@ async function browser(): Promise<{ backend: string; ms: number }[] | string> {
 }
 
 // ---- the run ----
+/** `--only gatys` (or feedforward, memory, browser) runs that section alone. */
+const only = argv.includes('--only') ? argv[argv.indexOf('--only') + 1] : undefined;
+const want = (section: string) => !only || only === section;
 const sizes = smoke ? [32] : [128, 256];
 const steps = smoke ? 1 : 3;
 const date = new Date().toISOString().slice(0, 10);
@@ -238,6 +242,7 @@ say();
 say(`One run of \`npm run bench${argv.length ? " --" : ""}${argv.filter((a) => a !== '--write').map((a) => ` ${a}`).join('')}\` on ${date}, this machine: ${(await import('node:os')).cpus().length} cores, no GPU, node ${process.version}.`);
 say(`Times are the mean over steps 1..N (step 0 warms up). Random weights everywhere (timing does not depend on them).`);
 say();
+if (want('gatys')) {
 say(`## Gatys iteration (forward + backward, content conv4_2 + 5 Gram style layers, Adam)`);
 say();
 const torch1 = torchStep(sizes, 1);
@@ -263,14 +268,18 @@ for (const size of cpuSizes) {
 }
 if (typeof torch1 === 'string') say(`\nPyTorch: ${torch1}.`);
 else say(`\nPyTorch ${torch1.version} (scripts/bench-torch.py); tfjs-wasm in Node runs one thread, so the 1-thread column is the like-for-like one.`);
+}
 
-say();
-say(`## AdaIN and SANet feed-forward (wasm, style encoding included)`);
-say();
-say(`| size | AdaIN | SANet |`);
-say(`|---|---|---|`);
-for (const size of smoke ? [32] : [256, 512]) say(`| ${size} | ${fmt(await feedForward('adain.json', size))} | ${fmt(await feedForward('sanet.json', size))} |`);
+if (want('feedforward')) {
+  say();
+  say(`## AdaIN and SANet feed-forward (wasm, style encoding included)`);
+  say();
+  say(`| size | AdaIN | SANet |`);
+  say(`|---|---|---|`);
+  for (const size of smoke ? [32] : [256, 512]) say(`| ${size} | ${fmt(await feedForward('adain.json', size))} | ${fmt(await feedForward('sanet.json', size))} |`);
+}
 
+if (want('memory')) {
 say();
 say(`## Memory over a run (Gatys, Adam, 32 px)`);
 say();
@@ -280,8 +289,9 @@ for (const [backend, n] of smoke ? ([['wasm', 3]] as const) : ([['wasm', 500], [
   const m = await memory(backend, 32, n);
   say(`| ${backend} | ${n} | ${m.seen.map((s) => `${s.tensors} (step ${s.step})`).join(' / ')} | ${m.seen.map((s) => `${(s.bytes / 2 ** 20).toFixed(1)} MiB`).join(' / ')} | ${(m.peak / 2 ** 20).toFixed(1)} MiB |`);
 }
+}
 
-if (args.has('--browser')) {
+if ((args.has('--browser') || only === 'browser') && want('browser')) {
   say();
   say(`## Headless Chromium (software GPU), the editor's worker, Gatys with Adam at 64 px`);
   say();
