@@ -171,6 +171,20 @@ describe('the editor', () => {
     const { page } = await open('backend=wasm&size=64');
     await page.click('[data-node="content"] .head');
     await page.click('[data-node="enc_content"] .head', { modifiers: ['Shift'] });
+    // Dragging one node of the selection moves both by the same amount (one undo step).
+    const positions = () => page.evaluate(() => Object.fromEntries((window as unknown as { stylegraph: { graph: { model: { nodes: { id: string; position: { x: number; y: number } }[] } } } })
+      .stylegraph.graph.model.nodes.filter((n) => n.id === 'content' || n.id === 'enc_content').map((n) => [n.id, n.position])));
+    const before = await positions();
+    const head = (await page.locator('[data-node="content"] .head .title').boundingBox())!;
+    await page.mouse.move(head.x + 5, head.y + 5);
+    await page.mouse.down();
+    await page.mouse.move(head.x + 65, head.y + 45, { steps: 6 });
+    await page.mouse.up();
+    await expect.poll(async () => (await positions()).content!.x).not.toBe(before.content!.x);
+    const after = await positions();
+    const moved = (id: string) => [after[id]!.x - before[id]!.x, after[id]!.y - before[id]!.y].map((d) => Math.round(d));
+    expect(moved('enc_content')).toEqual(moved('content'));
+    expect(moved('content')[0]).toBeGreaterThan(0);
     await page.keyboard.press('Control+g');
     await expect.poll(() => page.locator('.sg-node.group').count()).toBe(1);
     expect(await page.locator('[data-node="content"]').count()).toBe(0);
