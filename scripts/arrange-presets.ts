@@ -5,16 +5,13 @@
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { builtinRegistry } from '../nodes';
 import { parseDocument, serialiseDocument } from '../src/graph/document';
-import { arrange } from '../src/graph/edit';
-import { estimateHeight, viewGraph } from '../src/graph/view';
+import { layOut } from '../src/graph/view';
 
 const registry = builtinRegistry();
 const dir = new URL('../presets/', import.meta.url);
 for (const name of readdirSync(dir).filter((f) => f.endsWith('.json'))) {
   const { model } = parseDocument(readFileSync(new URL(name, dir), 'utf8'));
   if (!model) throw new Error(`${name} does not read`);
-  const view = new Map(viewGraph(model, registry).nodes.map((v) => [v.id, v]));
-  const laid = arrange(model, undefined, (id) => (view.get(id) ? estimateHeight(view.get(id)!) : 140));
-  writeFileSync(new URL(name, dir), serialiseDocument(laid));
+  writeFileSync(new URL(name, dir), serialiseDocument(layOut(model, registry)));
   console.log(`arranged ${name}`);
 }

@@ -2,7 +2,7 @@ import type { RGBAImage } from '../ops/image';
 import { encodeLink, LINK_PREFIX, decodeLink } from '../schema/link';
 import { embedText, extractText, isPng } from '../schema/png';
 import { getUpload, isUpload, putUpload, uploadSource } from '../web/uploads';
-import { parseDocument, serialiseDocument } from '../graph/document';
+import { serialiseDocument } from '../graph/document';
 import type { useGraphStore } from './stores/graph';
 
 type GraphStore = ReturnType<typeof useGraphStore>;
@@ -21,8 +21,7 @@ export function download(name: string, data: BlobPart, type: string) {
  */
 export async function documentFor(graph: GraphStore, embed: boolean): Promise<string> {
   if (!embed) return graph.documentText();
-  const parsed = parseDocument(graph.documentText());
-  const model = parsed.model!;
+  const model = structuredClone(graph.documentModel());
   for (const n of model.nodes)
     for (const [k, v] of Object.entries(n.params))
       if (typeof v === 'string' && isUpload(v)) {

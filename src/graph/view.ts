@@ -1,6 +1,7 @@
 import { resolveParams } from '../plugin/params';
 import type { NodeRegistry } from '../plugin/registry';
 import { outputsOf, type SocketType } from '../plugin/types';
+import { arrange } from './edit';
 import type { GraphModel } from './model';
 
 /**
@@ -116,4 +117,10 @@ export function viewGraph(model: GraphModel, registry: NodeRegistry): ViewGraph 
 export function estimateHeight(v: ViewNode, inlineParams = 4): number {
   const thumbnail = v.type === 'image' ? 164 : 0;
   return 34 + 24 * Math.max(v.inputs.length, v.outputs.length) + 15 * inlineParams + 8 + thumbnail;
+}
+
+/** Arrange with each node as tall as the canvas draws it: columns by depth, rows by drawn height. */
+export function layOut(model: GraphModel, registry: NodeRegistry): GraphModel {
+  const views = new Map(viewGraph(model, registry).nodes.map((v) => [v.id, v]));
+  return arrange(model, undefined, (id) => (views.get(id) ? estimateHeight(views.get(id)!) : 140));
 }

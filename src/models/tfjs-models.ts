@@ -85,6 +85,15 @@ export async function loadTfjsModel(tf: TF, path: string, read: (path: string, r
   return loadTfjsModelFromParts(tf, json, weightData.buffer);
 }
 
+/** Loads a model.json URL and its weight files (resolved next to it) over fetch. */
+export function fetchTfjsModel(tf: TF, url: string): Promise<TfjsModel> {
+  return loadTfjsModel(tf, url, async (p, from) => {
+    const res = await fetch(new URL(p, from ?? url));
+    if (!res.ok) throw new Error(`${p}: HTTP ${res.status}`);
+    return new Uint8Array(await res.arrayBuffer());
+  });
+}
+
 /** Loads model.json + its weight files, given as bytes: a Layers or a graph model. */
 export async function loadTfjsModelFromParts(tf: TF, json: { modelTopology: object; weightsManifest: { paths: string[]; weights: tfjs.io.WeightsManifestEntry[] }[]; format?: string }, weightData: ArrayBuffer): Promise<TfjsModel> {
   const handler = tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: json.weightsManifest.flatMap((g) => g.weights), weightData });

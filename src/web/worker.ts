@@ -11,7 +11,7 @@ import { runSweep } from '../runtime/sweep';
 import { RunMemo, execute } from '../runtime/executor';
 import { createModelCache } from '../runtime/models';
 import { compileWithImages, loadGraphImages, loadGraphModels, makeServices, type DecodedImage } from '../runtime/session';
-import { loadTfjsModel, tapShapes, type TfjsModel } from '../models/tfjs-models';
+import { fetchTfjsModel, tapShapes, type TfjsModel } from '../models/tfjs-models';
 import { decodeBitmap, decodeInBrowser, startBrowserBackend, tf } from './backend';
 import type { FromWorker, ToWorker } from './protocol';
 import { loadCachedWeights } from './weights';
@@ -38,11 +38,7 @@ const tfjsModels = new Map<string, Promise<TfjsModel>>();
 const loadModel = (source: string, base: string) => {
   let m = tfjsModels.get(source);
   if (!m) {
-    m = loadTfjsModel(tf, new URL(source, base).href, async (p, from) => {
-      const res = await fetch(new URL(p, from ?? base));
-      if (!res.ok) throw new Error(`${p}: HTTP ${res.status}`);
-      return new Uint8Array(await res.arrayBuffer());
-    });
+    m = fetchTfjsModel(tf, new URL(source, base).href);
     m.catch(() => tfjsModels.delete(source));
     tfjsModels.set(source, m);
   }

@@ -5,7 +5,7 @@ import type { Diagnostic } from '../../graph/diagnostics';
 import { parseDocument, serialiseDocument } from '../../graph/document';
 import * as edit from '../../graph/edit';
 import type { GraphEdge, GraphGroup, GraphModel } from '../../graph/model';
-import { estimateHeight, modelEndpoint, viewGraph } from '../../graph/view';
+import { layOut, modelEndpoint, viewGraph } from '../../graph/view';
 import type { SocketType } from '../../plugin/types';
 import { modelLayers, packs, registry, registryVersion } from '../registry';
 import { missingPacks, recordPacks } from '../../plugin/packs';
@@ -95,7 +95,7 @@ export const useGraphStore = defineStore('graph', () => {
     }
     // Opening is one undo step: Undo brings the previous graph back. A document without a layout (every node at
     // the same place, as a hand-written or generated one) is arranged.
-    commit(unplaced(parsed.model) ? layOut(parsed.model) : parsed.model);
+    commit(unplaced(parsed.model) ? layOut(parsed.model, registry) : parsed.model);
     selection.value = [];
     fileName.value = name;
     tell(errors.length ? `${name} opened with problems: ${errors.map((d) => d.message).join('; ')}` : `opened ${name}`, errors.length > 0);
@@ -180,7 +180,7 @@ export const useGraphStore = defineStore('graph', () => {
       selection.value = g?.nodes ?? [];
     },
     arrange() {
-      commit(layOut(model.value));
+      commit(layOut(model.value, registry));
     },
     setMetadata(change: Partial<GraphModel['metadata']>) {
       commit({ ...model.value, metadata: { ...model.value.metadata, ...change } }, 'metadata');
@@ -202,7 +202,8 @@ export const useGraphStore = defineStore('graph', () => {
   });
   const missing = computed(() => (registryVersion.value, missingPacks(model.value, registry)));
   /** The document as saved, shared or exported: with the packs its nodes come from. */
-  const documentText = () => serialiseDocument(recordPacks(model.value, packs));
+  const documentModel = () => recordPacks(model.value, packs);
+  const documentText = () => serialiseDocument(documentModel());
   const diagnostics = computed<Diagnostic[]>(() => compiled.value.diagnostics);
   const diagnosticsByNode = computed(() => {
     const by = new Map<string, Diagnostic[]>();
@@ -230,7 +231,7 @@ export const useGraphStore = defineStore('graph', () => {
   });
 
   return {
-    model, selection, fileName, notice, dragging, past, future, view, compiled, missing, documentText, diagnostics, diagnosticsByNode, shapes,
+    model, selection, fileName, notice, dragging, past, future, view, compiled, missing, documentModel, documentText, diagnostics, diagnosticsByNode, shapes,
     canUndo: computed(() => past.value.length > 0), canRedo: computed(() => future.value.length > 0),
     tell, commit, undo, redo, load, open, ...commands,
   };
@@ -239,11 +240,6 @@ export const useGraphStore = defineStore('graph', () => {
 const unplaced = (m: GraphModel) =>
   m.nodes.length > 1 && m.nodes.every((n) => n.position.x === m.nodes[0]!.position.x && n.position.y === m.nodes[0]!.position.y);
 
-/** Columns by depth, rows by the height each node is drawn at. */
-function layOut(m: GraphModel): GraphModel {
-  const views = new Map(viewGraph(m, registry).nodes.map((v) => [v.id, v]));
-  return edit.arrange(m, undefined, (id) => (views.get(id) ? estimateHeight(views.get(id)!) : 140));
-}
 
 /** The autosaved graph, if there is one that reads. */
 export function recoverAutosave(): { model: GraphModel; name: string } | null {
