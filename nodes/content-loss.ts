@@ -1,5 +1,5 @@
 import { defineNodeType } from '../src/plugin/types';
-import { CONTENT_NORMALISATIONS, contentLoss, type ContentNormalisation } from '../src/ops/losses';
+import { CONTENT_NORMALISATIONS, contentLoss, tiledContentLoss, type ContentNormalisation } from '../src/ops/losses';
 import { SCALAR, featureLossInputs, inputInfo, inputTensor, lossWeight, sameShape, weightParam } from './shared';
 
 /** How far the image's features at one layer are from the content image's. */
@@ -21,6 +21,7 @@ export default defineNodeType({
     sameShape(inputInfo(ctx, 'input'), inputInfo(ctx, 'target'), 'content loss');
     return { loss: SCALAR };
   },
+  tiled: (params) => tiledContentLoss(params.normalisation as ContentNormalisation),
   compute: (ctx) => {
     const { tf } = ctx;
     return {

@@ -1,5 +1,5 @@
 import { meanStd } from '../src/models/adain';
-import { defineNodeType } from '../src/plugin/types';
+import { defineNodeType, type Tensor } from '../src/plugin/types';
 import { SCALAR, featureLossInputs, inputInfo, inputTensor, lossWeight, weightParam } from './shared';
 
 type T4 = Parameters<typeof meanStd>[1];
@@ -22,6 +22,21 @@ export default defineNodeType({
       throw new Error(`image features ${a.shape.join('x')} and style features ${b.shape.join('x')} need the same batch and channels`);
     return { loss: SCALAR };
   },
+  // Channel means and standard deviations come from the sums of F and F^2 over positions, which add up over tiles.
+  tiled: () => ({
+    target: 'global',
+    stats: (f, _target, tf) => [tf.sum(f, [0, 1, 2]), tf.sum(tf.square(f), [0, 1, 2])],
+    finish: ([s1, s2], target, full, weight, tf) =>
+      tf.tidy(() => {
+        const n = full.shape[1]! * full.shape[2]!;
+        const mean = tf.div(s1!, n);
+        const variance = tf.div(tf.sub(s2!, tf.mul(tf.square(mean), n)), Math.max(1, n - 1));
+        const std = tf.sqrt(tf.add(tf.relu(variance), 1e-5));
+        const s = meanStd(tf, target as T4);
+        const mse = (a: Tensor, b: Tensor) => tf.mean(tf.squaredDifference(a, tf.reshape(b, a.shape)));
+        return tf.mul(tf.add(mse(mean, s.mean), mse(std, s.std)), weight);
+      }),
+  }),
   compute: (ctx) => {
     const { tf } = ctx;
     return {

@@ -1,5 +1,5 @@
 import { defineNodeType, type ValueInfo } from '../src/plugin/types';
-import { STYLE_NORMALISATIONS, styleGram, styleLoss, type StyleNormalisation } from '../src/ops/losses';
+import { STYLE_NORMALISATIONS, styleGram, styleLoss, tiledStyleLoss, type StyleNormalisation } from '../src/ops/losses';
 import { SCALAR, featureLossInputs, inputInfo, inputTensor, lossWeight, weightParam } from './shared';
 
 /**
@@ -42,6 +42,7 @@ export default defineNodeType({
     const c = f.shape[f.shape.length - 1]!;
     return 2 * c * f.shape.reduce((a, b) => a * b, 1);
   },
+  tiled: (params) => tiledStyleLoss(params.normalisation as StyleNormalisation),
   compute: (ctx) => {
     const { tf } = ctx;
     return {

@@ -4,7 +4,7 @@ import { tapOutputs } from './shared';
 import { describeNetwork, networkWeights } from './weights';
 import {
   VGG19_LAYERS, VGG19_LAYER_NAMES, VGG19_VARIANTS, deepestTap, forwardFlops, randomVgg19Weights, tapShape,
-  vgg19Forward, type Pooling, type Vgg19Variant, type Vgg19Weights,
+  vgg19Forward, vgg19Tiling, type Pooling, type Vgg19Variant, type Vgg19Weights,
 } from '../src/models/vgg19';
 
 const variant = (p: ParamValues) => p.variant as Vgg19Variant;
@@ -63,6 +63,7 @@ export default defineNodeType({
       }
       return { flops: forwardFlops(deepestTap(list), image, variant(p)), activationBytes: activations, weightBytes: weights };
     },
+    tiling: (list) => vgg19Tiling(list),
     run: (image, list, p, services) =>
       vgg19Forward(services.tf, image as Parameters<typeof vgg19Forward>[1], list, weightsFor(p, services), p.pooling as Pooling),
   },

@@ -47,13 +47,20 @@ import { createModelCache } from '../src/runtime/models';
 import type { NodeRegistry } from '../src/plugin/registry';
 import type { LoadedCheckpoint } from '../src/plugin/types';
 
-/** Compiles and runs a model whose image paths are relative to presets/, on the current backend. */
-export async function run(model: GraphModel, size: number, options: RunOptions = {}, reg: NodeRegistry = registry, checkpoints: LoadedCheckpoint[] = []) {
-  const docPath = new URL('../presets/doc.json', import.meta.url).pathname;
+const docPath = new URL('../presets/doc.json', import.meta.url).pathname;
+
+/** Compiles a model whose image paths are relative to presets/. */
+export async function planOf(model: GraphModel, size: number, reg: NodeRegistry = registry) {
   const { images, errors } = await loadDocumentImages(model, reg, docPath);
   if (errors.length) throw new Error(errors.join('\n'));
   const { plan, diagnostics } = compileWithImages(model, reg, images, size);
   if (!plan) throw new Error(diagnostics.map((d) => d.message).join('\n'));
+  return { plan, images };
+}
+
+/** Compiles and runs a model whose image paths are relative to presets/, on the current backend. */
+export async function run(model: GraphModel, size: number, options: RunOptions = {}, reg: NodeRegistry = registry, checkpoints: LoadedCheckpoint[] = []) {
+  const { plan, images } = await planOf(model, size, reg);
   const models = createModelCache();
   try {
     const store = { get: (name: string) => checkpoints.find((c) => c.name === name) };

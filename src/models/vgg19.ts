@@ -59,6 +59,25 @@ export function deepestTap(taps: readonly string[]): string {
   return taps.reduce((a, b) => ((layerIndex.get(b) ?? -1) > (layerIndex.get(a) ?? -1) ? b : a));
 }
 
+/**
+ * Tiling a pass: each tap's stride, and a halo that is a multiple of the deepest stride and covers the
+ * deepest tap's receptive-field radius (relu5_1: 78 px, so 80), so a tile's taps inside its core are exact.
+ */
+export function vgg19Tiling(taps: readonly string[]): { strides: Record<string, number>; halo: number } {
+  const stop = layerIndex.get(deepestTap(taps))!;
+  let radius = 0;
+  let stride = 1;
+  for (const l of VGG19_LAYERS.slice(0, stop + 1)) {
+    if (l.kind === 'conv') radius += stride; // a 3x3 conv reaches one position further at this stride
+    if (l.kind === 'pool') {
+      radius += stride / 2; // a 2x2 window spans one more input position
+      stride *= 2;
+    }
+  }
+  const align = Math.max(...taps.map((t) => vggLayer(t).stride));
+  return { strides: Object.fromEntries(taps.map((t) => [t, vggLayer(t).stride])), halo: Math.ceil(radius / align) * align };
+}
+
 /** Output size along one axis after `pools` 2x2 poolings: floor for zero-padded variants, ceil for `normalised`. */
 function pooled(n: number, pools: number, variant: Vgg19Variant): number {
   for (let i = 0; i < pools; i++) n = variant === 'normalised' ? Math.ceil(n / 2) : Math.floor(n / 2);
@@ -136,8 +155,33 @@ export function randomVgg19Weights(tf: TF, variant: Vgg19Variant, seed: number):
   return weights;
 }
 
-/** Benchmarks switch the flipped-kernel gradient off to measure what it saves. */
-export const convOptions = { flippedInputGradient: true };
+/** Benchmarks switch these off to measure what they save: the flipped-kernel gradient, and conv+bias+relu as one op. */
+export const convOptions = { flippedInputGradient: true, fuseBiasRelu: true };
+
+/**
+ * relu(conv(x) + bias) as one fused op (one kernel, one stored tensor instead of three), differentiated
+ * with respect to x only: dx = conv(dy * [y > 0]) with the flipped kernel. VGG's weights are constants.
+ */
+export function convBiasRelu(tf: TF, x: Tensor4D, w: { kernel: Tensor4D; bias: Tensor; flipped: Tensor4D }, reflect: boolean): Tensor4D {
+  const input = reflect ? tf.mirrorPad(x, [[0, 0], [1, 1], [1, 1], [0, 0]], 'reflect') : x;
+  const pad = reflect ? 'valid' : 'same';
+  const f = tf.customGrad((...args) => {
+    const [xIn, save] = args as [Tensor4D, tfjs.GradSaveFunc];
+    const y = tf.fused.conv2d({ x: xIn, filter: w.kernel, strides: 1, bias: w.bias, activation: 'relu', pad });
+    save([y]);
+    return {
+      value: y,
+      gradFunc: (dy, [ys]) =>
+        tf.tidy(() => {
+          const g = tf.mul(dy, tf.step(ys!)) as Tensor4D;
+          return reflect ? tf.conv2d(tf.pad(g, [[0, 0], [2, 2], [2, 2], [0, 0]]), w.flipped, 1, 'valid') : tf.conv2d(g, w.flipped, 1, 'same');
+        }),
+    };
+  });
+  const y = f(input) as Tensor4D;
+  if (input !== x) input.dispose();
+  return y;
+}
 
 /**
  * A VGG conv: zero padding ('same') or reflection padding then 'valid'. Differentiated through
@@ -196,7 +240,18 @@ export function vgg19Forward(
   for (let i = 0; i <= stop; i++) {
     const l = VGG19_LAYERS[i]!;
     const prev = x;
-    if (l.kind === 'conv') {
+    const next = VGG19_LAYERS[i + 1];
+    if (l.kind === 'conv' && convOptions.fuseBiasRelu && next?.kind === 'relu' && i < stop && !wanted.has(l.name)) {
+      // The conv's own output is not tapped: compute conv, bias and relu at once and step past the relu.
+      x = convBiasRelu(tf, x, weights.conv(l.name), reflect);
+      i++;
+      if (!kept.has(prev)) prev.dispose();
+      if (wanted.has(next.name)) {
+        out[next.name] = x;
+        kept.add(x);
+      }
+      continue;
+    } else if (l.kind === 'conv') {
       const w = weights.conv(l.name);
       const y = conv3x3(tf, x, w.kernel, w.flipped, reflect);
       x = tf.add(y, w.bias);

@@ -1,5 +1,6 @@
 import type * as tfjs from '@tensorflow/tfjs';
 import { mvn } from '../models/adain';
+import type { TiledLoss, ValueInfo } from '../plugin/types';
 
 type TF = typeof tfjs;
 type Tensor = tfjs.Tensor;
@@ -41,14 +42,48 @@ export function styleGram(tf: TF, features: Tensor, normalisation: StyleNormalis
  */
 export function styleLoss(tf: TF, features: Tensor, target: Tensor, normalisation: StyleNormalisation): Tensor {
   return tf.tidy(() => {
-    const g = styleGram(tf, features, normalisation);
-    const sq = tf.sum(tf.squaredDifference(g, target));
-    if (normalisation === 'gatys') {
-      const { n, m } = dims(features);
-      return tf.div(sq, 4 * n * n * m * m);
-    }
-    return tf.div(sq, g.size);
+    const { n, m } = dims(features);
+    return styleLossOfGram(tf, gramMatrix(tf, features), target, n, m, normalisation);
   });
+}
+
+/** The style loss from the raw Gram of features with `n` channels at `m` positions. */
+function styleLossOfGram(tf: TF, gram: Tensor, target: Tensor, n: number, m: number, normalisation: StyleNormalisation): Tensor {
+  return tf.tidy(() => {
+    const g = normalisation === 'johnson' ? tf.div(gram, n * m) : gram;
+    const sq = tf.sum(tf.squaredDifference(g, target));
+    return tf.div(sq, normalisation === 'gatys' ? 4 * n * n * m * m : n * n);
+  });
+}
+
+/** Channels and positions of a whole feature map from its info. */
+const fullDims = (full: ValueInfo) => {
+  const n = full.shape[full.shape.length - 1]!;
+  return { n, m: full.shape.reduce((a, b) => a * b, 1) / n };
+};
+
+/** The style loss tile by tile: a Gram matrix is a sum over positions, so tiles' Grams add up. */
+export function tiledStyleLoss(normalisation: StyleNormalisation): TiledLoss {
+  return {
+    target: 'global',
+    stats: (features, _target, tf) => [gramMatrix(tf, features)],
+    finish: ([gram], target, full, weight, tf) =>
+      tf.tidy(() => {
+        const { n, m } = fullDims(full);
+        return tf.mul(styleLossOfGram(tf, gram!, target, n, m, normalisation), weight);
+      }),
+  };
+}
+
+/** The content loss tile by tile (not `mvn-mse`, whose channel statistics span the whole map). */
+export function tiledContentLoss(normalisation: ContentNormalisation): TiledLoss | undefined {
+  if (normalisation === 'mvn-mse') return undefined;
+  return {
+    target: 'local',
+    stats: (features, target, tf) => [tf.sum(tf.squaredDifference(features, target))],
+    finish: ([sq], _target, full, weight, tf) =>
+      tf.tidy(() => tf.mul(normalisation === 'gatys' ? tf.mul(sq!, 0.5) : tf.div(sq!, full.shape.reduce((a, b) => a * b, 1)), weight)),
+  };
 }
 
 /**

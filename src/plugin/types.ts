@@ -198,6 +198,26 @@ export interface SharedPass {
   cost(taps: string[], image: Shape, params: ParamValues): { flops: number; activationBytes: number; weightBytes: number };
   /** Runs once for all merged nodes; returns one tensor per tap. Synchronous so it can run under a gradient. */
   run(image: Tensor, taps: string[], params: ParamValues, services: ComputeServices): Record<string, Tensor>;
+  /**
+   * How the pass can run on tiles of a large image: each tap's stride in pixels, and the halo (a multiple of
+   * the largest stride, at least the deepest tap's receptive-field radius) around a tile that makes the taps
+   * inside it equal to the whole image's. Absent: the pass cannot be tiled.
+   */
+  tiling?(taps: string[], params: ParamValues): { strides: Record<string, number>; halo: number };
+}
+
+/**
+ * A loss that can be evaluated tile by tile: it depends on its features only through sums over positions
+ * (a Gram matrix, a sum of squared differences, channel sums), so per-tile statistics add up to the whole
+ * image's, and the gradient of one tile is that of <dL/dS, stats(tile)>.
+ */
+export interface TiledLoss {
+  /** local: the target is compared position by position (each tile gets its region); global: the whole target. */
+  target: 'local' | 'global';
+  /** Statistics of one tile's features, summed over tiles. */
+  stats(features: Tensor, target: Tensor, tf: TF): Tensor[];
+  /** The loss from the summed statistics; `full` is the whole feature map's info. Differentiable in `stats`. */
+  finish(stats: Tensor[], target: Tensor, full: ValueInfo, weight: Tensor | number, tf: TF): Tensor;
 }
 
 export interface PreparedInput {
@@ -229,6 +249,8 @@ export interface NodeTypeDef {
   /** Asynchronous set-up before the run (a stream decodes its images); the result reaches compute as `state`. */
   load?(ctx: Omit<ComputeContext, 'inputs' | 'step' | 'state'>): Promise<{ dispose(): void }>;
   shared?: SharedPass;
+  /** The loss's tiled form for these parameters, if it has one (see TiledLoss). */
+  tiled?(params: ParamValues): TiledLoss | undefined;
   /** Which weights the node computes with (a checkpoint, or seeded random weights), for reports and the UI. */
   describeWeights?(params: ParamValues, services: ComputeServices, connected: ReadonlySet<string>): string;
 }

@@ -4,6 +4,7 @@ import type { NodeRegistry } from '../plugin/registry';
 import { isModel, type ComputeServices, type LoadedCheckpoint, type ModelHandle, type Value } from '../plugin/types';
 import { imageToTensor, resizeTo, tensorToRGBA, type RGBAImage } from '../ops/image';
 import { lbfgs, type Evaluation } from './lbfgs';
+import { chooseTiling, evaluateTiles } from './tiling';
 import type { RunMemo } from './memo';
 import { adam, sgd, type GradientOptimiser } from './optimisers';
 
@@ -37,6 +38,12 @@ export interface RunOptions {
    * loop values (what the encoders see of the result) once more at the end of the run.
    */
   probe?: { keys: ReadonlySet<string>; read(key: string, shape: number[], data: Float32Array | Int32Array | Uint8Array): void };
+  /**
+   * Tiling of the optimisation loop (see runtime/tiling.ts): `extent` forces tiles of at most that many px
+   * per side; `limit` is the memory (bytes) above which the run tiles on its own (default: the backend's);
+   * false never tiles.
+   */
+  tiling?: { extent?: number; limit?: number } | false;
   /** Starts the optimised image from this picture (resized to the variable's shape): coarse-to-fine runs pass the last scale's result. */
   initImage?: RGBAImage;
 }
@@ -200,8 +207,9 @@ export async function execute(plan: Plan, registry: NodeRegistry, services: Comp
         release(v.key);
         env.set(v.key, x);
       }
-      await optimise(plan, env, services, options, result, runStep);
-      if (probe && result.status !== 'failed') await probeLoop();
+      const tiled = await optimise(plan, registry, env, services, options, result, runStep);
+      // A tiled run's loop values are too large to hold at once, so they get no previews.
+      if (probe && !tiled && result.status !== 'failed') await probeLoop();
       if (opt.resultKey) env.set(opt.resultKey, env.get(opt.variables[0]!.key)!);
     }
     if (result.status !== 'failed') await runPhase('after');
@@ -223,9 +231,10 @@ function wrap(e: unknown, step: PlanStep): Error {
   return new NodeError(`node ${step.nodes.map((n) => `"${n}"`).join(', ')} (${step.type}) failed: ${msg}`);
 }
 
+/** Runs the optimisation loop; returns whether it ran on tiles. */
 async function optimise(
-  plan: Plan, env: Map<string, Value>, services: ComputeServices, options: RunOptions, result: RunResult, runStep: RunStep,
-): Promise<void> {
+  plan: Plan, registry: NodeRegistry, env: Map<string, Value>, services: ComputeServices, options: RunOptions, result: RunResult, runStep: RunStep,
+): Promise<boolean> {
   const { tf } = services;
   const opt = plan.optimiser!;
   const p = opt.params;
@@ -239,12 +248,16 @@ async function optimise(
     v.socket === 'Image' ? [env.get(v.key) as tfjs.Variable] : (env.get(v.key) as ModelHandle).variables,
   );
 
+  const choice = options.tiling === false ? null : chooseTiling(plan, registry, tf.getBackend(), options.tiling ?? {});
+  const tiled = choice && 'loop' in choice ? choice : null;
+  if (choice) emit({ type: 'status', message: 'warning' in choice ? choice.warning : choice.message });
+
   /** The total loss at the variables' current values; term values are kept aside in `termsOut`. */
   let termsOut: Tensor | null = null;
   let iteration = 0;
-  const objective = (): tfjs.Scalar => {
-    const values = new Map(env);
-    for (const s of loopSteps) runStep(s, values, iteration);
+  /** On tiles, `values` holds the tiled losses already and only the rest of the loop runs here. */
+  const objective = (values = new Map(env)): tfjs.Scalar => {
+    for (const s of tiled ? tiled.loop.rest : loopSteps) runStep(s, values, iteration);
     const total = values.get(opt.lossKey) as tfjs.Scalar;
     const parts = plan.terms.map((t) => tf.mul(values.get(t.key) as Tensor, t.multiplier ?? 1));
     termsOut = tf.keep(tf.stack([total, ...parts]));
@@ -257,10 +270,27 @@ async function optimise(
     return { loss: v[0]!, terms: Object.fromEntries(names.map((n, i) => [n, v[i + 1]!])) };
   };
   const gradients = (): Tensor[] => {
-    const { value, grads } = tf.variableGrads(objective, variables);
-    value.dispose();
-    // A variable the loss does not reach gets a zero gradient.
-    return variables.map((v) => grads[v.name] ?? tf.zerosLike(v));
+    const tiles = tiled && evaluateTiles(tf, tiled.loop, tiled.tiles, env, runStep, iteration, true);
+    try {
+      const { value, grads } = tf.variableGrads(() => objective(tiles ? tiles.values : undefined), variables);
+      value.dispose();
+      // A variable the loss does not reach gets a zero gradient.
+      const whole = variables.map((v) => grads[v.name] ?? tf.zerosLike(v));
+      if (!tiles) return whole;
+      const sum = tiles.addGradient(whole[0]!);
+      if (sum !== whole[0]) whole[0]!.dispose();
+      return [sum];
+    } finally {
+      if (tiles) tiles.dispose();
+    }
+  };
+  /** The loss alone (the last step's report). */
+  const lossOnly = () => {
+    const tiles = tiled && evaluateTiles(tf, tiled.loop, tiled.tiles, env, runStep, iteration, false);
+    tf.tidy(() => {
+      objective(tiles ? tiles.values : undefined);
+    });
+    if (tiles) tiles.dispose();
   };
 
   let last = performance.now();
@@ -336,7 +366,7 @@ async function optimise(
       if (step >= steps) break;
       iteration = step + 1;
     }
-    return;
+    return tiled !== null;
   }
 
   const rules: GradientOptimiser[] = variables.map((v) => {
@@ -350,11 +380,7 @@ async function optimise(
         const grads = gradients();
         rules.forEach((rule, i) => rule.step(variables[i]!, grads[i]!));
         tf.dispose(grads);
-      } else {
-        tf.tidy(() => {
-          objective();
-        });
-      }
+      } else lossOnly();
       // The loss recorded for step k is the one before update k+1.
       const read = await readTerms();
       if (!(await record(k, read.loss, read.terms, 1))) break;
@@ -362,4 +388,5 @@ async function optimise(
   } finally {
     rules.forEach((r) => r.dispose());
   }
+  return tiled !== null;
 }

@@ -1,0 +1,281 @@
+import type * as tfjs from '@tensorflow/tfjs';
+import type { Plan, PlanStep } from '../compiler/plan';
+import type { NodeRegistry } from '../plugin/registry';
+import type { TF, TiledLoss, Value, ValueInfo } from '../plugin/types';
+
+type Tensor = tfjs.Tensor;
+
+/**
+ * Large images, tile by tile. A Gatys-style loop is: encoder passes over the image variable, losses on
+ * their taps that depend on the features only through sums over positions (Grams, squared differences,
+ * channel sums), and weighted sums of those losses. Such a loop is evaluated exactly on tiles:
+ *
+ * 1. forward each tile (core plus a halo that covers the deepest tap's receptive field), crop its taps to
+ *    the core, and add up each loss's statistics S = sum_t s(F_t);
+ * 2. finish each loss L(S), and take dL/dS times the loss's multiplier in the total;
+ * 3. forward and backward each tile again with <dL/dS, s(F_t)> as its loss: its gradient is the tile's
+ *    share of dTotal/dx, added into the whole image's gradient where the tile lies.
+ *
+ * Memory is one tile's activations instead of the whole image's; the cost is one extra forward pass and
+ * the halos' overlap. Image-level terms (total variation) run on the whole image as usual.
+ */
+
+/** A tile: its core (where its taps are kept) and its extent (core plus halo, clipped to the image). */
+export interface Tile {
+  y0: number;
+  y1: number;
+  x0: number;
+  x1: number;
+  ey0: number;
+  ey1: number;
+  ex0: number;
+  ex1: number;
+}
+
+/**
+ * Cores of at most `maxExtent - 2 * halo` px per side, multiples of `align` (the deepest tap's stride) so each
+ * tap's grid splits exactly, spread evenly over H x W.
+ */
+export function tileGrid(h: number, w: number, maxExtent: number, halo: number, align: number): Tile[] {
+  const most = Math.max(align, Math.floor((maxExtent - 2 * halo) / align) * align);
+  const split = (n: number): [number, number][] => {
+    const size = Math.ceil(n / Math.ceil(n / most) / align) * align;
+    const out: [number, number][] = [];
+    for (let a = 0; a < n; a += size) out.push([a, Math.min(n, a + size)]);
+    return out;
+  };
+  return split(h).flatMap(([y0, y1]) =>
+    split(w).map(([x0, x1]) => ({ y0, y1, x0, x1, ey0: Math.max(0, y0 - halo), ey1: Math.min(h, y1 + halo), ex0: Math.max(0, x0 - halo), ex1: Math.min(w, x1 + halo) })),
+  );
+}
+
+interface TiledTerm {
+  step: PlanStep;
+  loss: TiledLoss;
+  input: string;
+  target: string;
+  weight: string | number;
+  multiplier: number;
+  output: string;
+}
+
+/** The loop split for tiling: passes over the variable, losses on their taps, and the rest (whole image). */
+export interface TiledLoop {
+  variable: string;
+  /** Image height and width. */
+  size: [number, number];
+  passes: PlanStep[];
+  /** Tap value key -> its stride and the whole tap's info. */
+  taps: Map<string, { stride: number; info: ValueInfo }>;
+  halo: number;
+  align: number;
+  terms: TiledTerm[];
+  rest: PlanStep[];
+}
+
+/** How the plan's loop splits into tiles, or why it cannot. */
+export function tiledLoop(plan: Plan, registry: NodeRegistry): TiledLoop | { reason: string } {
+  const opt = plan.optimiser;
+  if (!opt) return { reason: 'the graph has no optimiser' };
+  if (opt.variables.length !== 1 || opt.variables[0]!.socket !== 'Image') return { reason: 'it trains model weights, not one image' };
+  const variable = opt.variables[0]!.key;
+  const infoOf = new Map(plan.steps.flatMap((s) => s.outputs.map((o) => [o.key, o.info] as const)));
+  const shape = infoOf.get(variable)!.shape;
+  if (shape[0] !== 1) return { reason: 'the image variable is a batch' };
+  const loop = plan.steps.filter((s) => s.phase === 'loop');
+  const computedInLoop = new Set(loop.flatMap((s) => s.outputs.map((o) => o.key)));
+  const taps = new Map<string, { stride: number; info: ValueInfo }>();
+  const passes: PlanStep[] = [];
+  const terms: TiledTerm[] = [];
+  const rest: PlanStep[] = [];
+  let halo = 0;
+  let align = 1;
+  for (const step of loop) {
+    const def = registry.get(step.type)!;
+    const named = `"${step.nodes.join('", "')}" (${step.type})`;
+    if (step.kind === 'pass') {
+      const tiling = def.shared?.tiling?.(step.taps!, plan.params[step.nodes[0]!]!);
+      if (!tiling) return { reason: `the encoder ${named} cannot run on tiles` };
+      if (step.inputs.image !== variable) return { reason: `the encoder ${named} does not read the image variable directly` };
+      halo = Math.max(halo, tiling.halo);
+      for (const o of step.outputs) {
+        const stride = tiling.strides[o.key.slice(o.key.lastIndexOf('.') + 1)]!;
+        taps.set(o.key, { stride, info: o.info });
+        align = Math.max(align, stride);
+      }
+      passes.push(step);
+      continue;
+    }
+    const keys = Object.values(step.inputs).flat();
+    if (!keys.some((k) => taps.has(k))) {
+      rest.push(step);
+      continue;
+    }
+    const params = plan.params[step.nodes[0]!]!;
+    const loss = def.tiled?.(params);
+    if (!loss) return { reason: `${named} has no tiled form${def.role === 'loss' ? ' with these settings' : ''}` };
+    const input = step.inputs.input;
+    const target = step.inputs.target;
+    if (typeof input !== 'string' || !taps.has(input) || typeof target !== 'string' || computedInLoop.has(target))
+      return { reason: `${named} compares the image's features with a target that changes in the loop` };
+    const w = step.inputs.weight;
+    if (w !== undefined && (typeof w !== 'string' || computedInLoop.has(w))) return { reason: `the weight of ${named} changes in the loop` };
+    const multiplier = plan.terms.find((t) => t.nodeId === step.nodes[0])?.multiplier;
+    if (multiplier === undefined || multiplier === null) return { reason: `${named} does not reach the total through weighted sums` };
+    terms.push({ step, loss, input, target, weight: w ?? (params.weight as number), multiplier, output: step.outputs[0]!.key });
+  }
+  // Align halos to the deepest stride of every pass.
+  halo = Math.ceil(halo / align) * align;
+  return { variable, size: [shape[1]!, shape[2]!], passes, taps, halo, align, terms, rest };
+}
+
+type RunStep = (step: PlanStep, values: Map<string, Value>, iteration: number) => void | Promise<void>;
+
+/** One evaluation of the loop on tiles: the values the rest of the loop sees, and the image gradient if asked. */
+export interface TiledEvaluation {
+  /** env plus the tiled losses' values: run `loop.rest` on it for the total. */
+  values: Map<string, Value>;
+  /** Adds the tiled terms' gradient into `grad` (the gradient of the rest), returning the sum. */
+  addGradient(grad: Tensor): Tensor;
+  dispose(): void;
+}
+
+/** Evaluates the tiled terms at the variable's current value (pass 1 and the losses' gradients in their statistics). */
+export function evaluateTiles(
+  tf: TF, loop: TiledLoop, tiles: Tile[], env: Map<string, Value>, runStep: RunStep, iteration: number, withGradient: boolean,
+): TiledEvaluation {
+  const x = env.get(loop.variable) as Tensor;
+  const [h, w] = loop.size;
+  const region = (t: Tile, stride: number, info: ValueInfo) => {
+    const [, th, tw] = info.shape as [number, number, number];
+    const r0 = t.y0 / stride;
+    const c0 = t.x0 / stride;
+    return { r0, c0, rows: (t.y1 === h ? th : t.y1 / stride) - r0, cols: (t.x1 === w ? tw : t.x1 / stride) - c0 };
+  };
+  /** Each term's features on the tile's core (null when the core is empty at that tap), and its target there. */
+  const termInputs = (image: Tensor, t: Tile): ([Tensor, Tensor] | null)[] => {
+    const values = new Map(env);
+    values.set(loop.variable, image);
+    for (const p of loop.passes) void runStep(p, values, iteration);
+    return loop.terms.map((term) => {
+      const { stride, info } = loop.taps.get(term.input)!;
+      const r = region(t, stride, info);
+      if (r.rows <= 0 || r.cols <= 0) return null;
+      const c = info.shape[3]!;
+      const f = tf.slice(values.get(term.input) as Tensor, [0, r.r0 - t.ey0 / stride, r.c0 - t.ex0 / stride, 0], [1, r.rows, r.cols, c]);
+      const target = env.get(term.target) as Tensor;
+      return [f, term.loss.target === 'local' ? tf.slice(target, [0, r.r0, r.c0, 0], [1, r.rows, r.cols, c]) : target];
+    });
+  };
+  const extent = (t: Tile) => tf.slice(x, [0, t.ey0, t.ex0, 0], [1, t.ey1 - t.ey0, t.ex1 - t.ex0, x.shape[3]!]);
+
+  // 1. Statistics summed over tiles.
+  let sums: Tensor[][] = loop.terms.map(() => []);
+  for (const t of tiles) {
+    const next = tf.tidy(() =>
+      termInputs(extent(t), t).map((pair, i) => {
+        if (!pair) return sums[i]!;
+        const stats = loop.terms[i]!.loss.stats(pair[0], pair[1], tf);
+        return sums[i]!.length ? stats.map((s, j) => tf.add(s, sums[i]![j]!)) : stats;
+      }),
+    );
+    const kept = new Set(next.flat());
+    tf.dispose(sums.flat().filter((s) => !kept.has(s)));
+    sums = next;
+  }
+
+  // 2. Each loss from its statistics, and (for the gradient) dTotal/dS.
+  const weightOf = (term: TiledTerm) => (typeof term.weight === 'number' ? term.weight : (env.get(term.weight) as Tensor));
+  const finish = (term: TiledTerm, stats: Tensor[]) =>
+    term.loss.finish(stats, env.get(term.target) as Tensor, loop.taps.get(term.input)!.info, weightOf(term), tf);
+  const values = new Map(env);
+  const losses = loop.terms.map((term, i) => {
+    const loss = sums[i]!.length ? finish(term, sums[i]!) : tf.scalar(0);
+    values.set(term.output, loss);
+    return loss;
+  });
+  const slopes: Tensor[][] = withGradient
+    ? loop.terms.map((term, i) =>
+        sums[i]!.length ? tf.tidy(() => tf.grads((...s: Tensor[]) => finish(term, s))(sums[i]!).map((g) => tf.mul(g, term.multiplier))) : [],
+      )
+    : [];
+  tf.dispose(sums.flat());
+
+  return {
+    values,
+    addGradient(grad: Tensor): Tensor {
+      // 3. Each tile's gradient of <dTotal/dS, s(F_tile)>, added where the tile lies.
+      let total = grad;
+      for (const t of tiles) {
+        const next = tf.tidy(() => {
+          const g = tf.grad((image: Tensor) => {
+            const parts = termInputs(image, t).flatMap((pair, i) =>
+              pair ? loop.terms[i]!.loss.stats(pair[0], pair[1], tf).map((s, j) => tf.sum(tf.mul(s, slopes[i]![j]!))) : [],
+            );
+            return parts.length ? tf.addN(parts) : tf.mul(tf.sum(image), 0);
+          })(extent(t));
+          return tf.add(total, tf.pad(g, [[0, 0], [t.ey0, h - t.ey1], [t.ex0, w - t.ex1], [0, 0]]));
+        });
+        if (total !== grad) total.dispose();
+        total = next;
+      }
+      return total;
+    },
+    dispose() {
+      tf.dispose(losses);
+      tf.dispose(slopes.flat());
+    },
+  };
+}
+
+/** How large a tile may be so that one tile's step stays within `budget` bytes, given the untiled step's estimate. */
+export function tileExtent(plan: Plan, budget: number): number {
+  const [, h, w] = plan.steps.flatMap((s) => s.outputs).find((o) => o.key === plan.optimiser!.variables[0]!.key)!.info.shape as number[];
+  const perPixel = plan.estimate.peakBytes / (h! * w!);
+  return Math.floor(Math.sqrt(budget / perPixel));
+}
+
+/** Memory a backend can hold before a run should tile: wasm's heap stops at 4 GiB; GPUs share theirs with the page. */
+const LIMITS: Record<string, number> = { wasm: 3 * 2 ** 30, cpu: 12 * 2 ** 30, webgl: 2 * 2 ** 30, webgpu: 2 * 2 ** 30 };
+/** WebGPU binds at most 128 MiB of one storage buffer by default: no single activation may exceed it. */
+const WEBGPU_BINDING = 128 * 2 ** 20;
+
+export interface TilingChoice {
+  loop: TiledLoop;
+  tiles: Tile[];
+  /** For the run's status line. */
+  message: string;
+}
+
+/**
+ * Tiles when asked (`extent`), or when the untiled loop's estimate exceeds what the backend holds (`limit`,
+ * or its default). Returns null when the run fits, or a warning when it does not fit and cannot be tiled.
+ */
+export function chooseTiling(
+  plan: Plan, registry: NodeRegistry, backend: string, options: { extent?: number; limit?: number } = {},
+): TilingChoice | { warning: string } | null {
+  if (!plan.optimiser) return null;
+  const limit = options.limit ?? LIMITS[backend] ?? LIMITS.webgl!;
+  const loopValues = plan.steps.filter((s) => s.phase === 'loop').flatMap((s) => s.outputs);
+  const largest = Math.max(0, ...loopValues.map((o) => o.bytes));
+  const binding = backend === 'webgpu' && largest > WEBGPU_BINDING;
+  const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
+  if (options.extent === undefined && plan.estimate.peakBytes <= limit && !binding) return null;
+  const loop = tiledLoop(plan, registry);
+  if ('reason' in loop) {
+    const why = options.extent !== undefined ? 'tiling was asked for' : `the loop needs about ${mib(plan.estimate.peakBytes)}, more than ${backend} holds (${mib(limit)})`;
+    return { warning: `${why}, but it cannot run on tiles: ${loop.reason}` };
+  }
+  const [h, w] = loop.size;
+  let extent = options.extent ?? tileExtent(plan, limit * 0.6);
+  if (binding) extent = Math.min(extent, Math.floor(Math.sqrt(WEBGPU_BINDING / (largest / (h * w)))));
+  // A tile narrower than its halos would mostly recompute them.
+  extent = Math.max(extent, 2 * loop.halo + loop.align);
+  const tiles = tileGrid(h, w, extent, loop.halo, loop.align);
+  const core = tiles[0]!;
+  return {
+    loop,
+    tiles,
+    message: `tiling ${h}x${w} into ${tiles.length} tiles of ${core.y1 - core.y0} px (+${loop.halo} px halo)${options.extent === undefined ? `: untiled it needs about ${mib(plan.estimate.peakBytes)}, ${backend} holds ${mib(limit)}` : ''}`,
+  };
+}
