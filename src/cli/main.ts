@@ -13,11 +13,11 @@ import { embedText, extractText, isPng } from '../schema/png';
 import type { GraphModel } from '../graph/model';
 import { validateGraph } from '../graph/validate';
 import type { BackendName } from '../runtime/backend';
-import { execute, type RunEvent, type RunResult } from '../runtime/executor';
+import { execute, type RunEvent, type RunOptions, type RunResult } from '../runtime/executor';
 import { sweepOf } from '../graph/sweep';
 import { createModelCache } from '../runtime/models';
 import { encodePng } from './node-images';
-import { applyOverrides } from './overrides';
+import { applyOverrides, withSteps } from './overrides';
 import { documentAccess, loadDocumentImages } from './node-session';
 import { compileWithImages, loadGraphModels, makeServices } from '../runtime/session';
 import { loadTfjsModelFrom } from './node-tfjs-model';
@@ -37,6 +37,10 @@ const USAGE = `usage:
                       [--steps N] [--backend wasm|cpu] [--seed N] [--out OUT.png] [--report REPORT.json]
                       [--weights NAME=PATH_OR_URL ...] [--plugin PATH_OR_URL ...] [--config FILE]
                       [--scales 0.25,0.5,1]   coarse to fine: optimise small, upsample, go on
+                                              (--steps 200,50,10 gives each scale its own count)
+                      [--tile PX|off] [--memory-limit GIB]
+                          large images run on tiles of at most PX px (plus a halo) when the step would
+                          need more memory than the backend holds (wasm: 3 GiB); --tile forces or stops it
   stylegraph validate FILE ...            checks one or more graphs (presets/*.json)
   stylegraph plan FILE [--size PX] [--set ...] [--steps N]
   stylegraph weights list|clear          the download cache ($STYLEGRAPH_CACHE or ~/.cache/stylegraph/weights)
@@ -85,6 +89,8 @@ async function dispatch(argv: string[], io: Io, signal?: AbortSignal): Promise<n
         weights: { type: 'string', multiple: true },
         plugin: { type: 'string', multiple: true },
         scales: { type: 'string' },
+        tile: { type: 'string' },
+        'memory-limit': { type: 'string' },
         config: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -138,7 +144,12 @@ async function dispatch(argv: string[], io: Io, signal?: AbortSignal): Promise<n
     return n;
   };
   const size = int('size', v.size, 8, 4096) ?? 256;
-  const steps = int('steps', v.steps, 0, 100000);
+  const scales = parseScales(v.scales);
+  // One count for every scale, or one per scale.
+  const stepList = v.steps?.includes(',') ? v.steps.split(',').map((x) => int('steps', x.trim(), 0, 100000)!) : null;
+  if (stepList && stepList.length !== scales.length) throw new UsageError(`--steps ${v.steps} has ${stepList.length} counts but --scales has ${scales.length} scales`);
+  const steps = stepList ? stepList.at(-1) : int('steps', v.steps, 0, 100000);
+  const tiling = parseTiling(v.tile, v['memory-limit']);
   const seed = int('seed', v.seed, 0, 2 ** 31) ?? 0;
   const backend = v.backend as BackendName | undefined;
   if (backend && !['wasm', 'cpu'].includes(backend)) throw new UsageError(`--backend must be wasm or cpu in Node, got "${backend}"`);
@@ -186,7 +197,6 @@ async function dispatch(argv: string[], io: Io, signal?: AbortSignal): Promise<n
       tf, registry, images, size, seed, tfjsModels, checkpoints: checkpointStore(checkpoints), out: v.out, report: v.report, backend: choice.backend, ...(signal ? { signal } : {}),
     });
   const models = createModelCache();
-  const scales = parseScales(v.scales);
   const progress = progressReporter(io);
   io.err(`backend ${choice.backend}${choice.skipped.length ? ` (${choice.skipped.map((s) => `${s.backend}: ${s.reason}`).join('; ')})` : ''}, ${size} px`);
   const controller = new AbortController();
@@ -200,13 +210,15 @@ async function dispatch(argv: string[], io: Io, signal?: AbortSignal): Promise<n
     let init: RGBAImage | undefined;
     for (const [i, s] of scales.entries()) {
       const px = i === scales.length - 1 ? size : Math.max(16, Math.round(size * s));
-      const plan = px === size ? compiled.plan : compileWithImages(model, registry, images, px, tfjsModels).plan;
+      const scaleModel = stepList ? withSteps(model, registry, stepList[i]!) : model;
+      const plan = px === size && !stepList ? compiled.plan : compileWithImages(scaleModel, registry, images, px, tfjsModels).plan;
       if (!plan) throw new UsageError(`the graph does not compile at ${px} px`);
       if (scales.length > 1) io.err(`scale ${i + 1}/${scales.length}: ${px} px`);
       result = await execute(plan, registry, makeServices(tf, images, px, seed, models, checkpointStore(checkpoints), host), {
         signal: controller.signal,
         onEvent: (e: RunEvent) => progress(e),
         ...(init ? { initImage: init } : {}),
+        ...(tiling !== undefined ? { tiling } : {}),
       });
       const loss: [number, number] | null = result.steps.length ? [result.steps[0]!.loss, result.steps.at(-1)!.loss] : null;
       scaleLog.push({ size: px, steps: Math.max(0, result.steps.length - 1), loss, status: result.status });
@@ -302,6 +314,20 @@ async function readGraph(file: string, registry: NodeRegistry, io: Io): Promise<
     for (const m of missingPacks(parsed.model, registry))
       io.err(`${file}: needs node pack "${m.name}" (${m.version}) for ${m.nodes.join(', ')}; load it with --plugin ${m.source ?? 'PATH_OR_URL'}`);
   return parsed;
+}
+
+/** `--tile 512` forces tiles of at most 512 px, `--tile off` never tiles; `--memory-limit 2` tiles above 2 GiB. */
+export function parseTiling(tile: string | undefined, limit: string | undefined): RunOptions['tiling'] {
+  if (tile === 'off') {
+    if (limit !== undefined) throw new UsageError('--memory-limit has no effect with --tile off');
+    return false;
+  }
+  const extent = tile === undefined ? undefined : Number(tile);
+  if (extent !== undefined && !(Number.isInteger(extent) && extent >= 32)) throw new UsageError(`--tile must be a size in px (32 or more) or off, got "${tile}"`);
+  const gib = limit === undefined ? undefined : Number(limit);
+  if (gib !== undefined && !(gib > 0)) throw new UsageError(`--memory-limit must be a number of GiB, got "${limit}"`);
+  if (extent === undefined && gib === undefined) return undefined;
+  return { ...(extent !== undefined ? { extent } : {}), ...(gib !== undefined ? { limit: gib * 2 ** 30 } : {}) };
 }
 
 /** `--scales 0.25,0.5,1`: increasing fractions of the size, ending at 1. */

@@ -56,9 +56,15 @@ export function applyOverrides(model: GraphModel, registry: NodeRegistry, o: Ove
     else node.params[param] = parsed.value;
   }
   if (o.steps !== undefined) {
-    const optimisers = copy.nodes.filter((n) => registry.get(n.type)?.role === 'optimiser');
-    if (!optimisers.length) errors.push('--steps: this graph has no optimiser');
-    for (const n of optimisers) n.params.steps = o.steps;
+    if (!copy.nodes.some((n) => registry.get(n.type)?.role === 'optimiser')) errors.push('--steps: this graph has no optimiser');
+    return { model: withSteps(copy, registry, o.steps), errors };
   }
   return { model: copy, errors };
+}
+
+/** A copy of the model whose optimisers run `steps` steps. */
+export function withSteps(model: GraphModel, registry: NodeRegistry, steps: number): GraphModel {
+  const copy = structuredClone(model);
+  for (const n of copy.nodes) if (registry.get(n.type)?.role === 'optimiser') n.params.steps = steps;
+  return copy;
 }

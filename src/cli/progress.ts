@@ -8,7 +8,14 @@ export function progressReporter(io: Io): (e: RunEvent) => void {
   let lastLine = 0;
   return (e) => {
     if (e.type === 'status') {
-      if (!io.isTTY) io.err(e.message);
+      // On a terminal the line under the bar is cleared first.
+      if (io.isTTY) process.stderr.write('\r\x1b[K');
+      io.err(e.message);
+      return;
+    }
+    if (e.type === 'tile') {
+      // Steps on tiles take minutes: a terminal shows the tile being worked on.
+      if (io.isTTY) process.stderr.write(`\r${e.phase} tile ${e.tile}/${e.tiles}\x1b[K`);
       return;
     }
     if (e.type !== 'step') return;

@@ -4,7 +4,7 @@ import type { NodeRegistry } from '../plugin/registry';
 import { isModel, type ComputeServices, type LoadedCheckpoint, type ModelHandle, type Value } from '../plugin/types';
 import { imageToTensor, resizeTo, tensorToRGBA, type RGBAImage } from '../ops/image';
 import { lbfgs, type Evaluation } from './lbfgs';
-import { chooseTiling, evaluateTiles } from './tiling';
+import { chooseTiling, evaluateTiles, stitchedPass, type OnTile, type TilingChoice } from './tiling';
 import type { RunMemo } from './memo';
 import { adam, sgd, type GradientOptimiser } from './optimisers';
 
@@ -26,7 +26,9 @@ export interface StepRecord {
 export type RunEvent =
   | { type: 'status'; message: string }
   | ({ type: 'step'; total: number } & StepRecord)
-  | { type: 'preview'; step: number; image: RGBAImage };
+  | { type: 'preview'; step: number; image: RGBAImage }
+  /** Work on tiles of a large image, tile by tile (see runtime/tiling.ts). */
+  | { type: 'tile'; phase: 'targets' | 'forward' | 'backward'; tile: number; tiles: number };
 
 export interface RunOptions {
   signal?: AbortSignal;
@@ -65,6 +67,7 @@ export interface RunResult {
 class NodeError extends Error {}
 
 type RunStep = (step: PlanStep, values: Map<string, Value>, iteration: number) => void | Promise<void>;
+type Tiled = TilingChoice | null;
 
 let variableCount = 0;
 
@@ -104,6 +107,11 @@ export async function execute(plan: Plan, registry: NodeRegistry, services: Comp
     }
   };
 
+  const onTile: OnTile = (phase, tile, tiles) => emit({ type: 'tile', phase, tile, tiles });
+  // Tiling is decided before anything runs: on tiles, the targets' passes run tile by tile too.
+  const choice = plan.optimiser && options.tiling !== false ? chooseTiling(plan, registry, services.tf.getBackend(), options.tiling || {}) : null;
+  const tiled: Tiled = choice && 'loop' in choice ? choice : null;
+
   const runStep: RunStep = (step, values, iteration) => {
     const first = step.nodes[0]!;
     const def = registry.get(step.type)!;
@@ -114,6 +122,15 @@ export async function execute(plan: Plan, registry: NodeRegistry, services: Comp
       return v;
     };
     try {
+      const tiling = tiled && step.phase === 'once' && step.kind === 'pass' ? def.shared!.tiling?.(step.taps!, params) : undefined;
+      if (tiling) {
+        const run = (image: Tensor) => def.shared!.run(image, step.taps!, params, services);
+        const infos = Object.fromEntries(step.outputs.map((o) => [outputName(o.key), o.info]));
+        const extent = tiled!.tiles[0]!.ey1 - tiled!.tiles[0]!.ey0;
+        return stitchedPass(tf, run, get(step.inputs.image as string) as Tensor, tiling, extent, infos, onTile).then((taps) => {
+          for (const out of step.outputs) values.set(out.key, taps[outputName(out.key)]!);
+        });
+      }
       if (step.kind === 'pass') {
         const taps = def.shared!.run(get(step.inputs.image as string) as Tensor, step.taps!, params, services);
         for (const out of step.outputs) values.set(out.key, taps[out.key.slice(out.key.lastIndexOf('.') + 1)]!);
@@ -191,6 +208,7 @@ export async function execute(plan: Plan, registry: NodeRegistry, services: Comp
       if (def.describeWeights) result.weights.push({ nodes: s.nodes, weights: def.describeWeights(params, services, new Set(Object.keys(s.inputs))) });
       if (def.load) states.set(s.nodes[0]!, await def.load({ ...services, nodeId: s.nodes[0]!, params, outputInfo: {} }));
     }
+    if (choice) emit({ type: 'status', message: 'warning' in choice ? choice.warning : choice.message });
     emit({ type: 'status', message: 'preparing inputs and targets' });
     await runPhase('once');
     if (plan.optimiser) {
@@ -207,7 +225,7 @@ export async function execute(plan: Plan, registry: NodeRegistry, services: Comp
         release(v.key);
         env.set(v.key, x);
       }
-      const tiled = await optimise(plan, registry, env, services, options, result, runStep);
+      await optimise(plan, tiled, env, services, options, result, runStep);
       // A tiled run's loop values are too large to hold at once, so they get no previews.
       if (probe && !tiled && result.status !== 'failed') await probeLoop();
       if (opt.resultKey) env.set(opt.resultKey, env.get(opt.variables[0]!.key)!);
@@ -231,26 +249,23 @@ function wrap(e: unknown, step: PlanStep): Error {
   return new NodeError(`node ${step.nodes.map((n) => `"${n}"`).join(', ')} (${step.type}) failed: ${msg}`);
 }
 
-/** Runs the optimisation loop; returns whether it ran on tiles. */
+/** Runs the optimisation loop, on tiles when `tiled` says how. */
 async function optimise(
-  plan: Plan, registry: NodeRegistry, env: Map<string, Value>, services: ComputeServices, options: RunOptions, result: RunResult, runStep: RunStep,
-): Promise<boolean> {
+  plan: Plan, tiled: Tiled, env: Map<string, Value>, services: ComputeServices, options: RunOptions, result: RunResult, runStep: RunStep,
+): Promise<void> {
   const { tf } = services;
   const opt = plan.optimiser!;
   const p = opt.params;
   const steps = p.steps as number;
   const previewEvery = (p.previewEvery as number | undefined) ?? 0;
   const emit = options.onEvent ?? (() => {});
+  const onTile: OnTile = (phase, tile, tiles) => emit({ type: 'tile', phase, tile, tiles });
   const loopSteps = plan.steps.filter((s) => s.phase === 'loop');
   const names = plan.terms.map((t) => t.nodeId);
   const image = opt.variables[0]!.socket === 'Image' ? (env.get(opt.variables[0]!.key) as tfjs.Variable) : null;
   const variables: tfjs.Variable[] = opt.variables.flatMap((v) =>
     v.socket === 'Image' ? [env.get(v.key) as tfjs.Variable] : (env.get(v.key) as ModelHandle).variables,
   );
-
-  const choice = options.tiling === false ? null : chooseTiling(plan, registry, tf.getBackend(), options.tiling ?? {});
-  const tiled = choice && 'loop' in choice ? choice : null;
-  if (choice) emit({ type: 'status', message: 'warning' in choice ? choice.warning : choice.message });
 
   /** The total loss at the variables' current values; term values are kept aside in `termsOut`. */
   let termsOut: Tensor | null = null;
@@ -270,7 +285,7 @@ async function optimise(
     return { loss: v[0]!, terms: Object.fromEntries(names.map((n, i) => [n, v[i + 1]!])) };
   };
   const gradients = (): Tensor[] => {
-    const tiles = tiled && evaluateTiles(tf, tiled.loop, tiled.tiles, env, runStep, iteration, true);
+    const tiles = tiled && evaluateTiles(tf, tiled.loop, tiled.tiles, env, runStep, iteration, true, onTile);
     try {
       const { value, grads } = tf.variableGrads(() => objective(tiles ? tiles.values : undefined), variables);
       value.dispose();
@@ -286,7 +301,7 @@ async function optimise(
   };
   /** The loss alone (the last step's report). */
   const lossOnly = () => {
-    const tiles = tiled && evaluateTiles(tf, tiled.loop, tiled.tiles, env, runStep, iteration, false);
+    const tiles = tiled && evaluateTiles(tf, tiled.loop, tiled.tiles, env, runStep, iteration, false, onTile);
     tf.tidy(() => {
       objective(tiles ? tiles.values : undefined);
     });
@@ -366,7 +381,7 @@ async function optimise(
       if (step >= steps) break;
       iteration = step + 1;
     }
-    return tiled !== null;
+    return;
   }
 
   const rules: GradientOptimiser[] = variables.map((v) => {
@@ -388,5 +403,4 @@ async function optimise(
   } finally {
     rules.forEach((r) => r.dispose());
   }
-  return tiled !== null;
 }

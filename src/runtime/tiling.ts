@@ -130,6 +130,8 @@ export function tiledLoop(plan: Plan, registry: NodeRegistry): TiledLoop | { rea
 }
 
 type RunStep = (step: PlanStep, values: Map<string, Value>, iteration: number) => void | Promise<void>;
+/** Progress: which tile of how many is being worked on. */
+export type OnTile = (phase: 'targets' | 'forward' | 'backward', tile: number, tiles: number) => void;
 
 /** One evaluation of the loop on tiles: the values the rest of the loop sees, and the image gradient if asked. */
 export interface TiledEvaluation {
@@ -143,6 +145,7 @@ export interface TiledEvaluation {
 /** Evaluates the tiled terms at the variable's current value (pass 1 and the losses' gradients in their statistics). */
 export function evaluateTiles(
   tf: TF, loop: TiledLoop, tiles: Tile[], env: Map<string, Value>, runStep: RunStep, iteration: number, withGradient: boolean,
+  onTile: OnTile = () => {},
 ): TiledEvaluation {
   const x = env.get(loop.variable) as Tensor;
   const [h, w] = loop.size;
@@ -171,7 +174,8 @@ export function evaluateTiles(
 
   // 1. Statistics summed over tiles.
   let sums: Tensor[][] = loop.terms.map(() => []);
-  for (const t of tiles) {
+  for (const [k, t] of tiles.entries()) {
+    onTile('forward', k + 1, tiles.length);
     const next = tf.tidy(() =>
       termInputs(extent(t), t).map((pair, i) => {
         if (!pair) return sums[i]!;
@@ -206,7 +210,8 @@ export function evaluateTiles(
     addGradient(grad: Tensor): Tensor {
       // 3. Each tile's gradient of <dTotal/dS, s(F_tile)>, added where the tile lies.
       let total = grad;
-      for (const t of tiles) {
+      for (const [k, t] of tiles.entries()) {
+        onTile('backward', k + 1, tiles.length);
         const next = tf.tidy(() => {
           const g = tf.grad((image: Tensor) => {
             const parts = termInputs(image, t).flatMap((pair, i) =>
@@ -278,4 +283,40 @@ export function chooseTiling(
     tiles,
     message: `tiling ${h}x${w} into ${tiles.length} tiles of ${core.y1 - core.y0} px (+${loop.halo} px halo)${options.extent === undefined ? `: untiled it needs about ${mib(plan.estimate.peakBytes)}, ${backend} holds ${mib(limit)}` : ''}`,
   };
+}
+
+/**
+ * A forward pass over a large image (a content or style target before the loop) run tile by tile: each tap is
+ * stitched from the tiles' cores in host memory, so the backend holds one tile's activations and the taps.
+ */
+export async function stitchedPass(
+  tf: TF, run: (image: Tensor) => Record<string, Tensor>, image: Tensor, tiling: { strides: Record<string, number>; halo: number },
+  extent: number, infos: Record<string, ValueInfo>, onTile: OnTile = () => {},
+): Promise<Record<string, Tensor>> {
+  const [, h, w, channels] = image.shape as [number, number, number, number];
+  const align = Math.max(...Object.values(tiling.strides));
+  const tiles = tileGrid(h, w, Math.max(extent, 2 * tiling.halo + align), tiling.halo, align);
+  const buffers = Object.fromEntries(Object.entries(infos).map(([tap, info]) => [tap, new Float32Array(info.shape.reduce((a, b) => a * b, 1))]));
+  for (const [k, t] of tiles.entries()) {
+    onTile('targets', k + 1, tiles.length);
+    // Where each tap's core lies, in the whole tap and in the tile's.
+    const places = Object.entries(infos).map(([tap, info]) => {
+      const s = tiling.strides[tap]!;
+      const [, th, tw, c] = info.shape as [number, number, number, number];
+      const r0 = t.y0 / s;
+      const c0 = t.x0 / s;
+      return { tap, s, r0, c0, rows: (t.y1 === h ? th : t.y1 / s) - r0, cols: (t.x1 === w ? tw : t.x1 / s) - c0, c, tw };
+    }).filter((p) => p.rows > 0 && p.cols > 0);
+    const pieces = tf.tidy(() => {
+      const taps = run(tf.slice(image, [0, t.ey0, t.ex0, 0], [1, t.ey1 - t.ey0, t.ex1 - t.ex0, channels]));
+      return places.map((p) => tf.slice(taps[p.tap]!, [0, p.r0 - t.ey0 / p.s, p.c0 - t.ex0 / p.s, 0], [1, p.rows, p.cols, p.c]));
+    });
+    for (const [i, p] of places.entries()) {
+      const data = (await pieces[i]!.data()) as Float32Array;
+      const row = p.cols * p.c;
+      for (let r = 0; r < p.rows; r++) buffers[p.tap]!.set(data.subarray(r * row, (r + 1) * row), ((p.r0 + r) * p.tw + p.c0) * p.c);
+    }
+    tf.dispose(pieces);
+  }
+  return Object.fromEntries(Object.entries(infos).map(([tap, info]) => [tap, tf.tensor(buffers[tap]!, info.shape)]));
 }

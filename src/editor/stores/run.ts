@@ -96,6 +96,7 @@ export const useRunStore = defineStore('run', () => {
     else if (m.type === 'event') {
       const e = m.event;
       if (e.type === 'status') message.value = e.message;
+      else if (e.type === 'tile') message.value = `step ${steps.value.length}: ${e.phase} tile ${e.tile}/${e.tiles}`;
       else if (e.type === 'preview') {
         output.value = e.image;
         outputStep.value = e.step;
