@@ -236,4 +236,29 @@ describe('stylegraph CLI coarse to fine', () => {
     expect(style(rep.steps[0].terms)).toBeLessThan(style(JSON.parse(readFileSync(plain, 'utf8')).steps[0].terms) / 2);
     expect((await cli('run', 'presets/gatys.json', '--scales', '0.5,0.25')).stderr).toMatch(/--scales must be increasing fractions/);
   });
+
+  it('gives each scale its own step count, and says when the counts do not match the scales', async () => {
+    const report = join(tmp, 'scale-steps.json');
+    const r = await cli('run', 'presets/gatys.json', '--size', '32', '--steps', '3,1', '--scales', '0.5,1', '--out', join(tmp, 'scale-steps.png'), '--report', report);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(report, 'utf8')).scales.map((s: { size: number; steps: number }) => [s.size, s.steps])).toEqual([[16, 3], [32, 1]]);
+    const bad = await cli('run', 'presets/gatys.json', '--steps', '3,2,1', '--scales', '0.5,1');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--steps 3,2,1 has 3 counts but --scales has 2 scales/);
+  });
+});
+
+describe('stylegraph CLI on tiles', () => {
+  it('plans a 2048 px Gatys run on tiles within wasm memory, and runs a forced tiling', async () => {
+    const plan = await cli('plan', 'presets/gatys.json', '--size', '2048');
+    expect(plan.code, plan.stderr).toBe(0);
+    expect(plan.stdout).toMatch(/on wasm: +tiling 2048x2048 into 36 tiles of 352 px \(\+80 px halo\): untiled it needs about \d+ MiB, wasm holds 3072 MiB/);
+    expect((await cli('plan', 'presets/gatys.json', '--size', '256')).stdout).not.toMatch(/tiling/);
+    const r = await cli('run', 'presets/gatys.json', '--size', '48', '--steps', '1', '--tile', '32', '--out', join(tmp, 'tiled.png'));
+    expect(r.code, r.stderr).toBe(0);
+    // A tile is never narrower than its halos plus one stride: 16 px cores, each tile the whole 48 px image.
+    expect(r.stderr).toMatch(/tiling 48x48 into 9 tiles of 16 px \(\+80 px halo\)\n/);
+    expect((await cli('run', 'presets/gatys.json', '--tile', 'big')).stderr).toMatch(/--tile must be a size in px \(32 or more\) or off, got "big"/);
+    expect((await cli('run', 'presets/gatys.json', '--tile', 'off', '--memory-limit', '2')).stderr).toMatch(/--memory-limit has no effect with --tile off/);
+  });
 });

@@ -16,6 +16,7 @@ import type { BackendName } from '../runtime/backend';
 import { execute, type RunEvent, type RunOptions, type RunResult } from '../runtime/executor';
 import { sweepOf } from '../graph/sweep';
 import { createModelCache } from '../runtime/models';
+import { chooseTiling } from '../runtime/tiling';
 import { encodePng } from './node-images';
 import { applyOverrides, withSteps } from './overrides';
 import { documentAccess, loadDocumentImages } from './node-session';
@@ -175,6 +176,8 @@ async function dispatch(argv: string[], io: Io, signal?: AbortSignal): Promise<n
   if (!compiled.plan) return 2;
   if (command === 'plan') {
     io.out(formatPlan(compiled.plan));
+    const tiles = chooseTiling(compiled.plan, registry, backend ?? 'wasm', tiling || {});
+    if (tiling !== false && tiles) io.out(`on ${backend ?? 'wasm'}:        ${'warning' in tiles ? tiles.warning : tiles.message}`);
     return 0;
   }
 
