@@ -3,7 +3,7 @@
  *   npm run bench                  Gatys iteration: the compiled plan against plain tfjs and PyTorch (wasm 128/256,
  *                                  cpu 128), AdaIN and SANet feed-forward at 256/512, memory over 500 steps
  *   npm run bench -- --cpu-256     adds the cpu backend at 256 px (about 2 minutes a step)
- *   npm run bench -- --only NAME   one section: gatys, feedforward, memory, browser
+ *   npm run bench -- --only NAME   one section: gatys, feedforward, memory, tiles, browser
  *   npm run bench -- --browser     adds headless Chromium (webgl and wasm), from the built app (npm run build first)
  *   npm run bench -- --write       writes docs/benchmarks.md from this run
  *   npm run bench -- --smoke       one tiny configuration of each kind, for CI
@@ -289,6 +289,33 @@ for (const [backend, n] of smoke ? ([['wasm', 3]] as const) : ([['wasm', 500], [
   const m = await memory(backend, 32, n);
   say(`| ${backend} | ${n} | ${m.seen.map((s) => `${s.tensors} (step ${s.step})`).join(' / ')} | ${m.seen.map((s) => `${(s.bytes / 2 ** 20).toFixed(1)} MiB`).join(' / ')} | ${(m.peak / 2 ** 20).toFixed(1)} MiB |`);
 }
+}
+
+/** One Adam run of the Gatys preset: ms per step, and (a second run under tf.profile) the run's peak bytes. */
+async function tiledRun(size: number, steps: number, tiling: RunOptions['tiling']) {
+  let message = 'whole image';
+  const ms = await planStep('wasm', size, steps, {
+    tiling,
+    onEvent: (e) => {
+      if (e.type === 'status' && e.message.startsWith('tiling')) message = e.message.replace(/^tiling \d+x\d+ into /, '');
+    },
+  });
+  const profile = await tf.profile(() => planStep('wasm', size, 1, { tiling }));
+  return { ms, peak: profile.peakBytes, message };
+}
+
+if (want('tiles')) {
+  say();
+  say(`## Large images on tiles (Gatys, Adam, wasm)`);
+  say();
+  const size = smoke ? 64 : 384;
+  const whole = await tiledRun(size, steps, false);
+  // Smoke: the smallest tile the relu5_1 halo allows; otherwise 2 x 2 tiles of 192 px.
+  const tiled = await tiledRun(size, steps, { extent: smoke ? 176 : 352 });
+  say(`| size | how | ms per step | peak bytes in the run | time / whole | peak / whole |`);
+  say(`|---|---|---|---|---|---|`);
+  say(`| ${size} | whole image | ${fmt(whole.ms)} | ${(whole.peak / 2 ** 20).toFixed(0)} MiB | 1 | 1 |`);
+  say(`| ${size} | ${tiled.message} | ${fmt(tiled.ms)} | ${(tiled.peak / 2 ** 20).toFixed(0)} MiB | ${ratio(tiled.ms, whole.ms)} | ${ratio(tiled.peak, whole.peak)} |`);
 }
 
 if ((args.has('--browser') || only === 'browser') && want('browser')) {

@@ -1,4 +1,5 @@
 import type * as tfjs from '@tensorflow/tfjs';
+import { matMul } from '../ops/matmul';
 
 type TF = typeof tfjs;
 type Tensor4D = tfjs.Tensor4D;
@@ -15,7 +16,7 @@ function filterGradient(tf: TF, x: Tensor4D, dy: Tensor4D, kh: number, kw: numbe
   const dyFlat = tf.reshape(dy, [b * ho * wo, co]);
   const taps: tfjs.Tensor2D[] = [];
   for (let i = 0; i < kh; i++)
-    for (let j = 0; j < kw; j++) taps.push(tf.matMul(tf.reshape(tf.slice(x, [0, i, j, 0], [b, ho, wo, ci]), [b * ho * wo, ci]), dyFlat, true, false));
+    for (let j = 0; j < kw; j++) taps.push(matMul(tf, tf.reshape(tf.slice(x, [0, i, j, 0], [b, ho, wo, ci]), [b * ho * wo, ci]), dyFlat, true) as tfjs.Tensor2D);
   return tf.reshape(tf.stack(taps), [kh, kw, ci, co]);
 }
 
@@ -79,7 +80,7 @@ export function registerWasmFilterGradient(tf: TF): void {
         for (let i = 0; i < kh; i++)
           for (let j = 0; j < kw; j++) {
             const patch = tf.stridedSlice(padded, [0, i, j, 0], [b, i + (ho - 1) * sh + 1, j + (wo - 1) * sw + 1, ci], [1, sh, sw, 1]);
-            taps.push(tf.matMul(tf.reshape(patch, [b * ho * wo, ci]), dyFlat, true, false));
+            taps.push(matMul(tf, tf.reshape(patch, [b * ho * wo, ci]), dyFlat, true) as tfjs.Tensor2D);
           }
         return tf.reshape(tf.stack(taps), [kh, kw, ci, co]);
       });

@@ -2,6 +2,7 @@ import type * as tfjs from '@tensorflow/tfjs';
 import { mvn, randomConv, reflectConv, upsample2x } from './adain';
 import { convFrom, type ConvWeights } from './checkpoints';
 import { convValid } from './conv';
+import { matMul } from '../ops/matmul';
 import { WeightsError, takeExpected, type StateDict } from './weights/state-dict';
 
 type TF = typeof tfjs;
@@ -37,13 +38,14 @@ export function sanetModule(tf: TF, content: Tensor4D, style: Tensor4D, w: SANet
     const f = tf.reshape(conv1x1(tf, mvn(tf, content), w.f), [b, hwc, c]);
     const g = tf.reshape(conv1x1(tf, mvn(tf, style), w.g), [b, hws, c]);
     const hs = tf.reshape(conv1x1(tf, style, w.h), [b, hws, c]);
+    const gt = tf.transpose(g, [0, 2, 1]);
     const parts: tfjs.Tensor3D[] = [];
     for (let start = 0; start < hwc; start += chunk) {
       const size = Math.min(chunk, hwc - start);
       parts.push(
         tf.tidy(() => {
-          const s = tf.softmax(tf.matMul(tf.slice(f, [0, start, 0], [b, size, c]), g, false, true));
-          return tf.matMul(s, hs);
+          const s = tf.softmax(matMul(tf, tf.slice(f, [0, start, 0], [b, size, c]), gt));
+          return matMul(tf, s, hs) as tfjs.Tensor3D;
         }),
       );
     }

@@ -1,5 +1,7 @@
 import type * as tfjs from '@tensorflow/tfjs';
 
+import { matMul } from './matmul';
+
 type TF = typeof tfjs;
 type Tensor4D = tfjs.Tensor4D;
 type M3 = number[][];
@@ -44,7 +46,7 @@ async function colourStats(tf: TF, image: Tensor4D) {
   const { mean, variance } = tf.moments(flat, 0);
   const std = tf.sqrt(tf.mul(variance, n / Math.max(1, n - 1)));
   const norm = tf.div(tf.sub(flat, mean), std);
-  const cov = tf.add(tf.matMul(norm, norm, true, false), tf.eye(3));
+  const cov = tf.add(matMul(tf, norm, norm, true), tf.eye(3));
   const [m, s, c] = await Promise.all([mean.data(), std.data(), cov.data()]);
   tf.dispose([flat, mean, variance, std, norm, cov]);
   return { mean: Array.from(m), std: Array.from(s), cov: [0, 1, 2].map((i) => Array.from(c.slice(3 * i, 3 * i + 3))) };

@@ -1,5 +1,6 @@
 import type * as tfjs from '@tensorflow/tfjs';
 import { mvn } from '../models/adain';
+import { matMul } from './matmul';
 import type { TiledLoss, ValueInfo } from '../plugin/types';
 
 type TF = typeof tfjs;
@@ -22,7 +23,7 @@ export function gramMatrix(tf: TF, features: Tensor): Tensor {
   return tf.tidy(() => {
     const { n, m } = dims(features);
     const f = tf.reshape(features, [m, n]);
-    return tf.matMul(f, f, true, false);
+    return matMul(tf, f, f, true);
   });
 }
 
