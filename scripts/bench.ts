@@ -87,33 +87,57 @@ async function planStep(backend: BackendName, size: number, steps: number, optio
 /**
  * The same iteration written by hand in plain tfjs, as a user would without StyleGraph: the same random weights
  * and images, a forward loop, targets computed once, tf.train.adam, the loss read back every step.
- * `flipped`: the conv's input gradient as a forward conv with the flipped kernel (StyleGraph's trick, written
- * inline with tf.customGrad), otherwise tfjs's built-in gradient.
+ * `tricks`: the kernels StyleGraph uses, written inline: conv+bias+relu as one fused op whose input gradient is a
+ * forward conv with the flipped kernel, and Grams of explicitly transposed features (tfjs-wasm's matMul is slow
+ * with transpose flags); otherwise plain tfjs ops and their built-in gradients.
  */
-async function handStep(backend: BackendName, size: number, steps: number, flipped: boolean): Promise<number> {
+/** Step-0 losses of the hand-written loop by variant: both variants must compute the same function. */
+const handLoss = new Map<string, number>();
+
+async function handStep(backend: BackendName, size: number, steps: number, tricks: boolean): Promise<number> {
   await startNodeBackend(backend);
   const w: Vgg19Weights = randomVgg19Weights(tf, 'torchvision', 0);
   const styleTaps = ['relu1_1', 'relu2_1', 'relu3_1', 'relu4_1', 'relu5_1'];
+  const convRelu = (x: tf.Tensor4D, name: string) => {
+    const { kernel, bias, flipped } = w.conv(name);
+    if (!tricks) return tf.relu(tf.add(tf.conv2d(x, kernel, 1, 'same'), bias)) as tf.Tensor4D;
+    const f = tf.customGrad((...args) => {
+      const [input, save] = args as [tf.Tensor4D, tf.GradSaveFunc];
+      const y = tf.fused.conv2d({ x: input, filter: kernel, strides: 1, pad: 'same', bias, activation: 'relu' });
+      save([y]);
+      return { value: y, gradFunc: (dy, [ys]) => tf.conv2d(tf.mul(dy, tf.step(ys!)) as tf.Tensor4D, flipped, 1, 'same') };
+    });
+    return f(x) as tf.Tensor4D;
+  };
   const conv = (x: tf.Tensor4D, name: string) => {
-    const { kernel, flipped: k2 } = w.conv(name);
-    if (!flipped) return tf.conv2d(x, kernel, 1, 'same');
-    const f = tf.customGrad((input) => ({ value: tf.conv2d(input as tf.Tensor4D, kernel, 1, 'same'), gradFunc: (dy) => tf.conv2d(dy as tf.Tensor4D, k2, 1, 'same') }));
+    const { kernel, bias, flipped } = w.conv(name);
+    if (!tricks) return tf.add(tf.conv2d(x, kernel, 1, 'same'), bias) as tf.Tensor4D;
+    const f = tf.customGrad((input) => ({ value: tf.add(tf.conv2d(input as tf.Tensor4D, kernel, 1, 'same'), bias), gradFunc: (dy) => tf.conv2d(dy as tf.Tensor4D, flipped, 1, 'same') }));
     return f(x) as tf.Tensor4D;
   };
   const forward = (image: tf.Tensor4D, taps: string[]) => {
     const out: Record<string, tf.Tensor4D> = {};
     let x = tf.div(tf.sub(image, [0.485, 0.456, 0.406]), [0.229, 0.224, 0.225]) as tf.Tensor4D;
     const last = Math.max(...taps.map((t) => VGG19_LAYERS.findIndex((l) => l.name === t)));
-    for (const l of VGG19_LAYERS.slice(0, last + 1)) {
-      x = l.kind === 'conv' ? tf.add(conv(x, l.name), w.conv(l.name).bias) : l.kind === 'relu' ? tf.relu(x) : tf.avgPool(x, 2, 2, 'valid');
-      if (taps.includes(l.name)) out[l.name] = x;
+    for (let i = 0; i <= last; i++) {
+      const l = VGG19_LAYERS[i]!;
+      if (l.kind === 'conv' && !taps.includes(l.name) && i < last) {
+        x = convRelu(x, l.name);
+        i++; // the relu is done
+      } else x = l.kind === 'conv' ? conv(x, l.name) : l.kind === 'relu' ? tf.relu(x) : tf.avgPool(x, 2, 2, 'valid');
+      if (taps.includes(VGG19_LAYERS[i]!.name)) out[VGG19_LAYERS[i]!.name] = x;
     }
     return out;
   };
   const gram = (f: tf.Tensor) => {
-    const c = f.shape[3]!;
-    const m = tf.reshape(f, [-1, c]);
-    return tf.matMul(m, m, true, false);
+    const m = tf.reshape(f, [-1, f.shape[3]!]) as tf.Tensor2D;
+    if (!tricks) return tf.matMul(m, m, true, false);
+    const g = tf.customGrad((...args) => {
+      const [x, save] = args as [tf.Tensor2D, tf.GradSaveFunc];
+      save([x]);
+      return { value: tf.matMul(tf.transpose(x), x), gradFunc: (dy, [xs]) => tf.matMul(xs as tf.Tensor2D, tf.add(dy, tf.transpose(dy)) as tf.Tensor2D) };
+    });
+    return g(m);
   };
   const img = (source: string) => imageToTensor(tf, images.get(source) as DecodedImage, size);
   const src = (slot: string) => gatys.model.nodes.find((n) => n.params.slot === slot)!.params.source as string;
@@ -139,7 +163,12 @@ async function handStep(backend: BackendName, size: number, steps: number, flipp
   for (let k = 0; k <= steps; k++) {
     const t0 = performance.now();
     const cost = adam.minimize(loss, true)!;
-    await cost.data();
+    const value = (await cost.data())[0]!;
+    if (k === 0) {
+      const other = handLoss.get(`${backend}/${size}/${!tricks}`);
+      if (other !== undefined && Math.abs(other - value) > 1e-4 * Math.abs(value)) throw new Error(`hand-written loops disagree at ${size} px: ${value} vs ${other}`);
+      handLoss.set(`${backend}/${size}/${tricks}`, value);
+    }
     cost.dispose();
     times.push(performance.now() - t0);
   }
@@ -247,7 +276,7 @@ say(`## Gatys iteration (forward + backward, content conv4_2 + 5 Gram style laye
 say();
 const torch1 = torchStep(sizes, 1);
 const torch2 = smoke ? 'not measured in --smoke' : torchStep(sizes, 2);
-say(`| size | backend | compiled plan | plain tfjs, flipped-kernel grad | plain tfjs, built-in grads | plan / plain tfjs | PyTorch CPU 1 thread | plan / PyTorch | PyTorch CPU 2 threads |`);
+say(`| size | backend | compiled plan | plain tfjs, same kernels | plain tfjs, built-in ops and grads | plan / plain tfjs | PyTorch CPU 1 thread | plan / PyTorch | PyTorch CPU 2 threads |`);
 say(`|---|---|---|---|---|---|---|---|---|`);
 const gatysRows: { size: number; backend: string; plan: number; hand: number; builtin?: number }[] = [];
 for (const size of sizes) {
