@@ -14,8 +14,9 @@ export function progressReporter(io: Io): (e: RunEvent) => void {
       return;
     }
     if (e.type === 'tile') {
-      // Steps on tiles take minutes: a terminal shows the tile being worked on.
+      // Steps on tiles take minutes: a terminal shows the tile being worked on, a log every quarter of the tiles.
       if (io.isTTY) process.stderr.write(`\r${e.phase} tile ${e.tile}/${e.tiles}\x1b[K`);
+      else if (e.tile % Math.ceil(e.tiles / 4) === 0 || e.tile === e.tiles) io.err(`${e.phase}: tile ${e.tile}/${e.tiles}`);
       return;
     }
     if (e.type !== 'step') return;
