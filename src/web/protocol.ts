@@ -20,6 +20,8 @@ export type ToWorker =
       probe: string[];
       /** Run the document's sweep (metadata.sweep) into one contact sheet instead of a single run. */
       sweep: boolean;
+      /** Tiles of at most this many px (`?tile=`); otherwise the run tiles when it would not fit the backend. */
+      tile?: number;
     }
   | { type: 'stop'; id: number }
   /** The node packs installed in the editor (their source text), replacing what the worker had. */

@@ -97,6 +97,7 @@ async function run(m: Extract<ToWorker, { type: 'run' }>) {
     const result = await execute(plan, registry, services, {
       signal: controller.signal,
       memo,
+      ...(m.tile ? { tiling: { extent: m.tile } } : {}),
       onEvent: (event) => post({ type: 'event', id: m.id, event }, event.type === 'preview' ? [event.image.data.buffer] : []),
       probe: {
         keys: new Set(m.probe),

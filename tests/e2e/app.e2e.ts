@@ -109,6 +109,17 @@ describe('the editor', () => {
     await page.close();
   });
 
+  it('runs on tiles when asked (?tile=) and says so under the output', async () => {
+    const { page, errors } = await open('backend=wasm&size=48&tile=176&fresh');
+    await setSteps(page, 1);
+    await page.click('[data-test=run]');
+    await finished(page);
+    expect(await status(page)).toMatch(/^done after 1 steps?/);
+    expect(await page.textContent('[data-test=tiling]')).toBe('tiling 48x48 into 9 tiles of 16 px (+80 px halo)');
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
   it('stops a long run within a step', async () => {
     const { page } = await open('backend=wasm&size=64');
     await setSteps(page, 500);

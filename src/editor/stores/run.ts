@@ -41,6 +41,8 @@ export const useRunStore = defineStore('run', () => {
   const pinned = shallowRef<{ image: RGBAImage; label: string } | null>(null);
   const previews = shallowRef(new Map<string, Preview>());
   const message = ref('starting TensorFlow.js…');
+  /** How the last run was tiled ("tiling 2048x2048 into 36 tiles ..."), or null when it ran whole. */
+  const tiling = ref<string | null>(null);
   const failed = ref(false);
   const result = ref<{ status: string; steps: number; seconds: number; reused: { hits: number; misses: number }; weights: string } | null>(null);
   const startedAt = ref(0);
@@ -95,7 +97,10 @@ export const useRunStore = defineStore('run', () => {
     } else if (m.id !== runId) return;
     else if (m.type === 'event') {
       const e = m.event;
-      if (e.type === 'status') message.value = e.message;
+      if (e.type === 'status') {
+        message.value = e.message;
+        if (e.message.startsWith('tiling')) tiling.value = e.message;
+      }
       else if (e.type === 'tile') message.value = `step ${steps.value.length}: ${e.phase} tile ${e.tile}/${e.tiles}`;
       else if (e.type === 'preview') {
         output.value = e.image;
@@ -223,6 +228,7 @@ export const useRunStore = defineStore('run', () => {
     failed.value = false;
     total.value = 0;
     cell.value = null;
+    tiling.value = null;
     phase.value = 'running';
     message.value = 'sending the graph to the worker';
     startedAt.value = now.value = performance.now();
@@ -236,7 +242,10 @@ export const useRunStore = defineStore('run', () => {
           if (bytes) uploads[v] = bytes;
         }
     const sweeping = sweep.value && sweepOf(model).sweep !== null;
-    post({ type: 'run', id, document: serialiseDocument(model), size: settings.size, base: location.href, uploads, probe: sweeping ? [] : probe, sweep: sweeping });
+    post({
+      type: 'run', id, document: serialiseDocument(model), size: settings.size, base: location.href, uploads, probe: sweeping ? [] : probe, sweep: sweeping,
+      ...(settings.tile ? { tile: settings.tile } : {}),
+    });
   }
 
   function stop() {
@@ -259,7 +268,7 @@ export const useRunStore = defineStore('run', () => {
   const progress = computed(() => (total.value ? lastStep.value / total.value : 0));
 
   return {
-    phase, choice, startError, cell, sweep, weights, steps, total, output, outputStep, pinned, previews, message, failed, result,
+    phase, choice, startError, cell, sweep, weights, steps, total, output, outputStep, pinned, previews, message, tiling, failed, result,
     blocked, elapsed, stepsPerSecond, remaining, progress, lastStep,
     askOrigins, answerFetch, remote, allowFetch,
     sendPacks: (list: { origin: string; source: string }[]) => post({ type: 'packs', packs: list }),

@@ -20,6 +20,8 @@ export const useSettingsStore = defineStore('settings', () => {
   const backendError = forced && !backend.value ? `unknown backend "${forced}"; use one of ${BACKEND_ORDER.join(', ')}` : null;
   const size = ref<number>(Number(query.get('size')) || saved.size || 128);
   const previewEvery = ref<number>(saved.previewEvery ?? 5);
+  /** `?tile=PX` runs the optimisation on tiles of at most PX px (large images tile on their own). */
+  const tile = Number(query.get('tile')) || undefined;
   /** Nodes whose previews show on the canvas (image nodes the other way round: shown unless switched off). */
   const previewNodes = ref<string[]>([]);
   const togglePreview = (id: string) =>
@@ -29,5 +31,5 @@ export const useSettingsStore = defineStore('settings', () => {
   watch([size, previewEvery, embedImages], () =>
     localStorage.setItem(KEY, JSON.stringify({ size: size.value, previewEvery: previewEvery.value, embedImages: embedImages.value })),
   );
-  return { backend, backendError, size, previewEvery, embedImages, previewNodes, togglePreview };
+  return { backend, backendError, size, previewEvery, tile, embedImages, previewNodes, togglePreview };
 });
