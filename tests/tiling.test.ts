@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { randomVgg19Weights, vgg19Forward, vgg19Tiling } from '../src/models/vgg19';
 import { chooseTiling, tileGrid, tiledLoop } from '../src/runtime/tiling';
-import { graph, planOf, registry, run, tf, useWasm } from './helpers';
+import { graph, loadPreset, planOf, registry, run, tf, useWasm } from './helpers';
 
 beforeAll(useWasm);
 
@@ -106,6 +106,17 @@ describe('a run on tiles', () => {
 
   // L-BFGS without a line search: a strong-Wolfe search turns float-rounding differences in the loss (1e-5,
   // Grams summed tile by tile) into a different accepted step, so it is not a test of the gradient.
+  it('tiles on WebGPU when one activation would exceed its 128 MiB binding, however much memory there is', async () => {
+    const { plan } = await planOf(loadPreset('gatys.json'), 768);
+    // relu1_1 of a 768 px image is 64 x 768 x 768 floats: 144 MiB.
+    const choice = chooseTiling(plan, registry, 'webgpu', { limit: 2 ** 40 });
+    if (!choice || !('loop' in choice)) throw new Error('expected tiles');
+    // At most sqrt(128 MiB / 256 B per px) = 724 px a side: cores of 724 - 160 -> 560 px, spread as 2 x 2 of 384.
+    expect(choice.message).toBe("tiling 768x768 into 4 tiles of 384 px (+80 px halo): one activation would be 144 MiB, over WebGPU's 128 MiB binding");
+    expect(Math.max(...choice.tiles.map((t) => (t.ey1 - t.ey0) * (t.ex1 - t.ex0))) * 64 * 4).toBeLessThanOrEqual(128 * 2 ** 20);
+    expect(chooseTiling(plan, registry, 'wasm', { limit: 2 ** 40 })).toBeNull();
+  });
+
   for (const method of ['sgd', 'adam', 'lbfgs']) {
     it(`gives the same losses and steps as the whole image (${method}, 16 tiles)`, async () => {
       const graph = shallow(method, 'gatys', 'none');

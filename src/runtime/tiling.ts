@@ -278,10 +278,14 @@ export function chooseTiling(
   extent = Math.max(extent, 2 * loop.halo + loop.align);
   const tiles = tileGrid(h, w, extent, loop.halo, loop.align);
   const core = tiles[0]!;
+  const why =
+    options.extent !== undefined ? ''
+    : plan.estimate.peakBytes > limit ? `: untiled it needs about ${mib(plan.estimate.peakBytes)}, ${backend} holds ${mib(limit)}`
+    : `: one activation would be ${mib(largest)}, over WebGPU's ${mib(WEBGPU_BINDING)} binding`;
   return {
     loop,
     tiles,
-    message: `tiling ${h}x${w} into ${tiles.length} tiles of ${core.y1 - core.y0} px (+${loop.halo} px halo)${options.extent === undefined ? `: untiled it needs about ${mib(plan.estimate.peakBytes)}, ${backend} holds ${mib(limit)}` : ''}`,
+    message: `tiling ${h}x${w} into ${tiles.length} tiles of ${core.y1 - core.y0} px (+${loop.halo} px halo)${why}`,
   };
 }
 
