@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { randomVgg19Weights, vgg19Forward, vgg19Tiling } from '../src/models/vgg19';
-import { chooseTiling, tileGrid, tiledLoop } from '../src/runtime/tiling';
+import { chooseTiling, stitchedPass, tileGrid, tiledLoop } from '../src/runtime/tiling';
 import { graph, loadPreset, planOf, registry, run, tf, useWasm } from './helpers';
 
 beforeAll(useWasm);
@@ -49,6 +49,27 @@ describe('VGG19 on tiles', () => {
     const bare = vgg19Forward(tf, tf.slice(image, [0, 96, 96, 0], [1, 16, 112, 3]), ['relu1_1'], w, 'max');
     expect(tf.max(tf.abs(tf.sub(bare.relu1_1!, pairs[1]![0]))).dataSync()[0]).toBeGreaterThan(1e-3);
     tf.dispose([image, ...Object.values(whole), ...Object.values(tile), ...pairs.flat(), bare.relu1_1!]);
+    w.dispose();
+  });
+});
+
+describe('a target pass on tiles', () => {
+  it('stitches the same taps as one pass over the whole image, sizes that do not divide included', async () => {
+    const w = randomVgg19Weights(tf, 'torchvision', 2);
+    const image = tf.randomUniform([1, 70, 90, 3], 0, 1, 'float32', 6) as tf.Tensor4D;
+    const taps = ['relu1_1', 'relu2_2', 'relu3_1'];
+    const whole = vgg19Forward(tf, image, taps, w, 'avg');
+    const infos = Object.fromEntries(taps.map((t) => [t, { shape: whole[t]!.shape }]));
+    const seen: number[] = [];
+    const stitched = await stitchedPass(tf, (x) => vgg19Forward(tf, x as tf.Tensor4D, taps, w, 'avg'), image, vgg19Tiling(taps), 40, infos, (_p, k) => seen.push(k));
+    // Cores of 40 - 2 * 12 = 16 px: 5 rows x 6 columns of tiles.
+    expect(seen).toEqual([...Array(30).keys()].map((k) => k + 1));
+    for (const t of taps) {
+      expect(stitched[t]!.shape).toEqual(whole[t]!.shape);
+      const err = tf.max(tf.abs(tf.sub(stitched[t]!, whole[t]!))).dataSync()[0]!;
+      expect(err / tf.max(whole[t]!).dataSync()[0]!).toBeLessThan(1e-5);
+    }
+    tf.dispose([image, ...Object.values(whole), ...Object.values(stitched)]);
     w.dispose();
   });
 });

@@ -49,6 +49,20 @@ export function tileGrid(h: number, w: number, maxExtent: number, halo: number, 
   );
 }
 
+/**
+ * Where a tile's core lies in a tap of stride `stride` whose whole shape is `info.shape` ([1, H/s, W/s, C]):
+ * its first row and column in the whole tap, in the tile's own tap (`inTile`), and how many rows and columns.
+ * The last tile along an axis takes what is left, as the whole image's pooling does.
+ */
+export function coreOf(t: Tile, stride: number, info: ValueInfo, size: [number, number]) {
+  const [, th, tw] = info.shape as [number, number, number];
+  const r0 = t.y0 / stride;
+  const c0 = t.x0 / stride;
+  const rows = (t.y1 === size[0] ? th : t.y1 / stride) - r0;
+  const cols = (t.x1 === size[1] ? tw : t.x1 / stride) - c0;
+  return { r0, c0, rows, cols, inTile: [r0 - t.ey0 / stride, c0 - t.ex0 / stride] as const, empty: rows <= 0 || cols <= 0 };
+}
+
 interface TiledTerm {
   step: PlanStep;
   loss: TiledLoss;
@@ -149,12 +163,6 @@ export function evaluateTiles(
 ): TiledEvaluation {
   const x = env.get(loop.variable) as Tensor;
   const [h, w] = loop.size;
-  const region = (t: Tile, stride: number, info: ValueInfo) => {
-    const [, th, tw] = info.shape as [number, number, number];
-    const r0 = t.y0 / stride;
-    const c0 = t.x0 / stride;
-    return { r0, c0, rows: (t.y1 === h ? th : t.y1 / stride) - r0, cols: (t.x1 === w ? tw : t.x1 / stride) - c0 };
-  };
   /** Each term's features on the tile's core (null when the core is empty at that tap), and its target there. */
   const termInputs = (image: Tensor, t: Tile): ([Tensor, Tensor] | null)[] => {
     const values = new Map(env);
@@ -162,10 +170,10 @@ export function evaluateTiles(
     for (const p of loop.passes) void runStep(p, values, iteration);
     return loop.terms.map((term) => {
       const { stride, info } = loop.taps.get(term.input)!;
-      const r = region(t, stride, info);
-      if (r.rows <= 0 || r.cols <= 0) return null;
+      const r = coreOf(t, stride, info, loop.size);
+      if (r.empty) return null;
       const c = info.shape[3]!;
-      const f = tf.slice(values.get(term.input) as Tensor, [0, r.r0 - t.ey0 / stride, r.c0 - t.ex0 / stride, 0], [1, r.rows, r.cols, c]);
+      const f = tf.slice(values.get(term.input) as Tensor, [0, ...r.inTile, 0], [1, r.rows, r.cols, c]);
       const target = env.get(term.target) as Tensor;
       return [f, term.loss.target === 'local' ? tf.slice(target, [0, r.r0, r.c0, 0], [1, r.rows, r.cols, c]) : target];
     });
@@ -304,21 +312,18 @@ export async function stitchedPass(
   for (const [k, t] of tiles.entries()) {
     onTile('targets', k + 1, tiles.length);
     // Where each tap's core lies, in the whole tap and in the tile's.
-    const places = Object.entries(infos).map(([tap, info]) => {
-      const s = tiling.strides[tap]!;
-      const [, th, tw, c] = info.shape as [number, number, number, number];
-      const r0 = t.y0 / s;
-      const c0 = t.x0 / s;
-      return { tap, s, r0, c0, rows: (t.y1 === h ? th : t.y1 / s) - r0, cols: (t.x1 === w ? tw : t.x1 / s) - c0, c, tw };
-    }).filter((p) => p.rows > 0 && p.cols > 0);
+    const places = Object.entries(infos)
+      .map(([tap, info]) => ({ tap, info, ...coreOf(t, tiling.strides[tap]!, info, [h, w]) }))
+      .filter((p) => !p.empty);
     const pieces = tf.tidy(() => {
       const taps = run(tf.slice(image, [0, t.ey0, t.ex0, 0], [1, t.ey1 - t.ey0, t.ex1 - t.ex0, channels]));
-      return places.map((p) => tf.slice(taps[p.tap]!, [0, p.r0 - t.ey0 / p.s, p.c0 - t.ex0 / p.s, 0], [1, p.rows, p.cols, p.c]));
+      return places.map((p) => tf.slice(taps[p.tap]!, [0, ...p.inTile, 0], [1, p.rows, p.cols, p.info.shape[3]!]));
     });
     for (const [i, p] of places.entries()) {
       const data = (await pieces[i]!.data()) as Float32Array;
-      const row = p.cols * p.c;
-      for (let r = 0; r < p.rows; r++) buffers[p.tap]!.set(data.subarray(r * row, (r + 1) * row), ((p.r0 + r) * p.tw + p.c0) * p.c);
+      const [, , tw, c] = p.info.shape as [number, number, number, number];
+      const row = p.cols * c;
+      for (let r = 0; r < p.rows; r++) buffers[p.tap]!.set(data.subarray(r * row, (r + 1) * row), ((p.r0 + r) * tw + p.c0) * c);
     }
     tf.dispose(pieces);
   }
