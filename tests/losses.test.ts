@@ -13,6 +13,20 @@ describe('gramMatrix', () => {
   it('sums channel products over positions', async () => {
     expect(Array.from(await gramMatrix(tf, F()).data())).toEqual(G);
   });
+  it('gives the same sums a few positions at a time (chunks of 3 of the 4 positions, then 1)', async () => {
+    expect(Array.from(await gramMatrix(tf, F(), 3).data())).toEqual(G);
+    expect(Array.from(await gramMatrix(tf, F(), 1).data())).toEqual(G);
+  });
+  it('has the gradient dF = F (W + W^T) of sum(G * W), whole or in chunks', async () => {
+    // W = [[1, 2], [0, -1]]: W + W^T = [[2, 2], [2, -2]]; p0 = (1, 2) -> (1*2 + 2*2, 1*2 - 2*2) = (6, -2), and so on.
+    const W = tf.tensor2d([[1, 2], [0, -1]]);
+    const expected = [6, -2, 6, 6, 2, -2, 8, 0];
+    for (const chunk of [65536, 3]) {
+      const [g] = tf.grads((f: tf.Tensor) => tf.sum(tf.mul(gramMatrix(tf, f, chunk), W)))([F()]);
+      expect(g!.shape).toEqual([1, 2, 2, 2]);
+      expect(Array.from(await g!.data())).toEqual(expected);
+    }
+  });
   it('johnson normalisation divides by C*H*W = 8', async () => {
     const g = await styleGram(tf, F(), 'johnson').data();
     G.forEach((v, i) => expect(g[i]).toBeCloseTo(v / 8, 6));

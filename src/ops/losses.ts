@@ -1,6 +1,5 @@
 import type * as tfjs from '@tensorflow/tfjs';
 import { mvn } from '../models/adain';
-import { matMul } from './matmul';
 import type { TiledLoss, ValueInfo } from '../plugin/types';
 
 type TF = typeof tfjs;
@@ -18,13 +17,33 @@ function dims(features: Tensor): { n: number; m: number } {
   return { n, m: features.size / n };
 }
 
-/** G_ij = sum_k F_ik F_jk over positions k: [C, C], unnormalised, as in Gatys et al. */
-export function gramMatrix(tf: TF, features: Tensor): Tensor {
-  return tf.tidy(() => {
-    const { n, m } = dims(features);
-    const f = tf.reshape(features, [m, n]);
-    return matMul(tf, f, f, true);
+/**
+ * G_ij = sum_k F_ik F_jk over positions k: [C, C], unnormalised, as in Gatys et al. Computed as plain products of
+ * F^T copied `chunk` positions at a time (tfjs-wasm's product is slow with a transpose flag, and a whole copy of a
+ * large map would double its memory); the gradient is dF = F (dG + dG^T), one product with no transpose of F.
+ */
+export function gramMatrix(tf: TF, features: Tensor, chunk = 65536): Tensor {
+  const { n, m } = dims(features);
+  const gram = tf.customGrad((...args) => {
+    const [x, save] = args as [Tensor, tfjs.GradSaveFunc];
+    const f = tf.reshape(x, [m, n]) as tfjs.Tensor2D;
+    save([f]);
+    let g: Tensor | null = null;
+    for (let at = 0; at < m; at += chunk) {
+      const part = tf.tidy(() => {
+        const rows = m <= chunk ? f : tf.slice(f, [at, 0], [Math.min(chunk, m - at), n]);
+        return tf.matMul(tf.transpose(rows), rows);
+      });
+      const sum: Tensor = g ? tf.add(g, part) : part;
+      if (g) tf.dispose([g, part]);
+      g = sum;
+    }
+    return {
+      value: g!,
+      gradFunc: (dy, [fs]) => tf.reshape(tf.matMul(fs as tfjs.Tensor2D, tf.add(dy, tf.transpose(dy)) as tfjs.Tensor2D), x.shape),
+    };
   });
+  return gram(features);
 }
 
 /** The Gram matrix a style loss compares: raw for `gatys` and `raw-mse`, divided by C*H*W for `johnson`. */

@@ -126,8 +126,8 @@ export async function execute(plan: Plan, registry: NodeRegistry, services: Comp
       if (tiling) {
         const run = (image: Tensor) => def.shared!.run(image, step.taps!, params, services);
         const infos = Object.fromEntries(step.outputs.map((o) => [outputName(o.key), o.info]));
-        const extent = tiled!.tiles[0]!.ey1 - tiled!.tiles[0]!.ey0;
-        return stitchedPass(tf, run, get(step.inputs.image as string) as Tensor, tiling, extent, infos, onTile).then((taps) => {
+        // Forward only, a pass holds a few activations at a time, not a step's: its tiles can be twice as wide.
+        return stitchedPass(tf, run, get(step.inputs.image as string) as Tensor, tiling, 2 * tiled!.extent, infos, onTile).then((taps) => {
           for (const out of step.outputs) values.set(out.key, taps[outputName(out.key)]!);
         });
       }

@@ -256,6 +256,8 @@ const WEBGPU_BINDING = 128 * 2 ** 20;
 export interface TilingChoice {
   loop: TiledLoop;
   tiles: Tile[];
+  /** The largest tile side, halos included, of a loop step; the targets' forward passes take twice that. */
+  extent: number;
   /** For the run's status line. */
   message: string;
 }
@@ -293,6 +295,7 @@ export function chooseTiling(
   return {
     loop,
     tiles,
+    extent,
     message: `tiling ${h}x${w} into ${tiles.length} tiles of ${core.y1 - core.y0} px (+${loop.halo} px halo)${why}`,
   };
 }
