@@ -2,10 +2,10 @@ import semver from 'semver';
 import { z } from 'zod';
 import type { GraphModel } from '../graph/model';
 import type { NodeRegistry } from './registry';
-import type { NodeTypeDef } from './types';
+import type { NodeTypeDef, ParamValues } from './types';
 
 /** The plugin API this host implements; a pack names the range of it that it was written for. */
-export const PLUGIN_API_VERSION = '1.0.0';
+export const PLUGIN_API_VERSION = '1.1.0';
 
 /** What a node pack module exports (as `default` or `pack`): its name, version, the API range, its node types. */
 export interface PackManifest {
@@ -161,7 +161,17 @@ export class PackHost {
       guarded.prepare = Object.fromEntries(
         Object.entries(def.prepare).map(([k, p]) => [k, { ...p, info: wrap(`prepare.${k}`, p.info), run: wrap(`prepare.${k}`, p.run) }]),
       );
-    if (def.shared) guarded.shared = { ...def.shared, run: wrap('shared pass', def.shared.run) };
+    if (def.shared) {
+      guarded.shared = { ...def.shared, run: wrap('shared pass', def.shared.run) };
+      if (def.shared.tiling) guarded.shared.tiling = wrap('shared tiling', def.shared.tiling);
+    }
+    if (def.tiled) {
+      const tiled = def.tiled;
+      guarded.tiled = wrap('tiled', (params: ParamValues) => {
+        const t = tiled(params);
+        return t && { ...t, stats: wrap('tiled stats', t.stats), finish: wrap('tiled finish', t.finish) };
+      });
+    }
     return guarded;
   }
 }
