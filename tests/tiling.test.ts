@@ -138,6 +138,34 @@ describe('a run on tiles', () => {
     expect(chooseTiling(plan, registry, 'wasm', { limit: 2 ** 40 })).toBeNull();
   });
 
+  it('runs a loop whose every term is on tiles (no total variation), with the same steps', async () => {
+    const styleOnly = graph(
+      [
+        ['style', 'image', { source: 'images/swirls.jpg', slot: 'style' }],
+        ['x', 'variable', { init: 'noise' }],
+        ['enc_s', 'vgg19', { pooling: 'max', taps: ['relu1_1', 'relu2_1'] }],
+        ['enc_x', 'vgg19', { pooling: 'max', taps: ['relu1_1', 'relu2_1'] }],
+        ['s1', 'style-loss', {}],
+        ['s2', 'style-loss', {}],
+        ['total', 'sum', { weight: 10 }],
+        ['optim', 'optimiser', { method: 'sgd', steps: 2, learningRate: 0.05, previewEvery: 0 }],
+        ['out', 'output', {}],
+      ],
+      [
+        ['style.image', 'enc_s.image'], ['style.image', 'x.content'], ['x.image', 'enc_x.image'], ['enc_x.relu1_1', 's1.input'], ['enc_s.relu1_1', 's1.target'],
+        ['enc_x.relu2_1', 's2.input'], ['enc_s.relu2_1', 's2.target'], ['s1.loss', 'total.terms'], ['s2.loss', 'total.terms'],
+        ['x.image', 'optim.variable'], ['total.total', 'optim.loss'], ['optim.image', 'out.image'],
+      ],
+    );
+    const whole = await run(styleOnly, 32, { tiling: false });
+    const before = tf.memory().numTensors;
+    const tiled = await run(styleOnly, 32, { tiling: { extent: 16 } });
+    expect(tiled.status, tiled.error).toBe('done');
+    whole.steps.forEach((s, i) => expect(Math.abs(tiled.steps[i]!.loss - s.loss) / s.loss).toBeLessThan(1e-4));
+    expect(whole.steps.at(-1)!.loss).toBeLessThan(whole.steps[0]!.loss);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   for (const method of ['sgd', 'adam', 'lbfgs']) {
     it(`gives the same losses and steps as the whole image (${method}, 16 tiles)`, async () => {
       const graph = shallow(method, 'gatys', 'none');

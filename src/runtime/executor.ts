@@ -287,10 +287,19 @@ async function optimise(
   const gradients = (): Tensor[] => {
     const tiles = tiled && evaluateTiles(tf, tiled.loop, tiled.tiles, env, runStep, iteration, true, onTile);
     try {
-      const { value, grads } = tf.variableGrads(() => objective(tiles ? tiles.values : undefined), variables);
-      value.dispose();
-      // A variable the loss does not reach gets a zero gradient.
-      const whole = variables.map((v) => grads[v.name] ?? tf.zerosLike(v));
+      let whole: Tensor[];
+      if (tiles && !tiled.loop.restReadsImage) {
+        // Nothing outside the tiles reads the image: its gradient is the tiles' alone.
+        tf.tidy(() => {
+          objective(tiles.values);
+        });
+        whole = [tf.zerosLike(variables[0]!)];
+      } else {
+        const { value, grads } = tf.variableGrads(() => objective(tiles ? tiles.values : undefined), variables);
+        value.dispose();
+        // A variable the loss does not reach gets a zero gradient.
+        whole = variables.map((v) => grads[v.name] ?? tf.zerosLike(v));
+      }
       if (!tiles) return whole;
       const sum = tiles.addGradient(whole[0]!);
       if (sum !== whole[0]) whole[0]!.dispose();

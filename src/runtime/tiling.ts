@@ -85,6 +85,8 @@ export interface TiledLoop {
   align: number;
   terms: TiledTerm[];
   rest: PlanStep[];
+  /** Whether any of the rest reads the image (total variation): otherwise the image's gradient is the tiles' alone. */
+  restReadsImage: boolean;
 }
 
 /** How the plan's loop splits into tiles, or why it cannot. */
@@ -140,7 +142,10 @@ export function tiledLoop(plan: Plan, registry: NodeRegistry): TiledLoop | { rea
   }
   // Align halos to the deepest stride of every pass.
   halo = Math.ceil(halo / align) * align;
-  return { variable, size: [shape[1]!, shape[2]!], passes, taps, halo, align, terms, rest };
+  const fromImage = new Set([variable]);
+  for (const step of rest) if (Object.values(step.inputs).flat().some((k) => fromImage.has(k))) for (const o of step.outputs) fromImage.add(o.key);
+  const restReadsImage = rest.some((s) => s.outputs.some((o) => fromImage.has(o.key)));
+  return { variable, size: [shape[1]!, shape[2]!], passes, taps, halo, align, terms, rest, restReadsImage };
 }
 
 type RunStep = (step: PlanStep, values: Map<string, Value>, iteration: number) => void | Promise<void>;
