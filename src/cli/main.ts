@@ -140,7 +140,7 @@ async function dispatch(argv: string[], io: Io, signal?: AbortSignal): Promise<n
 
   const int = (name: string, s: string | undefined, min: number, max: number): number | undefined => {
     if (s === undefined) return undefined;
-    const n = Number(s);
+    const n = s.trim() === '' ? NaN : Number(s);
     if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${name} must be a whole number from ${min} to ${max}, got "${s}"`);
     return n;
   };

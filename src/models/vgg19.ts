@@ -155,7 +155,7 @@ export function randomVgg19Weights(tf: TF, variant: Vgg19Variant, seed: number):
   return weights;
 }
 
-/** Benchmarks switch these off to measure what they save: the flipped-kernel gradient, and conv+bias+relu as one op. */
+/** Switches for measuring what each saves (tests and experiments): the flipped-kernel gradient of unfused convs, and conv+bias+relu as one op. */
 export const convOptions = { flippedInputGradient: true, fuseBiasRelu: true };
 
 /**

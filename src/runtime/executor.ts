@@ -108,9 +108,8 @@ export async function execute(plan: Plan, registry: NodeRegistry, services: Comp
   };
 
   const onTile: OnTile = (phase, tile, tiles) => emit({ type: 'tile', phase, tile, tiles });
-  // Tiling is decided before anything runs: on tiles, the targets' passes run tile by tile too.
-  const choice = plan.optimiser && options.tiling !== false ? chooseTiling(plan, registry, services.tf.getBackend(), options.tiling || {}) : null;
-  const tiled: Tiled = choice && 'loop' in choice ? choice : null;
+  // Tiling is decided before anything runs (in the try below): on tiles, the targets' passes run tile by tile too.
+  let tiled: Tiled = null;
 
   const runStep: RunStep = (step, values, iteration) => {
     const first = step.nodes[0]!;
@@ -122,12 +121,13 @@ export async function execute(plan: Plan, registry: NodeRegistry, services: Comp
       return v;
     };
     try {
-      const tiling = tiled && step.phase === 'once' && step.kind === 'pass' ? def.shared!.tiling?.(step.taps!, params) : undefined;
+      const image = step.kind === 'pass' ? (get(step.inputs.image as string) as Tensor) : null;
+      const tiling = tiled && step.phase === 'once' && image?.shape[0] === 1 ? def.shared!.tiling?.(step.taps!, params) : undefined;
       if (tiling) {
         const run = (image: Tensor) => def.shared!.run(image, step.taps!, params, services);
         const infos = Object.fromEntries(step.outputs.map((o) => [outputName(o.key), o.info]));
         // Forward only, a pass holds a few activations at a time, not a step's: its tiles can be twice as wide.
-        return stitchedPass(tf, run, get(step.inputs.image as string) as Tensor, tiling, 2 * tiled!.extent, infos, onTile).then((taps) => {
+        return stitchedPass(tf, run, image!, tiling, 2 * tiled!.extent, infos, onTile).then((taps) => {
           for (const out of step.outputs) values.set(out.key, taps[outputName(out.key)]!);
         });
       }
@@ -208,6 +208,8 @@ export async function execute(plan: Plan, registry: NodeRegistry, services: Comp
       if (def.describeWeights) result.weights.push({ nodes: s.nodes, weights: def.describeWeights(params, services, new Set(Object.keys(s.inputs))) });
       if (def.load) states.set(s.nodes[0]!, await def.load({ ...services, nodeId: s.nodes[0]!, params, outputInfo: {} }));
     }
+    const choice = plan.optimiser && options.tiling !== false ? chooseTiling(plan, registry, tf.getBackend(), options.tiling || {}) : null;
+    tiled = choice && 'loop' in choice ? choice : null;
     if (choice) emit({ type: 'status', message: 'warning' in choice ? choice.warning : choice.message });
     emit({ type: 'status', message: 'preparing inputs and targets' });
     await runPhase('once');
@@ -225,7 +227,7 @@ export async function execute(plan: Plan, registry: NodeRegistry, services: Comp
         release(v.key);
         env.set(v.key, x);
       }
-      await optimise(plan, tiled, env, services, options, result, runStep);
+      await optimise(plan, tiled, env, services, options, result, runStep, onTile);
       // A tiled run's loop values are too large to hold at once, so they get no previews.
       if (probe && !tiled && result.status !== 'failed') await probeLoop();
       if (opt.resultKey) env.set(opt.resultKey, env.get(opt.variables[0]!.key)!);
@@ -252,6 +254,7 @@ function wrap(e: unknown, step: PlanStep): Error {
 /** Runs the optimisation loop, on tiles when `tiled` says how. */
 async function optimise(
   plan: Plan, tiled: Tiled, env: Map<string, Value>, services: ComputeServices, options: RunOptions, result: RunResult, runStep: RunStep,
+  onTile: OnTile,
 ): Promise<void> {
   const { tf } = services;
   const opt = plan.optimiser!;
@@ -259,7 +262,6 @@ async function optimise(
   const steps = p.steps as number;
   const previewEvery = (p.previewEvery as number | undefined) ?? 0;
   const emit = options.onEvent ?? (() => {});
-  const onTile: OnTile = (phase, tile, tiles) => emit({ type: 'tile', phase, tile, tiles });
   const loopSteps = plan.steps.filter((s) => s.phase === 'loop');
   const names = plan.terms.map((t) => t.nodeId);
   const image = opt.variables[0]!.socket === 'Image' ? (env.get(opt.variables[0]!.key) as tfjs.Variable) : null;
@@ -301,9 +303,11 @@ async function optimise(
         whole = variables.map((v) => grads[v.name] ?? tf.zerosLike(v));
       }
       if (!tiles) return whole;
-      const sum = tiles.addGradient(whole[0]!);
-      if (sum !== whole[0]) whole[0]!.dispose();
-      return [sum];
+      try {
+        return [tiles.addGradient(whole[0]!)];
+      } finally {
+        whole[0]!.dispose();
+      }
     } finally {
       if (tiles) tiles.dispose();
     }
@@ -311,10 +315,13 @@ async function optimise(
   /** The loss alone (the last step's report). */
   const lossOnly = () => {
     const tiles = tiled && evaluateTiles(tf, tiled.loop, tiled.tiles, env, runStep, iteration, false, onTile);
-    tf.tidy(() => {
-      objective(tiles ? tiles.values : undefined);
-    });
-    if (tiles) tiles.dispose();
+    try {
+      tf.tidy(() => {
+        objective(tiles ? tiles.values : undefined);
+      });
+    } finally {
+      if (tiles) tiles.dispose();
+    }
   };
 
   let last = performance.now();

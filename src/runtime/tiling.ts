@@ -89,6 +89,13 @@ export interface TiledLoop {
   restReadsImage: boolean;
 }
 
+const outputName = (key: string) => key.slice(key.lastIndexOf('.') + 1);
+
+/** The tiles of an H x W image for a pass with this halo and alignment, never narrower than its halos plus a stride. */
+function tilesFor(h: number, w: number, extent: number, halo: number, align: number): Tile[] {
+  return tileGrid(h, w, Math.max(extent, 2 * halo + align), halo, align);
+}
+
 /** How the plan's loop splits into tiles, or why it cannot. */
 export function tiledLoop(plan: Plan, registry: NodeRegistry): TiledLoop | { reason: string } {
   const opt = plan.optimiser;
@@ -115,7 +122,7 @@ export function tiledLoop(plan: Plan, registry: NodeRegistry): TiledLoop | { rea
       if (step.inputs.image !== variable) return { reason: `the encoder ${named} does not read the image variable directly` };
       halo = Math.max(halo, tiling.halo);
       for (const o of step.outputs) {
-        const stride = tiling.strides[o.key.slice(o.key.lastIndexOf('.') + 1)]!;
+        const stride = tiling.strides[outputName(o.key)]!;
         taps.set(o.key, { stride, info: o.info });
         align = Math.max(align, stride);
       }
@@ -130,6 +137,8 @@ export function tiledLoop(plan: Plan, registry: NodeRegistry): TiledLoop | { rea
     const params = plan.params[step.nodes[0]!]!;
     const loss = def.tiled?.(params);
     if (!loss) return { reason: `${named} has no tiled form${def.role === 'loss' ? ' with these settings' : ''}` };
+    const other = Object.keys(step.inputs).find((k) => !['input', 'target', 'weight'].includes(k));
+    if (other) return { reason: `${named} has an input "${other}" that its tiled form does not take` };
     const input = step.inputs.input;
     const target = step.inputs.target;
     if (typeof input !== 'string' || !taps.has(input) || typeof target !== 'string' || computedInLoop.has(target))
@@ -184,65 +193,87 @@ export function evaluateTiles(
     });
   };
   const extent = (t: Tile) => tf.slice(x, [0, t.ey0, t.ex0, 0], [1, t.ey1 - t.ey0, t.ex1 - t.ex0, x.shape[3]!]);
+  /** A tile whose core is empty at every term's tap (a sliver at the edge of a deep tap) adds nothing. */
+  const idle = (t: Tile) => loop.terms.every((term) => coreOf(t, loop.taps.get(term.input)!.stride, loop.taps.get(term.input)!.info, loop.size).empty);
 
-  // 1. Statistics summed over tiles.
-  let sums: Tensor[][] = loop.terms.map(() => []);
-  for (const [k, t] of tiles.entries()) {
-    onTile('forward', k + 1, tiles.length);
-    const next = tf.tidy(() =>
-      termInputs(extent(t), t).map((pair, i) => {
-        if (!pair) return sums[i]!;
-        const stats = loop.terms[i]!.loss.stats(pair[0], pair[1], tf);
-        return sums[i]!.length ? stats.map((s, j) => tf.add(s, sums[i]![j]!)) : stats;
-      }),
-    );
-    const kept = new Set(next.flat());
-    tf.dispose(sums.flat().filter((s) => !kept.has(s)));
-    sums = next;
-  }
-
-  // 2. Each loss from its statistics, and (for the gradient) dTotal/dS.
   const weightOf = (term: TiledTerm) => (typeof term.weight === 'number' ? term.weight : (env.get(term.weight) as Tensor));
   const finish = (term: TiledTerm, stats: Tensor[]) =>
     term.loss.finish(stats, env.get(term.target) as Tensor, loop.taps.get(term.input)!.info, weightOf(term), tf);
+
+  // 1. Statistics summed over tiles. Everything built outside a tidy is disposed if a tile throws.
+  let sums: Tensor[][] = loop.terms.map(() => []);
+  const losses: Tensor[] = [];
+  const slopes: Tensor[][] = [];
+  const release = () => tf.dispose([...sums.flat(), ...losses, ...slopes.flat()]);
   const values = new Map(env);
-  const losses = loop.terms.map((term, i) => {
-    const loss = sums[i]!.length ? finish(term, sums[i]!) : tf.scalar(0);
-    values.set(term.output, loss);
-    return loss;
-  });
-  const slopes: Tensor[][] = withGradient
-    ? loop.terms.map((term, i) =>
-        sums[i]!.length ? tf.tidy(() => tf.grads((...s: Tensor[]) => finish(term, s))(sums[i]!).map((g) => tf.mul(g, term.multiplier))) : [],
-      )
-    : [];
+  try {
+    for (const [k, t] of tiles.entries()) {
+      onTile('forward', k + 1, tiles.length);
+      if (idle(t)) continue;
+      const next = tf.tidy(() =>
+        termInputs(extent(t), t).map((pair, i) => {
+          if (!pair) return sums[i]!;
+          const stats = loop.terms[i]!.loss.stats(pair[0], pair[1], tf);
+          return sums[i]!.length ? stats.map((s, j) => tf.add(s, sums[i]![j]!)) : stats;
+        }),
+      );
+      const kept = new Set(next.flat());
+      tf.dispose(sums.flat().filter((s) => !kept.has(s)));
+      sums = next;
+    }
+
+    // 2. Each loss from its statistics, and (for the gradient) dTotal/dS.
+    for (const [i, term] of loop.terms.entries()) {
+      const loss = sums[i]!.length ? finish(term, sums[i]!) : tf.scalar(0);
+      losses.push(loss);
+      values.set(term.output, loss);
+      if (withGradient)
+        slopes.push(
+          sums[i]!.length
+            ? tf.tidy(() => {
+                const grads = tf.grads((...s: Tensor[]) => finish(term, s))(sums[i]!);
+                // A statistic the loss ignores has no gradient: zero.
+                return grads.map((g, j) => (g ? tf.mul(g, term.multiplier) : tf.zerosLike(sums[i]![j]!)));
+              })
+            : [],
+        );
+    }
+  } catch (e) {
+    release();
+    throw e;
+  }
   tf.dispose(sums.flat());
+  sums = [];
 
   return {
     values,
     addGradient(grad: Tensor): Tensor {
       // 3. Each tile's gradient of <dTotal/dS, s(F_tile)>, added where the tile lies.
       let total = grad;
-      for (const [k, t] of tiles.entries()) {
-        onTile('backward', k + 1, tiles.length);
-        const next = tf.tidy(() => {
-          const g = tf.grad((image: Tensor) => {
-            const parts = termInputs(image, t).flatMap((pair, i) =>
-              pair ? loop.terms[i]!.loss.stats(pair[0], pair[1], tf).map((s, j) => tf.sum(tf.mul(s, slopes[i]![j]!))) : [],
-            );
-            return parts.length ? tf.addN(parts) : tf.mul(tf.sum(image), 0);
-          })(extent(t));
-          return tf.add(total, tf.pad(g, [[0, 0], [t.ey0, h - t.ey1], [t.ex0, w - t.ex1], [0, 0]]));
-        });
+      try {
+        for (const [k, t] of tiles.entries()) {
+          onTile('backward', k + 1, tiles.length);
+          if (idle(t)) continue;
+          const next = tf.tidy(() => {
+            const g = tf.grad((image: Tensor) => {
+              const parts = termInputs(image, t).flatMap((pair, i) =>
+                pair ? loop.terms[i]!.loss.stats(pair[0], pair[1], tf).map((s, j) => tf.sum(tf.mul(s, slopes[i]![j]!))) : [],
+              );
+              return tf.addN(parts);
+            })(extent(t));
+            return tf.add(total, tf.pad(g, [[0, 0], [t.ey0, h - t.ey1], [t.ex0, w - t.ex1], [0, 0]]));
+          });
+          if (total !== grad) total.dispose();
+          total = next;
+        }
+      } catch (e) {
         if (total !== grad) total.dispose();
-        total = next;
+        throw e;
       }
-      return total;
+      // Always a tensor of its own: the caller disposes `grad`.
+      return total === grad ? tf.clone(grad) : total;
     },
-    dispose() {
-      tf.dispose(losses);
-      tf.dispose(slopes.flat());
-    },
+    dispose: release,
   };
 }
 
@@ -283,16 +314,16 @@ export function chooseTiling(
   if (options.extent === undefined && plan.estimate.peakBytes <= limit && !binding) return null;
   const loop = tiledLoop(plan, registry);
   if ('reason' in loop) {
-    const why = options.extent !== undefined ? 'tiling was asked for' : `the loop needs about ${mib(plan.estimate.peakBytes)}, more than ${backend} holds (${mib(limit)})`;
-    return { warning: `${why}, but it cannot run on tiles: ${loop.reason}` };
+    const why = options.extent !== undefined ? 'tiles were asked for' : `the loop needs about ${mib(plan.estimate.peakBytes)}, more than ${backend} holds (${mib(limit)})`;
+    return { warning: `not tiled (${why}): ${loop.reason}` };
   }
   const [h, w] = loop.size;
   let extent = options.extent ?? tileExtent(plan, limit * 0.6);
   if (binding) extent = Math.min(extent, Math.floor(Math.sqrt(WEBGPU_BINDING / (largest / (h * w)))));
-  // A tile narrower than its halos would mostly recompute them.
+  const tiles = tilesFor(h, w, extent, loop.halo, loop.align);
   extent = Math.max(extent, 2 * loop.halo + loop.align);
-  const tiles = tileGrid(h, w, extent, loop.halo, loop.align);
   const core = tiles[0]!;
+  const [ch, cw] = [core.y1 - core.y0, core.x1 - core.x0];
   const why =
     options.extent !== undefined ? ''
     : plan.estimate.peakBytes > limit ? `: untiled it needs about ${mib(plan.estimate.peakBytes)}, ${backend} holds ${mib(limit)}`
@@ -301,7 +332,7 @@ export function chooseTiling(
     loop,
     tiles,
     extent,
-    message: `tiling ${h}x${w} into ${tiles.length} tiles of ${core.y1 - core.y0} px (+${loop.halo} px halo)${why}`,
+    message: `tiling ${h}x${w} into ${tiles.length} tiles of ${ch === cw ? ch : `${ch}x${cw}`} px (+${loop.halo} px halo)${why}`,
   };
 }
 
@@ -315,7 +346,7 @@ export async function stitchedPass(
 ): Promise<Record<string, Tensor>> {
   const [, h, w, channels] = image.shape as [number, number, number, number];
   const align = Math.max(...Object.values(tiling.strides));
-  const tiles = tileGrid(h, w, Math.max(extent, 2 * tiling.halo + align), tiling.halo, align);
+  const tiles = tilesFor(h, w, extent, tiling.halo, align);
   const buffers = Object.fromEntries(Object.entries(infos).map(([tap, info]) => [tap, new Float32Array(info.shape.reduce((a, b) => a * b, 1))]));
   for (const [k, t] of tiles.entries()) {
     onTile('targets', k + 1, tiles.length);
