@@ -114,8 +114,9 @@ describe('the editor', () => {
     await setSteps(page, 1);
     await page.click('[data-test=run]');
     await finished(page);
-    expect(await status(page)).toMatch(/^done after 1 steps?/);
+    expect(await status(page)).toMatch(/^done after 1 step in/);
     expect(await page.textContent('[data-test=tiling]')).toBe('tiling 48x48 into 9 tiles of 16 px (+80 px halo)');
+    await page.screenshot({ path: `${shots}editor-tiled.png` });
     expect(errors).toEqual([]);
     await page.close();
   });
@@ -477,7 +478,7 @@ describe('the editor', () => {
     await setSteps(page, 1);
     await page.click('[data-test=run]');
     await finished(page);
-    expect(await status(page)).toMatch(/^done after 1 steps/);
+    expect(await status(page)).toMatch(/^done after 1 step in/);
     await page.close();
   });
 });

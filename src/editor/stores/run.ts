@@ -133,7 +133,7 @@ export const useRunStore = defineStore('run', () => {
       message.value =
         m.status === 'failed'
           ? `failed: ${m.error ?? 'unknown error'}${m.diagnostics.length ? `\n${m.diagnostics.join('\n')}` : ''}`
-          : `${m.status === 'cancelled' ? 'stopped' : 'done'} after ${done} steps in ${(m.ms / 1000).toFixed(1)} s` +
+          : `${m.status === 'cancelled' ? 'stopped' : 'done'} after ${done} step${done === 1 ? '' : 's'} in ${(m.ms / 1000).toFixed(1)} s` +
             (m.reused.hits ? ` · reused ${m.reused.hits} earlier results` : '');
       phase.value = 'ready';
     }
