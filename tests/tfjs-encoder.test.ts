@@ -6,11 +6,24 @@ import { execute } from '../src/runtime/executor';
 import { createModelCache } from '../src/runtime/models';
 import { compileWithImages, loadGraphModels, makeServices } from '../src/runtime/session';
 import { graph, registry, tf, useWasm } from './helpers';
+import type { GraphModel } from '../src/graph/model';
 
 const modelJson = new URL('../../shared/fixtures/darknet-tiny-imagenet/model.json', import.meta.url).pathname;
 const docPath = new URL('../presets/doc.json', import.meta.url).pathname;
 
 beforeAll(useWasm);
+
+/** Loads the graph's tfjs models and images, compiles at `size` and runs it. */
+async function compileAndRun(m: GraphModel, size: number) {
+  const { models, errors } = await loadGraphModels(m, registry, (s) => loadTfjsModelFrom(tf, s, '.'));
+  const { images } = await loadDocumentImages(m, registry, docPath);
+  const { plan, diagnostics } = compileWithImages(m, registry, images, size, models);
+  const before = tf.memory().numTensors;
+  const cache = createModelCache();
+  const r = plan && (await execute(plan, registry, makeServices(tf, images, size, 0, cache, undefined, { ...documentAccess(docPath), tfjsModels: models })));
+  cache.dispose();
+  return { errors, plan, diagnostics, r: r!, leaked: tf.memory().numTensors - before };
+}
 
 // The real pretrained Darknet-tiny classifier from ../shared/fixtures; skipped where that folder is absent.
 describe.skipIf(!existsSync(modelJson))('generic tfjs encoder on Darknet-tiny', () => {
@@ -26,16 +39,11 @@ describe.skipIf(!existsSync(modelJson))('generic tfjs encoder on Darknet-tiny', 
   );
 
   it('lists the layers with shapes, taps two of them in one pass, and optimises an image through them', async () => {
-    const { models, errors } = await loadGraphModels(m, registry, (s) => loadTfjsModelFrom(tf, s, '.'));
+    const { errors, plan, diagnostics, r } = await compileAndRun(m, 224);
     expect(errors).toEqual([]);
-    const { images } = await loadDocumentImages(m, registry, docPath);
-    const { plan, diagnostics } = compileWithImages(m, registry, images, 224, models);
     expect(diagnostics).toEqual([]);
     const shapes = plan!.steps.find((s) => s.id === 'ex')!.outputs.map((o) => o.info.shape);
     expect(shapes).toEqual([[1, 224, 224, 16], [1, 56, 56, 128]]);
-    const cache = createModelCache();
-    const r = await execute(plan!, registry, makeServices(tf, images, 224, 0, cache, undefined, { ...documentAccess(docPath), tfjsModels: models }));
-    cache.dispose();
     expect(r.status, r.error).toBe('done');
     expect(r.steps.at(-1)!.loss).toBeLessThan(r.steps[0]!.loss);
   });
@@ -68,21 +76,15 @@ describe.skipIf(!existsSync(graphJson))('generic tfjs encoder on a graph model',
   );
 
   it('lists its nodes with shapes at the run size, taps two in one execution, and optimises an image through them', async () => {
-    const { models, errors } = await loadGraphModels(m, registry, (s) => loadTfjsModelFrom(tf, s, '.'));
+    const { errors, plan, diagnostics, r, leaked } = await compileAndRun(m, 64);
     expect(errors).toEqual([]);
-    const { images } = await loadDocumentImages(m, registry, docPath);
-    const { plan, diagnostics } = compileWithImages(m, registry, images, 64, models);
     expect(diagnostics).toEqual([]);
     // The shapes follow the input: the contracting path halves the size twice.
     const shapes = plan!.steps.find((s) => s.id === 'ex')!.outputs.map((o) => o.info.shape);
     expect(shapes[0]!.slice(0, 3)).toEqual([1, 64, 64]);
     expect(shapes[1]!.slice(0, 3)).toEqual([1, 16, 16]);
-    const before = tf.memory().numTensors;
-    const cache = createModelCache();
-    const r = await execute(plan!, registry, makeServices(tf, images, 64, 0, cache, undefined, { ...documentAccess(docPath), tfjsModels: models }));
-    cache.dispose();
     expect(r.status, r.error).toBe('done');
     expect(r.steps.at(-1)!.loss).toBeLessThan(r.steps[0]!.loss);
-    expect(tf.memory().numTensors).toBe(before);
+    expect(leaked).toBe(0);
   });
 });

@@ -1,6 +1,6 @@
 import type * as tfjs from '@tensorflow/tfjs';
 import { mvn } from '../models/adain';
-import type { TiledLoss, ValueInfo } from '../plugin/types';
+import type { TiledLoss } from '../plugin/types';
 
 type TF = typeof tfjs;
 type Tensor = tfjs.Tensor;
@@ -12,9 +12,9 @@ export const CONTENT_NORMALISATIONS = ['gatys', 'mse', 'mvn-mse'] as const;
 export type ContentNormalisation = (typeof CONTENT_NORMALISATIONS)[number];
 
 /** Channels and positions of a feature map [1, H, W, C] (or any [..., C]). */
-function dims(features: Tensor): { n: number; m: number } {
+function dims(features: { shape: readonly number[] }): { n: number; m: number } {
   const n = features.shape[features.shape.length - 1]!;
-  return { n, m: features.size / n };
+  return { n, m: features.shape.reduce((a, b) => a * b, 1) / n };
 }
 
 /**
@@ -76,12 +76,6 @@ function styleLossOfGram(tf: TF, gram: Tensor, target: Tensor, n: number, m: num
   });
 }
 
-/** Channels and positions of a whole feature map from its info. */
-const fullDims = (full: ValueInfo) => {
-  const n = full.shape[full.shape.length - 1]!;
-  return { n, m: full.shape.reduce((a, b) => a * b, 1) / n };
-};
-
 /** The style loss tile by tile: a Gram matrix is a sum over positions, so tiles' Grams add up. */
 export function tiledStyleLoss(normalisation: StyleNormalisation): TiledLoss {
   return {
@@ -89,7 +83,7 @@ export function tiledStyleLoss(normalisation: StyleNormalisation): TiledLoss {
     stats: (features, _target, tf) => [gramMatrix(tf, features)],
     finish: ([gram], target, full, weight, tf) =>
       tf.tidy(() => {
-        const { n, m } = fullDims(full);
+        const { n, m } = dims(full);
         return tf.mul(styleLossOfGram(tf, gram!, target, n, m, normalisation), weight);
       }),
   };
