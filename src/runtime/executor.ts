@@ -131,9 +131,9 @@ export async function execute(plan: Plan, registry: NodeRegistry, services: Comp
           for (const out of step.outputs) values.set(out.key, taps[outputName(out.key)]!);
         });
       }
-      if (step.kind === 'pass') {
-        const taps = def.shared!.run(get(step.inputs.image as string) as Tensor, step.taps!, params, services);
-        for (const out of step.outputs) values.set(out.key, taps[out.key.slice(out.key.lastIndexOf('.') + 1)]!);
+      if (image) {
+        const taps = def.shared!.run(image, step.taps!, params, services);
+        for (const out of step.outputs) values.set(out.key, taps[outputName(out.key)]!);
         return;
       }
       if (step.kind === 'prepare') {
