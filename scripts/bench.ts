@@ -23,7 +23,7 @@ import { vgg19FromStateDict } from '../src/models/checkpoints';
 import { readCheckpoint } from '../src/models/weights/read';
 import { execute, type RunOptions } from '../src/runtime/executor';
 import { createModelCache } from '../src/runtime/models';
-import { compileWithImages, makeServices, type DecodedImage } from '../src/runtime/session';
+import { compileWithImages, makeServices, type DecodedImage } from '../src/runtime/sources';
 import type { BackendName } from '../src/runtime/backend';
 
 const argv = process.argv.slice(2);

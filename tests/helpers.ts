@@ -41,7 +41,7 @@ export function graph(
 }
 
 import { documentAccess, loadDocumentImages } from '../src/cli/node-session';
-import { compileWithImages, makeServices } from '../src/runtime/session';
+import { compileWithImages, makeServices } from '../src/runtime/sources';
 import { execute, type RunOptions } from '../src/runtime/executor';
 import { createModelCache } from '../src/runtime/models';
 import type { NodeRegistry } from '../src/plugin/registry';

@@ -4,7 +4,7 @@ import { loadDocumentImages, documentAccess } from '../src/cli/node-session';
 import { loadTfjsModelFrom } from '../src/cli/node-tfjs-model';
 import { execute } from '../src/runtime/executor';
 import { createModelCache } from '../src/runtime/models';
-import { compileWithImages, loadGraphModels, makeServices } from '../src/runtime/session';
+import { compileWithImages, loadGraphModels, makeServices } from '../src/runtime/sources';
 import { graph, registry, tf, useWasm } from './helpers';
 import type { GraphModel } from '../src/graph/model';
 

@@ -3,7 +3,7 @@ import { isAbsolute, resolve } from 'node:path';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import type { RGBAImage } from '../ops/image';
-import type { DecodedImage } from '../runtime/session';
+import type { DecodedImage } from '../runtime/sources';
 
 
 /** Reads bytes from a path (relative to `baseDir`), an http(s) URL or a data: URL. */

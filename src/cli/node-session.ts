@@ -2,7 +2,7 @@ import { readdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { GraphModel } from '../graph/model';
 import type { NodeRegistry } from '../plugin/registry';
-import { loadGraphImages, type HostAccess } from '../runtime/session';
+import { loadGraphImages, type HostAccess } from '../runtime/sources';
 import { decodeImage, readSource } from './node-images';
 
 /** How a document on disk reaches its files: relative paths resolve against the document's folder. */
