@@ -137,7 +137,7 @@ describe('stylegraph CLI and PNGs', () => {
     const out = join(tmp, 'embedded.png');
     const r = await cli('run', 'presets/gatys.json', '--size', '24', '--steps', '1', '--set', 'style_total.weight=123', '--out', out);
     expect(r.code).toBe(0);
-    const { extractText } = await import('../src/schema/png');
+    const { extractText } = await import('../src/codecs/png');
     const text = extractText(new Uint8Array(readFileSync(out)))!;
     const doc = JSON.parse(text);
     expect(doc.nodes.find((n: { id: string }) => n.id === 'style_total').params.weight).toBe(123);

@@ -4,8 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { encodePng } from '../src/cli/node-images';
 import { LIMITS, parseDocument, serialiseDocument } from '../src/graph/document';
 import { validateGraph } from '../src/graph/validate';
-import { LinkError, decodeLink, encodeLink } from '../src/schema/link';
-import { PngError, crc32, embedText, extractText } from '../src/schema/png';
+import { LinkError, decodeLink, encodeLink } from '../src/codecs/link';
+import { PngError, crc32, embedText, extractText } from '../src/codecs/png';
 import { mulberry32 } from '../src/models/random';
 import { registry } from './helpers';
 

@@ -7,7 +7,7 @@ import { formatDiagnostic } from '../graph/diagnostics';
 import { serialiseDocument } from '../graph/document';
 import type { GraphModel } from '../graph/model';
 import type { CheckpointStore } from '../plugin/types';
-import { embedText } from '../schema/png';
+import { embedText } from '../codecs/png';
 import { RunMemo, execute } from '../runtime/executor';
 import { createModelCache } from '../runtime/models';
 import { compileWithImages, loadGraphImages, makeServices, type DecodedImage } from '../runtime/session';

@@ -9,7 +9,7 @@ import { builtinRegistry } from '../../nodes';
 import { formatPlan } from '../compiler/format';
 import { formatDiagnostic, hasErrors, type Diagnostic } from '../graph/diagnostics';
 import { parseDocument, serialiseDocument, type ParseResult } from '../graph/document';
-import { embedText, extractText, isPng } from '../schema/png';
+import { embedText, extractText, isPng } from '../codecs/png';
 import type { GraphModel } from '../graph/model';
 import { validateGraph } from '../graph/validate';
 import type { BackendName } from '../runtime/backend';

@@ -6,7 +6,7 @@ import type { builtinRegistry } from '../../nodes';
 import { serialiseDocument } from '../graph/document';
 import type { GraphModel } from '../graph/model';
 import type { Sweep } from '../graph/sweep';
-import { embedText } from '../schema/png';
+import { embedText } from '../codecs/png';
 import { RunMemo } from '../runtime/executor';
 import { runSweep as runCells } from '../runtime/sweep';
 import { createModelCache } from '../runtime/models';

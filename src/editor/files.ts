@@ -1,6 +1,6 @@
 import type { RGBAImage } from '../ops/image';
-import { encodeLink, LINK_PREFIX, decodeLink } from '../schema/link';
-import { embedText, extractText, isPng } from '../schema/png';
+import { encodeLink, LINK_PREFIX, decodeLink } from '../codecs/link';
+import { embedText, extractText, isPng } from '../codecs/png';
 import { getUpload, isUpload, putUpload, uploadSource } from '../web/uploads';
 import { serialiseDocument } from '../graph/document';
 import type { useGraphStore } from './stores/graph';
