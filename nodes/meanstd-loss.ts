@@ -1,4 +1,4 @@
-import { meanStd } from '../src/models/adain';
+import { meanStd } from '../src/ops/moments';
 import { defineNodeType, type Tensor } from '../src/plugin/types';
 import { SCALAR, featureLossInputs, inputInfo, inputTensor, lossWeight, weightParam } from './shared';
 

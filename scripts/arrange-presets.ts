@@ -5,7 +5,7 @@
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { builtinRegistry } from '../nodes';
 import { parseDocument, serialiseDocument } from '../src/graph/document';
-import { layOut } from '../src/graph/view';
+import { layOut } from '../src/editor/view';
 
 const registry = builtinRegistry();
 const dir = new URL('../presets/', import.meta.url);

@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import adainNode from '../nodes/adain';
-import { adain, meanStd } from '../src/models/adain';
+import { adain } from '../src/models/adain';
+import { meanStd } from '../src/ops/moments';
 import { matchColour, symmetricEigen, symmetricPower, transferLuminance } from '../src/ops/colour';
 import { expectClose, expected, input, type Expected } from './parity';
 import { tf, useWasm } from './helpers';

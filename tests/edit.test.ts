@@ -4,7 +4,7 @@ import { parseDocument, serialiseDocument } from '../src/graph/document';
 import {
   addNode, arrange, canConnect, connect, copyFragment, disconnect, groupNodes, pasteFragment, removeNodes, toggleBypass, ungroup,
 } from '../src/graph/edit';
-import { modelEndpoint, viewGraph } from '../src/graph/view';
+import { modelEndpoint, viewGraph } from '../src/editor/view';
 import { graph, loadPreset, registry } from './helpers';
 
 const gatys = () => loadPreset('gatys.json');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { compile } from '../src/compiler/compile';
-import { lessonOf } from '../src/graph/lesson';
+import { lessonOf } from '../src/editor/lesson';
 import { loadPreset, registry } from './helpers';
 
 describe('lessons', () => {

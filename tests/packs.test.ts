@@ -4,7 +4,8 @@ import { builtinRegistry } from '../nodes';
 import { importPack } from '../src/cli/plugins';
 import { parseDocument, serialiseDocument } from '../src/graph/document';
 import { validateGraph } from '../src/graph/validate';
-import { PLUGIN_API_VERSION, PackHost, missingPacks, recordPacks, type PackManifest } from '../src/plugin/packs';
+import { missingPacks, recordPacks } from '../src/graph/packs';
+import { PLUGIN_API_VERSION, PackHost, type PackManifest } from '../src/plugin/packs';
 import { defineNodeType } from '../src/plugin/types';
 import { loadPreset, run, useWasm, withParams } from './helpers';
 

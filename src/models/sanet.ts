@@ -1,8 +1,9 @@
 import type * as tfjs from '@tensorflow/tfjs';
-import { mvn, randomConv, reflectConv, upsample2x } from './adain';
+import { randomConv, reflectConv, upsample2x } from './adain';
 import { convFrom, type ConvWeights } from './checkpoints';
 import { convValid } from './conv';
 import { matMul } from '../ops/matmul';
+import { mvn } from '../ops/moments';
 import { WeightsError, takeExpected, type StateDict } from './weights/state-dict';
 
 type TF = typeof tfjs;

@@ -1,5 +1,5 @@
 import type * as tfjs from '@tensorflow/tfjs';
-import type { ModelHandle } from '../plugin/types';
+import type { ModelHandle } from './handle';
 import type { ConvWeights } from './checkpoints';
 
 type TF = typeof tfjs;

@@ -1,9 +1,22 @@
 import type * as tfjs from '@tensorflow/tfjs';
-import { mvn } from '../models/adain';
-import type { TiledLoss } from '../plugin/types';
+import { mvn } from './moments';
 
 type TF = typeof tfjs;
 type Tensor = tfjs.Tensor;
+
+/**
+ * A loss that can be evaluated tile by tile (a node type's `tiled` form): it depends on its features only through
+ * sums over positions (a Gram matrix, a sum of squared differences, channel sums), so per-tile statistics add up
+ * to the whole image's, and the gradient of one tile is that of <dL/dS, stats(tile)>.
+ */
+export interface TiledLoss {
+  /** local: the target is compared position by position (each tile gets its region); global: the whole target. */
+  target: 'local' | 'global';
+  /** Statistics of one tile's features, summed over tiles. */
+  stats(features: Tensor, target: Tensor, tf: TF): Tensor[];
+  /** The loss from the summed statistics; `full` describes the whole feature map. Differentiable in `stats`. */
+  finish(stats: Tensor[], target: Tensor, full: { shape: readonly number[]; layer?: string }, weight: Tensor | number, tf: TF): Tensor;
+}
 
 /** How a style loss scales Gram matrices and their difference (ALGORITHMS.md, section 2). */
 export const STYLE_NORMALISATIONS = ['gatys', 'johnson', 'raw-mse'] as const;

@@ -1,5 +1,7 @@
 import type * as tfjs from '@tensorflow/tfjs';
+import type { ModelHandle } from '../models/handle';
 import type { TfjsModel } from '../models/tfjs-models';
+import type { TiledLoss } from '../ops/losses';
 
 /** The kinds of value that travel along an edge. */
 export const SOCKET_TYPES = ['Image', 'Features', 'Gram', 'Stats', 'Scalar', 'Model'] as const;
@@ -115,16 +117,8 @@ export type Tensor = tfjs.Tensor;
 export type TF = typeof tfjs;
 /** A runtime value: tensors for every socket type but Model. */
 export type Value = Tensor | ModelHandle;
-/** A module with weights (a decoder, a SANet transformer): what a Model socket carries. */
-export interface ModelHandle {
-  kind: 'model';
-  name: string;
-  /** The weights an optimiser may update. */
-  variables: tfjs.Variable[];
-  /** The weights as a state dict in the published checkpoint's names and PyTorch layout, for saving. */
-  stateDict(): Map<string, { shape: number[]; data: Float32Array }>;
-  dispose(): void;
-}
+/** A module with weights: what a Model socket carries (src/models/handle.ts). */
+export type { ModelHandle };
 
 export const isTensor = (v: unknown): v is Tensor => typeof v === 'object' && v !== null && 'dtype' in v;
 export const isModel = (v: unknown): v is ModelHandle => typeof v === 'object' && v !== null && (v as ModelHandle).kind === 'model';
@@ -206,19 +200,8 @@ export interface SharedPass {
   tiling?(taps: string[], params: ParamValues): { strides: Record<string, number>; halo: number };
 }
 
-/**
- * A loss that can be evaluated tile by tile: it depends on its features only through sums over positions
- * (a Gram matrix, a sum of squared differences, channel sums), so per-tile statistics add up to the whole
- * image's, and the gradient of one tile is that of <dL/dS, stats(tile)>.
- */
-export interface TiledLoss {
-  /** local: the target is compared position by position (each tile gets its region); global: the whole target. */
-  target: 'local' | 'global';
-  /** Statistics of one tile's features, summed over tiles. */
-  stats(features: Tensor, target: Tensor, tf: TF): Tensor[];
-  /** The loss from the summed statistics; `full` is the whole feature map's info. Differentiable in `stats`. */
-  finish(stats: Tensor[], target: Tensor, full: ValueInfo, weight: Tensor | number, tf: TF): Tensor;
-}
+/** A loss that can be evaluated tile by tile (defined with the losses in src/ops/losses.ts). */
+export type { TiledLoss };
 
 export interface PreparedInput {
   /** What the prepared value is (a style target's features become a Gram). */

@@ -1,36 +1,19 @@
 import type { Pinia } from 'pinia';
-import { ClassicPreset, NodeEditor, type GetSchemes } from 'rete';
+import { NodeEditor, type GetSchemes } from 'rete';
 import { AreaExtensions, AreaPlugin } from 'rete-area-plugin';
 import { ConnectionPlugin, Presets as ConnectionPresets } from 'rete-connection-plugin';
 import { ContextMenuPlugin, type ContextMenuExtra } from 'rete-context-menu-plugin';
 import { MinimapPlugin, type MinimapExtra } from 'rete-minimap-plugin';
 import { Presets, VuePlugin, type VueArea2D } from 'rete-vue-plugin';
 import { createApp } from 'vue';
-import { modelEndpoint, type ViewEdge, type ViewGraph, type ViewNode } from '../../graph/view';
+import { modelEndpoint, type ViewEdge, type ViewGraph, type ViewNode } from '../view';
 import { registry } from '../registry';
 import type { useGraphStore } from '../stores/graph';
 import ConnectionView from './ConnectionView.vue';
+import { CanvasConnection, CanvasNode } from './elements';
 import NodeView from './NodeView.vue';
 import SocketView from './SocketView.vue';
 
-/** A rete node that carries the view node it draws; everything else is read from the stores. */
-export class CanvasNode extends ClassicPreset.Node {
-  width = 220;
-  height = 120;
-  constructor(public view: ViewNode) {
-    super(view.title);
-    this.id = view.id;
-    for (const s of view.inputs) this.addInput(s.key, new ClassicPreset.Input(new ClassicPreset.Socket(s.type ?? 'missing'), s.label, s.multiple));
-    for (const s of view.outputs) this.addOutput(s.key, new ClassicPreset.Output(new ClassicPreset.Socket(s.type ?? 'missing'), s.label));
-    this.height = 64 + 24 * Math.max(view.inputs.length, view.outputs.length);
-  }
-}
-export class CanvasConnection extends ClassicPreset.Connection<CanvasNode, CanvasNode> {
-  constructor(a: CanvasNode, public edge: ViewEdge, b: CanvasNode) {
-    super(a, edge.from.socket, b, edge.to.socket);
-    this.id = edge.id;
-  }
-}
 type Schemes = GetSchemes<CanvasNode, CanvasConnection>;
 type AreaExtra = VueArea2D<Schemes> | ContextMenuExtra | MinimapExtra;
 type GraphStore = ReturnType<typeof useGraphStore>;

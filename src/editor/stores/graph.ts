@@ -5,10 +5,10 @@ import type { Diagnostic } from '../../graph/diagnostics';
 import { parseDocument, serialiseDocument } from '../../graph/document';
 import * as edit from '../../graph/edit';
 import type { GraphEdge, GraphGroup, GraphModel } from '../../graph/model';
-import { layOut, modelEndpoint, viewGraph } from '../../graph/view';
+import { layOut, modelEndpoint, viewGraph } from '../view';
 import type { SocketType } from '../../plugin/types';
 import { modelLayers, packs, registry, registryVersion } from '../registry';
-import { missingPacks, recordPacks } from '../../plugin/packs';
+import { missingPacks, recordPacks } from '../../graph/packs';
 import { useSettingsStore } from './settings';
 
 export const AUTOSAVE_KEY = 'stylegraph.autosave';

@@ -115,5 +115,7 @@ export const usePluginsStore = defineStore('plugins', () => {
     toWorker();
   }
 
+  useRunStore().onPackDisabled(disabled);
+
   return { installed, pending, origins, busy, restore, request, consent, remove, revoke, disabled, refresh };
 });

@@ -12,7 +12,6 @@ import { getUpload, isUpload } from '../../web/uploads';
 import { modelLayers, registry } from '../registry';
 import { useGraphStore } from './graph';
 import { useSettingsStore } from './settings';
-import { usePluginsStore } from './plugins';
 
 const FETCH_ORIGINS = 'stylegraph.fetch-origins';
 const allowedFetchOrigins = (): string[] => {
@@ -52,6 +51,8 @@ export const useRunStore = defineStore('run', () => {
   const sweep = ref(true);
   const now = ref(0);
   let worker: Worker | null = null;
+  /** Who hears that the worker disabled a failing pack (the plugins store, which owns the packs). */
+  const packDisabledListeners = new Set<(name: string, problem: string) => void>();
   let runId = 0;
   let clock: ReturnType<typeof setInterval> | undefined;
 
@@ -83,7 +84,7 @@ export const useRunStore = defineStore('run', () => {
       weights.value = m.weights;
       if (m.errors.length) graph.tell(`cached weights not used: ${m.errors.join('; ')}`, true);
     } else if (m.type === 'pack-disabled') {
-      usePluginsStore().disabled(m.name, m.problem);
+      for (const listener of packDisabledListeners) listener(m.name, m.problem);
       graph.tell(`node pack "${m.name}" was disabled: ${m.problem}`, true);
     } else if (m.type === 'packs-loaded') {
       if (m.errors.length) graph.tell(`packs in the worker: ${m.errors.join('; ')}`, true);
@@ -272,6 +273,7 @@ export const useRunStore = defineStore('run', () => {
     blocked, elapsed, stepsPerSecond, remaining, progress, lastStep,
     askOrigins, answerFetch, remote, allowFetch,
     sendPacks: (list: { origin: string; source: string }[]) => post({ type: 'packs', packs: list }),
+    onPackDisabled: (listener: (name: string, problem: string) => void) => void packDisabledListeners.add(listener),
     init, run, stop, pin, unpin: () => (pinned.value = null), weightsChanged: () => post({ type: 'weights-changed' }),
   };
 });

@@ -1,8 +1,8 @@
 import { resolveParams } from '../plugin/params';
 import type { NodeRegistry } from '../plugin/registry';
 import { outputsOf, type SocketType } from '../plugin/types';
-import { arrange } from './edit';
-import type { GraphModel } from './model';
+import { arrange } from '../graph/edit';
+import type { GraphModel } from '../graph/model';
 
 /**
  * What the canvas draws for a model: graph nodes as they are, each collapsed group as one box whose sockets

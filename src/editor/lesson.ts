@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Plan } from '../compiler/plan';
 import type { NodeRegistry } from '../plugin/registry';
-import type { GraphModel } from './model';
+import type { GraphModel } from '../graph/model';
 
 /**
  * A lesson, written in a preset's metadata: the nodes to step through with a short explanation each, and the
