@@ -195,7 +195,7 @@ describe('import layering', () => {
 
   it('reads the tree', () => {
     expect(graph.size).toBeGreaterThan(100);
-    expect(graph.get('src/editor/stores/run.ts')).toContain('src/web/worker.ts');
+    expect([...graph.values()].reduce((n, targets) => n + targets.length, 0)).toBeGreaterThan(300);
     expect(unresolved, 'relative imports that name no file').toEqual([]);
   });
 
