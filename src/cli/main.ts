@@ -1,38 +1,31 @@
-import { readFile, stat, writeFile } from 'node:fs/promises';
-import { basename, dirname, extname, resolve } from 'node:path';
+import { readFile, stat } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { RGBAImage } from '../ops/image';
 import { PackHost } from '../plugin/packs';
 import { missingPacks } from '../graph/packs';
 import type { NodeRegistry } from '../plugin/registry';
 import { configuredPlugins, loadPlugins } from './plugins';
 import { builtinRegistry } from '../../nodes';
+import { checkGraph } from '../compiler/check';
 import { formatPlan } from '../compiler/format';
 import { formatDiagnostic, hasErrors, type Diagnostic } from '../graph/diagnostics';
-import { parseDocument, serialiseDocument, type ParseResult } from '../graph/document';
-import { embedText, extractText, isPng } from '../codecs/png';
+import { parseDocument, type ParseResult } from '../graph/document';
+import { extractText, isPng } from '../codecs/png';
 import type { GraphModel } from '../graph/model';
-import { validateGraph } from '../graph/validate';
 import type { BackendName } from '../runtime/backend';
-import { execute, type RunEvent, type RunOptions, type RunResult } from '../runtime/executor';
-import { sweepOf } from '../graph/sweep';
-import { createModelCache } from '../runtime/models';
+import type { RunOptions } from '../runtime/executor';
+import type { RunRequest } from '../runtime/session';
+import { compileWithImages, loadGraphModels } from '../runtime/sources';
 import { chooseTiling } from '../runtime/tiling';
-import { encodePng } from './node-images';
-import { applyOverrides, withSteps } from './overrides';
-import { documentAccess, loadDocumentImages } from './node-session';
-import { compileWithImages, loadGraphModels, makeServices } from '../runtime/session';
+import { applyOverrides } from './overrides';
+import { loadDocumentImages } from './node-session';
 import { loadTfjsModelFrom } from './node-tfjs-model';
-import { progressReporter } from './progress';
 import { UsageError, type Io } from './io';
-import { runSweep } from './sweep-run';
-import { runBatch } from './batch-run';
-import { downloadProgress, weightsCommand } from './weights-command';
+import { batchSources, runCommand } from './run-command';
+import { weightsCommand } from './weights-command';
+import { parseWeightsSpec, type WeightsSpec } from './node-weights';
 
 export type { Io } from './io';
-import { checkpointStore, loadWeights, parseWeightsSpec, type WeightsSpec } from './node-weights';
-import { defaultCacheDir } from './weights-cache';
-import { writeSafetensors } from '../models/weights/safetensors';
 
 const USAGE = `usage:
   stylegraph run FILE [--content IMG|FOLDER] [--style IMG ...] [--set NODE_ID.PARAM=VALUE ...] [--size PX]
@@ -43,7 +36,8 @@ const USAGE = `usage:
                       [--tile PX|off] [--memory-limit GIB]
                           large images run on tiles of at most PX px (plus a halo) when the step would
                           need more memory than the backend holds (wasm: 3 GiB); --tile forces or stops it
-  stylegraph validate FILE ...            checks one or more graphs (presets/*.json)
+  stylegraph validate FILE ...            checks one or more graphs (presets/*.json): everything plan
+                                          and run check before reading an image
   stylegraph plan FILE [--size PX] [--set ...] [--steps N]
   stylegraph weights list|clear          the download cache ($STYLEGRAPH_CACHE or ~/.cache/stylegraph/weights)
   stylegraph weights known               the checkpoints in the manifest
@@ -129,7 +123,7 @@ async function dispatch(argv: string[], io: Io, signal?: AbortSignal): Promise<n
         status = 2;
         continue;
       }
-      const ds = validateGraph(doc.model, registry);
+      const ds = checkGraph(doc.model, registry).diagnostics;
       report(io, f, ds);
       if (hasErrors([...doc.diagnostics, ...ds])) status = 2;
       else io.out(`${f}: valid (${doc.model.nodes.length} nodes, ${doc.model.edges.length} edges)`);
@@ -161,138 +155,54 @@ async function dispatch(argv: string[], io: Io, signal?: AbortSignal): Promise<n
   if (badSpec && 'error' in badSpec) throw new UsageError(badSpec.error);
 
   // --content FOLDER runs the graph over every photo in it (a batch).
-  const contentFolder = v.content !== undefined && (await stat(resolve(io.cwd, v.content)).catch(() => null))?.isDirectory() ? v.content : undefined;
+  const contentFolder = v.content !== undefined && (await stat(resolve(io.cwd, v.content)).catch(() => null))?.isDirectory() ? resolve(io.cwd, v.content) : undefined;
   const { model, errors } = applyOverrides(parsedDoc.model, registry, { content: contentFolder ? undefined : v.content, style: v.style, set: v.set, steps }, io.cwd);
   if (errors.length) throw new UsageError(errors.join('\n'));
 
-  const { images, errors: imageErrors } = await loadDocumentImages(model, registry, file);
-  if (imageErrors.length) throw new UsageError(imageErrors.join('\n'));
-  const { startNodeBackend, tf } = await import('./node-tf');
-  // Models load their weights onto the backend in use, so it starts first for a run.
-  const choice = command === 'run' ? await startNodeBackend(backend) : null;
-  const { models: tfjsModels, errors: modelErrors } = await loadGraphModels(model, registry, (s) => loadTfjsModelFrom(tf, s, dirname(file)));
-  if (modelErrors.length) throw new UsageError(modelErrors.join('\n'));
-  const compiled = compileWithImages(model, registry, images, size, tfjsModels);
-  report(io, file, compiled.diagnostics);
-  if (!compiled.plan) return 2;
-  if (command === 'plan') {
-    io.out(formatPlan(compiled.plan));
-    const tiles = chooseTiling(compiled.plan, registry, backend ?? 'wasm', tiling || {});
-    if (tiling !== false && tiles) io.out(`on ${backend ?? 'wasm'}:        ${'warning' in tiles ? tiles.warning : tiles.message}`);
-    return 0;
-  }
+  if (command === 'plan') return planCommand(io, file, model, registry, size, backend, tiling);
 
-  if (!choice) throw new Error('unreachable: a run starts its backend');
-  const { sweep, error: sweepError } = sweepOf(model);
-  if (sweepError) throw new UsageError(sweepError);
-  if (sweep) return runSweep(io, file, model, sweep, { tf, registry, images, size, seed, tfjsModels, out: v.out, report: v.report, backend: choice.backend });
-  const host = { ...documentAccess(file), tfjsModels };
-  const checkpoints = [];
-  for (const spec of weightSpecs as WeightsSpec[]) {
-    try {
-      checkpoints.push(await loadWeights(tf, spec, io.cwd, defaultCacheDir(), downloadProgress(io, spec.name)));
-    } catch (e) {
-      throw new UsageError(`cannot load weights "${spec.name}": ${(e as Error).message}`);
-    }
-    io.err(`weights ${spec.name}: ${checkpoints.at(-1)!.tensors.size} tensors from ${checkpoints.at(-1)!.source}`);
-  }
-  if (contentFolder)
-    return runBatch(io, file, model, contentFolder, {
-      tf, registry, images, size, seed, tfjsModels, checkpoints: checkpointStore(checkpoints), out: v.out, report: v.report, backend: choice.backend, ...(signal ? { signal } : {}),
-    });
-  const models = createModelCache();
-  const progress = progressReporter(io);
-  io.err(`backend ${choice.backend}${choice.skipped.length ? ` (${choice.skipped.map((s) => `${s.backend}: ${s.reason}`).join('; ')})` : ''}, ${size} px`);
+  const batch = contentFolder ? await batchSources(contentFolder) : undefined;
+  if (batch && !batch.length) throw new UsageError(`--content ${v.content}: the folder has no .jpg or .png images`);
+  const request: RunRequest = {
+    size, seed,
+    ...(stepList ? { steps: stepList } : {}),
+    ...(scales.length > 1 ? { scales } : {}),
+    ...(model.metadata.sweep !== undefined ? { sweep: true } : {}),
+    ...(batch ? { batch } : {}),
+    ...(tiling !== undefined ? { tiling } : {}),
+    ...(backend ? { backend } : {}),
+  };
   const controller = new AbortController();
   signal?.addEventListener('abort', () => controller.abort());
   const onSigint = () => controller.abort();
   process.once('SIGINT', onSigint);
-  let result!: RunResult;
-  const scaleLog: { size: number; steps: number; loss: [number, number] | null; status: string }[] = [];
   try {
-    // Coarse to fine: each scale starts from the previous one's result, upsampled; the last is the full size.
-    let init: RGBAImage | undefined;
-    for (const [i, s] of scales.entries()) {
-      const px = i === scales.length - 1 ? size : Math.max(16, Math.round(size * s));
-      const scaleModel = stepList ? withSteps(model, registry, stepList[i]!) : model;
-      const plan = px === size && !stepList ? compiled.plan : compileWithImages(scaleModel, registry, images, px, tfjsModels).plan;
-      if (!plan) throw new UsageError(`the graph does not compile at ${px} px`);
-      if (scales.length > 1) io.err(`scale ${i + 1}/${scales.length}: ${px} px`);
-      result = await execute(plan, registry, makeServices(tf, images, px, seed, models, checkpointStore(checkpoints), host), {
-        signal: controller.signal,
-        onEvent: (e: RunEvent) => progress(e),
-        ...(init ? { initImage: init } : {}),
-        ...(tiling !== undefined ? { tiling } : {}),
-      });
-      const loss: [number, number] | null = result.steps.length ? [result.steps[0]!.loss, result.steps.at(-1)!.loss] : null;
-      scaleLog.push({ size: px, steps: Math.max(0, result.steps.length - 1), loss, status: result.status });
-      if (result.status !== 'done') break;
-      init = Object.values(result.outputs)[0];
-    }
+    return await runCommand(io, { file, model, registry, request, weights: weightSpecs as WeightsSpec[], out: v.out, report: v.report, signal: controller.signal });
   } finally {
     process.off('SIGINT', onSigint);
-    models.dispose();
   }
-  for (const w of result.weights) io.err(`weights for ${w.nodes.join(', ')}: ${w.weights}`);
+}
 
-  const written = await writeOutputs(result, v.out ?? `${basename(file, extname(file))}.png`, serialiseDocument(model));
-  const stem = (v.out ?? basename(file, extname(file))).replace(/\.png$/i, '');
-  for (const [nodeId, tensors] of Object.entries(result.checkpoints)) {
-    const path = `${stem}-${nodeId}.safetensors`;
-    await writeFile(path, writeSafetensors(tensors, { graph: file, node: nodeId, steps: String(result.steps.length - 1) }));
-    written.push(path);
-  }
-  for (const path of written) io.err(`wrote ${path}`);
-  if (v.report) {
-    const rep = { ...makeReport(file, model, choice.backend, size, seed, result, written), ...(scales.length > 1 ? { scales: scaleLog } : {}) };
-    await writeFile(v.report, JSON.stringify(rep, null, 2) + '\n');
-    io.err(`wrote ${v.report}`);
-  }
-  if (result.status === 'failed') {
-    io.err(`stylegraph: run failed: ${result.error}`);
-    return 1;
-  }
-  if (result.status === 'cancelled') {
-    io.err('stylegraph: stopped');
-    return 130;
-  }
-  if (result.converged) io.err(`optimiser stopped early: ${result.converged}`);
+/** `stylegraph plan`: what a run would compute, its cost, and whether it would tile. */
+async function planCommand(
+  io: Io, file: string, model: GraphModel, registry: NodeRegistry, size: number, backend: BackendName | undefined, tiling: RunOptions['tiling'],
+): Promise<number> {
+  const { images, errors: imageErrors } = await loadDocumentImages(model, registry, file);
+  if (imageErrors.length) throw new UsageError(imageErrors.map((d) => d.message).join('\n'));
+  const { tf } = await import('./node-tf');
+  const { models: tfjsModels, errors: modelErrors } = await loadGraphModels(model, registry, (s) => loadTfjsModelFrom(tf, s, dirname(file)));
+  if (modelErrors.length) throw new UsageError(modelErrors.map((d) => d.message).join('\n'));
+  const compiled = compileWithImages(model, registry, images, size, tfjsModels);
+  report(io, file, compiled.diagnostics);
+  if (!compiled.plan) return 2;
+  io.out(formatPlan(compiled.plan));
+  const tiles = chooseTiling(compiled.plan, registry, backend ?? 'wasm', tiling || {});
+  if (tiling !== false && tiles) io.out(`on ${backend ?? 'wasm'}:        ${'warning' in tiles ? tiles.warning : tiles.message}`);
   return 0;
 }
 
 function report(io: Io, file: string, ds: Diagnostic[]): void {
   for (const d of ds) io.err(`${file}: ${formatDiagnostic(d)}`);
-}
-
-/** The first output goes to `out`; further outputs get the node id appended. Each PNG carries the graph. */
-async function writeOutputs(result: RunResult, out: string, documentText: string): Promise<string[]> {
-  const written: string[] = [];
-  const entries = Object.entries(result.outputs);
-  for (const [i, [nodeId, image]] of entries.entries()) {
-    const path = i === 0 ? out : out.replace(/(\.png)?$/i, `-${nodeId}.png`);
-    await writeFile(path, embedText(encodePng(image), documentText));
-    written.push(path);
-  }
-  return written;
-}
-
-function makeReport(file: string, model: GraphModel, backend: string, size: number, seed: number, r: RunResult, outputs: string[]) {
-  const timed = r.steps.slice(1);
-  return {
-    graph: file,
-    title: model.metadata.title,
-    status: r.status,
-    ...(r.error ? { error: r.error } : {}),
-    ...(r.converged ? { converged: r.converged } : {}),
-    backend,
-    size,
-    seed,
-    weights: r.weights,
-    msPerStep: timed.length ? timed.reduce((a, s) => a + s.ms, 0) / timed.length : null,
-    steps: r.steps,
-    tensors: r.tensors,
-    outputs,
-  };
 }
 
 /** A graph document from a JSON file or a PNG written by StyleGraph, its parse problems reported. */

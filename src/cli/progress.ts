@@ -1,10 +1,10 @@
-import type { RunEvent } from '../runtime/executor';
+import type { SessionEvent } from '../runtime/session';
 import type { Io } from './io';
 
 const fmt = (x: number): string => (Math.abs(x) >= 1e4 || (Math.abs(x) < 1e-3 && x !== 0) ? x.toExponential(3) : x.toPrecision(4));
 
 /** A redrawn bar on a terminal; plain lines (about ten per run) otherwise, so logs stay readable. */
-export function progressReporter(io: Io): (e: RunEvent) => void {
+export function progressReporter(io: Io): (e: SessionEvent) => void {
   let lastLine = 0;
   return (e) => {
     if (e.type === 'status') {

@@ -21,7 +21,11 @@ export type DiagnosticCode =
   | 'cycle'
   | 'param'
   | 'no-output'
-  | 'optimiser';
+  | 'optimiser'
+  /** An image or model a parameter names could not be loaded. */
+  | 'source'
+  /** A checkpoint a node asks for is not known, or one given is asked for by no node. */
+  | 'weights';
 
 export const hasErrors = (ds: readonly Diagnostic[]): boolean => ds.some((d) => d.severity === 'error');
 

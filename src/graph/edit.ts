@@ -214,3 +214,21 @@ export function arrange(
   }
   return next;
 }
+
+/** A copy of the model whose optimisers run `steps` steps. */
+export function withSteps(model: GraphModel, registry: NodeRegistry, steps: number): GraphModel {
+  return {
+    ...model,
+    nodes: model.nodes.map((n) => (registry.get(n.type)?.role === 'optimiser' ? { ...n, params: { ...n.params, steps } } : n)),
+  };
+}
+
+/** Image nodes that fill a slot (`content`, `style`) of the graph: what `--content`, `--style` and batches replace. */
+export const slotNodes = (model: GraphModel, slot: string): GraphModel['nodes'] =>
+  model.nodes.filter((n) => n.type === 'image' && n.params.slot === slot);
+
+/** A copy of the model whose image nodes in `slot` read `source`. */
+export function withSlotSource(model: GraphModel, slot: string, source: string): GraphModel {
+  const ids = new Set(slotNodes(model, slot).map((n) => n.id));
+  return { ...model, nodes: model.nodes.map((n) => (ids.has(n.id) ? { ...n, params: { ...n.params, source } } : n)) };
+}

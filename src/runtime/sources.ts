@@ -1,5 +1,6 @@
 import type * as tfjs from '@tensorflow/tfjs';
 import { compile, type CompileResult } from '../compiler/compile';
+import type { Diagnostic } from '../graph/diagnostics';
 import type { GraphModel } from '../graph/model';
 import { imageToTensor } from '../ops/image';
 import type { NodeRegistry } from '../plugin/registry';
@@ -17,22 +18,27 @@ export type ImageDecoder = (source: string) => Promise<DecodedImage>;
 
 /**
  * Loads, once per distinct source, everything the graph's parameters of one kind name (images, tfjs models),
- * into `into`. A source that fails is reported with the node that names it; the others still load.
+ * into `into`. A source that fails is reported as a diagnostic on the node and parameter that name it; the
+ * others still load.
  */
 async function loadSources<T>(
   model: GraphModel, registry: NodeRegistry, kind: 'image' | 'model', load: (source: string) => Promise<T>,
   into: Map<string, T>, describe: (source: string) => string,
-): Promise<string[]> {
-  const errors: string[] = [];
-  for (const node of model.nodes)
+): Promise<Diagnostic[]> {
+  const errors: Diagnostic[] = [];
+  for (const [i, node] of model.nodes.entries())
     for (const [name, p] of Object.entries(registry.get(node.type)?.params ?? {})) {
       if (p.kind !== kind) continue;
-      const source = (node.params[name] as string | undefined) ?? (p.default as string);
+      const value = node.params[name];
+      const source = typeof value === 'string' ? value : String(p.default);
       if (into.has(source)) continue;
       try {
         into.set(source, await load(source));
       } catch (e) {
-        errors.push(`node "${node.id}": cannot load ${describe(source)}: ${(e as Error).message}`);
+        errors.push({
+          severity: 'error', code: 'source', nodeId: node.id, path: `$.nodes[${i}].params.${name}`,
+          message: `node "${node.id}": cannot load ${describe(source)}: ${(e as Error).message}`,
+        });
       }
     }
   return errors;
@@ -41,7 +47,7 @@ async function loadSources<T>(
 /** Decodes every image the graph reads, once, so the compiler knows their sizes and runs reuse them. */
 export async function loadGraphImages(
   model: GraphModel, registry: NodeRegistry, decode: ImageDecoder, images = new Map<string, DecodedImage>(),
-): Promise<{ images: Map<string, DecodedImage>; errors: string[] }> {
+): Promise<{ images: Map<string, DecodedImage>; errors: Diagnostic[] }> {
   const errors = await loadSources(model, registry, 'image', decode, images, (s) => `image ${s.startsWith('data:') ? '(data URL)' : s}`);
   return { images, errors };
 }
@@ -49,7 +55,7 @@ export async function loadGraphImages(
 /** Loads every tfjs model the graph names (parameters of kind `model`), once. */
 export async function loadGraphModels(
   model: GraphModel, registry: NodeRegistry, load: (source: string) => Promise<TfjsModel>,
-): Promise<{ models: Map<string, TfjsModel>; errors: string[] }> {
+): Promise<{ models: Map<string, TfjsModel>; errors: Diagnostic[] }> {
   const models = new Map<string, TfjsModel>();
   const errors = await loadSources(model, registry, 'model', load, models, (s) => `the tfjs model ${s}`);
   return { models, errors };

@@ -1,4 +1,6 @@
+import type { Diagnostic } from '../graph/diagnostics';
 import type { RunEvent, RunResult } from '../runtime/executor';
+import type { RunReport } from '../runtime/report';
 import type { BackendChoice, BackendName } from '../runtime/backend';
 import type { Preview } from '../ops/preview';
 import type { RGBAImage } from '../ops/image';
@@ -12,6 +14,8 @@ export type ToWorker =
       /** The graph document as JSON text. */
       document: string;
       size: number;
+      /** Seeds the random start image and random weights, as `--seed` does on the command line. */
+      seed: number;
       /** Relative image sources resolve against this (the page's URL). */
       base: string;
       /** Bytes of images the user dropped or pasted, by their `upload:` source. */
@@ -45,9 +49,12 @@ export type FromWorker =
       id: number;
       status: RunResult['status'];
       error?: string;
-      diagnostics: string[];
+      /** Whole, so the editor can point at the node. */
+      diagnostics: Diagnostic[];
       outputs: Record<string, RGBAImage>;
       weights: RunResult['weights'];
       reused: { hits: number; misses: number };
       ms: number;
+      /** The run's report, the same as the CLI's `--report` for the same graph and seed (not for sweeps). */
+      report?: RunReport;
     };

@@ -1,19 +1,13 @@
 /// <reference lib="webworker" />
 import { builtinRegistry } from '../../nodes';
-import { formatDiagnostic } from '../graph/diagnostics';
-import { parseDocument } from '../graph/document';
 import type { LoadedCheckpoint } from '../plugin/types';
-import { contactSheet } from '../ops/contact-sheet';
-import type { RGBAImage } from '../ops/image';
-import { summarise } from '../ops/preview';
-import { sweepOf } from '../graph/sweep';
-import { runSweep } from '../runtime/sweep';
-import { RunMemo, execute } from '../runtime/executor';
+import { RunMemo } from '../runtime/memo';
 import { createModelCache } from '../runtime/models';
-import { compileWithImages, loadGraphImages, loadGraphModels, makeServices, type DecodedImage } from '../runtime/session';
+import type { DecodedImage } from '../runtime/sources';
 import { fetchTfjsModel, tapShapes, type TfjsModel } from '../models/tfjs-models';
 import { decodeBitmap, decodeInBrowser, startBrowserBackend, tf } from './backend';
 import type { FromWorker, ToWorker } from './protocol';
+import { runInWorker, type RunMessage } from './runner';
 import { loadCachedWeights } from './weights';
 import { importSource } from './pack-store';
 import { PackHost } from '../plugin/packs';
@@ -63,56 +57,14 @@ async function decode(source: string, base: string): Promise<DecodedImage> {
   return bytes ? decodeBitmap(new Blob([bytes])) : decodeInBrowser(source, base);
 }
 
-async function run(m: Extract<ToWorker, { type: 'run' }>) {
-  const started = performance.now();
-  const done = (rest: Partial<Extract<FromWorker, { type: 'done' }>>) =>
-    post({ type: 'done', id: m.id, status: 'failed', diagnostics: [], outputs: {}, weights: [], reused: { hits: 0, misses: 0 }, ms: performance.now() - started, ...rest });
+async function run(m: RunMessage) {
   for (const [k, v] of Object.entries(m.uploads)) uploads.set(k, v);
-  const parsed = parseDocument(m.document);
-  if (!parsed.model) return done({ error: 'the graph could not be read', diagnostics: parsed.diagnostics.map(formatDiagnostic) });
-  const model = parsed.model;
-  const loaded = await loadGraphImages(model, registry, (s) => decode(s, m.base), images);
-  if (loaded.errors.length) return done({ error: loaded.errors.join('\n') });
-  const models = await loadGraphModels(model, registry, (s) => loadModel(s, m.base));
-  if (models.errors.length) return done({ error: models.errors.join('\n') });
-  const { plan, diagnostics } = compileWithImages(model, registry, images, m.size, models.models);
-  if (!plan) return done({ error: 'the graph does not compile', diagnostics: diagnostics.map(formatDiagnostic) });
   const controller = new AbortController();
   running.set(m.id, controller);
-  const hits = memo.hits;
-  const misses = memo.misses;
-  const sockets = new Map(plan.steps.flatMap((s) => s.outputs.map((o) => [o.key, o.socket] as const)));
-  const services = makeServices(tf, images, m.size, 0, networks, { get: (n) => checkpoints.get(n) }, { tfjsModels: models.models });
-  const sweep = m.sweep ? sweepOf(model).sweep : null;
   try {
-    if (sweep) {
-      const r = await runSweep(model, sweep, registry, (cell) => compileWithImages(cell, registry, images, m.size, models.models), services, {
-        memo, signal: controller.signal,
-        onCell: (label, index, count) => post({ type: 'cell', id: m.id, label, index, count }),
-        onEvent: (event) => event.type === 'step' && post({ type: 'event', id: m.id, event }),
-      });
-      const outputs: Record<string, RGBAImage> = r.tiles.length ? { sheet: contactSheet(r.tiles, sweep.columns.length) } : {};
-      return done({ status: r.status, error: r.error, outputs, reused: { hits: memo.hits - hits, misses: memo.misses - misses } });
-    }
-    const result = await execute(plan, registry, services, {
-      signal: controller.signal,
-      memo,
-      ...(m.tile ? { tiling: { extent: m.tile } } : {}),
-      onEvent: (event) => post({ type: 'event', id: m.id, event }, event.type === 'preview' ? [event.image.data.buffer] : []),
-      probe: {
-        keys: new Set(m.probe),
-        read: (key, shape, data) => {
-          const preview = summarise(data, shape, sockets.get(key) ?? '');
-          post({ type: 'probe', id: m.id, key, preview }, 'image' in preview ? [preview.image.data.buffer] : []);
-        },
-      },
-    });
-    done({
-      status: result.status, error: result.error, outputs: result.outputs, weights: result.weights,
-      reused: { hits: memo.hits - hits, misses: memo.misses - misses },
-    });
-  } catch (e) {
-    done({ error: e instanceof Error ? e.message : String(e) });
+    await runInWorker(m, {
+      tf, registry, state: { models: networks, memo, images }, checkpoints: { get: (n) => checkpoints.get(n) }, decode, loadModel, post,
+    }, controller.signal);
   } finally {
     running.delete(m.id);
   }

@@ -1,6 +1,6 @@
 import { defineStore } from 'pinia';
 import { computed, ref, shallowRef, watch } from 'vue';
-import { compile } from '../../compiler/compile';
+import { checkGraph } from '../../compiler/check';
 import type { Diagnostic } from '../../graph/diagnostics';
 import { parseDocument, serialiseDocument } from '../../graph/document';
 import * as edit from '../../graph/edit';
@@ -192,7 +192,7 @@ export const useGraphStore = defineStore('graph', () => {
   const compiled = computed(() => {
     void registryVersion.value;
     const layers = modelLayers.value;
-    return compile(model.value, registry, {
+    return checkGraph(model.value, registry, {
       size: settings.size,
       modelLayers: (source) => {
         const l = layers.get(source);

@@ -133,7 +133,7 @@ export const useRunStore = defineStore('run', () => {
       result.value = { status: m.status, steps: done, seconds: m.ms / 1000, reused: m.reused, weights: m.weights[0]?.weights ?? '' };
       message.value =
         m.status === 'failed'
-          ? `failed: ${m.error ?? 'unknown error'}${m.diagnostics.length ? `\n${m.diagnostics.join('\n')}` : ''}`
+          ? `failed: ${m.error ?? 'unknown error'}`
           : `${m.status === 'cancelled' ? 'stopped' : 'done'} after ${done} step${done === 1 ? '' : 's'} in ${(m.ms / 1000).toFixed(1)} s` +
             (m.reused.hits ? ` · reused ${m.reused.hits} earlier results` : '');
       phase.value = 'ready';
@@ -244,7 +244,7 @@ export const useRunStore = defineStore('run', () => {
         }
     const sweeping = sweep.value && sweepOf(model).sweep !== null;
     post({
-      type: 'run', id, document: serialiseDocument(model), size: settings.size, base: location.href, uploads, probe: sweeping ? [] : probe, sweep: sweeping,
+      type: 'run', id, document: serialiseDocument(model), size: settings.size, seed: settings.seed, base: location.href, uploads, probe: sweeping ? [] : probe, sweep: sweeping,
       ...(settings.tile ? { tile: settings.tile } : {}),
     });
   }

@@ -8,7 +8,7 @@ const KEY = 'stylegraph.settings';
 export const useSettingsStore = defineStore('settings', () => {
   const saved = (() => {
     try {
-      return JSON.parse(localStorage.getItem(KEY) ?? '{}') as { size?: number; previewEvery?: number; embedImages?: boolean };
+      return JSON.parse(localStorage.getItem(KEY) ?? '{}') as { size?: number; seed?: number; previewEvery?: number; embedImages?: boolean };
     } catch {
       return {};
     }
@@ -19,6 +19,8 @@ export const useSettingsStore = defineStore('settings', () => {
   const backend = ref<BackendName | null>(forced && (BACKEND_ORDER as readonly string[]).includes(forced) ? (forced as BackendName) : null);
   const backendError = forced && !backend.value ? `unknown backend "${forced}"; use one of ${BACKEND_ORDER.join(', ')}` : null;
   const size = ref<number>(Number(query.get('size')) || saved.size || 128);
+  /** Seeds the start image and random weights; the same seed gives the CLI's `--seed` result. */
+  const seed = ref<number>(Number(query.get('seed')) || saved.seed || 0);
   const previewEvery = ref<number>(saved.previewEvery ?? 5);
   /** `?tile=PX` runs the optimisation on tiles of at most PX px (large images tile on their own). */
   const tile = Number(query.get('tile')) || undefined;
@@ -28,8 +30,8 @@ export const useSettingsStore = defineStore('settings', () => {
     (previewNodes.value = previewNodes.value.includes(id) ? previewNodes.value.filter((x) => x !== id) : [...previewNodes.value, id]);
   /** Put dropped images inline (data: URLs) in saved files and share links, instead of referencing them. */
   const embedImages = ref<boolean>(saved.embedImages ?? false);
-  watch([size, previewEvery, embedImages], () =>
-    localStorage.setItem(KEY, JSON.stringify({ size: size.value, previewEvery: previewEvery.value, embedImages: embedImages.value })),
+  watch([size, seed, previewEvery, embedImages], () =>
+    localStorage.setItem(KEY, JSON.stringify({ size: size.value, seed: seed.value, previewEvery: previewEvery.value, embedImages: embedImages.value })),
   );
-  return { backend, backendError, size, previewEvery, tile, embedImages, previewNodes, togglePreview };
+  return { backend, backendError, size, seed, previewEvery, tile, embedImages, previewNodes, togglePreview };
 });

@@ -1,0 +1,157 @@
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { basename, dirname, extname, join, resolve } from 'node:path';
+import { formatDiagnostic } from '../graph/diagnostics';
+import { serialiseDocument } from '../graph/document';
+import type { GraphModel } from '../graph/model';
+import { embedText } from '../codecs/png';
+import { writeSafetensors } from '../models/weights/safetensors';
+import type { NodeRegistry } from '../plugin/registry';
+import type { RunReport } from '../runtime/report';
+import { runSession, type RunHost, type RunRequest, type SessionOutput, type SessionResult } from '../runtime/session';
+import type { Io } from './io';
+import { encodePng } from './node-images';
+import { documentAccess } from './node-session';
+import { loadTfjsModelFrom } from './node-tfjs-model';
+import { checkpointStore, loadWeights, type WeightsSpec } from './node-weights';
+import { progressReporter } from './progress';
+import { defaultCacheDir } from './weights-cache';
+import { downloadProgress } from './weights-command';
+
+export interface RunCommand {
+  file: string;
+  model: GraphModel;
+  registry: NodeRegistry;
+  request: RunRequest;
+  weights: WeightsSpec[];
+  out?: string;
+  report?: string;
+  signal?: AbortSignal;
+}
+
+/** The photos of a `--content FOLDER` batch, sorted, as absolute paths. */
+export async function batchSources(folder: string): Promise<string[]> {
+  const names = (await readdir(folder)).filter((n) => /\.(jpe?g|png)$/i.test(n)).sort();
+  return names.map((n) => join(folder, n));
+}
+
+const lossText = (r: RunReport) => (r.steps.length ? `, loss ${r.steps[0]!.loss.toPrecision(4)} -> ${r.steps.at(-1)!.loss.toPrecision(4)}` : '');
+
+/**
+ * `stylegraph run` in every mode (single, coarse to fine, sweep, batch): the Node host of the run session.
+ * It reads files relative to the document, writes PNGs that carry their graph, and prints progress and a report.
+ */
+export async function runCommand(io: Io, c: RunCommand): Promise<number> {
+  const { tf, startNodeBackend } = await import('./node-tf');
+  const access = documentAccess(c.file);
+  const stem = (c.out ?? basename(c.file, extname(c.file))).replace(/\.png$/i, '');
+  const batchDir = c.request.batch ? resolve(io.cwd, c.out ?? `${basename(c.file, extname(c.file))}-batch`) : '';
+  if (batchDir) await mkdir(batchDir, { recursive: true });
+  const progress = progressReporter(io);
+  let itemStarted = 0;
+
+  const write = async (o: SessionOutput): Promise<string[]> => {
+    const text = serialiseDocument(o.model);
+    if (o.kind === 'sheet') {
+      const path = c.out ?? `${stem}-sheet.png`;
+      await writeFile(path, embedText(encodePng(o.image), text));
+      return [path];
+    }
+    const entries = Object.entries(o.images);
+    if (o.item) {
+      // A batch keeps one picture per photo, named after it.
+      if (!entries[0]) return [];
+      const path = join(batchDir, basename(o.item).replace(/\.[^.]+$/, '.png'));
+      await writeFile(path, embedText(encodePng(entries[0][1]), text));
+      return [path];
+    }
+    const written: string[] = [];
+    const first = c.out ?? `${stem}.png`;
+    for (const [i, [nodeId, image]] of entries.entries()) {
+      const path = i === 0 ? first : first.replace(/(\.png)?$/i, `-${nodeId}.png`);
+      await writeFile(path, embedText(encodePng(image), text));
+      written.push(path);
+    }
+    for (const [nodeId, tensors] of Object.entries(o.checkpoints)) {
+      const path = `${stem}-${nodeId}.safetensors`;
+      await writeFile(path, writeSafetensors(tensors, { graph: c.file, node: nodeId, steps: String(o.steps) }));
+      written.push(path);
+    }
+    return written;
+  };
+
+  const host: RunHost = {
+    tf,
+    readImage: access.decode,
+    listImages: access.listImages,
+    readModel: (s) => loadTfjsModelFrom(tf, s, dirname(c.file)),
+    startBackend: startNodeBackend,
+    readWeights: async () => {
+      const loaded = [];
+      for (const spec of c.weights) {
+        try {
+          loaded.push(await loadWeights(tf, spec, io.cwd, defaultCacheDir(), downloadProgress(io, spec.name)));
+        } catch (e) {
+          throw new Error(`cannot load weights "${spec.name}": ${(e as Error).message}`);
+        }
+        io.err(`weights ${spec.name}: ${loaded.at(-1)!.tensors.size} tensors from ${loaded.at(-1)!.source}`);
+      }
+      return checkpointStore(loaded);
+    },
+    write,
+    ...(c.signal ? { signal: c.signal } : {}),
+    onEvent: (e) => {
+      if (e.type === 'backend')
+        io.err(`backend ${e.choice.backend}${e.choice.skipped.length ? ` (${e.choice.skipped.map((s) => `${s.backend}: ${s.reason}`).join('; ')})` : ''}, ${c.request.size} px`);
+      else if (e.type === 'scale') io.err(`scale ${e.index + 1}/${e.count}: ${e.size} px`);
+      else if (e.type === 'cell') io.err(`cell ${e.index + 1}/${e.count}: ${e.label}`);
+      else if (e.type === 'item') itemStarted = performance.now();
+      else if (e.type === 'run-done' && e.report.item !== undefined) {
+        const r = e.report;
+        io.err(`${basename(r.item!)}: ${r.status}${lossText(r)}, ${((performance.now() - itemStarted) / 1000).toFixed(1)} s -> ${r.outputs[0] ?? '(nothing written)'}`);
+        if (r.error) io.err(`  ${r.error}`);
+      } else if (!c.request.batch && !c.request.sweep) progress(e);
+    },
+  };
+
+  const result = await runSession(c.model, c.registry, c.request, host);
+  for (const d of result.diagnostics) io.err(`${c.file}: ${formatDiagnostic(d)}`);
+  const first = result.runs[0];
+  for (const w of first?.weights ?? []) io.err(`weights for ${w.nodes.join(', ')}: ${w.weights}`);
+  if (c.request.sweep) for (const cell of result.runs) io.err(`${cell.label}: ${cell.status}${lossText(cell)}`);
+  const reportFile = c.report ? await writeReport(c, result) : null;
+  if (c.request.sweep && result.status === 'done')
+    io.err(`wrote ${result.written[0]} (${result.runs.length} cells; ${result.reused.hits} steps reused from earlier cells)`);
+  else if (c.request.batch)
+    io.err(`${result.runs.length} images in ${result.seconds.toFixed(1)} s (${(result.seconds / Math.max(1, result.runs.length)).toFixed(2)} s per image); ` +
+      `${result.reused.hits} steps reused across images (style targets, encoder passes of the style)`);
+  else for (const path of result.written) io.err(`wrote ${path}`);
+  if (reportFile) io.err(`wrote ${reportFile}`);
+
+  switch (result.status) {
+    case 'done':
+      if (first?.converged) io.err(`optimiser stopped early: ${first.converged}`);
+      return 0;
+    case 'invalid':
+      if (!result.diagnostics.length && result.error) io.err(`stylegraph: ${result.error}`);
+      return 2;
+    case 'cancelled':
+      io.err('stylegraph: stopped');
+      return 130;
+    case 'failed':
+      io.err(`stylegraph: run failed: ${result.error}`);
+      return 1;
+  }
+}
+
+/** The report file: the run's report for a single run; the cells or items with a summary for a sweep or a batch. */
+async function writeReport(c: RunCommand, r: SessionResult): Promise<string> {
+  const path = c.report!;
+  const head = { graph: c.file, backend: r.backend, size: c.request.size, reused: r.reused.hits };
+  const body = c.request.sweep
+    ? { ...head, cells: r.runs }
+    : c.request.batch
+      ? { ...head, seconds: r.seconds, perImage: r.seconds / Math.max(1, r.runs.length), items: r.runs.map((x) => ({ image: basename(x.item ?? ''), out: x.outputs[0] ?? '', ...x })) }
+      : { graph: c.file, ...(r.runs[0] ?? { status: r.status, error: r.error }) };
+  await writeFile(path, JSON.stringify(body, null, 2) + '\n');
+  return path;
+}

@@ -1,0 +1,25 @@
+import type { GraphModel } from '../graph/model';
+import type { NodeRegistry } from '../plugin/registry';
+import { compile, type CompileOptions, type CompileResult } from './compile';
+
+/**
+ * The one meaning of "valid": every check that `plan` and a run make before they read an image or a model
+ * (structure, socket types, an output reached, one optimiser with a loss, parameters in range, shapes at
+ * `size` with square images). `stylegraph validate` and the editor show this list. Shapes after a tfjs model
+ * the host has not loaded cannot be checked yet: that is said as a warning, not an error.
+ */
+export function checkGraph(model: GraphModel, registry: NodeRegistry, options: Partial<CompileOptions> = {}): CompileResult {
+  const result = compile(model, registry, { size: 256, ...options });
+  if (result.plan) return result;
+  const unloaded = (nodeId: string | undefined) => {
+    const node = model.nodes.find((n) => n.id === nodeId);
+    const params = registry.get(node?.type ?? '')?.params ?? {};
+    return Object.values(params).some((p) => p.kind === 'model');
+  };
+  const last = result.diagnostics.at(-1);
+  if (!last || last.code !== 'param' || !unloaded(last.nodeId) || !/is not loaded/.test(last.message)) return result;
+  return {
+    plan: null,
+    diagnostics: [...result.diagnostics.slice(0, -1), { ...last, severity: 'warning', message: `${last.message}: shapes from "${last.nodeId}" on are checked when it loads` }],
+  };
+}
