@@ -42,7 +42,7 @@ export default defineNodeType({
         const outside = inputs.style2 ? adain(tf, content, inputs.style2 as T4, tf.sub(1, m) as T4) : content;
         t = tf.add(tf.mul(inside, m), tf.mul(outside, tf.sub(1, m)));
       } else t = adain(tf, content, style);
-      const alpha = params.alpha as number;
+      const alpha = params.alpha;
       return alpha === 1 ? t : tf.add(tf.mul(t, alpha), tf.mul(content, 1 - alpha));
     }),
   }),

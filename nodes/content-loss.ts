@@ -1,6 +1,6 @@
 import { defineNodeType } from '../src/plugin/types';
-import { CONTENT_NORMALISATIONS, contentLoss, tiledContentLoss, type ContentNormalisation } from '../src/ops/losses';
-import { SCALAR, featureLossInputs, inputInfo, inputTensor, lossWeight, sameShape, weightParam } from './shared';
+import { CONTENT_NORMALISATIONS, contentLoss, tiledContentLoss } from '../src/ops/losses';
+import { SCALAR, featureLossInputs, featureLossRole, inputInfo, inputTensor, lossWeight, sameShape, weightParam } from './shared';
 
 /** How far the image's features at one layer are from the content image's. */
 export default defineNodeType({
@@ -9,6 +9,7 @@ export default defineNodeType({
   category: 'Losses',
   role: 'loss',
   inputs: featureLossInputs('content features'),
+  roles: { loss: featureLossRole },
   outputs: { loss: { type: 'Scalar' } },
   params: {
     weight: weightParam(1, 'alpha in Gatys et al.; ignored when the weight input is connected.'),
@@ -21,12 +22,12 @@ export default defineNodeType({
     sameShape(inputInfo(ctx, 'input'), inputInfo(ctx, 'target'), 'content loss');
     return { loss: SCALAR };
   },
-  tiled: (params) => tiledContentLoss(params.normalisation as ContentNormalisation),
+  tiled: (params) => tiledContentLoss(params.normalisation),
   compute: (ctx) => {
     const { tf } = ctx;
     return {
       loss: tf.tidy(() =>
-        tf.mul(contentLoss(tf, inputTensor(ctx, 'input'), inputTensor(ctx, 'target'), ctx.params.normalisation as ContentNormalisation), lossWeight(ctx)),
+        tf.mul(contentLoss(tf, inputTensor(ctx, 'input'), inputTensor(ctx, 'target'), ctx.params.normalisation), lossWeight(ctx)),
       ),
     };
   },

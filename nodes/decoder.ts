@@ -36,5 +36,5 @@ export default defineNodeType({
     return { image: decode(ctx.tf, features, model ? model.decoder : decoderWeights(ctx, features.shape[3])) };
   },
   describeWeights: (p, services, connected) =>
-    connected.has('model') ? 'Decoder: the connected model' : describeNetwork(services, 'Decoder', p.weights as string, p.seed as number),
+    connected.has('model') ? 'Decoder: the connected model' : describeNetwork(services, 'Decoder', p.weights, p.seed),
 });

@@ -22,7 +22,7 @@ export default defineNodeType({
   infer: (ctx) => {
     const inputs = (ctx.inputs.features ?? []) as ValueInfo[];
     if (!inputs.length) throw new Error('connect at least one Features input');
-    parseWeights(ctx.params.weights as string, inputs.length);
+    parseWeights(ctx.params.weights, inputs.length);
     const shape = inputs[0]!.shape.join('x');
     const bad = inputs.find((i) => i.shape.join('x') !== shape);
     if (bad) throw new Error(`all inputs need the same shape: ${shape} and ${bad.shape.join('x')}`);
@@ -30,7 +30,7 @@ export default defineNodeType({
   },
   compute: ({ tf, inputs, params }) => {
     const list = inputs.features as ReturnType<typeof tf.zeros>[];
-    const w = parseWeights(params.weights as string, list.length);
+    const w = parseWeights(params.weights, list.length);
     return { features: tf.tidy(() => tf.addN(list.map((f, i) => tf.mul(f, w[i]!)))) };
   },
 });

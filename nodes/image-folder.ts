@@ -20,10 +20,10 @@ export default defineNodeType({
     seed: { kind: 'integer', default: 0, min: 0 },
     order: { kind: 'enum', default: 'random', options: ['random', 'sequential'], description: 'random: a seeded random batch each step; sequential: the files in name order, cycling.' },
   },
-  infer: (ctx) => ({ images: { shape: [ctx.params.batch as number, ctx.size, ctx.size, 3] } }),
+  infer: (ctx) => ({ images: { shape: [ctx.params.batch, ctx.size, ctx.size, 3] } }),
   load: async ({ tf, size, params, listImages, loadImage }) => {
     if (!listImages) throw new Error('this host cannot read folders (use the command line)');
-    const files = await listImages(params.folder as string);
+    const files = await listImages(params.folder);
     if (!files.length) throw new Error(`no PNG or JPEG files in ${params.folder}`);
     const images: Tensor[] = [];
     for (const f of files) {
@@ -37,9 +37,9 @@ export default defineNodeType({
   },
   compute: ({ tf, params, state, step }) => {
     const { all } = state as { all: Tensor };
-    const rand = mulberry32(seedFor(params.seed as number, `batch ${step}`));
+    const rand = mulberry32(seedFor(params.seed, `batch ${step}`));
     const n = all.shape[0]!;
-    const b = params.batch as number;
+    const b = params.batch;
     const indices = Array.from({ length: b }, (_, i) => (params.order === 'sequential' ? (step * b + i) % n : Math.floor(rand() * n)));
     return { images: tf.gather(all, indices) };
   },

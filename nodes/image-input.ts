@@ -18,9 +18,9 @@ export default defineNodeType({
     },
   },
   infer: (ctx) => {
-    const known = ctx.imageSize?.(ctx.params.source as string);
+    const known = ctx.imageSize?.(ctx.params.source);
     const [h, w] = known ? fitSize(known[0], known[1], ctx.size) : [ctx.size, ctx.size];
     return { image: { shape: [1, h, w, 3] } };
   },
-  compute: async (ctx) => ({ image: await ctx.loadImage(ctx.params.source as string, ctx.size) }),
+  compute: async (ctx) => ({ image: await ctx.loadImage(ctx.params.source, ctx.size) }),
 });

@@ -10,6 +10,7 @@ export default defineNodeType({
   inputs: { input: { type: 'Image' }, target: { type: 'Image' }, weight: { type: 'Scalar', optional: true } },
   outputs: { loss: { type: 'Scalar' } },
   params: { weight: weightParam(1, 'lambda_id1 (50 in SANet) when used as the identity loss.') },
+  roles: { loss: { output: 'loss', weight: { input: 'weight', param: 'weight' } } },
   infer: (ctx) => {
     sameShape(inputInfo(ctx, 'input'), inputInfo(ctx, 'target'), 'pixel loss');
     return { loss: SCALAR };

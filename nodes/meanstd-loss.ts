@@ -1,6 +1,6 @@
 import { meanStd } from '../src/ops/moments';
 import { defineNodeType, type Tensor } from '../src/plugin/types';
-import { SCALAR, featureLossInputs, inputInfo, inputTensor, lossWeight, weightParam } from './shared';
+import { SCALAR, featureLossInputs, featureLossRole, inputInfo, inputTensor, lossWeight, weightParam } from './shared';
 
 type T4 = Parameters<typeof meanStd>[1];
 
@@ -14,6 +14,7 @@ export default defineNodeType({
   category: 'Losses',
   role: 'loss',
   inputs: featureLossInputs('style features'),
+  roles: { loss: featureLossRole },
   outputs: { loss: { type: 'Scalar' } },
   params: { weight: weightParam(1, 'lambda in L_c + lambda L_s (10 in pytorch-AdaIN, 3 in SANet).') },
   infer: (ctx) => {

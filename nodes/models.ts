@@ -1,7 +1,7 @@
 import { DECODER_CONV_INDICES, decoderFromStateDict, randomDecoder, type DecoderWeights } from '../src/models/adain';
 import { randomSanet, sanetFromStateDict, type SANetWeights } from '../src/models/sanet';
 import { trainableConvs } from '../src/models/trainable';
-import { defineNodeType, type ComputeContext, type ModelHandle } from '../src/plugin/types';
+import { defineNodeType, type ComputeServices, type ModelHandle } from '../src/plugin/types';
 import { describeNetwork, networkWeights, weightsParam } from './weights';
 
 /** A decoder whose weights an optimiser can train; connect it to a Decoder node's model input. */
@@ -12,18 +12,21 @@ export type SanetModel = ModelHandle & { sanet: SANetWeights };
 const channelsParam = { kind: 'integer', default: 512, min: 8, description: 'relu4_1 channels (512 for VGG19).' } as const;
 const seedParam = { kind: 'integer', default: 0, min: 0 } as const;
 
-export function decoderWeights(ctx: ComputeContext, channels: number): DecoderWeights {
+/** The services and the parameters a network's weights come from: a checkpoint name, and the seed of the random fallback. */
+type WeightsContext = ComputeServices & { params: { weights: string; seed: number } };
+
+export function decoderWeights(ctx: WeightsContext, channels: number): DecoderWeights {
   const { tf } = ctx;
-  return networkWeights(ctx, `decoder/${channels}`, ctx.params.weights as string, ctx.params.seed as number,
+  return networkWeights(ctx, `decoder/${channels}`, ctx.params.weights, ctx.params.seed,
     (c) => decoderFromStateDict(tf, c.tensors, `${c.name} (${c.source})`),
-    () => randomDecoder(tf, channels, ctx.params.seed as number));
+    () => randomDecoder(tf, channels, ctx.params.seed));
 }
 
-export function sanetWeights(ctx: ComputeContext, channels: number): SANetWeights {
+export function sanetWeights(ctx: WeightsContext, channels: number): SANetWeights {
   const { tf } = ctx;
-  return networkWeights(ctx, `sanet/${channels}`, ctx.params.weights as string, ctx.params.seed as number,
+  return networkWeights(ctx, `sanet/${channels}`, ctx.params.weights, ctx.params.seed,
     (c) => sanetFromStateDict(tf, c.tensors, `${c.name} (${c.source})`),
-    () => randomSanet(tf, channels, ctx.params.seed as number));
+    () => randomSanet(tf, channels, ctx.params.seed));
 }
 
 export const decoderModel = defineNodeType({
@@ -37,12 +40,12 @@ export const decoderModel = defineNodeType({
   params: { weights: weightsParam('adain-decoder'), seed: seedParam, channels: channelsParam },
   infer: () => ({ model: { shape: [] } }),
   compute: (ctx) => {
-    const base = decoderWeights(ctx, ctx.params.channels as number);
+    const base = decoderWeights(ctx, ctx.params.channels);
     const handle = trainableConvs(ctx.tf, ctx.nodeId, base.convs.map((w, i) => ({ key: String(DECODER_CONV_INDICES[i]), w })));
     const model: DecoderModel = { ...handle, decoder: { source: base.source, convs: handle.convs, dispose: handle.dispose } };
     return { model };
   },
-  describeWeights: (p, services) => describeNetwork(services, 'Decoder (trainable)', p.weights as string, p.seed as number),
+  describeWeights: (p, services) => describeNetwork(services, 'Decoder (trainable)', p.weights, p.seed),
 });
 
 const SANET_PARTS = ['f', 'g', 'h', 'out_conv'] as const;
@@ -57,7 +60,7 @@ export const sanetModel = defineNodeType({
   params: { weights: weightsParam('sanet-transformer'), seed: seedParam, channels: channelsParam },
   infer: () => ({ model: { shape: [] } }),
   compute: (ctx) => {
-    const base = sanetWeights(ctx, ctx.params.channels as number);
+    const base = sanetWeights(ctx, ctx.params.channels);
     const convs = (['sanet4_1', 'sanet5_1'] as const).flatMap((m) =>
       SANET_PARTS.map((p) => ({ key: `${m}.${p}`, w: base[m][p === 'out_conv' ? 'out' : p] })),
     );
@@ -67,5 +70,5 @@ export const sanetModel = defineNodeType({
     const model: SanetModel = { ...handle, sanet: { source: base.source, sanet4_1: module(0), sanet5_1: module(4), merge: c[8]!, dispose: handle.dispose } };
     return { model };
   },
-  describeWeights: (p, services) => describeNetwork(services, 'SANet transformer (trainable)', p.weights as string, p.seed as number),
+  describeWeights: (p, services) => describeNetwork(services, 'SANet transformer (trainable)', p.weights, p.seed),
 });

@@ -14,6 +14,6 @@ export default defineNodeType({
     return { image: { shape: [...shape] } };
   },
   compute: (ctx) => ({
-    image: ctx.tf.randomUniform(ctx.outputInfo.image!.shape, 0, 1, 'float32', ctx.params.seed as number),
+    image: ctx.tf.randomUniform(ctx.outputInfo.image!.shape, 0, 1, 'float32', ctx.params.seed),
   }),
 });

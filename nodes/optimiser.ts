@@ -22,6 +22,18 @@ export default defineNodeType({
     clamp: { kind: 'boolean', default: true, description: 'Keep pixels in [0, 1] after each Adam/SGD step.' },
     previewEvery: { kind: 'integer', default: 10, min: 0, label: 'preview every', description: 'Steps between preview images (0: none).' },
   },
+  roles: {
+    optimiser: {
+      loss: 'loss',
+      result: 'image',
+      steps: 'steps',
+      previewEvery: 'previewEvery',
+      settings: (p) => ({
+        method: p.method, learningRate: p.learningRate, clamp: p.clamp,
+        history: p.history, lbfgsStep: p.lbfgsLr, lineSearch: p.lineSearch, iterationsPerStep: p.iterationsPerStep,
+      }),
+    },
+  },
   infer: (ctx) => {
     const v = ctx.inputs.variable;
     if (!v || Array.isArray(v)) throw new Error('input "variable" is not connected');

@@ -1,18 +1,25 @@
 import {
   RESNET50_TAPS, randomResnetStateDict, resnet50Forward, resnetFlops, resnetFromStateDict, resnetTapShape, type ResNet50Weights,
 } from '../src/models/resnet50';
-import { defineNodeType, type ComputeServices, type ParamValues } from '../src/plugin/types';
+import { defineNodeType, defineParams, type ComputeServices, type ParamsOf } from '../src/plugin/types';
 import { tapOutputs } from './shared';
 import { describeNetwork, networkWeights } from './weights';
 
-const taps = (p: ParamValues) => p.taps as string[];
+const params = defineParams({
+  taps: { kind: 'layers', default: ['layer1'], layers: RESNET50_TAPS, minItems: 1, label: 'layer taps' },
+  weights: { kind: 'string', default: 'resnet50', label: 'weights', description: 'Checkpoint name. Seeded random weights until it is loaded.' },
+  seed: { kind: 'integer', default: 0, min: 0 },
+});
+type Params = ParamsOf<typeof params>;
+
+const taps = (p: Params) => p.taps;
 const deepest = (list: string[]) => RESNET50_TAPS.filter((t) => list.includes(t)).at(-1)!;
 
-function weightsFor(p: ParamValues, services: ComputeServices): ResNet50Weights {
+function weightsFor(p: Params, services: ComputeServices): ResNet50Weights {
   const { tf } = services;
-  return networkWeights(services, 'resnet50', p.weights as string, p.seed as number,
+  return networkWeights(services, 'resnet50', p.weights, p.seed,
     (c) => resnetFromStateDict(tf, c.tensors, `${c.name} (${c.source})`),
-    () => resnetFromStateDict(tf, randomResnetStateDict(p.seed as number), `random (seed ${p.seed})`));
+    () => resnetFromStateDict(tf, randomResnetStateDict(p.seed), `random (seed ${p.seed})`));
 }
 
 /**
@@ -26,11 +33,8 @@ export default defineNodeType({
   description: 'RGB in [0, 1], normalised with the ImageNet mean and std inside the node.',
   inputs: { image: { type: 'Image' } },
   outputs: (p) => tapOutputs(taps(p)),
-  params: {
-    taps: { kind: 'layers', default: ['layer1'], layers: RESNET50_TAPS, minItems: 1, label: 'layer taps' },
-    weights: { kind: 'string', default: 'resnet50', label: 'weights', description: 'Checkpoint name. Seeded random weights until it is loaded.' },
-    seed: { kind: 'integer', default: 0, min: 0 },
-  },
+  params,
+  roles: { encoder: { image: 'image', taps: 'taps' } },
   infer: (ctx) => {
     const image = ctx.inputs.image;
     if (!image || Array.isArray(image)) throw new Error('input "image" is not connected');
@@ -47,5 +51,5 @@ export default defineNodeType({
     },
     run: (image, list, p, services) => resnet50Forward(services.tf, image as Parameters<typeof resnet50Forward>[1], list, weightsFor(p, services)),
   },
-  describeWeights: (p, services) => describeNetwork(services, 'ResNet50', p.weights as string, p.seed as number),
+  describeWeights: (p, services) => describeNetwork(services, 'ResNet50', p.weights, p.seed),
 });

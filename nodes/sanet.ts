@@ -46,8 +46,8 @@ export default defineNodeType({
     const c4 = inputs.content4_1 as T4;
     const model = inputs.model as SanetModel | undefined;
     const weights = model ? model.sanet : sanetWeights(ctx, c4.shape[3]);
-    return { features: sanetTransform(tf, c4, inputs.style4_1 as T4, inputs.content5_1 as T4, inputs.style5_1 as T4, weights, ctx.params.chunk as number) };
+    return { features: sanetTransform(tf, c4, inputs.style4_1 as T4, inputs.content5_1 as T4, inputs.style5_1 as T4, weights, ctx.params.chunk) };
   },
   describeWeights: (p, services, connected) =>
-    connected.has('model') ? 'SANet transformer: the connected model' : describeNetwork(services, 'SANet transformer', p.weights as string, p.seed as number),
+    connected.has('model') ? 'SANet transformer: the connected model' : describeNetwork(services, 'SANet transformer', p.weights, p.seed),
 });

@@ -10,5 +10,5 @@ export default defineNodeType({
   outputs: { value: { type: 'Scalar' } },
   params: { value: { kind: 'number', default: 1 } },
   infer: () => ({ value: SCALAR }),
-  compute: (ctx) => ({ value: ctx.tf.scalar(ctx.params.value as number) }),
+  compute: (ctx) => ({ value: ctx.tf.scalar(ctx.params.value) }),
 });

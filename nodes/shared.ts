@@ -14,9 +14,9 @@ export function inputTensor(ctx: ComputeContext, name: string): Tensor {
 }
 
 /** A loss term's weight: the connected Scalar if there is one, else the `weight` parameter. */
-export function lossWeight(ctx: ComputeContext): Tensor | number {
+export function lossWeight(ctx: Pick<ComputeContext, 'inputs'> & { params: { weight: number } }): Tensor | number {
   const w = ctx.inputs.weight;
-  return isTensor(w) ? w : (ctx.params.weight as number);
+  return isTensor(w) ? w : ctx.params.weight;
 }
 
 export const weightParam = (def: number, description: string) =>
@@ -35,6 +35,9 @@ export const featureLossInputs = (target: string) => ({
   target: { type: 'Features', label: target },
   weight: { type: 'Scalar', optional: true },
 }) as const;
+
+/** What a feature-comparing loss's sockets and parameter mean (with featureLossInputs and a `weight` parameter). */
+export const featureLossRole = { output: 'loss', features: 'input', target: 'target', weight: { input: 'weight', param: 'weight' } } as const;
 
 /** An encoder's outputs: one Features socket per tapped layer, named by it. */
 export const tapOutputs = (taps: readonly string[]): Record<string, OutputDef> =>

@@ -1,6 +1,6 @@
 import { defineNodeType, type ValueInfo } from '../src/plugin/types';
-import { STYLE_NORMALISATIONS, styleGram, styleLoss, tiledStyleLoss, type StyleNormalisation } from '../src/ops/losses';
-import { SCALAR, featureLossInputs, inputInfo, inputTensor, lossWeight, weightParam } from './shared';
+import { STYLE_NORMALISATIONS, styleGram, styleLoss, tiledStyleLoss } from '../src/ops/losses';
+import { SCALAR, featureLossInputs, featureLossRole, inputInfo, inputTensor, lossWeight, weightParam } from './shared';
 
 /**
  * E_l: the difference between the Gram matrices of the image's and the style image's features at one layer.
@@ -12,6 +12,7 @@ export default defineNodeType({
   category: 'Losses',
   role: 'loss',
   inputs: featureLossInputs('style features'),
+  roles: { loss: featureLossRole },
   outputs: { loss: { type: 'Scalar' } },
   params: {
     weight: weightParam(1, 'w_l * beta in Gatys et al.; ignored when the weight input is connected.'),
@@ -24,7 +25,7 @@ export default defineNodeType({
     target: {
       socket: 'Gram',
       info: (f) => ({ shape: [f.shape[f.shape.length - 1]!, f.shape[f.shape.length - 1]!], layer: f.layer }),
-      run: (features, params, tf) => styleGram(tf, features, params.normalisation as StyleNormalisation),
+      run: (features, params, tf) => styleGram(tf, features, params.normalisation),
     },
   },
   infer: (ctx) => {
@@ -42,12 +43,12 @@ export default defineNodeType({
     const c = f.shape[f.shape.length - 1]!;
     return 2 * c * f.shape.reduce((a, b) => a * b, 1);
   },
-  tiled: (params) => tiledStyleLoss(params.normalisation as StyleNormalisation),
+  tiled: (params) => tiledStyleLoss(params.normalisation),
   compute: (ctx) => {
     const { tf } = ctx;
     return {
       loss: tf.tidy(() =>
-        tf.mul(styleLoss(tf, inputTensor(ctx, 'input'), inputTensor(ctx, 'target'), ctx.params.normalisation as StyleNormalisation), lossWeight(ctx)),
+        tf.mul(styleLoss(tf, inputTensor(ctx, 'input'), inputTensor(ctx, 'target'), ctx.params.normalisation), lossWeight(ctx)),
       ),
     };
   },

@@ -1,13 +1,20 @@
 import { registerWasmFilterGradient } from '../src/models/conv';
-import { defineNodeType, type ParamValues } from '../src/plugin/types';
+import { defineNodeType, defineParams, type ParamsOf } from '../src/plugin/types';
 import { tapOutputs } from './shared';
 import { isGraphEncoder, runGraphTaps } from '../src/models/tfjs-models';
 
 type LayersModel = import('@tensorflow/tfjs').LayersModel;
 type Tensor = import('@tensorflow/tfjs').Tensor;
 
-const taps = (p: ParamValues) => (p.taps as string).split(',').map((s) => s.trim()).filter(Boolean);
-const SCALE: Record<string, [number, number]> = { '0-1': [1, 0], '-1-1': [2, -1], '0-255': [255, 0] };
+const params = defineParams({
+  model: { kind: 'model', default: 'model.json', description: 'A tfjs Layers or graph model.json (weight files beside it), or its URL.' },
+  taps: { kind: 'string', default: '', description: 'Layer (or graph node) names, comma-separated.' },
+  inputRange: { kind: 'enum', default: '0-1', options: ['0-1', '-1-1', '0-255'], description: 'What the model expects of RGB pixels.' },
+});
+type Params = ParamsOf<typeof params>;
+
+const taps = (p: Params) => p.taps.split(',').map((s) => s.trim()).filter(Boolean);
+const SCALE: Record<Params['inputRange'], [number, number]> = { '0-1': [1, 0], '-1-1': [2, -1], '0-255': [255, 0] };
 
 /**
  * Any tfjs Layers or graph model as an encoder: tap layers (graph nodes) by name; one forward pass that ends at the
@@ -20,15 +27,12 @@ export default defineNodeType({
   description: 'Plan shows every layer of the loaded model with its shape in the diagnostics when a tap is unknown.',
   inputs: { image: { type: 'Image' } },
   outputs: (p) => tapOutputs(taps(p)),
-  params: {
-    model: { kind: 'model', default: 'model.json', description: 'A tfjs Layers or graph model.json (weight files beside it), or its URL.' },
-    taps: { kind: 'string', default: '', description: 'Layer (or graph node) names, comma-separated.' },
-    inputRange: { kind: 'enum', default: '0-1', options: ['0-1', '-1-1', '0-255'], description: 'What the model expects of RGB pixels.' },
-  },
+  params,
+  roles: { encoder: { image: 'image', taps: 'taps', model: 'model' } },
   infer: (ctx) => {
     const image = ctx.inputs.image;
     if (!image || Array.isArray(image)) throw new Error('input "image" is not connected');
-    const layers = ctx.modelLayers?.(ctx.params.model as string, image.shape);
+    const layers = ctx.modelLayers?.(ctx.params.model, image.shape);
     if (!layers) throw new Error(`the model ${ctx.params.model} is not loaded`);
     const list = taps(ctx.params);
     if (!list.length) throw new Error(`name at least one layer to tap, e.g. ${[...layers.keys()].slice(1, 4).join(', ')}`);
@@ -42,11 +46,11 @@ export default defineNodeType({
   },
   compute: (ctx) => {
     const { tf } = ctx;
-    const source = ctx.params.model as string;
+    const source = ctx.params.model;
     const base = ctx.tfjsModel?.(source);
     if (!base) throw new Error(`the model ${source} is not loaded`);
     const list = taps(ctx.params);
-    const [scale, shift] = SCALE[ctx.params.inputRange as string]!;
+    const [scale, shift] = SCALE[ctx.params.inputRange];
     const scaled = (image: Tensor) => ctx.tf.add(ctx.tf.mul(image, scale), shift);
     if (isGraphEncoder(base)) {
       // A graph model: one execution returns every tapped node (gradients flow through its ops to the image).

@@ -18,5 +18,12 @@ export default defineNodeType({
     lrDecay: { kind: 'number', default: 5e-5, min: 0, label: 'lr decay', description: 'lr / (1 + decay * step), as in the AdaIN and SANet training code.' },
     history: { kind: 'integer', default: 20, min: 1, max: 200, description: 'L-BFGS: correction pairs kept.' },
   },
+  roles: {
+    optimiser: {
+      loss: 'loss',
+      steps: 'steps',
+      settings: (p) => ({ method: p.method, learningRate: p.learningRate, decay: p.lrDecay, history: p.history }),
+    },
+  },
   infer: () => ({}),
 });

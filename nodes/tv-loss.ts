@@ -11,6 +11,7 @@ export default defineNodeType({
   inputs: { image: { type: 'Image' }, weight: { type: 'Scalar', optional: true } },
   outputs: { loss: { type: 'Scalar' } },
   params: { weight: weightParam(1e-3, 'Smoothness; ignored when the weight input is connected.') },
+  roles: { loss: { output: 'loss', weight: { input: 'weight', param: 'weight' } } },
   infer: () => ({ loss: SCALAR }),
   compute: (ctx) => {
     const { tf } = ctx;

@@ -1,25 +1,37 @@
 import { vgg19FromStateDict } from '../src/models/checkpoints';
-import { defineNodeType, type ComputeServices, type ParamValues } from '../src/plugin/types';
+import { defineNodeType, defineParams, type ComputeServices, type ParamsOf } from '../src/plugin/types';
 import { tapOutputs } from './shared';
 import { describeNetwork, networkWeights } from './weights';
 import {
   VGG19_LAYERS, VGG19_LAYER_NAMES, VGG19_VARIANTS, deepestTap, forwardFlops, randomVgg19Weights, tapShape,
-  vgg19Forward, vgg19Tiling, type Pooling, type Vgg19Variant, type Vgg19Weights,
+  vgg19Forward, vgg19Tiling, type Vgg19Variant, type Vgg19Weights,
 } from '../src/models/vgg19';
 
-const variant = (p: ParamValues) => p.variant as Vgg19Variant;
-const taps = (p: ParamValues) => p.taps as string[];
+const params = defineParams({
+  taps: { kind: 'layers', default: ['relu4_1'], layers: VGG19_LAYER_NAMES, minItems: 1, label: 'layer taps' },
+  variant: {
+    kind: 'enum', default: 'torchvision', options: VGG19_VARIANTS,
+    description: 'torchvision: RGB, ImageNet mean/std; caffe: BGR 0-255 minus mean; normalised: AdaIN/SANet vgg_normalised (1x1 conv, reflection padding).',
+  },
+  pooling: { kind: 'enum', default: 'max', options: ['max', 'avg'] },
+  weights: { kind: 'string', default: 'auto', label: 'weights', description: 'Checkpoint name; auto: vgg19, vgg19-caffe or vgg_normalised by variant. Seeded random weights until it is loaded.' },
+  seed: { kind: 'integer', default: 0, min: 0, description: 'Seed of the random weights used until pretrained weights are loaded.' },
+});
+type Params = ParamsOf<typeof params>;
+
+const variant = (p: Params) => p.variant;
+const taps = (p: Params) => p.taps;
 
 /** The checkpoint name: the parameter, or the usual one for the variant. */
 const DEFAULT_WEIGHTS: Record<Vgg19Variant, string> = { torchvision: 'vgg19', caffe: 'vgg19-caffe', normalised: 'vgg_normalised' };
-const weightsName = (p: ParamValues) => (p.weights === 'auto' ? DEFAULT_WEIGHTS[variant(p)] : (p.weights as string));
+const weightsName = (p: Params) => (p.weights === 'auto' ? DEFAULT_WEIGHTS[variant(p)] : p.weights);
 
-function weightsFor(p: ParamValues, services: ComputeServices): Vgg19Weights {
+function weightsFor(p: Params, services: ComputeServices): Vgg19Weights {
   const { tf } = services;
   return networkWeights(
-    services, `vgg19/${variant(p)}`, weightsName(p), p.seed as number,
+    services, `vgg19/${variant(p)}`, weightsName(p), p.seed,
     (c) => vgg19FromStateDict(tf, c.tensors, variant(p), `${c.name} (${c.source})`),
-    () => randomVgg19Weights(tf, variant(p), p.seed as number),
+    () => randomVgg19Weights(tf, variant(p), p.seed),
   );
 }
 
@@ -34,16 +46,8 @@ export default defineNodeType({
   description: 'Tap conv (pre-ReLU) or relu outputs; average pooling suits image synthesis (Gatys et al.).',
   inputs: { image: { type: 'Image' } },
   outputs: (p) => tapOutputs(taps(p)),
-  params: {
-    taps: { kind: 'layers', default: ['relu4_1'], layers: VGG19_LAYER_NAMES, minItems: 1, label: 'layer taps' },
-    variant: {
-      kind: 'enum', default: 'torchvision', options: VGG19_VARIANTS,
-      description: 'torchvision: RGB, ImageNet mean/std; caffe: BGR 0-255 minus mean; normalised: AdaIN/SANet vgg_normalised (1x1 conv, reflection padding).',
-    },
-    pooling: { kind: 'enum', default: 'max', options: ['max', 'avg'] },
-    weights: { kind: 'string', default: 'auto', label: 'weights', description: 'Checkpoint name; auto: vgg19, vgg19-caffe or vgg_normalised by variant. Seeded random weights until it is loaded.' },
-    seed: { kind: 'integer', default: 0, min: 0, description: 'Seed of the random weights used until pretrained weights are loaded.' },
-  },
+  params,
+  roles: { encoder: { image: 'image', taps: 'taps' } },
   infer: (ctx) => {
     const image = ctx.inputs.image;
     if (!image || Array.isArray(image)) throw new Error('input "image" is not connected');
@@ -65,7 +69,7 @@ export default defineNodeType({
     },
     tiling: (list) => vgg19Tiling(list),
     run: (image, list, p, services) =>
-      vgg19Forward(services.tf, image as Parameters<typeof vgg19Forward>[1], list, weightsFor(p, services), p.pooling as Pooling),
+      vgg19Forward(services.tf, image as Parameters<typeof vgg19Forward>[1], list, weightsFor(p, services), p.pooling),
   },
-  describeWeights: (p, services) => describeNetwork(services, `VGG19 ${variant(p)}`, weightsName(p), p.seed as number),
+  describeWeights: (p, services) => describeNetwork(services, `VGG19 ${variant(p)}`, weightsName(p), p.seed),
 });

@@ -9,10 +9,11 @@ export default defineNodeType({
   inputs: { terms: { type: 'Scalar', multiple: true } },
   outputs: { total: { type: 'Scalar' } },
   params: { weight: weightParam(1, 'Multiplies the sum.') },
+  roles: { sum: { terms: 'terms', weight: 'weight' } },
   infer: () => ({ total: SCALAR }),
   compute: (ctx) => {
     const { tf } = ctx;
     const terms = (ctx.inputs.terms ?? []) as ReturnType<typeof tf.scalar>[];
-    return { total: tf.tidy(() => tf.mul(terms.length ? tf.addN(terms) : tf.scalar(0), ctx.params.weight as number)) };
+    return { total: tf.tidy(() => tf.mul(terms.length ? tf.addN(terms) : tf.scalar(0), ctx.params.weight)) };
   },
 });

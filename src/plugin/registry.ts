@@ -1,4 +1,5 @@
 import { checkParam } from './params';
+import { checkRoles, withLegacyRoles } from './roles';
 import { SOCKET_TYPES, type NodeTypeDef } from './types';
 
 /** A plugin is a node type, or a function returning one or several (it may throw). */
@@ -31,8 +32,12 @@ export function createRegistry(plugins: NodePlugin[] = []): NodeRegistry {
     has: (type) => types.has(type),
     list: () => [...types.values()],
     problems,
-    register(def) {
-      const error = checkDefinition(def);
+    register(given) {
+      const shape = checkDefinition(given);
+      if (shape) return shape;
+      // A node type written before roles existed (plugin API 1.1) gets the roles its names meant.
+      const def = withLegacyRoles(given);
+      const error = checkRoles(def);
       if (error) return error;
       if (types.has(def.type)) return `a node type named "${def.type}" is already registered`;
       types.set(def.type, def);

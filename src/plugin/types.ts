@@ -91,6 +91,29 @@ export type ParamDefs = Record<string, ParamDef>;
 export type ParamValue = number | boolean | string | string[];
 export type ParamValues = Record<string, ParamValue>;
 
+/** The value a parameter of this declaration holds: a number, true/false, one of an enum's options, a list of layers, or text. */
+export type ParamValueOf<D extends ParamDef> = D extends { kind: 'number' | 'integer' } ? number
+  : D extends { kind: 'boolean' } ? boolean
+  : D extends { kind: 'enum'; options: readonly (infer O extends string)[] } ? O
+  : D extends { kind: 'layers' } ? string[]
+  : string;
+/**
+ * A node's parameter values typed from their declarations (ParamValues when the declarations are not known).
+ * NoInfer: a node type's P is inferred from its `params` declarations alone, not from functions that read them.
+ */
+export type ParamsOf<P extends ParamDefs> = NoInfer<{ -readonly [K in keyof P]: ParamValueOf<P[K]> }>;
+/** Names of the parameters in P of the given kinds (any string when P is not known). */
+export type ParamName<P extends ParamDefs, K extends ParamDef['kind'] = ParamDef['kind']> = string extends keyof P ? string
+  : { [N in keyof P]: P[N] extends { kind: K } ? N : never }[keyof P] & string;
+/** Declares parameters outside a node type (to type helpers with `ParamsOf<typeof params>`); an identity. */
+export function defineParams<const P extends ParamDefs>(params: P): P {
+  return params;
+}
+
+export type InputDefs = Record<string, InputDef>;
+/** Names of the inputs in I. */
+export type InputName<I extends InputDefs> = keyof I & string;
+
 /** Tensor shapes include the batch axis: an Image is [1, H, W, 3], a Gram [C, C], a Scalar []. */
 export type Shape = number[];
 
@@ -100,8 +123,8 @@ export interface ValueInfo {
   layer?: string;
 }
 
-export interface ShapeContext {
-  params: ParamValues;
+export interface ShapeContext<P extends ParamDefs = ParamDefs> {
+  params: ParamsOf<P>;
   /** Single inputs map to one info, `multiple` inputs to an array; unconnected optional inputs are absent. */
   inputs: Record<string, ValueInfo | ValueInfo[]>;
   /** The run's requested size (longest image side in pixels). */
@@ -157,9 +180,9 @@ export interface ModelCache {
   dispose(): void;
 }
 
-export interface ComputeContext extends ComputeServices {
+export interface ComputeContext<P extends ParamDefs = ParamDefs> extends ComputeServices {
   nodeId: string;
-  params: ParamValues;
+  params: ParamsOf<P>;
   inputs: Record<string, Value | Value[]>;
   /** Static information about each output, from shape inference. */
   outputInfo: Record<string, ValueInfo>;
@@ -181,64 +204,173 @@ export type NodeRole = 'source' | 'stream' | 'variable' | 'optimiser' | 'loss' |
  * An encoder that many nodes may share: nodes with the same `key` reading the same image
  * are merged by the compiler into one forward pass that stops at the deepest requested tap.
  */
-export interface SharedPass {
+export interface SharedPass<P extends ParamDefs = ParamDefs> {
   /** Nodes whose keys are equal compute the same function of their image. */
-  key(params: ParamValues): string;
+  key(params: ParamsOf<P>): string;
   /** Which taps this node wants (its output names). */
-  taps(params: ParamValues): string[];
+  taps(params: ParamsOf<P>): string[];
   /** Info of every tap for an input image of the given shape. */
-  tapInfo(tap: string, image: Shape, params: ParamValues): ValueInfo;
+  tapInfo(tap: string, image: Shape, params: ParamsOf<P>): ValueInfo;
   /** Forward FLOPs, bytes of all activations up to the deepest tap, and bytes of weights. */
-  cost(taps: string[], image: Shape, params: ParamValues): { flops: number; activationBytes: number; weightBytes: number };
+  cost(taps: string[], image: Shape, params: ParamsOf<P>): { flops: number; activationBytes: number; weightBytes: number };
   /** Runs once for all merged nodes; returns one tensor per tap. Synchronous so it can run under a gradient. */
-  run(image: Tensor, taps: string[], params: ParamValues, services: ComputeServices): Record<string, Tensor>;
+  run(image: Tensor, taps: string[], params: ParamsOf<P>, services: ComputeServices): Record<string, Tensor>;
   /**
    * How the pass can run on tiles of a large image: each tap's stride in pixels, and the halo (a multiple of
    * the largest stride, at least the deepest tap's receptive-field radius) around a tile that makes the taps
    * inside it equal to the whole image's. Absent: the pass cannot be tiled.
    */
-  tiling?(taps: string[], params: ParamValues): { strides: Record<string, number>; halo: number };
+  tiling?(taps: string[], params: ParamsOf<P>): { strides: Record<string, number>; halo: number };
 }
 
 /** A loss that can be evaluated tile by tile (defined with the losses in src/ops/losses.ts). */
 export type { TiledLoss };
 
-export interface PreparedInput {
+export interface PreparedInput<P extends ParamDefs = ParamDefs> {
   /** What the prepared value is (a style target's features become a Gram). */
   socket: SocketType;
-  info(input: ValueInfo, params: ParamValues): ValueInfo;
-  run(input: Tensor, params: ParamValues, tf: TF): Tensor;
+  info(input: ValueInfo, params: ParamsOf<P>): ValueInfo;
+  run(input: Tensor, params: ParamsOf<P>, tf: TF): Tensor;
 }
 
-export interface NodeTypeDef {
+/** The optimisation methods the runtime implements (src/runtime/optimisers.ts, src/runtime/lbfgs.ts). */
+export const OPTIMISER_METHODS = ['lbfgs', 'adam', 'sgd'] as const;
+export type OptimiserMethod = (typeof OPTIMISER_METHODS)[number];
+
+/** How an optimiser's loop runs, read from its parameters by its `roles.optimiser.settings`. */
+export interface OptimiserSettings {
+  method: OptimiserMethod;
+  /** Adam and SGD step size. */
+  learningRate: number;
+  /** lr_t = lr / (1 + decay * t) (default 0). */
+  decay?: number;
+  /** Keep an image variable in [0, 1] after each Adam/SGD step (default false). */
+  clamp?: boolean;
+  /** L-BFGS: correction pairs kept (default 20). */
+  history?: number;
+  /** L-BFGS: initial step length, torch.optim.LBFGS's lr (default 1). */
+  lbfgsStep?: number;
+  /** L-BFGS: strong Wolfe line search, or a fixed step (default strong-wolfe). */
+  lineSearch?: 'strong-wolfe' | 'none';
+  /** L-BFGS iterations per reported step (default 1). */
+  iterationsPerStep?: number;
+}
+
+/** What the compiler and the runtime need of an optimiser (role 'optimiser'). */
+export interface OptimiserRole<P extends ParamDefs = ParamDefs> {
+  /** The Scalar input the objective arrives on; every other input is something the optimiser updates. */
+  loss: string;
+  /** The output that carries the final variable (the result image), if the node has one. */
+  result?: string;
+  /** The integer parameter holding the number of steps (`--steps` and the editor's run bar set it). */
+  steps: string;
+  /** The integer parameter holding the steps between preview images, if the node has one (the editor sets it). */
+  previewEvery?: string;
+  /** The loop's settings from the node's parameters. */
+  settings(params: ParamsOf<P>): OptimiserSettings;
+}
+
+/** What the compiler and tiling need of a loss term (role 'loss'). */
+export interface LossRole {
+  /** The Scalar output that carries the term (listed per step under the node's id). */
+  output: string;
+  /** The image's features, which a tiled run cuts into tiles (needed with `tiled`). */
+  features?: string;
+  /** What the features are compared with (needed with `tiled`). */
+  target?: string;
+  /** The term's weight: an optional Scalar input that overrides it, and the number parameter used otherwise. */
+  weight?: { input?: string; param?: string };
+}
+
+/** A weighted sum of loss terms: the compiler follows each term's multiplier through it. */
+export interface SumRole {
+  /** The `multiple` Scalar input whose terms are added. */
+  terms: string;
+  /** The number parameter that multiplies the sum (1 when absent). */
+  weight?: string;
+}
+
+/** An encoder: the image it reads and the parameter that names its taps. */
+export interface EncoderRole {
+  /** The Image input (a shared pass runs on it). */
+  image: string;
+  /** The parameter naming the tapped layers: a `layers` list, or text naming a loaded model's layers. */
+  taps?: string;
+  /** The `model` parameter whose layers the taps name, for an encoder of a loaded model. */
+  model?: string;
+}
+
+/**
+ * Which parameters and sockets carry the meanings other layers need: the compiler, the runtime, tiling, the
+ * command line and the editor read a node through these, never through parameter names of their own.
+ * The registry checks that every name here is declared (see src/plugin/roles.ts).
+ */
+export interface NodeRoles<P extends ParamDefs = ParamDefs> {
+  optimiser?: OptimiserRole<P>;
+  loss?: LossRole;
+  sum?: SumRole;
+  encoder?: EncoderRole;
+}
+
+/**
+ * The roles as defineNodeType checks them: each name must be a declared input, or a declared parameter of the
+ * right kind. (NodeRoles keeps them as strings so that every typed node type is still a NodeTypeDef.)
+ */
+export interface DeclaredRoles<P extends ParamDefs, I extends InputDefs> {
+  optimiser?: { loss: InputName<I>; steps: ParamName<P, 'integer'>; previewEvery?: ParamName<P, 'integer'> };
+  loss?: { features?: InputName<I>; target?: InputName<I>; weight?: { input?: InputName<I>; param?: ParamName<P, 'number' | 'integer'> } };
+  sum?: { terms: InputName<I>; weight?: ParamName<P, 'number' | 'integer'> };
+  encoder?: { image: InputName<I>; taps?: ParamName<P, 'layers' | 'string'>; model?: ParamName<P, 'model'> };
+}
+
+/**
+ * Outputs as a function of the parameters. Written as a method's type so that a node type with typed
+ * parameters is still a NodeTypeDef (methods compare their parameters both ways; the registry resolves every
+ * node's parameters against its declarations before calling it).
+ */
+type OutputsFn<P extends ParamDefs> = { outputs(params: ParamsOf<P>): Record<string, OutputDef> }['outputs'];
+
+export interface NodeTypeDef<P extends ParamDefs = ParamDefs> {
   type: string;
   title: string;
   category: string;
   description?: string;
   role?: NodeRole;
-  inputs: Record<string, InputDef>;
+  inputs: InputDefs;
   /** Fixed outputs, or outputs that depend on the parameters (an encoder's taps). */
-  outputs: Record<string, OutputDef> | ((params: ParamValues) => Record<string, OutputDef>);
-  params: ParamDefs;
+  outputs: Record<string, OutputDef> | OutputsFn<P>;
+  params: P;
+  /** The parameters and sockets that carry an optimiser's, a loss's, a sum's or an encoder's meaning. */
+  roles?: NodeRoles<P>;
   /**
    * Inputs whose representation does not depend on the optimised variable are prepared once,
    * before the loop (a style loss turns its target features into a Gram matrix here).
    */
-  prepare?: Record<string, PreparedInput>;
-  infer(ctx: ShapeContext): Record<string, ValueInfo>;
+  prepare?: Record<string, PreparedInput<P>>;
+  infer(ctx: ShapeContext<P>): Record<string, ValueInfo>;
   /** Estimated FLOPs of one evaluation, given the inferred shapes. */
-  flops?(ctx: ShapeContext, outputs: Record<string, ValueInfo>): number;
-  compute?(ctx: ComputeContext): Record<string, Value> | Promise<Record<string, Value>>;
+  flops?(ctx: ShapeContext<P>, outputs: Record<string, ValueInfo>): number;
+  compute?(ctx: ComputeContext<P>): Record<string, Value> | Promise<Record<string, Value>>;
   /** Asynchronous set-up before the run (a stream decodes its images); the result reaches compute as `state`. */
-  load?(ctx: Omit<ComputeContext, 'inputs' | 'step' | 'state'>): Promise<{ dispose(): void }>;
-  shared?: SharedPass;
+  load?(ctx: Omit<ComputeContext<P>, 'inputs' | 'step' | 'state'>): Promise<{ dispose(): void }>;
+  shared?: SharedPass<P>;
   /** The loss's tiled form for these parameters, if it has one (see TiledLoss). */
-  tiled?(params: ParamValues): TiledLoss | undefined;
+  tiled?(params: ParamsOf<P>): TiledLoss | undefined;
   /** Which weights the node computes with (a checkpoint, or seeded random weights), for reports and the UI. */
-  describeWeights?(params: ParamValues, services: ComputeServices, connected: ReadonlySet<string>): string;
+  describeWeights?(params: ParamsOf<P>, services: ComputeServices, connected: ReadonlySet<string>): string;
 }
 
-/** Declares a node type. Kept as an identity so plugins get types and the registry does the checking. */
+/** A node type as defineNodeType checks it: parameters typed from P, role names checked against P and the inputs I. */
+export type TypedNodeType<P extends ParamDefs, I extends InputDefs> = NodeTypeDef<P> & { inputs: I; roles?: DeclaredRoles<P, I> };
+
+/**
+ * Declares a node type. An identity that gives types: inside it, `params` are typed from the declarations (a
+ * number parameter is a number, an enum one of its options, `layers` a string[]), and roles may name only declared
+ * parameters and inputs. The registry does the checking at run time.
+ */
+export function defineNodeType<const P extends ParamDefs, const I extends InputDefs>(def: TypedNodeType<P, I>): TypedNodeType<P, I>;
+// The implementation sees the erased type: TypeScript cannot relate NodeTypeDef<P> to NodeTypeDef for an unknown P,
+// though every concrete one is assignable (tests/roles.test.ts checks that it is).
 export function defineNodeType(def: NodeTypeDef): NodeTypeDef {
   return def;
 }
