@@ -205,9 +205,14 @@ export const useGraphStore = defineStore('graph', () => {
   const documentModel = () => recordPacks(model.value, packs);
   const documentText = () => serialiseDocument(documentModel());
   const diagnostics = computed<Diagnostic[]>(() => compiled.value.diagnostics);
+  /** Problems the last run found that checking the graph cannot (an image that does not load): shown on their nodes until the next edit. */
+  const runDiagnostics = ref<Diagnostic[]>([]);
+  watch(model, () => (runDiagnostics.value = []));
   const diagnosticsByNode = computed(() => {
     const by = new Map<string, Diagnostic[]>();
-    for (const d of diagnostics.value) if (d.nodeId) by.set(d.nodeId, [...(by.get(d.nodeId) ?? []), d]);
+    const seen = new Set(diagnostics.value.map((d) => d.message));
+    for (const d of [...diagnostics.value, ...runDiagnostics.value.filter((r) => !seen.has(r.message))])
+      if (d.nodeId) by.set(d.nodeId, [...(by.get(d.nodeId) ?? []), d]);
     return by;
   });
   /** Shapes of every value the plan computes, by `node.output`, for the edges' labels. */
@@ -231,7 +236,7 @@ export const useGraphStore = defineStore('graph', () => {
   });
 
   return {
-    model, selection, fileName, notice, dragging, past, future, view, compiled, missing, documentModel, documentText, diagnostics, diagnosticsByNode, shapes,
+    model, selection, fileName, notice, dragging, past, future, view, compiled, missing, documentModel, documentText, diagnostics, runDiagnostics, diagnosticsByNode, shapes,
     canUndo: computed(() => past.value.length > 0), canRedo: computed(() => future.value.length > 0),
     tell, commit, undo, redo, load, open, ...commands,
   };

@@ -129,6 +129,7 @@ export const useRunStore = defineStore('run', () => {
         outputStep.value = steps.value.at(-1)?.step ?? null;
       }
       failed.value = m.status === 'failed';
+      graph.runDiagnostics = m.diagnostics;
       const done = Math.max(0, (steps.value.at(-1)?.step ?? 0));
       result.value = { status: m.status, steps: done, seconds: m.ms / 1000, reused: m.reused, weights: m.weights[0]?.weights ?? '' };
       message.value =
