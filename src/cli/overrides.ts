@@ -65,6 +65,9 @@ export function applyOverrides(model: GraphModel, registry: NodeRegistry, o: Ove
 /** A copy of the model whose optimisers run `steps` steps. */
 export function withSteps(model: GraphModel, registry: NodeRegistry, steps: number): GraphModel {
   const copy = structuredClone(model);
-  for (const n of copy.nodes) if (registry.get(n.type)?.role === 'optimiser') n.params.steps = steps;
+  for (const n of copy.nodes) {
+    const param = registry.get(n.type)?.roles?.optimiser?.steps;
+    if (param) n.params[param] = steps;
+  }
   return copy;
 }

@@ -4,6 +4,7 @@ import { edgeKey, topologicalOrder, type GraphEdge, type GraphModel, type GraphN
 import { validateGraph } from '../graph/validate';
 import { resolveParams } from '../plugin/params';
 import type { NodeRegistry } from '../plugin/registry';
+import { encoderRole, lossRole, numberParam, optimiserLoop, optimiserRole, sumRole } from '../plugin/roles';
 import { outputsOf, type NodeTypeDef, type ParamValues, type ShapeContext, type ValueInfo } from '../plugin/types';
 import { estimate } from './estimate';
 import { signSteps } from './signature';
@@ -87,20 +88,27 @@ export function compile(model: GraphModel, registry: NodeRegistry, options: Comp
   if (optimisers.length) {
     const optId = optimisers[0]!;
     const opt = nodes.get(optId)!;
-    const lossEdge = edges.find((e) => e.to.node === optId && e.to.input === 'loss');
+    const role = optimiserRole(opt.def);
+    const lossEdge = edges.find((e) => e.to.node === optId && e.to.input === role.loss);
     if (!lossEdge) return fail({ code: 'optimiser', path: opt.path, nodeId: optId, message: `the optimiser "${optId}" has no loss connected` });
     const variables: PlanOptimiser['variables'] = [];
-    for (const e of edges.filter((e) => e.to.node === optId && e.to.input !== 'loss')) {
+    for (const e of edges.filter((e) => e.to.node === optId && e.to.input !== role.loss)) {
       const v = nodes.get(e.from.node)!;
       if (v.def.role !== 'variable')
         return fail({ code: 'optimiser', path: opt.path, nodeId: optId, message: `what the optimiser "${optId}" updates must come from an Image variable or a model node, not "${v.node.id}" (${v.def.title})` });
       variables.push({ node: v.node.id, key: edgeKey(e.from.node, e.from.output), socket: opt.def.inputs[e.to.input]!.type as 'Image' | 'Model' });
     }
     if (!variables.length) return fail({ code: 'optimiser', path: opt.path, nodeId: optId, message: `the optimiser "${optId}" has nothing to update` });
-    const hasResult = 'image' in outputsOf(opt.def, opt.params);
+    const result = role.result !== undefined && role.result in outputsOf(opt.def, opt.params) ? role.result : null;
+    let loop;
+    try {
+      loop = optimiserLoop(role, opt.params);
+    } catch (e) {
+      return fail({ code: 'optimiser', path: opt.path, nodeId: optId, message: `the optimiser "${optId}": ${e instanceof Error ? e.message : String(e)}` });
+    }
     optimiser = {
       nodeId: optId, variables, lossKey: edgeKey(lossEdge.from.node, lossEdge.from.output),
-      resultKey: hasResult ? edgeKey(optId, 'image') : null, params: opt.params, stateBytes: 0,
+      resultKey: result === null ? null : edgeKey(optId, result), params: opt.params, loop, stateBytes: 0,
     };
     const forLoss = reachBackward([lossEdge.from.node], edges);
     // What changes from one iteration to the next: everything downstream of a variable or a stream.
@@ -171,7 +179,7 @@ export function compile(model: GraphModel, registry: NodeRegistry, options: Comp
       const keys = inputKeys.get(id)!;
       if (n.def.shared) {
         const shared = n.def.shared;
-        const image = keys.image as string;
+        const image = keys[encoderRole(n.def).image] as string;
         const group = `${ph}|${shared.key(n.params)}@${image}`;
         const taps = shared.taps(n.params);
         const outs = taps.map((t) => value(edgeKey(id, t)));
@@ -183,7 +191,7 @@ export function compile(model: GraphModel, registry: NodeRegistry, options: Comp
           existing.outputs.push(...outs);
           continue;
         }
-        const step = newStep(steps, { id: `pass:${id}`, kind: 'pass', nodes: [id], type: n.def.type, phase: ph, inputs: { image }, outputs: outs, taps: [...taps] });
+        const step = newStep(steps, { id: `pass:${id}`, kind: 'pass', nodes: [id], type: n.def.type, phase: ph, inputs: { [encoderRole(n.def).image]: image }, outputs: outs, taps: [...taps] });
         passes.set(group, step);
         continue;
       }
@@ -210,7 +218,7 @@ export function compile(model: GraphModel, registry: NodeRegistry, options: Comp
     const n = nodes.get(s.nodes[0]!)!;
     const inputs = inputsForCost(s, infos);
     if (s.kind === 'pass') {
-      const c = n.def.shared!.cost(s.taps!, infos.get(s.inputs.image as string)!.shape, n.params);
+      const c = n.def.shared!.cost(s.taps!, infos.get(s.inputs[encoderRole(n.def).image] as string)!.shape, n.params);
       s.flops = c.flops;
       s.transientBytes = c.activationBytes;
     } else if (s.kind === 'node' && n.def.flops) {
@@ -231,7 +239,7 @@ export function compile(model: GraphModel, registry: NodeRegistry, options: Comp
   if (optimiser) optimiser.stateBytes = optimiserStateBytes(optimiser, optimiser.variables.reduce((a, v) => a + value(v.key).bytes, 0));
   plan.estimate = estimate(plan, (step) => {
     const n = nodes.get(step.nodes[0]!)!;
-    return n.def.shared!.cost(step.taps!, infos.get(step.inputs.image as string)!.shape, n.params).weightBytes;
+    return n.def.shared!.cost(step.taps!, infos.get(step.inputs[encoderRole(n.def).image] as string)!.shape, n.params).weightBytes;
   });
   return { plan, diagnostics };
 }
@@ -277,11 +285,11 @@ function computeLifetimes(steps: PlanStep[], optimiser: PlanOptimiser | null): s
 }
 
 function optimiserStateBytes(opt: PlanOptimiser, variableBytes: number): number {
-  switch (opt.params.method) {
+  switch (opt.loop.method) {
     case 'adam':
       return 2 * variableBytes;
     case 'lbfgs': // history pairs plus direction, gradient and line-search points, as float64 in JS
-      return (2 * (opt.params.history as number) + 6) * variableBytes * 2;
+      return (2 * opt.loop.history + 6) * variableBytes * 2;
     default:
       return variableBytes;
   }
@@ -302,13 +310,15 @@ function lossTerms(
       if (m === undefined) continue;
       feeds = true;
       const to = nodes.get(e.to.node)!;
-      total = m === null || total === null || to.def.type !== 'sum' ? null : total + m * (to.params.weight as number);
+      const sum = sumRole(to.def);
+      const weight = sum?.weight === undefined ? 1 : numberParam(to.params, sum.weight);
+      total = m === null || total === null || sum?.terms !== e.to.input ? null : total + m * weight;
     }
     if (feeds) multiplier.set(id, total);
   }
   return order
     .filter((id) => nodes.get(id)!.def.role === 'loss' && multiplier.has(id))
-    .map((id) => ({ nodeId: id, key: edgeKey(id, 'loss'), multiplier: multiplier.get(id)! }));
+    .map((id) => ({ nodeId: id, key: edgeKey(id, lossRole(nodes.get(id)!.def).output), multiplier: multiplier.get(id)! }));
 }
 
 function reachBackward(starts: string[], edges: GraphEdge[]): Set<string> {

@@ -27,8 +27,8 @@ function describe(s: PlanStep): string {
 export function formatPlan(plan: Plan): string {
   const lines: string[] = [];
   const opt = plan.optimiser;
-  const iterations = opt ? (opt.params.steps as number) : 0;
-  lines.push(`Plan at ${plan.size} px: ${plan.steps.length} steps${opt ? `, ${iterations} ${opt.params.method} iterations` : ''}`);
+  const iterations = opt ? opt.loop.steps : 0;
+  lines.push(`Plan at ${plan.size} px: ${plan.steps.length} steps${opt ? `, ${iterations} ${opt.loop.method} iterations` : ''}`);
   const rows = plan.steps.map((s) => [
     String(s.index), s.phase, describe(s),
     s.outputs.map((o) => `${o.key.slice(o.key.indexOf('.') + 1)} ${formatShape(o.info.shape)}`).join(', ') || '(collects result)',

@@ -1,3 +1,4 @@
+import type { OptimiserLoop } from '../plugin/roles';
 import type { ParamValues, SocketType, ValueInfo } from '../plugin/types';
 
 /**
@@ -64,6 +65,8 @@ export interface PlanOptimiser {
   /** The optimiser's own output (the final image), if it has one. */
   resultKey: string | null;
   params: ParamValues;
+  /** The loop its parameters describe (read through the node type's roles.optimiser). */
+  loop: OptimiserLoop;
   /** Bytes the optimiser keeps besides the variable (Adam moments, L-BFGS history). */
   stateBytes: number;
 }

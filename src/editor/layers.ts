@@ -30,15 +30,16 @@ export function layerChoices(
 export const SAMPLES = Object.keys(import.meta.glob('../../presets/images/*.{jpg,png}')).map((p) => `images/${p.split('/').pop()}`);
 
 /**
- * A text parameter that names layers of the node's tfjs model (the generic encoder's `taps`), shown as a layer
- * picker once the model's layers are known: the list comes from the model, with shapes; the value stays text.
+ * A text parameter that names layers of the node's tfjs model (an encoder's roles.encoder.taps, with its
+ * roles.encoder.model), shown as a layer picker once the model's layers are known: the list comes from the model,
+ * with shapes; the value stays text.
  */
 export function modelTapsPicker(node: GraphNode, name: string, param: ParamDef, known: Map<string, Map<string, number[]> | { error: string }>) {
-  if (param.kind !== 'string' || name !== 'taps') return null;
-  const def = registry.get(node.type);
-  const modelParam = Object.entries(def?.params ?? {}).find(([, p]) => p.kind === 'model');
-  if (!modelParam) return null;
-  const source = (node.params[modelParam[0]] as string | undefined) ?? (modelParam[1].default as string);
+  const encoder = registry.get(node.type)?.roles?.encoder;
+  if (param.kind !== 'string' || encoder?.taps !== name || encoder.model === undefined) return null;
+  const given = node.params[encoder.model];
+  const fallback = registry.get(node.type)?.params[encoder.model]?.default;
+  const source = typeof given === 'string' ? given : typeof fallback === 'string' ? fallback : '';
   const layers = known.get(source);
   if (!(layers instanceof Map)) return { error: layers?.error ?? null, source };
   const names = [...layers.keys()];

@@ -215,11 +215,14 @@ export function arrange(
   return next;
 }
 
-/** A copy of the model whose optimisers run `steps` steps. */
+/** A copy of the model whose optimisers run `steps` steps (set in the parameter each names in roles.optimiser.steps). */
 export function withSteps(model: GraphModel, registry: NodeRegistry, steps: number): GraphModel {
   return {
     ...model,
-    nodes: model.nodes.map((n) => (registry.get(n.type)?.role === 'optimiser' ? { ...n, params: { ...n.params, steps } } : n)),
+    nodes: model.nodes.map((n) => {
+      const param = registry.get(n.type)?.roles?.optimiser?.steps;
+      return param ? { ...n, params: { ...n.params, [param]: steps } } : n;
+    }),
   };
 }
 

@@ -164,6 +164,8 @@ export class PackHost {
       guarded.shared = { ...def.shared, run: wrap('shared pass', def.shared.run) };
       if (def.shared.tiling) guarded.shared.tiling = wrap('shared tiling', def.shared.tiling);
     }
+    const optimiser = def.roles?.optimiser;
+    if (optimiser) guarded.roles = { ...def.roles, optimiser: { ...optimiser, settings: wrap('roles.optimiser.settings', optimiser.settings) } };
     if (def.tiled) {
       const tiled = def.tiled;
       guarded.tiled = wrap('tiled', (params: ParamValues) => {

@@ -1,6 +1,7 @@
 import type * as tfjs from '@tensorflow/tfjs';
 import type { Plan, PlanStep } from '../compiler/plan';
 import type { NodeRegistry } from '../plugin/registry';
+import { encoderRole } from '../plugin/roles';
 import { isModel, type ComputeServices, type LoadedCheckpoint, type ModelHandle, type Value } from '../plugin/types';
 import { imageToTensor, resizeTo, tensorToRGBA, type RGBAImage } from '../ops/image';
 import { lbfgs, type Evaluation } from './lbfgs';
@@ -121,7 +122,7 @@ export async function execute(plan: Plan, registry: NodeRegistry, services: Comp
       return v;
     };
     try {
-      const image = step.kind === 'pass' ? (get(step.inputs.image as string) as Tensor) : null;
+      const image = step.kind === 'pass' ? (get(step.inputs[encoderRole(def).image] as string) as Tensor) : null;
       const tiling = tiled && step.phase === 'once' && image?.shape[0] === 1 ? def.shared!.tiling?.(step.taps!, params) : undefined;
       if (tiling) {
         const run = (image: Tensor) => def.shared!.run(image, step.taps!, params, services);
@@ -258,9 +259,8 @@ async function optimise(
 ): Promise<void> {
   const { tf } = services;
   const opt = plan.optimiser!;
-  const p = opt.params;
-  const steps = p.steps as number;
-  const previewEvery = (p.previewEvery as number | undefined) ?? 0;
+  const p = opt.loop;
+  const { steps, previewEvery } = p;
   const emit = options.onEvent ?? (() => {});
   const loopSteps = plan.steps.filter((s) => s.phase === 'loop');
   const names = plan.terms.map((t) => t.nodeId);
@@ -383,9 +383,9 @@ async function optimise(
       at += v.size;
     }
     // One reported step is `iterationsPerStep` L-BFGS iterations (torch.optim.LBFGS's max_iter per step()).
-    const per = (p.iterationsPerStep as number | undefined) ?? 1;
+    const per = p.iterationsPerStep;
     let evaluations = 0;
-    const options = { history: p.history as number, lr: (p.lbfgsLr as number | undefined) ?? 1, lineSearch: (p.lineSearch as 'strong-wolfe' | 'none' | undefined) ?? 'strong-wolfe' };
+    const options = { history: p.history, lr: p.lbfgsStep, lineSearch: p.lineSearch };
     for await (const it of lbfgs(x0, evaluate, options)) {
       evaluations += it.evaluations;
       if (it.iteration % per !== 0 && !it.converged) continue;
@@ -401,7 +401,7 @@ async function optimise(
   }
 
   const rules: GradientOptimiser[] = variables.map((v) => {
-    const o = { learningRate: p.learningRate as number, decay: (p.lrDecay as number | undefined) ?? 0, clamp: v === image && p.clamp === true };
+    const o = { learningRate: p.learningRate, decay: p.decay, clamp: v === image && p.clamp };
     return p.method === 'adam' ? adam(tf, v.shape, o) : sgd(tf, o);
   });
   try {

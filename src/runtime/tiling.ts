@@ -1,6 +1,7 @@
 import type * as tfjs from '@tensorflow/tfjs';
 import type { Plan, PlanStep } from '../compiler/plan';
 import type { NodeRegistry } from '../plugin/registry';
+import { encoderRole, lossRole, numberParam } from '../plugin/roles';
 import type { TF, TiledLoss, Value, ValueInfo } from '../plugin/types';
 
 type Tensor = tfjs.Tensor;
@@ -119,7 +120,7 @@ export function tiledLoop(plan: Plan, registry: NodeRegistry): TiledLoop | { rea
     if (step.kind === 'pass') {
       const tiling = def.shared?.tiling?.(step.taps!, plan.params[step.nodes[0]!]!);
       if (!tiling) return { reason: `the encoder ${named} cannot run on tiles` };
-      if (step.inputs.image !== variable) return { reason: `the encoder ${named} does not read the image variable directly` };
+      if (step.inputs[encoderRole(def).image] !== variable) return { reason: `the encoder ${named} does not read the image variable directly` };
       halo = Math.max(halo, tiling.halo);
       for (const o of step.outputs) {
         const stride = tiling.strides[outputName(o.key)]!;
@@ -137,17 +138,24 @@ export function tiledLoop(plan: Plan, registry: NodeRegistry): TiledLoop | { rea
     const params = plan.params[step.nodes[0]!]!;
     const loss = def.tiled?.(params);
     if (!loss) return { reason: `${named} has no tiled form${def.role === 'loss' ? ' with these settings' : ''}` };
-    const other = Object.keys(step.inputs).find((k) => !['input', 'target', 'weight'].includes(k));
+    // Which inputs are the features, the target and the weight: the loss's declared roles (the registry checked them).
+    const role = lossRole(def);
+    const [features, against] = [role.features!, role.target!];
+    const weightInput = role.weight?.input;
+    const other = Object.keys(step.inputs).find((k) => k !== features && k !== against && k !== weightInput);
     if (other) return { reason: `${named} has an input "${other}" that its tiled form does not take` };
-    const input = step.inputs.input;
-    const target = step.inputs.target;
+    const input = step.inputs[features];
+    const target = step.inputs[against];
     if (typeof input !== 'string' || !taps.has(input) || typeof target !== 'string' || computedInLoop.has(target))
       return { reason: `${named} compares the image's features with a target that changes in the loop` };
-    const w = step.inputs.weight;
+    const w = weightInput === undefined ? undefined : step.inputs[weightInput];
     if (w !== undefined && (typeof w !== 'string' || computedInLoop.has(w))) return { reason: `the weight of ${named} changes in the loop` };
     const multiplier = plan.terms.find((t) => t.nodeId === step.nodes[0])?.multiplier;
     if (multiplier === undefined || multiplier === null) return { reason: `${named} does not reach the total through weighted sums` };
-    terms.push({ step, loss, input, target, weight: w ?? (params.weight as number), multiplier, output: step.outputs[0]!.key });
+    const weight = w ?? (role.weight?.param === undefined ? 1 : numberParam(params, role.weight.param));
+    const output = step.outputs.find((o) => outputName(o.key) === role.output);
+    if (!output) return { reason: `${named} has no output "${role.output}"` };
+    terms.push({ step, loss, input, target, weight, multiplier, output: output.key });
   }
   // Align halos to the deepest stride of every pass.
   halo = Math.ceil(halo / align) * align;

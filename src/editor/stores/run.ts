@@ -235,7 +235,10 @@ export const useRunStore = defineStore('run', () => {
     message.value = 'sending the graph to the worker';
     startedAt.value = now.value = performance.now();
     clock = setInterval(() => (now.value = performance.now()), 250);
-    for (const n of model.nodes) if (registry.get(n.type)?.role === 'optimiser') n.params.previewEvery = settings.previewEvery;
+    for (const n of model.nodes) {
+      const param = registry.get(n.type)?.roles?.optimiser?.previewEvery;
+      if (param) n.params[param] = settings.previewEvery;
+    }
     const uploads: Record<string, ArrayBuffer> = {};
     for (const n of model.nodes)
       for (const v of Object.values(n.params))
