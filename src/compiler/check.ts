@@ -6,11 +6,12 @@ import { compile, type CompileOptions, type CompileResult } from './compile';
  * The one meaning of "valid": every check that `plan` and a run make before they read an image or a model
  * (structure, socket types, an output reached, one optimiser with a loss, parameters in range, shapes at
  * `size` with square images). `stylegraph validate` and the editor show this list. Shapes after a tfjs model
- * the host has not loaded cannot be checked yet: that is said as a warning, not an error.
+ * cannot be checked without it: a host that loads none (validate) gets a warning, not an error; a host that
+ * describes models (the editor, through `modelLayers`) keeps the error until the model is described.
  */
 export function checkGraph(model: GraphModel, registry: NodeRegistry, options: Partial<CompileOptions> = {}): CompileResult {
   const result = compile(model, registry, { size: 256, ...options });
-  if (result.plan) return result;
+  if (result.plan || options.modelLayers) return result;
   const unloaded = (nodeId: string | undefined) => {
     const node = model.nodes.find((n) => n.id === nodeId);
     const params = registry.get(node?.type ?? '')?.params ?? {};
