@@ -5,8 +5,9 @@
  */
 export { PLUGIN_API_VERSION, definePack, type PackManifest } from './packs';
 export {
-  SOCKET_TYPES, defineNodeType, isTensor,
-  type ComputeContext, type ComputeServices, type InputDef, type NodeRole, type NodeTypeDef, type OutputDef, type ParamDef,
-  type ParamDefs, type ParamValue, type ParamValues, type PreparedInput, type Shape, type ShapeContext, type SocketType,
+  OPTIMISER_METHODS, SOCKET_TYPES, defineNodeType, defineParams, isTensor,
+  type ComputeContext, type ComputeServices, type EncoderRole, type InputDef, type LossRole, type NodeRole, type NodeRoles,
+  type NodeTypeDef, type OptimiserMethod, type OptimiserRole, type OptimiserSettings, type OutputDef, type ParamDef, type ParamDefs,
+  type ParamsOf, type ParamValue, type ParamValues, type PreparedInput, type Shape, type ShapeContext, type SocketType, type SumRole,
   type Tensor, type TF, type Value, type ValueInfo,
 } from './types';
