@@ -35,6 +35,7 @@ export default defineNodeType({
     const model = ctx.inputs.model as DecoderModel | undefined;
     return { image: decode(ctx.tf, features, model ? model.decoder : decoderWeights(ctx, features.shape[3])) };
   },
+  checkpoint: (p) => p.weights,
   describeWeights: (p, services, connected) =>
     connected.has('model') ? 'Decoder: the connected model' : describeNetwork(services, 'Decoder', p.weights, p.seed),
 });

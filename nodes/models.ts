@@ -45,6 +45,7 @@ export const decoderModel = defineNodeType({
     const model: DecoderModel = { ...handle, decoder: { source: base.source, convs: handle.convs, dispose: handle.dispose } };
     return { model };
   },
+  checkpoint: (p) => p.weights,
   describeWeights: (p, services) => describeNetwork(services, 'Decoder (trainable)', p.weights, p.seed),
 });
 
@@ -70,5 +71,6 @@ export const sanetModel = defineNodeType({
     const model: SanetModel = { ...handle, sanet: { source: base.source, sanet4_1: module(0), sanet5_1: module(4), merge: c[8]!, dispose: handle.dispose } };
     return { model };
   },
+  checkpoint: (p) => p.weights,
   describeWeights: (p, services) => describeNetwork(services, 'SANet transformer (trainable)', p.weights, p.seed),
 });

@@ -51,5 +51,6 @@ export default defineNodeType({
     },
     run: (image, list, p, services) => resnet50Forward(services.tf, image as Parameters<typeof resnet50Forward>[1], list, weightsFor(p, services)),
   },
+  checkpoint: (p) => p.weights,
   describeWeights: (p, services) => describeNetwork(services, 'ResNet50', p.weights, p.seed),
 });

@@ -48,6 +48,7 @@ export default defineNodeType({
     const weights = model ? model.sanet : sanetWeights(ctx, c4.shape[3]);
     return { features: sanetTransform(tf, c4, inputs.style4_1 as T4, inputs.content5_1 as T4, inputs.style5_1 as T4, weights, ctx.params.chunk) };
   },
+  checkpoint: (p) => p.weights,
   describeWeights: (p, services, connected) =>
     connected.has('model') ? 'SANet transformer: the connected model' : describeNetwork(services, 'SANet transformer', p.weights, p.seed),
 });

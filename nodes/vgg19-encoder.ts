@@ -71,5 +71,6 @@ export default defineNodeType({
     run: (image, list, p, services) =>
       vgg19Forward(services.tf, image as Parameters<typeof vgg19Forward>[1], list, weightsFor(p, services), p.pooling),
   },
+  checkpoint: (p) => weightsName(p),
   describeWeights: (p, services) => describeNetwork(services, `VGG19 ${variant(p)}`, weightsName(p), p.seed),
 });

@@ -1,5 +1,5 @@
 import { readFile, stat } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { basename, dirname, extname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { PackHost } from '../plugin/packs';
 import { missingPacks } from '../graph/packs';
@@ -23,6 +23,7 @@ import { loadTfjsModelFrom } from './node-tfjs-model';
 import { UsageError, type Io } from './io';
 import { batchSources, runCommand } from './run-command';
 import { weightsCommand } from './weights-command';
+import { DEFAULT_QUEUE, redisConnection } from './queue/redis';
 import { parseWeightsSpec, type WeightsSpec } from './node-weights';
 
 export type { Io } from './io';
@@ -41,6 +42,14 @@ const USAGE = `usage:
   stylegraph plan FILE [--size PX] [--set ...] [--steps N]
   stylegraph weights list|clear          the download cache ($STYLEGRAPH_CACHE or ~/.cache/stylegraph/weights)
   stylegraph weights known               the checkpoints in the manifest
+
+  A queue of workers on Redis (BullMQ), on one machine or many:
+  stylegraph worker --redis URL [--concurrency N] [--backend wasm|cpu] [--queue NAME] [--weights ...]
+                    [--lock-seconds S]   takes jobs until SIGTERM (then finishes the job in hand)
+  stylegraph submit FILE --redis URL [--content IMG|FOLDER ...] [--style IMG|FOLDER ...] [--sweep]
+                    [--out DIR] [--size PX] [--steps N] [--seed N] [--set ...] [--detach] [--queue NAME]
+                         one job per content x style (x sweep cell); waits for all unless --detach
+  stylegraph status BATCH_ID --redis URL [--queue NAME]
 
   --plugin loads a node pack (also listed in stylegraph.config.json as { "plugins": [...] }).
   FILE is a graph document (presets/gatys.json). Exit status: 0 done, 1 the run failed,
@@ -73,7 +82,13 @@ async function dispatch(argv: string[], io: Io, signal?: AbortSignal): Promise<n
       args: argv,
       allowPositionals: true,
       options: {
-        content: { type: 'string' },
+        content: { type: 'string', multiple: true },
+        redis: { type: 'string' },
+        queue: { type: 'string' },
+        concurrency: { type: 'string' },
+        'lock-seconds': { type: 'string' },
+        sweep: { type: 'boolean' },
+        detach: { type: 'boolean' },
         style: { type: 'string', multiple: true },
         set: { type: 'string', multiple: true },
         size: { type: 'string' },
@@ -101,14 +116,32 @@ async function dispatch(argv: string[], io: Io, signal?: AbortSignal): Promise<n
     return v.help ? 0 : 2;
   }
   if (command === 'weights') return weightsCommand(file, io);
-  if (!['run', 'validate', 'plan'].includes(command)) throw new UsageError(`unknown command "${command}"\n${USAGE}`);
-  if (!file) throw new UsageError(`${command} needs a graph file, e.g. stylegraph ${command} presets/gatys.json`);
+  const queueName = v.queue ?? DEFAULT_QUEUE;
+  const redis = () => {
+    if (!v.redis) throw new UsageError(`${command} needs --redis URL, e.g. --redis redis://127.0.0.1:6379`);
+    try {
+      redisConnection(v.redis);
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+    return v.redis;
+  };
+  if (command === 'status') {
+    if (!file) throw new UsageError('status needs a batch id (submit --detach prints it)');
+    const { statusCommand } = await import('./queue/commands');
+    return statusCommand(io, { redis: redis(), queue: queueName, batch: file });
+  }
+  if (!['run', 'validate', 'plan', 'worker', 'submit'].includes(command)) throw new UsageError(`unknown command "${command}"\n${USAGE}`);
+  if (command === 'worker' && file) throw new UsageError(`unexpected argument "${file}": a worker takes its graphs from the queue`);
+  if (command !== 'worker' && !file) throw new UsageError(`${command} needs a graph file, e.g. stylegraph ${command} presets/gatys.json`);
   if (rest.length && command !== 'validate') throw new UsageError(`unexpected argument "${rest[0]}" (images go after --content or --style)`);
 
   const registry = builtinRegistry();
   const packs = new PackHost(registry);
   const plugins = [...(await configuredPlugins(io.cwd, v.config).catch((e: Error) => { throw new UsageError(e.message); })), ...(v.plugin ?? [])];
   await loadPlugins(plugins, packs, io);
+  if (command === 'worker') return worker(io, v, registry, redis(), queueName, signal);
+  if (!file) throw new UsageError(`${command} needs a graph file`);
 
   if (command === 'validate') {
     // Several files at once (presets/*.json): each is reported; the exit status is the worst.
@@ -154,9 +187,20 @@ async function dispatch(argv: string[], io: Io, signal?: AbortSignal): Promise<n
   const badSpec = weightSpecs.find((w) => 'error' in w);
   if (badSpec && 'error' in badSpec) throw new UsageError(badSpec.error);
 
+  if (command === 'submit') {
+    const { model, errors } = applyOverrides(parsedDoc.model, registry, { set: v.set }, io.cwd);
+    if (errors.length) throw new UsageError(errors.join('\n'));
+    const { submitCommand } = await import('./queue/commands');
+    return withSigint(signal, (s) => submitCommand(io, {
+      file, model, registry, redis: redis(), queue: queueName, content: v.content ?? [], style: v.style ?? [], sweep: v.sweep ?? false,
+      out: v.out ?? `${basename(file, extname(file))}-queue`, size, seed, ...(steps !== undefined ? { steps } : {}), detach: v.detach ?? false, signal: s,
+    }));
+  }
+  if ((v.content?.length ?? 0) > 1) throw new UsageError(`${command} takes one --content (an image, or a folder for a batch); submit takes several`);
+  const content = v.content?.[0];
   // --content FOLDER runs the graph over every photo in it (a batch).
-  const contentFolder = v.content !== undefined && (await stat(resolve(io.cwd, v.content)).catch(() => null))?.isDirectory() ? resolve(io.cwd, v.content) : undefined;
-  const { model, errors } = applyOverrides(parsedDoc.model, registry, { content: contentFolder ? undefined : v.content, style: v.style, set: v.set, steps }, io.cwd);
+  const contentFolder = content !== undefined && (await stat(resolve(io.cwd, content)).catch(() => null))?.isDirectory() ? resolve(io.cwd, content) : undefined;
+  const { model, errors } = applyOverrides(parsedDoc.model, registry, { content: contentFolder ? undefined : content, style: v.style, set: v.set, steps }, io.cwd);
   if (errors.length) throw new UsageError(errors.join('\n'));
 
   if (command === 'plan') return planCommand(io, file, model, registry, size, backend, tiling);
@@ -172,15 +216,40 @@ async function dispatch(argv: string[], io: Io, signal?: AbortSignal): Promise<n
     ...(tiling !== undefined ? { tiling } : {}),
     ...(backend ? { backend } : {}),
   };
+  return withSigint(signal, (s) => runCommand(io, { file, model, registry, request, weights: weightSpecs as WeightsSpec[], out: v.out, report: v.report, signal: s }));
+}
+
+/** Runs `body` with a signal that Ctrl+C (or the caller's signal) aborts. */
+async function withSigint<T>(signal: AbortSignal | undefined, body: (s: AbortSignal) => Promise<T>): Promise<T> {
   const controller = new AbortController();
   signal?.addEventListener('abort', () => controller.abort());
   const onSigint = () => controller.abort();
   process.once('SIGINT', onSigint);
   try {
-    return await runCommand(io, { file, model, registry, request, weights: weightSpecs as WeightsSpec[], out: v.out, report: v.report, signal: controller.signal });
+    return await body(controller.signal);
   } finally {
     process.off('SIGINT', onSigint);
   }
+}
+
+/** `stylegraph worker`: until SIGTERM or SIGINT (or the caller's signal), then drains. */
+async function worker(io: Io, v: { concurrency?: string; backend?: string; weights?: string[]; 'lock-seconds'?: string }, registry: NodeRegistry, redis: string, queue: string, signal?: AbortSignal): Promise<number> {
+  const concurrency = v.concurrency === undefined ? 1 : Number(v.concurrency);
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) throw new UsageError(`--concurrency must be a whole number from 1 to 64, got "${v.concurrency}"`);
+  const lockSeconds = v['lock-seconds'] === undefined ? 30 : Number(v['lock-seconds']);
+  if (!(lockSeconds >= 1 && lockSeconds <= 3600)) throw new UsageError(`--lock-seconds must be from 1 to 3600, got "${v['lock-seconds']}"`);
+  const backend = v.backend as BackendName | undefined;
+  if (backend && !['wasm', 'cpu'].includes(backend)) throw new UsageError(`--backend must be wasm or cpu in Node, got "${backend}"`);
+  const specs = (v.weights ?? []).map(parseWeightsSpec);
+  const bad = specs.find((w) => 'error' in w);
+  if (bad && 'error' in bad) throw new UsageError(bad.error);
+  const stop = new Promise<void>((resolve) => {
+    process.once('SIGTERM', () => resolve());
+    process.once('SIGINT', () => resolve());
+    signal?.addEventListener('abort', () => resolve());
+  });
+  const { workerCommand } = await import('./queue/worker');
+  return workerCommand(io, { redis, queue, concurrency, lockSeconds, weights: specs as WeightsSpec[], registry, stop, ...(backend ? { backend } : {}) });
 }
 
 /** `stylegraph plan`: what a run would compute, its cost, and whether it would tile. */

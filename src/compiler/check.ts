@@ -1,5 +1,7 @@
 import type { GraphModel } from '../graph/model';
 import type { NodeRegistry } from '../plugin/registry';
+import { manifestEntry } from '../models/weights/manifest';
+import { unknownCheckpoints } from './checkpoints';
 import { compile, type CompileOptions, type CompileResult } from './compile';
 
 /**
@@ -8,19 +10,23 @@ import { compile, type CompileOptions, type CompileResult } from './compile';
  * `size` with square images). `stylegraph validate` and the editor show this list. Shapes after a tfjs model
  * cannot be checked without it: a host that loads none (validate) gets a warning, not an error; a host that
  * describes models (the editor, through `modelLayers`) keeps the error until the model is described.
+ * Checkpoint names that neither the manifest nor `knownWeights` knows are warned about (they run on random weights).
  */
-export function checkGraph(model: GraphModel, registry: NodeRegistry, options: Partial<CompileOptions> = {}): CompileResult {
-  const result = compile(model, registry, { size: 256, ...options });
+export function checkGraph(
+  model: GraphModel, registry: NodeRegistry, options: Partial<CompileOptions> = {}, knownWeights: (name: string) => boolean = () => false,
+): CompileResult {
+  const compiled = compile(model, registry, { size: 256, ...options });
+  const result = { ...compiled, diagnostics: [...compiled.diagnostics, ...unknownCheckpoints(model, registry, (n) => !!manifestEntry(n) || knownWeights(n))] };
   if (result.plan || options.modelLayers) return result;
   const unloaded = (nodeId: string | undefined) => {
     const node = model.nodes.find((n) => n.id === nodeId);
     const params = registry.get(node?.type ?? '')?.params ?? {};
     return Object.values(params).some((p) => p.kind === 'model');
   };
-  const last = result.diagnostics.at(-1);
+  const last = compiled.diagnostics.at(-1);
   if (!last || last.code !== 'param' || !unloaded(last.nodeId) || !/is not loaded/.test(last.message)) return result;
   return {
     plan: null,
-    diagnostics: [...result.diagnostics.slice(0, -1), { ...last, severity: 'warning', message: `${last.message}: shapes from "${last.nodeId}" on are checked when it loads` }],
+    diagnostics: result.diagnostics.map((d) => (d === last ? { ...d, severity: 'warning', message: `${d.message}: shapes from "${d.nodeId}" on are checked when it loads` } : d)),
   };
 }

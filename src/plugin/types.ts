@@ -356,6 +356,11 @@ export interface NodeTypeDef<P extends ParamDefs = ParamDefs> {
   shared?: SharedPass<P>;
   /** The loss's tiled form for these parameters, if it has one (see TiledLoss). */
   tiled?(params: ParamsOf<P>): TiledLoss | undefined;
+  /**
+   * The checkpoint (by manifest name) the node's network loads, if it loads one: how `validate`, queue jobs and the
+   * weights panel know which weights a graph needs.
+   */
+  checkpoint?(params: ParamsOf<P>): string | undefined;
   /** Which weights the node computes with (a checkpoint, or seeded random weights), for reports and the UI. */
   describeWeights?(params: ParamsOf<P>, services: ComputeServices, connected: ReadonlySet<string>): string;
 }

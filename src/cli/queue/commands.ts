@@ -1,0 +1,96 @@
+import { stat } from 'node:fs/promises';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import type { GraphModel } from '../../graph/model';
+import { sweepOf } from '../../graph/sweep';
+import { requiredCheckpoints } from '../../compiler/checkpoints';
+import type { NodeRegistry } from '../../plugin/registry';
+import { UsageError, type Io } from '../io';
+import { batchSources } from '../run-command';
+import { planJobs } from './jobs';
+import { readBatch, report, submitBatch, summaryLine, watchBatch } from './submit';
+
+/** Image sources of the document as absolute paths (a worker runs in another folder, maybe on another machine). */
+function absoluteSources(model: GraphModel, registry: NodeRegistry, base: string): GraphModel {
+  return {
+    ...model,
+    nodes: model.nodes.map((n) => {
+      const params = { ...n.params };
+      for (const [name, p] of Object.entries(registry.get(n.type)?.params ?? {})) {
+        const v = params[name] ?? p.default;
+        if (p.kind === 'image' && typeof v === 'string' && v && !/^[a-z][a-z0-9+.-]*:/i.test(v) && !isAbsolute(v)) params[name] = resolve(base, v);
+      }
+      return { ...n, params };
+    }),
+  };
+}
+
+/** Files, or every .jpg/.png in each folder given. */
+async function expandImages(cwd: string, given: readonly string[], flag: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const g of given) {
+    const path = resolve(cwd, g);
+    const s = await stat(path).catch(() => null);
+    if (!s) throw new UsageError(`${flag} ${g}: no such file or folder`);
+    if (s.isDirectory()) {
+      const files = await batchSources(path);
+      if (!files.length) throw new UsageError(`${flag} ${g}: the folder has no .jpg or .png images`);
+      out.push(...files);
+    } else out.push(path);
+  }
+  return out;
+}
+
+export interface SubmitOptions {
+  file: string;
+  model: GraphModel;
+  registry: NodeRegistry;
+  redis: string;
+  queue: string;
+  content: string[];
+  style: string[];
+  sweep: boolean;
+  out: string;
+  size: number;
+  seed: number;
+  steps?: number;
+  detach: boolean;
+  signal?: AbortSignal;
+}
+
+/** `stylegraph submit`: one job per content x style x sweep cell, then (unless --detach) waits for them all. */
+export async function submitCommand(io: Io, o: SubmitOptions): Promise<number> {
+  const sweep = o.sweep ? sweepOf(o.model) : null;
+  if (sweep?.error) throw new UsageError(sweep.error);
+  if (o.sweep && !sweep?.sweep) throw new UsageError('--sweep: the graph has no sweep (metadata.sweep)');
+  const model = absoluteSources(o.model, o.registry, dirname(resolve(io.cwd, o.file)));
+  const planned = await planJobs({
+    model,
+    contents: await expandImages(io.cwd, o.content, '--content'),
+    styles: await expandImages(io.cwd, o.style, '--style'),
+    sweep: sweep?.sweep ?? null,
+    outDir: resolve(io.cwd, o.out),
+    size: o.size, seed: o.seed, ...(o.steps !== undefined ? { steps: o.steps } : {}),
+    weights: requiredCheckpoints(model, o.registry),
+  });
+  if (planned.errors.length) throw new UsageError(planned.errors.join('\n'));
+  const { added, done, retried } = await submitBatch({ redis: o.redis, queue: o.queue, graph: o.file, batch: planned.batch, jobs: planned.jobs });
+  io.err(`batch ${planned.batch}: ${planned.jobs.length} jobs (${added} new${done ? `, ${done} already done` : ''}${retried ? `, ${retried} failed before and retried` : ''}) on queue "${o.queue}"`);
+  if (o.detach) {
+    io.out(planned.batch);
+    io.err(`follow it with: stylegraph status ${planned.batch} --redis ${o.redis}${o.queue !== 'stylegraph' ? ` --queue ${o.queue}` : ''}`);
+    return 0;
+  }
+  return watchBatch(io, { redis: o.redis, queue: o.queue, batch: planned.batch, ...(o.signal ? { signal: o.signal } : {}) });
+}
+
+/** `stylegraph status ID`: where a batch stands; exit 1 when any job failed for good. */
+export async function statusCommand(io: Io, o: { redis: string; queue: string; batch: string }): Promise<number> {
+  const read = await readBatch(o.redis, o.queue, o.batch);
+  if (!read) throw new UsageError(`no batch ${o.batch} in queue "${o.queue}" (batches are kept for 7 days)`);
+  io.out(`batch ${o.batch}: ${read.record.graph}, submitted ${read.record.created}`);
+  io.out(summaryLine(read.states, Date.parse(read.record.created)));
+  const open = read.states.filter((s) => s.state !== 'completed' && s.state !== 'failed' && s.state !== 'missing');
+  for (const s of open) io.out(`  ${s.label}: ${s.state}${s.progress ? ` (step ${s.progress.step}/${s.progress.total}, loss ${s.progress.loss.toPrecision(4)})` : ''}`);
+  if (open.length) return 0;
+  return report(io, read.states, 0);
+}

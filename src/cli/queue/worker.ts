@@ -1,0 +1,140 @@
+import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import { embedText } from '../../codecs/png';
+import { serialiseDocument, parseDocument } from '../../graph/document';
+import { manifestEntry } from '../../models/weights/manifest';
+import type { NodeRegistry } from '../../plugin/registry';
+import type { BackendName } from '../../runtime/backend';
+import { RunMemo } from '../../runtime/memo';
+import { createModelCache } from '../../runtime/models';
+import { runSession, type SessionState } from '../../runtime/session';
+import type { LoadedCheckpoint } from '../../plugin/types';
+import type { Io } from '../io';
+import { decodeImage, encodePng, readSource } from '../node-images';
+import { loadWeights, type WeightsSpec } from '../node-weights';
+import { defaultCacheDir, listCache } from '../weights-cache';
+import { zJob, type JobData, type JobProgress, type JobResult } from './jobs';
+import { redisConnection } from './redis';
+
+export interface WorkerOptions {
+  redis: string;
+  queue: string;
+  concurrency: number;
+  backend?: BackendName;
+  weights: WeightsSpec[];
+  /** How long a job's lock lasts without renewal: a killed worker's job goes back to the queue after about this. */
+  lockSeconds: number;
+  registry: NodeRegistry;
+  /** Resolves when the worker should drain and stop (SIGTERM, SIGINT, a test). */
+  stop: Promise<void>;
+}
+
+/** Writes under a temporary name in the same folder, then renames: a crash never leaves a half-written picture. */
+async function writeAtomically(path: string, bytes: Uint8Array): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const prefix = `.${basename(path)}.`;
+  // Temporary files of a worker that died writing this picture.
+  for (const n of await readdir(dirname(path))) if (n.startsWith(prefix) && n.endsWith('.tmp')) await rm(join(dirname(path), n), { force: true });
+  const tmp = join(dirname(path), `${prefix}${process.pid}.tmp`);
+  await writeFile(tmp, bytes);
+  await rename(tmp, path);
+}
+
+/**
+ * `stylegraph worker`: takes jobs from the queue and runs each with the run session, as `stylegraph run` would.
+ * Networks and style targets stay in memory between jobs (a batch of one style encodes it once per worker).
+ * Bad input fails at once; anything else (a crash, memory) is retried by BullMQ with backoff.
+ */
+export async function workerCommand(io: Io, o: WorkerOptions): Promise<number> {
+  const { tf, startNodeBackend } = await import('../node-tf');
+  const choice = await startNodeBackend(o.backend);
+  const name = `${hostname()}:${process.pid}`;
+  io.err(`worker ${name}: backend ${choice.backend}${choice.skipped.length ? ` (${choice.skipped.map((s) => `${s.backend}: ${s.reason}`).join('; ')})` : ''}, queue "${o.queue}" on ${o.redis}, ${o.concurrency} at a time`);
+
+  const checkpoints = new Map<string, LoadedCheckpoint>();
+  for (const spec of o.weights) checkpoints.set(spec.name, await loadWeights(tf, spec, process.cwd(), defaultCacheDir()));
+  /** A checkpoint a job asks for by name: given with --weights, or in this machine's cache; otherwise none (random weights, said in the report). */
+  const checkpoint = async (n: string): Promise<LoadedCheckpoint | undefined> => {
+    if (checkpoints.has(n)) return checkpoints.get(n);
+    const url = manifestEntry(n)?.url;
+    const cached = url ? (await listCache(defaultCacheDir())).find((e) => e.url === url) : undefined;
+    if (!cached) return undefined;
+    const c = await loadWeights(tf, { name: n, source: join(defaultCacheDir(), cached.file) }, process.cwd(), defaultCacheDir());
+    checkpoints.set(n, c);
+    return c;
+  };
+
+  // One session state per concurrent job: a memo trims what its last run did not use, so runs must not share one.
+  const free: SessionState[] = Array.from({ length: o.concurrency }, () => ({ models: createModelCache(), memo: new RunMemo(), images: new Map() }));
+
+  const process_ = async (job: Job): Promise<JobResult> => {
+    const started = performance.now();
+    const parsed = zJob.safeParse(job.data);
+    if (!parsed.success) throw new UnrecoverableError(`not a StyleGraph job: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    const data: JobData = parsed.data;
+    const doc = parseDocument(data.document);
+    if (!doc.model) throw new UnrecoverableError(`the job's graph cannot be read: ${doc.diagnostics.map((d) => d.message).join('; ')}`);
+    for (const n of data.weights) await checkpoint(n);
+    const state = free.pop()!;
+    let lastProgress = 0;
+    let written: string | null = null;
+    try {
+      const result = await runSession(doc.model, o.registry, { size: data.size, seed: data.seed, ...(data.steps !== undefined ? { steps: data.steps } : {}) }, {
+        tf,
+        readImage: async (s) => decodeImage(await readSource(s, '/'), s.startsWith('data:') ? 'image' : s),
+        readWeights: async () => ({ get: (n) => checkpoints.get(n) }),
+        state,
+        write: async (out) => {
+          const image = out.kind === 'run' ? Object.values(out.images)[0] : out.image;
+          if (!image) return [];
+          await writeAtomically(data.out, embedText(encodePng(image), serialiseDocument(out.model)));
+          written = data.out;
+          return [data.out];
+        },
+        onEvent: (e) => {
+          if (e.type !== 'step') return;
+          const now = performance.now();
+          if (now - lastProgress < 200 && e.step < e.total) return;
+          lastProgress = now;
+          const p: JobProgress = { step: e.step, total: e.total, loss: e.loss };
+          void job.updateProgress(p).catch(() => {});
+        },
+      });
+      const report = result.runs[0];
+      if (result.status === 'invalid') throw new UnrecoverableError(result.error ?? 'the job is not valid');
+      if (result.status !== 'done') throw new Error(result.error ?? `the run ended ${result.status}`);
+      const loss: [number, number] | null = report?.steps.length ? [report.steps[0]!.loss, report.steps.at(-1)!.loss] : null;
+      io.err(`${name}: ${data.label}: done${loss ? `, loss ${loss[0].toPrecision(4)} -> ${loss[1].toPrecision(4)}` : ''} -> ${written ?? '(no picture)'}`);
+      return { worker: name, out: written ?? '', status: result.status, loss, weights: report?.weights.map((w) => w.weights) ?? [], ms: performance.now() - started };
+    } catch (e) {
+      io.err(`${name}: ${data.label}: ${e instanceof UnrecoverableError ? 'failed (not retried)' : 'failed'}: ${(e as Error).message}`);
+      throw e;
+    } finally {
+      state.images.clear();
+      free.push(state);
+    }
+  };
+
+  const worker = new Worker(o.queue, process_, {
+    connection: redisConnection(o.redis),
+    concurrency: o.concurrency,
+    lockDuration: o.lockSeconds * 1000,
+    stalledInterval: Math.max(1000, (o.lockSeconds * 1000) / 2),
+    maxStalledCount: 2,
+    name,
+  });
+  worker.on('error', (e) => io.err(`${name}: ${e.message}`));
+  await worker.waitUntilReady();
+  io.err(`${name}: waiting for jobs`);
+  await o.stop;
+  io.err(`${name}: stopping after the job in hand`);
+  await worker.close();
+  for (const s of free) {
+    s.memo.clear();
+    s.models.dispose();
+  }
+  io.err(`${name}: stopped`);
+  return 0;
+}
