@@ -4,7 +4,7 @@ import { edgeKey, topologicalOrder, type GraphEdge, type GraphModel, type GraphN
 import { validateGraph } from '../graph/validate';
 import { resolveParams } from '../plugin/params';
 import type { NodeRegistry } from '../plugin/registry';
-import { encoderRole, lossRole, numberParam, optimiserLoop, optimiserRole, sumRole } from '../plugin/roles';
+import { encoderRole, lossRole, numberParam, optimiserLoop, optimiserRole, sumRole, type OptimiserLoop } from '../plugin/roles';
 import { outputsOf, type NodeTypeDef, type ParamValues, type ShapeContext, type ValueInfo } from '../plugin/types';
 import { estimate } from './estimate';
 import { signSteps } from './signature';
@@ -100,7 +100,7 @@ export function compile(model: GraphModel, registry: NodeRegistry, options: Comp
     }
     if (!variables.length) return fail({ code: 'optimiser', path: opt.path, nodeId: optId, message: `the optimiser "${optId}" has nothing to update` });
     const result = role.result !== undefined && role.result in outputsOf(opt.def, opt.params) ? role.result : null;
-    let loop;
+    let loop: OptimiserLoop;
     try {
       loop = optimiserLoop(role, opt.params);
     } catch (e) {
