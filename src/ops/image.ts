@@ -15,8 +15,10 @@ export function fitSize(height: number, width: number, size: number): [number, n
 export function imageToTensor(tf: TF, rgba: { width: number; height: number; data: Uint8Array | Uint8ClampedArray }, size: number): tfjs.Tensor4D {
   return tf.tidy(() => {
     const [h, w] = fitSize(rgba.height, rgba.width, size);
-    const pixels = tf.tensor3d(Uint8Array.from(rgba.data), [rgba.height, rgba.width, 4], 'int32');
-    let x = tf.div(tf.slice(pixels, [0, 0, 0], [rgba.height, rgba.width, 3]).toFloat(), 255).expandDims(0) as tfjs.Tensor4D;
+    // Float from the start: tfjs-wasm's slice of an int32 [H, W, 4] tensor reads the wrong memory at some sizes
+    // (383 x 383 gives garbage, then an abort), which a float32 slice does not.
+    const pixels = tf.tensor3d(Float32Array.from(rgba.data), [rgba.height, rgba.width, 4], 'float32');
+    let x = tf.div(tf.slice(pixels, [0, 0, 0], [rgba.height, rgba.width, 3]), 255).expandDims(0) as tfjs.Tensor4D;
     while (x.shape[1] >= 2 * h && x.shape[2] >= 2 * w) x = tf.avgPool(x, 2, 2, 'valid');
     return x.shape[1] === h && x.shape[2] === w ? x : tf.image.resizeBilinear(x, [h, w], true);
   });
