@@ -145,4 +145,16 @@ describe('one run session for every host', () => {
     const listed = checkGraph(model!, builtinRegistry()).diagnostics.map((d) => `${oneNode}: ${formatDiagnostic(d)}`);
     expect(validate.err.split('\n').filter((l) => l.startsWith(oneNode))).toEqual(listed);
   });
+
+  it('warns when a node asks for weights under a name nobody knows (it would run on random weights)', async () => {
+    const doc = readJson(join(presets, 'adain.json'));
+    for (const n of doc.nodes) if (n.type === 'image') n.params.source = join(presets, n.params.source);
+    doc.nodes.find((n: { id: string }) => n.id === 'decoder').params.weights = 'decoder';
+    const path = join(tmp, 'typo.json');
+    writeFileSync(path, JSON.stringify(doc));
+    const r = await cli('validate', path);
+    expect(r.code).toBe(0);
+    expect(r.err).toMatch(/warning: .*"decoder" asks for weights named "decoder", which the weights manifest does not know; load them with --weights decoder=PATH/);
+    expect((await cli('validate', 'presets/adain.json')).err).not.toMatch(/asks for weights/);
+  });
 });

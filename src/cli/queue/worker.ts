@@ -67,7 +67,8 @@ export async function workerCommand(io: Io, o: WorkerOptions): Promise<number> {
   };
 
   // One session state per concurrent job: a memo trims what its last run did not use, so runs must not share one.
-  const free: SessionState[] = Array.from({ length: o.concurrency }, () => ({ models: createModelCache(), memo: new RunMemo(), images: new Map() }));
+  const fresh = (): SessionState => ({ models: createModelCache(), memo: new RunMemo(), images: new Map() });
+  const free: SessionState[] = Array.from({ length: o.concurrency }, fresh);
 
   const process_ = async (job: Job): Promise<JobResult> => {
     const started = performance.now();
@@ -77,7 +78,7 @@ export async function workerCommand(io: Io, o: WorkerOptions): Promise<number> {
     const doc = parseDocument(data.document);
     if (!doc.model) throw new UnrecoverableError(`the job's graph cannot be read: ${doc.diagnostics.map((d) => d.message).join('; ')}`);
     for (const n of data.weights) await checkpoint(n);
-    const state = free.pop()!;
+    const state = free.pop() ?? fresh();
     let lastProgress = 0;
     let written: string | null = null;
     try {
