@@ -2,11 +2,13 @@
 import vue from '@vitejs/plugin-vue';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vite';
+import { weightsServer } from './src/devserver/weights';
 
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 
 export default defineConfig({
-  plugins: [vue()],
+  // weightsServer: GET /__stylegraph/weights/NAME fetches a manifest checkpoint into the CLI's cache and serves it.
+  plugins: [vue(), weightsServer()],
   root: here('./src'),
   // Presets and their sample images are served as they are: /gatys.json, /images/astronaut.jpg.
   publicDir: here('./presets'),

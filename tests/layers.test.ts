@@ -28,6 +28,7 @@ const LAYERS = [
   { rank: 8, layer: 'cli', folder: 'src/cli/' }, // the command-line host
   { rank: 8, layer: 'web', folder: 'src/web/' }, // the browser host: worker, IndexedDB, uploads
   { rank: 9, layer: 'editor', folder: 'src/editor/' }, // the Vue app
+  { rank: 9, layer: 'devserver', folder: 'src/devserver/' }, // the editor's server (Vite plugin): weights for the page, via the CLI's cache
 ] as const;
 
 /** Imports the ranks allow but the design does not. */

@@ -1,0 +1,141 @@
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Plugin } from 'vite';
+import { cachedDownload, defaultCacheDir, type Progress } from '../cli/weights-cache';
+import { hashPrefix, MANIFEST, manifestEntry, weightsUrl } from '../models/weights/manifest';
+import { WEIGHTS_ROUTE, type WeightsServerInfo, type WeightsServerProgress } from '../web/weights-route';
+
+/**
+ * The editor's server (Vite's dev server under `npm start`, and `vite preview`) fetches manifest checkpoints into
+ * the command line's disk cache and serves them to the page, so hosts that send no CORS header (GitHub releases,
+ * download.pytorch.org) work from the editor. Only names in the manifest are served: the page cannot make the
+ * server fetch any other URL. A mirror (the page's `?mirror=`, else `STYLEGRAPH_WEIGHTS_MIRROR`) changes only the
+ * base; the file name stays the manifest's.
+ */
+export interface WeightsServerOptions {
+  /** The cache folder, read per request (default: the CLI's, `STYLEGRAPH_CACHE` or ~/.cache/stylegraph/weights). */
+  cacheDir?: () => string;
+  /** The server's mirror, read per request (default: `STYLEGRAPH_WEIGHTS_MIRROR`). */
+  mirror?: () => string | null;
+  fetch?: typeof fetch;
+}
+
+type Next = (err?: unknown) => void;
+
+interface Download {
+  done: Promise<string>;
+  progress: Progress | null;
+  waiters: number;
+  settled: boolean;
+  controller: AbortController;
+}
+
+/** A mirror base the page may name: http(s) only, nothing else. */
+function validMirror(text: string | null): string | null {
+  if (!text) return null;
+  try {
+    const u = new URL(text);
+    return u.protocol === 'http:' || u.protocol === 'https:' ? u.href : null;
+  } catch {
+    return null;
+  }
+}
+
+function json(res: ServerResponse, status: number, body: unknown) {
+  res.statusCode = status;
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.setHeader('Cache-Control', 'no-store');
+  res.end(JSON.stringify(body));
+}
+
+export function weightsMiddleware(options: WeightsServerOptions = {}) {
+  const cacheDir = options.cacheDir ?? defaultCacheDir;
+  const serverMirror = options.mirror ?? (() => process.env.STYLEGRAPH_WEIGHTS_MIRROR || null);
+  /** Downloads in progress by source URL: two pages (or a page and its progress poll) share one. */
+  const downloads = new Map<string, Download>();
+
+  function start(url: string, sha256: string | null, prefix: string | null): Download {
+    const running = downloads.get(url);
+    if (running) return running;
+    const controller = new AbortController();
+    const get = options.fetch ?? fetch;
+    const d: Download = { progress: null, waiters: 0, settled: false, controller, done: Promise.resolve('') };
+    const opts = {
+      sha256,
+      hashPrefix: prefix,
+      onProgress: (p: Progress) => (d.progress = p),
+      fetch: ((input, init) => get(input, { ...init, signal: controller.signal })) as typeof fetch,
+    };
+    d.done = cachedDownload(url, cacheDir(), opts).finally(() => {
+      d.settled = true;
+      downloads.delete(url);
+    });
+    // A failure is reported to whoever waits; an abandoned download must not be an unhandled rejection.
+    d.done.catch(() => {});
+    downloads.set(url, d);
+    return d;
+  }
+
+  return async function weights(req: IncomingMessage, res: ServerResponse, next: Next): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname !== WEIGHTS_ROUTE && !url.pathname.startsWith(`${WEIGHTS_ROUTE}/`)) return next();
+    if (req.method !== 'GET' && req.method !== 'HEAD') return json(res, 405, { error: 'only GET' });
+    // Another site's page may not make this server download things.
+    if (req.headers['sec-fetch-site'] === 'cross-site') return json(res, 403, { error: 'cross-site requests are refused' });
+    const page = url.searchParams.get('mirror');
+    const mirror = validMirror(page) ?? validMirror(serverMirror());
+    if (page && !validMirror(page)) return json(res, 400, { error: `the mirror must be an http(s) URL, not "${page}"` });
+    if (url.pathname === WEIGHTS_ROUTE || url.pathname === `${WEIGHTS_ROUTE}/`) {
+      const info: WeightsServerInfo = { stylegraph: 'weights', mirror: validMirror(serverMirror()), names: MANIFEST.map((e) => e.name) };
+      return json(res, 200, info);
+    }
+    const m = /^([a-z0-9_.-]+)(\/progress)?$/.exec(url.pathname.slice(WEIGHTS_ROUTE.length + 1));
+    const entry = m ? manifestEntry(m[1]!) : undefined;
+    if (!m || !entry) {
+      const asked = m?.[1] ?? 'that';
+      return json(res, 404, { error: `no checkpoint named "${asked}" in the weights manifest; known: ${MANIFEST.map((e) => e.name).join(', ')}` });
+    }
+    const source = weightsUrl(entry, mirror);
+    if (m[2]) {
+      const progress: WeightsServerProgress = downloads.get(source)?.progress ?? null;
+      return json(res, 200, progress);
+    }
+    const d = start(source, entry.sha256, hashPrefix(entry));
+    d.waiters++;
+    let finished = false;
+    res.on('close', () => {
+      d.waiters--;
+      // The last page waiting went away: stop fetching (the part file stays, and the next request resumes it).
+      if (!finished && d.waiters <= 0 && !d.settled) d.controller.abort();
+    });
+    let path: string;
+    try {
+      path = await d.done;
+    } catch (e) {
+      finished = true;
+      if (res.destroyed) return;
+      return json(res, 502, { error: `${entry.name} could not be fetched from ${source}: ${(e as Error).message}` });
+    }
+    finished = true;
+    if (res.destroyed) return;
+    const size = (await stat(path)).size;
+    res.statusCode = 200;
+    res.setHeader('Content-Type', 'application/octet-stream');
+    res.setHeader('Content-Length', String(size));
+    res.setHeader('Cache-Control', 'no-store');
+    res.setHeader('X-StyleGraph-Source', source);
+    if (req.method === 'HEAD') return void res.end();
+    createReadStream(path).on('error', (e) => res.destroy(e)).pipe(res);
+  };
+}
+
+/** The Vite plugin: the same middleware for `vite` (npm start) and `vite preview`. */
+export function weightsServer(options: WeightsServerOptions = {}): Plugin {
+  const middleware = weightsMiddleware(options);
+  return {
+    name: 'stylegraph-weights',
+    configureServer: (server) => void server.middlewares.use(middleware),
+    configurePreviewServer: (server) => void server.middlewares.use(middleware),
+  };
+}

@@ -1,0 +1,106 @@
+import { createServer, type Server } from 'node:http';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listCache } from '../src/cli/weights-cache';
+import { weightsMiddleware } from '../src/devserver/weights';
+import { MANIFEST } from '../src/models/weights/manifest';
+import { WEIGHTS_ROUTE, type WeightsServerInfo } from '../src/web/weights-route';
+import { readFixture } from './parity';
+
+/**
+ * The editor server's weights middleware between a page and a checkpoint host that sends no CORS header: only
+ * manifest names, fetched into the CLI's disk cache under the mirror base, served with their length.
+ */
+const files: Record<string, Uint8Array> = { 'decoder.pth': readFixture('decoder-tiny.pth'), 'vgg_normalised.pth': readFixture('vgg_normalised-tiny.pth') };
+const upstreamHits: string[] = [];
+let upstream: Server;
+let app: Server;
+let host = '';
+let base = '';
+let cache = '';
+
+const listen = async (s: Server) => {
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  return `http://127.0.0.1:${(s.address() as { port: number }).port}`;
+};
+
+beforeAll(async () => {
+  // The mirror: plain files, no CORS headers.
+  upstream = createServer((req, res) => {
+    upstreamHits.push(req.url!);
+    const body = files[(req.url ?? '').replace(/^\/(mirror|other)\//, '')];
+    if (!body) return res.writeHead(404).end();
+    res.writeHead(200, { 'content-length': body.length });
+    res.end(body);
+  });
+  host = await listen(upstream);
+  cache = mkdtempSync(join(tmpdir(), 'stylegraph-server-cache-'));
+  const middleware = weightsMiddleware({ cacheDir: () => cache, mirror: () => `${host}/mirror` });
+  app = createServer((req, res) => void middleware(req, res, () => res.writeHead(418).end('next')));
+  base = await listen(app);
+});
+afterAll(() => {
+  upstream.close();
+  app.close();
+});
+
+describe('the editor server serves manifest weights', () => {
+  it('says it is there, with its mirror and the names it serves', async () => {
+    const res = await fetch(`${base}${WEIGHTS_ROUTE}`);
+    const info = (await res.json()) as WeightsServerInfo;
+    expect(info).toEqual({ stylegraph: 'weights', mirror: `${host}/mirror`, names: MANIFEST.map((e) => e.name) });
+  });
+
+  it('fetches a checkpoint from the mirror into the cache and streams its bytes with their length', async () => {
+    const res = await fetch(`${base}${WEIGHTS_ROUTE}/adain-decoder`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-length')).toBe(String(files['decoder.pth']!.length));
+    expect(res.headers.get('access-control-allow-origin')).toBeNull();
+    expect(new Uint8Array(await res.arrayBuffer())).toEqual(files['decoder.pth']);
+    expect(upstreamHits).toContain('/mirror/decoder.pth');
+    expect((await listCache(cache)).map((e) => e.url)).toContain(`${host}/mirror/decoder.pth`);
+    // A second request comes from the cache.
+    const before = upstreamHits.length;
+    const again = await fetch(`${base}${WEIGHTS_ROUTE}/adain-decoder`);
+    expect(new Uint8Array(await again.arrayBuffer())).toEqual(files['decoder.pth']);
+    expect(upstreamHits.length).toBe(before);
+  });
+
+  it('takes the page\'s mirror (http only) instead of its own', async () => {
+    const res = await fetch(`${base}${WEIGHTS_ROUTE}/vgg_normalised?mirror=${encodeURIComponent(`${host}/other/`)}`);
+    expect(new Uint8Array(await res.arrayBuffer())).toEqual(files['vgg_normalised.pth']);
+    expect(upstreamHits).toContain('/other/vgg_normalised.pth');
+    const bad = await fetch(`${base}${WEIGHTS_ROUTE}/vgg_normalised?mirror=${encodeURIComponent('file:///etc/')}`);
+    expect(bad.status).toBe(400);
+  });
+
+  it('serves only manifest names: anything else is 404 and fetches nothing', async () => {
+    const before = upstreamHits.length;
+    for (const name of ['vgg', 'decoder.pth', '..%2F..%2Fetc%2Fpasswd', 'https%3A%2F%2Fexample.com%2Fx.pth', 'adain-decoder%2F..%2Fx', 'ADAIN-DECODER']) {
+      const res = await fetch(`${base}${WEIGHTS_ROUTE}/${name}`);
+      expect(res.status, name).toBe(404);
+      expect(((await res.json()) as { error: string }).error).toMatch(/in the weights manifest; known: vgg19, /);
+    }
+    expect(upstreamHits.length).toBe(before);
+  });
+
+  it('reports a failed download with the source, and passes other paths on', async () => {
+    const res = await fetch(`${base}${WEIGHTS_ROUTE}/resnet50`);
+    expect(res.status).toBe(502);
+    expect(((await res.json()) as { error: string }).error).toContain(`${host}/mirror/resnet50-0676ba61.pth`);
+    expect((await fetch(`${base}/index.html`)).status).toBe(418);
+    expect((await fetch(`${base}/__stylegraph/weightsx`)).status).toBe(418);
+  });
+
+  it('refuses requests from another site and methods other than GET', async () => {
+    expect((await fetch(`${base}${WEIGHTS_ROUTE}/adain-decoder`, { headers: { 'sec-fetch-site': 'cross-site' } })).status).toBe(403);
+    expect((await fetch(`${base}${WEIGHTS_ROUTE}/adain-decoder`, { method: 'POST' })).status).toBe(405);
+  });
+
+  it('answers progress for a name (null when nothing is downloading)', async () => {
+    const res = await fetch(`${base}${WEIGHTS_ROUTE}/adain-decoder/progress`);
+    expect(await res.json()).toBeNull();
+  });
+});
