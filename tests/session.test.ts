@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { builtinRegistry } from '../nodes';
 import { main, type Io } from '../src/cli/main';
 import { documentAccess } from '../src/cli/node-session';
-import { tf } from '../src/cli/node-tf';
+import { startNodeBackend, tf } from '../src/cli/node-tf';
 import { parseDocument } from '../src/graph/document';
 import { formatDiagnostic } from '../src/graph/diagnostics';
 import { checkGraph } from '../src/compiler/check';
@@ -114,6 +114,7 @@ describe('one run session for every host', () => {
     expect(checkRequest({ size: 32, seed: 0, sweep: true, batch: ['a.jpg'] })).toEqual(['a run is one of: a sweep, a batch, or coarse to fine']);
     expect(checkRequest({ size: 32, seed: 0, scales: [0.5, 1], steps: [1, 2, 3] })).toEqual(['3 step counts for 2 scales']);
     expect(checkRequest({ size: 4, seed: 0 })[0]).toMatch(/at least 8/);
+    await startNodeBackend('wasm');
     const { model } = parseDocument(JSON.stringify(gatysWith()));
     const events: SessionEvent[] = [];
     const access = documentAccess(join(presets, 'gatys.json'));

@@ -192,7 +192,10 @@ export async function runSession(model: GraphModel, registry: NodeRegistry, requ
         px = i === scales.length - 1 ? request.size : Math.max(16, Math.round(request.size * s));
         const scaleModel = Array.isArray(request.steps) ? withSteps(m, registry, request.steps[i]!) : m;
         const { plan, diagnostics } = compileWithImages(scaleModel, registry, state.images, px, tfjsModels);
-        if (i === 0) out.diagnostics.push(...diagnostics.map((d) => (label.label ? { ...d, message: `sweep cell "${label.label}": ${d.message}` } : d)));
+        // Every cell compiles the same graph: its warnings are said once, its errors with the cell's name.
+        if (i === 0)
+          for (const d of diagnostics.map((d) => (label.label && d.severity === 'error' ? { ...d, message: `sweep cell "${label.label}": ${d.message}` } : d)))
+            if (!out.diagnostics.some((x) => x.message === d.message && x.path === d.path)) out.diagnostics.push(d);
         if (!plan) return null;
         if (scales.length > 1) emit({ type: 'scale', index: i, count: scales.length, size: px });
         const sockets = new Map(plan.steps.flatMap((st) => st.outputs.map((o) => [o.key, o.socket] as const)));
