@@ -2,6 +2,7 @@ import type { RGBAImage } from '../ops/image';
 import { encodeLink, LINK_PREFIX, decodeLink } from '../codecs/link';
 import { embedText, extractText, isPng } from '../codecs/png';
 import { getUpload, isUpload, putUpload, uploadSource } from '../web/uploads';
+export { uploadsIn, type UploadRef } from '../web/uploads';
 import { serialiseDocument } from '../graph/document';
 import type { useGraphStore } from './stores/graph';
 
@@ -47,12 +48,15 @@ export async function saveJson(graph: GraphStore, embed = false) {
   graph.tell(`saved ${name}${embed ? ' with its images' : ''}`);
 }
 
-/** A PNG of an image with the graph embedded in an iTXt chunk: dropping it back on the editor reopens the graph. */
-export async function exportPng(graph: GraphStore, image: RGBAImage) {
+/**
+ * A PNG of an image with the graph embedded in an iTXt chunk: dropping it back on the editor reopens the graph.
+ * `embed` puts dropped images inside the graph, as for a saved file.
+ */
+export async function exportPng(graph: GraphStore, image: RGBAImage, embed = false) {
   const canvas = new OffscreenCanvas(image.width, image.height);
   canvas.getContext('2d')!.putImageData(new ImageData(image.data, image.width, image.height), 0, 0);
   const png = new Uint8Array(await (await canvas.convertToBlob({ type: 'image/png' })).arrayBuffer());
-  const out = embedText(png, graph.documentText());
+  const out = embedText(png, await documentFor(graph, embed));
   download(graph.fileName.replace(/\.json$/, '') + '.png', out.slice().buffer, 'image/png');
 }
 

@@ -1,3 +1,4 @@
+import type { GraphModel } from '../graph/model';
 import { objectStore } from './idb';
 
 /**
@@ -23,4 +24,24 @@ export async function putUpload(source: string, bytes: ArrayBuffer): Promise<voi
 
 export async function getUpload(source: string): Promise<ArrayBuffer | undefined> {
   return request<ArrayBuffer | undefined>('readonly', (s) => s.get(source));
+}
+
+/** A node parameter that refers to an image dropped in this browser. */
+export interface UploadRef {
+  nodeId: string;
+  /** The node's title, or its id. */
+  label: string;
+  param: string;
+  source: string;
+  /** The dropped file's name ("my_painting.jpg"). */
+  file: string;
+}
+
+/** Every `upload:` reference in a graph, node by node. */
+export function uploadsIn(model: GraphModel): UploadRef[] {
+  return model.nodes.flatMap((n) =>
+    Object.entries(n.params).flatMap(([param, v]) =>
+      typeof v === 'string' && isUpload(v) ? [{ nodeId: n.id, label: n.title ?? n.id, param, source: v, file: v.replace(/^upload:[^/]*\//, '') }] : [],
+    ),
+  );
 }

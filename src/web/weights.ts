@@ -1,6 +1,8 @@
+import { hashPrefix, weightsUrl, type ManifestEntry } from '../models/weights/manifest';
 import { readCheckpoint } from '../models/weights/read';
 import { objectStore } from './idb';
 import type { LoadedCheckpoint } from '../plugin/types';
+import { WEIGHTS_ROUTE, type WeightsServerInfo, type WeightsServerProgress } from './weights-route';
 
 /**
  * The browser's weight cache: checkpoint bytes in IndexedDB, keyed by name, with their sha256.
@@ -55,8 +57,12 @@ export async function loadCachedWeights(): Promise<{ loaded: LoadedCheckpoint[];
 }
 
 /** Streams a URL with progress; the caller stores the result. */
-export async function download(url: string, onProgress: (received: number, total: number | null) => void): Promise<ArrayBuffer> {
-  const res = await fetch(url);
+export async function download(url: string, onProgress: (received: number, total: number | null) => void, signal?: AbortSignal): Promise<ArrayBuffer> {
+  const res = await fetch(url, signal ? { signal } : {});
+  return readBody(res, onProgress);
+}
+
+async function readBody(res: Response, onProgress: (received: number, total: number | null) => void): Promise<ArrayBuffer> {
   if (!res.ok || !res.body) throw new Error(`HTTP ${res.status} ${res.statusText}`);
   const total = Number(res.headers.get('content-length')) || null;
   const reader = res.body.getReader();
@@ -73,4 +79,86 @@ export async function download(url: string, onProgress: (received: number, total
   let at = 0;
   for (const c of chunks) out.set(c, (at += c.length) - c.length);
   return out.buffer;
+}
+
+/** The editor's server (`npm start`, `vite preview`), if the page came from one: it fetches manifest weights for the page. */
+let info: Promise<WeightsServerInfo | null> | null = null;
+export function weightsServer(): Promise<WeightsServerInfo | null> {
+  info ??= fetch(WEIGHTS_ROUTE, { headers: { Accept: 'application/json' } })
+    .then(async (r) => {
+      if (!r.ok || !(r.headers.get('content-type') ?? '').includes('json')) return null;
+      const body = (await r.json()) as Partial<WeightsServerInfo>;
+      return body.stylegraph === 'weights' ? (body as WeightsServerInfo) : null;
+    })
+    .catch(() => null);
+  return info;
+}
+
+/** A direct download the browser refused (a host without CORS headers, or offline): the file picker is the way in. */
+export class DirectDownloadError extends Error {
+  constructor(readonly url: string, cause: string) {
+    super(
+      `the browser could not download ${url} (${cause}). Hosts such as GitHub releases send no CORS header, so a page cannot read ` +
+        `them; the editor's server (npm start) fetches them for it. Download the file yourself and pick or drop it here.`,
+    );
+  }
+}
+
+export interface FetchProgress {
+  /** 'server': the editor's server is fetching from the source; 'page': the bytes are on their way to this page. */
+  phase: 'server' | 'page';
+  received: number;
+  total: number | null;
+}
+
+/**
+ * A manifest checkpoint's bytes: through the editor's server when there is one (any host, the CLI's cache), else
+ * straight from its URL (or the mirror's). Checked against the manifest's sha256, or the hash prefix its file name carries.
+ */
+export async function fetchCheckpoint(
+  entry: ManifestEntry, opts: { mirror?: string | null; signal?: AbortSignal; onProgress?: (p: FetchProgress) => void } = {},
+): Promise<{ bytes: ArrayBuffer; source: string }> {
+  const { mirror, signal, onProgress } = opts;
+  const server = await weightsServer();
+  let got: { bytes: ArrayBuffer; source: string };
+  if (server) {
+    const query = mirror ? `?mirror=${encodeURIComponent(mirror)}` : '';
+    let waiting = true;
+    const poll = (async () => {
+      while (waiting && !signal?.aborted) {
+        await new Promise((r) => setTimeout(r, 300));
+        if (!waiting) break;
+        const p = (await fetch(`${WEIGHTS_ROUTE}/${entry.name}/progress${query}`).then((r) => r.json()).catch(() => null)) as WeightsServerProgress;
+        if (p && waiting) onProgress?.({ phase: 'server', ...p });
+      }
+    })();
+    let res: Response;
+    try {
+      res = await fetch(`${WEIGHTS_ROUTE}/${entry.name}${query}`, signal ? { signal } : {});
+    } finally {
+      waiting = false;
+      await poll;
+    }
+    if (!res.ok) {
+      const why = await res.json().then((b: { error?: string }) => b.error, () => null);
+      throw new Error(why ?? `the editor's server answered HTTP ${res.status}`);
+    }
+    const source = res.headers.get('X-StyleGraph-Source') ?? weightsUrl(entry, mirror ?? server.mirror);
+    got = { bytes: await readBody(res, (received, total) => onProgress?.({ phase: 'page', received, total })), source };
+  } else {
+    const url = weightsUrl(entry, mirror);
+    let res: Response;
+    try {
+      res = await fetch(url, signal ? { signal } : {});
+    } catch (e) {
+      if ((e as Error).name === 'AbortError') throw e;
+      throw new DirectDownloadError(url, (e as Error).message);
+    }
+    got = { bytes: await readBody(res, (received, total) => onProgress?.({ phase: 'page', received, total })), source: url };
+  }
+  const digest = await sha256(got.bytes);
+  const prefix = hashPrefix(entry);
+  if (entry.sha256 && digest !== entry.sha256) throw new Error(`${got.source} does not match the manifest's sha256 (got ${digest})`);
+  if (prefix && !digest.startsWith(prefix)) throw new Error(`${got.source} does not match the hash its name carries (${prefix}; got ${digest.slice(0, prefix.length)})`);
+  return got;
 }

@@ -10,6 +10,7 @@ import type { SocketType } from '../../plugin/types';
 import { modelLayers, packs, registry, registryVersion } from '../registry';
 import { missingPacks, recordPacks } from '../../graph/packs';
 import { useSettingsStore } from './settings';
+import { getUpload, uploadsIn, type UploadRef } from '../../web/uploads';
 
 export const AUTOSAVE_KEY = 'stylegraph.autosave';
 const HISTORY = 200;
@@ -204,7 +205,29 @@ export const useGraphStore = defineStore('graph', () => {
   /** The document as saved, shared or exported: with the packs its nodes come from. */
   const documentModel = () => recordPacks(model.value, packs);
   const documentText = () => serialiseDocument(documentModel());
-  const diagnostics = computed<Diagnostic[]>(() => compiled.value.diagnostics);
+  /**
+   * Images the graph refers to as dropped (`upload:`) that this browser does not have: a graph shared from another
+   * browser without its images. Run waits until an image is dropped on each of these nodes.
+   */
+  const missingUploads = shallowRef<UploadRef[]>([]);
+  let uploadCheck = 0;
+  watch(model, async (m) => {
+    const check = ++uploadCheck;
+    const refs = uploadsIn(m);
+    const missing: UploadRef[] = [];
+    for (const r of refs) {
+      const bytes = await getUpload(r.source).catch(() => null);
+      if (bytes === undefined) missing.push(r);
+    }
+    if (check === uploadCheck) missingUploads.value = missing;
+  }, { immediate: true });
+  const uploadDiagnostics = computed<Diagnostic[]>(() =>
+    missingUploads.value.map((u) => ({
+      severity: 'error', code: 'source', nodeId: u.nodeId, path: `$.nodes[${model.value.nodes.findIndex((n) => n.id === u.nodeId)}].params.${u.param}`,
+      message: `"${u.label}" needs an image: ${u.file} was dropped in the browser this graph comes from and is not in this one; drop an image on the node`,
+    })),
+  );
+  const diagnostics = computed<Diagnostic[]>(() => [...compiled.value.diagnostics, ...uploadDiagnostics.value]);
   /** Problems the last run found that checking the graph cannot (an image that does not load): shown on their nodes until the next edit. */
   const runDiagnostics = ref<Diagnostic[]>([]);
   watch(model, () => (runDiagnostics.value = []));
@@ -236,7 +259,7 @@ export const useGraphStore = defineStore('graph', () => {
   });
 
   return {
-    model, selection, fileName, notice, dragging, past, future, view, compiled, missing, documentModel, documentText, diagnostics, runDiagnostics, diagnosticsByNode, shapes,
+    model, selection, fileName, notice, dragging, past, future, view, compiled, missing, missingUploads, documentModel, documentText, diagnostics, runDiagnostics, diagnosticsByNode, shapes,
     canUndo: computed(() => past.value.length > 0), canRedo: computed(() => future.value.length > 0),
     tell, commit, undo, redo, load, open, ...commands,
   };

@@ -44,6 +44,8 @@ export const useRunStore = defineStore('run', () => {
   const tiling = ref<string | null>(null);
   const failed = ref(false);
   const result = ref<{ status: string; steps: number; seconds: number; reused: { hits: number; misses: number }; weights: string } | null>(null);
+  /** The weights each network of the last run used (the 'done' message's lines; "random (seed 0); no weights named ..."). */
+  const runWeights = shallowRef<{ nodes: string[]; weights: string }[]>([]);
   const startedAt = ref(0);
   /** The sweep cell running, when a sweep runs. */
   const cell = ref<{ index: number; count: number; label: string } | null>(null);
@@ -132,6 +134,7 @@ export const useRunStore = defineStore('run', () => {
       graph.runDiagnostics = m.diagnostics;
       const done = Math.max(0, (steps.value.at(-1)?.step ?? 0));
       result.value = { status: m.status, steps: done, seconds: m.ms / 1000, reused: m.reused, weights: m.weights[0]?.weights ?? '' };
+      runWeights.value = m.weights;
       message.value =
         m.status === 'failed'
           ? `failed: ${m.error ?? 'unknown error'}`
@@ -227,6 +230,7 @@ export const useRunStore = defineStore('run', () => {
     steps.value = [];
     previews.value = new Map();
     result.value = null;
+    runWeights.value = [];
     failed.value = false;
     total.value = 0;
     cell.value = null;
@@ -273,7 +277,7 @@ export const useRunStore = defineStore('run', () => {
   const progress = computed(() => (total.value ? lastStep.value / total.value : 0));
 
   return {
-    phase, choice, startError, cell, sweep, weights, steps, total, output, outputStep, pinned, previews, message, tiling, failed, result,
+    phase, choice, startError, cell, sweep, weights, runWeights, steps, total, output, outputStep, pinned, previews, message, tiling, failed, result,
     blocked, elapsed, stepsPerSecond, remaining, progress, lastStep,
     askOrigins, answerFetch, remote, allowFetch,
     sendPacks: (list: { origin: string; source: string }[]) => post({ type: 'packs', packs: list }),

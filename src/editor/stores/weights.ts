@@ -1,40 +1,196 @@
 import { defineStore } from 'pinia';
-import { ref } from 'vue';
-import { MANIFEST } from '../../models/weights/manifest';
-import { clearWeights, download, listWeights, storeWeights, type CachedWeights } from '../../web/weights';
+import { computed, ref, watch } from 'vue';
+import { checkpointUses } from '../../compiler/checkpoints';
+import { MANIFEST, manifestEntry, type ManifestEntry } from '../../models/weights/manifest';
+import {
+  clearWeights, DirectDownloadError, download, fetchCheckpoint, listWeights, storeWeights, type CachedWeights, type FetchProgress,
+} from '../../web/weights';
+import { registry, registryVersion } from '../registry';
+import { useGraphStore } from './graph';
 import { useRunStore } from './run';
 
+const MIRROR_KEY = 'stylegraph.weights-mirror';
+
+export type NetworkState = 'cached' | 'loading' | 'random';
+
+/** One network the open graph needs. */
+export interface NeededNetwork {
+  name: string;
+  entry: ManifestEntry | undefined;
+  /** The nodes that ask for it. */
+  nodes: string[];
+  state: NetworkState;
+  cached: Omit<CachedWeights, 'bytes'> | undefined;
+  progress: FetchProgress | null;
+  /** Why the last Get failed; `pick` when the file picker is the way in (a host without CORS and no server). */
+  failure: { message: string; pick: boolean } | null;
+}
+
+/** The file name a manifest entry's URL ends with (`vgg_normalised.pth`). */
+const fileOf = (e: ManifestEntry) => new URL(e.url).pathname.split('/').at(-1) ?? '';
+
+/** Edit distance, for "did you mean" on a name nothing uses. */
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const next = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = row[j]!;
+      row[j] = next;
+    }
+  }
+  return row[b.length]!;
+}
+
+/** The used name closest to `name`: one containing it (decoder -> adain-decoder), else the fewest edits. */
+export function closestName(name: string, used: readonly string[]): string | null {
+  const containing = used.find((u) => u.includes(name) || name.includes(u));
+  if (containing) return containing;
+  return [...used].sort((a, b) => distance(name, a) - distance(name, b))[0] ?? null;
+}
+
 /**
- * Pretrained checkpoints kept in this browser (IndexedDB). A file or URL is read and checked here, stored,
- * and the worker reloads its networks; until then encoders and decoders run on seeded random weights.
+ * Pretrained checkpoints kept in this browser (IndexedDB), and the networks the open graph needs. A network is
+ * fetched by its manifest name (through the editor's server when there is one), or read from a picked or dropped
+ * file; the worker then reloads its networks. Until then encoders and decoders run on seeded random weights.
  */
 export const useWeightsStore = defineStore('weights', () => {
+  const graph = useGraphStore();
   const cached = ref<Omit<CachedWeights, 'bytes'>[]>([]);
   const busy = ref<string | null>(null);
   const error = ref<string | null>(null);
+  const loading = ref<Record<string, FetchProgress>>({});
+  const failures = ref<Record<string, { message: string; pick: boolean }>>({});
+  const controllers = new Map<string, AbortController>();
+  /** A mirror base for downloads (`?weightsMirror=` or the panel's field; remembered in this browser). */
+  const query = new URLSearchParams(globalThis.location?.search ?? '').get('weightsMirror');
+  const mirror = ref<string>(query ?? globalThis.localStorage?.getItem(MIRROR_KEY) ?? '');
+  watch(mirror, (m) => {
+    try {
+      if (m) localStorage.setItem(MIRROR_KEY, m);
+      else localStorage.removeItem(MIRROR_KEY);
+    } catch {
+      // Storage may be unavailable; the field still applies to this page.
+    }
+  });
+
+  const uses = computed(() => (registryVersion.value, checkpointUses(graph.model, registry)));
+  const needed = computed<NeededNetwork[]>(() => {
+    const names = [...new Set(uses.value.map((u) => u.name))];
+    return names.map((name) => {
+      const hit = cached.value.find((c) => c.name === name);
+      const progress = loading.value[name] ?? null;
+      return {
+        name, entry: manifestEntry(name), nodes: uses.value.filter((u) => u.name === name).map((u) => u.nodeId),
+        state: progress ? 'loading' : hit ? 'cached' : 'random', cached: hit, progress, failure: failures.value[name] ?? null,
+      };
+    });
+  });
+  const missing = computed(() => needed.value.filter((n) => n.state !== 'cached'));
 
   async function refresh() {
-    cached.value = await listWeights();
+    try {
+      cached.value = await listWeights();
+    } catch (e) {
+      error.value = `the browser's weight cache cannot be read: ${(e as Error).message}`;
+    }
   }
 
-  async function keep(name: string, source: string, bytes: ArrayBuffer) {
+  /** Warns when a checkpoint is loaded under a name no node of the open graph asks for. */
+  function warnUnused(name: string) {
+    const used = [...new Set(uses.value.map((u) => u.name))];
+    if (!used.length || used.includes(name)) return;
+    const close = closestName(name, used);
+    graph.tell(`kept "${name}", but no node of this graph asks for weights by that name; it uses ${used.join(', ')}${close ? ` (did you mean ${close}?)` : ''}`, true);
+  }
+
+  async function keep(name: string, source: string, bytes: ArrayBuffer): Promise<boolean> {
     error.value = null;
+    let ok = true;
     try {
       await storeWeights(name, source, bytes);
       useRunStore().weightsChanged();
+      warnUnused(name);
     } catch (e) {
       error.value = `cannot use ${source} as "${name}": ${(e as Error).message}`;
+      ok = false;
     }
     await refresh();
+    return ok;
   }
 
   async function fromFile(name: string, file: File) {
     busy.value = `reading ${file.name}`;
+    const next = { ...failures.value };
+    delete next[name];
+    failures.value = next;
     try {
       await keep(name, file.name, await file.arrayBuffer());
     } finally {
       busy.value = null;
     }
+  }
+
+  /** The name a dropped file is for: its manifest file name (decoder.pth), its own name (vgg19.pth), or the one network missing. */
+  function nameFor(file: File): string | null {
+    const stem = file.name.replace(/\.(pth|pt|safetensors)$/i, '');
+    const byFile = MANIFEST.filter((e) => fileOf(e) === file.name);
+    const neededNames = needed.value.map((n) => n.name);
+    const match = byFile.find((e) => neededNames.includes(e.name)) ?? byFile[0];
+    if (match) return match.name;
+    if (manifestEntry(stem) || neededNames.includes(stem)) return stem;
+    return missing.value.length === 1 ? missing.value[0]!.name : null;
+  }
+
+  /** Files dropped on the panel (or on a node, which names the checkpoint): each is read and kept under its name. */
+  async function drop(files: readonly File[], forName?: string) {
+    for (const file of files) {
+      if (!/\.(pth|pt|safetensors)$/i.test(file.name)) {
+        error.value = `${file.name}: drop a .pth or .safetensors checkpoint`;
+        continue;
+      }
+      const name = forName ?? nameFor(file);
+      if (!name) {
+        error.value = `which network is ${file.name} for? Drop it on its row in the list, or on the node that needs it`;
+        continue;
+      }
+      await fromFile(name, file);
+    }
+  }
+
+  /** Gets a manifest checkpoint: through the editor's server when there is one, else from its URL. */
+  async function get(name: string) {
+    const entry = manifestEntry(name);
+    if (!entry || controllers.has(name)) return;
+    const controller = new AbortController();
+    controllers.set(name, controller);
+    const rest = { ...failures.value };
+    delete rest[name];
+    failures.value = rest;
+    loading.value = { ...loading.value, [name]: { phase: 'server', received: 0, total: null } };
+    try {
+      const got = await fetchCheckpoint(entry, {
+        mirror: mirror.value.trim() || null, signal: controller.signal,
+        onProgress: (p) => {
+          if (controllers.get(name) === controller) loading.value = { ...loading.value, [name]: p };
+        },
+      });
+      if (!(await keep(name, got.source, got.bytes))) failures.value = { ...failures.value, [name]: { message: error.value ?? 'refused', pick: true } };
+    } catch (e) {
+      const err = e as Error;
+      if (err.name !== 'AbortError') failures.value = { ...failures.value, [name]: { message: err.message, pick: e instanceof DirectDownloadError } };
+    } finally {
+      controllers.delete(name);
+      const next = { ...loading.value };
+      delete next[name];
+      loading.value = next;
+    }
+  }
+
+  function cancel(name: string) {
+    controllers.get(name)?.abort();
   }
 
   async function fromUrl(name: string, url: string) {
@@ -57,5 +213,5 @@ export const useWeightsStore = defineStore('weights', () => {
     await refresh();
   }
 
-  return { manifest: MANIFEST, cached, busy, error, refresh, fromFile, fromUrl, clear };
+  return { manifest: MANIFEST, cached, busy, error, mirror, needed, missing, loading, refresh, fromFile, fromUrl, drop, nameFor, get, cancel, clear };
 });
