@@ -101,6 +101,29 @@ describe('compile: merging and dropping', () => {
     expect(plan.steps.filter((s) => s.kind === 'pass')).toHaveLength(2);
   });
 
+  it('leaves out, with a warning, a node that reaches no output, however unfinished; only what the output needs blocks', () => {
+    const m = loadPreset('gatys.json');
+    // A style loss fresh from the palette (nothing wired) and one with a weight out of range, wired to nothing downstream.
+    const extra = {
+      ...m,
+      nodes: [...m.nodes,
+        { id: 'loose', type: 'style-loss', position: { x: 0, y: 0 }, params: {} },
+        { id: 'half', type: 'style-loss', position: { x: 0, y: 0 }, params: { weight: -5 } }],
+      edges: [...m.edges, { from: { node: 'enc_x', output: 'relu1_1' }, to: { node: 'half', input: 'input' } }],
+    };
+    const r = compile(extra, registry, { size: 32 });
+    expect(r.plan).not.toBeNull();
+    expect(r.plan!.steps.some((s) => s.nodes.includes('loose') || s.nodes.includes('half'))).toBe(false);
+    const warned = r.diagnostics.filter((d) => d.severity === 'warning' && /reaches no output, so it is left out/.test(d.message));
+    expect(new Set(warned.map((d) => d.nodeId))).toEqual(new Set(['loose', 'half']));
+    expect(r.diagnostics.some((d) => d.severity === 'error')).toBe(false);
+    // The same loose loss wired into the sum the optimiser needs blocks the run.
+    const wired = { ...extra, edges: [...extra.edges, { from: { node: 'loose', output: 'loss' }, to: { node: 'style_total', input: 'terms' } }] };
+    const blocked = compile(wired, registry, { size: 32 });
+    expect(blocked.plan).toBeNull();
+    expect(blocked.diagnostics.find((d) => d.severity === 'error')).toMatchObject({ code: 'missing-input', nodeId: 'loose' });
+  });
+
   it('returns diagnostics, not a plan, for an invalid graph', () => {
     const r = compile(graph([['out', 'output']], []), registry, { size: 32 });
     expect(r.plan).toBeNull();

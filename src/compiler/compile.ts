@@ -35,7 +35,14 @@ interface NodeInfo {
 export function compile(model: GraphModel, registry: NodeRegistry, options: CompileOptions): CompileResult {
   if (!Number.isInteger(options.size) || options.size < 8)
     return { plan: null, diagnostics: [{ severity: 'error', path: '$', message: `the image size must be a whole number of pixels, at least 8 (got ${options.size})` }] };
-  const diagnostics = validateGraph(model, registry);
+  // Only what an output needs can block a run: a problem on a node that reaches no output (a node just added
+  // from the palette, a pasted loss not wired yet) is a warning, and the node is left out.
+  const outputIds = model.nodes.filter((n) => registry.get(n.type)?.role === 'output').map((n) => n.id);
+  const feeding = feedsOutputs(model, registry, outputIds);
+  const diagnostics = validateGraph(model, registry).map((d): Diagnostic =>
+    d.severity === 'error' && outputIds.length && d.nodeId && !feeding.has(d.nodeId) && DROPPABLE.has(d.code ?? '')
+      ? { ...d, severity: 'warning', message: `${d.message}; "${d.nodeId}" reaches no output, so it is left out` }
+      : d);
   if (hasErrors(diagnostics)) return { plan: null, diagnostics };
   const fail = (d: Omit<Diagnostic, 'severity'>): CompileResult => ({ plan: null, diagnostics: [...diagnostics, { severity: 'error', ...d }] });
 
@@ -61,7 +68,7 @@ export function compile(model: GraphModel, registry: NodeRegistry, options: Comp
   }
   edges = edges.filter((e) => !bypassed.has(e.from.node));
   for (const n of nodes.values())
-    for (const [name, input] of Object.entries(n.def.inputs))
+    if (feeding.has(n.node.id)) for (const [name, input] of Object.entries(n.def.inputs))
       if (!input.optional && !input.multiple && !edges.some((e) => e.to.node === n.node.id && e.to.input === name))
         return fail({ code: 'missing-input', path: n.path, nodeId: n.node.id, message: `"${n.node.id}".${name} comes from a bypassed term` });
 
@@ -319,6 +326,21 @@ function lossTerms(
   return order
     .filter((id) => nodes.get(id)!.def.role === 'loss' && multiplier.has(id))
     .map((id) => ({ nodeId: id, key: edgeKey(id, lossRole(nodes.get(id)!.def).output), multiplier: multiplier.get(id)! }));
+}
+
+/** Problems of a single node that do not matter when the node reaches no output. */
+const DROPPABLE = new Set(['missing-input', 'param', 'wrong-socket', 'too-many-edges']);
+
+/**
+ * Nodes an output needs: upstream of an output, and, for an optimiser whose result is needed (it updates what an
+ * output shows or saves), upstream of the optimiser too.
+ */
+function feedsOutputs(model: GraphModel, registry: NodeRegistry, outputs: string[]): Set<string> {
+  const needed = reachBackward(outputs, model.edges);
+  for (const n of model.nodes)
+    if (registry.get(n.type)?.role === 'optimiser' && !needed.has(n.id) && model.edges.some((e) => e.to.node === n.id && needed.has(e.from.node)))
+      for (const id of reachBackward([n.id], model.edges)) needed.add(id);
+  return needed;
 }
 
 function reachBackward(starts: string[], edges: GraphEdge[]): Set<string> {
