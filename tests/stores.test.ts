@@ -129,6 +129,24 @@ describe('run store', () => {
     g.load({ nodes: [], edges: [], metadata: {}, extra: {} });
     expect(run.blocked).toBe('the graph is empty');
   });
+
+  it('runs past a node fresh from the palette, and says why when it cannot run instead of saying ready', async () => {
+    const g = withGatys();
+    const run = useRunStore();
+    run.phase = 'ready';
+    run.message = 'ready';
+    g.add('style-loss', { x: 0, y: 0 });
+    expect(run.blocked).toBeNull();
+    expect(g.diagnostics.some((d) => d.severity === 'warning' && /left out/.test(d.message))).toBe(true);
+    g.remove(['output']);
+    await Promise.resolve();
+    expect(run.message).toMatch(/^cannot run: error: /);
+    await run.run(); // Ctrl+Enter
+    expect(run.message).toMatch(/^cannot run: error: /);
+    g.undo();
+    await Promise.resolve();
+    expect(run.message).toBe('ready');
+  });
 });
 
 describe('settings store', () => {

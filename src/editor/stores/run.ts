@@ -155,6 +155,13 @@ export const useRunStore = defineStore('run', () => {
     return null;
   });
 
+  // The status never says "ready" while Run is disabled: it says what to fix.
+  watch(blocked, (why) => {
+    if (phase.value !== 'ready') return;
+    if (why && (message.value === 'ready' || message.value.startsWith('cannot run:'))) message.value = `cannot run: ${why}`;
+    else if (!why && message.value.startsWith('cannot run:')) message.value = 'ready';
+  }, { immediate: true });
+
   /** Origins a graph wants to fetch images (or models) from, that the user has not allowed yet. */
   const askOrigins = ref<string[]>([]);
 
@@ -216,7 +223,11 @@ export const useRunStore = defineStore('run', () => {
   }
 
   async function run() {
-    if (blocked.value) return;
+    // Ctrl+Enter on a graph that cannot run says why instead of doing nothing.
+    if (blocked.value) {
+      if (phase.value === 'ready') message.value = `cannot run: ${blocked.value}`;
+      return;
+    }
     // A document never makes the browser fetch from elsewhere without the user's consent.
     const ask = remoteOrigins();
     if (ask.length) {
