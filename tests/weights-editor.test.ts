@@ -20,6 +20,7 @@ const idb = vi.hoisted(() => ({
   uploads: new Map<string, ArrayBuffer>(),
   fetch: null as null | ((name: string, opts: { signal?: AbortSignal; onProgress?: (p: FetchProgress) => void; mirror?: string | null }) => Promise<{ bytes: ArrayBuffer; source: string }>),
   shared: [] as { kind: string; embed: boolean }[],
+  server: null as null | { stylegraph: 'weights'; mirror: string | null; names: string[] },
 }));
 
 vi.mock('../src/web/weights', async (importOriginal) => {
@@ -27,6 +28,7 @@ vi.mock('../src/web/weights', async (importOriginal) => {
   return {
     ...real,
     listWeights: async () => idb.cached,
+    weightsServer: async () => idb.server,
     clearWeights: async () => void (idb.cached = []),
     storeWeights: async (name: string, source: string, bytes: ArrayBuffer) => {
       if (source.includes('bad')) throw new Error('refused: not a checkpoint');
@@ -61,6 +63,7 @@ beforeEach(() => {
   idb.uploads.clear();
   idb.shared = [];
   idb.fetch = null;
+  idb.server = null;
 });
 
 const withAdain = () => {
@@ -86,6 +89,16 @@ describe('the weights panel', () => {
     expect(row(w, 'adain-decoder').get('[data-test=weights-state]').text()).toBe('random');
     expect(w.findAll('[data-test=weights-get]')).toHaveLength(2);
     expect(w.get('[data-test=weights-summary]').text()).toBe('2 of 2 on random weights');
+    expect(w.get('[data-test=weights-via]').text()).toMatch(/No editor server: Get downloads directly/);
+  });
+
+  it('says when Get goes through the editor\'s server and shows its mirror', async () => {
+    withAdain();
+    idb.server = { stylegraph: 'weights', mirror: 'http://class.example/w/', names: [] };
+    const w = mount(WeightsPanel, { global: { plugins: [pinia] } });
+    await flush();
+    expect(w.get('[data-test=weights-via]').text()).toBe("Get goes through the editor's server (mirror http://class.example/w/).");
+    expect(w.get('[data-test=weights-mirror]').attributes('placeholder')).toBe('http://class.example/w/');
   });
 
   it('gets one network with progress, then shows it cached; the other stays random', async () => {

@@ -55,13 +55,15 @@ export function weightsMiddleware(options: WeightsServerOptions = {}) {
   /** Downloads in progress by source URL: two pages (or a page and its progress poll) share one. */
   const downloads = new Map<string, Download>();
 
-  function start(url: string, sha256: string | null, prefix: string | null): Download {
+  function start(url: string, name: string, sha256: string | null, prefix: string | null): Download {
     const running = downloads.get(url);
     if (running) return running;
     const controller = new AbortController();
     const get = options.fetch ?? fetch;
     const d: Download = { progress: null, waiters: 0, settled: false, controller, done: Promise.resolve('') };
+    // The manifest name goes in the cache's index, so the CLI finds a file fetched from a mirror by its name.
     const opts = {
+      name,
       sha256,
       hashPrefix: prefix,
       onProgress: (p: Progress) => (d.progress = p),
@@ -101,7 +103,7 @@ export function weightsMiddleware(options: WeightsServerOptions = {}) {
       const progress: WeightsServerProgress = downloads.get(source)?.progress ?? null;
       return json(res, 200, progress);
     }
-    const d = start(source, entry.sha256, hashPrefix(entry));
+    const d = start(source, entry.name, entry.sha256, hashPrefix(entry));
     d.waiters++;
     let finished = false;
     res.on('close', () => {

@@ -40,6 +40,8 @@ const loadModel = (source: string, base: string) => {
 };
 const running = new Map<number, AbortController>();
 let ready: Promise<void> | null = null;
+/** Reloading the cached weights finishes before a run that was sent after it starts. */
+let weightsReady: Promise<unknown> = Promise.resolve();
 
 const post = (m: FromWorker, transfer: Transferable[] = []) => scope.postMessage(m, transfer);
 
@@ -110,12 +112,17 @@ scope.onmessage = async (e: MessageEvent<ToWorker>) => {
     });
   }
   else if (m.type === 'weights-changed') {
-    await ready;
-    const errors = await loadWeights();
-    post({ type: 'weights', weights: [...checkpoints.keys()], errors });
+    const load = weightsReady.then(async () => {
+      await ready;
+      const errors = await loadWeights();
+      post({ type: 'weights', weights: [...checkpoints.keys()], errors });
+    });
+    weightsReady = load.catch(() => {});
+    await load;
   } else if (m.type === 'run') {
     await ready;
     await packsReady;
+    await weightsReady;
     await run(m);
   }
 };

@@ -459,15 +459,16 @@ describe('the editor', () => {
 
   it('keeps a picked checkpoint in IndexedDB across a reload, and refuses a bad one', async () => {
     const { page } = await open('backend=wasm&size=64');
-    await page.click('.weights summary');
+    // The panel is open; the browser's cache (list, load a file under a name) is folded inside it.
+    await page.click('.weights .cache summary');
     await page.selectOption('[data-test=weights-name]', 'adain-decoder');
     await page.setInputFiles('[data-test=weights-file]', new URL('../fixtures/decoder-tiny.pth', import.meta.url).pathname);
     await expect.poll(() => page.textContent('[data-test=weights-list]')).toMatch(/adain-decoder: decoder-tiny.pth/);
     await page.setInputFiles('[data-test=weights-file]', new URL('../fixtures/malicious.pth', import.meta.url).pathname);
     await expect.poll(() => page.textContent('[data-test=weights-error]')).toMatch(/refused/);
     await page.reload();
-    await page.waitForSelector('.weights summary');
-    await page.click('.weights summary');
+    await page.waitForSelector('.weights .cache summary');
+    await page.click('.weights .cache summary');
     await expect.poll(() => page.textContent('[data-test=weights-list]')).toMatch(/adain-decoder: decoder-tiny.pth/);
     await page.close();
   });

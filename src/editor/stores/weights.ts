@@ -3,7 +3,7 @@ import { computed, ref, watch } from 'vue';
 import { checkpointUses } from '../../compiler/checkpoints';
 import { MANIFEST, manifestEntry, type ManifestEntry } from '../../models/weights/manifest';
 import {
-  clearWeights, DirectDownloadError, download, fetchCheckpoint, listWeights, storeWeights, type CachedWeights, type FetchProgress,
+  clearWeights, DirectDownloadError, download, fetchCheckpoint, listWeights, storeWeights, weightsServer, type CachedWeights, type FetchProgress,
 } from '../../web/weights';
 import { registry, registryVersion } from '../registry';
 import { useGraphStore } from './graph';
@@ -67,6 +67,8 @@ export const useWeightsStore = defineStore('weights', () => {
   /** A mirror base for downloads (`?weightsMirror=` or the panel's field; remembered in this browser). */
   const query = new URLSearchParams(globalThis.location?.search ?? '').get('weightsMirror');
   const mirror = ref<string>(query ?? globalThis.localStorage?.getItem(MIRROR_KEY) ?? '');
+  /** Whether the page came from the editor's server (which fetches from any host), and that server's mirror. */
+  const server = ref<{ mirror: string | null } | null>(null);
   watch(mirror, (m) => {
     try {
       if (m) localStorage.setItem(MIRROR_KEY, m);
@@ -91,6 +93,8 @@ export const useWeightsStore = defineStore('weights', () => {
   const missing = computed(() => needed.value.filter((n) => n.state !== 'cached'));
 
   async function refresh() {
+    const info = await weightsServer();
+    server.value = info ? { mirror: info.mirror } : null;
     try {
       cached.value = await listWeights();
     } catch (e) {
@@ -213,5 +217,5 @@ export const useWeightsStore = defineStore('weights', () => {
     await refresh();
   }
 
-  return { manifest: MANIFEST, cached, busy, error, mirror, needed, missing, loading, refresh, fromFile, fromUrl, drop, nameFor, get, cancel, clear };
+  return { manifest: MANIFEST, cached, busy, error, mirror, server, needed, missing, loading, refresh, fromFile, fromUrl, drop, nameFor, get, cancel, clear };
 });
