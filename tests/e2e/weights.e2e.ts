@@ -1,8 +1,8 @@
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { extname, join, normalize } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { preview, type PreviewServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,6 +20,14 @@ const mirrorHits: string[] = [];
 let mirror: Server;
 let mirrorBase = '';
 let server: PreviewServer;
+/** The same build from a plain static server: no weights middleware, as when the editor is hosted as files. */
+let staticServer: Server;
+let staticBase = '';
+const dist = new URL('../../dist/', import.meta.url).pathname;
+const TYPES: Record<string, string> = {
+  '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.json': 'application/json', '.wasm': 'application/wasm',
+  '.jpg': 'image/jpeg', '.png': 'image/png', '.svg': 'image/svg+xml',
+};
 let browser: Browser;
 let base = '';
 const cache = mkdtempSync(join(tmpdir(), 'stylegraph-e2e-cache-'));
@@ -40,6 +48,15 @@ beforeAll(async () => {
   process.env.STYLEGRAPH_CACHE = cache;
   server = await preview({ configFile: new URL('../../vite.config.ts', import.meta.url).pathname, preview: { port: 0, host: '127.0.0.1' } });
   base = server.resolvedUrls!.local[0]!;
+  staticServer = createServer((req, res) => {
+    const path = normalize(join(dist, decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)));
+    const file = path.startsWith(dist) && existsSync(path) && statSync(path).isDirectory() ? join(path, 'index.html') : path;
+    if (!file.startsWith(dist) || !existsSync(file)) return res.writeHead(404).end();
+    res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' });
+    res.end(readFileSync(file));
+  });
+  await new Promise<void>((r) => staticServer.listen(0, '127.0.0.1', r));
+  staticBase = `http://127.0.0.1:${(staticServer.address() as AddressInfo).port}/`;
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
@@ -49,7 +66,12 @@ afterAll(async () => {
   await browser?.close();
   await new Promise<void>((r) => server?.httpServer.close(() => r()));
   mirror?.close();
+  staticServer?.close();
 });
+
+async function ready(page: Page) {
+  await page.waitForFunction(() => !(document.querySelector('[data-test=run]') as HTMLButtonElement | null)?.disabled, null, { timeout: 60_000 });
+}
 
 const status = (page: Page) => page.textContent('[data-test=status]');
 const finished = (page: Page) =>
@@ -118,5 +140,69 @@ describe('pretrained weights in the editor', () => {
     await expect.poll(() => states(page)).toEqual([['vgg_normalised', 'cached'], ['adain-decoder', 'cached']]);
     expect(errors).toEqual([]);
     await page.close();
+  });
+
+  it('without the editor server (a static build), Get tries the mirror (?weightsMirror=) directly, explains the refusal and offers the file picker', async () => {
+    const context = await browser.newContext({ viewport: { width: 1500, height: 950 } });
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${staticBase}?preset=adain.json&backend=wasm&size=32&weightsMirror=${encodeURIComponent(mirrorBase)}`);
+    await ready(page);
+    expect(await page.textContent('[data-test=weights-via]')).toMatch(/No editor server/);
+    expect(await page.inputValue('[data-test=weights-mirror]')).toBe(mirrorBase);
+    await page.click('[data-weights="adain-decoder"] [data-test=weights-get]');
+    const failure = page.locator('[data-weights="adain-decoder"] [data-test=weights-failure]');
+    await expect.poll(() => failure.textContent(), { timeout: 20_000 }).toMatch(new RegExp(`could not download ${mirrorBase}decoder\\.pth.*no CORS header`));
+    await page.locator('.weights').screenshot({ path: `${shots}weights-panel-static.png` });
+    const [chooser] = await Promise.all([page.waitForEvent('filechooser'), failure.locator('button', { hasText: 'Pick the file' }).click()]);
+    await chooser.setFiles(new URL('../fixtures/decoder-tiny.pth', import.meta.url).pathname);
+    await expect.poll(async () => Object.fromEntries(await states(page))['adain-decoder']).toBe('cached');
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+});
+
+describe('sharing a graph with a dropped image', () => {
+  it('asks before copying the link, and the graph opened in another browser says which node needs an image', async () => {
+    const context = await browser.newContext({ viewport: { width: 1500, height: 950 } });
+    await context.grantPermissions(['clipboard-read', 'clipboard-write']);
+    const page = await context.newPage();
+    await page.goto(`${base}?preset=adain.json&backend=wasm&size=32`);
+    await ready(page);
+    const jpeg = readFileSync(new URL('../../presets/images/mosaic.jpg', import.meta.url)).toString('base64');
+    await page.evaluate((b64) => {
+      const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+      const dt = new DataTransfer();
+      dt.items.add(new File([bytes], 'my painting.jpg', { type: 'image/jpeg' }));
+      document.querySelector('[data-node="style"]')!.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    }, jpeg);
+    await expect.poll(() => page.textContent('[data-node="style"]')).toContain('my_painting.jpg');
+    await page.click('[data-test=share-link]');
+    await expect.poll(() => page.textContent('[data-test=share-uploads]')).toMatch(/Style painting \(my_painting\.jpg\)/);
+    await page.screenshot({ path: `${shots}share-uploads-dialog.png` });
+    await page.click('[data-test=share-without]');
+    await expect.poll(() => page.evaluate(() => navigator.clipboard.readText())).toMatch(/#graph=/);
+    const link = await page.evaluate(() => navigator.clipboard.readText());
+
+    // Another browser (a fresh profile) has no copy of the image.
+    const elsewhere = await browser.newContext({ viewport: { width: 1500, height: 950 } });
+    const other = await elsewhere.newPage();
+    await other.goto(link.replace(/^https?:\/\/[^/]+\//, base).replace('/#', '/?backend=wasm&size=32#'));
+    await other.waitForSelector('[data-node="style"]');
+    await expect.poll(() => other.textContent('[data-test=missing-uploads]')).toMatch(/Style painting needs an image: my_painting\.jpg was dropped in the browser this graph comes from/);
+    expect(await other.textContent('[data-node="style"] [data-test=needs-image]')).toMatch(/Needs an image/);
+    await expect.poll(() => other.textContent('[data-test=why]')).toMatch(/"Style painting" needs an image/);
+    expect(await other.locator('[data-test=run]').isDisabled()).toBe(true);
+    await other.screenshot({ path: `${shots}shared-missing-upload.png` });
+    // Dropping an image there resolves it.
+    await other.evaluate((b64) => {
+      const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+      const dt = new DataTransfer();
+      dt.items.add(new File([bytes], 'mine.jpg', { type: 'image/jpeg' }));
+      document.querySelector('[data-node="style"]')!.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    }, jpeg);
+    await expect.poll(() => other.locator('[data-test=missing-uploads]').count()).toBe(0);
+    await Promise.all([elsewhere.close(), context.close()]);
   });
 });
