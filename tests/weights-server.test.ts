@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -102,5 +102,38 @@ describe('the editor server serves manifest weights', () => {
   it('answers progress for a name (null when nothing is downloading)', async () => {
     const res = await fetch(`${base}${WEIGHTS_ROUTE}/adain-decoder/progress`);
     expect(await res.json()).toBeNull();
+  });
+
+  it('shows the server side of a download as progress, and stops fetching when the last page waiting goes away', async () => {
+    let upstreamClosed = false;
+    const body = files['decoder.pth']!;
+    // A host that sends the first half, then stalls.
+    const slow = createServer((req, res) => {
+      req.on('close', () => (upstreamClosed = true));
+      res.writeHead(200, { 'content-length': body.length });
+      res.write(body.subarray(0, body.length >> 1));
+    });
+    const slowBase = await listen(slow);
+    const dir = mkdtempSync(join(tmpdir(), 'stylegraph-server-cache-'));
+    const middleware = weightsMiddleware({ cacheDir: () => dir, mirror: () => slowBase });
+    const server = createServer((req, res) => void middleware(req, res, () => res.writeHead(418).end()));
+    const at = await listen(server);
+    try {
+      const page = new AbortController();
+      const pending = fetch(`${at}${WEIGHTS_ROUTE}/adain-decoder`, { signal: page.signal }).catch((e: Error) => e);
+      await expect.poll(async () => (await fetch(`${at}${WEIGHTS_ROUTE}/adain-decoder/progress`)).json())
+        .toEqual({ received: body.length >> 1, total: body.length });
+      page.abort();
+      expect(await pending).toBeInstanceOf(Error);
+      await expect.poll(() => upstreamClosed).toBe(true);
+      await expect.poll(async () => (await fetch(`${at}${WEIGHTS_ROUTE}/adain-decoder/progress`)).json()).toBeNull();
+      // What came is kept for the next request to resume.
+      expect(readdirSync(dir).some((f) => f.endsWith('-decoder.pth.part'))).toBe(true);
+    } finally {
+      slow.closeAllConnections();
+      slow.close();
+      server.closeAllConnections();
+      server.close();
+    }
   });
 });
