@@ -20,6 +20,8 @@ import { runInWorker } from '../src/web/runner';
 const root = new URL('..', import.meta.url).pathname;
 const presets = join(root, 'presets');
 const tmp = mkdtempSync(join(tmpdir(), 'stylegraph-session-'));
+// A weight cache of its own: checkpoints cached on this machine would change what runs use.
+process.env.STYLEGRAPH_CACHE = join(tmp, 'cache');
 
 async function cli(...args: string[]): Promise<{ code: number; err: string }> {
   const lines: string[] = [];

@@ -53,7 +53,7 @@ describe('VGG19 key mapping', () => {
     const w = dict.get('features.5.weight')!;
     dict.set('features.5.weight', { shape: [w.shape[0]!, 99, 3, 3], data: new Float32Array(w.shape[0]! * 99 * 9) });
     expect(() => vgg19FromStateDict(tf, dict, 'torchvision', 'test')).toThrow(
-      `key "features.5.weight" has shape [8, 99, 3, 3], expected [8, 4, 3, 3]`,
+      `VGG19 (torchvision) from test does not fit the network: first mismatch at layer "features.5.weight": expected [8, 4, 3, 3], found [8, 99, 3, 3]`,
     );
   });
 
@@ -61,7 +61,7 @@ describe('VGG19 key mapping', () => {
     const dict = checkpoint('vgg19-tiny.pth');
     dict.delete('features.34.bias');
     dict.set('features.99.weight', { shape: [1], data: new Float32Array(1) });
-    expect(() => vgg19FromStateDict(tf, dict, 'torchvision', 'test')).toThrow(/missing key "features.34.bias" \(expected shape \[32\]\).*unexpected key "features.99.weight"/);
+    expect(() => vgg19FromStateDict(tf, dict, 'torchvision', 'test')).toThrow(/first mismatch at layer "features.34.bias": expected \[32\], found no such tensor; also unexpected tensor "features.99.weight" \[1\]/);
   });
 
   it('ignores the classifier of a full torchvision checkpoint', () => {

@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { PackHost } from '../plugin/packs';
 import { missingPacks } from '../graph/packs';
 import type { NodeRegistry } from '../plugin/registry';
-import { configuredPlugins, loadPlugins } from './plugins';
+import { configuredPlugins, configuredWeightsMirror, loadPlugins } from './plugins';
 import { builtinRegistry } from '../../nodes';
 import { checkGraph } from '../compiler/check';
 import { formatPlan } from '../compiler/format';
@@ -22,7 +22,9 @@ import { loadDocumentImages } from './node-session';
 import { loadTfjsModelFrom } from './node-tfjs-model';
 import { UsageError, type Io } from './io';
 import { batchSources, runCommand } from './run-command';
-import { weightsCommand } from './weights-command';
+import { weightsCommand, type FetchRequest } from './weights-command';
+import { defaultCacheDir } from './weights-cache';
+import { closestName, graphCheckpoints, type WeightsSettings } from './weights-fetch';
 import { DEFAULT_QUEUE, redisConnection } from './queue/redis';
 import { parseWeightsSpec, type WeightsSpec } from './node-weights';
 
@@ -32,6 +34,7 @@ const USAGE = `usage:
   stylegraph run FILE [--content IMG|FOLDER] [--style IMG ...] [--set NODE_ID.PARAM=VALUE ...] [--size PX]
                       [--steps N] [--backend wasm|cpu] [--seed N] [--out OUT.png] [--report REPORT.json]
                       [--weights NAME=PATH_OR_URL ...] [--plugin PATH_OR_URL ...] [--config FILE]
+                          networks without --weights use their cached checkpoint (weights fetch), else random
                       [--scales 0.25,0.5,1]   coarse to fine: optimise small, upsample, go on
                                               (--steps 200,50,10 gives each scale its own count)
                       [--tile PX|off] [--memory-limit GIB]
@@ -40,8 +43,13 @@ const USAGE = `usage:
   stylegraph validate FILE ...            checks one or more graphs (presets/*.json): everything plan
                                           and run check before reading an image
   stylegraph plan FILE [--size PX] [--set ...] [--steps N]
+  stylegraph weights fetch NAME ... | --for GRAPH
+                                         downloads checkpoints (every one GRAPH's nodes name) into the cache
+                                         that run reads them from: resumed if cut off, checked against their hash
   stylegraph weights list|clear          the download cache ($STYLEGRAPH_CACHE or ~/.cache/stylegraph/weights)
-  stylegraph weights known               the checkpoints in the manifest
+  stylegraph weights known               the checkpoints in the manifest, and which are cached
+  Downloads come from STYLEGRAPH_WEIGHTS_MIRROR, or "weightsMirror" in stylegraph.config.json, where set
+  (the same file names under another base URL).
 
   A queue of workers on Redis (BullMQ), on one machine or many:
   stylegraph worker --redis URL [--concurrency N] [--backend wasm|cpu] [--queue NAME] [--weights ...]
@@ -103,6 +111,7 @@ async function dispatch(argv: string[], io: Io, signal?: AbortSignal): Promise<n
         tile: { type: 'string' },
         'memory-limit': { type: 'string' },
         config: { type: 'string' },
+        for: { type: 'string', multiple: true },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -115,7 +124,14 @@ async function dispatch(argv: string[], io: Io, signal?: AbortSignal): Promise<n
     io.out(USAGE);
     return v.help ? 0 : 2;
   }
-  if (command === 'weights') return weightsCommand(file, io);
+  const weightsSettings = async (): Promise<WeightsSettings> => ({
+    dir: defaultCacheDir(),
+    mirror: await configuredWeightsMirror(io.cwd, v.config).catch((e: Error) => { throw new UsageError(e.message); }),
+  });
+  if (command === 'weights' && file !== 'fetch') {
+    if (rest.length || v.for) throw new UsageError(`weights ${file ?? ''}: unexpected ${rest.length ? `argument "${rest[0]}"` : '--for'} (only weights fetch takes names or --for GRAPH)`);
+    return weightsCommand(file, io, await weightsSettings());
+  }
   const queueName = v.queue ?? DEFAULT_QUEUE;
   const redis = () => {
     if (!v.redis) throw new UsageError(`${command} needs --redis URL, e.g. --redis redis://127.0.0.1:6379`);
@@ -131,17 +147,27 @@ async function dispatch(argv: string[], io: Io, signal?: AbortSignal): Promise<n
     const { statusCommand } = await import('./queue/commands');
     return statusCommand(io, { redis: redis(), queue: queueName, batch: file });
   }
-  if (!['run', 'validate', 'plan', 'worker', 'submit'].includes(command)) throw new UsageError(`unknown command "${command}"\n${USAGE}`);
+  if (!['run', 'validate', 'plan', 'worker', 'submit', 'weights'].includes(command)) throw new UsageError(`unknown command "${command}"\n${USAGE}`);
   if (command === 'worker' && file) throw new UsageError(`unexpected argument "${file}": a worker takes its graphs from the queue`);
   if (command !== 'worker' && !file) throw new UsageError(`${command} needs a graph file, e.g. stylegraph ${command} presets/gatys.json`);
-  if (rest.length && command !== 'validate') throw new UsageError(`unexpected argument "${rest[0]}" (images go after --content or --style)`);
+  if (rest.length && command !== 'validate' && command !== 'weights') throw new UsageError(`unexpected argument "${rest[0]}" (images go after --content or --style)`);
 
   const registry = builtinRegistry();
   const packs = new PackHost(registry);
   const plugins = [...(await configuredPlugins(io.cwd, v.config).catch((e: Error) => { throw new UsageError(e.message); })), ...(v.plugin ?? [])];
   await loadPlugins(plugins, packs, io);
-  if (command === 'worker') return worker(io, v, registry, redis(), queueName, signal);
+  if (command === 'worker') return worker(io, v, registry, redis(), queueName, signal, (await weightsSettings()).mirror);
   if (!file) throw new UsageError(`${command} needs a graph file`);
+  if (command === 'weights') {
+    // weights fetch NAME... --for GRAPH ...: the graphs are read with the packs loaded (a pack's nodes may name checkpoints).
+    const graphs: FetchRequest['graphs'] = [];
+    for (const f of v.for ?? []) {
+      const doc = await readGraph(f, registry, io);
+      if (!doc.model) return 2;
+      graphs.push({ file: f, names: graphCheckpoints(doc.model, registry) });
+    }
+    return weightsCommand('fetch', io, await weightsSettings(), { names: rest, graphs });
+  }
 
   if (command === 'validate') {
     // Several files at once (presets/*.json): each is reported; the exit status is the worst.
@@ -203,6 +229,8 @@ async function dispatch(argv: string[], io: Io, signal?: AbortSignal): Promise<n
   const { model, errors } = applyOverrides(parsedDoc.model, registry, { content: contentFolder ? undefined : content, style: v.style, set: v.set, steps }, io.cwd);
   if (errors.length) throw new UsageError(errors.join('\n'));
 
+  const uploads = uploadReferences(model, registry);
+  if (uploads.length) throw new UsageError(uploads.join('\n'));
   if (command === 'plan') return planCommand(io, file, model, registry, size, backend, tiling);
 
   const batch = contentFolder ? await batchSources(contentFolder) : undefined;
@@ -216,7 +244,42 @@ async function dispatch(argv: string[], io: Io, signal?: AbortSignal): Promise<n
     ...(tiling !== undefined ? { tiling } : {}),
     ...(backend ? { backend } : {}),
   };
-  return withSigint(signal, (s) => runCommand(io, { file, model, registry, request, weights: weightSpecs as WeightsSpec[], out: v.out, report: v.report, signal: s }));
+  const weights = weightSpecs as WeightsSpec[];
+  const unused = unusedWeights(weights, graphCheckpoints(model, registry), file);
+  if (unused) throw new UsageError(unused);
+  const settings = await weightsSettings();
+  return withSigint(signal, (s) => runCommand(io, { file, model, registry, request, weights, settings, out: v.out, report: v.report, signal: s }));
+}
+
+/**
+ * Every `--weights NAME=...` must be used by some node (a misnamed checkpoint would leave its network on random
+ * weights without a word): the message names the names the graph uses and the closest one.
+ */
+export function unusedWeights(specs: WeightsSpec[], used: string[], file: string): string | null {
+  const problems = specs.filter((w) => !used.includes(w.name)).map((w) => {
+    const near = closestName(w.name, used);
+    return `--weights ${w.name}: no node of ${file} uses weights named "${w.name}"${near ? `; did you mean ${near}? (--weights ${near}=${w.source ?? '...'})` : ''}`;
+  });
+  if (!problems.length) return null;
+  return `${problems.join('\n')}\n${used.length ? `${file} uses: ${used.join(', ')}` : `${file} uses no checkpoint`}`;
+}
+
+/**
+ * Images dropped into the editor are referenced as `upload:<hash>/<name>`: their bytes stay in that browser. The
+ * command line cannot read them; it says which node needs an image and how to give it one.
+ */
+export function uploadReferences(model: GraphModel, registry: NodeRegistry): string[] {
+  const out: string[] = [];
+  for (const node of model.nodes)
+    for (const [name, p] of Object.entries(registry.get(node.type)?.params ?? {})) {
+      const value = node.params[name];
+      if (p.kind !== 'image' || typeof value !== 'string' || !value.startsWith('upload:')) continue;
+      const slot = node.params.slot;
+      const option = slot === 'content' || slot === 'style' ? `--${slot} IMAGE or ` : '';
+      out.push(`node "${node.id}": its image "${value.slice(value.indexOf('/') + 1)}" was dropped into the editor in a browser, which keeps the bytes; ` +
+        `it is not in the file (${value}). Give the image with ${option}--set ${node.id}.${name}=PATH, or save the graph from the editor with its images embedded`);
+    }
+  return out;
 }
 
 /** Runs `body` with a signal that Ctrl+C (or the caller's signal) aborts. */
@@ -233,7 +296,7 @@ async function withSigint<T>(signal: AbortSignal | undefined, body: (s: AbortSig
 }
 
 /** `stylegraph worker`: until SIGTERM or SIGINT (or the caller's signal), then drains. */
-async function worker(io: Io, v: { concurrency?: string; backend?: string; weights?: string[]; 'lock-seconds'?: string }, registry: NodeRegistry, redis: string, queue: string, signal?: AbortSignal): Promise<number> {
+async function worker(io: Io, v: { concurrency?: string; backend?: string; weights?: string[]; 'lock-seconds'?: string }, registry: NodeRegistry, redis: string, queue: string, signal: AbortSignal | undefined, mirror: WeightsSettings['mirror']): Promise<number> {
   const concurrency = v.concurrency === undefined ? 1 : Number(v.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) throw new UsageError(`--concurrency must be a whole number from 1 to 64, got "${v.concurrency}"`);
   const lockSeconds = v['lock-seconds'] === undefined ? 30 : Number(v['lock-seconds']);
@@ -249,7 +312,7 @@ async function worker(io: Io, v: { concurrency?: string; backend?: string; weigh
     signal?.addEventListener('abort', () => resolve());
   });
   const { workerCommand } = await import('./queue/worker');
-  return workerCommand(io, { redis, queue, concurrency, lockSeconds, weights: specs as WeightsSpec[], registry, stop, ...(backend ? { backend } : {}) });
+  return workerCommand(io, { redis, queue, concurrency, lockSeconds, weights: specs as WeightsSpec[], mirror, registry, stop, ...(backend ? { backend } : {}) });
 }
 
 /** `stylegraph plan`: what a run would compute, its cost, and whether it would tile. */

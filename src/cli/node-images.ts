@@ -19,6 +19,8 @@ export async function readSource(source: string, baseDir: string): Promise<Uint8
     if (!res.ok) throw new Error(`${source}: HTTP ${res.status} ${res.statusText}`);
     return new Uint8Array(await res.arrayBuffer());
   }
+  if (source.startsWith('upload:'))
+    throw new Error(`the image ${source} was dropped into the editor in a browser, which keeps its bytes; it is not in the file: give the image's path instead`);
   const path = isAbsolute(source) ? source : resolve(baseDir, source);
   try {
     return await readFile(path);

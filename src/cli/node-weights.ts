@@ -1,11 +1,14 @@
 import { readFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { homedir } from 'node:os';
+import { basename, dirname, resolve } from 'node:path';
 import type * as tfjs from '@tensorflow/tfjs';
 import { manifestEntry } from '../models/weights/manifest';
 import { detectFormat, readCheckpoint } from '../models/weights/read';
 import { readTfjsModel } from '../models/weights/tfjs-model';
 import type { CheckpointStore, LoadedCheckpoint } from '../plugin/types';
+import type { Io } from './io';
 import { cachedDownload, type Progress } from './weights-cache';
+import { fetchWeights, knownHash, type WeightsSettings } from './weights-fetch';
 
 export interface WeightsSpec {
   name: string;
@@ -21,25 +24,39 @@ export function parseWeightsSpec(text: string): WeightsSpec | { error: string } 
   return { name: m[1]!, source: m[2] ?? null };
 }
 
-/** Reads one checkpoint for the CLI: downloads URLs into the cache, reads .pth, safetensors or tfjs model.json. */
+const quiet: Io = { out: () => {}, err: () => {}, isTTY: false, cwd: process.cwd() };
+
+/**
+ * Reads one checkpoint for the CLI: a manifest name from the cache (fetched first where it is not there, from the
+ * mirror where one is set), a URL downloaded into the cache, or a path; .pth, safetensors or a tfjs model.json.
+ * The checkpoint's source (named in reports) is the path as given, or the cached file a download became.
+ */
 export async function loadWeights(
-  tf: typeof tfjs, spec: WeightsSpec, cwd: string, cacheDir: string, onProgress?: (p: Progress) => void,
+  tf: typeof tfjs, spec: WeightsSpec, cwd: string, settings: WeightsSettings,
+  opts: { io?: Io; onProgress?: (p: Progress) => void } = {},
 ): Promise<LoadedCheckpoint> {
   const entry = manifestEntry(spec.name);
-  const source = spec.source ?? entry!.url;
-  const isUrl = /^https?:\/\//.test(source);
-  const path = isUrl
-    ? await cachedDownload(source, cacheDir, { sha256: entry?.url === source ? entry.sha256 : null, onProgress })
-    : resolve(cwd, source);
+  let path: string;
+  if (spec.source === null) {
+    if (!entry) throw new Error(`"${spec.name}" is not in the weights manifest; give a path or URL: ${spec.name}=PATH_OR_URL`);
+    path = (await fetchWeights(entry, settings, opts.io ?? quiet, opts.onProgress)).path;
+  } else if (/^https?:\/\//.test(spec.source)) {
+    // The manifest's file (from its host or a copy) is checked against what is known of its hash.
+    const sameFile = entry && basename(new URL(spec.source).pathname) === basename(new URL(entry.url).pathname);
+    path = await cachedDownload(spec.source, settings.dir, {
+      ...(sameFile ? knownHash(entry) : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}), ...(settings.fetch ? { fetch: settings.fetch } : {}),
+    });
+  } else path = resolve(cwd, spec.source.replace(/^~(?=\/|$)/, homedir()));
   const bytes = await readFile(path).catch((e: NodeJS.ErrnoException) => {
-    throw new Error(`--weights ${spec.name}: ${e.code === 'ENOENT' ? `no such file: ${path}` : e.message}`);
+    throw new Error(e.code === 'ENOENT' ? `no such file: ${path}` : e.message);
   });
   const data = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const tensors =
     detectFormat(data) === 'tfjs'
       ? await readTfjsModel(tf, bytes.toString('utf8'), async (shard) => new Uint8Array(await readFile(resolve(dirname(path), shard))))
-      : readCheckpoint(data, source);
-  return { name: spec.name, source, tensors };
+      : readCheckpoint(data, path);
+  // A path reads as the user gave it; a download as the cached file it became.
+  return { name: spec.name, source: spec.source !== null && !/^https?:\/\//.test(spec.source) ? spec.source : path, tensors };
 }
 
 export function checkpointStore(list: LoadedCheckpoint[]): CheckpointStore {

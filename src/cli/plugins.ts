@@ -25,12 +25,15 @@ export async function importPack(spec: string, cwd: string): Promise<{ module: u
   return { module: await import(pathToFileURL(path).href), origin: spec };
 }
 
+type ConfigJson = { plugins?: unknown; weightsMirror?: unknown };
+
 /**
- * The packs the configuration lists: `--config FILE`, else `stylegraph.config.json` in the working directory, else
- * the "stylegraph" field of its package.json; `{ "plugins": [...] }`, paths relative to the file.
+ * The configuration: `--config FILE`, else `stylegraph.config.json` in the working directory, else the "stylegraph"
+ * field of its package.json. Each key is taken from the first of these that has it.
  */
-export async function configuredPlugins(cwd: string, file?: string): Promise<string[]> {
+async function configFiles(cwd: string, file?: string): Promise<{ path: string; json: ConfigJson }[]> {
   const candidates = file ? [resolve(cwd, file)] : [resolve(cwd, 'stylegraph.config.json'), resolve(cwd, 'package.json')];
+  const found: { path: string; json: ConfigJson }[] = [];
   for (const path of candidates) {
     let text: string;
     try {
@@ -39,18 +42,45 @@ export async function configuredPlugins(cwd: string, file?: string): Promise<str
       if (!file && (e as NodeJS.ErrnoException).code === 'ENOENT') continue;
       throw new Error(`cannot read ${path}: ${(e as Error).message}`);
     }
-    let json: { plugins?: unknown; stylegraph?: { plugins?: unknown } };
+    let json: ConfigJson & { stylegraph?: ConfigJson };
     try {
       json = JSON.parse(text) as typeof json;
     } catch (e) {
       throw new Error(`${path} is not valid JSON: ${(e as Error).message}`);
     }
-    const plugins = path.endsWith('package.json') ? json.stylegraph?.plugins : json.plugins;
-    if (plugins === undefined && path.endsWith('package.json')) continue;
+    const config = path.endsWith('package.json') ? json.stylegraph : json;
+    if (config && typeof config === 'object') found.push({ path, json: config });
+  }
+  return found;
+}
+
+/** The packs the configuration lists: `{ "plugins": [...] }`, paths relative to the file. */
+export async function configuredPlugins(cwd: string, file?: string): Promise<string[]> {
+  for (const { path, json } of await configFiles(cwd, file)) {
+    const plugins = json.plugins;
+    if (plugins === undefined) continue;
     if (!Array.isArray(plugins) || !plugins.every((p) => typeof p === 'string')) throw new Error(`${path}: "plugins" must be a list of paths or URLs`);
     return plugins.map((p: string) => (/^https?:/.test(p) ? p : resolve(path, '..', p)));
   }
   return [];
+}
+
+/**
+ * Where checkpoints are downloaded from instead of their hosts (an organisation's or a classroom's copy):
+ * `STYLEGRAPH_WEIGHTS_MIRROR`, else the configuration's `"weightsMirror": "https://..."`. Null: the manifest's URLs.
+ */
+export async function configuredWeightsMirror(cwd: string, file?: string, env: NodeJS.ProcessEnv = process.env): Promise<{ url: string; from: string } | null> {
+  const check = (url: string, from: string) => {
+    if (!/^https?:\/\/[^/]/.test(url)) throw new Error(`${from}: the weights mirror must be an http(s) URL, got "${url}"`);
+    return { url, from };
+  };
+  if (env.STYLEGRAPH_WEIGHTS_MIRROR) return check(env.STYLEGRAPH_WEIGHTS_MIRROR, 'STYLEGRAPH_WEIGHTS_MIRROR');
+  for (const { path, json } of await configFiles(cwd, file)) {
+    if (json.weightsMirror === undefined) continue;
+    if (typeof json.weightsMirror !== 'string') throw new Error(`${path}: "weightsMirror" must be a URL`);
+    return check(json.weightsMirror, path);
+  }
+  return null;
 }
 
 export async function loadPlugins(specs: string[], host: PackHost, io: Io): Promise<void> {

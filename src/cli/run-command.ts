@@ -5,7 +5,10 @@ import { serialiseDocument } from '../graph/document';
 import type { GraphModel } from '../graph/model';
 import { embedText } from '../codecs/png';
 import { writeSafetensors } from '../models/weights/safetensors';
+import { checkpointUses } from '../compiler/checkpoints';
+import { manifestEntry } from '../models/weights/manifest';
 import type { NodeRegistry } from '../plugin/registry';
+import type { LoadedCheckpoint } from '../plugin/types';
 import type { RunReport } from '../runtime/report';
 import { runSession, type RunHost, type RunRequest, type SessionOutput, type SessionResult } from '../runtime/session';
 import type { Io } from './io';
@@ -13,8 +16,8 @@ import { encodePng } from './node-images';
 import { documentAccess } from './node-session';
 import { loadTfjsModelFrom } from './node-tfjs-model';
 import { checkpointStore, loadWeights, type WeightsSpec } from './node-weights';
+import { cachedWeights, graphCheckpoints, type WeightsSettings } from './weights-fetch';
 import { progressReporter } from './progress';
-import { defaultCacheDir } from './weights-cache';
 import { downloadProgress } from './weights-command';
 
 export interface RunCommand {
@@ -23,6 +26,8 @@ export interface RunCommand {
   registry: NodeRegistry;
   request: RunRequest;
   weights: WeightsSpec[];
+  /** The weight cache and mirror: `--weights NAME` and every network the graph names are looked up there. */
+  settings: WeightsSettings;
   out?: string;
   report?: string;
   signal?: AbortSignal;
@@ -48,6 +53,7 @@ export async function runCommand(io: Io, c: RunCommand): Promise<number> {
   if (batchDir) await mkdir(batchDir, { recursive: true });
   const progress = progressReporter(io);
   let itemStarted = 0;
+  let loadedNames = new Set<string>();
 
   const write = async (o: SessionOutput): Promise<string[]> => {
     const text = serialiseDocument(o.model);
@@ -86,15 +92,26 @@ export async function runCommand(io: Io, c: RunCommand): Promise<number> {
     readModel: (s) => loadTfjsModelFrom(tf, s, dirname(c.file)),
     startBackend: startNodeBackend,
     readWeights: async () => {
-      const loaded = [];
-      for (const spec of c.weights) {
+      const loaded: LoadedCheckpoint[] = [];
+      const read = async (spec: WeightsSpec, how: string) => {
+        let ckpt: LoadedCheckpoint;
         try {
-          loaded.push(await loadWeights(tf, spec, io.cwd, defaultCacheDir(), downloadProgress(io, spec.name)));
+          ckpt = await loadWeights(tf, spec, io.cwd, c.settings, { io, onProgress: downloadProgress(io, spec.name) });
         } catch (e) {
-          throw new Error(`cannot load weights "${spec.name}": ${(e as Error).message}`);
+          throw new Error(`cannot load weights "${spec.name}"${how}: ${(e as Error).message}`);
         }
-        io.err(`weights ${spec.name}: ${loaded.at(-1)!.tensors.size} tensors from ${loaded.at(-1)!.source}`);
+        loaded.push(ckpt);
+        io.err(`weights ${spec.name}: ${ckpt.tensors.size} tensors from ${ckpt.source}${how}`);
+      };
+      for (const spec of c.weights) await read(spec, '');
+      // Every other network the graph names comes from the cache where `weights fetch` (or an earlier run) put it.
+      const given = new Set(c.weights.map((w) => w.name));
+      for (const name of graphCheckpoints(c.model, c.registry)) {
+        const entry = given.has(name) ? undefined : manifestEntry(name);
+        const path = entry ? await cachedWeights(entry, c.settings) : null;
+        if (path) await read({ name, source: path }, ' (cached)');
       }
+      loadedNames = new Set(loaded.map((l) => l.name));
       return checkpointStore(loaded);
     },
     write,
@@ -127,6 +144,10 @@ export async function runCommand(io: Io, c: RunCommand): Promise<number> {
   else for (const path of result.written) io.err(`wrote ${path}`);
   if (reportFile) io.err(`wrote ${reportFile}`);
 
+  // Said last, where it is seen; not after a failure, whose message matters more.
+  const randomLine = first && result.status !== 'failed' && result.status !== 'invalid' ? randomWeightsWarning(c, first, loadedNames) : null;
+  if (randomLine) io.err(randomLine);
+
   switch (result.status) {
     case 'done':
       if (first?.converged) io.err(`optimiser stopped early: ${first.converged}`);
@@ -141,6 +162,24 @@ export async function runCommand(io: Io, c: RunCommand): Promise<number> {
       io.err(`stylegraph: run failed: ${result.error}`);
       return 1;
   }
+}
+
+/**
+ * One line when any network ran on random weights: which, on which nodes, and how to get them (the CLI's last
+ * line, so it is not lost above the progress). Null when every network had its checkpoint.
+ */
+export function randomWeightsWarning(c: Pick<RunCommand, 'file' | 'model' | 'registry'>, run: RunReport, loaded: ReadonlySet<string>): string | null {
+  const randomNodes = new Set(run.weights.filter((w) => /\brandom \(seed/.test(w.weights)).flatMap((w) => w.nodes));
+  const missing = new Map<string, string[]>();
+  for (const u of checkpointUses(c.model, c.registry))
+    if (randomNodes.has(u.nodeId) && !loaded.has(u.name)) missing.set(u.name, [...(missing.get(u.name) ?? []), u.nodeId]);
+  if (!missing.size) return null;
+  const names = [...missing].map(([name, nodes]) => `${name} (${nodes.join(', ')})`).join(', ');
+  const unknown = [...missing.keys()].filter((n) => !manifestEntry(n));
+  const fetchable = missing.size > unknown.length;
+  return `warning: random weights for ${names}, so this is not the trained network's picture; ` +
+    [fetchable ? `get ${unknown.length ? 'the known ones' : missing.size > 1 ? 'them' : 'it'} with: stylegraph weights fetch --for ${c.file}` : '',
+      unknown.length ? `load ${unknown.map((n) => `--weights ${n}=PATH`).join(' ')}` : ''].filter(Boolean).join('; ');
 }
 
 /** The report file: the run's report for a single run; the cells or items with a summary for a sweep or a batch. */

@@ -3,7 +3,7 @@ import { meanStd } from '../ops/moments';
 import { convFrom, type ConvWeights } from './checkpoints';
 import { convValid } from './conv';
 import { mulberry32, randomNormal, seedFor } from './random';
-import { WeightsError, takeExpected, type StateDict } from './weights/state-dict';
+import { describeDict, formatShape, misfit, takeExpected, type StateDict } from './weights/state-dict';
 
 type TF = typeof tfjs;
 type Tensor4D = tfjs.Tensor4D;
@@ -49,6 +49,7 @@ function decoderChannels(c: number): [number, number][] {
 
 /** g: relu4_1 features -> image. Reflection-padded 3x3 convs, ReLU after all but the last, nearest 2x upsampling. */
 export function decode(tf: TF, features: Tensor4D, weights: DecoderWeights): Tensor4D {
+  checkDecoderFits(features.shape[3], weights);
   return tf.tidy(() => {
     let x = features;
     weights.convs.forEach((w, i) => {
@@ -60,9 +61,21 @@ export function decode(tf: TF, features: Tensor4D, weights: DecoderWeights): Ten
   });
 }
 
+/**
+ * A decoder reads the encoder's relu4_1 features: its first conv must take as many channels as they have (a
+ * reduced-width checkpoint goes with an encoder of the same width). Otherwise the error names the layer and both shapes.
+ */
+export function checkDecoderFits(channels: number, weights: DecoderWeights): void {
+  const k = weights.convs[0]?.kernel.shape;
+  if (!k || k[2] === channels) return;
+  throw misfit(`decoder from ${weights.source}`, [
+    `layer "1.weight": expected ${formatShape([channels / 2, channels, 3, 3])} for the encoder's ${channels}-channel relu4_1 features, found ${formatShape([k[3], k[2], 3, 3])}`,
+  ]);
+}
+
 export function decoderFromStateDict(tf: TF, dict: StateDict, source: string): DecoderWeights {
   const first = dict.get('1.weight');
-  if (!first) throw new WeightsError(`decoder from ${source}: missing key "1.weight"`);
+  if (!first) throw misfit(`decoder from ${source}`, [`layer "1.weight": expected [c/2, c, 3, 3] (c: the encoder's relu4_1 channels, 512 for VGG19), found no such tensor; the file holds ${describeDict(dict)}`]);
   const expected = new Map<string, number[]>();
   decoderChannels(first.shape[1]!).forEach(([cin, cout], i) => {
     expected.set(`${DECODER_CONV_INDICES[i]}.weight`, [cout, cin, 3, 3]);

@@ -1,5 +1,5 @@
 import type * as tfjs from '@tensorflow/tfjs';
-import { WeightsError, takeExpected, type StateDict } from './weights/state-dict';
+import { WeightsError, describeDict, misfit, takeExpected, type StateDict } from './weights/state-dict';
 import { VGG19_CONVS, flipKernel, type Vgg19Variant, type Vgg19Weights } from './vgg19';
 
 type TF = typeof tfjs;
@@ -32,7 +32,7 @@ function chainShapes(dict: StateDict, prefixes: string[], firstIn: number, k: nu
   let cin = firstIn;
   for (const p of prefixes) {
     const w = dict.get(`${p}.weight`);
-    if (!w) throw new WeightsError(`${what}: missing key "${p}.weight" (expected shape [out, ${cin}, ${k}, ${k}])`);
+    if (!w) throw misfit(what, [`layer "${p}.weight": expected [out, ${cin}, ${k}, ${k}], found no such tensor; the file holds ${describeDict(dict)}`]);
     const cout = w.shape[0]!;
     expected.set(`${p}.weight`, [cout, cin, k, k]);
     expected.set(`${p}.bias`, [cout]);

@@ -1,7 +1,7 @@
 import type * as tfjs from '@tensorflow/tfjs';
 import { convValid, flipKernel } from './conv';
 import { mulberry32, randomNormal, seedFor } from './random';
-import { WeightsError, takeExpected, type NamedArray, type StateDict } from './weights/state-dict';
+import { describeDict, misfit, takeExpected, type NamedArray, type StateDict } from './weights/state-dict';
 
 type TF = typeof tfjs;
 type Tensor4D = tfjs.Tensor4D;
@@ -92,7 +92,7 @@ function expectedShapes(c: number): Map<string, number[]> {
  */
 export function resnetFromStateDict(tf: TF, dict: StateDict, source: string): ResNet50Weights {
   const first = dict.get('conv1.weight');
-  if (!first) throw new WeightsError(`ResNet50 from ${source}: missing key "conv1.weight"`);
+  if (!first) throw misfit(`ResNet50 from ${source}`, [`layer "conv1.weight": expected [64, 3, 7, 7] (torchvision), found no such tensor; the file holds ${describeDict(dict)}`]);
   takeExpected(dict, expectedShapes(first.shape[0]!), `ResNet50 from ${source}`, (k) => k.startsWith('fc.') || k.endsWith('num_batches_tracked'));
   const bnFactors = (p: string) => {
     const [g, b, m, v] = ['weight', 'bias', 'running_mean', 'running_var'].map((k) => dict.get(`${p}.${k}`)!.data);

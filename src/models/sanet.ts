@@ -4,7 +4,7 @@ import { convFrom, type ConvWeights } from './checkpoints';
 import { convValid } from './conv';
 import { matMul } from '../ops/matmul';
 import { mvn } from '../ops/moments';
-import { WeightsError, takeExpected, type StateDict } from './weights/state-dict';
+import { describeDict, misfit, takeExpected, type StateDict } from './weights/state-dict';
 
 type TF = typeof tfjs;
 type Tensor4D = tfjs.Tensor4D;
@@ -73,7 +73,7 @@ const PARTS = ['f', 'g', 'h', 'out_conv'] as const;
 
 export function sanetFromStateDict(tf: TF, dict: StateDict, source: string): SANetWeights {
   const first = dict.get('sanet4_1.f.weight');
-  if (!first) throw new WeightsError(`SANet transformer from ${source}: missing key "sanet4_1.f.weight"`);
+  if (!first) throw misfit(`SANet transformer from ${source}`, [`layer "sanet4_1.f.weight": expected [c, c, 1, 1] (c: 512 for VGG19), found no such tensor; the file holds ${describeDict(dict)}`]);
   const c = first.shape[0]!;
   const expected = new Map<string, number[]>();
   for (const m of ['sanet4_1', 'sanet5_1'])

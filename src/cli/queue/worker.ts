@@ -14,7 +14,8 @@ import type { LoadedCheckpoint } from '../../plugin/types';
 import type { Io } from '../io';
 import { decodeImage, encodePng, readSource } from '../node-images';
 import { loadWeights, type WeightsSpec } from '../node-weights';
-import { defaultCacheDir, listCache } from '../weights-cache';
+import { defaultCacheDir } from '../weights-cache';
+import { cachedWeights, type WeightsSettings } from '../weights-fetch';
 import { zJob, type JobData, type JobProgress, type JobResult } from './jobs';
 import { redisConnection } from './redis';
 
@@ -24,6 +25,8 @@ export interface WorkerOptions {
   concurrency: number;
   backend?: BackendName;
   weights: WeightsSpec[];
+  /** The weights mirror, for `--weights NAME` not yet cached. */
+  mirror?: WeightsSettings['mirror'];
   /** How long a job's lock lasts without renewal: a killed worker's job goes back to the queue after about this. */
   lockSeconds: number;
   registry: NodeRegistry;
@@ -54,14 +57,15 @@ export async function workerCommand(io: Io, o: WorkerOptions): Promise<number> {
   io.err(`worker ${name}: backend ${choice.backend}${choice.skipped.length ? ` (${choice.skipped.map((s) => `${s.backend}: ${s.reason}`).join('; ')})` : ''}, queue "${o.queue}" on ${o.redis}, ${o.concurrency} at a time`);
 
   const checkpoints = new Map<string, LoadedCheckpoint>();
-  for (const spec of o.weights) checkpoints.set(spec.name, await loadWeights(tf, spec, process.cwd(), defaultCacheDir()));
+  const settings: WeightsSettings = { dir: defaultCacheDir(), mirror: o.mirror ?? null };
+  for (const spec of o.weights) checkpoints.set(spec.name, await loadWeights(tf, spec, process.cwd(), settings, { io }));
   /** A checkpoint a job asks for by name: given with --weights, or in this machine's cache; otherwise none (random weights, said in the report). */
   const checkpoint = async (n: string): Promise<LoadedCheckpoint | undefined> => {
     if (checkpoints.has(n)) return checkpoints.get(n);
-    const url = manifestEntry(n)?.url;
-    const cached = url ? (await listCache(defaultCacheDir())).find((e) => e.url === url) : undefined;
+    const entry = manifestEntry(n);
+    const cached = entry ? await cachedWeights(entry, settings) : null;
     if (!cached) return undefined;
-    const c = await loadWeights(tf, { name: n, source: join(defaultCacheDir(), cached.file) }, process.cwd(), defaultCacheDir());
+    const c = await loadWeights(tf, { name: n, source: cached }, process.cwd(), settings);
     checkpoints.set(n, c);
     return c;
   };

@@ -10,8 +10,9 @@ export class WeightsError extends Error {}
 export const formatShape = (s: readonly number[]): string => `[${s.join(', ')}]`;
 
 /**
- * Takes the expected keys with their shapes out of a state dict. A missing key, a key of the wrong
- * shape, or a key nobody asked for (outside `ignore`) is an error naming the key and both shapes.
+ * Takes the expected keys with their shapes out of a state dict. A missing key, a key of the wrong shape, or a key
+ * nobody asked for (outside `ignore`) is an error that leads with the first mismatching layer in the network's order,
+ * its expected and its found shape, then lists the rest.
  */
 export function takeExpected(
   dict: StateDict, expected: Map<string, number[]>, what: string, ignore: (key: string) => boolean = () => false,
@@ -19,15 +20,25 @@ export function takeExpected(
   const problems: string[] = [];
   for (const [key, shape] of expected) {
     const got = dict.get(key);
-    if (!got) problems.push(`missing key "${key}" (expected shape ${formatShape(shape)})`);
-    else if (got.shape.join(',') !== shape.join(','))
-      problems.push(`key "${key}" has shape ${formatShape(got.shape)}, expected ${formatShape(shape)}`);
+    if (!got) problems.push(`layer "${key}": expected ${formatShape(shape)}, found no such tensor`);
+    else if (got.shape.join(',') !== shape.join(',')) problems.push(`layer "${key}": expected ${formatShape(shape)}, found ${formatShape(got.shape)}`);
   }
   for (const [key, arr] of dict)
-    if (!expected.has(key) && !ignore(key)) problems.push(`unexpected key "${key}" (shape ${formatShape(arr.shape)})`);
-  if (problems.length) throw new WeightsError(`${what}: ${problems.slice(0, 8).join('; ')}${problems.length > 8 ? `; and ${problems.length - 8} more` : ''}`);
+    if (!expected.has(key) && !ignore(key)) problems.push(`unexpected tensor "${key}" ${formatShape(arr.shape)}`);
+  if (problems.length) throw misfit(what, problems);
   return new Map([...expected.keys()].map((k) => [k, dict.get(k)!]));
 }
+
+/** "X does not fit the network: first mismatch ...; also ...": the error for a checkpoint of another network or width. */
+export function misfit(what: string, problems: string[]): WeightsError {
+  const [first, ...rest] = problems;
+  const more = rest.length > 7 ? `; and ${rest.length - 7} more` : '';
+  return new WeightsError(`${what} does not fit the network: first mismatch at ${first}${rest.length ? `; also ${rest.slice(0, 7).join('; ')}${more}` : ''}`);
+}
+
+/** The first few tensors of a state dict, to say what a file holds when it is not the network asked for. */
+export const describeDict = (dict: StateDict): string =>
+  [...dict].slice(0, 3).map(([k, v]) => `"${k}" ${formatShape(v.shape)}`).join(', ') + (dict.size > 3 ? `, ... (${dict.size} tensors)` : '');
 
 /** Decodes IEEE half floats. */
 export function halfToFloat(bits: Uint16Array): Float32Array {
