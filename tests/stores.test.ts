@@ -3,7 +3,7 @@ import { createPinia, setActivePinia } from 'pinia';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { serialiseDocument } from '../src/graph/document';
 import { AUTOSAVE_KEY, recoverAutosave, useGraphStore } from '../src/editor/stores/graph';
-import { useRunStore } from '../src/editor/stores/run';
+import { keepHistory, useRunStore } from '../src/editor/stores/run';
 import { useSettingsStore } from '../src/editor/stores/settings';
 import { loadPreset } from './helpers';
 
@@ -146,6 +146,77 @@ describe('run store', () => {
     g.undo();
     await Promise.resolve();
     expect(run.message).toBe('ready');
+  });
+});
+
+describe('run store: the queue and the history', () => {
+  const doneMessage = (id: number, image: { width: number; height: number; data: Uint8ClampedArray<ArrayBuffer> } | null) => ({
+    type: 'done' as const, id, status: 'done' as const, diagnostics: [], outputs: image ? { out: image } : {}, weights: [], reused: { hits: 0, misses: 0 }, ms: 1200,
+  });
+  const receive = (m: unknown) => (globalThis as unknown as { __lastWorker: { onmessage(e: { data: unknown }): void } }).__lastWorker.onmessage({ data: m });
+
+  beforeEach(() => {
+    // A stand-in for the run worker: it records what it is sent.
+    class FakeWorker {
+      sent: { type: string; id?: number; seed?: number; document?: string }[] = [];
+      onmessage: ((e: { data: unknown }) => void) | null = null;
+      onerror: unknown = null;
+      constructor() {
+        (globalThis as unknown as { __lastWorker: FakeWorker }).__lastWorker = this;
+      }
+      postMessage(m: { type: string }) {
+        this.sent.push(m);
+      }
+    }
+    vi.stubGlobal('Worker', FakeWorker);
+  });
+  const sentRuns = () => (globalThis as unknown as { __lastWorker: { sent: { type: string; id: number; seed: number; document: string }[] } }).__lastWorker.sent.filter((m) => m.type === 'run');
+
+  it('queues the graph as it was when asked while a run goes on, runs the queue in order (reordered, one cancelled), and keeps a history', async () => {
+    const g = withGatys();
+    const settings = useSettingsStore();
+    const run = useRunStore();
+    run.init();
+    receive({ type: 'ready', choice: { backend: 'wasm', skipped: [] }, weights: [], errors: [] });
+    await run.run();
+    expect(run.phase).toBe('running');
+    await new Promise((r) => setTimeout(r, 0));
+    expect(sentRuns()).toHaveLength(1);
+    // While it runs: three variants, each with its own settings at the time.
+    for (const seed of [1, 2, 3]) {
+      settings.seed = seed;
+      g.setParam('content_loss', 'weight', seed * 10);
+      await run.run();
+    }
+    expect(run.queue.map((q) => q.seed)).toEqual([1, 2, 3]);
+    run.moveQueued(run.queue[2]!.key, -1); // 1, 3, 2
+    run.cancelQueued(run.queue[0]!.key); // 3, 2
+    expect(run.queue.map((q) => q.seed)).toEqual([3, 2]);
+
+    const image = { width: 1, height: 1, data: new Uint8ClampedArray([1, 2, 3, 255]) };
+    receive(doneMessage(sentRuns()[0]!.id, image));
+    await new Promise((r) => setTimeout(r, 0));
+    expect(sentRuns().map((m) => m.seed)).toEqual([0, 3]);
+    const doc = JSON.parse(sentRuns()[1]!.document);
+    expect(doc.nodes.find((n: { id: string }) => n.id === 'content_loss').params.weight).toBe(30);
+    receive(doneMessage(sentRuns()[1]!.id, null));
+    await new Promise((r) => setTimeout(r, 0));
+    expect(sentRuns().map((m) => m.seed)).toEqual([0, 3, 2]);
+    receive(doneMessage(sentRuns()[2]!.id, null));
+    expect(run.phase).toBe('ready');
+    expect(run.queue).toEqual([]);
+    expect(run.history.map((h) => h.label.split(' ')[0])).toEqual(['#3', '#4', '#1']);
+    run.pinHistory(run.history[2]!.key);
+    expect(run.pinned?.image).toBe(run.history[2]!.image);
+    expect(run.history[2]!.pinned).toBe(true);
+  });
+
+  it('keeps pinned runs when the history is full, dropping the oldest others', () => {
+    const item = (key: number, pinned = false) => ({ key, label: `#${key}`, image: null, status: 'done', seconds: 1, steps: 1, pinned });
+    const kept = keepHistory([item(30), ...Array.from({ length: 19 }, (_, i) => item(29 - i)), item(1, true)]);
+    expect(kept).toHaveLength(20);
+    expect(kept.at(-1)!.key).toBe(1);
+    expect(kept.some((h) => h.key === 11)).toBe(false);
   });
 });
 

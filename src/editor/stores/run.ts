@@ -2,6 +2,7 @@ import { defineStore } from 'pinia';
 import { computed, markRaw, ref, shallowRef, watch } from 'vue';
 import { formatDiagnostic, hasErrors } from '../../graph/diagnostics';
 import { serialiseDocument } from '../../graph/document';
+import type { GraphModel } from '../../graph/model';
 import { sweepOf } from '../../graph/sweep';
 import type { RGBAImage } from '../../ops/image';
 import type { Preview } from '../../ops/preview';
@@ -24,6 +25,38 @@ const allowedFetchOrigins = (): string[] => {
 };
 
 export type RunPhase = 'starting' | 'ready' | 'running' | 'stopping' | 'no-backend';
+
+/** A run waiting its turn: the graph and settings as they were when the user asked for it. */
+export interface QueuedRun {
+  key: number;
+  label: string;
+  model: GraphModel;
+  size: number;
+  seed: number;
+  sweep: boolean;
+  probe: string[];
+}
+
+/** A finished run in the history strip. */
+export interface HistoryItem {
+  key: number;
+  label: string;
+  image: RGBAImage | null;
+  status: string;
+  seconds: number;
+  steps: number;
+  /** Pinned items stay at the front and are not dropped when the history is full. */
+  pinned?: boolean;
+}
+
+const HISTORY = 20;
+
+/** Newest first, at most HISTORY items: the oldest unpinned ones go first. */
+export function keepHistory(items: HistoryItem[]): HistoryItem[] {
+  const out = [...items];
+  for (let i = out.length - 1; out.length > HISTORY && i >= 0; i--) if (!out[i]!.pinned) out.splice(i, 1);
+  return out;
+}
 
 /** One run's state: the worker, the backend it chose, progress, the loss history, the output and previews. */
 export const useRunStore = defineStore('run', () => {
@@ -52,6 +85,13 @@ export const useRunStore = defineStore('run', () => {
   /** Whether Run runs the graph's sweep (its lesson grid) or the graph once. */
   const sweep = ref(true);
   const now = ref(0);
+  /** Runs waiting their turn: snapshots of the graph and its settings, taken when the user asked. */
+  const queue = ref<QueuedRun[]>([]);
+  /** Finished runs, newest first: their picture, to show again or pin for comparison. */
+  const history = shallowRef<HistoryItem[]>([]);
+  /** The run going on now. */
+  const current = shallowRef<QueuedRun | null>(null);
+  let queued = 0;
   let worker: Worker | null = null;
   /** Who hears that the worker disabled a failing pack (the plugins store, which owns the packs). */
   const packDisabledListeners = new Set<(name: string, problem: string) => void>();
@@ -140,19 +180,30 @@ export const useRunStore = defineStore('run', () => {
           ? `failed: ${m.error ?? 'unknown error'}`
           : `${m.status === 'cancelled' ? 'stopped' : 'done'} after ${done} step${done === 1 ? '' : 's'} in ${(m.ms / 1000).toFixed(1)} s` +
             (m.reused.hits ? ` · reused ${m.reused.hits} earlier results` : '');
+      if (current.value) {
+        const item: HistoryItem = { key: current.value.key, label: current.value.label, image: out ? markRaw(out) : null, status: m.status, seconds: m.ms / 1000, steps: done };
+        history.value = keepHistory([item, ...history.value]);
+        current.value = null;
+      }
       phase.value = 'ready';
+      startNext();
     }
   }
+
+  /** Why the graph as it is cannot run, whatever else is going on. */
+  const graphBlocked = computed<string | null>(() => {
+    if (!graph.model.nodes.length) return 'the graph is empty';
+    const ds = graph.diagnostics;
+    if (hasErrors(ds)) return formatDiagnostic(ds.find((d) => d.severity === 'error')!);
+    return null;
+  });
 
   /** Why Run is disabled, or null when it is not. */
   const blocked = computed<string | null>(() => {
     if (phase.value === 'starting') return 'TensorFlow.js is starting';
     if (phase.value === 'no-backend') return `no backend: ${startError.value}`;
     if (phase.value !== 'ready') return 'a run is going on';
-    if (!graph.model.nodes.length) return 'the graph is empty';
-    const ds = graph.diagnostics;
-    if (hasErrors(ds)) return formatDiagnostic(ds.find((d) => d.severity === 'error')!);
-    return null;
+    return graphBlocked.value;
   });
 
   // The status never says "ready" while Run is disabled: it says what to fix.
@@ -222,10 +273,32 @@ export const useRunStore = defineStore('run', () => {
     void run();
   }
 
+  /** A snapshot of the graph and the run settings as they are now. */
+  function snapshot(): QueuedRun {
+    const model = structuredClone(graph.model);
+    for (const n of model.nodes) {
+      const param = registry.get(n.type)?.roles?.optimiser?.previewEvery;
+      if (param) n.params[param] = settings.previewEvery;
+    }
+    const key = ++queued;
+    const sweeping = sweep.value && sweepOf(model).sweep !== null;
+    const time = new Date().toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+    return {
+      key, model: markRaw(model), size: settings.size, seed: settings.seed, sweep: sweeping,
+      probe: sweeping ? [] : graph.compiled.plan?.steps.flatMap((st) => st.outputs.filter((o) => o.socket !== 'Model').map((o) => o.key)) ?? [],
+      label: `#${key} ${graph.fileName || model.metadata.title || 'graph'} · ${settings.size} px · seed ${settings.seed}${sweeping ? ' · sweep' : ''} · ${time}`,
+    };
+  }
+
+  /**
+   * Run (Ctrl+Enter): runs the graph now, or, while a run is going on, queues it as it is now (its parameters
+   * and settings) to run after the ones before it. Says why when the graph cannot run.
+   */
   async function run() {
-    // Ctrl+Enter on a graph that cannot run says why instead of doing nothing.
-    if (blocked.value) {
-      if (phase.value === 'ready') message.value = `cannot run: ${blocked.value}`;
+    const busy = phase.value === 'running' || phase.value === 'stopping';
+    const why = busy ? graphBlocked.value : blocked.value;
+    if (why) {
+      if (phase.value === 'ready') message.value = `cannot run: ${why}`;
       return;
     }
     // A document never makes the browser fetch from elsewhere without the user's consent.
@@ -234,10 +307,23 @@ export const useRunStore = defineStore('run', () => {
       askOrigins.value = ask;
       return;
     }
+    queue.value = [...queue.value, snapshot()];
+    if (!busy) startNext();
+  }
+
+  /** Starts the first queued run, if no run is going on. */
+  function startNext() {
+    if (phase.value !== 'ready' || !queue.value.length) return;
+    const [next, ...rest] = queue.value;
+    queue.value = rest;
+    void start(next!);
+  }
+
+  async function start(job: QueuedRun) {
     // Everything the user sees changes at once, before any await: a click shows "running" immediately.
     const id = ++runId;
-    const model = structuredClone(graph.model);
-    const probe = graph.compiled.plan?.steps.flatMap((s) => s.outputs.filter((o) => o.socket !== 'Model').map((o) => o.key)) ?? [];
+    current.value = job;
+    const model = job.model;
     steps.value = [];
     previews.value = new Map();
     result.value = null;
@@ -247,13 +333,9 @@ export const useRunStore = defineStore('run', () => {
     cell.value = null;
     tiling.value = null;
     phase.value = 'running';
-    message.value = 'sending the graph to the worker';
+    message.value = queue.value.length ? `sending the graph to the worker (${queue.value.length} more queued)` : 'sending the graph to the worker';
     startedAt.value = now.value = performance.now();
     clock = setInterval(() => (now.value = performance.now()), 250);
-    for (const n of model.nodes) {
-      const param = registry.get(n.type)?.roles?.optimiser?.previewEvery;
-      if (param) n.params[param] = settings.previewEvery;
-    }
     const uploads: Record<string, ArrayBuffer> = {};
     for (const n of model.nodes)
       for (const v of Object.values(n.params))
@@ -261,11 +343,36 @@ export const useRunStore = defineStore('run', () => {
           const bytes = await getUpload(v);
           if (bytes) uploads[v] = bytes;
         }
-    const sweeping = sweep.value && sweepOf(model).sweep !== null;
     post({
-      type: 'run', id, document: serialiseDocument(model), size: settings.size, seed: settings.seed, base: location.href, uploads, probe: sweeping ? [] : probe, sweep: sweeping,
+      type: 'run', id, document: serialiseDocument(model), size: job.size, seed: job.seed, base: location.href, uploads, probe: job.probe, sweep: job.sweep,
       ...(settings.tile ? { tile: settings.tile } : {}),
     });
+  }
+
+  /** Moves a queued run earlier (-1) or later (+1). */
+  function moveQueued(key: number, by: -1 | 1) {
+    const list = [...queue.value];
+    const i = list.findIndex((q) => q.key === key);
+    const j = i + by;
+    if (i < 0 || j < 0 || j >= list.length) return;
+    [list[i], list[j]] = [list[j]!, list[i]!];
+    queue.value = list;
+  }
+
+  const cancelQueued = (key: number) => (queue.value = queue.value.filter((q) => q.key !== key));
+
+  /** Shows a finished run's picture in the output again. */
+  function showHistory(key: number) {
+    const h = history.value.find((x) => x.key === key);
+    if (h?.image) output.value = h.image;
+  }
+
+  /** Pins a finished run for comparison (the output's wipe), and keeps it in the history. */
+  function pinHistory(key: number) {
+    const h = history.value.find((x) => x.key === key);
+    if (!h?.image) return;
+    pinned.value = { image: h.image, label: h.label };
+    history.value = history.value.map((x) => (x.key === key ? { ...x, pinned: true } : x));
   }
 
   function stop() {
@@ -293,6 +400,7 @@ export const useRunStore = defineStore('run', () => {
     askOrigins, answerFetch, remote, allowFetch,
     sendPacks: (list: { origin: string; source: string }[]) => post({ type: 'packs', packs: list }),
     onPackDisabled: (listener: (name: string, problem: string) => void) => void packDisabledListeners.add(listener),
+    queue, history, current, graphBlocked, moveQueued, cancelQueued, showHistory, pinHistory,
     init, run, stop, pin, unpin: () => (pinned.value = null), weightsChanged: () => post({ type: 'weights-changed' }),
   };
 });
