@@ -15,7 +15,10 @@ export async function weightsCommand(action: string | undefined, io: Io, setting
   if (action === 'list') {
     const entries = await listCache(dir);
     if (!entries.length) io.out(`the weight cache (${dir}) is empty`);
-    for (const e of entries) io.out(`${e.name ? `${e.name}  ` : ''}${e.file}  ${(e.size / 2 ** 20).toFixed(1)} MiB  sha256 ${e.sha256.slice(0, 16)}…  ${e.url}`);
+    for (const e of entries) {
+      const name = e.name ?? MANIFEST.find((m) => m.url === e.url)?.name;
+      io.out(`${name ? `${name}  ` : ''}${e.file}  ${(e.size / 2 ** 20).toFixed(1)} MiB  sha256 ${e.sha256.slice(0, 16)}…  ${e.url}`);
+    }
     return 0;
   }
   if (action === 'clear') {
@@ -63,6 +66,7 @@ async function fetchCommand(io: Io, settings: WeightsSettings, request: FetchReq
       const r = await fetchWeights(entry, settings, io, downloadProgress(io, entry.name));
       if (!r.downloaded) io.err(`${entry.name}: already cached: ${r.path}`);
     } catch (e) {
+      if (io.isTTY) process.stderr.write('\n'); // end the progress bar's line
       io.err(`stylegraph: ${entry.name}: ${(e as Error).message}`);
       status = 1;
     }

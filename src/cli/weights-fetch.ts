@@ -38,7 +38,7 @@ export async function cachedWeights(entry: ManifestEntry, s: Pick<WeightsSetting
 function hashCheck(entry: ManifestEntry): string {
   if (entry.sha256) return 'sha256 checked';
   const prefix = hashPrefix(entry);
-  return prefix ? `sha256 checked against the file name's ${prefix}` : 'no published hash to check (sha256 recorded in the cache index)';
+  return prefix ? `sha256 checked against the file name's ${prefix}` : 'no published hash to check; its sha256 is recorded in the cache index';
 }
 
 /**
@@ -53,7 +53,7 @@ export async function fetchWeights(
   const url = weightsUrl(entry, s.mirror?.url);
   io.err(`${entry.name}: from ${url}${s.mirror ? ` (mirror, set by ${s.mirror.from})` : ''}, about ${(entry.sizeBytes / 2 ** 20).toFixed(0)} MiB, ${entry.licence}`);
   const path = await cachedDownload(url, s.dir, { ...knownHash(entry), name: entry.name, ...(onProgress ? { onProgress } : {}), ...(s.fetch ? { fetch: s.fetch } : {}) });
-  io.err(`${entry.name}: ${path} (${hashCheck(entry)})`);
+  io.err(`${entry.name}: ${path}, ${hashCheck(entry)}`);
   return { path, url, downloaded: true };
 }
 
