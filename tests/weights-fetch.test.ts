@@ -109,7 +109,7 @@ describe('weights fetch from a mirror without CORS headers', () => {
     const report = join(tmp, 'cached.json');
     const r = await cli(cache, ['run', 'presets/adain.json', '--size', '32', '--out', join(tmp, 'cached.png'), '--report', report]);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/weights vgg_normalised: \d+ tensors from .*vgg_normalised\.pth \(cached\)/);
+    expect(r.stderr).toMatch(/weights vgg_normalised: \d+ tensors from .*vgg_normalised\.pth \(cached\); a reduced-width VGG19 \(32 channels at relu5_1 where VGG19 has 512\)/);
     const lines = (JSON.parse(readFileSync(report, 'utf8')) as RunReport).weights.map((w) => w.weights);
     expect(lines).toContain(`VGG19 normalised: vgg_normalised from ${join(cache, (await listCache(cache)).find((e) => e.name === 'vgg_normalised')!.file)}`);
     expect(lines).toContain(`Decoder: adain-decoder from ${join(cache, (await listCache(cache)).find((e) => e.name === 'adain-decoder')!.file)}`);

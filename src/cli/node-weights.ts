@@ -59,6 +59,20 @@ export async function loadWeights(
   return { name: spec.name, source: spec.source !== null && !/^https?:\/\//.test(spec.source) ? spec.source : path, tensors };
 }
 
+/**
+ * A note for a reduced-width VGG19 or decoder checkpoint (the test fixtures are such): it runs, at its own width,
+ * but `plan` and the wire labels show VGG19's standard widths. Empty for a standard-width or unknown network.
+ */
+export function widthNote(tensors: LoadedCheckpoint['tensors']): string {
+  const last = tensors.get('features.34.weight') ?? tensors.get('51.weight');
+  if (last && last.shape.length === 4 && last.shape[0] !== 512)
+    return `; a reduced-width VGG19 (${last.shape[0]} channels at relu5_1 where VGG19 has 512): it runs at that width, plan shows the standard widths`;
+  const first = tensors.get('1.weight');
+  if (first && tensors.has('28.weight') && first.shape.length === 4 && first.shape[1] !== 512)
+    return `; a reduced-width decoder (it takes ${first.shape[1]} channels where VGG19's relu4_1 has 512): the encoder must be as narrow`;
+  return '';
+}
+
 export function checkpointStore(list: LoadedCheckpoint[]): CheckpointStore {
   const byName = new Map(list.map((c) => [c.name, c]));
   return { get: (name) => byName.get(name) };

@@ -15,7 +15,7 @@ import type { Io } from './io';
 import { encodePng } from './node-images';
 import { documentAccess } from './node-session';
 import { loadTfjsModelFrom } from './node-tfjs-model';
-import { checkpointStore, loadWeights, type WeightsSpec } from './node-weights';
+import { checkpointStore, loadWeights, widthNote, type WeightsSpec } from './node-weights';
 import { cachedWeights, graphCheckpoints, type WeightsSettings } from './weights-fetch';
 import { progressReporter } from './progress';
 import { downloadProgress } from './weights-command';
@@ -101,7 +101,7 @@ export async function runCommand(io: Io, c: RunCommand): Promise<number> {
           throw new Error(`cannot load weights "${spec.name}"${how}: ${(e as Error).message}`);
         }
         loaded.push(ckpt);
-        io.err(`weights ${spec.name}: ${ckpt.tensors.size} tensors from ${ckpt.source}${how}`);
+        io.err(`weights ${spec.name}: ${ckpt.tensors.size} tensors from ${ckpt.source}${how}${widthNote(ckpt.tensors)}`);
       };
       for (const spec of c.weights) await read(spec, '');
       // Every other network the graph names comes from the cache where `weights fetch` (or an earlier run) put it.
