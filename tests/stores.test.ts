@@ -165,7 +165,8 @@ describe('run store: the queue and the history', () => {
         (globalThis as unknown as { __lastWorker: FakeWorker }).__lastWorker = this;
       }
       postMessage(m: { type: string }) {
-        this.sent.push(m);
+        // As a real worker does: what cannot be cloned (a reactive proxy) throws.
+        this.sent.push(structuredClone(m));
       }
     }
     vi.stubGlobal('Worker', FakeWorker);

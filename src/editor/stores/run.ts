@@ -1,5 +1,5 @@
 import { defineStore } from 'pinia';
-import { computed, markRaw, ref, shallowRef, watch } from 'vue';
+import { computed, markRaw, ref, shallowRef, toRaw, watch } from 'vue';
 import { formatDiagnostic, hasErrors } from '../../graph/diagnostics';
 import { serialiseDocument } from '../../graph/document';
 import type { GraphModel } from '../../graph/model';
@@ -316,7 +316,8 @@ export const useRunStore = defineStore('run', () => {
     if (phase.value !== 'ready' || !queue.value.length) return;
     const [next, ...rest] = queue.value;
     queue.value = rest;
-    void start(next!);
+    // The queue is reactive: what goes to the worker must be plain data it can clone.
+    void start(toRaw(next!));
   }
 
   async function start(job: QueuedRun) {
@@ -344,7 +345,7 @@ export const useRunStore = defineStore('run', () => {
           if (bytes) uploads[v] = bytes;
         }
     post({
-      type: 'run', id, document: serialiseDocument(model), size: job.size, seed: job.seed, base: location.href, uploads, probe: job.probe, sweep: job.sweep,
+      type: 'run', id, document: serialiseDocument(model), size: job.size, seed: job.seed, base: location.href, uploads, probe: [...toRaw(job.probe)], sweep: job.sweep,
       ...(settings.tile ? { tile: settings.tile } : {}),
     });
   }
