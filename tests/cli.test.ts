@@ -44,6 +44,9 @@ describe('stylegraph CLI', () => {
     const r = await cli('validate', 'presets/gatys.json');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/valid \(17 nodes/);
+    // The packs package.json lists load quietly; --verbose names them.
+    expect(r.stderr).not.toMatch(/plugin wct/);
+    expect((await cli('validate', 'presets/gatys.json', '--verbose')).stderr).toMatch(/plugin wct 1\.0\.0: /);
   });
 
   it('prints a plan', async () => {

@@ -46,7 +46,7 @@ const USAGE = `usage:
   stylegraph weights fetch NAME ... | --for GRAPH
                                          downloads checkpoints (every one GRAPH's nodes name) into the cache
                                          that run reads them from: resumed if cut off, checked against their hash
-  stylegraph weights list|clear          the download cache ($STYLEGRAPH_CACHE or ~/.cache/stylegraph/weights)
+  stylegraph weights list, weights clear  the download cache ($STYLEGRAPH_CACHE or ~/.cache/stylegraph/weights)
   stylegraph weights known               the checkpoints in the manifest, and which are cached
   Downloads come from STYLEGRAPH_WEIGHTS_MIRROR, or "weightsMirror" in stylegraph.config.json, where set
   (the same file names under another base URL).
@@ -59,7 +59,8 @@ const USAGE = `usage:
                          one job per content x style (x sweep cell); waits for all unless --detach
   stylegraph status BATCH_ID --redis URL [--queue NAME]
 
-  --plugin loads a node pack (also listed in stylegraph.config.json as { "plugins": [...] }).
+  --plugin loads a node pack (also listed in stylegraph.config.json as { "plugins": [...] }; --verbose names
+  every pack loaded).
   FILE is a graph document (presets/gatys.json). Exit status: 0 done, 1 the run failed,
   2 bad input (file, graph, option), 130 stopped.`;
 
@@ -112,6 +113,7 @@ async function dispatch(argv: string[], io: Io, signal?: AbortSignal): Promise<n
         'memory-limit': { type: 'string' },
         config: { type: 'string' },
         for: { type: 'string', multiple: true },
+        verbose: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -155,7 +157,8 @@ async function dispatch(argv: string[], io: Io, signal?: AbortSignal): Promise<n
   const registry = builtinRegistry();
   const packs = new PackHost(registry);
   const plugins = [...(await configuredPlugins(io.cwd, v.config).catch((e: Error) => { throw new UsageError(e.message); })), ...(v.plugin ?? [])];
-  await loadPlugins(plugins, packs, io);
+  const given = new Set(v.plugin ?? []);
+  await loadPlugins(plugins, packs, io, (spec) => Boolean(v.verbose) || given.has(spec));
   if (command === 'worker') return worker(io, v, registry, redis(), queueName, signal, (await weightsSettings()).mirror);
   if (!file) throw new UsageError(`${command} needs a graph file`);
   if (command === 'weights') {

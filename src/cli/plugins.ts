@@ -83,15 +83,19 @@ export async function configuredWeightsMirror(cwd: string, file?: string, env: N
   return null;
 }
 
-export async function loadPlugins(specs: string[], host: PackHost, io: Io): Promise<void> {
+/**
+ * Loads packs. Each loaded pack is named on stderr when `announce` says so (packs given with --plugin, or every
+ * pack with --verbose): the packs a config lists load quietly, so every command does not print them.
+ */
+export async function loadPlugins(specs: string[], host: PackHost, io: Io, announce: (spec: string) => boolean = () => true): Promise<void> {
   // The same pack named by the config and by --plugin loads once.
   const unique = [...new Map(specs.map((s) => [/^https?:\/\//.test(s) ? s : resolve(io.cwd, s), s])).values()];
   for (const spec of unique) {
     try {
       const { module, origin } = await importPack(spec, io.cwd);
       const r = host.install(module, origin);
-      if (r.ok) io.err(`plugin ${r.pack.name} ${r.pack.version}: ${r.pack.types.join(', ')}`);
-      else io.err(`stylegraph: plugin ${spec}: ${r.error}`);
+      if (!r.ok) io.err(`stylegraph: plugin ${spec}: ${r.error}`);
+      else if (announce(spec)) io.err(`plugin ${r.pack.name} ${r.pack.version}: ${r.pack.types.join(', ')}`);
     } catch (e) {
       io.err(`stylegraph: plugin ${spec} could not be loaded: ${(e as Error).message}`);
     }
