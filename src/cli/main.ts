@@ -61,8 +61,8 @@ const USAGE = `usage:
 
   --plugin loads a node pack (also listed in stylegraph.config.json as { "plugins": [...] }; --verbose names
   every pack loaded).
-  FILE is a graph document (presets/gatys.json). Exit status: 0 done, 1 the run failed,
-  2 bad input (file, graph, option), 130 stopped.`;
+  FILE is a graph document (presets/gatys.json). Without --out, results go to ./stylegraph-out/.
+  Exit status: 0 done, 1 the run failed, 2 bad input (file, graph, option), 130 stopped.`;
 
 const nodeIo: Io = {
   out: (l) => process.stdout.write(l + '\n'),

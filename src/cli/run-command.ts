@@ -20,6 +20,9 @@ import { cachedWeights, graphCheckpoints, type WeightsSettings } from './weights
 import { progressReporter } from './progress';
 import { downloadProgress } from './weights-command';
 
+/** Where results go without --out. */
+export const DEFAULT_OUT = 'stylegraph-out';
+
 export interface RunCommand {
   file: string;
   model: GraphModel;
@@ -48,8 +51,11 @@ const lossText = (r: RunReport) => (r.steps.length ? `, loss ${r.steps[0]!.loss.
 export async function runCommand(io: Io, c: RunCommand): Promise<number> {
   const { tf, startNodeBackend } = await import('./node-tf');
   const access = documentAccess(c.file);
-  const stem = (c.out ?? basename(c.file, extname(c.file))).replace(/\.png$/i, '');
-  const batchDir = c.request.batch ? resolve(io.cwd, c.out ?? `${basename(c.file, extname(c.file))}-batch`) : '';
+  // Without --out, results go to ./stylegraph-out/ (named after the graph), not loose into the working folder.
+  const name = basename(c.file, extname(c.file));
+  if (!c.out) await mkdir(resolve(io.cwd, DEFAULT_OUT), { recursive: true });
+  const stem = (c.out ?? join(DEFAULT_OUT, name)).replace(/\.png$/i, '');
+  const batchDir = c.request.batch ? resolve(io.cwd, c.out ?? join(DEFAULT_OUT, `${name}-batch`)) : '';
   if (batchDir) await mkdir(batchDir, { recursive: true });
   const progress = progressReporter(io);
   let itemStarted = 0;
