@@ -91,7 +91,7 @@ describe('gramHeatmap', () => {
   it('averages blocks, colours by pooled range, and reports the original min/max', () => {
     // Block means: top-left 2.5, top-right 10, bottom-left 0, bottom-right 5.5.
     const g = [1, 2, 10, 12, 3, 4, 10, 8, 0, -2, 5, 5, 0, 2, 5, 7];
-    const { image, min, max } = gramHeatmap(g, 4, 2);
+    const { image, min, max } = gramHeatmap(g, 4, 2, 'linear');
     expect([image.width, image.height]).toEqual([2, 2]);
     expect([min, max]).toEqual([-2, 12]);
     expect(px(image, 1, 0)).toEqual(rgba(1));

@@ -2,20 +2,22 @@ import type { Pinia } from 'pinia';
 import { NodeEditor, type GetSchemes } from 'rete';
 import { AreaExtensions, AreaPlugin } from 'rete-area-plugin';
 import { ConnectionPlugin, Presets as ConnectionPresets } from 'rete-connection-plugin';
-import { ContextMenuPlugin, type ContextMenuExtra } from 'rete-context-menu-plugin';
 import { MinimapPlugin, type MinimapExtra } from 'rete-minimap-plugin';
 import { Presets, VuePlugin, type VueArea2D } from 'rete-vue-plugin';
 import { createApp } from 'vue';
 import { modelEndpoint, type ViewEdge, type ViewGraph, type ViewNode } from '../view';
-import { registry } from '../registry';
 import type { useGraphStore } from '../stores/graph';
 import ConnectionView from './ConnectionView.vue';
 import { CanvasConnection, CanvasNode } from './elements';
 import NodeView from './NodeView.vue';
 import SocketView from './SocketView.vue';
+import type { MenuAction, MenuRequest } from './menu';
+
+/** The smallest zoom the first view (and opening a graph) fits at: text stays readable; the rest is a pan away. */
+export const READABLE_ZOOM = 0.75;
 
 type Schemes = GetSchemes<CanvasNode, CanvasConnection>;
-type AreaExtra = VueArea2D<Schemes> | ContextMenuExtra | MinimapExtra;
+type AreaExtra = VueArea2D<Schemes> | MinimapExtra;
 type GraphStore = ReturnType<typeof useGraphStore>;
 
 /** The model's edge for a wire on the canvas (group boxes name their members in socket keys). */
@@ -43,16 +45,14 @@ export class Canvas {
   private drawn = new Map<string, string>();
   private queue: Promise<void> = Promise.resolve();
 
-  constructor(container: HTMLElement, private graph: GraphStore, pinia: Pinia) {
+  constructor(container: HTMLElement, private graph: GraphStore, pinia: Pinia, private onMenu: (request: MenuRequest) => void = () => {}) {
     this.area = new AreaPlugin<Schemes, AreaExtra>(container);
     const connection = new ConnectionPlugin<Schemes, AreaExtra>();
     const render = new VuePlugin<Schemes, AreaExtra>({ setup: (context) => createApp(context).use(pinia) });
-    const menu = new ContextMenuPlugin<Schemes>({ items: (context) => this.menu(context) });
     const minimap = new MinimapPlugin<Schemes>({ ratio: 1.4 });
     render.addPreset(
       Presets.classic.setup({ customize: { node: () => NodeView, socket: () => SocketView, connection: () => ConnectionView } }),
     );
-    render.addPreset(Presets.contextMenu.setup({ delay: 200 }));
     render.addPreset(Presets.minimap.setup({ size: 160 }));
     connection.addPreset(ConnectionPresets.classic.setup());
     // While a wire is dragged, sockets of another type say they cannot take it (the drop is refused with the reason).
@@ -68,7 +68,6 @@ export class Canvas {
     this.editor.use(this.area);
     this.area.use(connection);
     this.area.use(render);
-    this.area.use(menu);
     this.area.use(minimap);
     AreaExtensions.simpleNodesOrder(this.area);
 
@@ -96,6 +95,14 @@ export class Canvas {
     });
 
     this.area.addPipe((c) => {
+      if (c.type === 'contextmenu') {
+        // The right-click menu is the app's own (CanvasMenu.vue): node types with search, or a node's actions.
+        const { event, context } = c.data;
+        event.preventDefault();
+        event.stopPropagation();
+        this.onMenu(this.menu(context as 'root' | CanvasNode | CanvasConnection, event));
+        return c;
+      }
       if (c.type === 'nodepicked') {
         this.picked = true;
         const id = c.data.id;
@@ -124,6 +131,11 @@ export class Canvas {
 
     window.addEventListener('keydown', this.keys);
     window.addEventListener('keyup', this.keys);
+    // Placing new nodes uses the sizes the canvas draws (open previews included).
+    graph.setMeasure((id) => {
+      const el = this.area.nodeViews.get(id)?.element.firstElementChild as HTMLElement | null | undefined;
+      return el?.offsetWidth ? { width: el.offsetWidth, height: el.offsetHeight } : undefined;
+    });
   }
 
   /** Shift, Ctrl or Cmd held: a click adds to the selection instead of replacing it. */
@@ -187,9 +199,30 @@ export class Canvas {
     }
   }
 
-  async fit() {
+  /**
+   * Fits the graph in the view; with `floor`, never below that zoom: a graph too large to fit readably shows its
+   * start (the left, where its inputs are) at the floor, centred vertically when its height fits, and the rest pans.
+   */
+  async fit(floor = 0) {
     const nodes = this.editor.getNodes();
-    if (nodes.length) await AreaExtensions.zoomAt(this.area, nodes);
+    if (!nodes.length) return;
+    await AreaExtensions.zoomAt(this.area, nodes);
+    const { k } = this.area.area.transform;
+    if (k >= floor) return;
+    const boxes = nodes.flatMap((n) => {
+      const v = this.area.nodeViews.get(n.id);
+      const el = v?.element.firstElementChild as HTMLElement | null | undefined;
+      return v ? [{ x: v.position.x, y: v.position.y, width: el?.offsetWidth ?? 220, height: el?.offsetHeight ?? 140 }] : [];
+    });
+    const left = Math.min(...boxes.map((b) => b.x));
+    const top = Math.min(...boxes.map((b) => b.y));
+    const bottom = Math.max(...boxes.map((b) => b.y + b.height));
+    const { height } = this.area.container.getBoundingClientRect();
+    const pad = 24;
+    await this.area.area.zoom(floor, 0, 0);
+    const fits = (bottom - top) * floor + 2 * pad <= height;
+    const y = fits ? (height - (bottom - top) * floor) / 2 - top * floor : pad - top * floor;
+    await this.area.area.translate(pad - left * floor, y);
   }
 
   /** A point on the canvas (in graph coordinates) for a client position. */
@@ -199,39 +232,30 @@ export class Canvas {
     return { x: (clientX - rect.left - x) / k, y: (clientY - rect.top - y) / k };
   }
 
-  private menu(context: 'root' | CanvasNode | CanvasConnection) {
+  private menu(context: 'root' | CanvasNode | CanvasConnection, event: MouseEvent): MenuRequest {
     const g = this.graph;
+    const where = { clientX: event.clientX, clientY: event.clientY };
     if (context === 'root') {
-      const at = { ...this.area.area.pointer };
-      const byCategory = new Map<string, { label: string; key: string; handler(): void }[]>();
-      for (const d of registry.list()) {
-        const list = byCategory.get(d.category) ?? [];
-        list.push({ label: d.title, key: d.type, handler: () => g.add(d.type, at) });
-        byCategory.set(d.category, list);
-      }
+      const at = this.toGraph(event.clientX, event.clientY);
       return {
-        searchBar: true,
-        list: [
-          ...[...byCategory].map(([cat, subitems]) => ({ label: cat, key: `cat:${cat}`, handler: () => {}, subitems })),
-          { label: 'Arrange', key: 'arrange', handler: () => g.arrange() },
-        ],
+        ...where,
+        add: (type) => g.add(type, { x: Math.round(at.x), y: Math.round(at.y) }),
+        actions: [{ label: 'Arrange', key: 'arrange', run: () => g.arrange() }],
       };
     }
     if (context instanceof CanvasConnection)
-      return { searchBar: false, list: [{ label: 'Delete connection', key: 'delete', handler: () => g.disconnect(modelEdge(context.edge)) }] };
+      return { ...where, actions: [{ label: 'Delete connection', key: 'delete', run: () => g.disconnect(modelEdge(context.edge)) }] };
     const ids = g.selection.includes(context.id) ? g.selection : [context.id];
     const group = context.view.kind === 'group' ? context.id.slice('group:'.length) : null;
-    return {
-      searchBar: false,
-      list: [
-        { label: 'Delete', key: 'delete', handler: () => g.remove(ids) },
-        { label: 'Bypass on/off', key: 'bypass', handler: () => g.bypass(ids) },
-        { label: 'Duplicate', key: 'duplicate', handler: () => (g.copy(ids), g.paste()) },
-        group
-          ? { label: 'Expand group', key: 'expand', handler: () => g.updateGroup(group, { collapsed: false }) }
-          : { label: 'Group selection', key: 'group', handler: () => g.group(ids) },
-      ],
-    };
+    const actions: MenuAction[] = [
+      { label: 'Delete', key: 'delete', run: () => g.remove(ids) },
+      { label: 'Bypass on/off', key: 'bypass', run: () => g.bypass(ids) },
+      { label: 'Duplicate', key: 'duplicate', run: () => (g.copy(ids), g.paste()) },
+      group
+        ? { label: 'Expand group', key: 'expand', run: () => g.updateGroup(group, { collapsed: false }) }
+        : { label: 'Group selection', key: 'group', run: () => g.group(ids) },
+    ];
+    return { ...where, actions };
   }
 
   destroy() {

@@ -5,7 +5,8 @@ import type { Diagnostic } from '../../graph/diagnostics';
 import { parseDocument, serialiseDocument } from '../../graph/document';
 import * as edit from '../../graph/edit';
 import type { GraphEdge, GraphGroup, GraphModel } from '../../graph/model';
-import { layOut, modelEndpoint, viewGraph } from '../view';
+import { estimateHeight, layOut, modelEndpoint, viewGraph } from '../view';
+import { boundsOf, freeSpot, nodeBoxes, NODE_WIDTH, type Size } from '../placement';
 import type { SocketType } from '../../plugin/types';
 import { modelLayers, packs, registry, registryVersion } from '../registry';
 import { missingPacks, recordPacks } from '../../graph/packs';
@@ -35,6 +36,10 @@ export const useGraphStore = defineStore('graph', () => {
   /** The type of the wire being dragged on the canvas, for the sockets to show whether they can take it. */
   const dragging = ref<{ type: SocketType; from: string } | null>(null);
   let clipboard: edit.Fragment | null = null;
+  /** The drawn size of a node, from the canvas (placement falls back to estimates without it). */
+  let measure: ((id: string) => Size | undefined) | undefined;
+  /** Boxes taken on the canvas: nodes and their open previews. */
+  const occupied = (m: GraphModel) => [...nodeBoxes(viewGraph(m, registry), measure, settings.previewNodes).values()];
   let lastMerge = { key: '', at: 0 };
 
   let noticeTimer: ReturnType<typeof setTimeout> | undefined;
@@ -108,8 +113,12 @@ export const useGraphStore = defineStore('graph', () => {
     ids.flatMap((id) => (id.startsWith('group:') ? (model.value.groups?.find((g) => `group:${g.id}` === id)?.nodes ?? []) : [id]));
 
   const commands = {
+    /** Adds a node in the free space nearest to `position` (its top-left corner), never on top of another node. */
     add(type: string, position: { x: number; y: number }, params: Record<string, unknown> = {}) {
-      const r = edit.addNode(model.value, type, position, params);
+      const sized = edit.addNode(model.value, type, position, params);
+      const v = viewGraph(sized.model, registry).nodes.find((n) => n.id === sized.id);
+      const size = { width: NODE_WIDTH, height: v ? estimateHeight(v) : 140 };
+      const r = edit.addNode(model.value, type, freeSpot(occupied(model.value), size, position), params);
       commit(r.model);
       selection.value = [r.id];
       return r.id;
@@ -154,9 +163,17 @@ export const useGraphStore = defineStore('graph', () => {
       clipboard = edit.copyFragment(model.value, members(ids));
       return clipboard.nodes.length;
     },
-    paste() {
+    /**
+     * Pastes the copied nodes with their wires: with their top-left corner at `at` (the pointer) or next to the
+     * originals, moved as a block to the nearest free space.
+     */
+    paste(at?: { x: number; y: number }) {
       if (!clipboard?.nodes.length) return;
-      const r = edit.pasteFragment(model.value, clipboard);
+      const views = new Map(viewGraph({ ...model.value, nodes: clipboard.nodes, edges: clipboard.edges, groups: [] }, registry).nodes.map((v) => [v.id, v]));
+      const block = boundsOf(clipboard.nodes.map((n) => ({ ...n.position, width: NODE_WIDTH, height: views.get(n.id) ? estimateHeight(views.get(n.id)!) : 140 })));
+      const want = at ?? { x: block.x + 40, y: block.y + 40 };
+      const spot = freeSpot(occupied(model.value), block, want);
+      const r = edit.pasteFragment(model.value, clipboard, { x: spot.x - block.x, y: spot.y - block.y });
       commit(r.model);
       selection.value = r.ids;
       // The next paste lands a little further on.
@@ -262,6 +279,7 @@ export const useGraphStore = defineStore('graph', () => {
     model, selection, fileName, notice, dragging, past, future, view, compiled, missing, missingUploads, documentModel, documentText, diagnostics, runDiagnostics, diagnosticsByNode, shapes,
     canUndo: computed(() => past.value.length > 0), canRedo: computed(() => future.value.length > 0),
     tell, commit, undo, redo, load, open, ...commands,
+    setMeasure: (f: (id: string) => Size | undefined) => void (measure = f),
   };
 });
 
