@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { channelStats, colourMap, featureGrid, gramHeatmap, imageThumb, summarise } from '../src/ops/preview';
+import { channelStats, colourMap, compareGrams, compareStats, differenceImage, featureGram, featureGrid, gramCells, gramHeatmap, heatImage, imageThumb, logPosition, summarise } from '../src/ops/preview';
 import type { RGBAImage } from '../src/ops/image';
 
 /** RGBA of pixel (x, y). */
@@ -136,5 +136,64 @@ describe('summarise', () => {
       [[1, 2, 3], [3], 'Scalar'],
     ];
     for (const [data, shape, socket] of odd) expect(summarise(data, shape, socket)).toEqual({ kind: 'other', shape });
+  });
+});
+
+describe('log-scale Grams and the target/generated comparison', () => {
+  it('colours on a log scale: a value a decade below the top sits a quarter down (four decades)', () => {
+    expect(logPosition(100, 100)).toBe(1);
+    expect(logPosition(10, 100)).toBeCloseTo(0.75);
+    expect(logPosition(0.01, 100)).toBe(0);
+    expect(logPosition(-5, 100)).toBe(0);
+    const img = heatImage([1000, 100, 10, 1], 2, 'log');
+    expect(px(img, 0, 0)).toEqual(rgba(1));
+    expect(px(img, 1, 0)).toEqual(rgba(0.75));
+    expect(px(img, 1, 1)).toEqual(rgba(0.25));
+    // The default heatmap of a Gram is the log one.
+    expect(px(gramHeatmap([1000, 100, 10, 1], 2).image, 1, 0)).toEqual(rgba(0.75));
+  });
+
+  it('pools the Gram of features exactly like pooling the full Gram', () => {
+    const h = 3, w = 2, c = 5;
+    const f = Array.from({ length: h * w * c }, (_, i) => Math.sin(i * 1.7) + 1);
+    const full: number[] = [];
+    for (let i = 0; i < c; i++) for (let j = 0; j < c; j++) {
+      let s = 0;
+      for (let p = 0; p < h * w; p++) s += f[p * c + i]! * f[p * c + j]!;
+      full.push(s);
+    }
+    const g = featureGram(f, [1, h, w, c], 2)!;
+    expect([g.side, g.channels, g.positions]).toEqual([2, 5, 6]);
+    const want = gramCells(full, c, 2).values;
+    g.values.forEach((v, i) => expect(v).toBeCloseTo(want[i]!, 4));
+    expect(featureGram(f, [1, h, w, c], 2, 10)).toBeNull();
+    const s = summarise(f, [1, h, w, c], 'Features');
+    expect(s.kind === 'features' && s.gram?.side).toBe(5);
+  });
+
+  it('shows generated - target with sign and a shared scale, and says how far apart they are', () => {
+    const t = gramCells([4, 1, 1, 4], 2);
+    const same = compareGrams(t, gramCells([4, 1, 1, 4], 2))!;
+    expect(same.maxAbs).toBe(0);
+    expect(same.relative).toBe(0);
+    expect(px(same.difference, 0, 0)).toEqual([24, 26, 32, 255]);
+    const more = compareGrams(t, gramCells([8, 1, 1, 4], 2))!;
+    expect(more.maxAbs).toBe(4);
+    expect(more.relative).toBeCloseTo(0.4);
+    expect(px(more.difference, 0, 0)).toEqual([240, 90, 70, 255]); // more than the style: red
+    const less = differenceImage([0, 1, 1, 4], [4, 1, 1, 4], 2);
+    expect(px(less.image, 0, 0)).toEqual([80, 150, 250, 255]); // less: blue
+    // One scale for both: the target's 4 is no longer the top colour once the generated has 8.
+    expect(px(more.target, 0, 0)).not.toEqual(rgba(1));
+    expect(px(more.generated, 0, 0)).toEqual(rgba(1));
+    expect(compareGrams(t, gramCells([1, 2, 3, 4, 5, 6, 7, 8, 9], 3))).toBeNull();
+  });
+
+  it('compares per-channel statistics on one log scale, with signed differences', () => {
+    const rows = compareStats([10, 1, 5], [10, 10, 4]);
+    expect(rows.map((r) => r.target)).toEqual([1, 0.75, expect.closeTo(1 + Math.log10(0.5) / 4, 6)]);
+    expect(rows[0]!.difference).toBe(0);
+    expect(rows[1]!.difference).toBe(1);
+    expect(rows[2]!.difference).toBeLessThan(0);
   });
 });
