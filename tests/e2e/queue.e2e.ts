@@ -1,0 +1,82 @@
+import { mkdirSync } from 'node:fs';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { preview, type PreviewServer } from 'vite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+/**
+ * Issue 18, items 1 and 6 in the built editor: a node that reaches no output does not block Run, and runs queue
+ * while one goes on, in an order the user sets, into a history that can be shown and pinned.
+ */
+const shots = new URL('../../test-results/', import.meta.url).pathname;
+let server: PreviewServer;
+let browser: Browser;
+let base = '';
+
+beforeAll(async () => {
+  mkdirSync(shots, { recursive: true });
+  server = await preview({ configFile: new URL('../../vite.config.ts', import.meta.url).pathname, preview: { port: 0, host: '127.0.0.1' } });
+  base = server.resolvedUrls!.local[0]!;
+  browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu'] });
+});
+afterAll(async () => {
+  await browser?.close();
+  await new Promise<void>((r) => server?.httpServer.close(() => r()));
+});
+
+async function open(query: string): Promise<{ page: Page; errors: string[] }> {
+  const page = await browser.newPage({ viewport: { width: 1500, height: 950 } });
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(`${base}?${query}`);
+  await page.waitForFunction(() => !(document.querySelector('[data-test=run]') as HTMLButtonElement | null)?.disabled, null, { timeout: 60_000 });
+  return { page, errors };
+}
+
+type Store = { graph: { add(type: string, p: { x: number; y: number }): unknown; model: { nodes: { id: string }[] } } };
+
+describe('the editor: runs', () => {
+  it('runs a graph with a node fresh from the palette (left out, with a warning) instead of blocking it', async () => {
+    const { page, errors } = await open('backend=wasm&size=32&fresh');
+    await page.evaluate(() => (window as unknown as { stylegraph: Store }).stylegraph.graph.add('style-loss', { x: 40, y: 40 }));
+    await page.waitForFunction(() => document.querySelectorAll('.sg-node').length > 17);
+    expect(await page.isDisabled('[data-test=run]')).toBe(false);
+    await page.fill('[data-test=steps]', '2');
+    await page.dispatchEvent('[data-test=steps]', 'change');
+    await page.keyboard.press('Control+Enter');
+    await page.waitForFunction(() => /^done/.test(document.querySelector('[data-test=status]')?.textContent ?? ''), null, { timeout: 120_000 });
+    expect(errors).toEqual([]);
+  }, 180_000);
+
+  it('queues variants while a run goes on, runs them in the order set, and keeps a history to show and pin', async () => {
+    const { page, errors } = await open('backend=wasm&size=32&fresh');
+    // A long first run (stopped below), then short variants: each queued run keeps the settings it was queued with.
+    await page.fill('[data-test=steps]', '5000');
+    await page.dispatchEvent('[data-test=steps]', 'change');
+    await page.click('[data-test=run]');
+    await page.waitForSelector('[data-test=enqueue]');
+    await page.fill('[data-test=steps]', '2');
+    await page.dispatchEvent('[data-test=steps]', 'change');
+    // Three variants with seeds 1, 2, 3; then 3 moves first and 1 is cancelled.
+    for (const seed of [1, 2, 3]) {
+      await page.fill('[data-test=seed]', String(seed));
+      await page.dispatchEvent('[data-test=seed]', 'change');
+      await page.click('[data-test=enqueue]');
+    }
+    await page.click('[data-test=queue-toggle]');
+    const waiting = () => page.locator('[data-test=queue-list] li .label').allTextContents();
+    expect((await waiting()).map((l) => /seed (\d)/.exec(l)?.[1])).toEqual(['1', '2', '3']);
+    await page.click('[data-test=queue-list] li:nth-child(3) button[title=earlier]');
+    await page.click('[data-test=queue-list] li:nth-child(2) button[title=earlier]');
+    await page.click('[data-test=queue-list] li:nth-child(2) button[title=cancel]');
+    expect((await waiting()).map((l) => /seed (\d)/.exec(l)?.[1])).toEqual(['3', '2']);
+    await page.screenshot({ path: `${shots}queue-waiting.png` });
+    await page.click('[data-test=stop]');
+    await page.waitForFunction(() => document.querySelectorAll('[data-test=history] figure').length === 3, null, { timeout: 240_000 });
+    const captions = await page.locator('[data-test=history] figcaption').evaluateAll((els) => els.map((e) => e.getAttribute('title') ?? ''));
+    expect(captions.map((l) => /seed (\d)/.exec(l)?.[1])).toEqual(['2', '3', '0']);
+    await page.locator('[data-test=history] figure').nth(2).locator('button', { hasText: 'pin' }).click();
+    await page.waitForSelector('[data-test=history] figure.pinned');
+    await page.screenshot({ path: `${shots}queue-history.png` });
+    expect(errors).toEqual([]);
+  }, 300_000);
+});
