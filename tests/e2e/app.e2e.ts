@@ -158,6 +158,8 @@ describe('the editor', () => {
   it('deletes a node with the keyboard, brings it back with undo, and keeps the graph across a reload', async () => {
     const { page } = await open('backend=wasm&size=64');
     const before = await model(page);
+    // The first view shows the graph's start at a readable zoom; F fits all of it, the last style loss included.
+    await page.keyboard.press('f');
     await page.click('[data-node="style_relu5_1"] .head');
     await page.keyboard.press('Delete');
     await expect.poll(async () => (await model(page)).nodes.includes('style_relu5_1')).toBe(false);
