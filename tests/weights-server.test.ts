@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listCache } from '../src/cli/weights-cache';
-import { weightsMiddleware } from '../src/devserver/weights';
+import { hostAllowed, weightsMiddleware } from '../src/devserver/weights';
 import { MANIFEST } from '../src/models/weights/manifest';
 import { WEIGHTS_ROUTE, type WeightsServerInfo } from '../src/web/weights-route';
 import { readFixture } from './parity';
@@ -92,6 +92,17 @@ describe('the editor server serves manifest weights', () => {
     expect(((await res.json()) as { error: string }).error).toContain(`${host}/mirror/resnet50-0676ba61.pth`);
     expect((await fetch(`${base}/index.html`)).status).toBe(418);
     expect((await fetch(`${base}/__stylegraph/weightsx`)).status).toBe(418);
+  });
+
+  it('answers only to this machine\'s names, IP addresses and the allowed hosts (no DNS rebinding)', () => {
+    expect(hostAllowed('localhost:5173', undefined)).toBe(true);
+    expect(hostAllowed('127.0.0.1:4173', undefined)).toBe(true);
+    expect(hostAllowed('[::1]:5173', undefined)).toBe(true);
+    expect(hostAllowed('evil.example:5173', undefined)).toBe(false);
+    expect(hostAllowed(undefined, undefined)).toBe(false);
+    expect(hostAllowed('class.school.example', ['.school.example'])).toBe(true);
+    expect(hostAllowed('school.example.evil', ['.school.example'])).toBe(false);
+    expect(hostAllowed('anything', true)).toBe(true);
   });
 
   it('refuses requests from another site and methods other than GET', async () => {

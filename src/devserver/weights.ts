@@ -19,6 +19,11 @@ export interface WeightsServerOptions {
   /** The server's mirror, read per request (default: `STYLEGRAPH_WEIGHTS_MIRROR`). */
   mirror?: () => string | null;
   fetch?: typeof fetch;
+  /**
+   * Host names the server answers to besides localhost and IP addresses (Vite's `server.allowedHosts`; `true`: any).
+   * A page on another name (DNS rebinding) may not make this server fetch.
+   */
+  allowedHosts?: () => string[] | true | undefined;
 }
 
 type Next = (err?: unknown) => void;
@@ -40,6 +45,24 @@ function validMirror(text: string | null): string | null {
   } catch {
     return null;
   }
+}
+
+/** Whether a Host header names this machine, an IP address, or a host the server was told to answer to. */
+export function hostAllowed(host: string | undefined, allowed: string[] | true | undefined): boolean {
+  if (allowed === true) return true;
+  if (!host) return false;
+  let name: string;
+  try {
+    name = new URL(`http://${host}`).hostname.toLowerCase();
+  } catch {
+    return false;
+  }
+  if (name === 'localhost' || name.endsWith('.localhost')) return true;
+  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(name) || name.startsWith('[')) return true;
+  return (allowed ?? []).some((a) => {
+    const h = a.toLowerCase();
+    return h.startsWith('.') ? name === h.slice(1) || name.endsWith(h) : name === h;
+  });
 }
 
 function json(res: ServerResponse, status: number, body: unknown) {
@@ -85,6 +108,7 @@ export function weightsMiddleware(options: WeightsServerOptions = {}) {
     if (req.method !== 'GET' && req.method !== 'HEAD') return json(res, 405, { error: 'only GET' });
     // Another site's page may not make this server download things.
     if (req.headers['sec-fetch-site'] === 'cross-site') return json(res, 403, { error: 'cross-site requests are refused' });
+    if (!hostAllowed(req.headers.host, options.allowedHosts?.())) return json(res, 403, { error: `this server does not answer to ${req.headers.host ?? 'no host'}` });
     const page = url.searchParams.get('mirror');
     const mirror = validMirror(page) ?? validMirror(serverMirror());
     if (page && !validMirror(page)) return json(res, 400, { error: `the mirror must be an http(s) URL, not "${page}"` });
@@ -134,10 +158,11 @@ export function weightsMiddleware(options: WeightsServerOptions = {}) {
 
 /** The Vite plugin: the same middleware for `vite` (npm start) and `vite preview`. */
 export function weightsServer(options: WeightsServerOptions = {}): Plugin {
-  const middleware = weightsMiddleware(options);
   return {
     name: 'stylegraph-weights',
-    configureServer: (server) => void server.middlewares.use(middleware),
-    configurePreviewServer: (server) => void server.middlewares.use(middleware),
+    configureServer: (server) =>
+      void server.middlewares.use(weightsMiddleware({ allowedHosts: () => server.config.server.allowedHosts, ...options })),
+    configurePreviewServer: (server) =>
+      void server.middlewares.use(weightsMiddleware({ allowedHosts: () => server.config.preview.allowedHosts, ...options })),
   };
 }
