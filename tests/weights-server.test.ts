@@ -53,6 +53,23 @@ describe('the editor server serves manifest weights', () => {
     expect(info).toEqual({ stylegraph: 'weights', mirror: `${host}/mirror`, names: MANIFEST.map((e) => e.name) });
   });
 
+  it('takes its own mirror from the CLI\'s setting (STYLEGRAPH_WEIGHTS_MIRROR) by default', async () => {
+    const before = process.env.STYLEGRAPH_WEIGHTS_MIRROR;
+    process.env.STYLEGRAPH_WEIGHTS_MIRROR = 'https://class.example/weights/';
+    const middleware = weightsMiddleware({ cacheDir: () => cache });
+    const server = createServer((req, res) => void middleware(req, res, () => res.writeHead(418).end()));
+    try {
+      const at = await listen(server);
+      expect(((await (await fetch(`${at}${WEIGHTS_ROUTE}`)).json()) as WeightsServerInfo).mirror).toBe('https://class.example/weights/');
+      process.env.STYLEGRAPH_WEIGHTS_MIRROR = 'ftp://nope/';
+      expect(((await (await fetch(`${at}${WEIGHTS_ROUTE}`)).json()) as { error: string }).error).toMatch(/must be an http\(s\) URL/);
+    } finally {
+      if (before === undefined) delete process.env.STYLEGRAPH_WEIGHTS_MIRROR;
+      else process.env.STYLEGRAPH_WEIGHTS_MIRROR = before;
+      server.close();
+    }
+  });
+
   it('fetches a checkpoint from the mirror into the cache and streams its bytes with their length', async () => {
     const res = await fetch(`${base}${WEIGHTS_ROUTE}/adain-decoder`);
     expect(res.status).toBe(200);

@@ -2,7 +2,8 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Plugin } from 'vite';
-import { cachedDownload, defaultCacheDir, type Progress } from '../cli/weights-cache';
+import { configuredWeightsMirror } from '../cli/plugins';
+import { cachedDownload, defaultCacheDir, type DownloadOptions, type Progress } from '../cli/weights-cache';
 import { hashPrefix, MANIFEST, manifestEntry, weightsUrl } from '../models/weights/manifest';
 import { WEIGHTS_ROUTE, type WeightsServerInfo, type WeightsServerProgress } from '../web/weights-route';
 
@@ -11,13 +12,13 @@ import { WEIGHTS_ROUTE, type WeightsServerInfo, type WeightsServerProgress } fro
  * the command line's disk cache and serves them to the page, so hosts that send no CORS header (GitHub releases,
  * download.pytorch.org) work from the editor. Only names in the manifest are served: the page cannot make the
  * server fetch any other URL. A mirror (the page's `?mirror=`, else `STYLEGRAPH_WEIGHTS_MIRROR`) changes only the
- * base; the file name stays the manifest's.
+ * base; the file name stays the manifest's. The server's own mirror is the CLI's setting.
  */
 export interface WeightsServerOptions {
   /** The cache folder, read per request (default: the CLI's, `STYLEGRAPH_CACHE` or ~/.cache/stylegraph/weights). */
   cacheDir?: () => string;
-  /** The server's mirror, read per request (default: `STYLEGRAPH_WEIGHTS_MIRROR`). */
-  mirror?: () => string | null;
+  /** The server's mirror, read per request (default: the CLI's, `STYLEGRAPH_WEIGHTS_MIRROR` or `weightsMirror` in its config). */
+  mirror?: () => string | null | Promise<string | null>;
   fetch?: typeof fetch;
   /**
    * Host names the server answers to besides localhost and IP addresses (Vite's `server.allowedHosts`; `true`: any).
@@ -74,7 +75,7 @@ function json(res: ServerResponse, status: number, body: unknown) {
 
 export function weightsMiddleware(options: WeightsServerOptions = {}) {
   const cacheDir = options.cacheDir ?? defaultCacheDir;
-  const serverMirror = options.mirror ?? (() => process.env.STYLEGRAPH_WEIGHTS_MIRROR || null);
+  const serverMirror = options.mirror ?? (async () => (await configuredWeightsMirror(process.cwd()))?.url ?? null);
   /** Downloads in progress by source URL: two pages (or a page and its progress poll) share one. */
   const downloads = new Map<string, Download>();
 
@@ -85,7 +86,7 @@ export function weightsMiddleware(options: WeightsServerOptions = {}) {
     const get = options.fetch ?? fetch;
     const d: Download = { progress: null, waiters: 0, settled: false, controller, done: Promise.resolve('') };
     // The manifest name goes in the cache's index, so the CLI finds a file fetched from a mirror by its name.
-    const opts = {
+    const opts: DownloadOptions = {
       name,
       sha256,
       hashPrefix: prefix,
@@ -110,10 +111,16 @@ export function weightsMiddleware(options: WeightsServerOptions = {}) {
     if (req.headers['sec-fetch-site'] === 'cross-site') return json(res, 403, { error: 'cross-site requests are refused' });
     if (!hostAllowed(req.headers.host, options.allowedHosts?.())) return json(res, 403, { error: `this server does not answer to ${req.headers.host ?? 'no host'}` });
     const page = url.searchParams.get('mirror');
-    const mirror = validMirror(page) ?? validMirror(serverMirror());
     if (page && !validMirror(page)) return json(res, 400, { error: `the mirror must be an http(s) URL, not "${page}"` });
+    let own: string | null;
+    try {
+      own = validMirror(await serverMirror());
+    } catch (e) {
+      return json(res, 500, { error: `the server's weights mirror setting: ${(e as Error).message}` });
+    }
+    const mirror = validMirror(page) ?? own;
     if (url.pathname === WEIGHTS_ROUTE || url.pathname === `${WEIGHTS_ROUTE}/`) {
-      const info: WeightsServerInfo = { stylegraph: 'weights', mirror: validMirror(serverMirror()), names: MANIFEST.map((e) => e.name) };
+      const info: WeightsServerInfo = { stylegraph: 'weights', mirror: own, names: MANIFEST.map((e) => e.name) };
       return json(res, 200, info);
     }
     const m = /^([a-z0-9_.-]+)(\/progress)?$/.exec(url.pathname.slice(WEIGHTS_ROUTE.length + 1));
