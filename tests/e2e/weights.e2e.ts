@@ -159,6 +159,16 @@ describe('pretrained weights in the editor', () => {
     const [chooser] = await Promise.all([page.waitForEvent('filechooser'), failure.locator('button', { hasText: 'Pick the file' }).click()]);
     await chooser.setFiles(new URL('../fixtures/decoder-tiny.pth', import.meta.url).pathname);
     await expect.poll(async () => Object.fromEntries(await states(page))['adain-decoder']).toBe('cached');
+    // A checkpoint dropped on the node that needs it loads under that node's name, whatever the file is called.
+    const vgg = fixture('vgg_normalised-tiny.pth').toString('base64');
+    await page.evaluate((b64) => {
+      const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+      const dt = new DataTransfer();
+      dt.items.add(new File([bytes], 'some-encoder.pth'));
+      document.querySelector('[data-node="enc_content"]')!.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    }, vgg);
+    await expect.poll(() => states(page)).toEqual([['vgg_normalised', 'cached'], ['adain-decoder', 'cached']]);
+    expect(await page.textContent('[data-weights=vgg_normalised]')).toContain('from some-encoder.pth');
     expect(errors).toEqual([]);
     await context.close();
   });
