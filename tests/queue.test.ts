@@ -41,9 +41,12 @@ function cli(...args: string[]): Promise<{ code: number | null; out: string; err
   });
 }
 
-/** A worker process; `log()` is what it has printed so far, `exited` its exit code. */
-function startWorker(queue: string, ...extra: string[]) {
-  const p = spawn('node', ['scripts/stylegraph.mjs', 'worker', '--redis', url, '--queue', queue, '--backend', 'wasm', '--lock-seconds', '2', ...extra], { cwd: root });
+/**
+ * A worker process; `log()` is what it has printed so far, `exited` its exit code. A short lock makes a killed
+ * worker's job come back quickly; the other tests keep a long one, so a loaded machine never makes a live job stall.
+ */
+function startWorker(queue: string, lockSeconds = 30) {
+  const p = spawn('node', ['scripts/stylegraph.mjs', 'worker', '--redis', url, '--queue', queue, '--backend', 'wasm', '--lock-seconds', String(lockSeconds)], { cwd: root });
   children.push(p);
   let log = '';
   p.stderr.on('data', (d: Buffer) => (log += d));
@@ -115,10 +118,10 @@ describe.skipIf(!hasRedis)('stylegraph worker and submit (BullMQ on Redis)', () 
   }, 180_000);
 
   it('gives the job of a worker killed mid-run to another, and its picture lands exactly once', async () => {
-    const a = startWorker('q2');
+    const a = startWorker('q2', 4);
     await a.ready;
     const out = join(tmp, 'out2');
-    const args = ['submit', 'presets/gatys.json', '--redis', url, '--queue', 'q2', '--content', join(photos, 'chelsea.jpg'), '--size', '48', '--steps', '40', '--out', out];
+    const args = ['submit', 'presets/gatys.json', '--redis', url, '--queue', 'q2', '--content', join(photos, 'chelsea.jpg'), '--size', '48', '--steps', '40', '--set', 'optim.method=adam', '--out', out];
     const detached = await cli(...args, '--detach');
     expect(detached.code, detached.err).toBe(0);
     const batch = detached.out.trim();
@@ -129,7 +132,7 @@ describe.skipIf(!hasRedis)('stylegraph worker and submit (BullMQ on Redis)', () 
       return typeof job?.progress === 'object' && (job.progress as { step: number }).step >= 2;
     }, 90_000, a.log);
     a.p.kill('SIGKILL');
-    const b = startWorker('q2');
+    const b = startWorker('q2', 4);
     const status = await cli('status', batch, '--redis', url, '--queue', 'q2');
     expect(status.out).toMatch(/chelsea\.jpg: (active|wait)/);
     // Resubmitting attaches to the same batch and waits for it.
@@ -147,7 +150,7 @@ describe.skipIf(!hasRedis)('stylegraph worker and submit (BullMQ on Redis)', () 
     const w = startWorker('q3');
     await w.ready;
     const out = join(tmp, 'out3');
-    const detached = await cli('submit', 'presets/gatys.json', '--redis', url, '--queue', 'q3', '--content', join(photos, 'brick.jpg'), '--size', '48', '--steps', '30', '--out', out, '--detach');
+    const detached = await cli('submit', 'presets/gatys.json', '--redis', url, '--queue', 'q3', '--content', join(photos, 'brick.jpg'), '--size', '48', '--steps', '30', '--set', 'optim.method=adam', '--out', out, '--detach');
     expect(detached.code, detached.err).toBe(0);
     await waitFor(async () => (await jobsOf('q3'))[0]?.progress !== 0, 90_000, w.log);
     w.p.kill('SIGTERM');
