@@ -131,7 +131,7 @@ describe('stylegraph CLI with weights', () => {
 
   it('names the key and shapes when a checkpoint does not fit the network', async () => {
     const r = await cli('run', 'presets/adain.json', '--size', '32', '--weights', 'adain-decoder=tests/fixtures/vgg19-tiny.pth');
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/decoder from adain-decoder \(tests\/fixtures\/vgg19-tiny.pth\) does not fit the network: first mismatch at layer "1.weight": expected \[c\/2, c, 3, 3\].*found no such tensor; the file holds "features.0.weight" \[4, 3, 3, 3\]/);
   });
 });

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import blend from '../nodes/feature-blend';
-import { readTfjsModel } from '../src/models/weights/tfjs-model';
+import { decodeTfjsWeights, readTfjsModel } from '../src/models/weights/tfjs-model';
 import { detectFormat } from '../src/models/weights/read';
 import { tf, useWasm } from './helpers';
 
@@ -19,6 +19,22 @@ describe('tfjs model.json reader', () => {
     const dict = await readTfjsModel(tf, json, async (p) => shards[p]!);
     expect(dict.get('a')).toEqual({ shape: [2, 3], data: Float32Array.from([1, 2, 3, 4, 5, 6]) });
     expect(dict.get('b')).toEqual({ shape: [2], data: Float32Array.from([7, 8]) });
+  });
+
+  it('decodes float32, int32 and uint8-quantised shards without tfjs as tfjs itself does', async () => {
+    const a = tf.tensor2d([1.5, -2, 3, 4, 5, 6.25], [2, 3]);
+    const n = tf.tensor1d([7, -8], 'int32');
+    const { data, specs } = await tf.io.encodeWeights({ a, n });
+    const q = { name: 'q', shape: [3], dtype: 'float32' as const, quantization: { dtype: 'uint8' as const, scale: 0.5, min: -1 } };
+    const bytes = new Uint8Array([...new Uint8Array(data), 0, 3, 255]);
+    const shards = new Map([['group1-shard1of2.bin', bytes.slice(0, 9)], ['group1-shard2of2.bin', bytes.slice(9)]]);
+    const json = JSON.stringify({ modelTopology: {}, weightsManifest: [{ paths: [...shards.keys()], weights: [...specs, q] }] });
+    const mine = decodeTfjsWeights(json, shards);
+    const theirs = await readTfjsModel(tf, json, async (p) => shards.get(p)!);
+    expect([...mine.keys()]).toEqual(['a', 'n', 'q']);
+    for (const [k, v] of theirs) expect(mine.get(k)).toEqual(v);
+    expect(mine.get('q')!.data).toEqual(Float32Array.from([-1, 0.5, 126.5]));
+    expect(() => decodeTfjsWeights(json, new Map([...shards].slice(0, 1)))).toThrow(/needs the shard group1-shard2of2.bin/);
   });
 
   const real = new URL('../../shared/fixtures/darknet-tiny-imagenet/model.json', import.meta.url);

@@ -21,6 +21,7 @@ const idb = vi.hoisted(() => ({
   fetch: null as null | ((name: string, opts: { signal?: AbortSignal; onProgress?: (p: FetchProgress) => void; mirror?: string | null }) => Promise<{ bytes: ArrayBuffer; source: string }>),
   shared: [] as { kind: string; embed: boolean }[],
   server: null as null | { stylegraph: 'weights'; mirror: string | null; names: string[] },
+  lastBytes: null as ArrayBuffer | null,
 }));
 
 vi.mock('../src/web/weights', async (importOriginal) => {
@@ -33,6 +34,7 @@ vi.mock('../src/web/weights', async (importOriginal) => {
     storeWeights: async (name: string, source: string, bytes: ArrayBuffer) => {
       if (source.includes('bad')) throw new Error('refused: not a checkpoint');
       idb.stored.push({ name, source, size: bytes.byteLength });
+      idb.lastBytes = bytes;
       idb.cached = [...idb.cached.filter((c) => c.name !== name), { name, source, size: bytes.byteLength, sha256: 'ab'.repeat(32), added: '' }];
       return { name, source, tensors: new Map() };
     },
@@ -196,6 +198,22 @@ describe('dropped checkpoint files', () => {
     await weights.drop([file('decoder.pth')]);
     await weights.drop([file('checkpoint.pth')]);
     expect(idb.stored.map((s) => s.name)).toEqual(['adain-decoder', 'vgg_normalised']);
+  });
+
+  it('keeps a tfjs model.json dropped with its shards as one safetensors checkpoint for the node it is dropped on', async () => {
+    withAdain();
+    const weights = useWeightsStore();
+    const values = new Float32Array([0.5, -1, 2, 3]);
+    const json = JSON.stringify({ weightsManifest: [{ paths: ['group1-shard1of1.bin'], weights: [{ name: '0.weight', shape: [2, 2], dtype: 'float32' }] }] });
+    await weights.drop([new File([json], 'model.json'), new File([values.buffer], 'group1-shard1of1.bin')], 'adain-decoder');
+    expect(weights.error).toBeNull();
+    expect(idb.stored).toEqual([{ name: 'adain-decoder', source: 'model.json (tfjs, 1 shard)', size: expect.any(Number) }]);
+    const { readSafetensors } = await import('../src/models/weights/safetensors');
+    expect(readSafetensors(new Uint8Array(idb.lastBytes!)).get('0.weight')).toEqual({ shape: [2, 2], data: values });
+    // Without its shard it says which one is missing, and keeps nothing.
+    await weights.drop([new File([json], 'model.json')], 'vgg_normalised');
+    expect(weights.error).toMatch(/needs the shard group1-shard1of1.bin/);
+    expect(idb.stored).toHaveLength(1);
   });
 
   it('warns when a file is loaded under a name no node uses, with the closest one', async () => {

@@ -21,6 +21,7 @@ import { applyOverrides } from './overrides';
 import { loadDocumentImages } from './node-session';
 import { loadTfjsModelFrom } from './node-tfjs-model';
 import { UsageError, type Io } from './io';
+import { printable } from './files';
 import { batchSources, runCommand } from './run-command';
 import { weightsCommand, type FetchRequest } from './weights-command';
 import { defaultCacheDir } from './weights-cache';
@@ -71,7 +72,9 @@ const nodeIo: Io = {
   cwd: process.cwd(),
 };
 
-export async function main(argv: string[], io: Io = nodeIo, signal?: AbortSignal): Promise<number> {
+export async function main(argv: string[], raw: Io = nodeIo, signal?: AbortSignal): Promise<number> {
+  // Text from files (checkpoint keys, document strings, paths) can carry terminal escapes: every line is printed escaped.
+  const io: Io = { ...raw, out: (l) => raw.out(printable(l)), err: (l) => raw.err(printable(l)) };
   try {
     return await dispatch(argv, io, signal);
   } catch (e) {

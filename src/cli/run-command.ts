@@ -1,4 +1,4 @@
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { formatDiagnostic } from '../graph/diagnostics';
 import { serialiseDocument } from '../graph/document';
@@ -12,6 +12,7 @@ import type { LoadedCheckpoint } from '../plugin/types';
 import type { RunReport } from '../runtime/report';
 import { runSession, type RunHost, type RunRequest, type SessionOutput, type SessionResult } from '../runtime/session';
 import type { Io } from './io';
+import { checkOutputs, imageInputs, writeOrRescue } from './files';
 import { encodePng } from './node-images';
 import { documentAccess } from './node-session';
 import { loadTfjsModelFrom } from './node-tfjs-model';
@@ -56,7 +57,31 @@ export async function runCommand(io: Io, c: RunCommand): Promise<number> {
   if (!c.out) await mkdir(resolve(io.cwd, DEFAULT_OUT), { recursive: true });
   const stem = (c.out ?? join(DEFAULT_OUT, name)).replace(/\.png$/i, '');
   const batchDir = c.request.batch ? resolve(io.cwd, c.out ?? join(DEFAULT_OUT, `${name}-batch`)) : '';
-  if (batchDir) await mkdir(batchDir, { recursive: true });
+  const batchPath = (item: string) => join(batchDir, basename(item).replace(/\.[^.]+$/, '.png'));
+  // Output paths are checked before the run, not after it: a missing folder, a folder given as a file, the graph or an input.
+  const problems = await checkOutputs({
+    cwd: io.cwd,
+    folders: batchDir ? [batchDir] : [],
+    files: [
+      ...(c.request.batch ? c.request.batch.map(batchPath) : [c.request.sweep ? c.out ?? `${stem}-sheet.png` : c.out ?? `${stem}.png`]),
+      ...(c.report ? [c.report] : []),
+    ],
+    inputs: [c.file, ...imageInputs(c.model, c.registry, c.file), ...(c.request.batch ?? [])],
+  });
+  if (problems.length) {
+    for (const p of problems) io.err(`stylegraph: ${p}`);
+    return 2;
+  }
+  // A write that fails after the run (a full disk, a folder removed meanwhile) saves the result elsewhere and says where.
+  let rescued = false;
+  const save = async (path: string, bytes: Uint8Array | string): Promise<string> => {
+    const r = await writeOrRescue(path, bytes);
+    if (r.failed) {
+      rescued = true;
+      io.err(`stylegraph: ${r.failed}; saved it to ${r.path} instead`);
+    }
+    return r.path;
+  };
   const progress = progressReporter(io);
   let itemStarted = 0;
   let loadedNames = new Set<string>();
@@ -64,29 +89,23 @@ export async function runCommand(io: Io, c: RunCommand): Promise<number> {
   const write = async (o: SessionOutput): Promise<string[]> => {
     const text = serialiseDocument(o.model);
     if (o.kind === 'sheet') {
-      const path = c.out ?? `${stem}-sheet.png`;
-      await writeFile(path, embedText(encodePng(o.image), text));
-      return [path];
+      return [await save(c.out ?? `${stem}-sheet.png`, embedText(encodePng(o.image), text))];
     }
     const entries = Object.entries(o.images);
     if (o.item) {
       // A batch keeps one picture per photo, named after it.
       if (!entries[0]) return [];
-      const path = join(batchDir, basename(o.item).replace(/\.[^.]+$/, '.png'));
-      await writeFile(path, embedText(encodePng(entries[0][1]), text));
-      return [path];
+      return [await save(batchPath(o.item), embedText(encodePng(entries[0][1]), text))];
     }
     const written: string[] = [];
     const first = c.out ?? `${stem}.png`;
     for (const [i, [nodeId, image]] of entries.entries()) {
       const path = i === 0 ? first : first.replace(/(\.png)?$/i, `-${nodeId}.png`);
-      await writeFile(path, embedText(encodePng(image), text));
-      written.push(path);
+      written.push(await save(path, embedText(encodePng(image), text)));
     }
     for (const [nodeId, tensors] of Object.entries(o.checkpoints)) {
       const path = `${stem}-${nodeId}.safetensors`;
-      await writeFile(path, writeSafetensors(tensors, { graph: c.file, node: nodeId, steps: String(o.steps) }));
-      written.push(path);
+      written.push(await save(path, writeSafetensors(tensors, { graph: c.file, node: nodeId, steps: String(o.steps) })));
     }
     return written;
   };
@@ -141,7 +160,7 @@ export async function runCommand(io: Io, c: RunCommand): Promise<number> {
   const first = result.runs[0];
   for (const w of first?.weights ?? []) io.err(`weights for ${w.nodes.join(', ')}: ${w.weights}`);
   if (c.request.sweep) for (const cell of result.runs) io.err(`${cell.label}: ${cell.status}${lossText(cell)}`);
-  const reportFile = c.report ? await writeReport(c, result) : null;
+  const reportFile = c.report ? await save(c.report, reportText(c, result)) : null;
   if (c.request.sweep && result.status === 'done')
     io.err(`wrote ${result.written[0]} (${result.runs.length} cells; ${result.reused.hits} steps reused from earlier cells)`);
   else if (c.request.batch)
@@ -157,7 +176,7 @@ export async function runCommand(io: Io, c: RunCommand): Promise<number> {
   switch (result.status) {
     case 'done':
       if (first?.converged) io.err(`optimiser stopped early: ${first.converged}`);
-      return 0;
+      return rescued ? 1 : 0;
     case 'invalid':
       if (!result.diagnostics.length && result.error) io.err(`stylegraph: ${result.error}`);
       return 2;
@@ -189,14 +208,12 @@ export function randomWeightsWarning(c: Pick<RunCommand, 'file' | 'model' | 'reg
 }
 
 /** The report file: the run's report for a single run; the cells or items with a summary for a sweep or a batch. */
-async function writeReport(c: RunCommand, r: SessionResult): Promise<string> {
-  const path = c.report!;
+function reportText(c: RunCommand, r: SessionResult): string {
   const head = { graph: c.file, backend: r.backend, size: c.request.size, reused: r.reused.hits };
   const body = c.request.sweep
     ? { ...head, cells: r.runs }
     : c.request.batch
       ? { ...head, seconds: r.seconds, perImage: r.seconds / Math.max(1, r.runs.length), items: r.runs.map((x) => ({ image: basename(x.item ?? ''), out: x.outputs[0] ?? '', ...x })) }
       : { graph: c.file, ...(r.runs[0] ?? { status: r.status, error: r.error }) };
-  await writeFile(path, JSON.stringify(body, null, 2) + '\n');
-  return path;
+  return JSON.stringify(body, null, 2) + '\n';
 }

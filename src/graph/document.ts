@@ -7,8 +7,14 @@ export const CURRENT_VERSION = 1;
 
 const zPosition = z.object({ x: z.number(), y: z.number() });
 
+/** Names that are properties of every JavaScript object: refused as ids, so no map keyed by id can be polluted. */
+export const RESERVED_IDS: readonly string[] = ['__proto__', 'constructor', 'prototype'];
+
 export const zNodeV1 = z.looseObject({
-  id: z.string().regex(/^[A-Za-z0-9_-]+$/, 'a node id is letters, digits, _ and - (it names the node in --set and reports)'),
+  id: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/, 'a node id is letters, digits, _ and - (it names the node in --set and reports)')
+    .refine((id) => !RESERVED_IDS.includes(id), { error: (iss) => `"${String(iss.input)}" is reserved and cannot be a node id (${RESERVED_IDS.join(', ')})` }),
   type: z.string().min(1, 'a node type cannot be empty'),
   position: zPosition.default({ x: 0, y: 0 }),
   params: z.record(z.string(), z.unknown()).default({}),
@@ -22,7 +28,7 @@ export const zEdgeV1 = z.looseObject({
 });
 
 export const zGroupV1 = z.looseObject({
-  id: z.string().min(1),
+  id: z.string().min(1).refine((id) => !RESERVED_IDS.includes(id), { error: (iss) => `"${String(iss.input)}" is reserved and cannot be a group id` }),
   title: z.string().default('Group'),
   nodes: z.array(z.string()),
   exposed: z.array(z.looseObject({ node: z.string(), param: z.string() })).default([]),
@@ -81,20 +87,27 @@ export function migrate(raw: unknown, target = CURRENT_VERSION, steps = MIGRATIO
   return { doc: out, from: version };
 }
 
-/** Limits a document must stay within; each breach is a clear error, not a hang or a crash. */
-export const LIMITS = { textBytes: 8 * 1024 * 1024, nodes: 5000, edges: 20000, stringLength: 2 * 1024 * 1024, depth: 64 } as const;
+/**
+ * Limits a document must stay within; each breach is a clear error, not a hang or a crash. 2000 nodes is about ten
+ * times the largest preset and what the editor can lay out and draw; the counts are checked before anything else.
+ */
+export const LIMITS = { textBytes: 8 * 1024 * 1024, nodes: 2000, edges: 8000, stringLength: 2 * 1024 * 1024, depth: 64 } as const;
 
 function checkLimits(raw: unknown): string | null {
+  const doc = raw as { nodes?: unknown; edges?: unknown };
+  if (Array.isArray(doc?.nodes) && doc.nodes.length > LIMITS.nodes) return `the document has ${doc.nodes.length} nodes; the limit is ${LIMITS.nodes}`;
+  if (Array.isArray(doc?.edges) && doc.edges.length > LIMITS.edges) return `the document has ${doc.edges.length} edges; the limit is ${LIMITS.edges}`;
   const stack: [unknown, number][] = [[raw, 0]];
   while (stack.length) {
     const [v, depth] = stack.pop()!;
     if (depth > LIMITS.depth) return `the document nests deeper than ${LIMITS.depth} levels`;
     if (typeof v === 'string' && v.length > LIMITS.stringLength) return `a text value is longer than ${LIMITS.stringLength} characters`;
-    if (v && typeof v === 'object') for (const child of Object.values(v)) stack.push([child, depth + 1]);
+    if (v && typeof v === 'object') {
+      // JSON.parse makes "__proto__" an own key; copied into a plain object it would set the prototype.
+      if (Object.prototype.hasOwnProperty.call(v, '__proto__')) return 'the document has a key "__proto__", which is not allowed';
+      for (const child of Object.values(v)) stack.push([child, depth + 1]);
+    }
   }
-  const doc = raw as { nodes?: unknown; edges?: unknown };
-  if (Array.isArray(doc?.nodes) && doc.nodes.length > LIMITS.nodes) return `the document has ${doc.nodes.length} nodes; the limit is ${LIMITS.nodes}`;
-  if (Array.isArray(doc?.edges) && doc.edges.length > LIMITS.edges) return `the document has ${doc.edges.length} edges; the limit is ${LIMITS.edges}`;
   return null;
 }
 

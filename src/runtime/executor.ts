@@ -8,6 +8,7 @@ import { lbfgs, type Evaluation } from './lbfgs';
 import { chooseTiling, evaluateTiles, stitchedPass, type OnTile, type TilingChoice } from './tiling';
 import type { RunMemo } from './memo';
 import { adam, sgd, type GradientOptimiser } from './optimisers';
+import { CheckpointError } from '../models/weights/state-dict';
 
 export { RunMemo } from './memo';
 
@@ -54,6 +55,8 @@ export interface RunOptions {
 export interface RunResult {
   status: 'done' | 'cancelled' | 'failed';
   error?: string;
+  /** The run failed on bad input: a checkpoint that does not fit its network (a CheckpointError), not a fault of the run. */
+  badInput?: boolean;
   /** Why an optimiser stopped before its step count, if it did. */
   converged?: string;
   steps: StepRecord[];
@@ -65,7 +68,11 @@ export interface RunResult {
   tensors: { afterFirstStep: number | null; atEnd: number };
 }
 
-class NodeError extends Error {}
+class NodeError extends Error {
+  constructor(message: string, readonly badInput: boolean) {
+    super(message);
+  }
+}
 
 type RunStep = (step: PlanStep, values: Map<string, Value>, iteration: number) => void | Promise<void>;
 type Tiled = TilingChoice | null;
@@ -237,6 +244,7 @@ export async function execute(plan: Plan, registry: NodeRegistry, services: Comp
   } catch (e) {
     result.status = 'failed';
     result.error = e instanceof Error ? e.message : String(e);
+    if (e instanceof CheckpointError || (e instanceof NodeError && e.badInput)) result.badInput = true;
   } finally {
     for (const key of [...env.keys()]) release(key);
     for (const s of states.values()) s.dispose();
@@ -249,7 +257,7 @@ export async function execute(plan: Plan, registry: NodeRegistry, services: Comp
 function wrap(e: unknown, step: PlanStep): Error {
   if (e instanceof NodeError) return e;
   const msg = e instanceof Error ? e.message : String(e);
-  return new NodeError(`node ${step.nodes.map((n) => `"${n}"`).join(', ')} (${step.type}) failed: ${msg}`);
+  return new NodeError(`node ${step.nodes.map((n) => `"${n}"`).join(', ')} (${step.type}) failed: ${msg}`, e instanceof CheckpointError);
 }
 
 /** Runs the optimisation loop, on tiles when `tiled` says how. */

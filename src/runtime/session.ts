@@ -89,7 +89,10 @@ export interface RunHost {
 }
 
 export interface SessionResult {
-  /** `invalid`: the graph or the request is wrong (nothing ran, or a sweep cell could not be set up). */
+  /**
+   * `invalid`: the graph or the request is wrong (nothing ran, or a sweep cell could not be set up), or a checkpoint
+   * does not fit the network a node builds from it (found during the run).
+   */
   status: RunResult['status'] | 'invalid';
   error?: string;
   /** Every problem found, whole (path, node, code), for the host to show where it belongs. */
@@ -232,7 +235,7 @@ export async function runSession(model: GraphModel, registry: NodeRegistry, requ
         if (applied.error) return invalid([failure(applied.error)]);
         const r = await runOne(applied.model, { label: cell.label }, false);
         if (!r) return invalid([]);
-        if (r.status !== 'done') return finish({ status: r.status, ...(r.error ? { error: `sweep cell "${cell.label}": ${r.error}` } : {}) });
+        if (r.status !== 'done') return finish({ status: r.badInput ? 'invalid' : r.status, ...(r.error ? { error: `sweep cell "${cell.label}": ${r.error}` } : {}) });
         const image = Object.values(r.outputs)[0];
         if (image) tiles.push({ image, label: cell.label });
       }
@@ -259,6 +262,8 @@ export async function runSession(model: GraphModel, registry: NodeRegistry, requ
           continue;
         }
         if (r.status === 'cancelled') return finish({ status: 'cancelled' });
+        // A checkpoint that does not fit its network fails every item alike: bad input, said once.
+        if (r.badInput) return finish({ status: 'invalid', ...(r.error ? { error: r.error } : {}) });
         if (r.status === 'failed') status = 'failed';
       }
       return finish({ status, ...(status === 'failed' ? { error: out.runs.filter((r) => r.status === 'failed').map((r) => `${r.item}: ${r.error}`).join('\n') } : {}) });
@@ -266,7 +271,7 @@ export async function runSession(model: GraphModel, registry: NodeRegistry, requ
 
     const r = await runOne(base, {}, true);
     if (!r) return hasErrors(out.diagnostics) ? invalid([]) : finish({ status: 'failed' });
-    return finish({ status: r.status, ...(r.error ? { error: r.error } : {}) });
+    return finish({ status: r.badInput ? 'invalid' : r.status, ...(r.error ? { error: r.error } : {}) });
   } catch (e) {
     return finish({ status: 'failed', error: e instanceof Error ? e.message : String(e) });
   } finally {

@@ -1,6 +1,4 @@
-import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { basename, dirname, join } from 'node:path';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { embedText } from '../../codecs/png';
 import { serialiseDocument, parseDocument } from '../../graph/document';
@@ -12,6 +10,7 @@ import { createModelCache } from '../../runtime/models';
 import { runSession, type SessionState } from '../../runtime/session';
 import type { LoadedCheckpoint } from '../../plugin/types';
 import type { Io } from '../io';
+import { writeAtomically } from '../files';
 import { decodeImage, encodePng, readSource } from '../node-images';
 import { loadWeights, type WeightsSpec } from '../node-weights';
 import { defaultCacheDir } from '../weights-cache';
@@ -32,17 +31,6 @@ export interface WorkerOptions {
   registry: NodeRegistry;
   /** Resolves when the worker should drain and stop (SIGTERM, SIGINT, a test). */
   stop: Promise<void>;
-}
-
-/** Writes under a temporary name in the same folder, then renames: a crash never leaves a half-written picture. */
-async function writeAtomically(path: string, bytes: Uint8Array): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const prefix = `.${basename(path)}.`;
-  // Temporary files of a worker that died writing this picture.
-  for (const n of await readdir(dirname(path))) if (n.startsWith(prefix) && n.endsWith('.tmp')) await rm(join(dirname(path), n), { force: true });
-  const tmp = join(dirname(path), `${prefix}${process.pid}.tmp`);
-  await writeFile(tmp, bytes);
-  await rename(tmp, path);
 }
 
 /**

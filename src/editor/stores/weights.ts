@@ -1,3 +1,5 @@
+import { decodeTfjsWeights } from '../../models/weights/tfjs-model';
+import { writeSafetensors } from '../../models/weights/safetensors';
 import { defineStore } from 'pinia';
 import { computed, ref, watch } from 'vue';
 import { checkpointUses } from '../../compiler/checkpoints';
@@ -150,9 +152,30 @@ export const useWeightsStore = defineStore('weights', () => {
 
   /** Files dropped on the panel (or on a node, which names the checkpoint): each is read and kept under its name. */
   async function drop(files: readonly File[], forName?: string) {
+    // A tfjs model (model.json with its .bin shards, dropped together) is kept as one safetensors checkpoint.
+    const json = files.find((f) => /\.json$/i.test(f.name));
+    if (json) {
+      const name = forName ?? (missing.value.length === 1 ? missing.value[0]!.name : null);
+      if (!name) {
+        error.value = `which network is ${json.name} for? Drop it with its shards on its row in the list, or on the node that needs it`;
+        return;
+      }
+      busy.value = `reading ${json.name}`;
+      try {
+        const shards = new Map(await Promise.all(files.filter((f) => f !== json).map(async (f) => [f.name, new Uint8Array(await f.arrayBuffer())] as const)));
+        const dict = decodeTfjsWeights(await json.text(), shards);
+        const bytes = writeSafetensors(dict, { source: json.name });
+        await keep(name, `${json.name} (tfjs, ${shards.size} shard${shards.size === 1 ? '' : 's'})`, bytes.slice().buffer);
+      } catch (e) {
+        error.value = `cannot use ${json.name} as "${name}": ${(e as Error).message}`;
+      } finally {
+        busy.value = null;
+      }
+      return;
+    }
     for (const file of files) {
       if (!/\.(pth|pt|safetensors)$/i.test(file.name)) {
-        error.value = `${file.name}: drop a .pth or .safetensors checkpoint`;
+        error.value = `${file.name}: drop a .pth or .safetensors checkpoint, or a tfjs model.json with its shards`;
         continue;
       }
       const name = forName ?? nameFor(file);

@@ -6,6 +6,23 @@
 
 export class PickleError extends Error {}
 
+/**
+ * The longest integer (LONG1, LONG4, text INT or LONG) read, in bytes (digits for text): a checkpoint's largest is
+ * torch's 10-byte magic number. Longer ones are refused, so a hostile 200 KB integer costs nothing.
+ */
+export const MAX_PICKLE_INT_BYTES = 64;
+
+/** A short description of a value for an error message, without recursing into (possibly deep) containers. */
+export function describeValue(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v.length > 80 ? `${v.slice(0, 80)}...` : v);
+  if (v === null || typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
+  if (Array.isArray(v)) return `a tuple or list of ${v.length}`;
+  if (v instanceof Map) return `a dict of ${v.size}`;
+  if (v instanceof PyGlobal) return v.name;
+  if (v instanceof Uint8Array) return `${v.length} bytes`;
+  return typeof v;
+}
+
 /** A Python global the caller allowed, e.g. `torch._utils._rebuild_tensor_v2`. */
 export class PyGlobal {
   constructor(readonly name: string) {}
@@ -64,10 +81,25 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions, offset = 0
     return new PyGlobal(name);
   };
   const longFrom = (b: Uint8Array) => {
+    if (b.length > MAX_PICKLE_INT_BYTES)
+      throw new PickleError(`refused: a ${b.length}-byte integer (the limit is ${MAX_PICKLE_INT_BYTES} bytes; a weights file needs none this long)`);
     let v = 0n;
     for (let i = b.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]!);
     if (b.length && b[b.length - 1]! & 0x80) v -= 1n << BigInt(8 * b.length);
     return Number(v);
+  };
+  const textInt = (s: string) => {
+    if (s.length > MAX_PICKLE_INT_BYTES)
+      throw new PickleError(`refused: a ${s.length}-digit integer (the limit is ${MAX_PICKLE_INT_BYTES} digits; a weights file needs none this long)`);
+    return Number.parseInt(s, 10);
+  };
+  const name = (v: unknown, what: string) => {
+    if (typeof v !== 'string') throw new PickleError(`malformed pickle: a global's ${what} is ${describeValue(v)}, not a string`);
+    return v;
+  };
+  const list = (v: unknown, op: string): unknown[] => {
+    if (!Array.isArray(v)) throw new PickleError(`malformed pickle: ${op} on ${describeValue(v)}, not a list`);
+    return v;
   };
   const setItems = (dict: unknown, items: unknown[]) => {
     if (!(dict instanceof Map)) throw new PickleError('malformed pickle: SETITEMS on a non-dict');
@@ -94,10 +126,10 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions, offset = 0
       case 0x8b: stack.push(longFrom(take(u32()))); break; // LONG4
       case 0x49: { // INT (text; 00 and 01 are False and True)
         const s = line();
-        stack.push(s === '00' ? false : s === '01' ? true : Number.parseInt(s, 10));
+        stack.push(s === '00' ? false : s === '01' ? true : textInt(s));
         break;
       }
-      case 0x4c: stack.push(Number.parseInt(line().replace(/L$/, ''), 10)); break; // LONG (text)
+      case 0x4c: stack.push(textInt(line().replace(/L$/, ''))); break; // LONG (text)
       case 0x47: need(8); stack.push(view.getFloat64(p, false)); p += 8; break; // BINFLOAT (big-endian)
       case 0x46: stack.push(Number.parseFloat(line())); break; // FLOAT (text)
       case 0x58: stack.push(text.decode(take(u32()))); break; // BINUNICODE
@@ -117,14 +149,19 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions, offset = 0
       case 0x87: { const c = pop(); const b = pop(); stack.push([pop(), b, c]); break; } // TUPLE3
       case 0x5d: stack.push([]); break; // EMPTY_LIST
       case 0x6c: stack.push(popMark()); break; // LIST
-      case 0x61: { const v = pop(); (top() as unknown[]).push(v); break; } // APPEND
-      case 0x65: { const items = popMark(); (top() as unknown[]).push(...items); break; } // APPENDS
+      case 0x61: { const v = pop(); list(top(), 'APPEND').push(v); break; } // APPEND
+      case 0x65: { // APPENDS: one by one, as spreading 300k items as arguments overflows the call stack
+        const items = popMark();
+        const target = list(top(), 'APPENDS');
+        for (const item of items) target.push(item);
+        break;
+      }
       case 0x7d: stack.push(new Map()); break; // EMPTY_DICT
       case 0x64: { const d = new Map(); setItems(d, popMark()); stack.push(d); break; } // DICT
       case 0x73: { const v = pop(); const k = pop(); setItems(top(), [k, v]); break; } // SETITEM
       case 0x75: { const items = popMark(); setItems(top(), items); break; } // SETITEMS
       case 0x63: { const module = line(); stack.push(global(`${module}.${line()}`)); break; } // GLOBAL
-      case 0x93: { const name = pop(); const module = pop(); stack.push(global(`${String(module)}.${String(name)}`)); break; } // STACK_GLOBAL
+      case 0x93: { const n = name(pop(), 'name'); const module = name(pop(), 'module'); stack.push(global(`${module}.${n}`)); break; } // STACK_GLOBAL
       case 0x52: { // REDUCE
         const args = pop();
         const fn = pop();
@@ -145,11 +182,11 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions, offset = 0
         stack.push(options.persistentLoad(line()));
         break;
       }
-      case 0x70: memo.set(Number.parseInt(line(), 10), top()); break; // PUT
+      case 0x70: memo.set(textInt(line()), top()); break; // PUT
       case 0x71: memo.set(u8(), top()); break; // BINPUT
       case 0x72: memo.set(u32(), top()); break; // LONG_BINPUT
       case 0x94: memo.set(memo.size, top()); break; // MEMOIZE
-      case 0x67: stack.push(memo.get(Number.parseInt(line(), 10))); break; // GET
+      case 0x67: stack.push(memo.get(textInt(line()))); break; // GET
       case 0x68: stack.push(memo.get(u8())); break; // BINGET
       case 0x6a: stack.push(memo.get(u32())); break; // LONG_BINGET
       default:

@@ -1,6 +1,14 @@
-import { PickleError, unpickle, type Reducer } from './pickle';
+import { PickleError, describeValue, unpickle, type Reducer } from './pickle';
 import { WeightsError, readFloats, type NamedArray, type StateDict } from './state-dict';
 import { isZip, readZip } from './zip';
+
+/**
+ * A checkpoint's tensors, materialised as float32, may hold at most this many times the float32 size of its
+ * storages (plus {@link MATERIALISE_SLACK_BYTES}): tensors that share a storage (tied weights) are fine, one
+ * storage viewed 40 times over is refused instead of multiplying memory.
+ */
+export const MAX_MATERIALISE_RATIO = 4;
+export const MATERIALISE_SLACK_BYTES = 16 * 1024 * 1024;
 
 /**
  * PyTorch checkpoints (`torch.save` of a state_dict) without Python: the zip container of torch >= 1.6
@@ -25,8 +33,20 @@ class TensorRef {
   constructor(readonly storage: StorageRef, readonly offset: number, readonly shape: number[], readonly stride: number[]) {}
 }
 
-const rebuild: Reducer = ([storage, offset, size, stride]) =>
-  new TensorRef(storage as StorageRef, offset as number, size as number[], stride as number[]);
+const isCount = (x: unknown): x is number => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
+
+/** A tensor view: its offset, sizes and strides are whole numbers, not negative, and its elements do not overlap. */
+const rebuild: Reducer = (args) => {
+  if (!Array.isArray(args)) throw new PickleError(`malformed tensor: its arguments are ${describeValue(args)}`);
+  const [storage, offset, size, stride] = args as unknown[];
+  if (!storage || typeof storage !== 'object' || !('dtype' in storage)) throw new PickleError('malformed tensor: no storage');
+  if (!Array.isArray(size) || !Array.isArray(stride) || size.length !== stride.length || size.length > 16)
+    throw new PickleError(`malformed tensor: sizes ${describeValue(size)} and strides ${describeValue(stride)} do not match`);
+  if (!isCount(offset)) throw new PickleError(`malformed tensor: its storage offset ${describeValue(offset)} is not a whole number >= 0`);
+  const bad = [...size, ...stride].find((x) => !isCount(x));
+  if (bad !== undefined) throw new PickleError(`malformed tensor: a size or stride is ${describeValue(bad)}, not a whole number >= 0 (negative strides are refused)`);
+  return new TensorRef(storage as StorageRef, offset, size as number[], stride as number[]);
+};
 
 const GLOBALS: Record<string, Reducer | null> = {
   'collections.OrderedDict': () => new Map(),
@@ -59,13 +79,21 @@ function readZipPth(bytes: Uint8Array): StateDict {
   const pkl = [...entries.keys()].find((n) => n.endsWith('/data.pkl') || n === 'data.pkl');
   if (!pkl) throw new WeightsError('this zip has no data.pkl, so it is not a PyTorch checkpoint');
   const prefix = pkl.slice(0, -'data.pkl'.length);
+  // A storage referenced by many tensors is read (and inflated) once.
+  const storages = new Map<string, StorageRef>();
   const { value } = unpickle(entries.get(pkl)!.read(), {
     globals: GLOBALS,
     persistentLoad: (pid) => {
       const ref = storageRef(pid);
+      const existing = storages.get(ref.key);
+      if (existing) {
+        if (existing.dtype !== ref.dtype) throw new WeightsError(`storage ${ref.key} is referenced as both ${existing.dtype} and ${ref.dtype}`);
+        return existing;
+      }
       const entry = entries.get(`${prefix}data/${ref.key}`);
       if (!entry) throw new WeightsError(`storage ${ref.key} is missing from the archive`);
       ref.bytes = entry.read();
+      storages.set(ref.key, ref);
       return ref;
     },
   });
@@ -95,7 +123,8 @@ function readLegacyPth(bytes: Uint8Array): StateDict {
       return ref;
     },
   });
-  const keys = next() as string[];
+  const keys = next();
+  if (!Array.isArray(keys) || !keys.every((k) => typeof k === 'string')) throw new WeightsError('malformed checkpoint: its storage keys are not a list of names');
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   for (const key of keys) {
     if (at + 8 > bytes.length) throw new WeightsError('the file ends before its tensor data (truncated download?)');
@@ -103,6 +132,7 @@ function readLegacyPth(bytes: Uint8Array): StateDict {
     at += 8;
     const ref = storages.get(key);
     const size = numel * ITEM_SIZE[ref?.dtype ?? 'float32'];
+    if (!(numel >= 0) || at + size > bytes.length) throw new WeightsError(`storage ${key} claims ${numel} elements, past the end of the file (truncated download?)`);
     if (ref) ref.bytes = bytes.subarray(at, at + size);
     at += size;
   }
@@ -117,13 +147,49 @@ function toStateDict(value: unknown): StateDict {
     if (inner instanceof Map) dict = inner;
   }
   if (!(dict instanceof Map)) throw new WeightsError('the checkpoint does not hold a state_dict (a dict of tensors)');
+  const tensors = [...dict].filter((e): e is [unknown, TensorRef] => e[1] instanceof TensorRef);
+  // What materialising costs, summed before any of it is allocated.
+  const storageBytes = [...new Set(tensors.map(([, t]) => t.storage))].reduce((a, s) => a + ((s.bytes?.length ?? 0) / ITEM_SIZE[s.dtype]) * 4, 0);
+  const budget = MAX_MATERIALISE_RATIO * storageBytes + MATERIALISE_SLACK_BYTES;
+  let total = 0;
+  for (const [k, t] of tensors) {
+    if (typeof k !== 'string') throw new WeightsError(`a tensor's name is ${describeValue(k)}, not a string`);
+    checkView(t, k);
+    total += t.shape.reduce((a, b) => a * b, 1) * 4;
+    if (total > budget)
+      throw new WeightsError(`its tensors would take more than ${MAX_MATERIALISE_RATIO} times the size of their storages (${Math.round(storageBytes / 2 ** 20)} MiB as float32): refused (tensors viewing one storage many times over?)`);
+  }
   const out: StateDict = new Map();
-  for (const [k, v] of dict) if (v instanceof TensorRef) out.set(String(k), materialise(v, String(k)));
+  for (const [k, v] of tensors) out.set(k as string, materialise(v, k as string));
   if (!out.size) throw new WeightsError('the checkpoint holds no tensors');
   return out;
 }
 
+/** Whether a view's elements are distinct: sorted by stride, each stride must step past everything the smaller ones reach. */
+function overlaps(shape: number[], stride: number[]): boolean {
+  const dims = shape.map((s, i) => [s, stride[i]!] as const).filter(([s]) => s > 1).sort((a, b) => a[1] - b[1]);
+  let reach = 1; // elements spanned by the dimensions so far
+  for (const [size, st] of dims) {
+    if (st < reach) return true;
+    reach = st * (size - 1) + reach;
+  }
+  return false;
+}
+
+/** A view no larger than its storage, whose elements do not repeat (stride 0, overlapping strides): else refused. */
+function checkView(t: TensorRef, name: string): void {
+  const { dtype, bytes } = t.storage;
+  if (!bytes) throw new WeightsError(`tensor "${name}": its storage is missing`);
+  const n = t.shape.reduce((a, b) => a * b, 1);
+  const item = ITEM_SIZE[dtype];
+  if (n > bytes.length / item)
+    throw new WeightsError(`tensor "${name}" has shape [${t.shape.join(', ')}] (${n} elements) but its storage holds ${bytes.length / item}: a view larger than its storage is refused`);
+  if (n > 1 && overlaps(t.shape, t.stride))
+    throw new WeightsError(`tensor "${name}": its strides [${t.stride.join(', ')}] for shape [${t.shape.join(', ')}] overlap (elements would repeat): refused`);
+}
+
 function materialise(t: TensorRef, name: string): NamedArray {
+  checkView(t, name);
   const { dtype, bytes } = t.storage;
   if (!bytes) throw new WeightsError(`tensor "${name}": its storage is missing`);
   const n = t.shape.reduce((a, b) => a * b, 1);

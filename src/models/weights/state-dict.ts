@@ -7,6 +7,12 @@ export type StateDict = Map<string, NamedArray>;
 
 export class WeightsError extends Error {}
 
+/**
+ * A checkpoint that was read but does not fit the network it was given to (another architecture or width): bad
+ * input, found while a node builds its network during a run; the run session reports it as invalid (CLI exit 2).
+ */
+export class CheckpointError extends WeightsError {}
+
 export const formatShape = (s: readonly number[]): string => `[${s.join(', ')}]`;
 
 /**
@@ -30,10 +36,10 @@ export function takeExpected(
 }
 
 /** "X does not fit the network: first mismatch ...; also ...": the error for a checkpoint of another network or width. */
-export function misfit(what: string, problems: string[]): WeightsError {
+export function misfit(what: string, problems: string[]): CheckpointError {
   const [first, ...rest] = problems;
   const more = rest.length > 7 ? `; and ${rest.length - 7} more` : '';
-  return new WeightsError(`${what} does not fit the network: first mismatch at ${first}${rest.length ? `; also ${rest.slice(0, 7).join('; ')}${more}` : ''}`);
+  return new CheckpointError(`${what} does not fit the network: first mismatch at ${first}${rest.length ? `; also ${rest.slice(0, 7).join('; ')}${more}` : ''}`);
 }
 
 /** The first few tensors of a state dict, to say what a file holds when it is not the network asked for. */

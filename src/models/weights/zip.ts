@@ -1,4 +1,4 @@
-import { inflateSync } from 'fflate';
+import { inflateLimited } from '../../codecs/inflate';
 
 /**
  * A minimal zip reader for checkpoints: reads the central directory (zip64 included) and returns
@@ -75,7 +75,11 @@ export function readZip(bytes: Uint8Array): Map<string, ZipEntry> {
         if (start + compressed > bytes.length) throw new Error(`zip entry ${name} runs past the end of the file (truncated download?)`);
         const data = bytes.subarray(start, start + compressed);
         if (method === 0) return data;
-        if (method === 8) return inflateSync(data, { out: new Uint8Array(size) });
+        // Deflate expands at most about 1032 times: a larger declared size is a lie, refused before allocating it.
+        if (method === 8) {
+          if (size > compressed * 1032 + 1024) throw new Error(`zip entry ${name} claims ${size} bytes from ${compressed} compressed, more than deflate can give`);
+          return inflateLimited(data, 'raw', size, () => new Error(`zip entry ${name} inflates past its declared size of ${size} bytes`));
+        }
         throw new Error(`zip entry ${name} uses compression method ${method}, which is not supported`);
       },
     });
