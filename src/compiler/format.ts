@@ -40,9 +40,11 @@ export function formatPlan(plan: Plan): string {
   lines.push(fmt(header), ...rows.map(fmt));
   const e = plan.estimate;
   lines.push('');
-  lines.push(`before the loop: ${formatFlops(e.flopsOnce)}FLOP`);
+  // A feed-forward graph has no loop: its cost is the one pass (there is no step to count per).
+  if (!opt) lines.push(`one pass:        ${formatFlops(e.flopsOnce + e.flopsAfter)}FLOP (feed-forward, no optimisation loop)`);
+  else lines.push(`before the loop: ${formatFlops(e.flopsOnce)}FLOP`);
   if (opt) lines.push(`per iteration:   ${formatFlops(e.flopsPerIteration)}FLOP (forward + backward), ${formatFlops(e.flopsPerIteration * iterations)}FLOP for ${iterations}`);
-  if (e.flopsAfter) lines.push(`after the loop:  ${formatFlops(e.flopsAfter)}FLOP`);
+  if (opt && e.flopsAfter) lines.push(`after the loop:  ${formatFlops(e.flopsAfter)}FLOP`);
   lines.push(`peak memory:     about ${formatBytes(e.peakBytes)} (weights ${formatBytes(e.weightBytes)})`);
   if (plan.terms.length) lines.push(`loss terms:      ${plan.terms.map((t) => (t.multiplier === null || t.multiplier === 1 ? t.nodeId : `${t.nodeId} x${t.multiplier}`)).join(', ')}`);
   if (plan.retained.length) lines.push(`kept through the loop: ${plan.retained.join(', ')}`);

@@ -107,7 +107,7 @@ export async function openFile(graph: GraphStore, file: File, target?: { node?: 
       return;
     }
     if (text && !target?.node) {
-      graph.open(text, file.name.replace(/\.png$/i, '.json'));
+      graph.open(text, file.name.replace(/\.png$/i, '.json'), file.name);
       return;
     }
   }

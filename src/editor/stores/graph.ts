@@ -91,12 +91,15 @@ export const useGraphStore = defineStore('graph', () => {
     fileName.value = name;
   }
 
-  /** Opens JSON text; a document that cannot be read leaves the current graph as it is. */
-  function open(text: string, name: string): boolean {
+  /**
+   * Opens JSON text; a document that cannot be read leaves the current graph as it is. `from` names the file the
+   * text came from in the notices when it is not `name` (a PNG with the graph embedded: "opened result.png").
+   */
+  function open(text: string, name: string, from = name): boolean {
     const parsed = parseDocument(text);
     const errors = parsed.diagnostics.filter((d) => d.severity === 'error');
     if (!parsed.model) {
-      tell(`${name} was not opened: ${errors.map((d) => d.message).join('; ')}`, true);
+      tell(`${from} was not opened: ${errors.map((d) => d.message).join('; ')}`, true);
       return false;
     }
     // Opening is one undo step: Undo brings the previous graph back. A document without a layout (every node at
@@ -104,7 +107,7 @@ export const useGraphStore = defineStore('graph', () => {
     commit(unplaced(parsed.model) ? layOut(parsed.model, registry) : parsed.model);
     selection.value = [];
     fileName.value = name;
-    tell(errors.length ? `${name} opened with problems: ${errors.map((d) => d.message).join('; ')}` : `opened ${name}`, errors.length > 0);
+    tell(errors.length ? `${from} opened with problems: ${errors.map((d) => d.message).join('; ')}` : `opened ${from}`, errors.length > 0);
     return true;
   }
 
