@@ -11,8 +11,8 @@ describe('lessons', () => {
     expect(l.steps.map((s) => s.node)).toEqual(['content_loss', 'style_total', 'x', 'output']);
     expect(l.steps[0]!.title).toBe(m.nodes.find((n) => n.id === 'content_loss')!.title);
     expect(l.expose).toEqual([
-      { node: 'content_loss', param: 'weight', label: 'alpha: content weight' },
-      { node: 'style_total', param: 'weight', label: 'beta: style weight' },
+      { node: 'content_loss', param: 'weight', label: 'alpha: content weight', min: 0.01, max: 100 },
+      { node: 'style_total', param: 'weight', label: 'beta: style weight', min: 10, max: 1e6 },
     ]);
   });
 

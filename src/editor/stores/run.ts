@@ -11,6 +11,10 @@ import type { StepRecord } from '../../runtime/executor';
 import type { FromWorker, ToWorker } from '../../web/protocol';
 import { getUpload, isUpload } from '../../web/uploads';
 import { modelLayers, registry } from '../registry';
+import { hostLimit as limitOf } from '../host-limits';
+
+/** The bundled presets' file names (in presets/ of a clone, where the command line finds them). */
+const PRESETS = Object.keys(import.meta.glob('../../../presets/*.json')).map((p) => p.slice(p.lastIndexOf('/') + 1));
 import { useGraphStore } from './graph';
 import { useSettingsStore } from './settings';
 
@@ -190,11 +194,18 @@ export const useRunStore = defineStore('run', () => {
     }
   }
 
+  /** What this page cannot run (a training graph reads folders) and the command line that can. */
+  const hostLimit = computed(() => {
+    const plan = graph.compiled.plan;
+    return limitOf(graph.model, registry, graph.fileName, plan ? new Set(plan.steps.flatMap((s) => s.nodes)) : null, PRESETS);
+  });
+
   /** Why the graph as it is cannot run, whatever else is going on. */
   const graphBlocked = computed<string | null>(() => {
     if (!graph.model.nodes.length) return 'the graph is empty';
     const ds = graph.diagnostics;
     if (hasErrors(ds)) return formatDiagnostic(ds.find((d) => d.severity === 'error')!);
+    if (hostLimit.value) return hostLimit.value.reason;
     return null;
   });
 
@@ -274,14 +285,14 @@ export const useRunStore = defineStore('run', () => {
   }
 
   /** A snapshot of the graph and the run settings as they are now. */
-  function snapshot(): QueuedRun {
+  function snapshot(runSweep = sweep.value): QueuedRun {
     const model = structuredClone(graph.model);
     for (const n of model.nodes) {
       const param = registry.get(n.type)?.roles?.optimiser?.previewEvery;
       if (param) n.params[param] = settings.previewEvery;
     }
     const key = ++queued;
-    const sweeping = sweep.value && sweepOf(model).sweep !== null;
+    const sweeping = runSweep && sweepOf(model).sweep !== null;
     const time = new Date().toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
     return {
       key, model: markRaw(model), size: settings.size, seed: settings.seed, sweep: sweeping,
@@ -292,9 +303,10 @@ export const useRunStore = defineStore('run', () => {
 
   /**
    * Run (Ctrl+Enter): runs the graph now, or, while a run is going on, queues it as it is now (its parameters
-   * and settings) to run after the ones before it. Says why when the graph cannot run.
+   * and settings) to run after the ones before it. Says why when the graph cannot run. `sweep: false` runs the graph
+   * once even when Run would run its sweep (a lesson's slider shows its one setting).
    */
-  async function run() {
+  async function run(opts: { sweep?: boolean } = {}) {
     const busy = phase.value === 'running' || phase.value === 'stopping';
     const why = busy ? graphBlocked.value : blocked.value;
     if (why) {
@@ -307,7 +319,7 @@ export const useRunStore = defineStore('run', () => {
       askOrigins.value = ask;
       return;
     }
-    queue.value = [...queue.value, snapshot()];
+    queue.value = [...queue.value, snapshot(opts.sweep ?? sweep.value)];
     if (!busy) startNext();
   }
 
@@ -401,7 +413,7 @@ export const useRunStore = defineStore('run', () => {
     askOrigins, answerFetch, remote, allowFetch,
     sendPacks: (list: { origin: string; source: string }[]) => post({ type: 'packs', packs: list }),
     onPackDisabled: (listener: (name: string, problem: string) => void) => void packDisabledListeners.add(listener),
-    queue, history, current, graphBlocked, moveQueued, cancelQueued, showHistory, pinHistory,
+    queue, history, current, graphBlocked, hostLimit, moveQueued, cancelQueued, showHistory, pinHistory,
     init, run, stop, pin, unpin: () => (pinned.value = null), weightsChanged: () => post({ type: 'weights-changed' }),
   };
 });
