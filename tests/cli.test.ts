@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
@@ -7,6 +7,8 @@ import { describe, expect, it } from 'vitest';
 
 const root = new URL('..', import.meta.url).pathname;
 const tmp = mkdtempSync(join(tmpdir(), 'stylegraph-cli-'));
+// A document reads only files in its own folder (docs/security.md): documents written here get the sample images beside them.
+cpSync(join(root, 'presets/images'), join(tmp, 'images'), { recursive: true });
 
 function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -183,7 +185,6 @@ describe('stylegraph CLI sweeps (lessons)', () => {
   it('reports a broken sweep definition', async () => {
     const doc = JSON.parse(readFileSync(join(root, 'presets/lesson-alpha-beta.json'), 'utf8'));
     doc.metadata.sweep.columns[0].set = { 'ghost.weight': 1 };
-    for (const n of doc.nodes) if (n.type === 'image') n.params.source = join(root, 'presets', n.params.source);
     const r = await cli('run', writeDoc('bad-sweep.json', doc), '--size', '24', '--steps', '1');
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/no node "ghost"/);

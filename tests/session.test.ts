@@ -1,4 +1,4 @@
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -20,6 +20,8 @@ import { runInWorker } from '../src/web/runner';
 const root = new URL('..', import.meta.url).pathname;
 const presets = join(root, 'presets');
 const tmp = mkdtempSync(join(tmpdir(), 'stylegraph-session-'));
+// A document reads only files in its own folder (docs/security.md): documents written here get the sample images beside them.
+cpSync(join(presets, 'images'), join(tmp, 'images'), { recursive: true });
 // A weight cache of its own: checkpoints cached on this machine would change what runs use.
 process.env.STYLEGRAPH_CACHE = join(tmp, 'cache');
 
@@ -40,7 +42,6 @@ function comparable(r: RunReport & { image?: string; out?: string; graph?: strin
 /** The Gatys preset with its image paths made absolute, so it can be written anywhere. */
 function gatysWith(metadata: Record<string, unknown> = {}) {
   const doc = readJson(join(presets, 'gatys.json'));
-  for (const n of doc.nodes) if (n.type === 'image') n.params.source = join(presets, n.params.source);
   doc.metadata = { ...doc.metadata, ...metadata };
   return doc;
 }
@@ -63,7 +64,7 @@ describe('one run session for every host', () => {
     const photos = join(tmp, 'photos');
     mkdirSync(photos, { recursive: true });
     const content = doc.nodes.find((n: { params: { slot?: string } }) => n.params.slot === 'content').params.source;
-    copyFileSync(content, join(photos, 'photo.jpg'));
+    copyFileSync(join(tmp, content), join(photos, 'photo.jpg'));
     const batch = await cli('run', 'presets/gatys.json', '--content', photos, ...common, '--out', join(tmp, 'batch'), '--report', join(tmp, 'batch.json'));
     expect(batch.code, batch.err).toBe(0);
 
@@ -96,7 +97,6 @@ describe('one run session for every host', () => {
 
   it('loads --weights for a sweep (lesson sheets use the given networks)', async () => {
     const doc = readJson(join(presets, 'adain.json'));
-    for (const n of doc.nodes) if (n.type === 'image') n.params.source = join(presets, n.params.source);
     doc.metadata.sweep = { columns: [{ label: 'alpha=0.5', set: { 'adain.alpha': 0.5 } }, { label: 'alpha=1', set: { 'adain.alpha': 1 } }] };
     const path = join(tmp, 'adain-sweep.json');
     writeFileSync(path, JSON.stringify(doc));
@@ -151,7 +151,6 @@ describe('one run session for every host', () => {
 
   it('warns when a node asks for weights under a name nobody knows (it would run on random weights)', async () => {
     const doc = readJson(join(presets, 'adain.json'));
-    for (const n of doc.nodes) if (n.type === 'image') n.params.source = join(presets, n.params.source);
     doc.nodes.find((n: { id: string }) => n.id === 'decoder').params.weights = 'decoder';
     const path = join(tmp, 'typo.json');
     writeFileSync(path, JSON.stringify(doc));

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +21,8 @@ import { readFixture } from './parity';
  */
 const root = new URL('..', import.meta.url).pathname;
 const tmp = mkdtempSync(join(tmpdir(), 'stylegraph-fetch-'));
+// A document reads only files in its own folder (docs/security.md): documents written here get the sample images beside them.
+cpSync(join(root, 'presets/images'), join(tmp, 'images'), { recursive: true });
 const vgg = readFixture('vgg_normalised-tiny.pth');
 const decoder = readFixture('decoder-tiny.pth');
 const corrupted = new Uint8Array(randomBytes(4096));
@@ -128,7 +130,6 @@ describe('weights fetch from a mirror without CORS headers', () => {
 
   it('uses the cached weights in a sweep too (one load for every cell)', async () => {
     const doc = JSON.parse(readFileSync(join(root, 'presets/adain.json'), 'utf8'));
-    for (const n of doc.nodes) if (n.type === 'image') n.params.source = join(root, 'presets', n.params.source);
     doc.metadata.sweep = { columns: [{ label: 'a', set: { 'adain.alpha': 0.5 } }, { label: 'b', set: { 'adain.alpha': 1 } }] };
     const path = join(tmp, 'sweep.json');
     writeFileSync(path, JSON.stringify(doc));
@@ -240,7 +241,6 @@ describe('run: weights given by name, shapes, dropped images', () => {
 
   it('explains an image dropped in a browser instead of "no such file"', async () => {
     const doc = JSON.parse(readFileSync(join(root, 'presets/adain.json'), 'utf8'));
-    for (const n of doc.nodes) if (n.type === 'image') n.params.source = join(root, 'presets', n.params.source);
     doc.nodes.find((n: { id: string }) => n.id === 'style').params.source = 'upload:0a1b2c3d4e5f/starry_night.jpg';
     const path = join(tmp, 'uploaded.json');
     writeFileSync(path, JSON.stringify(doc));

@@ -4,7 +4,9 @@ import { parseArgs } from 'node:util';
 import { PackHost } from '../plugin/packs';
 import { missingPacks } from '../graph/packs';
 import type { NodeRegistry } from '../plugin/registry';
-import { configuredPlugins, configuredWeightsMirror, loadPlugins } from './plugins';
+import { configToTrust, configuredWeightsMirror, loadPlugins, trustedConfig } from './plugins';
+import { documentSourceAccess, sourceProblem, type RemoteConsent } from './source-access';
+import { trustConfig } from './trust';
 import { builtinRegistry } from '../../nodes';
 import { checkGraph } from '../compiler/check';
 import { formatPlan } from '../compiler/format';
@@ -18,7 +20,7 @@ import type { RunRequest } from '../runtime/session';
 import { compileWithImages, loadGraphModels } from '../runtime/sources';
 import { chooseTiling } from '../runtime/tiling';
 import { applyOverrides } from './overrides';
-import { loadDocumentImages } from './node-session';
+import { loadDocumentImages, type SourceOptions } from './node-session';
 import { loadTfjsModelFrom } from './node-tfjs-model';
 import { UsageError, type Io } from './io';
 import { printable } from './files';
@@ -61,7 +63,11 @@ const USAGE = `usage:
   stylegraph status BATCH_ID --redis URL [--queue NAME]
 
   --plugin loads a node pack (also listed in stylegraph.config.json as { "plugins": [...] }; --verbose names
-  every pack loaded).
+  every pack loaded). A config's packs and "remoteHosts" are used only once you trust the file:
+  stylegraph trust [CONFIG]              records the config's path and hash (a changed file is asked again)
+  A document reads only files in its own folder; images you give (--content, --style, --set) are read anywhere.
+  [--allow-remote]            lets a document's http(s) sources be fetched (else only hosts a trusted config lists)
+  [--allow-private-network]   also from loopback, private and link-local addresses (127/8, 10/8, 169.254/16...)
   FILE is a graph document (presets/gatys.json). Without --out, results go to ./stylegraph-out/.
   Exit status: 0 done, 1 the run failed, 2 bad input (file, graph, option), 130 stopped.`;
 
@@ -117,6 +123,8 @@ async function dispatch(argv: string[], io: Io, signal?: AbortSignal): Promise<n
         config: { type: 'string' },
         for: { type: 'string', multiple: true },
         verbose: { type: 'boolean' },
+        'allow-remote': { type: 'boolean' },
+        'allow-private-network': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -147,19 +155,32 @@ async function dispatch(argv: string[], io: Io, signal?: AbortSignal): Promise<n
     }
     return v.redis;
   };
+  if (command === 'trust') {
+    // Trusting is the user's act on a file they have read: nothing of the config runs here.
+    if (rest.length) throw new UsageError(`trust takes one config file, got "${rest[0]}" too`);
+    const path = await configToTrust(io.cwd, file ?? v.config).catch((e: Error) => { throw new UsageError(e.message); });
+    const t = await trustConfig(path).catch((e: NodeJS.ErrnoException) => {
+      throw new UsageError(e.code === 'ENOENT' ? `no such file: ${path}` : `cannot trust ${path}: ${e.message}`);
+    });
+    io.err(`trusted ${t.path} (sha256 ${t.hash.slice(0, 16)}...), recorded in ${t.file}; its packs and remote hosts are used until it changes`);
+    return 0;
+  }
   if (command === 'status') {
     if (!file) throw new UsageError('status needs a batch id (submit --detach prints it)');
     const { statusCommand } = await import('./queue/commands');
     return statusCommand(io, { redis: redis(), queue: queueName, batch: file });
   }
-  if (!['run', 'validate', 'plan', 'worker', 'submit', 'weights'].includes(command)) throw new UsageError(`unknown command "${command}"\n${USAGE}`);
+  if (!['run', 'validate', 'plan', 'worker', 'submit', 'weights', 'trust'].includes(command)) throw new UsageError(`unknown command "${command}"\n${USAGE}`);
   if (command === 'worker' && file) throw new UsageError(`unexpected argument "${file}": a worker takes its graphs from the queue`);
   if (command !== 'worker' && !file) throw new UsageError(`${command} needs a graph file, e.g. stylegraph ${command} presets/gatys.json`);
   if (rest.length && command !== 'validate' && command !== 'weights') throw new UsageError(`unexpected argument "${rest[0]}" (images go after --content or --style)`);
 
   const registry = builtinRegistry();
   const packs = new PackHost(registry);
-  const plugins = [...(await configuredPlugins(io.cwd, v.config).catch((e: Error) => { throw new UsageError(e.message); })), ...(v.plugin ?? [])];
+  const config = await trustedConfig(io.cwd, v.config).catch((e: Error) => { throw new UsageError(e.message); });
+  for (const n of config.notices) io.err(n);
+  const plugins = [...config.plugins, ...(v.plugin ?? [])];
+  const remote: RemoteConsent = { any: Boolean(v['allow-remote']), hosts: config.remoteHosts, privateNetwork: Boolean(v['allow-private-network']) };
   const given = new Set(v.plugin ?? []);
   await loadPlugins(plugins, packs, io, (spec) => Boolean(v.verbose) || given.has(spec));
   if (command === 'worker') return worker(io, v, registry, redis(), queueName, signal, (await weightsSettings()).mirror);
@@ -188,7 +209,7 @@ async function dispatch(argv: string[], io: Io, signal?: AbortSignal): Promise<n
         status = 2;
         continue;
       }
-      const ds = checkGraph(doc.model, registry).diagnostics;
+      const ds = [...checkGraph(doc.model, registry).diagnostics, ...sourceProblems(doc.model, registry, f, remote)];
       report(io, f, ds);
       if (hasErrors([...doc.diagnostics, ...ds])) status = 2;
       else io.out(`${f}: valid (${doc.model.nodes.length} nodes, ${doc.model.edges.length} edges)`);
@@ -222,10 +243,11 @@ async function dispatch(argv: string[], io: Io, signal?: AbortSignal): Promise<n
   if (command === 'submit') {
     const { model, errors } = applyOverrides(parsedDoc.model, registry, { set: v.set }, io.cwd);
     if (errors.length) throw new UsageError(errors.join('\n'));
+    const sources = { given: givenSources(model, registry, { set: v.set }, io.cwd), remote };
     const { submitCommand } = await import('./queue/commands');
     return withSigint(signal, (s) => submitCommand(io, {
       file, model, registry, redis: redis(), queue: queueName, content: v.content ?? [], style: v.style ?? [], sweep: v.sweep ?? false,
-      out: v.out ?? `${basename(file, extname(file))}-queue`, size, seed, ...(steps !== undefined ? { steps } : {}), detach: v.detach ?? false, signal: s,
+      out: v.out ?? `${basename(file, extname(file))}-queue`, size, seed, ...(steps !== undefined ? { steps } : {}), detach: v.detach ?? false, signal: s, sources,
     }));
   }
   if ((v.content?.length ?? 0) > 1) throw new UsageError(`${command} takes one --content (an image, or a folder for a batch); submit takes several`);
@@ -237,10 +259,13 @@ async function dispatch(argv: string[], io: Io, signal?: AbortSignal): Promise<n
 
   const uploads = uploadReferences(model, registry);
   if (uploads.length) throw new UsageError(uploads.join('\n'));
-  if (command === 'plan') return planCommand(io, file, model, registry, size, backend, tiling);
+  // What the user gave on the command line is read wherever it is; the document's own sources stay in its folder.
+  const givenHere = givenSources(model, registry, { content: contentFolder ? undefined : content, style: v.style, set: v.set }, io.cwd);
+  if (command === 'plan') return planCommand(io, file, model, registry, size, backend, tiling, { given: givenHere, remote });
 
   const batch = contentFolder ? await batchSources(contentFolder) : undefined;
   if (batch && !batch.length) throw new UsageError(`--content ${v.content}: the folder has no .jpg or .png images`);
+  for (const b of batch ?? []) givenHere.push(b);
   const request: RunRequest = {
     size, seed,
     ...(stepList ? { steps: stepList } : {}),
@@ -254,7 +279,40 @@ async function dispatch(argv: string[], io: Io, signal?: AbortSignal): Promise<n
   const unused = unusedWeights(weights, graphCheckpoints(model, registry), file);
   if (unused) throw new UsageError(unused);
   const settings = await weightsSettings();
-  return withSigint(signal, (s) => runCommand(io, { file, model, registry, request, weights, settings, out: v.out, report: v.report, signal: s }));
+  return withSigint(signal, (s) => runCommand(io, { file, model, registry, request, weights, settings, out: v.out, report: v.report, signal: s, sources: { given: givenHere, remote } }));
+}
+
+/**
+ * The image and model sources the user gave on the command line (--content, --style, and --set on an image or
+ * model parameter), as they appear in the model after the overrides. They are the user's own and are read
+ * wherever they are; the document's own sources stay in its folder.
+ */
+export function givenSources(model: GraphModel, registry: NodeRegistry, o: { content?: string | undefined; style?: string[] | undefined; set?: string[] | undefined }, cwd: string): string[] {
+  const out: string[] = [];
+  if (o.content !== undefined) out.push(resolve(cwd, o.content));
+  for (const s of o.style ?? []) out.push(resolve(cwd, s));
+  for (const a of o.set ?? []) {
+    const m = /^([^.=]+)\.([^=]+)=/s.exec(a);
+    const node = m && model.nodes.find((n) => n.id === m[1]);
+    const kind = node && registry.get(node.type)?.params[m[2]!]?.kind;
+    const value = node?.params[m![2]!];
+    if ((kind === 'image' || kind === 'model') && typeof value === 'string') out.push(value);
+  }
+  return out;
+}
+
+/** `validate`: the sources a run would refuse (outside the document's folder, remote without consent), as errors. */
+function sourceProblems(model: GraphModel, registry: NodeRegistry, file: string, remote: RemoteConsent): Diagnostic[] {
+  const access = documentSourceAccess(dirname(file), { remote });
+  const out: Diagnostic[] = [];
+  for (const [i, n] of model.nodes.entries())
+    for (const [name, p] of Object.entries(registry.get(n.type)?.params ?? {})) {
+      if (p.kind !== 'image' && p.kind !== 'model') continue;
+      const value = n.params[name] ?? p.default;
+      const problem = typeof value === 'string' ? sourceProblem(value, access) : null;
+      if (problem) out.push({ severity: 'error', code: 'source', nodeId: n.id, path: `$.nodes[${i}].params.${name}`, message: `node "${n.id}": ${problem}` });
+    }
+  return out;
 }
 
 /**
@@ -324,11 +382,12 @@ async function worker(io: Io, v: { concurrency?: string; backend?: string; weigh
 /** `stylegraph plan`: what a run would compute, its cost, and whether it would tile. */
 async function planCommand(
   io: Io, file: string, model: GraphModel, registry: NodeRegistry, size: number, backend: BackendName | undefined, tiling: RunOptions['tiling'],
+  sources: SourceOptions,
 ): Promise<number> {
-  const { images, errors: imageErrors } = await loadDocumentImages(model, registry, file);
+  const { images, errors: imageErrors } = await loadDocumentImages(model, registry, file, sources);
   if (imageErrors.length) throw new UsageError(imageErrors.map((d) => d.message).join('\n'));
   const { tf } = await import('./node-tf');
-  const { models: tfjsModels, errors: modelErrors } = await loadGraphModels(model, registry, (s) => loadTfjsModelFrom(tf, s, dirname(file)));
+  const { models: tfjsModels, errors: modelErrors } = await loadGraphModels(model, registry, (s) => loadTfjsModelFrom(tf, s, documentSourceAccess(dirname(file), sources)));
   if (modelErrors.length) throw new UsageError(modelErrors.map((d) => d.message).join('\n'));
   const compiled = compileWithImages(model, registry, images, size, tfjsModels);
   report(io, file, compiled.diagnostics);

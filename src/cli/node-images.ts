@@ -1,33 +1,29 @@
-import { readFile } from 'node:fs/promises';
-import { isAbsolute, resolve } from 'node:path';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import type { RGBAImage } from '../ops/image';
 import type { DecodedImage } from '../runtime/sources';
+import { isRemote, readAllowed, SourceRefused, userSourceAccess, type SourceAccess } from './source-access';
 
 
-/** Reads bytes from a path (relative to `baseDir`), an http(s) URL or a data: URL. */
-export async function readSource(source: string, baseDir: string): Promise<Uint8Array> {
+/**
+ * Reads a source's bytes: a data: URL, an http(s) URL (only with the user's consent, never from a private
+ * address without --allow-private-network), or a file. With a `SourceAccess` (a document's), a path must lie inside
+ * the document's folder unless the user gave it on the command line, and must be a regular file; a bare folder
+ * (`baseDir`) is the user's own: any regular file, remote sources as `--allow-remote` would allow them.
+ */
+export async function readSource(source: string, access: SourceAccess | string): Promise<Uint8Array> {
+  const a = typeof access === 'string' ? userSourceAccess(access) : access;
   if (source.startsWith('data:')) {
     const comma = source.indexOf(',');
+    if (comma < 0) throw new SourceRefused('a data: URL without a comma');
     const meta = source.slice(5, comma);
     const body = source.slice(comma + 1);
     return meta.endsWith(';base64') ? Buffer.from(body, 'base64') : Buffer.from(decodeURIComponent(body));
   }
-  if (/^https?:\/\//.test(source)) {
-    const res = await fetch(source);
-    if (!res.ok) throw new Error(`${source}: HTTP ${res.status} ${res.statusText}`);
-    return new Uint8Array(await res.arrayBuffer());
-  }
   if (source.startsWith('upload:'))
     throw new Error(`the image ${source} was dropped into the editor in a browser, which keeps its bytes; it is not in the file: give the image's path instead`);
-  const path = isAbsolute(source) ? source : resolve(baseDir, source);
-  try {
-    return await readFile(path);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new Error(code === 'ENOENT' ? `no such file: ${path}` : `cannot read ${path}: ${(e as Error).message}`);
-  }
+  if (/^[a-z][a-z0-9+.-]+:/i.test(source) && !isRemote(source)) throw new SourceRefused(`${source}: not read: only file paths, http(s) and data: URLs are sources`);
+  return readAllowed(source, a);
 }
 
 /** The most pixels an input image may have (40 MP, e.g. 7700 x 5200; 160 MB as RGBA), checked from its header before decoding. */

@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { PackHost } from '../plugin/packs';
 import type { Io } from './io';
+import { configTrust, untrustedNotice } from './trust';
 
 /**
  * Node packs for the command line: `--plugin PATH_OR_URL` (a pack's .js file, or its folder with a package.json)
@@ -25,15 +26,15 @@ export async function importPack(spec: string, cwd: string): Promise<{ module: u
   return { module: await import(pathToFileURL(path).href), origin: spec };
 }
 
-type ConfigJson = { plugins?: unknown; weightsMirror?: unknown };
+type ConfigJson = { plugins?: unknown; weightsMirror?: unknown; remoteHosts?: unknown };
 
 /**
  * The configuration: `--config FILE`, else `stylegraph.config.json` in the working directory, else the "stylegraph"
  * field of its package.json. Each key is taken from the first of these that has it.
  */
-async function configFiles(cwd: string, file?: string): Promise<{ path: string; json: ConfigJson }[]> {
+async function configFiles(cwd: string, file?: string): Promise<{ path: string; json: ConfigJson; text: string }[]> {
   const candidates = file ? [resolve(cwd, file)] : [resolve(cwd, 'stylegraph.config.json'), resolve(cwd, 'package.json')];
-  const found: { path: string; json: ConfigJson }[] = [];
+  const found: { path: string; json: ConfigJson; text: string }[] = [];
   for (const path of candidates) {
     let text: string;
     try {
@@ -49,20 +50,64 @@ async function configFiles(cwd: string, file?: string): Promise<{ path: string; 
       throw new Error(`${path} is not valid JSON: ${(e as Error).message}`);
     }
     const config = path.endsWith('package.json') ? json.stylegraph : json;
-    if (config && typeof config === 'object') found.push({ path, json: config });
+    if (config && typeof config === 'object') found.push({ path, json: config, text });
   }
   return found;
 }
 
-/** The packs the configuration lists: `{ "plugins": [...] }`, paths relative to the file. */
-export async function configuredPlugins(cwd: string, file?: string): Promise<string[]> {
-  for (const { path, json } of await configFiles(cwd, file)) {
-    const plugins = json.plugins;
-    if (plugins === undefined) continue;
-    if (!Array.isArray(plugins) || !plugins.every((p) => typeof p === 'string')) throw new Error(`${path}: "plugins" must be a list of paths or URLs`);
-    return plugins.map((p: string) => (/^https?:/.test(p) ? p : resolve(path, '..', p)));
+export interface TrustedConfig {
+  /** Packs a trusted config lists, paths resolved against the file. */
+  plugins: string[];
+  /** Hosts a trusted config lets documents fetch from (`"remoteHosts": ["images.example.org", "*.example.org"]`). */
+  remoteHosts: string[];
+  /** Why a config's packs or hosts were skipped (not trusted, or changed since): said on stderr. */
+  notices: string[];
+}
+
+/**
+ * What the configuration lists that widens what StyleGraph does: packs (code) and remote hosts. Each is taken
+ * from the first config file that has the key, and only when the user trusts that file (`stylegraph trust`, see
+ * trust.ts; the project stylegraph is installed in is the user's own); otherwise it is skipped with a notice.
+ */
+export async function trustedConfig(cwd: string, file?: string, env: NodeJS.ProcessEnv = process.env): Promise<TrustedConfig> {
+  const out: TrustedConfig = { plugins: [], remoteHosts: [], notices: [] };
+  const files = await configFiles(cwd, file);
+  const withPlugins = files.find((f) => f.json.plugins !== undefined);
+  const withHosts = files.find((f) => f.json.remoteHosts !== undefined);
+  for (const f of new Set([withPlugins, withHosts])) {
+    if (!f) continue;
+    const keys = [f === withPlugins ? 'packs' : '', f === withHosts ? 'remote hosts' : ''].filter(Boolean).join(' and ');
+    const state = await configTrust(f.path, f.text, env);
+    if (state === 'untrusted' || state === 'changed') {
+      out.notices.push(untrustedNotice(f.path, state, `its ${keys}`));
+      continue;
+    }
+    if (f === withPlugins) {
+      const plugins = f.json.plugins;
+      if (!Array.isArray(plugins) || !plugins.every((p) => typeof p === 'string')) throw new Error(`${f.path}: "plugins" must be a list of paths or URLs`);
+      out.plugins = plugins.map((p: string) => (/^https?:/.test(p) ? p : resolve(f.path, '..', p)));
+    }
+    if (f === withHosts) {
+      const hosts = f.json.remoteHosts;
+      if (!Array.isArray(hosts) || !hosts.every((h) => typeof h === 'string' && /^(\*\.)?[a-z0-9.-]+$/i.test(h)))
+        throw new Error(`${f.path}: "remoteHosts" must be a list of host names (images.example.org, *.example.org)`);
+      out.remoteHosts = hosts as string[];
+    }
   }
-  return [];
+  return out;
+}
+
+/** The packs a trusted configuration lists (see `trustedConfig`). */
+export async function configuredPlugins(cwd: string, file?: string, env: NodeJS.ProcessEnv = process.env): Promise<string[]> {
+  return (await trustedConfig(cwd, file, env)).plugins;
+}
+
+/** The config file `stylegraph trust` records: the one given, else stylegraph.config.json or package.json here. */
+export async function configToTrust(cwd: string, file?: string): Promise<string> {
+  if (file) return resolve(cwd, file);
+  const found = await configFiles(cwd);
+  if (!found.length) throw new Error(`no stylegraph.config.json (or package.json with a "stylegraph" field) in ${cwd}; name the file: stylegraph trust CONFIG`);
+  return found[0]!.path;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { mkdir, readdir } from 'node:fs/promises';
-import { basename, dirname, extname, join, resolve } from 'node:path';
+import { basename, extname, join, resolve } from 'node:path';
 import { formatDiagnostic } from '../graph/diagnostics';
 import { serialiseDocument } from '../graph/document';
 import type { GraphModel } from '../graph/model';
@@ -14,7 +14,7 @@ import { runSession, type RunHost, type RunRequest, type SessionOutput, type Ses
 import type { Io } from './io';
 import { checkOutputs, imageInputs, writeOrRescue } from './files';
 import { encodePng } from './node-images';
-import { documentAccess } from './node-session';
+import { documentAccess, type SourceOptions } from './node-session';
 import { loadTfjsModelFrom } from './node-tfjs-model';
 import { checkpointStore, loadWeights, widthNote, type WeightsSpec } from './node-weights';
 import { cachedWeights, graphCheckpoints, type WeightsSettings } from './weights-fetch';
@@ -35,6 +35,8 @@ export interface RunCommand {
   out?: string;
   report?: string;
   signal?: AbortSignal;
+  /** What the user gave on the command line and the remote fetching they consented to (docs/security.md). */
+  sources?: SourceOptions;
 }
 
 /** The photos of a `--content FOLDER` batch, sorted, as absolute paths. */
@@ -51,7 +53,7 @@ const lossText = (r: RunReport) => (r.steps.length ? `, loss ${r.steps[0]!.loss.
  */
 export async function runCommand(io: Io, c: RunCommand): Promise<number> {
   const { tf, startNodeBackend } = await import('./node-tf');
-  const access = documentAccess(c.file);
+  const access = documentAccess(c.file, c.sources);
   // Without --out, results go to ./stylegraph-out/ (named after the graph), not loose into the working folder.
   const name = basename(c.file, extname(c.file));
   if (!c.out) await mkdir(resolve(io.cwd, DEFAULT_OUT), { recursive: true });
@@ -114,7 +116,7 @@ export async function runCommand(io: Io, c: RunCommand): Promise<number> {
     tf,
     readImage: access.decode,
     listImages: access.listImages,
-    readModel: (s) => loadTfjsModelFrom(tf, s, dirname(c.file)),
+    readModel: (s) => loadTfjsModelFrom(tf, s, access.access),
     startBackend: startNodeBackend,
     readWeights: async () => {
       const loaded: LoadedCheckpoint[] = [];

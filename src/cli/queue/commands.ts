@@ -1,27 +1,48 @@
 import { stat } from 'node:fs/promises';
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import type { GraphModel } from '../../graph/model';
 import { sweepOf } from '../../graph/sweep';
 import { requiredCheckpoints } from '../../compiler/checkpoints';
 import type { NodeRegistry } from '../../plugin/registry';
 import { UsageError, type Io } from '../io';
 import { batchSources } from '../run-command';
+import { readSource } from '../node-images';
+import { checkLocalFile, documentSourceAccess, isRemote, SourceRefused, type SourceAccess } from '../source-access';
+import type { SourceOptions } from '../node-session';
 import { planJobs } from './jobs';
 import { readBatch, report, submitBatch, summaryLine, watchBatch } from './submit';
 
-/** Image sources of the document as absolute paths (a worker runs in another folder, maybe on another machine). */
-function absoluteSources(model: GraphModel, registry: NodeRegistry, base: string): GraphModel {
-  return {
-    ...model,
-    nodes: model.nodes.map((n) => {
-      const params = { ...n.params };
-      for (const [name, p] of Object.entries(registry.get(n.type)?.params ?? {})) {
-        const v = params[name] ?? p.default;
-        if (p.kind === 'image' && typeof v === 'string' && v && !/^[a-z][a-z0-9+.-]*:/i.test(v) && !isAbsolute(v)) params[name] = resolve(base, v);
+/**
+ * The document's image sources as a worker reads them (another folder, maybe another machine), checked on the
+ * submitter's machine by the same rules as `run` (docs/security.md): a path must lie inside the document's folder
+ * (unless given on the command line) and be a regular file, and becomes absolute; a remote source is fetched here,
+ * only with consent (--allow-remote, a trusted config's "remoteHosts"; a private address with
+ * --allow-private-network), and travels as a data: URL. Workers fetch nothing and read only absolute paths.
+ */
+async function jobSources(model: GraphModel, registry: NodeRegistry, access: SourceAccess, replaced: string[]): Promise<{ model: GraphModel; errors: string[] }> {
+  const errors: string[] = [];
+  const nodes: GraphModel['nodes'] = [];
+  for (const n of model.nodes) {
+    const params = { ...n.params };
+    // An image --content or --style replaces is not read.
+    const skip = n.type === 'image' && typeof n.params.slot === 'string' && replaced.includes(n.params.slot);
+    for (const [name, p] of Object.entries(registry.get(n.type)?.params ?? {})) {
+      const v = params[name] ?? p.default;
+      if (skip) continue;
+      if (p.kind !== 'image' || typeof v !== 'string' || !v || v.startsWith('data:') || v.startsWith('upload:')) continue;
+      try {
+        if (isRemote(v)) {
+          const bytes = Buffer.from(await readSource(v, access));
+          params[name] = `data:${bytes[0] === 0x89 ? 'image/png' : 'image/jpeg'};base64,${bytes.toString('base64')}`;
+        } else if (/^[a-z][a-z0-9+.-]+:/i.test(v)) throw new SourceRefused(`${v}: not read: only file paths, http(s) and data: URLs are sources`);
+        else params[name] = (await checkLocalFile(v, access)).real;
+      } catch (e) {
+        errors.push(`node "${n.id}": cannot use image ${v.slice(0, 200)}: ${(e as Error).message}`);
       }
-      return { ...n, params };
-    }),
-  };
+    }
+    nodes.push({ ...n, params });
+  }
+  return { model: { ...model, nodes }, errors };
 }
 
 /** Files, or every .jpg/.png in each folder given. */
@@ -55,6 +76,8 @@ export interface SubmitOptions {
   steps?: number;
   detach: boolean;
   signal?: AbortSignal;
+  /** What the user gave on the command line (--set) and the remote fetching they consented to. */
+  sources?: SourceOptions;
 }
 
 /** `stylegraph submit`: one job per content x style x sweep cell, then (unless --detach) waits for them all. */
@@ -62,7 +85,10 @@ export async function submitCommand(io: Io, o: SubmitOptions): Promise<number> {
   const sweep = o.sweep ? sweepOf(o.model) : null;
   if (sweep?.error) throw new UsageError(sweep.error);
   if (o.sweep && !sweep?.sweep) throw new UsageError('--sweep: the graph has no sweep (metadata.sweep)');
-  const model = absoluteSources(o.model, o.registry, dirname(resolve(io.cwd, o.file)));
+  const checked = await jobSources(o.model, o.registry, documentSourceAccess(dirname(resolve(io.cwd, o.file)), o.sources),
+    [o.content.length ? 'content' : '', o.style.length ? 'style' : ''].filter(Boolean));
+  if (checked.errors.length) throw new UsageError(checked.errors.join('\n'));
+  const model = checked.model;
   const planned = await planJobs({
     model,
     contents: await expandImages(io.cwd, o.content, '--content'),

@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { isAbsolute } from 'node:path';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { embedText } from '../../codecs/png';
 import { serialiseDocument, parseDocument } from '../../graph/document';
@@ -12,6 +13,7 @@ import type { LoadedCheckpoint } from '../../plugin/types';
 import type { Io } from '../io';
 import { writeAtomically } from '../files';
 import { decodeImage, encodePng, readSource } from '../node-images';
+import { SourceRefused, userSourceAccess } from '../source-access';
 import { loadWeights, type WeightsSpec } from '../node-weights';
 import { defaultCacheDir } from '../weights-cache';
 import { cachedWeights, type WeightsSettings } from '../weights-fetch';
@@ -31,6 +33,24 @@ export interface WorkerOptions {
   registry: NodeRegistry;
   /** Resolves when the worker should drain and stop (SIGTERM, SIGINT, a test). */
   stop: Promise<void>;
+}
+
+/**
+ * An image a job names. `submit` checked every source with the document rules on the submitter's machine (the
+ * submitter's command line is the user's act) and put in the job only data: URLs (small images, and anything fetched
+ * with the submitter's consent) and absolute paths to regular files. A worker reads exactly those: a data: URL, or
+ * an absolute path to a regular file (no device, FIFO, /proc file or folder). It fetches nothing and resolves no
+ * relative path, so a job written straight into Redis cannot make it fetch or read outside what a path names.
+ */
+export async function readJobSource(source: string): Promise<Uint8Array> {
+  if (source.startsWith('data:')) return readSource(source, '/');
+  if (!isAbsolute(source))
+    throw new UnrecoverableError(`${/^[a-z][a-z0-9+.-]+:/i.test(source) ? `${source.slice(0, 80)}: a worker fetches nothing` : `${source.slice(0, 80)}: a worker reads only absolute paths`}; a job carries data: URLs or the absolute paths submit resolved`);
+  try {
+    return await readSource(source, { ...userSourceAccess('/'), remote: { any: false, hosts: [], privateNetwork: false } });
+  } catch (e) {
+    throw e instanceof SourceRefused ? new UnrecoverableError(e.message) : e;
+  }
 }
 
 /**
@@ -76,7 +96,7 @@ export async function workerCommand(io: Io, o: WorkerOptions): Promise<number> {
     try {
       const result = await runSession(doc.model, o.registry, { size: data.size, seed: data.seed, ...(data.steps !== undefined ? { steps: data.steps } : {}) }, {
         tf,
-        readImage: async (s) => decodeImage(await readSource(s, '/'), s.startsWith('data:') ? 'image' : s),
+        readImage: async (s) => decodeImage(await readJobSource(s), s.startsWith('data:') ? 'image' : s),
         readWeights: async () => ({ get: (n) => checkpoints.get(n) }),
         state,
         write: async (out) => {
