@@ -1,4 +1,4 @@
-import { vgg19FromStateDict } from '../src/models/checkpoints';
+import { vgg19FromStateDict, vgg19Widths } from '../src/models/checkpoints';
 import { defineNodeType, defineParams, type ComputeServices, type ParamsOf } from '../src/plugin/types';
 import { tapOutputs } from './shared';
 import { describeNetwork, networkWeights } from './weights';
@@ -51,7 +51,13 @@ export default defineNodeType({
   infer: (ctx) => {
     const image = ctx.inputs.image;
     if (!image || Array.isArray(image)) throw new Error('input "image" is not connected');
-    return Object.fromEntries(taps(ctx.params).map((t) => [t, { shape: tapShape(t, image.shape, variant(ctx.params)), layer: t }]));
+    // A loaded checkpoint of other widths (reduced-width) sets the channels the taps will have.
+    const shapes = ctx.checkpointShapes?.(weightsName(ctx.params));
+    const widths = shapes ? vgg19Widths(shapes, variant(ctx.params)) : undefined;
+    return Object.fromEntries(taps(ctx.params).map((t) => {
+      const shape = tapShape(t, image.shape, variant(ctx.params));
+      return [t, { shape: [...shape.slice(0, 3), widths?.get(t) ?? shape[3]!], layer: t }];
+    }));
   },
   shared: {
     key: (p) => `vgg19/${variant(p)}/${p.pooling}/${weightsName(p)}/${p.seed}`,

@@ -178,7 +178,7 @@ describe('run store: the queue and the history', () => {
     const settings = useSettingsStore();
     const run = useRunStore();
     run.init();
-    receive({ type: 'ready', choice: { backend: 'wasm', skipped: [] }, weights: [], errors: [] });
+    receive({ type: 'ready', choice: { backend: 'wasm', skipped: [] }, weights: [], shapes: {}, errors: [] });
     await run.run();
     expect(run.phase).toBe('running');
     await new Promise((r) => setTimeout(r, 0));

@@ -17,6 +17,8 @@ export interface CompileOptions {
   imageSize?: (source: string) => [number, number] | undefined;
   /** Layer output shapes of loaded tfjs models. */
   modelLayers?: (source: string, input?: readonly number[]) => Map<string, number[]> | undefined;
+  /** Tensor shapes of loaded checkpoints, by name (see ShapeContext.checkpointShapes). */
+  checkpointShapes?: (name: string) => ReadonlyMap<string, readonly number[]> | undefined;
 }
 
 export interface CompileResult {
@@ -159,7 +161,10 @@ export function compile(model: GraphModel, registry: NodeRegistry, options: Comp
     inputKeys.set(id, keys);
     let out: Record<string, ValueInfo>;
     try {
-      out = n.def.infer({ params: n.params, inputs: ctxInputs, size: options.size, imageSize: options.imageSize, modelLayers: options.modelLayers });
+      out = n.def.infer({
+        params: n.params, inputs: ctxInputs, size: options.size, imageSize: options.imageSize, modelLayers: options.modelLayers,
+        checkpointShapes: options.checkpointShapes,
+      });
     } catch (e) {
       return fail({ code: 'param', path: n.path, nodeId: id, message: `${id} (${n.def.title}): ${e instanceof Error ? e.message : String(e)}` });
     }

@@ -11,3 +11,6 @@ packs.onChange = () => registryVersion.value++;
 
 /** Layers (name -> output shape) of the tfjs models graphs name, as the worker reported them; null while unknown. */
 export const modelLayers = shallowRef(new Map<string, Map<string, number[]> | { error: string }>());
+
+/** Tensor shapes of the checkpoints the worker has loaded, by name: a reduced-width network's wires show its widths. */
+export const checkpointShapes = shallowRef(new Map<string, ReadonlyMap<string, readonly number[]>>());

@@ -1,6 +1,6 @@
 import type * as tfjs from '@tensorflow/tfjs';
 import { WeightsError, describeDict, misfit, takeExpected, type StateDict } from './weights/state-dict';
-import { VGG19_CONVS, flipKernel, type Vgg19Variant, type Vgg19Weights } from './vgg19';
+import { VGG19_CONVS, VGG19_LAYERS, flipKernel, type Vgg19Variant, type Vgg19Weights } from './vgg19';
 
 type TF = typeof tfjs;
 type Tensor4D = tfjs.Tensor4D;
@@ -39,6 +39,23 @@ function chainShapes(dict: StateDict, prefixes: string[], firstIn: number, k: nu
     cin = cout;
   }
   return expected;
+}
+
+/**
+ * The channel width of every VGG19 layer (conv, relu, pool) as a checkpoint's tensor shapes give them, where they
+ * differ from the standard widths (a reduced-width checkpoint); undefined when the shapes are not a VGG19's.
+ */
+export function vgg19Widths(shapes: ReadonlyMap<string, readonly number[]>, variant: Vgg19Variant): Map<string, number> | undefined {
+  const normalised = variant === 'normalised';
+  const outs = (normalised ? NORMALISED_CONV_INDICES : TORCHVISION_CONV_INDICES).map((i) => shapes.get(normalised ? `${i}.weight` : `features.${i}.weight`)?.[0]);
+  if (outs.some((c) => c === undefined)) return undefined;
+  const widths = new Map<string, number>();
+  let conv = -1;
+  for (const l of VGG19_LAYERS) {
+    if (l.kind === 'conv') conv++;
+    if (conv >= 0 && outs[conv] !== l.cout) widths.set(l.name, outs[conv]!);
+  }
+  return widths;
 }
 
 /**

@@ -134,6 +134,11 @@ export interface ShapeContext<P extends ParamDefs = ParamDefs> {
   /** Output shapes (batch axis included) of every layer of a loaded tfjs model, by layer name. */
   /** For `input` ([1, H, W, 3]): a graph model's shapes follow its input size; a Layers model's are fixed. */
   modelLayers?: (source: string, input?: readonly number[]) => Map<string, number[]> | undefined;
+  /**
+   * Tensor shapes of a checkpoint the host has loaded, by tensor name: a network loaded at other widths than the
+   * standard ones (a reduced-width checkpoint) infers the widths it will compute with, so plans and wires show them.
+   */
+  checkpointShapes?: (name: string) => ReadonlyMap<string, readonly number[]> | undefined;
 }
 
 export type Tensor = tfjs.Tensor;

@@ -194,7 +194,7 @@ export async function runSession(model: GraphModel, registry: NodeRegistry, requ
       for (const [i, s] of scales.entries()) {
         px = i === scales.length - 1 ? request.size : Math.max(16, Math.round(request.size * s));
         const scaleModel = Array.isArray(request.steps) ? withSteps(m, registry, request.steps[i]!) : m;
-        const { plan, diagnostics } = compileWithImages(scaleModel, registry, state.images, px, tfjsModels);
+        const { plan, diagnostics } = compileWithImages(scaleModel, registry, state.images, px, tfjsModels, checkpoints);
         // Every cell compiles the same graph: its warnings are said once, its errors with the cell's name.
         if (i === 0)
           for (const d of diagnostics.map((d) => (label.label && d.severity === 'error' ? { ...d, message: `sweep cell "${label.label}": ${d.message}` } : d)))

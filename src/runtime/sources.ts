@@ -62,11 +62,21 @@ export async function loadGraphModels(
 }
 
 
+/** Tensor shapes of a loaded checkpoint, by tensor name (what compile needs to infer a reduced-width network's widths). */
+export function checkpointShapes(checkpoints: CheckpointStore): (name: string) => Map<string, readonly number[]> | undefined {
+  return (name) => {
+    const c = checkpoints.get(name);
+    return c ? new Map([...c.tensors].map(([k, t]) => [k, t.shape])) : undefined;
+  };
+}
+
 export function compileWithImages(
   model: GraphModel, registry: NodeRegistry, images: Map<string, DecodedImage>, size: number, tfjsModels = new Map<string, TfjsModel>(),
+  checkpoints: CheckpointStore = noCheckpoints,
 ): CompileResult {
   return compile(model, registry, {
     size,
+    checkpointShapes: checkpointShapes(checkpoints),
     modelLayers: (source, input) => {
       const m = tfjsModels.get(source);
       return m ? tapShapes(m, input) : undefined;

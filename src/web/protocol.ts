@@ -5,6 +5,9 @@ import type { BackendChoice, BackendName } from '../runtime/backend';
 import type { Preview } from '../ops/preview';
 import type { RGBAImage } from '../ops/image';
 
+/** Tensor shapes of each loaded checkpoint (name -> [tensor, shape] pairs), so the editor's wires show the widths it runs at. */
+export type CheckpointShapes = Record<string, [string, number[]][]>;
+
 /** Messages between the editor and the worker that runs graphs (src/web/worker.ts). */
 export type ToWorker =
   | { type: 'init'; backend?: BackendName }
@@ -35,9 +38,9 @@ export type ToWorker =
   | { type: 'describe-model'; source: string; base: string; size: number };
 
 export type FromWorker =
-  | { type: 'ready'; choice: BackendChoice; weights: string[]; errors: string[] }
+  | { type: 'ready'; choice: BackendChoice; weights: string[]; shapes: CheckpointShapes; errors: string[] }
   | { type: 'failed-to-start'; message: string }
-  | { type: 'weights'; weights: string[]; errors: string[] }
+  | { type: 'weights'; weights: string[]; shapes: CheckpointShapes; errors: string[] }
   | { type: 'pack-disabled'; name: string; problem: string }
   | { type: 'packs-loaded'; errors: string[] }
   | { type: 'model-layers'; source: string; layers: [string, number[]][] | null; error?: string }

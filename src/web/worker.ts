@@ -6,7 +6,7 @@ import { createModelCache } from '../runtime/models';
 import type { DecodedImage } from '../runtime/sources';
 import { fetchTfjsModel, tapShapes, type TfjsModel } from '../models/tfjs-models';
 import { decodeBitmap, decodeInBrowser, startBrowserBackend, tf } from './backend';
-import type { FromWorker, ToWorker } from './protocol';
+import type { CheckpointShapes, FromWorker, ToWorker } from './protocol';
 import { runInWorker, type RunMessage } from './runner';
 import { loadCachedWeights } from './weights';
 import { importSource } from './pack-store';
@@ -44,6 +44,8 @@ let ready: Promise<void> | null = null;
 let weightsReady: Promise<unknown> = Promise.resolve();
 
 const post = (m: FromWorker, transfer: Transferable[] = []) => scope.postMessage(m, transfer);
+const shapesOf = (): CheckpointShapes =>
+  Object.fromEntries([...checkpoints].map(([name, c]) => [name, [...c.tensors].map(([k, t]) => [k, [...t.shape]] as [string, number[]])]));
 
 async function loadWeights(): Promise<string[]> {
   checkpoints.clear();
@@ -79,7 +81,7 @@ scope.onmessage = async (e: MessageEvent<ToWorker>) => {
       try {
         const choice = await startBrowserBackend(m.backend);
         const errors = await loadWeights();
-        post({ type: 'ready', choice, weights: [...checkpoints.keys()], errors });
+        post({ type: 'ready', choice, weights: [...checkpoints.keys()], shapes: shapesOf(), errors });
       } catch (err) {
         post({ type: 'failed-to-start', message: err instanceof Error ? err.message : String(err) });
       }
@@ -115,7 +117,7 @@ scope.onmessage = async (e: MessageEvent<ToWorker>) => {
     const load = weightsReady.then(async () => {
       await ready;
       const errors = await loadWeights();
-      post({ type: 'weights', weights: [...checkpoints.keys()], errors });
+      post({ type: 'weights', weights: [...checkpoints.keys()], shapes: shapesOf(), errors });
     });
     weightsReady = load.catch(() => {});
     await load;

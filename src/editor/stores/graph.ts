@@ -8,7 +8,7 @@ import type { GraphEdge, GraphGroup, GraphModel } from '../../graph/model';
 import { estimateHeight, layOut, modelEndpoint, viewGraph } from '../view';
 import { boundsOf, freeSpot, nodeBoxes, NODE_WIDTH, type Size } from '../placement';
 import type { SocketType } from '../../plugin/types';
-import { modelLayers, packs, registry, registryVersion } from '../registry';
+import { checkpointShapes, modelLayers, packs, registry, registryVersion } from '../registry';
 import { missingPacks, recordPacks } from '../../graph/packs';
 import { useSettingsStore } from './settings';
 import { getUpload, uploadsIn, type UploadRef } from '../../web/uploads';
@@ -213,12 +213,14 @@ export const useGraphStore = defineStore('graph', () => {
   const compiled = computed(() => {
     void registryVersion.value;
     const layers = modelLayers.value;
+    const shapes = checkpointShapes.value;
     return checkGraph(model.value, registry, {
       size: settings.size,
       modelLayers: (source) => {
         const l = layers.get(source);
         return l instanceof Map ? l : undefined;
       },
+      checkpointShapes: (name) => shapes.get(name),
     });
   });
   const missing = computed(() => (registryVersion.value, missingPacks(model.value, registry)));
