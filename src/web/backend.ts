@@ -18,7 +18,11 @@ export async function startBrowserBackend(forced?: BackendName): Promise<Backend
 
 /** Fetches and decodes an image relative to `base` (the document's URL). */
 export async function decodeInBrowser(source: string, base: string) {
-  const res = await fetch(new URL(source, base));
+  // Parsed against the page as fetch would; the run store asked the user before a run naming another origin was
+  // sent (sourcePlace decides that the same way). Only web and data: URLs are fetched.
+  const url = new URL(source, base);
+  if (!['http:', 'https:', 'data:', 'blob:'].includes(url.protocol)) throw new Error(`${url.protocol} URLs are not fetched`);
+  const res = await fetch(url);
   if (!res.ok) throw new Error(`HTTP ${res.status}`);
   return decodeBitmap(await res.blob());
 }

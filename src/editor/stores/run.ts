@@ -10,6 +10,7 @@ import type { BackendChoice } from '../../runtime/backend';
 import type { StepRecord } from '../../runtime/executor';
 import type { FromWorker, ToWorker } from '../../web/protocol';
 import { getUpload, isUpload } from '../../web/uploads';
+import { remoteOrigin } from '../../web/source-origin';
 import { modelLayers, registry } from '../registry';
 import { hostLimit as limitOf } from '../host-limits';
 
@@ -233,9 +234,9 @@ export const useRunStore = defineStore('run', () => {
       for (const [name, p] of Object.entries(registry.get(n.type)?.params ?? {})) {
         if (p.kind !== 'image' && p.kind !== 'model') continue;
         const v = n.params[name];
-        if (typeof v !== 'string' || !/^https?:\/\//i.test(v)) continue;
-        const origin = new URL(v).origin;
-        if (origin !== location.origin) found.add(origin);
+        // Parsed as the browser will fetch it (` //host`, `/\host`, a tab in the scheme are remote), not by a pattern.
+        const origin = typeof v === 'string' ? remoteOrigin(v, location.href) : null;
+        if (origin) found.add(origin);
       }
     const allowed = allowedFetchOrigins();
     return [...found].filter((o) => !allowed.includes(o));
@@ -252,7 +253,8 @@ export const useRunStore = defineStore('run', () => {
       for (const [name, p] of Object.entries(registry.get(n.type)?.params ?? {})) {
         const v = n.params[name] ?? p.default;
         if (p.kind !== 'model' || typeof v !== 'string' || !v || modelLayers.value.has(v) || asked.has(v)) continue;
-        if (/^https?:\/\//i.test(v) && new URL(v).origin !== location.origin && !allowed.includes(new URL(v).origin)) continue;
+        const origin = remoteOrigin(v, location.href);
+        if (origin && !allowed.includes(origin)) continue;
         asked.add(v);
         post({ type: 'describe-model', source: v, base: location.href, size: settings.size });
       }
