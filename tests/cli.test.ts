@@ -51,6 +51,17 @@ describe('stylegraph CLI', () => {
     expect((await cli('validate', 'presets/gatys.json', '--verbose')).stderr).toMatch(/plugin wct 1\.0\.0: /);
   });
 
+  it('plans at the widths of a reduced-width checkpoint it is given', async () => {
+    const { readCheckpoint } = await import('../src/models/weights/read');
+    const tiny = readCheckpoint(new Uint8Array(readFileSync(join(root, 'tests/fixtures/vgg19-tiny.pth'))));
+    const [c1, c42] = [tiny.get('features.0.weight')!.shape[0], tiny.get('features.21.weight')!.shape[0]];
+    const r = await cli('plan', 'presets/gatys.json', '--size', '32', '--weights', 'vgg19=tests/fixtures/vgg19-tiny.pth');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(new RegExp(`relu1_1 1x32x32x${c1}\\b`));
+    expect(r.stdout).toMatch(new RegExp(`conv4_2 1x4x4x${c42}\\b`));
+    expect((await cli('plan', 'presets/gatys.json', '--size', '32')).stdout).toMatch(/relu1_1 1x32x32x64\b/);
+  });
+
   it('prints a plan', async () => {
     const r = await cli('plan', 'presets/gatys.json', '--size', '128');
     expect(r.code).toBe(0);

@@ -24,12 +24,12 @@ import { loadDocumentImages, type SourceOptions } from './node-session';
 import { loadTfjsModelFrom } from './node-tfjs-model';
 import { UsageError, type Io } from './io';
 import { printable } from './files';
-import { batchSources, runCommand } from './run-command';
+import { batchSources, loadRunWeights, runCommand } from './run-command';
 import { weightsCommand, type FetchRequest } from './weights-command';
 import { defaultCacheDir } from './weights-cache';
 import { closestName, graphCheckpoints, type WeightsSettings } from './weights-fetch';
 import { DEFAULT_QUEUE, redisConnection } from './queue/redis';
-import { parseWeightsSpec, type WeightsSpec } from './node-weights';
+import { checkpointStore, parseWeightsSpec, type WeightsSpec } from './node-weights';
 
 export type { Io } from './io';
 
@@ -261,7 +261,10 @@ async function dispatch(argv: string[], io: Io, signal?: AbortSignal): Promise<n
   if (uploads.length) throw new UsageError(uploads.join('\n'));
   // What the user gave on the command line is read wherever it is; the document's own sources stay in its folder.
   const givenHere = givenSources(model, registry, { content: contentFolder ? undefined : content, style: v.style, set: v.set }, io.cwd);
-  if (command === 'plan') return planCommand(io, file, model, registry, size, backend, tiling, { given: givenHere, remote });
+  if (command === 'plan') {
+    const weights = weightSpecs as WeightsSpec[];
+    return planCommand(io, file, model, registry, size, backend, tiling, { given: givenHere, remote }, { weights, settings: await weightsSettings(), model, registry });
+  }
 
   const batch = contentFolder ? await batchSources(contentFolder) : undefined;
   if (batch && !batch.length) throw new UsageError(`--content ${v.content}: the folder has no .jpg or .png images`);
@@ -382,14 +385,18 @@ async function worker(io: Io, v: { concurrency?: string; backend?: string; weigh
 /** `stylegraph plan`: what a run would compute, its cost, and whether it would tile. */
 async function planCommand(
   io: Io, file: string, model: GraphModel, registry: NodeRegistry, size: number, backend: BackendName | undefined, tiling: RunOptions['tiling'],
-  sources: SourceOptions,
+  sources: SourceOptions, weights: Parameters<typeof loadRunWeights>[2],
 ): Promise<number> {
   const { images, errors: imageErrors } = await loadDocumentImages(model, registry, file, sources);
   if (imageErrors.length) throw new UsageError(imageErrors.map((d) => d.message).join('\n'));
   const { tf } = await import('./node-tf');
+  // The loaded checkpoints set the widths the plan shows (a reduced-width network computes at its own).
+  const checkpoints = checkpointStore(await loadRunWeights(io, tf, weights).catch((e: Error) => {
+    throw new UsageError(e.message);
+  }));
   const { models: tfjsModels, errors: modelErrors } = await loadGraphModels(model, registry, (s) => loadTfjsModelFrom(tf, s, documentSourceAccess(dirname(file), sources)));
   if (modelErrors.length) throw new UsageError(modelErrors.map((d) => d.message).join('\n'));
-  const compiled = compileWithImages(model, registry, images, size, tfjsModels);
+  const compiled = compileWithImages(model, registry, images, size, tfjsModels, checkpoints);
   report(io, file, compiled.diagnostics);
   if (!compiled.plan) return 2;
   io.out(formatPlan(compiled.plan));

@@ -66,7 +66,7 @@ export async function loadWeights(
 export function widthNote(tensors: LoadedCheckpoint['tensors']): string {
   const last = tensors.get('features.34.weight') ?? tensors.get('51.weight');
   if (last && last.shape.length === 4 && last.shape[0] !== 512)
-    return `; a reduced-width VGG19 (${last.shape[0]} channels at relu5_1 where VGG19 has 512): it runs at that width, and the plan and the report show it`;
+    return `; a reduced-width VGG19 (${last.shape[0]} channels at relu5_1 where VGG19 has 512): it runs at that width, and the plan and the editor's wires show it`;
   const first = tensors.get('1.weight');
   if (first && tensors.has('28.weight') && first.shape.length === 4 && first.shape[1] !== 512)
     return `; a reduced-width decoder (it takes ${first.shape[1]} channels where VGG19's relu4_1 has 512): the encoder must be as narrow`;

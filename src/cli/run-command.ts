@@ -8,6 +8,7 @@ import { writeSafetensors } from '../models/weights/safetensors';
 import { checkpointUses } from '../compiler/checkpoints';
 import { manifestEntry } from '../models/weights/manifest';
 import type { NodeRegistry } from '../plugin/registry';
+import type { TF } from '../plugin/types';
 import type { LoadedCheckpoint } from '../plugin/types';
 import type { RunReport } from '../runtime/report';
 import { runSession, type RunHost, type RunRequest, type SessionOutput, type SessionResult } from '../runtime/session';
@@ -119,25 +120,7 @@ export async function runCommand(io: Io, c: RunCommand): Promise<number> {
     readModel: (s) => loadTfjsModelFrom(tf, s, access.access),
     startBackend: startNodeBackend,
     readWeights: async () => {
-      const loaded: LoadedCheckpoint[] = [];
-      const read = async (spec: WeightsSpec, how: string) => {
-        let ckpt: LoadedCheckpoint;
-        try {
-          ckpt = await loadWeights(tf, spec, io.cwd, c.settings, { io, onProgress: downloadProgress(io, spec.name) });
-        } catch (e) {
-          throw new Error(`cannot load weights "${spec.name}"${how}: ${(e as Error).message}`);
-        }
-        loaded.push(ckpt);
-        io.err(`weights ${spec.name}: ${ckpt.tensors.size} tensors from ${ckpt.source}${how}${widthNote(ckpt.tensors)}`);
-      };
-      for (const spec of c.weights) await read(spec, '');
-      // Every other network the graph names comes from the cache where `weights fetch` (or an earlier run) put it.
-      const given = new Set(c.weights.map((w) => w.name));
-      for (const name of graphCheckpoints(c.model, c.registry)) {
-        const entry = given.has(name) ? undefined : manifestEntry(name);
-        const path = entry ? await cachedWeights(entry, c.settings) : null;
-        if (path) await read({ name, source: path }, ' (cached)');
-      }
+      const loaded = await loadRunWeights(io, tf, c);
       loadedNames = new Set(loaded.map((l) => l.name));
       return checkpointStore(loaded);
     },
@@ -218,4 +201,32 @@ function reportText(c: RunCommand, r: SessionResult): string {
       ? { ...head, seconds: r.seconds, perImage: r.seconds / Math.max(1, r.runs.length), items: r.runs.map((x) => ({ image: basename(x.item ?? ''), out: x.outputs[0] ?? '', ...x })) }
       : { graph: c.file, ...(r.runs[0] ?? { status: r.status, error: r.error }) };
   return JSON.stringify(body, null, 2) + '\n';
+}
+
+/**
+ * The checkpoints a run (or a plan) of this graph uses: those given with --weights, then every other network the
+ * graph names from the cache where `weights fetch` (or an earlier run) put it. Each is named on stderr.
+ */
+export async function loadRunWeights(
+  io: Io, tf: TF, c: Pick<RunCommand, 'weights' | 'settings' | 'model' | 'registry'>,
+): Promise<LoadedCheckpoint[]> {
+  const loaded: LoadedCheckpoint[] = [];
+  const read = async (spec: WeightsSpec, how: string) => {
+    let ckpt: LoadedCheckpoint;
+    try {
+      ckpt = await loadWeights(tf, spec, io.cwd, c.settings, { io, onProgress: downloadProgress(io, spec.name) });
+    } catch (e) {
+      throw new Error(`cannot load weights "${spec.name}"${how}: ${(e as Error).message}`);
+    }
+    loaded.push(ckpt);
+    io.err(`weights ${spec.name}: ${ckpt.tensors.size} tensors from ${ckpt.source}${how}${widthNote(ckpt.tensors)}`);
+  };
+  for (const spec of c.weights) await read(spec, '');
+  const given = new Set(c.weights.map((w) => w.name));
+  for (const name of graphCheckpoints(c.model, c.registry)) {
+    const entry = given.has(name) ? undefined : manifestEntry(name);
+    const path = entry ? await cachedWeights(entry, c.settings) : null;
+    if (path) await read({ name, source: path }, ' (cached)');
+  }
+  return loaded;
 }
