@@ -8,10 +8,10 @@ import type { RGBAImage } from '../../ops/image';
 import type { Preview } from '../../ops/preview';
 import type { BackendChoice } from '../../runtime/backend';
 import type { StepRecord } from '../../runtime/executor';
-import type { FromWorker, ToWorker } from '../../web/protocol';
+import type { CheckpointShapes, FromWorker, ToWorker } from '../../web/protocol';
 import { getUpload, isUpload } from '../../web/uploads';
 import { remoteOrigin } from '../../web/source-origin';
-import { modelLayers, registry } from '../registry';
+import { checkpointShapes, modelLayers, registry } from '../registry';
 import { hostLimit as limitOf } from '../host-limits';
 
 /** The bundled presets' file names (in presets/ of a clone, where the command line finds them). */
@@ -121,14 +121,18 @@ export const useRunStore = defineStore('run', () => {
     post({ type: 'init', ...(settings.backend ? { backend: settings.backend } : {}) });
   }
 
+  const setShapes = (shapes: CheckpointShapes) => (checkpointShapes.value = new Map(Object.entries(shapes).map(([k, v]) => [k, new Map(v)])));
+
   function receive(m: FromWorker) {
     if (m.type === 'ready') {
       choice.value = m.choice;
       weights.value = m.weights;
+      setShapes(m.shapes);
       phase.value = 'ready';
       message.value = m.errors.length ? `cached weights not used: ${m.errors.join('; ')}` : 'ready';
     } else if (m.type === 'weights') {
       weights.value = m.weights;
+      setShapes(m.shapes);
       if (m.errors.length) graph.tell(`cached weights not used: ${m.errors.join('; ')}`, true);
     } else if (m.type === 'pack-disabled') {
       for (const listener of packDisabledListeners) listener(m.name, m.problem);
