@@ -2,13 +2,15 @@
 import vue from '@vitejs/plugin-vue';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vite';
+import { examplePacks } from './src/devserver/packs';
 import { weightsServer } from './src/devserver/weights';
 
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 
 export default defineConfig({
   // weightsServer: GET /__stylegraph/weights/NAME fetches a manifest checkpoint into the CLI's cache and serves it.
-  plugins: [vue(), weightsServer()],
+  // examplePacks: the packs package.json lists for the CLI, as packs.json and packs/NAME.js beside the page.
+  plugins: [vue(), weightsServer(), examplePacks(here('.'))],
   root: here('./src'),
   // Presets and their sample images are served as they are: /gatys.json, /images/astronaut.jpg.
   publicDir: here('./presets'),

@@ -50,3 +50,47 @@ export async function importSource(source: string): Promise<unknown> {
     URL.revokeObjectURL(url);
   }
 }
+
+/** A pack the project lists for the command line, as the editor's server (or a build) offers it. */
+export interface ProjectPack {
+  /** The folder's name: `pack-wct`. */
+  id: string;
+  /** As package.json lists it: `examples/pack-wct`. */
+  path: string;
+  /** The module's URL relative to the page: `packs/pack-wct.js`. */
+  url: string;
+  description?: string;
+}
+
+/** The list of the project's packs, beside the page. */
+export const PACKS_INDEX = 'packs.json';
+
+/** The project's packs, or none where the page is served without them. */
+export async function projectPackList(base: string, get: typeof fetch = fetch): Promise<ProjectPack[]> {
+  try {
+    const res = await get(new URL(PACKS_INDEX, base).href);
+    if (!res.ok || !/json/.test(res.headers.get('content-type') ?? '')) return [];
+    const list = (await res.json()) as unknown;
+    return Array.isArray(list) ? list.filter((p): p is ProjectPack => typeof p === 'object' && p !== null && typeof (p as ProjectPack).url === 'string') : [];
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Where the text typed in the plugins dialog points: a project pack by its path (`examples/pack-wct`, as the README
+ * and package.json name it), a URL, or a path on this site.
+ */
+export function packLocation(typed: string, base: string, project: readonly ProjectPack[]): string {
+  const t = typed.trim().replace(/^\.\//, '').replace(/\/+$/, '');
+  const known = project.find((p) => p.path.replace(/^\.\//, '').replace(/\/+$/, '') === t || p.id === t);
+  return new URL(known ? known.url : t, base).href;
+}
+
+/** Refuses what is not a module: a web page (a wrong path answered with index.html), or nothing at all. */
+export function checkPackText(where: string, contentType: string | null, text: string, project: readonly ProjectPack[]): void {
+  const page = /html/i.test(contentType ?? '') || /^\s*</.test(text);
+  if (!page && text.trim()) return;
+  const offer = project.length ? `; this project's packs: ${project.map((p) => p.path).join(', ')}` : '';
+  throw new Error(`${where} is not a node pack: the server answered with ${page ? 'a web page' : 'nothing'}, not a JavaScript module (a pack is one .js file)${offer}`);
+}

@@ -79,4 +79,20 @@ describe('the editor: runs', () => {
     await page.screenshot({ path: `${shots}queue-history.png` });
     expect(errors).toEqual([]);
   }, 300_000);
+
+  it('installs the README\'s examples/pack-wct typed in the plugins dialog, offers the project\'s packs, and says when a path is not a pack', async () => {
+    const { page, errors } = await open('backend=wasm&size=32&fresh');
+    await page.click('[data-test=plugins-open]');
+    await expect.poll(() => page.textContent('[data-test=project-packs]')).toContain('examples/pack-wct');
+    // A path that is not a pack (the server answers with the page itself).
+    await page.fill('[data-test=pack-url]', 'examples/nothing-here');
+    await page.click('[data-test=pack-install]');
+    await page.click('[data-test=consent-allow]');
+    await expect.poll(() => page.textContent('[data-test=notice]')).toMatch(/is not a node pack: the server answered with a web page.*examples\/pack-wct/);
+    await page.fill('[data-test=pack-url]', 'examples/pack-wct');
+    await page.click('[data-test=pack-install]');
+    await expect.poll(() => page.textContent('[data-test=pack-list]')).toMatch(/wct/);
+    await expect.poll(() => page.textContent('[data-test=project-pack-pack-wct]')).toBe('Installed');
+    expect(errors).toEqual([]);
+  }, 180_000);
 });

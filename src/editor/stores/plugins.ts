@@ -1,7 +1,9 @@
 import { defineStore } from 'pinia';
 import { ref, shallowRef } from 'vue';
 import type { PackRecord } from '../../plugin/packs';
-import { importSource, originChoices, originOf, rememberOrigin, saveStoredPacks, storedPacks } from '../../web/pack-store';
+import {
+  checkPackText, importSource, originChoices, originOf, packLocation, projectPackList, rememberOrigin, saveStoredPacks, storedPacks, type ProjectPack,
+} from '../../web/pack-store';
 import { packs, registryVersion } from '../registry';
 import { useGraphStore } from './graph';
 import { useRunStore } from './run';
@@ -23,6 +25,9 @@ export const usePluginsStore = defineStore('plugins', () => {
   const pending = ref<PendingPack | null>(null);
   const origins = ref(originChoices());
   const busy = ref(false);
+  /** The packs the project lists for the command line, offered here with the same consent. */
+  const project = shallowRef<ProjectPack[]>([]);
+  const loadProject = async () => (project.value = await projectPackList(location.href));
 
   const refresh = () => {
     installed.value = packs.packs.map((p) => ({ ...p }));
@@ -56,7 +61,9 @@ export const usePluginsStore = defineStore('plugins', () => {
   }
 
   /** Asks to install from a URL or a picked file: refused origins say so, allowed ones go ahead, others ask. */
-  async function request(where: string, text?: string) {
+  async function request(typed: string, text?: string) {
+    // A picked file is installed as it is; anything typed is a project pack's path, a URL or a path on this site.
+    const where = text === undefined ? packLocation(typed, location.href, project.value) : typed;
     const origin = originOf(where);
     const choice = originChoices()[origin];
     if (choice === 'deny') return useGraphStore().tell(`packs from ${origin} were refused earlier; revoke that under Plugins to be asked again`, true);
@@ -78,6 +85,7 @@ export const usePluginsStore = defineStore('plugins', () => {
         const res = await fetch(p.where);
         if (!res.ok) throw new Error(`HTTP ${res.status} ${res.statusText}`);
         text = await res.text();
+        checkPackText(p.where, res.headers.get('content-type'), text, project.value);
       }
       const pack = await load(text, p.where);
       if (pack) {
@@ -85,7 +93,8 @@ export const usePluginsStore = defineStore('plugins', () => {
         useGraphStore().tell(`installed ${pack.name} ${pack.version}: ${pack.types.join(', ')}`);
       }
     } catch (e) {
-      useGraphStore().tell(`the pack at ${p.where} could not be fetched: ${(e as Error).message}`, true);
+      const message = (e as Error).message;
+      useGraphStore().tell(message.includes('is not a node pack') ? message : `the pack at ${p.where} could not be fetched: ${message}`, true);
     } finally {
       busy.value = false;
       refresh();
@@ -117,5 +126,5 @@ export const usePluginsStore = defineStore('plugins', () => {
 
   useRunStore().onPackDisabled(disabled);
 
-  return { installed, pending, origins, busy, restore, request, consent, remove, revoke, disabled, refresh };
+  return { installed, pending, origins, busy, project, loadProject, restore, request, consent, remove, revoke, disabled, refresh };
 });
