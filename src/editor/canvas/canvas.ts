@@ -11,10 +11,14 @@ import ConnectionView from './ConnectionView.vue';
 import { CanvasConnection, CanvasNode } from './elements';
 import NodeView from './NodeView.vue';
 import SocketView from './SocketView.vue';
+import { BatchedSocketPosition } from './socket-positions';
 import type { MenuAction, MenuRequest } from './menu';
 
 /** The smallest zoom the first view (and opening a graph) fits at: text stays readable; the rest is a pan away. */
 export const READABLE_ZOOM = 0.75;
+
+/** A sync that adds at least this many nodes draws them hidden and shows them at once. */
+const BULK_NODES = 40;
 
 type Schemes = GetSchemes<CanvasNode, CanvasConnection>;
 type AreaExtra = VueArea2D<Schemes> | MinimapExtra;
@@ -50,8 +54,24 @@ export class Canvas {
     const connection = new ConnectionPlugin<Schemes, AreaExtra>();
     const render = new VuePlugin<Schemes, AreaExtra>({ setup: (context) => createApp(context).use(pinia) });
     const minimap = new MinimapPlugin<Schemes>({ ratio: 1.4 });
+    // The minimap redraws itself (measuring the container, scaling every node box) on every node drawn, moved or
+    // panned: opening a big graph would redraw it hundreds of times. It redraws at most once a frame.
+    const drawMinimap = minimap as unknown as { render(): void };
+    const redraw = drawMinimap.render.bind(minimap);
+    let due = false;
+    drawMinimap.render = () => {
+      if (due) return;
+      due = true;
+      requestAnimationFrame(() => {
+        due = false;
+        redraw();
+      });
+    };
     render.addPreset(
-      Presets.classic.setup({ customize: { node: () => NodeView, socket: () => SocketView, connection: () => ConnectionView } }),
+      Presets.classic.setup({
+        customize: { node: () => NodeView, socket: () => SocketView, connection: () => ConnectionView },
+        socketPositionWatcher: new BatchedSocketPosition<Schemes, AreaExtra>(),
+      }),
     );
     render.addPreset(Presets.minimap.setup({ size: 160 }));
     connection.addPreset(ConnectionPresets.classic.setup());
@@ -167,6 +187,11 @@ export class Canvas {
 
   private async apply(view: ViewGraph) {
     this.syncing = true;
+    // Many new nodes at once (opening a big graph): they are drawn into a hidden layer, so the browser lays the
+    // canvas out once when it shows instead of once per node and socket (rete measures each socket as it mounts).
+    const holder = this.area.area.content.holder;
+    const bulk = view.nodes.reduce((n, v) => n + (this.editor.getNode(v.id) ? 0 : 1), 0) >= BULK_NODES;
+    if (bulk) holder.style.display = 'none';
     try {
       const want = new Map(view.nodes.map((n) => [n.id, n]));
       const stale = new Set([...this.drawn].filter(([id, key]) => !want.has(id) || socketsKey(want.get(id)!) !== key).map(([id]) => id));
@@ -195,6 +220,7 @@ export class Canvas {
         if (a && b) await this.editor.addConnection(new CanvasConnection(a, e, b));
       }
     } finally {
+      if (bulk) holder.style.display = '';
       this.syncing = false;
     }
   }
