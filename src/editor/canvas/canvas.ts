@@ -59,12 +59,18 @@ export class Canvas {
     const drawMinimap = minimap as unknown as { render(): void };
     const redraw = drawMinimap.render.bind(minimap);
     let due = false;
+    let first = true;
     drawMinimap.render = () => {
       if (due) return;
       due = true;
       requestAnimationFrame(() => {
         due = false;
         redraw();
+        // Its first drawing scales the boxes by a container not mounted yet (all at one point): draw it once more.
+        if (first) {
+          first = false;
+          requestAnimationFrame(redraw);
+        }
       });
     };
     render.addPreset(
