@@ -64,7 +64,9 @@ export async function run(model: GraphModel, size: number, options: RunOptions =
   const models = createModelCache();
   try {
     const store = { get: (name: string) => checkpoints.find((c) => c.name === name) };
-    return await execute(plan, reg, makeServices(tf, images, size, 0, models, store, documentAccess(docPath)), options);
+    // Absolute paths a test sets (a training folder in the temp dir) are given as --set gives them: the user's own.
+    const given = model.nodes.flatMap((n) => Object.values(n.params)).filter((v): v is string => typeof v === 'string' && v.startsWith('/'));
+    return await execute(plan, reg, makeServices(tf, images, size, 0, models, store, documentAccess(docPath, { given })), options);
   } finally {
     models.dispose();
   }

@@ -102,6 +102,17 @@ describe('a document reads only regular files in its own folder', () => {
     expect(await given.decode('/etc/passwd').catch((e: Error) => e.message)).toMatch(/is not a PNG or JPEG/);
   });
 
+  it('lists a training folder inside the document\'s folder, or one the user gave (--set NODE.folder=...), and reads its photos', async () => {
+    const own = documentAccess(join(folder, 'doc.json'));
+    expect((await own.listImages('images')).length).toBeGreaterThan(1);
+    await expect(own.listImages('../elsewhere')).rejects.toThrow(/not read: a path outside the document's folder/);
+    await expect(own.listImages(elsewhere)).rejects.toThrow(/an absolute path outside the document's folder/);
+    const given = documentAccess(join(folder, 'doc.json'), { given: [elsewhere] });
+    const files = await given.listImages(elsewhere);
+    expect(files).toEqual([join(elsewhere, 'photo.jpg')]);
+    expect((await given.decode(files[0]!)).width).toBeGreaterThan(0);
+  });
+
   it('keeps a tfjs model\'s weight files in the model\'s folder', async () => {
     const dir = join(folder, 'model');
     mkdirSync(dir, { recursive: true });

@@ -243,7 +243,7 @@ async function dispatch(argv: string[], io: Io, signal?: AbortSignal): Promise<n
   if (command === 'submit') {
     const { model, errors } = applyOverrides(parsedDoc.model, registry, { set: v.set }, io.cwd);
     if (errors.length) throw new UsageError(errors.join('\n'));
-    const sources = { given: givenSources(model, registry, { set: v.set }, io.cwd), remote };
+    const sources = { given: givenSources(model, { set: v.set }, io.cwd), remote };
     const { submitCommand } = await import('./queue/commands');
     return withSigint(signal, (s) => submitCommand(io, {
       file, model, registry, redis: redis(), queue: queueName, content: v.content ?? [], style: v.style ?? [], sweep: v.sweep ?? false,
@@ -260,7 +260,7 @@ async function dispatch(argv: string[], io: Io, signal?: AbortSignal): Promise<n
   const uploads = uploadReferences(model, registry);
   if (uploads.length) throw new UsageError(uploads.join('\n'));
   // What the user gave on the command line is read wherever it is; the document's own sources stay in its folder.
-  const givenHere = givenSources(model, registry, { content: contentFolder ? undefined : content, style: v.style, set: v.set }, io.cwd);
+  const givenHere = givenSources(model, { content: contentFolder ? undefined : content, style: v.style, set: v.set }, io.cwd);
   if (command === 'plan') {
     const weights = weightSpecs as WeightsSpec[];
     return planCommand(io, file, model, registry, size, backend, tiling, { given: givenHere, remote }, { weights, settings: await weightsSettings(), model, registry });
@@ -286,20 +286,19 @@ async function dispatch(argv: string[], io: Io, signal?: AbortSignal): Promise<n
 }
 
 /**
- * The image and model sources the user gave on the command line (--content, --style, and --set on an image or
- * model parameter), as they appear in the model after the overrides. They are the user's own and are read
+ * The sources the user gave on the command line (--content, --style, and every --set value: an image, a model, a
+ * training folder), as they appear in the model after the overrides. They are the user's own and are read
  * wherever they are; the document's own sources stay in its folder.
  */
-export function givenSources(model: GraphModel, registry: NodeRegistry, o: { content?: string | undefined; style?: string[] | undefined; set?: string[] | undefined }, cwd: string): string[] {
+export function givenSources(model: GraphModel, o: { content?: string | undefined; style?: string[] | undefined; set?: string[] | undefined }, cwd: string): string[] {
   const out: string[] = [];
   if (o.content !== undefined) out.push(resolve(cwd, o.content));
   for (const s of o.style ?? []) out.push(resolve(cwd, s));
+  // Any --set value may name a file or folder (an image, a model, a training folder): all are the user's.
   for (const a of o.set ?? []) {
     const m = /^([^.=]+)\.([^=]+)=/s.exec(a);
-    const node = m && model.nodes.find((n) => n.id === m[1]);
-    const kind = node && registry.get(node.type)?.params[m[2]!]?.kind;
-    const value = node?.params[m![2]!];
-    if ((kind === 'image' || kind === 'model') && typeof value === 'string') out.push(value);
+    const value = m ? model.nodes.find((n) => n.id === m[1])?.params[m[2]!] : undefined;
+    if (typeof value === 'string') out.push(value);
   }
   return out;
 }
