@@ -230,12 +230,12 @@ describe('run: weights given by name, shapes, dropped images', () => {
     writeFileSync(path, writeSafetensors(dict));
     const r = await cli(freshCache(), ['run', 'presets/adain.json', '--size', '32', '--out', join(tmp, 'x.png'),
       '--weights', 'vgg_normalised=tests/fixtures/vgg_normalised-tiny.pth', '--weights', `adain-decoder=${path}`]);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2); // bad input: the checkpoint does not fit (issue 16)
     expect(r.stderr).toContain(`does not fit the network: first mismatch at layer "11.weight": expected [${w.shape.join(', ')}], found [${w.shape[0]}, ${w.shape[1]! + 1}, 3, 3]`);
 
     // A reduced-width decoder after a full-width (here random) encoder: the first layer, both shapes.
     const narrow = await cli(freshCache(), ['run', 'presets/adain.json', '--size', '32', '--out', join(tmp, 'y.png'), '--weights', 'adain-decoder=tests/fixtures/decoder-tiny.pth']);
-    expect(narrow.code).toBe(1);
+    expect(narrow.code).toBe(2);
     expect(narrow.stderr).toMatch(/first mismatch at layer "1\.weight": expected \[256, 512, 3, 3\] for the encoder's 512-channel relu4_1 features, found \[\d+, \d+, 3, 3\]/);
   });
 
