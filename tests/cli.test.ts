@@ -184,9 +184,10 @@ describe('stylegraph CLI sweeps (lessons)', () => {
     const r = await cli('run', 'presets/lesson-alpha-beta.json', '--size', '24', '--steps', '2', '--out', out, '--report', report);
     expect(r.code).toBe(0);
     const sheet = PNG.sync.read(readFileSync(out));
-    // 3 columns x 2 rows of 24 px tiles, each under a label, with 6 px gutters.
+    // 3 columns x 2 rows of 24 px tiles, each under a label (the font at scale 2, plus 6 px), with 6 px gutters.
+    const { GLYPH_HEIGHT } = await import('../src/ops/contact-sheet');
     expect(sheet.width).toBeGreaterThanOrEqual(3 * 24 + 4 * 6);
-    expect(sheet.height).toBe(6 + 2 * (24 + 16 + 6));
+    expect(sheet.height).toBe(6 + 2 * (24 + (GLYPH_HEIGHT * 2 + 6) + 6));
     const rep = JSON.parse(readFileSync(report, 'utf8'));
     expect(rep.cells.map((c: { label: string }) => c.label)).toEqual(['a=1 b=1000', 'a=1 b=10000', 'a=1 b=100000', 'a=10 b=1000', 'a=10 b=10000', 'a=10 b=100000']);
     expect(rep.reused).toBeGreaterThan(0);

@@ -1,9 +1,9 @@
-import { mkdirSync, readFileSync } from 'node:fs';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { readFileSync } from 'node:fs';
+import type { Page } from 'playwright-core';
 import { PNG } from 'pngjs';
-import { preview, type PreviewServer } from 'vite';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { embedText } from '../../src/codecs/png';
+import { shots, useEditor } from './editor';
 
 /**
  * Issue 18, items 8, 9 and 10 in the built editor: a training graph says why it cannot run here and which command
@@ -12,36 +12,10 @@ import { embedText } from '../../src/codecs/png';
  * name, and the output's labels cover nothing of the picture. (E2E_DIST=folder serves another build, e.g. one of
  * the code before these changes, to see these tests fail there.)
  */
-const shots = new URL('../../test-results/', import.meta.url).pathname;
 const presets = new URL('../../presets/', import.meta.url).pathname;
-let server: PreviewServer;
-let browser: Browser;
-let base = '';
-
-beforeAll(async () => {
-  mkdirSync(shots, { recursive: true });
-  server = await preview({
-    configFile: new URL('../../vite.config.ts', import.meta.url).pathname,
-    preview: { port: 0, host: '127.0.0.1' },
-    ...(process.env.E2E_DIST ? { build: { outDir: process.env.E2E_DIST } } : {}),
-  });
-  base = server.resolvedUrls!.local[0]!;
-  browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu'] });
-});
-afterAll(async () => {
-  await browser?.close();
-  await new Promise<void>((r) => server?.httpServer.close(() => r()));
-});
-
+const editor = useEditor();
 /** The page with its backend started (Run itself may stay disabled: that is what some tests check). */
-async function open(query: string, viewport = { width: 1500, height: 950 }): Promise<{ page: Page; errors: string[] }> {
-  const page = await browser.newPage({ viewport });
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  await page.goto(`${base}?${query}`);
-  await page.waitForFunction(() => !!document.querySelector('.backend')?.getAttribute('data-backend'), null, { timeout: 60_000 });
-  return { page, errors };
-}
+const open = (query: string, viewport = { width: 1500, height: 950 }) => editor.open(query, { viewport, runnable: false });
 
 const status = (page: Page) => page.locator('[data-test=status]').textContent();
 

@@ -1,37 +1,14 @@
-import { mkdirSync } from 'node:fs';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { preview, type PreviewServer } from 'vite';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { shots, useEditor } from './editor';
 
 /**
  * Issue 18, items 2-5, in the built editor at 1600x1000 (Debian's Chromium, wasm at 32 px): a readable first
  * view, the right-click menu's search, pasting into free space, the eye's preview covering no node, and the Gram
  * loss's inspector showing target, generated and difference. Screenshots go to test-results/.
  */
-const shots = new URL('../../test-results/', import.meta.url).pathname;
-let server: PreviewServer;
-let browser: Browser;
-let base = '';
-
-beforeAll(async () => {
-  mkdirSync(shots, { recursive: true });
-  server = await preview({ configFile: new URL('../../vite.config.ts', import.meta.url).pathname, preview: { port: 0, host: '127.0.0.1' } });
-  base = server.resolvedUrls!.local[0]!;
-  browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'] });
-});
-afterAll(async () => {
-  await browser?.close();
-  await new Promise<void>((r) => server?.httpServer.close(() => r()));
-});
-
-async function open(): Promise<{ page: Page; errors: string[] }> {
-  const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  await page.goto(`${base}?backend=wasm&size=32&fresh`);
-  await page.waitForFunction(() => !(document.querySelector('[data-test=run]') as HTMLButtonElement | null)?.disabled, null, { timeout: 60_000 });
-  return { page, errors };
-}
+const editor = useEditor(['--no-first-run', '--disable-background-networking']);
+const open = () => editor.open('backend=wasm&size=32&fresh', { viewport: { width: 1600, height: 1000 } });
 
 type Rect = { x: number; y: number; width: number; height: number };
 const overlap = (a: Rect, b: Rect) => a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;

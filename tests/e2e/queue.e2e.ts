@@ -1,36 +1,12 @@
-import { mkdirSync } from 'node:fs';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { preview, type PreviewServer } from 'vite';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { shots, useEditor } from './editor';
 
 /**
- * Issue 18, items 1 and 6 in the built editor: a node that reaches no output does not block Run, and runs queue
- * while one goes on, in an order the user sets, into a history that can be shown and pinned.
+ * Issue 18, items 1, 6 and 7 in the built editor: a node that reaches no output does not block Run; runs queue
+ * while one goes on, in an order the user sets, into a history that can be shown and pinned; the plugins dialog
+ * installs the README's example pack by its path.
  */
-const shots = new URL('../../test-results/', import.meta.url).pathname;
-let server: PreviewServer;
-let browser: Browser;
-let base = '';
-
-beforeAll(async () => {
-  mkdirSync(shots, { recursive: true });
-  server = await preview({ configFile: new URL('../../vite.config.ts', import.meta.url).pathname, preview: { port: 0, host: '127.0.0.1' } });
-  base = server.resolvedUrls!.local[0]!;
-  browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu'] });
-});
-afterAll(async () => {
-  await browser?.close();
-  await new Promise<void>((r) => server?.httpServer.close(() => r()));
-});
-
-async function open(query: string): Promise<{ page: Page; errors: string[] }> {
-  const page = await browser.newPage({ viewport: { width: 1500, height: 950 } });
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  await page.goto(`${base}?${query}`);
-  await page.waitForFunction(() => !(document.querySelector('[data-test=run]') as HTMLButtonElement | null)?.disabled, null, { timeout: 60_000 });
-  return { page, errors };
-}
+const { open } = useEditor();
 
 type Store = { graph: { add(type: string, p: { x: number; y: number }): unknown; model: { nodes: { id: string }[] } } };
 

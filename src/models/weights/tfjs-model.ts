@@ -5,13 +5,8 @@ interface Manifest {
   weightsManifest?: { paths: string[]; weights: tfjs.io.WeightsManifestEntry[] }[];
 }
 
-/**
- * A tfjs `model.json` with its weight shards. `fetchShard` reads a shard path relative to the
- * model.json (a file next to it, or a URL). Dequantisation and dtypes are tfjs's own.
- */
-export async function readTfjsModel(
-  tf: typeof tfjs, modelJson: string, fetchShard: (path: string) => Promise<Uint8Array>,
-): Promise<StateDict> {
+/** The weight groups of a tfjs model.json (each a list of shard paths and the weights in them). */
+function weightGroups(modelJson: string): NonNullable<Manifest['weightsManifest']> {
   let manifest: Manifest;
   try {
     manifest = JSON.parse(modelJson) as Manifest;
@@ -19,8 +14,18 @@ export async function readTfjsModel(
     throw new WeightsError(`model.json is not JSON: ${(e as Error).message}`);
   }
   if (!Array.isArray(manifest.weightsManifest)) throw new WeightsError('model.json has no weightsManifest, so it is not a tfjs model');
+  return manifest.weightsManifest;
+}
+
+/**
+ * A tfjs `model.json` with its weight shards. `fetchShard` reads a shard path relative to the
+ * model.json (a file next to it, or a URL). Dequantisation and dtypes are tfjs's own.
+ */
+export async function readTfjsModel(
+  tf: typeof tfjs, modelJson: string, fetchShard: (path: string) => Promise<Uint8Array>,
+): Promise<StateDict> {
   const out: StateDict = new Map();
-  for (const group of manifest.weightsManifest) {
+  for (const group of weightGroups(modelJson)) {
     const shards = await Promise.all(group.paths.map(fetchShard));
     const total = shards.reduce((a, s) => a + s.length, 0);
     const buffer = new Uint8Array(total);
@@ -49,15 +54,8 @@ const BYTES: Record<string, number> = { float32: 4, int32: 4, uint8: 1, uint16: 
  * quantised ones (value = q * scale + min). `shards` holds each path of the manifest's groups.
  */
 export function decodeTfjsWeights(modelJson: string, shards: ReadonlyMap<string, Uint8Array>): StateDict {
-  let manifest: Manifest;
-  try {
-    manifest = JSON.parse(modelJson) as Manifest;
-  } catch (e) {
-    throw new WeightsError(`model.json is not JSON: ${(e as Error).message}`);
-  }
-  if (!Array.isArray(manifest.weightsManifest)) throw new WeightsError('model.json has no weightsManifest, so it is not a tfjs model');
   const out: StateDict = new Map();
-  for (const group of manifest.weightsManifest) {
+  for (const group of weightGroups(modelJson)) {
     const parts = group.paths.map((p) => {
       const s = shards.get(p) ?? shards.get(p.split('/').at(-1)!);
       if (!s) throw new WeightsError(`model.json needs the shard ${p}; drop it together with model.json`);
