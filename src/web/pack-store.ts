@@ -7,6 +7,14 @@ export interface StoredPack {
   origin: string;
   source: string;
   enabled: boolean;
+  /** The sha256 of the source the user allowed: these bytes load again after a reload; others are asked about. */
+  sha256?: string;
+}
+
+/** Hex sha256 of a pack's text (consent is given to bytes, not only to a place). */
+export async function sha256Hex(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 const PACKS = 'stylegraph.packs';

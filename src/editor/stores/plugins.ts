@@ -2,7 +2,8 @@ import { defineStore } from 'pinia';
 import { ref, shallowRef } from 'vue';
 import type { PackRecord } from '../../plugin/packs';
 import {
-  checkPackText, importSource, originChoices, originOf, packLocation, projectPackList, rememberOrigin, saveStoredPacks, storedPacks, type ProjectPack,
+  checkPackText, importSource, originChoices, originOf, packLocation, projectPackList, rememberOrigin, saveStoredPacks, sha256Hex, storedPacks,
+  type ProjectPack,
 } from '../../web/pack-store';
 import { packs, registryVersion } from '../registry';
 import { useGraphStore } from './graph';
@@ -13,6 +14,8 @@ export interface PendingPack {
   where: string;
   origin: string;
   text?: string;
+  /** The pack installed from here before had other bytes: its new version is asked about, even from an allowed origin. */
+  changed?: boolean;
 }
 
 /**
@@ -52,10 +55,14 @@ export const usePluginsStore = defineStore('plugins', () => {
     return r.pack;
   }
 
-  /** Loads the packs installed earlier whose origins are still allowed. */
+  /** Loads the packs installed earlier: the very bytes the user allowed, or (older records) from an origin still allowed. */
   async function restore() {
-    const allowed = originChoices();
-    for (const p of storedPacks()) if (p.enabled && allowed[originOf(p.origin)] === 'allow') await load(p.source, p.origin);
+    const choices = originChoices();
+    for (const p of storedPacks()) {
+      const choice = choices[originOf(p.origin)];
+      if (!p.enabled || choice === 'deny') continue;
+      if (p.sha256 ? (await sha256Hex(p.source)) === p.sha256 : choice === 'allow') await load(p.source, p.origin);
+    }
     refresh();
     toWorker();
   }
@@ -75,9 +82,9 @@ export const usePluginsStore = defineStore('plugins', () => {
     const p = pending.value;
     pending.value = null;
     if (!p) return;
+    // Only a ticked "remember" is remembered: a single yes installs these bytes and nothing else.
     if (remember) rememberOrigin(p.origin, allow ? 'allow' : 'deny');
     if (!allow) return refresh();
-    if (!remember && originChoices()[p.origin] !== 'allow') rememberOrigin(p.origin, 'allow');
     busy.value = true;
     try {
       let text = p.text;
@@ -87,9 +94,18 @@ export const usePluginsStore = defineStore('plugins', () => {
         text = await res.text();
         checkPackText(p.where, res.headers.get('content-type'), text, project.value);
       }
+      const sha256 = await sha256Hex(text);
+      // An allowed origin installs without a question, unless what it serves changed since the user allowed it.
+      const before = storedPacks().find((s) => s.origin === p.where);
+      if (!p.changed && before?.sha256 && before.sha256 !== sha256) {
+        pending.value = { where: p.where, origin: p.origin, text, changed: true };
+        return;
+      }
+      // A new version replaces the one installed from the same place.
+      if (before && packs.packs.some((x) => x.name === before.name)) packs.remove(before.name);
       const pack = await load(text, p.where);
       if (pack) {
-        saveStoredPacks([...storedPacks().filter((s) => s.name !== pack.name), { name: pack.name, origin: p.where, source: text, enabled: true }]);
+        saveStoredPacks([...storedPacks().filter((s) => s.name !== pack.name), { name: pack.name, origin: p.where, source: text, enabled: true, sha256 }]);
         useGraphStore().tell(`installed ${pack.name} ${pack.version}: ${pack.types.join(', ')}`);
       }
     } catch (e) {

@@ -1,0 +1,78 @@
+// @vitest-environment happy-dom
+import { createPinia, setActivePinia } from 'pinia';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { defineNodeType } from '../src/plugin/types';
+import type { PackManifest } from '../src/plugin/packs';
+
+/** A pack's module: importing its text runs it, which happy-dom cannot; the text names the pack instead. */
+vi.mock('../src/web/pack-store', async (importOriginal) => {
+  const real = await importOriginal<typeof import('../src/web/pack-store')>();
+  const pack = (name: string): PackManifest => ({
+    name, version: '1.0.0', api: '^1.0.0', description: 'test',
+    nodes: [defineNodeType({
+      type: 'pass', title: 'Pass', category: 'Test', inputs: { image: { type: 'Image' } }, outputs: { image: { type: 'Image' } }, params: {},
+      infer: (ctx) => ({ image: ctx.inputs.image as { shape: number[] } }),
+      compute: (ctx) => ({ image: ctx.inputs.image as never }),
+    })],
+  });
+  return { ...real, importSource: async (text: string) => ({ default: pack(/name:(\w+)/.exec(text)![1]!) }) };
+});
+
+const { usePluginsStore } = await import('../src/editor/stores/plugins');
+const { originChoices, storedPacks } = await import('../src/web/pack-store');
+const { packs } = await import('../src/editor/registry');
+
+let served = '';
+beforeEach(() => {
+  localStorage.clear();
+  for (const p of [...packs.packs]) packs.remove(p.name);
+  setActivePinia(createPinia());
+  served = '// name:demo v1';
+  vi.stubGlobal('fetch', async () => new Response(served, { headers: { 'content-type': 'text/javascript' } }));
+});
+
+const url = 'https://packs.example/demo.js';
+
+describe('consent to a node pack', () => {
+  it('remembers the origin only when asked: a single yes installs these bytes, which load again after a reload', async () => {
+    const plugins = usePluginsStore();
+    await plugins.request(url);
+    expect(plugins.pending).toMatchObject({ where: url, origin: 'https://packs.example' });
+    await plugins.consent(true, false);
+    const { useGraphStore } = await import('../src/editor/stores/graph');
+    expect(plugins.installed.map((p) => p.name), useGraphStore().notice?.text).toEqual(['demo']);
+    expect(originChoices()).toEqual({});
+    expect(storedPacks()[0]!.sha256).toMatch(/^[0-9a-f]{64}$/);
+    // A reload: the same bytes come back without a question.
+    packs.remove('demo');
+    setActivePinia(createPinia());
+    await usePluginsStore().restore();
+    expect(packs.packs.map((p) => p.name)).toEqual(['demo']);
+    // Another pack from the same origin is asked about: the origin was not remembered.
+    await usePluginsStore().request('https://packs.example/other.js');
+    expect(usePluginsStore().pending?.where).toBe('https://packs.example/other.js');
+  });
+
+  it('asks again when a pack from an allowed origin changes its bytes, and installs unchanged ones silently', async () => {
+    const plugins = usePluginsStore();
+    await plugins.request(url);
+    await plugins.consent(true, true);
+    expect(originChoices()).toEqual({ 'https://packs.example': 'allow' });
+    await plugins.request(url);
+    expect(plugins.pending).toBeNull();
+    served = '// name:demo v2, with other code';
+    await plugins.request(url);
+    expect(plugins.pending).toMatchObject({ where: url, changed: true });
+    const old = storedPacks()[0]!.sha256;
+    await plugins.consent(true, false);
+    expect(storedPacks()[0]!.sha256).not.toBe(old);
+    expect(storedPacks()[0]!.source).toBe(served);
+    // A stored pack whose bytes were changed behind the user's back (storage edited) does not load.
+    localStorage.setItem('stylegraph.pack-origins', '{}');
+    localStorage.setItem('stylegraph.packs', JSON.stringify(storedPacks().map((p) => ({ ...p, source: '// name:demo evil' }))));
+    packs.remove('demo');
+    setActivePinia(createPinia());
+    await usePluginsStore().restore();
+    expect(packs.packs).toEqual([]);
+  });
+});
