@@ -319,3 +319,16 @@ describe('CompareWipe', () => {
     expect((put.mock.calls[1]![0] as FakeImageData).width).toBe(3);
   });
 });
+
+describe('Palette', () => {
+  it('lists every type by category, and a search\'s matches best first as the canvas menu does', async () => {
+    const { default: Palette } = await import('../src/editor/Palette.vue');
+    const w = mount(Palette);
+    expect(w.findAll('h3').map((h) => h.text())).toContain('Losses');
+    await w.find('[data-test=palette-search]').setValue('gram');
+    expect(w.findAll('h3').map((h) => h.text())).toEqual(['Matches']);
+    expect(w.findAll('.item').slice(0, 2).map((b) => b.text())).toEqual(['Gram matrix', 'Gram style loss']);
+    await w.findAll('.item')[0]!.trigger('click');
+    expect(w.emitted('add')).toEqual([['gram']]);
+  });
+});
