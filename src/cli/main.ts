@@ -35,7 +35,7 @@ export type { Io } from './io';
 
 const USAGE = `usage:
   stylegraph run FILE [--content IMG|FOLDER] [--style IMG ...] [--set NODE_ID.PARAM=VALUE ...] [--size PX]
-                      [--steps N] [--backend wasm|cpu] [--seed N] [--out OUT.png] [--report REPORT.json]
+                      [--steps N] [--backend webgpu|wasm|cpu] [--seed N] [--out OUT.png] [--report REPORT.json]
                       [--weights NAME=PATH_OR_URL ...] [--plugin PATH_OR_URL ...] [--config FILE]
                           networks without --weights use their cached checkpoint (weights fetch), else random
                       [--scales 0.25,0.5,1]   coarse to fine: optimise small, upsample, go on
@@ -55,7 +55,7 @@ const USAGE = `usage:
   (the same file names under another base URL).
 
   A queue of workers on Redis (BullMQ), on one machine or many:
-  stylegraph worker --redis URL [--concurrency N] [--backend wasm|cpu] [--queue NAME] [--weights ...]
+  stylegraph worker --redis URL [--concurrency N] [--backend webgpu|wasm|cpu] [--queue NAME] [--weights ...]
                     [--lock-seconds S]   takes jobs until SIGTERM (then finishes the job in hand)
   stylegraph submit FILE --redis URL [--content IMG|FOLDER ...] [--style IMG|FOLDER ...] [--sweep]
                     [--out DIR] [--size PX] [--steps N] [--seed N] [--set ...] [--detach] [--queue NAME]
@@ -234,7 +234,7 @@ async function dispatch(argv: string[], io: Io, signal?: AbortSignal): Promise<n
   const tiling = parseTiling(v.tile, v['memory-limit']);
   const seed = int('seed', v.seed, 0, 2 ** 31) ?? 0;
   const backend = v.backend as BackendName | undefined;
-  if (backend && !['wasm', 'cpu'].includes(backend)) throw new UsageError(`--backend must be wasm or cpu in Node, got "${backend}"`);
+  if (backend && !['webgpu', 'wasm', 'cpu'].includes(backend)) throw new UsageError(`--backend must be webgpu, wasm or cpu in Node, got "${backend}"`);
 
   const weightSpecs = (v.weights ?? []).map(parseWeightsSpec);
   const badSpec = weightSpecs.find((w) => 'error' in w);
@@ -368,7 +368,7 @@ async function worker(io: Io, v: { concurrency?: string; backend?: string; weigh
   const lockSeconds = v['lock-seconds'] === undefined ? 30 : Number(v['lock-seconds']);
   if (!(lockSeconds >= 1 && lockSeconds <= 3600)) throw new UsageError(`--lock-seconds must be from 1 to 3600, got "${v['lock-seconds']}"`);
   const backend = v.backend as BackendName | undefined;
-  if (backend && !['wasm', 'cpu'].includes(backend)) throw new UsageError(`--backend must be wasm or cpu in Node, got "${backend}"`);
+  if (backend && !['webgpu', 'wasm', 'cpu'].includes(backend)) throw new UsageError(`--backend must be webgpu, wasm or cpu in Node, got "${backend}"`);
   const specs = (v.weights ?? []).map(parseWeightsSpec);
   const bad = specs.find((w) => 'error' in w);
   if (bad && 'error' in bad) throw new UsageError(bad.error);
