@@ -236,6 +236,22 @@ describe('stylegraph CLI batches and plugins', () => {
   });
 });
 
+describe('stylegraph submit checks its output folder before queuing anything', () => {
+  it('refuses a file as --out, and a folder whose photos the results would replace, without reaching Redis', async () => {
+    const photos = join(tmp, 'submit-photos');
+    mkdirSync(photos, { recursive: true });
+    copyFileSync(join(root, 'presets/images/astronaut.jpg'), join(photos, 'a.png'));
+    const file = writeDoc('submit-out.txt', 'not a folder');
+    // Port 1: nothing listens; a check that passed would fail on the connection instead.
+    const asFile = await cli('submit', 'presets/adain.json', '--redis', 'redis://127.0.0.1:1', '--content', photos, '--out', file);
+    expect(asFile.code).toBe(2);
+    expect(asFile.stderr).toMatch(/--out .*submit-out\.txt: a batch writes into a folder/);
+    const same = await cli('submit', 'presets/adain.json', '--redis', 'redis://127.0.0.1:1', '--content', photos, '--out', photos);
+    expect(same.code).toBe(2);
+    expect(same.stderr).toMatch(/would replace input photos/);
+  });
+});
+
 describe('stylegraph CLI coarse to fine', () => {
   it('optimises at half size first and starts the full size from that result', async () => {
     const report = join(tmp, 'scales.json');

@@ -4,6 +4,7 @@ import type { GraphModel } from '../../graph/model';
 import { sweepOf } from '../../graph/sweep';
 import { requiredCheckpoints } from '../../compiler/checkpoints';
 import type { NodeRegistry } from '../../plugin/registry';
+import { checkOutputs } from '../files';
 import { UsageError, type Io } from '../io';
 import { batchSources } from '../run-command';
 import { readSource } from '../node-images';
@@ -89,10 +90,18 @@ export async function submitCommand(io: Io, o: SubmitOptions): Promise<number> {
     [o.content.length ? 'content' : '', o.style.length ? 'style' : ''].filter(Boolean));
   if (checked.errors.length) throw new UsageError(checked.errors.join('\n'));
   const model = checked.model;
+  const contents = await expandImages(io.cwd, o.content, '--content');
+  const styles = await expandImages(io.cwd, o.style, '--style');
+  // The output folder is checked (created, writable, not an input) before any job is queued, as `run` checks its own.
+  const problems = await checkOutputs({ files: [], folders: [o.out], inputs: [o.file, ...contents, ...styles], cwd: io.cwd });
+  const outAbs = resolve(io.cwd, o.out);
+  if ([...contents, ...styles].some((p) => dirname(p) === outAbs && /\.png$/i.test(p)))
+    problems.push(`--out ${o.out}: the results (.png) would replace input photos in that folder; choose another folder`);
+  if (problems.length) throw new UsageError(problems.join('\n'));
   const planned = await planJobs({
     model,
-    contents: await expandImages(io.cwd, o.content, '--content'),
-    styles: await expandImages(io.cwd, o.style, '--style'),
+    contents,
+    styles,
     sweep: sweep?.sweep ?? null,
     outDir: resolve(io.cwd, o.out),
     size: o.size, seed: o.seed, ...(o.steps !== undefined ? { steps: o.steps } : {}),
