@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cachedDownload, listCache } from '../src/cli/weights-cache';
 import { closestName } from '../src/cli/weights-fetch';
 import { configuredWeightsMirror } from '../src/cli/plugins';
+import { trustConfig } from '../src/cli/trust';
 import { hashPrefix, manifestEntry, weightsUrl } from '../src/models/weights/manifest';
 import { readCheckpoint } from '../src/models/weights/read';
 import { writeSafetensors } from '../src/models/weights/safetensors';
@@ -194,19 +195,29 @@ describe('weights fetch: interrupted and corrupted downloads', () => {
 });
 
 describe('mirror settings', () => {
-  it('reads STYLEGRAPH_WEIGHTS_MIRROR first, then weightsMirror in stylegraph.config.json', async () => {
+  it('reads STYLEGRAPH_WEIGHTS_MIRROR first, then weightsMirror in a stylegraph.config.json the user trusts', async () => {
     const dir = mkdtempSync(join(tmp, 'config-'));
-    writeFileSync(join(dir, 'stylegraph.config.json'), JSON.stringify({ weightsMirror: 'https://school.example/weights/' }));
-    expect(await configuredWeightsMirror(dir, undefined, {})).toEqual({ url: 'https://school.example/weights/', from: join(dir, 'stylegraph.config.json') });
-    expect(await configuredWeightsMirror(dir, undefined, { STYLEGRAPH_WEIGHTS_MIRROR: 'http://x.example/w' })).toEqual({ url: 'http://x.example/w', from: 'STYLEGRAPH_WEIGHTS_MIRROR' });
-    writeFileSync(join(dir, 'stylegraph.config.json'), JSON.stringify({ weightsMirror: 'ftp://nope' }));
-    await expect(configuredWeightsMirror(dir, undefined, {})).rejects.toThrow(/must be an http\(s\) URL/);
+    const env = { STYLEGRAPH_CONFIG_DIR: join(dir, 'trust') };
+    const config = join(dir, 'stylegraph.config.json');
+    writeFileSync(config, JSON.stringify({ weightsMirror: 'https://school.example/weights/' }));
+    // Untrusted (a downloaded lesson folder): its mirror is not used, and the notice says how to trust it.
+    const notices: string[] = [];
+    expect(await configuredWeightsMirror(dir, undefined, env, (l) => notices.push(l))).toBeNull();
+    expect(notices).toEqual([expect.stringMatching(/is not trusted; its weights mirror skipped\. Read it, then run: stylegraph trust /)]);
+    await trustConfig(config, env);
+    expect(await configuredWeightsMirror(dir, undefined, env)).toEqual({ url: 'https://school.example/weights/', from: config });
+    expect(await configuredWeightsMirror(dir, undefined, { ...env, STYLEGRAPH_WEIGHTS_MIRROR: 'http://x.example/w' })).toEqual({ url: 'http://x.example/w', from: 'STYLEGRAPH_WEIGHTS_MIRROR' });
+    writeFileSync(config, JSON.stringify({ weightsMirror: 'ftp://nope' }));
+    await trustConfig(config, env);
+    await expect(configuredWeightsMirror(dir, undefined, env)).rejects.toThrow(/must be an http\(s\) URL/);
   });
 
   it('fetches from the configured mirror when the environment names none', async () => {
     const dir = mkdtempSync(join(tmp, 'config-'));
     writeFileSync(join(dir, 'stylegraph.config.json'), JSON.stringify({ weightsMirror: `${mirror}/` }));
-    const r = await cli(freshCache(), ['weights', 'fetch', 'adain-decoder'], {}, dir);
+    const trusted = { STYLEGRAPH_CONFIG_DIR: join(dir, 'trust') };
+    expect((await cli(freshCache(), ['trust', join(dir, 'stylegraph.config.json')], trusted, dir)).code).toBe(0);
+    const r = await cli(freshCache(), ['weights', 'fetch', 'adain-decoder'], trusted, dir);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain(`adain-decoder: from ${mirror}/decoder.pth (mirror, set by ${join(dir, 'stylegraph.config.json')})`);
   });

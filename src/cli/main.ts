@@ -139,7 +139,7 @@ async function dispatch(argv: string[], io: Io, signal?: AbortSignal): Promise<n
   }
   const weightsSettings = async (): Promise<WeightsSettings> => ({
     dir: defaultCacheDir(),
-    mirror: await configuredWeightsMirror(io.cwd, v.config).catch((e: Error) => { throw new UsageError(e.message); }),
+    mirror: await configuredWeightsMirror(io.cwd, v.config, process.env, (l) => io.err(l)).catch((e: Error) => { throw new UsageError(e.message); }),
   });
   if (command === 'weights' && file !== 'fetch') {
     if (rest.length || v.for) throw new UsageError(`weights ${file ?? ''}: unexpected ${rest.length ? `argument "${rest[0]}"` : '--for'} (only weights fetch takes names or --for GRAPH)`);

@@ -114,15 +114,23 @@ export async function configToTrust(cwd: string, file?: string): Promise<string>
  * Where checkpoints are downloaded from instead of their hosts (an organisation's or a classroom's copy):
  * `STYLEGRAPH_WEIGHTS_MIRROR`, else the configuration's `"weightsMirror": "https://..."`. Null: the manifest's URLs.
  */
-export async function configuredWeightsMirror(cwd: string, file?: string, env: NodeJS.ProcessEnv = process.env): Promise<{ url: string; from: string } | null> {
+export async function configuredWeightsMirror(
+  cwd: string, file?: string, env: NodeJS.ProcessEnv = process.env, notice: (line: string) => void = () => {},
+): Promise<{ url: string; from: string } | null> {
   const check = (url: string, from: string) => {
     if (!/^https?:\/\/[^/]/.test(url)) throw new Error(`${from}: the weights mirror must be an http(s) URL, got "${url}"`);
     return { url, from };
   };
   if (env.STYLEGRAPH_WEIGHTS_MIRROR) return check(env.STYLEGRAPH_WEIGHTS_MIRROR, 'STYLEGRAPH_WEIGHTS_MIRROR');
-  for (const { path, json } of await configFiles(cwd, file)) {
+  for (const { path, json, text } of await configFiles(cwd, file)) {
     if (json.weightsMirror === undefined) continue;
     if (typeof json.weightsMirror !== 'string') throw new Error(`${path}: "weightsMirror" must be a URL`);
+    // A mirror decides where the networks come from: like packs and hosts, only a config the user trusts sets it.
+    const state = await configTrust(path, text, env);
+    if (state === 'untrusted' || state === 'changed') {
+      notice(untrustedNotice(path, state, 'its weights mirror'));
+      return null;
+    }
     return check(json.weightsMirror, path);
   }
   return null;
