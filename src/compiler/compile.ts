@@ -39,8 +39,9 @@ export function compile(model: GraphModel, registry: NodeRegistry, options: Comp
     return { plan: null, diagnostics: [{ severity: 'error', path: '$', message: `the image size must be a whole number of pixels, at least 8 (got ${options.size})` }] };
   // Only what an output needs can block a run: a problem on a node that reaches no output (a node just added
   // from the palette, a pasted loss not wired yet) is a warning, and the node is left out.
-  const outputIds = model.nodes.filter((n) => registry.get(n.type)?.role === 'output').map((n) => n.id);
-  const feeding = feedsOutputs(model, registry, outputIds);
+  const withRole = (role: string) => model.nodes.filter((n) => registry.get(n.type)?.role === role).map((n) => n.id);
+  const [outputIds, optimiserIds] = [withRole('output'), withRole('optimiser')];
+  const feeding = neededBy(outputIds, optimiserIds, model.edges);
   const diagnostics = validateGraph(model, registry).map((d): Diagnostic =>
     d.severity === 'error' && outputIds.length && d.nodeId && !feeding.has(d.nodeId) && DROPPABLE.has(d.code ?? '')
       ? { ...d, severity: 'warning', message: `${d.message}; "${d.nodeId}" reaches no output, so it is left out` }
@@ -74,14 +75,10 @@ export function compile(model: GraphModel, registry: NodeRegistry, options: Comp
       if (!input.optional && !input.multiple && !edges.some((e) => e.to.node === n.node.id && e.to.input === name))
         return fail({ code: 'missing-input', path: n.path, nodeId: n.node.id, message: `"${n.node.id}".${name} comes from a bypassed term` });
 
-  const outputNodes = [...nodes.values()].filter((n) => n.def.role === 'output').map((n) => n.node.id);
-  if (!outputNodes.length) return fail({ code: 'no-output', path: '$.nodes', message: 'the graph has no output node, so nothing would be computed; add an Output image' });
+  if (!outputIds.length) return fail({ code: 'no-output', path: '$.nodes', message: 'the graph has no output node, so nothing would be computed; add an Output image' });
 
-  // An optimiser is needed when something needed is what it updates (a trained model that is saved).
-  const needed = reachBackward(outputNodes, edges);
-  for (const n of nodes.values())
-    if (n.def.role === 'optimiser' && !needed.has(n.node.id) && edges.some((e) => e.to.node === n.node.id && needed.has(e.from.node)))
-      for (const id of reachBackward([n.node.id], edges)) needed.add(id);
+  // What the outputs need once bypassed terms are dropped.
+  const needed = neededBy(outputIds, optimiserIds, edges);
   const order = topologicalOrder(
     model.nodes.map((n) => n.id).filter((id) => needed.has(id)),
     edges.map((e) => ({ from: e.from.node, to: e.to.node })),
@@ -245,7 +242,7 @@ export function compile(model: GraphModel, registry: NodeRegistry, options: Comp
   const dropped = model.nodes.map((n) => n.id).filter((id) => !needed.has(id));
   const plan: Plan = {
     size: options.size, steps, params, optimiser, terms, retained, dropped,
-    outputs: outputNodes.map((id) => ({ nodeId: id, key: Object.values(inputKeys.get(id)!)[0] as string })),
+    outputs: outputIds.map((id) => ({ nodeId: id, key: Object.values(inputKeys.get(id)!)[0] as string })),
     estimate: { flopsOnce: 0, flopsPerIteration: 0, flopsAfter: 0, weightBytes: 0, peakBytes: 0 },
   };
   if (optimiser) optimiser.stateBytes = optimiserStateBytes(optimiser, optimiser.variables.reduce((a, v) => a + value(v.key).bytes, 0));
@@ -337,14 +334,14 @@ function lossTerms(
 const DROPPABLE = new Set(['missing-input', 'param', 'wrong-socket', 'too-many-edges']);
 
 /**
- * Nodes an output needs: upstream of an output, and, for an optimiser whose result is needed (it updates what an
- * output shows or saves), upstream of the optimiser too.
+ * Nodes the outputs need: upstream of an output, and, for an optimiser whose result is needed (it updates what an
+ * output shows or saves, a trained model that is saved), upstream of the optimiser too.
  */
-function feedsOutputs(model: GraphModel, registry: NodeRegistry, outputs: string[]): Set<string> {
-  const needed = reachBackward(outputs, model.edges);
-  for (const n of model.nodes)
-    if (registry.get(n.type)?.role === 'optimiser' && !needed.has(n.id) && model.edges.some((e) => e.to.node === n.id && needed.has(e.from.node)))
-      for (const id of reachBackward([n.id], model.edges)) needed.add(id);
+function neededBy(outputs: string[], optimisers: string[], edges: GraphEdge[]): Set<string> {
+  const needed = reachBackward(outputs, edges);
+  for (const id of optimisers)
+    if (!needed.has(id) && edges.some((e) => e.to.node === id && needed.has(e.from.node)))
+      for (const n of reachBackward([id], edges)) needed.add(n);
   return needed;
 }
 
