@@ -39,7 +39,7 @@ export const useGraphStore = defineStore('graph', () => {
   /** The drawn size of a node, from the canvas (placement falls back to estimates without it). */
   let measure: ((id: string) => Size | undefined) | undefined;
   /** Boxes taken on the canvas: nodes and their open previews. */
-  const occupied = (m: GraphModel) => [...nodeBoxes(viewGraph(m, registry), measure, settings.previewNodes).values()];
+  const occupied = () => [...nodeBoxes(view.value, measure, settings.previewNodes).values()];
   let lastMerge = { key: '', at: 0 };
 
   let noticeTimer: ReturnType<typeof setTimeout> | undefined;
@@ -119,9 +119,11 @@ export const useGraphStore = defineStore('graph', () => {
     /** Adds a node in the free space nearest to `position` (its top-left corner), never on top of another node. */
     add(type: string, position: { x: number; y: number }, params: Record<string, unknown> = {}) {
       const sized = edit.addNode(model.value, type, position, params);
-      const v = viewGraph(sized.model, registry).nodes.find((n) => n.id === sized.id);
+      // The new node alone (it has no wires yet): its height, without drawing the whole graph again.
+      const alone = sized.model.nodes.filter((n) => n.id === sized.id);
+      const v = viewGraph({ ...sized.model, nodes: alone, edges: [], groups: [] }, registry).nodes[0];
       const size = { width: NODE_WIDTH, height: v ? estimateHeight(v) : 140 };
-      const r = edit.addNode(model.value, type, freeSpot(occupied(model.value), size, position), params);
+      const r = edit.addNode(model.value, type, freeSpot(occupied(), size, position), params);
       commit(r.model);
       selection.value = [r.id];
       return r.id;
@@ -175,7 +177,7 @@ export const useGraphStore = defineStore('graph', () => {
       const views = new Map(viewGraph({ ...model.value, nodes: clipboard.nodes, edges: clipboard.edges, groups: [] }, registry).nodes.map((v) => [v.id, v]));
       const block = boundsOf(clipboard.nodes.map((n) => ({ ...n.position, width: NODE_WIDTH, height: views.get(n.id) ? estimateHeight(views.get(n.id)!) : 140 })));
       const want = at ?? { x: block.x + 40, y: block.y + 40 };
-      const spot = freeSpot(occupied(model.value), block, want);
+      const spot = freeSpot(occupied(), block, want);
       const r = edit.pasteFragment(model.value, clipboard, { x: spot.x - block.x, y: spot.y - block.y });
       commit(r.model);
       selection.value = r.ids;
@@ -233,13 +235,16 @@ export const useGraphStore = defineStore('graph', () => {
    */
   const missingUploads = shallowRef<UploadRef[]>([]);
   let uploadCheck = 0;
+  const present = new Set<string>();
   watch(model, async (m) => {
     const check = ++uploadCheck;
-    const refs = uploadsIn(m);
     const missing: UploadRef[] = [];
-    for (const r of refs) {
+    for (const r of uploadsIn(m)) {
+      // Uploads are named by their bytes' hash and never removed: one found once need not be read again.
+      if (present.has(r.source)) continue;
       const bytes = await getUpload(r.source).catch(() => null);
       if (bytes === undefined) missing.push(r);
+      else if (bytes) present.add(r.source);
     }
     if (check === uploadCheck) missingUploads.value = missing;
   }, { immediate: true });
