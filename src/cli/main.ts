@@ -219,12 +219,6 @@ async function dispatch(argv: string[], io: Io, signal?: AbortSignal): Promise<n
   const parsedDoc = await readGraph(file, registry, io);
   if (!parsedDoc.model) return 2;
 
-  const int = (name: string, s: string | undefined, min: number, max: number): number | undefined => {
-    if (s === undefined) return undefined;
-    const n = s.trim() === '' ? NaN : Number(s);
-    if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${name} must be a whole number from ${min} to ${max}, got "${s}"`);
-    return n;
-  };
   const size = int('size', v.size, 8, 4096) ?? 256;
   const scales = parseScales(v.scales);
   // One count for every scale, or one per scale.
@@ -233,8 +227,7 @@ async function dispatch(argv: string[], io: Io, signal?: AbortSignal): Promise<n
   const steps = stepList ? stepList.at(-1) : int('steps', v.steps, 0, 100000);
   const tiling = parseTiling(v.tile, v['memory-limit']);
   const seed = int('seed', v.seed, 0, 2 ** 31) ?? 0;
-  const backend = v.backend as BackendName | undefined;
-  if (backend && !['webgpu', 'wasm', 'cpu'].includes(backend)) throw new UsageError(`--backend must be webgpu, wasm or cpu in Node, got "${backend}"`);
+  const backend = parseBackend(v.backend);
 
   const weightSpecs = (v.weights ?? []).map(parseWeightsSpec);
   const badSpec = weightSpecs.find((w) => 'error' in w);
@@ -363,12 +356,10 @@ async function withSigint<T>(signal: AbortSignal | undefined, body: (s: AbortSig
 
 /** `stylegraph worker`: until SIGTERM or SIGINT (or the caller's signal), then drains. */
 async function worker(io: Io, v: { concurrency?: string; backend?: string; weights?: string[]; 'lock-seconds'?: string }, registry: NodeRegistry, redis: string, queue: string, signal: AbortSignal | undefined, mirror: WeightsSettings['mirror']): Promise<number> {
-  const concurrency = v.concurrency === undefined ? 1 : Number(v.concurrency);
-  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) throw new UsageError(`--concurrency must be a whole number from 1 to 64, got "${v.concurrency}"`);
+  const concurrency = int('concurrency', v.concurrency, 1, 64) ?? 1;
   const lockSeconds = v['lock-seconds'] === undefined ? 30 : Number(v['lock-seconds']);
   if (!(lockSeconds >= 1 && lockSeconds <= 3600)) throw new UsageError(`--lock-seconds must be from 1 to 3600, got "${v['lock-seconds']}"`);
-  const backend = v.backend as BackendName | undefined;
-  if (backend && !['webgpu', 'wasm', 'cpu'].includes(backend)) throw new UsageError(`--backend must be webgpu, wasm or cpu in Node, got "${backend}"`);
+  const backend = parseBackend(v.backend);
   const specs = (v.weights ?? []).map(parseWeightsSpec);
   const bad = specs.find((w) => 'error' in w);
   if (bad && 'error' in bad) throw new UsageError(bad.error);
@@ -431,6 +422,20 @@ async function readGraph(file: string, registry: NodeRegistry, io: Io): Promise<
     for (const m of missingPacks(parsed.model, registry))
       io.err(`${file}: needs node pack "${m.name}" (${m.version}) for ${m.nodes.join(', ')}; load it with --plugin ${m.source ?? 'PATH_OR_URL'}`);
   return parsed;
+}
+
+/** `--NAME N`: a whole number from `min` to `max`; undefined when not given. */
+function int(name: string, s: string | undefined, min: number, max: number): number | undefined {
+  if (s === undefined) return undefined;
+  const n = s.trim() === '' ? NaN : Number(s);
+  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${name} must be a whole number from ${min} to ${max}, got "${s}"`);
+  return n;
+}
+
+/** `--backend`: one Node can start; undefined chooses (auto). */
+function parseBackend(s: string | undefined): BackendName | undefined {
+  if (s && !['webgpu', 'wasm', 'cpu'].includes(s)) throw new UsageError(`--backend must be webgpu, wasm or cpu in Node, got "${s}"`);
+  return (s || undefined) as BackendName | undefined;
 }
 
 /** `--tile 512` forces tiles of at most 512 px, `--tile off` never tiles; `--memory-limit 2` tiles above 2 GiB. */
