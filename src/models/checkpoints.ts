@@ -41,13 +41,16 @@ function chainShapes(dict: StateDict, prefixes: string[], firstIn: number, k: nu
   return expected;
 }
 
+/** State-dict key prefixes of the 16 3x3 convs: `features.N` (torchvision, Caffe) or `N` (vgg_normalised). */
+const vgg19ConvPrefixes = (variant: Vgg19Variant): string[] =>
+  variant === 'normalised' ? NORMALISED_CONV_INDICES.map(String) : TORCHVISION_CONV_INDICES.map((i) => `features.${i}`);
+
 /**
  * The channel width of every VGG19 layer (conv, relu, pool) as a checkpoint's tensor shapes give them, where they
  * differ from the standard widths (a reduced-width checkpoint); undefined when the shapes are not a VGG19's.
  */
 export function vgg19Widths(shapes: ReadonlyMap<string, readonly number[]>, variant: Vgg19Variant): Map<string, number> | undefined {
-  const normalised = variant === 'normalised';
-  const outs = (normalised ? NORMALISED_CONV_INDICES : TORCHVISION_CONV_INDICES).map((i) => shapes.get(normalised ? `${i}.weight` : `features.${i}.weight`)?.[0]);
+  const outs = vgg19ConvPrefixes(variant).map((p) => shapes.get(`${p}.weight`)?.[0]);
   if (outs.some((c) => c === undefined)) return undefined;
   const widths = new Map<string, number>();
   let conv = -1;
@@ -64,7 +67,7 @@ export function vgg19Widths(shapes: ReadonlyMap<string, readonly number[]>, vari
  */
 export function vgg19FromStateDict(tf: TF, dict: StateDict, variant: Vgg19Variant, source: string): Vgg19Weights {
   const normalised = variant === 'normalised';
-  const prefixes = (normalised ? NORMALISED_CONV_INDICES : TORCHVISION_CONV_INDICES).map((i) => (normalised ? `${i}` : `features.${i}`));
+  const prefixes = vgg19ConvPrefixes(variant);
   const what = `VGG19 (${variant}) from ${source}`;
   const expected = chainShapes(dict, prefixes, 3, 3, what);
   if (normalised) {
