@@ -4,7 +4,7 @@ import type { Diagnostic } from '../graph/diagnostics';
 import type { GraphModel } from '../graph/model';
 import { imageToTensor } from '../ops/image';
 import type { NodeRegistry } from '../plugin/registry';
-import type { CheckpointStore, ComputeServices, ModelCache } from '../plugin/types';
+import type { CheckpointStore, ComputeServices, LoadedCheckpoint, ModelCache } from '../plugin/types';
 import { tapShapes, type TfjsModel } from '../models/tfjs-models';
 
 export interface DecodedImage {
@@ -62,11 +62,17 @@ export async function loadGraphModels(
 }
 
 
+/** Each loaded checkpoint's shape map, built once however many compiles (scales, sweep cells, batch items) ask. */
+const shapeMaps = new WeakMap<LoadedCheckpoint, Map<string, readonly number[]>>();
+
 /** Tensor shapes of a loaded checkpoint, by tensor name (what compile needs to infer a reduced-width network's widths). */
 export function checkpointShapes(checkpoints: CheckpointStore): (name: string) => Map<string, readonly number[]> | undefined {
   return (name) => {
     const c = checkpoints.get(name);
-    return c ? new Map([...c.tensors].map(([k, t]) => [k, t.shape])) : undefined;
+    if (!c) return undefined;
+    let shapes = shapeMaps.get(c);
+    if (!shapes) shapeMaps.set(c, (shapes = new Map([...c.tensors].map(([k, t]) => [k, t.shape]))));
+    return shapes;
   };
 }
 
