@@ -163,8 +163,8 @@ export async function runSession(model: GraphModel, registry: NodeRegistry, requ
     const tfjsModels = new Map<string, TfjsModel>();
     const runOne = async (m: GraphModel, label: Partial<Pick<RunReport, 'label' | 'item'>>, probe: boolean): Promise<RunResult | null> => {
       if (host.readModel) {
-        const loaded = await loadGraphModels(m, registry, host.readModel);
-        for (const [k, v] of loaded.models) tfjsModels.set(k, v);
+        // Models already read (an earlier sweep cell or batch item) are not read again.
+        const loaded = await loadGraphModels(m, registry, host.readModel, tfjsModels);
         if (loaded.errors.length) return void out.diagnostics.push(...loaded.errors), null;
       }
       const loaded = await loadGraphImages(m, registry, host.readImage, state.images);

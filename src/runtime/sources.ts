@@ -52,11 +52,10 @@ export async function loadGraphImages(
   return { images, errors };
 }
 
-/** Loads every tfjs model the graph names (parameters of kind `model`), once. */
+/** Loads every tfjs model the graph names (parameters of kind `model`) that `models` does not hold yet, once. */
 export async function loadGraphModels(
-  model: GraphModel, registry: NodeRegistry, load: (source: string) => Promise<TfjsModel>,
+  model: GraphModel, registry: NodeRegistry, load: (source: string) => Promise<TfjsModel>, models = new Map<string, TfjsModel>(),
 ): Promise<{ models: Map<string, TfjsModel>; errors: Diagnostic[] }> {
-  const models = new Map<string, TfjsModel>();
   const errors = await loadSources(model, registry, 'model', load, models, (s) => `the tfjs model ${s}`);
   return { models, errors };
 }
