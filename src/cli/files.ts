@@ -123,6 +123,12 @@ export async function checkOutputs(c: OutputCheck): Promise<string[]> {
   return [...new Set(problems)];
 }
 
+/** The photos (.jpg, .png) in a folder, sorted, as paths joined to it: a `--content FOLDER` batch, a training folder. */
+export async function batchSources(folder: string): Promise<string[]> {
+  const names = (await readdir(folder)).filter((n) => /\.(jpe?g|png)$/i.test(n)).sort();
+  return names.map((n) => join(folder, n));
+}
+
 /**
  * Text from a file (a checkpoint's keys, a document's strings) made safe for a terminal: control characters (ANSI
  * escapes, carriage returns, backspaces) and bidirectional overrides are written as visible escapes. Newlines and tabs stay.

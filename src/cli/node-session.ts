@@ -1,8 +1,8 @@
-import { readdir } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import type { GraphModel } from '../graph/model';
 import type { NodeRegistry } from '../plugin/registry';
 import { loadGraphImages, type HostAccess } from '../runtime/sources';
+import { batchSources } from './files';
 import { decodeImage, readSource } from './node-images';
 import { documentSourceAccess, localPath, type RemoteConsent, type SourceAccess } from './source-access';
 
@@ -26,10 +26,9 @@ export function documentAccess(documentPath: string, options: SourceOptions = {}
     listImages: async (folder) => {
       const given = access.given.has(folder);
       const dir = localPath(folder, access, given);
-      const names = await readdir(dir).catch(() => {
+      const files = await batchSources(dir).catch(() => {
         throw new Error(`no such folder: ${dir}`);
       });
-      const files = names.filter((n) => /\.(png|jpe?g)$/i.test(n)).sort().map((n) => join(dir, n));
       // The photos of a folder the user gave are the user's too; those of the document's own folder stay confined.
       if (given) for (const f of files) access.given.add(f);
       return files;

@@ -1,4 +1,4 @@
-import { mkdir, readdir } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
 import { formatDiagnostic } from '../graph/diagnostics';
 import { serialiseDocument } from '../graph/document';
@@ -38,12 +38,6 @@ export interface RunCommand {
   signal?: AbortSignal;
   /** What the user gave on the command line and the remote fetching they consented to (docs/security.md). */
   sources?: SourceOptions;
-}
-
-/** The photos of a `--content FOLDER` batch, sorted, as absolute paths. */
-export async function batchSources(folder: string): Promise<string[]> {
-  const names = (await readdir(folder)).filter((n) => /\.(jpe?g|png)$/i.test(n)).sort();
-  return names.map((n) => join(folder, n));
 }
 
 const lossText = (r: RunReport) => (r.steps.length ? `, loss ${r.steps[0]!.loss.toPrecision(4)} -> ${r.steps.at(-1)!.loss.toPrecision(4)}` : '');
