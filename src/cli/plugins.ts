@@ -97,11 +97,6 @@ export async function trustedConfig(cwd: string, file?: string, env: NodeJS.Proc
   return out;
 }
 
-/** The packs a trusted configuration lists (see `trustedConfig`). */
-export async function configuredPlugins(cwd: string, file?: string, env: NodeJS.ProcessEnv = process.env): Promise<string[]> {
-  return (await trustedConfig(cwd, file, env)).plugins;
-}
-
 /** The config file `stylegraph trust` records: the one given, else stylegraph.config.json or package.json here. */
 export async function configToTrust(cwd: string, file?: string): Promise<string> {
   if (file) return resolve(cwd, file);
