@@ -114,7 +114,7 @@ export function compile(model: GraphModel, registry: NodeRegistry, options: Comp
     }
     optimiser = {
       nodeId: optId, variables, lossKey: edgeKey(lossEdge.from.node, lossEdge.from.output),
-      resultKey: result === null ? null : edgeKey(optId, result), params: opt.params, loop, stateBytes: 0,
+      resultKey: result === null ? null : edgeKey(optId, result), loop, stateBytes: 0,
     };
     const forLoss = reachBackward([lossEdge.from.node], edges);
     // What changes from one iteration to the next: everything downstream of a variable or a stream.

@@ -64,7 +64,6 @@ export interface PlanOptimiser {
   lossKey: string;
   /** The optimiser's own output (the final image), if it has one. */
   resultKey: string | null;
-  params: ParamValues;
   /** The loop its parameters describe (read through the node type's roles.optimiser). */
   loop: OptimiserLoop;
   /** Bytes the optimiser keeps besides the variable (Adam moments, L-BFGS history). */
