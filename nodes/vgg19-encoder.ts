@@ -19,19 +19,17 @@ const params = defineParams({
 });
 type Params = ParamsOf<typeof params>;
 
-const variant = (p: Params) => p.variant;
 const taps = (p: Params) => p.taps;
-
 /** The checkpoint name: the parameter, or the usual one for the variant. */
 const DEFAULT_WEIGHTS: Record<Vgg19Variant, string> = { torchvision: 'vgg19', caffe: 'vgg19-caffe', normalised: 'vgg_normalised' };
-const weightsName = (p: Params) => (p.weights === 'auto' ? DEFAULT_WEIGHTS[variant(p)] : p.weights);
+const weightsName = (p: Params) => (p.weights === 'auto' ? DEFAULT_WEIGHTS[p.variant] : p.weights);
 
 function weightsFor(p: Params, services: ComputeServices): Vgg19Weights {
   const { tf } = services;
   return networkWeights(
-    services, `vgg19/${variant(p)}`, weightsName(p), p.seed,
-    (c) => vgg19FromStateDict(tf, c.tensors, variant(p), `${c.name} (${c.source})`),
-    () => randomVgg19Weights(tf, variant(p), p.seed),
+    services, `vgg19/${p.variant}`, weightsName(p), p.seed,
+    (c) => vgg19FromStateDict(tf, c.tensors, p.variant, `${c.name} (${c.source})`),
+    () => randomVgg19Weights(tf, p.variant, p.seed),
   );
 }
 
@@ -53,30 +51,30 @@ export default defineNodeType({
     if (!image || Array.isArray(image)) throw new Error('input "image" is not connected');
     // A loaded checkpoint of other widths (reduced-width) sets the channels the taps will have.
     const shapes = ctx.checkpointShapes?.(weightsName(ctx.params));
-    const widths = shapes ? vgg19Widths(shapes, variant(ctx.params)) : undefined;
+    const widths = shapes ? vgg19Widths(shapes, ctx.params.variant) : undefined;
     return Object.fromEntries(taps(ctx.params).map((t) => {
-      const shape = tapShape(t, image.shape, variant(ctx.params));
+      const shape = tapShape(t, image.shape, ctx.params.variant);
       return [t, { shape: [...shape.slice(0, 3), widths?.get(t) ?? shape[3]!], layer: t }];
     }));
   },
   shared: {
-    key: (p) => `vgg19/${variant(p)}/${p.pooling}/${weightsName(p)}/${p.seed}`,
+    key: (p) => `vgg19/${p.variant}/${p.pooling}/${weightsName(p)}/${p.seed}`,
     taps,
-    tapInfo: (tap, image, p) => ({ shape: tapShape(tap, image, variant(p)), layer: tap }),
+    tapInfo: (tap, image, p) => ({ shape: tapShape(tap, image, p.variant), layer: tap }),
     cost(list, image, p) {
       const deepest = VGG19_LAYER_NAMES.indexOf(deepestTap(list));
       let activations = 0;
       let weights = 0;
       for (const l of VGG19_LAYERS.slice(0, deepest + 1)) {
-        activations += tapShape(l.name, image, variant(p)).reduce((a, b) => a * b, 1) * 4;
+        activations += tapShape(l.name, image, p.variant).reduce((a, b) => a * b, 1) * 4;
         if (l.kind === 'conv') weights += (9 * l.cin * l.cout * 2 + l.cout) * 4;
       }
-      return { flops: forwardFlops(deepestTap(list), image, variant(p)), activationBytes: activations, weightBytes: weights };
+      return { flops: forwardFlops(deepestTap(list), image, p.variant), activationBytes: activations, weightBytes: weights };
     },
     tiling: (list) => vgg19Tiling(list),
     run: (image, list, p, services) =>
       vgg19Forward(services.tf, image as Parameters<typeof vgg19Forward>[1], list, weightsFor(p, services), p.pooling),
   },
   checkpoint: (p) => weightsName(p),
-  describeWeights: (p, services) => describeNetwork(services, `VGG19 ${variant(p)}`, weightsName(p), p.seed),
+  describeWeights: (p, services) => describeNetwork(services, `VGG19 ${p.variant}`, weightsName(p), p.seed),
 });
