@@ -34,6 +34,13 @@ export interface RunRequest {
   sweep?: boolean;
   /** A batch: one run per content image source, reusing everything that does not depend on it. */
   batch?: string[];
+  /**
+   * A stream of content frames (a video), read from `host.frames`: one run per frame on the content slot, like a
+   * batch item (the style side comes from the memo after the first frame), each frame handed to `host.write` as it is
+   * done and then forgotten, so a long clip runs in flat memory. `warmStart`: an optimisation graph starts each
+   * frame from the previous frame's result (Ruder et al. 2016, without optical flow) instead of its usual start.
+   */
+  frames?: { warmStart?: boolean };
   tiling?: RunOptions['tiling'];
   backend?: BackendName;
   /** Value keys to preview (the editor's node previews); each arrives as a `probe` event. */
@@ -59,6 +66,8 @@ export type SessionEvent =
   | { type: 'scale'; index: number; count: number; size: number }
   | { type: 'cell'; label: string; index: number; count: number }
   | { type: 'item'; source: string; index: number; count: number }
+  /** A frame of a stream starts (counted from 0). */
+  | { type: 'frame'; index: number }
   /** A run (the whole single run, one cell, one batch item) has finished. */
   | { type: 'run-done'; report: RunReport }
   | { type: 'probe'; key: string; preview: Preview };
@@ -79,6 +88,8 @@ export interface RunHost {
   readModel?: (source: string) => Promise<TfjsModel>;
   /** The checkpoints this session uses, loaded once after the backend started (networks load onto it). */
   readWeights?: () => Promise<CheckpointStore>;
+  /** The content frames of a `frames` request, pulled one at a time (the next is asked for when a frame is written). */
+  frames?: AsyncIterable<DecodedImage>;
   /** Starts the requested backend (or the best available); absent: the one tfjs already runs. */
   startBackend?: (name?: BackendName) => Promise<BackendChoice>;
   /** Keeps an output (a file, a message); returns what it wrote (paths), named in the report. */
@@ -119,6 +130,7 @@ export function checkRequest(r: RunRequest): string[] {
     problems.push(`${r.steps.length} step counts for ${scales.length} scales`);
   if ([r.sweep, r.batch !== undefined, scales.length > 1].filter(Boolean).length > 1)
     problems.push('a run is one of: a sweep, a batch, or coarse to fine');
+  if (r.frames && (r.sweep || r.batch !== undefined || scales.length > 1)) problems.push('a stream of frames runs alone: no sweep, batch or coarse to fine');
   return problems;
 }
 
@@ -143,6 +155,8 @@ export async function runSession(model: GraphModel, registry: NodeRegistry, requ
   const problems = checkRequest(request);
   if (problems.length) return invalid(problems.map((p) => failure(p)));
   if (request.batch && !slotNodes(model, 'content').length) return invalid([failure('a batch needs an image node with slot "content"')]);
+  if (request.frames && !slotNodes(model, 'content').length) return invalid([failure('a video needs an image node with slot "content"')]);
+  if (request.frames && !host.frames) return invalid([failure('a stream of frames needs a host that reads them (host.frames)')]);
   const sweep = request.sweep ? sweepOf(model) : null;
   if (sweep?.error) return invalid([failure(sweep.error)]);
   if (sweep && !sweep.sweep) return invalid([failure('the graph has no sweep (metadata.sweep)')]);
@@ -161,7 +175,7 @@ export async function runSession(model: GraphModel, registry: NodeRegistry, requ
       return invalid([failure(e instanceof Error ? e.message : String(e), 'weights')]);
     }
     const tfjsModels = new Map<string, TfjsModel>();
-    const runOne = async (m: GraphModel, label: Partial<Pick<RunReport, 'label' | 'item'>>, probe: boolean): Promise<RunResult | null> => {
+    const runOne = async (m: GraphModel, label: Partial<Pick<RunReport, 'label' | 'item'>>, probe: boolean, start?: RGBAImage): Promise<RunResult | null> => {
       if (host.readModel) {
         // Models already read (an earlier sweep cell or batch item) are not read again.
         const loaded = await loadGraphModels(m, registry, host.readModel, tfjsModels);
@@ -169,7 +183,7 @@ export async function runSession(model: GraphModel, registry: NodeRegistry, requ
       }
       const loaded = await loadGraphImages(m, registry, host.readImage, state.images);
       if (loaded.errors.length) return void out.diagnostics.push(...loaded.errors), null;
-      const scaled = await runScales(m, label, probe);
+      const scaled = await runScales(m, label, probe, start);
       if (!scaled) return null;
       const { result, scales, size } = scaled;
       const images = result.outputs;
@@ -178,17 +192,18 @@ export async function runSession(model: GraphModel, registry: NodeRegistry, requ
         : [];
       out.written.push(...written);
       const report = runReport({ model: m, backend: out.backend, size, seed: request.seed, result, outputs: written, ...label, ...(scales.length > 1 ? { scales } : {}) });
-      out.runs.push(report);
+      // A stream keeps its first frame's report only (the weights used, the warnings): a long clip stays flat.
+      if (!request.frames || !out.runs.length) out.runs.push(report);
       out.outputs = images;
       emit({ type: 'run-done', report });
       return result;
     };
 
     /** One run, coarse to fine when the request has scales: each scale starts from the previous one's result. */
-    const runScales = async (m: GraphModel, label: Partial<Pick<RunReport, 'label' | 'item'>>, probe: boolean) => {
+    const runScales = async (m: GraphModel, label: Partial<Pick<RunReport, 'label' | 'item'>>, probe: boolean, start?: RGBAImage) => {
       const scales = request.scales ?? [1];
       const log: NonNullable<RunReport['scales']> = [];
-      let init: RGBAImage | undefined;
+      let init: RGBAImage | undefined = start;
       let result: RunResult | undefined;
       let px = request.size;
       for (const [i, s] of scales.entries()) {
@@ -267,6 +282,25 @@ export async function runSession(model: GraphModel, registry: NodeRegistry, requ
         if (r.status === 'failed') status = 'failed';
       }
       return finish({ status, ...(status === 'failed' ? { error: out.runs.filter((r) => r.status === 'failed').map((r) => `${r.item}: ${r.error}`).join('\n') } : {}) });
+    }
+
+    if (request.frames && host.frames) {
+      let previous: RGBAImage | undefined;
+      let index = 0;
+      for await (const frame of host.frames) {
+        if (host.signal?.aborted) return finish({ status: 'cancelled' });
+        emit({ type: 'frame', index });
+        const key = `frame:${index}`;
+        state.images.set(key, frame);
+        const r = await runOne(withSlotSource(base, 'content', key), { item: key }, false, request.frames.warmStart ? previous : undefined);
+        state.images.delete(key);
+        if (!r) return hasErrors(out.diagnostics) ? invalid([]) : finish({ status: 'failed' });
+        if (r.status !== 'done') return finish({ status: r.badInput ? 'invalid' : r.status, ...(r.error ? { error: `frame ${index}: ${r.error}` } : {}) });
+        previous = Object.values(r.outputs)[0];
+        index++;
+      }
+      if (!index) return invalid([failure('the video has no frames (or none in the range asked for)')]);
+      return finish();
     }
 
     const r = await runOne(base, {}, true);
