@@ -10,6 +10,7 @@ import { manifestEntry } from '../models/weights/manifest';
 import type { NodeRegistry } from '../plugin/registry';
 import type { TF } from '../plugin/types';
 import type { LoadedCheckpoint } from '../plugin/types';
+import type { BackendChoice } from '../runtime/backend';
 import type { RunReport } from '../runtime/report';
 import { runSession, type RunHost, type RunRequest, type SessionOutput, type SessionResult } from '../runtime/session';
 import type { Io } from './io';
@@ -47,8 +48,7 @@ const lossText = (r: RunReport) => (r.steps.length ? `, loss ${r.steps[0]!.loss.
  * It reads files relative to the document, writes PNGs that carry their graph, and prints progress and a report.
  */
 export async function runCommand(io: Io, c: RunCommand): Promise<number> {
-  const { tf, startNodeBackend } = await import('./node-tf');
-  const access = documentAccess(c.file, c.sources);
+  const base = await nodeRunHost(io, c);
   // Without --out, results go to ./stylegraph-out/ (named after the graph), not loose into the working folder.
   const name = basename(c.file, extname(c.file));
   if (!c.out) await mkdir(resolve(io.cwd, DEFAULT_OUT), { recursive: true });
@@ -81,7 +81,6 @@ export async function runCommand(io: Io, c: RunCommand): Promise<number> {
   };
   const progress = progressReporter(io);
   let itemStarted = 0;
-  let loadedNames = new Set<string>();
 
   const write = async (o: SessionOutput): Promise<string[]> => {
     const text = serialiseDocument(o.model);
@@ -108,21 +107,11 @@ export async function runCommand(io: Io, c: RunCommand): Promise<number> {
   };
 
   const host: RunHost = {
-    tf,
-    readImage: access.decode,
-    listImages: access.listImages,
-    readModel: (s) => loadTfjsModelFrom(tf, s, access.access),
-    startBackend: startNodeBackend,
-    readWeights: async () => {
-      const loaded = await loadRunWeights(io, tf, c);
-      loadedNames = new Set(loaded.map((l) => l.name));
-      return checkpointStore(loaded);
-    },
+    ...base.host,
     write,
     ...(c.signal ? { signal: c.signal } : {}),
     onEvent: (e) => {
-      if (e.type === 'backend')
-        io.err(`backend ${e.choice.backend}${e.choice.skipped.length ? ` (${e.choice.skipped.map((s) => `${s.backend}: ${s.reason}`).join('; ')})` : ''}, ${c.request.size} px`);
+      if (e.type === 'backend') io.err(backendLine(e.choice, c.request.size));
       else if (e.type === 'scale') io.err(`scale ${e.index + 1}/${e.count}: ${e.size} px`);
       else if (e.type === 'cell') io.err(`cell ${e.index + 1}/${e.count}: ${e.label}`);
       else if (e.type === 'item') itemStarted = performance.now();
@@ -147,8 +136,36 @@ export async function runCommand(io: Io, c: RunCommand): Promise<number> {
       `${result.reused.hits} steps reused across images (style targets, encoder passes of the style)`);
   else for (const path of result.written) io.err(`wrote ${path}`);
   if (reportFile) io.err(`wrote ${reportFile}`);
+  return exitStatus(io, c, result, base.loadedNames(), rescued);
+}
 
-  // Said last, where it is seen; not after a failure, whose message matters more.
+/** What every CLI run mode shares of its host: the Node backend, files relative to the document, the weights. */
+export async function nodeRunHost(io: Io, c: RunCommand): Promise<{ host: RunHost; loadedNames: () => ReadonlySet<string> }> {
+  const { tf, startNodeBackend } = await import('./node-tf');
+  const access = documentAccess(c.file, c.sources);
+  let loadedNames = new Set<string>();
+  const host: RunHost = {
+    tf,
+    readImage: access.decode,
+    listImages: access.listImages,
+    readModel: (s) => loadTfjsModelFrom(tf, s, access.access),
+    startBackend: startNodeBackend,
+    readWeights: async () => {
+      const loaded = await loadRunWeights(io, tf, c);
+      loadedNames = new Set(loaded.map((l) => l.name));
+      return checkpointStore(loaded);
+    },
+  };
+  return { host, loadedNames: () => loadedNames };
+}
+
+export const backendLine = (choice: BackendChoice, size: number): string =>
+  `backend ${choice.backend}${choice.skipped.length ? ` (${choice.skipped.map((s) => `${s.backend}: ${s.reason}`).join('; ')})` : ''}, ${size} px`;
+
+/** The random-weights line (said last, where it is seen) and the exit status of a finished session. */
+export function exitStatus(io: Io, c: RunCommand, result: SessionResult, loadedNames: ReadonlySet<string>, rescued = false): number {
+  const first = result.runs[0];
+  // Not after a failure, whose message matters more.
   const randomLine = first && result.status !== 'failed' && result.status !== 'invalid' ? randomWeightsWarning(c, first, loadedNames) : null;
   if (randomLine) io.err(randomLine);
 
