@@ -13,11 +13,7 @@ import type { NodeRegistry } from '../plugin/registry';
 
 /** Writes under a temporary name in the same folder, then renames: a crash never leaves a half-written picture. */
 export async function writeAtomically(path: string, bytes: Uint8Array | string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const prefix = `.${basename(path)}.`;
-  // Temporary files of a process that died writing this file.
-  for (const n of await readdir(dirname(path))) if (n.startsWith(prefix) && n.endsWith('.tmp')) await rm(join(dirname(path), n), { force: true });
-  const tmp = join(dirname(path), `${prefix}${process.pid}.tmp`);
+  const tmp = await temporaryPath(path);
   try {
     await writeFile(tmp, bytes);
     await rename(tmp, path);
@@ -25,6 +21,18 @@ export async function writeAtomically(path: string, bytes: Uint8Array | string):
     await rm(tmp, { force: true }).catch(() => {});
     throw e;
   }
+}
+
+/**
+ * The temporary name a result is written under before it is renamed to `path` (same folder, so the rename is atomic);
+ * the folder is created, and temporary files of a process that died writing this file are removed. For files written
+ * as a stream (a video), which cannot go through {@link writeAtomically}.
+ */
+export async function temporaryPath(path: string): Promise<string> {
+  await mkdir(dirname(path), { recursive: true });
+  const prefix = `.${basename(path)}.`;
+  for (const n of await readdir(dirname(path))) if (n.startsWith(prefix) && n.endsWith('.tmp')) await rm(join(dirname(path), n), { force: true });
+  return join(dirname(path), `${prefix}${process.pid}.tmp`);
 }
 
 /** Where a result goes when its own path cannot be written: the OS temp folder, under a name not taken yet. */
