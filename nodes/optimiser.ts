@@ -19,6 +19,10 @@ export default defineNodeType({
     lineSearch: { kind: 'enum', default: 'strong-wolfe', options: ['strong-wolfe', 'none'], label: 'line search', description: "L-BFGS: strong Wolfe, or none (a fixed step of the learning rate; torch.optim.LBFGS's default)." },
     lbfgsLr: { kind: 'number', default: 1, min: 0, label: 'L-BFGS step', description: 'L-BFGS: initial step length (the lr of torch.optim.LBFGS).' },
     iterationsPerStep: { kind: 'integer', default: 1, min: 1, max: 1000, label: 'iterations per step', description: 'L-BFGS iterations per reported step (torch.optim.LBFGS max_iter: 20).' },
+    lbfgsOn: {
+      kind: 'enum', default: 'auto', options: ['auto', 'device', 'host'], label: 'L-BFGS on',
+      description: 'L-BFGS: history and two-loop recursion on the device in float32 (only scalars read back) or in JavaScript in float64 (the gradient read back each evaluation); auto: the device on webgpu and webgl.',
+    },
     clamp: { kind: 'boolean', default: true, description: 'Keep pixels in [0, 1] after each Adam/SGD step.' },
     previewEvery: { kind: 'integer', default: 10, min: 0, label: 'preview every', description: 'Steps between preview images (0: none).' },
   },
@@ -31,6 +35,7 @@ export default defineNodeType({
       settings: (p) => ({
         method: p.method, learningRate: p.learningRate, clamp: p.clamp,
         history: p.history, lbfgsStep: p.lbfgsLr, lineSearch: p.lineSearch, iterationsPerStep: p.iterationsPerStep,
+        lbfgsOn: p.lbfgsOn,
       }),
     },
   },

@@ -124,7 +124,7 @@ describe('node types with roles of their own names', () => {
     expect(plan.optimiser).toMatchObject({ lossKey: 'all.sum', resultKey: 'opt.final', variables: [{ node: 'x', key: 'x.image', socket: 'Image' }] });
     expect(plan.optimiser!.loop).toEqual({
       method: 'adam', steps: 2, learningRate: 0.05, decay: 0, clamp: true, history: 20, lbfgsStep: 1, lineSearch: 'strong-wolfe',
-      iterationsPerStep: 1, previewEvery: 0,
+      iterationsPerStep: 1, lbfgsOn: 'auto', previewEvery: 0,
     });
     expect(plan.terms).toEqual([
       { nodeId: 'g1', key: 'g1.term', multiplier: 10 },

@@ -1,6 +1,6 @@
 import {
   OPTIMISER_METHODS, type EncoderRole, type LossRole, type NodeRoles, type NodeTypeDef, type OptimiserMethod,
-  type OptimiserRole, type ParamDef, type ParamValues, type SumRole,
+  type LbfgsPlacement, type OptimiserRole, type ParamDef, type ParamValues, type SumRole,
 } from './types';
 import { defaultOf } from './params';
 
@@ -22,6 +22,7 @@ export interface OptimiserLoop {
   lbfgsStep: number;
   lineSearch: 'strong-wolfe' | 'none';
   iterationsPerStep: number;
+  lbfgsOn: LbfgsPlacement;
   /** Steps between preview images; 0: none. */
   previewEvery: number;
 }
@@ -46,6 +47,7 @@ export function optimiserLoop(role: OptimiserRole, params: ParamValues): Optimis
     lbfgsStep: s.lbfgsStep ?? 1,
     lineSearch: s.lineSearch ?? 'strong-wolfe',
     iterationsPerStep: s.iterationsPerStep ?? 1,
+    lbfgsOn: s.lbfgsOn ?? 'auto',
     previewEvery: role.previewEvery ? numberParam(params, role.previewEvery) : 0,
   };
 }

@@ -259,7 +259,13 @@ export interface OptimiserSettings {
   lineSearch?: 'strong-wolfe' | 'none';
   /** L-BFGS iterations per reported step (default 1). */
   iterationsPerStep?: number;
+  /** L-BFGS: history and two-loop recursion on the backend's device (float32) or in JavaScript (float64); default auto. */
+  lbfgsOn?: LbfgsPlacement;
 }
+
+/** Where L-BFGS keeps its state: `auto` is the device on webgpu and webgl (src/runtime/lbfgs-device.ts). */
+export const LBFGS_PLACEMENTS = ['auto', 'device', 'host'] as const;
+export type LbfgsPlacement = (typeof LBFGS_PLACEMENTS)[number];
 
 /** What the compiler and the runtime need of an optimiser (role 'optimiser'). */
 export interface OptimiserRole<P extends ParamDefs = ParamDefs> {

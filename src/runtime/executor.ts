@@ -5,6 +5,7 @@ import { encoderRole } from '../plugin/roles';
 import { isModel, type ComputeServices, type LoadedCheckpoint, type ModelHandle, type Value } from '../plugin/types';
 import { imageToTensor, resizeTo, tensorToRGBA, type RGBAImage } from '../ops/image';
 import { lbfgs, type Evaluation } from './lbfgs';
+import { lbfgsDevice, lbfgsOnDevice, type DeviceEvaluation } from './lbfgs-device';
 import { chooseTiling, evaluateTiles, stitchedPass, type OnTile, type TilingChoice } from './tiling';
 import type { RunMemo } from './memo';
 import { adam, sgd, type GradientOptimiser } from './optimisers';
@@ -50,6 +51,12 @@ export interface RunOptions {
   tiling?: { extent?: number; limit?: number } | false;
   /** Starts the optimised image from this picture (resized to the variable's shape): coarse-to-fine runs pass the last scale's result. */
   initImage?: RGBAImage;
+  /**
+   * Sees the gradients of every loss evaluation of the optimisation loop (`evaluation` counts from 0, the starting
+   * point), one per variable; they are freed after the call, so keep a `tf.clone`. The parity tests compare backends
+   * with it.
+   */
+  onGradient?: (evaluation: number, grads: readonly Tensor[]) => void;
 }
 
 export interface RunResult {
@@ -310,15 +317,21 @@ async function optimise(
         // A variable the loss does not reach gets a zero gradient.
         whole = variables.map((v) => grads[v.name] ?? tf.zerosLike(v));
       }
-      if (!tiles) return whole;
+      if (!tiles) return probeGradient(whole);
       try {
-        return [tiles.addGradient(whole[0]!)];
+        return probeGradient([tiles.addGradient(whole[0]!)]);
       } finally {
         whole[0]!.dispose();
       }
     } finally {
       if (tiles) tiles.dispose();
     }
+  };
+  let evaluation = 0;
+  const probeGradient = (grads: Tensor[]): Tensor[] => {
+    options.onGradient?.(evaluation, grads);
+    evaluation++;
+    return grads;
   };
   /** The loss alone (the last step's report). */
   const lossOnly = () => {
@@ -362,7 +375,8 @@ async function optimise(
     return true;
   };
 
-  emit({ type: 'status', message: `optimising with ${p.method}` });
+  const onDevice = p.method === 'lbfgs' && lbfgsOnDevice(p.lbfgsOn, tf.getBackend());
+  emit({ type: 'status', message: `optimising with ${p.method}${p.method !== 'lbfgs' ? '' : onDevice ? ' (on the device, float32)' : ' (in JavaScript, float64)'}` });
   if (p.method === 'lbfgs') {
     // L-BFGS works on one flat vector: every variable's values laid end to end.
     const sizes = variables.map((v) => v.size);
@@ -384,16 +398,53 @@ async function optimise(
       const read = await readTerms();
       return { f: read.loss, g, extra: read };
     };
+    // One reported step is `iterationsPerStep` L-BFGS iterations (torch.optim.LBFGS's max_iter per step()).
+    const per = p.iterationsPerStep;
+    let evaluations = 0;
+    const options = { history: p.history, lr: p.lbfgsStep, lineSearch: p.lineSearch };
+    if (onDevice) {
+      const assignFlat = (xs: Tensor) =>
+        tf.tidy(() => {
+          let at = 0;
+          variables.forEach((v, i) => {
+            v.assign(tf.reshape(tf.slice(xs, at, sizes[i]!), v.shape));
+            at += sizes[i]!;
+          });
+        });
+      const evaluateOnDevice = (xs: Tensor): DeviceEvaluation<{ loss: number; terms: Record<string, number> }> => {
+        assignFlat(xs);
+        const grads = gradients();
+        const g = tf.tidy(() => (grads.length === 1 ? tf.reshape(grads[0]!, [-1]) : tf.concat(grads.map((t) => tf.reshape(t, [-1])))));
+        tf.dispose(grads);
+        const scalars = termsOut!;
+        termsOut = null;
+        return { g, scalars, extra: (v) => ({ loss: v[0]!, terms: Object.fromEntries(names.map((n, i) => [n, v[i + 1]!])) }) };
+      };
+      const start = tf.tidy(() => (variables.length === 1 ? tf.reshape(variables[0]!, [-1]) : tf.concat(variables.map((v) => tf.reshape(v, [-1])))));
+      try {
+        for await (const it of lbfgsDevice(tf, start, evaluateOnDevice, options)) {
+          if (it.iteration === 0) start.dispose();
+          evaluations += it.evaluations;
+          if (it.iteration % per !== 0 && !it.converged) continue;
+          assignFlat(it.x);
+          const step = Math.ceil(it.iteration / per);
+          if (!(await record(step, it.f, it.extra.terms, evaluations))) break;
+          evaluations = 0;
+          if (it.converged) result.converged = it.converged;
+          if (step >= steps) break;
+          iteration = step + 1;
+        }
+      } finally {
+        if (!start.isDisposed) start.dispose();
+      }
+      return;
+    }
     const x0 = new Float64Array(sizes.reduce((a, b) => a + b, 0));
     let at = 0;
     for (const v of variables) {
       x0.set(await v.data(), at);
       at += v.size;
     }
-    // One reported step is `iterationsPerStep` L-BFGS iterations (torch.optim.LBFGS's max_iter per step()).
-    const per = p.iterationsPerStep;
-    let evaluations = 0;
-    const options = { history: p.history, lr: p.lbfgsStep, lineSearch: p.lineSearch };
     for await (const it of lbfgs(x0, evaluate, options)) {
       evaluations += it.evaluations;
       if (it.iteration % per !== 0 && !it.converged) continue;

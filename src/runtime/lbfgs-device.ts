@@ -1,0 +1,275 @@
+import type * as tfjs from '@tensorflow/tfjs';
+import type { LbfgsPlacement } from '../plugin/types';
+import { cubicInterpolate, type LbfgsOptions } from './lbfgs';
+
+/**
+ * L-BFGS on the backend's device: the same algorithm, line search and stopping rules as `lbfgs` (lbfgs.ts, which
+ * follows torch.optim.LBFGS), but the point, the gradient, the direction and the history (s, y) are float32 tensors
+ * that never leave the device. Only scalars are read back, in one read per function evaluation (the loss and the
+ * caller's terms, the directional derivative g.d, max |g|, and on the first evaluation sum |g|) and one per
+ * iteration (g.d and max |d| of the new direction). On a GPU that replaces reading the whole gradient back and a
+ * JavaScript two-loop recursion at every evaluation.
+ *
+ * Ownership: the optimiser owns every tensor it is given or makes. A yielded `x` is valid until the generator is
+ * resumed; leaving the loop (break, return, throw) frees everything.
+ */
+
+type TF = typeof tfjs;
+type Tensor = tfjs.Tensor;
+
+export interface DeviceEvaluation<T> {
+  /** The gradient at the point, flat (float32), handed to the optimiser. */
+  g: Tensor;
+  /** Scalars to read back with the optimiser's own in the same read, the loss first; handed to the optimiser. */
+  scalars: Tensor;
+  /** The caller's data for the point, from the read values of `scalars` (values[0] is the loss). */
+  extra(values: Float32Array): T;
+}
+
+/** Evaluates the objective at a flat point (which the objective must not keep or dispose). */
+export type DeviceObjective<T> = (x: Tensor) => DeviceEvaluation<T> | Promise<DeviceEvaluation<T>>;
+
+export interface DeviceIterate<T> {
+  iteration: number;
+  /** The accepted point, flat; valid until the generator resumes. */
+  x: Tensor;
+  f: number;
+  extra: T;
+  evaluations: number;
+  converged?: string;
+}
+
+/** An evaluated point along the search line x + t d, with what was read of it. */
+interface Point<T> {
+  t: number;
+  f: number;
+  gtd: number;
+  /** The gradient there; null for the starting point of a line search, whose gradient the caller holds. */
+  g: Tensor | null;
+  gMax: number;
+  extra: T | undefined;
+}
+
+/**
+ * Yields iteration 0 (the starting point, `x0` is copied) and then one iterate per L-BFGS iteration, until
+ * convergence or until the caller stops taking them.
+ */
+export async function* lbfgsDevice<T>(tf: TF, x0: Tensor, objective: DeviceObjective<T>, options: LbfgsOptions): AsyncGenerator<DeviceIterate<T>> {
+  const m = options.history;
+  const lr = options.lr ?? 1;
+  const tolGrad = options.tolGrad ?? 1e-7;
+  const tolChange = options.tolChange ?? 1e-9;
+  const maxLineSearch = options.maxLineSearch ?? 25;
+  let x = tf.tidy(() => tf.clone(tf.reshape(x0, [-1])));
+  // The history is a ring of m (s, y) slots made up front and overwritten in place, so the number of tensors stays
+  // the same from one iteration to the next (the runs' reports check that nothing leaks).
+  const slots = tf.tidy(() => Array.from({ length: m }, () => ({ s: tf.variable(tf.zerosLike(x), false), y: tf.variable(tf.zerosLike(x), false) })));
+  /** The pairs in use, oldest first. */
+  const s: tfjs.Variable[] = [];
+  const y: tfjs.Variable[] = [];
+  /** 1 / (y.s) of each pair, as the host computed it from the line search's directional derivatives. */
+  const rho: number[] = [];
+  let d: Tensor | null = null;
+  /** Gradients held by the current iteration's points, freed once no point needs them. */
+  const held = new Set<Tensor>();
+
+  /** Evaluates at x + t d (or at x when d is null), reading the scalars back in one read. */
+  const evaluate = async (t: number, first = false): Promise<Point<T> & { l1?: number }> => {
+    const at = d ? tf.tidy(() => tf.add(x, tf.mul(d!, t))) : x;
+    let e: DeviceEvaluation<T>;
+    try {
+      e = await objective(at);
+    } finally {
+      if (at !== x) at.dispose();
+    }
+    const g = tf.keep(tf.reshape(e.g, [-1]));
+    if (g !== e.g) e.g.dispose();
+    held.add(g);
+    const ours = tf.tidy(() => {
+      const absG = tf.abs(g);
+      const parts = [d ? tf.sum(tf.mul(g, d)) : tf.scalar(0), tf.max(absG), ...(first ? [tf.sum(absG)] : [])];
+      return tf.concat([tf.reshape(e.scalars, [-1]), tf.stack(parts)]);
+    });
+    e.scalars.dispose();
+    const values = (await ours.data()) as Float32Array;
+    ours.dispose();
+    const n = values.length - (first ? 3 : 2);
+    const own = values.subarray(n);
+    return { t, f: values[0]!, gtd: own[0]!, g, gMax: own[1]!, extra: e.extra(values.subarray(0, n)), ...(first ? { l1: own[2]! } : {}) };
+  };
+  /** The accepted point; its gradient is never released while it is. */
+  let cur: (Point<T> & { l1?: number }) | null = null;
+  /** Frees every held gradient but the current point's and those of `keep`. */
+  const release = (...keep: (Point<T> | null)[]) => {
+    for (const g of [...held])
+      if (g !== cur?.g && !keep.some((p) => p?.g === g)) {
+        g.dispose();
+        held.delete(g);
+      }
+  };
+
+  try {
+    cur = await evaluate(0, true);
+    const l1 = cur.l1!;
+    yield { iteration: 0, x, f: cur.f, extra: cur.extra!, evaluations: 1 };
+
+    for (let k = 1; ; k++) {
+      if (cur.gMax <= tolGrad) return;
+      const g = cur.g!;
+      const dir = twoLoop(tf, g, s, y, rho);
+      d?.dispose();
+      d = dir;
+      const read = tf.tidy(() => tf.stack([tf.sum(tf.mul(g, dir)), tf.max(tf.abs(dir))]));
+      const v = await read.data();
+      read.dispose();
+      const [gtd, dMax] = [v[0]!, v[1]!];
+      if (gtd > -tolChange) return;
+      const t0 = k === 1 ? Math.min(1, 1 / l1) * lr : lr;
+
+      let next: Point<T> & { evaluations: number };
+      if (options.lineSearch === 'none') next = { ...(await evaluate(t0)), evaluations: 1 };
+      else next = await strongWolfe(evaluate, release, t0, { t: 0, f: cur.f, gtd, g: null, gMax: cur.gMax, extra: cur.extra }, dMax, tolChange, maxLineSearch);
+      if (next.t === 0 || !next.g) return; // the line search found no decrease along a descent direction
+      // y.s = t (g_new.d - g.d): both directional derivatives are known here, so no read is needed.
+      const ys = next.t * (next.gtd - gtd);
+      const stepMax = next.t * dMax;
+      const xNext = tf.keep(tf.tidy(() => tf.add(x, tf.mul(dir, next.t))));
+      if (ys > 1e-10) {
+        // The oldest pair's slot when the history is full, else the next unused one.
+        const slot = s.length === m ? { s: s.shift()!, y: y.shift()! } : slots[s.length]!;
+        if (rho.length === m) rho.shift();
+        const t = next.t;
+        const nextG = next.g;
+        tf.tidy(() => {
+          slot.s.assign(tf.mul(dir, t));
+          slot.y.assign(tf.sub(nextG, g));
+        });
+        s.push(slot.s);
+        y.push(slot.y);
+        rho.push(1 / ys);
+      }
+      x.dispose();
+      x = xNext;
+      const fPrev = cur.f;
+      cur = next;
+      release(cur);
+      const converged =
+        cur.gMax <= tolGrad ? 'gradient below tolerance'
+        : stepMax <= tolChange ? 'step below tolerance'
+        : Math.abs(cur.f - fPrev) < tolChange ? 'loss change below tolerance'
+        : undefined;
+      yield { iteration: k, x, f: cur.f, extra: cur.extra!, evaluations: next.evaluations, ...(converged ? { converged } : {}) };
+      if (converged) return;
+    }
+  } finally {
+    cur = null;
+    release();
+    tf.dispose([x, ...slots.flatMap((p) => [p.s, p.y])]);
+    d?.dispose();
+  }
+}
+
+/** d = -H g on the device, with H0 = (s'y / y'y) I from the newest pair; the alphas and betas stay on the device. */
+function twoLoop(tf: TF, g: Tensor, s: Tensor[], y: Tensor[], rho: number[]): Tensor {
+  return tf.tidy(() => {
+    let q = tf.neg(g);
+    const alpha: Tensor[] = new Array(s.length);
+    for (let i = s.length - 1; i >= 0; i--) {
+      alpha[i] = tf.mul(tf.sum(tf.mul(s[i]!, q)), rho[i]!);
+      q = tf.sub(q, tf.mul(y[i]!, alpha[i]!));
+    }
+    if (s.length) {
+      const last = s.length - 1;
+      // s'y is 1 / rho of the newest pair.
+      q = tf.mul(q, tf.div(1 / rho[last]!, tf.sum(tf.square(y[last]!))));
+    }
+    for (let i = 0; i < s.length; i++) {
+      const beta = tf.mul(tf.sum(tf.mul(y[i]!, q)), rho[i]!);
+      q = tf.add(q, tf.mul(s[i]!, tf.sub(alpha[i]!, beta)));
+    }
+    return q;
+  });
+}
+
+/**
+ * The strong Wolfe line search of lbfgs.ts (torch.optim.LBFGS's _strong_wolfe), on points whose gradients stay on
+ * the device: only f and g.d are compared. Returns the best point found (t = 0 if none decreased f); the gradients
+ * of points it drops are freed as it goes.
+ */
+async function strongWolfe<T>(
+  phi: (t: number) => Promise<Point<T>>, release: (...keep: (Point<T> | null)[]) => void, t: number, start: Point<T>, dMax: number,
+  tolChange: number, maxIter: number,
+): Promise<Point<T> & { evaluations: number }> {
+  const c1 = 1e-4;
+  const c2 = 0.9;
+  const [f0, gtd0] = [start.f, start.gtd];
+  let evaluations = 1;
+  let prev: Point<T> = start;
+  let p = await phi(t);
+  let bracket: Point<T>[] | null = null;
+  let done = false;
+  let iter = 0;
+  while (iter < maxIter) {
+    if (p.f > f0 + c1 * p.t * gtd0 || (iter > 1 && p.f >= prev.f)) {
+      bracket = [prev, p];
+      break;
+    }
+    if (Math.abs(p.gtd) <= -c2 * gtd0) {
+      bracket = [p];
+      done = true;
+      break;
+    }
+    if (p.gtd >= 0) {
+      bracket = [prev, p];
+      break;
+    }
+    const next = cubicInterpolate(prev.t, prev.f, prev.gtd, p.t, p.f, p.gtd, [p.t + 0.01 * (p.t - prev.t), p.t * 10]);
+    prev = p;
+    release(prev);
+    p = await phi(next);
+    evaluations++;
+    iter++;
+  }
+  if (!bracket) bracket = [start, p];
+  release(...bracket);
+
+  let insufficientProgress = false;
+  let [lo, hi] = bracket.length === 1 || bracket[0]!.f <= bracket[1]!.f ? [0, 1] : [1, 0];
+  while (!done && iter < maxIter && bracket.length === 2) {
+    const a = bracket[0]!;
+    const b = bracket[1]!;
+    if (Math.abs(b.t - a.t) * dMax < tolChange) break;
+    let tNew = cubicInterpolate(a.t, a.f, a.gtd, b.t, b.f, b.gtd);
+    const tMax = Math.max(a.t, b.t);
+    const tMin = Math.min(a.t, b.t);
+    const eps = 0.1 * (tMax - tMin);
+    if (Math.min(tMax - tNew, tNew - tMin) < eps) {
+      if (insufficientProgress || tNew >= tMax || tNew <= tMin) {
+        tNew = Math.abs(tNew - tMax) < Math.abs(tNew - tMin) ? tMax - eps : tMin + eps;
+        insufficientProgress = false;
+      } else insufficientProgress = true;
+    } else insufficientProgress = false;
+    const q = await phi(tNew);
+    evaluations++;
+    iter++;
+    if (q.f > f0 + c1 * q.t * gtd0 || q.f >= bracket[lo]!.f) {
+      bracket[hi] = q;
+      [lo, hi] = bracket[0]!.f <= bracket[1]!.f ? [0, 1] : [1, 0];
+    } else {
+      if (Math.abs(q.gtd) <= -c2 * gtd0) done = true;
+      else if (q.gtd * (bracket[hi]!.t - bracket[lo]!.t) >= 0) bracket[hi] = bracket[lo]!;
+      bracket[lo] = q;
+    }
+    release(...bracket);
+  }
+  const best = bracket[lo]!;
+  release(best);
+  if (!best.g) return { ...start, t: 0, evaluations };
+  return { ...best, evaluations };
+}
+
+/** Backends on which `auto` keeps L-BFGS on the device: there a read-back of the gradient costs a GPU sync. */
+export const LBFGS_DEVICE_BY_DEFAULT: ReadonlySet<string> = new Set(['webgpu', 'webgl']);
+
+/** Whether an L-BFGS loop set to `on` runs on the device on `backend`. */
+export const lbfgsOnDevice = (on: LbfgsPlacement, backend: string): boolean => on === 'device' || (on === 'auto' && LBFGS_DEVICE_BY_DEFAULT.has(backend));
