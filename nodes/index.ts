@@ -7,6 +7,7 @@ import featureBlend from './feature-blend';
 import gram from './gram';
 import imageFolder from './image-folder';
 import imageInput from './image-input';
+import camera from './camera-input';
 import imageLoss from './image-loss';
 import meanstdLoss from './meanstd-loss';
 import { decoderModel, sanetModel } from './models';
@@ -28,7 +29,7 @@ import weightedSum from './weighted-sum';
 
 /** Every built-in node type, in palette order. */
 export const builtinNodes: NodePlugin[] = [
-  imageInput, imageFolder, noiseImage, scalar, vgg19Encoder, resnet50Encoder, tfjsEncoder, gram, adain, featureBlend, sanet, decoder, decoderModel, sanetModel,
+  imageInput, camera, imageFolder, noiseImage, scalar, vgg19Encoder, resnet50Encoder, tfjsEncoder, gram, adain, featureBlend, sanet, decoder, decoderModel, sanetModel,
   preserveColour, contentLoss, styleLoss, meanstdLoss, imageLoss, tvLoss, weightedSum, imageVariable, optimiser, trainer,
   outputImage, saveWeights,
 ];

@@ -20,6 +20,8 @@ export async function readSource(source: string, access: SourceAccess | string):
     const body = source.slice(comma + 1);
     return meta.endsWith(';base64') ? Buffer.from(body, 'base64') : Buffer.from(decodeURIComponent(body));
   }
+  if (source.startsWith('camera:'))
+    throw new Error('a camera node streams only in the editor (a browser with a webcam): give a photo with --content to run this graph here');
   if (source.startsWith('upload:'))
     throw new Error(`the image ${source} was dropped into the editor in a browser, which keeps its bytes; it is not in the file: give the image's path instead`);
   if (/^[a-z][a-z0-9+.-]+:/i.test(source) && !isRemote(source)) throw new SourceRefused(`${source}: not read: only file paths, http(s) and data: URLs are sources`);

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import type { GraphModel } from '../graph/model';
+import { slotNodes } from '../graph/edit';
 import { parseParamText } from '../plugin/params';
 import type { NodeRegistry } from '../plugin/registry';
 
@@ -18,7 +19,8 @@ export interface Overrides {
 export function applyOverrides(model: GraphModel, registry: NodeRegistry, o: Overrides, cwd: string): { model: GraphModel; errors: string[] } {
   const errors: string[] = [];
   const copy: GraphModel = { ...model, nodes: model.nodes.map((n) => ({ ...n, params: { ...n.params } })) };
-  const bySlot = (slot: string) => copy.nodes.filter((n) => n.type === 'image' && n.params.slot === slot);
+  // Camera nodes are the content slot too (src/graph/edit.ts slotNodes): --content runs a camera graph on a photo.
+  const bySlot = (slot: string) => slotNodes(copy, slot);
 
   if (o.content !== undefined) {
     const slots = bySlot('content');

@@ -226,9 +226,12 @@ export function withSteps(model: GraphModel, registry: NodeRegistry, steps: numb
   };
 }
 
-/** Image nodes that fill a slot (`content`, `style`) of the graph: what `--content`, `--style` and batches replace. */
+/**
+ * Image nodes that fill a slot (`content`, `style`) of the graph: what `--content`, `--style` and batches replace.
+ * A camera node is always the content.
+ */
 export const slotNodes = (model: GraphModel, slot: string): GraphModel['nodes'] =>
-  model.nodes.filter((n) => n.type === 'image' && n.params.slot === slot);
+  model.nodes.filter((n) => (n.type === 'image' && n.params.slot === slot) || (n.type === 'camera' && slot === 'content'));
 
 /** A copy of the model whose image nodes in `slot` read `source`. */
 export function withSlotSource(model: GraphModel, slot: string, source: string): GraphModel {

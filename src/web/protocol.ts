@@ -29,6 +29,10 @@ export type ToWorker =
       sweep: boolean;
       /** Tiles of at most this many px (`?tile=`); otherwise the run tiles when it would not fit the backend. */
       tile?: number;
+      /** A camera frame (the editor's camera store), scaled to the run size: the graph's camera nodes read it. */
+      frame?: ImageBitmap;
+      /** One frame of the live camera loop: no events or previews, answered by 'live-done' instead of 'done'. */
+      live?: boolean;
     }
   | { type: 'stop'; id: number }
   /** The node packs installed in the editor (their source text), replacing what the worker had. */
@@ -38,6 +42,8 @@ export type ToWorker =
   | { type: 'describe-model'; source: string; base: string; size: number };
 
 export type FromWorker =
+  /** A live frame's result (a 'run' with `live`): its outputs, or why it failed. */
+  | { type: 'live-done'; id: number; status: RunResult['status']; error?: string; outputs: Record<string, RGBAImage>; ms: number; reused: { hits: number; misses: number } }
   | { type: 'ready'; choice: BackendChoice; weights: string[]; shapes: CheckpointShapes; errors: string[] }
   | { type: 'failed-to-start'; message: string }
   | { type: 'weights'; weights: string[]; shapes: CheckpointShapes; errors: string[] }

@@ -8,6 +8,7 @@ import { fetchTfjsModel, tapShapes, type TfjsModel } from '../models/tfjs-models
 import { decodeBitmap, decodeInBrowser, startBrowserBackend, tf } from './backend';
 import type { CheckpointShapes, FromWorker, ToWorker } from './protocol';
 import { runInWorker, type RunMessage } from './runner';
+import { isCameraSource } from '../../nodes/camera-input';
 import { loadCachedWeights } from './weights';
 import { importSource } from './pack-store';
 import { PackHost } from '../plugin/packs';
@@ -39,6 +40,8 @@ const loadModel = (source: string, base: string) => {
   return m;
 };
 const running = new Map<number, AbortController>();
+/** The runs so far, in the order they arrived. */
+let runs: Promise<void> = Promise.resolve();
 let ready: Promise<void> | null = null;
 /** Reloading the cached weights finishes before a run that was sent after it starts. */
 let weightsReady: Promise<unknown> = Promise.resolve();
@@ -56,7 +59,19 @@ async function loadWeights(): Promise<string[]> {
   return errors;
 }
 
+/** A camera frame's RGBA pixels, drawn on one reused canvas; the bitmap is closed. */
+let frameCanvas: OffscreenCanvas | null = null;
+function pixels(frame: ImageBitmap): DecodedImage {
+  const { width, height } = frame;
+  if (!frameCanvas || frameCanvas.width !== width || frameCanvas.height !== height) frameCanvas = new OffscreenCanvas(width, height);
+  const ctx = frameCanvas.getContext('2d', { willReadFrequently: true })!;
+  ctx.drawImage(frame, 0, 0);
+  frame.close();
+  return ctx.getImageData(0, 0, width, height);
+}
+
 async function decode(source: string, base: string): Promise<DecodedImage> {
+  if (isCameraSource(source)) throw new Error('the camera is off: press Start camera in the output panel (or use a still)');
   const bytes = uploads.get(source);
   return bytes ? decodeBitmap(new Blob([bytes])) : decodeInBrowser(source, base);
 }
@@ -67,7 +82,7 @@ async function run(m: RunMessage) {
   running.set(m.id, controller);
   try {
     await runInWorker(m, {
-      tf, registry, state: { models: networks, memo, images }, checkpoints: { get: (n) => checkpoints.get(n) }, decode, loadModel, post,
+      tf, registry, state: { models: networks, memo, images }, checkpoints: { get: (n) => checkpoints.get(n) }, decode, loadModel, post, pixels,
     }, controller.signal);
   } finally {
     running.delete(m.id);
@@ -125,6 +140,9 @@ scope.onmessage = async (e: MessageEvent<ToWorker>) => {
     await ready;
     await packsReady;
     await weightsReady;
-    await run(m);
+    // One run at a time: a live camera frame and a run the user started share the memo, which a run trims at its end.
+    const turn = runs.then(() => run(m));
+    runs = turn.catch(() => {});
+    await turn;
   }
 };

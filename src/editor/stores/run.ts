@@ -101,6 +101,11 @@ export const useRunStore = defineStore('run', () => {
   /** Who hears that the worker disabled a failing pack (the plugins store, which owns the packs). */
   const packDisabledListeners = new Set<(name: string, problem: string) => void>();
   let runId = 0;
+  /** Live camera frames have ids of their own (negative), outside the queue and the history. */
+  let liveId = 0;
+  const liveListeners = new Set<(m: Extract<FromWorker, { type: 'live-done' }>) => void>();
+  /** Grabs the camera's picture for a run of a graph with a camera node (the camera store provides it). */
+  let grabFrame: (() => Promise<ImageBitmap | null>) | null = null;
   let clock: ReturnType<typeof setInterval> | undefined;
 
   const post = (m: ToWorker, transfer: Transferable[] = []) => worker?.postMessage(m, transfer);
@@ -124,6 +129,10 @@ export const useRunStore = defineStore('run', () => {
   const setShapes = (shapes: CheckpointShapes) => (checkpointShapes.value = new Map(Object.entries(shapes).map(([k, v]) => [k, new Map(v)])));
 
   function receive(m: FromWorker) {
+    if (m.type === 'live-done') {
+      for (const listener of liveListeners) listener(m);
+      return;
+    }
     if (m.type === 'ready') {
       choice.value = m.choice;
       weights.value = m.weights;
@@ -355,17 +364,47 @@ export const useRunStore = defineStore('run', () => {
     message.value = queue.value.length ? `sending the graph to the worker (${queue.value.length} more queued)` : 'sending the graph to the worker';
     startedAt.value = now.value = performance.now();
     clock = setInterval(() => (now.value = performance.now()), 250);
+    const uploads = await uploadsOf(model);
+    // A graph with a camera runs once on the camera's picture now (without one, the worker says the camera is off).
+    const frame = model.nodes.some((n) => n.type === 'camera') ? await grabFrame?.() : null;
+    post({
+      type: 'run', id, document: serialiseDocument(model), size: job.size, seed: job.seed, base: location.href, uploads, probe: [...toRaw(job.probe)], sweep: job.sweep,
+      ...(settings.tile ? { tile: settings.tile } : {}), ...(frame ? { frame } : {}),
+    }, frame ? [frame] : []);
+  }
+
+  /** The bytes of the images a run of `model` reads that the worker cannot read itself, except those in `skip`. */
+  async function uploadsOf(model: GraphModel, skip: ReadonlySet<string> = new Set()): Promise<Record<string, ArrayBuffer>> {
     const uploads: Record<string, ArrayBuffer> = {};
     for (const n of model.nodes)
       for (const v of Object.values(n.params))
-        if (typeof v === 'string' && isUpload(v) && !uploads[v]) {
+        if (typeof v === 'string' && isUpload(v) && !uploads[v] && !skip.has(v)) {
           const bytes = await getUpload(v);
           if (bytes) uploads[v] = bytes;
         }
-    post({
-      type: 'run', id, document: serialiseDocument(model), size: job.size, seed: job.seed, base: location.href, uploads, probe: [...toRaw(job.probe)], sweep: job.sweep,
-      ...(settings.tile ? { tile: settings.tile } : {}),
-    });
+    return uploads;
+  }
+  /** Images already sent with a live frame: the worker keeps them, so later frames do not carry them again. */
+  const liveUploads = new Set<string>();
+
+  /**
+   * One live camera frame (the camera store's loop): the graph as it is now on `frame`, outside the queue and the
+   * history; answered by 'live-done' with the returned id. Returns null when the worker is not free for it.
+   */
+  async function postFrame(frame: ImageBitmap, model: GraphModel, size: number): Promise<number | null> {
+    if (!worker || phase.value !== 'ready') return null;
+    const uploads = await uploadsOf(model, liveUploads);
+    for (const k of Object.keys(uploads)) liveUploads.add(k);
+    const id = --liveId;
+    post({ type: 'run', id, document: serialiseDocument(model), size, seed: settings.seed, base: location.href, uploads, probe: [], sweep: false, frame, live: true }, [frame]);
+    return id;
+  }
+
+  /** Keeps a picture (a frozen camera frame) in the history strip, pinned, and shows it as the pinned image. */
+  function keepPinned(image: RGBAImage, label: string) {
+    const key = ++queued;
+    history.value = keepHistory([{ key, label: `#${key} ${label}`, image: markRaw(image), status: 'done', seconds: 0, steps: 0 }, ...history.value]);
+    pinHistory(key);
   }
 
   /** Moves a queued run earlier (-1) or later (+1). */
@@ -421,5 +460,8 @@ export const useRunStore = defineStore('run', () => {
     onPackDisabled: (listener: (name: string, problem: string) => void) => void packDisabledListeners.add(listener),
     queue, history, current, graphBlocked, hostLimit, moveQueued, cancelQueued, showHistory, pinHistory,
     init, run, stop, pin, unpin: () => (pinned.value = null), weightsChanged: () => post({ type: 'weights-changed' }),
+    postFrame, keepPinned,
+    onLiveFrame: (listener: (m: Extract<FromWorker, { type: 'live-done' }>) => void) => void liveListeners.add(listener),
+    provideFrames: (grab: () => Promise<ImageBitmap | null>) => void (grabFrame = grab),
   };
 });

@@ -1,0 +1,229 @@
+import { defineStore } from 'pinia';
+import { computed, markRaw, ref, shallowRef, toRaw } from 'vue';
+import type { GraphModel } from '../../graph/model';
+import { fitSize, type RGBAImage } from '../../ops/image';
+import { putUpload, uploadSource } from '../../web/uploads';
+import { drawRgba } from '../draw';
+import { download } from '../files';
+import { FrameScheduler } from '../live-frames';
+import { useGraphStore } from './graph';
+import { useRunStore } from './run';
+import { useSettingsStore } from './settings';
+
+export type CameraStatus = 'off' | 'starting' | 'live' | 'pausing' | 'paused';
+
+/**
+ * The live camera: getUserMedia on the page (the worker has no camera), frames scaled to the run size and sent to
+ * the run worker one at a time through the run store (FrameScheduler: at most one in flight, newer frames replace
+ * waiting ones). Each answer becomes the output, so the output panel, its wipe against a pinned picture and Export
+ * PNG all work on the live picture. Pause runs the graph once more on the frozen camera picture and keeps that.
+ */
+export const useCameraStore = defineStore('camera', () => {
+  const graph = useGraphStore();
+  const run = useRunStore();
+  const settings = useSettingsStore();
+  const status = ref<CameraStatus>('off');
+  const error = ref<string | null>(null);
+  const fps = ref(0);
+  const stats = ref({ frames: 0, dropped: 0, reused: 0, ms: 0 });
+  /** The frozen frame's result (while paused). */
+  const frozen = shallowRef<RGBAImage | null>(null);
+  const recording = ref(false);
+  /** The live picture, drawn for the recorder (MediaRecorder records a canvas's stream). */
+  const recordCanvas = markRaw(document.createElement('canvas'));
+  const video = markRaw(Object.assign(document.createElement('video'), { muted: true, playsInline: true, autoplay: true }));
+  let stream: MediaStream | null = null;
+  let recorder: MediaRecorder | null = null;
+  /** One-shot waits for a frame's answer (Pause's last frame). */
+  const waiting = new Map<number, (ok: boolean) => void>();
+
+  const hasCamera = computed(() => graph.model.nodes.some((n) => n.type === 'camera'));
+  /** Why the graph cannot run live, or null: it needs a camera node, no optimiser loop and nothing to fix. */
+  const liveBlocked = computed<string | null>(() => {
+    if (!hasCamera.value) return 'the graph has no camera node';
+    const plan = graph.compiled.plan;
+    if (plan?.optimiser)
+      return `live mode needs a feed-forward graph (no optimiser loop): this graph optimises with "${plan.optimiser.nodeId}". Run runs it once on the camera's current picture.`;
+    return run.graphBlocked;
+  });
+
+  /** The camera's picture now, scaled so its longest side is the run size. */
+  async function grab(): Promise<ImageBitmap | null> {
+    if (!stream || !video.videoWidth) return null;
+    const [h, w] = fitSize(video.videoHeight, video.videoWidth, settings.size);
+    return createImageBitmap(video, { resizeWidth: w, resizeHeight: h, resizeQuality: 'medium' });
+  }
+
+  async function send(model: GraphModel = toRaw(graph.model)): Promise<number | null> {
+    if (liveBlocked.value || run.phase !== 'ready') return null;
+    const frame = await grab();
+    if (!frame) return null;
+    const id = await run.postFrame(frame, model, settings.size);
+    if (id === null) frame.close();
+    return id;
+  }
+
+  const scheduler = new FrameScheduler(() => send());
+
+  run.onLiveFrame((m) => {
+    scheduler.complete(m.id);
+    const out = Object.values(m.outputs)[0];
+    const ok = m.status === 'done' && !!out;
+    waiting.get(m.id)?.(ok);
+    waiting.delete(m.id);
+    if (!ok) {
+      if (m.status === 'failed') {
+        error.value = m.error ?? 'the frame failed';
+        scheduler.stop();
+        if (status.value === 'live') status.value = 'paused';
+      }
+      return;
+    }
+    // The answer of a frame sent before Pause is not the frozen picture.
+    if (status.value === 'paused') return;
+    error.value = null;
+    const image = markRaw(out);
+    run.output = image;
+    run.outputStep = null;
+    if (recording.value) drawRgba(recordCanvas, image);
+    fps.value = scheduler.fps;
+    const s = scheduler.stats;
+    stats.value = { frames: s.done, dropped: s.dropped, reused: m.reused.hits, ms: m.ms };
+    if (status.value === 'pausing') frozen.value = image;
+  });
+  run.provideFrames(grab);
+
+  /** Offers each new camera frame to the scheduler (requestVideoFrameCallback, or about 30 a second without it). */
+  function watchFrames() {
+    const rvfc = (video as HTMLVideoElement & { requestVideoFrameCallback?: (cb: () => void) => number }).requestVideoFrameCallback;
+    if (rvfc) {
+      const next = () => {
+        if (!stream) return;
+        scheduler.offer();
+        rvfc.call(video, next);
+      };
+      rvfc.call(video, next);
+    } else {
+      const timer = setInterval(() => (stream ? scheduler.offer() : clearInterval(timer)), 33);
+    }
+  }
+
+  async function start() {
+    if (stream || status.value === 'starting') return;
+    error.value = null;
+    status.value = 'starting';
+    try {
+      stream = await navigator.mediaDevices.getUserMedia({ video: { width: { ideal: 640 }, height: { ideal: 480 } }, audio: false });
+    } catch (e) {
+      status.value = 'off';
+      error.value = `no camera: ${(e as Error).message || (e as Error).name}`;
+      return;
+    }
+    video.srcObject = stream;
+    await video.play().catch(() => {});
+    status.value = 'live';
+    frozen.value = null;
+    scheduler.start();
+    watchFrames();
+  }
+
+  function stop() {
+    scheduler.stop();
+    if (recording.value) toggleRecording();
+    for (const t of stream?.getTracks() ?? []) t.stop();
+    stream = null;
+    video.srcObject = null;
+    status.value = 'off';
+    fps.value = 0;
+  }
+
+  /**
+   * Freezes the camera picture and runs the graph once more on exactly that picture (so the frozen result and a
+   * still taken from it match); the result stays in the output to pin, export or compare.
+   */
+  async function pause() {
+    if (status.value !== 'live') return;
+    status.value = 'pausing';
+    scheduler.stop();
+    video.pause();
+    // Wait for the frame in flight, then send the frozen picture.
+    for (let i = 0; i < 600 && scheduler.busy; i++) await new Promise((r) => setTimeout(r, 50));
+    const id = await send();
+    if (id !== null) await new Promise<boolean>((r) => waiting.set(id, r));
+    if (status.value === 'pausing') {
+      frozen.value = run.output;
+      status.value = 'paused';
+    }
+  }
+
+  async function resume() {
+    if (status.value !== 'paused' || !stream) return;
+    error.value = null;
+    frozen.value = null;
+    await video.play().catch(() => {});
+    status.value = 'live';
+    scheduler.start();
+  }
+
+  const stamp = () => new Date().toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+
+  /** Keeps the frozen frame in the history strip, pinned for the wipe. */
+  function pinFrame() {
+    if (frozen.value) run.keepPinned(frozen.value, `camera frame · ${graph.fileName} · ${settings.size} px · ${stamp()}`);
+  }
+
+  /**
+   * The frozen camera picture (at the camera's resolution) becomes an uploaded image: every camera node turns into
+   * an image node (slot content) reading it, so the graph runs on it as on any photo. Undo brings the camera back.
+   */
+  async function useStill() {
+    if (!video.videoWidth) return;
+    const canvas = new OffscreenCanvas(video.videoWidth, video.videoHeight);
+    canvas.getContext('2d')!.drawImage(video, 0, 0);
+    const bytes = await (await canvas.convertToBlob({ type: 'image/png' })).arrayBuffer();
+    const name = `camera-${new Date().toISOString().replace(/[:.]/g, '-')}.png`;
+    const source = await uploadSource(name, bytes);
+    await putUpload(source, bytes);
+    const next = structuredClone(toRaw(graph.model));
+    for (const n of next.nodes)
+      if (n.type === 'camera') {
+        n.type = 'image';
+        n.params = { source, slot: 'content' };
+        n.title = 'Still from the camera';
+      }
+    stop();
+    graph.commit(next);
+    graph.tell(`the camera's picture is now a still (${name}); undo brings the camera back`);
+  }
+
+  /** Starts recording the live output, or stops and downloads the recording as .webm. */
+  function toggleRecording() {
+    if (recorder) {
+      recorder.stop();
+      recorder = null;
+      recording.value = false;
+      return;
+    }
+    if (run.output) drawRgba(recordCanvas, run.output);
+    const type = ['video/webm;codecs=vp9', 'video/webm;codecs=vp8', 'video/webm'].find((t) => MediaRecorder.isTypeSupported(t));
+    if (!type) {
+      error.value = 'this browser cannot record webm video';
+      return;
+    }
+    const chunks: Blob[] = [];
+    const r = new MediaRecorder(recordCanvas.captureStream(30), { mimeType: type });
+    r.ondataavailable = (e) => e.data.size && chunks.push(e.data);
+    r.onstop = () => {
+      const blob = new Blob(chunks, { type: 'video/webm' });
+      download(`${graph.fileName.replace(/\.json$/, '')}-live.webm`, blob, 'video/webm');
+    };
+    r.start(250);
+    recorder = r;
+    recording.value = true;
+  }
+
+  return {
+    status, error, fps, stats, frozen, recording, hasCamera, liveBlocked, video, recordCanvas,
+    start, stop, pause, resume, pinFrame, useStill, toggleRecording,
+  };
+});
