@@ -4,13 +4,15 @@ import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vite';
 import { examplePacks } from './src/devserver/packs';
 import { weightsServer } from './src/devserver/weights';
+import { sandboxScripts } from './src/devserver/sandbox';
 
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 
 export default defineConfig({
   // weightsServer: GET /__stylegraph/weights/NAME fetches a manifest checkpoint into the CLI's cache and serves it.
   // examplePacks: the packs package.json lists for the CLI, as packs.json and packs/NAME.js beside the page.
-  plugins: [vue(), weightsServer(), examplePacks(here('.'))],
+  // sandboxScripts: CORS for the run worker's scripts, fetched from the opaque-origin sandbox (origin null).
+  plugins: [vue(), weightsServer(), examplePacks(here('.')), sandboxScripts()],
   root: here('./src'),
   // Presets and their sample images are served as they are: /gatys.json, /images/astronaut.jpg.
   publicDir: here('./presets'),

@@ -18,6 +18,23 @@ vi.mock('../src/web/pack-store', async (importOriginal) => {
   return { ...real, importSource: async (text: string) => ({ default: pack(/name:(\w+)/.exec(text)![1]!) }) };
 });
 
+/**
+ * The sandboxed worker, as the run store reaches it: the same SandboxPacks the worker uses installs the packs
+ * (with the mocked importSource) and describes their node types; the page's registry gets proxies.
+ */
+vi.mock('../src/editor/stores/run', async () => {
+  const { SandboxPacks } = await import('../src/web/sandbox-packs');
+  const { builtinRegistry } = await import('../nodes');
+  const { importSource } = await import('../src/web/pack-store');
+  const sandbox = new SandboxPacks(builtinRegistry());
+  return {
+    useRunStore: () => ({
+      installPacks: (list: { origin: string; source: string }[]) => sandbox.replace(list, importSource),
+      onPackDisabled: () => {},
+    }),
+  };
+});
+
 const { usePluginsStore } = await import('../src/editor/stores/plugins');
 const { originChoices, storedPacks } = await import('../src/web/pack-store');
 const { packs } = await import('../src/editor/registry');

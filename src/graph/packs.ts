@@ -21,7 +21,7 @@ export function packReferences(model: GraphModel): PackReference[] {
 }
 
 /** The model with `packs` listing every installed pack its nodes use (and keeping references to missing ones). */
-export function recordPacks(model: GraphModel, host: PackHost): GraphModel {
+export function recordPacks(model: GraphModel, host: Pick<PackHost, 'packs'>): GraphModel {
   const used = new Set(model.nodes.map((n) => packOfType(n.type)).filter((p): p is string => p !== null));
   const refs = new Map(packReferences(model).filter((r) => used.has(r.name)).map((r) => [r.name, r]));
   for (const p of host.packs)

@@ -1,16 +1,17 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-webgpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
-import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
-import wasmThreaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
+import { WASM_URLS } from './wasm-urls';
 import { BACKEND_ORDER, chooseBackend, type BackendChoice, type BackendName } from '../runtime/backend';
 
 export { tf };
 
-/** webgpu -> webgl -> wasm -> cpu, or the one named in `?backend=`. */
-export async function startBrowserBackend(forced?: BackendName): Promise<BackendChoice> {
-  setWasmPaths({ 'tfjs-backend-wasm.wasm': wasmPlain, 'tfjs-backend-wasm-simd.wasm': wasmSimd, 'tfjs-backend-wasm-threaded-simd.wasm': wasmThreaded });
+/**
+ * webgpu -> webgl -> wasm -> cpu, or the one named in `?backend=`. `wasmPaths`: where tfjs finds its wasm files
+ * (blob: URLs of bytes the page handed in, in the sandbox); by default beside the page.
+ */
+export async function startBrowserBackend(forced?: BackendName, wasmPaths: Record<string, string> = WASM_URLS): Promise<BackendChoice> {
+  setWasmPaths(wasmPaths);
   // Threaded wasm hangs when tfjs builds its workers from minified source; one thread is safe everywhere.
   tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
   return chooseBackend(tf, forced ? [forced] : BACKEND_ORDER);

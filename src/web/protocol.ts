@@ -4,13 +4,60 @@ import type { RunReport } from '../runtime/report';
 import type { BackendChoice, BackendName } from '../runtime/backend';
 import type { Preview } from '../ops/preview';
 import type { RGBAImage } from '../ops/image';
+import type { PackRecord } from '../plugin/packs';
+import type { InputDefs, NodeRole, OutputDef, ParamDefs, ValueInfo } from '../plugin/types';
+
+/** A cached checkpoint's bytes as the page read them from IndexedDB (the sandboxed worker cannot open it). */
+export interface WeightBytes {
+  name: string;
+  source: string;
+  sha256: string;
+  bytes: ArrayBuffer;
+}
+
+/**
+ * A pack's node type as plain data: what the page needs to show it (palette, inspector, sockets, validation).
+ * Its functions stay in the sandbox; the page asks for shapes with a 'pack-query'.
+ */
+export interface PackTypeData {
+  type: string;
+  title: string;
+  category: string;
+  description?: string;
+  role?: NodeRole;
+  inputs: InputDefs;
+  /** Fixed outputs, or 'dynamic' when they depend on the parameters (asked for per parameter set). */
+  outputs: Record<string, OutputDef> | 'dynamic';
+  params: ParamDefs;
+  /** The roles' names (an optimiser's settings function stays in the sandbox). */
+  roles?: {
+    optimiser?: { loss: string; result?: string; steps: string; previewEvery?: string };
+    loss?: { output: string; features?: string; target?: string; weight?: { input?: string; param?: string } };
+    sum?: { terms: string; weight?: string };
+    encoder?: { image: string; taps?: string; model?: string };
+  };
+  /** The inputs prepared before the loop, with the socket they become. */
+  prepare?: Record<string, string>;
+  hasFlops: boolean;
+}
+
+/** What the page asks the sandbox about a pack's node type: its output shapes (and FLOPs), a prepared input's info, its outputs, an optimiser's settings. */
+export type PackQuery =
+  | { kind: 'infer'; nodeType: string; params: Record<string, unknown>; inputs: Record<string, ValueInfo | ValueInfo[]>; size: number }
+  | { kind: 'prepare'; nodeType: string; params: Record<string, unknown>; input: string; info: ValueInfo }
+  | { kind: 'outputs'; nodeType: string; params: Record<string, unknown> }
+  | { kind: 'settings'; nodeType: string; params: Record<string, unknown> };
 
 /** Tensor shapes of each loaded checkpoint (name -> [tensor, shape] pairs), so the editor's wires show the widths it runs at. */
 export type CheckpointShapes = Record<string, [string, number[]][]>;
 
 /** Messages between the editor and the worker that runs graphs (src/web/worker.ts). */
 export type ToWorker =
-  | { type: 'init'; backend?: BackendName }
+  /**
+   * Starts the backend. The worker runs in an opaque-origin sandbox that cannot fetch or open IndexedDB: the page
+   * hands in tfjs's wasm binaries (by file name) and the cached checkpoints' bytes.
+   */
+  | { type: 'init'; backend?: BackendName; wasm?: Record<string, ArrayBuffer>; weights?: WeightBytes[] }
   | {
       type: 'run';
       id: number;
@@ -21,7 +68,7 @@ export type ToWorker =
       seed: number;
       /** Relative image sources resolve against this (the page's URL). */
       base: string;
-      /** Bytes of images the user dropped or pasted, by their `upload:` source. */
+      /** Bytes of every image the run reads, by its source as the document names it: uploads, and files the page fetched. */
       uploads: Record<string, ArrayBuffer>;
       /** Value keys whose previews the editor shows. */
       probe: string[];
@@ -35,9 +82,14 @@ export type ToWorker =
       live?: boolean;
     }
   | { type: 'stop'; id: number }
-  /** The node packs installed in the editor (their source text), replacing what the worker had. */
-  | { type: 'packs'; packs: { origin: string; source: string }[] }
-  | { type: 'weights-changed' }
+  /** The node packs installed in the editor (their source text), replacing what the worker had; answered by 'packs-loaded' with the same id. */
+  | { type: 'packs'; id?: number; packs: { origin: string; source: string }[] }
+  /** The cached checkpoints changed: their bytes, as the page read them again. */
+  | { type: 'weights-changed'; weights?: WeightBytes[] }
+  /** A question about a pack's node type, answered by 'pack-answer' with the same id. */
+  | { type: 'pack-query'; id: number; query: PackQuery }
+  /** The answer to the worker's 'fetch' (bytes, or why not). */
+  | { type: 'fetched'; id: number; bytes?: ArrayBuffer; error?: string }
   /** Load a tfjs model (URL, or a path relative to `base`) and report its layers, for the layer picker and shapes. */
   | { type: 'describe-model'; source: string; base: string; size: number };
 
@@ -48,7 +100,11 @@ export type FromWorker =
   | { type: 'failed-to-start'; message: string }
   | { type: 'weights'; weights: string[]; shapes: CheckpointShapes; errors: string[] }
   | { type: 'pack-disabled'; name: string; problem: string }
-  | { type: 'packs-loaded'; errors: string[] }
+  /** Each installed pack's record and node types as plain data (the page builds proxies from them). */
+  | { type: 'packs-loaded'; id?: number; errors: string[]; packs?: { record: PackRecord; types: PackTypeData[] }[]; failed?: { origin: string; error: string }[] }
+  | { type: 'pack-answer'; id: number; result?: unknown; error?: string }
+  /** The worker needs a file it cannot fetch itself (a tfjs model's parts): the page fetches it if the user allowed its origin. */
+  | { type: 'fetch'; id: number; url: string }
   | { type: 'model-layers'; source: string; layers: [string, number[]][] | null; error?: string }
   | { type: 'event'; id: number; event: RunEvent }
   | { type: 'probe'; id: number; key: string; preview: Preview }

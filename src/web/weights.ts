@@ -2,6 +2,7 @@ import { hashPrefix, weightsUrl, type ManifestEntry } from '../models/weights/ma
 import { readCheckpoint } from '../models/weights/read';
 import { objectStore } from './idb';
 import type { LoadedCheckpoint } from '../plugin/types';
+import type { WeightBytes } from './protocol';
 import { WEIGHTS_ROUTE, type WeightsServerInfo, type WeightsServerProgress } from './weights-route';
 
 /**
@@ -43,9 +44,21 @@ export const clearWeights = (): Promise<undefined> => tx('readwrite', (s) => s.c
 
 /** Every cached checkpoint, read and checked against its stored checksum. */
 export async function loadCachedWeights(): Promise<{ loaded: LoadedCheckpoint[]; errors: string[] }> {
+  return parseWeightBytes(await readCachedWeightBytes());
+}
+
+/**
+ * The cached checkpoints' bytes, as stored (the page reads them: the run worker lives in an opaque-origin sandbox
+ * that has no IndexedDB, and gets them by message).
+ */
+export const readCachedWeightBytes = async (): Promise<WeightBytes[]> =>
+  (await tx<CachedWeights[]>('readonly', (s) => s.getAll())).map(({ name, source, sha256: hash, bytes }) => ({ name, source, sha256: hash, bytes }));
+
+/** Checkpoints from their bytes, each checked against its stored checksum (in the worker). */
+export async function parseWeightBytes(entries: readonly WeightBytes[]): Promise<{ loaded: LoadedCheckpoint[]; errors: string[] }> {
   const loaded: LoadedCheckpoint[] = [];
   const errors: string[] = [];
-  for (const e of await tx<CachedWeights[]>('readonly', (s) => s.getAll())) {
+  for (const e of entries) {
     try {
       if ((await sha256(e.bytes)) !== e.sha256) throw new Error('checksum mismatch; load it again');
       loaded.push({ name: e.name, source: `${e.source} (cached)`, tensors: readCheckpoint(new Uint8Array(e.bytes), e.source) });

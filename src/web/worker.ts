@@ -4,23 +4,31 @@ import type { LoadedCheckpoint } from '../plugin/types';
 import { RunMemo } from '../runtime/memo';
 import { createModelCache } from '../runtime/models';
 import type { DecodedImage } from '../runtime/sources';
-import { fetchTfjsModel, tapShapes, type TfjsModel } from '../models/tfjs-models';
+import { loadTfjsModel, tapShapes, type TfjsModel } from '../models/tfjs-models';
 import { decodeBitmap, decodeInBrowser, startBrowserBackend, tf } from './backend';
-import type { CheckpointShapes, FromWorker, ToWorker } from './protocol';
+import type { CheckpointShapes, FromWorker, ToWorker, WeightBytes } from './protocol';
 import { runInWorker, type RunMessage } from './runner';
 import { isCameraSource } from '../../nodes/camera-input';
-import { loadCachedWeights } from './weights';
+import { parseWeightBytes } from './weights';
 import { importSource } from './pack-store';
-import { PackHost } from '../plugin/packs';
+import { SandboxPacks } from './sandbox-packs';
 
 /**
  * Runs graphs off the main thread, so the canvas stays responsive: tfjs, the decoded images, the networks
- * and the run memo (results a later run reuses) all live here.
+ * and the run memo (results a later run reuses) all live here, and so do the node packs' code.
+ *
+ * The editor starts it inside a sandboxed iframe with an opaque origin (src/web/sandbox-host.ts): no cookies,
+ * storage or IndexedDB, no DOM of the page, and a content security policy that forbids network access. So
+ * everything it used to fetch or read comes in by message: the wasm binaries and the cached weights with 'init',
+ * each run's images in its 'run', a tfjs model's files through 'fetch' (which the page answers). The page talks
+ * to it over a MessagePort handed in by the sandbox's first message ('connect'); before that, on `self`.
  */
 const scope = self as unknown as DedicatedWorkerGlobalScope;
+/** Where messages go and come from: the page's MessagePort once connected. */
+let endpoint: { postMessage(m: unknown, transfer: Transferable[]): void } = scope;
 const registry = builtinRegistry();
-const packs = new PackHost(registry);
-packs.onChange = (p) => post({ type: 'pack-disabled', name: p.name, problem: p.problem ?? 'disabled' });
+const packs = new SandboxPacks(registry);
+packs.host.onChange = (p) => post({ type: 'pack-disabled', name: p.name, problem: p.problem ?? 'disabled' });
 /** Pack installs finish before a run that was sent after them starts. */
 let packsReady: Promise<void> = Promise.resolve();
 const networks = createModelCache();
@@ -30,10 +38,20 @@ const checkpoints = new Map<string, LoadedCheckpoint>();
 const uploads = new Map<string, ArrayBuffer>();
 /** tfjs models by source, loaded once. */
 const tfjsModels = new Map<string, Promise<TfjsModel>>();
+/** Files asked of the page (the sandbox cannot fetch), by request id. */
+const fetching = new Map<number, { resolve: (b: Uint8Array) => void; reject: (e: Error) => void }>();
+let fetchId = 0;
+const hostFetch = (url: string) =>
+  new Promise<Uint8Array>((resolve, reject) => {
+    const id = ++fetchId;
+    fetching.set(id, { resolve, reject });
+    post({ type: 'fetch', id, url });
+  });
 const loadModel = (source: string, base: string) => {
   let m = tfjsModels.get(source);
   if (!m) {
-    m = fetchTfjsModel(tf, new URL(source, base).href);
+    const url = new URL(source, base).href;
+    m = loadTfjsModel(tf, url, (p, from) => hostFetch(new URL(p, from ?? url).href));
     m.catch(() => tfjsModels.delete(source));
     tfjsModels.set(source, m);
   }
@@ -46,13 +64,13 @@ let ready: Promise<void> | null = null;
 /** Reloading the cached weights finishes before a run that was sent after it starts. */
 let weightsReady: Promise<unknown> = Promise.resolve();
 
-const post = (m: FromWorker, transfer: Transferable[] = []) => scope.postMessage(m, transfer);
+const post = (m: FromWorker, transfer: Transferable[] = []) => endpoint.postMessage(m, transfer);
 const shapesOf = (): CheckpointShapes =>
   Object.fromEntries([...checkpoints].map(([name, c]) => [name, [...c.tensors].map(([k, t]) => [k, [...t.shape]] as [string, number[]])]));
 
-async function loadWeights(): Promise<string[]> {
+async function loadWeights(entries: readonly WeightBytes[]): Promise<string[]> {
   checkpoints.clear();
-  const { loaded, errors } = await loadCachedWeights();
+  const { loaded, errors } = await parseWeightBytes(entries);
   for (const c of loaded) checkpoints.set(c.name, c);
   networks.dispose();
   memo.clear();
@@ -73,7 +91,10 @@ function pixels(frame: ImageBitmap): DecodedImage {
 async function decode(source: string, base: string): Promise<DecodedImage> {
   if (isCameraSource(source)) throw new Error('the camera is off: press Start camera in the output panel (or use a still)');
   const bytes = uploads.get(source);
-  return bytes ? decodeBitmap(new Blob([bytes])) : decodeInBrowser(source, base);
+  if (bytes) return decodeBitmap(new Blob([bytes]));
+  // Only a data: URL is read here: the sandbox fetches nothing, so the page hands in every other image's bytes.
+  if (new URL(source, base).protocol === 'data:') return decodeInBrowser(source, base);
+  throw new Error(`${source}: the page did not hand in this image's bytes`);
 }
 
 async function run(m: RunMessage) {
@@ -89,13 +110,25 @@ async function run(m: RunMessage) {
   }
 }
 
-scope.onmessage = async (e: MessageEvent<ToWorker>) => {
-  const m = e.data;
+/** The first message from the sandbox hands in the page's port: everything after comes and goes through it. */
+scope.onmessage = (e: MessageEvent<ToWorker | { type: 'connect' }>) => {
+  const port = e.ports[0];
+  if (e.data.type === 'connect' && port) {
+    endpoint = port;
+    port.onmessage = (ev: MessageEvent<ToWorker>) => void receive(ev.data);
+    return;
+  }
+  void receive(e.data as ToWorker);
+};
+
+async function receive(m: ToWorker) {
   if (m.type === 'init') {
     ready = (async () => {
       try {
-        const choice = await startBrowserBackend(m.backend);
-        const errors = await loadWeights();
+        // tfjs fetches its wasm from these URLs: blob: URLs of the bytes the page handed in (the sandbox may fetch blob: only).
+        const wasm = m.wasm && Object.fromEntries(Object.entries(m.wasm).map(([name, b]) => [name, URL.createObjectURL(new Blob([b], { type: 'application/wasm' }))]));
+        const choice = await startBrowserBackend(m.backend, wasm);
+        const errors = await loadWeights(m.weights ?? []);
         post({ type: 'ready', choice, weights: [...checkpoints.keys()], shapes: shapesOf(), errors });
       } catch (err) {
         post({ type: 'failed-to-start', message: err instanceof Error ? err.message : String(err) });
@@ -111,27 +144,32 @@ scope.onmessage = async (e: MessageEvent<ToWorker>) => {
       post({ type: 'model-layers', source: m.source, layers: null, error: (e as Error).message });
     }
   }
+  else if (m.type === 'fetched') {
+    const f = fetching.get(m.id);
+    fetching.delete(m.id);
+    if (m.bytes) f?.resolve(new Uint8Array(m.bytes));
+    else f?.reject(new Error(m.error ?? 'not fetched'));
+  }
+  else if (m.type === 'pack-query') {
+    await packsReady;
+    try {
+      post({ type: 'pack-answer', id: m.id, result: packs.answer(m.query) });
+    } catch (e) {
+      post({ type: 'pack-answer', id: m.id, error: e instanceof Error ? e.message : String(e) });
+    }
+  }
   else if (m.type === 'packs') {
     packsReady = packsReady.then(async () => {
-      for (const p of [...packs.packs]) packs.remove(p.name);
-      const errors: string[] = [];
-      for (const p of m.packs) {
-        try {
-          const r = packs.install(await importSource(p.source), p.origin);
-          if (!r.ok) errors.push(r.error);
-        } catch (e) {
-          errors.push(`${p.origin}: ${(e as Error).message}`);
-        }
-      }
+      const loaded = await packs.replace(m.packs, importSource);
       networks.dispose();
       memo.clear();
-      post({ type: 'packs-loaded', errors });
+      post({ type: 'packs-loaded', ...(m.id !== undefined ? { id: m.id } : {}), ...loaded });
     });
   }
   else if (m.type === 'weights-changed') {
     const load = weightsReady.then(async () => {
       await ready;
-      const errors = await loadWeights();
+      const errors = await loadWeights(m.weights ?? []);
       post({ type: 'weights', weights: [...checkpoints.keys()], shapes: shapesOf(), errors });
     });
     weightsReady = load.catch(() => {});
@@ -145,4 +183,4 @@ scope.onmessage = async (e: MessageEvent<ToWorker>) => {
     runs = turn.catch(() => {});
     await turn;
   }
-};
+}

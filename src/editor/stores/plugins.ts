@@ -2,8 +2,8 @@ import { defineStore } from 'pinia';
 import { ref, shallowRef } from 'vue';
 import type { PackRecord } from '../../plugin/packs';
 import {
-  checkPackText, importSource, originChoices, originOf, packLocation, projectPackList, rememberOrigin, saveStoredPacks, sha256Hex, storedPacks,
-  type ProjectPack,
+  checkPackText, originChoices, originOf, packLocation, projectPackList, rememberOrigin, saveStoredPacks, sha256Hex, storedPacks,
+  type ProjectPack, type StoredPack,
 } from '../../web/pack-store';
 import { packs, registryVersion } from '../registry';
 import { useGraphStore } from './graph';
@@ -21,7 +21,8 @@ export interface PendingPack {
 /**
  * Node packs in the editor. Nothing loads without consent: a URL or file is shown with its origin first, the
  * choice is remembered per origin (and can be revoked), and installed packs are kept with their source so they
- * load again after a reload, on the page (palette, inspector) and in the worker that runs graphs.
+ * load again after a reload. A pack's code runs only in the sandboxed worker that runs graphs: the page gets its
+ * node types as data (src/editor/registry.ts builds proxies of them for the palette, inspector and validation).
  */
 export const usePluginsStore = defineStore('plugins', () => {
   const installed = shallowRef<PackRecord[]>([]);
@@ -37,34 +38,27 @@ export const usePluginsStore = defineStore('plugins', () => {
     origins.value = originChoices();
     registryVersion.value++;
   };
-  const toWorker = () => useRunStore().sendPacks(storedPacks().filter((p) => p.enabled).map(({ origin, source }) => ({ origin, source })));
-
-  async function load(source: string, where: string): Promise<PackRecord | null> {
-    const graph = useGraphStore();
-    let r;
-    try {
-      r = packs.install(await importSource(source), where);
-    } catch (e) {
-      graph.tell(`the pack from ${where} could not be loaded: ${(e as Error).message}`, true);
-      return null;
-    }
-    if (!r.ok) {
-      graph.tell(r.error, true);
-      return null;
-    }
-    return r.pack;
+  /** The enabled stored packs, and `extra` (a pack being installed), in the sandboxed worker; the page takes what it reports. */
+  async function toWorker(extra?: { origin: string; source: string }) {
+    const list = storedPacks().filter((p) => p.enabled && p.origin !== extra?.origin).map(({ origin, source }) => ({ origin, source }));
+    const loaded = await useRunStore().installPacks(extra ? [...list, extra] : list);
+    packs.set(loaded.packs);
+    return loaded;
   }
 
   /** Loads the packs installed earlier: the very bytes the user allowed, or (older records) from an origin still allowed. */
   async function restore() {
     const choices = originChoices();
+    const allowed: StoredPack[] = [];
     for (const p of storedPacks()) {
       const choice = choices[originOf(p.origin)];
       if (!p.enabled || choice === 'deny') continue;
-      if (p.sha256 ? (await sha256Hex(p.source)) === p.sha256 : choice === 'allow') await load(p.source, p.origin);
+      if (p.sha256 ? (await sha256Hex(p.source)) === p.sha256 : choice === 'allow') allowed.push(p);
     }
+    const loaded = await useRunStore().installPacks(allowed.map(({ origin, source }) => ({ origin, source })));
+    packs.set(loaded.packs);
+    for (const e of loaded.errors) useGraphStore().tell(e, true);
     refresh();
-    toWorker();
   }
 
   /** Asks to install from a URL or a picked file: refused origins say so, allowed ones go ahead, others ask. */
@@ -101,9 +95,11 @@ export const usePluginsStore = defineStore('plugins', () => {
         pending.value = { where: p.where, origin: p.origin, text, changed: true };
         return;
       }
-      // A new version replaces the one installed from the same place.
-      if (before && packs.packs.some((x) => x.name === before.name)) packs.remove(before.name);
-      const pack = await load(text, p.where);
+      // A new version replaces the one installed from the same place (toWorker leaves the stored one out).
+      const loaded = await toWorker({ origin: p.where, source: text });
+      const failed = loaded.failed.find((f) => f.origin === p.where);
+      const pack = loaded.packs.find((x) => x.record.origin === p.where)?.record;
+      if (failed) useGraphStore().tell(failed.error.includes('is not a StyleGraph node pack') ? failed.error : `the pack from ${p.where} could not be loaded: ${failed.error}`, true);
       if (pack) {
         saveStoredPacks([...storedPacks().filter((s) => s.name !== pack.name), { name: pack.name, origin: p.where, source: text, enabled: true, sha256 }]);
         useGraphStore().tell(`installed ${pack.name} ${pack.version}: ${pack.types.join(', ')}`);
@@ -114,21 +110,21 @@ export const usePluginsStore = defineStore('plugins', () => {
     } finally {
       busy.value = false;
       refresh();
-      toWorker();
     }
   }
 
-  function remove(name: string) {
+  async function remove(name: string) {
     packs.remove(name);
     saveStoredPacks(storedPacks().filter((p) => p.name !== name));
     refresh();
-    toWorker();
+    await toWorker();
+    refresh();
   }
 
   /** Forgets an origin's choice and removes the packs that came from it. */
   function revoke(origin: string) {
     rememberOrigin(origin, null);
-    for (const p of storedPacks()) if (originOf(p.origin) === origin) remove(p.name);
+    for (const p of storedPacks()) if (originOf(p.origin) === origin) void remove(p.name);
     refresh();
   }
 
@@ -137,7 +133,6 @@ export const usePluginsStore = defineStore('plugins', () => {
     packs.disable(name, problem);
     saveStoredPacks(storedPacks().map((p) => (p.name === name ? { ...p, enabled: false } : p)));
     refresh();
-    toWorker();
   }
 
   useRunStore().onPackDisabled(disabled);

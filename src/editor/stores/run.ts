@@ -8,10 +8,15 @@ import type { RGBAImage } from '../../ops/image';
 import type { Preview } from '../../ops/preview';
 import type { BackendChoice } from '../../runtime/backend';
 import type { StepRecord } from '../../runtime/executor';
-import type { CheckpointShapes, FromWorker, ToWorker } from '../../web/protocol';
+import type { CheckpointShapes, FromWorker, PackQuery, ToWorker } from '../../web/protocol';
+import { SandboxedWorker, wasmBinaries } from '../../web/sandbox-host';
+import type { PacksLoaded } from '../../web/sandbox-packs';
+import { WASM_URLS } from '../../web/wasm-urls';
+import { readCachedWeightBytes } from '../../web/weights';
+import workerUrl from '../../web/worker.ts?worker&url';
 import { getUpload, isUpload } from '../../web/uploads';
 import { remoteOrigin } from '../../web/source-origin';
-import { checkpointShapes, modelLayers, registry } from '../registry';
+import { checkpointShapes, modelLayers, registry, setPackQuery } from '../registry';
 import { hostLimit as limitOf } from '../host-limits';
 
 /** The bundled presets' file names (in presets/ of a clone, where the command line finds them). */
@@ -97,7 +102,17 @@ export const useRunStore = defineStore('run', () => {
   /** The run going on now. */
   const current = shallowRef<QueuedRun | null>(null);
   let queued = 0;
-  let worker: Worker | null = null;
+  /** The run worker, in its opaque-origin sandbox (src/web/sandbox-host.ts). */
+  let worker: SandboxedWorker | null = null;
+  /** Answers the worker owes: pack installs and questions about pack node types, by request id. */
+  const waiting = new Map<number, (m: FromWorker) => void>();
+  let requestId = 0;
+  const request = <T extends FromWorker>(send: (id: number) => ToWorker): Promise<T> =>
+    new Promise((resolve) => {
+      const id = ++requestId;
+      waiting.set(id, resolve as (m: FromWorker) => void);
+      post(send(id));
+    });
   /** Who hears that the worker disabled a failing pack (the plugins store, which owns the packs). */
   const packDisabledListeners = new Set<(name: string, problem: string) => void>();
   let runId = 0;
@@ -117,18 +132,64 @@ export const useRunStore = defineStore('run', () => {
       startError.value = settings.backendError;
       return;
     }
-    worker = markRaw(new Worker(new URL('../../web/worker.ts', import.meta.url), { type: 'module' }));
+    // Pack code runs in the worker, so the worker runs where it cannot reach this page: a sandboxed iframe.
+    worker = markRaw(new SandboxedWorker(workerUrl));
     worker.onmessage = (e: MessageEvent<FromWorker>) => receive(e.data);
     worker.onerror = (e) => {
       phase.value = 'no-backend';
       startError.value = `the worker failed: ${e.message}`;
     };
-    post({ type: 'init', ...(settings.backend ? { backend: settings.backend } : {}) });
+    setPackQuery((query: PackQuery) => request<Extract<FromWorker, { type: 'pack-answer' }>>((id) => ({ type: 'pack-query', id, query })));
+    // The sandbox can neither fetch nor open IndexedDB: the page hands in tfjs's wasm files and the cached weights.
+    void (async () => {
+      try {
+        const [wasm, weightBytes] = await Promise.all([wasmBinaries(WASM_URLS), readCachedWeightBytes().catch(() => [])]);
+        post({ type: 'init', ...(settings.backend ? { backend: settings.backend } : {}), wasm, weights: weightBytes },
+          [...Object.values(wasm), ...weightBytes.map((w) => w.bytes)]);
+      } catch (e) {
+        phase.value = 'no-backend';
+        startError.value = `the worker's files could not be read: ${(e as Error).message}`;
+      }
+    })();
+  }
+
+  /** The cached weights changed: the page reads them again and hands them to the worker. */
+  async function weightsChanged() {
+    const weightBytes = await readCachedWeightBytes().catch(() => []);
+    post({ type: 'weights-changed', weights: weightBytes }, weightBytes.map((w) => w.bytes));
+  }
+
+  /**
+   * A file the worker asked for (a tfjs model's parts): fetched here, without credentials, only from this site or a
+   * site the user allowed (as the images of a run are).
+   */
+  async function fetchFor(id: number, url: string) {
+    try {
+      const origin = remoteOrigin(url, location.href);
+      const u = new URL(url, location.href);
+      if (!['http:', 'https:'].includes(u.protocol)) throw new Error(`${u.protocol} URLs are not fetched`);
+      if (origin && !allowedFetchOrigins().includes(origin)) throw new Error(`${origin} is not allowed: allow it when the editor asks`);
+      const res = await fetch(u, { credentials: 'omit' });
+      if (!res.ok) throw new Error(`HTTP ${res.status}`);
+      const bytes = await res.arrayBuffer();
+      post({ type: 'fetched', id, bytes }, [bytes]);
+    } catch (e) {
+      post({ type: 'fetched', id, error: `${url}: ${(e as Error).message}` });
+    }
   }
 
   const setShapes = (shapes: CheckpointShapes) => (checkpointShapes.value = new Map(Object.entries(shapes).map(([k, v]) => [k, new Map(v)])));
 
   function receive(m: FromWorker) {
+    // The worker runs pack code: what it sends is data to check, not to trust.
+    if (!m || typeof m !== 'object' || typeof m.type !== 'string') return;
+    if ((m.type === 'pack-answer' || (m.type === 'packs-loaded' && m.id !== undefined)) && waiting.has(m.id!)) {
+      const resolve = waiting.get(m.id!)!;
+      waiting.delete(m.id!);
+      resolve(m);
+      if (m.type === 'pack-answer') return;
+    }
+    if (m.type === 'fetch') return void fetchFor(m.id, String(m.url));
     if (m.type === 'live-done') {
       for (const listener of liveListeners) listener(m);
       return;
@@ -147,7 +208,7 @@ export const useRunStore = defineStore('run', () => {
       for (const listener of packDisabledListeners) listener(m.name, m.problem);
       graph.tell(`node pack "${m.name}" was disabled: ${m.problem}`, true);
     } else if (m.type === 'packs-loaded') {
-      if (m.errors.length) graph.tell(`packs in the worker: ${m.errors.join('; ')}`, true);
+      if (m.id === undefined && m.errors?.length) graph.tell(`packs in the worker: ${m.errors.join('; ')}`, true);
     } else if (m.type === 'model-layers') {
       const next = new Map(modelLayers.value);
       next.set(m.source, m.layers ? new Map(m.layers) : { error: m.error ?? 'could not be loaded' });
@@ -382,7 +443,52 @@ export const useRunStore = defineStore('run', () => {
           const bytes = await getUpload(v);
           if (bytes) uploads[v] = bytes;
         }
+    // The worker's sandbox fetches nothing: the page fetches the other images the run reads and hands in their bytes.
+    for (const source of fetchedImages(model))
+      if (!uploads[source] && !skip.has(source)) {
+        const bytes = await fetchImage(source);
+        if (bytes) uploads[source] = bytes;
+      }
     return uploads;
+  }
+
+  /** The image sources of a run of `model` that are files to fetch: its image parameters, and their values in its sweep. */
+  function fetchedImages(model: GraphModel): Set<string> {
+    const found = new Set<string>();
+    const add = (v: unknown) => {
+      if (typeof v !== 'string' || !v || isUpload(v)) return;
+      try {
+        if (['http:', 'https:'].includes(new URL(v, location.href).protocol)) found.add(v);
+      } catch {
+        // Not a URL: the worker says why it cannot read it.
+      }
+    };
+    const imageParams = new Map<string, Set<string>>();
+    for (const n of model.nodes)
+      for (const [name, p] of Object.entries(registry.get(n.type)?.params ?? {}))
+        if (p.kind === 'image') {
+          add(n.params[name] ?? p.default);
+          imageParams.set(n.id, (imageParams.get(n.id) ?? new Set()).add(name));
+        }
+    const sweep = sweepOf(model).sweep;
+    for (const axis of [...(sweep?.rows ?? []), ...(sweep?.columns ?? [])])
+      for (const [path, v] of Object.entries(axis.set)) {
+        const [id, param] = path.split('.');
+        if (id && param && imageParams.get(id)?.has(param)) add(v);
+      }
+    return found;
+  }
+
+  /** An image's bytes from this site, or from a site the user allowed (the run asked first); null when not fetched. */
+  async function fetchImage(source: string): Promise<ArrayBuffer | null> {
+    const origin = remoteOrigin(source, location.href);
+    if (origin && !allowedFetchOrigins().includes(origin)) return null;
+    try {
+      const res = await fetch(new URL(source, location.href), origin ? { credentials: 'omit' } : {});
+      return res.ok ? await res.arrayBuffer() : null;
+    } catch {
+      return null;
+    }
   }
   /** Images already sent with a live frame: the worker keeps them, so later frames do not carry them again. */
   const liveUploads = new Set<string>();
@@ -456,10 +562,15 @@ export const useRunStore = defineStore('run', () => {
     phase, choice, startError, cell, sweep, weights, runWeights, steps, total, output, outputStep, pinned, previews, message, tiling, failed, result,
     blocked, elapsed, stepsPerSecond, remaining, progress, lastStep,
     askOrigins, answerFetch, remote, allowFetch,
-    sendPacks: (list: { origin: string; source: string }[]) => post({ type: 'packs', packs: list }),
+    /** Installs these packs in the sandboxed worker (replacing what it had): each one's record and node types as data, or why not. */
+    installPacks: (list: { origin: string; source: string }[]): Promise<PacksLoaded> =>
+      worker
+        ? request<Extract<FromWorker, { type: 'packs-loaded' }>>((id) => ({ type: 'packs', id, packs: list }))
+          .then((m) => ({ packs: m.packs ?? [], failed: m.failed ?? [], errors: m.errors }))
+        : Promise.resolve({ packs: [], failed: list.map((p) => ({ origin: p.origin, error: `${p.origin}: packs run in the worker, which is not running` })), errors: [] }),
     onPackDisabled: (listener: (name: string, problem: string) => void) => void packDisabledListeners.add(listener),
     queue, history, current, graphBlocked, hostLimit, moveQueued, cancelQueued, showHistory, pinHistory,
-    init, run, stop, pin, unpin: () => (pinned.value = null), weightsChanged: () => post({ type: 'weights-changed' }),
+    init, run, stop, pin, unpin: () => (pinned.value = null), weightsChanged,
     postFrame, keepPinned,
     onLiveFrame: (listener: (m: Extract<FromWorker, { type: 'live-done' }>) => void) => void liveListeners.add(listener),
     provideFrames: (grab: () => Promise<ImageBitmap | null>) => void (grabFrame = grab),
