@@ -117,6 +117,8 @@ describe('live frames through the worker', () => {
     expect(d1.status, d1.error).toBe('done');
     const out1 = only(d1.outputs);
     expect([out1.width, out1.height]).toEqual([32, 24]);
+    // Which weights the networks used comes back too (here: seeded random ones, noted under the output).
+    expect(d1.weights.map((w) => w.weights).join('; ')).toMatch(/random/);
     const d2 = liveDone(await w.send(b));
     expect(d2.status).toBe('done');
     // The style image's encoding (and its loading) came from the memo; the camera's side was computed again.

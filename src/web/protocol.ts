@@ -95,7 +95,12 @@ export type ToWorker =
 
 export type FromWorker =
   /** A live frame's result (a 'run' with `live`): its outputs, or why it failed. */
-  | { type: 'live-done'; id: number; status: RunResult['status']; error?: string; outputs: Record<string, RGBAImage>; ms: number; reused: { hits: number; misses: number } }
+  | {
+      type: 'live-done'; id: number; status: RunResult['status']; error?: string; outputs: Record<string, RGBAImage>; ms: number;
+      reused: { hits: number; misses: number };
+      /** The weights each network used, as in 'done' (random ones are noted under the output). */
+      weights: RunResult['weights'];
+    }
   | { type: 'ready'; choice: BackendChoice; weights: string[]; shapes: CheckpointShapes; errors: string[] }
   | { type: 'failed-to-start'; message: string }
   | { type: 'weights'; weights: string[]; shapes: CheckpointShapes; errors: string[] }

@@ -33,7 +33,7 @@ export async function runInWorker(m: RunMessage, deps: WorkerDeps, signal: Abort
   const parsed = parseDocument(m.document);
   const base = { type: 'done' as const, id: m.id, outputs: {}, weights: [], reused: { hits: 0, misses: 0 } };
   if (!parsed.model) {
-    if (m.live) return post({ type: 'live-done', id: m.id, status: 'failed', error: 'the graph could not be read', outputs: {}, ms: performance.now() - started, reused: base.reused });
+    if (m.live) return post({ type: 'live-done', id: m.id, status: 'failed', error: 'the graph could not be read', outputs: {}, ms: performance.now() - started, reused: base.reused, weights: [] });
     post({ ...base, status: 'failed', error: 'the graph could not be read', diagnostics: parsed.diagnostics, ms: performance.now() - started });
     return;
   }
@@ -66,7 +66,7 @@ export async function runInWorker(m: RunMessage, deps: WorkerDeps, signal: Abort
   if (live) {
     post({
       type: 'live-done', id: m.id, status: result.status === 'invalid' ? 'failed' : result.status, ...(result.error ? { error: result.error } : {}),
-      outputs: result.outputs, ms: performance.now() - started, reused: result.reused,
+      outputs: result.outputs, ms: performance.now() - started, reused: result.reused, weights: result.runs.at(-1)?.weights ?? [],
     }, Object.values(result.outputs).map((o) => o.data.buffer));
     return;
   }

@@ -82,6 +82,8 @@ export const useCameraStore = defineStore('camera', () => {
     // The answer of a frame sent before Pause is not the frozen picture.
     if (status.value === 'paused') return;
     error.value = null;
+    // Which weights the networks ran on: the output panel notes random ones, as after a run.
+    if (JSON.stringify(m.weights) !== JSON.stringify(run.runWeights)) run.runWeights = m.weights;
     const image = markRaw(out);
     run.output = image;
     run.outputStep = null;

@@ -1,0 +1,96 @@
+/**
+ * The editor's live camera: frames per second of the AdaIN camera preset (presets/adain-camera.json) on wasm in
+ * headless Chromium with its fake camera (a 640x480 moving test pattern at 30 frames/s), at each size. After a
+ * warm-up (the first frames load the networks and encode the painting), it counts the frames the worker answers over
+ * a window of wall time. Prints a markdown section for docs/benchmarks.md.
+ *
+ *   npx tsx scripts/bench-camera.ts [--build] [--dist FOLDER] [--sizes 128,256] [--seconds 10]
+ *
+ * Builds first with --build or when the dist folder is missing. Random weights unless the browser profile has cached
+ * ones (a fresh headless profile has none): the speed does not depend on them.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { parseArgs } from 'node:util';
+import { chromium, type Page } from 'playwright-core';
+import { preview } from 'vite';
+
+const { values: v } = parseArgs({ options: { build: { type: 'boolean' }, dist: { type: 'string' }, sizes: { type: 'string' }, seconds: { type: 'string' } } });
+const root = new URL('..', import.meta.url).pathname;
+const dist = v.dist ?? `${root}dist`;
+const sizes = (v.sizes ?? '128,256').split(',').map(Number);
+const seconds = Number(v.seconds ?? 10);
+
+if (v.build || !existsSync(`${dist}/index.html`)) {
+  const r = spawnSync('npx', ['vite', 'build', '--outDir', dist], { cwd: root, stdio: 'inherit' });
+  if (r.status !== 0) process.exit(r.status ?? 1);
+}
+
+const server = await preview({ configFile: `${root}vite.config.ts`, preview: { port: 0, host: '127.0.0.1' }, build: { outDir: dist } });
+const base = server.resolvedUrls!.local[0]!;
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+  args: ['--no-sandbox', '--disable-gpu', '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', '--autoplay-policy=no-user-gesture-required'],
+});
+
+const panel = (page: Page) =>
+  page.evaluate(() => {
+    const p = document.querySelector('[data-test=camera-panel]');
+    const stats = document.querySelector('[data-test=camera-stats]')?.textContent ?? '';
+    return {
+      frames: Number(p?.getAttribute('data-frames') ?? 0),
+      dropped: Number(/(\d+) dropped/.exec(stats)?.[1] ?? 0),
+      lastMs: Number(/last (\d+) ms/.exec(stats)?.[1] ?? 0),
+      shown: document.querySelector('[data-test=camera-fps]')?.textContent?.trim() ?? '',
+      weights: document.querySelector('[data-test=random-weights]') ? 'random' : 'cached',
+    };
+  });
+
+interface Row { size: number; fps: number; msPerFrame: number; workerMs: number[]; droppedShare: number; shown: string; weights: string }
+const rows: Row[] = [];
+try {
+  for (const size of sizes) {
+    const page = await browser.newPage({ viewport: { width: 1500, height: 950 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${base}?backend=wasm&size=${size}&fresh&preset=adain-camera.json`);
+    await page.waitForFunction(() => !(document.querySelector('[data-test=run]') as HTMLButtonElement | null)?.disabled, null, { timeout: 120_000 });
+    await page.click('[data-test=camera-start]');
+    // Warm-up: the first frames build the networks and encode the painting (kept in the run memo after that).
+    await page.waitForFunction(() => Number(document.querySelector('[data-test=camera-panel]')?.getAttribute('data-frames') ?? 0) >= 3, null, { timeout: 300_000 });
+    const a = await panel(page);
+    const t0 = Date.now();
+    const workerMs: number[] = [];
+    while (Date.now() - t0 < seconds * 1000) {
+      await page.waitForTimeout(500);
+      workerMs.push((await panel(page)).lastMs);
+    }
+    const b = await panel(page);
+    const dt = (Date.now() - t0) / 1000;
+    const frames = b.frames - a.frames;
+    const offered = frames + (b.dropped - a.dropped);
+    rows.push({
+      size, fps: frames / dt, msPerFrame: (dt * 1000) / Math.max(1, frames), workerMs, droppedShare: offered ? (b.dropped - a.dropped) / offered : 0,
+      shown: b.shown, weights: b.weights,
+    });
+    if (errors.length) console.error(`size ${size}: page errors: ${errors.join('; ')}`);
+    await page.close();
+  }
+} finally {
+  await browser.close();
+  await new Promise<void>((r) => server.httpServer.close(() => r()));
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].filter((x) => x > 0).sort((p, q) => p - q);
+  return s.length ? s[Math.floor(s.length / 2)]! : 0;
+};
+const date = new Date().toISOString().slice(0, 10);
+console.log(`## Editor: live camera, AdaIN on wasm (headless Chromium, fake camera)\n`);
+console.log(`One run of \`npx tsx scripts/bench-camera.ts --sizes ${sizes.join(',')} --seconds ${seconds}\` on ${date}, ${cpus().length} cores, no GPU;`);
+console.log(`frames answered over ${seconds} s after 3 warm-up frames. Weights: ${[...new Set(rows.map((r) => r.weights))].join(', ')}.\n`);
+console.log('| size | frames/s | ms per frame (wall) | worker ms per frame (median) | camera frames dropped | panel showed | fps / fps at ' + sizes[0] + ' |');
+console.log('|---|---|---|---|---|---|---|');
+for (const r of rows)
+  console.log(`| ${r.size} | ${r.fps.toFixed(2)} | ${r.msPerFrame.toFixed(0)} ms | ${median(r.workerMs).toFixed(0)} ms | ${(r.droppedShare * 100).toFixed(0)}% | ${r.shown} | ${(r.fps / rows[0]!.fps).toFixed(2)}x |`);
