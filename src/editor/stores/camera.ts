@@ -1,5 +1,5 @@
 import { defineStore } from 'pinia';
-import { computed, markRaw, ref, shallowRef, toRaw } from 'vue';
+import { computed, markRaw, ref, shallowRef, toRaw, watch } from 'vue';
 import type { GraphModel } from '../../graph/model';
 import { fitSize, type RGBAImage } from '../../ops/image';
 import { putUpload, uploadSource } from '../../web/uploads';
@@ -94,6 +94,8 @@ export const useCameraStore = defineStore('camera', () => {
     if (status.value === 'pausing') frozen.value = image;
   });
   run.provideFrames(grab);
+  // A graph without a camera node (another graph opened, the node deleted) turns the camera off.
+  watch(hasCamera, (has) => !has && stream && stop());
 
   /** Offers each new camera frame to the scheduler (requestVideoFrameCallback, or about 30 a second without it). */
   function watchFrames() {
