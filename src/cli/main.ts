@@ -24,6 +24,7 @@ import { loadDocumentImages, type SourceOptions } from './node-session';
 import { loadTfjsModelFrom } from './node-tfjs-model';
 import { UsageError, type Io } from './io';
 import { batchSources, printable } from './files';
+import { isVideoOutput, isVideoPath } from './video';
 import { loadRunWeights, runCommand } from './run-command';
 import { weightsCommand, type FetchRequest } from './weights-command';
 import { defaultCacheDir } from './weights-cache';
@@ -43,6 +44,10 @@ const USAGE = `usage:
                       [--tile PX|off] [--memory-limit GIB]
                           large images run on tiles of at most PX px (plus a halo) when the step would
                           need more memory than the backend holds (wasm: 3 GiB); --tile forces or stops it
+  stylegraph run FILE --content CLIP.mp4 --out OUT.mp4|.webm|.mov|.mkv   a video, frame by frame (ffmpeg on PATH)
+                      [--frames A..B] [--fps N] [--ffmpeg PATH]   frames A to B (from 0); the result's frame rate
+                      [--blend K]       less flicker: each frame keeps K (0-0.95) of the previous output
+                      [--warm-start]    optimisation graphs start each frame from the previous result
   stylegraph validate FILE ...            checks one or more graphs (presets/*.json): everything plan
                                           and run check before reading an image
   stylegraph plan FILE [--size PX] [--set ...] [--steps N]
@@ -125,6 +130,11 @@ async function dispatch(argv: string[], io: Io, signal?: AbortSignal): Promise<n
         verbose: { type: 'boolean' },
         'allow-remote': { type: 'boolean' },
         'allow-private-network': { type: 'boolean' },
+        ffmpeg: { type: 'string' },
+        frames: { type: 'string' },
+        fps: { type: 'string' },
+        blend: { type: 'string' },
+        'warm-start': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -245,15 +255,19 @@ async function dispatch(argv: string[], io: Io, signal?: AbortSignal): Promise<n
   }
   if ((v.content?.length ?? 0) > 1) throw new UsageError(`${command} takes one --content (an image, or a folder for a batch); submit takes several`);
   const content = v.content?.[0];
+  // --content clip.mp4 (or --out styled.mp4) runs the graph on every frame of a video (video-command.ts).
+  const video = command === 'run' && content !== undefined && (isVideoPath(content) || (v.out !== undefined && isVideoOutput(v.out))) ? content : undefined;
+  const videoOnly = (['ffmpeg', 'frames', 'fps', 'blend', 'warm-start'] as const).filter((o) => v[o] !== undefined);
+  if (!video && videoOnly.length) throw new UsageError(`--${videoOnly[0]} is for a video: give one with --content CLIP.mp4`);
   // --content FOLDER runs the graph over every photo in it (a batch).
-  const contentFolder = content !== undefined && (await stat(resolve(io.cwd, content)).catch(() => null))?.isDirectory() ? resolve(io.cwd, content) : undefined;
-  const { model, errors } = applyOverrides(parsedDoc.model, registry, { content: contentFolder ? undefined : content, style: v.style, set: v.set, steps }, io.cwd);
+  const contentFolder = !video && content !== undefined && (await stat(resolve(io.cwd, content)).catch(() => null))?.isDirectory() ? resolve(io.cwd, content) : undefined;
+  const { model, errors } = applyOverrides(parsedDoc.model, registry, { content: contentFolder || video ? undefined : content, style: v.style, set: v.set, steps }, io.cwd);
   if (errors.length) throw new UsageError(errors.join('\n'));
 
   const uploads = uploadReferences(model, registry);
   if (uploads.length) throw new UsageError(uploads.join('\n'));
   // What the user gave on the command line is read wherever it is; the document's own sources stay in its folder.
-  const givenHere = givenSources(model, { content: contentFolder ? undefined : content, style: v.style, set: v.set }, io.cwd);
+  const givenHere = givenSources(model, { content: contentFolder || video ? undefined : content, style: v.style, set: v.set }, io.cwd);
   if (command === 'plan') {
     const weights = weightSpecs as WeightsSpec[];
     return planCommand(io, file, model, registry, size, backend, tiling, { given: givenHere, remote }, { weights, settings: await weightsSettings(), model, registry });
@@ -275,6 +289,11 @@ async function dispatch(argv: string[], io: Io, signal?: AbortSignal): Promise<n
   const unused = unusedWeights(weights, graphCheckpoints(model, registry), file);
   if (unused) throw new UsageError(unused);
   const settings = await weightsSettings();
+  if (video) {
+    const { videoOptions, videoCommand } = await import('./video-command');
+    const options = videoOptions(video, v, basename(file, extname(file)));
+    return withSigint(signal, (s) => videoCommand(io, { file, model, registry, request, weights, settings, report: v.report, signal: s, sources: { given: givenHere, remote } }, options));
+  }
   return withSigint(signal, (s) => runCommand(io, { file, model, registry, request, weights, settings, out: v.out, report: v.report, signal: s, sources: { given: givenHere, remote } }));
 }
 

@@ -1,0 +1,181 @@
+import { mkdir, rename, rm } from 'node:fs/promises';
+import { basename, dirname, extname, join, resolve } from 'node:path';
+import { formatDiagnostic } from '../graph/diagnostics';
+import { fitSize, type RGBAImage } from '../ops/image';
+import { runSession, type RunHost, type SessionOutput, type SessionResult } from '../runtime/session';
+import { checkOutputs, imageInputs, temporaryPath, writeOrRescue } from './files';
+import { UsageError, type Io } from './io';
+import { backendLine, DEFAULT_OUT, exitStatus, nodeRunHost, type RunCommand } from './run-command';
+import {
+  codecArgs, decodeFrames, encoders, findVideoTools, frameCount, isVideoOutput, parseFrameRange, probeVideo, VIDEO_OUTPUTS, VideoEncoder, type FrameRange,
+  type VideoInfo,
+} from './video';
+import { blendFrames } from './video-flicker';
+
+/**
+ * `stylegraph run GRAPH --content clip.mp4 --out styled.mp4`: the video host of the run session. ffmpeg decodes
+ * the clip's frames into the session one at a time (a `frames` request: the style side is computed once, from the
+ * memo after the first frame), each styled frame goes straight into an encoding ffmpeg, and the source's audio is
+ * copied across. The result is written under a temporary name and renamed when ffmpeg has finished.
+ */
+
+export interface VideoOptions {
+  /** The clip, as given (relative to the working folder). */
+  input: string;
+  /** The result (.mp4, .mov, .mkv, .webm). */
+  out: string;
+  /** --ffmpeg PATH (ffprobe beside it); else both from PATH. */
+  ffmpeg?: string;
+  range?: FrameRange;
+  /** --fps: the result's frame rate (frames dropped or repeated); else the source's. */
+  fps?: number;
+  /** --blend K: each output keeps K of the previous output (flicker remedy). */
+  blend?: number;
+  /** --warm-start: an optimisation graph starts each frame from the previous result. */
+  warmStart?: boolean;
+}
+
+/** The video options of `run` (main.ts parses the rest). Without --out: stylegraph-out/GRAPH.mp4. */
+export function videoOptions(
+  input: string, v: { out?: string | undefined; ffmpeg?: string | undefined; frames?: string | undefined; fps?: string | undefined; blend?: string | undefined; 'warm-start'?: boolean | undefined },
+  graphName: string,
+): VideoOptions {
+  const out = v.out ?? join(DEFAULT_OUT, `${graphName}.mp4`);
+  if (!isVideoOutput(out)) throw new UsageError(`--out ${out}: a video's result is a video; give a name ending in ${VIDEO_OUTPUTS.join(', ')}`);
+  const fps = v.fps === undefined ? undefined : Number(v.fps);
+  if (fps !== undefined && !(fps > 0 && fps <= 240)) throw new UsageError(`--fps must be a number of frames per second from 0 to 240, got "${v.fps}"`);
+  const blend = v.blend === undefined ? undefined : Number(v.blend);
+  if (blend !== undefined && !(blend >= 0 && blend <= 0.95)) throw new UsageError(`--blend must be from 0 (no blending) to 0.95, got "${v.blend}"`);
+  return {
+    input, out,
+    ...(v.ffmpeg ? { ffmpeg: v.ffmpeg } : {}),
+    ...(v.frames !== undefined ? { range: parseFrameRange(v.frames) } : {}),
+    ...(fps ? { fps } : {}),
+    ...(blend ? { blend } : {}),
+    ...(v['warm-start'] ? { warmStart: true } : {}),
+  };
+}
+
+/** A progress line per frame: frames per second (after the first, which also computes the style side) and time left. */
+export function frameProgress(io: Io, total: number): (done: number) => void {
+  const started = performance.now();
+  let firstDone = 0;
+  let lastLine = 0;
+  return (done) => {
+    const now = performance.now();
+    if (done === 1) firstDone = now;
+    const rate = done > 1 ? (done - 1) / ((now - firstDone) / 1000) : done / ((now - started) / 1000);
+    const left = Math.max(0, total - done) / rate;
+    const text = `frame ${done}/${total}  ${rate.toFixed(rate < 10 ? 2 : 1)} frames/s  ${left < 60 ? `${left.toFixed(0)} s` : `${(left / 60).toFixed(1)} min`} left`;
+    if (io.isTTY) {
+      const width = 24;
+      const filled = Math.min(width, Math.round((width * done) / Math.max(1, total)));
+      process.stderr.write(`\r[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${text}\x1b[K`);
+      if (done >= total) process.stderr.write('\n');
+      return;
+    }
+    // A log gets about ten lines.
+    if (done === 1 || done >= total || done - lastLine >= Math.max(1, Math.floor(total / 10))) {
+      lastLine = done;
+      io.err(text);
+    }
+  };
+}
+
+export async function videoCommand(io: Io, c: RunCommand, v: VideoOptions): Promise<number> {
+  const tools = await findVideoTools(v.ffmpeg);
+  const input = resolve(io.cwd, v.input);
+  const out = resolve(io.cwd, v.out);
+  const info = await probeVideo(tools, input);
+  if (v.out.startsWith(`${DEFAULT_OUT}/`)) await mkdir(dirname(out), { recursive: true });
+  const problems = await checkOutputs({
+    cwd: io.cwd, files: [v.out, ...(c.report ? [c.report] : [])], inputs: [c.file, v.input, ...imageInputs(c.model, c.registry, c.file)],
+  });
+  if (problems.length) {
+    for (const p of problems) io.err(`stylegraph: ${p}`);
+    return 2;
+  }
+  const audio = info.audio ? audioCut(input, info, v.range) : undefined;
+  const available = await encoders(tools);
+  codecArgs({ format: extname(out), available, ...(audio ? { audio } : {}) }); // an unknown container or a missing encoder, before the run
+  const [height, width] = fitSize(info.height, info.width, c.request.size);
+  const total = frameCount(info, v.range, v.fps);
+  if (!total) {
+    io.err(`stylegraph: --frames ${v.range?.from}..${v.range?.to ?? ''}: ${v.input} has ${info.frames} frames (0 to ${info.frames - 1})`);
+    return 2;
+  }
+  const rate = v.fps ? String(v.fps) : info.rate;
+  io.err(`${basename(v.input)}: ${info.width}x${info.height}, ${info.fps.toFixed(2)} frames/s, ${info.frames} frames${info.audio ? `, audio (${info.audio})` : ', no audio'}; ` +
+    `running ${total} frames at ${width}x${height}${v.blend ? `, blend ${v.blend}` : ''}${v.warmStart ? ', warm start' : ''}`);
+
+  const base = await nodeRunHost(io, c);
+  const tmp = await temporaryPath(out);
+  // Started on the first frame, whose size it takes (the graph's output size, not the decoded frame's).
+  const enc: { current: VideoEncoder | null } = { current: null };
+  let previous: RGBAImage | null = null;
+  const write = async (o: SessionOutput): Promise<string[]> => {
+    const image = o.kind === 'run' ? Object.values(o.images)[0] : undefined;
+    if (!image) return [];
+    const frame = v.blend && previous ? blendFrames(previous, image, v.blend) : image;
+    previous = frame;
+    enc.current ??= VideoEncoder.start(tools, { file: tmp, format: extname(out), width: frame.width, height: frame.height, rate, available, ...(audio ? { audio } : {}) });
+    await enc.current.write(frame);
+    return [];
+  };
+  const progress = frameProgress(io, total);
+  let frameIndex = 0;
+  const host: RunHost = {
+    ...base.host,
+    frames: decodeFrames(tools, input, { width, height, rate: info.rate, ...(v.range ? { range: v.range } : {}), ...(v.fps ? { fps: v.fps } : {}) }),
+    write,
+    ...(c.signal ? { signal: c.signal } : {}),
+    onEvent: (e) => {
+      if (e.type === 'backend') io.err(backendLine(e.choice, c.request.size));
+      else if (e.type === 'frame') frameIndex = e.index;
+      else if (e.type === 'run-done') progress(frameIndex + 1);
+      // The first frame's preparation is worth saying; the same words for every frame are not.
+      else if (e.type === 'status' && frameIndex === 0) io.err(e.message);
+    },
+  };
+  const request = { ...c.request, frames: { ...(v.warmStart ? { warmStart: true } : {}) } };
+  let result: SessionResult | null = null;
+  let written = false;
+  let failure: string | null = null;
+  try {
+    result = await runSession(c.model, c.registry, request, host);
+    if (result.status === 'done' && enc.current) {
+      await enc.current.finish();
+      await rename(tmp, out);
+      written = true;
+    }
+  } catch (e) {
+    failure = (e as Error).message;
+  } finally {
+    if (!written) await enc.current?.abort();
+    await rm(tmp, { force: true });
+  }
+  if (!result || failure)
+    result = { diagnostics: [], backend: '', runs: [], outputs: {}, written: [], reused: { hits: 0, misses: 0 }, seconds: 0, ...result, status: 'failed', error: failure ?? 'no result' };
+  const frames = enc.current?.frames ?? 0;
+  for (const d of result.diagnostics) io.err(`${c.file}: ${formatDiagnostic(d)}`);
+  for (const w of result.runs[0]?.weights ?? []) io.err(`weights for ${w.nodes.join(', ')}: ${w.weights}`);
+  let rescued = false;
+  if (c.report) {
+    const r = await writeOrRescue(resolve(io.cwd, c.report), JSON.stringify({
+      graph: c.file, video: v.input, out: v.out, status: result.status, frames, seconds: result.seconds, framesPerSecond: frames / Math.max(1e-9, result.seconds),
+      size: [width, height], rate, blend: v.blend ?? 0, warmStart: Boolean(v.warmStart), reused: result.reused.hits, firstFrame: result.runs[0] ?? null,
+    }, null, 2) + '\n');
+    if (r.failed) (rescued = true), io.err(`stylegraph: ${r.failed}; saved it to ${r.path} instead`);
+  }
+  if (result.status === 'done')
+    io.err(`wrote ${v.out} (${frames} frames in ${result.seconds.toFixed(1)} s, ${(frames / result.seconds).toFixed(2)} frames/s; ` +
+      `${result.reused.hits} steps reused from the first frame)`);
+  return exitStatus(io, c, result, base.loadedNames(), rescued);
+}
+
+/** The source's audio cut to the frames run (all of it without --frames). */
+function audioCut(file: string, info: VideoInfo, range: FrameRange | undefined): { file: string; codec: string; start?: number; duration?: number } {
+  const start = range?.from ? range.from / info.fps : 0;
+  const end = range?.to !== undefined ? (range.to + 1) / info.fps : undefined;
+  return { file, codec: info.audio!, ...(start ? { start } : {}), ...(end !== undefined ? { duration: end - start } : {}) };
+}
