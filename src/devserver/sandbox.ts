@@ -2,8 +2,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Plugin } from 'vite';
 
 /**
- * The run worker lives in a sandboxed iframe with an opaque origin (src/web/sandbox-host.ts), so its bundle and,
- * under `npm start`, every module it imports are fetched with CORS from origin `null`. This answers exactly those
+ * The run worker lives in a sandboxed iframe with an opaque origin (src/web/sandbox-host.ts). Under `npm start` its
+ * modules (the worker and everything it imports, unbundled) are fetched with CORS from origin `null`. This answers exactly those
  * requests: a GET whose Origin is `null` and whose destination (Sec-Fetch-Dest, set by the browser, not by page
  * script) is a script or a worker. Nothing else gets a CORS header. What it opens: any opaque-origin document
  * (a sandboxed frame on any site) can run this server's scripts and read their exports, which are the app's
@@ -25,5 +25,6 @@ export function sandboxScripts(): Plugin {
       next();
     });
   };
-  return { name: 'stylegraph-sandbox-scripts', configureServer: use, configurePreviewServer: use };
+  // `npm start` only: a build hands the worker to the sandbox as text, so `vite preview` and static hosts need no CORS.
+  return { name: 'stylegraph-sandbox-scripts', configureServer: use };
 }

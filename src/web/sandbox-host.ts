@@ -1,9 +1,10 @@
 /**
  * The run worker in a sandbox: a hidden `<iframe sandbox="allow-scripts">` (no allow-same-origin, so its origin is
  * opaque: no cookies, localStorage, IndexedDB or Cache of the app, no access to the page's DOM) whose content
- * security policy allows no network access. The iframe starts the worker from a blob: script that imports the
- * worker's bundle from this site (the only script URL the policy allows, fetched with CORS from origin `null`:
- * src/devserver/sandbox.ts answers those), and hands it a MessagePort to this page. After that the page and the
+ * security policy allows no network access. The iframe starts the worker from a blob: URL of the worker bundle's
+ * text, which the page fetched (under `npm start`, of a bootstrap that imports the worker's modules from this
+ * site, the only script URL the policy then allows, fetched with CORS from origin `null`: src/devserver/sandbox.ts
+ * answers those), and hands it a MessagePort to this page. After that the page and the
  * worker talk directly over the port: the same ToWorker/FromWorker messages, transfers kept; the iframe only
  * reports the worker's start-up errors.
  *
@@ -13,13 +14,16 @@
  * as untrusted data.
  */
 
-/** The policy of the sandbox document, which its worker inherits. `self` is this page's origin (where the worker bundle is). */
-export function sandboxPolicy(self: string, nonce: string): string {
+/**
+ * The policy of the sandbox document, which its worker inherits. `scripts`: the origin the worker's modules come
+ * from, under `npm start` only (a build's worker is handed in as text and runs from a blob: URL).
+ */
+export function sandboxPolicy(scripts: string | null, nonce: string): string {
   return [
     "default-src 'none'",
-    // The relay script (by nonce), the worker bundle and its modules from this site, blob: modules (the worker's
-    // bootstrap and the packs' source), and compiling wasm.
-    `script-src 'nonce-${nonce}' ${self} blob: 'wasm-unsafe-eval'`,
+    // The relay script (by nonce), blob: scripts (the worker, its bootstrap, the packs' source), under `npm start`
+    // the worker's modules from this site, and compiling wasm.
+    `script-src 'nonce-${nonce}'${scripts ? ` ${scripts}` : ''} blob: 'wasm-unsafe-eval'`,
     'worker-src blob:',
     // Fetching the wasm binaries and images the page handed in as blob:/data: URLs; nothing on the network.
     'connect-src blob: data:',
@@ -42,14 +46,15 @@ import(WORKER_URL).then(
 );`;
 
 /** The sandbox document: the policy, and a script that starts the worker and hands it the page's port. */
-export function sandboxDocument(self: string, nonce: string): string {
+export function sandboxDocument(scripts: string | null, nonce: string): string {
   const relay = `
 const BOOT = ${JSON.stringify(BOOT)};
 const post = (m) => parent.postMessage(m, '*');
 addEventListener('message', (e) => {
   if (e.source !== parent || !e.data || e.data.type !== 'sandbox-boot' || !e.ports[0]) return;
   try {
-    const boot = URL.createObjectURL(new Blob([BOOT.replace('WORKER_URL', JSON.stringify(e.data.worker))], { type: 'text/javascript' }));
+    const code = typeof e.data.source === 'string' ? e.data.source : BOOT.replace('WORKER_URL', JSON.stringify(e.data.worker));
+    const boot = URL.createObjectURL(new Blob([code], { type: 'text/javascript' }));
     const worker = new Worker(boot);
     worker.onerror = (ev) => post({ type: 'sandbox-error', message: ev.message || 'the worker could not start' });
     worker.onmessage = (ev) => ev.data && ev.data.type === 'boot-error' && post({ type: 'sandbox-error', message: ev.data.message });
@@ -60,7 +65,7 @@ addEventListener('message', (e) => {
   }
 });
 post({ type: 'sandbox-loaded' });`;
-  return `<!doctype html><html><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="${sandboxPolicy(self, nonce)}"></head>` +
+  return `<!doctype html><html><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="${sandboxPolicy(scripts, nonce)}"></head>` +
     `<body><script nonce="${nonce}">${relay}</script></body></html>`;
 }
 
@@ -80,9 +85,14 @@ export class SandboxedWorker {
   private readonly channel = new MessageChannel();
   private readonly listener: (e: MessageEvent) => void;
 
-  /** `workerUrl`: the worker bundle (`?worker&url`), resolved against the page. */
-  constructor(workerUrl: string, parent: HTMLElement = document.body) {
-    const url = new URL(workerUrl, location.href).href;
+  /**
+   * `worker.source`: the worker bundle's text, on its way (a build: one classic script, run from a blob: URL, so the sandbox
+   * loads nothing from the network); `worker.url`: its URL (`npm start`, where the worker is modules the sandbox
+   * imports from this site with CORS, src/devserver/sandbox.ts).
+   */
+  constructor(worker: { source: Promise<string> } | { url: string }, parent: HTMLElement = document.body) {
+    const boot = 'source' in worker ? worker.source.then((source) => ({ source })) : Promise.resolve({ worker: new URL(worker.url, location.href).href });
+    boot.catch((e: unknown) => this.onerror?.({ message: `the worker's code could not be read: ${e instanceof Error ? e.message : String(e)}` }));
     const nonce = [...crypto.getRandomValues(new Uint8Array(16))].map((b) => b.toString(16).padStart(2, '0')).join('');
     this.frame = document.createElement('iframe');
     this.frame.setAttribute('sandbox', 'allow-scripts');
@@ -91,12 +101,13 @@ export class SandboxedWorker {
     this.frame.setAttribute('aria-hidden', 'true');
     this.frame.dataset.test = 'run-sandbox';
     this.frame.style.display = 'none';
-    this.frame.srcdoc = sandboxDocument(location.origin, nonce);
+    this.frame.srcdoc = sandboxDocument('url' in worker ? location.origin : null, nonce);
     this.channel.port1.onmessage = (e) => this.onmessage?.(e);
     this.listener = (e: MessageEvent) => {
       if (e.source !== this.frame.contentWindow) return;
       const m = e.data as SandboxReport;
-      if (m?.type === 'sandbox-loaded') this.frame.contentWindow!.postMessage({ type: 'sandbox-boot', worker: url }, '*', [this.channel.port2]);
+      if (m?.type === 'sandbox-loaded')
+        void boot.then((b) => this.frame.contentWindow?.postMessage({ type: 'sandbox-boot', ...b }, '*', [this.channel.port2]), () => {});
       else if (m?.type === 'sandbox-started') this.isolated = m.isolated;
       else if (m?.type === 'sandbox-error') this.onerror?.({ message: String(m.message) });
     };

@@ -132,8 +132,11 @@ export const useRunStore = defineStore('run', () => {
       startError.value = settings.backendError;
       return;
     }
-    // Pack code runs in the worker, so the worker runs where it cannot reach this page: a sandboxed iframe.
-    worker = markRaw(new SandboxedWorker(workerUrl));
+    // Pack code runs in the worker, so the worker runs where it cannot reach this page: a sandboxed iframe. A build
+    // hands it the worker bundle's text (fetched here, same-origin), so any static host serves the editor.
+    worker = markRaw(new SandboxedWorker(import.meta.env.DEV ? { url: workerUrl } : {
+      source: fetch(workerUrl).then((r) => (r.ok ? r.text() : Promise.reject(new Error(`HTTP ${r.status} for ${workerUrl}`)))),
+    }));
     worker.onmessage = (e: MessageEvent<FromWorker>) => receive(e.data);
     worker.onerror = (e) => {
       phase.value = 'no-backend';
