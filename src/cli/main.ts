@@ -14,7 +14,7 @@ import { formatDiagnostic, hasErrors, type Diagnostic } from '../graph/diagnosti
 import { parseDocument, type ParseResult } from '../graph/document';
 import { extractText, isPng } from '../codecs/png';
 import type { GraphModel } from '../graph/model';
-import type { BackendName } from '../runtime/backend';
+import { MAX_WASM_THREADS, wasmThreads, type BackendName } from '../runtime/backend';
 import type { RunOptions } from '../runtime/executor';
 import type { RunRequest } from '../runtime/session';
 import { compileWithImages, loadGraphModels } from '../runtime/sources';
@@ -24,6 +24,7 @@ import { loadDocumentImages, type SourceOptions } from './node-session';
 import { loadTfjsModelFrom } from './node-tfjs-model';
 import { UsageError, type Io } from './io';
 import { batchSources, printable } from './files';
+import { nodeCores } from './node-threads';
 import { isVideoOutput, isVideoPath } from './video';
 import { loadRunWeights, runCommand } from './run-command';
 import { weightsCommand, type FetchRequest } from './weights-command';
@@ -37,6 +38,7 @@ export type { Io } from './io';
 const USAGE = `usage:
   stylegraph run FILE [--content IMG|FOLDER] [--style IMG ...] [--set NODE_ID.PARAM=VALUE ...] [--size PX]
                       [--steps N] [--backend webgpu|wasm|cpu] [--seed N] [--out OUT.png] [--report REPORT.json]
+                      [--threads N]   wasm's threads (1-8; default: every core)
                       [--weights NAME=PATH_OR_URL ...] [--plugin PATH_OR_URL ...] [--config FILE]
                           networks without --weights use their cached checkpoint (weights fetch), else random
                       [--scales 0.25,0.5,1]   coarse to fine: optimise small, upsample, go on
@@ -50,7 +52,7 @@ const USAGE = `usage:
                       [--warm-start]    optimisation graphs start each frame from the previous result
   stylegraph validate FILE ...            checks one or more graphs (presets/*.json): everything plan
                                           and run check before reading an image
-  stylegraph plan FILE [--size PX] [--set ...] [--steps N]
+  stylegraph plan FILE [--size PX] [--set ...] [--steps N] [--threads N]
   stylegraph weights fetch NAME ... | --for GRAPH
                                          downloads checkpoints (every one GRAPH's nodes name) into the cache
                                          that run reads them from: resumed if cut off, checked against their hash
@@ -60,7 +62,7 @@ const USAGE = `usage:
   (the same file names under another base URL).
 
   A queue of workers on Redis (BullMQ), on one machine or many:
-  stylegraph worker --redis URL [--concurrency N] [--backend webgpu|wasm|cpu] [--queue NAME] [--weights ...]
+  stylegraph worker --redis URL [--concurrency N] [--backend webgpu|wasm|cpu] [--threads N] [--queue NAME] [--weights ...]
                     [--lock-seconds S]   takes jobs until SIGTERM (then finishes the job in hand)
   stylegraph submit FILE --redis URL [--content IMG|FOLDER ...] [--style IMG|FOLDER ...] [--sweep]
                     [--out DIR] [--size PX] [--steps N] [--seed N] [--set ...] [--detach] [--queue NAME]
@@ -117,6 +119,7 @@ async function dispatch(argv: string[], io: Io, signal?: AbortSignal): Promise<n
         size: { type: 'string' },
         steps: { type: 'string' },
         backend: { type: 'string' },
+        threads: { type: 'string' },
         seed: { type: 'string' },
         out: { type: 'string' },
         report: { type: 'string' },
@@ -238,6 +241,7 @@ async function dispatch(argv: string[], io: Io, signal?: AbortSignal): Promise<n
   const tiling = parseTiling(v.tile, v['memory-limit']);
   const seed = int('seed', v.seed, 0, 2 ** 31) ?? 0;
   const backend = parseBackend(v.backend);
+  const threads = parseThreads(v.threads);
 
   const weightSpecs = (v.weights ?? []).map(parseWeightsSpec);
   const badSpec = weightSpecs.find((w) => 'error' in w);
@@ -270,7 +274,7 @@ async function dispatch(argv: string[], io: Io, signal?: AbortSignal): Promise<n
   const givenHere = givenSources(model, { content: contentFolder || video ? undefined : content, style: v.style, set: v.set }, io.cwd);
   if (command === 'plan') {
     const weights = weightSpecs as WeightsSpec[];
-    return planCommand(io, file, model, registry, size, backend, tiling, { given: givenHere, remote }, { weights, settings: await weightsSettings(), model, registry });
+    return planCommand(io, file, model, registry, size, backend, tiling, { given: givenHere, remote }, { weights, settings: await weightsSettings(), model, registry }, threads);
   }
 
   const batch = contentFolder ? await batchSources(contentFolder) : undefined;
@@ -284,6 +288,7 @@ async function dispatch(argv: string[], io: Io, signal?: AbortSignal): Promise<n
     ...(batch ? { batch } : {}),
     ...(tiling !== undefined ? { tiling } : {}),
     ...(backend ? { backend } : {}),
+    ...(threads !== undefined ? { threads } : {}),
   };
   const weights = weightSpecs as WeightsSpec[];
   const unused = unusedWeights(weights, graphCheckpoints(model, registry), file);
@@ -374,7 +379,7 @@ async function withSigint<T>(signal: AbortSignal | undefined, body: (s: AbortSig
 }
 
 /** `stylegraph worker`: until SIGTERM or SIGINT (or the caller's signal), then drains. */
-async function worker(io: Io, v: { concurrency?: string; backend?: string; weights?: string[]; 'lock-seconds'?: string }, registry: NodeRegistry, redis: string, queue: string, signal: AbortSignal | undefined, mirror: WeightsSettings['mirror']): Promise<number> {
+async function worker(io: Io, v: { concurrency?: string; backend?: string; threads?: string; weights?: string[]; 'lock-seconds'?: string }, registry: NodeRegistry, redis: string, queue: string, signal: AbortSignal | undefined, mirror: WeightsSettings['mirror']): Promise<number> {
   const concurrency = int('concurrency', v.concurrency, 1, 64) ?? 1;
   const lockSeconds = v['lock-seconds'] === undefined ? 30 : Number(v['lock-seconds']);
   if (!(lockSeconds >= 1 && lockSeconds <= 3600)) throw new UsageError(`--lock-seconds must be from 1 to 3600, got "${v['lock-seconds']}"`);
@@ -388,13 +393,14 @@ async function worker(io: Io, v: { concurrency?: string; backend?: string; weigh
     signal?.addEventListener('abort', () => resolve());
   });
   const { workerCommand } = await import('./queue/worker');
-  return workerCommand(io, { redis, queue, concurrency, lockSeconds, weights: specs as WeightsSpec[], mirror, registry, stop, ...(backend ? { backend } : {}) });
+  const threads = parseThreads(v.threads);
+  return workerCommand(io, { redis, queue, concurrency, lockSeconds, weights: specs as WeightsSpec[], mirror, registry, stop, ...(backend ? { backend } : {}), ...(threads !== undefined ? { threads } : {}) });
 }
 
 /** `stylegraph plan`: what a run would compute, its cost, and whether it would tile. */
 async function planCommand(
   io: Io, file: string, model: GraphModel, registry: NodeRegistry, size: number, backend: BackendName | undefined, tiling: RunOptions['tiling'],
-  sources: SourceOptions, weights: Parameters<typeof loadRunWeights>[2],
+  sources: SourceOptions, weights: Parameters<typeof loadRunWeights>[2], threads?: number,
 ): Promise<number> {
   const { images, errors: imageErrors } = await loadDocumentImages(model, registry, file, sources);
   if (imageErrors.length) throw new UsageError(imageErrors.map((d) => d.message).join('\n'));
@@ -411,6 +417,7 @@ async function planCommand(
   io.out(formatPlan(compiled.plan));
   const tiles = chooseTiling(compiled.plan, registry, backend ?? 'wasm', tiling || {});
   if (tiling !== false && tiles) io.out(`on ${backend ?? 'wasm'}:        ${'warning' in tiles ? tiles.warning : tiles.message}`);
+  if ((backend ?? 'wasm') === 'wasm') io.out(`wasm threads:  ${wasmThreads(threads, nodeCores())}${threads === undefined ? ' (every core; --threads N)' : ''}`);
   return 0;
 }
 
@@ -449,6 +456,11 @@ function int(name: string, s: string | undefined, min: number, max: number): num
   const n = s.trim() === '' ? NaN : Number(s);
   if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${name} must be a whole number from ${min} to ${max}, got "${s}"`);
   return n;
+}
+
+/** `--threads`: wasm's thread count, 1 to 8 (tfjs-wasm's pthread pool); undefined: every core. */
+function parseThreads(s: string | undefined): number | undefined {
+  return int('threads', s, 1, MAX_WASM_THREADS);
 }
 
 /** `--backend`: one Node can start; undefined chooses (auto). */

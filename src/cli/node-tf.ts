@@ -2,18 +2,35 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import { chooseBackend, type BackendChoice, type BackendName } from '../runtime/backend';
+import { chooseBackend, wasmThreads, type BackendChoice, type BackendName } from '../runtime/backend';
+import { registerThreadedWasm, runningWasmThreads } from '../runtime/wasm-threads';
+import { nodeCores, nodeThreadedWasmFiles } from './node-threads';
 import { registerNodeWebgpu } from './node-webgpu';
 
 export { tf };
 
-/** In Node: WebGPU through Dawn where a real GPU is found, else wasm (SIMD, one thread), then the slow cpu backend. */
+/** In Node: WebGPU through Dawn where a real GPU is found, else wasm (SIMD, threaded), then the slow cpu backend. */
 export const NODE_BACKENDS: readonly BackendName[] = ['webgpu', 'wasm', 'cpu'];
 
+export interface NodeBackendOptions {
+  /** wasm's threads (`--threads`); absent: every core, at most 8. */
+  threads?: number;
+}
+
 let wasmPathsSet = false;
+/** The threaded wasm factory now registered (its thread count and how to put tfjs's own back), if any. */
+let threaded: { threads: number; restore: () => void } | null = null;
+
+/** Registers the wasm build for `threads` (tfjs's own single-threaded one for 1), replacing what was registered. */
+function prepareWasm(threads: number) {
+  if (threaded?.threads === threads) return;
+  threaded?.restore();
+  threaded = null;
+  if (threads > 1) threaded = { threads, ...registerThreadedWasm(tf, nodeThreadedWasmFiles(), threads) };
+}
 
 /** Starts the requested backend (or the best available) in Node. */
-export async function startNodeBackend(forced?: BackendName): Promise<BackendChoice> {
+export async function startNodeBackend(forced?: BackendName, o: NodeBackendOptions = {}): Promise<BackendChoice> {
   if (!wasmPathsSet) {
     const pkg = createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm/package.json');
     setWasmPaths(join(dirname(pkg), 'dist') + '/');
@@ -28,6 +45,31 @@ export async function startNodeBackend(forced?: BackendName): Promise<BackendCho
       skipped.push({ backend: 'webgpu', reason: gpu.reason });
     }
   }
-  const choice = await chooseBackend(tf, candidates.filter((b) => !skipped.some((s) => s.backend === b)));
-  return { ...choice, skipped: [...skipped, ...choice.skipped] };
+  const wanted = wasmThreads(o.threads, nodeCores());
+  let threadsNote: string | undefined;
+  if (candidates.includes('wasm')) {
+    try {
+      prepareWasm(wanted);
+    } catch (e) {
+      threadsNote = `threaded wasm unavailable: ${(e as Error).message}`;
+      prepareWasm(1);
+    }
+  }
+  const rest = candidates.filter((b) => !skipped.some((s) => s.backend === b));
+  let choice = await chooseBackend(tf, rest).catch((e: Error) => e);
+  const wasmFailed = choice instanceof Error ? choice.message : choice.skipped.find((s) => s.backend === 'wasm')?.reason;
+  if (threaded && wasmFailed !== undefined) {
+    // The threaded build did not start: one thread rather than none (or the cpu backend).
+    threadsNote = `threaded wasm failed: ${wasmFailed}`;
+    prepareWasm(1);
+    choice = await chooseBackend(tf, rest.filter((b) => b !== 'webgpu'));
+  }
+  if (choice instanceof Error) throw choice;
+  const threads = choice.backend === 'wasm' ? runningWasmThreads(tf) : choice.backend === 'cpu' ? 1 : undefined;
+  return {
+    ...choice,
+    skipped: [...skipped, ...choice.skipped.filter((s) => !(threadsNote && s.backend === 'wasm'))],
+    ...(threads !== undefined ? { threads } : {}),
+    ...(threadsNote && choice.backend === 'wasm' ? { threadsNote } : {}),
+  };
 }

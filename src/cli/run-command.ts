@@ -10,7 +10,7 @@ import { manifestEntry } from '../models/weights/manifest';
 import type { NodeRegistry } from '../plugin/registry';
 import type { TF } from '../plugin/types';
 import type { LoadedCheckpoint } from '../plugin/types';
-import type { BackendChoice } from '../runtime/backend';
+import { backendLabel, type BackendChoice } from '../runtime/backend';
 import type { RunReport } from '../runtime/report';
 import { runSession, type RunHost, type RunRequest, type SessionOutput, type SessionResult } from '../runtime/session';
 import type { Io } from './io';
@@ -160,7 +160,7 @@ export async function nodeRunHost(io: Io, c: RunCommand): Promise<{ host: RunHos
 }
 
 export const backendLine = (choice: BackendChoice, size: number): string =>
-  `backend ${choice.backend}${choice.skipped.length ? ` (${choice.skipped.map((s) => `${s.backend}: ${s.reason}`).join('; ')})` : ''}, ${size} px`;
+  `backend ${backendLabel(choice)}${choice.skipped.length ? ` (${choice.skipped.map((s) => `${s.backend}: ${s.reason}`).join('; ')})` : ''}, ${size} px`;
 
 /** The random-weights line (said last, where it is seen) and the exit status of a finished session. */
 export function exitStatus(io: Io, c: RunCommand, result: SessionResult, loadedNames: ReadonlySet<string>, rescued = false): number {

@@ -10,6 +10,25 @@ export interface BackendChoice {
   backend: BackendName;
   /** Each backend tried before the chosen one, and why it was passed over. */
   skipped: { backend: BackendName; reason: string }[];
+  /** Threads the backend computes on (wasm: its pthread pool; 1 elsewhere on the CPU). Absent: not known. */
+  threads?: number;
+  /** Why wasm runs on fewer threads than asked (the page is not cross-origin isolated, the threaded build failed). */
+  threadsNote?: string;
+}
+
+/** The most threads tfjs-wasm can use: it creates eight pthread workers when it starts. */
+export const MAX_WASM_THREADS = 8;
+
+/** The threads a request gets: a whole number from 1 to 8; absent: `available` (the machine's cores), capped at 8. */
+export function wasmThreads(requested: number | undefined, available: number): number {
+  const n = requested ?? available;
+  return Math.max(1, Math.min(MAX_WASM_THREADS, Math.floor(Number.isFinite(n) ? n : 1)));
+}
+
+/** "wasm, 2 threads", "wasm, 1 thread (page not cross-origin isolated)", "webgpu": for status lines and the run bar. */
+export function backendLabel(choice: BackendChoice): string {
+  if (choice.threads === undefined || choice.backend === 'webgpu' || choice.backend === 'webgl') return choice.backend;
+  return `${choice.backend}, ${choice.threads} thread${choice.threads === 1 ? '' : 's'}${choice.threadsNote ? ` (${choice.threadsNote})` : ''}`;
 }
 
 /**

@@ -24,6 +24,8 @@ export interface RunReport {
   error?: string;
   converged?: string;
   backend: string;
+  /** Threads the backend computed on (wasm's pthread pool), where the host knows it. */
+  threads?: number;
   size: number;
   seed: number;
   weights: RunResult['weights'];
@@ -38,7 +40,7 @@ export function runReport(a: {
   model: GraphModel; backend: string; size: number; seed: number; outputs: string[];
   /** A run that could not start has only a status and an error. */
   result: RunResult | Pick<RunResult, 'status' | 'error'>;
-  label?: string; item?: string; scales?: ScaleLog[];
+  label?: string; item?: string; scales?: ScaleLog[]; threads?: number;
 }): RunReport {
   const r = a.result;
   const steps = 'steps' in r ? r.steps : [];
@@ -51,6 +53,7 @@ export function runReport(a: {
     ...(r.error ? { error: r.error } : {}),
     ...('converged' in r && r.converged ? { converged: r.converged } : {}),
     backend: a.backend,
+    ...(a.threads !== undefined ? { threads: a.threads } : {}),
     size: a.size,
     seed: a.seed,
     weights: 'weights' in r ? r.weights : [],

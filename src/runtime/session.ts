@@ -43,6 +43,8 @@ export interface RunRequest {
   frames?: { warmStart?: boolean };
   tiling?: RunOptions['tiling'];
   backend?: BackendName;
+  /** wasm's threads (`--threads`); absent: the host's default (every core). */
+  threads?: number;
   /** Value keys to preview (the editor's node previews); each arrives as a `probe` event. */
   probe?: readonly string[];
 }
@@ -91,7 +93,7 @@ export interface RunHost {
   /** The content frames of a `frames` request, pulled one at a time (the next is asked for when a frame is written). */
   frames?: AsyncIterable<DecodedImage>;
   /** Starts the requested backend (or the best available); absent: the one tfjs already runs. */
-  startBackend?: (name?: BackendName) => Promise<BackendChoice>;
+  startBackend?: (name?: BackendName, o?: { threads?: number }) => Promise<BackendChoice>;
   /** Keeps an output (a file, a message); returns what it wrote (paths), named in the report. */
   write?: (output: SessionOutput) => Promise<string[]>;
   onEvent?: (e: SessionEvent) => void;
@@ -109,6 +111,8 @@ export interface SessionResult {
   /** Every problem found, whole (path, node, code), for the host to show where it belongs. */
   diagnostics: Diagnostic[];
   backend: string;
+  /** Threads the backend computes on (BackendChoice.threads), where known. */
+  threads?: number;
   /** One report per run: the single run, each sweep cell, each batch item. */
   runs: RunReport[];
   /** The last run's images, or the sweep's sheet (`sheet`). */
@@ -164,8 +168,9 @@ export async function runSession(model: GraphModel, registry: NodeRegistry, requ
 
   try {
     if (host.startBackend) {
-      const choice = await host.startBackend(request.backend);
+      const choice = await host.startBackend(request.backend, request.threads !== undefined ? { threads: request.threads } : {});
       out.backend = choice.backend;
+      if (choice.threads !== undefined) out.threads = choice.threads;
       emit({ type: 'backend', choice });
     }
     let checkpoints = noCheckpoints;
@@ -191,7 +196,7 @@ export async function runSession(model: GraphModel, registry: NodeRegistry, requ
         ? await host.write({ kind: 'run', model: m, images, checkpoints: result.checkpoints, steps: result.steps.length - 1, ...(label.item ? { item: label.item } : {}) })
         : [];
       out.written.push(...written);
-      const report = runReport({ model: m, backend: out.backend, size, seed: request.seed, result, outputs: written, ...label, ...(scales.length > 1 ? { scales } : {}) });
+      const report = runReport({ model: m, backend: out.backend, ...(out.threads !== undefined ? { threads: out.threads } : {}), size, seed: request.seed, result, outputs: written, ...label, ...(scales.length > 1 ? { scales } : {}) });
       // A stream keeps its first frame's report only (the weights used, the warnings): a long clip stays flat.
       if (!request.frames || !out.runs.length) out.runs.push(report);
       out.outputs = images;
@@ -272,7 +277,7 @@ export async function runSession(model: GraphModel, registry: NodeRegistry, requ
           // A photo that cannot be read fails its item; a graph that does not compile fails them all.
           if (out.diagnostics.slice(before).some((d) => d.code !== 'source')) return invalid([]);
           const error = out.diagnostics.slice(before).map((d) => d.message).join('; ');
-          out.runs.push(runReport({ model: base, backend: out.backend, size: request.size, seed: request.seed, result: { status: 'failed', error }, outputs: [], item: source }));
+          out.runs.push(runReport({ model: base, backend: out.backend, ...(out.threads !== undefined ? { threads: out.threads } : {}), size: request.size, seed: request.seed, result: { status: 'failed', error }, outputs: [], item: source }));
           status = 'failed';
           continue;
         }

@@ -5,7 +5,7 @@ import { embedText } from '../../codecs/png';
 import { serialiseDocument, parseDocument } from '../../graph/document';
 import { manifestEntry } from '../../models/weights/manifest';
 import type { NodeRegistry } from '../../plugin/registry';
-import type { BackendName } from '../../runtime/backend';
+import { backendLabel, type BackendName } from '../../runtime/backend';
 import { RunMemo } from '../../runtime/memo';
 import { createModelCache } from '../../runtime/models';
 import { runSession, type SessionState } from '../../runtime/session';
@@ -25,6 +25,8 @@ export interface WorkerOptions {
   queue: string;
   concurrency: number;
   backend?: BackendName;
+  /** wasm's threads (`--threads`); absent: every core. */
+  threads?: number;
   weights: WeightsSpec[];
   /** The weights mirror, for `--weights NAME` not yet cached. */
   mirror?: WeightsSettings['mirror'];
@@ -60,9 +62,9 @@ export async function readJobSource(source: string): Promise<Uint8Array> {
  */
 export async function workerCommand(io: Io, o: WorkerOptions): Promise<number> {
   const { tf, startNodeBackend } = await import('../node-tf');
-  const choice = await startNodeBackend(o.backend);
+  const choice = await startNodeBackend(o.backend, o.threads !== undefined ? { threads: o.threads } : {});
   const name = `${hostname()}:${process.pid}`;
-  io.err(`worker ${name}: backend ${choice.backend}${choice.skipped.length ? ` (${choice.skipped.map((s) => `${s.backend}: ${s.reason}`).join('; ')})` : ''}, queue "${o.queue}" on ${o.redis}, ${o.concurrency} at a time`);
+  io.err(`worker ${name}: backend ${backendLabel(choice)}${choice.skipped.length ? ` (${choice.skipped.map((s) => `${s.backend}: ${s.reason}`).join('; ')})` : ''}, queue "${o.queue}" on ${o.redis}, ${o.concurrency} at a time`);
 
   const checkpoints = new Map<string, LoadedCheckpoint>();
   const settings: WeightsSettings = { dir: defaultCacheDir(), mirror: o.mirror ?? null };
