@@ -134,6 +134,17 @@ describe('live frames through the worker', () => {
     expect([...w.deps.state.images.keys()].filter((k) => k.startsWith(CAMERA_SOURCE))).toEqual([]);
   });
 
+  it('holds a constant number of tensors from frame to frame (nothing leaks per frame)', async () => {
+    const w = worker();
+    const counts: number[] = [];
+    for (let i = 0; i < 8; i++) {
+      expect(liveDone(await w.send(picture(40, 30, i * 3))).status).toBe('done');
+      counts.push(tf.memory().numTensors);
+    }
+    // Frame 1 loads the networks and fills the memo; every later frame leaves exactly as many tensors behind.
+    expect(new Set(counts.slice(1)).size, counts.join(', ')).toBe(1);
+  });
+
   it('a live frame gives the same picture as a still run of the graph on that picture', async () => {
     const w = worker();
     const pic = picture(40, 30, 5);

@@ -73,6 +73,7 @@ describe('live camera (fake device)', () => {
     const b = await pixels(page);
     // The fake camera's pattern moves, so consecutive outputs differ.
     expect(meanAbs(a, b)).toBeGreaterThan(0);
+    expect(await page.textContent('[data-test=status]')).toMatch(/^live camera/);
     const fps = await page.textContent('[data-test=camera-fps]');
     expect(fps).toMatch(/^\s*\d+\.\d fps\s*$/);
     expect(parseFloat(fps!)).toBeGreaterThan(0);
@@ -178,5 +179,12 @@ describe('live camera (fake device)', () => {
     await page.waitForSelector('[data-test=camera-note]');
     expect(await page.textContent('[data-test=camera-note]')).toMatch(/live mode needs a feed-forward graph.*"optim"/);
     expect(await page.isDisabled('[data-test=camera-pause]')).toBe(true);
-  }, 120_000);
+    // Run still runs it once, on the camera's current picture.
+    await page.fill('[data-test=steps]', '2');
+    await page.dispatchEvent('[data-test=steps]', 'change');
+    await page.click('[data-test=run]');
+    await page.waitForFunction(() => /^(done|failed)/.test(document.querySelector('[data-test=status]')?.textContent ?? ''), null, { timeout: 120_000 });
+    expect(await page.textContent('[data-test=status]')).toMatch(/^done after 2 steps/);
+    expect(await page.isVisible('canvas[data-test=current]')).toBe(true);
+  }, 180_000);
 });

@@ -97,6 +97,14 @@ export const useCameraStore = defineStore('camera', () => {
   // A graph without a camera node (another graph opened, the node deleted) turns the camera off.
   watch(hasCamera, (has) => !has && stream && stop());
 
+  // The status line says what the camera is doing while no run is going on (and 'ready' again when it stops).
+  const LIVE = 'live camera: each frame is stylised as the worker keeps up; Run runs the graph once on the current picture';
+  const PAUSED = 'camera paused: the frozen frame is in the output (Pin, Export PNG, Use as still)';
+  watch(status, (s) => {
+    if (run.phase !== 'ready' || !['ready', LIVE, PAUSED].includes(run.message)) return;
+    run.message = s === 'live' ? LIVE : s === 'paused' ? PAUSED : 'ready';
+  });
+
   /** Offers each new camera frame to the scheduler (requestVideoFrameCallback, or about 30 a second without it). */
   function watchFrames() {
     const rvfc = (video as HTMLVideoElement & { requestVideoFrameCallback?: (cb: () => void) => number }).requestVideoFrameCallback;
