@@ -124,6 +124,8 @@ export async function videoCommand(io: Io, c: RunCommand, v: VideoOptions): Prom
   };
   const progress = frameProgress(io, total);
   let frameIndex = 0;
+  // Frames per second after the first frame (which also starts the backend, loads weights and encodes the style).
+  const times = { start: performance.now(), first: 0, last: 0 };
   const host: RunHost = {
     ...base.host,
     frames: decodeFrames(tools, input, { width, height, rate: info.rate, ...(v.range ? { range: v.range } : {}), ...(v.fps ? { fps: v.fps } : {}) }),
@@ -132,7 +134,11 @@ export async function videoCommand(io: Io, c: RunCommand, v: VideoOptions): Prom
     onEvent: (e) => {
       if (e.type === 'backend') io.err(backendLine(e.choice, c.request.size));
       else if (e.type === 'frame') frameIndex = e.index;
-      else if (e.type === 'run-done') progress(frameIndex + 1);
+      else if (e.type === 'run-done') {
+        times.last = performance.now();
+        if (!frameIndex) times.first = times.last;
+        progress(frameIndex + 1);
+      }
       // The first frame's preparation is worth saying; the same words for every frame are not.
       else if (e.type === 'status' && frameIndex === 0) io.err(e.message);
     },
@@ -157,18 +163,20 @@ export async function videoCommand(io: Io, c: RunCommand, v: VideoOptions): Prom
   if (!result || failure)
     result = { diagnostics: [], backend: '', runs: [], outputs: {}, written: [], reused: { hits: 0, misses: 0 }, seconds: 0, ...result, status: 'failed', error: failure ?? 'no result' };
   const frames = enc.current?.frames ?? 0;
+  const steady = frames > 1 ? (frames - 1) / ((times.last - times.first) / 1000) : null;
+  const firstFrameSeconds = (times.first - times.start) / 1000;
   for (const d of result.diagnostics) io.err(`${c.file}: ${formatDiagnostic(d)}`);
   for (const w of result.runs[0]?.weights ?? []) io.err(`weights for ${w.nodes.join(', ')}: ${w.weights}`);
   let rescued = false;
   if (c.report) {
     const r = await writeOrRescue(resolve(io.cwd, c.report), JSON.stringify({
       graph: c.file, video: v.input, out: v.out, status: result.status, frames, seconds: result.seconds, framesPerSecond: frames / Math.max(1e-9, result.seconds),
-      size: [width, height], rate, blend: v.blend ?? 0, warmStart: Boolean(v.warmStart), reused: result.reused.hits, firstFrame: result.runs[0] ?? null,
+      firstFrameSeconds, framesPerSecondAfterFirst: steady, size: [width, height], rate, blend: v.blend ?? 0, warmStart: Boolean(v.warmStart), reused: result.reused.hits, firstFrame: result.runs[0] ?? null,
     }, null, 2) + '\n');
     if (r.failed) (rescued = true), io.err(`stylegraph: ${r.failed}; saved it to ${r.path} instead`);
   }
   if (result.status === 'done')
-    io.err(`wrote ${v.out} (${frames} frames in ${result.seconds.toFixed(1)} s, ${(frames / result.seconds).toFixed(2)} frames/s; ` +
+    io.err(`wrote ${v.out} (${frames} frames in ${result.seconds.toFixed(1)} s; the first ${firstFrameSeconds.toFixed(1)} s, then ${steady?.toFixed(2) ?? '-'} frames/s; ` +
       `${result.reused.hits} steps reused from the first frame)`);
   return exitStatus(io, c, result, base.loadedNames(), rescued);
 }
