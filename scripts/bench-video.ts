@@ -135,15 +135,24 @@ say();
 const long = join(tmp, 'long.mp4');
 const longFrames = smoke ? 40 : 600;
 ffmpeg('-f', 'lavfi', '-i', `testsrc=size=64x48:rate=24:duration=${longFrames / 24}`, '-c:v', 'libx264', '-pix_fmt', 'yuv420p', long);
-const rss: number[] = [];
-const timer = setInterval(() => rss.push(process.memoryUsage().rss), 200);
+const { tf } = await import('../src/cli/node-tf');
+const samples: { rss: number; tensors: number; bytes: number }[] = [];
+const timer = setInterval(() => {
+  const m = tf.memory();
+  samples.push({ rss: process.memoryUsage().rss, tensors: m.numTensors, bytes: m.numBytes });
+}, 200);
 const t0 = performance.now();
 const lr = await run(['presets/adain.json', '--content', long, '--out', join(tmp, 'long-out.mp4'), '--size', '32', ...tiny]);
 clearInterval(timer);
 const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
-const tenth = rss.slice(0, Math.max(1, Math.floor(rss.length / 10)));
 say(`### Memory over a long clip: ${lr.frames} frames of 64x48 through AdaIN at 32 px (tiny test checkpoints), ${((performance.now() - t0) / 1000).toFixed(0)} s`);
 say();
-say(`Process RSS, largest in the first tenth of the run: ${mib(Math.max(...tenth))}; largest over the whole run: ${mib(Math.max(...rss))}; at the end: ${mib(rss.at(-1) ?? 0)}.`);
+say('| part of the run | largest process RSS | tfjs tensors | tfjs bytes |');
+say('|---|---|---|---|');
+const tenth = Math.max(1, Math.floor(samples.length / 10));
+for (const [label, part] of [['first tenth', samples.slice(0, tenth)], ['middle tenth', samples.slice(5 * tenth, 6 * tenth)], ['last tenth', samples.slice(-tenth)]] as const) {
+  const last = part.at(-1);
+  if (last) say(`| ${label} | ${mib(Math.max(...part.map((x) => x.rss)))} | ${last.tensors} | ${mib(last.bytes)} |`);
+}
 say();
 say(`Machine: ${cpus().length} cores, node ${process.version}, ffmpeg ${execFileSync(tools.ffmpeg, ['-version']).toString().split(' ')[2]}.`);

@@ -208,6 +208,18 @@ describe('stylegraph run with a video', () => {
     expect(stray.err).toMatch(/--blend is for a video/);
   });
 
+  it('stops when asked (Ctrl+C): exit 130, no result and no temporary file left', async () => {
+    const out = join(tmp, 'stopped.mp4');
+    const controller = new AbortController();
+    const lines: string[] = [];
+    const io: Io = { out: () => {}, err: (l) => (lines.push(l), l.startsWith('frame 2/') && controller.abort()), isTTY: false, cwd: root };
+    const code = await main(['run', 'presets/adain.json', '--content', clip, '--out', out, '--size', '32', '--backend', 'wasm', ...weights], io, controller.signal);
+    expect(code, lines.join('\n')).toBe(130);
+    expect(lines.some((l) => l.startsWith('frame 16/'))).toBe(false);
+    expect(existsSync(out)).toBe(false);
+    expect(readdirSync(tmp).filter((n) => n.startsWith('.stopped'))).toEqual([]);
+  });
+
   it('flickers less with --blend on a still, noisy clip', async () => {
     const measure = async (...extra: string[]) => {
       const out = join(tmp, `still-${extra.join('') || 'plain'}.mp4`);

@@ -178,7 +178,8 @@ export async function* decodeFrames(tools: VideoTools, file: string, o: DecodeOp
   ];
   const args = ['-v', 'error', '-nostdin', '-i', file, '-an', '-sn', '-dn', '-vf', filters.join(','), '-r', String(o.fps ?? o.rate),
     '-f', 'rawvideo', '-pix_fmt', 'rgba', 'pipe:1'];
-  const p = spawn(tools.ffmpeg, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Its own process group: Ctrl+C reaches stylegraph, which stops the run and then the decoder, not ffmpeg first.
+  const p = spawn(tools.ffmpeg, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let stderr = '';
   p.stderr.on('data', (b: Buffer) => (stderr = (stderr + b.toString()).slice(-4000)));
   const exited = new Promise<number | null>((resolve, reject) => {
@@ -293,7 +294,8 @@ export class VideoEncoder {
       ...codecArgs(o),
       o.file,
     ];
-    return new VideoEncoder(spawn(tools.ffmpeg, args, { stdio: ['pipe', 'ignore', 'pipe'] }), o);
+    // Its own process group, like the decoder: Ctrl+C stops the run, and stylegraph then stops the encoder.
+    return new VideoEncoder(spawn(tools.ffmpeg, args, { stdio: ['pipe', 'ignore', 'pipe'], detached: true }), o);
   }
 
   private error(): Error {
