@@ -5,6 +5,7 @@ import { defineConfig } from 'vite';
 import { examplePacks } from './src/devserver/packs';
 import { weightsServer } from './src/devserver/weights';
 import { sandboxScripts } from './src/devserver/sandbox';
+import { crossOriginIsolation } from './src/devserver/headers';
 
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 
@@ -17,7 +18,9 @@ export default defineConfig({
   // Presets and their sample images are served as they are: /gatys.json, /images/astronaut.jpg.
   publicDir: here('./presets'),
   build: { outDir: here('./dist'), emptyOutDir: true },
-  server: { fs: { allow: [here('.')] } },
+  // Cross-origin isolated (COOP + COEP), so tfjs-wasm runs threaded in the run worker: src/devserver/headers.ts.
+  server: { fs: { allow: [here('.')] }, headers: { ...crossOriginIsolation } },
+  preview: { headers: { ...crossOriginIsolation } },
   optimizeDeps: {
     include: ['@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-backend-webgpu'],
   },
