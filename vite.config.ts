@@ -22,7 +22,12 @@ export default defineConfig({
   server: { fs: { allow: [here('.')] }, headers: { ...crossOriginIsolation } },
   preview: { headers: { ...crossOriginIsolation } },
   optimizeDeps: {
-    include: ['@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-backend-webgpu'],
+    include: [
+      '@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-backend-webgpu',
+      // CommonJS files the run worker imports for threaded wasm (src/web/backend.ts).
+      '@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.js',
+      '@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.worker.js',
+    ],
   },
   test: {
     root: here('.'),
