@@ -7,11 +7,10 @@ import type { RGBAImage } from '../ops/image';
 import type { PackRecord } from '../plugin/packs';
 import type { InputDefs, NodeRole, OutputDef, ParamDefs, ValueInfo } from '../plugin/types';
 
-/** A cached checkpoint's bytes as the page read them from IndexedDB (the sandboxed worker cannot open it). */
+/** A cached checkpoint's bytes as the page read them from IndexedDB and checked (the sandboxed worker can do neither). */
 export interface WeightBytes {
   name: string;
   source: string;
-  sha256: string;
   bytes: ArrayBuffer;
 }
 
@@ -57,7 +56,13 @@ export type ToWorker =
    * Starts the backend. The worker runs in an opaque-origin sandbox that cannot fetch or open IndexedDB: the page
    * hands in tfjs's wasm binaries (by file name) and the cached checkpoints' bytes.
    */
-  | { type: 'init'; backend?: BackendName; wasm?: Record<string, ArrayBuffer>; weights?: WeightBytes[] }
+  | {
+      type: 'init'; backend?: BackendName; wasm?: Record<string, ArrayBuffer>; weights?: WeightBytes[];
+      /** Cached checkpoints the page could not use (a checksum mismatch), reported back with the worker's own errors. */
+      weightErrors?: string[];
+      /** The worker runs in the pack sandbox (src/web/sandbox-host.ts): it says so where a backend is unavailable there. */
+      sandboxed?: boolean;
+    }
   | {
       type: 'run';
       id: number;
@@ -85,7 +90,7 @@ export type ToWorker =
   /** The node packs installed in the editor (their source text), replacing what the worker had; answered by 'packs-loaded' with the same id. */
   | { type: 'packs'; id?: number; packs: { origin: string; source: string }[] }
   /** The cached checkpoints changed: their bytes, as the page read them again. */
-  | { type: 'weights-changed'; weights?: WeightBytes[] }
+  | { type: 'weights-changed'; weights?: WeightBytes[]; weightErrors?: string[] }
   /** A question about a pack's node type, answered by 'pack-answer' with the same id. */
   | { type: 'pack-query'; id: number; query: PackQuery }
   /** The answer to the worker's 'fetch' (bytes, or why not). */

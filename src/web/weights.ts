@@ -44,23 +44,31 @@ export const clearWeights = (): Promise<undefined> => tx('readwrite', (s) => s.c
 
 /** Every cached checkpoint, read and checked against its stored checksum. */
 export async function loadCachedWeights(): Promise<{ loaded: LoadedCheckpoint[]; errors: string[] }> {
-  return parseWeightBytes(await readCachedWeightBytes());
+  const { entries, errors } = await readCachedWeightBytes();
+  const parsed = parseWeightBytes(entries);
+  return { loaded: parsed.loaded, errors: [...errors, ...parsed.errors] };
 }
 
 /**
- * The cached checkpoints' bytes, as stored (the page reads them: the run worker lives in an opaque-origin sandbox
- * that has no IndexedDB, and gets them by message).
+ * The cached checkpoints' bytes, each checked against its stored checksum (on the page: the run worker may live in
+ * an opaque-origin sandbox, which has neither IndexedDB nor crypto.subtle, and gets the bytes by message).
  */
-export const readCachedWeightBytes = async (): Promise<WeightBytes[]> =>
-  (await tx<CachedWeights[]>('readonly', (s) => s.getAll())).map(({ name, source, sha256: hash, bytes }) => ({ name, source, sha256: hash, bytes }));
+export async function readCachedWeightBytes(): Promise<{ entries: WeightBytes[]; errors: string[] }> {
+  const entries: WeightBytes[] = [];
+  const errors: string[] = [];
+  for (const e of await tx<CachedWeights[]>('readonly', (s) => s.getAll())) {
+    if ((await sha256(e.bytes)) === e.sha256) entries.push({ name: e.name, source: e.source, bytes: e.bytes });
+    else errors.push(`${e.name}: checksum mismatch; load it again`);
+  }
+  return { entries, errors };
+}
 
-/** Checkpoints from their bytes, each checked against its stored checksum (in the worker). */
-export async function parseWeightBytes(entries: readonly WeightBytes[]): Promise<{ loaded: LoadedCheckpoint[]; errors: string[] }> {
+/** Checkpoints from their bytes (in the worker). */
+export function parseWeightBytes(entries: readonly WeightBytes[]): { loaded: LoadedCheckpoint[]; errors: string[] } {
   const loaded: LoadedCheckpoint[] = [];
   const errors: string[] = [];
   for (const e of entries) {
     try {
-      if ((await sha256(e.bytes)) !== e.sha256) throw new Error('checksum mismatch; load it again');
       loaded.push({ name: e.name, source: `${e.source} (cached)`, tensors: readCheckpoint(new Uint8Array(e.bytes), e.source) });
     } catch (err) {
       errors.push(`${e.name}: ${(err as Error).message}`);

@@ -68,9 +68,11 @@ const post = (m: FromWorker, transfer: Transferable[] = []) => endpoint.postMess
 const shapesOf = (): CheckpointShapes =>
   Object.fromEntries([...checkpoints].map(([name, c]) => [name, [...c.tensors].map(([k, t]) => [k, [...t.shape]] as [string, number[]])]));
 
-async function loadWeights(entries: readonly WeightBytes[]): Promise<string[]> {
+function loadWeights(entries: readonly WeightBytes[], pageErrors: readonly string[] = []): string[] {
   checkpoints.clear();
-  const { loaded, errors } = await parseWeightBytes(entries);
+  const parsed = parseWeightBytes(entries);
+  const { loaded } = parsed;
+  const errors = [...pageErrors, ...parsed.errors];
   for (const c of loaded) checkpoints.set(c.name, c);
   networks.dispose();
   memo.clear();
@@ -128,7 +130,10 @@ async function receive(m: ToWorker) {
         // tfjs fetches its wasm from these URLs: blob: URLs of the bytes the page handed in (the sandbox may fetch blob: only).
         const wasm = m.wasm && Object.fromEntries(Object.entries(m.wasm).map(([name, b]) => [name, URL.createObjectURL(new Blob([b], { type: 'application/wasm' }))]));
         const choice = await startBrowserBackend(m.backend, wasm);
-        const errors = await loadWeights(m.weights ?? []);
+        // No WebGPU in an opaque-origin worker (navigator.gpu needs a secure context): say why it was skipped.
+        if (m.sandboxed && !('gpu' in navigator))
+          for (const s of choice.skipped) if (s.backend === 'webgpu') s.reason = 'not available in the pack sandbox (an opaque-origin worker has no WebGPU)';
+        const errors = loadWeights(m.weights ?? [], m.weightErrors);
         post({ type: 'ready', choice, weights: [...checkpoints.keys()], shapes: shapesOf(), errors });
       } catch (err) {
         post({ type: 'failed-to-start', message: err instanceof Error ? err.message : String(err) });
@@ -169,7 +174,7 @@ async function receive(m: ToWorker) {
   else if (m.type === 'weights-changed') {
     const load = weightsReady.then(async () => {
       await ready;
-      const errors = await loadWeights(m.weights ?? []);
+      const errors = loadWeights(m.weights ?? [], m.weightErrors);
       post({ type: 'weights', weights: [...checkpoints.keys()], shapes: shapesOf(), errors });
     });
     weightsReady = load.catch(() => {});

@@ -78,14 +78,22 @@ const probeGraph = JSON.stringify({
 });
 
 describe('node packs in the sandbox (issue 16)', () => {
-  it('runs the worker in an opaque-origin iframe with a policy that allows no network', async () => {
+  it('moves the worker into an opaque-origin iframe with a policy that allows no network once a pack is installed', async () => {
     const { page, errors } = await editor.open('backend=wasm&size=32&fresh');
+    // No pack, no pack code: the worker is a plain one (WebGPU needs a secure context, which the sandbox's worker is not).
+    expect(await page.locator('iframe[data-test=run-sandbox]').count()).toBe(0);
+    await install(page, `${packUrl}/hostile.js`);
+    await expect.poll(() => page.textContent('[data-test=pack-list]')).toMatch(/hostile 1\.0\.0/);
     const frame = page.locator('iframe[data-test=run-sandbox]');
     expect(await frame.getAttribute('sandbox')).toBe('allow-scripts');
     const policy = await frame.evaluate((f: HTMLIFrameElement) => /content="([^"]*)"/.exec(f.srcdoc)?.[1] ?? '');
     expect(policy).toContain("default-src 'none'");
     expect(policy).toContain('connect-src blob: data:');
     expect(policy).not.toMatch(/connect-src[^;]*(https?:|\*)/);
+    // A build hands the worker in as text: no script URL is allowed either (a pack cannot import even the app's files).
+    expect(policy).not.toMatch(/script-src[^;]*(https?:|\*|'self')/);
+    // The worker started again in there, and the run bar is ready.
+    await page.waitForFunction(() => !(document.querySelector('[data-test=run]') as HTMLButtonElement | null)?.disabled, null, { timeout: 60_000 });
     expect(errors).toEqual([]);
     await page.close();
   });

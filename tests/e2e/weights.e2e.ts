@@ -46,7 +46,11 @@ beforeAll(async () => {
   mirrorBase = `http://127.0.0.1:${(mirror.address() as AddressInfo).port}/weights/`;
   process.env.STYLEGRAPH_WEIGHTS_MIRROR = mirrorBase;
   process.env.STYLEGRAPH_CACHE = cache;
-  server = await preview({ configFile: new URL('../../vite.config.ts', import.meta.url).pathname, preview: { port: 0, host: '127.0.0.1' } });
+  server = await preview({
+    configFile: new URL('../../vite.config.ts', import.meta.url).pathname, preview: { port: 0, host: '127.0.0.1' },
+    // E2E_DIST=folder serves another build (as tests/e2e/editor.ts does).
+    ...(process.env.E2E_DIST ? { build: { outDir: process.env.E2E_DIST } } : {}),
+  });
   base = server.resolvedUrls!.local[0]!;
   staticServer = createServer((req, res) => {
     const path = normalize(join(dist, decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)));
@@ -124,8 +128,9 @@ describe('pretrained weights in the editor', () => {
     expect(pageRequests.filter((u) => u.startsWith(mirrorBase))).toEqual([]);
     expect(readdirSync(cache).filter((f) => f.endsWith('.pth')).map((f) => f.replace(/^[0-9a-f]+-/, '')).sort()).toEqual(['decoder.pth', 'vgg_normalised.pth']);
 
-    // The worker has them before the next run starts.
-    await expect.poll(() => page.evaluate(() => (window as unknown as { stylegraph: { run: { weights: string[] } } }).stylegraph.run.weights.sort())).toEqual(['adain-decoder', 'vgg_normalised']);
+    // The worker has them before the next run starts (the page reads them from IndexedDB and hands them to the
+    // sandboxed worker, which checks their sha256: 90 MB on a shared machine can take a few seconds).
+    await expect.poll(() => page.evaluate(() => (window as unknown as { stylegraph: { run: { weights: string[] } } }).stylegraph.run.weights.sort()), { timeout: 30_000 }).toEqual(['adain-decoder', 'vgg_normalised']);
     const trained = await runOnce(page);
     expect(await page.locator('[data-test=random-weights]').count()).toBe(0);
     expect(await page.textContent('[data-test=run-weights]')).toContain(`Decoder: adain-decoder from ${mirrorBase}decoder.pth (cached)`);

@@ -15,6 +15,7 @@ import { WASM_URLS } from '../../web/wasm-urls';
 import { readCachedWeightBytes } from '../../web/weights';
 import workerUrl from '../../web/worker.ts?worker&url';
 import { getUpload, isUpload } from '../../web/uploads';
+import { storedPacks } from '../../web/pack-store';
 import { remoteOrigin } from '../../web/source-origin';
 import { checkpointShapes, modelLayers, registry, setPackQuery } from '../registry';
 import { hostLimit as limitOf } from '../host-limits';
@@ -102,8 +103,14 @@ export const useRunStore = defineStore('run', () => {
   /** The run going on now. */
   const current = shallowRef<QueuedRun | null>(null);
   let queued = 0;
-  /** The run worker, in its opaque-origin sandbox (src/web/sandbox-host.ts). */
-  let worker: SandboxedWorker | null = null;
+  /**
+   * The run worker: a plain module worker while no node pack is enabled, and in the pack sandbox (an opaque-origin
+   * iframe, src/web/sandbox-host.ts) as soon as one is, since pack code runs in it. The sandbox has no WebGPU (an
+   * opaque-origin worker is not a secure context), so it is used only when there is pack code to contain.
+   */
+  let worker: SandboxedWorker | Worker | null = null;
+  /** Whether the worker is the sandboxed one. */
+  const sandboxed = ref(false);
   /** Answers the worker owes: pack installs and questions about pack node types, by request id. */
   const waiting = new Map<number, (m: FromWorker) => void>();
   let requestId = 0;
@@ -132,23 +139,35 @@ export const useRunStore = defineStore('run', () => {
       startError.value = settings.backendError;
       return;
     }
-    // Pack code runs in the worker, so the worker runs where it cannot reach this page: a sandboxed iframe. A build
-    // hands it the worker bundle's text (fetched here, same-origin), so any static host serves the editor.
-    worker = markRaw(new SandboxedWorker(import.meta.env.DEV ? { url: workerUrl } : {
-      source: fetch(workerUrl).then((r) => (r.ok ? r.text() : Promise.reject(new Error(`HTTP ${r.status} for ${workerUrl}`)))),
-    }));
+    startWorker(storedPacks().some((p) => p.enabled));
+  }
+
+  /** Starts the worker, in the pack sandbox or not, and hands it what it cannot read itself. */
+  function startWorker(sandbox: boolean) {
+    sandboxed.value = sandbox;
+    // A build hands the sandbox the worker bundle's text (fetched here, same-origin), so any static host serves the
+    // editor; `npm start` gives its URL (unbundled modules, imported with CORS).
+    worker = markRaw(
+      !sandbox ? new Worker(workerUrl, { type: import.meta.env.DEV ? 'module' : 'classic' })
+      : new SandboxedWorker(import.meta.env.DEV ? { url: workerUrl } : {
+        source: fetch(workerUrl).then((r) => (r.ok ? r.text() : Promise.reject(new Error(`HTTP ${r.status} for ${workerUrl}`)))),
+      }),
+    );
     worker.onmessage = (e: MessageEvent<FromWorker>) => receive(e.data);
-    worker.onerror = (e) => {
+    worker.onerror = (e: { message: string }) => {
       phase.value = 'no-backend';
       startError.value = `the worker failed: ${e.message}`;
     };
     setPackQuery((query: PackQuery) => request<Extract<FromWorker, { type: 'pack-answer' }>>((id) => ({ type: 'pack-query', id, query })));
-    // The sandbox can neither fetch nor open IndexedDB: the page hands in tfjs's wasm files and the cached weights.
+    // The sandbox can neither fetch nor open IndexedDB: the page hands in tfjs's wasm files and the cached weights
+    // (to either worker, so both work the same way).
     void (async () => {
       try {
-        const [wasm, weightBytes] = await Promise.all([wasmBinaries(WASM_URLS), readCachedWeightBytes().catch(() => [])]);
-        post({ type: 'init', ...(settings.backend ? { backend: settings.backend } : {}), wasm, weights: weightBytes },
-          [...Object.values(wasm), ...weightBytes.map((w) => w.bytes)]);
+        const [wasm, cached] = await Promise.all([wasmBinaries(WASM_URLS), readCachedWeightBytes().catch(noWeights)]);
+        post({
+          type: 'init', ...(settings.backend ? { backend: settings.backend } : {}), wasm, weights: cached.entries, weightErrors: cached.errors,
+          sandboxed: sandbox,
+        }, [...Object.values(wasm), ...cached.entries.map((w) => w.bytes)]);
       } catch (e) {
         phase.value = 'no-backend';
         startError.value = `the worker's files could not be read: ${(e as Error).message}`;
@@ -156,10 +175,31 @@ export const useRunStore = defineStore('run', () => {
     })();
   }
 
+  const noWeights = (e: unknown) => ({ entries: [], errors: [`the weight cache could not be read: ${e instanceof Error ? e.message : String(e)}`] });
+
   /** The cached weights changed: the page reads them again and hands them to the worker. */
   async function weightsChanged() {
-    const weightBytes = await readCachedWeightBytes().catch(() => []);
-    post({ type: 'weights-changed', weights: weightBytes }, weightBytes.map((w) => w.bytes));
+    const cached = await readCachedWeightBytes().catch(noWeights);
+    post({ type: 'weights-changed', weights: cached.entries, weightErrors: cached.errors }, cached.entries.map((w) => w.bytes));
+  }
+
+  /**
+   * Moves the run worker into the pack sandbox (or out of it): a new worker, started again. What the old one owed is
+   * answered with an error; a run going on in it is lost and says so.
+   */
+  function restart(sandbox: boolean) {
+    worker?.terminate();
+    worker = null;
+    for (const [id, resolve] of waiting) resolve({ type: 'pack-answer', id, error: 'the run worker restarted' });
+    waiting.clear();
+    if (current.value) {
+      clearInterval(clock);
+      current.value = null;
+      queue.value = [];
+    }
+    phase.value = 'starting';
+    message.value = sandbox ? 'starting TensorFlow.js in the pack sandbox…' : 'starting TensorFlow.js…';
+    startWorker(sandbox);
   }
 
   /**
@@ -566,11 +606,15 @@ export const useRunStore = defineStore('run', () => {
     blocked, elapsed, stepsPerSecond, remaining, progress, lastStep,
     askOrigins, answerFetch, remote, allowFetch,
     /** Installs these packs in the sandboxed worker (replacing what it had): each one's record and node types as data, or why not. */
-    installPacks: (list: { origin: string; source: string }[]): Promise<PacksLoaded> =>
-      worker
+    installPacks: (list: { origin: string; source: string }[]): Promise<PacksLoaded> => {
+      // Pack code runs only in the sandboxed worker: the first enabled pack moves the worker there.
+      if (worker && list.length && !sandboxed.value) restart(true);
+      return worker
         ? request<Extract<FromWorker, { type: 'packs-loaded' }>>((id) => ({ type: 'packs', id, packs: list }))
           .then((m) => ({ packs: m.packs ?? [], failed: m.failed ?? [], errors: m.errors }))
-        : Promise.resolve({ packs: [], failed: list.map((p) => ({ origin: p.origin, error: `${p.origin}: packs run in the worker, which is not running` })), errors: [] }),
+        : Promise.resolve({ packs: [], failed: list.map((p) => ({ origin: p.origin, error: `${p.origin}: packs run in the worker, which is not running` })), errors: [] });
+    },
+    sandboxed,
     onPackDisabled: (listener: (name: string, problem: string) => void) => void packDisabledListeners.add(listener),
     queue, history, current, graphBlocked, hostLimit, moveQueued, cancelQueued, showHistory, pinHistory,
     init, run, stop, pin, unpin: () => (pinned.value = null), weightsChanged,
