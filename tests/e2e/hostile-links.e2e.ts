@@ -22,7 +22,11 @@ const requests: string[] = [];
 
 beforeAll(async () => {
   mkdirSync(shots, { recursive: true });
-  server = await preview({ configFile: new URL('../../vite.config.ts', import.meta.url).pathname, preview: { port: 0, host: '127.0.0.1' } });
+  server = await preview({
+    configFile: new URL('../../vite.config.ts', import.meta.url).pathname, preview: { port: 0, host: '127.0.0.1' },
+    // E2E_DIST=folder serves another build (as tests/e2e/editor.ts does).
+    ...(process.env.E2E_DIST ? { build: { outDir: process.env.E2E_DIST } } : {}),
+  });
   base = server.resolvedUrls!.local[0]!;
   elsewhere = createServer((req, res) => {
     requests.push(req.url ?? '');
