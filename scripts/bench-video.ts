@@ -38,10 +38,10 @@ interface Report {
 }
 
 let backendLine = '';
-async function run(args: string[]): Promise<Report> {
+async function run(args: string[], onLine: (line: string) => void = () => {}): Promise<Report> {
   const report = join(tmp, `report-${Math.random().toString(36).slice(2)}.json`);
   const lines: string[] = [];
-  const io: Io = { out: () => {}, err: (l) => lines.push(l), isTTY: false, cwd: root };
+  const io: Io = { out: () => {}, err: (l) => (lines.push(l), onLine(l)), isTTY: false, cwd: root };
   const code = await main(['run', ...args, '--backend', 'wasm', '--report', report], io);
   if (code !== 0) throw new Error(`stylegraph run ${args.join(' ')}: exit ${code}\n${lines.join('\n')}`);
   backendLine = lines.find((l) => l.startsWith('backend ')) ?? backendLine;
@@ -136,23 +136,19 @@ const long = join(tmp, 'long.mp4');
 const longFrames = smoke ? 40 : 600;
 ffmpeg('-f', 'lavfi', '-i', `testsrc=size=64x48:rate=24:duration=${longFrames / 24}`, '-c:v', 'libx264', '-pix_fmt', 'yuv420p', long);
 const { tf } = await import('../src/cli/node-tf');
-const samples: { rss: number; tensors: number; bytes: number }[] = [];
-const timer = setInterval(() => {
-  const m = tf.memory();
-  samples.push({ rss: process.memoryUsage().rss, tensors: m.numTensors, bytes: m.numBytes });
-}, 200);
+// Sampled at each progress line (a log gets one every tenth of the frames), after that frame was written.
+const samples: { frame: string; rss: number; tensors: number; bytes: number }[] = [];
 const t0 = performance.now();
-const lr = await run(['presets/adain.json', '--content', long, '--out', join(tmp, 'long-out.mp4'), '--size', '32', ...tiny]);
-clearInterval(timer);
+const lr = await run(['presets/adain.json', '--content', long, '--out', join(tmp, 'long-out.mp4'), '--size', '32', ...tiny], (line) => {
+  const frame = /^frame (\d+)\//.exec(line)?.[1];
+  const m = tf.memory();
+  if (frame) samples.push({ frame, rss: process.memoryUsage().rss, tensors: m.numTensors, bytes: m.numBytes });
+});
 const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
 say(`### Memory over a long clip: ${lr.frames} frames of 64x48 through AdaIN at 32 px (tiny test checkpoints), ${((performance.now() - t0) / 1000).toFixed(0)} s`);
 say();
-say('| part of the run | largest process RSS | tfjs tensors | tfjs bytes |');
+say('| after frame | process RSS | tfjs tensors | tfjs bytes |');
 say('|---|---|---|---|');
-const tenth = Math.max(1, Math.floor(samples.length / 10));
-for (const [label, part] of [['first tenth', samples.slice(0, tenth)], ['middle tenth', samples.slice(5 * tenth, 6 * tenth)], ['last tenth', samples.slice(-tenth)]] as const) {
-  const last = part.at(-1);
-  if (last) say(`| ${label} | ${mib(Math.max(...part.map((x) => x.rss)))} | ${last.tensors} | ${mib(last.bytes)} |`);
-}
+for (const x of samples) say(`| ${x.frame} | ${mib(x.rss)} | ${x.tensors} | ${(x.bytes / 2 ** 20).toFixed(2)} MiB |`);
 say();
 say(`Machine: ${cpus().length} cores, node ${process.version}, ffmpeg ${execFileSync(tools.ffmpeg, ['-version']).toString().split(' ')[2]}.`);
