@@ -7,6 +7,7 @@ import type { NodeRegistry } from '../plugin/registry';
 import { configToTrust, configuredWeightsMirror, loadPlugins, trustedConfig } from './plugins';
 import { documentSourceAccess, sourceProblem, type RemoteConsent } from './source-access';
 import { trustConfig } from './trust';
+import { accessDeniedMessage, confinementFor, isConfined, permissionFlag, rerunConfined, sandboxLifted, warmModules } from './permissions';
 import { builtinRegistry } from '../../nodes';
 import { checkGraph } from '../compiler/check';
 import { formatPlan } from '../compiler/format';
@@ -70,7 +71,9 @@ const USAGE = `usage:
   stylegraph status BATCH_ID --redis URL [--queue NAME]
 
   --plugin loads a node pack (also listed in stylegraph.config.json as { "plugins": [...] }; --verbose names
-  every pack loaded). A config's packs and "remoteHosts" are used only once you trust the file:
+  every pack loaded). run, validate, plan and worker then run under Node's permission model: reads limited to
+  stylegraph, the inputs and the packs, writes to the output, no programs ([--no-sandbox-packs] lifts it).
+  A config's packs and "remoteHosts" are used only once you trust the file:
   stylegraph trust [CONFIG]              records the config's path and hash (a changed file is asked again)
   A document reads only files in its own folder; images you give (--content, --style, --set) are read anywhere.
   [--allow-remote]            lets a document's http(s) sources be fetched (else only hosts a trusted config lists)
@@ -89,18 +92,18 @@ export async function main(argv: string[], raw: Io = nodeIo, signal?: AbortSigna
   // Text from files (checkpoint keys, document strings, paths) can carry terminal escapes: every line is printed escaped.
   const io: Io = { ...raw, out: (l) => raw.out(printable(l)), err: (l) => raw.err(printable(l)) };
   try {
-    return await dispatch(argv, io, signal);
+    return await dispatch(argv, io, signal, raw === nodeIo);
   } catch (e) {
     if (e instanceof UsageError) {
       io.err(`stylegraph: ${e.message}`);
       return e.status;
     }
-    io.err(`stylegraph: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+    io.err(`stylegraph: ${accessDeniedMessage(e) ?? (e instanceof Error ? e.stack ?? e.message : String(e))}`);
     return 1;
   }
 }
 
-async function dispatch(argv: string[], io: Io, signal?: AbortSignal): Promise<number> {
+async function dispatch(argv: string[], io: Io, signal?: AbortSignal, terminal = false): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({
@@ -138,6 +141,7 @@ async function dispatch(argv: string[], io: Io, signal?: AbortSignal): Promise<n
         fps: { type: 'string' },
         blend: { type: 'string' },
         'warm-start': { type: 'boolean' },
+        'no-sandbox-packs': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -191,9 +195,25 @@ async function dispatch(argv: string[], io: Io, signal?: AbortSignal): Promise<n
   const registry = builtinRegistry();
   const packs = new PackHost(registry);
   const config = await trustedConfig(io.cwd, v.config).catch((e: Error) => { throw new UsageError(e.message); });
-  for (const n of config.notices) io.err(n);
   const plugins = [...config.plugins, ...(v.plugin ?? [])];
   const remote: RemoteConsent = { any: Boolean(v['allow-remote']), hosts: config.remoteHosts, privateNetwork: Boolean(v['allow-private-network']) };
+  // Packs the user named (not those of stylegraph's own project) run under Node's permission model (permissions.ts).
+  const userPacks = [...(config.ownPlugins ? [] : config.plugins), ...(v.plugin ?? [])];
+  if (userPacks.length && ['run', 'validate', 'plan', 'worker'].includes(command) && !isConfined() && !sandboxLifted(v['no-sandbox-packs'])) {
+    const flag = permissionFlag();
+    if (!flag) io.err(`stylegraph: Node ${process.versions.node} has no permission model: packs run with your rights`);
+    else {
+      const videoRun = command === 'run' && [...(v.content ?? []), v.out ?? ''].some((p) => isVideoPath(p) || isVideoOutput(p));
+      if (videoRun) throw new UsageError('a video run starts ffmpeg, which packs confined by Node\'s permission model cannot: give --no-sandbox-packs to run the packs with your rights, or run a picture');
+      const conf = confinementFor({
+        command, cwd: io.cwd, graphs: [file, ...rest].filter((f): f is string => f !== undefined), content: v.content, style: v.style, set: v.set,
+        weights: v.weights, out: v.out, report: v.report, config: v.config, packs: plugins,
+      });
+      await warmModules(command);
+      return rerunConfined(conf, argv, io, terminal, flag);
+    }
+  }
+  for (const n of config.notices) io.err(n);
   const given = new Set(v.plugin ?? []);
   await loadPlugins(plugins, packs, io, (spec) => Boolean(v.verbose) || given.has(spec));
   if (command === 'worker') return worker(io, v, registry, redis(), queueName, signal, (await weightsSettings()).mirror);

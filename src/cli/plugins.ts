@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { PackHost } from '../plugin/packs';
 import type { Io } from './io';
+import { accessDeniedMessage } from './permissions';
 import { configTrust, untrustedNotice } from './trust';
 
 /**
@@ -62,6 +63,8 @@ export interface TrustedConfig {
   remoteHosts: string[];
   /** Why a config's packs or hosts were skipped (not trusted, or changed since): said on stderr. */
   notices: string[];
+  /** The packs come from the config of the project stylegraph is installed in (trust.ts): not confined (permissions.ts). */
+  ownPlugins?: boolean;
 }
 
 /**
@@ -86,6 +89,7 @@ export async function trustedConfig(cwd: string, file?: string, env: NodeJS.Proc
       const plugins = f.json.plugins;
       if (!Array.isArray(plugins) || !plugins.every((p) => typeof p === 'string')) throw new Error(`${f.path}: "plugins" must be a list of paths or URLs`);
       out.plugins = plugins.map((p: string) => (/^https?:/.test(p) ? p : resolve(f.path, '..', p)));
+      if (state === 'own') out.ownPlugins = true;
     }
     if (f === withHosts) {
       const hosts = f.json.remoteHosts;
@@ -145,7 +149,7 @@ export async function loadPlugins(specs: string[], host: PackHost, io: Io, annou
       if (!r.ok) io.err(`stylegraph: plugin ${spec}: ${r.error}`);
       else if (announce(spec)) io.err(`plugin ${r.pack.name} ${r.pack.version}: ${r.pack.types.join(', ')}`);
     } catch (e) {
-      io.err(`stylegraph: plugin ${spec} could not be loaded: ${(e as Error).message}`);
+      io.err(`stylegraph: plugin ${spec} could not be loaded: ${accessDeniedMessage(e) ?? (e as Error).message}`);
     }
   }
 }

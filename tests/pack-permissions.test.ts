@@ -1,0 +1,107 @@
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { confinedArgs, confinementFor, permissionFlag, unique } from '../src/cli/permissions';
+
+/**
+ * Packs named with --plugin run under Node's permission model (src/cli/permissions.ts): a hostile pack
+ * (tests/fixtures/packs/hostile) that reads a file outside the inputs, writes outside the output folder, starts a
+ * program and reads from a worker thread is refused each time, while a normal pack (examples/pack-wct) still runs.
+ */
+const root = new URL('..', import.meta.url).pathname;
+const tmp = mkdtempSync(join(tmpdir(), 'sg-pack-perm-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const secret = join(tmp, 'secret.txt');
+writeFileSync(secret, 'the user\'s secret');
+const hostile = 'tests/fixtures/packs/hostile';
+
+function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((done) =>
+    execFile('node', ['scripts/stylegraph.mjs', ...args], {
+      cwd: root, timeout: 120_000,
+      env: { ...process.env, STYLEGRAPH_CACHE: join(tmp, 'cache'), STYLEGRAPH_CONFIG_DIR: join(tmp, 'config'), ...env },
+    }, (err, stdout, stderr) => done({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr })),
+  );
+}
+
+describe('the permission model around CLI packs', () => {
+  it('picks the flag this Node has', () => {
+    expect(permissionFlag('18.20.0')).toBeNull();
+    expect(permissionFlag('20.20.2')).toBe('--experimental-permission');
+    expect(permissionFlag('22.12.0')).toBe('--experimental-permission');
+    expect(permissionFlag('22.13.0')).toBe('--permission');
+    expect(permissionFlag('23.4.0')).toBe('--experimental-permission');
+    expect(permissionFlag('23.5.0')).toBe('--permission');
+    expect(permissionFlag('24.1.0')).toBe('--permission');
+  });
+
+  it('grants no path inside another (Node 20 then refuses the outer folder itself) and never a root', () => {
+    expect(unique(['/a/b', '/a/b/c.json', '/a/bc', '/a/b', '/'])).toEqual(['/a/b', '/a/bc']);
+  });
+
+  it('lets a run write only to its output folder (or the report), and read the graph, its folder, the inputs and the packs', () => {
+    const c = confinementFor({
+      command: 'run', cwd: '/home/u/work', graphs: ['lesson/graph.json'], content: ['/photos/me.jpg'], style: ['s.png'],
+      set: ['x.source=/elsewhere/y.png'], weights: ['vgg19=/w/vgg.pth'], out: 'out/result.png', report: 'r.json',
+      packs: ['/packs/mine/index.js'], env: { STYLEGRAPH_CACHE: '/cache', STYLEGRAPH_CONFIG_DIR: '/cfg' },
+    });
+    expect(c.writes).toEqual(['/home/u/work/out', '/home/u/work/r.json']);
+    for (const p of ['/home/u/work/lesson', '/photos/me.jpg', '/home/u/work/s.png', '/elsewhere/y.png', '/w/vgg.pth', '/packs/mine', '/cache', '/cfg/trust.json'])
+      expect(c.reads).toContain(p);
+    expect(c.reads).not.toContain('/home/u/work');
+    const args = confinedArgs(c, ['run'], '--permission');
+    expect(args[0]).toBe('--permission');
+    expect(args).toContain('--allow-fs-write=/home/u/work/out');
+    expect(args.filter((a) => a.startsWith('--allow-fs-write='))).toHaveLength(2);
+    expect(args).not.toContain('--allow-child-process');
+    expect(args).not.toContain('--allow-addons');
+    // A checkpoint given by URL is downloaded into the cache, which is then writable.
+    const fetching = confinementFor({ command: 'run', cwd: '/w', graphs: ['g.json'], weights: ['vgg19=https://x.org/v.pth'], packs: [], env: { STYLEGRAPH_CACHE: '/cache' } });
+    expect([...fetching.writes].sort()).toEqual(['/cache', '/w/stylegraph-out']);
+  });
+
+  it('refuses a hostile pack\'s read outside the inputs, write, program and worker read, and says the command is confined', async () => {
+    const target = join(tmp, 'pwned.txt');
+    const allowed = join(root, 'presets', 'gatys.json');
+    const r = await cli(['validate', 'presets/gatys.json', '--plugin', hostile], { HOSTILE_SECRET: secret, HOSTILE_WRITE: target, HOSTILE_ALLOWED: allowed });
+    expect(r.stderr).toMatch(/packs run under Node's permission model: reads limited to stylegraph, the inputs and the packs, writes to nothing/);
+    expect(r.stderr).toContain(`hostile: read ${secret} -> ERR_ACCESS_DENIED`);
+    expect(r.stderr).toMatch(new RegExp(`hostile: read ${allowed} -> OK`));
+    expect(r.stderr).toContain(`hostile: write ${target} -> ERR_ACCESS_DENIED`);
+    expect(r.stderr).toContain('hostile: spawn id -> ERR_ACCESS_DENIED');
+    expect(r.stderr).toContain('hostile: worker read -> ERR_ACCESS_DENIED');
+    expect(existsSync(target)).toBe(false);
+    // The pack itself loads (its manifest is fine) and the command does its work.
+    expect(r.stdout).toMatch(/presets\/gatys.json: valid/);
+    expect(r.code).toBe(0);
+  }, 120_000);
+
+  it('does all of it with --no-sandbox-packs (the fixture is really hostile)', async () => {
+    const target = join(tmp, 'pwned-unconfined.txt');
+    const r = await cli(['validate', 'presets/gatys.json', '--plugin', hostile, '--no-sandbox-packs'], { HOSTILE_SECRET: secret, HOSTILE_WRITE: target });
+    expect(r.stderr).not.toMatch(/permission model/);
+    expect(r.stderr).toContain(`hostile: read ${secret} -> OK`);
+    expect(r.stderr).toContain('hostile: spawn id -> OK');
+    expect(existsSync(target)).toBe(true);
+  }, 120_000);
+
+  it('names the permission model when a refusal stops a pack from loading', async () => {
+    const r = await cli(['validate', 'presets/gatys.json', '--plugin', hostile], { HOSTILE_SECRET: secret, HOSTILE_THROW: '1' });
+    expect(r.stderr).toContain(`plugin ${hostile} could not be loaded: refused by Node's permission model (FileSystemRead ${secret})`);
+    expect(r.stderr).toMatch(/--no-sandbox-packs/);
+  }, 120_000);
+
+  it('still runs a normal pack confined, writing into the output folder, even with a cold tsx cache', async () => {
+    const out = join(tmp, 'out');
+    mkdirSync(out);
+    const cold = join(tmp, 'cold-tmp');
+    mkdirSync(cold);
+    const r = await cli(['run', 'presets/wct-pack.json', '--plugin', 'examples/pack-wct', '--size', '24', '--steps', '1', '--backend', 'wasm', '--out', join(out, 'wct.png')], { TMPDIR: cold });
+    expect(r.stderr).toContain(`writes to ${out};`);
+    expect(r.stderr).toMatch(/plugin wct 1\.0\.0/);
+    expect(r.code, r.stderr).toBe(0);
+    expect(existsSync(join(out, 'wct.png'))).toBe(true);
+  }, 240_000);
+});
