@@ -1,5 +1,5 @@
 import type { RGBAImage } from '../ops/image';
-import { encodeLink, LINK_PREFIX, decodeLink } from '../codecs/link';
+import { encodeLink } from '../codecs/link';
 import { embedText, extractText, isPng } from '../codecs/png';
 import { getUpload, isUpload, putUpload, uploadSource } from '../web/uploads';
 export { uploadsIn, type UploadRef } from '../web/uploads';
@@ -75,17 +75,6 @@ export async function shareLink(graph: GraphStore, embed = false): Promise<strin
     graph.tell(`share link: ${url}`);
   }
   return url;
-}
-
-/** The graph a `#graph=` fragment carries, opened in the store; a bad link leaves the graph as it is. */
-export function openFromHash(graph: GraphStore, hash: string): boolean {
-  if (!hash.startsWith(`#${LINK_PREFIX}`)) return false;
-  try {
-    return graph.open(decodeLink(hash.slice(1)), 'shared graph.json');
-  } catch (e) {
-    graph.tell(`the link does not hold a graph: ${(e as Error).message}`, true);
-    return false;
-  }
 }
 
 /**

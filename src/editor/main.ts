@@ -3,10 +3,10 @@ import { createApp } from 'vue';
 import gatys from '../../presets/gatys.json';
 import { parseDocument } from '../graph/document';
 import App from './App.vue';
-import { openFromHash } from './files';
 import { recoverAutosave, useGraphStore } from './stores/graph';
 import { useRunStore } from './stores/run';
 import { usePluginsStore } from './stores/plugins';
+import { openSharedLink } from './stores/share';
 import './style.css';
 
 /**
@@ -20,12 +20,23 @@ async function start() {
   const query = new URLSearchParams(location.search);
   const preset = query.get('preset');
   const saved = recoverAutosave();
-  if (openFromHash(graph, location.hash)) history.replaceState(null, '', location.pathname + location.search);
-  else if (preset && /^[\w-]+\.json$/.test(preset)) {
+  // A share link is decoded in a worker (stores/share.ts); the page mounts meanwhile and stays responsive.
+  // A link that cannot be shown leaves what would have opened without it.
+  const fallback = () => {
+    if (saved && !query.has('fresh')) graph.load(saved.model, saved.name);
+    else graph.load(parseDocument(gatys).model!, 'gatys.json');
+  };
+  const shared = location.hash.startsWith('#graph=') ? openSharedLink(graph, location.hash) : null;
+  if (shared) {
+    history.replaceState(null, '', location.pathname + location.search);
+    void shared.then((opened) => {
+      if (!opened) fallback();
+      graph.past = [];
+    });
+  } else if (preset && /^[\w-]+\.json$/.test(preset)) {
     const res = await fetch(new URL(preset, location.href));
     if (!res.ok || !graph.open(await res.text(), preset)) graph.tell(`the preset ${preset} could not be opened`, true);
-  } else if (saved && !query.has('fresh')) graph.load(saved.model, saved.name);
-  else graph.load(parseDocument(gatys).model!, 'gatys.json');
+  } else fallback();
   // The preset's steps stay as written; the run size starts small enough for a first look on any backend.
   graph.past = [];
   app.mount('#app');

@@ -19,6 +19,9 @@ export const READABLE_ZOOM = 0.75;
 
 /** A sync that adds at least this many nodes draws them hidden and shows them at once. */
 const BULK_NODES = 40;
+/** A bulk sync gives the page its thread back after this many nodes or connections (a big shared graph keeps the page responsive). */
+const BULK_CHUNK = 16;
+const yieldToPage = () => new Promise<void>((r) => setTimeout(r, 0));
 
 type Schemes = GetSchemes<CanvasNode, CanvasConnection>;
 type AreaExtra = VueArea2D<Schemes> | MinimapExtra;
@@ -198,6 +201,10 @@ export class Canvas {
     const holder = this.area.area.content.holder;
     const bulk = view.nodes.reduce((n, v) => n + (this.editor.getNode(v.id) ? 0 : 1), 0) >= BULK_NODES;
     if (bulk) holder.style.display = 'none';
+    let added = 0;
+    const breathe = async () => {
+      if (bulk && ++added % BULK_CHUNK === 0) await yieldToPage();
+    };
     try {
       const want = new Map(view.nodes.map((n) => [n.id, n]));
       const stale = new Set([...this.drawn].filter(([id, key]) => !want.has(id) || socketsKey(want.get(id)!) !== key).map(([id]) => id));
@@ -214,6 +221,7 @@ export class Canvas {
           node = new CanvasNode(v);
           await this.editor.addNode(node);
           this.drawn.set(v.id, socketsKey(v));
+          await breathe();
         }
         node.view = v;
         const at = this.area.nodeViews.get(v.id)?.position;
@@ -223,7 +231,10 @@ export class Canvas {
         if (this.editor.getConnection(e.id)) continue;
         const a = this.editor.getNode(e.from.node);
         const b = this.editor.getNode(e.to.node);
-        if (a && b) await this.editor.addConnection(new CanvasConnection(a, e, b));
+        if (a && b) {
+          await this.editor.addConnection(new CanvasConnection(a, e, b));
+          await breathe();
+        }
       }
     } finally {
       if (bulk) holder.style.display = '';

@@ -2,7 +2,7 @@ import { defineStore } from 'pinia';
 import { computed, ref, shallowRef, watch } from 'vue';
 import { checkGraph } from '../../compiler/check';
 import type { Diagnostic } from '../../graph/diagnostics';
-import { parseDocument, serialiseDocument } from '../../graph/document';
+import { parseDocument, serialiseDocument, type ParseResult } from '../../graph/document';
 import * as edit from '../../graph/edit';
 import type { GraphEdge, GraphGroup, GraphModel } from '../../graph/model';
 import { estimateHeight, layOut, modelEndpoint, viewGraph } from '../view';
@@ -12,6 +12,7 @@ import { checkpointShapes, modelLayers, packs, registry, registryVersion } from 
 import { missingPacks, recordPacks } from '../../graph/packs';
 import { useSettingsStore } from './settings';
 import { getUpload, uploadsIn, type UploadRef } from '../../web/uploads';
+import { unplaced } from '../../web/share-decode';
 
 export const AUTOSAVE_KEY = 'stylegraph.autosave';
 const HISTORY = 200;
@@ -96,7 +97,11 @@ export const useGraphStore = defineStore('graph', () => {
    * text came from in the notices when it is not `name` (a PNG with the graph embedded: "opened result.png").
    */
   function open(text: string, name: string, from = name): boolean {
-    const parsed = parseDocument(text);
+    return openParsed(parseDocument(text), name, from);
+  }
+
+  /** Opens a document parsed elsewhere (a share link is decoded, parsed and laid out in a worker: web/share-worker.ts). */
+  function openParsed(parsed: Pick<ParseResult, 'model' | 'diagnostics'>, name: string, from = name, laidOut = false): boolean {
     const errors = parsed.diagnostics.filter((d) => d.severity === 'error');
     if (!parsed.model) {
       tell(`${from} was not opened: ${errors.map((d) => d.message).join('; ')}`, true);
@@ -104,7 +109,7 @@ export const useGraphStore = defineStore('graph', () => {
     }
     // Opening is one undo step: Undo brings the previous graph back. A document without a layout (every node at
     // the same place, as a hand-written or generated one) is arranged.
-    commit(unplaced(parsed.model) ? layOut(parsed.model, registry) : parsed.model);
+    commit(!laidOut && unplaced(parsed.model) ? layOut(parsed.model, registry) : parsed.model);
     selection.value = [];
     fileName.value = name;
     tell(errors.length ? `${from} opened with problems: ${errors.map((d) => d.message).join('; ')}` : `opened ${from}`, errors.length > 0);
@@ -288,13 +293,11 @@ export const useGraphStore = defineStore('graph', () => {
   return {
     model, selection, fileName, notice, dragging, past, future, view, compiled, missing, missingUploads, documentModel, documentText, diagnostics, runDiagnostics, diagnosticsByNode, shapes,
     canUndo: computed(() => past.value.length > 0), canRedo: computed(() => future.value.length > 0),
-    tell, commit, undo, redo, load, open, ...commands,
+    tell, commit, undo, redo, load, open, openParsed, ...commands,
     setMeasure: (f: (id: string) => Size | undefined) => void (measure = f),
   };
 });
 
-const unplaced = (m: GraphModel) =>
-  m.nodes.length > 1 && m.nodes.every((n) => n.position.x === m.nodes[0]!.position.x && n.position.y === m.nodes[0]!.position.y);
 
 
 /** The autosaved graph, if there is one that reads. */
