@@ -170,6 +170,8 @@ describe('run store: the queue and the history', () => {
       }
     }
     vi.stubGlobal('Worker', FakeWorker);
+    // The page fetches what the worker cannot (wasm files, a run's images): here every file is empty.
+    vi.stubGlobal('fetch', async () => new Response(new Uint8Array(0)));
   });
   const sentRuns = () => (globalThis as unknown as { __lastWorker: { sent: { type: string; id: number; seed: number; document: string }[] } }).__lastWorker.sent.filter((m) => m.type === 'run');
 
@@ -181,8 +183,8 @@ describe('run store: the queue and the history', () => {
     receive({ type: 'ready', choice: { backend: 'wasm', skipped: [] }, weights: [], shapes: {}, errors: [] });
     await run.run();
     expect(run.phase).toBe('running');
-    await new Promise((r) => setTimeout(r, 0));
-    expect(sentRuns()).toHaveLength(1);
+    // The run is sent once the page has the images it reads.
+    await vi.waitFor(() => expect(sentRuns()).toHaveLength(1));
     // While it runs: three variants, each with its own settings at the time.
     for (const seed of [1, 2, 3]) {
       settings.seed = seed;
@@ -196,13 +198,11 @@ describe('run store: the queue and the history', () => {
 
     const image = { width: 1, height: 1, data: new Uint8ClampedArray([1, 2, 3, 255]) };
     receive(doneMessage(sentRuns()[0]!.id, image));
-    await new Promise((r) => setTimeout(r, 0));
-    expect(sentRuns().map((m) => m.seed)).toEqual([0, 3]);
+    await vi.waitFor(() => expect(sentRuns().map((m) => m.seed)).toEqual([0, 3]));
     const doc = JSON.parse(sentRuns()[1]!.document);
     expect(doc.nodes.find((n: { id: string }) => n.id === 'content_loss').params.weight).toBe(30);
     receive(doneMessage(sentRuns()[1]!.id, null));
-    await new Promise((r) => setTimeout(r, 0));
-    expect(sentRuns().map((m) => m.seed)).toEqual([0, 3, 2]);
+    await vi.waitFor(() => expect(sentRuns().map((m) => m.seed)).toEqual([0, 3, 2]));
     receive(doneMessage(sentRuns()[2]!.id, null));
     expect(run.phase).toBe('ready');
     expect(run.queue).toEqual([]);
