@@ -164,6 +164,31 @@ describe('live camera (fake device)', () => {
     expect(errors).toEqual([]);
   }, 180_000);
 
+  it('streams when the run worker is in the pack sandbox (frames cross the iframe relay)', async () => {
+    const { page, errors } = await editor.open('backend=wasm&size=32&fresh');
+    await page.click('[data-test=plugins-open]');
+    await page.fill('[data-test=pack-url]', 'examples/pack-wct');
+    await page.click('[data-test=pack-install]');
+    await page.click('[data-test=consent-allow]');
+    await expect.poll(() => page.textContent('[data-test=pack-list]'), { timeout: 60_000 }).toMatch(/wct/);
+    await page.waitForSelector('iframe[data-test=run-sandbox]', { state: 'attached' });
+    await page.click('[data-test=plugins] header button');
+    await page.evaluate(async () => {
+      const text = await (await fetch('adain-camera.json')).text();
+      (window as unknown as { stylegraph: { graph: { open(t: string, n: string): boolean } } }).stylegraph.graph.open(text, 'adain-camera.json');
+    });
+    await page.waitForFunction(() => !(document.querySelector('[data-test=run]') as HTMLButtonElement | null)?.disabled, null, { timeout: 60_000 });
+    await page.click('[data-test=camera-start]');
+    await page.waitForSelector('[data-test=camera-panel][data-status=live]', { timeout: 30_000 });
+    await nextFrames(page, 3);
+    const a = await pixels(page);
+    await nextFrames(page);
+    expect(meanAbs(a, await pixels(page))).toBeGreaterThan(0);
+    expect(await page.locator('iframe[data-test=run-sandbox]').count()).toBe(1);
+    await page.screenshot({ path: `${shots}camera-sandbox.png` });
+    expect(errors).toEqual([]);
+  }, 180_000);
+
   it('an optimisation graph with a camera says live mode needs a feed-forward graph', async () => {
     const { page } = await editor.open('backend=wasm&size=32&fresh&preset=gatys.json');
     await page.waitForFunction(() => !!(window as unknown as { stylegraph?: unknown }).stylegraph);
