@@ -37,9 +37,11 @@ export interface VideoOptions {
 
 /** The video options of `run` (main.ts parses the rest). Without --out: stylegraph-out/GRAPH.mp4. */
 export function videoOptions(
-  input: string, v: { out?: string | undefined; ffmpeg?: string | undefined; frames?: string | undefined; fps?: string | undefined; blend?: string | undefined; 'warm-start'?: boolean | undefined },
+  input: string, v: { out?: string | undefined; ffmpeg?: string | undefined; frames?: string | undefined; fps?: string | undefined; blend?: string | undefined; 'warm-start'?: boolean | undefined; redis?: string | undefined },
   graphName: string,
 ): VideoOptions {
+  // Not yet: frames through the queue's workers (issue 20) need jobs that carry a batch of frames.
+  if (v.redis !== undefined) throw new UsageError('--redis: a video runs in this process for now; its frames do not go through the queue workers yet');
   const out = v.out ?? join(DEFAULT_OUT, `${graphName}.mp4`);
   if (!isVideoOutput(out)) throw new UsageError(`--out ${out}: a video's result is a video; give a name ending in ${VIDEO_OUTPUTS.join(', ')}`);
   const fps = v.fps === undefined ? undefined : Number(v.fps);
