@@ -1,26 +1,26 @@
 /**
  * The editor's live camera: frames per second of the AdaIN camera preset (presets/adain-camera.json) on wasm in
  * headless Chromium with its fake camera (a 640x480 moving test pattern at 30 frames/s), at each size. After a
- * warm-up (the first frames load the networks and encode the painting), it counts the frames the worker answers over
- * a window of wall time. Prints a markdown section for docs/benchmarks.md.
+ * warm-up (the first frames load the networks and encode the painting), it times the next `--frames` answers from the
+ * worker (wall time on the page). Prints a markdown section for docs/benchmarks.md.
  *
- *   npx tsx scripts/bench-camera.ts [--build] [--dist FOLDER] [--sizes 128,256] [--seconds 10]
+ *   npx tsx scripts/bench-camera.ts [--build] [--dist FOLDER] [--sizes 128,256] [--frames 10]
  *
  * Builds first with --build or when the dist folder is missing. Random weights unless the browser profile has cached
  * ones (a fresh headless profile has none): the speed does not depend on them.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { chromium, type Page } from 'playwright-core';
 import { preview } from 'vite';
 
-const { values: v } = parseArgs({ options: { build: { type: 'boolean' }, dist: { type: 'string' }, sizes: { type: 'string' }, seconds: { type: 'string' } } });
+const { values: v } = parseArgs({ options: { build: { type: 'boolean' }, dist: { type: 'string' }, sizes: { type: 'string' }, frames: { type: 'string' } } });
 const root = new URL('..', import.meta.url).pathname;
 const dist = v.dist ?? `${root}dist`;
 const sizes = (v.sizes ?? '128,256').split(',').map(Number);
-const seconds = Number(v.seconds ?? 10);
+const count = Number(v.frames ?? 10);
 
 if (v.build || !existsSync(`${dist}/index.html`)) {
   const r = spawnSync('npx', ['vite', 'build', '--outDir', dist], { cwd: root, stdio: 'inherit' });
@@ -44,11 +44,13 @@ const panel = (page: Page) =>
       lastMs: Number(/last (\d+) ms/.exec(stats)?.[1] ?? 0),
       shown: document.querySelector('[data-test=camera-fps]')?.textContent?.trim() ?? '',
       weights: document.querySelector('[data-test=random-weights]') ? 'random' : 'cached',
+      backend: document.querySelector('.backend')?.textContent?.trim() ?? '',
     };
   });
 
-interface Row { size: number; fps: number; msPerFrame: number; workerMs: number[]; droppedShare: number; shown: string; weights: string }
+interface Row { size: number; fps: number; msPerFrame: number; workerMs: number[]; droppedShare: number; shown: string; weights: string; backend: string }
 const rows: Row[] = [];
+const loadBefore = loadavg()[0]!;
 try {
   for (const size of sizes) {
     const page = await browser.newPage({ viewport: { width: 1500, height: 950 } });
@@ -62,9 +64,13 @@ try {
     const a = await panel(page);
     const t0 = Date.now();
     const workerMs: number[] = [];
-    while (Date.now() - t0 < seconds * 1000) {
-      await page.waitForTimeout(500);
-      workerMs.push((await panel(page)).lastMs);
+    // Each answer's worker time, as the panel shows it after every frame.
+    let seen = a.frames;
+    while (seen < a.frames + count) {
+      await page.waitForFunction((n) => Number(document.querySelector('[data-test=camera-panel]')?.getAttribute('data-frames') ?? 0) > n, seen, { timeout: 120_000, polling: 5 });
+      const p = await panel(page);
+      seen = p.frames;
+      workerMs.push(p.lastMs);
     }
     const b = await panel(page);
     const dt = (Date.now() - t0) / 1000;
@@ -72,7 +78,7 @@ try {
     const offered = frames + (b.dropped - a.dropped);
     rows.push({
       size, fps: frames / dt, msPerFrame: (dt * 1000) / Math.max(1, frames), workerMs, droppedShare: offered ? (b.dropped - a.dropped) / offered : 0,
-      shown: b.shown, weights: b.weights,
+      shown: b.shown, weights: b.weights, backend: b.backend,
     });
     if (errors.length) console.error(`size ${size}: page errors: ${errors.join('; ')}`);
     await page.close();
@@ -88,8 +94,9 @@ const median = (xs: number[]) => {
 };
 const date = new Date().toISOString().slice(0, 10);
 console.log(`## Editor: live camera, AdaIN on wasm (headless Chromium, fake camera)\n`);
-console.log(`One run of \`npx tsx scripts/bench-camera.ts --sizes ${sizes.join(',')} --seconds ${seconds}\` on ${date}, ${cpus().length} cores, no GPU;`);
-console.log(`frames answered over ${seconds} s after 3 warm-up frames. Weights: ${[...new Set(rows.map((r) => r.weights))].join(', ')}.\n`);
+console.log(`One run of \`npx tsx scripts/bench-camera.ts --sizes ${sizes.join(',')} --frames ${count}\` on ${date}, ${cpus().length} cores, no GPU;`);
+console.log(`${count} frames timed after 3 warm-up frames. Weights: ${[...new Set(rows.map((r) => r.weights))].join(', ')};`);
+console.log(`${[...new Set(rows.map((r) => r.backend))].join(', ')}; load average ${loadBefore.toFixed(1)} before, ${loadavg()[0]!.toFixed(1)} after.\n`);
 console.log('| size | frames/s | ms per frame (wall) | worker ms per frame (median) | camera frames dropped | panel showed | fps / fps at ' + sizes[0] + ' |');
 console.log('|---|---|---|---|---|---|---|');
 for (const r of rows)
