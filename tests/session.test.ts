@@ -35,7 +35,8 @@ const readJson = (path: string) => JSON.parse(readFileSync(path, 'utf8'));
 
 /** What must not depend on the host: everything but timings and where the files went. */
 function comparable(r: RunReport & { image?: string; out?: string; graph?: string }) {
-  const { msPerStep: _m, outputs: _o, label: _l, item: _i, image: _im, out: _out, graph: _g, ...rest } = r;
+  // The thread count, like the timings, is the machine's and the host's (the editor's worker here starts no backend).
+  const { msPerStep: _m, outputs: _o, label: _l, item: _i, image: _im, out: _out, graph: _g, threads: _t, ...rest } = r;
   return { ...rest, steps: r.steps.map(({ ms: _ms, ...s }) => s) };
 }
 

@@ -11,7 +11,7 @@ export interface ScaleLog {
 
 /**
  * What one run did, the same for every host: a CLI run, a sweep cell, a batch item, the editor's worker.
- * With the same graph, seed, size and backend, everything but the timings (`ms`, `msPerStep`) and the
+ * With the same graph, seed, size and backend, everything but the timings (`ms`, `msPerStep`), `threads` and the
  * written paths is equal whichever host ran it.
  */
 export interface RunReport {
