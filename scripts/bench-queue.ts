@@ -52,7 +52,7 @@ for (let i = 0; i < count; i++) {
 }
 
 function worker(queue: string): { p: ChildProcess; ready: Promise<void> } {
-  const p = spawn('node', ['scripts/stylegraph.mjs', 'worker', '--redis', url, '--queue', queue, '--backend', 'wasm', '--lock-seconds', '5'], { cwd: root });
+  const p = spawn('node', ['scripts/stylegraph.mjs', 'worker', '--redis', url, '--queue', queue, '--backend', 'wasm', '--threads', '1', '--lock-seconds', '5'], { cwd: root });
   children.push(p);
   let log = '';
   const ready = new Promise<void>((resolve) => p.stderr!.on('data', (d: Buffer) => (log += d) && log.includes('waiting for jobs') && resolve()));
