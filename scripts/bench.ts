@@ -26,6 +26,8 @@ import { createModelCache } from '../src/runtime/models';
 import { compileWithImages, makeServices, type DecodedImage } from '../src/runtime/sources';
 import type { BackendName } from '../src/runtime/backend';
 
+/** This page's wasm rows are one thread's, like for like with PyTorch's 1-thread column; threads: scripts/bench-threads.ts. */
+const ONE_THREAD = { threads: 1 };
 const argv = process.argv.slice(2);
 const args = new Set(argv);
 const smoke = args.has('--smoke');
@@ -43,7 +45,7 @@ if (args.has('--load')) {
 }
 
 async function benchLoad(path: string): Promise<void> {
-  await startNodeBackend('wasm');
+  await startNodeBackend('wasm', ONE_THREAD);
   const t0 = performance.now();
   const bytes = readFileSync(path);
   const t1 = performance.now();
@@ -70,7 +72,7 @@ const ratio = (a: number | undefined, b: number | undefined) => (a && b ? `${(a 
 
 /** The Gatys preset with Adam through the compiler and executor: mean ms per step over steps 1..N. */
 async function planStep(backend: BackendName, size: number, steps: number, options: RunOptions = {}): Promise<number> {
-  await startNodeBackend(backend);
+  await startNodeBackend(backend, ONE_THREAD);
   const model = structuredClone(gatys.model);
   Object.assign(model.nodes.find((n) => n.id === 'optim')!.params, { method: 'adam', steps, previewEvery: 0 });
   const { plan } = compileWithImages(model, registry, images, size);
@@ -95,7 +97,7 @@ async function planStep(backend: BackendName, size: number, steps: number, optio
 const handLoss = new Map<string, number>();
 
 async function handStep(backend: BackendName, size: number, steps: number, tricks: boolean): Promise<number> {
-  await startNodeBackend(backend);
+  await startNodeBackend(backend, ONE_THREAD);
   const w: Vgg19Weights = randomVgg19Weights(tf, 'torchvision', 0);
   const styleTaps = ['relu1_1', 'relu2_1', 'relu3_1', 'relu4_1', 'relu5_1'];
   const convRelu = (x: tf.Tensor4D, name: string) => {
@@ -190,7 +192,7 @@ function torchStep(sizes: number[], threads: number): { ms: Record<string, numbe
 }
 
 async function feedForward(name: string, size: number): Promise<number> {
-  await startNodeBackend('wasm');
+  await startNodeBackend('wasm', ONE_THREAD);
   const p = preset(name);
   const loaded = await loadDocumentImages(p.model, registry, p.path);
   const { plan } = compileWithImages(p.model, registry, loaded.images, size);
@@ -209,7 +211,7 @@ async function feedForward(name: string, size: number): Promise<number> {
 
 /** Tensor count and bytes as the run goes, and the peak of one step (tf.profile). */
 async function memory(backend: BackendName, size: number, steps: number) {
-  await startNodeBackend(backend);
+  await startNodeBackend(backend, ONE_THREAD);
   const marks = new Set([1, 100, 500, steps]);
   const seen: { step: number; tensors: number; bytes: number }[] = [];
   await planStep(backend, size, steps, {
