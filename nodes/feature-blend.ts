@@ -1,4 +1,5 @@
 import { defineNodeType, type ValueInfo } from '../src/plugin/types';
+import { addMany } from '../src/ops/sum';
 
 function parseWeights(text: string, count: number): number[] {
   const w = text.split(',').map((s) => Number(s.trim()));
@@ -31,6 +32,6 @@ export default defineNodeType({
   compute: ({ tf, inputs, params }) => {
     const list = inputs.features as ReturnType<typeof tf.zeros>[];
     const w = parseWeights(params.weights, list.length);
-    return { features: tf.tidy(() => tf.addN(list.map((f, i) => tf.mul(f, w[i]!)))) };
+    return { features: tf.tidy(() => addMany(tf, list.map((f, i) => tf.mul(f, w[i]!)))) };
   },
 });

@@ -1,5 +1,6 @@
 import { defineNodeType } from '../src/plugin/types';
 import { SCALAR, weightParam } from './shared';
+import { addMany } from '../src/ops/sum';
 
 /** weight * (sum of the connected terms). Nest sums to weight groups of terms (all style layers by beta). */
 export default defineNodeType({
@@ -14,6 +15,6 @@ export default defineNodeType({
   compute: (ctx) => {
     const { tf } = ctx;
     const terms = (ctx.inputs.terms ?? []) as ReturnType<typeof tf.scalar>[];
-    return { total: tf.tidy(() => tf.mul(terms.length ? tf.addN(terms) : tf.scalar(0), ctx.params.weight)) };
+    return { total: tf.tidy(() => tf.mul(terms.length ? addMany(tf, terms) : tf.scalar(0), ctx.params.weight)) };
   },
 });

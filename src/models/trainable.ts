@@ -25,14 +25,14 @@ export function trainableConvs(tf: TF, name: string, convs: { key: string; w: Co
     name,
     convs: copies,
     variables,
-    stateDict() {
+    async stateDict() {
       const out = new Map<string, { shape: number[]; data: Float32Array }>();
-      convs.forEach(({ key }, i) => {
+      for (const [i, { key }] of convs.entries()) {
         const kernel = tf.tidy(() => tf.transpose(copies[i]!.kernel, [3, 2, 0, 1]));
-        out.set(`${key}.weight`, { shape: kernel.shape, data: kernel.dataSync() as Float32Array });
-        out.set(`${key}.bias`, { shape: copies[i]!.bias.shape, data: copies[i]!.bias.dataSync() as Float32Array });
+        out.set(`${key}.weight`, { shape: kernel.shape, data: (await kernel.data()) as Float32Array });
+        out.set(`${key}.bias`, { shape: copies[i]!.bias.shape, data: (await copies[i]!.bias.data()) as Float32Array });
         kernel.dispose();
-      });
+      }
       return out;
     },
     dispose: () => tf.dispose(variables),

@@ -184,7 +184,7 @@ export async function execute(plan: Plan, registry: NodeRegistry, services: Comp
       const out = plan.outputs.find((o) => o.nodeId === step.id);
       if (out) {
         const v = env.get(out.key);
-        if (isModel(v)) result.checkpoints[out.nodeId] = v.stateDict();
+        if (isModel(v)) result.checkpoints[out.nodeId] = await v.stateDict();
         else result.outputs[out.nodeId] = await tensorToRGBA(v as Tensor);
       }
       for (const key of step.release) release(key);

@@ -3,6 +3,7 @@ import type { Plan, PlanStep } from '../compiler/plan';
 import type { NodeRegistry } from '../plugin/registry';
 import { encoderRole, lossRole, numberParam } from '../plugin/roles';
 import type { TF, TiledLoss, Value, ValueInfo } from '../plugin/types';
+import { addMany } from '../ops/sum';
 
 type Tensor = tfjs.Tensor;
 
@@ -267,7 +268,7 @@ export function evaluateTiles(
               const parts = termInputs(image, t).flatMap((pair, i) =>
                 pair ? loop.terms[i]!.loss.stats(pair[0], pair[1], tf).map((s, j) => tf.sum(tf.mul(s, slopes[i]![j]!))) : [],
               );
-              return tf.addN(parts);
+              return addMany(tf, parts);
             })(extent(t));
             return tf.add(total, tf.pad(g, [[0, 0], [t.ey0, h - t.ey1], [t.ex0, w - t.ex1], [0, 0]]));
           });
