@@ -76,6 +76,21 @@ describe('wasm threads', () => {
     expect(worst).toBeLessThan(1e-5);
   });
 
+  it("gives up on a threaded start that hangs (a timeout, not a hang) and puts tfjs's own wasm back", async () => {
+    const { startNodeBackend, tf } = await import('../src/cli/node-tf');
+    const { registerThreadedWasm } = await import('../src/runtime/wasm-threads');
+    await startNodeBackend('wasm', { threads: 1 });
+    await tf.setBackend('cpu');
+    // A factory that never resolves, as tfjs's own threaded start did in a minified bundle.
+    const hang = registerThreadedWasm(tf, { factory: () => new Promise(() => {}), mainScript: '', workerScript: '', instantiate: () => new Promise(() => {}) }, 2, 300);
+    const started = Date.now();
+    expect(await tf.setBackend('wasm')).toBe(false);
+    expect(Date.now() - started).toBeLessThan(20_000);
+    hang.restore();
+    expect(await tf.setBackend('wasm')).toBe(true);
+    expect((await tf.add(tf.scalar(1), tf.scalar(2)).data())[0]).toBe(3);
+  });
+
   it('stylegraph run --threads 2 gives the same losses as --threads 1 and the report records the count', async () => {
     const runs = await Promise.all([1, 2].map(async (n) => {
       const report = join(tmp, `r${n}.json`);
