@@ -44,6 +44,7 @@ export const useCameraStore = defineStore('camera', () => {
     const plan = graph.compiled.plan;
     if (plan?.optimiser)
       return `live mode needs a feed-forward graph (no optimiser loop): this graph optimises with "${plan.optimiser.nodeId}". Run runs it once on the camera's current picture.`;
+    if (run.phase === 'no-backend') return `no backend: ${run.startError}`;
     return run.graphBlocked;
   });
 
