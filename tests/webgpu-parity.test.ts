@@ -66,6 +66,7 @@ async function run(model: GraphModel, size: number, options: RunOptions, reg: ty
 const checkpoints = [
   tiny('vgg19', 'vgg19-tiny.pth'), tiny('vgg_normalised', 'vgg_normalised-tiny.pth'), tiny('adain-decoder', 'decoder-tiny.pth'),
   tiny('sanet-transformer', 'sanet-transformer-tiny.pth'), tiny('sanet-decoder', 'decoder-tiny.pth'), tiny('resnet50', 'resnet50-tiny.pth'),
+  tiny('vgg19-caffe', 'vgg19-tiny.pth'),
 ];
 const registry = builtinRegistry();
 let adapter = '';
@@ -128,6 +129,8 @@ async function stepZero(name: string, backend: 'wasm' | 'webgpu', options: RunOp
   if (kind === 'training') {
     // Trained networks at the tiny encoder's widths (relu4_1: 32 channels), as tests/training.test.ts trains them.
     const widths = Object.fromEntries(model.nodes.filter((n) => n.type === 'decoder-model' || n.type === 'sanet-model').map((n) => [`${n.id}.channels`, 32]));
+    // Batches of one photo: the same kernels in a quarter of the time.
+    for (const n of model.nodes) if (n.type === 'image-folder') widths[`${n.id}.batch`] = 1;
     model = withParams(model, { [`${optimiser}.steps`]: 1, ...widths });
   }
   const kept: tf.Tensor[] = [];
