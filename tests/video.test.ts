@@ -1,4 +1,5 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { createServer } from 'node:net';
 import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -234,5 +235,54 @@ describe('stylegraph run with a video', () => {
     expect(input).toBeGreaterThan(1);
     expect(plain).toBeGreaterThan(0.2);
     expect(blended).toBeLessThan(plain * 0.8);
+  });
+});
+
+const hasRedis = spawnSync('redis-server', ['--version']).status === 0;
+if (!hasRedis && process.env.CI) throw new Error('redis-server is missing: .ci/run installs it (apt-get install redis-server)');
+
+describe.skipIf(!hasRedis)('a video through the queue workers (--redis)', () => {
+  it('sends batches of frames to a worker and gets the same pictures back, in order, with the audio', async () => {
+    const port = await new Promise<number>((resolve) => {
+      const s = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = s.address() as { port: number };
+        s.close(() => resolve(port));
+      });
+    });
+    const redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', tmp]);
+    let stop = () => {};
+    try {
+      const url = `redis://127.0.0.1:${port}`;
+      for (let i = 0; i < 100 && !spawnSync('redis-cli', ['-p', String(port), 'ping']).stdout?.toString().includes('PONG'); i++) await new Promise((r) => setTimeout(r, 100));
+      const { workerCommand } = await import('../src/cli/queue/worker');
+      const workerLog: string[] = [];
+      const worker = workerCommand({ out: () => {}, err: (l) => workerLog.push(l), isTTY: false, cwd: root }, {
+        redis: url, queue: 'video-test', concurrency: 1, lockSeconds: 30, registry, backend: 'wasm',
+        weights: [{ name: 'vgg_normalised', source: 'tests/fixtures/vgg_normalised-tiny.pth' }, { name: 'adain-decoder', source: 'tests/fixtures/decoder-tiny.pth' }],
+        stop: new Promise<void>((resolve) => (stop = resolve)),
+      });
+      const queued = join(tmp, 'queued.mp4');
+      const r = await cli('run', 'presets/adain.json', '--content', clip, '--out', queued, '--size', '32', '--redis', url, '--queue', 'video-test');
+      expect(r.code, `${r.err}\n${workerLog.join('\n')}`).toBe(0);
+      expect(r.err).toMatch(/in batches of 8/);
+      expect(workerLog.filter((l) => / frames 0\+8: done -> 8 frames| frames 8\+8: done -> 8 frames/.test(l))).toHaveLength(2);
+      const s = streams(queued);
+      expect(s).toMatchObject({ frames: 16, width: 32, height: 24 });
+      expect(s.audio).not.toBeNull();
+      // The same pictures as a run in this process (styled.mp4, made above with the same graph, size and weights).
+      const local = decodeFrames(tools, join(tmp, 'styled.mp4'), { width: 32, height: 24, rate: '8' });
+      let n = 0;
+      for await (const f of decodeFrames(tools, queued, { width: 32, height: 24, rate: '8' })) {
+        const g = await local.next();
+        expect(frameDifference(f, g.value as DecodedImage)).toBeLessThan(0.5);
+        n++;
+      }
+      expect(n).toBe(16);
+      stop();
+      expect(await worker).toBe(0);
+    } finally {
+      stop();
+      redis.kill('SIGKILL');
+    }
   });
 });

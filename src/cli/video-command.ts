@@ -2,7 +2,9 @@ import { mkdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { formatDiagnostic } from '../graph/diagnostics';
 import { fitSize, type RGBAImage } from '../ops/image';
+import { requiredCheckpoints } from '../compiler/checkpoints';
 import { runSession, type RunHost, type SessionOutput, type SessionResult } from '../runtime/session';
+import type { DecodedImage } from '../runtime/sources';
 import { checkOutputs, imageInputs, temporaryPath, writeOrRescue } from './files';
 import { UsageError, type Io } from './io';
 import { backendLine, DEFAULT_OUT, exitStatus, nodeRunHost, type RunCommand } from './run-command';
@@ -11,6 +13,10 @@ import {
   type VideoInfo,
 } from './video';
 import { blendFrames } from './video-flicker';
+import { queueFrames } from './video-queue';
+import { jobSources } from './queue/commands';
+import { DEFAULT_QUEUE, redisConnection } from './queue/redis';
+import { documentSourceAccess } from './source-access';
 
 /**
  * `stylegraph run GRAPH --content clip.mp4 --out styled.mp4`: the video host of the run session. ffmpeg decodes
@@ -33,15 +39,26 @@ export interface VideoOptions {
   blend?: number;
   /** --warm-start: an optimisation graph starts each frame from the previous result. */
   warmStart?: boolean;
+  /** --redis URL: batches of frames go through the queue's workers (video-queue.ts). */
+  redis?: string;
+  queue?: string;
 }
+
+/** Frames per queue job, and jobs queued at once (results are taken in order). */
+const QUEUE_BATCH = 8;
+const QUEUE_IN_FLIGHT = 4;
 
 /** The video options of `run` (main.ts parses the rest). Without --out: stylegraph-out/GRAPH.mp4. */
 export function videoOptions(
-  input: string, v: { out?: string | undefined; ffmpeg?: string | undefined; frames?: string | undefined; fps?: string | undefined; blend?: string | undefined; 'warm-start'?: boolean | undefined; redis?: string | undefined },
+  input: string, v: { out?: string | undefined; ffmpeg?: string | undefined; frames?: string | undefined; fps?: string | undefined; blend?: string | undefined; 'warm-start'?: boolean | undefined; redis?: string | undefined; queue?: string | undefined },
   graphName: string,
 ): VideoOptions {
-  // Not yet: frames through the queue's workers (issue 20) need jobs that carry a batch of frames.
-  if (v.redis !== undefined) throw new UsageError('--redis: a video runs in this process for now; its frames do not go through the queue workers yet');
+  if (v.redis !== undefined)
+    try {
+      redisConnection(v.redis);
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
   const out = v.out ?? join(DEFAULT_OUT, `${graphName}.mp4`);
   if (!isVideoOutput(out)) throw new UsageError(`--out ${out}: a video's result is a video; give a name ending in ${VIDEO_OUTPUTS.join(', ')}`);
   const fps = v.fps === undefined ? undefined : Number(v.fps);
@@ -55,6 +72,7 @@ export function videoOptions(
     ...(fps ? { fps } : {}),
     ...(blend ? { blend } : {}),
     ...(v['warm-start'] ? { warmStart: true } : {}),
+    ...(v.redis !== undefined ? { redis: v.redis, queue: v.queue ?? DEFAULT_QUEUE } : {}),
   };
 }
 
@@ -115,22 +133,25 @@ export async function videoCommand(io: Io, c: RunCommand, v: VideoOptions): Prom
   // Started on the first frame, whose size it takes (the graph's output size, not the decoded frame's).
   const enc: { current: VideoEncoder | null } = { current: null };
   let previous: RGBAImage | null = null;
-  const write = async (o: SessionOutput): Promise<string[]> => {
-    const image = o.kind === 'run' ? Object.values(o.images)[0] : undefined;
-    if (!image) return [];
+  const put = async (image: RGBAImage): Promise<void> => {
     const frame = v.blend && previous ? blendFrames(previous, image, v.blend) : image;
     previous = frame;
     enc.current ??= VideoEncoder.start(tools, { file: tmp, format: extname(out), width: frame.width, height: frame.height, rate, available, ...(audio ? { audio } : {}) });
     await enc.current.write(frame);
+  };
+  const write = async (o: SessionOutput): Promise<string[]> => {
+    const image = o.kind === 'run' ? Object.values(o.images)[0] : undefined;
+    if (image) await put(image);
     return [];
   };
   const progress = frameProgress(io, total);
   let frameIndex = 0;
   // Frames per second after the first frame (which also starts the backend, loads weights and encodes the style).
   const times = { start: performance.now(), first: 0, last: 0 };
+  const decoded = decodeFrames(tools, input, { width, height, rate: info.rate, ...(v.range ? { range: v.range } : {}), ...(v.fps ? { fps: v.fps } : {}) });
   const host: RunHost = {
     ...base.host,
-    frames: decodeFrames(tools, input, { width, height, rate: info.rate, ...(v.range ? { range: v.range } : {}), ...(v.fps ? { fps: v.fps } : {}) }),
+    frames: decoded,
     write,
     ...(c.signal ? { signal: c.signal } : {}),
     onEvent: (e) => {
@@ -150,7 +171,7 @@ export async function videoCommand(io: Io, c: RunCommand, v: VideoOptions): Prom
   let written = false;
   let failure: string | null = null;
   try {
-    result = await runSession(c.model, c.registry, request, host);
+    result = v.redis ? await throughQueue(io, c, v, decoded, total, put, times) : await runSession(c.model, c.registry, request, host);
     if (result.status === 'done' && enc.current) {
       await enc.current.finish();
       await rename(tmp, out);
@@ -181,6 +202,35 @@ export async function videoCommand(io: Io, c: RunCommand, v: VideoOptions): Prom
     io.err(`wrote ${v.out} (${frames} frames in ${result.seconds.toFixed(1)} s; the first ${firstFrameSeconds.toFixed(1)} s, then ${steady?.toFixed(2) ?? '-'} frames/s; ` +
       `${result.reused.hits} steps reused from the first frame)`);
   return exitStatus(io, c, result, base.loadedNames(), rescued);
+}
+
+/**
+ * `--redis`: the frames in batches through the queue's workers, each batch one stream there (video-queue.ts); the
+ * styled frames come back in order and go to the encoder here. Blending happens here; a warm start holds within a batch.
+ */
+async function throughQueue(
+  io: Io, c: RunCommand, v: VideoOptions, frames: AsyncIterable<DecodedImage>, total: number, put: (image: RGBAImage) => Promise<void>,
+  times: { start: number; first: number; last: number },
+): Promise<SessionResult> {
+  const checked = await jobSources(c.model, c.registry, documentSourceAccess(dirname(resolve(io.cwd, c.file)), c.sources), ['content']);
+  const empty: SessionResult = { status: 'invalid', diagnostics: [], backend: 'queue', runs: [], outputs: {}, written: [], reused: { hits: 0, misses: 0 }, seconds: 0 };
+  if (checked.errors.length) return { ...empty, error: checked.errors.join('\n') };
+  io.err(`frames go to queue "${v.queue}" on ${v.redis} in batches of ${QUEUE_BATCH} (${QUEUE_IN_FLIGHT} at a time); start workers with: stylegraph worker --redis URL`);
+  const progress = frameProgress(io, total);
+  let done = 0;
+  const r = await queueFrames({
+    redis: v.redis!, queue: v.queue!, model: checked.model, size: c.request.size, seed: c.request.seed, weights: requiredCheckpoints(c.model, c.registry),
+    ...(v.warmStart ? { warmStart: true } : {}), frames, batch: QUEUE_BATCH, inFlight: QUEUE_IN_FLIGHT, label: basename(v.input),
+    ...(c.signal ? { signal: c.signal } : {}),
+    onFrame: async (f) => {
+      await put({ width: f.width, height: f.height, data: new Uint8ClampedArray(f.data.buffer as ArrayBuffer, f.data.byteOffset, f.data.byteLength) });
+      times.last = performance.now();
+      if (!done) times.first = times.last;
+      progress(++done);
+    },
+  });
+  if (r.workers.size) io.err(`frames styled by ${[...r.workers].join(', ')}`);
+  return { ...empty, status: r.status, ...(r.error ? { error: r.error } : {}), seconds: (performance.now() - times.start) / 1000 };
 }
 
 /** The source's audio cut to the frames run (all of it without --frames). */

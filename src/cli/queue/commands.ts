@@ -19,7 +19,7 @@ import { readBatch, report, submitBatch, summaryLine, watchBatch } from './submi
  * only with consent (--allow-remote, a trusted config's "remoteHosts"; a private address with
  * --allow-private-network), and travels as a data: URL. Workers fetch nothing and read only absolute paths.
  */
-async function jobSources(model: GraphModel, registry: NodeRegistry, access: SourceAccess, replaced: string[]): Promise<{ model: GraphModel; errors: string[] }> {
+export async function jobSources(model: GraphModel, registry: NodeRegistry, access: SourceAccess, replaced: string[]): Promise<{ model: GraphModel; errors: string[] }> {
   const errors: string[] = [];
   const nodes: GraphModel['nodes'] = [];
   for (const n of model.nodes) {

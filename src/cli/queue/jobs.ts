@@ -23,8 +23,15 @@ export const zJob = z.object({
   steps: z.number().int().min(0).max(100000).optional(),
   /** Checkpoint names the graph asks for; each worker resolves them from its own `--weights` and cache. */
   weights: z.array(z.string().max(100)).max(64),
-  /** The picture's path on the shared folder; written under a temporary name, then renamed. */
+  /** The picture's path on the shared folder; written under a temporary name, then renamed. Empty for frames. */
   out: z.string().max(4096),
+  /**
+   * A batch of a video's frames (PNG data: URLs), run in order as one stream on the content slot (the style side once);
+   * the styled frames come back in the job's return value, not as files.
+   */
+  frames: z.array(z.string().max(8 * 2 ** 20)).max(64).optional(),
+  /** With `frames`: each frame of the batch starts from the previous frame's result (an optimisation graph). */
+  warmStart: z.boolean().optional(),
 });
 export type JobData = z.infer<typeof zJob>;
 
@@ -36,6 +43,8 @@ export interface JobResult {
   loss: [number, number] | null;
   weights: string[];
   ms: number;
+  /** A frames job's styled frames, in order, as base64 PNGs. */
+  frames?: string[];
 }
 
 /** Progress a worker reports while a job runs. */

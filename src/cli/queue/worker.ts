@@ -95,15 +95,26 @@ export async function workerCommand(io: Io, o: WorkerOptions): Promise<number> {
     const state = free.pop() ?? fresh();
     let lastProgress = 0;
     let written: string | null = null;
+    // A batch of a video's frames: one stream through the session, the results returned in order.
+    const frames = data.frames;
+    const styled: string[] = [];
+    async function* decoded() {
+      for (const [i, f] of (frames ?? []).entries()) yield decodeImage(await readJobSource(f), `frame ${i}`);
+    }
     try {
-      const result = await runSession(doc.model, o.registry, { size: data.size, seed: data.seed, ...(data.steps !== undefined ? { steps: data.steps } : {}) }, {
+      const result = await runSession(doc.model, o.registry, {
+        size: data.size, seed: data.seed, ...(data.steps !== undefined ? { steps: data.steps } : {}),
+        ...(frames ? { frames: { ...(data.warmStart ? { warmStart: true } : {}) } } : {}),
+      }, {
         tf,
+        ...(frames ? { frames: decoded() } : {}),
         readImage: async (s) => decodeImage(await readJobSource(s), s.startsWith('data:') ? 'image' : s),
         readWeights: async () => ({ get: (n) => checkpoints.get(n) }),
         state,
         write: async (out) => {
           const image = out.kind === 'run' ? Object.values(out.images)[0] : out.image;
           if (!image) return [];
+          if (frames) return void styled.push(encodePng(image).toString('base64')), [];
           await writeAtomically(data.out, embedText(encodePng(image), serialiseDocument(out.model)));
           written = data.out;
           return [data.out];
@@ -121,8 +132,11 @@ export async function workerCommand(io: Io, o: WorkerOptions): Promise<number> {
       if (result.status === 'invalid') throw new UnrecoverableError(result.error ?? 'the job is not valid');
       if (result.status !== 'done') throw new Error(result.error ?? `the run ended ${result.status}`);
       const loss: [number, number] | null = report?.steps.length ? [report.steps[0]!.loss, report.steps.at(-1)!.loss] : null;
-      io.err(`${name}: ${data.label}: done${loss ? `, loss ${loss[0].toPrecision(4)} -> ${loss[1].toPrecision(4)}` : ''} -> ${written ?? '(no picture)'}`);
-      return { worker: name, out: written ?? '', status: result.status, loss, weights: report?.weights.map((w) => w.weights) ?? [], ms: performance.now() - started };
+      io.err(`${name}: ${data.label}: done${loss ? `, loss ${loss[0].toPrecision(4)} -> ${loss[1].toPrecision(4)}` : ''} -> ${frames ? `${styled.length} frames` : written ?? '(no picture)'}`);
+      return {
+        worker: name, out: written ?? '', status: result.status, loss, weights: report?.weights.map((w) => w.weights) ?? [], ms: performance.now() - started,
+        ...(frames ? { frames: styled } : {}),
+      };
     } catch (e) {
       io.err(`${name}: ${data.label}: ${e instanceof UnrecoverableError ? 'failed (not retried)' : 'failed'}: ${(e as Error).message}`);
       throw e;
