@@ -48,6 +48,21 @@ const meanAbs = (a: number[], b: number[]) => {
   expect(a.length).toBe(b.length);
   return a.reduce((s, x, i) => s + Math.abs(x - b[i]!), 0) / a.length;
 };
+/**
+ * How many of `pairs` consecutive frame pairs differ. Random weights saturate much of the picture (a flat colour),
+ * so a small move of the fake pattern does not always show in the next frame; over a few frames it does.
+ */
+async function changes(page: Page, pairs = 5): Promise<number> {
+  let last = await pixels(page);
+  let changed = 0;
+  for (let i = 0; i < pairs; i++) {
+    await nextFrames(page);
+    const next = await pixels(page);
+    if (meanAbs(last, next) > 0) changed++;
+    last = next;
+  }
+  return changed;
+}
 
 async function startCamera(query: string, on = editor) {
   const opened = await on.open(`backend=wasm&size=48&fresh&preset=adain-camera.json${query}`);
@@ -68,11 +83,10 @@ async function startCamera(query: string, on = editor) {
 describe('live camera (fake device)', () => {
   it('streams, changes frame to frame, shows fps; Pause, Pin, Export PNG with the graph and Record work', async () => {
     const { page, errors } = await startCamera('');
-    const a = await pixels(page);
-    await nextFrames(page);
-    const b = await pixels(page);
-    // The fake camera's pattern moves, so consecutive outputs differ.
-    expect(meanAbs(a, b)).toBeGreaterThan(0);
+    // The fake camera's pattern moves, so the output changes from frame to frame.
+    const changed = await changes(page);
+    console.log(`camera e2e: ${changed} of 5 consecutive output frames differed from the one before`);
+    expect(changed).toBeGreaterThan(0);
     expect(await page.textContent('[data-test=status]')).toMatch(/^live camera/);
     const fps = await page.textContent('[data-test=camera-fps]');
     expect(fps).toMatch(/^\s*\d+\.\d fps\s*$/);
@@ -165,7 +179,7 @@ describe('live camera (fake device)', () => {
   }, 180_000);
 
   it('streams when the run worker is in the pack sandbox (frames cross the iframe relay)', async () => {
-    const { page, errors } = await editor.open('backend=wasm&size=32&fresh');
+    const { page, errors } = await editor.open('backend=wasm&size=48&fresh');
     await page.click('[data-test=plugins-open]');
     await page.fill('[data-test=pack-url]', 'examples/pack-wct');
     await page.click('[data-test=pack-install]');
@@ -181,9 +195,7 @@ describe('live camera (fake device)', () => {
     await page.click('[data-test=camera-start]');
     await page.waitForSelector('[data-test=camera-panel][data-status=live]', { timeout: 30_000 });
     await nextFrames(page, 3);
-    const a = await pixels(page);
-    await nextFrames(page);
-    expect(meanAbs(a, await pixels(page))).toBeGreaterThan(0);
+    expect(await changes(page)).toBeGreaterThan(0);
     expect(await page.locator('iframe[data-test=run-sandbox]').count()).toBe(1);
     await page.screenshot({ path: `${shots}camera-sandbox.png` });
     expect(errors).toEqual([]);
