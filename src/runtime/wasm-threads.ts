@@ -50,10 +50,11 @@ export interface EmscriptenModule {
 
 /**
  * Replaces the registered `wasm` backend by the threaded build with `threads` threads. The factory given back
- * rejects (rather than hangs) when the module does not start within `timeoutMs`, and `restore()` puts tfjs's own
+ * rejects (rather than hangs) when the module does not start within `timeoutMs` (before chooseBackend's own 15 s
+ * gives up on the switch, so the engine is not left with a start pending), and `restore()` puts tfjs's own
  * single-threaded factory back, for a caller that falls back to one thread.
  */
-export function registerThreadedWasm(tf: TF, files: ThreadedWasmFiles, threads: number, timeoutMs = 20000): { restore: () => void } {
+export function registerThreadedWasm(tf: TF, files: ThreadedWasmFiles, threads: number, timeoutMs = 12000): { restore: () => void } {
   // Typed as always found; null at run time when no wasm backend was registered.
   const stock: ReturnType<TF['findBackendFactory']> | null = tf.findBackendFactory('wasm');
   if (stock !== null) tf.removeBackend('wasm');
