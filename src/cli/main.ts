@@ -51,6 +51,7 @@ const USAGE = `usage:
                       [--frames A..B] [--fps N] [--ffmpeg PATH]   frames A to B (from 0); the result's frame rate
                       [--blend K]       less flicker: each frame keeps K (0-0.95) of the previous output
                       [--warm-start]    optimisation graphs start each frame from the previous result
+                      [--redis URL [--queue NAME]]   batches of 8 frames through the queue's workers
   stylegraph validate FILE ...            checks one or more graphs (presets/*.json): everything plan
                                           and run check before reading an image
   stylegraph plan FILE [--size PX] [--set ...] [--steps N] [--threads N]
