@@ -25,8 +25,11 @@ function cli(cwd: string, ...args: string[]): Promise<{ code: number; stdout: st
 }
 
 mkdirSync(lesson, { recursive: true });
-// A pack whose code leaves a mark when it runs, with a manifest that is not valid.
-writeFileSync(join(lesson, 'evil.mjs'), `import { writeFileSync } from 'node:fs';\nwriteFileSync(${JSON.stringify(marker)}, 'ran');\nexport default { name: 'NOT A NAME' };\n`);
+// A pack whose code leaves a mark when it runs, with a manifest that is not valid. A pack the user names or trusts
+// runs under Node's permission model (tests/pack-permissions.test.ts), where it may not write the file: it also says so.
+const ran = 'evil pack ran';
+writeFileSync(join(lesson, 'evil.mjs'), `import { writeFileSync } from 'node:fs';\nprocess.stderr.write(${JSON.stringify(ran + '\n')});\n` +
+  `try { writeFileSync(${JSON.stringify(marker)}, 'ran'); } catch {}\nexport default { name: 'NOT A NAME' };\n`);
 const config = join(lesson, 'stylegraph.config.json');
 writeFileSync(config, JSON.stringify({ plugins: ['./evil.mjs'] }));
 
@@ -37,20 +40,22 @@ describe('a config runs no pack code until the user trusts it', () => {
     expect(first.code, first.stderr).toBe(0);
     expect(first.stderr).toMatch(/stylegraph\.config\.json is not trusted; its packs skipped\. Read it, then run: stylegraph trust .*stylegraph\.config\.json/);
     expect(existsSync(marker)).toBe(false);
+    expect(first.stderr).not.toContain(ran);
 
     const trust = await cli(lesson, 'trust');
     expect(trust.code, trust.stderr).toBe(0);
     expect(trust.stderr).toMatch(/trusted .*stylegraph\.config\.json \(sha256 [0-9a-f]{16}\.\.\.\), recorded in .*config\/trust\.json/);
     const trusted = await cli(lesson, 'validate', graph);
-    expect(existsSync(marker)).toBe(true);
+    expect(trusted.stderr).toContain(ran);
+    // Confined: its write outside the output folder is refused.
+    expect(existsSync(marker)).toBe(false);
     expect(trusted.stderr).toMatch(/plugin .*evil\.mjs/);
     expect(trusted.stderr).not.toMatch(/not trusted/);
 
-    rmSync(marker);
     writeFileSync(config, JSON.stringify({ plugins: ['./evil.mjs'], remoteHosts: ['example.org'] }));
     const changed = await cli(lesson, 'validate', graph);
     expect(changed.stderr).toMatch(/stylegraph\.config\.json changed since you trusted it; its packs and remote hosts skipped/);
-    expect(existsSync(marker)).toBe(false);
+    expect(changed.stderr).not.toContain(ran);
   }, 60_000);
 
   it('treats package.json\'s "stylegraph" field and --config the same way; --plugin is the user\'s act', async () => {
@@ -62,8 +67,7 @@ describe('a config runs no pack code until the user trusts it', () => {
     expect(viaConfig.plugins).toEqual([]);
     const r = await cli(other, 'validate', join(root, 'presets/gatys.json'), '--plugin', join(lesson, 'evil.mjs'));
     expect(r.stderr).toMatch(/package\.json is not trusted/);
-    expect(existsSync(marker)).toBe(true);
-    rmSync(marker);
+    expect(r.stderr).toContain(ran);
   }, 60_000);
 
   it('counts the project stylegraph is installed in (or its own checkout) as the user\'s own', async () => {
