@@ -192,6 +192,8 @@ export const useRunStore = defineStore('run', () => {
     worker = null;
     for (const [id, resolve] of waiting) resolve({ type: 'pack-answer', id, error: 'the run worker restarted' });
     waiting.clear();
+    // The new worker has none of the images the old one kept for live frames.
+    liveUploads.clear();
     if (current.value) {
       clearInterval(clock);
       current.value = null;
