@@ -60,13 +60,14 @@ export async function queueFrames(o: QueuedFrames): Promise<{ status: 'done' | '
   /** Waits for the oldest job and hands its frames on, in order. */
   const collect = async () => {
     const head = pending.shift()!;
-    for (;;) {
+    for (let emptyReads = 0; ; ) {
       if (o.signal?.aborted) throw new Cancelled();
-      const job = await queue.getJob(head.id);
+      // The state first, then the job: a job read while active and found completed after has no return value yet.
+      const state = await queue.getJobState(head.id);
+      const job = state === 'unknown' ? undefined : await queue.getJob(head.id);
       if (!job) throw new Error(`job ${head.id} is no longer in the queue`);
-      const state = await job.getState();
-      if (state === 'completed') {
-        const result = job.returnvalue as JobResult;
+      const result = job.returnvalue as JobResult | null;
+      if (state === 'completed' && result) {
         workers.add(result.worker);
         for (const b64 of result.frames ?? []) {
           await o.onFrame(decodeImage(Buffer.from(b64, 'base64'), 'a styled frame'));
@@ -75,6 +76,7 @@ export async function queueFrames(o: QueuedFrames): Promise<{ status: 'done' | '
         await job.remove().catch(() => {});
         return;
       }
+      if (state === 'completed' && ++emptyReads > 20) throw new Error(`job ${head.id} completed without its frames`);
       if (state === 'failed') throw new Error(job.failedReason || 'a worker failed the job');
       await new Promise((r) => setTimeout(r, 150));
     }
