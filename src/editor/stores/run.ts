@@ -208,12 +208,31 @@ export const useRunStore = defineStore('run', () => {
    * A file the worker asked for (a tfjs model's parts): fetched here, without credentials, only from this site or a
    * site the user allowed (as the images of a run are).
    */
+  /** The folders of the tfjs models the open graph and the queued runs name (a model.json and its weight files). */
+  function modelFolders(): string[] {
+    const folders = new Set<string>();
+    for (const m of [graph.model, current.value?.model, ...queue.value.map((q) => q.model)])
+      for (const n of m?.nodes ?? [])
+        for (const [name, p] of Object.entries(registry.get(n.type)?.params ?? {})) {
+          const v = n.params[name] ?? p.default;
+          if (p.kind !== 'model' || typeof v !== 'string' || !v) continue;
+          try {
+            folders.add(new URL('.', new URL(v, location.href)).href);
+          } catch {
+            // Not a URL: nothing to fetch for it.
+          }
+        }
+    return [...folders];
+  }
+
   async function fetchFor(id: number, url: string) {
     try {
       const origin = remoteOrigin(url, location.href);
       const u = new URL(url, location.href);
       if (!['http:', 'https:'].includes(u.protocol)) throw new Error(`${u.protocol} URLs are not fetched`);
       if (origin && !allowedFetchOrigins().includes(origin)) throw new Error(`${origin} is not allowed: allow it when the editor asks`);
+      // Only a model's own files: what the worker asks is not trusted (pack code runs there).
+      if (!modelFolders().some((f) => u.href.startsWith(f))) throw new Error('not a file of a model this graph names');
       const res = await fetch(u, { credentials: 'omit' });
       if (!res.ok) throw new Error(`HTTP ${res.status}`);
       const bytes = await res.arrayBuffer();
