@@ -8,6 +8,9 @@
  *   npm run bench -- --write       writes docs/benchmarks.md from this run
  *   npm run bench -- --smoke       one tiny configuration of each kind, for CI
  *   npm run bench -- --load FILE   time to read a VGG19 checkpoint and turn it into tfjs tensors
+ *   npm run bench -- --backend webgpu [--sizes 128,256] [--steps N]
+ *                                  per-step Gatys times on that backend (also wasm, cpu), and device against host
+ *                                  L-BFGS (scripts/bench-backend.ts)
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -41,6 +44,12 @@ const say = (s = '') => {
 
 if (args.has('--load')) {
   await benchLoad(argv[argv.indexOf('--load') + 1]!);
+  process.exit(0);
+}
+if (args.has('--backend')) {
+  // Per-step times on one backend (webgpu on a real GPU), and device against host L-BFGS: scripts/bench-backend.ts.
+  const { benchBackend } = await import('./bench-backend');
+  await benchBackend(argv[argv.indexOf('--backend') + 1] as BackendName, argv, say);
   process.exit(0);
 }
 
