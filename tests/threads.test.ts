@@ -59,7 +59,7 @@ describe('wasm threads', () => {
     const w = tf.randomNormal([3, 3, 64, 64]) as import('@tensorflow/tfjs').Tensor4D;
     const [xs, ws, y1] = [await x.data(), await w.data(), await tf.conv2d(x, w, 1, 'same').data()];
     const t0 = threadTicks();
-    for (let i = 0; i < 16; i++) tf.tidy(() => tf.conv2d(x, w, 1, 'same').dataSync());
+    for (let i = 0; i < 16; i++) tf.tidy(() => tf.conv2d(x, w, 1, 'same').sum().dataSync());
     const t1 = threadTicks();
     const busy = started.filter((id) => (t1.get(id) ?? 0) - (t0.get(id) ?? 0) >= 5);
     // A pthread worker used at least 50 ms of CPU on the convolutions: the work was split, not run on one thread.
