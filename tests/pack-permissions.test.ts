@@ -41,6 +41,12 @@ describe('the permission model around CLI packs', () => {
     expect(unique(['/a/b', '/a/b/c.json', '/a/bc', '/a/b', '/'])).toEqual(['/a/b', '/a/bc']);
   });
 
+  it('lets tsx read the working folder with every letter in the other case (its case-sensitivity probe), not the folder itself', () => {
+    const c = confinementFor({ command: 'validate', cwd: '/tmp/tmp.AbC9/main', graphs: [], packs: [], env: { STYLEGRAPH_CACHE: '/cache', STYLEGRAPH_CONFIG_DIR: '/cfg' } });
+    expect(c.reads).toContain('/TMP/TMP.aBc9/MAIN');
+    expect(c.reads).not.toContain('/tmp/tmp.AbC9/main');
+  });
+
   it('lets a run write only to its output folder (or the report), and read the graph, its folder, the inputs and the packs', () => {
     const c = confinementFor({
       command: 'run', cwd: '/home/u/work', graphs: ['lesson/graph.json'], content: ['/photos/me.jpg'], style: ['s.png'],

@@ -84,6 +84,9 @@ function moduleFolders(root: string): string[] {
   return out;
 }
 
+/** Each letter in the other case, as tsx writes the path it probes for case sensitivity. */
+export const invertCase = (s: string) => [...s].map((ch) => (ch === ch.toUpperCase() ? ch.toLowerCase() : ch.toUpperCase())).join('');
+
 /** What a command may read and write when its packs run confined. */
 export function confinementFor(c: CommandFiles): Confinement {
   const env = c.env ?? process.env;
@@ -93,8 +96,9 @@ export function confinementFor(c: CommandFiles): Confinement {
   const reads = [
     root, ...moduleFolders(root),
     // tsx: its transform cache (read only: a pack that could write it would put code into later, unconfined runs),
-    // and the upper-cased working folder, which it looks for to learn whether the file system is case sensitive.
-    join(tmpdir(), `tsx-${process.geteuid ? process.geteuid() : 'user'}`), c.cwd.toUpperCase(),
+    // and the working folder with each letter's case inverted (/tmp/a.B -> /TMP/A.b), which it looks for to learn
+    // whether the file system is case sensitive.
+    join(tmpdir(), `tsx-${process.geteuid ? process.geteuid() : 'user'}`), invertCase(c.cwd),
     // The configuration is read again (and its trust checked) by the confined process.
     join(configDir(env), 'trust.json'),
     ...(c.config ? [at(c.config), join(dirname(at(c.config)), 'node_modules', 'stylegraph')] : []),
