@@ -33,7 +33,7 @@ describe('--backend webgpu in Node', () => {
     const r = await cli({}, 'run', 'presets/adain.json', '--size', '24', '--out', join(tmp, 'auto.png'));
     expect(r.code, r.stderr).toBe(0);
     // Here: no GPU driver, or only the software one, which auto leaves for wasm; on a machine with a GPU, webgpu.
-    expect(r.stderr).toMatch(/backend (webgpu|wasm \(webgpu: .+\)), 24 px/);
+    expect(r.stderr).toMatch(/backend (webgpu|wasm(, \d+ threads?)? \(webgpu: .+\)), 24 px/);
   });
 
   it.skipIf(!canRun)('runs Gatys on WebGPU with the step-0 loss of wasm within 1e-4, each term within 1e-3', async () => {
