@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { startNodeBackend, tf } from '../src/cli/node-tf';
-import { imageToTensor } from '../src/ops/image';
+import { halve, imageToTensor } from '../src/ops/image';
 
 describe('imageToTensor on wasm', () => {
   // tfjs-wasm once read the wrong memory slicing an int32 image of these sizes: garbage, then an abort.
@@ -17,5 +17,17 @@ describe('imageToTensor on wasm', () => {
       expect(v[i + 1]).toBeCloseTo(20 / 255, 6);
       expect(v[i + 2]).toBeCloseTo(30 / 255, 6);
     }
+  });
+});
+
+describe('halve', () => {
+  it('averages 2x2 blocks and drops an odd last row and column (hand-computed)', async () => {
+    await startNodeBackend('wasm');
+    // Rows 1..5, 6..10, 11..15 as one channel: blocks (1,2,6,7) and (3,4,8,9); the third row and fifth column go.
+    const x = tf.tensor4d(Array.from({ length: 15 }, (_, i) => i + 1), [1, 3, 5, 1]);
+    const y = halve(tf, x);
+    expect(y.shape).toEqual([1, 1, 2, 1]);
+    expect(Array.from(await y.data())).toEqual([4, 6]);
+    tf.dispose([x, y]);
   });
 });

@@ -19,9 +19,21 @@ export function imageToTensor(tf: TF, rgba: { width: number; height: number; dat
     // (383 x 383 gives garbage, then an abort), which a float32 slice does not.
     const pixels = tf.tensor3d(Float32Array.from(rgba.data), [rgba.height, rgba.width, 4], 'float32');
     let x = tf.div(tf.slice(pixels, [0, 0, 0], [rgba.height, rgba.width, 3]), 255).expandDims(0) as tfjs.Tensor4D;
-    while (x.shape[1] >= 2 * h && x.shape[2] >= 2 * w) x = tf.avgPool(x, 2, 2, 'valid');
+    while (x.shape[1] >= 2 * h && x.shape[2] >= 2 * w) x = halve(tf, x);
     return x.shape[1] === h && x.shape[2] === w ? x : tf.image.resizeBilinear(x, [h, w], true);
   });
+}
+
+/**
+ * 2x2 average pooling, 'valid' (an odd last row or column is dropped), as a reshape and a mean: threaded tfjs-wasm
+ * aborts creating XNNPACK's average pooling after a large slice (xnn_create_average_pooling2d_nhwc_f32 fails; seen on
+ * a 383 x 383 photo), and this form needs no pooling operator.
+ */
+export function halve(tf: TF, x: tfjs.Tensor4D): tfjs.Tensor4D {
+  const [n, h, w, c] = x.shape;
+  const [h2, w2] = [Math.floor(h / 2), Math.floor(w / 2)];
+  const even = h === 2 * h2 && w === 2 * w2 ? x : tf.slice(x, [0, 0, 0, 0], [n, 2 * h2, 2 * w2, c]);
+  return tf.mean(tf.reshape(even, [n, h2, 2, w2, 2, c]), [2, 4]) as tfjs.Tensor4D;
 }
 
 /** Resizes an image tensor [1, H, W, 3] to the given height and width. */
