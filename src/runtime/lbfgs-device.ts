@@ -1,6 +1,6 @@
 import type * as tfjs from '@tensorflow/tfjs';
 import type { LbfgsPlacement } from '../plugin/types';
-import { cubicInterpolate, type LbfgsOptions } from './lbfgs';
+import { strongWolfe, type LbfgsOptions } from './lbfgs';
 
 /**
  * L-BFGS on the backend's device: the same algorithm, line search and stopping rules as `lbfgs` (lbfgs.ts, which
@@ -128,7 +128,12 @@ export async function* lbfgsDevice<T>(tf: TF, x0: Tensor, objective: DeviceObjec
 
       let next: Point<T> & { evaluations: number };
       if (options.lineSearch === 'none') next = { ...(await evaluate(t0)), evaluations: 1 };
-      else next = await strongWolfe(evaluate, release, t0, { t: 0, f: cur.f, gtd, g: null, gMax: cur.gMax, extra: cur.extra }, dMax, tolChange, maxLineSearch);
+      else {
+        // lbfgs.ts's strong Wolfe search on points whose gradients stay here: only f and g.d are compared, and the
+        // gradients of the points it drops are freed as it goes. The start's gradient (null) is cur's.
+        const r = await strongWolfe(evaluate, t0, { t: 0, f: cur.f, gtd, g: null, gMax: cur.gMax, extra: cur.extra }, dMax, tolChange, maxLineSearch, release);
+        next = { ...r.best, evaluations: r.evaluations };
+      }
       if (next.t === 0 || !next.g) return; // the line search found no decrease along a descent direction
       // y.s = t (g_new.d - g.d): both directional derivatives are known here, so no read is needed.
       const ys = next.t * (next.gtd - gtd);
@@ -189,83 +194,6 @@ function twoLoop(tf: TF, g: Tensor, s: Tensor[], y: Tensor[], rho: number[]): Te
     }
     return q;
   });
-}
-
-/**
- * The strong Wolfe line search of lbfgs.ts (torch.optim.LBFGS's _strong_wolfe), on points whose gradients stay on
- * the device: only f and g.d are compared. Returns the best point found (t = 0 if none decreased f); the gradients
- * of points it drops are freed as it goes.
- */
-async function strongWolfe<T>(
-  phi: (t: number) => Promise<Point<T>>, release: (...keep: (Point<T> | null)[]) => void, t: number, start: Point<T>, dMax: number,
-  tolChange: number, maxIter: number,
-): Promise<Point<T> & { evaluations: number }> {
-  const c1 = 1e-4;
-  const c2 = 0.9;
-  const [f0, gtd0] = [start.f, start.gtd];
-  let evaluations = 1;
-  let prev: Point<T> = start;
-  let p = await phi(t);
-  let bracket: Point<T>[] | null = null;
-  let done = false;
-  let iter = 0;
-  while (iter < maxIter) {
-    if (p.f > f0 + c1 * p.t * gtd0 || (iter > 1 && p.f >= prev.f)) {
-      bracket = [prev, p];
-      break;
-    }
-    if (Math.abs(p.gtd) <= -c2 * gtd0) {
-      bracket = [p];
-      done = true;
-      break;
-    }
-    if (p.gtd >= 0) {
-      bracket = [prev, p];
-      break;
-    }
-    const next = cubicInterpolate(prev.t, prev.f, prev.gtd, p.t, p.f, p.gtd, [p.t + 0.01 * (p.t - prev.t), p.t * 10]);
-    prev = p;
-    release(prev);
-    p = await phi(next);
-    evaluations++;
-    iter++;
-  }
-  if (!bracket) bracket = [start, p];
-  release(...bracket);
-
-  let insufficientProgress = false;
-  let [lo, hi] = bracket.length === 1 || bracket[0]!.f <= bracket[1]!.f ? [0, 1] : [1, 0];
-  while (!done && iter < maxIter && bracket.length === 2) {
-    const a = bracket[0]!;
-    const b = bracket[1]!;
-    if (Math.abs(b.t - a.t) * dMax < tolChange) break;
-    let tNew = cubicInterpolate(a.t, a.f, a.gtd, b.t, b.f, b.gtd);
-    const tMax = Math.max(a.t, b.t);
-    const tMin = Math.min(a.t, b.t);
-    const eps = 0.1 * (tMax - tMin);
-    if (Math.min(tMax - tNew, tNew - tMin) < eps) {
-      if (insufficientProgress || tNew >= tMax || tNew <= tMin) {
-        tNew = Math.abs(tNew - tMax) < Math.abs(tNew - tMin) ? tMax - eps : tMin + eps;
-        insufficientProgress = false;
-      } else insufficientProgress = true;
-    } else insufficientProgress = false;
-    const q = await phi(tNew);
-    evaluations++;
-    iter++;
-    if (q.f > f0 + c1 * q.t * gtd0 || q.f >= bracket[lo]!.f) {
-      bracket[hi] = q;
-      [lo, hi] = bracket[0]!.f <= bracket[1]!.f ? [0, 1] : [1, 0];
-    } else {
-      if (Math.abs(q.gtd) <= -c2 * gtd0) done = true;
-      else if (q.gtd * (bracket[hi]!.t - bracket[lo]!.t) >= 0) bracket[hi] = bracket[lo]!;
-      bracket[lo] = q;
-    }
-    release(...bracket);
-  }
-  const best = bracket[lo]!;
-  release(best);
-  if (!best.g) return { ...start, t: 0, evaluations };
-  return { ...best, evaluations };
 }
 
 /** Backends on which `auto` keeps L-BFGS on the device: there a read-back of the gradient costs a GPU sync. */

@@ -85,7 +85,10 @@ export async function* lbfgs<T>(x0: Float64Array, objective: Objective<T>, optio
         const e = await objective(axpy(x, t, d));
         return { t, ...e, gtd: dot(e.g, d) };
       };
-      next = await strongWolfe(phi, t0, cur.f, gtd, maxAbs(d), tolChange, options.maxLineSearch ?? 25);
+      // The start (t = 0) is returned when no point decreased f; its gradient is not needed then.
+      const start: Point<T> = { t: 0, f: cur.f, gtd, g: new Float64Array(0), extra: cur.extra };
+      const r = await strongWolfe(phi, t0, start, maxAbs(d), tolChange, options.maxLineSearch ?? 25);
+      next = { ...r.best, evaluations: r.evaluations };
     }
     if (next.t === 0) return; // the line search found no decrease along a descent direction
     const step = new Float64Array(d.length);
@@ -164,19 +167,30 @@ interface Point<T> extends Evaluation<T> {
   gtd: number;
 }
 
+/** A point along the search line x + t d: the function and its directional derivative there. */
+export interface LinePoint {
+  t: number;
+  f: number;
+  gtd: number;
+}
+
 /**
- * Finds t with f(t) <= f(0) + c1 t f'(0) and |f'(t)| <= c2 |f'(0)|: extrapolate until the minimum
- * is bracketed, then zoom in. Returns the best point found (t = 0 if none decreased f).
+ * torch.optim.LBFGS's _strong_wolfe: finds t with f(t) <= f(0) + c1 t f'(0) and |f'(t)| <= c2 |f'(0)| by
+ * extrapolating until the minimum is bracketed, then zooming in. Returns the best point found: `start` (t = 0) if
+ * none decreased f. Used by both loops (host float64 and device float32): `keepOnly` hears which points are still
+ * needed whenever others are dropped, so the device loop can free their gradients.
  */
-async function strongWolfe<T>(
-  phi: (t: number) => Promise<Point<T>>, t: number, f0: number, gtd0: number, dMax: number, tolChange: number, maxIter: number,
-): Promise<Point<T> & { evaluations: number }> {
+export async function strongWolfe<P extends LinePoint>(
+  phi: (t: number) => Promise<P>, t: number, start: P, dMax: number, tolChange: number, maxIter: number,
+  keepOnly: (...keep: P[]) => void = () => {},
+): Promise<{ best: P; evaluations: number }> {
   const c1 = 1e-4;
   const c2 = 0.9;
+  const [f0, gtd0] = [start.f, start.gtd];
   let evaluations = 1;
-  let prev: Point<T> | { t: number; f: number; gtd: number } = { t: 0, f: f0, gtd: gtd0 };
+  let prev = start;
   let p = await phi(t);
-  let bracket: (Point<T> | typeof prev)[] | null = null;
+  let bracket: P[] | null = null;
   let done = false;
   let iter = 0;
   while (iter < maxIter) {
@@ -195,11 +209,13 @@ async function strongWolfe<T>(
     }
     const next = cubicInterpolate(prev.t, prev.f, prev.gtd, p.t, p.f, p.gtd, [p.t + 0.01 * (p.t - prev.t), p.t * 10]);
     prev = p;
+    keepOnly(prev);
     p = await phi(next);
     evaluations++;
     iter++;
   }
-  if (!bracket) bracket = [{ t: 0, f: f0, gtd: gtd0 }, p];
+  if (!bracket) bracket = [start, p];
+  keepOnly(...bracket);
 
   let insufficientProgress = false;
   let [lo, hi] = bracket.length === 1 || bracket[0]!.f <= bracket[1]!.f ? [0, 1] : [1, 0];
@@ -228,8 +244,9 @@ async function strongWolfe<T>(
       else if (q.gtd * (bracket[hi]!.t - bracket[lo]!.t) >= 0) bracket[hi] = bracket[lo]!;
       bracket[lo] = q;
     }
+    keepOnly(...bracket);
   }
   const best = bracket[lo]!;
-  if (!('g' in best)) return { t: 0, f: f0, gtd: gtd0, g: new Float64Array(0), extra: undefined as T, evaluations };
-  return { ...best, evaluations };
+  keepOnly(best);
+  return { best, evaluations };
 }
