@@ -103,6 +103,8 @@ describe('pretrained weights in the editor', () => {
     page.on('request', (r) => pageRequests.push(r.url()));
     await page.goto(`${base}?preset=adain.json&backend=wasm&size=32&fresh`);
     await page.waitForFunction(() => !(document.querySelector('[data-test=run]') as HTMLButtonElement | null)?.disabled, null, { timeout: 60_000 });
+    // The list fills in once the worker has said which weights it holds (it can come after Run is enabled).
+    await page.waitForFunction(() => document.querySelectorAll('[data-test=weights-needed] > li [data-test=weights-state]').length === 2, null, { timeout: 30_000 });
 
     expect(await states(page)).toEqual([['vgg_normalised', 'random'], ['adain-decoder', 'random']]);
     expect(await page.textContent('[data-weights=vgg_normalised]')).toMatch(/76\.4 MiB · MIT \(pytorch-AdaIN\) · github\.com/);
