@@ -183,7 +183,11 @@ describe('live camera (fake device)', () => {
     await page.click('[data-test=plugins-open]');
     await page.fill('[data-test=pack-url]', 'examples/pack-wct');
     await page.click('[data-test=pack-install]');
+    // The consent dialog first (as in pack-sandbox.e2e.ts), then the list, which appears once the worker has restarted
+    // inside the sandbox and installed the pack there (slow on a loaded machine).
+    await expect.poll(() => page.textContent('[data-test=consent]'), { timeout: 60_000 }).toMatch(/sandbox/);
     await page.click('[data-test=consent-allow]');
+    await page.waitForSelector('[data-test=pack-list]', { timeout: 120_000 });
     await expect.poll(() => page.textContent('[data-test=pack-list]'), { timeout: 60_000 }).toMatch(/wct/);
     await page.waitForSelector('iframe[data-test=run-sandbox]', { state: 'attached' });
     await page.click('[data-test=plugins] header button');
@@ -199,7 +203,7 @@ describe('live camera (fake device)', () => {
     expect(await page.locator('iframe[data-test=run-sandbox]').count()).toBe(1);
     await page.screenshot({ path: `${shots}camera-sandbox.png` });
     expect(errors).toEqual([]);
-  }, 180_000);
+  }, 300_000);
 
   it('an optimisation graph with a camera says live mode needs a feed-forward graph', async () => {
     const { page } = await editor.open('backend=wasm&size=32&fresh&preset=gatys.json');
