@@ -1,9 +1,11 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { basename, dirname, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import type * as tfjs from '@tensorflow/tfjs';
+import { readDlCheckpoint } from '../models/weights/dl-checkpoint';
 import { manifestEntry } from '../models/weights/manifest';
 import { detectFormat, readCheckpoint } from '../models/weights/read';
+import { WeightsError } from '../models/weights/state-dict';
 import { readTfjsModel } from '../models/weights/tfjs-model';
 import type { CheckpointStore, LoadedCheckpoint } from '../plugin/types';
 import type { Io } from './io';
@@ -46,17 +48,39 @@ export async function loadWeights(
     path = await cachedDownload(spec.source, settings.dir, {
       ...(sameFile ? knownHash(entry) : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}), ...(settings.fetch ? { fetch: settings.fetch } : {}),
     });
-  } else path = resolve(cwd, spec.source.replace(/^~(?=\/|$)/, homedir()));
+  } else {
+    path = resolve(cwd, spec.source.replace(/^~(?=\/|$)/, homedir()));
+    // A checkpoint that is a folder (a deeplearn.js checkpoint) is read from its manifest.json.
+    if ((await stat(path).catch(() => null))?.isDirectory()) path = join(path, 'manifest.json');
+  }
   const bytes = await readFile(path).catch((e: NodeJS.ErrnoException) => {
     throw new Error(e.code === 'ENOENT' ? `no such file: ${path}` : e.message);
   });
   const data = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const format = detectFormat(data);
   const tensors =
-    detectFormat(data) === 'tfjs'
+    format === 'tfjs'
       ? await readTfjsModel(tf, bytes.toString('utf8'), async (shard) => new Uint8Array(await readFile(resolve(dirname(path), shard))))
-      : readCheckpoint(data, path);
+      : format === 'dl-checkpoint'
+        ? await readDlFolder(path, data)
+        : readCheckpoint(data, path);
   // A path reads as the user gave it; a download as the cached file it became.
   return { name: spec.name, source: spec.source !== null && !/^https?:\/\//.test(spec.source) ? spec.source : path, tensors };
+}
+
+/**
+ * A deeplearn.js checkpoint folder from disk, given its manifest.json's path and bytes: each variable's file is
+ * looked up by its plain name next to the manifest, and its size checked before it is read.
+ */
+export function readDlFolder(manifestPath: string, manifest: Uint8Array) {
+  const dir = dirname(manifestPath);
+  return readDlCheckpoint(manifest, async (name, expected) => {
+    const file = join(dir, name);
+    const size = (await stat(file)).size;
+    if (size !== expected) throw new WeightsError(`${manifestPath}: ${JSON.stringify(name)} is ${size} bytes; its variable needs ${expected} (4 bytes per float32)`);
+    const b = await readFile(file);
+    return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+  }, manifestPath);
 }
 
 /**
