@@ -10,6 +10,11 @@ import imageInput from './image-input';
 import camera from './camera-input';
 import imageLoss from './image-loss';
 import meanstdLoss from './meanstd-loss';
+import microastContentEncoder from './microast-content-encoder';
+import microastDecoder from './microast-decoder';
+import microastModulator from './microast-modulator';
+import microastResidual from './microast-residual';
+import microastStyleEncoder from './microast-style-encoder';
 import { decoderModel, sanetModel } from './models';
 import saveWeights from './save-weights';
 import trainer from './trainer';
@@ -30,6 +35,7 @@ import weightedSum from './weighted-sum';
 /** Every built-in node type, in palette order. */
 export const builtinNodes: NodePlugin[] = [
   imageInput, camera, imageFolder, noiseImage, scalar, vgg19Encoder, resnet50Encoder, tfjsEncoder, gram, adain, featureBlend, sanet, decoder, decoderModel, sanetModel,
+  microastContentEncoder, microastStyleEncoder, microastModulator, microastResidual, microastDecoder,
   preserveColour, contentLoss, styleLoss, meanstdLoss, imageLoss, tvLoss, weightedSum, imageVariable, optimiser, trainer,
   outputImage, saveWeights,
 ];
