@@ -3,6 +3,7 @@ import { createRegistry, type NodeRegistry } from '../src/plugin/registry';
 import adain from './adain';
 import contentLoss from './content-loss';
 import decoder from './decoder';
+import fastStyle from './fast-style';
 import featureBlend from './feature-blend';
 import gram from './gram';
 import imageFolder from './image-folder';
@@ -34,7 +35,7 @@ import weightedSum from './weighted-sum';
 
 /** Every built-in node type, in palette order. */
 export const builtinNodes: NodePlugin[] = [
-  imageInput, camera, imageFolder, noiseImage, scalar, vgg19Encoder, resnet50Encoder, tfjsEncoder, gram, adain, featureBlend, sanet, decoder, decoderModel, sanetModel,
+  imageInput, camera, imageFolder, noiseImage, scalar, vgg19Encoder, resnet50Encoder, tfjsEncoder, gram, adain, featureBlend, sanet, decoder, fastStyle, decoderModel, sanetModel,
   microastContentEncoder, microastStyleEncoder, microastModulator, microastResidual, microastDecoder,
   preserveColour, contentLoss, styleLoss, meanstdLoss, imageLoss, tvLoss, weightedSum, imageVariable, optimiser, trainer,
   outputImage, saveWeights,
