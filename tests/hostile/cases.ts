@@ -1,6 +1,7 @@
 import { decodeLink, encodeLink } from '../../src/codecs/link';
 import { extractText } from '../../src/codecs/png';
 import { parseDocument } from '../../src/graph/document';
+import { parseDlManifest, readDlCheckpoint } from '../../src/models/weights/dl-checkpoint';
 import { unpickle } from '../../src/models/weights/pickle';
 import { readPth } from '../../src/models/weights/pth';
 import { readSafetensors } from '../../src/models/weights/safetensors';
@@ -13,6 +14,7 @@ import { P, bigPng, concat, legacyPth, pngWithGraphChunk, zipPth, zlibOfZeros } 
  */
 export interface Case {
   build(): unknown;
+  /** May return a promise (a reader that reads files through a callback): run-case.ts awaits it. */
   run(input: unknown): unknown;
 }
 
@@ -78,6 +80,30 @@ export const CASES: Record<string, Case> = {
       if (!r.model) throw new Error(r.diagnostics.map((d) => d.message).join('; '));
       return r.model.nodes.length;
     },
+  },
+  /** A 100 MB deeplearn.js manifest.json: refused by its size, before it is decoded or parsed. */
+  'dl-manifest-100mb': {
+    build: () => {
+      const out = new Uint8Array(100_000_000).fill(0x20);
+      enc.encodeInto('{"Variable":{"filename":"Variable","shape":[1]}}', out);
+      return out;
+    },
+    run: (b) => parseDlManifest(b as Uint8Array).length,
+  },
+  /** 300k variables in a 3.5 MB manifest, under the size cap: refused by their count before JSON.parse. */
+  'dl-manifest-300k-entries': {
+    build: () => enc.encode(`{${Array.from({ length: 300_000 }, (_, i) => `"v${i}":{}`).join(',')}}`),
+    run: (b) => parseDlManifest(b as Uint8Array).length,
+  },
+  /** A manifest claiming 1 GiB in four variables (at the cap) whose files hold 8 bytes: refused before allocating. */
+  'dl-claims-1gib': {
+    build: () => enc.encode(JSON.stringify(Object.fromEntries([0, 1, 2, 3].map((i) => [`v${i}`, { filename: `v${i}`, shape: [8192, 8192] }])))),
+    run: (b) => readDlCheckpoint(b as Uint8Array, async () => new Uint8Array(8)).then((d) => d.size),
+  },
+  /** A shape whose product is 2^120: refused by the cap while multiplying, before any file is asked for. */
+  'dl-shape-2e120': {
+    build: () => enc.encode(JSON.stringify({ w: { filename: 'w', shape: [2 ** 30, 2 ** 30, 2 ** 30, 2 ** 30] } })),
+    run: (b) => readDlCheckpoint(b as Uint8Array, async () => { throw new Error('a file was read'); }).then((d) => d.size),
   },
 };
 

@@ -66,6 +66,35 @@ describe('hostile input: every reader is bounded in time and memory', () => {
     expect(r.growthMB).toBeLessThan(32);
   });
 
+  it('deeplearn.js checkpoint: a 100 MB manifest.json is refused by its size, before parsing', async () => {
+    const r = await runCase('dl-manifest-100mb');
+    expect(r.errorClass).toBe('WeightsError');
+    expect(r.error).toMatch(/the manifest is 100000000 bytes; the limit is 4194304/);
+    expect(r.ms).toBeLessThan(100);
+    expect(r.growthMB).toBeLessThan(32);
+  });
+
+  it('deeplearn.js checkpoint: 300k variables under the size cap are counted and refused before JSON.parse', async () => {
+    const r = await runCase('dl-manifest-300k-entries');
+    expect(r.error).toMatch(/lists about 300000 variables; the limit is 10000/);
+    expect(r.ms).toBeLessThan(500);
+    expect(r.growthMB).toBeLessThan(32);
+  });
+
+  it('deeplearn.js checkpoint: 1 GiB claimed by the manifest over 8-byte files is refused before allocating it', async () => {
+    const r = await runCase('dl-claims-1gib');
+    expect(r.error).toMatch(/"v0" is 8 bytes, but variable "v0" \[8192, 8192\] needs 268435456/);
+    expect(r.ms).toBeLessThan(100);
+    expect(r.growthMB).toBeLessThan(32);
+  });
+
+  it('deeplearn.js checkpoint: a shape of 2^120 elements is refused while multiplying, before a file is read', async () => {
+    const r = await runCase('dl-shape-2e120');
+    expect(r.error).toMatch(/hold more than 268435456 floats \(1 GiB\), the limit/);
+    expect(r.ms).toBeLessThan(100);
+    expect(r.growthMB).toBeLessThan(32);
+  });
+
   it('PNG: a graph chunk that inflates to 1 GB stops at the 8 MiB cap while inflating (it took 3.2 GB)', async () => {
     const r = await runCase('png-graph-1gb');
     expect(r.errorClass).toBe('PngError');

@@ -16,7 +16,7 @@ let result: unknown;
 let error: string | undefined;
 let errorClass: string | undefined;
 try {
-  result = c.run(input);
+  result = await c.run(input);
 } catch (e) {
   error = e instanceof Error ? e.message : String(e);
   errorClass = e instanceof Error ? e.constructor.name : typeof e;
