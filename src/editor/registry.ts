@@ -1,8 +1,8 @@
 import { ref, shallowRef } from 'vue';
 import { builtinRegistry } from '../../nodes';
 import type { PackRecord } from '../plugin/packs';
-import type { PackQuery } from '../web/protocol';
-import { proxyType, type PacksLoaded } from '../web/sandbox-packs';
+import type { PackQuery, PackTypeData } from '../web/protocol';
+import { proxyType } from '../web/sandbox-packs';
 
 /** The node types the editor offers (main thread: palette, inspector, validation), built-ins and installed packs. */
 export const registry = builtinRegistry();
@@ -34,36 +34,39 @@ function ask(q: PackQuery): { result?: unknown; error?: string } | undefined {
 }
 
 /**
- * The installed packs as the page knows them: records and node types as the sandboxed worker described them. No
- * pack code runs here; each node type is a proxy (src/web/sandbox-packs.ts) whose shapes the worker works out.
+ * The packs whose node types the page's registry holds: records the page made from its own store (name, version,
+ * types as stored at install), and node types as the sandboxed worker described them. No pack code runs here; each
+ * node type is a proxy (src/web/sandbox-packs.ts) whose shapes the worker works out.
  */
 export class PackProxies {
   readonly packs: PackRecord[] = [];
 
-  /** Replaces the packs with what the worker installed. */
-  set(loaded: PacksLoaded['packs']) {
-    for (const p of [...this.packs]) this.remove(p.name);
-    answers.clear();
-    for (const { record, types } of loaded) {
-      const registered: string[] = [];
-      for (const data of types) {
-        const error = registry.register(proxyType(data, ask));
-        if (error) console.warn(`pack "${record.name}": ${error}`);
-        else registered.push(data.type);
+  /**
+   * Registers the node types the worker described for a pack the page loaded and attributes to `record` (the page's
+   * own record). Only the types recorded at install are taken; returns what was left out, for the pack's problem line.
+   */
+  add(record: PackRecord, types: readonly PackTypeData[]): string[] {
+    this.remove(record.name);
+    const left: string[] = [];
+    const registered: string[] = [];
+    for (const data of types) {
+      const type = typeof data?.type === 'string' ? data.type : String(data?.type);
+      if (!record.types.includes(type) || registered.includes(type)) {
+        left.push(type);
+        continue;
       }
-      this.packs.push({ ...record, types: registered, status: 'enabled' });
+      let error: string | null;
+      try {
+        error = registry.register(proxyType(data, ask));
+      } catch (e) {
+        error = e instanceof Error ? e.message : String(e);
+      }
+      if (error) left.push(`${type} (${error})`);
+      else registered.push(type);
     }
+    this.packs.push({ ...record, types: registered, status: 'enabled' });
     registryVersion.value++;
-  }
-
-  /** Takes a pack's node types out of the registry, keeping the record with the reason. */
-  disable(name: string, problem: string) {
-    const p = this.packs.find((x) => x.name === name);
-    if (!p || p.status === 'disabled') return;
-    for (const t of p.types) registry.unregister(t);
-    p.status = 'disabled';
-    p.problem = problem;
-    registryVersion.value++;
+    return left;
   }
 
   remove(name: string) {
@@ -73,7 +76,22 @@ export class PackProxies {
     this.packs.splice(i, 1);
     registryVersion.value++;
   }
+
+  /** Every pack's node types out (a new worker: its packs load again). */
+  clear() {
+    for (const p of [...this.packs]) this.remove(p.name);
+    answers.clear();
+  }
 }
+
+/** The built-in node types, as this page's code defines them (not as anything registered later). */
+const builtins = builtinRegistry();
+
+/**
+ * A parameter's default where the page may act on it (fetch a file it names): a built-in node type's own, never one
+ * a pack declared (its data came from the sandbox).
+ */
+export const trustedDefault = (type: string, param: string): unknown => builtins.get(type)?.params[param]?.default;
 
 export const packs = new PackProxies();
 

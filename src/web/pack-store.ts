@@ -1,15 +1,27 @@
 /**
  * Installed node packs in this browser: each pack's source text with its origin (localStorage, so the worker's
  * copy and the page's come from the same bytes), and the origins the user allowed or refused.
+ *
+ * This record is the page's own: the pack list, each pack's name and node types, and whether it is enabled come from
+ * it, never from what the (sandboxed, untrusted) worker says later. It is keyed by `sha256`.
  */
 export interface StoredPack {
+  /** The name the pack gave when it was installed (a label: the page shows it, Remove goes by `sha256`). */
   name: string;
   origin: string;
   source: string;
   enabled: boolean;
   /** The sha256 of the source the user allowed: these bytes load again after a reload; others are asked about. */
   sha256?: string;
+  /** As the pack described itself when it was installed. */
+  version?: string;
+  description?: string;
+  /** Its node types when it was installed (`name/type`): the only ones the page registers for it later. */
+  types?: string[];
 }
+
+/** A pack's name as the manifest schema allows it; anything else the worker says is not a name. */
+export const PACK_NAME = /^[a-z][a-z0-9-]{0,63}$/;
 
 /** Hex sha256 of a pack's text (consent is given to bytes, not only to a place). */
 export async function sha256Hex(text: string): Promise<string> {

@@ -87,8 +87,11 @@ export type ToWorker =
       live?: boolean;
     }
   | { type: 'stop'; id: number }
-  /** The node packs installed in the editor (their source text), replacing what the worker had; answered by 'packs-loaded' with the same id. */
-  | { type: 'packs'; id?: number; packs: { origin: string; source: string }[] }
+  /**
+   * Loads one node pack (its source text) beside those loaded before; answered by 'pack-loaded' with the same id. The
+   * page sends one at a time and attributes the answer itself: it is advisory (a load error, the node types as data).
+   */
+  | { type: 'load-pack'; id: number; origin: string; source: string }
   /** The cached checkpoints changed: their bytes, as the page read them again. */
   | { type: 'weights-changed'; weights?: WeightBytes[]; weightErrors?: string[] }
   /** A question about a pack's node type, answered by 'pack-answer' with the same id. */
@@ -110,8 +113,8 @@ export type FromWorker =
   | { type: 'failed-to-start'; message: string }
   | { type: 'weights'; weights: string[]; shapes: CheckpointShapes; errors: string[] }
   | { type: 'pack-disabled'; name: string; problem: string }
-  /** Each installed pack's record and node types as plain data (the page builds proxies from them). */
-  | { type: 'packs-loaded'; id?: number; errors: string[]; packs?: { record: PackRecord; types: PackTypeData[] }[]; failed?: { origin: string; error: string }[] }
+  /** The outcome of a 'load-pack': the pack's record and node types as plain data, or why it did not load (untrusted: pack code wrote it). */
+  | { type: 'pack-loaded'; id: number; pack?: { record: PackRecord; types: PackTypeData[] }; error?: string }
   | { type: 'pack-answer'; id: number; result?: unknown; error?: string }
   /** The worker needs a file it cannot fetch itself (a tfjs model's parts): the page fetches it if the user allowed its origin. */
   | { type: 'fetch'; id: number; url: string }

@@ -44,20 +44,28 @@ export class SandboxPacks {
     this.host = new PackHost(registry);
   }
 
-  /** Replaces the installed packs with these (`load` imports a pack's source text as a module). */
+  /** Installs one pack beside those installed before (`load` imports a pack's source text as a module). */
+  async add(p: { origin: string; source: string }, load: (source: string) => Promise<unknown>): Promise<{ pack?: PacksLoaded['packs'][number]; error?: string }> {
+    try {
+      const r = this.host.install(await load(p.source), p.origin);
+      if (!r.ok) throw new Error(r.error);
+      return { pack: { record: { ...r.pack, types: [...r.pack.types] }, types: r.pack.types.map((t) => typeData(this.registry.get(t)!)) } };
+    } catch (e) {
+      const text = e instanceof Error ? e.message : String(e);
+      return { error: text.startsWith(p.origin) || text.startsWith('pack "') ? text : `${p.origin}: ${text}` };
+    }
+  }
+
+  /** Replaces the installed packs with these, one after another. */
   async replace(list: readonly { origin: string; source: string }[], load: (source: string) => Promise<unknown>): Promise<PacksLoaded> {
     for (const p of [...this.host.packs]) this.host.remove(p.name);
     const out: PacksLoaded = { packs: [], failed: [], errors: [] };
     for (const p of list) {
-      try {
-        const r = this.host.install(await load(p.source), p.origin);
-        if (!r.ok) throw new Error(r.error);
-        out.packs.push({ record: { ...r.pack, types: [...r.pack.types] }, types: r.pack.types.map((t) => typeData(this.registry.get(t)!)) });
-      } catch (e) {
-        const text = e instanceof Error ? e.message : String(e);
-        const error = text.startsWith(p.origin) || text.startsWith('pack "') ? text : `${p.origin}: ${text}`;
-        out.errors.push(error);
-        out.failed.push({ origin: p.origin, error });
+      const r = await this.add(p, load);
+      if (r.pack) out.packs.push(r.pack);
+      else {
+        out.errors.push(r.error!);
+        out.failed.push({ origin: p.origin, error: r.error! });
       }
     }
     return out;

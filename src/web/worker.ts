@@ -163,12 +163,14 @@ async function receive(m: ToWorker) {
       post({ type: 'pack-answer', id: m.id, error: e instanceof Error ? e.message : String(e) });
     }
   }
-  else if (m.type === 'packs') {
+  else if (m.type === 'load-pack') {
+    // One pack at a time, as the page asks: the page attributes the answer to the pack it sent (and a pack that never
+    // finishes loading to that pack, after its deadline).
     packsReady = packsReady.then(async () => {
-      const loaded = await packs.replace(m.packs, importSource);
+      const loaded = await packs.add(m, importSource);
       networks.dispose();
       memo.clear();
-      post({ type: 'packs-loaded', ...(m.id !== undefined ? { id: m.id } : {}), ...loaded });
+      post({ type: 'pack-loaded', id: m.id, ...loaded });
     });
   }
   else if (m.type === 'weights-changed') {

@@ -8,16 +8,16 @@ import type { RGBAImage } from '../../ops/image';
 import type { Preview } from '../../ops/preview';
 import type { BackendChoice } from '../../runtime/backend';
 import type { StepRecord } from '../../runtime/executor';
-import type { CheckpointShapes, FromWorker, PackQuery, ToWorker } from '../../web/protocol';
+import type { CheckpointShapes, FromWorker, PackQuery, PackTypeData, ToWorker } from '../../web/protocol';
 import { SandboxedWorker, wasmBinaries } from '../../web/sandbox-host';
-import type { PacksLoaded } from '../../web/sandbox-packs';
+import type { PackRecord } from '../../plugin/packs';
 import { WASM_URLS } from '../../web/wasm-urls';
 import { readCachedWeightBytes } from '../../web/weights';
 import workerUrl from '../../web/worker.ts?worker&url';
 import { getUpload, isUpload } from '../../web/uploads';
 import { storedPacks } from '../../web/pack-store';
 import { remoteOrigin } from '../../web/source-origin';
-import { checkpointShapes, modelLayers, registry, setPackQuery } from '../registry';
+import { checkpointShapes, modelLayers, registry, setPackQuery, trustedDefault } from '../registry';
 import { hostLimit as limitOf } from '../host-limits';
 
 /** The bundled presets' file names (in presets/ of a clone, where the command line finds them). */
@@ -36,6 +36,21 @@ const allowedFetchOrigins = (): string[] => {
 };
 
 export type RunPhase = 'starting' | 'ready' | 'running' | 'stopping' | 'no-backend';
+
+/** A Stop the worker has not answered within this long ends the worker (a compute that never yields cannot be stopped otherwise). */
+export const STOP_GRACE_MS = 1000;
+/** A sandboxed worker not ready after this long: the run bar offers to start without packs. */
+export const SLOW_START_MS = 20_000;
+/** A pack whose load the worker has not answered within this long is skipped for the session (a new worker starts without it). */
+export const PACK_LOAD_MS = 15_000;
+
+/** What came of asking the worker to load one pack; the page attributes it to the pack it sent. */
+export type PackLoad =
+  | { kind: 'loaded'; reply: { pack?: { record: PackRecord; types: PackTypeData[] }; error?: string } }
+  /** No answer within PACK_LOAD_MS: the worker is busy for good (the caller starts a new one). */
+  | { kind: 'timeout' }
+  /** The worker was replaced (or never started) before it answered. */
+  | { kind: 'gone'; error: string };
 
 /** A run waiting its turn: the graph and settings as they were when the user asked for it. */
 export interface QueuedRun {
@@ -111,6 +126,15 @@ export const useRunStore = defineStore('run', () => {
   let worker: SandboxedWorker | Worker | null = null;
   /** Whether the worker is the sandboxed one. */
   const sandboxed = ref(false);
+  /** Packs are off for this page (`?nopacks`, or the user chose to start without them): the worker is a plain one. */
+  const packsOff = ref(typeof location !== 'undefined' && new URLSearchParams(location.search).has('nopacks'));
+  /** The sandboxed worker has not said it is ready for SLOW_START_MS (or failed): the run bar offers to start without packs. */
+  const slowStart = ref(false);
+  let slowTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Resolves true when the current worker is ready, false when it failed or was replaced first. */
+  let started: { promise: Promise<boolean>; settle: (ok: boolean) => void } | null = null;
+  /** Who hears that the run store replaced the worker on its own (a Stop not answered, packs turned off): the plugins store loads its packs again. */
+  const restartListeners = new Set<() => void>();
   /** Answers the worker owes: pack installs and questions about pack node types, by request id. */
   const waiting = new Map<number, (m: FromWorker) => void>();
   let requestId = 0;
@@ -120,8 +144,6 @@ export const useRunStore = defineStore('run', () => {
       waiting.set(id, resolve as (m: FromWorker) => void);
       post(send(id));
     });
-  /** Who hears that the worker disabled a failing pack (the plugins store, which owns the packs). */
-  const packDisabledListeners = new Set<(name: string, problem: string) => void>();
   let runId = 0;
   /** Live camera frames have ids of their own (negative), outside the queue and the history. */
   let liveId = 0;
@@ -139,12 +161,19 @@ export const useRunStore = defineStore('run', () => {
       startError.value = settings.backendError;
       return;
     }
-    startWorker(storedPacks().some((p) => p.enabled));
+    startWorker(!packsOff.value && storedPacks().some((p) => p.enabled));
   }
 
   /** Starts the worker, in the pack sandbox or not, and hands it what it cannot read itself. */
   function startWorker(sandbox: boolean) {
     sandboxed.value = sandbox;
+    started?.settle(false);
+    let settle: (ok: boolean) => void = () => {};
+    const promise = new Promise<boolean>((r) => (settle = r));
+    started = { promise, settle };
+    slowStart.value = false;
+    clearTimeout(slowTimer);
+    if (sandbox) slowTimer = setTimeout(() => phase.value === 'starting' && (slowStart.value = true), SLOW_START_MS);
     // A build hands the sandbox the worker bundle's text (fetched here, same-origin), so any static host serves the
     // editor; `npm start` gives its URL (unbundled modules, imported with CORS).
     worker = markRaw(
@@ -157,6 +186,7 @@ export const useRunStore = defineStore('run', () => {
     worker.onerror = (e: { message: string }) => {
       phase.value = 'no-backend';
       startError.value = `the worker failed: ${e.message}`;
+      started?.settle(false);
     };
     setPackQuery((query: PackQuery) => request<Extract<FromWorker, { type: 'pack-answer' }>>((id) => ({ type: 'pack-query', id, query })));
     // The sandbox can neither fetch nor open IndexedDB: the page hands in tfjs's wasm files and the cached weights
@@ -171,6 +201,7 @@ export const useRunStore = defineStore('run', () => {
       } catch (e) {
         phase.value = 'no-backend';
         startError.value = `the worker's files could not be read: ${(e as Error).message}`;
+        started?.settle(false);
       }
     })();
   }
@@ -187,11 +218,12 @@ export const useRunStore = defineStore('run', () => {
    * Moves the run worker into the pack sandbox (or out of it): a new worker, started again. What the old one owed is
    * answered with an error; a run going on in it is lost and says so.
    */
-  function restart(sandbox: boolean) {
+  function restart(sandbox: boolean, notify = false) {
     worker?.terminate();
     worker = null;
     for (const [id, resolve] of waiting) resolve({ type: 'pack-answer', id, error: 'the run worker restarted' });
     waiting.clear();
+    started?.settle(false);
     // The new worker has none of the images the old one kept for live frames.
     liveUploads.clear();
     if (current.value) {
@@ -202,6 +234,28 @@ export const useRunStore = defineStore('run', () => {
     phase.value = 'starting';
     message.value = sandbox ? 'starting TensorFlow.js in the pack sandbox…' : 'starting TensorFlow.js…';
     startWorker(sandbox);
+    if (notify) for (const listener of restartListeners) listener();
+  }
+
+  /**
+   * Loads one pack in the (sandboxed) worker once it is ready, and waits PACK_LOAD_MS at most for its answer. Sent
+   * one at a time, so the answer, or its absence, is this pack's.
+   */
+  async function loadPack(p: { origin: string; source: string }, ms = PACK_LOAD_MS): Promise<PackLoad> {
+    const w = worker;
+    if (!w || !started) return { kind: 'gone', error: 'packs run in the worker, which is not running' };
+    if (!(await started.promise) || worker !== w) return { kind: 'gone', error: worker === w ? `the worker did not start: ${startError.value}` : 'the run worker restarted' };
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const answer = await Promise.race([
+      request<FromWorker>((id) => ({ type: 'load-pack', id, origin: p.origin, source: p.source })),
+      new Promise<null>((r) => (timer = setTimeout(() => r(null), ms))),
+    ]).finally(() => clearTimeout(timer));
+    if (worker !== w) return { kind: 'gone', error: 'the run worker restarted' };
+    if (answer === null) return { kind: 'timeout' };
+    if (answer.type !== 'pack-loaded') return { kind: 'gone', error: 'the run worker restarted' };
+    const plainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+    const pack = plainObject(answer.pack) && plainObject(answer.pack.record) && Array.isArray(answer.pack.types) ? answer.pack : undefined;
+    return { kind: 'loaded', reply: { ...(pack ? { pack } : {}), ...(answer.error !== undefined ? { error: String(answer.error) } : {}) } };
   }
 
   /**
@@ -214,7 +268,8 @@ export const useRunStore = defineStore('run', () => {
     for (const m of [graph.model, current.value?.model, ...queue.value.map((q) => q.model)])
       for (const n of m?.nodes ?? [])
         for (const [name, p] of Object.entries(registry.get(n.type)?.params ?? {})) {
-          const v = n.params[name] ?? p.default;
+          // The graph's own value, or a built-in type's default: never a default a pack declared (it could name '/').
+          const v = n.params[name] ?? trustedDefault(n.type, name);
           if (p.kind !== 'model' || typeof v !== 'string' || !v) continue;
           try {
             folders.add(new URL('.', new URL(v, location.href)).href);
@@ -247,11 +302,11 @@ export const useRunStore = defineStore('run', () => {
   function receive(m: FromWorker) {
     // The worker runs pack code: what it sends is data to check, not to trust.
     if (!m || typeof m !== 'object' || typeof m.type !== 'string') return;
-    if ((m.type === 'pack-answer' || (m.type === 'packs-loaded' && m.id !== undefined)) && waiting.has(m.id!)) {
-      const resolve = waiting.get(m.id!)!;
-      waiting.delete(m.id!);
-      resolve(m);
-      if (m.type === 'pack-answer') return;
+    if ((m.type === 'pack-answer' || m.type === 'pack-loaded') && typeof m.id === 'number') {
+      const resolve = waiting.get(m.id);
+      waiting.delete(m.id);
+      resolve?.(m);
+      return;
     }
     if (m.type === 'fetch') return void fetchFor(m.id, String(m.url));
     if (m.type === 'live-done') {
@@ -264,15 +319,16 @@ export const useRunStore = defineStore('run', () => {
       setShapes(m.shapes);
       phase.value = 'ready';
       message.value = m.errors.length ? `cached weights not used: ${m.errors.join('; ')}` : 'ready';
+      slowStart.value = false;
+      clearTimeout(slowTimer);
+      started?.settle(true);
     } else if (m.type === 'weights') {
       weights.value = m.weights;
       setShapes(m.shapes);
       if (m.errors.length) graph.tell(`cached weights not used: ${m.errors.join('; ')}`, true);
     } else if (m.type === 'pack-disabled') {
-      for (const listener of packDisabledListeners) listener(m.name, m.problem);
-      graph.tell(`node pack "${m.name}" was disabled: ${m.problem}`, true);
-    } else if (m.type === 'packs-loaded') {
-      if (m.id === undefined && m.errors?.length) graph.tell(`packs in the worker: ${m.errors.join('; ')}`, true);
+      // Pack code could have sent this about any pack: it is shown as what the worker says, and changes nothing stored.
+      graph.tell(`the run worker says node pack "${String(m.name).slice(0, 80)}" failed: ${String(m.problem).slice(0, 500)}`, true);
     } else if (m.type === 'model-layers') {
       const next = new Map(modelLayers.value);
       next.set(m.source, m.layers ? new Map(m.layers) : { error: m.error ?? 'could not be loaded' });
@@ -280,6 +336,7 @@ export const useRunStore = defineStore('run', () => {
     } else if (m.type === 'failed-to-start') {
       phase.value = 'no-backend';
       startError.value = m.message;
+      started?.settle(false);
     } else if (m.id !== runId) return;
     else if (m.type === 'event') {
       const e = m.event;
@@ -389,7 +446,7 @@ export const useRunStore = defineStore('run', () => {
     const allowed = allowedFetchOrigins();
     for (const n of graph.model.nodes)
       for (const [name, p] of Object.entries(registry.get(n.type)?.params ?? {})) {
-        const v = n.params[name] ?? p.default;
+        const v = n.params[name] ?? trustedDefault(n.type, name);
         if (p.kind !== 'model' || typeof v !== 'string' || !v || modelLayers.value.has(v) || asked.has(v)) continue;
         const origin = remoteOrigin(v, location.href);
         if (origin && !allowed.includes(origin)) continue;
@@ -531,7 +588,8 @@ export const useRunStore = defineStore('run', () => {
     for (const n of model.nodes)
       for (const [name, p] of Object.entries(registry.get(n.type)?.params ?? {}))
         if (p.kind === 'image') {
-          add(n.params[name] ?? p.default);
+          // The graph's value or a built-in type's default: a pack's declared default is not fetched (it could name this site's files).
+          add(n.params[name] ?? trustedDefault(n.type, name));
           imageParams.set(n.id, (imageParams.get(n.id) ?? new Set()).add(name));
         }
     const sweep = sweepOf(model).sweep;
@@ -608,6 +666,24 @@ export const useRunStore = defineStore('run', () => {
     phase.value = 'stopping';
     message.value = 'stopping after this step';
     post({ type: 'stop', id: runId });
+    const id = runId;
+    const w = worker;
+    // A compute that never yields never reads the stop: after STOP_GRACE_MS the worker is ended and a new one starts.
+    setTimeout(() => {
+      if (phase.value !== 'stopping' || runId !== id || worker !== w) return;
+      clearInterval(clock);
+      const job = current.value;
+      if (job) history.value = keepHistory([{ key: job.key, label: job.label, image: null, status: 'cancelled', seconds: (performance.now() - startedAt.value) / 1000, steps: lastStep.value }, ...history.value]);
+      graph.tell(`the run did not stop within ${STOP_GRACE_MS / 1000} s, so its worker was ended and a new one started (a node that never yields cannot be stopped otherwise)`, true);
+      restart(sandboxed.value, true);
+    }, STOP_GRACE_MS);
+  }
+
+  /** Starts a new worker with packs off for this page (the offer when the sandbox is slow or fails to start; `?nopacks`). */
+  function startWithoutPacks() {
+    packsOff.value = true;
+    slowStart.value = false;
+    restart(false, true);
   }
 
   function pin() {
@@ -626,17 +702,17 @@ export const useRunStore = defineStore('run', () => {
     phase, choice, startError, cell, sweep, weights, runWeights, steps, total, output, outputStep, pinned, previews, message, tiling, failed, result,
     blocked, elapsed, stepsPerSecond, remaining, progress, lastStep,
     askOrigins, answerFetch, remote, allowFetch,
-    /** Installs these packs in the sandboxed worker (replacing what it had): each one's record and node types as data, or why not. */
-    installPacks: (list: { origin: string; source: string }[]): Promise<PacksLoaded> => {
-      // Pack code runs only in the sandboxed worker: the first enabled pack moves the worker there.
-      if (worker && list.length && !sandboxed.value) restart(true);
-      return worker
-        ? request<Extract<FromWorker, { type: 'packs-loaded' }>>((id) => ({ type: 'packs', id, packs: list }))
-          .then((m) => ({ packs: m.packs ?? [], failed: m.failed ?? [], errors: m.errors }))
-        : Promise.resolve({ packs: [], failed: list.map((p) => ({ origin: p.origin, error: `${p.origin}: packs run in the worker, which is not running` })), errors: [] });
+    loadPack,
+    /** A new worker, in the pack sandbox or not (the plugins store: a pack it no longer wants may have changed the old one for good). */
+    restartWorker: (sandbox: boolean) => {
+      if (worker) restart(sandbox);
     },
-    sandboxed,
-    onPackDisabled: (listener: (name: string, problem: string) => void) => void packDisabledListeners.add(listener),
+    /** Whether a worker was started (a page whose backend failed has none). */
+    hasWorker: () => worker !== null,
+    sandboxed, packsOff, slowStart, startWithoutPacks,
+    /** The sandbox is slow to start or failed: offer to start without packs. */
+    offerNoPacks: computed(() => sandboxed.value && !packsOff.value && (slowStart.value || phase.value === 'no-backend')),
+    onRestart: (listener: () => void) => void restartListeners.add(listener),
     queue, history, current, graphBlocked, hostLimit, moveQueued, cancelQueued, showHistory, pinHistory,
     init, run, stop, pin, unpin: () => (pinned.value = null), weightsChanged,
     postFrame, keepPinned,
