@@ -137,11 +137,11 @@ describe('remote sources need consent, private addresses a flag of their own', (
     const none = documentAccess(join(folder, 'doc.json'));
     expect(await none.decode(url).catch((e: Error) => e.message)).toMatch(/not fetched: the document names a remote source .*--allow-remote/);
     const remote = documentAccess(join(folder, 'doc.json'), { remote: { any: true, hosts: [], privateNetwork: false } });
-    expect(await remote.decode(url).catch((e: Error) => e.message)).toMatch(/127.0.0.1 is a loopback address; .*--allow-private-network/);
+    expect(await remote.decode(url).catch((e: Error) => e.message)).toMatch(/127.0.0.1 is not a public address: loopback \(127\/8\); .*--allow-private-network/);
     // A name is resolved and its address checked before connecting.
-    expect(await remote.decode(`http://localhost:${port}/x.jpg`).catch((e: Error) => e.message)).toMatch(/localhost resolves to (127.0.0.1|::1), a loopback address/);
+    expect(await remote.decode(`http://localhost:${port}/x.jpg`).catch((e: Error) => e.message)).toMatch(/localhost resolves to (127.0.0.1|::1), not a public address: loopback/);
     const listed = documentAccess(join(folder, 'doc.json'), { remote: { any: false, hosts: ['localhost'], privateNetwork: false } });
-    expect(await listed.decode(`http://localhost:${port}/x.jpg`).catch((e: Error) => e.message)).toMatch(/resolves to .* loopback address/);
+    expect(await listed.decode(`http://localhost:${port}/x.jpg`).catch((e: Error) => e.message)).toMatch(/resolves to .* not a public address: loopback/);
     // A URL given on the command line is the user's consent to fetch it; a private address still needs the flag.
     const given = documentAccess(join(folder, 'doc.json'), { given: [url] });
     expect(await given.decode(url).catch((e: Error) => e.message)).toMatch(/--allow-private-network/);
@@ -154,7 +154,7 @@ describe('remote sources need consent, private addresses a flag of their own', (
   it('validate says the same without fetching', () => {
     const access = documentSourceAccess(folder);
     expect(sourceProblem('http://169.254.169.254/latest/meta-data', access)).toMatch(/--allow-remote/);
-    expect(sourceProblem('http://169.254.169.254/x', { ...access, remote: { any: true, hosts: [], privateNetwork: false } })).toMatch(/link-local address/);
+    expect(sourceProblem('http://169.254.169.254/x', { ...access, remote: { any: true, hosts: [], privateNetwork: false } })).toMatch(/not a public address: link-local/);
     expect(sourceProblem('images/astronaut.jpg', access)).toBeNull();
     expect(sourceProblem('/etc/passwd', access)).toMatch(/outside the document's folder/);
   });
@@ -187,7 +187,7 @@ describe('the command line: plan, run, validate and submit refuse alike (exit 2)
     expect(run.stderr).toMatch(/--allow-remote/);
     const allowed = await cli('plan', file, '--size', '32', '--allow-remote');
     expect(allowed.code).toBe(2);
-    expect(allowed.stderr).toMatch(/127.0.0.1 is a loopback address; fetching from the local network needs --allow-private-network/);
+    expect(allowed.stderr).toMatch(/127.0.0.1 is not a public address: loopback \(127\/8\); fetching from the local network needs --allow-private-network/);
     const validate = await cli('validate', file);
     expect(validate.code).toBe(2);
     expect(validate.stderr).toMatch(/node "content": .*--allow-remote/);

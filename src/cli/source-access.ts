@@ -1,10 +1,8 @@
-import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { constants } from 'node:fs';
 import { open, realpath, stat } from 'node:fs/promises';
-import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
-import { isIP, type LookupFunction } from 'node:net';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { addressProblem } from '../codecs/ip-address';
+import { AddressRefused, literalProblem, requestChecked, type AddressPolicy } from './address-guard';
 
 /**
  * What a document may make the command line read or fetch (docs/security.md, "What a shared document can make
@@ -55,34 +53,10 @@ export const MAX_SOURCE_BYTES = 2 ** 30;
 
 // ---- addresses ---------------------------------------------------------------------------------------------
 
-const v4 = (ip: string) => ip.split('.').reduce((a, x) => a * 256 + Number(x), 0);
-const inV4 = (ip: number, net: string, bits: number) => Math.floor(ip / 2 ** (32 - bits)) === Math.floor(v4(net) / 2 ** (32 - bits));
+/** Why an address is not a public one (the one rule: src/codecs/ip-address.ts), or null for a public address. */
+export const privateAddress = (address: string): string | null => addressProblem(address);
 
-/** Why an address is not a public one (loopback, private, link-local, ...), or null for a public address. */
-export function privateAddress(address: string): string | null {
-  let ip = address.replace(/^\[|\]$/g, '').toLowerCase();
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(ip);
-  if (mapped) ip = mapped[1]!;
-  if (isIP(ip) === 4) {
-    const n = v4(ip);
-    const ranges: [string, number, string][] = [
-      ['127.0.0.0', 8, 'loopback'], ['10.0.0.0', 8, 'private'], ['172.16.0.0', 12, 'private'], ['192.168.0.0', 16, 'private'],
-      ['169.254.0.0', 16, 'link-local'], ['100.64.0.0', 10, 'shared (carrier-grade NAT)'], ['0.0.0.0', 8, 'unspecified'],
-      ['224.0.0.0', 4, 'multicast'], ['240.0.0.0', 4, 'reserved'],
-    ];
-    return ranges.find(([net, bits]) => inV4(n, net, bits))?.[2] ?? null;
-  }
-  if (isIP(ip) === 6) {
-    if (ip === '::1') return 'loopback';
-    if (ip === '::') return 'unspecified';
-    const first = parseInt(ip.split(':')[0] || '0', 16);
-    if ((first & 0xffc0) === 0xfe80) return 'link-local';
-    if ((first & 0xfe00) === 0xfc00) return 'private (unique local)';
-    if ((first & 0xff00) === 0xff00) return 'multicast';
-    return null;
-  }
-  return 'not an IP address';
-}
+const addressPolicy = (access: SourceAccess): AddressPolicy => ({ privateNetwork: access.remote.privateNetwork });
 
 const hostAllowed = (host: string, list: readonly string[]) =>
   list.some((h) => {
@@ -99,45 +73,17 @@ function remoteProblem(url: URL, access: SourceAccess, given: boolean): string |
   const host = url.hostname.replace(/^\[|\]$/g, '').toLowerCase();
   if (!given && !access.trusted && !access.remote.any && !hostAllowed(host, access.remote.hosts))
     return `not fetched: the document names a remote source (${url.origin}) and remote sources are fetched only with your consent; ${consentHint(url)}`;
-  if (isIP(host) && !access.remote.privateNetwork) {
-    const why = privateAddress(host);
-    if (why) return `not fetched: ${host} is a ${why} address; fetching from the local network needs --allow-private-network`;
-  }
+  const literal = literalProblem(url, addressPolicy(access));
+  if (literal) return literal;
   return null;
-}
-
-/**
- * A DNS lookup that refuses private, loopback and link-local addresses (unless allowed): the address checked is
- * the one connected to, so a name that resolves differently the second time cannot get past the check.
- */
-function checkedLookup(allowPrivate: boolean): LookupFunction {
-  return (hostname, options, callback) => {
-    dnsLookup(hostname, { ...options, all: true }, (err, addresses: LookupAddress[]) => {
-      if (err) return callback(err, '', 0);
-      const bad = allowPrivate ? undefined : addresses.find((a) => privateAddress(a.address));
-      if (bad) {
-        const e = new SourceRefused(`not fetched: ${hostname} resolves to ${bad.address}, a ${privateAddress(bad.address)} address; fetching from the local network needs --allow-private-network`);
-        return callback(e as NodeJS.ErrnoException, '', 0);
-      }
-      if (options.all) (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, addresses);
-      else callback(null, addresses[0]!.address, addresses[0]!.family);
-    });
-  };
 }
 
 /** GETs `url` through the consent and address checks, following up to 5 redirects (each checked again). */
 export async function fetchChecked(url: URL, access: SourceAccess, given: boolean, maxBytes = MAX_SOURCE_BYTES, redirects = 5): Promise<Uint8Array> {
   const problem = remoteProblem(url, access, given);
   if (problem) throw new SourceRefused(`${url.href}: ${problem}`);
-  const res = await new Promise<IncomingMessage>((ok, fail) => {
-    const req = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, {
-      lookup: checkedLookup(access.remote.privateNetwork), headers: { 'user-agent': 'stylegraph' }, timeout: 60_000,
-    }, ok);
-    req.on('timeout', () => req.destroy(new Error('no answer within 60 s')));
-    req.on('error', fail);
-    req.end();
-  }).catch((e: Error) => {
-    throw e instanceof SourceRefused ? new SourceRefused(`${url.href}: ${e.message}`) : new Error(`${url.href}: ${e.message}`);
+  const res = await requestChecked(url, addressPolicy(access)).catch((e: Error) => {
+    throw e instanceof AddressRefused ? new SourceRefused(`${url.href}: ${e.message}`) : new Error(`${url.href}: ${e.message}`);
   });
   const status = res.statusCode ?? 0;
   if (status >= 300 && status < 400 && res.headers.location) {

@@ -6,6 +6,7 @@ import { applyCell, sweepCells, sweepOf } from '../graph/sweep';
 import type { NodeRegistry } from '../plugin/registry';
 import { hashPrefix, weightsUrl, type ManifestEntry } from '../models/weights/manifest';
 import type { Io } from './io';
+import { checkedFetch, weightsAddressPolicy } from './address-guard';
 import { cachedDownload, hashMatches, listCache, type Progress } from './weights-cache';
 
 /** Where the CLI keeps and gets checkpoints: the cache folder and, where configured, a mirror. */
@@ -52,7 +53,7 @@ export async function fetchWeights(
   if (cached) return { path: cached, url: entry.url, downloaded: false };
   const url = weightsUrl(entry, s.mirror?.url);
   io.err(`${entry.name}: from ${url}${s.mirror ? ` (mirror, set by ${s.mirror.from})` : ''}, about ${(entry.sizeBytes / 2 ** 20).toFixed(0)} MiB, ${entry.licence}`);
-  const path = await cachedDownload(url, s.dir, { ...knownHash(entry), name: entry.name, ...(onProgress ? { onProgress } : {}), ...(s.fetch ? { fetch: s.fetch } : {}) });
+  const path = await cachedDownload(url, s.dir, { ...knownHash(entry), name: entry.name, ...(onProgress ? { onProgress } : {}), fetch: s.fetch ?? checkedFetch(weightsAddressPolicy(s.mirror?.url)) });
   io.err(`${entry.name}: ${path}, ${hashCheck(entry)}`);
   return { path, url, downloaded: true };
 }

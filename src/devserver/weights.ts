@@ -3,6 +3,7 @@ import { stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Plugin } from 'vite';
 import { configuredWeightsMirror } from '../cli/plugins';
+import { checkedFetch, weightsAddressPolicy } from '../cli/address-guard';
 import { cachedDownload, defaultCacheDir, type DownloadOptions, type Progress } from '../cli/weights-cache';
 import { hashPrefix, MANIFEST, manifestEntry, weightsUrl } from '../models/weights/manifest';
 import { WEIGHTS_ROUTE, type WeightsServerInfo, type WeightsServerProgress } from '../web/weights-route';
@@ -79,11 +80,12 @@ export function weightsMiddleware(options: WeightsServerOptions = {}) {
   /** Downloads in progress by source URL: two pages (or a page and its progress poll) share one. */
   const downloads = new Map<string, Download>();
 
-  function start(url: string, name: string, sha256: string | null, prefix: string | null): Download {
+  function start(url: string, name: string, sha256: string | null, prefix: string | null, mirror: string | null): Download {
     const running = downloads.get(url);
     if (running) return running;
     const controller = new AbortController();
-    const get = options.fetch ?? fetch;
+    // Only the mirror (the server's or the page's) may be on the local network; a manifest host or a redirect may not.
+    const get = options.fetch ?? checkedFetch(weightsAddressPolicy(mirror));
     const d: Download = { progress: null, waiters: 0, settled: false, controller, done: Promise.resolve('') };
     // The manifest name goes in the cache's index, so the CLI finds a file fetched from a mirror by its name.
     const opts: DownloadOptions = {
@@ -134,7 +136,7 @@ export function weightsMiddleware(options: WeightsServerOptions = {}) {
       const progress: WeightsServerProgress = downloads.get(source)?.progress ?? null;
       return json(res, 200, progress);
     }
-    const d = start(source, entry.name, entry.sha256, hashPrefix(entry));
+    const d = start(source, entry.name, entry.sha256, hashPrefix(entry), mirror);
     d.waiters++;
     let finished = false;
     res.on('close', () => {
