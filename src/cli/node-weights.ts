@@ -9,6 +9,7 @@ import { WeightsError } from '../models/weights/state-dict';
 import { readTfjsModel } from '../models/weights/tfjs-model';
 import type { CheckpointStore, LoadedCheckpoint } from '../plugin/types';
 import type { Io } from './io';
+import { checkedFetch, weightsAddressPolicy } from './address-guard';
 import { cachedDownload, type Progress } from './weights-cache';
 import { fetchWeights, knownHash, type WeightsSettings } from './weights-fetch';
 
@@ -48,7 +49,8 @@ export async function loadWeights(
     // The manifest's file (from its host or a copy) is checked against what is known of its hash.
     const sameFile = entry && basename(new URL(spec.source).pathname) === basename(new URL(entry.url).pathname);
     path = await cachedDownload(spec.source, settings.dir, {
-      ...(sameFile ? knownHash(entry) : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}), ...(settings.fetch ? { fetch: settings.fetch } : {}),
+      ...(sameFile ? knownHash(entry) : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}), // The URL the user typed is theirs to choose; where it redirects is checked.
+      fetch: settings.fetch ?? checkedFetch(weightsAddressPolicy(settings.mirror?.url, spec.source)),
     });
   } else {
     path = resolve(cwd, spec.source.replace(/^~(?=\/|$)/, homedir()));

@@ -6,6 +6,7 @@ import { applyCell, sweepCells, sweepOf } from '../graph/sweep';
 import type { NodeRegistry } from '../plugin/registry';
 import { folderFiles, hashPrefix, isFolderEntry, weightsUrl, type ManifestEntry } from '../models/weights/manifest';
 import type { Io } from './io';
+import { checkedFetch, weightsAddressPolicy } from './address-guard';
 import { cachedDownload, cachedFolder, DownloadError, folderIntact, hashMatches, listCache, type DownloadOptions, type Progress } from './weights-cache';
 
 /** Where the CLI keeps and gets checkpoints: the cache folder and, where configured, a mirror. */
@@ -79,7 +80,8 @@ export async function fetchWeights(
   const url = weightsUrl(entry, s.mirror?.url);
   const folder = isFolderEntry(entry) ? `, ${entry.files.length} files` : '';
   io.err(`${entry.name}: from ${url}${s.mirror ? ` (mirror, set by ${s.mirror.from})` : ''}, about ${(entry.sizeBytes / 2 ** 20).toFixed(entry.sizeBytes < 10 * 2 ** 20 ? 1 : 0)} MiB${folder}, ${entry.licence}`);
-  const common = { name: entry.name, ...(onProgress ? { onProgress } : {}), ...(s.fetch ? { fetch: s.fetch } : {}) };
+  // Only the mirror may be on the local network; a manifest host or a redirect may not (address-guard.ts).
+  const common = { name: entry.name, ...(onProgress ? { onProgress } : {}), fetch: s.fetch ?? checkedFetch(weightsAddressPolicy(s.mirror?.url)) };
   let path: string;
   try {
     path = isFolderEntry(entry)
