@@ -1,5 +1,5 @@
 import { mkdir, rename, rm } from 'node:fs/promises';
-import { basename, dirname, extname, join, resolve } from 'node:path';
+import { basename, dirname, extname, isAbsolute, join, relative, resolve } from 'node:path';
 import { formatDiagnostic } from '../graph/diagnostics';
 import { fitSize, type RGBAImage } from '../ops/image';
 import { requiredCheckpoints } from '../compiler/checkpoints';
@@ -9,14 +9,14 @@ import { checkOutputs, imageInputs, temporaryPath, writeOrRescue } from './files
 import { UsageError, type Io } from './io';
 import { backendLine, DEFAULT_OUT, exitStatus, nodeRunHost, type RunCommand } from './run-command';
 import {
-  codecArgs, decodeFrames, encoders, findVideoTools, frameCount, isVideoOutput, parseFrameRange, probeVideo, VIDEO_OUTPUTS, VideoEncoder, type FrameRange,
+  codecArgs, decodeFrames, type AudioSource, type DecodeStats, encoders, findVideoTools, frameCount, isVideoOutput, parseFrameRange, probeVideo, VIDEO_OUTPUTS, VideoEncoder, type FrameRange,
   type VideoInfo,
 } from './video';
 import { blendFrames } from './video-flicker';
 import { queueFrames } from './video-queue';
 import { jobSources } from './queue/commands';
 import { DEFAULT_QUEUE, redisConnection } from './queue/redis';
-import { documentSourceAccess } from './source-access';
+import { checkLocalFile, documentSourceAccess } from './source-access';
 
 /**
  * `stylegraph run GRAPH --content clip.mp4 --out styled.mp4`: the video host of the run session. ffmpeg decodes
@@ -102,9 +102,28 @@ export function frameProgress(io: Io, total: number): (done: number) => void {
   };
 }
 
+/**
+ * The clip, checked like every source (docs/security.md): a local regular file (never a URL, device, FIFO, socket,
+ * folder or /proc file), named on the command line, so read wherever it is. Returns its real path.
+ */
+export async function checkVideoInput(cwd: string, graphFile: string, input: string): Promise<string> {
+  if (/^[a-z][a-z0-9+.-]+:/i.test(input)) throw new UsageError(`--content ${input}: a video is read from a local file, not an address; download it first`);
+  const path = resolve(cwd, input);
+  try {
+    // Given on the command line: read wherever it is (the document's folder rule is for what a document names).
+    // No size limit: a video may be any length (it is read a frame at a time).
+    return (await checkLocalFile(path, documentSourceAccess(dirname(resolve(cwd, graphFile)), { given: [path] }), Number.POSITIVE_INFINITY)).real;
+  } catch (e) {
+    throw new UsageError((e as Error).message.replace('not an image or model file', 'not a video file'));
+  }
+}
+
+/** Where the frames finished before Ctrl+C (or a failure) are kept: `styled.mp4` -> `styled.partial.mp4`. */
+export const partialPath = (out: string): string => join(dirname(out), `${basename(out, extname(out))}.partial${extname(out)}`);
+
 export async function videoCommand(io: Io, c: RunCommand, v: VideoOptions): Promise<number> {
   const tools = await findVideoTools(v.ffmpeg);
-  const input = resolve(io.cwd, v.input);
+  const input = await checkVideoInput(io.cwd, c.file, v.input);
   const out = resolve(io.cwd, v.out);
   const info = await probeVideo(tools, input);
   if (v.out.startsWith(`${DEFAULT_OUT}/`)) await mkdir(dirname(out), { recursive: true });
@@ -138,6 +157,9 @@ export async function videoCommand(io: Io, c: RunCommand, v: VideoOptions): Prom
     previous = frame;
     enc.current ??= VideoEncoder.start(tools, { file: tmp, format: extname(out), width: frame.width, height: frame.height, rate, available, ...(audio ? { audio } : {}) });
     await enc.current.write(frame);
+    // A turn of the event loop per frame: decoded frames waiting in the pipe and a small graph make a chain of promises
+    // that never leaves the microtask queue, and Ctrl+C (a signal, delivered by the loop) went unseen to the last frame.
+    await new Promise((r) => setImmediate(r));
   };
   const write = async (o: SessionOutput): Promise<string[]> => {
     const image = o.kind === 'run' ? Object.values(o.images)[0] : undefined;
@@ -148,7 +170,13 @@ export async function videoCommand(io: Io, c: RunCommand, v: VideoOptions): Prom
   let frameIndex = 0;
   // Frames per second after the first frame (which also starts the backend, loads weights and encodes the style).
   const times = { start: performance.now(), first: 0, last: 0 };
-  const decoded = decodeFrames(tools, input, { width, height, rate: info.rate, ...(v.range ? { range: v.range } : {}), ...(v.fps ? { fps: v.fps } : {}) });
+  const stats: DecodeStats = { frames: 0, errors: '' };
+  const decoded = decodeFrames(tools, input, {
+    width, height, rate: info.rate, format: info.format, stats,
+    // No more frames than announced (the frame-rate conversion repeats frames across a gap in the timestamps); an
+    // estimated count may be a frame or so short.
+    maxFrames: info.counted && !v.fps ? total : total + 1 + Math.ceil(total / 100), ...(v.range ? { range: v.range } : {}), ...(v.fps ? { fps: v.fps } : {}),
+  });
   const host: RunHost = {
     ...base.host,
     frames: decoded,
@@ -170,6 +198,7 @@ export async function videoCommand(io: Io, c: RunCommand, v: VideoOptions): Prom
   let result: SessionResult | null = null;
   let written = false;
   let failure: string | null = null;
+  let partial: string | null = null;
   try {
     result = v.redis ? await throughQueue(io, c, v, decoded, total, put, times) : await runSession(c.model, c.registry, request, host);
     if (result.status === 'done' && enc.current) {
@@ -180,6 +209,19 @@ export async function videoCommand(io: Io, c: RunCommand, v: VideoOptions): Prom
   } catch (e) {
     failure = (e as Error).message;
   } finally {
+    // Stopped (Ctrl+C) or failed after some frames: the encoder closes the file after the last whole frame, and it is
+    // kept under a name that says it is partial.
+    if (!written && enc.current?.frames && (result?.status === 'cancelled' || result?.status === 'failed' || failure)) {
+      try {
+        await enc.current.finish();
+        partial = partialPath(out);
+        await rename(tmp, partial);
+        written = true;
+      } catch (e) {
+        partial = null;
+        io.err(`stylegraph: could not keep the frames finished: ${(e as Error).message}`);
+      }
+    }
     if (!written) await enc.current?.abort();
     await rm(tmp, { force: true });
   }
@@ -193,10 +235,21 @@ export async function videoCommand(io: Io, c: RunCommand, v: VideoOptions): Prom
   let rescued = false;
   if (c.report) {
     const r = await writeOrRescue(resolve(io.cwd, c.report), JSON.stringify({
-      graph: c.file, video: v.input, out: v.out, status: result.status, frames, seconds: result.seconds, framesPerSecond: frames / Math.max(1e-9, result.seconds),
+      graph: c.file, video: v.input, out: v.out, status: result.status, frames, framesAnnounced: total, framesRead: stats.frames,
+      ...(partial ? { partial } : {}), seconds: result.seconds, framesPerSecond: frames / Math.max(1e-9, result.seconds),
       firstFrameSeconds, framesPerSecondAfterFirst: steady, size: [width, height], rate, blend: v.blend ?? 0, warmStart: Boolean(v.warmStart), reused: result.reused.hits, firstFrame: result.runs[0] ?? null,
     }, null, 2) + '\n');
     if (r.failed) (rescued = true), io.err(`stylegraph: ${r.failed}; saved it to ${r.path} instead`);
+  }
+  if (partial) io.err(`stylegraph: kept the ${frames} frames finished in ${relativeName(io.cwd, partial)} (the run stopped there; ${v.out} was not written)`);
+  // A short read: fewer frames than the clip announced (a file cut short or damaged). The result holds what there was,
+  // with a warning that names both counts (exact counts from the container; an estimate from the duration may be one off).
+  const shortBy = total - stats.frames;
+  const short = result.status === 'done' && shortBy > (info.counted && !v.fps ? 0 : 1);
+  if (short) {
+    const said = stats.errors.trim().split('\n').filter(Boolean).at(-1);
+    io.err(`stylegraph: warning: ${v.input} gave ${stats.frames} of the ${total} frames it announces (it is cut short or damaged${said ? `; ffmpeg said: ${said.trim()}` : ''}); ` +
+      `${v.out} has ${frames} frames`);
   }
   if (result.status === 'done')
     io.err(`wrote ${v.out} (${frames} frames in ${result.seconds.toFixed(1)} s; the first ${firstFrameSeconds.toFixed(1)} s, then ${steady?.toFixed(2) ?? '-'} frames/s; ` +
@@ -234,8 +287,14 @@ async function throughQueue(
 }
 
 /** The source's audio cut to the frames run (all of it without --frames). */
-function audioCut(file: string, info: VideoInfo, range: FrameRange | undefined): { file: string; codec: string; start?: number; duration?: number } {
+function audioCut(file: string, info: VideoInfo, range: FrameRange | undefined): AudioSource {
   const start = range?.from ? range.from / info.fps : 0;
   const end = range?.to !== undefined ? (range.to + 1) / info.fps : undefined;
-  return { file, codec: info.audio!, ...(start ? { start } : {}), ...(end !== undefined ? { duration: end - start } : {}) };
+  return { file, codec: info.audio!, format: info.format, ...(start ? { start } : {}), ...(end !== undefined ? { duration: end - start } : {}) };
+}
+
+/** A path as the user would write it: relative to the working folder when inside it. */
+function relativeName(cwd: string, path: string): string {
+  const r = relative(cwd, path);
+  return r && !r.startsWith('..') && !isAbsolute(r) ? r : path;
 }
