@@ -114,7 +114,7 @@ describe('the editor', () => {
   });
 
   it('runs on tiles when asked (?tile=) and says so under the output', async () => {
-    const { page, errors } = await open('backend=wasm&size=48&tile=176&fresh');
+    const { page, errors } = await open('backend=wasm&size=48&tile=176&fresh&preset=gatys.json');
     await setSteps(page, 1);
     await page.click('[data-test=run]');
     await finished(page);

@@ -179,7 +179,7 @@ describe('live camera (fake device)', () => {
   }, 180_000);
 
   it('streams when the run worker is in the pack sandbox (frames cross the iframe relay)', async () => {
-    const { page, errors } = await editor.open('backend=wasm&size=48&fresh');
+    const { page, errors } = await editor.open('backend=wasm&size=48&fresh&preset=gatys.json');
     await page.click('[data-test=plugins-open]');
     await page.fill('[data-test=pack-url]', 'examples/pack-wct');
     await page.click('[data-test=pack-install]');

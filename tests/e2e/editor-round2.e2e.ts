@@ -89,7 +89,7 @@ describe('the editor, round two (issue 18, items 8-10)', () => {
   }, 300_000);
 
   it('item 10: a dropped image shows on its node at once, a PNG opens under its own name, and the output labels cover no picture', async () => {
-    const { page, errors } = await open('backend=wasm&size=32&fresh');
+    const { page, errors } = await open('backend=wasm&size=32&fresh&preset=gatys.json');
     await page.waitForSelector('.sg-node[data-node=content]');
     // Drop a JPEG on the content image node: its thumbnail is the dropped picture before any run.
     const jpeg = readFileSync(`${presets}images/chelsea.jpg`).toString('base64');

@@ -8,7 +8,7 @@ import { shots, useEditor } from './editor';
  * loss's inspector showing target, generated and difference. Screenshots go to test-results/.
  */
 const editor = useEditor(['--no-first-run', '--disable-background-networking']);
-const open = () => editor.open('backend=wasm&size=32&fresh', { viewport: { width: 1600, height: 1000 } });
+const open = () => editor.open('backend=wasm&size=32&fresh&preset=gatys.json', { viewport: { width: 1600, height: 1000 } });
 
 type Rect = { x: number; y: number; width: number; height: number };
 const overlap = (a: Rect, b: Rect) => a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;

@@ -153,8 +153,8 @@ describe('a big shared link', () => {
     await tooBig.goto(`${base}?backend=cpu&fresh#${chainLink(MAX_SHOWN_NODES + 1)}`);
     await expect.poll(() => tooBig.textContent('[data-test=notice]'), { timeout: 60_000 })
       .toContain(`has ${MAX_SHOWN_NODES + 1} nodes; the editor shows at most ${MAX_SHOWN_NODES}`);
-    // What would have opened without the link opens instead (the Gatys preset with ?fresh); none of the link is drawn.
-    await tooBig.waitForSelector('[data-node="optim"]');
+    // What would have opened without the link opens instead (the MicroAST preset with ?fresh); none of the link is drawn.
+    await tooBig.waitForSelector('[data-node="modulator"]');
     expect(await tooBig.locator('[data-node="s0"]').count()).toBe(0);
     const refused = await frames(tooBig);
     console.log(`share link of ${MAX_SHOWN_NODES + 1} nodes refused: largest frame gap ${refused.maxGap.toFixed(0)} ms, ${refused.long} long tasks`);

@@ -12,7 +12,7 @@ type Store = { graph: { add(type: string, p: { x: number; y: number }): unknown;
 
 describe('the editor: runs', () => {
   it('runs a graph with a node fresh from the palette (left out, with a warning) instead of blocking it', async () => {
-    const { page, errors } = await open('backend=wasm&size=32&fresh');
+    const { page, errors } = await open('backend=wasm&size=32&fresh&preset=gatys.json');
     await page.evaluate(() => (window as unknown as { stylegraph: Store }).stylegraph.graph.add('style-loss', { x: 40, y: 40 }));
     await page.waitForFunction(() => document.querySelectorAll('.sg-node').length > 17);
     expect(await page.isDisabled('[data-test=run]')).toBe(false);
@@ -24,7 +24,7 @@ describe('the editor: runs', () => {
   }, 180_000);
 
   it('queues variants while a run goes on, runs them in the order set, and keeps a history to show and pin', async () => {
-    const { page, errors } = await open('backend=wasm&size=32&fresh');
+    const { page, errors } = await open('backend=wasm&size=32&fresh&preset=gatys.json');
     // A long first run (stopped below), then short variants: each queued run keeps the settings it was queued with.
     await page.fill('[data-test=steps]', '5000');
     await page.dispatchEvent('[data-test=steps]', 'change');
@@ -57,7 +57,7 @@ describe('the editor: runs', () => {
   }, 300_000);
 
   it('installs the README\'s examples/pack-wct typed in the plugins dialog, offers the project\'s packs, and says when a path is not a pack', async () => {
-    const { page, errors } = await open('backend=wasm&size=32&fresh');
+    const { page, errors } = await open('backend=wasm&size=32&fresh&preset=gatys.json');
     await page.click('[data-test=plugins-open]');
     await expect.poll(() => page.textContent('[data-test=project-packs]')).toContain('examples/pack-wct');
     // A path that is not a pack (the server answers with the page itself).

@@ -117,7 +117,8 @@ export const useWeightsStore = defineStore('weights', () => {
     let ok = true;
     try {
       await storeWeights(name, source, bytes);
-      useRunStore().weightsChanged();
+      // The worker has the new weights before this returns: a Run that follows (the first picture's) uses them.
+      await useRunStore().weightsChanged();
       warnUnused(name);
     } catch (e) {
       error.value = `cannot use ${source} as "${name}": ${(e as Error).message}`;

@@ -1,0 +1,111 @@
+import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import jpeg from 'jpeg-js';
+import { chromium, type Browser } from 'playwright-core';
+import { preview, type PreviewServer } from 'vite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MANIFEST } from '../../src/models/weights/manifest';
+import { colourDistance, edgeCorrelation, resizeNearest, type Rgba } from '../picture-stats';
+
+/**
+ * A newcomer's first picture: the app opened fresh shows the MicroAST preset, one click gets its four trained networks
+ * (1.9 MB) through the editor's server from a loopback mirror and runs, and the output is a real stylised picture:
+ * its colours move toward the painting's and its edges follow the photo's. The networks are the official ones, from
+ * ../shared/fixtures/microast (skipped with a message where that folder is absent).
+ */
+const fixtures = new URL('../../../shared/fixtures/microast/', import.meta.url).pathname;
+const present = existsSync(fixtures);
+if (!present) console.warn(`first-picture e2e skipped: ${fixtures} is absent (clone the project with shared/ beside it)`);
+
+const shots = new URL('../../test-results/', import.meta.url).pathname;
+const sample = (name: string): Rgba => {
+  const d = jpeg.decode(readFileSync(new URL(`../../presets/images/${name}`, import.meta.url)), { useTArray: true });
+  return { data: d.data, width: d.width, height: d.height };
+};
+
+let mirror: Server;
+let server: PreviewServer;
+let browser: Browser;
+let base = '';
+const hits: string[] = [];
+
+beforeAll(async () => {
+  if (!present) return;
+  mkdirSync(shots, { recursive: true });
+  // Single-file checkpoints are served by their file name under the mirror, as a mirror of the manifest serves them.
+  const files = new Map<string, Buffer>(
+    MANIFEST.filter((e) => e.name.startsWith('microast-')).map((e) => {
+      const file = new URL(e.url).pathname.split('/').at(-1)!;
+      return [`/weights/${file}`, readFileSync(join(fixtures, file))] as const;
+    }),
+  );
+  expect(files.size).toBe(4);
+  mirror = createServer((req, res) => {
+    hits.push(req.url ?? '');
+    const body = files.get(req.url ?? '');
+    if (!body) return res.writeHead(404).end();
+    res.writeHead(200, { 'content-length': body.length, 'content-type': 'application/octet-stream' });
+    res.end(body);
+  });
+  await new Promise<void>((r) => mirror.listen(0, '127.0.0.1', r));
+  process.env.STYLEGRAPH_WEIGHTS_MIRROR = `http://127.0.0.1:${(mirror.address() as AddressInfo).port}/weights/`;
+  process.env.STYLEGRAPH_CACHE = mkdtempSync(join(tmpdir(), 'stylegraph-first-picture-'));
+  server = await preview({
+    configFile: new URL('../../vite.config.ts', import.meta.url).pathname, preview: { port: 0, host: '127.0.0.1' },
+    ...(process.env.E2E_DIST ? { build: { outDir: process.env.E2E_DIST } } : {}),
+  });
+  base = server.resolvedUrls!.local[0]!;
+  browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu'] });
+});
+afterAll(async () => {
+  await browser?.close();
+  await new Promise<void>((r) => (server ? server.httpServer.close(() => r()) : r()));
+  mirror?.close();
+});
+
+describe.runIf(present)('the first picture', () => {
+  it('opens MicroAST fresh, gets its 1.9 MB with one click through the editor server, and paints the photo', async () => {
+    const page = await browser.newPage({ viewport: { width: 1500, height: 950 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${base}?fresh&backend=wasm&size=128`);
+    await page.waitForSelector('[data-node="modulator"]', { timeout: 60_000 });
+    const card = page.locator('[data-test=first-picture]');
+    await card.waitFor({ timeout: 60_000 });
+    expect(await card.textContent()).toMatch(/microast-content-encoder, microast-style-encoder, microast-modulator, microast-decoder,\s+1\.\d MB in all \(MIT/);
+    await page.screenshot({ path: `${shots}first-picture-before.png` });
+
+    await page.waitForFunction(() => !(document.querySelector('[data-test=run]') as HTMLButtonElement | null)?.disabled, null, { timeout: 60_000 });
+    await page.click('[data-test=first-picture-get]');
+    await page.waitForFunction(() => /^done/.test(document.querySelector('[data-test=status]')?.textContent ?? ''), null, { timeout: 180_000 });
+    // One click: the four files came from the mirror, the card is gone, and no network ran on random weights.
+    expect(hits.filter((h) => h.endsWith('.pth.tar')).sort()).toEqual(
+      ['content_encoder', 'decoder', 'modulator', 'style_encoder'].map((p) => `/weights/${p}_iter_160000.pth.tar`),
+    );
+    expect(await card.count()).toBe(0);
+    expect(await page.locator('[data-test=random-weights]').count()).toBe(0);
+    expect(await page.textContent('[data-test=run-weights]')).toMatch(/microast-decoder from /);
+    await page.screenshot({ path: `${shots}first-picture-after.png` });
+    await page.locator('.output').screenshot({ path: `${shots}first-picture-output.png` });
+
+    const out = await page.evaluate(() => {
+      const o = (window as unknown as { stylegraph: { run: { output: { data: Uint8ClampedArray; width: number; height: number } } } }).stylegraph.run.output;
+      return { data: Array.from(o.data), width: o.width, height: o.height };
+    });
+    const output: Rgba = { data: Uint8Array.from(out.data), width: out.width, height: out.height };
+    const photo = resizeNearest(sample('astronaut.jpg'), output.width, output.height);
+    const painting = sample('swirls.jpg');
+    // Colours: the output's per-channel mean and spread are nearer the painting's than the photo's are.
+    const before = colourDistance(photo, painting);
+    const after = colourDistance(output, painting);
+    console.log(`colour distance to the painting: photo ${before.toFixed(1)}, output ${after.toFixed(1)}; edge correlation with the photo ${edgeCorrelation(output, photo).toFixed(2)}`);
+    expect(after).toBeLessThan(before * 0.8);
+    // Not flat, and the photo's edges are where the output's are.
+    expect(edgeCorrelation(output, photo)).toBeGreaterThan(0.3);
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 300_000);
+});
