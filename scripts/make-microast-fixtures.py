@@ -68,7 +68,8 @@ def main():
         # The decoder's first half, as Decoder.forward does it at alpha 1: AdaIN on level 2, then dec1 modulated.
         x1 = net.featMod(c[1], s[1])
         arrays['dec1'] = nhwc(decoder.dec1(x1, w[1], b[1], filterMod=True))
-        for alpha in (1.0, 0.5):
+        # alpha 0.5 as well: the official weights saturate there (trained at 1 only), which the floats still show.
+        for alpha in (1.0, 0.5, 0.0):
             arrays[f'output_alpha{alpha:g}'] = nhwc(network(content, style, alpha))
 
     index, blobs, offset = {}, [], 0
