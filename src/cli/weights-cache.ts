@@ -203,7 +203,7 @@ async function downloadFile(t: Target): Promise<{ size: number; sha256: string }
     const got = `${mib(received)}${total ? ` of ${mib(total)}` : ''}`;
     return new DownloadError(
       `download of ${url} stopped after ${got}: ${stopped}; ` +
-        (keep ? 'the part kept resumes when you run the same command again' : 'nothing was kept (the server does not resume downloads)'),
+        (keep ? 'the part kept resumes when you run the same command again' : received > 0 ? 'nothing was kept (the server does not resume downloads)' : 'nothing was kept'),
       'limit',
     );
   };
