@@ -85,8 +85,9 @@ describe('video helpers', () => {
   });
 
   it('probes a clip, and picks codecs by container: H.264 for mp4, VP9 for webm, audio copied when the container takes it', async () => {
-    expect(await probeVideo(tools, clip)).toMatchObject({ width: 64, height: 48, fps: 8, frames: 16, audio: 'aac' });
-    expect((await probeVideo(tools, silent)).audio).toBeNull();
+    expect(await probeVideo(tools, clip)).toMatchObject({ width: 64, height: 48, fps: 8, frames: 16, audio: 'aac', format: 'mov', counted: true });
+    // A WebM says no frame count: it is estimated from the duration.
+    expect(await probeVideo(tools, silent)).toMatchObject({ audio: null, format: 'matroska', frames: 6, counted: false });
     const available = new Set(['libx264', 'libvpx-vp9', 'libvpx']);
     const audio = { file: clip, codec: 'aac' };
     expect(codecArgs({ format: '.mp4', available, audio }).join(' ')).toMatch(/-c:v libx264 -pix_fmt yuv420p .*-c:a copy -f mp4$/);
@@ -209,7 +210,7 @@ describe('stylegraph run with a video', () => {
     expect(stray.err).toMatch(/--blend is for a video/);
   });
 
-  it('stops when asked (Ctrl+C): exit 130, no result and no temporary file left', async () => {
+  it('stops when asked (Ctrl+C): exit 130, no result, the frames finished kept in NAME.partial.mp4, no temporary file left', async () => {
     const out = join(tmp, 'stopped.mp4');
     const controller = new AbortController();
     const lines: string[] = [];
@@ -218,6 +219,12 @@ describe('stylegraph run with a video', () => {
     expect(code, lines.join('\n')).toBe(130);
     expect(lines.some((l) => l.startsWith('frame 16/'))).toBe(false);
     expect(existsSync(out)).toBe(false);
+    // The frames encoded before the stop, in a file that says it is partial (tests/hostile/video.test.ts sends a real SIGINT).
+    const kept = lines.map((l) => /kept the (\d+) frames finished in (\S+)/.exec(l)).find(Boolean);
+    expect(kept?.[2], lines.join('\n')).toBe(join(tmp, 'stopped.partial.mp4'));
+    expect(streams(kept![2]!).frames).toBe(Number(kept![1]));
+    expect(Number(kept![1])).toBeGreaterThanOrEqual(2);
+    expect(Number(kept![1])).toBeLessThan(16);
     expect(readdirSync(tmp).filter((n) => n.startsWith('.stopped'))).toEqual([]);
   });
 
