@@ -5,7 +5,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cachedDownload, listCache } from '../src/cli/weights-cache';
+import { cachedDownload, describeFetchError, listCache } from '../src/cli/weights-cache';
 import { closestName } from '../src/cli/weights-fetch';
 import { configuredWeightsMirror } from '../src/cli/plugins';
 import { trustConfig } from '../src/cli/trust';
@@ -264,5 +264,116 @@ describe('run: weights given by name, shapes, dropped images', () => {
     const ok = await cli(freshCache(), ['run', path, '--size', '24', '--style', 'presets/images/swirls.jpg', '--out', join(tmp, 'z.png')]);
     expect(ok.code, ok.stderr).toBe(0);
     expect(existsSync(join(tmp, 'z.png'))).toBe(true);
+  });
+});
+
+/**
+ * The small real networks through a mirror (issue 24): MicroAST's four files by their names, and a fast style
+ * network's folder with each file at its path below the repository root, served from ../shared/fixtures.
+ */
+const fixtures = join(root, '../shared/fixtures');
+const haveFixtures = existsSync(join(fixtures, 'microast')) && existsSync(join(fixtures, 'fast-style-wave'));
+if (!haveFixtures) console.warn(`skipping the MicroAST and fast style mirror tests: ${fixtures} is absent (a clone without shared/ beside it)`);
+
+describe.skipIf(!haveFixtures)('weights fetch --for presets/microast.json and presets/fast-style.json through a mirror', () => {
+  const cache = freshCache();
+  beforeAll(() => {
+    for (const f of readdirSync(join(fixtures, 'microast'))) files[f] = new Uint8Array(readFileSync(join(fixtures, 'microast', f)));
+    for (const f of readdirSync(join(fixtures, 'fast-style-wave'))) files[`models/style-transfer/wave/${f}`] = new Uint8Array(readFileSync(join(fixtures, 'fast-style-wave', f)));
+  });
+
+  it('fetches MicroAST\'s four checkpoints by their file names, each checked against its sha256', async () => {
+    const r = await cli(cache, ['weights', 'fetch', '--for', 'presets/microast.json']);
+    expect(r.code, r.stderr).toBe(0);
+    for (const part of ['content-encoder', 'style-encoder', 'modulator', 'decoder']) {
+      const entry = manifestEntry(`microast-${part}`)!;
+      const file = part.replace('-', '_');
+      expect(r.stderr).toContain(`microast-${part}: from ${mirror}/${file}_iter_160000.pth.tar (mirror`);
+      expect(r.stderr).toMatch(new RegExp(`microast-${part}: .*${file}_iter_160000\\.pth\\.tar, sha256 checked`));
+      const cached = (await listCache(cache)).find((e) => e.name === entry.name)!;
+      expect(cached.sha256).toBe(entry.sha256);
+      expect(cached.size).toBe(entry.sizeBytes);
+    }
+  });
+
+  it('fetches a fast style network as a folder, each file from its path below the repository root, and runs the preset with it', async () => {
+    const r = await cli(cache, ['weights', 'fetch', '--for', 'presets/fast-style.json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`fast-style-wave: from ${mirror}/models/style-transfer/wave/ (mirror, set by STYLEGRAPH_WEIGHTS_MIRROR), about 6.4 MiB, 49 files`);
+    expect(r.stderr).toMatch(/fast-style-wave: .*-wave, 49 files, each checked against its size and sha256/);
+    expect(requestsFor('models/style-transfer/wave/Variable_47')).toHaveLength(1);
+    const entry = (await listCache(cache)).find((e) => e.name === 'fast-style-wave')!;
+    expect(entry.files).toHaveLength(49);
+    for (const f of manifestEntry('fast-style-wave')!.files!)
+      expect(readFileSync(join(cache, entry.file, f.path.split('/').at(-1)!)).length).toBe(f.size);
+    // Known and cached: a second fetch asks for nothing.
+    const before = seen.length;
+    const again = await cli(cache, ['weights', 'fetch', 'fast-style-wave']);
+    expect(again.stderr).toMatch(/fast-style-wave: already cached: .*-wave/);
+    expect(seen.length).toBe(before);
+    const report = join(tmp, 'fast-style.json');
+    const run = await cli(cache, ['run', 'presets/fast-style.json', '--size', '32', '--out', join(tmp, 'fast-style.png'), '--report', report]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).not.toMatch(/random weights/);
+    expect(JSON.stringify((JSON.parse(readFileSync(report, 'utf8')) as RunReport).weights)).toContain(join(cache, entry.file));
+  });
+
+  it('notices a file missing from a cached folder and fetches that file again, not the others', async () => {
+    const entry = (await listCache(cache)).find((e) => e.name === 'fast-style-wave')!;
+    const { rmSync } = await import('node:fs');
+    rmSync(join(cache, entry.file, 'Variable_3'));
+    const before = requestsFor('models/style-transfer/wave/Variable_3').length;
+    const r = await cli(cache, ['weights', 'fetch', 'fast-style-wave']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(requestsFor('models/style-transfer/wave/Variable_3')).toHaveLength(before + 1);
+    // The other files were whole and matched their sha256: not asked for again.
+    expect(requestsFor('models/style-transfer/wave/Variable_47')).toHaveLength(1);
+  });
+});
+
+describe('weights fetch: a download that cannot start says what failed and what to do (issue 28)', () => {
+  it('names a refused connection and the ways around it, not just "fetch failed"', async () => {
+    const closed = createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const port = (closed.address() as { port: number }).port;
+    await new Promise((r) => closed.close(r));
+    const r = await cli(freshCache(), ['weights', 'fetch', 'adain-decoder'], { STYLEGRAPH_WEIGHTS_MIRROR: `http://127.0.0.1:${port}/w/` });
+    expect(r.code).toBe(1);
+    expect(r.stderr).not.toMatch(/fetch failed\s*$/m);
+    expect(r.stderr).toContain(`download of http://127.0.0.1:${port}/w/decoder.pth failed: 127.0.0.1:${port} refused the connection (ECONNREFUSED): nothing listens there`);
+    expect(r.stderr).toContain(`to get adain-decoder another way: check the mirror (http://127.0.0.1:${port}/w/, set by STYLEGRAPH_WEIGHTS_MIRROR), or download ${manifestEntry('adain-decoder')!.url} elsewhere and give it to run with --weights adain-decoder=FILE`);
+  });
+
+  it('names an HTTP status, with the same advice', async () => {
+    const r = await cli(freshCache(), ['weights', 'fetch', 'sanet-decoder']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`download of ${mirror}/decoder_iter_500000.pth failed: HTTP 404 Not Found; to get sanet-decoder another way`);
+  });
+
+  it('tells DNS, timeouts and TLS apart in what fetch leaves in its cause', () => {
+    const failed = (code: string, message = 'x') => Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error(message), { code }) });
+    const url = 'https://weights.example:8443/a.pth';
+    expect(describeFetchError(failed('ENOTFOUND'), url)).toBe('the name weights.example could not be resolved (DNS: ENOTFOUND); is this machine offline, or the name mistyped?');
+    expect(describeFetchError(failed('EAI_AGAIN'), url)).toMatch(/^the name weights\.example could not be resolved \(DNS: EAI_AGAIN\)/);
+    expect(describeFetchError(failed('UND_ERR_CONNECT_TIMEOUT'), url)).toBe('the connection to weights.example:8443 timed out (UND_ERR_CONNECT_TIMEOUT)');
+    expect(describeFetchError(failed('ENETUNREACH'), url)).toBe('no route to weights.example:8443 (ENETUNREACH); is this machine offline?');
+    expect(describeFetchError(failed('CERT_HAS_EXPIRED', 'certificate has expired'), url)).toBe(
+      'the TLS (https) connection to weights.example:8443 failed (CERT_HAS_EXPIRED: certificate has expired); a proxy that rewrites https, or a wrong clock?',
+    );
+    // A plain error (Node's http, as the address guard uses) carries the code itself.
+    expect(describeFetchError(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }), url)).toBe('weights.example:8443 refused the connection (ECONNREFUSED): nothing listens there');
+  });
+
+  it('keeps no .part of a cut download when the server does not take ranges', async () => {
+    const plain = createServer((_req, res) => {
+      res.writeHead(200, { 'content-length': decoder.length });
+      res.write(decoder.subarray(0, 5000), () => setTimeout(() => res.socket?.destroy(), 50));
+    });
+    await new Promise<void>((r) => plain.listen(0, '127.0.0.1', r));
+    const dir = freshCache();
+    const at = `http://127.0.0.1:${(plain.address() as { port: number }).port}/decoder.pth`;
+    await expect(cachedDownload(at, dir)).rejects.toThrow(/was cut off after .*nothing was kept \(the server does not resume downloads\)/);
+    expect(readdirSync(dir)).toEqual([]);
+    plain.close();
   });
 });
