@@ -123,7 +123,9 @@ describe('node packs in the sandbox (issue 16)', () => {
     console.log(got);
     const tried = ['top localStorage', 'top indexedDB', 'top document.cookie', 'top fetch', 'localStorage', 'sessionStorage', 'indexedDB', 'caches',
       'document.cookie', 'document', 'window.parent', 'self.parent', 'top', 'fetch', 'fetch no-cors', 'XMLHttpRequest', 'WebSocket', 'EventSource',
-      'importScripts', 'import()', 'new Worker', 'navigator.sendBeacon', 'page fetch, another site', "page fetch, the app's site"];
+      'importScripts', 'import()', 'new Worker', 'navigator.sendBeacon', 'page fetch, another site', "page fetch, the app's site",
+      // Issue 29: the probe declares a model parameter defaulting to '/' and an image parameter defaulting to /packs.json.
+      "page fetch, a pack's source", 'page fetch, the page', 'run uploads of a default'];
     expect(Object.keys(got).sort()).toEqual([...tried].sort());
     for (const name of tried) expect(got[name], name).toMatch(/^refused: /);
     // The page's secrets appear nowhere in what the pack reported.
