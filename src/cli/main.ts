@@ -7,7 +7,8 @@ import type { NodeRegistry } from '../plugin/registry';
 import { configToTrust, configuredWeightsMirror, loadPlugins, trustedConfig } from './plugins';
 import { documentSourceAccess, sourceProblem, type RemoteConsent } from './source-access';
 import { trustConfig } from './trust';
-import { accessDeniedMessage, confinementFor, isConfined, permissionFlag, rerunConfined, sandboxLifted, warmModules } from './permissions';
+import { closePackProcesses, packLimits, sandboxNotice } from './pack-sandbox';
+import { accessDeniedMessage, sandboxLifted } from './permissions';
 import { builtinRegistry } from '../../nodes';
 import { checkGraph } from '../compiler/check';
 import { formatPlan } from '../compiler/format';
@@ -66,8 +67,10 @@ const USAGE = `usage:
   A queue of workers on Redis (BullMQ), on one machine or many:
   stylegraph worker --redis URL [--concurrency N] [--backend webgpu|wasm|cpu] [--threads N] [--queue NAME] [--weights ...]
                     [--lock-seconds S]   takes jobs until SIGTERM (then finishes the job in hand)
+                    [--out-root DIR ...]  writes pictures only inside these folders (default: the folder it starts in)
+                    [--max-job-mb N]     refuses job payloads over N MiB unread (default 64)
   stylegraph submit FILE --redis URL [--content IMG|FOLDER ...] [--style IMG|FOLDER ...] [--sweep]
-                    [--out DIR] [--size PX] [--steps N] [--seed N] [--set ...] [--detach] [--queue NAME]
+                    [--out DIR] [--size PX] [--steps N] [--seed N] [--set ...] [--detach] [--queue NAME] [--overwrite]
                          one job per content x style (x sweep cell); waits for all unless --detach
   stylegraph status BATCH_ID --redis URL [--queue NAME]
 
@@ -99,8 +102,15 @@ export async function main(argv: string[], raw: Io = nodeIo, signal?: AbortSigna
       io.err(`stylegraph: ${e.message}`);
       return e.status;
     }
+    // A pack that broke its sandbox's limits, met outside a run (a shape question while the graph is read).
+    if (e instanceof Error && (e as { badInput?: unknown }).badInput === true) {
+      io.err(`stylegraph: ${e.message}`);
+      return 2;
+    }
     io.err(`stylegraph: ${accessDeniedMessage(e) ?? (e instanceof Error ? e.stack ?? e.message : String(e))}`);
     return 1;
+  } finally {
+    closePackProcesses();
   }
 }
 
@@ -116,6 +126,9 @@ async function dispatch(argv: string[], io: Io, signal?: AbortSignal, terminal =
         queue: { type: 'string' },
         concurrency: { type: 'string' },
         'lock-seconds': { type: 'string' },
+        'out-root': { type: 'string', multiple: true },
+        'max-job-mb': { type: 'string' },
+        overwrite: { type: 'boolean' },
         sweep: { type: 'boolean' },
         detach: { type: 'boolean' },
         style: { type: 'string', multiple: true },
@@ -198,25 +211,13 @@ async function dispatch(argv: string[], io: Io, signal?: AbortSignal, terminal =
   const config = await trustedConfig(io.cwd, v.config).catch((e: Error) => { throw new UsageError(e.message); });
   const plugins = [...config.plugins, ...(v.plugin ?? [])];
   const remote: RemoteConsent = { any: Boolean(v['allow-remote']), hosts: config.remoteHosts, privateNetwork: Boolean(v['allow-private-network']) };
-  // Packs the user named (not those of stylegraph's own project) run under Node's permission model (permissions.ts).
-  const userPacks = [...(config.ownPlugins ? [] : config.plugins), ...(v.plugin ?? [])];
-  if (userPacks.length && ['run', 'validate', 'plan', 'worker'].includes(command) && !isConfined() && !sandboxLifted(v['no-sandbox-packs'])) {
-    const flag = permissionFlag();
-    if (!flag) io.err(`stylegraph: Node ${process.versions.node} has no permission model: packs run with your rights`);
-    else {
-      const videoRun = command === 'run' && [...(v.content ?? []), v.out ?? ''].some((p) => isVideoPath(p) || isVideoOutput(p));
-      if (videoRun) throw new UsageError('a video run starts ffmpeg, which packs confined by Node\'s permission model cannot: give --no-sandbox-packs to run the packs with your rights, or run a picture');
-      const conf = confinementFor({
-        command, cwd: io.cwd, graphs: [file, ...rest].filter((f): f is string => f !== undefined), content: v.content, style: v.style, set: v.set,
-        weights: v.weights, out: v.out, report: v.report, config: v.config, packs: plugins,
-      });
-      await warmModules(command);
-      return rerunConfined(conf, argv, io, terminal, flag);
-    }
-  }
+  // Packs the user named (not those of stylegraph's own project) run in processes of their own (pack-sandbox.ts).
+  const userPacks = new Set([...(config.ownPlugins ? [] : config.plugins), ...(v.plugin ?? [])]);
+  const sandboxed = (spec: string) => userPacks.has(spec) && !sandboxLifted(v['no-sandbox-packs']);
   for (const n of config.notices) io.err(n);
   const given = new Set(v.plugin ?? []);
-  await loadPlugins(plugins, packs, io, (spec) => Boolean(v.verbose) || given.has(spec));
+  if (plugins.some(sandboxed)) io.err(sandboxNotice(packLimits()));
+  await loadPlugins(plugins, packs, io, (spec) => Boolean(v.verbose) || given.has(spec), sandboxed);
   if (command === 'worker') return worker(io, v, registry, redis(), queueName, signal, (await weightsSettings()).mirror);
   if (!file) throw new UsageError(`${command} needs a graph file`);
   if (command === 'weights') {
@@ -276,6 +277,7 @@ async function dispatch(argv: string[], io: Io, signal?: AbortSignal, terminal =
     return withSigint(signal, (s) => submitCommand(io, {
       file, model, registry, redis: redis(), queue: queueName, content: v.content ?? [], style: v.style ?? [], sweep: v.sweep ?? false,
       out: v.out ?? `${basename(file, extname(file))}-queue`, size, seed, ...(steps !== undefined ? { steps } : {}), detach: v.detach ?? false, signal: s, sources,
+      ...(v.overwrite ? { overwrite: true } : {}),
     }));
   }
   if ((v.content?.length ?? 0) > 1) throw new UsageError(`${command} takes one --content (an image, or a folder for a batch); submit takes several`);
@@ -400,11 +402,15 @@ async function withSigint<T>(signal: AbortSignal | undefined, body: (s: AbortSig
 }
 
 /** `stylegraph worker`: until SIGTERM or SIGINT (or the caller's signal), then drains. */
-async function worker(io: Io, v: { concurrency?: string; backend?: string; threads?: string; weights?: string[]; 'lock-seconds'?: string }, registry: NodeRegistry, redis: string, queue: string, signal: AbortSignal | undefined, mirror: WeightsSettings['mirror']): Promise<number> {
+async function worker(io: Io, v: { concurrency?: string; backend?: string; threads?: string; weights?: string[]; 'lock-seconds'?: string; 'out-root'?: string[]; 'max-job-mb'?: string }, registry: NodeRegistry, redis: string, queue: string, signal: AbortSignal | undefined, mirror: WeightsSettings['mirror']): Promise<number> {
   const concurrency = int('concurrency', v.concurrency, 1, 64) ?? 1;
   const lockSeconds = v['lock-seconds'] === undefined ? 30 : Number(v['lock-seconds']);
   if (!(lockSeconds >= 1 && lockSeconds <= 3600)) throw new UsageError(`--lock-seconds must be from 1 to 3600, got "${v['lock-seconds']}"`);
   const backend = parseBackend(v.backend);
+  // A job's picture goes only into these folders (an absolute path inside one), as --out's folder for a run.
+  const outRoots = (v['out-root'] ?? [io.cwd]).map((r) => resolve(io.cwd, r));
+  for (const r of outRoots) if (!(await stat(r).then((s) => s.isDirectory(), () => false))) throw new UsageError(`--out-root ${r}: not a folder`);
+  const maxJobMb = int('max-job-mb', v['max-job-mb'], 1, 1024) ?? 64;
   const specs = (v.weights ?? []).map(parseWeightsSpec);
   const bad = specs.find((w) => 'error' in w);
   if (bad && 'error' in bad) throw new UsageError(bad.error);
@@ -415,7 +421,7 @@ async function worker(io: Io, v: { concurrency?: string; backend?: string; threa
   });
   const { workerCommand } = await import('./queue/worker');
   const threads = parseThreads(v.threads);
-  return workerCommand(io, { redis, queue, concurrency, lockSeconds, weights: specs as WeightsSpec[], mirror, registry, stop, ...(backend ? { backend } : {}), ...(threads !== undefined ? { threads } : {}) });
+  return workerCommand(io, { redis, queue, concurrency, lockSeconds, outRoots, maxJobBytes: maxJobMb * 2 ** 20, weights: specs as WeightsSpec[], mirror, registry, stop, ...(backend ? { backend } : {}), ...(threads !== undefined ? { threads } : {}) });
 }
 
 /** `stylegraph plan`: what a run would compute, its cost, and whether it would tile. */

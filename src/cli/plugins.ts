@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { PackHost } from '../plugin/packs';
 import type { Io } from './io';
+import { loadSandboxedPack, packReads } from './pack-sandbox';
 import { accessDeniedMessage } from './permissions';
 import { configTrust, untrustedNotice } from './trust';
 
@@ -12,19 +13,40 @@ import { configTrust, untrustedNotice } from './trust';
  * reported and left out; the rest of the run goes on (a graph that needs it then says which pack is missing).
  */
 export async function importPack(spec: string, cwd: string): Promise<{ module: unknown; origin: string }> {
+  const where = await packSource(spec, cwd);
+  if ('source' in where) return { module: await import(`data:text/javascript;base64,${Buffer.from(where.source).toString('base64')}`), origin: spec };
+  return { module: await import(pathToFileURL(where.path).href), origin: spec };
+}
+
+/** Where a pack's code is: its entry file (and the folder or file named), or the text a URL answered. */
+async function packSource(spec: string, cwd: string): Promise<{ path: string; given: string } | { source: string }> {
   if (/^https?:\/\//.test(spec)) {
     const res = await fetch(spec);
     if (!res.ok) throw new Error(`HTTP ${res.status} ${res.statusText}`);
-    const text = await res.text();
-    return { module: await import(`data:text/javascript;base64,${Buffer.from(text).toString('base64')}`), origin: spec };
+    return { source: await res.text() };
   }
-  let path = resolve(cwd, spec);
+  const given = resolve(cwd, spec);
+  let path = given;
   if ((await stat(path)).isDirectory()) {
     const pkg = JSON.parse(await readFile(join(path, 'package.json'), 'utf8').catch(() => '{}')) as { exports?: unknown; main?: string };
     const entry = typeof pkg.exports === 'string' ? pkg.exports : pkg.main ?? 'index.js';
     path = join(path, entry);
   }
-  return { module: await import(pathToFileURL(path).href), origin: spec };
+  return { path, given };
+}
+
+/**
+ * A pack loaded into a process of its own (pack-sandbox.ts): what it can do is compute on the tensors it is given.
+ * Its process lives until the command ends (closePackProcesses).
+ */
+export async function sandboxPack(spec: string, cwd: string, io: Io): Promise<{ module: unknown; origin: string }> {
+  const where = await packSource(spec, cwd);
+  const label = `pack ${spec}`;
+  const log = (line: string) => io.err(`${label}: ${line}`);
+  const { module } = 'source' in where
+    ? loadSandboxedPack(label, { source: where.source }, [], log)
+    : loadSandboxedPack(label, { path: where.path }, packReads(where.given, where.path), log);
+  return { module, origin: spec };
 }
 
 type ConfigJson = { plugins?: unknown; weightsMirror?: unknown; remoteHosts?: unknown };
@@ -137,14 +159,17 @@ export async function configuredWeightsMirror(
 
 /**
  * Loads packs. Each loaded pack is named on stderr when `announce` says so (packs given with --plugin, or every
- * pack with --verbose): the packs a config lists load quietly, so every command does not print them.
+ * pack with --verbose): the packs a config lists load quietly, so every command does not print them. Packs for
+ * which `sandboxed` says so load in a process of their own (pack-sandbox.ts); the rest in this one.
  */
-export async function loadPlugins(specs: string[], host: PackHost, io: Io, announce: (spec: string) => boolean = () => true): Promise<void> {
+export async function loadPlugins(
+  specs: string[], host: PackHost, io: Io, announce: (spec: string) => boolean = () => true, sandboxed: (spec: string) => boolean = () => false,
+): Promise<void> {
   // The same pack named by the config and by --plugin loads once.
   const unique = [...new Map(specs.map((s) => [/^https?:\/\//.test(s) ? s : resolve(io.cwd, s), s])).values()];
   for (const spec of unique) {
     try {
-      const { module, origin } = await importPack(spec, io.cwd);
+      const { module, origin } = sandboxed(spec) ? await sandboxPack(spec, io.cwd, io) : await importPack(spec, io.cwd);
       const r = host.install(module, origin);
       if (!r.ok) io.err(`stylegraph: plugin ${spec}: ${r.error}`);
       else if (announce(spec)) io.err(`plugin ${r.pack.name} ${r.pack.version}: ${r.pack.types.join(', ')}`);

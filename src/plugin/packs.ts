@@ -141,7 +141,8 @@ export class PackHost {
         const fail = (e: unknown): never => {
           const text = `pack "${record.name}" (node ${def.type}) failed in ${what}: ${message(e)}`;
           this.disable(record.name, text);
-          throw new Error(text);
+          // A pack stopped by its host's limits (the CLI's pack sandbox) is bad input, as a checkpoint that does not fit.
+          throw Object.assign(new Error(text), (e as { badInput?: unknown } | null)?.badInput === true ? { badInput: true } : {});
         };
         try {
           const r = fn(...args);

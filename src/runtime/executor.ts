@@ -264,7 +264,9 @@ export async function execute(plan: Plan, registry: NodeRegistry, services: Comp
 function wrap(e: unknown, step: PlanStep): Error {
   if (e instanceof NodeError) return e;
   const msg = e instanceof Error ? e.message : String(e);
-  return new NodeError(`node ${step.nodes.map((n) => `"${n}"`).join(', ')} (${step.type}) failed: ${msg}`, e instanceof CheckpointError);
+  // badInput: an error that says it is the input's fault (a pack stopped by the CLI's sandbox limits).
+  const bad = e instanceof CheckpointError || (e as { badInput?: unknown } | null)?.badInput === true;
+  return new NodeError(`node ${step.nodes.map((n) => `"${n}"`).join(', ')} (${step.type}) failed: ${msg}`, bad);
 }
 
 /** Runs the optimisation loop, on tiles when `tiled` says how. */
