@@ -86,6 +86,8 @@ describe.runIf(present)('the first picture', () => {
       ['content_encoder', 'decoder', 'modulator', 'style_encoder'].map((p) => `/weights/${p}_iter_160000.pth.tar`),
     );
     expect(await card.count()).toBe(0);
+    // A feed-forward graph has no steps: the status says how long it took, not "after 0 steps".
+    expect(await page.textContent('[data-test=status]')).toMatch(/^done in \d+\.\d s/);
     expect(await page.locator('[data-test=random-weights]').count()).toBe(0);
     expect(await page.textContent('[data-test=run-weights]')).toMatch(/microast-decoder from /);
     await page.screenshot({ path: `${shots}first-picture-after.png` });

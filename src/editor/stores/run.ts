@@ -378,7 +378,7 @@ export const useRunStore = defineStore('run', () => {
       message.value =
         m.status === 'failed'
           ? `failed: ${m.error ?? 'unknown error'}`
-          : `${m.status === 'cancelled' ? 'stopped' : 'done'} after ${done} step${done === 1 ? '' : 's'} in ${(m.ms / 1000).toFixed(1)} s` +
+          : `${m.status === 'cancelled' ? 'stopped' : 'done'}${steps.value.length ? ` after ${done} step${done === 1 ? '' : 's'}` : ''} in ${(m.ms / 1000).toFixed(1)} s` +
             (m.reused.hits ? ` · reused ${m.reused.hits} earlier results` : '');
       if (current.value) {
         const item: HistoryItem = { key: current.value.key, label: current.value.label, image: out ? markRaw(out) : null, status: m.status, seconds: m.ms / 1000, steps: done };
