@@ -58,31 +58,35 @@ function withConv2dTranspose(image: tf.Tensor4D, raw: Map<number, tf.Tensor4D>):
 }
 const rawUp = new Map(FAST_STYLE_LAYERS.flatMap((l, i) => (l.kind === 'up' ? [[i, tf.randomNormal([3, 3, l.cout, l.cin]) as tf.Tensor4D] as const] : [])));
 
-async function time(size: number, f: (x: tf.Tensor4D) => tf.Tensor4D): Promise<number> {
+/** Median wall time and median CPU time (every thread of the process: a loaded machine inflates only the wall time). */
+async function time(size: number, f: (x: tf.Tensor4D) => tf.Tensor4D): Promise<[number, number]> {
   // A landscape photo's shape (3:2), as chicago.jpg.
   const [h, w] = [Math.round((size * 2) / 3), size];
   const x = tf.randomUniform([1, h, w, 3]) as tf.Tensor4D;
-  const ms: number[] = [];
+  const [ms, cpu]: number[][] = [[], []];
   for (let i = 0; i <= frames; i++) {
     const t0 = performance.now();
+    const c0 = process.cpuUsage();
     const y = f(x);
     await y.data();
     y.dispose();
-    if (i) ms.push(performance.now() - t0);
+    const c = process.cpuUsage(c0);
+    if (i) ms.push(performance.now() - t0), cpu.push((c.user + c.system) / 1000);
   }
   x.dispose();
-  return ms.sort((a, b) => a - b)[Math.floor(ms.length / 2)]!;
+  const median = (a: number[]) => a.sort((p, q) => p - q)[Math.floor(a.length / 2)]!;
+  return [median(ms), median(cpu)];
 }
 
 const load = loadavg()[0]!.toFixed(1);
 console.log(`fast style network (${weights.source}), ${choice.backend}, ${choice.threads ?? 1} threads, ${cpus().length} cores, load ${load}; median of ${frames} frames after one warm-up`);
-console.log(`| size (3:2) | GFLOP | ms a frame |${v.transposed ? ' with tf.conv2dTranspose |' : ''}`);
-console.log(`|---|---|---|${v.transposed ? '---|' : ''}`);
+console.log(`| size (3:2) | GFLOP | ms a frame (wall) | CPU ms a frame (all threads) |${v.transposed ? ' with tf.conv2dTranspose: wall, CPU |' : ''}`);
+console.log(`|---|---|---|---|${v.transposed ? '---|' : ''}`);
 for (const size of sizes) {
   const gflop = (2 * fastStyleMacs(Math.round((size * 2) / 3), size)) / 1e9;
   const a = await time(size, (x) => fastStyle(tf, x, weights));
   const b = v.transposed ? await time(size, (x) => withConv2dTranspose(x, rawUp)) : null;
-  console.log(`| ${size} x ${Math.round((size * 2) / 3)} | ${gflop.toFixed(1)} | ${a.toFixed(0)} |${b === null ? '' : ` ${b.toFixed(0)} |`}`);
+  console.log(`| ${size} x ${Math.round((size * 2) / 3)} | ${gflop.toFixed(1)} | ${a[0].toFixed(0)} | ${a[1].toFixed(0)} |${b === null ? '' : ` ${b[0].toFixed(0)}, ${b[1].toFixed(0)} |`}`);
 }
 console.log(`load average after: ${loadavg()[0]!.toFixed(1)}`);
 weights.dispose();
