@@ -46,7 +46,7 @@ function cli(...args: string[]): Promise<{ code: number | null; out: string; err
  * worker's job come back quickly; the other tests keep a long one, so a loaded machine never makes a live job stall.
  */
 function startWorker(queue: string, lockSeconds = 30) {
-  const p = spawn('node', ['scripts/stylegraph.mjs', 'worker', '--redis', url, '--queue', queue, '--backend', 'wasm', '--threads', '1', '--lock-seconds', String(lockSeconds)], { cwd: root });
+  const p = spawn('node', ['scripts/stylegraph.mjs', 'worker', '--redis', url, '--queue', queue, '--backend', 'wasm', '--threads', '1', '--lock-seconds', String(lockSeconds), '--out-root', tmp], { cwd: root });
   children.push(p);
   let log = '';
   p.stderr.on('data', (d: Buffer) => (log += d));

@@ -78,6 +78,8 @@ export interface SubmitOptions {
   signal?: AbortSignal;
   /** What the user gave on the command line (--set) and the remote fetching they consented to. */
   sources?: SourceOptions;
+  /** `--overwrite`: the jobs may replace existing pictures in --out (a worker never does otherwise). */
+  overwrite?: boolean;
 }
 
 /** `stylegraph submit`: one job per content x style x sweep cell, then (unless --detach) waits for them all. */
@@ -105,6 +107,7 @@ export async function submitCommand(io: Io, o: SubmitOptions): Promise<number> {
     outDir: resolve(io.cwd, o.out),
     size: o.size, seed: o.seed, ...(o.steps !== undefined ? { steps: o.steps } : {}),
     weights: requiredCheckpoints(model, o.registry),
+    ...(o.overwrite ? { overwrite: true } : {}),
   });
   if (planned.errors.length) throw new UsageError(planned.errors.join('\n'));
   const { added, done, retried } = await submitBatch({ redis: o.redis, queue: o.queue, graph: o.file, batch: planned.batch, jobs: planned.jobs });

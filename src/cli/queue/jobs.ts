@@ -32,6 +32,8 @@ export const zJob = z.object({
   frames: z.array(z.string().max(8 * 2 ** 20)).max(64).optional(),
   /** With `frames`: each frame of the batch starts from the previous frame's result (an optimisation graph). */
   warmStart: z.boolean().optional(),
+  /** The picture may replace an existing file at `out` (`submit --overwrite`); without it a worker never replaces one. */
+  overwrite: z.boolean().optional(),
 });
 export type JobData = z.infer<typeof zJob>;
 
@@ -82,7 +84,7 @@ export interface PlannedJob {
  */
 export async function planJobs(o: {
   model: GraphModel; contents: string[]; styles: string[]; sweep: Sweep | null; outDir: string;
-  size: number; seed: number; steps?: number; weights: string[];
+  size: number; seed: number; steps?: number; weights: string[]; overwrite?: boolean;
 }): Promise<{ batch: string; jobs: PlannedJob[]; errors: string[] }> {
   const errors: string[] = [];
   const jobs: PlannedJob[] = [];
@@ -122,7 +124,7 @@ export async function planJobs(o: {
         const settings = { size: o.size, seed: o.seed, ...(o.steps !== undefined ? { steps: o.steps } : {}) };
         const id = sha(JSON.stringify({ graph: serialiseDocument(key), ...settings, out })).slice(0, 32);
         const label = [content && basename(content), style && basename(style)].filter(Boolean).join(' x ') + (cell ? `${content || style ? ', ' : ''}${cell.label}` : '');
-        jobs.push({ id, data: { v: 1, batch: '', label: label || 'the graph as it is', document: serialiseDocument(m), ...settings, weights: o.weights, out } });
+        jobs.push({ id, data: { v: 1, batch: '', label: label || 'the graph as it is', document: serialiseDocument(m), ...settings, weights: o.weights, out, ...(o.overwrite ? { overwrite: true } : {}) } });
       }
   const batch = sha(jobs.map((j) => j.id).join(',')).slice(0, 16);
   for (const j of jobs) j.data.batch = batch;

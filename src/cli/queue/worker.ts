@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { isAbsolute } from 'node:path';
-import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import { UnrecoverableError, type Job } from 'bullmq';
 import { embedText } from '../../codecs/png';
 import { serialiseDocument, parseDocument } from '../../graph/document';
 import { manifestEntry } from '../../models/weights/manifest';
@@ -17,6 +17,7 @@ import { SourceRefused, userSourceAccess } from '../source-access';
 import { loadWeights, type WeightsSpec } from '../node-weights';
 import { defaultCacheDir } from '../weights-cache';
 import { cachedWeights, type WeightsSettings } from '../weights-fetch';
+import { CheckedWorker, checkJobOut, MAX_JOB_BYTES } from './job-guard';
 import { zJob, type JobData, type JobProgress, type JobResult } from './jobs';
 import { redisConnection } from './redis';
 
@@ -32,6 +33,10 @@ export interface WorkerOptions {
   mirror?: WeightsSettings['mirror'];
   /** How long a job's lock lasts without renewal: a killed worker's job goes back to the queue after about this. */
   lockSeconds: number;
+  /** The folders a job's `out` may lie in (`--out-root`, repeatable; default: the folder the worker started in). */
+  outRoots?: string[];
+  /** Job payloads above this many bytes are refused unread (`--max-job-mb`; default MAX_JOB_BYTES, 64 MiB). */
+  maxJobBytes?: number;
   registry: NodeRegistry;
   /** Resolves when the worker should drain and stop (SIGTERM, SIGINT, a test). */
   stop: Promise<void>;
@@ -66,6 +71,8 @@ export async function workerCommand(io: Io, o: WorkerOptions): Promise<number> {
   const name = `${hostname()}:${process.pid}`;
   io.err(`worker ${name}: backend ${backendLabel(choice)}${choice.skipped.length ? ` (${choice.skipped.map((s) => `${s.backend}: ${s.reason}`).join('; ')})` : ''}, queue "${o.queue}" on ${o.redis}, ${o.concurrency} at a time`);
 
+  const outRoots = o.outRoots?.length ? o.outRoots : [process.cwd()];
+  io.err(`worker ${name}: writes pictures only inside ${outRoots.join(', ')} (--out-root); job payloads up to ${((o.maxJobBytes ?? MAX_JOB_BYTES) / 2 ** 20).toFixed(0)} MiB`);
   const checkpoints = new Map<string, LoadedCheckpoint>();
   const settings: WeightsSettings = { dir: defaultCacheDir(), mirror: o.mirror ?? null };
   for (const spec of o.weights) checkpoints.set(spec.name, await loadWeights(tf, spec, process.cwd(), settings, { io }));
@@ -89,6 +96,9 @@ export async function workerCommand(io: Io, o: WorkerOptions): Promise<number> {
     const parsed = zJob.safeParse(job.data);
     if (!parsed.success) throw new UnrecoverableError(`not a StyleGraph job: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
     const data: JobData = parsed.data;
+    // Where the picture goes is checked like a command line's --out, before anything runs.
+    if (data.frames && data.out) throw new UnrecoverableError('a frames job returns its frames and writes no file; its out must be empty');
+    const target = data.frames ? '' : await checkJobOut(data.out, outRoots, data.overwrite ?? false);
     const doc = parseDocument(data.document);
     if (!doc.model) throw new UnrecoverableError(`the job's graph cannot be read: ${doc.diagnostics.map((d) => d.message).join('; ')}`);
     for (const n of data.weights) await checkpoint(n);
@@ -115,9 +125,11 @@ export async function workerCommand(io: Io, o: WorkerOptions): Promise<number> {
           const image = out.kind === 'run' ? Object.values(out.images)[0] : out.image;
           if (!image) return [];
           if (frames) return void styled.push(encodePng(image).toString('base64')), [];
-          await writeAtomically(data.out, embedText(encodePng(image), serialiseDocument(out.model)));
-          written = data.out;
-          return [data.out];
+          // Checked again just before writing: a file that appeared during the run is not replaced either.
+          await checkJobOut(target, outRoots, data.overwrite ?? false);
+          await writeAtomically(target, embedText(encodePng(image), serialiseDocument(out.model)));
+          written = target;
+          return [target];
         },
         onEvent: (e) => {
           if (e.type !== 'step') return;
@@ -146,7 +158,8 @@ export async function workerCommand(io: Io, o: WorkerOptions): Promise<number> {
     }
   };
 
-  const worker = new Worker(o.queue, process_, {
+  const worker = new CheckedWorker(o.queue, process_, {
+    maxJobBytes: o.maxJobBytes ?? MAX_JOB_BYTES,
     connection: redisConnection(o.redis),
     concurrency: o.concurrency,
     lockDuration: o.lockSeconds * 1000,
@@ -155,6 +168,8 @@ export async function workerCommand(io: Io, o: WorkerOptions): Promise<number> {
     name,
   });
   worker.on('error', (e) => io.err(`${name}: ${e.message}`));
+  // A job refused before it was read (its size, its JSON) never reaches the processor: said here.
+  worker.on('failed', (job, e) => void (job?.deferredFailure && io.err(`${name}: job ${job.id}: failed (not retried): ${e.message}`)));
   await worker.waitUntilReady();
   io.err(`${name}: waiting for jobs`);
   await o.stop;
