@@ -2,11 +2,11 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readDlFolder } from '../src/cli/node-weights';
+import { loadWeights, readDlFolder } from '../src/cli/node-weights';
 import { registerNodeWebgpu } from '../src/cli/node-webgpu';
 import { depthToSpace2, fastStyle, fastStyleFromStateDict, fastStyleMacs, phaseKernel, randomFastStyle, type FastStyleWeights } from '../src/models/fast-style';
 import { fixture, type Expected } from './parity';
-import { tf, useWasm } from './helpers';
+import { loadPreset, run, tf, useWasm, withParams } from './helpers';
 
 /**
  * ml5's fast style networks (wave and udnie from ../shared/fixtures) against an independent PyTorch reference written
@@ -84,6 +84,28 @@ describe.skipIf(missing.length)('fast style networks against the PyTorch referen
       await tf.setBackend('wasm');
     }
   }, 300_000);
+});
+
+describe.skipIf(missing.length)('the fast-style preset with real networks', () => {
+  it('runs the picked network from its fast-style-NAME checkpoint, says so, and each painting gives its own picture', async () => {
+    const ckpts = await Promise.all(['wave', 'udnie'].map((n) =>
+      loadWeights(tf, { name: `fast-style-${n}`, source: join(shared, `fast-style-${n}`) }, '/', {} as never)));
+    const pictures: Uint8Array[] = [];
+    for (const network of ['wave', 'udnie']) {
+      const r = await run(withParams(loadPreset('fast-style.json'), { 'network.network': network }), 48, {}, undefined, ckpts);
+      expect(r.status, r.error).toBe('done');
+      expect(r.weights).toEqual([{ nodes: ['network'], weights: `Fast style network (${network}): fast-style-${network} from ${join(shared, `fast-style-${network}`)}` }]);
+      const out = Object.values(r.outputs)[0]!;
+      expect(out.width).toBe(48);
+      pictures.push(Uint8Array.from(out.data));
+    }
+    let diff = 0;
+    pictures[0]!.forEach((v, i) => (diff += Math.abs(v - pictures[1]![i]!)));
+    expect(diff / pictures[0]!.length).toBeGreaterThan(10);
+    // Not loaded: seeded random weights, named as such.
+    const r = await run(withParams(loadPreset('fast-style.json'), { 'network.network': 'scream' }), 32, {}, undefined, ckpts);
+    expect(r.weights[0]!.weights).toBe('Fast style network (scream): random (seed 0); no weights named "fast-style-scream" were loaded');
+  }, 120_000);
 });
 
 describe('fast style network pieces', () => {
