@@ -1,12 +1,13 @@
 import { createServer, type Server } from 'node:http';
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listCache } from '../src/cli/weights-cache';
 import { hostAllowed, weightsMiddleware } from '../src/devserver/weights';
-import { MANIFEST } from '../src/models/weights/manifest';
-import { WEIGHTS_ROUTE, type WeightsServerInfo } from '../src/web/weights-route';
+import { MANIFEST, manifestEntry } from '../src/models/weights/manifest';
+import { WEIGHTS_ROUTE, type WeightsFolderInfo, type WeightsServerInfo } from '../src/web/weights-route';
 import { readFixture } from './parity';
 
 /**
@@ -138,7 +139,7 @@ describe('the editor server serves manifest weights', () => {
     // A host that sends the first half, then stalls.
     const slow = createServer((req, res) => {
       req.on('close', () => (upstreamClosed = true));
-      res.writeHead(200, { 'content-length': body.length });
+      res.writeHead(200, { 'content-length': body.length, 'accept-ranges': 'bytes' });
       res.write(body.subarray(0, body.length >> 1));
     });
     const slowBase = await listen(slow);
@@ -155,7 +156,7 @@ describe('the editor server serves manifest weights', () => {
       expect(await pending).toBeInstanceOf(Error);
       await expect.poll(() => upstreamClosed).toBe(true);
       await expect.poll(async () => (await fetch(`${at}${WEIGHTS_ROUTE}/adain-decoder/progress`)).json()).toBeNull();
-      // What came is kept for the next request to resume.
+      // What came is kept for the next request to resume (the host takes ranges).
       expect(readdirSync(dir).some((f) => f.endsWith('-decoder.pth.part'))).toBe(true);
     } finally {
       slow.closeAllConnections();
@@ -163,5 +164,57 @@ describe('the editor server serves manifest weights', () => {
       server.closeAllConnections();
       server.close();
     }
+  });
+});
+
+/**
+ * Folder checkpoints and MicroAST through the editor's server (issue 24): the server fetches a fast style network's
+ * files from their paths below the mirror's root into a cached folder and serves each by name; MicroAST's files by
+ * their names. Served from ../shared/fixtures, copied into the mirror at test time.
+ */
+const fixtures = join(new URL('..', import.meta.url).pathname, '../shared/fixtures');
+const haveFixtures = existsSync(join(fixtures, 'fast-style-udnie')) && existsSync(join(fixtures, 'microast'));
+if (!haveFixtures) console.warn(`skipping the editor server's folder checkpoint tests: ${fixtures} is absent`);
+
+describe.skipIf(!haveFixtures)('the editor server fetches and serves folder checkpoints and MicroAST', () => {
+  beforeAll(() => {
+    for (const f of readdirSync(join(fixtures, 'fast-style-udnie'))) files[`models/style-transfer/udnie/${f}`] = new Uint8Array(readFileSync(join(fixtures, 'fast-style-udnie', f)));
+    files['modulator_iter_160000.pth.tar'] = new Uint8Array(readFileSync(join(fixtures, 'microast/modulator_iter_160000.pth.tar')));
+  });
+
+  it('refuses a folder file before the folder is cached, then fetches the folder and serves each file checked', async () => {
+    const early = await fetch(`${base}${WEIGHTS_ROUTE}/fast-style-udnie/files/Variable_1`);
+    expect(early.status).toBe(409);
+    expect(((await early.json()) as { error: string }).error).toContain('is not cached whole yet');
+    const res = await fetch(`${base}${WEIGHTS_ROUTE}/fast-style-udnie`);
+    expect(res.status).toBe(200);
+    const info = (await res.json()) as WeightsFolderInfo;
+    expect(info.folder).toBe(`${host}/mirror/models/style-transfer/udnie/`);
+    expect(info.files).toHaveLength(49);
+    expect(upstreamHits).toContain('/mirror/models/style-transfer/udnie/Variable_47');
+    for (const name of ['manifest.json', 'Variable_12']) {
+      const got = new Uint8Array(await (await fetch(`${base}${WEIGHTS_ROUTE}/fast-style-udnie/files/${name}`)).arrayBuffer());
+      expect(createHash('sha256').update(got).digest('hex')).toBe(manifestEntry('fast-style-udnie')!.files!.find((f) => f.path.endsWith(`/${name}`))!.sha256);
+    }
+    expect((await fetch(`${base}${WEIGHTS_ROUTE}/fast-style-udnie/files/passwd`)).status).toBe(404);
+    expect((await fetch(`${base}${WEIGHTS_ROUTE}/fast-style-udnie/files/..%2Findex.json`)).status).toBe(404);
+    const cached = (await listCache(cache)).find((e) => e.name === 'fast-style-udnie')!;
+    expect(cached.files).toHaveLength(49);
+  });
+
+  it('serves MicroAST\'s modulator by its file name, checked against its sha256', async () => {
+    const res = await fetch(`${base}${WEIGHTS_ROUTE}/microast-modulator`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('X-StyleGraph-Source')).toBe(`${host}/mirror/modulator_iter_160000.pth.tar`);
+    const got = new Uint8Array(await res.arrayBuffer());
+    expect(createHash('sha256').update(got).digest('hex')).toBe(manifestEntry('microast-modulator')!.sha256);
+  });
+
+  it('holds a folder file to its size: a mirror serving a longer file is refused with the limit named', async () => {
+    const long = new Uint8Array(manifestEntry('fast-style-wave')!.files![0]!.size + 10);
+    files['models/style-transfer/wave/manifest.json'] = long;
+    const res = await fetch(`${base}${WEIGHTS_ROUTE}/fast-style-wave`);
+    expect(res.status).toBe(502);
+    expect(((await res.json()) as { error: string }).error).toMatch(/more than the 4689 bytes \(the size the manifest gives this file\) allowed/);
   });
 });

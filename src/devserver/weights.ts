@@ -1,12 +1,14 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { join } from 'node:path';
 import type { Plugin } from 'vite';
 import { configuredWeightsMirror } from '../cli/plugins';
 import { checkedFetch, weightsAddressPolicy } from '../cli/address-guard';
-import { cachedDownload, defaultCacheDir, type DownloadOptions, type Progress } from '../cli/weights-cache';
-import { hashPrefix, MANIFEST, manifestEntry, weightsUrl } from '../models/weights/manifest';
-import { WEIGHTS_ROUTE, type WeightsServerInfo, type WeightsServerProgress } from '../web/weights-route';
+import { cachedDownload, cachedFolder, defaultCacheDir, folderIntact, listCache, type DownloadOptions, type Progress } from '../cli/weights-cache';
+import { knownHash, manifestLimits } from '../cli/weights-fetch';
+import { folderFiles, isFolderEntry, MANIFEST, manifestEntry, weightsUrl, type ManifestEntry } from '../models/weights/manifest';
+import { WEIGHTS_ROUTE, type WeightsFolderInfo, type WeightsServerInfo, type WeightsServerProgress } from '../web/weights-route';
 
 /**
  * The editor's server (Vite's dev server under `npm start`, and `vite preview`) fetches manifest checkpoints into
@@ -80,7 +82,7 @@ export function weightsMiddleware(options: WeightsServerOptions = {}) {
   /** Downloads in progress by source URL: two pages (or a page and its progress poll) share one. */
   const downloads = new Map<string, Download>();
 
-  function start(url: string, name: string, sha256: string | null, prefix: string | null, mirror: string | null): Download {
+  function start(url: string, entry: ManifestEntry, mirror: string | null): Download {
     const running = downloads.get(url);
     if (running) return running;
     const controller = new AbortController();
@@ -88,14 +90,17 @@ export function weightsMiddleware(options: WeightsServerOptions = {}) {
     const get = options.fetch ?? checkedFetch(weightsAddressPolicy(mirror));
     const d: Download = { progress: null, waiters: 0, settled: false, controller, done: Promise.resolve('') };
     // The manifest name goes in the cache's index, so the CLI finds a file fetched from a mirror by its name.
+    // Held to the manifest's size (exact where known), the deadline and the stall timeout, as on the command line.
     const opts: DownloadOptions = {
-      name,
-      sha256,
-      hashPrefix: prefix,
+      name: entry.name,
       onProgress: (p: Progress) => (d.progress = p),
-      fetch: ((input, init) => get(input, { ...init, signal: controller.signal })) as typeof fetch,
+      fetch: ((input, init) => get(input, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, controller.signal]) : controller.signal })) as typeof fetch,
     };
-    d.done = cachedDownload(url, cacheDir(), opts).finally(() => {
+    // A folder checkpoint is fetched file by file into a cached folder (each file at its path below the mirror's root).
+    const done = isFolderEntry(entry)
+      ? cachedFolder(url, folderFiles(entry, mirror), cacheDir(), opts)
+      : cachedDownload(url, cacheDir(), { ...opts, ...knownHash(entry), ...manifestLimits(entry) });
+    d.done = done.finally(() => {
       d.settled = true;
       downloads.delete(url);
     });
@@ -125,7 +130,7 @@ export function weightsMiddleware(options: WeightsServerOptions = {}) {
       const info: WeightsServerInfo = { stylegraph: 'weights', mirror: own, names: MANIFEST.map((e) => e.name) };
       return json(res, 200, info);
     }
-    const m = /^([a-z0-9_.-]+)(\/progress)?$/.exec(url.pathname.slice(WEIGHTS_ROUTE.length + 1));
+    const m = /^([a-z0-9_.-]+)(?:(\/progress)|\/files\/([A-Za-z0-9_.-]+))?$/.exec(url.pathname.slice(WEIGHTS_ROUTE.length + 1));
     const entry = m ? manifestEntry(m[1]!) : undefined;
     if (!m || !entry) {
       const asked = m?.[1] ?? 'that';
@@ -136,7 +141,8 @@ export function weightsMiddleware(options: WeightsServerOptions = {}) {
       const progress: WeightsServerProgress = downloads.get(source)?.progress ?? null;
       return json(res, 200, progress);
     }
-    const d = start(source, entry.name, entry.sha256, hashPrefix(entry), mirror);
+    if (m[3] !== undefined) return serveFolderFile(req, res, entry, source, m[3]);
+    const d = start(source, entry, mirror);
     d.waiters++;
     let finished = false;
     res.on('close', () => {
@@ -154,6 +160,12 @@ export function weightsMiddleware(options: WeightsServerOptions = {}) {
     }
     finished = true;
     if (res.destroyed) return;
+    if (isFolderEntry(entry)) {
+      // The page then asks for each file by its name: GET WEIGHTS_ROUTE/NAME/files/FILE.
+      res.setHeader('X-StyleGraph-Source', source);
+      const info: WeightsFolderInfo = { folder: source, files: folderFiles(entry, mirror).map(({ name, size, sha256 }) => ({ name, size, sha256 })) };
+      return json(res, 200, info);
+    }
     const size = (await stat(path)).size;
     res.statusCode = 200;
     res.setHeader('Content-Type', 'application/octet-stream');
@@ -163,6 +175,22 @@ export function weightsMiddleware(options: WeightsServerOptions = {}) {
     if (req.method === 'HEAD') return void res.end();
     createReadStream(path).on('error', (e) => res.destroy(e)).pipe(res);
   };
+
+  /** One file of a folder checkpoint the server has cached whole (from `source`): only the manifest's file names. */
+  async function serveFolderFile(req: IncomingMessage, res: ServerResponse, entry: ManifestEntry, source: string, name: string): Promise<void> {
+    const file = folderFiles(entry).find((f) => f.name === name);
+    if (!file) return json(res, 404, { error: `${entry.name} has no file named "${name}"` });
+    const dir = cacheDir();
+    const cached = (await listCache(dir)).find((e) => e.url === source && e.files);
+    if (!cached || !(await folderIntact(join(dir, cached.file), cached.files, folderFiles(entry))))
+      return json(res, 409, { error: `${entry.name} is not cached whole yet: GET ${WEIGHTS_ROUTE}/${entry.name} first` });
+    res.statusCode = 200;
+    res.setHeader('Content-Type', 'application/octet-stream');
+    res.setHeader('Content-Length', String(file.size));
+    res.setHeader('Cache-Control', 'no-store');
+    if (req.method === 'HEAD') return void res.end();
+    createReadStream(join(dir, cached.file, file.name)).on('error', (e) => res.destroy(e)).pipe(res);
+  }
 }
 
 /** The Vite plugin: the same middleware for `vite` (npm start) and `vite preview`. */

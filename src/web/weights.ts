@@ -1,9 +1,11 @@
-import { hashPrefix, weightsUrl, type ManifestEntry } from '../models/weights/manifest';
+import { readDlCheckpoint } from '../models/weights/dl-checkpoint';
+import { folderFiles, hashPrefix, isFolderEntry, weightsUrl, type ManifestEntry } from '../models/weights/manifest';
 import { readCheckpoint } from '../models/weights/read';
+import { writeSafetensors } from '../models/weights/safetensors';
 import { objectStore } from './idb';
 import type { LoadedCheckpoint } from '../plugin/types';
 import type { WeightBytes } from './protocol';
-import { WEIGHTS_ROUTE, type WeightsServerInfo, type WeightsServerProgress } from './weights-route';
+import { WEIGHTS_ROUTE, type WeightsFolderInfo, type WeightsServerInfo, type WeightsServerProgress } from './weights-route';
 
 /**
  * The browser's weight cache: checkpoint bytes in IndexedDB, keyed by name, with their sha256.
@@ -83,15 +85,27 @@ export async function download(url: string, onProgress: (received: number, total
   return readBody(res, onProgress);
 }
 
-async function readBody(res: Response, onProgress: (received: number, total: number | null) => void): Promise<ArrayBuffer> {
+/**
+ * A response's body with progress; with `maxBytes`, a Content-Length above it is refused before reading and a body
+ * that runs past it is stopped while read (docs/security.md, Limits).
+ */
+async function readBody(res: Response, onProgress: (received: number, total: number | null) => void, maxBytes = Infinity): Promise<ArrayBuffer> {
   if (!res.ok || !res.body) throw new Error(`HTTP ${res.status} ${res.statusText}`);
   const total = Number(res.headers.get('content-length')) || null;
+  if (total !== null && total > maxBytes) {
+    await res.body.cancel().catch(() => {});
+    throw new Error(`${res.url || 'the download'} announces ${total} bytes, more than the ${maxBytes} its manifest entry allows`);
+  }
   const reader = res.body.getReader();
   const chunks: Uint8Array[] = [];
   let received = 0;
   for (;;) {
     const { done, value } = await reader.read();
     if (done) break;
+    if (received + value.length > maxBytes) {
+      await reader.cancel().catch(() => {});
+      throw new Error(`${res.url || 'the download'} ran past the ${maxBytes} bytes its manifest entry allows; stopped`);
+    }
     chunks.push(value);
     received += value.length;
     onProgress(received, total);
@@ -141,31 +155,15 @@ export async function fetchCheckpoint(
 ): Promise<{ bytes: ArrayBuffer; source: string }> {
   const { mirror, signal, onProgress } = opts;
   const server = await weightsServer();
+  if (isFolderEntry(entry)) return fetchFolderCheckpoint(entry, server, opts);
+  // The manifest's size, exact where it was taken from the bytes (an entry with a sha256), else with 10 % to spare.
+  const cap = entry.sha256 ? entry.sizeBytes : Math.ceil(entry.sizeBytes * 1.1);
   let got: { bytes: ArrayBuffer; source: string };
   if (server) {
     const query = mirror ? `?mirror=${encodeURIComponent(mirror)}` : '';
-    let waiting = true;
-    const poll = (async () => {
-      while (waiting && !signal?.aborted) {
-        await new Promise((r) => setTimeout(r, 300));
-        if (!waiting) break;
-        const p = (await fetch(`${WEIGHTS_ROUTE}/${entry.name}/progress${query}`).then((r) => r.json()).catch(() => null)) as WeightsServerProgress;
-        if (p && waiting) onProgress?.({ phase: 'server', ...p });
-      }
-    })();
-    let res: Response;
-    try {
-      res = await fetch(`${WEIGHTS_ROUTE}/${entry.name}${query}`, signal ? { signal } : {});
-    } finally {
-      waiting = false;
-      await poll;
-    }
-    if (!res.ok) {
-      const why = await res.json().then((b: { error?: string }) => b.error, () => null);
-      throw new Error(why ?? `the editor's server answered HTTP ${res.status}`);
-    }
+    const res = await throughServer(entry.name, query, signal, onProgress);
     const source = res.headers.get('X-StyleGraph-Source') ?? weightsUrl(entry, mirror ?? server.mirror);
-    got = { bytes: await readBody(res, (received, total) => onProgress?.({ phase: 'page', received, total })), source };
+    got = { bytes: await readBody(res, (received, total) => onProgress?.({ phase: 'page', received, total }), cap), source };
   } else {
     const url = weightsUrl(entry, mirror);
     let res: Response;
@@ -175,11 +173,89 @@ export async function fetchCheckpoint(
       if ((e as Error).name === 'AbortError') throw e;
       throw new DirectDownloadError(url, (e as Error).message);
     }
-    got = { bytes: await readBody(res, (received, total) => onProgress?.({ phase: 'page', received, total })), source: url };
+    got = { bytes: await readBody(res, (received, total) => onProgress?.({ phase: 'page', received, total }), cap), source: url };
   }
   const digest = await sha256(got.bytes);
   const prefix = hashPrefix(entry);
   if (entry.sha256 && digest !== entry.sha256) throw new Error(`${got.source} does not match the manifest's sha256 (got ${digest})`);
   if (prefix && !digest.startsWith(prefix)) throw new Error(`${got.source} does not match the hash its name carries (${prefix}; got ${digest.slice(0, prefix.length)})`);
   return got;
+}
+
+/** Asks the editor's server to fetch a checkpoint (polling its progress meanwhile); its answer, or its error. */
+async function throughServer(
+  name: string, query: string, signal: AbortSignal | undefined, onProgress: ((p: FetchProgress) => void) | undefined,
+): Promise<Response> {
+  let waiting = true;
+  const poll = (async () => {
+    while (waiting && !signal?.aborted) {
+      await new Promise((r) => setTimeout(r, 300));
+      if (!waiting) break;
+      const p = (await fetch(`${WEIGHTS_ROUTE}/${name}/progress${query}`).then((r) => r.json()).catch(() => null)) as WeightsServerProgress;
+      if (p && waiting) onProgress?.({ phase: 'server', ...p });
+    }
+  })();
+  let res: Response;
+  try {
+    res = await fetch(`${WEIGHTS_ROUTE}/${name}${query}`, signal ? { signal } : {});
+  } finally {
+    waiting = false;
+    await poll;
+  }
+  if (!res.ok) {
+    const why = await res.json().then((b: { error?: string }) => b.error, () => null);
+    throw new Error(why ?? `the editor's server answered HTTP ${res.status}`);
+  }
+  return res;
+}
+
+/**
+ * A folder checkpoint (a deeplearn.js checkpoint: manifest.json and one file per variable): each file through the
+ * editor's server when there is one (it fetches the folder into the CLI's cache first), else straight from the
+ * mirror or the repository; each held to and checked against its size and sha256, then read and kept as one
+ * safetensors checkpoint (as a dropped tfjs model is).
+ */
+async function fetchFolderCheckpoint(
+  entry: ManifestEntry, server: WeightsServerInfo | null, opts: { mirror?: string | null; signal?: AbortSignal; onProgress?: (p: FetchProgress) => void },
+): Promise<{ bytes: ArrayBuffer; source: string }> {
+  const { mirror, signal, onProgress } = opts;
+  const wanted = folderFiles(entry, mirror);
+  let source = weightsUrl(entry, mirror);
+  let urlOf = (name: string) => wanted.find((f) => f.name === name)!.url;
+  if (server) {
+    const query = mirror ? `?mirror=${encodeURIComponent(mirror)}` : '';
+    const res = await throughServer(entry.name, query, signal, onProgress);
+    const info = (await res.json()) as WeightsFolderInfo;
+    source = info.folder;
+    urlOf = (name) => `${WEIGHTS_ROUTE}/${entry.name}/files/${encodeURIComponent(name)}${query}`;
+  }
+  const total = wanted.reduce((s, f) => s + f.size, 0);
+  let done = 0;
+  const files = new Map<string, Uint8Array>();
+  for (const f of wanted) {
+    let res: Response;
+    try {
+      res = await fetch(urlOf(f.name), signal ? { signal } : {});
+    } catch (e) {
+      if ((e as Error).name === 'AbortError' || server) throw e;
+      throw new DirectDownloadError(f.url, (e as Error).message);
+    }
+    const bytes = new Uint8Array(await readBody(res, (received) => onProgress?.({ phase: 'page', received: done + received, total }), f.size));
+    if (bytes.length !== f.size) throw new Error(`${f.url} is ${bytes.length} bytes; the manifest's file is ${f.size}`);
+    if (f.sha256) {
+      const digest = await sha256(bytes.slice().buffer);
+      if (digest !== f.sha256) throw new Error(`${f.url} does not match the manifest's sha256 (got ${digest})`);
+    }
+    files.set(f.name, bytes);
+    done += f.size;
+  }
+  const manifest = files.get('manifest.json');
+  if (!manifest) throw new Error(`${entry.name}: the manifest lists no manifest.json in its folder`);
+  const dict = await readDlCheckpoint(manifest, async (name) => {
+    const b = files.get(name);
+    if (!b) throw new Error(`${name} is not among ${entry.name}'s files in the weights manifest`);
+    return b;
+  }, `${entry.name}/manifest.json`);
+  const out = writeSafetensors(dict, { source });
+  return { bytes: out.slice().buffer, source: `${source} (${files.size} files)` };
 }
