@@ -1,4 +1,5 @@
 import { fastStyle, fastStyleFromStateDict, fastStyleMacs, randomFastStyle, type FastStyleWeights } from '../src/models/fast-style';
+import type { FastStyleModel } from '../src/models/fast-style-trainable';
 import { defineNodeType, type ComputeServices } from '../src/plugin/types';
 import { inputInfo, inputTensor } from './shared';
 import { describeNetwork, networkWeights } from './weights';
@@ -10,7 +11,7 @@ export type FastStyleNetwork = (typeof FAST_STYLE_NETWORKS)[number];
 /** The weights manifest's name of a network's checkpoint folder. */
 export const fastStyleCheckpoint = (network: string): string => `fast-style-${network}`;
 
-function weightsFor(services: ComputeServices, network: string, seed: number): FastStyleWeights {
+export function fastStyleWeights(services: ComputeServices, network: string, seed: number): FastStyleWeights {
   const { tf } = services;
   return networkWeights(services, 'fast-style', fastStyleCheckpoint(network), seed,
     (c) => fastStyleFromStateDict(tf, c.tensors, `${c.name} (${c.source})`),
@@ -32,7 +33,7 @@ export default defineNodeType({
     'photo at a quarter of its size, five residual blocks restyle it there, two transposed convs and a 9x9 conv paint ' +
     'it back, with instance norm after every conv and 150 tanh + 127.5 at the end. One pass, no style image: the ' +
     'painting is in the weights, so pick the network (ml5\'s published checkpoints; seeded random weights until loaded).',
-  inputs: { image: { type: 'Image', label: 'photo' } },
+  inputs: { image: { type: 'Image', label: 'photo' }, model: { type: 'Model', optional: true, label: 'trained weights' } },
   outputs: { image: { type: 'Image' } },
   params: {
     network: {
@@ -51,9 +52,11 @@ export default defineNodeType({
   },
   compute: (ctx) => {
     const image = inputTensor(ctx, 'image') as Image4D;
-    const out = fastStyle(ctx.tf, image, weightsFor(ctx, ctx.params.network, ctx.params.seed));
+    const model = ctx.inputs.model as FastStyleModel | undefined;
+    // A trained model's transposed convs are made from its variables in this pass: the tidy frees them.
+    const out = ctx.tf.tidy(() => fastStyle(ctx.tf, image, model ? model.fastStyle() : fastStyleWeights(ctx, ctx.params.network, ctx.params.seed)));
     return { image: out };
   },
   checkpoint: (p) => fastStyleCheckpoint(p.network),
-  describeWeights: (p, services) => describeNetwork(services, `Fast style network (${p.network})`, fastStyleCheckpoint(p.network), p.seed),
+  describeWeights: (p, services, connected) => connected.has('model') ? 'Fast style network: the connected model' : describeNetwork(services, `Fast style network (${p.network})`, fastStyleCheckpoint(p.network), p.seed),
 });

@@ -4,6 +4,7 @@ import adain from './adain';
 import contentLoss from './content-loss';
 import decoder from './decoder';
 import fastStyle from './fast-style';
+import fastStyleModel from './fast-style-model';
 import featureBlend from './feature-blend';
 import gram from './gram';
 import imageFolder from './image-folder';
@@ -13,6 +14,7 @@ import imageLoss from './image-loss';
 import meanstdLoss from './meanstd-loss';
 import microastContentEncoder from './microast-content-encoder';
 import microastDecoder from './microast-decoder';
+import microastModel from './microast-model';
 import microastModulator from './microast-modulator';
 import microastResidual from './microast-residual';
 import microastStyleEncoder from './microast-style-encoder';
@@ -35,7 +37,7 @@ import weightedSum from './weighted-sum';
 
 /** Every built-in node type, in palette order. */
 export const builtinNodes: NodePlugin[] = [
-  imageInput, camera, imageFolder, noiseImage, scalar, vgg19Encoder, resnet50Encoder, tfjsEncoder, gram, adain, featureBlend, sanet, decoder, fastStyle, decoderModel, sanetModel,
+  imageInput, camera, imageFolder, noiseImage, scalar, vgg19Encoder, resnet50Encoder, tfjsEncoder, gram, adain, featureBlend, sanet, decoder, fastStyle, decoderModel, sanetModel, fastStyleModel, microastModel,
   microastContentEncoder, microastStyleEncoder, microastModulator, microastResidual, microastDecoder,
   preserveColour, contentLoss, styleLoss, meanstdLoss, imageLoss, tvLoss, weightedSum, imageVariable, optimiser, trainer,
   outputImage, saveWeights,

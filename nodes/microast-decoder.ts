@@ -1,6 +1,6 @@
 import { headFlops, microDecodeHead } from '../src/models/microast';
 import { defineNodeType } from '../src/plugin/types';
-import { featureShape, microDecoderWeights, microSeedParam } from './microast-weights';
+import { connectedPart, featureShape, microDecoderWeights, microModelInput, microSeedParam } from './microast-weights';
 import { describeNetwork, weightsParam } from './weights';
 
 /**
@@ -12,7 +12,7 @@ export default defineNodeType({
   title: 'MicroAST decoder',
   category: 'Decoders',
   description: 'MicroAST\'s micro decoder, after its modulated residual blocks: twice bilinear 2x upsampling followed by a grouped 3x3 conv (two input channels per output) and a 1x1 conv, then a 9x9 conv to RGB. Reflection padding throughout.',
-  inputs: { features: { type: 'Features' } },
+  inputs: { features: { type: 'Features' }, model: microModelInput },
   outputs: { image: { type: 'Image' } },
   params: { weights: weightsParam('microast-decoder'), seed: microSeedParam },
   infer: (ctx) => {
@@ -23,7 +23,7 @@ export default defineNodeType({
     const [b, h, w] = featureShape(ctx, 'features');
     return b * headFlops(h, w);
   },
-  compute: (ctx) => ({ image: microDecodeHead(ctx.tf, ctx.inputs.features as Parameters<typeof microDecodeHead>[1], microDecoderWeights(ctx)) }),
+  compute: (ctx) => ({ image: microDecodeHead(ctx.tf, ctx.inputs.features as Parameters<typeof microDecodeHead>[1], connectedPart(ctx, 'decoder')?.decoder ?? microDecoderWeights(ctx)) }),
   checkpoint: (p) => p.weights,
-  describeWeights: (p, services) => describeNetwork(services, 'MicroAST decoder', p.weights, p.seed),
+  describeWeights: (p, services, connected) => (connected.has('model') ? 'MicroAST decoder: the connected model' : describeNetwork(services, 'MicroAST decoder', p.weights, p.seed)),
 });

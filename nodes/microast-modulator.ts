@@ -1,6 +1,6 @@
 import { modulate } from '../src/models/microast';
 import { defineNodeType } from '../src/plugin/types';
-import { featureShape, microModulatorWeights, microSeedParam } from './microast-weights';
+import { connectedPart, featureShape, microModelInput, microModulatorWeights, microSeedParam } from './microast-weights';
 import { describeNetwork, weightsParam } from './weights';
 
 type T4 = Parameters<typeof modulate>[1];
@@ -14,7 +14,7 @@ export default defineNodeType({
   title: 'MicroAST modulator',
   category: 'Style statistics',
   description: 'Filter modulation signals from the style: for each level, one depthwise 3x3 conv averaged over positions gives a weight per channel and another a bias. Level 2\'s modulate the decoder\'s first residual block (dec1), level 1\'s its second (dec2).',
-  inputs: { level1: { type: 'Features', label: 'style level 1' }, level2: { type: 'Features', label: 'style level 2' } },
+  inputs: { level1: { type: 'Features', label: 'style level 1' }, level2: { type: 'Features', label: 'style level 2' }, model: microModelInput },
   outputs: {
     weight1: { type: 'Stats', label: 'weight (level 1)' },
     bias1: { type: 'Stats', label: 'bias (level 1)' },
@@ -35,9 +35,9 @@ export default defineNodeType({
     return b * 2 * 2 * 9 * 64 * (h1 * w1 + h2 * w2);
   },
   compute: (ctx) => {
-    const m = modulate(ctx.tf, ctx.inputs.level1 as T4, ctx.inputs.level2 as T4, microModulatorWeights(ctx));
+    const m = modulate(ctx.tf, ctx.inputs.level1 as T4, ctx.inputs.level2 as T4, connectedPart(ctx, 'modulator')?.modulator ?? microModulatorWeights(ctx));
     return { ...m };
   },
   checkpoint: (p) => p.weights,
-  describeWeights: (p, services) => describeNetwork(services, 'MicroAST modulator', p.weights, p.seed),
+  describeWeights: (p, services, connected) => (connected.has('model') ? 'MicroAST modulator: the connected model' : describeNetwork(services, 'MicroAST modulator', p.weights, p.seed)),
 });

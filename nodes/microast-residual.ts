@@ -1,6 +1,6 @@
 import { modulatedResidual, residualFlops } from '../src/models/microast';
 import { defineNodeType, type Tensor } from '../src/plugin/types';
-import { featureShape, microDecoderWeights, microSeedParam } from './microast-weights';
+import { connectedPart, featureShape, microDecoderWeights, microModelInput, microSeedParam } from './microast-weights';
 import { inputInfo } from './shared';
 import { describeNetwork, weightsParam } from './weights';
 
@@ -19,6 +19,7 @@ export default defineNodeType({
     features: { type: 'Features' },
     weight: { type: 'Stats', label: 'filter weight' },
     bias: { type: 'Stats', label: 'filter bias' },
+    model: microModelInput,
   },
   outputs: { features: { type: 'Features' } },
   params: {
@@ -39,11 +40,11 @@ export default defineNodeType({
     return b * residualFlops(h, w);
   },
   compute: (ctx) => {
-    const d = microDecoderWeights(ctx);
+    const d = connectedPart(ctx, 'decoder')?.decoder ?? microDecoderWeights(ctx);
     const r = ctx.params.block === 'dec1' ? d.dec1 : d.dec2;
     const out: Tensor = modulatedResidual(ctx.tf, ctx.inputs.features as T4, r, ctx.inputs.weight as Tensor, ctx.inputs.bias as Tensor);
     return { features: out };
   },
   checkpoint: (p) => p.weights,
-  describeWeights: (p, services) => describeNetwork(services, `MicroAST decoder (${p.block})`, p.weights, p.seed),
+  describeWeights: (p, services, connected) => (connected.has('model') ? `MicroAST decoder (${p.block}): the connected model` : describeNetwork(services, `MicroAST decoder (${p.block})`, p.weights, p.seed)),
 });

@@ -2,6 +2,7 @@ import {
   encodedSize, encoderFlops, microDecoderFromStateDict, microEncode, microEncoderFromStateDict, modulatorFromStateDict,
   randomMicroDecoder, randomMicroEncoder, randomModulator, type MicroDecoderWeights, type MicroEncoderWeights, type ModulatorWeights,
 } from '../src/models/microast';
+import type { MicroastModel, MicroastPart } from '../src/models/microast-trainable';
 import { defineNodeType, type ComputeServices } from '../src/plugin/types';
 import { inputInfo } from './shared';
 import { describeNetwork, networkWeights, weightsParam } from './weights';
@@ -14,6 +15,17 @@ import { describeNetwork, networkWeights, weightsParam } from './weights';
 export const microSeedParam = { kind: 'integer', default: 0, min: 0, description: 'Seed of the random weights used until the checkpoint is loaded.' } as const;
 
 type WeightsContext = ComputeServices & { params: { weights: string; seed: number } };
+
+/** The optional input of a trainable part's weights (a MicroAST weights (trainable) node). */
+export const microModelInput = { type: 'Model', optional: true, label: 'trained weights' } as const;
+
+/** The part connected to a node's model input, checked to be the part the node runs; undefined when none is. */
+export function connectedPart<P extends MicroastPart>(ctx: { inputs: Record<string, unknown> }, part: P): Extract<MicroastModel, { part: P }> | undefined {
+  const m = ctx.inputs.model as MicroastModel | undefined;
+  if (!m) return undefined;
+  if (m.part !== part) throw new Error(`the connected trainable weights are MicroAST's ${m.part}, this node needs the ${part}`);
+  return m as Extract<MicroastModel, { part: P }>;
+}
 
 export function microEncoderWeights(ctx: WeightsContext, role: 'content' | 'style'): MicroEncoderWeights {
   const { tf } = ctx;
@@ -53,7 +65,7 @@ export function microEncoderNode(type: string, role: 'content' | 'style', descri
     title,
     category: 'Encoders',
     description,
-    inputs: { image: { type: 'Image' } },
+    inputs: { image: { type: 'Image' }, model: microModelInput },
     outputs: { level1: { type: 'Features', label: 'level 1 (enc1)' }, level2: { type: 'Features', label: 'level 2 (enc2)' } },
     params: { weights: weightsParam(`microast-${role}-encoder`), seed: microSeedParam },
     infer: (ctx) => {
@@ -68,10 +80,11 @@ export function microEncoderNode(type: string, role: 'content' | 'style', descri
     },
     compute: (ctx) => {
       const image = ctx.inputs.image as Parameters<typeof microEncode>[1];
-      const { level1, level2 } = microEncode(ctx.tf, image, microEncoderWeights(ctx, role));
+      const trained = connectedPart(ctx, `${role}-encoder`);
+      const { level1, level2 } = microEncode(ctx.tf, image, trained ? trained.encoder : microEncoderWeights(ctx, role));
       return { level1, level2 };
     },
     checkpoint: (p) => p.weights,
-    describeWeights: (p, services) => describeNetwork(services, title, p.weights, p.seed),
+    describeWeights: (p, services, connected) => (connected.has('model') ? `${title}: the connected model` : describeNetwork(services, title, p.weights, p.seed)),
   });
 }
