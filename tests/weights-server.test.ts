@@ -3,11 +3,12 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { listCache } from '../src/cli/weights-cache';
 import { hostAllowed, weightsMiddleware } from '../src/devserver/weights';
 import { MANIFEST, manifestEntry } from '../src/models/weights/manifest';
 import { WEIGHTS_ROUTE, type WeightsFolderInfo, type WeightsServerInfo } from '../src/web/weights-route';
+import { readCheckpoint } from '../src/models/weights/read';
 import { readFixture } from './parity';
 
 /**
@@ -176,11 +177,14 @@ const fixtures = join(new URL('..', import.meta.url).pathname, '../shared/fixtur
 const haveFixtures = existsSync(join(fixtures, 'fast-style-udnie')) && existsSync(join(fixtures, 'microast'));
 if (!haveFixtures) console.warn(`skipping the editor server's folder checkpoint tests: ${fixtures} is absent`);
 
+/** The mirror serves udnie's folder at its path below the repository root, and MicroAST's modulator by its name. */
+function serveFixtures() {
+  for (const f of readdirSync(join(fixtures, 'fast-style-udnie'))) files[`models/style-transfer/udnie/${f}`] = new Uint8Array(readFileSync(join(fixtures, 'fast-style-udnie', f)));
+  files['modulator_iter_160000.pth.tar'] = new Uint8Array(readFileSync(join(fixtures, 'microast/modulator_iter_160000.pth.tar')));
+}
+
 describe.skipIf(!haveFixtures)('the editor server fetches and serves folder checkpoints and MicroAST', () => {
-  beforeAll(() => {
-    for (const f of readdirSync(join(fixtures, 'fast-style-udnie'))) files[`models/style-transfer/udnie/${f}`] = new Uint8Array(readFileSync(join(fixtures, 'fast-style-udnie', f)));
-    files['modulator_iter_160000.pth.tar'] = new Uint8Array(readFileSync(join(fixtures, 'microast/modulator_iter_160000.pth.tar')));
-  });
+  beforeAll(serveFixtures);
 
   it('refuses a folder file before the folder is cached, then fetches the folder and serves each file checked', async () => {
     const early = await fetch(`${base}${WEIGHTS_ROUTE}/fast-style-udnie/files/Variable_1`);
@@ -216,5 +220,48 @@ describe.skipIf(!haveFixtures)('the editor server fetches and serves folder chec
     const res = await fetch(`${base}${WEIGHTS_ROUTE}/fast-style-wave`);
     expect(res.status).toBe(502);
     expect(((await res.json()) as { error: string }).error).toMatch(/more than the 4689 bytes \(the size the manifest gives this file\) allowed/);
+  });
+});
+
+describe.skipIf(!haveFixtures)('the page gets a folder checkpoint (fast style) as one checkpoint', () => {
+  beforeAll(serveFixtures);
+  it('through the editor\'s server: each file checked, the network read and kept as safetensors with every variable', async () => {
+    const real = globalThis.fetch;
+    // The page's fetches are relative to its server.
+    vi.stubGlobal('fetch', ((u: string | URL | Request, init?: RequestInit) => real(typeof u === 'string' && u.startsWith('/') ? `${base}${u}` : u, init)) as typeof fetch);
+    try {
+      vi.resetModules();
+      const { fetchCheckpoint } = await import('../src/web/weights');
+      const seenProgress: number[] = [];
+      const got = await fetchCheckpoint(manifestEntry('fast-style-udnie')!, { onProgress: (p) => seenProgress.push(p.received) });
+      expect(got.source).toBe(`${host}/mirror/models/style-transfer/udnie/ (49 files)`);
+      expect(seenProgress.at(-1)).toBe(manifestEntry('fast-style-udnie')!.sizeBytes);
+      const dict = readCheckpoint(new Uint8Array(got.bytes));
+      expect(dict.size).toBe(48);
+      const raw = readFileSync(join(fixtures, 'fast-style-udnie/Variable_47'));
+      expect(Array.from(dict.get('Variable_47')!.data)).toEqual(Array.from(new Float32Array(raw.buffer, raw.byteOffset, 3)));
+      expect(dict.get('Variable')!.shape).toEqual([9, 9, 3, 32]);
+    } finally {
+      vi.unstubAllGlobals();
+    }
+  });
+
+  it('straight from a mirror when there is no editor server, refusing a file that is not the manifest\'s', async () => {
+    const real = globalThis.fetch;
+    // No editor server: its info route is not there.
+    vi.stubGlobal('fetch', ((u: string | URL | Request, init?: RequestInit) =>
+      typeof u === 'string' && u.startsWith('/') ? Promise.resolve(new Response('no', { status: 404 })) : real(u, init)) as typeof fetch);
+    try {
+      vi.resetModules();
+      const { fetchCheckpoint } = await import('../src/web/weights');
+      const got = await fetchCheckpoint(manifestEntry('fast-style-udnie')!, { mirror: `${host}/mirror/` });
+      expect(readCheckpoint(new Uint8Array(got.bytes)).size).toBe(48);
+      const changed = new Uint8Array(files['models/style-transfer/udnie/Variable_3']!);
+      changed[0]! ^= 1;
+      files['models/style-transfer/udnie/Variable_3'] = changed;
+      await expect(fetchCheckpoint(manifestEntry('fast-style-udnie')!, { mirror: `${host}/mirror/` })).rejects.toThrow(/udnie\/Variable_3 does not match the manifest's sha256/);
+    } finally {
+      vi.unstubAllGlobals();
+    }
   });
 });
