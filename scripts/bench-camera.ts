@@ -1,10 +1,11 @@
 /**
- * The editor's live camera: frames per second of the AdaIN camera preset (presets/adain-camera.json) on wasm in
+ * The editor's live camera: frames per second of a camera preset (presets/adain-camera.json, or `--preset
+ * microast-camera.json`, `fast-style-camera.json`) on wasm in
  * headless Chromium with its fake camera (a 640x480 moving test pattern at 30 frames/s), at each size. After a
  * warm-up (the first frames load the networks and encode the painting), it times the next `--frames` answers from the
  * worker (wall time on the page). Prints a markdown section for docs/benchmarks.md.
  *
- *   npx tsx scripts/bench-camera.ts [--build] [--dist FOLDER] [--sizes 128,256] [--frames 10]
+ *   npx tsx scripts/bench-camera.ts [--build] [--dist FOLDER] [--sizes 128,256] [--frames 10] [--preset NAME.json]
  *
  * Builds first with --build or when the dist folder is missing. Random weights unless the browser profile has cached
  * ones (a fresh headless profile has none): the speed does not depend on them.
@@ -16,7 +17,8 @@ import { parseArgs } from 'node:util';
 import { chromium, type Page } from 'playwright-core';
 import { preview } from 'vite';
 
-const { values: v } = parseArgs({ options: { build: { type: 'boolean' }, dist: { type: 'string' }, sizes: { type: 'string' }, frames: { type: 'string' } } });
+const { values: v } = parseArgs({ options: { build: { type: 'boolean' }, dist: { type: 'string' }, sizes: { type: 'string' }, frames: { type: 'string' }, preset: { type: 'string' } } });
+const preset = v.preset ?? 'adain-camera.json';
 const root = new URL('..', import.meta.url).pathname;
 const dist = v.dist ?? `${root}dist`;
 const sizes = (v.sizes ?? '128,256').split(',').map(Number);
@@ -56,7 +58,7 @@ try {
     const page = await browser.newPage({ viewport: { width: 1500, height: 950 } });
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(`${base}?backend=wasm&size=${size}&fresh&preset=adain-camera.json`);
+    await page.goto(`${base}?backend=wasm&size=${size}&fresh&preset=${preset}`);
     await page.waitForFunction(() => !(document.querySelector('[data-test=run]') as HTMLButtonElement | null)?.disabled, null, { timeout: 120_000 });
     await page.click('[data-test=camera-start]');
     // Warm-up: the first frames build the networks and encode the painting (kept in the run memo after that).
@@ -93,7 +95,7 @@ const median = (xs: number[]) => {
   return s.length ? s[Math.floor(s.length / 2)]! : 0;
 };
 const date = new Date().toISOString().slice(0, 10);
-console.log(`## Editor: live camera, AdaIN on wasm (headless Chromium, fake camera)\n`);
+console.log(`## Editor: live camera, ${preset} on wasm (headless Chromium, fake camera)\n`);
 console.log(`One run of \`npx tsx scripts/bench-camera.ts --sizes ${sizes.join(',')} --frames ${count}\` on ${date}, ${cpus().length} cores, no GPU;`);
 console.log(`${count} frames timed after 3 warm-up frames. Weights: ${[...new Set(rows.map((r) => r.weights))].join(', ')};`);
 console.log(`${[...new Set(rows.map((r) => r.backend))].join(', ')}; load average ${loadBefore.toFixed(1)} before, ${loadavg()[0]!.toFixed(1)} after.\n`);
