@@ -63,7 +63,8 @@ async function time(size: number, f: (x: tf.Tensor4D) => tf.Tensor4D): Promise<[
   // A landscape photo's shape (3:2), as chicago.jpg.
   const [h, w] = [Math.round((size * 2) / 3), size];
   const x = tf.randomUniform([1, h, w, 3]) as tf.Tensor4D;
-  const [ms, cpu]: number[][] = [[], []];
+  const ms: number[] = [];
+  const cpu: number[] = [];
   for (let i = 0; i <= frames; i++) {
     const t0 = performance.now();
     const c0 = process.cpuUsage();
