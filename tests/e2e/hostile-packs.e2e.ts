@@ -151,9 +151,8 @@ describe('the editor decides about packs from its own records (issue 29)', () =>
   it('Stop ends a compute that never yields within seconds: the worker is replaced and the editor runs again', async () => {
     const { page, errors } = await editor.open('backend=wasm&size=32&fresh');
     await seeded(page, [record('/hostile.js', 'hostile', ['hostile/probe', 'hostile/spin'])]);
-    await openPlugins(page);
-    await expect.poll(() => row(page, 'hostile').locator('[data-test=pack-state]').textContent(), { timeout: 60_000 }).toMatch(/^\s*enabled\s*$/);
-    await page.click('[data-test=plugins] header button');
+    // The pack's node types reached the palette.
+    await page.waitForSelector('.palette [data-type="hostile/spin"]', { state: 'attached', timeout: 60_000 });
     const graph = JSON.stringify({
       format: 'stylegraph', version: 1, metadata: { title: 'spin' }, packs: [{ name: 'hostile', version: '^1.0.0' }],
       nodes: [
