@@ -174,6 +174,29 @@ describe('the weights panel', () => {
   });
 });
 
+describe('the real small networks in the panel (issue 24)', () => {
+  it('lists MicroAST\'s four checkpoints and the fast style network with their sizes and licences, each with a Get', async () => {
+    const g = useGraphStore();
+    g.load(loadPreset('microast.json'), 'microast.json');
+    const w = mount(WeightsPanel, { global: { plugins: [pinia] } });
+    await flush();
+    const names = w.findAll('[data-test=weights-needed] > li').map((r) => r.attributes('data-weights'));
+    expect(names.sort()).toEqual(['microast-content-encoder', 'microast-decoder', 'microast-modulator', 'microast-style-encoder']);
+    expect(row(w, 'microast-modulator').text()).toMatch(/microast-modulator · 0\.01 MiB · MIT \(EndyWon\/MicroAST\) · raw\.githubusercontent\.com/);
+    expect(row(w, 'microast-decoder').text()).toMatch(/microast-decoder · 0\.59 MiB · MIT/);
+    expect(w.findAll('[data-test=weights-get]')).toHaveLength(4);
+    g.load(loadPreset('fast-style.json'), 'fast-style.json');
+    await flush();
+    expect(row(w, 'fast-style-wave').text()).toMatch(/fast-style · 6\.4\d? MiB · MIT \(ml5js\/ml5-data-and-models\)/);
+    let asked = '';
+    idb.fetch = async (name) => ((asked = name), { bytes: new ArrayBuffer(8), source: 'http://mirror.test/models/style-transfer/wave/ (49 files)' });
+    await row(w, 'fast-style-wave').get('[data-test=weights-get]').trigger('click');
+    await flush();
+    expect(asked).toBe('fast-style-wave');
+    expect(idb.stored).toEqual([{ name: 'fast-style-wave', source: 'http://mirror.test/models/style-transfer/wave/ (49 files)', size: 8 }]);
+  });
+});
+
 describe('dropped checkpoint files', () => {
   const file = (name: string) => new File([new Uint8Array(8)], name);
 
