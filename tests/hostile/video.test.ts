@@ -1,5 +1,5 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -112,9 +112,8 @@ beforeAll(async () => {
   writeFileSync(join(doc, 'absolute.mp4'), hls(join(secret, 'outside.mp4')) + '#EXT-X-ENDLIST\n');
   writeFileSync(join(doc, 'fileurl.mkv'), hls(`file://${join(secret, 'outside.mp4')}`) + '#EXT-X-ENDLIST\n');
   writeFileSync(join(doc, 'remote.webm'), hls(`http://127.0.0.1:${port}/seg.ts`) + '#EXT-X-ENDLIST\n');
-  // A playlist with a segment ffmpeg refuses (an extension HLS may not read): today half the frames, exit 0.
-  writeFileSync(join(doc, 'segments.m3u8'), hls('seg0.ts', 'seg1.txt') + '#EXT-X-ENDLIST\n');
-  copyFileSync(join(doc, 'seg0.ts'), join(doc, 'seg1.txt'));
+  // A playlist whose second segment ffmpeg cannot open (it skips it): 16 frames announced, 8 there.
+  writeFileSync(join(doc, 'segments.m3u8'), hls('seg0.ts', 'gone.ts') + '#EXT-X-ENDLIST\n');
   // ffconcat lists: one naming a file beside it (a "safe" name, read today), one naming a file elsewhere, one a URL.
   writeFileSync(join(doc, 'concat.mp4'), 'ffconcat version 1.0\nfile inside.mp4\nfile inside.mp4\n');
   writeFileSync(join(doc, 'concat-out.mov'), `ffconcat version 1.0\nfile '${join(secret, 'outside.mp4')}'\n`);
@@ -146,7 +145,7 @@ beforeAll(async () => {
 afterAll(() => server?.close());
 
 /** A refusal: exit 2 within `ms`, the message, no result, no stack, nothing fetched. */
-async function refused(name: string, pattern: RegExp, ms = 20_000, extra: string[] = []) {
+async function refused(name: string, pattern: RegExp, ms = 30_000, extra: string[] = []) {
   const out = join(tmp, `${name.replace(/\W/g, '_')}.mp4`);
   const r = await run(join(doc, name), out, { limitMs: 60_000, extra });
   expect(r.killed, `${name} was still running after 60 s: ${r.stderr.slice(-500)}`).toBe(false);
@@ -197,7 +196,7 @@ describe.skipIf(!hasFfmpeg)('hostile video: playlists and lists are refused, wha
 describe.skipIf(!hasFfmpeg)('hostile video: sizes, short reads and time limits', () => {
   it('refuses a 4.6 KB GIF whose screen is 16000 x 16000 from its header, before decoding a frame (it took 14 s a frame)', async () => {
     expect(readFileSync(join(doc, 'screen.gif')).length).toBeLessThan(6000);
-    await refused('screen.gif', /screen\.gif: its frames are 16000 x 16000 px \(256\.0 MP\); the limit is 40 MP, as for images/, 15_000);
+    await refused('screen.gif', /screen\.gif: its frames are 16000 x 16000 px \(256\.0 MP\); the limit is 40 MP, as for images/);
   }, 90_000);
 
   it('warns with both counts when a clip gives fewer frames than it announces (it exited 0 without a word)', async () => {
