@@ -202,6 +202,7 @@ describe('MicroAST weights', () => {
   it('reads a decoder state dict of the right shapes; a wrong shape or an extra tensor is an error naming the layer and both shapes', () => {
     const d = microDecoderFromStateDict(tf, decoderDict(), 'ok.pth');
     expect(d.head.map((c) => c.kind)).toEqual(['pairs', 'dense', 'pairs', 'dense', 'dense']);
+    expect(d.head.map((c) => Boolean(c.blocks))).toEqual([false, false, false, false, true]);
     d.dispose();
     const wrong = decoderDict();
     wrong.set('dec3.6.conv_layer.weight', { shape: [16, 32, 3, 3], data: new Float32Array(16 * 32 * 9) });
@@ -235,6 +236,30 @@ describe('MicroAST weights', () => {
     }
     d.dispose();
     x.dispose();
+  });
+
+  it('the 9x9 conv to RGB on 4x4 blocks (space-to-depth) equals the plain conv, at sizes that are not whole blocks', async () => {
+    const dict = decoderDict();
+    const w = dict.get('dec3.10.conv_layer.weight')!;
+    w.data.forEach((_, i) => (w.data[i] = Math.sin(i * 0.61) * 0.1));
+    dict.get('dec3.10.conv_layer.bias')!.data.set([0.1, -0.2, 0.3]);
+    const d = microDecoderFromStateDict(tf, dict, 'blocks.pth');
+    const { microConv } = await import('../src/models/microast');
+    const kernel = tf.transpose(tf.tensor4d(w.data, [3, 16, 9, 9]), [2, 3, 1, 0]) as tf.Tensor4D;
+    for (const [h, wd] of [[13, 10], [16, 16], [9, 22]] as const) {
+      const x = tf.randomNormal([1, h, wd, 16], 0, 1, 'float32', h * wd) as tf.Tensor4D;
+      const ref = tf.add(tf.conv2d(tf.mirrorPad(x, [[0, 0], [4, 4], [4, 4], [0, 0]], 'reflect'), kernel, 1, 'valid'), tf.tensor1d([0.1, -0.2, 0.3]));
+      const got = microConv(tf, x, d.head[4]!, false);
+      expect(got.shape).toEqual([1, h, wd, 3]);
+      expect(tf.max(tf.abs(tf.sub(got, ref))).dataSync()[0]).toBeLessThan(1e-4);
+      // A copy with a kernel of its own (a trainable one) computes the plain conv with it, not the stale block form.
+      const own = microConv(tf, x, { ...d.head[4]!, kernel: tf.mul(kernel, 2) as tf.Tensor4D }, false);
+      const ownRef = tf.add(tf.conv2d(tf.mirrorPad(x, [[0, 0], [4, 4], [4, 4], [0, 0]], 'reflect'), tf.mul(kernel, 2) as tf.Tensor4D, 1, 'valid'), tf.tensor1d([0.1, -0.2, 0.3]));
+      expect(tf.max(tf.abs(tf.sub(own, ownRef))).dataSync()[0]).toBeLessThan(1e-4);
+      tf.dispose([x, ref, got, own, ownRef]);
+    }
+    kernel.dispose();
+    d.dispose();
   });
 
   it('seeded random fallbacks: the same weights for a seed, other weights for another seed or part', () => {

@@ -37,6 +37,13 @@ export interface MicroConv {
   /** Channels in and out, as in the PyTorch module. */
   cin: number;
   cout: number;
+  /**
+   * A dense conv with few outputs (the 9x9 conv to RGB) also in its form on 4x4 blocks of pixels: space-to-depth by
+   * 4, a 3x3 conv from 16 x in to 16 x out channels (zero where a tap falls outside the 9x9 kernel), depth-to-space.
+   * The same sums, but XNNPACK's GEMM wastes most of its lanes on 3 outputs. Used while `source` is `kernel` (a
+   * trainable copy has its own kernel and computes the plain conv).
+   */
+  blocks?: { source: Tensor4D; kernel: Tensor4D; bias: tfjs.Tensor1D };
 }
 
 export interface ResidualWeights {
@@ -148,6 +155,28 @@ function kernelFor(s: ConvSpec, w: Float32Array): { kind: MicroConv['kind']; dat
   throw new Error(`MicroAST: a conv with ${groups} groups of ${cin} -> ${cout} channels is not supported`);
 }
 
+/** Block size of the 'blocks' form, and when a conv takes it: a large dense kernel with fewer outputs than a SIMD tile. */
+const BLOCK = 4;
+const useBlocks = (s: ConvSpec) => s.groups === 1 && s.stride === 1 && s.k >= 2 * BLOCK && s.cout < 8;
+
+/** A dense kernel [k, k, in, out] as its space-to-depth form [k', k', bs*bs*in, bs*bs*out], k' = ceil((k + bs - 1) / bs). */
+export function blockKernel(src: Float32Array, k: number, cin: number, cout: number, bs: number): { data: Float32Array; shape: [number, number, number, number] } {
+  const kb = Math.ceil((k + bs - 1) / bs);
+  const [ci, co] = [bs * bs * cin, bs * bs * cout];
+  const data = new Float32Array(kb * kb * ci * co);
+  // Output pixel (bs*I + a, bs*J + b) reads input (bs*(I + U) + p, bs*(J + V) + q) through tap (bs*U + p - a, bs*V + q - b).
+  for (let U = 0; U < kb; U++) for (let V = 0; V < kb; V++)
+    for (let p = 0; p < bs; p++) for (let q = 0; q < bs; q++)
+      for (let a = 0; a < bs; a++) for (let b = 0; b < bs; b++) {
+        const [u, v] = [bs * U + p - a, bs * V + q - b];
+        if (u < 0 || u >= k || v < 0 || v >= k) continue;
+        for (let c = 0; c < cin; c++)
+          for (let o = 0; o < cout; o++)
+            data[((U * kb + V) * ci + (p * bs + q) * cin + c) * co + (a * bs + b) * cout + o] = src[((u * k + v) * cin + c) * cout + o]!;
+      }
+  return { data, shape: [kb, kb, ci, co] };
+}
+
 function convFromArrays(tf: TF, s: ConvSpec, w: Float32Array, b: Float32Array): MicroConv {
   const { kind, data, shape } = kernelFor(s, w);
   let bias = b;
@@ -157,7 +186,13 @@ function convFromArrays(tf: TF, s: ConvSpec, w: Float32Array, b: Float32Array): 
     bias = new Float32Array(s.cin);
     for (let g = 0; g < s.cout; g++) bias[g * n] = b[g]!;
   }
-  return { kind, kernel: tf.keep(tf.tensor4d(data, shape)), bias: tf.keep(tf.tensor1d(bias)), k: s.k, stride: s.stride, cin: s.cin, cout: s.cout };
+  const conv: MicroConv = { kind, kernel: tf.keep(tf.tensor4d(data, shape)), bias: tf.keep(tf.tensor1d(bias)), k: s.k, stride: s.stride, cin: s.cin, cout: s.cout };
+  if (useBlocks(s)) {
+    const blocks = blockKernel(data, s.k, s.cin, s.cout, BLOCK);
+    const tiled = new Float32Array(BLOCK * BLOCK * s.cout).map((_, i) => b[i % s.cout]!);
+    conv.blocks = { source: conv.kernel, kernel: tf.keep(tf.tensor4d(blocks.data, blocks.shape)), bias: tf.keep(tf.tensor1d(tiled)) };
+  }
+  return conv;
 }
 
 /** Weights kept (they outlive the run that built them) and released together. */
@@ -166,7 +201,7 @@ function convsFrom(tf: TF, specs: ConvSpec[], get: (s: ConvSpec) => { w: Float32
     const { w, b } = get(s);
     return convFromArrays(tf, s, w, b);
   });
-  return { convs, dispose: () => convs.forEach((c) => tf.dispose([c.kernel, c.bias])) };
+  return { convs, dispose: () => convs.forEach((c) => tf.dispose([c.kernel, c.bias, ...(c.blocks ? [c.blocks.kernel, c.blocks.bias] : [])])) };
 }
 
 const fromDict = (dict: StateDict) => (s: ConvSpec) => ({ w: (dict.get(`${s.prefix}.weight`) as NamedArray).data, b: (dict.get(`${s.prefix}.bias`) as NamedArray).data });
@@ -221,6 +256,7 @@ export function microConv(tf: TF, x: Tensor4D, c: MicroConv, relu: boolean): Ten
     const p = c.k >> 1;
     const input = p ? tf.mirrorPad(x, [[0, 0], [p, p], [p, p], [0, 0]], 'reflect') : x;
     const activation = relu ? 'relu' : 'linear';
+    if (c.blocks && c.blocks.source === c.kernel && c.stride === 1) return blocksConv(tf, input, c.blocks, c.cout, activation, x.shape[1], x.shape[2]);
     if (c.kind === 'dense') return tf.fused.conv2d({ x: input, filter: c.kernel, strides: c.stride, pad: 'valid', bias: c.bias, activation });
     if (c.kind === 'depthwise') return tf.fused.depthwiseConv2d({ x: input, filter: c.kernel, strides: c.stride, pad: 'valid', bias: c.bias, activation });
     const y = tf.fused.depthwiseConv2d({ x: input, filter: c.kernel, strides: c.stride, pad: 'valid', bias: c.bias });
@@ -228,6 +264,21 @@ export function microConv(tf: TF, x: Tensor4D, c: MicroConv, relu: boolean): Ten
     const summed = tf.sum(tf.reshape(y, [b, h, w, c.cout, c.cin / c.cout]), 4) as Tensor4D;
     return relu ? tf.relu(summed) : summed;
   });
+}
+
+/** [n, h, w, c] -> [n, h / bs, w / bs, bs * bs * c], channel (p * bs + q) * c + i for row p, column q of a block. */
+function spaceToDepth(tf: TF, x: Tensor4D, bs: number): Tensor4D {
+  const [n, h, w, c] = x.shape;
+  return tf.reshape(tf.transpose(tf.reshape(x, [n * (h / bs), bs, w / bs, bs * c]), [0, 2, 1, 3]), [n, h / bs, w / bs, bs * bs * c]);
+}
+
+/** A 'blocks' conv of a padded input, cropped to h x w (the padding is rounded up to whole blocks with zeros). */
+function blocksConv(tf: TF, padded: Tensor4D, c: { kernel: Tensor4D; bias: tfjs.Tensor1D }, cout: number, activation: 'relu' | 'linear', h: number, w: number): Tensor4D {
+  const [n, hp, wp] = padded.shape;
+  const [hq, wq] = [Math.ceil(hp / BLOCK) * BLOCK, Math.ceil(wp / BLOCK) * BLOCK];
+  const whole = hq === hp && wq === wp ? padded : tf.pad(padded, [[0, 0], [0, hq - hp], [0, wq - wp], [0, 0]]);
+  const y = tf.depthToSpace(tf.fused.conv2d({ x: spaceToDepth(tf, whole, BLOCK), filter: c.kernel, strides: 1, pad: 'valid', bias: c.bias, activation }), BLOCK);
+  return y.shape[1] === h && y.shape[2] === w ? y : tf.slice(y, [0, 0, 0, 0], [n, h, w, cout]);
 }
 
 /** x + conv2(relu(conv1(x))): the residual block, unmodulated (the encoders'). */
