@@ -23,7 +23,11 @@ export default defineNodeType({
     const [b, h, w] = featureShape(ctx, 'features');
     return b * headFlops(h, w);
   },
-  compute: (ctx) => ({ image: microDecodeHead(ctx.tf, ctx.inputs.features as Parameters<typeof microDecodeHead>[1], connectedPart(ctx, 'decoder')?.decoder ?? microDecoderWeights(ctx)) }),
+  compute: (ctx) => {
+    const trained = connectedPart(ctx, 'decoder');
+    const features = ctx.inputs.features as Parameters<typeof microDecodeHead>[1];
+    return { image: ctx.tf.tidy(() => microDecodeHead(ctx.tf, features, trained ? trained.decoder() : microDecoderWeights(ctx))) };
+  },
   checkpoint: (p) => p.weights,
   describeWeights: (p, services, connected) => (connected.has('model') ? 'MicroAST decoder: the connected model' : describeNetwork(services, 'MicroAST decoder', p.weights, p.seed)),
 });

@@ -35,7 +35,8 @@ export default defineNodeType({
     return b * 2 * 2 * 9 * 64 * (h1 * w1 + h2 * w2);
   },
   compute: (ctx) => {
-    const m = modulate(ctx.tf, ctx.inputs.level1 as T4, ctx.inputs.level2 as T4, connectedPart(ctx, 'modulator')?.modulator ?? microModulatorWeights(ctx));
+    const trained = connectedPart(ctx, 'modulator');
+    const m = ctx.tf.tidy(() => modulate(ctx.tf, ctx.inputs.level1 as T4, ctx.inputs.level2 as T4, trained ? trained.modulator() : microModulatorWeights(ctx)));
     return { ...m };
   },
   checkpoint: (p) => p.weights,

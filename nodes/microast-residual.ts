@@ -40,9 +40,11 @@ export default defineNodeType({
     return b * residualFlops(h, w);
   },
   compute: (ctx) => {
-    const d = connectedPart(ctx, 'decoder')?.decoder ?? microDecoderWeights(ctx);
-    const r = ctx.params.block === 'dec1' ? d.dec1 : d.dec2;
-    const out: Tensor = modulatedResidual(ctx.tf, ctx.inputs.features as T4, r, ctx.inputs.weight as Tensor, ctx.inputs.bias as Tensor);
+    const trained = connectedPart(ctx, 'decoder');
+    const out: Tensor = ctx.tf.tidy(() => {
+      const d = trained ? trained.decoder() : microDecoderWeights(ctx);
+      return modulatedResidual(ctx.tf, ctx.inputs.features as T4, ctx.params.block === 'dec1' ? d.dec1 : d.dec2, ctx.inputs.weight as Tensor, ctx.inputs.bias as Tensor);
+    });
     return { features: out };
   },
   checkpoint: (p) => p.weights,

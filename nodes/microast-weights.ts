@@ -81,7 +81,8 @@ export function microEncoderNode(type: string, role: 'content' | 'style', descri
     compute: (ctx) => {
       const image = ctx.inputs.image as Parameters<typeof microEncode>[1];
       const trained = connectedPart(ctx, `${role}-encoder`);
-      const { level1, level2 } = microEncode(ctx.tf, image, trained ? trained.encoder : microEncoderWeights(ctx, role));
+      // A trainable part's dense kernels are made from its variables in this pass: the tidy frees them.
+      const { level1, level2 } = ctx.tf.tidy(() => microEncode(ctx.tf, image, trained ? trained.encoder() : microEncoderWeights(ctx, role)));
       return { level1, level2 };
     },
     checkpoint: (p) => p.weights,

@@ -1,5 +1,6 @@
 import type * as tfjs from '@tensorflow/tfjs';
 import { FAST_STYLE_LAYERS, phaseKernel, variableName, type FastStyleWeights } from './fast-style';
+import { registerWasmFilterGradient } from './conv';
 import type { ModelHandle } from './handle';
 
 type TF = typeof tfjs;
@@ -49,6 +50,8 @@ let count = 0;
 
 /** Trainable copies of a fast style network's weights (the originals, possibly cached checkpoint weights, are untouched). */
 export function trainableFastStyle(tf: TF, name: string, base: FastStyleWeights): FastStyleModel {
+  // The convs' filter gradients (tfjs-wasm has no kernel for them).
+  registerWasmFilterGradient(tf);
   const id = ++count;
   const layers = FAST_STYLE_LAYERS.map(({ kind }, l) =>
     tf.tidy(() => {
