@@ -6,9 +6,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { confinedArgs, confinementFor, permissionFlag, unique } from '../src/cli/permissions';
 
 /**
- * Packs named with --plugin run under Node's permission model (src/cli/permissions.ts): a hostile pack
- * (tests/fixtures/packs/hostile) that reads a file outside the inputs, writes outside the output folder, starts a
- * program and reads from a worker thread is refused each time, while a normal pack (examples/pack-wct) still runs.
+ * Packs named with --plugin run in a process of their own under Node's permission model (src/cli/pack-sandbox.ts,
+ * which uses permissionFlag from src/cli/permissions.ts): a hostile pack (tests/fixtures/packs/hostile) that reads
+ * a file, writes outside the output folder, starts a program or a worker thread is refused each time. The
+ * attempts issue 29 found, and the example pack's picture, are in tests/hostile/packs-cli.test.ts.
  */
 const root = new URL('..', import.meta.url).pathname;
 const tmp = mkdtempSync(join(tmpdir(), 'sg-pack-perm-'));
@@ -68,17 +69,15 @@ describe('the permission model around CLI packs', () => {
     expect([...fetching.writes].sort()).toEqual(['/cache', '/w/stylegraph-out']);
   });
 
-  it('refuses a hostile pack\'s read outside the inputs, write, program and worker read, and says the command is confined', async () => {
-    const target = join(tmp, 'pwned.txt');
-    const allowed = join(root, 'presets', 'gatys.json');
-    const r = await cli(['validate', 'presets/gatys.json', '--plugin', hostile], { HOSTILE_SECRET: secret, HOSTILE_WRITE: target, HOSTILE_ALLOWED: allowed });
-    expect(r.stderr).toMatch(/packs run under Node's permission model: reads limited to stylegraph, the inputs and the packs, writes to nothing/);
-    expect(r.stderr).toContain(`hostile: read ${secret} -> ERR_ACCESS_DENIED`);
-    expect(r.stderr).toMatch(new RegExp(`hostile: read ${allowed} -> OK`));
-    expect(r.stderr).toContain(`hostile: write ${target} -> ERR_ACCESS_DENIED`);
-    expect(r.stderr).toContain('hostile: spawn id -> ERR_ACCESS_DENIED');
-    expect(r.stderr).toContain('hostile: worker read -> ERR_ACCESS_DENIED');
-    expect(existsSync(target)).toBe(false);
+  it('refuses a hostile pack\'s read, write, program and worker in its own process, and says packs run there', async () => {
+    const r = await cli(['validate', 'presets/gatys.json', '--plugin', hostile], { HOSTILE_SECRET: secret });
+    expect(r.stderr).toMatch(/packs run in processes of their own: tensors only/);
+    // The pack's process has no environment: the fixture falls back to /etc/passwd and its own target.
+    expect(r.stderr).toContain(`pack ${hostile}: hostile: read /etc/passwd -> ERR_ACCESS_DENIED`);
+    expect(r.stderr).toContain(`pack ${hostile}: hostile: write /tmp/stylegraph-hostile-pack-was-here -> ERR_ACCESS_DENIED`);
+    expect(r.stderr).toContain(`pack ${hostile}: hostile: spawn id -> ERR_ACCESS_DENIED`);
+    expect(r.stderr).toContain(`pack ${hostile}: hostile: worker -> ERR_ACCESS_DENIED`);
+    expect(r.stderr).not.toContain(secret);
     // The pack itself loads (its manifest is fine) and the command does its work.
     expect(r.stdout).toMatch(/presets\/gatys.json: valid/);
     expect(r.code).toBe(0);
@@ -87,27 +86,18 @@ describe('the permission model around CLI packs', () => {
   it('does all of it with --no-sandbox-packs (the fixture is really hostile)', async () => {
     const target = join(tmp, 'pwned-unconfined.txt');
     const r = await cli(['validate', 'presets/gatys.json', '--plugin', hostile, '--no-sandbox-packs'], { HOSTILE_SECRET: secret, HOSTILE_WRITE: target });
-    expect(r.stderr).not.toMatch(/permission model/);
+    expect(r.stderr).not.toMatch(/processes of their own/);
     expect(r.stderr).toContain(`hostile: read ${secret} -> OK`);
     expect(r.stderr).toContain('hostile: spawn id -> OK');
     expect(existsSync(target)).toBe(true);
   }, 120_000);
 
-  it('names the permission model when a refusal stops a pack from loading', async () => {
-    const r = await cli(['validate', 'presets/gatys.json', '--plugin', hostile], { HOSTILE_SECRET: secret, HOSTILE_THROW: '1' });
-    expect(r.stderr).toContain(`plugin ${hostile} could not be loaded: refused by Node's permission model (FileSystemRead ${secret})`);
-    expect(r.stderr).toMatch(/--no-sandbox-packs/);
+  it('says the sandbox refused it when a refusal stops a pack from loading', async () => {
+    const dir = join(tmp, 'thrower');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'index.js'), "import { readFileSync } from 'node:fs';\nreadFileSync('/etc/passwd');\nexport default {};\n");
+    const r = await cli(['validate', 'presets/gatys.json', '--plugin', dir]);
+    expect(r.stderr).toMatch(/plugin \S+thrower could not be loaded: .*\(refused: packs compute on tensors only; --no-sandbox-packs runs them with your rights\)/);
+    expect(r.code).toBe(0);
   }, 120_000);
-
-  it('still runs a normal pack confined, writing into the output folder, even with a cold tsx cache', async () => {
-    const out = join(tmp, 'out');
-    mkdirSync(out);
-    const cold = join(tmp, 'cold-tmp');
-    mkdirSync(cold);
-    const r = await cli(['run', 'presets/wct-pack.json', '--plugin', 'examples/pack-wct', '--size', '24', '--steps', '1', '--backend', 'wasm', '--out', join(out, 'wct.png')], { TMPDIR: cold });
-    expect(r.stderr).toContain(`writes to ${out};`);
-    expect(r.stderr).toMatch(/plugin wct 1\.0\.0/);
-    expect(r.code, r.stderr).toBe(0);
-    expect(existsSync(join(out, 'wct.png'))).toBe(true);
-  }, 240_000);
 });

@@ -75,8 +75,8 @@ const USAGE = `usage:
   stylegraph status BATCH_ID --redis URL [--queue NAME]
 
   --plugin loads a node pack (also listed in stylegraph.config.json as { "plugins": [...] }; --verbose names
-  every pack loaded). run, validate, plan and worker then run under Node's permission model: reads limited to
-  stylegraph, the inputs and the packs, writes to the output, no programs ([--no-sandbox-packs] lifts it).
+  every pack loaded). Each pack runs in a process of its own that computes on tensors and nothing else: no files,
+  network, programs, signals or environment; 2048 MiB, 120 s a call ([--no-sandbox-packs] lifts it).
   A config's packs and "remoteHosts" are used only once you trust the file:
   stylegraph trust [CONFIG]              records the config's path and hash (a changed file is asked again)
   A document reads only files in its own folder; images you give (--content, --style, --set) are read anywhere.
@@ -96,7 +96,7 @@ export async function main(argv: string[], raw: Io = nodeIo, signal?: AbortSigna
   // Text from files (checkpoint keys, document strings, paths) can carry terminal escapes: every line is printed escaped.
   const io: Io = { ...raw, out: (l) => raw.out(printable(l)), err: (l) => raw.err(printable(l)) };
   try {
-    return await dispatch(argv, io, signal, raw === nodeIo);
+    return await dispatch(argv, io, signal);
   } catch (e) {
     if (e instanceof UsageError) {
       io.err(`stylegraph: ${e.message}`);
@@ -114,7 +114,7 @@ export async function main(argv: string[], raw: Io = nodeIo, signal?: AbortSigna
   }
 }
 
-async function dispatch(argv: string[], io: Io, signal?: AbortSignal, terminal = false): Promise<number> {
+async function dispatch(argv: string[], io: Io, signal?: AbortSignal): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({

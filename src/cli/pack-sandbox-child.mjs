@@ -21,6 +21,8 @@ const readSync = fs.readSync;
 const writeSync = fs.writeSync;
 const IN = 0;
 const OUT = 3;
+/** libuv's code for "permission denied". */
+const EACCES = -13;
 
 /** @param {string} what */
 const refuse = (what) => {
@@ -73,7 +75,9 @@ function harden() {
     const outward = name === 'DNS'
       ? Object.getOwnPropertyNames(C.prototype).filter((k) => k !== 'constructor' && typeof C.prototype[k] === 'function')
       : ['connect', 'connect6', 'bind', 'bind6', 'listen', 'open', 'send', 'send6', 'fchmod', 'setPendingInstances'];
-    for (const k of outward) lock(C.prototype, k, refuse(`the network (${name}.${k})`));
+    // A refused handle call answers as the kernel would (EACCES): Node then raises it as the socket's 'error' or
+    // throws it from the call, as for any refused connect, instead of an exception on a later tick.
+    for (const k of outward) lock(C.prototype, k, () => EACCES);
     Object.freeze(C.prototype);
     Object.freeze(C);
   }

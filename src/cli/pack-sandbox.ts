@@ -192,7 +192,9 @@ export class PackProcess {
         this.close();
         throw new PackSandboxError(`${this.label} ${this.dead}; it was stopped (docs/security.md lists the limits of packs)`);
       }
-      throw new Error(m.error ?? 'failed');
+      // Node's permission model refused something in the pack's process: say what holds there.
+      const refused = (m as { code?: unknown }).code === 'ERR_ACCESS_DENIED' ? ' (refused: packs compute on tensors only; --no-sandbox-packs runs them with your rights)' : '';
+      throw new Error(`${m.error ?? 'failed'}${refused}`);
     }
     return { result: m.result, buffers: m.buffers ?? [] };
   }
@@ -275,7 +277,7 @@ function proxyNode(p: PackProcess, index: number, d: NodeData): NodeTypeDef {
     throw new Error(`node type "${d.type}" declares ${d.unsupported.join(' and ')}, which packs in the sandbox cannot use yet; run with --no-sandbox-packs if you trust the pack with your rights`);
 
   /** Sends tensors, calls, and returns the child's tensors. */
-  const tensorCall = (tf: TF, fn: string, args: Record<string, unknown>, xs: Tensor[], extra: ArrayBuffer[] = []) => {
+  const tensorCall = (fn: string, args: Record<string, unknown>, xs: Tensor[], extra: ArrayBuffer[] = []) => {
     p.ensureTf();
     const sent = xs.map(send);
     // Copies travel (and are detached); the originals stay for a gradient's second call.
@@ -319,7 +321,7 @@ function proxyNode(p: PackProcess, index: number, d: NodeData): NodeTypeDef {
         return r;
       },
       run: (x, params, tf) => {
-        const r = tensorCall(tf, 'prepare-run', { input, params }, [x]);
+        const r = tensorCall('prepare-run', { input, params }, [x]);
         const outs = isRecord(r.result) ? r.result.outputs : undefined;
         return receive(tf, isRecord(outs) ? outs.value : undefined, r.buffers[0], `prepare.${input}`);
       },
@@ -336,7 +338,7 @@ function proxyNode(p: PackProcess, index: number, d: NodeData): NodeTypeDef {
       };
       for (const [name, v] of Object.entries(ctx.inputs)) layout[name] = Array.isArray(v) ? v.map((x) => add(x, name)) : add(v, name);
       const args = { layout, params: ctx.params, nodeId: ctx.nodeId, outputInfo: ctx.outputInfo, step: ctx.step, size: ctx.size, seed: ctx.seed };
-      const forward = tensorCall(tf, 'compute', args, xs);
+      const forward = tensorCall('compute', args, xs);
       const outs = isRecord(forward.result) && isRecord(forward.result.outputs) ? forward.result.outputs : null;
       if (!outs) throw new Error('compute returned no outputs');
       const wrt = xs.map((x, i) => (x.dtype === 'float32' ? i : -1)).filter((i) => i >= 0);
