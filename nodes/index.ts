@@ -25,6 +25,7 @@ import imageVariable from './image-variable';
 import noiseImage from './noise-image';
 import optimiser from './optimiser';
 import outputImage from './output-image';
+import pick from './pick';
 import preserveColour from './preserve-colour';
 import resnet50Encoder from './resnet50-encoder';
 import tfjsEncoder from './tfjs-encoder';
@@ -39,7 +40,7 @@ import weightedSum from './weighted-sum';
 export const builtinNodes: NodePlugin[] = [
   imageInput, camera, imageFolder, noiseImage, scalar, vgg19Encoder, resnet50Encoder, tfjsEncoder, gram, adain, featureBlend, sanet, decoder, fastStyle, decoderModel, sanetModel, fastStyleModel, microastModel,
   microastContentEncoder, microastStyleEncoder, microastModulator, microastResidual, microastDecoder,
-  preserveColour, contentLoss, styleLoss, meanstdLoss, imageLoss, tvLoss, weightedSum, imageVariable, optimiser, trainer,
+  preserveColour, pick, contentLoss, styleLoss, meanstdLoss, imageLoss, tvLoss, weightedSum, imageVariable, optimiser, trainer,
   outputImage, saveWeights,
 ];
 
