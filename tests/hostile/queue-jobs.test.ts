@@ -6,7 +6,6 @@ import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { builtinRegistry } from '../../nodes';
 import { parseDocument } from '../../src/graph/document';
 import { planJobs, type JobData } from '../../src/cli/queue/jobs';
 

@@ -88,6 +88,9 @@ export class CheckedWorker<D = unknown, R = unknown> extends Worker<D, R> {
   }
 }
 
+/** A written file's identity (device and inode), recorded per job so a retry knows its own picture. */
+export const fileId = (s: { dev: number; ino: number }) => `${s.dev}:${s.ino}`;
+
 const inside = (root: string, path: string) => {
   const r = relative(root, path);
   return r === '' || (!r.startsWith('..' + sep) && r !== '..' && !isAbsolute(r));
@@ -96,9 +99,10 @@ const inside = (root: string, path: string) => {
 /**
  * Checks a job's `out` before the run: an absolute path, inside one of the folders the worker was started to write
  * (`--out-root`, also after following links), in a folder that exists, and not an existing file unless the job
- * says `overwrite` (never a folder, link, device or FIFO). Returns the path to write; throws an UnrecoverableError.
+ * says `overwrite` (never a folder, link, device or FIFO) or the file is this job's own from an earlier attempt (`own`:
+ * the `fileId` the worker recorded when it wrote it). Returns the path to write; throws an UnrecoverableError.
  */
-export async function checkJobOut(out: string, roots: readonly string[], overwrite: boolean): Promise<string> {
+export async function checkJobOut(out: string, roots: readonly string[], overwrite: boolean, own?: string | null): Promise<string> {
   const shown = out.slice(0, 300);
   if (!out) throw new UnrecoverableError('the job names no output file (out)');
   if (!isAbsolute(out)) throw new UnrecoverableError(`out ${shown}: a job's output must be an absolute path (submit writes absolute paths); it was not resolved against the worker's folder`);
@@ -113,7 +117,9 @@ export async function checkJobOut(out: string, roots: readonly string[], overwri
   const existing = await lstat(target).catch(() => null);
   if (existing) {
     if (!existing.isFile()) throw new UnrecoverableError(`out ${shown}: it exists and is not a regular file; nothing was written`);
-    if (!overwrite) throw new UnrecoverableError(`out ${shown}: the file exists and the job does not say overwrite (submit --overwrite); nothing was written`);
+    // The job's own picture from an earlier attempt (a retry after the write) is its to replace.
+    const mine = own === fileId(existing);
+    if (!overwrite && !mine) throw new UnrecoverableError(`out ${shown}: the file exists and the job does not say overwrite (submit --overwrite); nothing was written`);
   }
   return target;
 }

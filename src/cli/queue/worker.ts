@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { stat } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
 import { UnrecoverableError, type Job } from 'bullmq';
 import { embedText } from '../../codecs/png';
@@ -17,7 +18,7 @@ import { SourceRefused, userSourceAccess } from '../source-access';
 import { loadWeights, type WeightsSpec } from '../node-weights';
 import { defaultCacheDir } from '../weights-cache';
 import { cachedWeights, type WeightsSettings } from '../weights-fetch';
-import { CheckedWorker, checkJobOut, MAX_JOB_BYTES } from './job-guard';
+import { CheckedWorker, checkJobOut, fileId, MAX_JOB_BYTES } from './job-guard';
 import { zJob, type JobData, type JobProgress, type JobResult } from './jobs';
 import { redisConnection } from './redis';
 
@@ -98,7 +99,11 @@ export async function workerCommand(io: Io, o: WorkerOptions): Promise<number> {
     const data: JobData = parsed.data;
     // Where the picture goes is checked like a command line's --out, before anything runs.
     if (data.frames && data.out) throw new UnrecoverableError('a frames job returns its frames and writes no file; its out must be empty');
-    const target = data.frames ? '' : await checkJobOut(data.out, outRoots, data.overwrite ?? false);
+    // The picture an earlier attempt of this job wrote (recorded below): a retry may replace it.
+    const client = await worker.getBackend().client;
+    const ownKey = `stylegraph:${o.queue}:wrote:${job.id}`;
+    const own = data.frames ? null : await client.get(ownKey);
+    const target = data.frames ? '' : await checkJobOut(data.out, outRoots, data.overwrite ?? false, own);
     const doc = parseDocument(data.document);
     if (!doc.model) throw new UnrecoverableError(`the job's graph cannot be read: ${doc.diagnostics.map((d) => d.message).join('; ')}`);
     for (const n of data.weights) await checkpoint(n);
@@ -126,8 +131,9 @@ export async function workerCommand(io: Io, o: WorkerOptions): Promise<number> {
           if (!image) return [];
           if (frames) return void styled.push(encodePng(image).toString('base64')), [];
           // Checked again just before writing: a file that appeared during the run is not replaced either.
-          await checkJobOut(target, outRoots, data.overwrite ?? false);
+          await checkJobOut(target, outRoots, data.overwrite ?? false, own);
           await writeAtomically(target, embedText(encodePng(image), serialiseDocument(out.model)));
+          await client.set(ownKey, fileId(await stat(target)), { EX: 7 * 24 * 3600 });
           written = target;
           return [target];
         },
