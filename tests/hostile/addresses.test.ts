@@ -152,7 +152,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   port = (server.address() as { port: number }).port;
-  redirector = createServer((req, res) => res.writeHead(302, { location: redirectTo }).end());
+  redirector = createServer((_req, res) => res.writeHead(302, { location: redirectTo }).end());
   await new Promise<void>((r) => redirector.listen(0, '127.0.0.1', r));
   redirectorOrigin = `http://127.0.0.1:${(redirector.address() as { port: number }).port}`;
 });
