@@ -74,6 +74,9 @@ export function styleGram(tf: TF, features: Tensor, normalisation: StyleNormalis
  * raw-mse: mean over the C^2 entries of (G - A)^2.
  */
 export function styleLoss(tf: TF, features: Tensor, target: Tensor, normalisation: StyleNormalisation): Tensor {
+  // A batch (training a feed-forward network): each image's Gram against the target, the mean of the losses.
+  const b = features.shape.length === 4 ? features.shape[0]! : 1;
+  if (b > 1) return tf.tidy(() => tf.div(tf.addN(tf.split(features, b, 0).map((f) => styleLoss(tf, f, target, normalisation))), b));
   return tf.tidy(() => {
     const { n, m } = dims(features);
     return styleLossOfGram(tf, gramMatrix(tf, features), target, n, m, normalisation);
@@ -125,13 +128,17 @@ export function contentLoss(tf: TF, features: Tensor, target: Tensor, normalisat
   });
 }
 
-/** Sum of squared differences between vertical and horizontal neighbours of an image [1, H, W, C]. */
+/**
+ * Sum of squared differences between vertical and horizontal neighbours of an image [1, H, W, C]; of a batch
+ * [B, H, W, C] (training a feed-forward network), the mean of its images' sums.
+ */
 export function totalVariation(tf: TF, image: Tensor): Tensor {
   return tf.tidy(() => {
-    const [, h, w, c] = image.shape as [number, number, number, number];
+    const [b, h, w, c] = image.shape as [number, number, number, number];
     const x = image as tfjs.Tensor4D;
-    const dy = tf.sub(tf.slice(x, [0, 1, 0, 0], [1, h - 1, w, c]), tf.slice(x, [0, 0, 0, 0], [1, h - 1, w, c]));
-    const dx = tf.sub(tf.slice(x, [0, 0, 1, 0], [1, h, w - 1, c]), tf.slice(x, [0, 0, 0, 0], [1, h, w - 1, c]));
-    return tf.add(tf.sum(tf.square(dy)), tf.sum(tf.square(dx)));
+    const dy = tf.sub(tf.slice(x, [0, 1, 0, 0], [b, h - 1, w, c]), tf.slice(x, [0, 0, 0, 0], [b, h - 1, w, c]));
+    const dx = tf.sub(tf.slice(x, [0, 0, 1, 0], [b, h, w - 1, c]), tf.slice(x, [0, 0, 0, 0], [b, h, w - 1, c]));
+    const sum = tf.add(tf.sum(tf.square(dy)), tf.sum(tf.square(dx)));
+    return b > 1 ? tf.div(sum, b) : sum;
   });
 }
