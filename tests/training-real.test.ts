@@ -134,7 +134,7 @@ describe('trainable copies save what they load', () => {
     // Every grouped kind (depthwise with a multiplier, stride 2; pairs; 1x1 dense) as its dense form, against the grouped conv.
     const enc = microEncoderFromStateDict(tf, randomDict(torchShapes(ENCODER_SPECS), 5), 'dict');
     const dec = microDecoderFromStateDict(tf, randomDict(torchShapes(DECODER_SPECS), 6), 'dict');
-    const e = trainableMicroEncoder(tf, 'e', 'content-encoder', enc) as Extract<MicroastModel, { part: 'content-encoder' }>;
+    const e = trainableMicroEncoder(tf, 'e', 'content-encoder', enc) as Extract<MicroastModel, { part: 'content-encoder' | 'style-encoder' }>;
     const d = trainableMicroDecoder(tf, 'd', dec) as Extract<MicroastModel, { part: 'decoder' }>;
     const x16 = tf.randomNormal([1, 10, 10, 16], 0, 1, 'float32', 1) as tf.Tensor4D;
     const x64 = tf.randomNormal([1, 6, 6, 64], 0, 1, 'float32', 2) as tf.Tensor4D;
