@@ -54,9 +54,12 @@ const ckpts: LoadedCheckpoint[] = Object.entries(parts).map(([name, file]) => {
 const store = { get: (name: string) => ckpts.find((c) => c.name === name) };
 const choice = await startNodeBackend('wasm', { threads });
 
+/**
+ * Frames through the executor. Each frame's content is a new source (the same photo under another name), so its side is
+ * computed afresh, as for a clip's frames; with `reuseStyle` the memo serves the painting's side after the first frame.
+ */
 async function node(size: number, reuseStyle: boolean): Promise<number> {
-  const { plan, diagnostics } = compileWithImages(model, registry, images, size, undefined, store);
-  if (!plan) throw new Error(diagnostics.map((d) => d.message).join('\n'));
+  const contentPath = join(photos, 'chicago.jpg');
   const models = createModelCache();
   let memo: Memo = new RunMemo();
   const times: number[] = [];
@@ -66,11 +69,16 @@ async function node(size: number, reuseStyle: boolean): Promise<number> {
         memo.clear();
         memo = new RunMemo();
       }
+      const frame = `${contentPath}#frame${i}`;
+      images.set(frame, images.get(contentPath)!);
+      const { plan, diagnostics } = compileWithImages(withSlotSource(model, 'content', frame), registry, images, size, undefined, store);
+      if (!plan) throw new Error(diagnostics.map((d) => d.message).join('\n'));
       const t0 = performance.now();
       const r = await execute(plan, registry, makeServices(tf, images, size, 0, models, store), { memo });
       if (r.status !== 'done') throw new Error(`${size} px: ${r.status} ${r.error ?? ''}`);
       memo.trim();
       if (i > 0) times.push(performance.now() - t0);
+      images.delete(frame);
     }
   } finally {
     memo.clear();
