@@ -12,6 +12,7 @@ import {
   DECODER_SPECS, ENCODER_SPECS, MODULATOR_SPECS, microConv, microDecoderFromStateDict, microEncoderFromStateDict, modulatorFromStateDict,
 } from '../src/models/microast';
 import { trainableMicroDecoder, trainableMicroEncoder, trainableModulator, type MicroastModel } from '../src/models/microast-trainable';
+import { registerMirrorPadGradient } from '../src/models/mirror-pad-gradient';
 import { styleLoss, totalVariation } from '../src/ops/losses';
 import type { StateDict } from '../src/models/weights/state-dict';
 import { tf, useWasm } from './helpers';
@@ -92,6 +93,26 @@ describe('losses over a batch (training a feed-forward network)', () => {
     expect((await totalVariation(tf, batch).data())[0]).toBeCloseTo((tv(a) + tv(b)) / 2, 5);
     expect((await totalVariation(tf, tf.tensor4d(a, [1, 2, 2, 2])).data())[0]).toBeCloseTo(tv(a), 5);
     tf.dispose([batch, target]);
+  });
+});
+
+describe('reflection padding\'s gradient', () => {
+  it('adds what flowed into the borders back onto the values they copied (by hand; tfjs\'s own drops it)', async () => {
+    registerMirrorPadGradient(tf);
+    // x = [x0, x1, x2] padded 2 before and 1 after along width: reflect [x2, x1, x0, x1, x2, x1], symmetric [x1, x0, x0, x1, x2, x2].
+    const w = tf.tensor4d([1, 10, 100, 1000, 10000, 100000], [1, 1, 6, 1]);
+    const x = tf.tensor4d([0.5, -1, 2], [1, 1, 3, 1]);
+    const grad = (mode: 'reflect' | 'symmetric') =>
+      tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.mirrorPad(v as tf.Tensor4D, [[0, 0], [0, 0], [2, 1], [0, 0]], mode), w)))(x);
+    // reflect: dx0 = w2, dx1 = w1 + w3 + w5, dx2 = w0 + w4; symmetric: dx0 = w1 + w2, dx1 = w0 + w3, dx2 = w4 + w5.
+    expect(Array.from(await grad('reflect').data())).toEqual([100, 10 + 1000 + 100000, 1 + 10000]);
+    expect(Array.from(await grad('symmetric').data())).toEqual([10 + 100, 1 + 1000, 10000 + 100000]);
+    // Two axes at once, against the sum of every output's gradient: each input is copied (1 + its border copies) times per axis.
+    const y = tf.ones([1, 3, 3, 1]) as tf.Tensor4D;
+    const counts = await tf.grad((v: tf.Tensor) => tf.sum(tf.mirrorPad(v as tf.Tensor4D, [[0, 0], [1, 1], [1, 1], [0, 0]], 'reflect')))(y).data();
+    // Per axis of 3 padded by 1 each side (reflect): index 1 is copied twice more, the edges never: [1, 3, 1].
+    expect(Array.from(counts)).toEqual([1, 3, 1, 3, 9, 3, 1, 3, 1]);
+    tf.dispose([w, x, y]);
   });
 });
 

@@ -1,6 +1,7 @@
 import type * as tfjs from '@tensorflow/tfjs';
 import { registerWasmFilterGradient } from './conv';
 import type { ModelHandle } from './handle';
+import { registerMirrorPadGradient } from './mirror-pad-gradient';
 import {
   DECODER_SPECS, ENCODER_SPECS, MODULATOR_SPECS,
   type MicroConv, type MicroDecoderWeights, type MicroEncoderWeights, type ModulatorWeights,
@@ -73,6 +74,7 @@ let count = 0;
 
 function trainable(tf: TF, name: string, convs: MicroConv[], prefixes: string[]): { convs: () => MicroConv[]; handle: ModelHandle } {
   registerWasmFilterGradient(tf);
+  registerMirrorPadGradient(tf);
   const id = ++count;
   const copies = convs.map((c, i) =>
     tf.tidy(() => ({

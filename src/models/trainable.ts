@@ -1,6 +1,7 @@
 import type * as tfjs from '@tensorflow/tfjs';
 import type { ModelHandle } from './handle';
 import type { ConvWeights } from './checkpoints';
+import { registerMirrorPadGradient } from './mirror-pad-gradient';
 
 type TF = typeof tfjs;
 
@@ -12,6 +13,8 @@ let count = 0;
  * and PyTorch layout ([out, in, kh, kw]) so trained weights load back like the published ones.
  */
 export function trainableConvs(tf: TF, name: string, convs: { key: string; w: ConvWeights }[]): ModelHandle & { convs: ConvWeights[] } {
+  // The decoders pad by reflection: their gradient near the edges needs the full MirrorPad gradient.
+  registerMirrorPadGradient(tf);
   const id = ++count;
   const copies = convs.map(({ key, w }) =>
     tf.tidy(() => ({

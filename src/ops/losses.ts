@@ -76,7 +76,8 @@ export function styleGram(tf: TF, features: Tensor, normalisation: StyleNormalis
 export function styleLoss(tf: TF, features: Tensor, target: Tensor, normalisation: StyleNormalisation): Tensor {
   // A batch (training a feed-forward network): each image's Gram against the target, the mean of the losses.
   const b = features.shape.length === 4 ? features.shape[0]! : 1;
-  if (b > 1) return tf.tidy(() => tf.div(tf.addN(tf.split(features, b, 0).map((f) => styleLoss(tf, f, target, normalisation))), b));
+  // (Added one at a time: addN of 8 or more tensors is an invalid WebGPU pipeline.)
+  if (b > 1) return tf.tidy(() => tf.div(tf.split(features, b, 0).map((f) => styleLoss(tf, f, target, normalisation)).reduce((a, l) => tf.add(a, l)), b));
   return tf.tidy(() => {
     const { n, m } = dims(features);
     return styleLossOfGram(tf, gramMatrix(tf, features), target, n, m, normalisation);
