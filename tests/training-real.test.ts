@@ -55,7 +55,12 @@ function difference(a: string, b: string): { max: number; mean: number } {
   }
   return { max, mean: sum / ((x.data.length / 4) * 3) };
 }
-const losses = (report: string): number[] => (JSON.parse(readFileSync(report, 'utf8')) as { steps: { loss: number }[] }).steps.map((s) => s.loss);
+/** The report's losses, step by step; the run's tensor count must not grow over the steps. */
+function losses(report: string): number[] {
+  const r = JSON.parse(readFileSync(report, 'utf8')) as { steps: { loss: number }[]; tensors: { afterFirstStep: number; atEnd: number } };
+  expect(r.tensors.atEnd).toBe(r.tensors.afterFirstStep);
+  return r.steps.map((s) => s.loss);
+}
 const safetensors = (path: string): StateDict => readCheckpoint(new Uint8Array(readFileSync(path)), path);
 
 /** A state dict of random numbers with the given shapes. */
