@@ -17,7 +17,7 @@ export const microSeedParam = { kind: 'integer', default: 0, min: 0, description
 type WeightsContext = ComputeServices & { params: { weights: string; seed: number } };
 
 /** The optional input of a trainable part's weights (a MicroAST weights (trainable) node). */
-export const microModelInput = { type: 'Model', optional: true, label: 'trained weights' } as const;
+export const microModelInput = { type: 'Model', optional: true, label: 'weights' } as const;
 
 /** The part connected to a node's model input, checked to be the part the node runs; undefined when none is. */
 export function connectedPart<P extends MicroastPart>(ctx: { inputs: Record<string, unknown> }, part: P): Extract<MicroastModel, { part: P }> | undefined {
