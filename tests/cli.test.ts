@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
@@ -40,6 +40,15 @@ describe('stylegraph CLI', () => {
     expect(rep.steps.map((s: { step: number }) => s.step)).toEqual([0, 1, 2, 3, 4]);
     expect(Object.keys(rep.steps[0].terms)).toContain('content_loss');
     expect(rep.tensors.atEnd).toBe(rep.tensors.afterFirstStep);
+  });
+
+  it('validates every shipped preset, the camera presets included (their camera is a slot, not a source)', async () => {
+    const presets = readdirSync(join(root, 'presets')).filter((f) => f.endsWith('.json')).map((f) => `presets/${f}`);
+    expect(presets).toContain('presets/microast-camera.json');
+    const r = await cli('validate', ...presets);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout.split('\n').filter((l) => /: valid \(/.test(l))).toHaveLength(presets.length);
   });
 
   it('validates a preset', async () => {

@@ -3,6 +3,7 @@ import { open, realpath, stat } from 'node:fs/promises';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { addressProblem } from '../codecs/ip-address';
 import { AddressRefused, literalProblem, requestChecked, type AddressPolicy } from './address-guard';
+import { CAMERA_SOURCE } from '../../nodes/camera-input';
 
 /**
  * What a document may make the command line read or fetch (docs/security.md, "What a shared document can make
@@ -196,7 +197,8 @@ export async function readAllowed(source: string, access: SourceAccess, maxBytes
  * rules as a run: a path outside the document's folder, a URL without consent, a private address literal).
  */
 export function sourceProblem(source: string, access: SourceAccess): string | null {
-  if (source.startsWith('data:') || source.startsWith('upload:')) return null;
+  // The live camera is a slot, not something read: the editor fills it with frames, `run --content` with a photo or clip.
+  if (source.startsWith('data:') || source.startsWith('upload:') || source === CAMERA_SOURCE) return null;
   const given = access.trusted || access.given.has(source);
   try {
     if (isRemote(source)) {
