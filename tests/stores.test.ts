@@ -3,7 +3,7 @@ import { createPinia, setActivePinia } from 'pinia';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { serialiseDocument } from '../src/graph/document';
 import { AUTOSAVE_KEY, recoverAutosave, useGraphStore } from '../src/editor/stores/graph';
-import { keepHistory, useRunStore } from '../src/editor/stores/run';
+import { keepHistory, STOP_GRACE_MS, useRunStore } from '../src/editor/stores/run';
 import { useSettingsStore } from '../src/editor/stores/settings';
 import { loadPreset } from './helpers';
 
@@ -168,6 +168,7 @@ describe('run store: the queue and the history', () => {
         // As a real worker does: what cannot be cloned (a reactive proxy) throws.
         this.sent.push(structuredClone(m));
       }
+      terminate() {}
     }
     vi.stubGlobal('Worker', FakeWorker);
     // The page fetches what the worker cannot (wasm files, a run's images): here every file is empty.
@@ -210,6 +211,30 @@ describe('run store: the queue and the history', () => {
     run.pinHistory(run.history[2]!.key);
     expect(run.pinned?.image).toBe(run.history[2]!.image);
     expect(run.history[2]!.pinned).toBe(true);
+  });
+
+  it('a Stop the worker does not answer within STOP_GRACE_MS ends it, and the runs queued after it start in the new worker', async () => {
+    withGatys();
+    const settings = useSettingsStore();
+    const run = useRunStore();
+    run.init();
+    receive({ type: 'ready', choice: { backend: 'wasm', skipped: [] }, weights: [], shapes: {}, errors: [] });
+    await run.run();
+    await vi.waitFor(() => expect(sentRuns()).toHaveLength(1));
+    const first = (globalThis as unknown as { __lastWorker: object }).__lastWorker;
+    for (const seed of [5, 6]) {
+      settings.seed = seed;
+      await run.run();
+    }
+    expect(run.queue.map((q) => q.seed)).toEqual([5, 6]);
+    run.stop();
+    // The worker never answers (a step that never yields): after the grace a new worker starts; the queue is kept.
+    await vi.waitFor(() => expect((globalThis as unknown as { __lastWorker: object }).__lastWorker).not.toBe(first), { timeout: STOP_GRACE_MS + 2000 });
+    expect(run.queue.map((q) => q.seed)).toEqual([5, 6]);
+    expect(run.history.map((h) => h.status)).toEqual(['cancelled']);
+    receive({ type: 'ready', choice: { backend: 'wasm', skipped: [] }, weights: [], shapes: {}, errors: [] });
+    await vi.waitFor(() => expect(sentRuns().map((m) => m.seed)).toEqual([5]));
+    expect(run.queue.map((q) => q.seed)).toEqual([6]);
   });
 
   it('keeps pinned runs when the history is full, dropping the oldest others', () => {

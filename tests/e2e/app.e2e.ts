@@ -38,12 +38,15 @@ interface Editor {
   errors: string[];
 }
 
-/** A fresh browser profile on the editor; waits until the backend is up and Run is enabled. */
+/**
+ * A fresh browser profile on the editor; waits until the backend is up and Run is enabled. These tests work on the Gatys
+ * preset (a first visit opens MicroAST): without a preset in the query, Gatys is asked for.
+ */
 async function open(query: string): Promise<Editor> {
   const page = await browser.newPage({ viewport: { width: 1500, height: 950 } });
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
-  await page.goto(`${base}?${query}`);
+  await page.goto(`${base}?${query}${/(^|&)preset=/.test(query) ? '' : '&preset=gatys.json'}`);
   await page.waitForFunction(() => !(document.querySelector('[data-test=run]') as HTMLButtonElement | null)?.disabled, null, { timeout: 60_000 });
   return { page, errors };
 }
@@ -177,7 +180,8 @@ describe('the editor', () => {
     await page.keyboard.press('b');
     await expect.poll(() => page.locator('[data-node="tv"].bypassed').count()).toBe(1);
     await page.waitForTimeout(600);
-    await page.reload();
+    // The editor opened again without a preset in its address: the autosaved graph comes back.
+    await page.goto(`${base}?backend=wasm&size=64`);
     await page.waitForSelector('[data-node="tv"]');
     expect(await page.locator('[data-node="tv"].bypassed').count()).toBe(1);
     expect((await model(page)).nodes).toEqual(before.nodes);
@@ -400,8 +404,8 @@ describe('the editor', () => {
       await finished(page);
       expect(await status(page)).toMatch(/^done after 2 steps/);
       await page.screenshot({ path: `${shots}editor-pack.png` });
-      // The pack stays installed across a reload, and the worker has it again.
-      await page.reload();
+      // The pack stays installed across a reload (without a preset in the address: the autosaved graph), and the worker has it again.
+      await page.goto(`${base}?backend=wasm&size=32`);
       await page.waitForFunction(() => !(document.querySelector('[data-test=run]') as HTMLButtonElement | null)?.disabled, null, { timeout: 60_000 });
       await page.waitForSelector(`[data-node="${id}"]:not(.placeholder)`);
       await page.click('[data-test=run]');

@@ -16,7 +16,7 @@ const status = (page: import('playwright-core').Page) => page.textContent('[data
 
 describe('wasm threads in the editor', () => {
   it('is cross-origin isolated, runs wasm on more than one thread, completes a Gatys run and shows the count', async () => {
-    const { page, errors } = await editor.open('backend=wasm&size=32');
+    const { page, errors } = await editor.open('backend=wasm&size=32&preset=gatys.json');
     expect(await page.evaluate(() => self.crossOriginIsolated)).toBe(true);
     const threads = Number(await page.getAttribute('.backend', 'data-threads'));
     const cores = await page.evaluate(() => navigator.hardwareConcurrency);

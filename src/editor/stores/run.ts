@@ -151,6 +151,8 @@ export const useRunStore = defineStore('run', () => {
   /** Grabs the camera's picture for a run of a graph with a camera node (the camera store provides it). */
   let grabFrame: (() => Promise<ImageBitmap | null>) | null = null;
   let clock: ReturnType<typeof setInterval> | undefined;
+  /** Whether the queue goes on when the next worker is ready (after a Stop that had to end the worker). */
+  let resumeQueue = false;
 
   const post = (m: ToWorker, transfer: Transferable[] = []) => worker?.postMessage(m, transfer);
 
@@ -218,7 +220,7 @@ export const useRunStore = defineStore('run', () => {
    * Moves the run worker into the pack sandbox (or out of it): a new worker, started again. What the old one owed is
    * answered with an error; a run going on in it is lost and says so.
    */
-  function restart(sandbox: boolean, notify = false) {
+  function restart(sandbox: boolean, notify = false, keepQueue = false) {
     worker?.terminate();
     worker = null;
     for (const [id, resolve] of waiting) resolve({ type: 'pack-answer', id, error: 'the run worker restarted' });
@@ -229,8 +231,10 @@ export const useRunStore = defineStore('run', () => {
     if (current.value) {
       clearInterval(clock);
       current.value = null;
-      queue.value = [];
+      if (!keepQueue) queue.value = [];
     }
+    // A Stop that ended the worker keeps the runs queued after it: they start once the new worker is ready.
+    resumeQueue = keepQueue && queue.value.length > 0;
     phase.value = 'starting';
     message.value = sandbox ? 'starting TensorFlow.js in the pack sandbox…' : 'starting TensorFlow.js…';
     startWorker(sandbox);
@@ -322,6 +326,10 @@ export const useRunStore = defineStore('run', () => {
       slowStart.value = false;
       clearTimeout(slowTimer);
       started?.settle(true);
+      if (resumeQueue) {
+        resumeQueue = false;
+        startNext();
+      }
     } else if (m.type === 'weights') {
       weights.value = m.weights;
       setShapes(m.shapes);
@@ -675,7 +683,7 @@ export const useRunStore = defineStore('run', () => {
       const job = current.value;
       if (job) history.value = keepHistory([{ key: job.key, label: job.label, image: null, status: 'cancelled', seconds: (performance.now() - startedAt.value) / 1000, steps: lastStep.value }, ...history.value]);
       graph.tell(`the run did not stop within ${STOP_GRACE_MS / 1000} s, so its worker was ended and a new one started (a node that never yields cannot be stopped otherwise)`, true);
-      restart(sandboxed.value, true);
+      restart(sandboxed.value, true, true);
     }, STOP_GRACE_MS);
   }
 
