@@ -153,6 +153,8 @@ export const useRunStore = defineStore('run', () => {
   let clock: ReturnType<typeof setInterval> | undefined;
   /** Whether the queue goes on when the next worker is ready (after a Stop that had to end the worker). */
   let resumeQueue = false;
+  /** The run whose preview the output shows. */
+  let previewOf = 0;
 
   const post = (m: ToWorker, transfer: Transferable[] = []) => worker?.postMessage(m, transfer);
 
@@ -356,6 +358,7 @@ export const useRunStore = defineStore('run', () => {
       else if (e.type === 'preview') {
         output.value = e.image;
         outputStep.value = e.step;
+        previewOf = runId;
       } else {
         total.value = e.total;
         const { type: _t, total: _n, ...record } = e;
@@ -681,7 +684,9 @@ export const useRunStore = defineStore('run', () => {
       if (phase.value !== 'stopping' || runId !== id || worker !== w) return;
       clearInterval(clock);
       const job = current.value;
-      if (job) history.value = keepHistory([{ key: job.key, label: job.label, image: null, status: 'cancelled', seconds: (performance.now() - startedAt.value) / 1000, steps: lastStep.value }, ...history.value]);
+      // The history keeps the last picture the run showed, as a Stop the worker answers does.
+      const image = previewOf === id && output.value ? markRaw(output.value) : null;
+      if (job) history.value = keepHistory([{ key: job.key, label: job.label, image, status: 'cancelled', seconds: (performance.now() - startedAt.value) / 1000, steps: lastStep.value }, ...history.value]);
       graph.tell(`the run did not stop within ${STOP_GRACE_MS / 1000} s, so its worker was ended and a new one started (a node that never yields cannot be stopped otherwise)`, true);
       restart(sandboxed.value, true, true);
     }, STOP_GRACE_MS);
