@@ -237,6 +237,21 @@ describe('run store: the queue and the history', () => {
     expect(run.queue.map((q) => q.seed)).toEqual([6]);
   });
 
+  it('a Stop the worker answers does not end it, however long its step takes', async () => {
+    withGatys();
+    const run = useRunStore();
+    run.init();
+    receive({ type: 'ready', choice: { backend: 'wasm', skipped: [] }, weights: [], shapes: {}, errors: [] });
+    await run.run();
+    await vi.waitFor(() => expect(sentRuns()).toHaveLength(1));
+    const first = (globalThis as unknown as { __lastWorker: object }).__lastWorker;
+    run.stop();
+    receive({ type: 'stopping', id: sentRuns()[0]!.id });
+    await new Promise((r) => setTimeout(r, STOP_GRACE_MS + 300));
+    expect((globalThis as unknown as { __lastWorker: object }).__lastWorker).toBe(first);
+    expect(run.phase).toBe('stopping');
+  });
+
   it('keeps pinned runs when the history is full, dropping the oldest others', () => {
     const item = (key: number, pinned = false) => ({ key, label: `#${key}`, image: null, status: 'done', seconds: 1, steps: 1, pinned });
     const kept = keepHistory([item(30), ...Array.from({ length: 19 }, (_, i) => item(29 - i)), item(1, true)]);

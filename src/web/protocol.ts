@@ -120,6 +120,8 @@ export type FromWorker =
   | { type: 'fetch'; id: number; url: string }
   | { type: 'model-layers'; source: string; layers: [string, number[]][] | null; error?: string }
   | { type: 'event'; id: number; event: RunEvent }
+  /** The worker read a Stop: the run ends after the step it is in (a worker that never answers is ended by the page). */
+  | { type: 'stopping'; id: number }
   | { type: 'probe'; id: number; key: string; preview: Preview }
   | { type: 'cell'; id: number; label: string; index: number; count: number }
   | {

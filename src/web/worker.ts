@@ -139,7 +139,10 @@ async function receive(m: ToWorker) {
         post({ type: 'failed-to-start', message: err instanceof Error ? err.message : String(err) });
       }
     })();
-  } else if (m.type === 'stop') running.get(m.id)?.abort();
+  } else if (m.type === 'stop') {
+    running.get(m.id)?.abort();
+    post({ type: 'stopping', id: m.id });
+  }
   else if (m.type === 'describe-model') {
     await ready;
     try {

@@ -46,6 +46,8 @@ describe('the editor: runs', () => {
     await page.click('[data-test=queue-list] li:nth-child(2) button[title=cancel]');
     expect((await waiting()).map((l) => /seed (\d)/.exec(l)?.[1])).toEqual(['3', '2']);
     await page.screenshot({ path: `${shots}queue-waiting.png` });
+    // Stopped once it shows a picture (stopped while still preparing, it would have none to pin).
+    await page.waitForFunction(() => (window as unknown as { stylegraph: { run: { output: unknown } } }).stylegraph.run.output !== null, null, { timeout: 120_000 });
     await page.click('[data-test=stop]');
     await page.waitForFunction(() => document.querySelectorAll('[data-test=history] figure').length === 3, null, { timeout: 240_000 });
     const captions = await page.locator('[data-test=history] figcaption').evaluateAll((els) => els.map((e) => e.getAttribute('title') ?? ''));

@@ -155,6 +155,8 @@ export const useRunStore = defineStore('run', () => {
   let resumeQueue = false;
   /** The run whose preview the output shows. */
   let previewOf = 0;
+  /** Whether the worker answered the last Stop. */
+  let stopAnswered = false;
 
   const post = (m: ToWorker, transfer: Transferable[] = []) => worker?.postMessage(m, transfer);
 
@@ -348,6 +350,7 @@ export const useRunStore = defineStore('run', () => {
       startError.value = m.message;
       started?.settle(false);
     } else if (m.id !== runId) return;
+    else if (m.type === 'stopping') stopAnswered = true;
     else if (m.type === 'event') {
       const e = m.event;
       if (e.type === 'status') {
@@ -676,12 +679,14 @@ export const useRunStore = defineStore('run', () => {
     if (phase.value !== 'running') return;
     phase.value = 'stopping';
     message.value = 'stopping after this step';
+    stopAnswered = false;
     post({ type: 'stop', id: runId });
     const id = runId;
     const w = worker;
-    // A compute that never yields never reads the stop: after STOP_GRACE_MS the worker is ended and a new one starts.
+    // A compute that never yields never reads the stop: unanswered after STOP_GRACE_MS, the worker is ended and a new
+    // one starts. A worker that answered ends the run after the step it is in (a long step is not cut short).
     setTimeout(() => {
-      if (phase.value !== 'stopping' || runId !== id || worker !== w) return;
+      if (stopAnswered || phase.value !== 'stopping' || runId !== id || worker !== w) return;
       clearInterval(clock);
       const job = current.value;
       // The history keeps the last picture the run showed, as a Stop the worker answers does.
