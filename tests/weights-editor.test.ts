@@ -209,6 +209,14 @@ describe('dropped checkpoint files', () => {
     expect(idb.stored.map((s) => s.name)).toEqual(['adain-decoder', 'vgg_normalised']);
   });
 
+  it('takes the four dropped MicroAST four dropped .pth.tar files, each for the network its manifest file name names', async () => {
+    useGraphStore().load(loadPreset('microast.json'), 'microast.json');
+    const weights = useWeightsStore();
+    await weights.drop(['content_encoder', 'style_encoder', 'modulator', 'decoder'].map((p) => file(`${p}_iter_160000.pth.tar`)));
+    expect(weights.error).toBeNull();
+    expect(idb.stored.map((s) => s.name).sort()).toEqual(['microast-content-encoder', 'microast-decoder', 'microast-modulator', 'microast-style-encoder']);
+  });
+
   it('asks which network a file with another name is for while two are missing, and refuses other files', async () => {
     withAdain();
     const weights = useWeightsStore();

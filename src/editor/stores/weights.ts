@@ -142,7 +142,7 @@ export const useWeightsStore = defineStore('weights', () => {
 
   /** The name a dropped file is for: its manifest file name (decoder.pth), its own name (vgg19.pth), or the one network missing. */
   function nameFor(file: File): string | null {
-    const stem = file.name.replace(/\.(pth|pt|safetensors)$/i, '');
+    const stem = file.name.replace(/\.(pth\.tar|pth|pt|safetensors)$/i, '');
     const byFile = MANIFEST.filter((e) => fileOf(e) === file.name);
     const neededNames = needed.value.map((n) => n.name);
     const match = byFile.find((e) => neededNames.includes(e.name)) ?? byFile[0];
@@ -175,7 +175,7 @@ export const useWeightsStore = defineStore('weights', () => {
       return;
     }
     for (const file of files) {
-      if (!/\.(pth|pt|safetensors)$/i.test(file.name)) {
+      if (!/\.(pth\.tar|pth|pt|safetensors)$/i.test(file.name)) {
         error.value = `${file.name}: drop a .pth or .safetensors checkpoint, or a tfjs model.json with its shards`;
         continue;
       }
