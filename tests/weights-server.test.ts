@@ -87,12 +87,33 @@ describe('the editor server serves manifest weights', () => {
     expect(upstreamHits.length).toBe(before);
   });
 
-  it('takes the page\'s mirror (http only) instead of its own', async () => {
-    const res = await fetch(`${base}${WEIGHTS_ROUTE}/vgg_normalised?mirror=${encodeURIComponent(`${host}/other/`)}`);
-    expect(new Uint8Array(await res.arrayBuffer())).toEqual(files['vgg_normalised.pth']);
-    expect(upstreamHits).toContain('/other/vgg_normalised.pth');
+  it('takes the page\'s mirror (http only) instead of its own, held to the public-address rule', async () => {
+    // A page (a link's ?weightsMirror=) may not make the server fetch from the local network: only its own mirror may be there.
+    const before = upstreamHits.length;
+    const local = await fetch(`${base}${WEIGHTS_ROUTE}/vgg_normalised?mirror=${encodeURIComponent(`${host}/other/`)}`);
+    expect(local.status).toBe(502);
+    expect(((await local.json()) as { error: string }).error).toMatch(/127\.0\.0\.1.*(private|loopback|local)/i);
+    expect(upstreamHits.length).toBe(before);
     const bad = await fetch(`${base}${WEIGHTS_ROUTE}/vgg_normalised?mirror=${encodeURIComponent('file:///etc/')}`);
     expect(bad.status).toBe(400);
+    // A public page mirror is used instead of the server's own (the download itself stubbed here).
+    const asked: string[] = [];
+    const stubbed = weightsMiddleware({
+      cacheDir: () => mkdtempSync(join(tmpdir(), 'stylegraph-server-cache-')), mirror: () => `${host}/mirror`,
+      fetch: (async (input: string | URL | Request) => {
+        asked.push(String(input));
+        return new Response(files['vgg_normalised.pth'], { headers: { 'content-length': String(files['vgg_normalised.pth']!.length) } });
+      }) as typeof fetch,
+    });
+    const other = createServer((req, res) => void stubbed(req, res, () => res.writeHead(418).end('next')));
+    const at = await listen(other);
+    try {
+      const res = await fetch(`${at}${WEIGHTS_ROUTE}/vgg_normalised?mirror=${encodeURIComponent('https://class.example/weights/')}`);
+      expect(new Uint8Array(await res.arrayBuffer())).toEqual(files['vgg_normalised.pth']);
+      expect(asked).toEqual(['https://class.example/weights/vgg_normalised.pth']);
+    } finally {
+      other.close();
+    }
   });
 
   it('serves only manifest names: anything else is 404 and fetches nothing', async () => {

@@ -82,12 +82,14 @@ export function weightsMiddleware(options: WeightsServerOptions = {}) {
   /** Downloads in progress by source URL: two pages (or a page and its progress poll) share one. */
   const downloads = new Map<string, Download>();
 
-  function start(url: string, entry: ManifestEntry, mirror: string | null): Download {
+  function start(url: string, entry: ManifestEntry, mirror: string | null, trusted: string | null): Download {
     const running = downloads.get(url);
     if (running) return running;
     const controller = new AbortController();
-    // Only the mirror (the server's or the page's) may be on the local network; a manifest host or a redirect may not.
-    const get = options.fetch ?? checkedFetch(weightsAddressPolicy(mirror));
+    // Only the server's own mirror (the user's setting) may be on the local network. A mirror the page names (a link's
+    // ?weightsMirror=) is held to the public-address rule like a manifest host and every redirect: a link must not
+    // make this server fetch from the user's network.
+    const get = options.fetch ?? checkedFetch(weightsAddressPolicy(trusted));
     const d: Download = { progress: null, waiters: 0, settled: false, controller, done: Promise.resolve('') };
     // The manifest name goes in the cache's index, so the CLI finds a file fetched from a mirror by its name.
     // Held to the manifest's size (exact where known), the deadline and the stall timeout, as on the command line.
@@ -142,7 +144,7 @@ export function weightsMiddleware(options: WeightsServerOptions = {}) {
       return json(res, 200, progress);
     }
     if (m[3] !== undefined) return serveFolderFile(req, res, entry, source, m[3]);
-    const d = start(source, entry, mirror);
+    const d = start(source, entry, mirror, mirror === own ? own : null);
     d.waiters++;
     let finished = false;
     res.on('close', () => {
