@@ -102,7 +102,7 @@ describe('the editor server serves manifest weights', () => {
       cacheDir: () => mkdtempSync(join(tmpdir(), 'stylegraph-server-cache-')), mirror: () => `${host}/mirror`,
       fetch: (async (input: string | URL | Request) => {
         asked.push(String(input));
-        return new Response(files['vgg_normalised.pth'], { headers: { 'content-length': String(files['vgg_normalised.pth']!.length) } });
+        return new Response(new Uint8Array(files['vgg_normalised.pth']!), { headers: { 'content-length': String(files['vgg_normalised.pth']!.length) } });
       }) as typeof fetch,
     });
     const other = createServer((req, res) => void stubbed(req, res, () => res.writeHead(418).end('next')));
