@@ -72,7 +72,10 @@ async function time(size: number, f: (x: tf.Tensor4D) => tf.Tensor4D): Promise<[
     await y.data();
     y.dispose();
     const c = process.cpuUsage(c0);
-    if (i) ms.push(performance.now() - t0), cpu.push((c.user + c.system) / 1000);
+    if (i) {
+      ms.push(performance.now() - t0);
+      cpu.push((c.user + c.system) / 1000);
+    }
   }
   x.dispose();
   const median = (a: number[]) => a.sort((p, q) => p - q)[Math.floor(a.length / 2)]!;

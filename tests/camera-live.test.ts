@@ -128,9 +128,8 @@ describe('live frame scheduler', () => {
   });
 
   it('accepts an answer that arrives before the send resolved', async () => {
-    let s!: FrameScheduler;
     let t = 0;
-    s = new FrameScheduler(async () => {
+    const s: FrameScheduler = new FrameScheduler(async () => {
       const ticket = ++t;
       s.complete(ticket); // a worker that answered at once
       return ticket;

@@ -28,6 +28,7 @@ beforeEach(() => {
     onmessage: ((e: { data: unknown }) => void) | null = null;
     onerror: unknown = null;
     constructor() {
+      // eslint-disable-next-line @typescript-eslint/no-this-alias -- the test keeps the one worker the store made, to talk to it
       worker = this;
     }
     postMessage(m: Sent & { frame?: unknown }) {

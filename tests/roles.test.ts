@@ -255,6 +255,7 @@ describe('parameters typed from their declarations', () => {
       on: { kind: 'boolean', default: true },
       name: { kind: 'string', default: '' },
     });
+    expectTypeOf(params).toBeObject();
     expectTypeOf<ParamsOf<typeof params>>().toEqualTypeOf<{ n: number; mode: 'a' | 'b'; taps: string[]; on: boolean; name: string }>();
     // Unknown declarations type as ParamValues.
     expectTypeOf<ParamsOf<ParamDefs>[string]>().toEqualTypeOf<number | boolean | string | string[]>();

@@ -120,7 +120,7 @@ describe('documents are data', () => {
     const many = Array.from({ length: LIMITS.nodes + 1 }, (_, i) => ({ id: `n${i}`, type: 'scalar' }));
     expect(parseDocument({ format: 'stylegraph', version: 1, nodes: many, edges: [] }).diagnostics[0]!.message).toMatch(new RegExp(`${LIMITS.nodes + 1} nodes; the limit is ${LIMITS.nodes}`));
     expect(parseDocument({ format: 'stylegraph', version: 1, nodes: [{ id: 'a', type: 'scalar', title: 'x'.repeat(LIMITS.stringLength + 1) }], edges: [] }).diagnostics[0]!.message).toMatch(/longer than/);
-    expect(parseDocument({ format: 'stylegraph', version: 1, nodes: [{ id: 'a', type: 'scalar', params: { value: 1e400 } }], edges: [] }).model).not.toBeNull();
+    expect(parseDocument({ format: 'stylegraph', version: 1, nodes: [{ id: 'a', type: 'scalar', params: { value: Number('1e400') } }], edges: [] }).model).not.toBeNull();
   });
 
   it('opens every saved v1 document from earlier releases', () => {

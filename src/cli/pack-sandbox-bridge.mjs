@@ -72,7 +72,10 @@ for (const stream of [child.stdout, child.stderr]) {
     rest += chunk;
     const parts = rest.split('\n');
     rest = parts.pop() ?? '';
-    if (rest.length > 4096) parts.push(rest.slice(0, 4096)), (rest = '');
+    if (rest.length > 4096) {
+      parts.push(rest.slice(0, 4096));
+      rest = '';
+    }
     for (const p of parts) {
       if (++lines <= d.logLines) d.logs.postMessage({ line: p.slice(0, 4096) });
       else if (lines === d.logLines + 1) d.logs.postMessage({ line: `(further output left out after ${d.logLines} lines)` });

@@ -55,12 +55,16 @@ function harden() {
   tcp.on('error', () => {});
   try {
     tcp.connect({ port: -1, host: '127.0.0.1' }); // makes the handle, then fails on the port: nothing is sent
-  } catch {}
+  } catch {
+    // expected: the handle exists, which is all this needs
+  }
   const pipe = new net.Socket();
   pipe.on('error', () => {});
   try {
     pipe.connect({ path: /** @type {any} */ (1) }); // a Pipe handle, then a type error: nothing is opened
-  } catch {}
+  } catch {
+    // expected: the handle exists, which is all this needs
+  }
   const udp = dgram.createSocket('udp4');
   const resolver = new dns.Resolver();
   /** @type {[Function | undefined, string][]} */

@@ -239,7 +239,10 @@ export async function videoCommand(io: Io, c: RunCommand, v: VideoOptions): Prom
       ...(partial ? { partial } : {}), seconds: result.seconds, framesPerSecond: frames / Math.max(1e-9, result.seconds),
       firstFrameSeconds, framesPerSecondAfterFirst: steady, size: [width, height], rate, blend: v.blend ?? 0, warmStart: Boolean(v.warmStart), reused: result.reused.hits, firstFrame: result.runs[0] ?? null,
     }, null, 2) + '\n');
-    if (r.failed) (rescued = true), io.err(`stylegraph: ${r.failed}; saved it to ${r.path} instead`);
+    if (r.failed) {
+      rescued = true;
+      io.err(`stylegraph: ${r.failed}; saved it to ${r.path} instead`);
+    }
   }
   if (partial) io.err(`stylegraph: kept the ${frames} frames finished in ${relativeName(io.cwd, partial)} (the run stopped there; ${v.out} was not written)`);
   // A short read: fewer frames than the clip announced (a file cut short or damaged). The result holds what there was,

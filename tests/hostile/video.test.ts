@@ -239,7 +239,10 @@ describe.skipIf(!hasFfmpeg)('hostile video: Ctrl+C keeps the frames finished', (
       limitMs: 180_000,
       onLine: (text, pid) => {
         // The progress says frame 1, then every 48 frames: stop after the 49th.
-        if (!sent && /frame 49\/480/.test(text)) (sent = true), process.kill(pid, 'SIGINT');
+        if (!sent && /frame 49\/480/.test(text)) {
+          sent = true;
+          process.kill(pid, 'SIGINT');
+        }
       },
     });
     expect(sent, r.stderr).toBe(true);

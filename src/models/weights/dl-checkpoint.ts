@@ -35,6 +35,7 @@ export type ReadCheckpointFile = (filename: string, expectedBytes: number) => Pr
 export function isPlainFileName(name: string): boolean {
   return (
     name.length > 0 && name.length <= 255 && name !== '.' && name !== '..' &&
+    // eslint-disable-next-line no-control-regex -- control characters are exactly what a file name must not hold
     !/[/\\:]/.test(name) && !/[\u0000-\u001f\u007f]/.test(name)
   );
 }

@@ -109,7 +109,8 @@ function readLegacyPth(bytes: Uint8Array): StateDict {
     return r.value;
   };
   const magic = next();
-  if (magic !== 0x1950a86a20f9469cfc6c) throw new WeightsError('not a PyTorch checkpoint (neither a zip archive nor a legacy torch.save stream)');
+  // The magic is wider than a double; the unpickler hands a long over as a number, rounded the same way.
+  if (magic !== Number(0x1950a86a20f9469cfc6cn)) throw new WeightsError('not a PyTorch checkpoint (neither a zip archive nor a legacy torch.save stream)');
   next(); // protocol version
   next(); // sys info
   const storages = new Map<string, StorageRef>();

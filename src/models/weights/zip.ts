@@ -60,8 +60,14 @@ export function readZip(bytes: Uint8Array): Map<string, ZipEntry> {
       const len = u16(e + 2);
       if (id === 0x0001) {
         let q = e + 4;
-        if (size === 0xffffffff) (size = u64(q)), (q += 8);
-        if (compressed === 0xffffffff) (compressed = u64(q)), (q += 8);
+        if (size === 0xffffffff) {
+          size = u64(q);
+          q += 8;
+        }
+        if (compressed === 0xffffffff) {
+          compressed = u64(q);
+          q += 8;
+        }
         if (local === 0xffffffff) local = u64(q);
       }
       e += 4 + len;
