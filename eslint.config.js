@@ -36,7 +36,10 @@ export default tseslint.config(
       'vue/multi-word-component-names': 'off',
       // Prettier owns where attributes break.
       'vue/first-attribute-linebreak': 'off',
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' },
+      ],
     },
   },
   {

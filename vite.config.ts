@@ -23,7 +23,9 @@ export default defineConfig({
   preview: { headers: { ...crossOriginIsolation } },
   optimizeDeps: {
     include: [
-      '@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-backend-webgpu',
+      '@tensorflow/tfjs',
+      '@tensorflow/tfjs-backend-wasm',
+      '@tensorflow/tfjs-backend-webgpu',
       // CommonJS files the run worker imports for threaded wasm (src/web/backend.ts).
       '@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.js',
       '@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.worker.js',

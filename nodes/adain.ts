@@ -21,12 +21,22 @@ export default defineNodeType({
   },
   outputs: { features: { type: 'Features' } },
   params: {
-    alpha: { kind: 'number', default: 1, min: 0, max: 1, step: 0.05, description: 'Content-style trade-off: 0 keeps the content features, 1 is full AdaIN.' },
+    alpha: {
+      kind: 'number',
+      default: 1,
+      min: 0,
+      max: 1,
+      step: 0.05,
+      description: 'Content-style trade-off: 0 keeps the content features, 1 is full AdaIN.',
+    },
   },
   infer: (ctx) => {
     const c = inputInfo(ctx, 'content');
     const s = inputInfo(ctx, 'style');
-    if (c.shape.at(-1) !== s.shape.at(-1)) throw new Error(`content has ${c.shape.at(-1)} channels but style has ${s.shape.at(-1)}; encode both to the same layer`);
+    if (c.shape.at(-1) !== s.shape.at(-1))
+      throw new Error(
+        `content has ${c.shape.at(-1)} channels but style has ${s.shape.at(-1)}; encode both to the same layer`,
+      );
     return { features: { shape: [...c.shape], layer: c.layer } };
   },
   compute: ({ tf, inputs, params }) => ({

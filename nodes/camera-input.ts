@@ -12,7 +12,10 @@ export const cameraNodes = (model: GraphModel): GraphModel['nodes'] => model.nod
 
 /** A copy of the model whose camera nodes read `source` (one live frame, decoded by the host under that name). */
 export function withCameraSource(model: GraphModel, source: string): GraphModel {
-  return { ...model, nodes: model.nodes.map((n) => (n.type === 'camera' ? { ...n, params: { ...n.params, source } } : n)) };
+  return {
+    ...model,
+    nodes: model.nodes.map((n) => (n.type === 'camera' ? { ...n, params: { ...n.params, source } } : n)),
+  };
 }
 
 /**
@@ -26,12 +29,15 @@ export default defineNodeType({
   title: 'Camera',
   category: 'Inputs',
   role: 'source',
-  description: 'Live frames from a webcam (in the editor, press Start camera in the output panel). On the command line --content fills it.',
+  description:
+    'Live frames from a webcam (in the editor, press Start camera in the output panel). On the command line --content fills it.',
   inputs: {},
   outputs: { image: { type: 'Image' } },
   params: {
     source: {
-      kind: 'image', default: CAMERA_SOURCE, label: 'frames',
+      kind: 'image',
+      default: CAMERA_SOURCE,
+      label: 'frames',
       description: 'camera: is the live camera; the editor and --content set a frame or a photo here for each run.',
     },
   },

@@ -1,6 +1,15 @@
 import { defineNodeType } from '../src/plugin/types';
 import { CONTENT_NORMALISATIONS, contentLoss, tiledContentLoss } from '../src/ops/losses';
-import { SCALAR, featureLossInputs, featureLossRole, inputInfo, inputTensor, lossWeight, sameShape, weightParam } from './shared';
+import {
+  SCALAR,
+  featureLossInputs,
+  featureLossRole,
+  inputInfo,
+  inputTensor,
+  lossWeight,
+  sameShape,
+  weightParam,
+} from './shared';
 
 /** How far the image's features at one layer are from the content image's. */
 export default defineNodeType({
@@ -14,8 +23,11 @@ export default defineNodeType({
   params: {
     weight: weightParam(1, 'alpha in Gatys et al.; ignored when the weight input is connected.'),
     normalisation: {
-      kind: 'enum', default: 'gatys', options: CONTENT_NORMALISATIONS,
-      description: 'gatys: 1/2 sum of squared differences; mse: their mean (neural-style, AdaIN training); mvn-mse: the mean after normalising each channel (SANet).',
+      kind: 'enum',
+      default: 'gatys',
+      options: CONTENT_NORMALISATIONS,
+      description:
+        'gatys: 1/2 sum of squared differences; mse: their mean (neural-style, AdaIN training); mvn-mse: the mean after normalising each channel (SANet).',
     },
   },
   infer: (ctx) => {
@@ -27,7 +39,10 @@ export default defineNodeType({
     const { tf } = ctx;
     return {
       loss: tf.tidy(() =>
-        tf.mul(contentLoss(tf, inputTensor(ctx, 'input'), inputTensor(ctx, 'target'), ctx.params.normalisation), lossWeight(ctx)),
+        tf.mul(
+          contentLoss(tf, inputTensor(ctx, 'input'), inputTensor(ctx, 'target'), ctx.params.normalisation),
+          lossWeight(ctx),
+        ),
       ),
     };
   },

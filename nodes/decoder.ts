@@ -16,7 +16,12 @@ export default defineNodeType({
   outputs: { image: { type: 'Image' } },
   params: {
     weights: weightsParam('adain-decoder'),
-    seed: { kind: 'integer', default: 0, min: 0, description: 'Seed of the random weights used until the checkpoint is loaded.' },
+    seed: {
+      kind: 'integer',
+      default: 0,
+      min: 0,
+      description: 'Seed of the random weights used until the checkpoint is loaded.',
+    },
   },
   infer: (ctx) => {
     const [b, h, w, c] = inputInfo(ctx, 'features').shape as [number, number, number, number];
@@ -27,7 +32,17 @@ export default defineNodeType({
     const [b, h, w, c] = inputInfo(ctx, 'features').shape as [number, number, number, number];
     // Nine 3x3 convs at 1x, 2x, 4x, 8x the feature size (channel plan c -> c/2 -> c/4 -> c/8 -> 3).
     const px = b * h * w;
-    const convs: [number, number, number][] = [[c, c / 2, 1], [c / 2, c / 2, 4], [c / 2, c / 2, 4], [c / 2, c / 2, 4], [c / 2, c / 4, 4], [c / 4, c / 4, 16], [c / 4, c / 8, 16], [c / 8, c / 8, 64], [c / 8, 3, 64]];
+    const convs: [number, number, number][] = [
+      [c, c / 2, 1],
+      [c / 2, c / 2, 4],
+      [c / 2, c / 2, 4],
+      [c / 2, c / 2, 4],
+      [c / 2, c / 4, 4],
+      [c / 4, c / 4, 16],
+      [c / 4, c / 8, 16],
+      [c / 8, c / 8, 64],
+      [c / 8, 3, 64],
+    ];
     return convs.reduce((a, [i, o, s]) => a + 2 * 9 * i * o * px * s, 0);
   },
   compute: (ctx) => {

@@ -14,18 +14,30 @@ export default defineNodeType({
   title: 'Fast style weights (trainable)',
   category: 'Models',
   role: 'variable',
-  description: 'Starts from the picked network (checkpoint fast-style-NAME) or seeded random weights and is updated by a Trainer; saved with ml5\'s variable names (Variable .. Variable_47).',
+  description:
+    "Starts from the picked network (checkpoint fast-style-NAME) or seeded random weights and is updated by a Trainer; saved with ml5's variable names (Variable .. Variable_47).",
   inputs: {},
   outputs: { model: { type: 'Model' } },
   params: {
-    network: { kind: 'enum', default: 'wave', options: FAST_STYLE_NETWORKS, label: 'start from', description: 'The network fine-tuned (checkpoint fast-style-NAME); seeded random weights where it is not loaded.' },
+    network: {
+      kind: 'enum',
+      default: 'wave',
+      options: FAST_STYLE_NETWORKS,
+      label: 'start from',
+      description: 'The network fine-tuned (checkpoint fast-style-NAME); seeded random weights where it is not loaded.',
+    },
     seed: { kind: 'integer', default: 0, min: 0, description: 'Seed of the random starting weights.' },
   },
   infer: () => ({ model: { shape: [] } }),
   compute: (ctx) => {
-    const model: FastStyleModel = trainableFastStyle(ctx.tf, ctx.nodeId, fastStyleWeights(ctx, ctx.params.network, ctx.params.seed));
+    const model: FastStyleModel = trainableFastStyle(
+      ctx.tf,
+      ctx.nodeId,
+      fastStyleWeights(ctx, ctx.params.network, ctx.params.seed),
+    );
     return { model };
   },
   checkpoint: (p) => fastStyleCheckpoint(p.network),
-  describeWeights: (p, services) => describeNetwork(services, 'Fast style network (trainable)', fastStyleCheckpoint(p.network), p.seed),
+  describeWeights: (p, services) =>
+    describeNetwork(services, 'Fast style network (trainable)', fastStyleCheckpoint(p.network), p.seed),
 });

@@ -1,11 +1,27 @@
-import { fastStyle, fastStyleFromStateDict, fastStyleMacs, randomFastStyle, type FastStyleWeights } from '../src/models/fast-style';
+import {
+  fastStyle,
+  fastStyleFromStateDict,
+  fastStyleMacs,
+  randomFastStyle,
+  type FastStyleWeights,
+} from '../src/models/fast-style';
 import type { FastStyleModel } from '../src/models/fast-style-trainable';
 import { defineNodeType, type ComputeServices } from '../src/plugin/types';
 import { inputInfo, inputTensor } from './shared';
 import { describeNetwork, networkWeights } from './weights';
 
 /** The nine networks ml5 publishes (ml5-data-and-models, models/style-transfer/NAME/), each trained on one painting. */
-export const FAST_STYLE_NETWORKS = ['wave', 'udnie', 'la_muse', 'rain_princess', 'scream', 'wreck', 'mathura', 'matilde_perez', 'matta'] as const;
+export const FAST_STYLE_NETWORKS = [
+  'wave',
+  'udnie',
+  'la_muse',
+  'rain_princess',
+  'scream',
+  'wreck',
+  'mathura',
+  'matilde_perez',
+  'matta',
+] as const;
 export type FastStyleNetwork = (typeof FAST_STYLE_NETWORKS)[number];
 
 /** The weights manifest's name of a network's checkpoint folder. */
@@ -13,9 +29,14 @@ export const fastStyleCheckpoint = (network: string): string => `fast-style-${ne
 
 export function fastStyleWeights(services: ComputeServices, network: string, seed: number): FastStyleWeights {
   const { tf } = services;
-  return networkWeights(services, 'fast-style', fastStyleCheckpoint(network), seed,
+  return networkWeights(
+    services,
+    'fast-style',
+    fastStyleCheckpoint(network),
+    seed,
     (c) => fastStyleFromStateDict(tf, c.tensors, `${c.name} (${c.source})`),
-    () => randomFastStyle(tf, seed));
+    () => randomFastStyle(tf, seed),
+  );
 }
 
 type Image4D = Parameters<typeof fastStyle>[1];
@@ -32,15 +53,27 @@ export default defineNodeType({
     'Johnson et al. (2016): an encoder-decoder trained on one painting. A 9x9 conv and two stride-2 convs encode the ' +
     'photo at a quarter of its size, five residual blocks restyle it there, two transposed convs and a 9x9 conv paint ' +
     'it back, with instance norm after every conv and 150 tanh + 127.5 at the end. One pass, no style image: the ' +
-    'painting is in the weights, so pick the network (ml5\'s published checkpoints; seeded random weights until loaded).',
-  inputs: { image: { type: 'Image', label: 'photo' }, model: { type: 'Model', optional: true, label: 'trained weights' } },
+    "painting is in the weights, so pick the network (ml5's published checkpoints; seeded random weights until loaded).",
+  inputs: {
+    image: { type: 'Image', label: 'photo' },
+    model: { type: 'Model', optional: true, label: 'trained weights' },
+  },
   outputs: { image: { type: 'Image' } },
   params: {
     network: {
-      kind: 'enum', default: 'wave', options: FAST_STYLE_NETWORKS, label: 'painting',
-      description: 'Which trained network (checkpoint fast-style-NAME): Hokusai\'s wave, Picabia\'s Udnie, Picasso\'s La Muse, Afremov\'s Rain Princess, Munch\'s Scream, Turner\'s Wreck, and the Mathura, Matilde Perez and Matta networks.',
+      kind: 'enum',
+      default: 'wave',
+      options: FAST_STYLE_NETWORKS,
+      label: 'painting',
+      description:
+        "Which trained network (checkpoint fast-style-NAME): Hokusai's wave, Picabia's Udnie, Picasso's La Muse, Afremov's Rain Princess, Munch's Scream, Turner's Wreck, and the Mathura, Matilde Perez and Matta networks.",
     },
-    seed: { kind: 'integer', default: 0, min: 0, description: 'Seed of the random weights used until the checkpoint is loaded.' },
+    seed: {
+      kind: 'integer',
+      default: 0,
+      min: 0,
+      description: 'Seed of the random weights used until the checkpoint is loaded.',
+    },
   },
   infer: (ctx) => {
     const { shape } = inputInfo(ctx, 'image');
@@ -54,9 +87,14 @@ export default defineNodeType({
     const image = inputTensor(ctx, 'image') as Image4D;
     const model = ctx.inputs.model as FastStyleModel | undefined;
     // A trained model's transposed convs are made from its variables in this pass: the tidy frees them.
-    const out = ctx.tf.tidy(() => fastStyle(ctx.tf, image, model ? model.fastStyle() : fastStyleWeights(ctx, ctx.params.network, ctx.params.seed)));
+    const out = ctx.tf.tidy(() =>
+      fastStyle(ctx.tf, image, model ? model.fastStyle() : fastStyleWeights(ctx, ctx.params.network, ctx.params.seed)),
+    );
     return { image: out };
   },
   checkpoint: (p) => fastStyleCheckpoint(p.network),
-  describeWeights: (p, services, connected) => connected.has('model') ? 'Fast style network: the connected model' : describeNetwork(services, `Fast style network (${p.network})`, fastStyleCheckpoint(p.network), p.seed),
+  describeWeights: (p, services, connected) =>
+    connected.has('model')
+      ? 'Fast style network: the connected model'
+      : describeNetwork(services, `Fast style network (${p.network})`, fastStyleCheckpoint(p.network), p.seed),
 });

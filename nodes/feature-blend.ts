@@ -4,7 +4,8 @@ import { addMany } from '../src/ops/sum';
 function parseWeights(text: string, count: number): number[] {
   const w = text.split(',').map((s) => Number(s.trim()));
   if (w.some((x) => !Number.isFinite(x))) throw new Error(`weights "${text}" are not all numbers`);
-  if (w.length !== count) throw new Error(`${count} features are connected but ${w.length} weights are given ("${text}")`);
+  if (w.length !== count)
+    throw new Error(`${count} features are connected but ${w.length} weights are given ("${text}")`);
   const sum = w.reduce((a, b) => a + b, 0);
   if (sum === 0) throw new Error('the weights add up to 0');
   return w.map((x) => x / sum);
@@ -18,7 +19,11 @@ export default defineNodeType({
   inputs: { features: { type: 'Features', multiple: true } },
   outputs: { features: { type: 'Features' } },
   params: {
-    weights: { kind: 'string', default: '1, 1', description: 'One weight per connected input, in connection order; normalised to sum to 1.' },
+    weights: {
+      kind: 'string',
+      default: '1, 1',
+      description: 'One weight per connected input, in connection order; normalised to sum to 1.',
+    },
   },
   infer: (ctx) => {
     const inputs = (ctx.inputs.features ?? []) as ValueInfo[];
@@ -32,6 +37,13 @@ export default defineNodeType({
   compute: ({ tf, inputs, params }) => {
     const list = inputs.features as ReturnType<typeof tf.zeros>[];
     const w = parseWeights(params.weights, list.length);
-    return { features: tf.tidy(() => addMany(tf, list.map((f, i) => tf.mul(f, w[i]!)))) };
+    return {
+      features: tf.tidy(() =>
+        addMany(
+          tf,
+          list.map((f, i) => tf.mul(f, w[i]!)),
+        ),
+      ),
+    };
   },
 });

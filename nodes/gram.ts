@@ -11,7 +11,9 @@ export default defineNodeType({
   outputs: { gram: { type: 'Gram' } },
   params: {
     normalise: {
-      kind: 'enum', default: 'none', options: ['none', 'positions', 'chw'],
+      kind: 'enum',
+      default: 'none',
+      options: ['none', 'positions', 'chw'],
       description: 'none: sum over positions (Gatys); positions: divide by H*W; chw: divide by C*H*W (neural-style).',
     },
   },

@@ -15,10 +15,19 @@ export default defineNodeType({
   inputs: {},
   outputs: { images: { type: 'Image', label: 'batch' } },
   params: {
-    folder: { kind: 'string', default: 'images', description: 'A folder of PNG or JPEG files, relative to the graph file.' },
+    folder: {
+      kind: 'string',
+      default: 'images',
+      description: 'A folder of PNG or JPEG files, relative to the graph file.',
+    },
     batch: { kind: 'integer', default: 4, min: 1, max: 64 },
     seed: { kind: 'integer', default: 0, min: 0 },
-    order: { kind: 'enum', default: 'random', options: ['random', 'sequential'], description: 'random: a seeded random batch each step; sequential: the files in name order, cycling.' },
+    order: {
+      kind: 'enum',
+      default: 'random',
+      options: ['random', 'sequential'],
+      description: 'random: a seeded random batch each step; sequential: the files in name order, cycling.',
+    },
   },
   infer: (ctx) => ({ images: { shape: [ctx.params.batch, ctx.size, ctx.size, 3] } }),
   load: async ({ tf, size, params, listImages, loadImage }) => {
@@ -28,7 +37,11 @@ export default defineNodeType({
     const images: Tensor[] = [];
     for (const f of files) {
       const img = await loadImage(f, size);
-      images.push(tf.tidy(() => tf.image.resizeBilinear(img as Parameters<typeof tf.image.resizeBilinear>[0], [size, size], true)));
+      images.push(
+        tf.tidy(() =>
+          tf.image.resizeBilinear(img as Parameters<typeof tf.image.resizeBilinear>[0], [size, size], true),
+        ),
+      );
       img.dispose();
     }
     const all = tf.concat(images, 0);
@@ -40,7 +53,9 @@ export default defineNodeType({
     const rand = mulberry32(seedFor(params.seed, `batch ${step}`));
     const n = all.shape[0]!;
     const b = params.batch;
-    const indices = Array.from({ length: b }, (_, i) => (params.order === 'sequential' ? (step * b + i) % n : Math.floor(rand() * n)));
+    const indices = Array.from({ length: b }, (_, i) =>
+      params.order === 'sequential' ? (step * b + i) % n : Math.floor(rand() * n),
+    );
     return { images: tf.gather(all, indices) };
   },
 });

@@ -13,7 +13,9 @@ export default defineNodeType({
   params: {
     source: { kind: 'image', default: 'images/astronaut.jpg', label: 'image' },
     slot: {
-      kind: 'enum', default: 'other', options: ['content', 'style', 'other'],
+      kind: 'enum',
+      default: 'other',
+      options: ['content', 'style', 'other'],
       description: 'Which command-line option replaces this image: --content or --style.',
     },
   },

@@ -17,6 +17,10 @@ export default defineNodeType({
   },
   compute: (ctx) => {
     const { tf } = ctx;
-    return { loss: tf.tidy(() => tf.mul(tf.mean(tf.squaredDifference(inputTensor(ctx, 'input'), inputTensor(ctx, 'target'))), lossWeight(ctx))) };
+    return {
+      loss: tf.tidy(() =>
+        tf.mul(tf.mean(tf.squaredDifference(inputTensor(ctx, 'input'), inputTensor(ctx, 'target'))), lossWeight(ctx)),
+      ),
+    };
   },
 });

@@ -11,14 +11,18 @@ export default defineNodeType({
   outputs: { image: { type: 'Image' } },
   params: {
     init: {
-      kind: 'enum', default: 'noise', options: ['noise', 'content', 'style'],
-      description: 'noise: white noise as in the paper; content: start from the photo (faster, keeps layout); style: start from the painting.',
+      kind: 'enum',
+      default: 'noise',
+      options: ['noise', 'content', 'style'],
+      description:
+        'noise: white noise as in the paper; content: start from the photo (faster, keeps layout); style: start from the painting.',
     },
   },
   infer: (ctx) => {
     const c = ctx.inputs.content;
     if (!c || Array.isArray(c)) throw new Error('input "content" is not connected');
-    if (ctx.params.init === 'style' && !ctx.inputs.style) throw new Error('init is "style" but the style input is not connected');
+    if (ctx.params.init === 'style' && !ctx.inputs.style)
+      throw new Error('init is "style" but the style input is not connected');
     return { image: { shape: [...c.shape] } };
   },
   compute: (ctx) => {

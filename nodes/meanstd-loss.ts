@@ -20,7 +20,9 @@ export default defineNodeType({
   infer: (ctx) => {
     const [a, b] = [inputInfo(ctx, 'input'), inputInfo(ctx, 'target')];
     if (a.shape.at(-1) !== b.shape.at(-1) || a.shape[0] !== b.shape[0])
-      throw new Error(`image features ${a.shape.join('x')} and style features ${b.shape.join('x')} need the same batch and channels`);
+      throw new Error(
+        `image features ${a.shape.join('x')} and style features ${b.shape.join('x')} need the same batch and channels`,
+      );
     return { loss: SCALAR };
   },
   // Channel means and standard deviations come from the sums of F and F^2 over positions, which add up over tiles.

@@ -11,7 +11,8 @@ export default defineNodeType({
   type: 'microast-decoder',
   title: 'MicroAST decoder',
   category: 'Decoders',
-  description: 'MicroAST\'s micro decoder, after its modulated residual blocks: twice bilinear 2x upsampling followed by a grouped 3x3 conv (two input channels per output) and a 1x1 conv, then a 9x9 conv to RGB. Reflection padding throughout.',
+  description:
+    "MicroAST's micro decoder, after its modulated residual blocks: twice bilinear 2x upsampling followed by a grouped 3x3 conv (two input channels per output) and a 1x1 conv, then a 9x9 conv to RGB. Reflection padding throughout.",
   inputs: { features: { type: 'Features' }, model: microModelInput },
   outputs: { image: { type: 'Image' } },
   params: { weights: weightsParam('microast-decoder'), seed: microSeedParam },
@@ -26,8 +27,15 @@ export default defineNodeType({
   compute: (ctx) => {
     const trained = connectedPart(ctx, 'decoder');
     const features = ctx.inputs.features as Parameters<typeof microDecodeHead>[1];
-    return { image: ctx.tf.tidy(() => microDecodeHead(ctx.tf, features, trained ? trained.decoder() : microDecoderWeights(ctx))) };
+    return {
+      image: ctx.tf.tidy(() =>
+        microDecodeHead(ctx.tf, features, trained ? trained.decoder() : microDecoderWeights(ctx)),
+      ),
+    };
   },
   checkpoint: (p) => p.weights,
-  describeWeights: (p, services, connected) => (connected.has('model') ? 'MicroAST decoder: the connected model' : describeNetwork(services, 'MicroAST decoder', p.weights, p.seed)),
+  describeWeights: (p, services, connected) =>
+    connected.has('model')
+      ? 'MicroAST decoder: the connected model'
+      : describeNetwork(services, 'MicroAST decoder', p.weights, p.seed),
 });

@@ -1,12 +1,18 @@
 import {
-  MICROAST_PARTS, trainableMicroDecoder, trainableMicroEncoder, trainableModulator, type MicroastModel, type MicroastPart,
+  MICROAST_PARTS,
+  trainableMicroDecoder,
+  trainableMicroEncoder,
+  trainableModulator,
+  type MicroastModel,
+  type MicroastPart,
 } from '../src/models/microast-trainable';
 import { defineNodeType } from '../src/plugin/types';
 import { microDecoderWeights, microEncoderWeights, microModulatorWeights, microSeedParam } from './microast-weights';
 import { describeNetwork } from './weights';
 
 /** The checkpoint a part reads: the parameter, or the official one's manifest name for `auto`. */
-export const microastCheckpoint = (p: { part: MicroastPart; weights: string }): string => (p.weights === 'auto' ? `microast-${p.part}` : p.weights);
+export const microastCheckpoint = (p: { part: MicroastPart; weights: string }): string =>
+  p.weights === 'auto' ? `microast-${p.part}` : p.weights;
 
 /**
  * One of MicroAST's four parts with weights a Trainer updates (the official train_microAST.py trains all four with one
@@ -19,12 +25,24 @@ export default defineNodeType({
   title: 'MicroAST weights (trainable)',
   category: 'Models',
   role: 'variable',
-  description: 'A MicroAST part (content encoder, style encoder, modulator or decoder) updated by a Trainer, starting from its checkpoint or seeded random weights; saved with the official state-dict names.',
+  description:
+    'A MicroAST part (content encoder, style encoder, modulator or decoder) updated by a Trainer, starting from its checkpoint or seeded random weights; saved with the official state-dict names.',
   inputs: {},
   outputs: { model: { type: 'Model' } },
   params: {
-    part: { kind: 'enum', default: 'decoder', options: MICROAST_PARTS, description: 'Which part: connect it to that node\'s model input.' },
-    weights: { kind: 'string', default: 'auto', label: 'weights', description: 'Checkpoint to start from; auto: the official part (microast-PART). Seeded random weights where it is not loaded.' },
+    part: {
+      kind: 'enum',
+      default: 'decoder',
+      options: MICROAST_PARTS,
+      description: "Which part: connect it to that node's model input.",
+    },
+    weights: {
+      kind: 'string',
+      default: 'auto',
+      label: 'weights',
+      description:
+        'Checkpoint to start from; auto: the official part (microast-PART). Seeded random weights where it is not loaded.',
+    },
     seed: microSeedParam,
   },
   infer: () => ({ model: { shape: [] } }),
@@ -34,12 +52,18 @@ export default defineNodeType({
     const p = params.part;
     const model: MicroastModel =
       p === 'content-encoder' || p === 'style-encoder'
-        ? trainableMicroEncoder(tf, ctx.nodeId, p, microEncoderWeights(named, p === 'content-encoder' ? 'content' : 'style'))
+        ? trainableMicroEncoder(
+            tf,
+            ctx.nodeId,
+            p,
+            microEncoderWeights(named, p === 'content-encoder' ? 'content' : 'style'),
+          )
         : p === 'modulator'
           ? trainableModulator(tf, ctx.nodeId, microModulatorWeights(named))
           : trainableMicroDecoder(tf, ctx.nodeId, microDecoderWeights(named));
     return { model };
   },
   checkpoint: (p) => microastCheckpoint(p),
-  describeWeights: (p, services) => describeNetwork(services, `MicroAST ${p.part} (trainable)`, microastCheckpoint(p), p.seed),
+  describeWeights: (p, services) =>
+    describeNetwork(services, `MicroAST ${p.part} (trainable)`, microastCheckpoint(p), p.seed),
 });

@@ -1,6 +1,12 @@
 import { modulate } from '../src/models/microast';
 import { defineNodeType } from '../src/plugin/types';
-import { connectedPart, featureShape, microModelInput, microModulatorWeights, microSeedParam } from './microast-weights';
+import {
+  connectedPart,
+  featureShape,
+  microModelInput,
+  microModulatorWeights,
+  microSeedParam,
+} from './microast-weights';
 import { describeNetwork, weightsParam } from './weights';
 
 type T4 = Parameters<typeof modulate>[1];
@@ -13,8 +19,13 @@ export default defineNodeType({
   type: 'microast-modulator',
   title: 'MicroAST modulator',
   category: 'Style statistics',
-  description: 'Filter modulation signals from the style: for each level, one depthwise 3x3 conv averaged over positions gives a weight per channel and another a bias. Level 2\'s modulate the decoder\'s first residual block (dec1), level 1\'s its second (dec2).',
-  inputs: { level1: { type: 'Features', label: 'style level 1' }, level2: { type: 'Features', label: 'style level 2' }, model: microModelInput },
+  description:
+    "Filter modulation signals from the style: for each level, one depthwise 3x3 conv averaged over positions gives a weight per channel and another a bias. Level 2's modulate the decoder's first residual block (dec1), level 1's its second (dec2).",
+  inputs: {
+    level1: { type: 'Features', label: 'style level 1' },
+    level2: { type: 'Features', label: 'style level 2' },
+    model: microModelInput,
+  },
   outputs: {
     weight1: { type: 'Stats', label: 'weight (level 1)' },
     bias1: { type: 'Stats', label: 'bias (level 1)' },
@@ -36,9 +47,19 @@ export default defineNodeType({
   },
   compute: (ctx) => {
     const trained = connectedPart(ctx, 'modulator');
-    const m = ctx.tf.tidy(() => modulate(ctx.tf, ctx.inputs.level1 as T4, ctx.inputs.level2 as T4, trained ? trained.modulator() : microModulatorWeights(ctx)));
+    const m = ctx.tf.tidy(() =>
+      modulate(
+        ctx.tf,
+        ctx.inputs.level1 as T4,
+        ctx.inputs.level2 as T4,
+        trained ? trained.modulator() : microModulatorWeights(ctx),
+      ),
+    );
     return { ...m };
   },
   checkpoint: (p) => p.weights,
-  describeWeights: (p, services, connected) => (connected.has('model') ? 'MicroAST modulator: the connected model' : describeNetwork(services, 'MicroAST modulator', p.weights, p.seed)),
+  describeWeights: (p, services, connected) =>
+    connected.has('model')
+      ? 'MicroAST modulator: the connected model'
+      : describeNetwork(services, 'MicroAST modulator', p.weights, p.seed),
 });

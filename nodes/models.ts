@@ -9,7 +9,12 @@ export type DecoderModel = ModelHandle & { decoder: DecoderWeights };
 /** A SANet transformer whose weights an optimiser can train. */
 export type SanetModel = ModelHandle & { sanet: SANetWeights };
 
-const channelsParam = { kind: 'integer', default: 512, min: 8, description: 'relu4_1 channels (512 for VGG19).' } as const;
+const channelsParam = {
+  kind: 'integer',
+  default: 512,
+  min: 8,
+  description: 'relu4_1 channels (512 for VGG19).',
+} as const;
 const seedParam = { kind: 'integer', default: 0, min: 0 } as const;
 
 /** The services and the parameters a network's weights come from: a checkpoint name, and the seed of the random fallback. */
@@ -17,16 +22,26 @@ type WeightsContext = ComputeServices & { params: { weights: string; seed: numbe
 
 export function decoderWeights(ctx: WeightsContext, channels: number): DecoderWeights {
   const { tf } = ctx;
-  return networkWeights(ctx, `decoder/${channels}`, ctx.params.weights, ctx.params.seed,
+  return networkWeights(
+    ctx,
+    `decoder/${channels}`,
+    ctx.params.weights,
+    ctx.params.seed,
     (c) => decoderFromStateDict(tf, c.tensors, `${c.name} (${c.source})`),
-    () => randomDecoder(tf, channels, ctx.params.seed));
+    () => randomDecoder(tf, channels, ctx.params.seed),
+  );
 }
 
 export function sanetWeights(ctx: WeightsContext, channels: number): SANetWeights {
   const { tf } = ctx;
-  return networkWeights(ctx, `sanet/${channels}`, ctx.params.weights, ctx.params.seed,
+  return networkWeights(
+    ctx,
+    `sanet/${channels}`,
+    ctx.params.weights,
+    ctx.params.seed,
     (c) => sanetFromStateDict(tf, c.tensors, `${c.name} (${c.source})`),
-    () => randomSanet(tf, channels, ctx.params.seed));
+    () => randomSanet(tf, channels, ctx.params.seed),
+  );
 }
 
 export const decoderModel = defineNodeType({
@@ -41,8 +56,15 @@ export const decoderModel = defineNodeType({
   infer: () => ({ model: { shape: [] } }),
   compute: (ctx) => {
     const base = decoderWeights(ctx, ctx.params.channels);
-    const handle = trainableConvs(ctx.tf, ctx.nodeId, base.convs.map((w, i) => ({ key: String(DECODER_CONV_INDICES[i]), w })));
-    const model: DecoderModel = { ...handle, decoder: { source: base.source, convs: handle.convs, dispose: handle.dispose } };
+    const handle = trainableConvs(
+      ctx.tf,
+      ctx.nodeId,
+      base.convs.map((w, i) => ({ key: String(DECODER_CONV_INDICES[i]), w })),
+    );
+    const model: DecoderModel = {
+      ...handle,
+      decoder: { source: base.source, convs: handle.convs, dispose: handle.dispose },
+    };
     return { model };
   },
   checkpoint: (p) => p.weights,
@@ -68,7 +90,10 @@ export const sanetModel = defineNodeType({
     const handle = trainableConvs(ctx.tf, ctx.nodeId, [...convs, { key: 'merge_conv', w: base.merge }]);
     const c = handle.convs;
     const module = (o: number) => ({ f: c[o]!, g: c[o + 1]!, h: c[o + 2]!, out: c[o + 3]! });
-    const model: SanetModel = { ...handle, sanet: { source: base.source, sanet4_1: module(0), sanet5_1: module(4), merge: c[8]!, dispose: handle.dispose } };
+    const model: SanetModel = {
+      ...handle,
+      sanet: { source: base.source, sanet4_1: module(0), sanet5_1: module(4), merge: c[8]!, dispose: handle.dispose },
+    };
     return { model };
   },
   checkpoint: (p) => p.weights,

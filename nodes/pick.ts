@@ -18,7 +18,12 @@ export default defineNodeType({
   },
   outputs: { image: { type: 'Image' } },
   params: {
-    pick: { kind: 'enum', default: 'a', options: [...CHOICES], description: 'Which input goes on: a, b or c (one that is connected).' },
+    pick: {
+      kind: 'enum',
+      default: 'a',
+      options: [...CHOICES],
+      description: 'Which input goes on: a, b or c (one that is connected).',
+    },
   },
   infer: (ctx) => {
     const which = ctx.params.pick;

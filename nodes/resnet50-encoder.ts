@@ -1,5 +1,11 @@
 import {
-  RESNET50_TAPS, randomResnetStateDict, resnet50Forward, resnetFlops, resnetFromStateDict, resnetTapShape, type ResNet50Weights,
+  RESNET50_TAPS,
+  randomResnetStateDict,
+  resnet50Forward,
+  resnetFlops,
+  resnetFromStateDict,
+  resnetTapShape,
+  type ResNet50Weights,
 } from '../src/models/resnet50';
 import { defineNodeType, defineParams, type ComputeServices, type ParamsOf } from '../src/plugin/types';
 import { tapOutputs } from './shared';
@@ -7,7 +13,12 @@ import { describeNetwork, networkWeights } from './weights';
 
 const params = defineParams({
   taps: { kind: 'layers', default: ['layer1'], layers: RESNET50_TAPS, minItems: 1, label: 'layer taps' },
-  weights: { kind: 'string', default: 'resnet50', label: 'weights', description: 'Checkpoint name. Seeded random weights until it is loaded.' },
+  weights: {
+    kind: 'string',
+    default: 'resnet50',
+    label: 'weights',
+    description: 'Checkpoint name. Seeded random weights until it is loaded.',
+  },
   seed: { kind: 'integer', default: 0, min: 0 },
 });
 type Params = ParamsOf<typeof params>;
@@ -17,9 +28,14 @@ const deepest = (list: string[]) => RESNET50_TAPS.filter((t) => list.includes(t)
 
 function weightsFor(p: Params, services: ComputeServices): ResNet50Weights {
   const { tf } = services;
-  return networkWeights(services, 'resnet50', p.weights, p.seed,
+  return networkWeights(
+    services,
+    'resnet50',
+    p.weights,
+    p.seed,
     (c) => resnetFromStateDict(tf, c.tensors, `${c.name} (${c.source})`),
-    () => resnetFromStateDict(tf, randomResnetStateDict(p.seed), `random (seed ${p.seed})`));
+    () => resnetFromStateDict(tf, randomResnetStateDict(p.seed), `random (seed ${p.seed})`),
+  );
 }
 
 /**
@@ -46,10 +62,14 @@ export default defineNodeType({
     tapInfo: (tap, image) => ({ shape: resnetTapShape(tap, image), layer: tap }),
     cost(list, image) {
       const end = RESNET50_TAPS.indexOf(deepest(list) as (typeof RESNET50_TAPS)[number]);
-      const activations = RESNET50_TAPS.slice(0, end + 1).reduce((a, t) => a + resnetTapShape(t, image).reduce((x, y) => x * y, 1) * 4 * 4, 0);
+      const activations = RESNET50_TAPS.slice(0, end + 1).reduce(
+        (a, t) => a + resnetTapShape(t, image).reduce((x, y) => x * y, 1) * 4 * 4,
+        0,
+      );
       return { flops: resnetFlops(deepest(list), image), activationBytes: activations, weightBytes: 25.5e6 * 4 * 2 };
     },
-    run: (image, list, p, services) => resnet50Forward(services.tf, image as Parameters<typeof resnet50Forward>[1], list, weightsFor(p, services)),
+    run: (image, list, p, services) =>
+      resnet50Forward(services.tf, image as Parameters<typeof resnet50Forward>[1], list, weightsFor(p, services)),
   },
   checkpoint: (p) => p.weights,
   describeWeights: (p, services) => describeNetwork(services, 'ResNet50', p.weights, p.seed),

@@ -14,7 +14,8 @@ export default defineNodeType({
   type: 'sanet',
   title: 'SANet',
   category: 'Style statistics',
-  description: 'Content sizes that are multiples of 16 match the reference; other sizes resize relu5_1 to relu4_1 (nearest).',
+  description:
+    'Content sizes that are multiples of 16 match the reference; other sizes resize relu5_1 to relu4_1 (nearest).',
   inputs: {
     content4_1: { type: 'Features', label: 'content relu4_1' },
     style4_1: { type: 'Features', label: 'style relu4_1' },
@@ -26,12 +27,18 @@ export default defineNodeType({
   params: {
     weights: weightsParam('sanet-transformer'),
     seed: { kind: 'integer', default: 0, min: 0 },
-    chunk: { kind: 'integer', default: 1024, min: 1, description: 'Content positions per attention block: memory is chunk x style positions.' },
+    chunk: {
+      kind: 'integer',
+      default: 1024,
+      min: 1,
+      description: 'Content positions per attention block: memory is chunk x style positions.',
+    },
   },
   infer: (ctx) => {
     const c4 = inputInfo(ctx, 'content4_1');
     for (const n of ['style4_1', 'content5_1', 'style5_1'])
-      if (inputInfo(ctx, n).shape.at(-1) !== c4.shape.at(-1)) throw new Error(`${n} has ${inputInfo(ctx, n).shape.at(-1)} channels, content4_1 has ${c4.shape.at(-1)}`);
+      if (inputInfo(ctx, n).shape.at(-1) !== c4.shape.at(-1))
+        throw new Error(`${n} has ${inputInfo(ctx, n).shape.at(-1)} channels, content4_1 has ${c4.shape.at(-1)}`);
     return { features: { shape: [...c4.shape], layer: 'sanet' } };
   },
   flops: (ctx) => {
@@ -46,9 +53,21 @@ export default defineNodeType({
     const c4 = inputs.content4_1 as T4;
     const model = inputs.model as SanetModel | undefined;
     const weights = model ? model.sanet : sanetWeights(ctx, c4.shape[3]);
-    return { features: sanetTransform(tf, c4, inputs.style4_1 as T4, inputs.content5_1 as T4, inputs.style5_1 as T4, weights, ctx.params.chunk) };
+    return {
+      features: sanetTransform(
+        tf,
+        c4,
+        inputs.style4_1 as T4,
+        inputs.content5_1 as T4,
+        inputs.style5_1 as T4,
+        weights,
+        ctx.params.chunk,
+      ),
+    };
   },
   checkpoint: (p) => p.weights,
   describeWeights: (p, services, connected) =>
-    connected.has('model') ? 'SANet transformer: the connected model' : describeNetwork(services, 'SANet transformer', p.weights, p.seed),
+    connected.has('model')
+      ? 'SANet transformer: the connected model'
+      : describeNetwork(services, 'SANet transformer', p.weights, p.seed),
 });

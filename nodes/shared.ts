@@ -1,4 +1,11 @@
-import { isTensor, type ComputeContext, type OutputDef, type ShapeContext, type Tensor, type ValueInfo } from '../src/plugin/types';
+import {
+  isTensor,
+  type ComputeContext,
+  type OutputDef,
+  type ShapeContext,
+  type Tensor,
+  type ValueInfo,
+} from '../src/plugin/types';
 
 /** The info of a single (not `multiple`) input, or an error naming it. */
 export function inputInfo(ctx: ShapeContext, name: string): ValueInfo {
@@ -26,18 +33,26 @@ export const SCALAR: ValueInfo = { shape: [] };
 
 export function sameShape(a: ValueInfo, b: ValueInfo, what: string): void {
   if (a.shape.join('x') !== b.shape.join('x'))
-    throw new Error(`${what}: input is ${a.shape.join('x')}${a.layer ? ` (${a.layer})` : ''} but target is ${b.shape.join('x')}${b.layer ? ` (${b.layer})` : ''}; tap the same layer of images of the same size`);
+    throw new Error(
+      `${what}: input is ${a.shape.join('x')}${a.layer ? ` (${a.layer})` : ''} but target is ${b.shape.join('x')}${b.layer ? ` (${b.layer})` : ''}; tap the same layer of images of the same size`,
+    );
 }
 
 /** The sockets every feature-comparing loss has: the image's features, a target's, and an optional weight. */
-export const featureLossInputs = (target: string) => ({
-  input: { type: 'Features', label: 'image features' },
-  target: { type: 'Features', label: target },
-  weight: { type: 'Scalar', optional: true },
-}) as const;
+export const featureLossInputs = (target: string) =>
+  ({
+    input: { type: 'Features', label: 'image features' },
+    target: { type: 'Features', label: target },
+    weight: { type: 'Scalar', optional: true },
+  }) as const;
 
 /** What a feature-comparing loss's sockets and parameter mean (with featureLossInputs and a `weight` parameter). */
-export const featureLossRole = { output: 'loss', features: 'input', target: 'target', weight: { input: 'weight', param: 'weight' } } as const;
+export const featureLossRole = {
+  output: 'loss',
+  features: 'input',
+  target: 'target',
+  weight: { input: 'weight', param: 'weight' },
+} as const;
 
 /** An encoder's outputs: one Features socket per tapped layer, named by it. */
 export const tapOutputs = (taps: readonly string[]): Record<string, OutputDef> =>

@@ -17,8 +17,11 @@ export default defineNodeType({
   params: {
     weight: weightParam(1, 'w_l * beta in Gatys et al.; ignored when the weight input is connected.'),
     normalisation: {
-      kind: 'enum', default: 'gatys', options: STYLE_NORMALISATIONS,
-      description: 'gatys: sum (G-A)^2 / (4 N^2 M^2); johnson: Grams divided by C*H*W, mean squared error; raw-mse: unnormalised Grams, mean squared error.',
+      kind: 'enum',
+      default: 'gatys',
+      options: STYLE_NORMALISATIONS,
+      description:
+        'gatys: sum (G-A)^2 / (4 N^2 M^2); johnson: Grams divided by C*H*W, mean squared error; raw-mse: unnormalised Grams, mean squared error.',
     },
   },
   prepare: {
@@ -48,7 +51,10 @@ export default defineNodeType({
     const { tf } = ctx;
     return {
       loss: tf.tidy(() =>
-        tf.mul(styleLoss(tf, inputTensor(ctx, 'input'), inputTensor(ctx, 'target'), ctx.params.normalisation), lossWeight(ctx)),
+        tf.mul(
+          styleLoss(tf, inputTensor(ctx, 'input'), inputTensor(ctx, 'target'), ctx.params.normalisation),
+          lossWeight(ctx),
+        ),
       ),
     };
   },

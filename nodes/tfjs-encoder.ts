@@ -7,13 +7,26 @@ type LayersModel = import('@tensorflow/tfjs').LayersModel;
 type Tensor = import('@tensorflow/tfjs').Tensor;
 
 const params = defineParams({
-  model: { kind: 'model', default: 'model.json', description: 'A tfjs Layers or graph model.json (weight files beside it), or its URL.' },
+  model: {
+    kind: 'model',
+    default: 'model.json',
+    description: 'A tfjs Layers or graph model.json (weight files beside it), or its URL.',
+  },
   taps: { kind: 'string', default: '', description: 'Layer (or graph node) names, comma-separated.' },
-  inputRange: { kind: 'enum', default: '0-1', options: ['0-1', '-1-1', '0-255'], description: 'What the model expects of RGB pixels.' },
+  inputRange: {
+    kind: 'enum',
+    default: '0-1',
+    options: ['0-1', '-1-1', '0-255'],
+    description: 'What the model expects of RGB pixels.',
+  },
 });
 type Params = ParamsOf<typeof params>;
 
-const taps = (p: Params) => p.taps.split(',').map((s) => s.trim()).filter(Boolean);
+const taps = (p: Params) =>
+  p.taps
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 const SCALE: Record<Params['inputRange'], [number, number]> = { '0-1': [1, 0], '-1-1': [2, -1], '0-255': [255, 0] };
 
 /**
@@ -35,11 +48,15 @@ export default defineNodeType({
     const layers = ctx.modelLayers?.(ctx.params.model, image.shape);
     if (!layers) throw new Error(`the model ${ctx.params.model} is not loaded`);
     const list = taps(ctx.params);
-    if (!list.length) throw new Error(`name at least one layer to tap, e.g. ${[...layers.keys()].slice(1, 4).join(', ')}`);
+    if (!list.length)
+      throw new Error(`name at least one layer to tap, e.g. ${[...layers.keys()].slice(1, 4).join(', ')}`);
     return Object.fromEntries(
       list.map((t) => {
         const shape = layers.get(t);
-        if (!shape) throw new Error(`the model has no layer "${t}"; its layers: ${[...layers].map(([n, s]) => `${n} ${s.join('x')}`).join(', ')}`);
+        if (!shape)
+          throw new Error(
+            `the model has no layer "${t}"; its layers: ${[...layers].map(([n, s]) => `${n} ${s.join('x')}`).join(', ')}`,
+          );
         return [t, { shape: [image.shape[0]!, ...shape.slice(1)], layer: t }];
       }),
     );
@@ -58,7 +75,10 @@ export default defineNodeType({
       return Object.fromEntries(list.map((t, i) => [t, outs[i]!]));
     }
     const tapModel = ctx.models.get(`tfjs/${source}/${list.join(',')}`, () => {
-      const m = tf.model({ inputs: base.inputs, outputs: list.map((t) => base.getLayer(t).output as import('@tensorflow/tfjs').SymbolicTensor) });
+      const m = tf.model({
+        inputs: base.inputs,
+        outputs: list.map((t) => base.getLayer(t).output as import('@tensorflow/tfjs').SymbolicTensor),
+      });
       m.trainable = false; // an encoder is fixed; gradients flow to the image only
       return { m, dispose: () => {} }; // shares the base model's weights, which the host owns
     }).m as LayersModel;

@@ -3,31 +3,61 @@ import { defineNodeType, defineParams, type ComputeServices, type ParamsOf } fro
 import { tapOutputs } from './shared';
 import { describeNetwork, networkWeights } from './weights';
 import {
-  VGG19_LAYERS, VGG19_LAYER_NAMES, VGG19_VARIANTS, deepestTap, forwardFlops, randomVgg19Weights, tapShape,
-  vgg19Forward, vgg19Tiling, type Vgg19Variant, type Vgg19Weights,
+  VGG19_LAYERS,
+  VGG19_LAYER_NAMES,
+  VGG19_VARIANTS,
+  deepestTap,
+  forwardFlops,
+  randomVgg19Weights,
+  tapShape,
+  vgg19Forward,
+  vgg19Tiling,
+  type Vgg19Variant,
+  type Vgg19Weights,
 } from '../src/models/vgg19';
 
 const params = defineParams({
   taps: { kind: 'layers', default: ['relu4_1'], layers: VGG19_LAYER_NAMES, minItems: 1, label: 'layer taps' },
   variant: {
-    kind: 'enum', default: 'torchvision', options: VGG19_VARIANTS,
-    description: 'torchvision: RGB, ImageNet mean/std; caffe: BGR 0-255 minus mean; normalised: AdaIN/SANet vgg_normalised (1x1 conv, reflection padding).',
+    kind: 'enum',
+    default: 'torchvision',
+    options: VGG19_VARIANTS,
+    description:
+      'torchvision: RGB, ImageNet mean/std; caffe: BGR 0-255 minus mean; normalised: AdaIN/SANet vgg_normalised (1x1 conv, reflection padding).',
   },
   pooling: { kind: 'enum', default: 'max', options: ['max', 'avg'] },
-  weights: { kind: 'string', default: 'auto', label: 'weights', description: 'Checkpoint name; auto: vgg19, vgg19-caffe or vgg_normalised by variant. Seeded random weights until it is loaded.' },
-  seed: { kind: 'integer', default: 0, min: 0, description: 'Seed of the random weights used until pretrained weights are loaded.' },
+  weights: {
+    kind: 'string',
+    default: 'auto',
+    label: 'weights',
+    description:
+      'Checkpoint name; auto: vgg19, vgg19-caffe or vgg_normalised by variant. Seeded random weights until it is loaded.',
+  },
+  seed: {
+    kind: 'integer',
+    default: 0,
+    min: 0,
+    description: 'Seed of the random weights used until pretrained weights are loaded.',
+  },
 });
 type Params = ParamsOf<typeof params>;
 
 const taps = (p: Params) => p.taps;
 /** The checkpoint name: the parameter, or the usual one for the variant. */
-const DEFAULT_WEIGHTS: Record<Vgg19Variant, string> = { torchvision: 'vgg19', caffe: 'vgg19-caffe', normalised: 'vgg_normalised' };
+const DEFAULT_WEIGHTS: Record<Vgg19Variant, string> = {
+  torchvision: 'vgg19',
+  caffe: 'vgg19-caffe',
+  normalised: 'vgg_normalised',
+};
 const weightsName = (p: Params) => (p.weights === 'auto' ? DEFAULT_WEIGHTS[p.variant] : p.weights);
 
 function weightsFor(p: Params, services: ComputeServices): Vgg19Weights {
   const { tf } = services;
   return networkWeights(
-    services, `vgg19/${p.variant}`, weightsName(p), p.seed,
+    services,
+    `vgg19/${p.variant}`,
+    weightsName(p),
+    p.seed,
     (c) => vgg19FromStateDict(tf, c.tensors, p.variant, `${c.name} (${c.source})`),
     () => randomVgg19Weights(tf, p.variant, p.seed),
   );
@@ -52,10 +82,12 @@ export default defineNodeType({
     // A loaded checkpoint of other widths (reduced-width) sets the channels the taps will have.
     const shapes = ctx.checkpointShapes?.(weightsName(ctx.params));
     const widths = shapes ? vgg19Widths(shapes, ctx.params.variant) : undefined;
-    return Object.fromEntries(taps(ctx.params).map((t) => {
-      const shape = tapShape(t, image.shape, ctx.params.variant);
-      return [t, { shape: [...shape.slice(0, 3), widths?.get(t) ?? shape[3]!], layer: t }];
-    }));
+    return Object.fromEntries(
+      taps(ctx.params).map((t) => {
+        const shape = tapShape(t, image.shape, ctx.params.variant);
+        return [t, { shape: [...shape.slice(0, 3), widths?.get(t) ?? shape[3]!], layer: t }];
+      }),
+    );
   },
   shared: {
     key: (p) => `vgg19/${p.variant}/${p.pooling}/${weightsName(p)}/${p.seed}`,
@@ -69,7 +101,11 @@ export default defineNodeType({
         activations += tapShape(l.name, image, p.variant).reduce((a, b) => a * b, 1) * 4;
         if (l.kind === 'conv') weights += (9 * l.cin * l.cout * 2 + l.cout) * 4;
       }
-      return { flops: forwardFlops(deepestTap(list), image, p.variant), activationBytes: activations, weightBytes: weights };
+      return {
+        flops: forwardFlops(deepestTap(list), image, p.variant),
+        activationBytes: activations,
+        weightBytes: weights,
+      };
     },
     tiling: (list) => vgg19Tiling(list),
     run: (image, list, p, services) =>

@@ -57,9 +57,13 @@ export async function benchBackend(backend: BackendName, argv: string[], say: (s
 
   say(`## ${device}: the Gatys preset, ${steps} steps a run (random VGG19 weights)`);
   say();
-  say(`Step 0 (start-up, shader compilation) is left out of the means; ms per evaluation divides each L-BFGS step by the loss evaluations its line search took.`);
+  say(
+    `Step 0 (start-up, shader compilation) is left out of the means; ms per evaluation divides each L-BFGS step by the loss evaluations its line search took.`,
+  );
   say();
-  say(`| size | Adam: ms per step (steps 1..${steps}) | L-BFGS host (float64 in JS): ms per step / per evaluation | L-BFGS device (float32): ms per step / per evaluation | device / host, per evaluation | final loss device / host |`);
+  say(
+    `| size | Adam: ms per step (steps 1..${steps}) | L-BFGS host (float64 in JS): ms per step / per evaluation | L-BFGS device (float32): ms per step / per evaluation | device / host, per evaluation | final loss device / host |`,
+  );
   say(`|---|---|---|---|---|---|`);
   for (const size of sizes) {
     const adam = await runGatys(size, { method: 'adam' });
@@ -69,7 +73,12 @@ export async function benchBackend(backend: BackendName, argv: string[], say: (s
     const [h, d] = [perEval(host), perEval(dev)];
     const after = (s: StepRecord[]) => mean(s.slice(1).map((r) => r.ms));
     say(
-      `| ${size} | ${adam.slice(1).map((r) => fmt(r.ms)).join(', ')} (mean ${fmt(after(adam))}) | ${fmt(after(host))} / ${fmt(h)} | ${fmt(after(dev))} / ${fmt(d)} | ${(d / h).toFixed(2)}x | ${(dev.at(-1)!.loss / host.at(-1)!.loss).toFixed(4)} |`,
+      `| ${size} | ${adam
+        .slice(1)
+        .map((r) => fmt(r.ms))
+        .join(
+          ', ',
+        )} (mean ${fmt(after(adam))}) | ${fmt(after(host))} / ${fmt(h)} | ${fmt(after(dev))} / ${fmt(d)} | ${(d / h).toFixed(2)}x | ${(dev.at(-1)!.loss / host.at(-1)!.loss).toFixed(4)} |`,
     );
   }
 }

@@ -17,7 +17,15 @@ import { parseArgs } from 'node:util';
 import { chromium, type Page } from 'playwright-core';
 import { preview } from 'vite';
 
-const { values: v } = parseArgs({ options: { build: { type: 'boolean' }, dist: { type: 'string' }, sizes: { type: 'string' }, frames: { type: 'string' }, preset: { type: 'string' } } });
+const { values: v } = parseArgs({
+  options: {
+    build: { type: 'boolean' },
+    dist: { type: 'string' },
+    sizes: { type: 'string' },
+    frames: { type: 'string' },
+    preset: { type: 'string' },
+  },
+});
 const preset = v.preset ?? 'adain-camera.json';
 const root = new URL('..', import.meta.url).pathname;
 const dist = v.dist ?? `${root}dist`;
@@ -29,11 +37,21 @@ if (v.build || !existsSync(`${dist}/index.html`)) {
   if (r.status !== 0) process.exit(r.status ?? 1);
 }
 
-const server = await preview({ configFile: `${root}vite.config.ts`, preview: { port: 0, host: '127.0.0.1' }, build: { outDir: dist } });
+const server = await preview({
+  configFile: `${root}vite.config.ts`,
+  preview: { port: 0, host: '127.0.0.1' },
+  build: { outDir: dist },
+});
 const base = server.resolvedUrls!.local[0]!;
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-gpu', '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', '--autoplay-policy=no-user-gesture-required'],
+  args: [
+    '--no-sandbox',
+    '--disable-gpu',
+    '--use-fake-device-for-media-stream',
+    '--use-fake-ui-for-media-stream',
+    '--autoplay-policy=no-user-gesture-required',
+  ],
 });
 
 const panel = (page: Page) =>
@@ -50,7 +68,16 @@ const panel = (page: Page) =>
     };
   });
 
-interface Row { size: number; fps: number; msPerFrame: number; workerMs: number[]; droppedShare: number; shown: string; weights: string; backend: string }
+interface Row {
+  size: number;
+  fps: number;
+  msPerFrame: number;
+  workerMs: number[];
+  droppedShare: number;
+  shown: string;
+  weights: string;
+  backend: string;
+}
 const rows: Row[] = [];
 const loadBefore = loadavg()[0]!;
 try {
@@ -59,17 +86,29 @@ try {
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(`${base}?backend=wasm&size=${size}&fresh&preset=${preset}`);
-    await page.waitForFunction(() => !(document.querySelector('[data-test=run]') as HTMLButtonElement | null)?.disabled, null, { timeout: 120_000 });
+    await page.waitForFunction(
+      () => !(document.querySelector('[data-test=run]') as HTMLButtonElement | null)?.disabled,
+      null,
+      { timeout: 120_000 },
+    );
     await page.click('[data-test=camera-start]');
     // Warm-up: the first frames build the networks and encode the painting (kept in the run memo after that).
-    await page.waitForFunction(() => Number(document.querySelector('[data-test=camera-panel]')?.getAttribute('data-frames') ?? 0) >= 3, null, { timeout: 300_000 });
+    await page.waitForFunction(
+      () => Number(document.querySelector('[data-test=camera-panel]')?.getAttribute('data-frames') ?? 0) >= 3,
+      null,
+      { timeout: 300_000 },
+    );
     const a = await panel(page);
     const t0 = Date.now();
     const workerMs: number[] = [];
     // Each answer's worker time, as the panel shows it after every frame.
     let seen = a.frames;
     while (seen < a.frames + count) {
-      await page.waitForFunction((n) => Number(document.querySelector('[data-test=camera-panel]')?.getAttribute('data-frames') ?? 0) > n, seen, { timeout: 120_000, polling: 5 });
+      await page.waitForFunction(
+        (n) => Number(document.querySelector('[data-test=camera-panel]')?.getAttribute('data-frames') ?? 0) > n,
+        seen,
+        { timeout: 120_000, polling: 5 },
+      );
       const p = await panel(page);
       seen = p.frames;
       workerMs.push(p.lastMs);
@@ -79,8 +118,14 @@ try {
     const frames = b.frames - a.frames;
     const offered = frames + (b.dropped - a.dropped);
     rows.push({
-      size, fps: frames / dt, msPerFrame: (dt * 1000) / Math.max(1, frames), workerMs, droppedShare: offered ? (b.dropped - a.dropped) / offered : 0,
-      shown: b.shown, weights: b.weights, backend: b.backend,
+      size,
+      fps: frames / dt,
+      msPerFrame: (dt * 1000) / Math.max(1, frames),
+      workerMs,
+      droppedShare: offered ? (b.dropped - a.dropped) / offered : 0,
+      shown: b.shown,
+      weights: b.weights,
+      backend: b.backend,
     });
     if (errors.length) console.error(`size ${size}: page errors: ${errors.join('; ')}`);
     await page.close();
@@ -96,10 +141,22 @@ const median = (xs: number[]) => {
 };
 const date = new Date().toISOString().slice(0, 10);
 console.log(`## Editor: live camera, ${preset} on wasm (headless Chromium, fake camera)\n`);
-console.log(`One run of \`npx tsx scripts/bench-camera.ts --sizes ${sizes.join(',')} --frames ${count}\` on ${date}, ${cpus().length} cores, no GPU;`);
-console.log(`${count} frames timed after 3 warm-up frames. Weights: ${[...new Set(rows.map((r) => r.weights))].join(', ')};`);
-console.log(`${[...new Set(rows.map((r) => r.backend))].join(', ')}; load average ${loadBefore.toFixed(1)} before, ${loadavg()[0]!.toFixed(1)} after.\n`);
-console.log('| size | frames/s | ms per frame (wall) | worker ms per frame (median) | camera frames dropped | panel showed | fps / fps at ' + sizes[0] + ' |');
+console.log(
+  `One run of \`npx tsx scripts/bench-camera.ts --sizes ${sizes.join(',')} --frames ${count}\` on ${date}, ${cpus().length} cores, no GPU;`,
+);
+console.log(
+  `${count} frames timed after 3 warm-up frames. Weights: ${[...new Set(rows.map((r) => r.weights))].join(', ')};`,
+);
+console.log(
+  `${[...new Set(rows.map((r) => r.backend))].join(', ')}; load average ${loadBefore.toFixed(1)} before, ${loadavg()[0]!.toFixed(1)} after.\n`,
+);
+console.log(
+  '| size | frames/s | ms per frame (wall) | worker ms per frame (median) | camera frames dropped | panel showed | fps / fps at ' +
+    sizes[0] +
+    ' |',
+);
 console.log('|---|---|---|---|---|---|---|');
 for (const r of rows)
-  console.log(`| ${r.size} | ${r.fps.toFixed(2)} | ${r.msPerFrame.toFixed(0)} ms | ${median(r.workerMs).toFixed(0)} ms | ${(r.droppedShare * 100).toFixed(0)}% | ${r.shown} | ${(r.fps / rows[0]!.fps).toFixed(2)}x |`);
+  console.log(
+    `| ${r.size} | ${r.fps.toFixed(2)} | ${r.msPerFrame.toFixed(0)} ms | ${median(r.workerMs).toFixed(0)} ms | ${(r.droppedShare * 100).toFixed(0)}% | ${r.shown} | ${(r.fps / rows[0]!.fps).toFixed(2)}x |`,
+  );

@@ -16,7 +16,15 @@ import { parseArgs } from 'node:util';
 import { chromium } from 'playwright-core';
 import { preview } from 'vite';
 
-const { values: v } = parseArgs({ options: { build: { type: 'boolean' }, nodes: { type: 'string' }, pans: { type: 'string' }, dist: { type: 'string' }, profile: { type: 'boolean' } } });
+const { values: v } = parseArgs({
+  options: {
+    build: { type: 'boolean' },
+    nodes: { type: 'string' },
+    pans: { type: 'string' },
+    dist: { type: 'string' },
+    profile: { type: 'boolean' },
+  },
+});
 const count = Number(v.nodes ?? 300);
 const pans = Number(v.pans ?? 3);
 const root = new URL('..', import.meta.url).pathname;
@@ -26,12 +34,25 @@ if (v.build || !existsSync(`${root}dist/index.html`)) {
   if (r.status !== 0) process.exit(r.status ?? 1);
 }
 
-interface DocNode { id: string; type: string; position: { x: number; y: number }; params: Record<string, unknown>; title?: string }
-interface DocEdge { from: { node: string; output: string }; to: { node: string; input: string } }
+interface DocNode {
+  id: string;
+  type: string;
+  position: { x: number; y: number };
+  params: Record<string, unknown>;
+  title?: string;
+}
+interface DocEdge {
+  from: { node: string; output: string };
+  to: { node: string; input: string };
+}
 
 /** `count` nodes: copies of the Gatys graph side by side and below each other (the last copy cut short), wired as it is. */
 function bigGraph(n: number): string {
-  const gatys = JSON.parse(readFileSync(`${root}presets/gatys.json`, 'utf8')) as { nodes: DocNode[]; edges: DocEdge[]; [k: string]: unknown };
+  const gatys = JSON.parse(readFileSync(`${root}presets/gatys.json`, 'utf8')) as {
+    nodes: DocNode[];
+    edges: DocEdge[];
+    [k: string]: unknown;
+  };
   const xs = gatys.nodes.map((d) => d.position.x);
   const ys = gatys.nodes.map((d) => d.position.y);
   const w = Math.max(...xs) - Math.min(...xs) + 400;
@@ -45,7 +66,11 @@ function bigGraph(n: number): string {
     for (const d of gatys.nodes) {
       if (nodes.length >= n) break;
       ids.add(d.id);
-      nodes.push({ ...structuredClone(d), id: `${d.id}_${c}`, position: { x: d.position.x + ox, y: d.position.y + oy } });
+      nodes.push({
+        ...structuredClone(d),
+        id: `${d.id}_${c}`,
+        position: { x: d.position.x + ox, y: d.position.y + oy },
+      });
     }
     for (const e of gatys.edges)
       if (ids.has(e.from.node) && ids.has(e.to.node))
@@ -55,10 +80,16 @@ function bigGraph(n: number): string {
 }
 
 const server = await preview({
-  configFile: `${root}vite.config.ts`, preview: { port: 0, host: '127.0.0.1' }, logLevel: 'warn', ...(v.dist ? { build: { outDir: v.dist } } : {}),
+  configFile: `${root}vite.config.ts`,
+  preview: { port: 0, host: '127.0.0.1' },
+  logLevel: 'warn',
+  ...(v.dist ? { build: { outDir: v.dist } } : {}),
 });
 const base = server.resolvedUrls!.local[0]!;
-const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu'] });
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+  args: ['--no-sandbox', '--disable-gpu'],
+});
 try {
   const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
   const errors: string[] = [];
@@ -77,26 +108,44 @@ try {
     await cdp.send('Profiler.start');
   }
   // Open: from the store's open() until every node is drawn and a frame has been painted after it.
-  const open = await page.evaluate(async ({ text, count, edges }) => {
-    const s = (window as unknown as { stylegraph: { graph: { open(t: string, n: string): boolean }; canvas: { fit(floor?: number): Promise<void> } } }).stylegraph;
-    const frame = () => new Promise<number>((r) => requestAnimationFrame(r));
-    const t0 = performance.now();
-    s.graph.open(text, 'big.json');
-    const shown = () => [...document.querySelectorAll<HTMLElement>('.sg-node')].filter((e) => e.offsetParent !== null).length;
-    while (shown() < count) await frame();
-    const drawn = performance.now() - t0;
-    // Every wire drawn (rete draws one once both its sockets are measured).
-    const wires = () => [...document.querySelectorAll('.sg-wire path')].filter((p) => (p.getAttribute('d') ?? '').length > 0).length;
-    while (wires() < edges) await frame();
-    const wired = performance.now() - t0;
-    await s.canvas.fit(0.75);
-    await frame();
-    await frame();
-    return { drawn, wired, painted: performance.now() - t0, nodes: shown(), wires: wires() };
-  }, { text, count, edges: (JSON.parse(text) as { edges: unknown[] }).edges.length });
+  const open = await page.evaluate(
+    async ({ text, count, edges }) => {
+      const s = (
+        window as unknown as {
+          stylegraph: {
+            graph: { open(t: string, n: string): boolean };
+            canvas: { fit(floor?: number): Promise<void> };
+          };
+        }
+      ).stylegraph;
+      const frame = () => new Promise<number>((r) => requestAnimationFrame(r));
+      const t0 = performance.now();
+      s.graph.open(text, 'big.json');
+      const shown = () =>
+        [...document.querySelectorAll<HTMLElement>('.sg-node')].filter((e) => e.offsetParent !== null).length;
+      while (shown() < count) await frame();
+      const drawn = performance.now() - t0;
+      // Every wire drawn (rete draws one once both its sockets are measured).
+      const wires = () =>
+        [...document.querySelectorAll('.sg-wire path')].filter((p) => (p.getAttribute('d') ?? '').length > 0).length;
+      while (wires() < edges) await frame();
+      const wired = performance.now() - t0;
+      await s.canvas.fit(0.75);
+      await frame();
+      await frame();
+      return { drawn, wired, painted: performance.now() - t0, nodes: shown(), wires: wires() };
+    },
+    { text, count, edges: (JSON.parse(text) as { edges: unknown[] }).edges.length },
+  );
 
   if (cdp) {
-    const { profile } = (await cdp.send('Profiler.stop')) as unknown as { profile: { nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }[]; samples: number[]; timeDeltas: number[] } };
+    const { profile } = (await cdp.send('Profiler.stop')) as unknown as {
+      profile: {
+        nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }[];
+        samples: number[];
+        timeDeltas: number[];
+      };
+    };
     const self = new Map<number, number>();
     profile.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
     const byName = new Map<string, number>();
@@ -105,7 +154,8 @@ try {
       byName.set(key, (byName.get(key) ?? 0) + (self.get(n.id) ?? 0));
     }
     console.log('self time while opening:');
-    for (const [k, us] of [...byName].sort((a, b) => b[1] - a[1]).slice(0, 30)) console.log(`  ${(us / 1000).toFixed(0).padStart(6)} ms  ${k}`);
+    for (const [k, us] of [...byName].sort((a, b) => b[1] - a[1]).slice(0, 30))
+      console.log(`  ${(us / 1000).toFixed(0).padStart(6)} ms  ${k}`);
   }
   // A point on the empty canvas to drag from.
   const start = await page.evaluate(() => {
@@ -122,7 +172,12 @@ try {
   const results: { moved: number; fps: number; worst: number; p95: number; frames: number; ms: number }[] = [];
   for (let p = 0; p < pans; p++) {
     await page.evaluate(() => {
-      const w = window as unknown as { frames: number[]; xs: number[]; recording: boolean; stylegraph: { canvas: { area: { area: { transform: { x: number } } } } } };
+      const w = window as unknown as {
+        frames: number[];
+        xs: number[];
+        recording: boolean;
+        stylegraph: { canvas: { area: { area: { transform: { x: number } } } } };
+      };
       w.frames = [];
       w.xs = [];
       w.recording = true;
@@ -154,23 +209,41 @@ try {
     });
     const moved = Math.max(...xs) - Math.min(...xs);
     if (moved < 100) throw new Error(`the drag did not pan the canvas (it moved ${moved} px)`);
-    const gaps = frames.slice(1).map((t, i) => t - frames[i]!).sort((a, b) => a - b);
+    const gaps = frames
+      .slice(1)
+      .map((t, i) => t - frames[i]!)
+      .sort((a, b) => a - b);
     const ms = frames.at(-1)! - frames[0]!;
-    results.push({ moved, fps: ((frames.length - 1) / ms) * 1000, worst: gaps.at(-1) ?? 0, p95: gaps[Math.floor(gaps.length * 0.95)] ?? 0, frames: frames.length, ms });
+    results.push({
+      moved,
+      fps: ((frames.length - 1) / ms) * 1000,
+      worst: gaps.at(-1) ?? 0,
+      p95: gaps[Math.floor(gaps.length * 0.95)] ?? 0,
+      frames: frames.length,
+      ms,
+    });
   }
 
   const fps = results.map((r) => r.fps);
   const f = (x: number) => x.toFixed(0);
   console.log(`## Editor: a ${open.nodes}-node graph in headless Chromium (software rendering)\n`);
-  console.log(`One run of \`npx tsx scripts/bench-editor.ts\` on ${new Date().toISOString().slice(0, 10)}: 1600x1000 window, copies of the Gatys graph (${count} nodes).\n`);
+  console.log(
+    `One run of \`npx tsx scripts/bench-editor.ts\` on ${new Date().toISOString().slice(0, 10)}: 1600x1000 window, copies of the Gatys graph (${count} nodes).\n`,
+  );
   console.log('| measure | result | target |');
   console.log('|---|---|---|');
   console.log(`| open (store open -> every node shown) | ${f(open.drawn)} ms | |`);
   console.log(`| open, every wire drawn (${open.wires}) | ${f(open.wired)} ms | |`);
   console.log(`| open, fitted and painted | ${f(open.painted)} ms | under 1000 ms |`);
-  console.log(`| panning (drag on the empty canvas, ${pans} x ~2 s) | ${fps.map((x) => x.toFixed(1)).join(', ')} frames/s | above 30 |`);
-  console.log(`| slowest frame while panning (p95 / worst) | ${results.map((r) => `${f(r.p95)} / ${f(r.worst)} ms`).join(', ')} | |`);
-  console.log(`\n(the view moved ${results.map((r) => f(r.moved)).join(', ')} px left to right in each drag; page errors: ${errors.length ? errors.join('; ') : 'none'})`);
+  console.log(
+    `| panning (drag on the empty canvas, ${pans} x ~2 s) | ${fps.map((x) => x.toFixed(1)).join(', ')} frames/s | above 30 |`,
+  );
+  console.log(
+    `| slowest frame while panning (p95 / worst) | ${results.map((r) => `${f(r.p95)} / ${f(r.worst)} ms`).join(', ')} | |`,
+  );
+  console.log(
+    `\n(the view moved ${results.map((r) => f(r.moved)).join(', ')} px left to right in each drag; page errors: ${errors.length ? errors.join('; ') : 'none'})`,
+  );
 } finally {
   await browser.close();
   await new Promise<void>((r) => server.httpServer.close(() => r()));

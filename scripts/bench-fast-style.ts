@@ -16,10 +16,23 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { startNodeBackend } from '../src/cli/node-tf';
 import { readDlFolder } from '../src/cli/node-weights';
-import { FAST_STYLE_LAYERS, fastStyle, fastStyleFromStateDict, fastStyleMacs, randomFastStyle, type FastStyleWeights } from '../src/models/fast-style';
+import {
+  FAST_STYLE_LAYERS,
+  fastStyle,
+  fastStyleFromStateDict,
+  fastStyleMacs,
+  randomFastStyle,
+  type FastStyleWeights,
+} from '../src/models/fast-style';
 
 const { values: v } = parseArgs({
-  options: { weights: { type: 'string' }, sizes: { type: 'string' }, frames: { type: 'string' }, threads: { type: 'string' }, transposed: { type: 'boolean' } },
+  options: {
+    weights: { type: 'string' },
+    sizes: { type: 'string' },
+    frames: { type: 'string' },
+    threads: { type: 'string' },
+    transposed: { type: 'boolean' },
+  },
 });
 const sizes = (v.sizes ?? '256,512').split(',').map(Number);
 const frames = Number(v.frames ?? 5);
@@ -56,7 +69,11 @@ function withConv2dTranspose(image: tf.Tensor4D, raw: Map<number, tf.Tensor4D>):
     return tf.div(tf.clipByValue(tf.add(tf.mul(tf.tanh(x), 150), 127.5), 0, 255), 255) as tf.Tensor4D;
   });
 }
-const rawUp = new Map(FAST_STYLE_LAYERS.flatMap((l, i) => (l.kind === 'up' ? [[i, tf.randomNormal([3, 3, l.cout, l.cin]) as tf.Tensor4D] as const] : [])));
+const rawUp = new Map(
+  FAST_STYLE_LAYERS.flatMap((l, i) =>
+    l.kind === 'up' ? [[i, tf.randomNormal([3, 3, l.cout, l.cin]) as tf.Tensor4D] as const] : [],
+  ),
+);
 
 /** Median wall time and median CPU time (every thread of the process: a loaded machine inflates only the wall time). */
 async function time(size: number, f: (x: tf.Tensor4D) => tf.Tensor4D): Promise<[number, number]> {
@@ -83,14 +100,20 @@ async function time(size: number, f: (x: tf.Tensor4D) => tf.Tensor4D): Promise<[
 }
 
 const load = loadavg()[0]!.toFixed(1);
-console.log(`fast style network (${weights.source}), ${choice.backend}, ${choice.threads ?? 1} threads, ${cpus().length} cores, load ${load}; median of ${frames} frames after one warm-up`);
-console.log(`| size (3:2) | GFLOP | ms a frame (wall) | CPU ms a frame (all threads) |${v.transposed ? ' with tf.conv2dTranspose: wall, CPU |' : ''}`);
+console.log(
+  `fast style network (${weights.source}), ${choice.backend}, ${choice.threads ?? 1} threads, ${cpus().length} cores, load ${load}; median of ${frames} frames after one warm-up`,
+);
+console.log(
+  `| size (3:2) | GFLOP | ms a frame (wall) | CPU ms a frame (all threads) |${v.transposed ? ' with tf.conv2dTranspose: wall, CPU |' : ''}`,
+);
 console.log(`|---|---|---|---|${v.transposed ? '---|' : ''}`);
 for (const size of sizes) {
   const gflop = (2 * fastStyleMacs(Math.round((size * 2) / 3), size)) / 1e9;
   const a = await time(size, (x) => fastStyle(tf, x, weights));
   const b = v.transposed ? await time(size, (x) => withConv2dTranspose(x, rawUp)) : null;
-  console.log(`| ${size} x ${Math.round((size * 2) / 3)} | ${gflop.toFixed(1)} | ${a[0].toFixed(0)} | ${a[1].toFixed(0)} |${b === null ? '' : ` ${b[0].toFixed(0)}, ${b[1].toFixed(0)} |`}`);
+  console.log(
+    `| ${size} x ${Math.round((size * 2) / 3)} | ${gflop.toFixed(1)} | ${a[0].toFixed(0)} | ${a[1].toFixed(0)} |${b === null ? '' : ` ${b[0].toFixed(0)}, ${b[1].toFixed(0)} |`}`,
+  );
 }
 console.log(`load average after: ${loadavg()[0]!.toFixed(1)}`);
 weights.dispose();

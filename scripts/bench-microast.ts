@@ -28,7 +28,14 @@ import { RunMemo } from '../src/runtime/memo';
 import { createModelCache } from '../src/runtime/models';
 import { compileWithImages, makeServices } from '../src/runtime/sources';
 
-const { values: v } = parseArgs({ options: { sizes: { type: 'string' }, frames: { type: 'string' }, threads: { type: 'string' }, official: { type: 'string' } } });
+const { values: v } = parseArgs({
+  options: {
+    sizes: { type: 'string' },
+    frames: { type: 'string' },
+    threads: { type: 'string' },
+    official: { type: 'string' },
+  },
+});
 const sizes = (v.sizes ?? '256,512,1024').split(',').map(Number);
 const frames = Number(v.frames ?? 5);
 const threads = Number(v.threads ?? 2);
@@ -42,11 +49,20 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 const registry = builtinRegistry();
 const docPath = join(root, 'presets', 'microast.json');
 let model = parseDocument(readFileSync(docPath, 'utf8')).model!;
-model = withSlotSource(withSlotSource(model, 'content', join(photos, 'chicago.jpg')), 'style', join(photos, 'udnie.jpg'));
+model = withSlotSource(
+  withSlotSource(model, 'content', join(photos, 'chicago.jpg')),
+  'style',
+  join(photos, 'udnie.jpg'),
+);
 const given = [join(photos, 'chicago.jpg'), join(photos, 'udnie.jpg')];
 const { images, errors } = await loadDocumentImages(model, registry, docPath, { given });
 if (errors.length) throw new Error(errors.join('\n'));
-const parts = { 'microast-content-encoder': 'content_encoder', 'microast-style-encoder': 'style_encoder', 'microast-modulator': 'modulator', 'microast-decoder': 'decoder' };
+const parts = {
+  'microast-content-encoder': 'content_encoder',
+  'microast-style-encoder': 'style_encoder',
+  'microast-modulator': 'modulator',
+  'microast-decoder': 'decoder',
+};
 const ckpts: LoadedCheckpoint[] = Object.entries(parts).map(([name, file]) => {
   const path = join(weightsDir, `${file}_iter_160000.pth.tar`);
   return { name, source: path, tensors: readCheckpoint(new Uint8Array(readFileSync(path)), path) };
@@ -71,7 +87,14 @@ async function node(size: number, reuseStyle: boolean): Promise<number> {
       }
       const frame = `${contentPath}#frame${i}`;
       images.set(frame, images.get(contentPath)!);
-      const { plan, diagnostics } = compileWithImages(withSlotSource(model, 'content', frame), registry, images, size, undefined, store);
+      const { plan, diagnostics } = compileWithImages(
+        withSlotSource(model, 'content', frame),
+        registry,
+        images,
+        size,
+        undefined,
+        store,
+      );
       if (!plan) throw new Error(diagnostics.map((d) => d.message).join('\n'));
       const t0 = performance.now();
       const r = await execute(plan, registry, makeServices(tf, images, size, 0, models, store), { memo });
@@ -115,20 +138,45 @@ for size in map(int, sys.argv[5].split(',')):
 
 function torch(): Map<number, [number, number]> | string {
   if (!v.official) return 'no --official checkout given';
-  const r = spawnSync('/usr/bin/python3', ['-c', PY, v.official, String(threads), weightsDir, String(frames), sizes.join(','), join(photos, 'chicago.jpg'), join(photos, 'udnie.jpg')], { encoding: 'utf8' });
+  const r = spawnSync(
+    '/usr/bin/python3',
+    [
+      '-c',
+      PY,
+      v.official,
+      String(threads),
+      weightsDir,
+      String(frames),
+      sizes.join(','),
+      join(photos, 'chicago.jpg'),
+      join(photos, 'udnie.jpg'),
+    ],
+    { encoding: 'utf8' },
+  );
   if (r.status !== 0) return r.stderr.trim().split('\n').at(-1) ?? 'failed';
-  return new Map(r.stdout.trim().split('\n').map((l) => l.split(' ').map(Number)).map(([s, a, b]) => [s!, [a!, b!]]));
+  return new Map(
+    r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => l.split(' ').map(Number))
+      .map(([s, a, b]) => [s!, [a!, b!]]),
+  );
 }
 
 const rows: string[] = [];
 const load0 = loadavg()[0]!;
-for (const size of sizes) rows.push(`${size}|${(await node(size, false)).toFixed(0)}|${(await node(size, true)).toFixed(0)}`);
+for (const size of sizes)
+  rows.push(`${size}|${(await node(size, false)).toFixed(0)}|${(await node(size, true)).toFixed(0)}`);
 const pt = torch();
-console.log(`\nMicroAST per frame, wasm ${choice.threads ?? 1} threads (Node, the CLI's path) vs PyTorch CPU ${threads} threads; load average ${load0.toFixed(1)} -> ${loadavg()[0]!.toFixed(1)}${typeof pt === 'string' ? `; PyTorch: ${pt}` : ''}\n`);
+console.log(
+  `\nMicroAST per frame, wasm ${choice.threads ?? 1} threads (Node, the CLI's path) vs PyTorch CPU ${threads} threads; load average ${load0.toFixed(1)} -> ${loadavg()[0]!.toFixed(1)}${typeof pt === 'string' ? `; PyTorch: ${pt}` : ''}\n`,
+);
 console.log('| size | wasm, style included | wasm, style reused | PyTorch, style included | PyTorch, style reused |');
 console.log('|---|---|---|---|---|');
 for (const row of rows) {
   const [size, a, b] = row.split('|');
   const p = typeof pt === 'string' ? undefined : pt.get(Number(size));
-  console.log(`| ${size} px | ${a} ms | ${b} ms | ${p ? `${p[0].toFixed(0)} ms` : '–'} | ${p ? `${p[1].toFixed(0)} ms` : '–'} |`);
+  console.log(
+    `| ${size} px | ${a} ms | ${b} ms | ${p ? `${p[0].toFixed(0)} ms` : '–'} | ${p ? `${p[1].toFixed(0)} ms` : '–'} |`,
+  );
 }

@@ -28,20 +28,44 @@ function time(def: NodeTypeDef, x: Tensor, target: Tensor): number {
   const ms: number[] = [];
   for (let i = 0; i < reps + 1; i++) {
     const t = performance.now();
-    const g = tf.grad((v: Tensor) => def.compute!({ tf, inputs: { input: v, target }, params: { weight: 1 }, nodeId: 'h', outputInfo: {}, step: 0 } as never) as never as Tensor)(x);
+    const g = tf.grad(
+      (v: Tensor) =>
+        def.compute!({
+          tf,
+          inputs: { input: v, target },
+          params: { weight: 1 },
+          nodeId: 'h',
+          outputInfo: {},
+          step: 0,
+        } as never) as never as Tensor,
+    )(x);
     g.dataSync();
     g.dispose();
     if (i) ms.push(performance.now() - t);
   }
   return median(ms);
 }
-console.log(`sandbox start: pack loaded in ${loadMs.toFixed(0)} ms, tfjs in its process after ${startMs.toFixed(0)} ms`);
-for (const [hw, c] of [[16, 64], [32, 128], [64, 256]] as const) {
+console.log(
+  `sandbox start: pack loaded in ${loadMs.toFixed(0)} ms, tfjs in its process after ${startMs.toFixed(0)} ms`,
+);
+for (const [hw, c] of [
+  [16, 64],
+  [32, 128],
+  [64, 256],
+] as const) {
   const x = tf.randomNormal([1, hw, hw, c]);
-  const target = tf.tidy(() => tf.topk(tf.transpose(tf.reshape(tf.randomNormal([1, hw, hw, c]), [-1, c])), hw * hw).values);
-  const wrap = (def: NodeTypeDef) => ({ ...def, compute: (ctx: Parameters<NonNullable<NodeTypeDef['compute']>>[0]) => (def.compute!(ctx) as { loss: Tensor }).loss as never });
+  const target = tf.tidy(
+    () => tf.topk(tf.transpose(tf.reshape(tf.randomNormal([1, hw, hw, c]), [-1, c])), hw * hw).values,
+  );
+  const wrap = (def: NodeTypeDef) => ({
+    ...def,
+    compute: (ctx: Parameters<NonNullable<NodeTypeDef['compute']>>[0]) =>
+      (def.compute!(ctx) as { loss: Tensor }).loss as never,
+  });
   const a = time(wrap(own), x, target);
   const b = time(wrap(boxed), x, target);
-  console.log(`histogram loss + gradient, features [1, ${hw}, ${hw}, ${c}] (${((hw * hw * c * 4) / 2 ** 20).toFixed(2)} MiB): in process ${a.toFixed(1)} ms, sandboxed ${b.toFixed(1)} ms (+${(b - a).toFixed(1)} ms)`);
+  console.log(
+    `histogram loss + gradient, features [1, ${hw}, ${hw}, ${c}] (${((hw * hw * c * 4) / 2 ** 20).toFixed(2)} MiB): in process ${a.toFixed(1)} ms, sandboxed ${b.toFixed(1)} ms (+${(b - a).toFixed(1)} ms)`,
+  );
 }
 sandboxed.process.close();

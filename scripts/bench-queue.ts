@@ -16,7 +16,14 @@ import { Queue } from 'bullmq';
 import { decodeImage, encodePng } from '../src/cli/node-images';
 import type { JobResult } from '../src/cli/queue/jobs';
 
-const { values: v } = parseArgs({ options: { images: { type: 'string' }, size: { type: 'string' }, steps: { type: 'string' }, graph: { type: 'string' } } });
+const { values: v } = parseArgs({
+  options: {
+    images: { type: 'string' },
+    size: { type: 'string' },
+    steps: { type: 'string' },
+    graph: { type: 'string' },
+  },
+});
 const count = Number(v.images ?? 40);
 const size = v.size ?? '64';
 const steps = v.steps ?? '5';
@@ -31,10 +38,27 @@ const port = await new Promise<number>((resolve) => {
   });
 });
 const url = `redis://127.0.0.1:${port}`;
-const redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', tmp]);
+const redis = spawn('redis-server', [
+  '--port',
+  String(port),
+  '--bind',
+  '127.0.0.1',
+  '--save',
+  '',
+  '--appendonly',
+  'no',
+  '--dir',
+  tmp,
+]);
 const children: ChildProcess[] = [redis];
 process.on('exit', () => children.forEach((c) => c.kill('SIGKILL')));
-for (let i = 0; spawnSync('redis-cli', ['-p', String(port), 'ping']).stdout?.toString().trim() !== 'PONG'; i++) {
+for (
+  let i = 0;
+  spawnSync('redis-cli', ['-p', String(port), 'ping'])
+    .stdout?.toString()
+    .trim() !== 'PONG';
+  i++
+) {
   if (i > 100) throw new Error('redis-server did not start');
   await new Promise((r) => setTimeout(r, 100));
 }
@@ -42,26 +66,69 @@ for (let i = 0; spawnSync('redis-cli', ['-p', String(port), 'ping']).stdout?.toS
 // Distinct photos: crops of the sample images at different offsets (identical pixels would be served from the memo).
 const photos = join(tmp, 'photos');
 mkdirSync(photos);
-const samples = ['astronaut', 'chelsea', 'brick', 'mosaic', 'swirls'].map((n) => decodeImage(new Uint8Array(readFileSync(join(root, 'presets/images', `${n}.jpg`))), n));
+const samples = ['astronaut', 'chelsea', 'brick', 'mosaic', 'swirls'].map((n) =>
+  decodeImage(new Uint8Array(readFileSync(join(root, 'presets/images', `${n}.jpg`))), n),
+);
 for (let i = 0; i < count; i++) {
   const src = samples[i % samples.length]!;
   const side = Math.min(src.width, src.height) - 8 * Math.floor(i / samples.length) - 1;
   const data = new Uint8ClampedArray(side * side * 4);
-  for (let y = 0; y < side; y++) for (let x = 0; x < side; x++) for (let c = 0; c < 4; c++) data[(y * side + x) * 4 + c] = src.data[(y * src.width + x) * 4 + c]!;
+  for (let y = 0; y < side; y++)
+    for (let x = 0; x < side; x++)
+      for (let c = 0; c < 4; c++) data[(y * side + x) * 4 + c] = src.data[(y * src.width + x) * 4 + c]!;
   writeFileSync(join(photos, `p${String(i).padStart(3, '0')}.png`), encodePng({ width: side, height: side, data }));
 }
 
 function worker(queue: string): { p: ChildProcess; ready: Promise<void> } {
-  const p = spawn('node', ['scripts/stylegraph.mjs', 'worker', '--redis', url, '--queue', queue, '--backend', 'wasm', '--threads', '1', '--lock-seconds', '5'], { cwd: root });
+  const p = spawn(
+    'node',
+    [
+      'scripts/stylegraph.mjs',
+      'worker',
+      '--redis',
+      url,
+      '--queue',
+      queue,
+      '--backend',
+      'wasm',
+      '--threads',
+      '1',
+      '--lock-seconds',
+      '5',
+    ],
+    { cwd: root },
+  );
   children.push(p);
   let log = '';
-  const ready = new Promise<void>((resolve) => p.stderr!.on('data', (d: Buffer) => (log += d) && log.includes('waiting for jobs') && resolve()));
+  const ready = new Promise<void>((resolve) =>
+    p.stderr!.on('data', (d: Buffer) => (log += d) && log.includes('waiting for jobs') && resolve()),
+  );
   return { p, ready };
 }
 
 function submit(queue: string, out: string): Promise<number> {
   return new Promise((resolve) => {
-    const p = spawn('node', ['scripts/stylegraph.mjs', 'submit', graph, '--redis', url, '--queue', queue, '--content', photos, '--size', size, '--steps', steps, '--out', out], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+    const p = spawn(
+      'node',
+      [
+        'scripts/stylegraph.mjs',
+        'submit',
+        graph,
+        '--redis',
+        url,
+        '--queue',
+        queue,
+        '--content',
+        photos,
+        '--size',
+        size,
+        '--steps',
+        steps,
+        '--out',
+        out,
+      ],
+      { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] },
+    );
     p.on('close', (code) => resolve(code ?? 1));
   });
 }
@@ -92,7 +159,15 @@ async function run(n: number, queue: string, kill = false) {
   const files = readdirSync(out).filter((f) => f.endsWith('.png'));
   const byWorker = new Map<string, number>();
   for (const r of await results(queue)) byWorker.set(r.worker, (byWorker.get(r.worker) ?? 0) + 1);
-  return { code, seconds, perSecond: count / seconds, files: files.length, distinct: new Set(files).size, leftovers: readdirSync(out).length - files.length, byWorker: [...byWorker.values()] };
+  return {
+    code,
+    seconds,
+    perSecond: count / seconds,
+    files: files.length,
+    distinct: new Set(files).size,
+    leftovers: readdirSync(out).length - files.length,
+    byWorker: [...byWorker.values()],
+  };
 }
 
 const one = await run(1, 'one');
@@ -103,7 +178,7 @@ const lines = [
   '',
   `One run of \`npx tsx scripts/bench-queue.ts --images ${count} --size ${size} --steps ${steps}\` on ${new Date().toISOString().slice(0, 10)}, this machine`,
   `(${cpus().length} cores, no GPU), ${graph} at ${size} px, ${steps} steps, wasm (one thread per worker process), Redis on loopback.`,
-  'Each photo is a distinct crop, so nothing is served from a worker\'s memo but the style side.',
+  "Each photo is a distinct crop, so nothing is served from a worker's memo but the style side.",
   '',
   '| workers | exit | seconds | images/s | vs 1 worker | pictures | jobs per worker |',
   '|---|---|---|---|---|---|---|',

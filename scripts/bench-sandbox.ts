@@ -16,7 +16,14 @@ import { parseArgs } from 'node:util';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { preview } from 'vite';
 
-const { values: v } = parseArgs({ options: { before: { type: 'string' }, after: { type: 'string' }, steps: { type: 'string' }, size: { type: 'string' } } });
+const { values: v } = parseArgs({
+  options: {
+    before: { type: 'string' },
+    after: { type: 'string' },
+    steps: { type: 'string' },
+    size: { type: 'string' },
+  },
+});
 if (!v.before || !v.after) throw new Error('usage: --before FOLDER --after FOLDER');
 const root = new URL('..', import.meta.url).pathname;
 const steps = Number(v.steps ?? 5);
@@ -30,23 +37,41 @@ const packServer = createServer((_req, res) => {
 await new Promise<void>((r) => packServer.listen(0, '127.0.0.1', () => r()));
 const packUrl = `http://127.0.0.1:${(packServer.address() as AddressInfo).port}/wct.js`;
 
-interface Timing { readyMs: number; runS: number; installMs: number; packRunS: number }
+interface Timing {
+  readyMs: number;
+  runS: number;
+  installMs: number;
+  packRunS: number;
+}
 
 /** Runs the open graph; the seconds the run bar reports. */
 async function runOnce(page: Page): Promise<number> {
   await page.click('[data-test=run]');
-  await page.waitForFunction(() => /^(done|failed)/.test(document.querySelector('[data-test=status]')?.textContent ?? ''), null, { timeout: 300_000 });
+  await page.waitForFunction(
+    () => /^(done|failed)/.test(document.querySelector('[data-test=status]')?.textContent ?? ''),
+    null,
+    { timeout: 300_000 },
+  );
   const status = (await page.textContent('[data-test=status]')) ?? '';
   return Number(/in ([\d.]+) s/.exec(status)?.[1] ?? NaN);
 }
 
 async function measure(browser: Browser, dist: string): Promise<Timing> {
-  const server = await preview({ configFile: `${root}vite.config.ts`, preview: { port: 0, host: '127.0.0.1' }, build: { outDir: dist }, logLevel: 'error' });
+  const server = await preview({
+    configFile: `${root}vite.config.ts`,
+    preview: { port: 0, host: '127.0.0.1' },
+    build: { outDir: dist },
+    logLevel: 'error',
+  });
   try {
     const page = await browser.newPage({ viewport: { width: 1500, height: 950 } });
     const t0 = Date.now();
     await page.goto(`${server.resolvedUrls!.local[0]}?backend=wasm&size=${size}&fresh`);
-    await page.waitForFunction(() => !(document.querySelector('[data-test=run]') as HTMLButtonElement | null)?.disabled, null, { timeout: 120_000 });
+    await page.waitForFunction(
+      () => !(document.querySelector('[data-test=run]') as HTMLButtonElement | null)?.disabled,
+      null,
+      { timeout: 120_000 },
+    );
     const readyMs = Date.now() - t0;
     await page.fill('[data-test=steps]', String(steps));
     await page.dispatchEvent('[data-test=steps]', 'change');
@@ -57,9 +82,17 @@ async function measure(browser: Browser, dist: string): Promise<Timing> {
     await page.waitForSelector('[data-test=consent-allow]');
     const t1 = Date.now();
     await page.click('[data-test=consent-allow]');
-    await page.waitForFunction(() => /wct\/whiten-colour/.test(document.querySelector('[data-test=pack-list]')?.textContent ?? ''), null, { timeout: 60_000 });
+    await page.waitForFunction(
+      () => /wct\/whiten-colour/.test(document.querySelector('[data-test=pack-list]')?.textContent ?? ''),
+      null,
+      { timeout: 60_000 },
+    );
     // Run enabled again: after the sandbox, the worker restarted in the pack sandbox.
-    await page.waitForFunction(() => !(document.querySelector('[data-test=run]') as HTMLButtonElement | null)?.disabled, null, { timeout: 120_000 });
+    await page.waitForFunction(
+      () => !(document.querySelector('[data-test=run]') as HTMLButtonElement | null)?.disabled,
+      null,
+      { timeout: 120_000 },
+    );
     const installMs = Date.now() - t1;
     await page.click('[data-test=plugins] header button');
     const packRunS = await runOnce(page);
@@ -70,7 +103,10 @@ async function measure(browser: Browser, dist: string): Promise<Timing> {
   }
 }
 
-const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu'] });
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+  args: ['--no-sandbox', '--disable-gpu'],
+});
 try {
   const before = await measure(browser, v.before);
   const after = await measure(browser, v.after);

@@ -25,30 +25,59 @@ const recorder = `window.__g = []; window.__l = []; let last = performance.now()
   new PerformanceObserver((l) => l.getEntries().forEach((e) => window.__l.push(e.duration))).observe({ type: 'longtask', buffered: true });`;
 
 function chain(n: number): string {
-  const nodes = Array.from({ length: n }, (_, i) => ({ id: `s${i}`, type: 'sum', position: { x: 0, y: 0 }, params: { weight: 1 } }));
-  const edges = nodes.slice(1).map((_, i) => ({ from: { node: `s${i}`, output: 'total' }, to: { node: `s${i + 1}`, input: 'terms' } }));
+  const nodes = Array.from({ length: n }, (_, i) => ({
+    id: `s${i}`,
+    type: 'sum',
+    position: { x: 0, y: 0 },
+    params: { weight: 1 },
+  }));
+  const edges = nodes
+    .slice(1)
+    .map((_, i) => ({ from: { node: `s${i}`, output: 'total' }, to: { node: `s${i + 1}`, input: 'terms' } }));
   return encodeLink(JSON.stringify({ format: 'stylegraph', version: 1, nodes, edges })).fragment;
 }
 
-const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu'] });
-console.log(`load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+  args: ['--no-sandbox', '--disable-gpu'],
+});
+console.log(
+  `load average ${loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ')}`,
+);
 console.log('| build | nodes | shown after | largest frame gap | long tasks (total, longest) |\n|---|---|---|---|---|');
 for (const outDir of v.build) {
-  const server = await preview({ configFile: config, preview: { port: 0, host: '127.0.0.1' }, build: { outDir }, logLevel: 'silent' });
+  const server = await preview({
+    configFile: config,
+    preview: { port: 0, host: '127.0.0.1' },
+    build: { outDir },
+    logLevel: 'silent',
+  });
   const base = server.resolvedUrls!.local[0]!;
   for (const n of counts) {
     const page = await browser.newPage({ viewport: { width: 1500, height: 950 } });
     await page.addInitScript({ content: recorder });
     const t0 = Date.now();
     await page.goto(`${base}?backend=cpu&fresh#${chain(n)}`);
-    const shown = await page.waitForSelector(`[data-node="s${n - 1}"]`, { state: 'visible', timeout: 180_000 }).then(() => Date.now() - t0, () => null);
+    const shown = await page.waitForSelector(`[data-node="s${n - 1}"]`, { state: 'visible', timeout: 180_000 }).then(
+      () => Date.now() - t0,
+      () => null,
+    );
     await page.waitForTimeout(300);
-    const r = (await page.evaluate('({ gap: Math.max(...window.__g), long: window.__l.length, ms: window.__l.reduce((a, b) => a + b, 0), longest: Math.max(0, ...window.__l) })')) as
-      { gap: number; long: number; ms: number; longest: number };
-    console.log(`| ${outDir} | ${n} | ${shown === null ? 'refused' : `${shown} ms`} | ${r.gap.toFixed(0)} ms | ${r.long} (${r.ms.toFixed(0)} ms, ${r.longest.toFixed(0)} ms) |`);
+    const r = (await page.evaluate(
+      '({ gap: Math.max(...window.__g), long: window.__l.length, ms: window.__l.reduce((a, b) => a + b, 0), longest: Math.max(0, ...window.__l) })',
+    )) as { gap: number; long: number; ms: number; longest: number };
+    console.log(
+      `| ${outDir} | ${n} | ${shown === null ? 'refused' : `${shown} ms`} | ${r.gap.toFixed(0)} ms | ${r.long} (${r.ms.toFixed(0)} ms, ${r.longest.toFixed(0)} ms) |`,
+    );
     await page.close();
   }
   await new Promise<void>((r) => server.httpServer.close(() => r()));
 }
 await browser.close();
-console.log(`load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+console.log(
+  `load average ${loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ')}`,
+);

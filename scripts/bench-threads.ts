@@ -58,7 +58,21 @@ async function nodeStep(size: number, threads: number): Promise<{ ms: number; th
 
 function torchStep(threads: number): Record<string, number> | string {
   try {
-    const out = execFileSync('/usr/bin/python3', [here('./bench-torch.py'), '--sizes', ...sizes.map(String), '--threads', String(threads), '--steps', String(steps), '--beta', String(beta)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const out = execFileSync(
+      '/usr/bin/python3',
+      [
+        here('./bench-torch.py'),
+        '--sizes',
+        ...sizes.map(String),
+        '--threads',
+        String(threads),
+        '--steps',
+        String(steps),
+        '--beta',
+        String(beta),
+      ],
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     return (JSON.parse(out) as { ms: Record<string, number> }).ms;
   } catch (e) {
     return `PyTorch not available: ${(e as Error).message.split('\n')[0]}`;
@@ -67,7 +81,15 @@ function torchStep(threads: number): Record<string, number> | string {
 
 /** A static server for the build without the isolation headers. */
 async function plainServer(): Promise<{ url: string; close: () => Promise<void> }> {
-  const types: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.wasm': 'application/wasm', '.json': 'application/json', '.jpg': 'image/jpeg', '.png': 'image/png' };
+  const types: Record<string, string> = {
+    '.html': 'text/html',
+    '.js': 'text/javascript',
+    '.css': 'text/css',
+    '.wasm': 'application/wasm',
+    '.json': 'application/json',
+    '.jpg': 'image/jpeg',
+    '.png': 'image/png',
+  };
   const server = createServer(async (req, res) => {
     const p = normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)).replace(/^(\.\.[/\\])+/, '');
     const file = join(dist, p.endsWith('/') ? `${p}index.html` : p);
@@ -80,30 +102,47 @@ async function plainServer(): Promise<{ url: string; close: () => Promise<void> 
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const a = server.address();
-  return { url: `http://127.0.0.1:${typeof a === 'object' && a ? a.port : 0}/`, close: () => new Promise((r) => server.close(() => r())) };
+  return {
+    url: `http://127.0.0.1:${typeof a === 'object' && a ? a.port : 0}/`,
+    close: () => new Promise((r) => server.close(() => r())),
+  };
 }
 
 /** The editor's run worker: ms per step and the threads its run bar shows, at each size, from `base`. */
 async function editorSteps(base: string): Promise<{ ms: Record<string, number>; threads: number }> {
   const { chromium } = await import('playwright-core');
-  const b = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'] });
+  const b = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
+  });
   const ms: Record<string, number> = {};
   let threads = 0;
   try {
     for (const size of sizes) {
       const page = await b.newPage();
       await page.goto(`${base}?backend=wasm&size=${size}&fresh`);
-      await page.waitForFunction(() => !(document.querySelector('[data-test=run]') as HTMLButtonElement | null)?.disabled, null, { timeout: 120_000 });
+      await page.waitForFunction(
+        () => !(document.querySelector('[data-test=run]') as HTMLButtonElement | null)?.disabled,
+        null,
+        { timeout: 120_000 },
+      );
       threads = Number(await page.getAttribute('.backend', 'data-threads'));
       await page.evaluate((n) => {
-        const g = (window as unknown as { stylegraph: { graph: { setParam(n: string, p: string, v: unknown): void } } }).stylegraph.graph;
+        const g = (window as unknown as { stylegraph: { graph: { setParam(n: string, p: string, v: unknown): void } } })
+          .stylegraph.graph;
         g.setParam('optim', 'method', 'adam');
         g.setParam('optim', 'steps', n);
       }, steps);
       await page.click('[data-test=run]');
-      await page.waitForFunction(() => /^(done|stopped|failed)/.test(document.querySelector('[data-test=status]')?.textContent ?? ''), null, { timeout: 600_000 });
+      await page.waitForFunction(
+        () => /^(done|stopped|failed)/.test(document.querySelector('[data-test=status]')?.textContent ?? ''),
+        null,
+        { timeout: 600_000 },
+      );
       ms[String(size)] = await page.evaluate(() => {
-        const r = (window as unknown as { stylegraph: { run: { steps: { ms: number }[] } } }).stylegraph.run.steps.slice(1);
+        const r = (
+          window as unknown as { stylegraph: { run: { steps: { ms: number }[] } } }
+        ).stylegraph.run.steps.slice(1);
         return r.reduce((a, s) => a + s.ms, 0) / r.length;
       });
       await page.close();
@@ -114,18 +153,27 @@ async function editorSteps(base: string): Promise<{ ms: Record<string, number>; 
   return { ms, threads };
 }
 
-const load = () => loadavg().map((l) => l.toFixed(2)).join(', ');
+const load = () =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(', ');
 const started = load();
 // PyTorch first and last around ours, so a change of load shows up as the two PyTorch columns disagreeing.
 const torch2 = torchStep(2);
 const node: Record<string, { threaded: { ms: number; threads: number }; one: { ms: number; threads: number } }> = {};
 for (const size of sizes) node[size] = { threaded: await nodeStep(size, cores), one: await nodeStep(size, 1) };
-let editor: { threaded: Awaited<ReturnType<typeof editorSteps>>; one: Awaited<ReturnType<typeof editorSteps>> } | string = 'not measured (--no-browser)';
+let editor:
+  { threaded: Awaited<ReturnType<typeof editorSteps>>; one: Awaited<ReturnType<typeof editorSteps>> } | string =
+  'not measured (--no-browser)';
 if (!argv.includes('--no-browser')) {
   if (!existsSync(join(dist, 'index.html'))) editor = `not measured: no build in ${dist} (npm run build)`;
   else {
     const { preview } = await import('vite');
-    const isolated = await preview({ configFile: here('../vite.config.ts'), preview: { port: 0, host: '127.0.0.1' }, build: { outDir: dist } });
+    const isolated = await preview({
+      configFile: here('../vite.config.ts'),
+      preview: { port: 0, host: '127.0.0.1' },
+      build: { outDir: dist },
+    });
     const plain = await plainServer();
     try {
       editor = { threaded: await editorSteps(isolated.resolvedUrls!.local[0]!), one: await editorSteps(plain.url) };
@@ -138,18 +186,26 @@ if (!argv.includes('--no-browser')) {
 const torch1 = torchStep(1);
 
 const date = new Date().toISOString().slice(0, 16).replace('T', ' ');
-console.log(`One run of \`npx tsx scripts/bench-threads.ts ${argv.join(' ')}\` on ${date} UTC: ${cores} cores, node ${process.version}, load average ${started} at the start, ${load()} at the end.`);
+console.log(
+  `One run of \`npx tsx scripts/bench-threads.ts ${argv.join(' ')}\` on ${date} UTC: ${cores} cores, node ${process.version}, load average ${started} at the start, ${load()} at the end.`,
+);
 console.log(`Gatys preset, Adam, random VGG19 weights, mean ms per step over steps 1..${steps}.\n`);
-console.log('| size | where | threaded | threads | one thread | threaded / one | PyTorch CPU 2 threads | threaded / PyTorch 2 | PyTorch CPU 1 thread |');
+console.log(
+  '| size | where | threaded | threads | one thread | threaded / one | PyTorch CPU 2 threads | threaded / PyTorch 2 | PyTorch CPU 1 thread |',
+);
 console.log('|---|---|---|---|---|---|---|---|---|');
 for (const size of sizes) {
   const t2 = typeof torch2 === 'string' ? undefined : torch2[String(size)];
   const t1 = typeof torch1 === 'string' ? undefined : torch1[String(size)];
   const n = node[size]!;
-  console.log(`| ${size} | CLI (Node) | ${fmt(n.threaded.ms)} | ${n.threaded.threads} | ${fmt(n.one.ms)} | ${ratio(n.threaded.ms, n.one.ms)} | ${fmt(t2)} | ${ratio(n.threaded.ms, t2)} | ${fmt(t1)} |`);
+  console.log(
+    `| ${size} | CLI (Node) | ${fmt(n.threaded.ms)} | ${n.threaded.threads} | ${fmt(n.one.ms)} | ${ratio(n.threaded.ms, n.one.ms)} | ${fmt(t2)} | ${ratio(n.threaded.ms, t2)} | ${fmt(t1)} |`,
+  );
   if (typeof editor !== 'string') {
     const [a, o] = [editor.threaded.ms[String(size)], editor.one.ms[String(size)]];
-    console.log(`| ${size} | editor's worker (Chromium) | ${fmt(a)} | ${editor.threaded.threads} | ${fmt(o)} | ${ratio(a, o)} | ${fmt(t2)} | ${ratio(a, t2)} | ${fmt(t1)} |`);
+    console.log(
+      `| ${size} | editor's worker (Chromium) | ${fmt(a)} | ${editor.threaded.threads} | ${fmt(o)} | ${ratio(a, o)} | ${fmt(t2)} | ${ratio(a, t2)} | ${fmt(t1)} |`,
+    );
   }
 }
 if (typeof editor === 'string') console.log(`\nEditor: ${editor}.`);

@@ -64,7 +64,9 @@ async function benchLoad(path: string): Promise<void> {
   VGG19_CONVS.forEach((l) => weights.conv(l.name));
   const t3 = performance.now();
   console.log(`${path}: ${(bytes.length / 2 ** 20).toFixed(0)} MiB, ${dict.size} tensors`);
-  console.log(`read file ${(t1 - t0).toFixed(0)} ms, parse .pth ${(t2 - t1).toFixed(0)} ms, to tfjs tensors (transposed, flipped kernels) ${(t3 - t2).toFixed(0)} ms; total ${(t3 - t0).toFixed(0)} ms`);
+  console.log(
+    `read file ${(t1 - t0).toFixed(0)} ms, parse .pth ${(t2 - t1).toFixed(0)} ms, to tfjs tensors (transposed, flipped kernels) ${(t3 - t2).toFixed(0)} ms; total ${(t3 - t0).toFixed(0)} ms`,
+  );
   weights.dispose();
 }
 
@@ -76,7 +78,8 @@ const gatys = preset('gatys.json');
 const { images } = await loadDocumentImages(gatys.model, registry, gatys.path);
 const beta = gatys.model.nodes.find((n) => n.id === 'style_total')!.params.weight as number;
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-const fmt = (ms: number | undefined) => (ms === undefined ? '–' : ms >= 10000 ? `${(ms / 1000).toFixed(1)} s` : `${ms.toFixed(0)} ms`);
+const fmt = (ms: number | undefined) =>
+  ms === undefined ? '–' : ms >= 10000 ? `${(ms / 1000).toFixed(1)} s` : `${ms.toFixed(0)} ms`;
 const ratio = (a: number | undefined, b: number | undefined) => (a && b ? `${(a / b).toFixed(2)}x` : '–');
 
 /** The Gatys preset with Adam through the compiler and executor: mean ms per step over steps 1..N. */
@@ -116,14 +119,20 @@ async function handStep(backend: BackendName, size: number, steps: number, trick
       const [input, save] = args as [tf.Tensor4D, tf.GradSaveFunc];
       const y = tf.fused.conv2d({ x: input, filter: kernel, strides: 1, pad: 'same', bias, activation: 'relu' });
       save([y]);
-      return { value: y, gradFunc: (dy, [ys]) => tf.conv2d(tf.mul(dy, tf.step(ys!)) as tf.Tensor4D, flipped, 1, 'same') };
+      return {
+        value: y,
+        gradFunc: (dy, [ys]) => tf.conv2d(tf.mul(dy, tf.step(ys!)) as tf.Tensor4D, flipped, 1, 'same'),
+      };
     });
     return f(x) as tf.Tensor4D;
   };
   const conv = (x: tf.Tensor4D, name: string) => {
     const { kernel, bias, flipped } = w.conv(name);
     if (!tricks) return tf.add(tf.conv2d(x, kernel, 1, 'same'), bias) as tf.Tensor4D;
-    const f = tf.customGrad((input) => ({ value: tf.add(tf.conv2d(input as tf.Tensor4D, kernel, 1, 'same'), bias), gradFunc: (dy) => tf.conv2d(dy as tf.Tensor4D, flipped, 1, 'same') }));
+    const f = tf.customGrad((input) => ({
+      value: tf.add(tf.conv2d(input as tf.Tensor4D, kernel, 1, 'same'), bias),
+      gradFunc: (dy) => tf.conv2d(dy as tf.Tensor4D, flipped, 1, 'same'),
+    }));
     return f(x) as tf.Tensor4D;
   };
   const forward = (image: tf.Tensor4D, taps: string[]) => {
@@ -146,7 +155,10 @@ async function handStep(backend: BackendName, size: number, steps: number, trick
     const g = tf.customGrad((...args) => {
       const [x, save] = args as [tf.Tensor2D, tf.GradSaveFunc];
       save([x]);
-      return { value: tf.matMul(tf.transpose(x), x), gradFunc: (dy, [xs]) => tf.matMul(xs as tf.Tensor2D, tf.add(dy, tf.transpose(dy)) as tf.Tensor2D) };
+      return {
+        value: tf.matMul(tf.transpose(x), x),
+        gradFunc: (dy, [xs]) => tf.matMul(xs as tf.Tensor2D, tf.add(dy, tf.transpose(dy)) as tf.Tensor2D),
+      };
     });
     return g(m);
   };
@@ -166,7 +178,10 @@ async function handStep(backend: BackendName, size: number, steps: number, trick
     styleTaps.forEach((t, i) => {
       const c = f[t]!.shape[3]!;
       const m = f[t]!.size / c;
-      total = tf.add(total, tf.mul(tf.sum(tf.squaredDifference(gram(f[t]!), styleTargets[i]!)), (beta * 0.2) / (4 * c * c * m * m)));
+      total = tf.add(
+        total,
+        tf.mul(tf.sum(tf.squaredDifference(gram(f[t]!), styleTargets[i]!)), (beta * 0.2) / (4 * c * c * m * m)),
+      );
     });
     return total as tf.Scalar;
   };
@@ -177,7 +192,8 @@ async function handStep(backend: BackendName, size: number, steps: number, trick
     const value = (await cost.data())[0]!;
     if (k === 0) {
       const other = handLoss.get(`${backend}/${size}/${!tricks}`);
-      if (other !== undefined && Math.abs(other - value) > 1e-4 * Math.abs(value)) throw new Error(`hand-written loops disagree at ${size} px: ${value} vs ${other}`);
+      if (other !== undefined && Math.abs(other - value) > 1e-4 * Math.abs(value))
+        throw new Error(`hand-written loops disagree at ${size} px: ${value} vs ${other}`);
       handLoss.set(`${backend}/${size}/${tricks}`, value);
     }
     cost.dispose();
@@ -192,7 +208,21 @@ async function handStep(backend: BackendName, size: number, steps: number, trick
 /** PyTorch on the CPU (Debian's python3-torch), or null with the reason when it is not installed. */
 function torchStep(sizes: number[], threads: number): { ms: Record<string, number>; version: string } | string {
   try {
-    const out = execFileSync('/usr/bin/python3', [here('./bench-torch.py'), '--sizes', ...sizes.map(String), '--threads', String(threads), '--steps', smoke ? '1' : '3', '--beta', String(beta)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const out = execFileSync(
+      '/usr/bin/python3',
+      [
+        here('./bench-torch.py'),
+        '--sizes',
+        ...sizes.map(String),
+        '--threads',
+        String(threads),
+        '--steps',
+        smoke ? '1' : '3',
+        '--beta',
+        String(beta),
+      ],
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     const r = JSON.parse(out) as { ms: Record<string, number>; torch: string };
     return { ms: r.ms, version: r.torch };
   } catch (e) {
@@ -225,7 +255,8 @@ async function memory(backend: BackendName, size: number, steps: number) {
   const seen: { step: number; tensors: number; bytes: number }[] = [];
   await planStep(backend, size, steps, {
     onEvent: (e) => {
-      if (e.type === 'step' && marks.has(e.step)) seen.push({ step: e.step, tensors: tf.memory().numTensors, bytes: tf.memory().numBytes });
+      if (e.type === 'step' && marks.has(e.step))
+        seen.push({ step: e.step, tensors: tf.memory().numTensors, bytes: tf.memory().numBytes });
     },
   });
   const profile = await tf.profile(() => planStep(backend, size, 2));
@@ -240,24 +271,44 @@ async function browser(): Promise<{ backend: string; ms: number }[] | string> {
   const server = await preview({ configFile: here('../vite.config.ts'), preview: { port: 0, host: '127.0.0.1' } });
   const b = await chromium.launch({
     executablePath: '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--enable-unsafe-webgpu'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--enable-unsafe-webgpu',
+    ],
   });
   const out: { backend: string; ms: number }[] = [];
   try {
     for (const backend of ['wasm', 'webgl']) {
       const page = await b.newPage();
       await page.goto(`${server.resolvedUrls!.local[0]}?backend=${backend}&size=64&fresh`);
-      await page.waitForFunction(() => !(document.querySelector('[data-test=run]') as HTMLButtonElement | null)?.disabled, null, { timeout: 120_000 });
+      await page.waitForFunction(
+        () => !(document.querySelector('[data-test=run]') as HTMLButtonElement | null)?.disabled,
+        null,
+        { timeout: 120_000 },
+      );
       const steps = backend === 'wasm' ? 5 : 2;
       await page.evaluate((n) => {
-        const g = (window as unknown as { stylegraph: { graph: { setParam(n: string, p: string, v: unknown): void } } }).stylegraph.graph;
+        const g = (window as unknown as { stylegraph: { graph: { setParam(n: string, p: string, v: unknown): void } } })
+          .stylegraph.graph;
         g.setParam('optim', 'method', 'adam');
         g.setParam('optim', 'steps', n);
       }, steps);
       await page.click('[data-test=run]');
-      await page.waitForFunction(() => /^(done|stopped|failed)/.test(document.querySelector('[data-test=status]')?.textContent ?? ''), null, { timeout: 600_000 });
+      await page.waitForFunction(
+        () => /^(done|stopped|failed)/.test(document.querySelector('[data-test=status]')?.textContent ?? ''),
+        null,
+        { timeout: 600_000 },
+      );
       const ms = await page.evaluate(() => {
-        const r = (window as unknown as { stylegraph: { run: { steps: { ms: number }[] } } }).stylegraph.run.steps.slice(1);
+        const r = (
+          window as unknown as { stylegraph: { run: { steps: { ms: number }[] } } }
+        ).stylegraph.run.steps.slice(1);
         return r.reduce((a, s) => a + s.ms, 0) / r.length;
       });
       out.push({ backend, ms });
@@ -279,35 +330,54 @@ const steps = smoke ? 1 : 3;
 const date = new Date().toISOString().slice(0, 10);
 say(`# Benchmarks`);
 say();
-say(`One run of \`npm run bench${argv.length ? " --" : ""}${argv.filter((a) => a !== '--write').map((a) => ` ${a}`).join('')}\` on ${date}, this machine: ${(await import('node:os')).cpus().length} cores, no GPU, node ${process.version}.`);
-say(`Times are the mean over steps 1..N (step 0 warms up). Random weights everywhere (timing does not depend on them).`);
+say(
+  `One run of \`npm run bench${argv.length ? ' --' : ''}${argv
+    .filter((a) => a !== '--write')
+    .map((a) => ` ${a}`)
+    .join(
+      '',
+    )}\` on ${date}, this machine: ${(await import('node:os')).cpus().length} cores, no GPU, node ${process.version}.`,
+);
+say(
+  `Times are the mean over steps 1..N (step 0 warms up). Random weights everywhere (timing does not depend on them).`,
+);
 say();
 if (want('gatys')) {
-say(`## Gatys iteration (forward + backward, content conv4_2 + 5 Gram style layers, Adam)`);
-say();
-const torch1 = torchStep(sizes, 1);
-const torch2 = smoke ? 'not measured in --smoke' : torchStep(sizes, 2);
-say(`| size | backend | compiled plan | plain tfjs, same kernels | plain tfjs, built-in ops and grads | plan / plain tfjs | PyTorch CPU 1 thread | plan / PyTorch | PyTorch CPU 2 threads |`);
-say(`|---|---|---|---|---|---|---|---|---|`);
-const gatysRows: { size: number; backend: string; plan: number; hand: number; builtin?: number }[] = [];
-for (const size of sizes) {
-  const plan = await planStep('wasm', size, steps);
-  const hand = await handStep('wasm', size, steps, true);
-  const builtin = size <= 128 || args.has('--builtin-256') ? await handStep('wasm', size, smoke ? 1 : 2, false) : undefined;
-  gatysRows.push({ size, backend: 'wasm', plan, hand, ...(builtin ? { builtin } : {}) });
-  const t1 = typeof torch1 === 'string' ? undefined : torch1.ms[String(size)];
-  const t2 = typeof torch2 === 'string' ? undefined : torch2.ms[String(size)];
-  say(`| ${size} | wasm (1 thread) | ${fmt(plan)} | ${fmt(hand)} | ${fmt(builtin)} | ${ratio(plan, hand)} | ${fmt(t1)} | ${ratio(plan, t1)} | ${fmt(t2)} |`);
-}
-const cpuSizes = smoke ? [] : [128, ...(args.has('--cpu-256') ? [256] : [])];
-for (const size of cpuSizes) {
-  const plan = await planStep('cpu', size, 1);
-  const hand = await handStep('cpu', size, 1, true);
-  const t1 = typeof torch1 === 'string' ? undefined : torch1.ms[String(size)];
-  say(`| ${size} | cpu (tfjs JS kernels) | ${fmt(plan)} | ${fmt(hand)} | – | ${ratio(plan, hand)} | ${fmt(t1)} | ${ratio(plan, t1)} | |`);
-}
-if (typeof torch1 === 'string') say(`\nPyTorch: ${torch1}.`);
-else say(`\nPyTorch ${torch1.version} (scripts/bench-torch.py); tfjs-wasm in Node runs one thread, so the 1-thread column is the like-for-like one.`);
+  say(`## Gatys iteration (forward + backward, content conv4_2 + 5 Gram style layers, Adam)`);
+  say();
+  const torch1 = torchStep(sizes, 1);
+  const torch2 = smoke ? 'not measured in --smoke' : torchStep(sizes, 2);
+  say(
+    `| size | backend | compiled plan | plain tfjs, same kernels | plain tfjs, built-in ops and grads | plan / plain tfjs | PyTorch CPU 1 thread | plan / PyTorch | PyTorch CPU 2 threads |`,
+  );
+  say(`|---|---|---|---|---|---|---|---|---|`);
+  const gatysRows: { size: number; backend: string; plan: number; hand: number; builtin?: number }[] = [];
+  for (const size of sizes) {
+    const plan = await planStep('wasm', size, steps);
+    const hand = await handStep('wasm', size, steps, true);
+    const builtin =
+      size <= 128 || args.has('--builtin-256') ? await handStep('wasm', size, smoke ? 1 : 2, false) : undefined;
+    gatysRows.push({ size, backend: 'wasm', plan, hand, ...(builtin ? { builtin } : {}) });
+    const t1 = typeof torch1 === 'string' ? undefined : torch1.ms[String(size)];
+    const t2 = typeof torch2 === 'string' ? undefined : torch2.ms[String(size)];
+    say(
+      `| ${size} | wasm (1 thread) | ${fmt(plan)} | ${fmt(hand)} | ${fmt(builtin)} | ${ratio(plan, hand)} | ${fmt(t1)} | ${ratio(plan, t1)} | ${fmt(t2)} |`,
+    );
+  }
+  const cpuSizes = smoke ? [] : [128, ...(args.has('--cpu-256') ? [256] : [])];
+  for (const size of cpuSizes) {
+    const plan = await planStep('cpu', size, 1);
+    const hand = await handStep('cpu', size, 1, true);
+    const t1 = typeof torch1 === 'string' ? undefined : torch1.ms[String(size)];
+    say(
+      `| ${size} | cpu (tfjs JS kernels) | ${fmt(plan)} | ${fmt(hand)} | – | ${ratio(plan, hand)} | ${fmt(t1)} | ${ratio(plan, t1)} | |`,
+    );
+  }
+  if (typeof torch1 === 'string') say(`\nPyTorch: ${torch1}.`);
+  else
+    say(
+      `\nPyTorch ${torch1.version} (scripts/bench-torch.py); tfjs-wasm in Node runs one thread, so the 1-thread column is the like-for-like one.`,
+    );
 }
 
 if (want('feedforward')) {
@@ -316,19 +386,29 @@ if (want('feedforward')) {
   say();
   say(`| size | AdaIN | SANet |`);
   say(`|---|---|---|`);
-  for (const size of smoke ? [32] : [256, 512]) say(`| ${size} | ${fmt(await feedForward('adain.json', size))} | ${fmt(await feedForward('sanet.json', size))} |`);
+  for (const size of smoke ? [32] : [256, 512])
+    say(`| ${size} | ${fmt(await feedForward('adain.json', size))} | ${fmt(await feedForward('sanet.json', size))} |`);
 }
 
 if (want('memory')) {
-say();
-say(`## Memory over a run (Gatys, Adam, 32 px)`);
-say();
-say(`| backend | steps | tensors after 1 / 100 / 500 steps | bytes after 1 / 100 / 500 steps | peak bytes in a step |`);
-say(`|---|---|---|---|---|`);
-for (const [backend, n] of smoke ? ([['wasm', 3]] as const) : ([['wasm', 500], ['cpu', 100]] as const)) {
-  const m = await memory(backend, 32, n);
-  say(`| ${backend} | ${n} | ${m.seen.map((s) => `${s.tensors} (step ${s.step})`).join(' / ')} | ${m.seen.map((s) => `${(s.bytes / 2 ** 20).toFixed(1)} MiB`).join(' / ')} | ${(m.peak / 2 ** 20).toFixed(1)} MiB |`);
-}
+  say();
+  say(`## Memory over a run (Gatys, Adam, 32 px)`);
+  say();
+  say(
+    `| backend | steps | tensors after 1 / 100 / 500 steps | bytes after 1 / 100 / 500 steps | peak bytes in a step |`,
+  );
+  say(`|---|---|---|---|---|`);
+  for (const [backend, n] of smoke
+    ? ([['wasm', 3]] as const)
+    : ([
+        ['wasm', 500],
+        ['cpu', 100],
+      ] as const)) {
+    const m = await memory(backend, 32, n);
+    say(
+      `| ${backend} | ${n} | ${m.seen.map((s) => `${s.tensors} (step ${s.step})`).join(' / ')} | ${m.seen.map((s) => `${(s.bytes / 2 ** 20).toFixed(1)} MiB`).join(' / ')} | ${(m.peak / 2 ** 20).toFixed(1)} MiB |`,
+    );
+  }
 }
 
 /** One Adam run of the Gatys preset: ms per step, and (a second run under tf.profile) the run's peak bytes. */
@@ -337,7 +417,8 @@ async function tiledRun(size: number, steps: number, tiling: RunOptions['tiling'
   const ms = await planStep('wasm', size, steps, {
     tiling,
     onEvent: (e) => {
-      if (e.type === 'status' && e.message.startsWith('tiling')) message = e.message.replace(/^tiling \d+x\d+ into /, '');
+      if (e.type === 'status' && e.message.startsWith('tiling'))
+        message = e.message.replace(/^tiling \d+x\d+ into /, '');
     },
   });
   const profile = await tf.profile(() => planStep('wasm', size, 1, { tiling }));
@@ -355,7 +436,9 @@ if (want('tiles')) {
   say(`| size | how | ms per step | peak bytes in the run | time / whole | peak / whole |`);
   say(`|---|---|---|---|---|---|`);
   say(`| ${size} | whole image | ${fmt(whole.ms)} | ${(whole.peak / 2 ** 20).toFixed(0)} MiB | 1 | 1 |`);
-  say(`| ${size} | ${tiled.message} | ${fmt(tiled.ms)} | ${(tiled.peak / 2 ** 20).toFixed(0)} MiB | ${ratio(tiled.ms, whole.ms)} | ${ratio(tiled.peak, whole.peak)} |`);
+  say(
+    `| ${size} | ${tiled.message} | ${fmt(tiled.ms)} | ${(tiled.peak / 2 ** 20).toFixed(0)} MiB | ${ratio(tiled.ms, whole.ms)} | ${ratio(tiled.peak, whole.peak)} |`,
+  );
 }
 
 if ((args.has('--browser') || only === 'browser') && want('browser')) {

@@ -9,15 +9,22 @@ function rig(refuse = () => false) {
   /** What the camera showed when each frame was grabbed (the latest frame, at send time). */
   let cameraFrame = 0;
   const grabbed: number[] = [];
-  const s = new FrameScheduler(async () => {
-    if (refuse()) return null;
-    grabbed.push(cameraFrame);
-    sent.push(++ticket);
-    return ticket;
-  }, () => clock, 4);
+  const s = new FrameScheduler(
+    async () => {
+      if (refuse()) return null;
+      grabbed.push(cameraFrame);
+      sent.push(++ticket);
+      return ticket;
+    },
+    () => clock,
+    4,
+  );
   const flush = () => new Promise<void>((r) => setTimeout(r, 0));
   return {
-    s, sent, grabbed, flush,
+    s,
+    sent,
+    grabbed,
+    flush,
     /** The camera shows a new frame. */
     frame() {
       cameraFrame++;

@@ -12,13 +12,29 @@ import { loadPreset } from './helpers';
  * what it is sent), the camera (getUserMedia), the video's size and createImageBitmap. Frames are offered by the
  * store's own clock (happy-dom has no requestVideoFrameCallback).
  */
-interface Sent { type: string; id: number; live?: boolean; size?: number; frame?: { width: number; height: number }; document?: string }
+interface Sent {
+  type: string;
+  id: number;
+  live?: boolean;
+  size?: number;
+  frame?: { width: number; height: number };
+  document?: string;
+}
 let worker: { sent: Sent[]; onmessage: ((e: { data: unknown }) => void) | null };
 const receive = (m: unknown) => worker.onmessage!({ data: m });
 const liveRuns = () => worker.sent.filter((m) => m.type === 'run' && m.live);
 const image = (v: number) => ({ width: 2, height: 1, data: new Uint8ClampedArray([v, v, v, 255, v, v, v, 255]) });
 const answer = (id: number, v: number, status = 'done', error?: string) =>
-  receive({ type: 'live-done', id, status, ...(error ? { error } : {}), outputs: status === 'done' ? { out: image(v) } : {}, ms: 40, reused: { hits: 2, misses: 3 }, weights: [] });
+  receive({
+    type: 'live-done',
+    id,
+    status,
+    ...(error ? { error } : {}),
+    outputs: status === 'done' ? { out: image(v) } : {},
+    ms: 40,
+    reused: { hits: 2, misses: 3 },
+    weights: [],
+  });
 
 beforeEach(() => {
   localStorage.clear();
@@ -34,14 +50,24 @@ beforeEach(() => {
     postMessage(m: Sent & { frame?: unknown }) {
       // A frame is transferred; the rest must clone.
       const { frame, ...rest } = m;
-      this.sent.push({ ...structuredClone(rest), ...(frame ? { frame: frame as { width: number; height: number } } : {}) });
+      this.sent.push({
+        ...structuredClone(rest),
+        ...(frame ? { frame: frame as { width: number; height: number } } : {}),
+      });
     }
   }
   vi.stubGlobal('Worker', FakeWorker);
   vi.stubGlobal('fetch', async () => new Response(new Uint8Array(0)));
-  vi.stubGlobal('createImageBitmap', async (_v: unknown, o: { resizeWidth: number; resizeHeight: number }) => ({ width: o.resizeWidth, height: o.resizeHeight, close: () => {} }));
+  vi.stubGlobal('createImageBitmap', async (_v: unknown, o: { resizeWidth: number; resizeHeight: number }) => ({
+    width: o.resizeWidth,
+    height: o.resizeHeight,
+    close: () => {},
+  }));
   const stream = { getTracks: () => [{ stop: () => {} }] };
-  Object.defineProperty(navigator, 'mediaDevices', { configurable: true, value: { getUserMedia: vi.fn(async () => stream) } });
+  Object.defineProperty(navigator, 'mediaDevices', {
+    configurable: true,
+    value: { getUserMedia: vi.fn(async () => stream) },
+  });
 });
 
 async function live(preset = 'adain-camera.json') {

@@ -53,15 +53,29 @@ function picture(width: number, height: number, shift: number): DecodedImage {
 function worker() {
   const posted: FromWorker[] = [];
   const deps: WorkerDeps = {
-    tf, registry, state: { models: createModelCache(), memo: new RunMemo(), images: new Map() }, checkpoints: noCheckpoints,
-    decode: (s) => access.decode(s), loadModel: () => Promise.reject(new Error('no models here')), post: (m) => posted.push(m),
+    tf,
+    registry,
+    state: { models: createModelCache(), memo: new RunMemo(), images: new Map() },
+    checkpoints: noCheckpoints,
+    decode: (s) => access.decode(s),
+    loadModel: () => Promise.reject(new Error('no models here')),
+    post: (m) => posted.push(m),
     pixels: (frame) => frame as unknown as DecodedImage,
   };
   const doc = serialiseDocument(loadPreset('adain-camera.json'));
   let id = 0;
   const send = async (frame: DecodedImage | null, live = true, document = doc) => {
     const m: RunMessage = {
-      type: 'run', id: --id, document, size: 32, seed: 3, base: presets, uploads: {}, probe: [], sweep: false, live,
+      type: 'run',
+      id: --id,
+      document,
+      size: 32,
+      seed: 3,
+      base: presets,
+      uploads: {},
+      probe: [],
+      sweep: false,
+      live,
       // The browser transfers an ImageBitmap; the test's pixels() takes the picture as it is.
       ...(frame ? { frame: frame as unknown as ImageBitmap } : {}),
     };
@@ -100,7 +114,12 @@ describe('camera node', () => {
 
   it('an optimisation graph with a camera compiles with an optimiser (the editor refuses live mode for it)', () => {
     const gatys = loadPreset('gatys.json');
-    const withCam: GraphModel = { ...gatys, nodes: gatys.nodes.map((n) => (n.id === 'content' ? { ...n, type: 'camera', params: { source: CAMERA_SOURCE } } : n)) };
+    const withCam: GraphModel = {
+      ...gatys,
+      nodes: gatys.nodes.map((n) =>
+        n.id === 'content' ? { ...n, type: 'camera', params: { source: CAMERA_SOURCE } } : n,
+      ),
+    };
     expect(compile(withCam, registry, { size: 32 }).plan?.optimiser?.nodeId).toBe('optim');
   });
 });
@@ -152,9 +171,15 @@ describe('live frames through the worker', () => {
     // Independent path: the session directly, the camera reading an image decoded under a file-like name.
     const images = new Map<string, DecodedImage>([['still.png', pic]]);
     const model = withCameraSource(loadPreset('adain-camera.json'), 'still.png');
-    const r = await runSession(model, registry, { size: 32, seed: 3 }, {
-      tf, readImage: (s) => (images.has(s) ? Promise.resolve(images.get(s)!) : access.decode(s)),
-    });
+    const r = await runSession(
+      model,
+      registry,
+      { size: 32, seed: 3 },
+      {
+        tf,
+        readImage: (s) => (images.has(s) ? Promise.resolve(images.get(s)!) : access.decode(s)),
+      },
+    );
     expect(r.status, r.error).toBe('done');
     expect(meanAbs(live, only(r.outputs))).toBe(0);
   });
@@ -168,7 +193,9 @@ describe('live frames through the worker', () => {
     const failed = off.find((m) => m.type === 'done');
     expect(failed?.type === 'done' && failed.status).toBe('failed');
     // Node's decoder is the command line's: it says the camera needs the editor.
-    expect(failed?.type === 'done' && failed.diagnostics.map((d) => d.message).join()).toMatch(/camera node streams only in the editor/);
+    expect(failed?.type === 'done' && failed.diagnostics.map((d) => d.message).join()).toMatch(
+      /camera node streams only in the editor/,
+    );
   });
 });
 
@@ -181,10 +208,30 @@ describe('camera graphs on the command line', () => {
   };
 
   it('says the camera needs the editor, and runs with --content', async () => {
-    const bad = await cli('run', 'presets/adain-camera.json', '--size', '32', '--backend', 'wasm', '--out', join(tmp, 'a.png'));
+    const bad = await cli(
+      'run',
+      'presets/adain-camera.json',
+      '--size',
+      '32',
+      '--backend',
+      'wasm',
+      '--out',
+      join(tmp, 'a.png'),
+    );
     expect(bad.code).not.toBe(0);
     expect(bad.err).toMatch(/camera node streams only in the editor.*--content/);
-    const ok = await cli('run', 'presets/adain-camera.json', '--size', '32', '--backend', 'wasm', '--content', 'presets/images/astronaut.jpg', '--out', join(tmp, 'b.png'));
+    const ok = await cli(
+      'run',
+      'presets/adain-camera.json',
+      '--size',
+      '32',
+      '--backend',
+      'wasm',
+      '--content',
+      'presets/images/astronaut.jpg',
+      '--out',
+      join(tmp, 'b.png'),
+    );
     expect(ok.code, ok.err).toBe(0);
   });
 

@@ -13,8 +13,12 @@ cpSync(join(root, 'presets/images'), join(tmp, 'images'), { recursive: true });
 function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     // A weight cache of its own: checkpoints cached on this machine would change what runs use.
-    execFile('node', ['scripts/stylegraph.mjs', ...args], { cwd: root, env: { ...process.env, STYLEGRAPH_CACHE: join(tmp, 'cache') } }, (err, stdout, stderr) =>
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
+    execFile(
+      'node',
+      ['scripts/stylegraph.mjs', ...args],
+      { cwd: root, env: { ...process.env, STYLEGRAPH_CACHE: join(tmp, 'cache') } },
+      (err, stdout, stderr) =>
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
     );
   });
 }
@@ -29,7 +33,20 @@ describe('stylegraph CLI', () => {
   it('runs the Gatys preset, writes the image and a report', async () => {
     const out = join(tmp, 'o.png');
     const report = join(tmp, 'r.json');
-    const r = await cli('run', 'presets/gatys.json', '--size', '32', '--steps', '4', '--backend', 'wasm', '--out', out, '--report', report);
+    const r = await cli(
+      'run',
+      'presets/gatys.json',
+      '--size',
+      '32',
+      '--steps',
+      '4',
+      '--backend',
+      'wasm',
+      '--out',
+      out,
+      '--report',
+      report,
+    );
     expect(r.stderr).toMatch(/backend wasm/);
     expect(r.code).toBe(0);
     const png = PNG.sync.read(readFileSync(out));
@@ -43,7 +60,9 @@ describe('stylegraph CLI', () => {
   });
 
   it('validates every shipped preset, the camera presets included (their camera is a slot, not a source)', async () => {
-    const presets = readdirSync(join(root, 'presets')).filter((f) => f.endsWith('.json')).map((f) => `presets/${f}`);
+    const presets = readdirSync(join(root, 'presets'))
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => `presets/${f}`);
     expect(presets).toContain('presets/microast-camera.json');
     const r = await cli('validate', ...presets);
     expect(r.stderr).toBe('');
@@ -64,7 +83,14 @@ describe('stylegraph CLI', () => {
     const { readCheckpoint } = await import('../src/models/weights/read');
     const tiny = readCheckpoint(new Uint8Array(readFileSync(join(root, 'tests/fixtures/vgg19-tiny.pth'))));
     const [c1, c42] = [tiny.get('features.0.weight')!.shape[0], tiny.get('features.21.weight')!.shape[0]];
-    const r = await cli('plan', 'presets/gatys.json', '--size', '32', '--weights', 'vgg19=tests/fixtures/vgg19-tiny.pth');
+    const r = await cli(
+      'plan',
+      'presets/gatys.json',
+      '--size',
+      '32',
+      '--weights',
+      'vgg19=tests/fixtures/vgg19-tiny.pth',
+    );
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(new RegExp(`relu1_1 1x32x32x${c1}\\b`));
     expect(r.stdout).toMatch(new RegExp(`conv4_2 1x4x4x${c42}\\b`));
@@ -124,8 +150,20 @@ describe('stylegraph CLI with weights', () => {
   it('runs the AdaIN preset with fixture checkpoints and names them in the report', async () => {
     const out = join(tmp, 'adain.png');
     const report = join(tmp, 'adain.json');
-    const r = await cli('run', 'presets/adain.json', '--size', '64', '--out', out, '--report', report,
-      '--weights', 'vgg_normalised=tests/fixtures/vgg_normalised-tiny.pth', '--weights', 'adain-decoder=tests/fixtures/decoder-tiny.pth');
+    const r = await cli(
+      'run',
+      'presets/adain.json',
+      '--size',
+      '64',
+      '--out',
+      out,
+      '--report',
+      report,
+      '--weights',
+      'vgg_normalised=tests/fixtures/vgg_normalised-tiny.pth',
+      '--weights',
+      'adain-decoder=tests/fixtures/decoder-tiny.pth',
+    );
     expect(r.code).toBe(0);
     const rep = JSON.parse(readFileSync(report, 'utf8'));
     expect(rep.weights.map((w: { weights: string }) => w.weights)).toEqual([
@@ -139,29 +177,65 @@ describe('stylegraph CLI with weights', () => {
 
   it('runs the SANet preset on random weights and says so', async () => {
     const report = join(tmp, 'sanet.json');
-    const r = await cli('run', 'presets/sanet.json', '--size', '64', '--out', join(tmp, 'sanet.png'), '--report', report);
+    const r = await cli(
+      'run',
+      'presets/sanet.json',
+      '--size',
+      '64',
+      '--out',
+      join(tmp, 'sanet.png'),
+      '--report',
+      report,
+    );
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/SANet transformer: random \(seed 0\); no weights named "sanet-transformer" were loaded/);
   });
 
   it('refuses a malicious checkpoint and runs nothing', async () => {
-    const r = await cli('run', 'presets/adain.json', '--size', '32', '--weights', 'adain-decoder=tests/fixtures/malicious.pth');
+    const r = await cli(
+      'run',
+      'presets/adain.json',
+      '--size',
+      '32',
+      '--weights',
+      'adain-decoder=tests/fixtures/malicious.pth',
+    );
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/refused: the file refers to the Python global "posix.system"/);
     expect(r.stdout).not.toMatch(/must never run/);
   });
 
   it('names the key and shapes when a checkpoint does not fit the network', async () => {
-    const r = await cli('run', 'presets/adain.json', '--size', '32', '--weights', 'adain-decoder=tests/fixtures/vgg19-tiny.pth');
+    const r = await cli(
+      'run',
+      'presets/adain.json',
+      '--size',
+      '32',
+      '--weights',
+      'adain-decoder=tests/fixtures/vgg19-tiny.pth',
+    );
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/decoder from adain-decoder \(tests\/fixtures\/vgg19-tiny.pth\) does not fit the network: first mismatch at layer "1.weight": expected \[c\/2, c, 3, 3\].*found no such tensor; the file holds "features.0.weight" \[4, 3, 3, 3\]/);
+    expect(r.stderr).toMatch(
+      /decoder from adain-decoder \(tests\/fixtures\/vgg19-tiny.pth\) does not fit the network: first mismatch at layer "1.weight": expected \[c\/2, c, 3, 3\].*found no such tensor; the file holds "features.0.weight" \[4, 3, 3, 3\]/,
+    );
   });
 });
 
 describe('stylegraph CLI and PNGs', () => {
   it('embeds the graph in the PNG it writes, and reads it back as the same document', async () => {
     const out = join(tmp, 'embedded.png');
-    const r = await cli('run', 'presets/gatys.json', '--size', '24', '--steps', '1', '--set', 'style_total.weight=123', '--out', out);
+    const r = await cli(
+      'run',
+      'presets/gatys.json',
+      '--size',
+      '24',
+      '--steps',
+      '1',
+      '--set',
+      'style_total.weight=123',
+      '--out',
+      out,
+    );
     expect(r.code).toBe(0);
     const { extractText } = await import('../src/codecs/png');
     const text = extractText(new Uint8Array(readFileSync(out)))!;
@@ -190,7 +264,18 @@ describe('stylegraph CLI sweeps (lessons)', () => {
   it('runs a lesson over its settings and writes one labelled contact sheet, reusing unchanged work', async () => {
     const out = join(tmp, 'sheet.png');
     const report = join(tmp, 'sheet.json');
-    const r = await cli('run', 'presets/lesson-alpha-beta.json', '--size', '24', '--steps', '2', '--out', out, '--report', report);
+    const r = await cli(
+      'run',
+      'presets/lesson-alpha-beta.json',
+      '--size',
+      '24',
+      '--steps',
+      '2',
+      '--out',
+      out,
+      '--report',
+      report,
+    );
     expect(r.code).toBe(0);
     const sheet = PNG.sync.read(readFileSync(out));
     // 3 columns x 2 rows of 24 px tiles, each under a label (the font at scale 2, plus 6 px), with 6 px gutters.
@@ -198,7 +283,14 @@ describe('stylegraph CLI sweeps (lessons)', () => {
     expect(sheet.width).toBeGreaterThanOrEqual(3 * 24 + 4 * 6);
     expect(sheet.height).toBe(6 + 2 * (24 + (GLYPH_HEIGHT * 2 + 6) + 6));
     const rep = JSON.parse(readFileSync(report, 'utf8'));
-    expect(rep.cells.map((c: { label: string }) => c.label)).toEqual(['a=1 b=1000', 'a=1 b=10000', 'a=1 b=100000', 'a=10 b=1000', 'a=10 b=10000', 'a=10 b=100000']);
+    expect(rep.cells.map((c: { label: string }) => c.label)).toEqual([
+      'a=1 b=1000',
+      'a=1 b=10000',
+      'a=1 b=100000',
+      'a=10 b=1000',
+      'a=10 b=10000',
+      'a=10 b=100000',
+    ]);
     expect(rep.reused).toBeGreaterThan(0);
     expect(r.stderr).toMatch(/steps reused from earlier cells/);
   });
@@ -221,27 +313,72 @@ describe('stylegraph CLI batches and plugins', () => {
     writeFileSync(join(photos, 'notes.txt'), 'not an image');
     const out = join(tmp, 'batch');
     const report = join(tmp, 'batch.json');
-    const r = await cli('run', 'presets/gatys.json', '--content', photos, '--size', '24', '--steps', '2', '--out', out, '--report', report);
+    const r = await cli(
+      'run',
+      'presets/gatys.json',
+      '--content',
+      photos,
+      '--size',
+      '24',
+      '--steps',
+      '2',
+      '--out',
+      out,
+      '--report',
+      report,
+    );
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/2 images in [\d.]+ s \([\d.]+ s per image\); \d+ steps reused/);
-    for (const name of ['a.png', 'b.png']) expect(PNG.sync.read(readFileSync(join(out, name))).width).toBeGreaterThan(0);
+    for (const name of ['a.png', 'b.png'])
+      expect(PNG.sync.read(readFileSync(join(out, name))).width).toBeGreaterThan(0);
     const rep = JSON.parse(readFileSync(report, 'utf8'));
-    expect(rep.items.map((i: { image: string; status: string }) => [i.image, i.status])).toEqual([['a.jpg', 'done'], ['b.jpg', 'done']]);
+    expect(rep.items.map((i: { image: string; status: string }) => [i.image, i.status])).toEqual([
+      ['a.jpg', 'done'],
+      ['b.jpg', 'done'],
+    ]);
     // The second photo reuses the painting's encoder pass and Grams computed for the first.
     expect(rep.reused).toBeGreaterThan(0);
   });
 
-  it('runs the example pack\'s preset with --plugin, and names the pack when it is missing', async () => {
+  it("runs the example pack's preset with --plugin, and names the pack when it is missing", async () => {
     const out = join(tmp, 'wct.png');
-    const ok = await cli('run', 'presets/wct-pack.json', '--plugin', 'examples/pack-wct', '--config', join(tmp, 'none.json'), '--size', '24', '--steps', '1', '--out', out);
+    const ok = await cli(
+      'run',
+      'presets/wct-pack.json',
+      '--plugin',
+      'examples/pack-wct',
+      '--config',
+      join(tmp, 'none.json'),
+      '--size',
+      '24',
+      '--steps',
+      '1',
+      '--out',
+      out,
+    );
     expect(ok.stderr).toMatch(/cannot read .*none.json/);
     const cfg = writeDoc('empty-config.json', { plugins: [] });
-    const r = await cli('run', 'presets/wct-pack.json', '--plugin', 'examples/pack-wct', '--config', cfg, '--size', '24', '--steps', '1', '--out', out);
+    const r = await cli(
+      'run',
+      'presets/wct-pack.json',
+      '--plugin',
+      'examples/pack-wct',
+      '--config',
+      cfg,
+      '--size',
+      '24',
+      '--steps',
+      '1',
+      '--out',
+      out,
+    );
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/plugin wct 1\.0\.0: wct\/whiten-colour, wct\/histogram-loss/);
     const missing = await cli('validate', 'presets/wct-pack.json', '--config', cfg);
     expect(missing.code).toBe(2);
-    expect(missing.stderr).toMatch(/needs node pack "wct" \(\^1\.0\.0\) for wct, hist_relu1_1; load it with --plugin examples\/pack-wct/);
+    expect(missing.stderr).toMatch(
+      /needs node pack "wct" \(\^1\.0\.0\) for wct, hist_relu1_1; load it with --plugin examples\/pack-wct/,
+    );
   });
 });
 
@@ -252,10 +389,28 @@ describe('stylegraph submit checks its output folder before queuing anything', (
     copyFileSync(join(root, 'presets/images/astronaut.jpg'), join(photos, 'a.png'));
     const file = writeDoc('submit-out.txt', 'not a folder');
     // Port 1: nothing listens; a check that passed would fail on the connection instead.
-    const asFile = await cli('submit', 'presets/adain.json', '--redis', 'redis://127.0.0.1:1', '--content', photos, '--out', file);
+    const asFile = await cli(
+      'submit',
+      'presets/adain.json',
+      '--redis',
+      'redis://127.0.0.1:1',
+      '--content',
+      photos,
+      '--out',
+      file,
+    );
     expect(asFile.code).toBe(2);
     expect(asFile.stderr).toMatch(/--out .*submit-out\.txt: a batch writes into a folder/);
-    const same = await cli('submit', 'presets/adain.json', '--redis', 'redis://127.0.0.1:1', '--content', photos, '--out', photos);
+    const same = await cli(
+      'submit',
+      'presets/adain.json',
+      '--redis',
+      'redis://127.0.0.1:1',
+      '--content',
+      photos,
+      '--out',
+      photos,
+    );
     expect(same.code).toBe(2);
     expect(same.stderr).toMatch(/would replace input photos/);
   });
@@ -265,25 +420,75 @@ describe('stylegraph CLI coarse to fine', () => {
   it('optimises at half size first and starts the full size from that result', async () => {
     const report = join(tmp, 'scales.json');
     const plain = join(tmp, 'plain.json');
-    const r = await cli('run', 'presets/gatys.json', '--size', '48', '--steps', '4', '--scales', '0.5,1', '--out', join(tmp, 'scales.png'), '--report', report);
+    const r = await cli(
+      'run',
+      'presets/gatys.json',
+      '--size',
+      '48',
+      '--steps',
+      '4',
+      '--scales',
+      '0.5,1',
+      '--out',
+      join(tmp, 'scales.png'),
+      '--report',
+      report,
+    );
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/scale 1\/2: 24 px[\s\S]*scale 2\/2: 48 px/);
     const rep = JSON.parse(readFileSync(report, 'utf8'));
-    expect(rep.scales.map((s: { size: number; steps: number }) => [s.size, s.steps])).toEqual([[24, 4], [48, 4]]);
+    expect(rep.scales.map((s: { size: number; steps: number }) => [s.size, s.steps])).toEqual([
+      [24, 4],
+      [48, 4],
+    ]);
     expect(PNG.sync.read(readFileSync(join(tmp, 'scales.png'))).width).toBe(48);
     // The full size starts from the upsampled half-size result, whose Gram statistics already match the painting:
     // its style terms start well below those of a start from noise.
-    await cli('run', 'presets/gatys.json', '--size', '48', '--steps', '1', '--out', join(tmp, 'plain.png'), '--report', plain);
-    const style = (terms: Record<string, number>) => Object.entries(terms).filter(([k]) => k.startsWith('style_')).reduce((a, [, v]) => a + v, 0);
+    await cli(
+      'run',
+      'presets/gatys.json',
+      '--size',
+      '48',
+      '--steps',
+      '1',
+      '--out',
+      join(tmp, 'plain.png'),
+      '--report',
+      plain,
+    );
+    const style = (terms: Record<string, number>) =>
+      Object.entries(terms)
+        .filter(([k]) => k.startsWith('style_'))
+        .reduce((a, [, v]) => a + v, 0);
     expect(style(rep.steps[0].terms)).toBeLessThan(style(JSON.parse(readFileSync(plain, 'utf8')).steps[0].terms) / 2);
-    expect((await cli('run', 'presets/gatys.json', '--scales', '0.5,0.25')).stderr).toMatch(/--scales must be increasing fractions/);
+    expect((await cli('run', 'presets/gatys.json', '--scales', '0.5,0.25')).stderr).toMatch(
+      /--scales must be increasing fractions/,
+    );
   });
 
   it('gives each scale its own step count, and says when the counts do not match the scales', async () => {
     const report = join(tmp, 'scale-steps.json');
-    const r = await cli('run', 'presets/gatys.json', '--size', '32', '--steps', '3,1', '--scales', '0.5,1', '--out', join(tmp, 'scale-steps.png'), '--report', report);
+    const r = await cli(
+      'run',
+      'presets/gatys.json',
+      '--size',
+      '32',
+      '--steps',
+      '3,1',
+      '--scales',
+      '0.5,1',
+      '--out',
+      join(tmp, 'scale-steps.png'),
+      '--report',
+      report,
+    );
     expect(r.code, r.stderr).toBe(0);
-    expect(JSON.parse(readFileSync(report, 'utf8')).scales.map((s: { size: number; steps: number }) => [s.size, s.steps])).toEqual([[16, 3], [32, 1]]);
+    expect(
+      JSON.parse(readFileSync(report, 'utf8')).scales.map((s: { size: number; steps: number }) => [s.size, s.steps]),
+    ).toEqual([
+      [16, 3],
+      [32, 1],
+    ]);
     const bad = await cli('run', 'presets/gatys.json', '--steps', '3,2,1', '--scales', '0.5,1');
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--steps 3,2,1 has 3 counts but --scales has 2 scales/);
@@ -294,15 +499,32 @@ describe('stylegraph CLI on tiles', () => {
   it('plans a 2048 px Gatys run on tiles within wasm memory, and runs a forced tiling', async () => {
     const plan = await cli('plan', 'presets/gatys.json', '--size', '2048');
     expect(plan.code, plan.stderr).toBe(0);
-    expect(plan.stdout).toMatch(/on wasm: +tiling 2048x2048 into 36 tiles of 352 px \(\+80 px halo\): untiled it needs about \d+ MiB, wasm holds 3072 MiB/);
+    expect(plan.stdout).toMatch(
+      /on wasm: +tiling 2048x2048 into 36 tiles of 352 px \(\+80 px halo\): untiled it needs about \d+ MiB, wasm holds 3072 MiB/,
+    );
     expect((await cli('plan', 'presets/gatys.json', '--size', '256')).stdout).not.toMatch(/tiling/);
-    const r = await cli('run', 'presets/gatys.json', '--size', '48', '--steps', '1', '--tile', '32', '--out', join(tmp, 'tiled.png'));
+    const r = await cli(
+      'run',
+      'presets/gatys.json',
+      '--size',
+      '48',
+      '--steps',
+      '1',
+      '--tile',
+      '32',
+      '--out',
+      join(tmp, 'tiled.png'),
+    );
     expect(r.code, r.stderr).toBe(0);
     // A tile is never narrower than its halos plus one stride: 16 px cores, each tile the whole 48 px image.
     expect(r.stderr).toMatch(/tiling 48x48 into 9 tiles of 16 px \(\+80 px halo\)\n/);
     // Progress in a log: every quarter of the tiles, for the targets (forward only: tiles twice as wide) and each pass of a step.
     expect(r.stderr).toMatch(/targets: tile 1\/1\n[\s\S]*forward: tile 9\/9\n[\s\S]*backward: tile 9\/9\n/);
-    expect((await cli('run', 'presets/gatys.json', '--tile', 'big')).stderr).toMatch(/--tile must be a size in px \(32 or more\) or off, got "big"/);
-    expect((await cli('run', 'presets/gatys.json', '--tile', 'off', '--memory-limit', '2')).stderr).toMatch(/--memory-limit has no effect with --tile off/);
+    expect((await cli('run', 'presets/gatys.json', '--tile', 'big')).stderr).toMatch(
+      /--tile must be a size in px \(32 or more\) or off, got "big"/,
+    );
+    expect((await cli('run', 'presets/gatys.json', '--tile', 'off', '--memory-limit', '2')).stderr).toMatch(
+      /--memory-limit has no effect with --tile off/,
+    );
   });
 });

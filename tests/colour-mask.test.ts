@@ -15,7 +15,11 @@ describe('colour preservation', () => {
   });
 
   it('3x3 eigen-decomposition and matrix powers recompose', () => {
-    const a = [[4, 1, 0.5], [1, 3, 0.2], [0.5, 0.2, 2]];
+    const a = [
+      [4, 1, 0.5],
+      [1, 3, 0.2],
+      [0.5, 0.2, 2],
+    ];
     const { values, vectors } = symmetricEigen(a);
     for (let i = 0; i < 3; i++)
       for (let j = 0; j < 3; j++) {
@@ -31,7 +35,11 @@ describe('colour preservation', () => {
     const image = tf.tensor4d([0.2, 0.4, 0.6, 0.9, 0.1, 0.3], [1, 1, 2, 3]);
     const reference = tf.tensor4d([0.5, 0.5, 0.1, 0.1, 0.8, 0.4], [1, 1, 2, 3]);
     const out = await transferLuminance(tf, image, reference).data();
-    const yiq = (r: number, g: number, b: number) => [0.299 * r + 0.587 * g + 0.114 * b, 0.595716 * r - 0.274453 * g - 0.321263 * b, 0.211456 * r - 0.522591 * g + 0.311135 * b];
+    const yiq = (r: number, g: number, b: number) => [
+      0.299 * r + 0.587 * g + 0.114 * b,
+      0.595716 * r - 0.274453 * g - 0.321263 * b,
+      0.211456 * r - 0.522591 * g + 0.311135 * b,
+    ];
     for (let p = 0; p < 2; p++) {
       const [y] = yiq(...([0, 1, 2].map((c) => image.dataSync()[3 * p + c]!) as [number, number, number]));
       const [, i, q] = yiq(...([0, 1, 2].map((c) => reference.dataSync()[3 * p + c]!) as [number, number, number]));
@@ -44,26 +52,53 @@ describe('colour preservation', () => {
 });
 
 describe('AdaIN with a spatial mask', () => {
-  const services = { tf, size: 8, seed: 0, nodeId: 'a', outputInfo: {}, step: 0, loadImage: async () => tf.zeros([1]), models: { get: () => { throw new Error('unused'); }, dispose() {} }, checkpoints: { get: () => undefined } };
+  const services = {
+    tf,
+    size: 8,
+    seed: 0,
+    nodeId: 'a',
+    outputInfo: {},
+    step: 0,
+    loadImage: async () => tf.zeros([1]),
+    models: {
+      get: () => {
+        throw new Error('unused');
+      },
+      dispose() {},
+    },
+    checkpoints: { get: () => undefined },
+  };
   const content = () => tf.randomNormal([1, 4, 4, 3], 2, 3, 'float32', 1) as tf.Tensor4D;
   const style = () => tf.randomNormal([1, 4, 4, 3], -1, 0.5, 'float32', 2) as tf.Tensor4D;
 
   it('an all-white mask is plain AdaIN', async () => {
-    const out = adainNode.compute!({ ...services, params: { alpha: 1 }, inputs: { content: content(), style: style(), mask: tf.ones([1, 8, 8, 3]) } }) as { features: tf.Tensor };
+    const out = adainNode.compute!({
+      ...services,
+      params: { alpha: 1 },
+      inputs: { content: content(), style: style(), mask: tf.ones([1, 8, 8, 3]) },
+    }) as { features: tf.Tensor };
     const plain = adain(tf, content(), style());
-    expect(Array.from(await out.features.data())).toEqual(Array.from(await plain.data()).map((v) => expect.closeTo(v, 4)));
+    expect(Array.from(await out.features.data())).toEqual(
+      Array.from(await plain.data()).map((v) => expect.closeTo(v, 4)),
+    );
   });
 
   it('inside the mask the content takes the style statistics; outside it is unchanged', async () => {
     // Mask: left half white.
     const mask = tf.concat([tf.ones([1, 8, 4, 3]), tf.zeros([1, 8, 4, 3])], 2);
-    const out = adainNode.compute!({ ...services, params: { alpha: 1 }, inputs: { content: content(), style: style(), mask } }) as { features: tf.Tensor4D };
+    const out = adainNode.compute!({
+      ...services,
+      params: { alpha: 1 },
+      inputs: { content: content(), style: style(), mask },
+    }) as { features: tf.Tensor4D };
     const left = tf.slice(out.features, [0, 0, 0, 0], [1, 4, 2, 3]) as tf.Tensor4D;
     const right = tf.slice(out.features, [0, 0, 2, 0], [1, 4, 2, 3]);
     const s = meanStd(tf, style());
     const l = meanStd(tf, left);
     Array.from(await l.mean.data()).forEach((v, i) => expect(v).toBeCloseTo(s.mean.dataSync()[i]!, 4));
     Array.from(await l.std.data()).forEach((v, i) => expect(v).toBeCloseTo(s.std.dataSync()[i]!, 3));
-    expect(Array.from(await right.data())).toEqual(Array.from(await tf.slice(content(), [0, 0, 2, 0], [1, 4, 2, 3]).data()));
+    expect(Array.from(await right.data())).toEqual(
+      Array.from(await tf.slice(content(), [0, 0, 2, 0], [1, 4, 2, 3]).data()),
+    );
   });
 });

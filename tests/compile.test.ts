@@ -67,8 +67,17 @@ describe('compile: the Gatys preset', () => {
 describe('compile: merging and dropping', () => {
   it('drops nodes that reach no output', () => {
     const m = graph(
-      [['img', 'image'], ['e1', 'vgg19', { taps: ['conv1_2'] }], ['g1', 'gram'], ['out', 'output']],
-      [['img.image', 'e1.image'], ['e1.conv1_2', 'g1.features'], ['img.image', 'out.image']],
+      [
+        ['img', 'image'],
+        ['e1', 'vgg19', { taps: ['conv1_2'] }],
+        ['g1', 'gram'],
+        ['out', 'output'],
+      ],
+      [
+        ['img.image', 'e1.image'],
+        ['e1.conv1_2', 'g1.features'],
+        ['img.image', 'out.image'],
+      ],
     );
     const plan = compile(m, registry, { size: 32 }).plan!;
     expect(plan.dropped).toEqual(['e1', 'g1']);
@@ -77,12 +86,33 @@ describe('compile: merging and dropping', () => {
 
   it('merges taps of several encoders on one image and stops at the deepest', () => {
     const m = graph(
-      [['img', 'image'], ['a', 'vgg19', { taps: ['relu1_1'] }], ['b', 'vgg19', { taps: ['relu3_1'] }],
-        ['out', 'output'], ['v', 'variable'], ['o', 'optimiser'], ['sum', 'sum'],
-        ['sa', 'style-loss'], ['sb', 'style-loss'], ['ev', 'vgg19', { taps: ['relu1_1', 'relu3_1'] }]],
-      [['img.image', 'a.image'], ['img.image', 'b.image'], ['img.image', 'v.content'], ['v.image', 'ev.image'],
-        ['ev.relu1_1', 'sa.input'], ['a.relu1_1', 'sa.target'], ['ev.relu3_1', 'sb.input'], ['b.relu3_1', 'sb.target'],
-        ['sa.loss', 'sum.terms'], ['sb.loss', 'sum.terms'], ['v.image', 'o.variable'], ['sum.total', 'o.loss'], ['o.image', 'out.image']],
+      [
+        ['img', 'image'],
+        ['a', 'vgg19', { taps: ['relu1_1'] }],
+        ['b', 'vgg19', { taps: ['relu3_1'] }],
+        ['out', 'output'],
+        ['v', 'variable'],
+        ['o', 'optimiser'],
+        ['sum', 'sum'],
+        ['sa', 'style-loss'],
+        ['sb', 'style-loss'],
+        ['ev', 'vgg19', { taps: ['relu1_1', 'relu3_1'] }],
+      ],
+      [
+        ['img.image', 'a.image'],
+        ['img.image', 'b.image'],
+        ['img.image', 'v.content'],
+        ['v.image', 'ev.image'],
+        ['ev.relu1_1', 'sa.input'],
+        ['a.relu1_1', 'sa.target'],
+        ['ev.relu3_1', 'sb.input'],
+        ['b.relu3_1', 'sb.target'],
+        ['sa.loss', 'sum.terms'],
+        ['sb.loss', 'sum.terms'],
+        ['v.image', 'o.variable'],
+        ['sum.total', 'o.loss'],
+        ['o.image', 'out.image'],
+      ],
     );
     const plan = compile(m, registry, { size: 32 }).plan!;
     const passes = plan.steps.filter((s) => s.kind === 'pass');
@@ -92,10 +122,25 @@ describe('compile: merging and dropping', () => {
 
   it('does not merge encoders whose settings differ', () => {
     const m = graph(
-      [['img', 'image'], ['a', 'vgg19', { taps: ['relu1_1'], pooling: 'avg' }], ['b', 'vgg19', { taps: ['relu1_1'] }],
-        ['s', 'style-loss'], ['v', 'variable'], ['o', 'optimiser'], ['out', 'output']],
-      [['img.image', 'a.image'], ['img.image', 'b.image'], ['img.image', 'v.content'],
-        ['a.relu1_1', 's.input'], ['b.relu1_1', 's.target'], ['v.image', 'o.variable'], ['s.loss', 'o.loss'], ['o.image', 'out.image']],
+      [
+        ['img', 'image'],
+        ['a', 'vgg19', { taps: ['relu1_1'], pooling: 'avg' }],
+        ['b', 'vgg19', { taps: ['relu1_1'] }],
+        ['s', 'style-loss'],
+        ['v', 'variable'],
+        ['o', 'optimiser'],
+        ['out', 'output'],
+      ],
+      [
+        ['img.image', 'a.image'],
+        ['img.image', 'b.image'],
+        ['img.image', 'v.content'],
+        ['a.relu1_1', 's.input'],
+        ['b.relu1_1', 's.target'],
+        ['v.image', 'o.variable'],
+        ['s.loss', 'o.loss'],
+        ['o.image', 'out.image'],
+      ],
     );
     const plan = compile(m, registry, { size: 32 }).plan!;
     expect(plan.steps.filter((s) => s.kind === 'pass')).toHaveLength(2);
@@ -106,22 +151,32 @@ describe('compile: merging and dropping', () => {
     // A style loss fresh from the palette (nothing wired) and one with a weight out of range, wired to nothing downstream.
     const extra = {
       ...m,
-      nodes: [...m.nodes,
+      nodes: [
+        ...m.nodes,
         { id: 'loose', type: 'style-loss', position: { x: 0, y: 0 }, params: {} },
-        { id: 'half', type: 'style-loss', position: { x: 0, y: 0 }, params: { weight: -5 } }],
+        { id: 'half', type: 'style-loss', position: { x: 0, y: 0 }, params: { weight: -5 } },
+      ],
       edges: [...m.edges, { from: { node: 'enc_x', output: 'relu1_1' }, to: { node: 'half', input: 'input' } }],
     };
     const r = compile(extra, registry, { size: 32 });
     expect(r.plan).not.toBeNull();
     expect(r.plan!.steps.some((s) => s.nodes.includes('loose') || s.nodes.includes('half'))).toBe(false);
-    const warned = r.diagnostics.filter((d) => d.severity === 'warning' && /reaches no output, so it is left out/.test(d.message));
+    const warned = r.diagnostics.filter(
+      (d) => d.severity === 'warning' && /reaches no output, so it is left out/.test(d.message),
+    );
     expect(new Set(warned.map((d) => d.nodeId))).toEqual(new Set(['loose', 'half']));
     expect(r.diagnostics.some((d) => d.severity === 'error')).toBe(false);
     // The same loose loss wired into the sum the optimiser needs blocks the run.
-    const wired = { ...extra, edges: [...extra.edges, { from: { node: 'loose', output: 'loss' }, to: { node: 'style_total', input: 'terms' } }] };
+    const wired = {
+      ...extra,
+      edges: [...extra.edges, { from: { node: 'loose', output: 'loss' }, to: { node: 'style_total', input: 'terms' } }],
+    };
     const blocked = compile(wired, registry, { size: 32 });
     expect(blocked.plan).toBeNull();
-    expect(blocked.diagnostics.find((d) => d.severity === 'error')).toMatchObject({ code: 'missing-input', nodeId: 'loose' });
+    expect(blocked.diagnostics.find((d) => d.severity === 'error')).toMatchObject({
+      code: 'missing-input',
+      nodeId: 'loose',
+    });
   });
 
   it('returns diagnostics, not a plan, for an invalid graph', () => {
@@ -137,9 +192,23 @@ describe('compile: merging and dropping', () => {
 
   it('reports a shape mismatch on the node concerned', () => {
     const m = graph(
-      [['img', 'image'], ['e', 'vgg19', { taps: ['relu1_1', 'relu2_1'] }], ['c', 'content-loss'], ['v', 'variable'], ['o', 'optimiser'], ['out', 'output']],
-      [['img.image', 'e.image'], ['img.image', 'v.content'], ['e.relu1_1', 'c.input'], ['e.relu2_1', 'c.target'],
-        ['v.image', 'o.variable'], ['c.loss', 'o.loss'], ['o.image', 'out.image']],
+      [
+        ['img', 'image'],
+        ['e', 'vgg19', { taps: ['relu1_1', 'relu2_1'] }],
+        ['c', 'content-loss'],
+        ['v', 'variable'],
+        ['o', 'optimiser'],
+        ['out', 'output'],
+      ],
+      [
+        ['img.image', 'e.image'],
+        ['img.image', 'v.content'],
+        ['e.relu1_1', 'c.input'],
+        ['e.relu2_1', 'c.target'],
+        ['v.image', 'o.variable'],
+        ['c.loss', 'o.loss'],
+        ['o.image', 'out.image'],
+      ],
     );
     const r = compile(m, registry, { size: 32 });
     expect(r.diagnostics.at(-1)).toMatchObject({ nodeId: 'c' });

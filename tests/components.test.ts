@@ -135,7 +135,12 @@ describe('ParamControl', () => {
 
   it('layer select falls back to the def layers without shapes', () => {
     const w = param({ kind: 'layer', default: 'relu2_1', layers: VGG }, undefined);
-    expect(w.get('[data-test="layer-select"]').findAll('option').map((o) => o.text())).toEqual(VGG);
+    expect(
+      w
+        .get('[data-test="layer-select"]')
+        .findAll('option')
+        .map((o) => o.text()),
+    ).toEqual(VGG);
   });
 
   it('layers checkboxes emit the checked names in network order', async () => {
@@ -169,7 +174,10 @@ describe('ParamControl', () => {
     expect(w.emitted('update')).toEqual([['images/starry.jpg']]);
 
     const custom = param(def, 'https://example.com/cat.png', { samples });
-    const values = custom.get('[data-test="image-select"]').findAll('option').map((o) => o.attributes('value'));
+    const values = custom
+      .get('[data-test="image-select"]')
+      .findAll('option')
+      .map((o) => o.attributes('value'));
     expect(values).toEqual(['https://example.com/cat.png', ...samples]);
 
     const file = w.get('[data-test="file"]');
@@ -227,7 +235,12 @@ describe('LossChart', () => {
 
   it('the larger value is drawn higher (log scale)', () => {
     const w = mount(LossChart, {
-      props: { steps: [{ step: 0, loss: 100, terms: {} }, { step: 5, loss: 1, terms: {} }] },
+      props: {
+        steps: [
+          { step: 0, loss: 100, terms: {} },
+          { step: 5, loss: 1, terms: {} },
+        ],
+      },
     });
     const [a, b] = pointsOf(w, 'total').map((p) => p.split(',').map(Number));
     expect(a![0]!).toBeLessThan(b![0]!);
@@ -266,7 +279,11 @@ describe('LossChart', () => {
 });
 
 describe('CompareWipe', () => {
-  const img = (width: number, height: number) => ({ width, height, data: new Uint8ClampedArray(width * height * 4).fill(200) });
+  const img = (width: number, height: number) => ({
+    width,
+    height,
+    data: new Uint8ClampedArray(width * height * 4).fill(200),
+  });
 
   afterEach(() => {
     vi.restoreAllMocks();
@@ -307,7 +324,11 @@ describe('CompareWipe', () => {
     const put = vi.fn();
     vi.spyOn(HTMLCanvasElement.prototype, 'getContext').mockReturnValue({ putImageData: put } as never);
     class FakeImageData {
-      constructor(readonly data: Uint8ClampedArray, readonly width: number, readonly height: number) {}
+      constructor(
+        readonly data: Uint8ClampedArray,
+        readonly width: number,
+        readonly height: number,
+      ) {}
     }
     vi.stubGlobal('ImageData', FakeImageData);
     const w = mount(CompareWipe, { props: { current: img(2, 2), pinned: null } });
@@ -321,13 +342,18 @@ describe('CompareWipe', () => {
 });
 
 describe('Palette', () => {
-  it('lists every type by category, and a search\'s matches best first as the canvas menu does', async () => {
+  it("lists every type by category, and a search's matches best first as the canvas menu does", async () => {
     const { default: Palette } = await import('../src/editor/Palette.vue');
     const w = mount(Palette);
     expect(w.findAll('h3').map((h) => h.text())).toContain('Losses');
     await w.find('[data-test=palette-search]').setValue('gram');
     expect(w.findAll('h3').map((h) => h.text())).toEqual(['Matches']);
-    expect(w.findAll('.item').slice(0, 2).map((b) => b.text())).toEqual(['Gram matrix', 'Gram style loss']);
+    expect(
+      w
+        .findAll('.item')
+        .slice(0, 2)
+        .map((b) => b.text()),
+    ).toEqual(['Gram matrix', 'Gram style loss']);
     await w.findAll('.item')[0]!.trigger('click');
     expect(w.emitted('add')).toEqual([['gram']]);
   });

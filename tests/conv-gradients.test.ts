@@ -3,7 +3,12 @@ import { registerWasmFilterGradient } from '../src/models/conv';
 import { mulberry32, randomNormal } from '../src/models/random';
 import { tf, useWasm } from './helpers';
 
-const rand = (shape: number[], seed: number) => randomNormal(shape.reduce((a, b) => a * b), 1, mulberry32(seed));
+const rand = (shape: number[], seed: number) =>
+  randomNormal(
+    shape.reduce((a, b) => a * b),
+    1,
+    mulberry32(seed),
+  );
 
 async function filterGrad(stride: number, pad: 'same' | 'valid'): Promise<Float32Array> {
   const x = tf.tensor4d(rand([2, 9, 8, 3], 1), [2, 9, 8, 3]);
@@ -15,7 +20,12 @@ async function filterGrad(stride: number, pad: 'same' | 'valid'): Promise<Float3
 }
 
 describe('the wasm Conv2DBackpropFilter kernel we register', () => {
-  it.each([[1, 'same'], [2, 'same'], [1, 'valid'], [2, 'valid']] as const)('matches the cpu backend (stride %i, %s) without leaking', async (stride, pad) => {
+  it.each([
+    [1, 'same'],
+    [2, 'same'],
+    [1, 'valid'],
+    [2, 'valid'],
+  ] as const)('matches the cpu backend (stride %i, %s) without leaking', async (stride, pad) => {
     await tf.setBackend('cpu');
     const want = await filterGrad(stride, pad);
     await useWasm();

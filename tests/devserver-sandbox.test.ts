@@ -15,7 +15,11 @@ let server: ViteDevServer;
 let port = 0;
 
 beforeAll(async () => {
-  server = await createServer({ configFile: `${root}/vite.config.ts`, logLevel: 'silent', server: { port: 0, host: '127.0.0.1', hmr: false } });
+  server = await createServer({
+    configFile: `${root}/vite.config.ts`,
+    logLevel: 'silent',
+    server: { port: 0, host: '127.0.0.1', hmr: false },
+  });
   await server.listen();
   port = (server.httpServer!.address() as { port: number }).port;
 }, 120_000);
@@ -23,23 +27,35 @@ afterAll(async () => {
   await server?.close();
 });
 
-function get(path: string, headers: Record<string, string>): Promise<{ status: number; cors: string | undefined; body: string }> {
+function get(
+  path: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; cors: string | undefined; body: string }> {
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port, path, headers }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, cors: res.headers['access-control-allow-origin'] as string | undefined, body }));
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          cors: res.headers['access-control-allow-origin'] as string | undefined,
+          body,
+        }),
+      );
     });
     req.on('error', reject);
     req.end();
   });
 }
-const sandbox = (path: string, dest = 'script') => get(path, { origin: 'null', 'sec-fetch-dest': dest, 'sec-fetch-mode': 'cors', 'sec-fetch-site': 'cross-site' });
+const sandbox = (path: string, dest = 'script') =>
+  get(path, { origin: 'null', 'sec-fetch-dest': dest, 'sec-fetch-mode': 'cors', 'sec-fetch-site': 'cross-site' });
 
 /** The module specifiers a transformed module imports (static and dynamic, string literals). */
 const importsOf = (code: string) =>
-  [...code.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)["']([^"']+)["']/g)].map((m) => m[1]!).filter((s) => s.startsWith('/'));
+  [...code.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)["']([^"']+)["']/g)]
+    .map((m) => m[1]!)
+    .filter((s) => s.startsWith('/'));
 
 describe('the dev server and the pack sandbox (npm start)', () => {
   it('serves the run worker and its whole module graph to origin null, with CORS', async () => {
@@ -59,10 +75,12 @@ describe('the dev server and the pack sandbox (npm start)', () => {
       expect(r.cors, url).toBe('null');
       todo.push(...importsOf(r.body));
     }
-    console.log(`the worker's graph: ${seen.size} modules, ${[...seen].filter((u) => u.startsWith('/@fs/')).length} of them by /@fs/`);
+    console.log(
+      `the worker's graph: ${seen.size} modules, ${[...seen].filter((u) => u.startsWith('/@fs/')).length} of them by /@fs/`,
+    );
   }, 300_000);
 
-  it('refuses origin null everything else: /@fs/ and ?raw of project files, ?import, ?url, /@id/, the editor\'s modules, the packs', async () => {
+  it("refuses origin null everything else: /@fs/ and ?raw of project files, ?import, ?url, /@id/, the editor's modules, the packs", async () => {
     // The worker's graph is known once it was served (the test before, or here).
     await sandbox('/web/worker.ts?worker_file&type=module', 'worker');
     const attempts = [
@@ -90,11 +108,15 @@ describe('the dev server and the pack sandbox (npm start)', () => {
       expect(r.body, path).not.toMatch(/stylegraph|export default/);
     }
     // Not a script or a worker (fetch() from the sandbox, JSON modules), or not a GET: refused too.
-    for (const dest of ['empty', 'json', 'document']) expect((await sandbox('/web/worker.ts?worker_file&type=module', dest)).status, dest).toBe(403);
+    for (const dest of ['empty', 'json', 'document'])
+      expect((await sandbox('/web/worker.ts?worker_file&type=module', dest)).status, dest).toBe(403);
   }, 120_000);
 
-  it('leaves the page\'s own requests alone', async () => {
-    const r = await get(`/@fs${root}/package.json?raw`, { 'sec-fetch-dest': 'script', 'sec-fetch-site': 'same-origin' });
+  it("leaves the page's own requests alone", async () => {
+    const r = await get(`/@fs${root}/package.json?raw`, {
+      'sec-fetch-dest': 'script',
+      'sec-fetch-site': 'same-origin',
+    });
     expect(r.status).toBe(200);
     expect(r.body).toMatch(/export default/);
     expect((await get('/packs.json', {})).status).toBe(200);

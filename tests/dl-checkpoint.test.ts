@@ -4,7 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadWeights } from '../src/cli/node-weights';
-import { MAX_DL_ENTRIES, MAX_DL_MANIFEST_BYTES, isPlainFileName, parseDlManifest, readDlCheckpoint } from '../src/models/weights/dl-checkpoint';
+import {
+  MAX_DL_ENTRIES,
+  MAX_DL_MANIFEST_BYTES,
+  isPlainFileName,
+  parseDlManifest,
+  readDlCheckpoint,
+} from '../src/models/weights/dl-checkpoint';
 import { detectFormat, readCheckpoint } from '../src/models/weights/read';
 
 const enc = (s: unknown) => new TextEncoder().encode(typeof s === 'string' ? s : JSON.stringify(s));
@@ -16,7 +22,10 @@ afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })))
 function folder(manifest: unknown, files: Record<string, Uint8Array>): string {
   const dir = mkdtempSync(join(tmpdir(), 'dlckpt-'));
   dirs.push(dir);
-  writeFileSync(join(dir, 'manifest.json'), typeof manifest === 'string' ? manifest : JSON.stringify(manifest, null, 2));
+  writeFileSync(
+    join(dir, 'manifest.json'),
+    typeof manifest === 'string' ? manifest : JSON.stringify(manifest, null, 2),
+  );
   for (const [name, bytes] of Object.entries(files)) writeFileSync(join(dir, name), bytes);
   return dir;
 }
@@ -28,7 +37,11 @@ const reader = (files: Record<string, Uint8Array>) => async (name: string) => {
 };
 
 describe('deeplearn.js checkpoint folder (manifest.json + raw float32 files)', () => {
-  const manifest = { Variable: { filename: 'Variable', shape: [1, 2, 3] }, Variable_1: { filename: 'Variable_1', shape: [2] }, empty: { filename: 'e', shape: [0, 4] } };
+  const manifest = {
+    Variable: { filename: 'Variable', shape: [1, 2, 3] },
+    Variable_1: { filename: 'Variable_1', shape: [2] },
+    empty: { filename: 'e', shape: [0, 4] },
+  };
   const files = { Variable: f32([1, -2, 3.5, 4, 5, 6]), Variable_1: f32([0.25, -1e-3]), e: new Uint8Array(0) };
 
   it('reads every variable with its shape, little-endian float32', async () => {
@@ -49,8 +62,14 @@ describe('deeplearn.js checkpoint folder (manifest.json + raw float32 files)', (
     expect(detectFormat(enc({ modelTopology: {}, weightsManifest: [{ paths: ['a.bin'], weights: [] }] }))).toBe('tfjs');
     expect(detectFormat(enc({ format: 'graph-model', modelTopology: { node: [] }, weightsManifest: [] }))).toBe('tfjs');
     // A tfjs model whose weights entries carry a "shape" and whose topology names no "filename" stays tfjs.
-    expect(detectFormat(enc({ weightsManifest: [{ paths: ['x'], weights: [{ name: 'w', shape: [1], dtype: 'float32' }] }] }))).toBe('tfjs');
-    expect(() => readCheckpoint(enc(manifest), 'm.json')).toThrow(/m.json is a deeplearn.js checkpoint manifest.json; load it with the files of its folder/);
+    expect(
+      detectFormat(
+        enc({ weightsManifest: [{ paths: ['x'], weights: [{ name: 'w', shape: [1], dtype: 'float32' }] }] }),
+      ),
+    ).toBe('tfjs');
+    expect(() => readCheckpoint(enc(manifest), 'm.json')).toThrow(
+      /m.json is a deeplearn.js checkpoint manifest.json; load it with the files of its folder/,
+    );
   });
 
   it('loads through --weights NAME=FOLDER and NAME=FOLDER/manifest.json', async () => {
@@ -65,21 +84,29 @@ describe('deeplearn.js checkpoint folder (manifest.json + raw float32 files)', (
 
   it('refuses a file whose length is not 4 x its shape, on disk before reading it, and a missing file', async () => {
     const short = folder(manifest, { ...files, Variable_1: f32([1]) });
-    await expect(loadWeights(tf, { name: 'x', source: short }, '/', {} as never)).rejects.toThrow(/"Variable_1" is 4 bytes; its variable needs 8/);
+    await expect(loadWeights(tf, { name: 'x', source: short }, '/', {} as never)).rejects.toThrow(
+      /"Variable_1" is 4 bytes; its variable needs 8/,
+    );
     await expect(readDlCheckpoint(enc(manifest), reader({ ...files, Variable: new Uint8Array(25) }))).rejects.toThrow(
       /"Variable" is 25 bytes, but variable "Variable" \[1, 2, 3\] needs 24 \(4 bytes per float32\)/,
     );
-    await expect(readDlCheckpoint(enc(manifest), reader({ Variable: files.Variable }))).rejects.toThrow(/cannot read "Variable_1" \(variable "Variable_1"\): no file Variable_1/);
+    await expect(readDlCheckpoint(enc(manifest), reader({ Variable: files.Variable }))).rejects.toThrow(
+      /cannot read "Variable_1" \(variable "Variable_1"\): no file Variable_1/,
+    );
   });
 
   it('reads only plain file names inside the folder', async () => {
     for (const bad of ['../secret', '/etc/passwd', 'a/b', 'a\\b', 'C:x', '..', '.', '', 'a\nb'])
-      expect(() => parseDlManifest(enc({ v: { filename: bad, shape: [1] } }))).toThrow(/only plain names of files inside the checkpoint's folder/);
+      expect(() => parseDlManifest(enc({ v: { filename: bad, shape: [1] } }))).toThrow(
+        /only plain names of files inside the checkpoint's folder/,
+      );
     expect(isPlainFileName('Variable_12')).toBe(true);
     expect(isPlainFileName('w.bin')).toBe(true);
     // The folder's sibling is never opened: the name is refused before the reader is asked for it.
     let asked = 0;
-    await expect(readDlCheckpoint(enc({ v: { filename: '../v', shape: [1] } }), async () => (asked++, f32([1])))).rejects.toThrow(/plain names/);
+    await expect(
+      readDlCheckpoint(enc({ v: { filename: '../v', shape: [1] } }), async () => (asked++, f32([1]))),
+    ).rejects.toThrow(/plain names/);
     expect(asked).toBe(0);
   });
 
@@ -88,7 +115,9 @@ describe('deeplearn.js checkpoint folder (manifest.json + raw float32 files)', (
     for (const shape of [[-1], [1.5], ['3'], 3, null, [1, 2, 3, 4, 5, 6, 7, 8, 9], [2 ** 53]])
       expect(() => one(shape)).toThrow(/a shape is a list of at most 8 whole numbers >= 0/);
     expect(() => one([65536, 65536])).toThrow(/hold more than 268435456 floats \(1 GiB\), the limit/);
-    expect(() => parseDlManifest(enc({ a: { filename: 'f', shape: [1] }, b: { filename: 'f', shape: [1] } }))).toThrow(/variables "a" and "b" both name the file "f"/);
+    expect(() => parseDlManifest(enc({ a: { filename: 'f', shape: [1] }, b: { filename: 'f', shape: [1] } }))).toThrow(
+      /variables "a" and "b" both name the file "f"/,
+    );
     expect(() => parseDlManifest(enc('[1, 2]'))).toThrow(/not a JSON object of variables/);
     expect(() => parseDlManifest(enc('{"a": '))).toThrow(/the manifest is not JSON/);
     expect(() => parseDlManifest(enc({}))).toThrow(/lists no variables/);
@@ -97,15 +126,23 @@ describe('deeplearn.js checkpoint folder (manifest.json + raw float32 files)', (
   });
 
   it('counts the entries and measures the manifest before parsing it', () => {
-    const many = Object.fromEntries(Array.from({ length: MAX_DL_ENTRIES + 5 }, (_, i) => [`v${i}`, { filename: `v${i}`, shape: [1] }]));
-    expect(() => parseDlManifest(enc(many))).toThrow(`lists about ${MAX_DL_ENTRIES + 5} variables; the limit is ${MAX_DL_ENTRIES}`);
-    expect(() => parseDlManifest(new Uint8Array(MAX_DL_MANIFEST_BYTES + 1).fill(0x20))).toThrow(`the manifest is ${MAX_DL_MANIFEST_BYTES + 1} bytes; the limit is ${MAX_DL_MANIFEST_BYTES}`);
+    const many = Object.fromEntries(
+      Array.from({ length: MAX_DL_ENTRIES + 5 }, (_, i) => [`v${i}`, { filename: `v${i}`, shape: [1] }]),
+    );
+    expect(() => parseDlManifest(enc(many))).toThrow(
+      `lists about ${MAX_DL_ENTRIES + 5} variables; the limit is ${MAX_DL_ENTRIES}`,
+    );
+    expect(() => parseDlManifest(new Uint8Array(MAX_DL_MANIFEST_BYTES + 1).fill(0x20))).toThrow(
+      `the manifest is ${MAX_DL_MANIFEST_BYTES + 1} bytes; the limit is ${MAX_DL_MANIFEST_BYTES}`,
+    );
   });
 
   it('a folder without manifest.json says so', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'dlckpt-'));
     dirs.push(dir);
     mkdirSync(join(dir, 'sub'));
-    await expect(loadWeights(tf, { name: 'x', source: join(dir, 'sub') }, '/', {} as never)).rejects.toThrow(/no such file: .*sub\/manifest.json/);
+    await expect(loadWeights(tf, { name: 'x', source: join(dir, 'sub') }, '/', {} as never)).rejects.toThrow(
+      /no such file: .*sub\/manifest.json/,
+    );
   });
 });

@@ -4,7 +4,14 @@ import { formatPlan } from '../src/compiler/format';
 import type { Plan } from '../src/compiler/plan';
 import { hostLimit } from '../src/editor/host-limits';
 import {
-  classroomSteps, fromSlider, measuredGflops, runFlops, runSeconds, sliderRange, SLIDER_STEPS, toSlider,
+  classroomSteps,
+  fromSlider,
+  measuredGflops,
+  runFlops,
+  runSeconds,
+  sliderRange,
+  SLIDER_STEPS,
+  toSlider,
 } from '../src/editor/lesson';
 import { imageType } from '../src/editor/thumbnails';
 import { contactSheet, glyph, GLYPH_HEIGHT, GLYPH_WIDTH } from '../src/ops/contact-sheet';
@@ -13,7 +20,7 @@ import { loadPreset, registry } from './helpers';
 
 /** Issue 18, items 8-10: the pure parts. */
 describe('contact-sheet labels (item 10)', () => {
-  const chars = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._=-,:+()/%\'';
+  const chars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._=-,:+()/%'";
 
   it('has a glyph of the font size for every letter, digit and the punctuation labels use', () => {
     for (const ch of chars) {
@@ -25,7 +32,8 @@ describe('contact-sheet labels (item 10)', () => {
   });
 
   it('draws lower case as lower case: every letter differs from its capital, and no two glyphs are the same', () => {
-    for (const ch of 'abcdefghijklmnopqrstuvwxyz') expect(glyph(ch).join(), ch).not.toBe(glyph(ch.toUpperCase()).join());
+    for (const ch of 'abcdefghijklmnopqrstuvwxyz')
+      expect(glyph(ch).join(), ch).not.toBe(glyph(ch.toUpperCase()).join());
     const seen = new Map<string, string>();
     for (const ch of chars) {
       const key = glyph(ch).join();
@@ -41,7 +49,13 @@ describe('contact-sheet labels (item 10)', () => {
   it('puts the glyphs of a sweep label above its tile, pixel for pixel', () => {
     const tile = { width: 16, height: 8, data: new Uint8ClampedArray(16 * 8 * 4).fill(128) };
     const label = 'a=1 b=1000';
-    const sheet = contactSheet([{ image: tile, label }, { image: tile, label: 'a=10 b=1000' }], 2);
+    const sheet = contactSheet(
+      [
+        { image: tile, label },
+        { image: tile, label: 'a=10 b=1000' },
+      ],
+      2,
+    );
     const ink = (x: number, y: number) => sheet.data[(y * sheet.width + x) * 4] === 30;
     const scale = 2;
     const pad = 6;
@@ -49,7 +63,9 @@ describe('contact-sheet labels (item 10)', () => {
       const g = glyph(ch);
       for (let gy = 0; gy < GLYPH_HEIGHT; gy++)
         for (let gx = 0; gx < GLYPH_WIDTH; gx++)
-          expect(ink(pad + (c * (GLYPH_WIDTH + 1) + gx) * scale, pad + gy * scale), `${ch} at ${gx},${gy}`).toBe(g[gy]![gx] === '#');
+          expect(ink(pad + (c * (GLYPH_WIDTH + 1) + gx) * scale, pad + gy * scale), `${ch} at ${gx},${gy}`).toBe(
+            g[gy]![gx] === '#',
+          );
     });
     // The label fits: the tile column is as wide as its longest label.
     expect(sheet.width).toBeGreaterThanOrEqual(2 * 'a=10 b=1000'.length * (GLYPH_WIDTH + 1) * scale);
@@ -57,13 +73,13 @@ describe('contact-sheet labels (item 10)', () => {
 });
 
 describe('plan text (item 10)', () => {
-  it('reports a feed-forward graph\'s one pass, not a per-step or before-the-loop cost', () => {
+  it("reports a feed-forward graph's one pass, not a per-step or before-the-loop cost", () => {
     const text = formatPlan(compile(loadPreset('adain.json'), registry, { size: 64 }).plan!);
     expect(text).toMatch(/^one pass: +\d+(\.\d+)? GFLOP \(feed-forward, no optimisation loop\)$/m);
     expect(text).not.toMatch(/per step|per iteration|before the loop/);
   });
 
-  it('keeps the loop\'s lines for an optimised graph', () => {
+  it("keeps the loop's lines for an optimised graph", () => {
     const text = formatPlan(compile(loadPreset('gatys.json'), registry, { size: 64 }).plan!);
     expect(text).toMatch(/^before the loop: /m);
     expect(text).toMatch(/^per iteration: /m);
@@ -76,31 +92,48 @@ describe('training graphs in the browser (item 8)', () => {
     const m = loadPreset('train-adain-decoder.json');
     const limit = hostLimit(m, registry, 'train-adain-decoder.json', null, ['gatys.json', 'train-adain-decoder.json'])!;
     expect(limit.nodes).toEqual(['contents', 'styles']);
-    expect(limit.reason).toBe('this graph trains on image folders (Content images, Style images), which a web page cannot read: run it from the command line');
-    expect(limit.command).toBe('npx stylegraph run presets/train-adain-decoder.json --set contents.folder=CONTENTS_FOLDER --set styles.folder=STYLES_FOLDER');
+    expect(limit.reason).toBe(
+      'this graph trains on image folders (Content images, Style images), which a web page cannot read: run it from the command line',
+    );
+    expect(limit.command).toBe(
+      'npx stylegraph run presets/train-adain-decoder.json --set contents.folder=CONTENTS_FOLDER --set styles.folder=STYLES_FOLDER',
+    );
   });
 
-  it('quotes a saved file\'s name, and leaves out bypassed folder nodes and ones the plan drops', () => {
+  it("quotes a saved file's name, and leaves out bypassed folder nodes and ones the plan drops", () => {
     const m = loadPreset('train-sanet.json');
     const folders = m.nodes.filter((n) => n.type === 'image-folder').map((n) => n.id);
     expect(folders.length).toBeGreaterThan(0);
-    expect(hostLimit(m, registry, 'my graph.json', null)!.command).toMatch(/^npx stylegraph run 'my graph\.json' --set /);
+    expect(hostLimit(m, registry, 'my graph.json', null)!.command).toMatch(
+      /^npx stylegraph run 'my graph\.json' --set /,
+    );
     expect(hostLimit(m, registry, 'x.json', new Set(folders.slice(1)))?.nodes ?? []).toEqual(folders.slice(1));
     const bypassed = { ...m, nodes: m.nodes.map((n) => (n.type === 'image-folder' ? { ...n, bypass: true } : n)) };
     expect(hostLimit(bypassed, registry, 'x.json', null)).toBeNull();
   });
 
   it('says nothing about graphs without folders', () => {
-    for (const p of ['gatys.json', 'adain.json', 'lesson-alpha-beta.json']) expect(hostLimit(loadPreset(p), registry, p, null)).toBeNull();
+    for (const p of ['gatys.json', 'adain.json', 'lesson-alpha-beta.json'])
+      expect(hostLimit(loadPreset(p), registry, p, null)).toBeNull();
   });
 });
 
 describe('lesson sliders and run costs (item 9)', () => {
   const weight: NumberParam = { kind: 'number', default: 1, min: 0, log: true };
 
-  it('takes the spec\'s range, a lesson\'s own bounds first, and log scale where the spec says log', () => {
-    expect(sliderRange({ kind: 'number', default: 0.5, min: 0, max: 1 }, 0.2)).toEqual({ min: 0, max: 1, log: false, integer: false });
-    expect(sliderRange({ kind: 'integer', default: 4, min: 1, max: 64 }, undefined)).toEqual({ min: 1, max: 64, log: false, integer: true });
+  it("takes the spec's range, a lesson's own bounds first, and log scale where the spec says log", () => {
+    expect(sliderRange({ kind: 'number', default: 0.5, min: 0, max: 1 }, 0.2)).toEqual({
+      min: 0,
+      max: 1,
+      log: false,
+      integer: false,
+    });
+    expect(sliderRange({ kind: 'integer', default: 4, min: 1, max: 64 }, undefined)).toEqual({
+      min: 1,
+      max: 64,
+      log: false,
+      integer: true,
+    });
     expect(sliderRange(weight, 1, { min: 0.01, max: 100 })).toEqual({ min: 0.01, max: 100, log: true, integer: false });
     // A log weight with no upper bound (and min 0) spans decades around its value.
     expect(sliderRange(weight, 1e4)).toEqual({ min: 10, max: 1e8, log: true, integer: false });
@@ -115,7 +148,8 @@ describe('lesson sliders and run costs (item 9)', () => {
     expect(fromSlider(r, 750)).toBe(10);
     expect(fromSlider(r, 0)).toBe(0.01);
     expect(fromSlider(r, SLIDER_STEPS)).toBe(100);
-    for (let p = 0; p <= SLIDER_STEPS; p += 50) expect(Math.abs(toSlider(r, fromSlider(r, p)) - p)).toBeLessThanOrEqual(12);
+    for (let p = 0; p <= SLIDER_STEPS; p += 50)
+      expect(Math.abs(toSlider(r, fromSlider(r, p)) - p)).toBeLessThanOrEqual(12);
     const lin = sliderRange({ kind: 'integer', default: 4, min: 1, max: 64 }, 4)!;
     expect(fromSlider(lin, 500)).toBe(33);
     expect(Number.isInteger(fromSlider(lin, 123))).toBe(true);
@@ -133,7 +167,7 @@ describe('lesson sliders and run costs (item 9)', () => {
     expect(runFlops(adain)).toBe(adain.estimate.flopsOnce + adain.estimate.flopsAfter);
   });
 
-  it('lowers a cell\'s steps to what fits a minute, and leaves a cheap one as written', () => {
+  it("lowers a cell's steps to what fits a minute, and leaves a cheap one as written", () => {
     const small = plan(32);
     expect(classroomSteps(small, 20)).toBe(40);
     const big = plan(256);

@@ -8,7 +8,8 @@ import { graph, loadPreset, run, tf, useWasm, withParams } from './helpers';
 
 beforeAll(useWasm);
 
-const gatys = (params: Record<string, unknown>) => withParams(loadPreset('gatys.json'), { 'optim.previewEvery': 0, ...params });
+const gatys = (params: Record<string, unknown>) =>
+  withParams(loadPreset('gatys.json'), { 'optim.previewEvery': 0, ...params });
 
 describe('executor on the Gatys preset (wasm, 32 px)', () => {
   it('keeps the tensor count constant over 10 Adam steps and frees everything at the end', async () => {
@@ -53,9 +54,19 @@ describe('executor on the Gatys preset (wasm, 32 px)', () => {
       const sum = Object.values(s.terms).reduce((a, b) => a + b, 0);
       expect(Math.abs(sum - s.loss) / s.loss).toBeLessThan(1e-4);
     }
-    expect(Object.keys(first.terms)).toEqual(['tv', 'content_loss', 'style_relu1_1', 'style_relu2_1', 'style_relu3_1', 'style_relu4_1', 'style_relu5_1']);
+    expect(Object.keys(first.terms)).toEqual([
+      'tv',
+      'content_loss',
+      'style_relu1_1',
+      'style_relu2_1',
+      'style_relu3_1',
+      'style_relu4_1',
+      'style_relu5_1',
+    ]);
     expect(r.outputs.output).toMatchObject({ width: 32, height: 32 });
-    expect(r.weights.map((w) => w.weights)).toEqual(Array(3).fill('VGG19 torchvision: random (seed 0); no weights named "vgg19" were loaded'));
+    expect(r.weights.map((w) => w.weights)).toEqual(
+      Array(3).fill('VGG19 torchvision: random (seed 0); no weights named "vgg19" were loaded'),
+    );
   });
 
   it('stops when the signal is aborted and still returns the image so far', async () => {
@@ -88,17 +99,39 @@ describe('executor on the Gatys preset (wasm, 32 px)', () => {
 describe('executor failures', () => {
   // A loss term that turns NaN once the image moves off its start.
   const blowUp = defineNodeType({
-    type: 'test/blow-up', title: 'Blow up', category: 'Losses', role: 'loss',
-    inputs: { image: { type: 'Image' } }, outputs: { loss: { type: 'Scalar' } }, params: {},
+    type: 'test/blow-up',
+    title: 'Blow up',
+    category: 'Losses',
+    role: 'loss',
+    inputs: { image: { type: 'Image' } },
+    outputs: { loss: { type: 'Scalar' } },
+    params: {},
     infer: () => ({ loss: { shape: [] } }),
-    compute: ({ tf: t, inputs }) => ({ loss: t.tidy(() => t.log(t.sub(t.scalar(1), t.sum(inputs.image as tf.Tensor)))) }),
+    compute: ({ tf: t, inputs }) => ({
+      loss: t.tidy(() => t.log(t.sub(t.scalar(1), t.sum(inputs.image as tf.Tensor)))),
+    }),
   });
   const reg = builtinRegistry([blowUp]);
   const m = graph(
-    [['img', 'image', { source: 'images/astronaut.jpg' }], ['v', 'variable', { init: 'content' }], ['bad', 'test/blow-up'],
-      ['tv', 'tv-loss'], ['sum', 'sum'], ['o', 'optimiser', { method: 'adam', steps: 5, previewEvery: 0 }], ['out', 'output']],
-    [['img.image', 'v.content'], ['v.image', 'bad.image'], ['v.image', 'tv.image'], ['bad.loss', 'sum.terms'], ['tv.loss', 'sum.terms'],
-      ['v.image', 'o.variable'], ['sum.total', 'o.loss'], ['o.image', 'out.image']],
+    [
+      ['img', 'image', { source: 'images/astronaut.jpg' }],
+      ['v', 'variable', { init: 'content' }],
+      ['bad', 'test/blow-up'],
+      ['tv', 'tv-loss'],
+      ['sum', 'sum'],
+      ['o', 'optimiser', { method: 'adam', steps: 5, previewEvery: 0 }],
+      ['out', 'output'],
+    ],
+    [
+      ['img.image', 'v.content'],
+      ['v.image', 'bad.image'],
+      ['v.image', 'tv.image'],
+      ['bad.loss', 'sum.terms'],
+      ['tv.loss', 'sum.terms'],
+      ['v.image', 'o.variable'],
+      ['sum.total', 'o.loss'],
+      ['o.image', 'out.image'],
+    ],
   );
 
   it('stops on NaN and names the term', async () => {
@@ -110,7 +143,13 @@ describe('executor failures', () => {
   });
 
   it('reports which node failed when a node throws', async () => {
-    const thrower = defineNodeType({ ...blowUp, type: 'test/throws', compute: () => { throw new Error('out of paint'); } });
+    const thrower = defineNodeType({
+      ...blowUp,
+      type: 'test/throws',
+      compute: () => {
+        throw new Error('out of paint');
+      },
+    });
     const reg2 = builtinRegistry([thrower]);
     const m2 = structuredClone(m);
     m2.nodes.find((n) => n.id === 'bad')!.type = 'test/throws';
@@ -131,7 +170,15 @@ describe('reusing results between runs', () => {
     const once = compile(second, registry, { size: 32 }).plan!.steps.filter((s) => s.phase === 'once' && s.signature);
     const b = await run(second, 32, { memo });
     expect(memo.hits).toBe(once.length);
-    expect(once.map((s) => s.id)).toEqual(expect.arrayContaining(['content', 'style', 'pass:enc_style', 'pass:enc_content', 'style_relu1_1.target:prepare']));
+    expect(once.map((s) => s.id)).toEqual(
+      expect.arrayContaining([
+        'content',
+        'style',
+        'pass:enc_style',
+        'pass:enc_content',
+        'style_relu1_1.target:prepare',
+      ]),
+    );
     const fresh = await run(second, 32);
     expect(b.steps.map((s) => s.loss)).toEqual(fresh.steps.map((s) => s.loss));
     expect(a.steps[0]!.loss).not.toBe(b.steps[0]!.loss);

@@ -18,7 +18,9 @@ export const registry = builtinRegistry();
 
 export function loadPreset(name: string): GraphModel {
   // A path, not a URL: component tests replace the global URL with the DOM's.
-  const { model, diagnostics } = parseDocument(readFileSync(join(dirname(fileURLToPath(import.meta.url)), '../presets', name), 'utf8'));
+  const { model, diagnostics } = parseDocument(
+    readFileSync(join(dirname(fileURLToPath(import.meta.url)), '../presets', name), 'utf8'),
+  );
   if (!model) throw new Error(diagnostics.map((d) => d.message).join('\n'));
   return model;
 }
@@ -59,14 +61,27 @@ export async function planOf(model: GraphModel, size: number, reg: NodeRegistry 
 }
 
 /** Compiles and runs a model whose image paths are relative to presets/, on the current backend. */
-export async function run(model: GraphModel, size: number, options: RunOptions = {}, reg: NodeRegistry = registry, checkpoints: LoadedCheckpoint[] = []) {
+export async function run(
+  model: GraphModel,
+  size: number,
+  options: RunOptions = {},
+  reg: NodeRegistry = registry,
+  checkpoints: LoadedCheckpoint[] = [],
+) {
   const { plan, images } = await planOf(model, size, reg);
   const models = createModelCache();
   try {
     const store = { get: (name: string) => checkpoints.find((c) => c.name === name) };
     // Absolute paths a test sets (a training folder in the temp dir) are given as --set gives them: the user's own.
-    const given = model.nodes.flatMap((n) => Object.values(n.params)).filter((v): v is string => typeof v === 'string' && v.startsWith('/'));
-    return await execute(plan, reg, makeServices(tf, images, size, 0, models, store, documentAccess(docPath, { given })), options);
+    const given = model.nodes
+      .flatMap((n) => Object.values(n.params))
+      .filter((v): v is string => typeof v === 'string' && v.startsWith('/'));
+    return await execute(
+      plan,
+      reg,
+      makeServices(tf, images, size, 0, models, store, documentAccess(docPath, { given })),
+      options,
+    );
   } finally {
     models.dispose();
   }

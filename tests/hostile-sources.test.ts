@@ -28,7 +28,8 @@ let requests: string[] = [];
 beforeAll(async () => {
   mkdirSync(join(folder, 'images'), { recursive: true });
   mkdirSync(elsewhere, { recursive: true });
-  for (const n of ['astronaut.jpg', 'mosaic.jpg', 'swirls.jpg', 'chelsea.jpg', 'brick.jpg']) copyFileSync(join(root, 'presets/images', n), join(folder, 'images', n));
+  for (const n of ['astronaut.jpg', 'mosaic.jpg', 'swirls.jpg', 'chelsea.jpg', 'brick.jpg'])
+    copyFileSync(join(root, 'presets/images', n), join(folder, 'images', n));
   copyFileSync(astronaut, join(elsewhere, 'photo.jpg'));
   symlinkSync(join(elsewhere, 'photo.jpg'), join(folder, 'out-link.jpg'));
   symlinkSync('/proc/self/environ', join(folder, 'environ.jpg'));
@@ -47,7 +48,9 @@ afterAll(() => new Promise<void>((r) => server.close(() => r())));
 
 /** A copy of the Gatys preset in the lesson folder whose content image is `source`. */
 function doc(name: string, source: string): string {
-  const d = JSON.parse(readFileSync(join(root, 'presets/gatys.json'), 'utf8')) as { nodes: { id: string; params: Record<string, unknown> }[] };
+  const d = JSON.parse(readFileSync(join(root, 'presets/gatys.json'), 'utf8')) as {
+    nodes: { id: string; params: Record<string, unknown> }[];
+  };
   d.nodes.find((n) => n.id === 'content')!.params.source = source;
   const path = join(folder, name);
   writeFileSync(path, JSON.stringify(d));
@@ -56,14 +59,26 @@ function doc(name: string, source: string): string {
 
 function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile('node', ['scripts/stylegraph.mjs', ...args], { cwd: root, timeout: 60_000, env: { ...process.env, STYLEGRAPH_CACHE: join(tmp, 'cache'), STYLEGRAPH_CONFIG_DIR: join(tmp, 'config') } },
-      (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }));
+    execFile(
+      'node',
+      ['scripts/stylegraph.mjs', ...args],
+      {
+        cwd: root,
+        timeout: 60_000,
+        env: { ...process.env, STYLEGRAPH_CACHE: join(tmp, 'cache'), STYLEGRAPH_CONFIG_DIR: join(tmp, 'config') },
+      },
+      (err, stdout, stderr) =>
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
+    );
   });
 }
 
 const refusedBy = async (source: string) => {
   const access = documentAccess(join(folder, 'doc.json'));
-  return access.decode(source).then(() => 'read', (e: Error) => e.message);
+  return access.decode(source).then(
+    () => 'read',
+    (e: Error) => e.message,
+  );
 };
 
 describe('a document reads only regular files in its own folder', () => {
@@ -74,11 +89,15 @@ describe('a document reads only regular files in its own folder', () => {
   });
 
   it('refuses /etc/passwd, ../, /proc/self/environ, a link out of the folder, /dev/zero and a FIFO, each saying why', async () => {
-    expect(await refusedBy('/etc/passwd')).toMatch(/\/etc\/passwd: not read: an absolute path outside the document's folder .*--content/);
+    expect(await refusedBy('/etc/passwd')).toMatch(
+      /\/etc\/passwd: not read: an absolute path outside the document's folder .*--content/,
+    );
     expect(await refusedBy('/proc/self/environ')).toMatch(/not read: an absolute path outside the document's folder/);
     expect(await refusedBy('../elsewhere/photo.jpg')).toMatch(/not read: a path outside the document's folder/);
     expect(await refusedBy('images/../../elsewhere/photo.jpg')).toMatch(/outside the document's folder/);
-    expect(await refusedBy('out-link.jpg')).toMatch(/out-link.jpg: not read: it links to .*elsewhere\/photo.jpg, outside the document's folder/);
+    expect(await refusedBy('out-link.jpg')).toMatch(
+      /out-link.jpg: not read: it links to .*elsewhere\/photo.jpg, outside the document's folder/,
+    );
     expect(await refusedBy('environ.jpg')).toMatch(/environ.jpg: not read: it links to \/proc\/\d+\/environ, outside/);
     expect(await refusedBy('zero.jpg')).toMatch(/zero.jpg: not read: it links to \/dev\/zero, outside/);
     expect(await refusedBy('file:///etc/passwd')).toMatch(/only file paths, http\(s\) and data: URLs/);
@@ -86,10 +105,16 @@ describe('a document reads only regular files in its own folder', () => {
 
   it('never opens a FIFO (no hang) and never reads a device, even when the user names it', async () => {
     const started = Date.now();
-    expect(await refusedBy('pipe.jpg')).toMatch(/pipe.jpg: not read: .*pipe.jpg is a FIFO \(named pipe\), not an image or model file/);
+    expect(await refusedBy('pipe.jpg')).toMatch(
+      /pipe.jpg: not read: .*pipe.jpg is a FIFO \(named pipe\), not an image or model file/,
+    );
     const rss = process.memoryUsage().rss;
-    const given = documentAccess(join(folder, 'doc.json'), { given: ['/dev/zero', join(folder, 'pipe.jpg'), '/proc/self/environ'] });
-    expect(await given.decode('/dev/zero').catch((e: Error) => e.message)).toMatch(/\/dev\/zero is a device, not an image or model file/);
+    const given = documentAccess(join(folder, 'doc.json'), {
+      given: ['/dev/zero', join(folder, 'pipe.jpg'), '/proc/self/environ'],
+    });
+    expect(await given.decode('/dev/zero').catch((e: Error) => e.message)).toMatch(
+      /\/dev\/zero is a device, not an image or model file/,
+    );
     expect(await given.decode(join(folder, 'pipe.jpg')).catch((e: Error) => e.message)).toMatch(/is a FIFO/);
     expect(await given.decode('/proc/self/environ').catch((e: Error) => e.message)).toMatch(/is a kernel file/);
     expect(process.memoryUsage().rss - rss).toBeLessThan(64 * 2 ** 20);
@@ -102,7 +127,7 @@ describe('a document reads only regular files in its own folder', () => {
     expect(await given.decode('/etc/passwd').catch((e: Error) => e.message)).toMatch(/is not a PNG or JPEG/);
   });
 
-  it('lists a training folder inside the document\'s folder, or one the user gave (--set NODE.folder=...), and reads its photos', async () => {
+  it("lists a training folder inside the document's folder, or one the user gave (--set NODE.folder=...), and reads its photos", async () => {
     const own = documentAccess(join(folder, 'doc.json'));
     expect((await own.listImages('images')).length).toBeGreaterThan(1);
     await expect(own.listImages('../elsewhere')).rejects.toThrow(/not read: a path outside the document's folder/);
@@ -113,35 +138,73 @@ describe('a document reads only regular files in its own folder', () => {
     expect((await given.decode(files[0]!)).width).toBeGreaterThan(0);
   });
 
-  it('keeps a tfjs model\'s weight files in the model\'s folder', async () => {
+  it("keeps a tfjs model's weight files in the model's folder", async () => {
     const dir = join(folder, 'model');
     mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, 'model.json'), JSON.stringify({ modelTopology: { node: [] }, format: 'graph-model', weightsManifest: [{ paths: ['../../elsewhere/photo.jpg'], weights: [] }] }));
+    writeFileSync(
+      join(dir, 'model.json'),
+      JSON.stringify({
+        modelTopology: { node: [] },
+        format: 'graph-model',
+        weightsManifest: [{ paths: ['../../elsewhere/photo.jpg'], weights: [] }],
+      }),
+    );
     const access = documentSourceAccess(folder);
-    await expect(loadTfjsModelFrom(tf, 'model/model.json', access)).rejects.toThrow(/not read: it links to .*elsewhere\/photo.jpg, outside/);
-    await expect(loadTfjsModelFrom(tf, '../elsewhere/model.json', access)).rejects.toThrow(/outside the document's folder/);
-    await expect(loadTfjsModelFrom(tf, `http://127.0.0.1:${port}/model.json`, access)).rejects.toThrow(/--allow-remote/);
+    await expect(loadTfjsModelFrom(tf, 'model/model.json', access)).rejects.toThrow(
+      /not read: it links to .*elsewhere\/photo.jpg, outside/,
+    );
+    await expect(loadTfjsModelFrom(tf, '../elsewhere/model.json', access)).rejects.toThrow(
+      /outside the document's folder/,
+    );
+    await expect(loadTfjsModelFrom(tf, `http://127.0.0.1:${port}/model.json`, access)).rejects.toThrow(
+      /--allow-remote/,
+    );
   });
 });
 
 describe('remote sources need consent, private addresses a flag of their own', () => {
   it('classifies addresses', () => {
-    for (const a of ['127.0.0.1', '10.1.2.3', '172.16.0.1', '172.31.255.255', '192.168.1.1', '169.254.169.254', '::1', 'fe80::1', 'fd00::1', '::ffff:127.0.0.1', '0.0.0.0'])
+    for (const a of [
+      '127.0.0.1',
+      '10.1.2.3',
+      '172.16.0.1',
+      '172.31.255.255',
+      '192.168.1.1',
+      '169.254.169.254',
+      '::1',
+      'fe80::1',
+      'fd00::1',
+      '::ffff:127.0.0.1',
+      '0.0.0.0',
+    ])
       expect(privateAddress(a), a).not.toBeNull();
-    for (const a of ['93.184.216.34', '172.32.0.1', '8.8.8.8', '2606:4700::1111']) expect(privateAddress(a), a).toBeNull();
+    for (const a of ['93.184.216.34', '172.32.0.1', '8.8.8.8', '2606:4700::1111'])
+      expect(privateAddress(a), a).toBeNull();
   });
 
   it('fetches nothing without consent, and nothing private without --allow-private-network, in process', async () => {
     requests = [];
     const url = `http://127.0.0.1:${port}/x.jpg`;
     const none = documentAccess(join(folder, 'doc.json'));
-    expect(await none.decode(url).catch((e: Error) => e.message)).toMatch(/not fetched: the document names a remote source .*--allow-remote/);
-    const remote = documentAccess(join(folder, 'doc.json'), { remote: { any: true, hosts: [], privateNetwork: false } });
-    expect(await remote.decode(url).catch((e: Error) => e.message)).toMatch(/127.0.0.1 is not a public address: loopback \(127\/8\); .*--allow-private-network/);
+    expect(await none.decode(url).catch((e: Error) => e.message)).toMatch(
+      /not fetched: the document names a remote source .*--allow-remote/,
+    );
+    const remote = documentAccess(join(folder, 'doc.json'), {
+      remote: { any: true, hosts: [], privateNetwork: false },
+    });
+    expect(await remote.decode(url).catch((e: Error) => e.message)).toMatch(
+      /127.0.0.1 is not a public address: loopback \(127\/8\); .*--allow-private-network/,
+    );
     // A name is resolved and its address checked before connecting.
-    expect(await remote.decode(`http://localhost:${port}/x.jpg`).catch((e: Error) => e.message)).toMatch(/localhost resolves to (127.0.0.1|::1), not a public address: loopback/);
-    const listed = documentAccess(join(folder, 'doc.json'), { remote: { any: false, hosts: ['localhost'], privateNetwork: false } });
-    expect(await listed.decode(`http://localhost:${port}/x.jpg`).catch((e: Error) => e.message)).toMatch(/resolves to .* not a public address: loopback/);
+    expect(await remote.decode(`http://localhost:${port}/x.jpg`).catch((e: Error) => e.message)).toMatch(
+      /localhost resolves to (127.0.0.1|::1), not a public address: loopback/,
+    );
+    const listed = documentAccess(join(folder, 'doc.json'), {
+      remote: { any: false, hosts: ['localhost'], privateNetwork: false },
+    });
+    expect(await listed.decode(`http://localhost:${port}/x.jpg`).catch((e: Error) => e.message)).toMatch(
+      /resolves to .* not a public address: loopback/,
+    );
     // A URL given on the command line is the user's consent to fetch it; a private address still needs the flag.
     const given = documentAccess(join(folder, 'doc.json'), { given: [url] });
     expect(await given.decode(url).catch((e: Error) => e.message)).toMatch(/--allow-private-network/);
@@ -154,7 +217,9 @@ describe('remote sources need consent, private addresses a flag of their own', (
   it('validate says the same without fetching', () => {
     const access = documentSourceAccess(folder);
     expect(sourceProblem('http://169.254.169.254/latest/meta-data', access)).toMatch(/--allow-remote/);
-    expect(sourceProblem('http://169.254.169.254/x', { ...access, remote: { any: true, hosts: [], privateNetwork: false } })).toMatch(/not a public address: link-local/);
+    expect(
+      sourceProblem('http://169.254.169.254/x', { ...access, remote: { any: true, hosts: [], privateNetwork: false } }),
+    ).toMatch(/not a public address: link-local/);
     expect(sourceProblem('images/astronaut.jpg', access)).toBeNull();
     expect(sourceProblem('/etc/passwd', access)).toMatch(/outside the document's folder/);
   });
@@ -181,13 +246,17 @@ describe('the command line: plan, run, validate and submit refuse alike (exit 2)
     const file = doc('remote.json', `http://127.0.0.1:${port}/x.png`);
     const plan = await cli('plan', file, '--size', '32');
     expect(plan.code, plan.stderr).toBe(2);
-    expect(plan.stderr).toMatch(/not fetched: the document names a remote source \(http:\/\/127.0.0.1:\d+\).*--allow-remote/);
+    expect(plan.stderr).toMatch(
+      /not fetched: the document names a remote source \(http:\/\/127.0.0.1:\d+\).*--allow-remote/,
+    );
     const run = await cli('run', file, '--size', '16', '--steps', '1', '--out', join(tmp, 'r.png'));
     expect(run.code, run.stderr).toBe(2);
     expect(run.stderr).toMatch(/--allow-remote/);
     const allowed = await cli('plan', file, '--size', '32', '--allow-remote');
     expect(allowed.code).toBe(2);
-    expect(allowed.stderr).toMatch(/127.0.0.1 is not a public address: loopback \(127\/8\); fetching from the local network needs --allow-private-network/);
+    expect(allowed.stderr).toMatch(
+      /127.0.0.1 is not a public address: loopback \(127\/8\); fetching from the local network needs --allow-private-network/,
+    );
     const validate = await cli('validate', file);
     expect(validate.code).toBe(2);
     expect(validate.stderr).toMatch(/node "content": .*--allow-remote/);
@@ -218,12 +287,25 @@ describe('the command line: plan, run, validate and submit refuse alike (exit 2)
     expect((await cli('plan', file, '--size', '32')).code).toBe(2);
     const given = await cli('plan', file, '--size', '32', '--content', join(elsewhere, 'photo.jpg'));
     expect(given.code, given.stderr).toBe(0);
-    const passwd = await cli('plan', doc('local.json', 'images/astronaut.jpg'), '--size', '32', '--content', '/etc/passwd');
+    const passwd = await cli(
+      'plan',
+      doc('local.json', 'images/astronaut.jpg'),
+      '--size',
+      '32',
+      '--content',
+      '/etc/passwd',
+    );
     expect(passwd.stderr).toMatch(/\/etc\/passwd is not a PNG or JPEG/);
     const zero = await cli('plan', doc('local.json', 'images/astronaut.jpg'), '--size', '32', '--content', '/dev/zero');
     expect(zero.code).toBe(2);
     expect(zero.stderr).toMatch(/\/dev\/zero is a device/);
-    const sub = await cli('submit', doc('local.json', '../elsewhere/photo.jpg'), '--redis', 'redis://127.0.0.1:1', '--detach');
+    const sub = await cli(
+      'submit',
+      doc('local.json', '../elsewhere/photo.jpg'),
+      '--redis',
+      'redis://127.0.0.1:1',
+      '--detach',
+    );
     expect(sub.code).toBe(2);
     expect(sub.stderr).toMatch(/outside the document's folder/);
   }, 240_000);

@@ -33,7 +33,11 @@ const LAYERS = [
 
 /** Imports the ranks allow but the design does not. */
 const FORBIDDEN: readonly { from: string; to: string; why: string }[] = [
-  { from: 'src/runtime/', to: 'src/graph/document.ts', why: 'runtime runs what it is given; it does not re-read documents' },
+  {
+    from: 'src/runtime/',
+    to: 'src/graph/document.ts',
+    why: 'runtime runs what it is given; it does not re-read documents',
+  },
 ];
 
 /** Path aliases (tsconfig.json `paths`). */
@@ -73,7 +77,8 @@ const rel = (abs: string): string => relative(ROOT, abs).split(sep).join('/');
 function resolveSpecifier(fromFile: string, spec: string): string | null | { missing: string } {
   let base: string;
   if (spec in ALIASES) base = join(ROOT, ALIASES[spec] as string);
-  else if (spec.startsWith('./') || spec.startsWith('../')) base = resolve(dirname(join(ROOT, fromFile)), spec.replace(/\?.*$/, ''));
+  else if (spec.startsWith('./') || spec.startsWith('../'))
+    base = resolve(dirname(join(ROOT, fromFile)), spec.replace(/\?.*$/, ''));
   else return null;
   for (const candidate of [base, `${base}.ts`, `${base}.vue`, join(base, 'index.ts')])
     if (existsSync(candidate) && statSync(candidate).isFile()) return rel(candidate);
@@ -108,8 +113,10 @@ function layerViolations(graph: ImportGraph): string[] {
       const b = layerOf(to);
       if (!a || !b) continue; // reported by the "every file has a layer" test
       if (b.rank > a.rank) out.push(`${from} -> ${to} (${a.layer} imports the higher layer ${b.layer})`);
-      else if (b.rank === a.rank && b.layer !== a.layer) out.push(`${from} -> ${to} (${a.layer} imports its sibling ${b.layer})`);
-      for (const rule of FORBIDDEN) if (from.startsWith(rule.from) && to === rule.to) out.push(`${from} -> ${to} (${rule.why})`);
+      else if (b.rank === a.rank && b.layer !== a.layer)
+        out.push(`${from} -> ${to} (${a.layer} imports its sibling ${b.layer})`);
+      for (const rule of FORBIDDEN)
+        if (from.startsWith(rule.from) && to === rule.to) out.push(`${from} -> ${to} (${rule.why})`);
     }
   }
   return out;
@@ -142,7 +149,8 @@ function importCycles(graph: ImportGraph): string[] {
           stack.push(to);
           onStack.add(to);
           work.push({ node: to, next: 0 });
-        } else if (onStack.has(to)) low.set(frame.node, Math.min(low.get(frame.node) as number, index.get(to) as number));
+        } else if (onStack.has(to))
+          low.set(frame.node, Math.min(low.get(frame.node) as number, index.get(to) as number));
         continue;
       }
       work.pop();
@@ -201,7 +209,10 @@ describe('import layering', () => {
   });
 
   it('puts every file under src/ and nodes/ in a layer', () => {
-    expect([...graph.keys()].filter((f) => !layerOf(f)), 'add the folder to LAYERS').toEqual([]);
+    expect(
+      [...graph.keys()].filter((f) => !layerOf(f)),
+      'add the folder to LAYERS',
+    ).toEqual([]);
   });
 
   it('imports only down the layer order', () => {
@@ -234,7 +245,21 @@ describe('the layering checks themselves', () => {
       "import { z } from './after-url';",
     ].join('\n');
     expect(importSpecifiers(text).sort()).toEqual(
-      ['./a', '../b', './c', './e', './side-effect', './f', './g', './h', './i', './j', './k.ts', '@tensorflow/tfjs', './after-url'].sort(),
+      [
+        './a',
+        '../b',
+        './c',
+        './e',
+        './side-effect',
+        './f',
+        './g',
+        './h',
+        './i',
+        './j',
+        './k.ts',
+        '@tensorflow/tfjs',
+        './after-url',
+      ].sort(),
     );
   });
 
@@ -260,6 +285,13 @@ describe('the layering checks themselves', () => {
       ['e.ts', ['e.ts']],
     ]);
     expect(importCycles(graph)).toEqual(['a.ts -> b.ts -> c.ts -> a.ts', 'e.ts -> e.ts']);
-    expect(importCycles(new Map([['a.ts', ['b.ts']], ['b.ts', []]]))).toEqual([]);
+    expect(
+      importCycles(
+        new Map([
+          ['a.ts', ['b.ts']],
+          ['b.ts', []],
+        ]),
+      ),
+    ).toEqual([]);
   });
 });

@@ -20,7 +20,9 @@ interface TorchCase {
   evals: number[];
   x: number[];
 }
-const torch = JSON.parse(readFileSync(new URL('./fixtures/lbfgs-torch.json', import.meta.url), 'utf8')) as { cases: Record<string, TorchCase> };
+const torch = JSON.parse(readFileSync(new URL('./fixtures/lbfgs-torch.json', import.meta.url), 'utf8')) as {
+  cases: Record<string, TorchCase>;
+};
 
 const N = 50;
 const D = Array.from({ length: N }, (_, i) => 1000 ** (i / (N - 1)));
@@ -29,7 +31,11 @@ const C = Array.from({ length: N }, (_, i) => Math.sin(i));
 const hostProblems: Record<string, Objective<null>> = {
   rosenbrock: (x) => {
     const [a, b] = [x[0]!, x[1]!];
-    return { f: (1 - a) ** 2 + 100 * (b - a * a) ** 2, g: Float64Array.from([-2 * (1 - a) - 400 * a * (b - a * a), 200 * (b - a * a)]), extra: null };
+    return {
+      f: (1 - a) ** 2 + 100 * (b - a * a) ** 2,
+      g: Float64Array.from([-2 * (1 - a) - 400 * a * (b - a * a), 200 * (b - a * a)]),
+      extra: null,
+    };
   },
   quadratic: (x) => ({
     f: x.reduce((s, xi, i) => s + 0.5 * D[i]! * (xi - C[i]!) ** 2, 0),
@@ -40,12 +46,13 @@ const hostProblems: Record<string, Objective<null>> = {
 
 /** The same functions as tensor programs, the gradient by tfjs's autodiff (not the hand-written one above). */
 const deviceProblem = (name: string): DeviceObjective<null> => {
-  const fn = name === 'rosenbrock'
-    ? (x: tf.Tensor) => {
-        const [a, b] = tf.split(x, 2);
-        return tf.sum(tf.add(tf.square(tf.sub(1, a!)), tf.mul(100, tf.square(tf.sub(b!, tf.square(a!))))));
-      }
-    : (x: tf.Tensor) => tf.mul(0.5, tf.sum(tf.mul(tf.tensor1d(D), tf.square(tf.sub(x, tf.tensor1d(C))))));
+  const fn =
+    name === 'rosenbrock'
+      ? (x: tf.Tensor) => {
+          const [a, b] = tf.split(x, 2);
+          return tf.sum(tf.add(tf.square(tf.sub(1, a!)), tf.mul(100, tf.square(tf.sub(b!, tf.square(a!))))));
+        }
+      : (x: tf.Tensor) => tf.mul(0.5, tf.sum(tf.mul(tf.tensor1d(D), tf.square(tf.sub(x, tf.tensor1d(C))))));
   const vg = tf.valueAndGrad(fn);
   return (x) => {
     const { value, grad } = vg(x);
@@ -95,7 +102,8 @@ describe('L-BFGS against torch.optim.LBFGS', () => {
     expect(r.f.length).toBeGreaterThan(Math.min(c.f.length, 20));
     r.f.forEach((f, i) => expect(rel(f, c.f[i]!), `iteration ${i}`).toBeLessThan(1e-6));
     // The line search takes the same evaluations (without one, torch does not evaluate within a step at max_iter 1).
-    if (c.lineSearch === 'strong-wolfe') expect(r.evals.slice(0, 20)).toEqual(c.evals.slice(0, Math.min(20, r.evals.length)));
+    if (c.lineSearch === 'strong-wolfe')
+      expect(r.evals.slice(0, 20)).toEqual(c.evals.slice(0, Math.min(20, r.evals.length)));
   });
 
   it.each(Object.keys(torch.cases))('%s: the device one (float32) follows torch and ends at its loss', async (name) => {
@@ -103,7 +111,8 @@ describe('L-BFGS against torch.optim.LBFGS', () => {
     const iterations = c.f.length - 1;
     const r = await deviceRun(name, c, iterations);
     // Float32 rounding changes the path only slowly: the first iterations agree closely.
-    for (let i = 0; i < Math.min(8, r.f.length); i++) expect(rel(r.f[i]!, c.f[i]!), `iteration ${i}`).toBeLessThan(1e-3);
+    for (let i = 0; i < Math.min(8, r.f.length); i++)
+      expect(rel(r.f[i]!, c.f[i]!), `iteration ${i}`).toBeLessThan(1e-3);
     if (name === 'rosenbrock') {
       // The minimum, 0 at (1, 1), is reached; float32 resolves x to about 1e-3 here (f ~ 1e-7).
       expect(r.f.at(-1)!).toBeLessThan(1e-6);
@@ -128,7 +137,12 @@ describe('device L-BFGS against the float64 one', () => {
   it('keeps the same number of tensors from one iteration to the next, and frees them all when the loop stops', async () => {
     const before = tf.memory().numTensors;
     const counts: number[] = [];
-    await deviceRun('quadratic', { ...torch.cases.quadratic!, history: 3 }, 12, (k) => k >= 1 && counts.push(tf.memory().numTensors));
+    await deviceRun(
+      'quadratic',
+      { ...torch.cases.quadratic!, history: 3 },
+      12,
+      (k) => k >= 1 && counts.push(tf.memory().numTensors),
+    );
     // The history ring (3 pairs) is full after 3 iterations; the count is the same before and after that.
     expect(counts.length).toBe(12);
     expect(new Set(counts).size).toBe(1);
@@ -143,12 +157,23 @@ describe('device L-BFGS against the float64 one', () => {
 });
 
 describe('the Gatys preset with device and host L-BFGS', () => {
-  const tiny = { name: 'vgg19', source: 'tests/fixtures/vgg19-tiny.pth', tensors: readCheckpoint(new Uint8Array(readFileSync(new URL('./fixtures/vgg19-tiny.pth', import.meta.url)))) };
-  const gatys = (on: 'device' | 'host') => withParams(loadPreset('gatys.json'), { 'optim.steps': 30, 'optim.previewEvery': 0, 'optim.lbfgsOn': on });
+  const tiny = {
+    name: 'vgg19',
+    source: 'tests/fixtures/vgg19-tiny.pth',
+    tensors: readCheckpoint(new Uint8Array(readFileSync(new URL('./fixtures/vgg19-tiny.pth', import.meta.url)))),
+  };
+  const gatys = (on: 'device' | 'host') =>
+    withParams(loadPreset('gatys.json'), { 'optim.steps': 30, 'optim.previewEvery': 0, 'optim.lbfgsOn': on });
 
   it('reaches the same loss within 1% at 24 px (tiny VGG19), with no tensor left behind', async () => {
     const statuses: string[] = [];
-    const device = await run(gatys('device'), 24, { onEvent: (e) => e.type === 'status' && statuses.push(e.message) }, undefined, [tiny]);
+    const device = await run(
+      gatys('device'),
+      24,
+      { onEvent: (e) => e.type === 'status' && statuses.push(e.message) },
+      undefined,
+      [tiny],
+    );
     const host = await run(gatys('host'), 24, {}, undefined, [tiny]);
     expect(device.status, device.error).toBe('done');
     expect(host.status, host.error).toBe('done');

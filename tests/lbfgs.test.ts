@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { cubicInterpolate, lbfgs, type Objective } from '../src/runtime/lbfgs';
 
-async function minimise<T>(x0: number[], f: Objective<T>, maxIter: number, opts: Partial<Parameters<typeof lbfgs>[2]> = {}) {
+async function minimise<T>(
+  x0: number[],
+  f: Objective<T>,
+  maxIter: number,
+  opts: Partial<Parameters<typeof lbfgs>[2]> = {},
+) {
   let last;
   let evaluations = 0;
   for await (const it of lbfgs(Float64Array.from(x0), f, { history: 10, ...opts })) {
@@ -68,7 +73,11 @@ describe('L-BFGS', () => {
   });
 
   it('stops by itself at a stationary point', async () => {
-    const r = await minimise([3], (x) => ({ f: (x[0]! - 2) ** 2, g: Float64Array.from([2 * (x[0]! - 2)]), extra: null }), 100);
+    const r = await minimise(
+      [3],
+      (x) => ({ f: (x[0]! - 2) ** 2, g: Float64Array.from([2 * (x[0]! - 2)]), extra: null }),
+      100,
+    );
     expect(r.x[0]).toBeCloseTo(2, 8);
     expect(r.iteration).toBeLessThan(10);
   });

@@ -16,19 +16,26 @@ describe('lessons', () => {
     ]);
   });
 
-  it('walks the plan in execution order with each type\'s description when no steps are written', () => {
+  it("walks the plan in execution order with each type's description when no steps are written", () => {
     const m = loadPreset('adain.json');
     const plan = compile(m, registry, { size: 32 }).plan!;
     const l = lessonOf(m, registry, plan);
     const order = [...new Set(plan.steps.flatMap((s) => s.nodes))];
     expect(l.steps.map((s) => s.node)).toEqual(order);
-    for (const s of l.steps) expect(s.text).toBe(registry.get(m.nodes.find((n) => n.id === s.node)!.type)!.description ?? '');
+    for (const s of l.steps)
+      expect(s.text).toBe(registry.get(m.nodes.find((n) => n.id === s.node)!.type)!.description ?? '');
     expect(l.steps.filter((s) => s.text).length).toBeGreaterThan(2);
   });
 
   it('drops steps and sliders that name missing nodes or parameters, and says when the lesson is malformed', () => {
     const m = loadPreset('gatys.json');
-    m.metadata.lesson = { steps: [{ node: 'gone', text: 'x' }, { node: 'tv', text: 'smoothness' }], expose: [{ node: 'tv', param: 'nope' }] };
+    m.metadata.lesson = {
+      steps: [
+        { node: 'gone', text: 'x' },
+        { node: 'tv', text: 'smoothness' },
+      ],
+      expose: [{ node: 'tv', param: 'nope' }],
+    };
     const l = lessonOf(m, registry, null);
     expect(l.steps).toEqual([{ node: 'tv', title: expect.any(String), text: 'smoothness' }]);
     expect(l.expose).toEqual([]);

@@ -19,7 +19,10 @@ describe('gramMatrix', () => {
   });
   it('has the gradient dF = F (W + W^T) of sum(G * W), whole or in chunks', async () => {
     // W = [[1, 2], [0, -1]]: W + W^T = [[2, 2], [2, -2]]; p0 = (1, 2) -> (1*2 + 2*2, 1*2 - 2*2) = (6, -2), and so on.
-    const W = tf.tensor2d([[1, 2], [0, -1]]);
+    const W = tf.tensor2d([
+      [1, 2],
+      [0, -1],
+    ]);
     const expected = [6, -2, 6, 6, 2, -2, 8, 0];
     for (const chunk of [65536, 3]) {
       const [g] = tf.grads((f: tf.Tensor) => tf.sum(tf.mul(gramMatrix(tf, f, chunk), W)))([F()]);

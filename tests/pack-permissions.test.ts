@@ -15,15 +15,29 @@ const root = new URL('..', import.meta.url).pathname;
 const tmp = mkdtempSync(join(tmpdir(), 'sg-pack-perm-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const secret = join(tmp, 'secret.txt');
-writeFileSync(secret, 'the user\'s secret');
+writeFileSync(secret, "the user's secret");
 const hostile = 'tests/fixtures/packs/hostile';
 
-function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+function cli(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((done) =>
-    execFile('node', ['scripts/stylegraph.mjs', ...args], {
-      cwd: root, timeout: 120_000,
-      env: { ...process.env, STYLEGRAPH_CACHE: join(tmp, 'cache'), STYLEGRAPH_CONFIG_DIR: join(tmp, 'config'), ...env },
-    }, (err, stdout, stderr) => done({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr })),
+    execFile(
+      'node',
+      ['scripts/stylegraph.mjs', ...args],
+      {
+        cwd: root,
+        timeout: 120_000,
+        env: {
+          ...process.env,
+          STYLEGRAPH_CACHE: join(tmp, 'cache'),
+          STYLEGRAPH_CONFIG_DIR: join(tmp, 'config'),
+          ...env,
+        },
+      },
+      (err, stdout, stderr) => done({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
+    ),
   );
 }
 
@@ -38,12 +52,14 @@ describe('the permission model around CLI packs', () => {
     expect(permissionFlag('24.1.0')).toBe('--permission');
   });
 
-  it('refuses a hostile pack\'s read, write, program and worker in its own process, and says packs run there', async () => {
+  it("refuses a hostile pack's read, write, program and worker in its own process, and says packs run there", async () => {
     const r = await cli(['validate', 'presets/gatys.json', '--plugin', hostile], { HOSTILE_SECRET: secret });
     expect(r.stderr).toMatch(/packs run in processes of their own: tensors only/);
     // The pack's process has no environment: the fixture falls back to /etc/passwd and its own target.
     expect(r.stderr).toContain(`pack ${hostile}: hostile: read /etc/passwd -> ERR_ACCESS_DENIED`);
-    expect(r.stderr).toContain(`pack ${hostile}: hostile: write /tmp/stylegraph-hostile-pack-was-here -> ERR_ACCESS_DENIED`);
+    expect(r.stderr).toContain(
+      `pack ${hostile}: hostile: write /tmp/stylegraph-hostile-pack-was-here -> ERR_ACCESS_DENIED`,
+    );
     expect(r.stderr).toContain(`pack ${hostile}: hostile: spawn id -> ERR_ACCESS_DENIED`);
     expect(r.stderr).toContain(`pack ${hostile}: hostile: worker -> ERR_ACCESS_DENIED`);
     expect(r.stderr).not.toContain(secret);
@@ -54,7 +70,10 @@ describe('the permission model around CLI packs', () => {
 
   it('does all of it with --no-sandbox-packs (the fixture is really hostile)', async () => {
     const target = join(tmp, 'pwned-unconfined.txt');
-    const r = await cli(['validate', 'presets/gatys.json', '--plugin', hostile, '--no-sandbox-packs'], { HOSTILE_SECRET: secret, HOSTILE_WRITE: target });
+    const r = await cli(['validate', 'presets/gatys.json', '--plugin', hostile, '--no-sandbox-packs'], {
+      HOSTILE_SECRET: secret,
+      HOSTILE_WRITE: target,
+    });
     expect(r.stderr).not.toMatch(/processes of their own/);
     expect(r.stderr).toContain(`hostile: read ${secret} -> OK`);
     expect(r.stderr).toContain('hostile: spawn id -> OK');
@@ -64,9 +83,14 @@ describe('the permission model around CLI packs', () => {
   it('says the sandbox refused it when a refusal stops a pack from loading', async () => {
     const dir = join(tmp, 'thrower');
     mkdirSync(dir);
-    writeFileSync(join(dir, 'index.js'), "import { readFileSync } from 'node:fs';\nreadFileSync('/etc/passwd');\nexport default {};\n");
+    writeFileSync(
+      join(dir, 'index.js'),
+      "import { readFileSync } from 'node:fs';\nreadFileSync('/etc/passwd');\nexport default {};\n",
+    );
     const r = await cli(['validate', 'presets/gatys.json', '--plugin', dir]);
-    expect(r.stderr).toMatch(/plugin \S+thrower could not be loaded: .*\(refused: packs compute on tensors only; --no-sandbox-packs runs them with your rights\)/);
+    expect(r.stderr).toMatch(
+      /plugin \S+thrower could not be loaded: .*\(refused: packs compute on tensors only; --no-sandbox-packs runs them with your rights\)/,
+    );
     expect(r.code).toBe(0);
   }, 120_000);
 });

@@ -14,18 +14,30 @@ import type { PackLoad } from '../src/editor/stores/run';
 vi.mock('../src/web/pack-store', async (importOriginal) => {
   const real = await importOriginal<typeof import('../src/web/pack-store')>();
   const pack = (name: string): PackManifest => ({
-    name, version: '1.0.0', api: '^1.0.0', description: 'test',
-    nodes: [defineNodeType({
-      type: 'pass', title: 'Pass', category: 'Test', inputs: { image: { type: 'Image' } }, outputs: { image: { type: 'Image' } }, params: {},
-      infer: (ctx) => ({ image: ctx.inputs.image as { shape: number[] } }),
-      compute: (ctx) => ({ image: ctx.inputs.image as never }),
-    })],
+    name,
+    version: '1.0.0',
+    api: '^1.0.0',
+    description: 'test',
+    nodes: [
+      defineNodeType({
+        type: 'pass',
+        title: 'Pass',
+        category: 'Test',
+        inputs: { image: { type: 'Image' } },
+        outputs: { image: { type: 'Image' } },
+        params: {},
+        infer: (ctx) => ({ image: ctx.inputs.image as { shape: number[] } }),
+        compute: (ctx) => ({ image: ctx.inputs.image as never }),
+      }),
+    ],
   });
   return { ...real, importSource: async (text: string) => ({ default: pack(/name:([\w-]+)/.exec(text)![1]!) }) };
 });
 
 /** How the fake worker answers a load, by the pack's text: honestly, or as a hostile pack makes it. */
-const hostile: { answer: (source: string, honest: () => Promise<PackLoad>) => Promise<PackLoad> } = { answer: (_, honest) => honest() };
+const hostile: { answer: (source: string, honest: () => Promise<PackLoad>) => Promise<PackLoad> } = {
+  answer: (_, honest) => honest(),
+};
 /** Workers started so far (each restart is a new one), and the one the last pack was loaded in. */
 let workers = 0;
 let loadedIn = 0;
@@ -35,7 +47,8 @@ vi.mock('../src/editor/stores/run', async () => {
   const { importSource } = await import('../src/web/pack-store');
   let sandbox = new SandboxPacks(builtinRegistry());
   const run = {
-    sandboxed: false, packsOff: false,
+    sandboxed: false,
+    packsOff: false,
     hasWorker: () => true,
     restartWorker: (s: boolean) => {
       workers++;
@@ -44,7 +57,10 @@ vi.mock('../src/editor/stores/run', async () => {
     },
     loadPack: (p: { origin: string; source: string }) => {
       loadedIn = workers;
-      return hostile.answer(p.source, async () => ({ kind: 'loaded' as const, reply: await sandbox.add(p, importSource) }));
+      return hostile.answer(p.source, async () => ({
+        kind: 'loaded' as const,
+        reply: await sandbox.add(p, importSource),
+      }));
     },
     onRestart: () => {},
     /** As the page starts: in the sandbox when a pack is enabled. */
@@ -71,7 +87,10 @@ beforeEach(async () => {
   setActivePinia(createPinia());
   await (useRunStore() as unknown as { reload(): Promise<void> }).reload();
   served.clear();
-  vi.stubGlobal('fetch', async (url: string) => new Response(served.get(url) ?? '', { headers: { 'content-type': 'text/javascript' } }));
+  vi.stubGlobal(
+    'fetch',
+    async (url: string) => new Response(served.get(url) ?? '', { headers: { 'content-type': 'text/javascript' } }),
+  );
 });
 
 /** Installs from `url` (served `text`) with a yes for these bytes. */
@@ -94,7 +113,7 @@ async function reload() {
 const names = () => usePluginsStore().installed.map((p) => p.name);
 
 describe('the page decides about packs from its own records', () => {
-  it('a pack that leaves itself out of the worker\'s answer after a reload is still listed, and Remove takes it out with a new worker', async () => {
+  it("a pack that leaves itself out of the worker's answer after a reload is still listed, and Remove takes it out with a new worker", async () => {
     await install('https://a.example/hider.js', '// name:hider');
     await install('https://a.example/demo.js', '// name:demo');
     expect(names()).toEqual(['hider', 'demo']);
@@ -128,7 +147,13 @@ describe('the page decides about packs from its own records', () => {
       const { builtinRegistry } = await import('../nodes');
       const { importSource } = await import('../src/web/pack-store');
       // The name it gives now: the worker namespaces its node types by it.
-      return { kind: 'loaded', reply: await new SandboxPacks(builtinRegistry()).add({ origin: 'x', source: source.replace('one', `other${++n}`) }, importSource) };
+      return {
+        kind: 'loaded',
+        reply: await new SandboxPacks(builtinRegistry()).add(
+          { origin: 'x', source: source.replace('one', `other${++n}`) },
+          importSource,
+        ),
+      };
     };
     const plugins = await reload();
     expect(names()).toEqual(['shifty-one']);
@@ -140,14 +165,17 @@ describe('the page decides about packs from its own records', () => {
     expect(names()).toEqual([]);
   });
 
-  it('an answer claiming another pack\'s node types registers none of them, and the other pack keeps its own', async () => {
+  it("an answer claiming another pack's node types registers none of them, and the other pack keeps its own", async () => {
     await install('https://a.example/demo.js', '// name:demo');
     await install('https://a.example/thief.js', '// name:thief');
     hostile.answer = async (source, honest) => {
       const r = await honest();
       if (!source.includes('thief') || r.kind !== 'loaded' || !r.reply.pack) return r;
       // It describes its node type as demo's (and one of the built-ins').
-      const types = [{ ...r.reply.pack.types[0]!, type: 'demo/pass' }, { ...r.reply.pack.types[0]!, type: 'image' }];
+      const types = [
+        { ...r.reply.pack.types[0]!, type: 'demo/pass' },
+        { ...r.reply.pack.types[0]!, type: 'image' },
+      ];
       return { kind: 'loaded', reply: { pack: { record: { ...r.reply.pack.record, name: 'demo' }, types } } };
     };
     // thief loads after demo (install order).
@@ -164,10 +192,17 @@ describe('the page decides about packs from its own records', () => {
     await install('https://a.example/demo.js', '// name:demo');
     hostile.answer = async (source, honest) => (source.includes('spin') ? { kind: 'timeout' } : honest());
     const plugins = await reload();
-    expect(plugins.installed.find((p) => p.name === 'spin')).toMatchObject({ enabled: true, state: 'failed', problem: expect.stringMatching(/did not finish loading within 15 s/) });
+    expect(plugins.installed.find((p) => p.name === 'spin')).toMatchObject({
+      enabled: true,
+      state: 'failed',
+      problem: expect.stringMatching(/did not finish loading within 15 s/),
+    });
     expect(plugins.installed.find((p) => p.name === 'demo')!.state).toBe('loaded');
     expect(workers).toBe(1);
-    expect(storedPacks().map((p) => [p.name, p.enabled])).toEqual([['spin', true], ['demo', true]]);
+    expect(storedPacks().map((p) => [p.name, p.enabled])).toEqual([
+      ['spin', true],
+      ['demo', true],
+    ]);
     expect(useGraphStore().notice?.text).toMatch(/spin: did not finish loading/);
   });
 
@@ -189,7 +224,9 @@ describe('the page decides about packs from its own records', () => {
     (useRunStore() as unknown as { packsOff: boolean }).packsOff = true;
     try {
       const plugins = await reload();
-      expect(plugins.installed).toMatchObject([{ name: 'demo', state: 'off', problem: expect.stringMatching(/packs off/) }]);
+      expect(plugins.installed).toMatchObject([
+        { name: 'demo', state: 'off', problem: expect.stringMatching(/packs off/) },
+      ]);
       expect(registry.has('demo/pass')).toBe(false);
       await plugins.remove(plugins.installed[0]!.key);
       expect(storedPacks()).toEqual([]);

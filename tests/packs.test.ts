@@ -17,10 +17,18 @@ const examplePack = () => importPack('examples/pack-wct', cwd);
 /** A small valid pack whose one node passes an image through, running `body` first. */
 function pack(name: string, over: Partial<PackManifest> = {}, body: () => void = () => {}): PackManifest {
   return {
-    name, version: '1.2.3', api: '^1.0.0', description: 'test pack',
+    name,
+    version: '1.2.3',
+    api: '^1.0.0',
+    description: 'test pack',
     nodes: [
       defineNodeType({
-        type: 'pass', title: 'Pass', category: 'Test', inputs: { image: { type: 'Image' } }, outputs: { image: { type: 'Image' } }, params: {},
+        type: 'pass',
+        title: 'Pass',
+        category: 'Test',
+        inputs: { image: { type: 'Image' } },
+        outputs: { image: { type: 'Image' } },
+        params: {},
         infer: (ctx) => ({ image: ctx.inputs.image as { shape: number[] } }),
         compute: (ctx) => {
           body();
@@ -38,7 +46,13 @@ describe('node packs', () => {
     const { module, origin } = await examplePack();
     const r = host.install(module, origin);
     expect(r.ok, r.ok ? '' : r.error).toBe(true);
-    expect(host.packs[0]).toMatchObject({ name: 'wct', version: '1.0.0', origin: 'examples/pack-wct', status: 'enabled', types: ['wct/whiten-colour', 'wct/histogram-loss'] });
+    expect(host.packs[0]).toMatchObject({
+      name: 'wct',
+      version: '1.0.0',
+      origin: 'examples/pack-wct',
+      status: 'enabled',
+      types: ['wct/whiten-colour', 'wct/histogram-loss'],
+    });
     expect(host.registry.get('wct/whiten-colour')!.title).toBe('WCT');
   });
 
@@ -56,7 +70,10 @@ describe('node packs', () => {
   it('refuses a pack written for another API version, naming the pack and both versions', () => {
     const host = new PackHost(builtinRegistry());
     const r = host.install({ default: pack('future', { api: '^2.0.0' }) }, 'test:future');
-    expect(r).toEqual({ ok: false, error: `pack "future" 1.2.3 needs plugin API ^2.0.0, but this StyleGraph provides ${PLUGIN_API_VERSION}` });
+    expect(r).toEqual({
+      ok: false,
+      error: `pack "future" 1.2.3 needs plugin API ^2.0.0, but this StyleGraph provides ${PLUGIN_API_VERSION}`,
+    });
     expect(host.registry.has('future/pass')).toBe(false);
     expect(host.registry.has('vgg19')).toBe(true);
   });
@@ -64,7 +81,10 @@ describe('node packs', () => {
   it('refuses a second pack of the same name and a pack whose node types clash, naming both', () => {
     const host = new PackHost(builtinRegistry());
     expect(host.install(pack('twin'), 'a.js').ok).toBe(true);
-    expect(host.install(pack('twin'), 'b.js')).toEqual({ ok: false, error: 'a pack named "twin" is already installed (version 1.2.3, from a.js)' });
+    expect(host.install(pack('twin'), 'b.js')).toEqual({
+      ok: false,
+      error: 'a pack named "twin" is already installed (version 1.2.3, from a.js)',
+    });
     const doubled = pack('doubled');
     doubled.nodes.push(doubled.nodes[0]!);
     const r = host.install(doubled, 'c.js');
@@ -79,26 +99,36 @@ describe('node packs', () => {
   it('reports a pack that is not a manifest, or throws while being read, and leaves the registry as it was', () => {
     const host = new PackHost(builtinRegistry());
     const before = host.registry.list().length;
-    expect(host.install({ default: { name: 'Bad Name!' } }, 'bad.js')).toMatchObject({ ok: false, error: expect.stringMatching(/^bad.js is not a StyleGraph node pack: name:/) });
+    expect(host.install({ default: { name: 'Bad Name!' } }, 'bad.js')).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/^bad.js is not a StyleGraph node pack: name:/),
+    });
     const throwing = {
       get default(): PackManifest {
         throw new Error('boom while registering');
       },
     };
     expect(() => host.install(throwing, 'throws.js')).not.toThrow();
-    expect(host.install(throwing, 'throws.js')).toMatchObject({ ok: false, error: expect.stringMatching(/throws.js.*boom while registering/) });
+    expect(host.install(throwing, 'throws.js')).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/throws.js.*boom while registering/),
+    });
     expect(host.registry.list()).toHaveLength(before);
   });
 
   it('disables a pack whose node throws while running; the run fails naming it, and other graphs still run', async () => {
     const registry = builtinRegistry();
     const host = new PackHost(registry);
-    host.install(pack('flaky', {}, () => {
-      throw new Error('kaboom');
-    }), 'flaky.js');
+    host.install(
+      pack('flaky', {}, () => {
+        throw new Error('kaboom');
+      }),
+      'flaky.js',
+    );
     const m = loadPreset('gatys.json');
     m.nodes.push({ id: 'f', type: 'flaky/pass', position: { x: 0, y: 0 }, params: {} });
-    for (const e of m.edges) if (e.from.node === 'content' && e.to.node === 'enc_content') e.from = { node: 'f', output: 'image' };
+    for (const e of m.edges)
+      if (e.from.node === 'content' && e.to.node === 'enc_content') e.from = { node: 'f', output: 'image' };
     m.edges.push({ from: { node: 'content', output: 'image' }, to: { node: 'f', input: 'image' } });
     const r = await run(withParams(m, { 'optim.steps': 1 }), 32, {}, registry);
     expect(r.status).toBe('failed');
@@ -113,8 +143,14 @@ describe('node packs', () => {
     const text = readFileSync(new URL('../presets/wct-pack.json', import.meta.url), 'utf8');
     const registry = builtinRegistry();
     const { model } = parseDocument(text);
-    expect(missingPacks(model!, registry)).toEqual([{ name: 'wct', version: '^1.0.0', source: 'examples/pack-wct', nodes: ['wct', 'hist_relu1_1'] }]);
-    expect(validateGraph(model!, registry).filter((d) => d.code === 'unknown-type').map((d) => d.nodeId)).toEqual(['wct', 'hist_relu1_1']);
+    expect(missingPacks(model!, registry)).toEqual([
+      { name: 'wct', version: '^1.0.0', source: 'examples/pack-wct', nodes: ['wct', 'hist_relu1_1'] },
+    ]);
+    expect(
+      validateGraph(model!, registry)
+        .filter((d) => d.code === 'unknown-type')
+        .map((d) => d.nodeId),
+    ).toEqual(['wct', 'hist_relu1_1']);
     expect(JSON.parse(serialiseDocument(model!))).toEqual(JSON.parse(text));
   });
 
@@ -123,7 +159,9 @@ describe('node packs', () => {
     host.install(pack('extra'), 'https://example.org/extra.js');
     const m = loadPreset('gatys.json');
     m.nodes.push({ id: 'e', type: 'extra/pass', position: { x: 0, y: 0 }, params: {} });
-    expect(recordPacks(m, host).extra.packs).toEqual([{ name: 'extra', version: '^1.2.3', source: 'https://example.org/extra.js' }]);
+    expect(recordPacks(m, host).extra.packs).toEqual([
+      { name: 'extra', version: '^1.2.3', source: 'https://example.org/extra.js' },
+    ]);
     expect(recordPacks(loadPreset('gatys.json'), host).extra.packs).toBeUndefined();
   });
 });

@@ -19,7 +19,8 @@ beforeAll(async () => {
 });
 afterAll(() => [encoder, decoder, sanet].forEach((w) => w.dispose()));
 
-const encode = (image: Expected, taps = ['relu4_1']) => vgg19Forward(tf, input(image) as tf.Tensor4D, taps, encoder, 'max');
+const encode = (image: Expected, taps = ['relu4_1']) =>
+  vgg19Forward(tf, input(image) as tf.Tensor4D, taps, encoder, 'max');
 
 describe('vgg_normalised against PyTorch (1x1 conv, reflection padding, ceil-mode pooling)', () => {
   it('relu4_1 and relu5_1 within 1e-4', async () => {
@@ -31,7 +32,12 @@ describe('vgg_normalised against PyTorch (1x1 conv, reflection padding, ceil-mod
 
 describe('AdaIN against PyTorch', () => {
   it('the AdaIN operation (unbiased std, eps 1e-5) within 1e-4', async () => {
-    await expectClose(adain(tf, encode(expected.content).relu4_1 as tf.Tensor4D, encode(expected.style).relu4_1 as tf.Tensor4D), exp('adain_t'), 1e-4, 'AdaIN(f(c), f(s))');
+    await expectClose(
+      adain(tf, encode(expected.content).relu4_1 as tf.Tensor4D, encode(expected.style).relu4_1 as tf.Tensor4D),
+      exp('adain_t'),
+      1e-4,
+      'AdaIN(f(c), f(s))',
+    );
   });
 
   it('decoder output at alpha 1 and 0.5 within 1e-4', async () => {
@@ -46,7 +52,12 @@ describe('AdaIN against PyTorch', () => {
     const fc = encode(expected.content).relu4_1 as tf.Tensor4D;
     const t1 = adain(tf, fc, encode(expected.style).relu4_1 as tf.Tensor4D);
     const t2 = adain(tf, fc, encode(expected.style2).relu4_1 as tf.Tensor4D);
-    await expectClose(decode(tf, tf.add(tf.mul(t1, 0.25), tf.mul(t2, 0.75)) as tf.Tensor4D, decoder), exp('adain_interp_0.25_0.75'), 1e-4, 'AdaIN interpolation 0.25/0.75');
+    await expectClose(
+      decode(tf, tf.add(tf.mul(t1, 0.25), tf.mul(t2, 0.75)) as tf.Tensor4D, decoder),
+      exp('adain_interp_0.25_0.75'),
+      1e-4,
+      'AdaIN interpolation 0.25/0.75',
+    );
   });
 });
 
@@ -54,7 +65,15 @@ describe('SANet against PyTorch', () => {
   it.each([1024, 5])('Transform output within 1e-4 (attention in chunks of %i content positions)', async (chunk) => {
     const c = encode(expected.content, ['relu4_1', 'relu5_1']);
     const s = encode(expected.style, ['relu4_1', 'relu5_1']);
-    const cs = sanetTransform(tf, c.relu4_1 as tf.Tensor4D, s.relu4_1 as tf.Tensor4D, c.relu5_1 as tf.Tensor4D, s.relu5_1 as tf.Tensor4D, sanet, chunk);
+    const cs = sanetTransform(
+      tf,
+      c.relu4_1 as tf.Tensor4D,
+      s.relu4_1 as tf.Tensor4D,
+      c.relu5_1 as tf.Tensor4D,
+      s.relu5_1 as tf.Tensor4D,
+      sanet,
+      chunk,
+    );
     await expectClose(cs, exp('sanet_cs'), 1e-4, `SANet transform (chunk ${chunk})`);
     await expectClose(decode(tf, cs, decoder), exp('sanet_out'), 1e-4, `SANet output image (chunk ${chunk})`);
   });

@@ -4,7 +4,15 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadWeights, readDlFolder } from '../src/cli/node-weights';
 import { registerNodeWebgpu } from '../src/cli/node-webgpu';
-import { depthToSpace2, fastStyle, fastStyleFromStateDict, fastStyleMacs, phaseKernel, randomFastStyle, type FastStyleWeights } from '../src/models/fast-style';
+import {
+  depthToSpace2,
+  fastStyle,
+  fastStyleFromStateDict,
+  fastStyleMacs,
+  phaseKernel,
+  randomFastStyle,
+  type FastStyleWeights,
+} from '../src/models/fast-style';
 import { fixture, type Expected } from './parity';
 import { loadPreset, run, tf, useWasm, withParams } from './helpers';
 
@@ -16,21 +24,35 @@ import { loadPreset, run, tf, useWasm, withParams } from './helpers';
  */
 const shared = new URL('../../shared/fixtures/', import.meta.url).pathname;
 const missing = ['fast-style-wave', 'fast-style-udnie'].filter((d) => !existsSync(join(shared, d, 'manifest.json')));
-if (missing.length) console.warn(`fast style parity skipped: ${missing.join(', ')} not found in ${shared} (the shared test fixtures sit beside the repository in CI)`);
+if (missing.length)
+  console.warn(
+    `fast style parity skipped: ${missing.join(', ')} not found in ${shared} (the shared test fixtures sit beside the repository in CI)`,
+  );
 
 const icd = '/usr/lib/chromium/vk_swiftshader_icd.json';
-const vulkan = ['/usr/lib/x86_64-linux-gnu/libvulkan.so.1', '/usr/lib/aarch64-linux-gnu/libvulkan.so.1'].some(existsSync);
+const vulkan = ['/usr/lib/x86_64-linux-gnu/libvulkan.so.1', '/usr/lib/aarch64-linux-gnu/libvulkan.so.1'].some(
+  existsSync,
+);
 if (!process.env.VK_ICD_FILENAMES && existsSync(icd)) process.env.VK_ICD_FILENAMES = icd;
 if (!process.env.XDG_RUNTIME_DIR) {
   const xdg = join(mkdtempSync(join(tmpdir(), 'stylegraph-fast-style-')), 'xdg');
   mkdirSync(xdg, { mode: 0o700 });
   process.env.XDG_RUNTIME_DIR = xdg;
 }
-const noGpu = !existsSync(icd) && !process.env.VK_ICD_FILENAMES ? 'no Vulkan driver (SwiftShader comes with Debian\'s chromium)' : !vulkan ? 'no Vulkan loader (libvulkan1)' : null;
+const noGpu =
+  !existsSync(icd) && !process.env.VK_ICD_FILENAMES
+    ? "no Vulkan driver (SwiftShader comes with Debian's chromium)"
+    : !vulkan
+      ? 'no Vulkan loader (libvulkan1)'
+      : null;
 if (noGpu && process.env.CI && !missing.length) throw new Error(`${noGpu}: .ci/run installs it`);
 if (noGpu) console.warn(`fast style parity on webgpu skipped: ${noGpu}`);
 
-const want = JSON.parse(readFileSync(fixture('fast-style-parity.json'), 'utf8')) as { input: Expected; wave: Expected; udnie: Expected };
+const want = JSON.parse(readFileSync(fixture('fast-style-parity.json'), 'utf8')) as {
+  input: Expected;
+  wave: Expected;
+  udnie: Expected;
+};
 const networks: Partial<Record<'wave' | 'udnie', FastStyleWeights>> = {};
 
 beforeAll(async () => {
@@ -49,7 +71,10 @@ afterAll(async () => {
 /** The largest difference from the reference, in 1/255 steps, of the network's whole (uncropped) output. */
 async function worst(name: 'wave' | 'udnie'): Promise<number> {
   // The photo's exact 0..255 pixels, as ml5 reads them, brought to [0, 1] as images are here.
-  const image = tf.tidy(() => tf.div(tf.tensor4d(want.input.data, want.input.shape as [number, number, number, number]), 255) as tf.Tensor4D);
+  const image = tf.tidy(
+    () =>
+      tf.div(tf.tensor4d(want.input.data, want.input.shape as [number, number, number, number]), 255) as tf.Tensor4D,
+  );
   const out = fastStyle(tf, image, networks[name]!, false);
   expect(out.shape).toEqual(want[name].shape);
   const got = await out.data();
@@ -59,42 +84,64 @@ async function worst(name: 'wave' | 'udnie'): Promise<number> {
   return w;
 }
 
-describe.skipIf(missing.length)('fast style networks against the PyTorch reference of ml5\'s forward pass', () => {
-  it.each(['wave', 'udnie'] as const)('%s on wasm, within 2/255', async (name) => {
-    expect(tf.getBackend()).toBe('wasm');
-    const w = await worst(name);
-    console.log(`fast style ${name}, wasm: ${w.toFixed(3)}/255`);
-    expect(w).toBeLessThanOrEqual(2);
-    // The reference is a real picture, not a flat one: the test compares something.
-    const d = want[name].data;
-    const mean = d.reduce((a, b) => a + b, 0) / d.length;
-    expect(Math.sqrt(d.reduce((a, b) => a + (b - mean) ** 2, 0) / d.length)).toBeGreaterThan(0.1);
-  }, 60_000);
-
-  it.skipIf(noGpu).each(['wave', 'udnie'] as const)('%s on webgpu (Dawn, SwiftShader), within 2/255', async (name) => {
-    const gpu = await registerNodeWebgpu(true);
-    if ('reason' in gpu) throw new Error(`webgpu: ${gpu.reason}`);
-    expect(await tf.setBackend('webgpu')).toBe(true);
-    try {
-      // The weights were made on wasm: a fresh copy on this backend.
+describe.skipIf(missing.length)("fast style networks against the PyTorch reference of ml5's forward pass", () => {
+  it.each(['wave', 'udnie'] as const)(
+    '%s on wasm, within 2/255',
+    async (name) => {
+      expect(tf.getBackend()).toBe('wasm');
       const w = await worst(name);
-      console.log(`fast style ${name}, webgpu (${gpu.adapter}): ${w.toFixed(3)}/255`);
+      console.log(`fast style ${name}, wasm: ${w.toFixed(3)}/255`);
       expect(w).toBeLessThanOrEqual(2);
-    } finally {
-      await tf.setBackend('wasm');
-    }
-  }, 300_000);
+      // The reference is a real picture, not a flat one: the test compares something.
+      const d = want[name].data;
+      const mean = d.reduce((a, b) => a + b, 0) / d.length;
+      expect(Math.sqrt(d.reduce((a, b) => a + (b - mean) ** 2, 0) / d.length)).toBeGreaterThan(0.1);
+    },
+    60_000,
+  );
+
+  it.skipIf(noGpu).each(['wave', 'udnie'] as const)(
+    '%s on webgpu (Dawn, SwiftShader), within 2/255',
+    async (name) => {
+      const gpu = await registerNodeWebgpu(true);
+      if ('reason' in gpu) throw new Error(`webgpu: ${gpu.reason}`);
+      expect(await tf.setBackend('webgpu')).toBe(true);
+      try {
+        // The weights were made on wasm: a fresh copy on this backend.
+        const w = await worst(name);
+        console.log(`fast style ${name}, webgpu (${gpu.adapter}): ${w.toFixed(3)}/255`);
+        expect(w).toBeLessThanOrEqual(2);
+      } finally {
+        await tf.setBackend('wasm');
+      }
+    },
+    300_000,
+  );
 });
 
 describe.skipIf(missing.length)('the fast-style preset with real networks', () => {
   it('runs the picked network from its fast-style-NAME checkpoint, says so, and each painting gives its own picture', async () => {
-    const ckpts = await Promise.all(['wave', 'udnie'].map((n) =>
-      loadWeights(tf, { name: `fast-style-${n}`, source: join(shared, `fast-style-${n}`) }, '/', {} as never)));
+    const ckpts = await Promise.all(
+      ['wave', 'udnie'].map((n) =>
+        loadWeights(tf, { name: `fast-style-${n}`, source: join(shared, `fast-style-${n}`) }, '/', {} as never),
+      ),
+    );
     const pictures: Uint8Array[] = [];
     for (const network of ['wave', 'udnie']) {
-      const r = await run(withParams(loadPreset('fast-style.json'), { 'network.network': network }), 48, {}, undefined, ckpts);
+      const r = await run(
+        withParams(loadPreset('fast-style.json'), { 'network.network': network }),
+        48,
+        {},
+        undefined,
+        ckpts,
+      );
       expect(r.status, r.error).toBe('done');
-      expect(r.weights).toEqual([{ nodes: ['network'], weights: `Fast style network (${network}): fast-style-${network} from ${join(shared, `fast-style-${network}`)}` }]);
+      expect(r.weights).toEqual([
+        {
+          nodes: ['network'],
+          weights: `Fast style network (${network}): fast-style-${network} from ${join(shared, `fast-style-${network}`)}`,
+        },
+      ]);
       const out = Object.values(r.outputs)[0]!;
       expect(out.width).toBe(48);
       pictures.push(Uint8Array.from(out.data));
@@ -103,21 +150,43 @@ describe.skipIf(missing.length)('the fast-style preset with real networks', () =
     pictures[0]!.forEach((v, i) => (diff += Math.abs(v - pictures[1]![i]!)));
     expect(diff / pictures[0]!.length).toBeGreaterThan(10);
     // Not loaded: seeded random weights, named as such.
-    const r = await run(withParams(loadPreset('fast-style.json'), { 'network.network': 'scream' }), 32, {}, undefined, ckpts);
-    expect(r.weights[0]!.weights).toBe('Fast style network (scream): random (seed 0); no weights named "fast-style-scream" were loaded');
+    const r = await run(
+      withParams(loadPreset('fast-style.json'), { 'network.network': 'scream' }),
+      32,
+      {},
+      undefined,
+      ckpts,
+    );
+    expect(r.weights[0]!.weights).toBe(
+      'Fast style network (scream): random (seed 0); no weights named "fast-style-scream" were loaded',
+    );
   }, 120_000);
 });
 
 describe('fast style network pieces', () => {
   beforeAll(useWasm);
 
-  it('the transposed conv as a phase conv and depth-to-space equals tf.conv2dTranspose (TensorFlow\'s \'same\')', () => {
+  it("the transposed conv as a phase conv and depth-to-space equals tf.conv2dTranspose (TensorFlow's 'same')", () => {
     const w = tf.randomNormal([3, 3, 5, 4], 0, 1, 'float32', 7) as tf.Tensor4D; // [kh, kw, out, in]
-    for (const [h, wd] of [[3, 4], [5, 5], [1, 2]] as const) {
+    for (const [h, wd] of [
+      [3, 4],
+      [5, 5],
+      [1, 2],
+    ] as const) {
       const x = tf.randomNormal([2, h, wd, 4], 0, 1, 'float32', h * 10 + wd) as tf.Tensor4D;
       const ref = tf.conv2dTranspose(x, w, [2, 2 * h, 2 * wd, 5], 2, 'same');
       const k = phaseKernel(tf, w);
-      const phases = tf.conv2d(tf.pad(x, [[0, 0], [1, 0], [1, 0], [0, 0]]), k, 1, 'valid');
+      const phases = tf.conv2d(
+        tf.pad(x, [
+          [0, 0],
+          [1, 0],
+          [1, 0],
+          [0, 0],
+        ]),
+        k,
+        1,
+        'valid',
+      );
       const got = tf.depthToSpace(phases, 2);
       expect(got.shape).toEqual(ref.shape);
       expect(tf.max(tf.abs(tf.sub(got, ref))).dataSync()[0]).toBeLessThan(1e-4);
@@ -129,12 +198,17 @@ describe('fast style network pieces', () => {
     w.dispose();
   });
 
-  it('random weights: the input\'s size back (cropped from the rounded-up output), in [0, 1], the same for a seed', () => {
+  it("random weights: the input's size back (cropped from the rounded-up output), in [0, 1], the same for a seed", () => {
     const a = randomFastStyle(tf, 3);
     const b = randomFastStyle(tf, 3);
     const c = randomFastStyle(tf, 4);
     const x = tf.randomUniform([1, 13, 18, 3], 0, 1, 'float32', 1) as tf.Tensor4D;
-    const [ya, yb, yc, full] = [fastStyle(tf, x, a), fastStyle(tf, x, b), fastStyle(tf, x, c), fastStyle(tf, x, a, false)];
+    const [ya, yb, yc, full] = [
+      fastStyle(tf, x, a),
+      fastStyle(tf, x, b),
+      fastStyle(tf, x, c),
+      fastStyle(tf, x, a, false),
+    ];
     expect(ya.shape).toEqual([1, 13, 18, 3]);
     expect(full.shape).toEqual([1, 16, 20, 3]);
     expect(Array.from(ya.dataSync())).toEqual(Array.from(yb.dataSync()));
@@ -147,7 +221,14 @@ describe('fast style network pieces', () => {
 
   it('counts its multiply-adds layer by layer (hand-counted at 4 x 4)', () => {
     // 4x4: conv 9x9 3->32 at 16 px; 3x3 32->64 at 4; 3x3 64->128 at 1; ten 3x3 128->128 at 1; up 128->64 from 1; up 64->32 from 4; 9x9 32->3 at 16.
-    const hand = 16 * 81 * 3 * 32 + 4 * 9 * 32 * 64 + 9 * 64 * 128 + 10 * 9 * 128 * 128 + 9 * 128 * 64 + 4 * 9 * 64 * 32 + 16 * 81 * 32 * 3;
+    const hand =
+      16 * 81 * 3 * 32 +
+      4 * 9 * 32 * 64 +
+      9 * 64 * 128 +
+      10 * 9 * 128 * 128 +
+      9 * 128 * 64 +
+      4 * 9 * 64 * 32 +
+      16 * 81 * 32 * 3;
     expect(fastStyleMacs(4, 4)).toBe(hand);
   });
 });

@@ -1,5 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RESNET50_TAPS, resnet50Forward, resnetFromStateDict, resnetTapShape, type ResNet50Weights } from '../src/models/resnet50';
+import {
+  RESNET50_TAPS,
+  resnet50Forward,
+  resnetFromStateDict,
+  resnetTapShape,
+  type ResNet50Weights,
+} from '../src/models/resnet50';
 import { styleLoss } from '../src/ops/losses';
 import { checkpoint, expectClose, expected, input, record, type Expected } from './parity';
 import { tf, useWasm } from './helpers';

@@ -22,7 +22,8 @@ describe('VGG19 (torchvision) against PyTorch', () => {
 
   it('average pooling: relu3_1 and relu5_1 within 1e-4', async () => {
     const taps = vgg19Forward(tf, input(expected.content) as tf.Tensor4D, ['relu3_1', 'relu5_1'], weights, 'avg');
-    for (const l of ['relu3_1', 'relu5_1']) await expectClose(taps[l]!, expected.torchvision_avg[l]!, 1e-4, `VGG19 torchvision avg-pool ${l}`);
+    for (const l of ['relu3_1', 'relu5_1'])
+      await expectClose(taps[l]!, expected.torchvision_avg[l]!, 1e-4, `VGG19 torchvision avg-pool ${l}`);
   });
 
   it('Gram matrix of relu2_1 within 1e-4', async () => {

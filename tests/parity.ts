@@ -20,7 +20,15 @@ export const expected: Record<string, unknown> & {
   torchvision_max: Record<string, Expected>;
   torchvision_avg: Record<string, Expected>;
   gram_relu2_1: Expected;
-  gatys: { alpha: number; beta: number; loss: number; content: number; style: Record<string, number>; gradNorm: number; grad: Expected };
+  gatys: {
+    alpha: number;
+    beta: number;
+    loss: number;
+    content: number;
+    style: Record<string, number>;
+    gradNorm: number;
+    grad: Expected;
+  };
 } = JSON.parse(readFileSync(fixture('parity.json'), 'utf8'));
 
 export const input = (e: Expected) => tf.tensor(e.data, e.shape);

@@ -59,7 +59,12 @@ function blurredLuma(img: Rgba): { v: Float64Array; w: number; h: number } {
   for (let y = 0; y < h; y++)
     for (let x = 0; x < w; x++) {
       let s = 0;
-      for (const [dy, dx] of [[0, 0], [0, 1], [1, 0], [1, 1]] as const) {
+      for (const [dy, dx] of [
+        [0, 0],
+        [0, 1],
+        [1, 0],
+        [1, 1],
+      ] as const) {
         const i = ((2 * y + dy) * img.width + 2 * x + dx) * c;
         s += 0.299 * img.data[i]! + 0.587 * img.data[i + 1]! + 0.114 * img.data[i + 2]!;
       }
@@ -75,8 +80,10 @@ function edges(img: Rgba): Float64Array {
   const at = (x: number, y: number) => v[y * w + x]!;
   for (let y = 1; y < h - 1; y++)
     for (let x = 1; x < w - 1; x++) {
-      const gx = at(x + 1, y - 1) + 2 * at(x + 1, y) + at(x + 1, y + 1) - at(x - 1, y - 1) - 2 * at(x - 1, y) - at(x - 1, y + 1);
-      const gy = at(x - 1, y + 1) + 2 * at(x, y + 1) + at(x + 1, y + 1) - at(x - 1, y - 1) - 2 * at(x, y - 1) - at(x + 1, y - 1);
+      const gx =
+        at(x + 1, y - 1) + 2 * at(x + 1, y) + at(x + 1, y + 1) - at(x - 1, y - 1) - 2 * at(x - 1, y) - at(x - 1, y + 1);
+      const gy =
+        at(x - 1, y + 1) + 2 * at(x, y + 1) + at(x + 1, y + 1) - at(x - 1, y - 1) - 2 * at(x, y - 1) - at(x + 1, y - 1);
       out[(y - 1) * (w - 2) + x - 1] = Math.hypot(gx, gy);
     }
   return out;
@@ -87,7 +94,8 @@ function edges(img: Rgba): Float64Array {
  * for unrelated pictures, NaN for a flat one (no edges at all).
  */
 export function edgeCorrelation(a: Rgba, b: Rgba): number {
-  if (a.width !== b.width || a.height !== b.height) throw new Error(`edgeCorrelation: ${a.width}x${a.height} against ${b.width}x${b.height}`);
+  if (a.width !== b.width || a.height !== b.height)
+    throw new Error(`edgeCorrelation: ${a.width}x${a.height} against ${b.width}x${b.height}`);
   const x = edges(a);
   const y = edges(b);
   const n = x.length;

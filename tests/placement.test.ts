@@ -22,7 +22,9 @@ describe('freeSpot', () => {
 
   it('finds a hole among many nodes and never overlaps any', () => {
     const taken: Box[] = [];
-    for (let i = 0; i < 5; i++) for (let j = 0; j < 5; j++) if (i !== 2 || j !== 2) taken.push({ x: i * 260, y: j * 140, width: 220, height: 100 });
+    for (let i = 0; i < 5; i++)
+      for (let j = 0; j < 5; j++)
+        if (i !== 2 || j !== 2) taken.push({ x: i * 260, y: j * 140, width: 220, height: 100 });
     const at = freeSpot(taken, size, { x: 520, y: 280 });
     expect(at).toEqual({ x: 520, y: 280 });
     const crowded = freeSpot([...taken, { x: 520, y: 280, width: 220, height: 100 }], size, { x: 530, y: 290 });
@@ -36,7 +38,12 @@ describe('previewSide', () => {
   it('opens below when nothing is there, else on a free side', () => {
     expect(previewSide(node, preview, [])).toBe('below');
     expect(previewSide(node, preview, [{ x: 0, y: 150, width: 220, height: 100 }])).toBe('right');
-    expect(previewSide(node, preview, [{ x: 0, y: 150, width: 220, height: 100 }, { x: 260, y: 0, width: 220, height: 100 }])).toBe('left');
+    expect(
+      previewSide(node, preview, [
+        { x: 0, y: 150, width: 220, height: 100 },
+        { x: 260, y: 0, width: 220, height: 100 },
+      ]),
+    ).toBe('left');
   });
   it('covers the least when every side is taken', () => {
     const around: Box[] = [
@@ -57,6 +64,11 @@ describe('nodeBoxes and boundsOf', () => {
     expect(boxes.size).toBe(view.nodes.length + 1);
     const p = boxes.get('style_relu1_1:preview')!;
     for (const [id, b] of boxes) if (!id.endsWith(':preview')) expect(overlaps(p, b)).toBe(false);
-    expect(boundsOf([{ x: 1, y: 2, width: 3, height: 4 }, { x: -1, y: 5, width: 1, height: 1 }])).toEqual({ x: -1, y: 2, width: 5, height: 4 });
+    expect(
+      boundsOf([
+        { x: 1, y: 2, width: 3, height: 4 },
+        { x: -1, y: 5, width: 1, height: 1 },
+      ]),
+    ).toEqual({ x: -1, y: 2, width: 5, height: 4 });
   });
 });

@@ -8,12 +8,22 @@ import type { PackManifest } from '../src/plugin/packs';
 vi.mock('../src/web/pack-store', async (importOriginal) => {
   const real = await importOriginal<typeof import('../src/web/pack-store')>();
   const pack = (name: string): PackManifest => ({
-    name, version: '1.0.0', api: '^1.0.0', description: 'test',
-    nodes: [defineNodeType({
-      type: 'pass', title: 'Pass', category: 'Test', inputs: { image: { type: 'Image' } }, outputs: { image: { type: 'Image' } }, params: {},
-      infer: (ctx) => ({ image: ctx.inputs.image as { shape: number[] } }),
-      compute: (ctx) => ({ image: ctx.inputs.image as never }),
-    })],
+    name,
+    version: '1.0.0',
+    api: '^1.0.0',
+    description: 'test',
+    nodes: [
+      defineNodeType({
+        type: 'pass',
+        title: 'Pass',
+        category: 'Test',
+        inputs: { image: { type: 'Image' } },
+        outputs: { image: { type: 'Image' } },
+        params: {},
+        infer: (ctx) => ({ image: ctx.inputs.image as { shape: number[] } }),
+        compute: (ctx) => ({ image: ctx.inputs.image as never }),
+      }),
+    ],
   });
   return { ...real, importSource: async (text: string) => ({ default: pack(/name:(\w+)/.exec(text)![1]!) }) };
 });
@@ -28,13 +38,17 @@ vi.mock('../src/editor/stores/run', async () => {
   const { importSource } = await import('../src/web/pack-store');
   let sandbox = new SandboxPacks(builtinRegistry());
   const run = {
-    sandboxed: false, packsOff: false,
+    sandboxed: false,
+    packsOff: false,
     hasWorker: () => true,
     restartWorker: (s: boolean) => {
       run.sandboxed = s;
       sandbox = new SandboxPacks(builtinRegistry());
     },
-    loadPack: async (p: { origin: string; source: string }) => ({ kind: 'loaded' as const, reply: await sandbox.add(p, importSource) }),
+    loadPack: async (p: { origin: string; source: string }) => ({
+      kind: 'loaded' as const,
+      reply: await sandbox.add(p, importSource),
+    }),
     onRestart: () => {},
     /** A reload of the page starts a new worker. */
     reload: () => run.restartWorker(false),
@@ -70,7 +84,10 @@ describe('consent to a node pack', () => {
     expect(plugins.pending).toMatchObject({ where: url, origin: 'https://packs.example' });
     await plugins.consent(true, false);
     const { useGraphStore } = await import('../src/editor/stores/graph');
-    expect(plugins.installed.map((p) => p.name), useGraphStore().notice?.text).toEqual(['demo']);
+    expect(
+      plugins.installed.map((p) => p.name),
+      useGraphStore().notice?.text,
+    ).toEqual(['demo']);
     expect(storedPacks()[0]).toMatchObject({ name: 'demo', version: '1.0.0', types: ['demo/pass'], enabled: true });
     expect(originChoices()).toEqual({});
     expect(storedPacks()[0]!.sha256).toMatch(/^[0-9a-f]{64}$/);
@@ -99,10 +116,17 @@ describe('consent to a node pack', () => {
     expect(storedPacks()[0]!.source).toBe(served);
     // A stored pack whose bytes were changed behind the user's back (storage edited) does not load.
     localStorage.setItem('stylegraph.pack-origins', '{}');
-    localStorage.setItem('stylegraph.packs', JSON.stringify(storedPacks().map((p) => ({ ...p, source: '// name:demo evil' }))));
+    localStorage.setItem(
+      'stylegraph.packs',
+      JSON.stringify(storedPacks().map((p) => ({ ...p, source: '// name:demo evil' }))),
+    );
     await reload();
     await usePluginsStore().restore();
     expect(packs.packs).toEqual([]);
-    expect(usePluginsStore().installed[0]).toMatchObject({ name: 'demo', state: 'failed', problem: expect.stringMatching(/not the ones you allowed/) });
+    expect(usePluginsStore().installed[0]).toMatchObject({
+      name: 'demo',
+      state: 'failed',
+      problem: expect.stringMatching(/not the ones you allowed/),
+    });
   });
 });

@@ -35,7 +35,11 @@ describe.each(presets)('preset %s', (name) => {
     // A camera graph runs on a photo here, as `--content` runs it from the command line.
     if (cameraNodes(model).length) model = withSlotSource(model, 'content', 'images/astronaut.jpg');
     const opt = model.nodes.find((n) => registry.get(n.type)?.role === 'optimiser');
-    if (opt) model = withParams(model, { [`${opt.id}.steps`]: 2, ...(opt.type === 'optimiser' ? { [`${opt.id}.previewEvery`]: 0 } : {}) });
+    if (opt)
+      model = withParams(model, {
+        [`${opt.id}.steps`]: 2,
+        ...(opt.type === 'optimiser' ? { [`${opt.id}.previewEvery`]: 0 } : {}),
+      });
     const r = await run(model, 32, {}, registry);
     expect(r.status).toBe('done');
     expect(Object.keys(r.outputs).length + Object.keys(r.checkpoints).length).toBeGreaterThan(0);

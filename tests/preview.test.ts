@@ -1,9 +1,24 @@
 import { describe, expect, it } from 'vitest';
-import { channelStats, colourMap, compareGrams, compareStats, differenceImage, featureGram, featureGrid, gramCells, gramHeatmap, heatImage, imageThumb, logPosition, summarise } from '../src/ops/preview';
+import {
+  channelStats,
+  colourMap,
+  compareGrams,
+  compareStats,
+  differenceImage,
+  featureGram,
+  featureGrid,
+  gramCells,
+  gramHeatmap,
+  heatImage,
+  imageThumb,
+  logPosition,
+  summarise,
+} from '../src/ops/preview';
 import type { RGBAImage } from '../src/ops/image';
 
 /** RGBA of pixel (x, y). */
-const px = (img: RGBAImage, x: number, y: number): number[] => Array.from(img.data.slice((y * img.width + x) * 4, (y * img.width + x) * 4 + 4));
+const px = (img: RGBAImage, x: number, y: number): number[] =>
+  Array.from(img.data.slice((y * img.width + x) * 4, (y * img.width + x) * 4 + 4));
 const rgba = (t: number): number[] => [...colourMap(t), 255];
 const luminance = ([r, g, b]: number[]): number => 0.2126 * r! + 0.7152 * g! + 0.0722 * b!;
 
@@ -76,7 +91,13 @@ describe('featureGrid', () => {
 
   it('renders a constant channel as colour-map(0)', () => {
     // Channel 4: column 1, row 1 -> x 3..4, y 3..4.
-    for (const [x, y] of [[3, 3], [4, 3], [3, 4], [4, 4]] as const) expect(px(img, x, y)).toEqual(rgba(0));
+    for (const [x, y] of [
+      [3, 3],
+      [4, 3],
+      [3, 4],
+      [4, 4],
+    ] as const)
+      expect(px(img, x, y)).toEqual(rgba(0));
   });
 
   it('caps channels and cell size', () => {
@@ -154,14 +175,17 @@ describe('log-scale Grams and the target/generated comparison', () => {
   });
 
   it('pools the Gram of features exactly like pooling the full Gram', () => {
-    const h = 3, w = 2, c = 5;
+    const h = 3,
+      w = 2,
+      c = 5;
     const f = Array.from({ length: h * w * c }, (_, i) => Math.sin(i * 1.7) + 1);
     const full: number[] = [];
-    for (let i = 0; i < c; i++) for (let j = 0; j < c; j++) {
-      let s = 0;
-      for (let p = 0; p < h * w; p++) s += f[p * c + i]! * f[p * c + j]!;
-      full.push(s);
-    }
+    for (let i = 0; i < c; i++)
+      for (let j = 0; j < c; j++) {
+        let s = 0;
+        for (let p = 0; p < h * w; p++) s += f[p * c + i]! * f[p * c + j]!;
+        full.push(s);
+      }
     const g = featureGram(f, [1, h, w, c], 2)!;
     expect([g.side, g.channels, g.positions]).toEqual([2, 5, 6]);
     const want = gramCells(full, c, 2).values;

@@ -13,7 +13,8 @@ import type { JobResult } from '../src/cli/queue/jobs';
  */
 const root = new URL('..', import.meta.url).pathname;
 const hasRedis = spawnSync('redis-server', ['--version']).status === 0;
-if (!hasRedis && process.env.CI) throw new Error('redis-server is missing: .ci/run installs it (apt-get install redis-server)');
+if (!hasRedis && process.env.CI)
+  throw new Error('redis-server is missing: .ci/run installs it (apt-get install redis-server)');
 const tmp = mkdtempSync(join(tmpdir(), 'stylegraph-queue-'));
 
 function freePort(): Promise<number> {
@@ -46,15 +47,47 @@ function cli(...args: string[]): Promise<{ code: number | null; out: string; err
  * worker's job come back quickly; the other tests keep a long one, so a loaded machine never makes a live job stall.
  */
 function startWorker(queue: string, lockSeconds = 30) {
-  const p = spawn('node', ['scripts/stylegraph.mjs', 'worker', '--redis', url, '--queue', queue, '--backend', 'wasm', '--threads', '1', '--lock-seconds', String(lockSeconds), '--out-root', tmp], { cwd: root });
+  const p = spawn(
+    'node',
+    [
+      'scripts/stylegraph.mjs',
+      'worker',
+      '--redis',
+      url,
+      '--queue',
+      queue,
+      '--backend',
+      'wasm',
+      '--threads',
+      '1',
+      '--lock-seconds',
+      String(lockSeconds),
+      '--out-root',
+      tmp,
+    ],
+    { cwd: root },
+  );
   children.push(p);
   let log = '';
   p.stderr.on('data', (d: Buffer) => (log += d));
   const exited = new Promise<number | null>((resolve) => p.on('close', (code) => resolve(code)));
-  return { p, log: () => log, exited, ready: waitFor(() => log.includes('waiting for jobs'), 60_000, () => log) };
+  return {
+    p,
+    log: () => log,
+    exited,
+    ready: waitFor(
+      () => log.includes('waiting for jobs'),
+      60_000,
+      () => log,
+    ),
+  };
 }
 
-async function waitFor(check: () => boolean | Promise<boolean>, ms: number, what: () => string = () => ''): Promise<void> {
+async function waitFor(
+  check: () => boolean | Promise<boolean>,
+  ms: number,
+  what: () => string = () => '',
+): Promise<void> {
   const end = Date.now() + ms;
   while (!(await check())) {
     if (Date.now() > end) throw new Error(`timed out: ${what()}`);
@@ -68,10 +101,28 @@ beforeAll(async () => {
   if (!hasRedis) return;
   const port = await freePort();
   url = `redis://127.0.0.1:${port}`;
-  redisServer = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', tmp]);
-  await waitFor(() => spawnSync('redis-cli', ['-p', String(port), 'ping']).stdout?.toString().includes('PONG') ?? false, 10_000);
+  redisServer = spawn('redis-server', [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+    '--dir',
+    tmp,
+  ]);
+  await waitFor(
+    () =>
+      spawnSync('redis-cli', ['-p', String(port), 'ping'])
+        .stdout?.toString()
+        .includes('PONG') ?? false,
+    10_000,
+  );
   mkdirSync(photos);
-  for (const n of ['astronaut', 'chelsea', 'brick']) copyFileSync(join(root, 'presets/images', `${n}.jpg`), join(photos, `${n}.jpg`));
+  for (const n of ['astronaut', 'chelsea', 'brick'])
+    copyFileSync(join(root, 'presets/images', `${n}.jpg`), join(photos, `${n}.jpg`));
 });
 
 afterAll(() => {
@@ -96,7 +147,22 @@ describe.skipIf(!hasRedis)('stylegraph worker and submit (BullMQ on Redis)', () 
     const w = startWorker('q1');
     await w.ready;
     const out = join(tmp, 'out1');
-    const args = ['submit', 'presets/adain.json', '--redis', url, '--queue', 'q1', '--content', photos, '--content', join(bad, 'broken.jpg'), '--size', '32', '--out', out];
+    const args = [
+      'submit',
+      'presets/adain.json',
+      '--redis',
+      url,
+      '--queue',
+      'q1',
+      '--content',
+      photos,
+      '--content',
+      join(bad, 'broken.jpg'),
+      '--size',
+      '32',
+      '--out',
+      out,
+    ];
     const first = await cli(...args);
     expect(first.code, first.err).toBe(1);
     expect(first.err).toMatch(/4 jobs \(4 new\)/);
@@ -121,16 +187,37 @@ describe.skipIf(!hasRedis)('stylegraph worker and submit (BullMQ on Redis)', () 
     const a = startWorker('q2', 4);
     await a.ready;
     const out = join(tmp, 'out2');
-    const args = ['submit', 'presets/gatys.json', '--redis', url, '--queue', 'q2', '--content', join(photos, 'chelsea.jpg'), '--size', '48', '--steps', '40', '--set', 'optim.method=adam', '--out', out];
+    const args = [
+      'submit',
+      'presets/gatys.json',
+      '--redis',
+      url,
+      '--queue',
+      'q2',
+      '--content',
+      join(photos, 'chelsea.jpg'),
+      '--size',
+      '48',
+      '--steps',
+      '40',
+      '--set',
+      'optim.method=adam',
+      '--out',
+      out,
+    ];
     const detached = await cli(...args, '--detach');
     expect(detached.code, detached.err).toBe(0);
     const batch = detached.out.trim();
     expect(batch).toMatch(/^[0-9a-f]{16}$/);
     // Kill the worker once it is a few steps in.
-    await waitFor(async () => {
-      const [job] = await jobsOf('q2');
-      return typeof job?.progress === 'object' && (job.progress as { step: number }).step >= 2;
-    }, 90_000, a.log);
+    await waitFor(
+      async () => {
+        const [job] = await jobsOf('q2');
+        return typeof job?.progress === 'object' && (job.progress as { step: number }).step >= 2;
+      },
+      90_000,
+      a.log,
+    );
     a.p.kill('SIGKILL');
     const b = startWorker('q2', 4);
     const status = await cli('status', batch, '--redis', url, '--queue', 'q2');
@@ -150,7 +237,25 @@ describe.skipIf(!hasRedis)('stylegraph worker and submit (BullMQ on Redis)', () 
     const w = startWorker('q3');
     await w.ready;
     const out = join(tmp, 'out3');
-    const detached = await cli('submit', 'presets/gatys.json', '--redis', url, '--queue', 'q3', '--content', join(photos, 'brick.jpg'), '--size', '48', '--steps', '30', '--set', 'optim.method=adam', '--out', out, '--detach');
+    const detached = await cli(
+      'submit',
+      'presets/gatys.json',
+      '--redis',
+      url,
+      '--queue',
+      'q3',
+      '--content',
+      join(photos, 'brick.jpg'),
+      '--size',
+      '48',
+      '--steps',
+      '30',
+      '--set',
+      'optim.method=adam',
+      '--out',
+      out,
+      '--detach',
+    );
     expect(detached.code, detached.err).toBe(0);
     await waitFor(async () => (await jobsOf('q3'))[0]?.progress !== 0, 90_000, w.log);
     w.p.kill('SIGTERM');

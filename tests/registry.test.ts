@@ -4,8 +4,12 @@ import { createRegistry } from '../src/plugin/registry';
 import { defineNodeType } from '../src/plugin/types';
 
 const custom = defineNodeType({
-  type: 'test/invert', title: 'Invert', category: 'Image ops',
-  inputs: { image: { type: 'Image' } }, outputs: { image: { type: 'Image' } }, params: {},
+  type: 'test/invert',
+  title: 'Invert',
+  category: 'Image ops',
+  inputs: { image: { type: 'Image' } },
+  outputs: { image: { type: 'Image' } },
+  params: {},
   infer: (ctx) => ({ image: ctx.inputs.image as { shape: number[] } }),
   compute: (ctx) => ({ image: ctx.tf.sub(1, ctx.inputs.image as ReturnType<typeof ctx.tf.scalar>) }),
 });
@@ -14,7 +18,9 @@ describe('node registry', () => {
   it('registers every built-in node type', () => {
     const r = createRegistry(builtinNodes);
     expect(r.problems).toEqual([]);
-    expect(r.list().map((d) => d.type)).toEqual(expect.arrayContaining(['image', 'vgg19', 'style-loss', 'optimiser', 'output']));
+    expect(r.list().map((d) => d.type)).toEqual(
+      expect.arrayContaining(['image', 'vgg19', 'style-loss', 'optimiser', 'output']),
+    );
   });
 
   it('rejects a duplicate type name', () => {
@@ -30,7 +36,7 @@ describe('node registry', () => {
         throw new Error('boom');
       },
       { ...custom, type: 'Bad Name' },
-      { ...custom, params: { k: { kind: 'number', default: 5, max: 1 } } , type: 'test/range' },
+      { ...custom, params: { k: { kind: 'number', default: 5, max: 1 } }, type: 'test/range' },
       custom,
     ]);
     expect(problems.map((p) => p.message)).toEqual([

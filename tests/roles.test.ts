@@ -5,7 +5,14 @@ import { createRegistry } from '../src/plugin/registry';
 import { PackHost } from '../src/plugin/packs';
 import { styleGram, styleLoss, tiledStyleLoss } from '../src/ops/losses';
 import {
-  defineNodeType, defineParams, isTensor, type NodeTypeDef, type ParamDefs, type ParamsOf, type Tensor, type ValueInfo,
+  defineNodeType,
+  defineParams,
+  isTensor,
+  type NodeTypeDef,
+  type ParamDefs,
+  type ParamsOf,
+  type Tensor,
+  type ValueInfo,
 } from '../src/plugin/types';
 import { chooseTiling, tiledLoop } from '../src/runtime/tiling';
 import { graph, planOf, run, useWasm } from './helpers';
@@ -39,7 +46,10 @@ const descent = defineNodeType({
   },
   roles: {
     optimiser: {
-      loss: 'objective', result: 'final', steps: 'iterations', previewEvery: 'every',
+      loss: 'objective',
+      result: 'final',
+      steps: 'iterations',
+      previewEvery: 'every',
       settings: (p) => ({ method: p.algorithm === 'Adam' ? 'adam' : 'sgd', learningRate: p.rate, clamp: true }),
     },
   },
@@ -55,7 +65,9 @@ const gramDistance = defineNodeType({
   inputs: { mine: { type: 'Features' }, theirs: { type: 'Features' }, scale: { type: 'Scalar', optional: true } },
   outputs: { term: { type: 'Scalar' } },
   params: { strength: { kind: 'number', default: 1, min: 0 } },
-  roles: { loss: { output: 'term', features: 'mine', target: 'theirs', weight: { input: 'scale', param: 'strength' } } },
+  roles: {
+    loss: { output: 'term', features: 'mine', target: 'theirs', weight: { input: 'scale', param: 'strength' } },
+  },
   prepare: {
     theirs: {
       socket: 'Gram',
@@ -70,7 +82,14 @@ const gramDistance = defineNodeType({
   tiled: () => tiledStyleLoss('gatys'),
   compute: ({ tf: t, inputs, params }) => {
     const w = inputs.scale;
-    return { term: t.tidy(() => t.mul(styleLoss(t, tensor(inputs, 'mine'), tensor(inputs, 'theirs'), 'gatys'), isTensor(w) ? w : params.strength)) };
+    return {
+      term: t.tidy(() =>
+        t.mul(
+          styleLoss(t, tensor(inputs, 'mine'), tensor(inputs, 'theirs'), 'gatys'),
+          isTensor(w) ? w : params.strength,
+        ),
+      ),
+    };
   },
 });
 
@@ -106,9 +125,19 @@ const packGraph = () =>
       ['out', 'output', {}],
     ],
     [
-      ['style.image', 'enc_s.image'], ['content.image', 'x.content'], ['x.image', 'enc_x.image'],
-      ['enc_x.relu1_1', 'g1.mine'], ['enc_s.relu1_1', 'g1.theirs'], ['enc_x.relu2_1', 'g2.mine'], ['enc_s.relu2_1', 'g2.theirs'], ['w2.value', 'g2.scale'],
-      ['g1.term', 'all.parts'], ['g2.term', 'all.parts'], ['x.image', 'opt.picture'], ['all.sum', 'opt.objective'], ['opt.final', 'out.image'],
+      ['style.image', 'enc_s.image'],
+      ['content.image', 'x.content'],
+      ['x.image', 'enc_x.image'],
+      ['enc_x.relu1_1', 'g1.mine'],
+      ['enc_s.relu1_1', 'g1.theirs'],
+      ['enc_x.relu2_1', 'g2.mine'],
+      ['enc_s.relu2_1', 'g2.theirs'],
+      ['w2.value', 'g2.scale'],
+      ['g1.term', 'all.parts'],
+      ['g2.term', 'all.parts'],
+      ['x.image', 'opt.picture'],
+      ['all.sum', 'opt.objective'],
+      ['opt.final', 'out.image'],
     ],
   );
 
@@ -121,10 +150,23 @@ describe('node types with roles of their own names', () => {
 
   it('compiles through the roles: the loss input, the result, the loop, the terms and the sum weight', async () => {
     const { plan } = await planOf(packGraph(), 32, reg);
-    expect(plan.optimiser).toMatchObject({ lossKey: 'all.sum', resultKey: 'opt.final', variables: [{ node: 'x', key: 'x.image', socket: 'Image' }] });
+    expect(plan.optimiser).toMatchObject({
+      lossKey: 'all.sum',
+      resultKey: 'opt.final',
+      variables: [{ node: 'x', key: 'x.image', socket: 'Image' }],
+    });
     expect(plan.optimiser!.loop).toEqual({
-      method: 'adam', steps: 2, learningRate: 0.05, decay: 0, clamp: true, history: 20, lbfgsStep: 1, lineSearch: 'strong-wolfe',
-      iterationsPerStep: 1, lbfgsOn: 'auto', previewEvery: 0,
+      method: 'adam',
+      steps: 2,
+      learningRate: 0.05,
+      decay: 0,
+      clamp: true,
+      history: 20,
+      lbfgsStep: 1,
+      lineSearch: 'strong-wolfe',
+      iterationsPerStep: 1,
+      lbfgsOn: 'auto',
+      previewEvery: 0,
     });
     expect(plan.terms).toEqual([
       { nodeId: 'g1', key: 'g1.term', multiplier: 10 },
@@ -142,7 +184,9 @@ describe('node types with roles of their own names', () => {
       ['g2', 'enc_x.relu2_1', 'g2.theirs:prepared', 'w2.value', 10, 'g2.term'],
     ]);
     expect(loop.rest.map((s) => s.id)).toEqual(['all']);
-    expect(chooseTiling(plan, reg, 'wasm', { extent: 24 })).toMatchObject({ message: 'tiling 32x32 into 9 tiles of 12 px (+6 px halo)' });
+    expect(chooseTiling(plan, reg, 'wasm', { extent: 24 })).toMatchObject({
+      message: 'tiling 32x32 into 9 tiles of 12 px (+6 px halo)',
+    });
   });
 
   it('runs the steps the roles name, whole and on tiles, with the same losses', async () => {
@@ -154,7 +198,12 @@ describe('node types with roles of their own names', () => {
     expect(s0.terms.g1! + s0.terms.g2!).toBeCloseTo(s0.loss, 3);
     expect(whole.steps.at(-1)!.loss).toBeLessThan(s0.loss);
     const events: string[] = [];
-    const tiled = await run(packGraph(), 32, { tiling: { extent: 24 }, onEvent: (e) => e.type === 'status' && events.push(e.message) }, reg);
+    const tiled = await run(
+      packGraph(),
+      32,
+      { tiling: { extent: 24 }, onEvent: (e) => e.type === 'status' && events.push(e.message) },
+      reg,
+    );
     expect(tiled.status, tiled.error).toBe('done');
     expect(events).toContain('tiling 32x32 into 9 tiles of 12 px (+6 px halo)');
     whole.steps.forEach((s, i) => expect(Math.abs(tiled.steps[i]!.loss - s.loss) / s.loss).toBeLessThan(1e-4));
@@ -173,8 +222,12 @@ describe('roles checked at registration', () => {
   const base = { title: 'T', category: 'Test', outputs: {}, infer: () => ({}) };
   const optimiserDef = (roles: unknown): NodeTypeDef =>
     ({
-      ...base, type: 'test/opt', role: 'optimiser', inputs: { x: { type: 'Image' }, objective: { type: 'Scalar' } },
-      params: { count: { kind: 'integer', default: 1 }, rate: { kind: 'number', default: 0.1 } }, roles,
+      ...base,
+      type: 'test/opt',
+      role: 'optimiser',
+      inputs: { x: { type: 'Image' }, objective: { type: 'Scalar' } },
+      params: { count: { kind: 'integer', default: 1 }, rate: { kind: 'number', default: 0.1 } },
+      roles,
     }) as NodeTypeDef; // a pack written in JavaScript: nothing checked its roles' names before the registry
   const settings = (p: Record<string, unknown>) => ({ method: 'adam' as const, learningRate: Number(p.rate) });
   const register = (def: NodeTypeDef) => createRegistry().register(def);
@@ -206,20 +259,31 @@ describe('roles checked at registration', () => {
 
   it('rejects an optimiser without roles, and settings that name no method the runtime has', () => {
     expect(register(optimiserDef(undefined))).toMatch(/^test\/opt: an optimiser declares roles\.optimiser/);
-    expect(register(optimiserDef({ optimiser: { loss: 'objective', steps: 'count', settings: () => ({ method: 'rmsprop', learningRate: 1 }) } }))).toBe(
-      'test/opt: roles.optimiser.settings gave the method "rmsprop" for the defaults; methods: lbfgs, adam, sgd',
-    );
+    expect(
+      register(
+        optimiserDef({
+          optimiser: { loss: 'objective', steps: 'count', settings: () => ({ method: 'rmsprop', learningRate: 1 }) },
+        }),
+      ),
+    ).toBe('test/opt: roles.optimiser.settings gave the method "rmsprop" for the defaults; methods: lbfgs, adam, sgd');
   });
 
   it('rejects loss, sum and encoder roles that name undeclared sockets or parameters', () => {
     const loss = { ...gramDistance, type: 'test/loss' };
-    expect(register({ ...loss, roles: { loss: { output: 'term', features: 'mine', target: 'theirs', weight: { param: 'weight' } } } })).toBe(
+    expect(
+      register({
+        ...loss,
+        roles: { loss: { output: 'term', features: 'mine', target: 'theirs', weight: { param: 'weight' } } },
+      }),
+    ).toBe(
       'test/loss: roles.loss.weight.param names the parameter "weight", which the node type does not declare (parameters: strength)',
     );
     expect(register({ ...loss, roles: { loss: { output: 'loss' } } })).toBe(
       'test/loss: roles.loss.output names the output "loss", which the node type does not declare (outputs: term)',
     );
-    expect(register({ ...loss, roles: { loss: { output: 'term' } } })).toMatch(/^test\/loss: a loss with a tiled form declares roles\.loss\.features and roles\.loss\.target/);
+    expect(register({ ...loss, roles: { loss: { output: 'term' } } })).toMatch(
+      /^test\/loss: a loss with a tiled form declares roles\.loss\.features and roles\.loss\.target/,
+    );
     expect(register({ ...total, type: 'test/sum', roles: { sum: { terms: 'terms' } } })).toBe(
       'test/sum: roles.sum.terms names the input "terms", which the node type does not declare (inputs: parts)',
     );
@@ -231,7 +295,18 @@ describe('roles checked at registration', () => {
 
   it('refuses a pack whose node type names an undeclared parameter in its roles, naming the pack', () => {
     const host = new PackHost(builtinRegistry());
-    const r = host.install({ default: { name: 'bad', version: '1.0.0', api: '^1.2.0', description: 'x', nodes: [optimiserDef({ optimiser: { loss: 'objective', steps: 'n', settings } })] } }, 'test');
+    const r = host.install(
+      {
+        default: {
+          name: 'bad',
+          version: '1.0.0',
+          api: '^1.2.0',
+          description: 'x',
+          nodes: [optimiserDef({ optimiser: { loss: 'objective', steps: 'n', settings } })],
+        },
+      },
+      'test',
+    );
     expect(r).toMatchObject({ ok: false });
     expect(!r.ok && r.error).toBe(
       'pack "bad" was not installed: bad/test/opt: roles.optimiser.steps names the parameter "n", which the node type does not declare (parameters: count, rate)',
@@ -240,9 +315,19 @@ describe('roles checked at registration', () => {
 
   it('gives a 1.1 loss (no roles) the roles its names meant', () => {
     const reg = createRegistry();
-    const legacy = { ...gramDistance, type: 'test/legacy', inputs: { input: { type: 'Features' }, target: { type: 'Features' }, weight: { type: 'Scalar', optional: true } }, outputs: { loss: { type: 'Scalar' } }, params: { weight: { kind: 'number', default: 1 } }, roles: undefined, prepare: undefined } as NodeTypeDef;
+    const legacy = {
+      ...gramDistance,
+      type: 'test/legacy',
+      inputs: { input: { type: 'Features' }, target: { type: 'Features' }, weight: { type: 'Scalar', optional: true } },
+      outputs: { loss: { type: 'Scalar' } },
+      params: { weight: { kind: 'number', default: 1 } },
+      roles: undefined,
+      prepare: undefined,
+    } as NodeTypeDef;
     expect(reg.register(legacy)).toBeNull();
-    expect(reg.get('test/legacy')!.roles).toEqual({ loss: { output: 'loss', features: 'input', target: 'target', weight: { input: 'weight', param: 'weight' } } });
+    expect(reg.get('test/legacy')!.roles).toEqual({
+      loss: { output: 'loss', features: 'input', target: 'target', weight: { input: 'weight', param: 'weight' } },
+    });
   });
 });
 
@@ -256,17 +341,31 @@ describe('parameters typed from their declarations', () => {
       name: { kind: 'string', default: '' },
     });
     expectTypeOf(params).toBeObject();
-    expectTypeOf<ParamsOf<typeof params>>().toEqualTypeOf<{ n: number; mode: 'a' | 'b'; taps: string[]; on: boolean; name: string }>();
+    expectTypeOf<ParamsOf<typeof params>>().toEqualTypeOf<{
+      n: number;
+      mode: 'a' | 'b';
+      taps: string[];
+      on: boolean;
+      name: string;
+    }>();
     // Unknown declarations type as ParamValues.
     expectTypeOf<ParamsOf<ParamDefs>[string]>().toEqualTypeOf<number | boolean | string | string[]>();
     // The built-in optimiser's settings read its method as the runtime's methods: no cast.
-    expectTypeOf(optimiser.roles!.optimiser!.settings).returns.toHaveProperty('method').toEqualTypeOf<'lbfgs' | 'adam' | 'sgd'>();
+    expectTypeOf(optimiser.roles!.optimiser!.settings)
+      .returns.toHaveProperty('method')
+      .toEqualTypeOf<'lbfgs' | 'adam' | 'sgd'>();
   });
 
   it('checks role names against the declarations when a node type is defined', () => {
     const def = {
-      type: 't', title: 't', category: 'c', role: 'optimiser', inputs: { objective: { type: 'Scalar' } }, outputs: {},
-      params: { n: { kind: 'integer', default: 1 }, r: { kind: 'number', default: 1 } }, infer: () => ({}),
+      type: 't',
+      title: 't',
+      category: 'c',
+      role: 'optimiser',
+      inputs: { objective: { type: 'Scalar' } },
+      outputs: {},
+      params: { n: { kind: 'integer', default: 1 }, r: { kind: 'number', default: 1 } },
+      infer: () => ({}),
     } as const;
     const settings = (p: { r: number }) => ({ method: 'adam' as const, learningRate: p.r });
     defineNodeType({ ...def, roles: { optimiser: { loss: 'objective', steps: 'n', settings } } });

@@ -50,15 +50,37 @@ function gatysWith(metadata: Record<string, unknown> = {}) {
 describe('one run session for every host', () => {
   it('gives the same report for a CLI run, a sweep cell, a batch item and the editor worker with the same seed', async () => {
     const common = ['--size', '24', '--steps', '2', '--seed', '7', '--backend', 'wasm'];
-    const single = await cli('run', 'presets/gatys.json', ...common, '--out', join(tmp, 'single.png'), '--report', join(tmp, 'single.json'));
+    const single = await cli(
+      'run',
+      'presets/gatys.json',
+      ...common,
+      '--out',
+      join(tmp, 'single.png'),
+      '--report',
+      join(tmp, 'single.json'),
+    );
     expect(single.code, single.err).toBe(0);
 
     // A one-cell sweep whose setting is the graph's own value.
     const doc = gatysWith();
     const weight = doc.nodes.find((n: { id: string }) => n.id === 'content_loss').params.weight;
     const sweepDoc = join(tmp, 'sweep.json');
-    writeFileSync(sweepDoc, JSON.stringify({ ...doc, metadata: { ...doc.metadata, sweep: { columns: [{ label: 'same', set: { 'content_loss.weight': weight } }] } } }));
-    const sweep = await cli('run', sweepDoc, ...common, '--out', join(tmp, 'sweep.png'), '--report', join(tmp, 'sweep-report.json'));
+    writeFileSync(
+      sweepDoc,
+      JSON.stringify({
+        ...doc,
+        metadata: { ...doc.metadata, sweep: { columns: [{ label: 'same', set: { 'content_loss.weight': weight } }] } },
+      }),
+    );
+    const sweep = await cli(
+      'run',
+      sweepDoc,
+      ...common,
+      '--out',
+      join(tmp, 'sweep.png'),
+      '--report',
+      join(tmp, 'sweep-report.json'),
+    );
     expect(sweep.code, sweep.err).toBe(0);
 
     // A batch of one: the same photo in a folder.
@@ -66,7 +88,17 @@ describe('one run session for every host', () => {
     mkdirSync(photos, { recursive: true });
     const content = doc.nodes.find((n: { params: { slot?: string } }) => n.params.slot === 'content').params.source;
     copyFileSync(join(tmp, content), join(photos, 'photo.jpg'));
-    const batch = await cli('run', 'presets/gatys.json', '--content', photos, ...common, '--out', join(tmp, 'batch'), '--report', join(tmp, 'batch.json'));
+    const batch = await cli(
+      'run',
+      'presets/gatys.json',
+      '--content',
+      photos,
+      ...common,
+      '--out',
+      join(tmp, 'batch'),
+      '--report',
+      join(tmp, 'batch.json'),
+    );
     expect(batch.code, batch.err).toBe(0);
 
     // The editor's worker, given the document as the editor sends it (steps set in the graph, the seed alongside).
@@ -75,10 +107,25 @@ describe('one run session for every host', () => {
     const posted: FromWorker[] = [];
     const access = documentAccess(join(presets, 'gatys.json'));
     await runInWorker(
-      { type: 'run', id: 1, document: JSON.stringify(workerDoc), size: 24, seed: 7, base: presets, uploads: {}, probe: [], sweep: false },
       {
-        tf, registry: builtinRegistry(), state: { models: createModelCache(), memo: new RunMemo(), images: new Map() }, checkpoints: noCheckpoints,
-        decode: (s) => access.decode(s), loadModel: () => Promise.reject(new Error('no models here')), post: (m) => posted.push(m),
+        type: 'run',
+        id: 1,
+        document: JSON.stringify(workerDoc),
+        size: 24,
+        seed: 7,
+        base: presets,
+        uploads: {},
+        probe: [],
+        sweep: false,
+      },
+      {
+        tf,
+        registry: builtinRegistry(),
+        state: { models: createModelCache(), memo: new RunMemo(), images: new Map() },
+        checkpoints: noCheckpoints,
+        decode: (s) => access.decode(s),
+        loadModel: () => Promise.reject(new Error('no models here')),
+        post: (m) => posted.push(m),
       },
       new AbortController().signal,
     );
@@ -92,45 +139,94 @@ describe('one run session for every host', () => {
     expect(comparable(readJson(join(tmp, 'batch.json')).items[0])).toEqual(reference);
     expect(done?.type === 'done' && done.report && comparable(done.report)).toEqual(reference);
     // The seed matters: another seed starts from other noise.
-    await cli('run', 'presets/gatys.json', ...common.slice(0, 4), '--seed', '8', '--backend', 'wasm', '--out', join(tmp, 'seed8.png'), '--report', join(tmp, 'seed8.json'));
+    await cli(
+      'run',
+      'presets/gatys.json',
+      ...common.slice(0, 4),
+      '--seed',
+      '8',
+      '--backend',
+      'wasm',
+      '--out',
+      join(tmp, 'seed8.png'),
+      '--report',
+      join(tmp, 'seed8.json'),
+    );
     expect(readJson(join(tmp, 'seed8.json')).steps[0].loss).not.toBe(reference.steps[0]!.loss);
   });
 
   it('loads --weights for a sweep (lesson sheets use the given networks)', async () => {
     const doc = readJson(join(presets, 'adain.json'));
-    doc.metadata.sweep = { columns: [{ label: 'alpha=0.5', set: { 'adain.alpha': 0.5 } }, { label: 'alpha=1', set: { 'adain.alpha': 1 } }] };
+    doc.metadata.sweep = {
+      columns: [
+        { label: 'alpha=0.5', set: { 'adain.alpha': 0.5 } },
+        { label: 'alpha=1', set: { 'adain.alpha': 1 } },
+      ],
+    };
     const path = join(tmp, 'adain-sweep.json');
     writeFileSync(path, JSON.stringify(doc));
     const report = join(tmp, 'adain-sweep-report.json');
-    const r = await cli('run', path, '--size', '32', '--out', join(tmp, 'adain-sheet.png'), '--report', report,
-      '--weights', 'vgg_normalised=tests/fixtures/vgg_normalised-tiny.pth', '--weights', 'adain-decoder=tests/fixtures/decoder-tiny.pth');
+    const r = await cli(
+      'run',
+      path,
+      '--size',
+      '32',
+      '--out',
+      join(tmp, 'adain-sheet.png'),
+      '--report',
+      report,
+      '--weights',
+      'vgg_normalised=tests/fixtures/vgg_normalised-tiny.pth',
+      '--weights',
+      'adain-decoder=tests/fixtures/decoder-tiny.pth',
+    );
     expect(r.code, r.err).toBe(0);
     const cells: RunReport[] = readJson(report).cells;
     expect(cells.map((c) => c.label)).toEqual(['alpha=0.5', 'alpha=1']);
     for (const c of cells) {
       expect(c.weights.map((w) => w.weights)).toContain('Decoder: adain-decoder from tests/fixtures/decoder-tiny.pth');
-      expect(c.weights.map((w) => w.weights)).toContain('VGG19 normalised: vgg_normalised from tests/fixtures/vgg_normalised-tiny.pth');
+      expect(c.weights.map((w) => w.weights)).toContain(
+        'VGG19 normalised: vgg_normalised from tests/fixtures/vgg_normalised-tiny.pth',
+      );
     }
   });
 
   it('emits scale, probe and run-done events, and refuses a request that mixes modes', async () => {
-    expect(checkRequest({ size: 32, seed: 0, sweep: true, batch: ['a.jpg'] })).toEqual(['a run is one of: a sweep, a batch, or coarse to fine']);
-    expect(checkRequest({ size: 32, seed: 0, scales: [0.5, 1], steps: [1, 2, 3] })).toEqual(['3 step counts for 2 scales']);
+    expect(checkRequest({ size: 32, seed: 0, sweep: true, batch: ['a.jpg'] })).toEqual([
+      'a run is one of: a sweep, a batch, or coarse to fine',
+    ]);
+    expect(checkRequest({ size: 32, seed: 0, scales: [0.5, 1], steps: [1, 2, 3] })).toEqual([
+      '3 step counts for 2 scales',
+    ]);
     expect(checkRequest({ size: 4, seed: 0 })[0]).toMatch(/at least 8/);
     await startNodeBackend('wasm');
     const { model } = parseDocument(JSON.stringify(gatysWith()));
     const events: SessionEvent[] = [];
     const access = documentAccess(join(presets, 'gatys.json'));
-    const result = await runSession(model!, builtinRegistry(), { size: 32, seed: 1, steps: [1, 1], scales: [0.5, 1], probe: ['enc_x.relu1_1'] }, {
-      tf, readImage: access.decode, onEvent: (e) => events.push(e),
-    });
+    const result = await runSession(
+      model!,
+      builtinRegistry(),
+      { size: 32, seed: 1, steps: [1, 1], scales: [0.5, 1], probe: ['enc_x.relu1_1'] },
+      {
+        tf,
+        readImage: access.decode,
+        onEvent: (e) => events.push(e),
+      },
+    );
     expect(result.status, result.error).toBe('done');
     expect(events.filter((e) => e.type === 'scale').map((e) => e.type === 'scale' && e.size)).toEqual([16, 32]);
     expect(events.some((e) => e.type === 'probe' && e.key === 'enc_x.relu1_1')).toBe(true);
     expect(events.filter((e) => e.type === 'run-done')).toHaveLength(1);
-    expect(result.runs[0]!.scales!.map((s) => [s.size, s.steps])).toEqual([[16, 1], [32, 1]]);
+    expect(result.runs[0]!.scales!.map((s) => [s.size, s.steps])).toEqual([
+      [16, 1],
+      [32, 1],
+    ]);
     // A graph that does not compile is invalid and says where: nothing runs.
-    const broken = { ...model!, nodes: model!.nodes.filter((n) => n.type !== 'output'), edges: model!.edges.filter((e) => e.to.node !== 'output') };
+    const broken = {
+      ...model!,
+      nodes: model!.nodes.filter((n) => n.type !== 'output'),
+      edges: model!.edges.filter((e) => e.to.node !== 'output'),
+    };
     const bad = await runSession(broken, builtinRegistry(), { size: 32, seed: 0 }, { tf, readImage: access.decode });
     expect(bad.status).toBe('invalid');
     expect(bad.diagnostics.find((d) => d.severity === 'error')?.code).toBe('no-output');
@@ -139,7 +235,14 @@ describe('one run session for every host', () => {
 
   it('means one thing by valid: validate refuses what plan and run refuse, and lists what the editor lists', async () => {
     const oneNode = join(tmp, 'one-node.json');
-    writeFileSync(oneNode, JSON.stringify({ ...gatysWith(), nodes: [{ id: 'x', type: 'noise', position: { x: 0, y: 0 }, params: {} }], edges: [] }));
+    writeFileSync(
+      oneNode,
+      JSON.stringify({
+        ...gatysWith(),
+        nodes: [{ id: 'x', type: 'noise', position: { x: 0, y: 0 }, params: {} }],
+        edges: [],
+      }),
+    );
     const validate = await cli('validate', oneNode);
     const plan = await cli('plan', oneNode);
     expect(plan.code).toBe(2);
@@ -157,7 +260,9 @@ describe('one run session for every host', () => {
     writeFileSync(path, JSON.stringify(doc));
     const r = await cli('validate', path);
     expect(r.code).toBe(0);
-    expect(r.err).toMatch(/warning: .*"decoder" asks for weights named "decoder", which the weights manifest does not know; load them with --weights decoder=PATH/);
+    expect(r.err).toMatch(
+      /warning: .*"decoder" asks for weights named "decoder", which the weights manifest does not know; load them with --weights decoder=PATH/,
+    );
     expect((await cli('validate', 'presets/adain.json')).err).not.toMatch(/asks for weights/);
   });
 });

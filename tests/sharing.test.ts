@@ -39,25 +39,32 @@ describe('graph in a PNG (iTXt)', () => {
   it('fuzz: mutated and random bytes give a PngError or the text, never anything else', () => {
     const valid = embedText(png(), gatysText);
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.nat(valid.length - 1), fc.integer({ min: 0, max: 255 })), { maxLength: 4 }), fc.nat(valid.length), (edits, cut) => {
-        const b = valid.slice(0, Math.max(8, cut));
-        for (const [i, v] of edits) if (i < b.length) b[i] = v;
+      fc.property(
+        fc.array(fc.tuple(fc.nat(valid.length - 1), fc.integer({ min: 0, max: 255 })), { maxLength: 4 }),
+        fc.nat(valid.length),
+        (edits, cut) => {
+          const b = valid.slice(0, Math.max(8, cut));
+          for (const [i, v] of edits) if (i < b.length) b[i] = v;
+          try {
+            const t = extractText(b);
+            expect(t === null || typeof t === 'string').toBe(true);
+          } catch (e) {
+            expect(e).toBeInstanceOf(PngError);
+          }
+        },
+      ),
+      FUZZ,
+    );
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 200 }), (bytes) => {
         try {
-          const t = extractText(b);
-          expect(t === null || typeof t === 'string').toBe(true);
+          extractText(bytes);
         } catch (e) {
           expect(e).toBeInstanceOf(PngError);
         }
       }),
       FUZZ,
     );
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 200 }), (bytes) => {
-      try {
-        extractText(bytes);
-      } catch (e) {
-        expect(e).toBeInstanceOf(PngError);
-      }
-    }), FUZZ);
   });
 });
 
@@ -80,47 +87,83 @@ describe('share links', () => {
   });
 
   it('fuzz: any fragment gives the text or a LinkError', () => {
-    fc.assert(fc.property(fc.string({ maxLength: 300 }), (s) => {
-      try {
-        decodeLink(`graph=${s}`);
-      } catch (e) {
-        expect(e).toBeInstanceOf(LinkError);
-      }
-    }), FUZZ);
+    fc.assert(
+      fc.property(fc.string({ maxLength: 300 }), (s) => {
+        try {
+          decodeLink(`graph=${s}`);
+        } catch (e) {
+          expect(e).toBeInstanceOf(LinkError);
+        }
+      }),
+      FUZZ,
+    );
   });
 });
 
 describe('documents are data', () => {
   it('fuzz: the parser never throws on any JSON value or text, and reports with paths', () => {
-    fc.assert(fc.property(fc.jsonValue(), (v) => {
-      const r = parseDocument(v);
-      for (const d of r.diagnostics) expect(d.path.startsWith('$')).toBe(true);
-      expect(() => JSON.stringify(v)).not.toThrow();
-      expect(() => parseDocument(JSON.stringify(v))).not.toThrow();
-    }), FUZZ);
-    fc.assert(fc.property(fc.string({ maxLength: 200 }), (s) => {
-      expect(() => parseDocument(s)).not.toThrow();
-    }), FUZZ);
+    fc.assert(
+      fc.property(fc.jsonValue(), (v) => {
+        const r = parseDocument(v);
+        for (const d of r.diagnostics) expect(d.path.startsWith('$')).toBe(true);
+        expect(() => JSON.stringify(v)).not.toThrow();
+        expect(() => parseDocument(JSON.stringify(v))).not.toThrow();
+      }),
+      FUZZ,
+    );
+    fc.assert(
+      fc.property(fc.string({ maxLength: 200 }), (s) => {
+        expect(() => parseDocument(s)).not.toThrow();
+      }),
+      FUZZ,
+    );
   });
 
   it('fuzz: wrong types in every field of a real document give diagnostics, not exceptions', () => {
     const doc = JSON.parse(gatysText);
-    fc.assert(fc.property(fc.nat(doc.nodes.length - 1), fc.constantFrom('id', 'type', 'position', 'params', 'title'), fc.jsonValue(), (i, field, value) => {
-      const copy = structuredClone(doc);
-      copy.nodes[i][field] = value;
-      const r = parseDocument(copy);
-      if (r.model) expect(() => validateGraph(r.model!, registry)).not.toThrow();
-    }), FUZZ);
+    fc.assert(
+      fc.property(
+        fc.nat(doc.nodes.length - 1),
+        fc.constantFrom('id', 'type', 'position', 'params', 'title'),
+        fc.jsonValue(),
+        (i, field, value) => {
+          const copy = structuredClone(doc);
+          copy.nodes[i][field] = value;
+          const r = parseDocument(copy);
+          if (r.model) expect(() => validateGraph(r.model!, registry)).not.toThrow();
+        },
+      ),
+      FUZZ,
+    );
   });
 
   it('enforces limits with clear messages', () => {
     let deep: unknown = 1;
     for (let i = 0; i < 200; i++) deep = [deep];
-    expect(parseDocument({ format: 'stylegraph', version: 1, nodes: [], edges: [], metadata: { x: deep } }).diagnostics[0]!.message).toMatch(/nests deeper than 64/);
+    expect(
+      parseDocument({ format: 'stylegraph', version: 1, nodes: [], edges: [], metadata: { x: deep } }).diagnostics[0]!
+        .message,
+    ).toMatch(/nests deeper than 64/);
     const many = Array.from({ length: LIMITS.nodes + 1 }, (_, i) => ({ id: `n${i}`, type: 'scalar' }));
-    expect(parseDocument({ format: 'stylegraph', version: 1, nodes: many, edges: [] }).diagnostics[0]!.message).toMatch(new RegExp(`${LIMITS.nodes + 1} nodes; the limit is ${LIMITS.nodes}`));
-    expect(parseDocument({ format: 'stylegraph', version: 1, nodes: [{ id: 'a', type: 'scalar', title: 'x'.repeat(LIMITS.stringLength + 1) }], edges: [] }).diagnostics[0]!.message).toMatch(/longer than/);
-    expect(parseDocument({ format: 'stylegraph', version: 1, nodes: [{ id: 'a', type: 'scalar', params: { value: Number('1e400') } }], edges: [] }).model).not.toBeNull();
+    expect(parseDocument({ format: 'stylegraph', version: 1, nodes: many, edges: [] }).diagnostics[0]!.message).toMatch(
+      new RegExp(`${LIMITS.nodes + 1} nodes; the limit is ${LIMITS.nodes}`),
+    );
+    expect(
+      parseDocument({
+        format: 'stylegraph',
+        version: 1,
+        nodes: [{ id: 'a', type: 'scalar', title: 'x'.repeat(LIMITS.stringLength + 1) }],
+        edges: [],
+      }).diagnostics[0]!.message,
+    ).toMatch(/longer than/);
+    expect(
+      parseDocument({
+        format: 'stylegraph',
+        version: 1,
+        nodes: [{ id: 'a', type: 'scalar', params: { value: Number('1e400') } }],
+        edges: [],
+      }).model,
+    ).not.toBeNull();
   });
 
   it('opens every saved v1 document from earlier releases', () => {

@@ -4,7 +4,7 @@ import { remoteOrigin, sourcePlace } from '../src/web/source-origin';
 /** The editor decides remote vs local as the browser parses a URL (issue 16), never by a pattern. */
 const page = 'http://127.0.0.1:5173/?fresh';
 
-describe('where a document\'s source leads', () => {
+describe("where a document's source leads", () => {
   it('counts ` //host`, `/\\host`, a tab or newline in the URL, another scheme or port as remote', () => {
     for (const [source, origin] of [
       [' //evil.test/x.png', 'http://evil.test'],
@@ -18,11 +18,20 @@ describe('where a document\'s source leads', () => {
       ['http://127.0.0.1:9999/x.png', 'http://127.0.0.1:9999'],
       ['file:///etc/passwd', 'file:'],
       ['javascript:alert(1)', 'javascript:'],
-    ] as const) expect(remoteOrigin(source, page), JSON.stringify(source)).toBe(origin);
+    ] as const)
+      expect(remoteOrigin(source, page), JSON.stringify(source)).toBe(origin);
   });
 
-  it('counts the page\'s own files, data: URLs and uploads as local', () => {
-    for (const source of ['images/astronaut.jpg', '/images/astronaut.jpg', './a b.png', 'http://127.0.0.1:5173/images/a.jpg', 'data:image/png;base64,AAAA', 'upload:0a1b/x.png', ' images/a.jpg'])
+  it("counts the page's own files, data: URLs and uploads as local", () => {
+    for (const source of [
+      'images/astronaut.jpg',
+      '/images/astronaut.jpg',
+      './a b.png',
+      'http://127.0.0.1:5173/images/a.jpg',
+      'data:image/png;base64,AAAA',
+      'upload:0a1b/x.png',
+      ' images/a.jpg',
+    ])
       expect(remoteOrigin(source, page), source).toBeNull();
     expect(sourcePlace('images/a.jpg', page)).toEqual({ local: true, href: 'http://127.0.0.1:5173/images/a.jpg' });
     expect(sourcePlace('upload:0a1b/x.png', page)).toEqual({ local: true, href: null });

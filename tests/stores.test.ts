@@ -150,10 +150,23 @@ describe('run store', () => {
 });
 
 describe('run store: the queue and the history', () => {
-  const doneMessage = (id: number, image: { width: number; height: number; data: Uint8ClampedArray<ArrayBuffer> } | null) => ({
-    type: 'done' as const, id, status: 'done' as const, diagnostics: [], outputs: image ? { out: image } : {}, weights: [], reused: { hits: 0, misses: 0 }, ms: 1200,
+  const doneMessage = (
+    id: number,
+    image: { width: number; height: number; data: Uint8ClampedArray<ArrayBuffer> } | null,
+  ) => ({
+    type: 'done' as const,
+    id,
+    status: 'done' as const,
+    diagnostics: [],
+    outputs: image ? { out: image } : {},
+    weights: [],
+    reused: { hits: 0, misses: 0 },
+    ms: 1200,
   });
-  const receive = (m: unknown) => (globalThis as unknown as { __lastWorker: { onmessage(e: { data: unknown }): void } }).__lastWorker.onmessage({ data: m });
+  const receive = (m: unknown) =>
+    (globalThis as unknown as { __lastWorker: { onmessage(e: { data: unknown }): void } }).__lastWorker.onmessage({
+      data: m,
+    });
 
   beforeEach(() => {
     // A stand-in for the run worker: it records what it is sent.
@@ -174,7 +187,12 @@ describe('run store: the queue and the history', () => {
     // The page fetches what the worker cannot (wasm files, a run's images): here every file is empty.
     vi.stubGlobal('fetch', async () => new Response(new Uint8Array(0)));
   });
-  const sentRuns = () => (globalThis as unknown as { __lastWorker: { sent: { type: string; id: number; seed: number; document: string }[] } }).__lastWorker.sent.filter((m) => m.type === 'run');
+  const sentRuns = () =>
+    (
+      globalThis as unknown as {
+        __lastWorker: { sent: { type: string; id: number; seed: number; document: string }[] };
+      }
+    ).__lastWorker.sent.filter((m) => m.type === 'run');
 
   it('queues the graph as it was when asked while a run goes on, runs the queue in order (reordered, one cancelled), and keeps a history', async () => {
     const g = withGatys();
@@ -229,7 +247,9 @@ describe('run store: the queue and the history', () => {
     expect(run.queue.map((q) => q.seed)).toEqual([5, 6]);
     run.stop();
     // The worker never answers (a step that never yields): after the grace a new worker starts; the queue is kept.
-    await vi.waitFor(() => expect((globalThis as unknown as { __lastWorker: object }).__lastWorker).not.toBe(first), { timeout: STOP_GRACE_MS + 2000 });
+    await vi.waitFor(() => expect((globalThis as unknown as { __lastWorker: object }).__lastWorker).not.toBe(first), {
+      timeout: STOP_GRACE_MS + 2000,
+    });
     expect(run.queue.map((q) => q.seed)).toEqual([5, 6]);
     expect(run.history.map((h) => h.status)).toEqual(['cancelled']);
     receive({ type: 'ready', choice: { backend: 'wasm', skipped: [] }, weights: [], shapes: {}, errors: [] });
@@ -253,7 +273,15 @@ describe('run store: the queue and the history', () => {
   });
 
   it('keeps pinned runs when the history is full, dropping the oldest others', () => {
-    const item = (key: number, pinned = false) => ({ key, label: `#${key}`, image: null, status: 'done', seconds: 1, steps: 1, pinned });
+    const item = (key: number, pinned = false) => ({
+      key,
+      label: `#${key}`,
+      image: null,
+      status: 'done',
+      seconds: 1,
+      steps: 1,
+      pinned,
+    });
     const kept = keepHistory([item(30), ...Array.from({ length: 19 }, (_, i) => item(29 - i)), item(1, true)]);
     expect(kept).toHaveLength(20);
     expect(kept.at(-1)!.key).toBe(1);

@@ -10,8 +10,12 @@ const tmp = mkdtempSync(join(tmpdir(), 'stylegraph-threads-'));
 
 function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile('node', ['scripts/stylegraph.mjs', ...args], { cwd: root, env: { ...process.env, STYLEGRAPH_CACHE: join(tmp, 'cache') } }, (err, stdout, stderr) =>
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
+    execFile(
+      'node',
+      ['scripts/stylegraph.mjs', ...args],
+      { cwd: root, env: { ...process.env, STYLEGRAPH_CACHE: join(tmp, 'cache') } },
+      (err, stdout, stderr) =>
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
     );
   });
 }
@@ -39,7 +43,9 @@ describe('wasm threads', () => {
     expect(wasmThreads(3, 2)).toBe(3);
     expect(wasmThreads(0, 2)).toBe(1);
     expect(backendLabel({ backend: 'wasm', skipped: [], threads: 2 })).toBe('wasm, 2 threads');
-    expect(backendLabel({ backend: 'wasm', skipped: [], threads: 1, threadsNote: 'page not cross-origin isolated' })).toBe('wasm, 1 thread (page not cross-origin isolated)');
+    expect(
+      backendLabel({ backend: 'wasm', skipped: [], threads: 1, threadsNote: 'page not cross-origin isolated' }),
+    ).toBe('wasm, 1 thread (page not cross-origin isolated)');
     expect(backendLabel({ backend: 'webgpu', skipped: [] })).toBe('webgpu');
   });
 
@@ -82,7 +88,17 @@ describe('wasm threads', () => {
     await startNodeBackend('wasm', { threads: 1 });
     await tf.setBackend('cpu');
     // A factory that never resolves, as tfjs's own threaded start did in a minified bundle.
-    const hang = registerThreadedWasm(tf, { factory: () => new Promise(() => {}), mainScript: '', workerScript: '', instantiate: () => new Promise(() => {}) }, 2, 300);
+    const hang = registerThreadedWasm(
+      tf,
+      {
+        factory: () => new Promise(() => {}),
+        mainScript: '',
+        workerScript: '',
+        instantiate: () => new Promise(() => {}),
+      },
+      2,
+      300,
+    );
     const started = Date.now();
     expect(await tf.setBackend('wasm')).toBe(false);
     expect(Date.now() - started).toBeLessThan(20_000);
@@ -92,13 +108,30 @@ describe('wasm threads', () => {
   });
 
   it('stylegraph run --threads 2 gives the same losses as --threads 1 and the report records the count', async () => {
-    const runs = await Promise.all([1, 2].map(async (n) => {
-      const report = join(tmp, `r${n}.json`);
-      const r = await cli('run', 'presets/gatys.json', '--size', '32', '--steps', '3', '--backend', 'wasm', '--threads', String(n), '--out', join(tmp, `o${n}.png`), '--report', report);
-      expect(r.code, r.stderr).toBe(0);
-      expect(r.stderr).toContain(`backend wasm, ${n} thread${n === 1 ? '' : 's'}, 32 px`);
-      return JSON.parse(readFileSync(report, 'utf8')) as { threads: number; steps: { loss: number }[] };
-    }));
+    const runs = await Promise.all(
+      [1, 2].map(async (n) => {
+        const report = join(tmp, `r${n}.json`);
+        const r = await cli(
+          'run',
+          'presets/gatys.json',
+          '--size',
+          '32',
+          '--steps',
+          '3',
+          '--backend',
+          'wasm',
+          '--threads',
+          String(n),
+          '--out',
+          join(tmp, `o${n}.png`),
+          '--report',
+          report,
+        );
+        expect(r.code, r.stderr).toBe(0);
+        expect(r.stderr).toContain(`backend wasm, ${n} thread${n === 1 ? '' : 's'}, 32 px`);
+        return JSON.parse(readFileSync(report, 'utf8')) as { threads: number; steps: { loss: number }[] };
+      }),
+    );
     expect(runs.map((r) => r.threads)).toEqual([1, 2]);
     const [a, b] = runs.map((r) => r.steps.map((s) => s.loss));
     expect(a!.length).toBe(4);

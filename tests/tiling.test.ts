@@ -9,7 +9,12 @@ describe('tile grid', () => {
   it('splits H x W into aligned cores that cover every pixel once, with clipped halos', () => {
     // Cores of at most 48 - 2*8 = 32 px, multiples of 16: 100 rows -> 4 cores of 32 (the last 4), 70 columns -> 3.
     const tiles = tileGrid(100, 70, 48, 8, 16);
-    expect(tiles.map((t) => `${t.y0}-${t.y1}`).filter((v, i, a) => a.indexOf(v) === i)).toEqual(['0-32', '32-64', '64-96', '96-100']);
+    expect(tiles.map((t) => `${t.y0}-${t.y1}`).filter((v, i, a) => a.indexOf(v) === i)).toEqual([
+      '0-32',
+      '32-64',
+      '64-96',
+      '96-100',
+    ]);
     expect(tiles.map((t) => `${t.x0}-${t.x1}`).slice(0, 3)).toEqual(['0-32', '32-64', '64-70']);
     expect(tiles[0]).toMatchObject({ ey0: 0, ey1: 40, ex0: 0, ex1: 40 });
     expect(tiles[4]).toMatchObject({ y0: 32, x0: 32, ey0: 24, ey1: 72, ex0: 24, ex1: 70 });
@@ -37,7 +42,10 @@ describe('VGG19 on tiles', () => {
     const tile = vgg19Forward(tf, tf.slice(image, [0, 16, 16, 0], [1, 176, 192, 3]), ['relu1_1', 'relu5_1'], w, 'max');
     const pairs: [tf.Tensor, tf.Tensor][] = [
       [tf.slice(whole.relu5_1!, [0, 6, 6, 0], [1, 1, 7, 512]), tf.slice(tile.relu5_1!, [0, 5, 5, 0], [1, 1, 7, 512])],
-      [tf.slice(whole.relu1_1!, [0, 96, 96, 0], [1, 16, 112, 64]), tf.slice(tile.relu1_1!, [0, 80, 80, 0], [1, 16, 112, 64])],
+      [
+        tf.slice(whole.relu1_1!, [0, 96, 96, 0], [1, 16, 112, 64]),
+        tf.slice(tile.relu1_1!, [0, 80, 80, 0], [1, 16, 112, 64]),
+      ],
     ];
     for (const [a, b] of pairs) {
       const err = tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]!;
@@ -61,7 +69,15 @@ describe('a target pass on tiles', () => {
     const whole = vgg19Forward(tf, image, taps, w, 'avg');
     const infos = Object.fromEntries(taps.map((t) => [t, { shape: whole[t]!.shape }]));
     const seen: number[] = [];
-    const stitched = await stitchedPass(tf, (x) => vgg19Forward(tf, x as tf.Tensor4D, taps, w, 'avg'), image, vgg19Tiling(taps), 40, infos, (_p, k) => seen.push(k));
+    const stitched = await stitchedPass(
+      tf,
+      (x) => vgg19Forward(tf, x as tf.Tensor4D, taps, w, 'avg'),
+      image,
+      vgg19Tiling(taps),
+      40,
+      infos,
+      (_p, k) => seen.push(k),
+    );
     // Cores of 40 - 2 * 12 = 16 px: 5 rows x 6 columns of tiles.
     expect(seen).toEqual([...Array(30).keys()].map((k) => k + 1));
     for (const t of taps) {
@@ -95,13 +111,28 @@ const shallow = (method: string, contentNormalisation = 'gatys', lineSearch = 's
       ['out', 'output', {}],
     ],
     [
-      ['content.image', 'enc_c.image'], ['style.image', 'enc_s.image'], ['content.image', 'x.content'], ['x.image', 'enc_x.image'],
-      ['enc_x.relu2_2', 'c.input'], ['enc_c.relu2_2', 'c.target'],
-      ['enc_x.relu1_1', 's1.input'], ['enc_s.relu1_1', 's1.target'], ['enc_x.relu3_1', 's3.input'], ['enc_s.relu3_1', 's3.target'],
-      ['enc_x.relu2_1', 'ms.input'], ['enc_s.relu2_1', 'ms.target'],
-      ['s1.loss', 'styles.terms'], ['s3.loss', 'styles.terms'], ['ms.loss', 'styles.terms'],
-      ['styles.total', 'total.terms'], ['c.loss', 'total.terms'], ['x.image', 'tv.image'], ['tv.loss', 'total.terms'],
-      ['x.image', 'optim.variable'], ['total.total', 'optim.loss'], ['optim.image', 'out.image'],
+      ['content.image', 'enc_c.image'],
+      ['style.image', 'enc_s.image'],
+      ['content.image', 'x.content'],
+      ['x.image', 'enc_x.image'],
+      ['enc_x.relu2_2', 'c.input'],
+      ['enc_c.relu2_2', 'c.target'],
+      ['enc_x.relu1_1', 's1.input'],
+      ['enc_s.relu1_1', 's1.target'],
+      ['enc_x.relu3_1', 's3.input'],
+      ['enc_s.relu3_1', 's3.target'],
+      ['enc_x.relu2_1', 'ms.input'],
+      ['enc_s.relu2_1', 'ms.target'],
+      ['s1.loss', 'styles.terms'],
+      ['s3.loss', 'styles.terms'],
+      ['ms.loss', 'styles.terms'],
+      ['styles.total', 'total.terms'],
+      ['c.loss', 'total.terms'],
+      ['x.image', 'tv.image'],
+      ['tv.loss', 'total.terms'],
+      ['x.image', 'optim.variable'],
+      ['total.total', 'optim.loss'],
+      ['optim.image', 'out.image'],
     ],
   );
 
@@ -111,7 +142,12 @@ describe('a run on tiles', () => {
     const loop = tiledLoop(plan, registry);
     if ('reason' in loop) throw new Error(loop.reason);
     expect(loop.passes.map((p) => p.nodes)).toEqual([['enc_x']]);
-    expect(loop.terms.map((t) => [t.step.id, t.multiplier])).toEqual([['c', 1], ['s1', 100], ['s3', 100], ['ms', 100]]);
+    expect(loop.terms.map((t) => [t.step.id, t.multiplier])).toEqual([
+      ['c', 1],
+      ['s1', 100],
+      ['s3', 100],
+      ['ms', 100],
+    ]);
     expect(loop.rest.map((s) => s.id)).toEqual(['tv', 'styles', 'total']);
     expect(loop).toMatchObject({ halo: 12, align: 4, size: [64, 64] });
   });
@@ -133,8 +169,12 @@ describe('a run on tiles', () => {
     const choice = chooseTiling(plan, registry, 'webgpu', { limit: 2 ** 40 });
     if (!choice || !('loop' in choice)) throw new Error('expected tiles');
     // At most sqrt(128 MiB / 256 B per px) = 724 px a side: cores of 724 - 160 -> 560 px, spread as 2 x 2 of 384.
-    expect(choice.message).toBe("tiling 768x768 into 4 tiles of 384 px (+80 px halo): one activation would be 144 MiB, over WebGPU's 128 MiB binding");
-    expect(Math.max(...choice.tiles.map((t) => (t.ey1 - t.ey0) * (t.ex1 - t.ex0))) * 64 * 4).toBeLessThanOrEqual(128 * 2 ** 20);
+    expect(choice.message).toBe(
+      "tiling 768x768 into 4 tiles of 384 px (+80 px halo): one activation would be 144 MiB, over WebGPU's 128 MiB binding",
+    );
+    expect(Math.max(...choice.tiles.map((t) => (t.ey1 - t.ey0) * (t.ex1 - t.ex0))) * 64 * 4).toBeLessThanOrEqual(
+      128 * 2 ** 20,
+    );
     expect(chooseTiling(plan, registry, 'wasm', { limit: 2 ** 40 })).toBeNull();
   });
 
@@ -152,9 +192,18 @@ describe('a run on tiles', () => {
         ['out', 'output', {}],
       ],
       [
-        ['style.image', 'enc_s.image'], ['style.image', 'x.content'], ['x.image', 'enc_x.image'], ['enc_x.relu1_1', 's1.input'], ['enc_s.relu1_1', 's1.target'],
-        ['enc_x.relu2_1', 's2.input'], ['enc_s.relu2_1', 's2.target'], ['s1.loss', 'total.terms'], ['s2.loss', 'total.terms'],
-        ['x.image', 'optim.variable'], ['total.total', 'optim.loss'], ['optim.image', 'out.image'],
+        ['style.image', 'enc_s.image'],
+        ['style.image', 'x.content'],
+        ['x.image', 'enc_x.image'],
+        ['enc_x.relu1_1', 's1.input'],
+        ['enc_s.relu1_1', 's1.target'],
+        ['enc_x.relu2_1', 's2.input'],
+        ['enc_s.relu2_1', 's2.target'],
+        ['s1.loss', 'total.terms'],
+        ['s2.loss', 'total.terms'],
+        ['x.image', 'optim.variable'],
+        ['total.total', 'optim.loss'],
+        ['optim.image', 'out.image'],
       ],
     );
     const whole = await run(styleOnly, 32, { tiling: false });
@@ -192,14 +241,18 @@ describe('a run on tiles', () => {
       const whole = await run(graph, 64, { tiling: false });
       const before = tf.memory().numTensors;
       const events: string[] = [];
-      const tiled = await run(graph, 64, { tiling: { extent: 40 }, onEvent: (e) => e.type === 'status' && events.push(e.message) });
+      const tiled = await run(graph, 64, {
+        tiling: { extent: 40 },
+        onEvent: (e) => e.type === 'status' && events.push(e.message),
+      });
       expect(tiled.status).toBe('done');
       expect(events).toContain('tiling 64x64 into 16 tiles of 16 px (+12 px halo)');
       expect(tiled.steps).toHaveLength(whole.steps.length);
       whole.steps.forEach((s, i) => {
         const t = tiled.steps[i]!;
         expect(Math.abs(t.loss - s.loss) / s.loss).toBeLessThan(2e-4);
-        for (const [k, v] of Object.entries(s.terms)) expect(Math.abs(t.terms[k]! - v)).toBeLessThanOrEqual(2e-4 * Math.abs(v) + 1e-6);
+        for (const [k, v] of Object.entries(s.terms))
+          expect(Math.abs(t.terms[k]! - v)).toBeLessThanOrEqual(2e-4 * Math.abs(v) + 1e-6);
       });
       // The loss moved, so the gradients agreed too (a wrong gradient would move it elsewhere).
       expect(whole.steps.at(-1)!.loss).toBeLessThan(whole.steps[0]!.loss);

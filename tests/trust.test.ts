@@ -19,8 +19,13 @@ const env = { ...process.env, STYLEGRAPH_CACHE: join(tmp, 'cache'), STYLEGRAPH_C
 
 function cli(cwd: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile('node', [join(root, 'scripts/stylegraph.mjs'), ...args], { cwd, env, timeout: 60_000 }, (err, stdout, stderr) =>
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }));
+    execFile(
+      'node',
+      [join(root, 'scripts/stylegraph.mjs'), ...args],
+      { cwd, env, timeout: 60_000 },
+      (err, stdout, stderr) =>
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
+    );
   });
 }
 
@@ -28,8 +33,11 @@ mkdirSync(lesson, { recursive: true });
 // A pack whose code leaves a mark when it runs, with a manifest that is not valid. A pack the user names or trusts
 // runs under Node's permission model (tests/pack-permissions.test.ts), where it may not write the file: it also says so.
 const ran = 'evil pack ran';
-writeFileSync(join(lesson, 'evil.mjs'), `import { writeFileSync } from 'node:fs';\nprocess.stderr.write(${JSON.stringify(ran + '\n')});\n` +
-  `try { writeFileSync(${JSON.stringify(marker)}, 'ran'); } catch {}\nexport default { name: 'NOT A NAME' };\n`);
+writeFileSync(
+  join(lesson, 'evil.mjs'),
+  `import { writeFileSync } from 'node:fs';\nprocess.stderr.write(${JSON.stringify(ran + '\n')});\n` +
+    `try { writeFileSync(${JSON.stringify(marker)}, 'ran'); } catch {}\nexport default { name: 'NOT A NAME' };\n`,
+);
 const config = join(lesson, 'stylegraph.config.json');
 writeFileSync(config, JSON.stringify({ plugins: ['./evil.mjs'] }));
 
@@ -38,13 +46,17 @@ describe('a config runs no pack code until the user trusts it', () => {
     const graph = join(root, 'presets/gatys.json');
     const first = await cli(lesson, 'validate', graph);
     expect(first.code, first.stderr).toBe(0);
-    expect(first.stderr).toMatch(/stylegraph\.config\.json is not trusted; its packs skipped\. Read it, then run: stylegraph trust .*stylegraph\.config\.json/);
+    expect(first.stderr).toMatch(
+      /stylegraph\.config\.json is not trusted; its packs skipped\. Read it, then run: stylegraph trust .*stylegraph\.config\.json/,
+    );
     expect(existsSync(marker)).toBe(false);
     expect(first.stderr).not.toContain(ran);
 
     const trust = await cli(lesson, 'trust');
     expect(trust.code, trust.stderr).toBe(0);
-    expect(trust.stderr).toMatch(/trusted .*stylegraph\.config\.json \(sha256 [0-9a-f]{16}\.\.\.\), recorded in .*config\/trust\.json/);
+    expect(trust.stderr).toMatch(
+      /trusted .*stylegraph\.config\.json \(sha256 [0-9a-f]{16}\.\.\.\), recorded in .*config\/trust\.json/,
+    );
     const trusted = await cli(lesson, 'validate', graph);
     expect(trusted.stderr).toContain(ran);
     // Confined: its write outside the output folder is refused.
@@ -54,15 +66,23 @@ describe('a config runs no pack code until the user trusts it', () => {
 
     writeFileSync(config, JSON.stringify({ plugins: ['./evil.mjs'], remoteHosts: ['example.org'] }));
     const changed = await cli(lesson, 'validate', graph);
-    expect(changed.stderr).toMatch(/stylegraph\.config\.json changed since you trusted it; its packs and remote hosts skipped/);
+    expect(changed.stderr).toMatch(
+      /stylegraph\.config\.json changed since you trusted it; its packs and remote hosts skipped/,
+    );
     expect(changed.stderr).not.toContain(ran);
   }, 60_000);
 
   it('treats package.json\'s "stylegraph" field and --config the same way; --plugin is the user\'s act', async () => {
     const other = join(tmp, 'other');
     mkdirSync(other, { recursive: true });
-    writeFileSync(join(other, 'package.json'), JSON.stringify({ name: 'lesson', stylegraph: { plugins: [join(lesson, 'evil.mjs')] } }));
-    expect(await trustedConfig(other, undefined, env)).toMatchObject({ plugins: [], notices: [expect.stringMatching(/package\.json is not trusted/)] });
+    writeFileSync(
+      join(other, 'package.json'),
+      JSON.stringify({ name: 'lesson', stylegraph: { plugins: [join(lesson, 'evil.mjs')] } }),
+    );
+    expect(await trustedConfig(other, undefined, env)).toMatchObject({
+      plugins: [],
+      notices: [expect.stringMatching(/package\.json is not trusted/)],
+    });
     const viaConfig = await trustedConfig(tmp, join(other, 'package.json'), env);
     expect(viaConfig.plugins).toEqual([]);
     const r = await cli(other, 'validate', join(root, 'presets/gatys.json'), '--plugin', join(lesson, 'evil.mjs'));
@@ -70,7 +90,7 @@ describe('a config runs no pack code until the user trusts it', () => {
     expect(r.stderr).toContain(ran);
   }, 60_000);
 
-  it('counts the project stylegraph is installed in (or its own checkout) as the user\'s own', async () => {
+  it("counts the project stylegraph is installed in (or its own checkout) as the user's own", async () => {
     expect(packageRoot()).toBe(root.replace(/\/$/, ''));
     expect(isOwnProject(join(root, 'package.json'))).toBe(true);
     const project = join(tmp, 'project');

@@ -7,16 +7,33 @@ const codes = (m: ReturnType<typeof graph>) => validateGraph(m, registry).map((d
 describe('validateGraph', () => {
   it('accepts a well-formed graph', () => {
     const m = graph(
-      [['img', 'image'], ['enc', 'vgg19', { taps: ['relu1_1'] }], ['g', 'gram'], ['out', 'output']],
-      [['img.image', 'enc.image'], ['enc.relu1_1', 'g.features'], ['img.image', 'out.image']],
+      [
+        ['img', 'image'],
+        ['enc', 'vgg19', { taps: ['relu1_1'] }],
+        ['g', 'gram'],
+        ['out', 'output'],
+      ],
+      [
+        ['img.image', 'enc.image'],
+        ['enc.relu1_1', 'g.features'],
+        ['img.image', 'out.image'],
+      ],
     );
     expect(validateGraph(m, registry)).toEqual([]);
   });
 
   it('names every node on a cycle', () => {
     const m = graph(
-      [['a', 'sum'], ['b', 'sum'], ['c', 'sum']],
-      [['a.total', 'b.terms'], ['b.total', 'c.terms'], ['c.total', 'a.terms']],
+      [
+        ['a', 'sum'],
+        ['b', 'sum'],
+        ['c', 'sum'],
+      ],
+      [
+        ['a.total', 'b.terms'],
+        ['b.total', 'c.terms'],
+        ['c.total', 'a.terms'],
+      ],
     );
     const d = validateGraph(m, registry).find((x) => x.code === 'cycle')!;
     expect(d.message).toMatch(/a -> b -> c -> a|b -> c -> a -> b|c -> a -> b -> c/);
@@ -24,8 +41,15 @@ describe('validateGraph', () => {
 
   it('refuses a Features output into an Image input and says why', () => {
     const m = graph(
-      [['img', 'image'], ['enc', 'vgg19', { taps: ['relu1_1'] }], ['out', 'output']],
-      [['img.image', 'enc.image'], ['enc.relu1_1', 'out.image']],
+      [
+        ['img', 'image'],
+        ['enc', 'vgg19', { taps: ['relu1_1'] }],
+        ['out', 'output'],
+      ],
+      [
+        ['img.image', 'enc.image'],
+        ['enc.relu1_1', 'out.image'],
+      ],
     );
     const d = validateGraph(m, registry).find((x) => x.code === 'wrong-socket')!;
     expect(d.path).toBe('$.edges[1]');
@@ -33,7 +57,13 @@ describe('validateGraph', () => {
   });
 
   it('reports an unknown node type on the node and keeps it', () => {
-    const m = graph([['p', 'posterise'], ['out', 'output']], [['p.image', 'out.image']]);
+    const m = graph(
+      [
+        ['p', 'posterise'],
+        ['out', 'output'],
+      ],
+      [['p.image', 'out.image']],
+    );
     const d = validateGraph(m, registry);
     expect(d.find((x) => x.code === 'unknown-type')).toMatchObject({ nodeId: 'p', path: '$.nodes[0].type' });
     expect(m.nodes).toHaveLength(2);
@@ -44,7 +74,17 @@ describe('validateGraph', () => {
   });
 
   it('reports duplicate ids and edges to nodes that do not exist', () => {
-    const m = graph([['a', 'scalar'], ['a', 'scalar'], ['s', 'sum']], [['a.value', 's.terms'], ['ghost.value', 's.terms']]);
+    const m = graph(
+      [
+        ['a', 'scalar'],
+        ['a', 'scalar'],
+        ['s', 'sum'],
+      ],
+      [
+        ['a.value', 's.terms'],
+        ['ghost.value', 's.terms'],
+      ],
+    );
     const d = validateGraph(m, registry);
     expect(d.find((x) => x.code === 'duplicate-id')?.path).toBe('$.nodes[1].id');
     expect(d.find((x) => x.code === 'dangling-edge')?.message).toMatch(/"ghost"/);
@@ -52,8 +92,15 @@ describe('validateGraph', () => {
 
   it('reports an output the node does not have, listing those it has', () => {
     const m = graph(
-      [['img', 'image'], ['enc', 'vgg19', { taps: ['relu1_1'] }], ['g', 'gram']],
-      [['img.image', 'enc.image'], ['enc.relu2_1', 'g.features']],
+      [
+        ['img', 'image'],
+        ['enc', 'vgg19', { taps: ['relu1_1'] }],
+        ['g', 'gram'],
+      ],
+      [
+        ['img.image', 'enc.image'],
+        ['enc.relu2_1', 'g.features'],
+      ],
     );
     const d = validateGraph(m, registry).find((x) => x.code === 'dangling-edge')!;
     expect(d.message).toMatch(/no output "relu2_1" \(outputs: relu1_1\)/);
@@ -71,7 +118,17 @@ describe('validateGraph', () => {
   });
 
   it('refuses a second edge into a single input', () => {
-    const m = graph([['a', 'image'], ['b', 'image'], ['out', 'output']], [['a.image', 'out.image'], ['b.image', 'out.image']]);
+    const m = graph(
+      [
+        ['a', 'image'],
+        ['b', 'image'],
+        ['out', 'output'],
+      ],
+      [
+        ['a.image', 'out.image'],
+        ['b.image', 'out.image'],
+      ],
+    );
     expect(codes(m)).toContain('too-many-edges');
   });
 });

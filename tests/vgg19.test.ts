@@ -1,13 +1,29 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  VGG19_CONVS, VGG19_LAYER_NAMES, conv3x3, flipKernel, forwardFlops, preprocess, randomVgg19Weights, tapShape, vgg19Forward,
+  VGG19_CONVS,
+  VGG19_LAYER_NAMES,
+  conv3x3,
+  flipKernel,
+  forwardFlops,
+  preprocess,
+  randomVgg19Weights,
+  tapShape,
+  vgg19Forward,
 } from '../src/models/vgg19';
 import { mulberry32, randomNormal } from '../src/models/random';
 import { tf, useWasm } from './helpers';
 
 beforeAll(useWasm);
 
-const rand = (shape: number[], seed: number) => tf.tensor(randomNormal(shape.reduce((a, b) => a * b), 1, mulberry32(seed)), shape);
+const rand = (shape: number[], seed: number) =>
+  tf.tensor(
+    randomNormal(
+      shape.reduce((a, b) => a * b),
+      1,
+      mulberry32(seed),
+    ),
+    shape,
+  );
 
 describe('VGG19 layout', () => {
   it('has 16 convs and names every tap in order', () => {
@@ -47,7 +63,9 @@ describe('preprocessing', () => {
   it('torchvision: (x - mean) / std', async () => {
     const w = randomVgg19Weights(tf, 'torchvision', 0);
     const got = await preprocess(tf, pixel(), w).data();
-    [(0.2 - 0.485) / 0.229, (0.4 - 0.456) / 0.224, (0.6 - 0.406) / 0.225].forEach((v, i) => expect(got[i]).toBeCloseTo(v, 5));
+    [(0.2 - 0.485) / 0.229, (0.4 - 0.456) / 0.224, (0.6 - 0.406) / 0.225].forEach((v, i) =>
+      expect(got[i]).toBeCloseTo(v, 5),
+    );
   });
   it('caffe and normalised: BGR * 255 minus the Caffe mean', async () => {
     const expected = [0.6 * 255 - 103.939, 0.4 * 255 - 116.779, 0.2 * 255 - 123.68];

@@ -9,7 +9,14 @@ import { main, type Io } from '../src/cli/main';
 import { documentAccess } from '../src/cli/node-session';
 import { startNodeBackend, tf } from '../src/cli/node-tf';
 import { checkpointStore, loadWeights } from '../src/cli/node-weights';
-import { codecArgs, decodeFrames, findVideoTools, parseFrameRange, probeVideo, type VideoTools } from '../src/cli/video';
+import {
+  codecArgs,
+  decodeFrames,
+  findVideoTools,
+  parseFrameRange,
+  probeVideo,
+  type VideoTools,
+} from '../src/cli/video';
 import { blendFrames, flicker, frameDifference } from '../src/cli/video-flicker';
 import { withSteps } from '../src/graph/edit';
 import type { RGBAImage } from '../src/ops/image';
@@ -26,7 +33,12 @@ const root = new URL('..', import.meta.url).pathname;
 const tmp = mkdtempSync(join(tmpdir(), 'stylegraph-video-'));
 process.env.STYLEGRAPH_CACHE = join(tmp, 'cache');
 const registry = builtinRegistry();
-const weights = ['--weights', 'vgg_normalised=tests/fixtures/vgg_normalised-tiny.pth', '--weights', 'adain-decoder=tests/fixtures/decoder-tiny.pth'];
+const weights = [
+  '--weights',
+  'vgg_normalised=tests/fixtures/vgg_normalised-tiny.pth',
+  '--weights',
+  'adain-decoder=tests/fixtures/decoder-tiny.pth',
+];
 
 async function cli(...args: string[]): Promise<{ code: number; err: string }> {
   const lines: string[] = [];
@@ -38,13 +50,35 @@ async function cli(...args: string[]): Promise<{ code: number; err: string }> {
 const ffmpeg = (...args: string[]) => execFileSync('ffmpeg', ['-v', 'error', '-y', ...args]);
 
 /** Frames counted by decoding (not the container's note), duration, and whether there is an audio stream. */
-function streams(file: string): { frames: number; duration: number; audio: number | null; width: number; height: number } {
-  const j = JSON.parse(execFileSync('ffprobe', ['-v', 'error', '-count_frames', '-print_format', 'json', '-show_streams', file]).toString()) as {
+function streams(file: string): {
+  frames: number;
+  duration: number;
+  audio: number | null;
+  width: number;
+  height: number;
+} {
+  const j = JSON.parse(
+    execFileSync('ffprobe', [
+      '-v',
+      'error',
+      '-count_frames',
+      '-print_format',
+      'json',
+      '-show_streams',
+      file,
+    ]).toString(),
+  ) as {
     streams: { codec_type: string; nb_read_frames?: string; duration?: string; width?: number; height?: number }[];
   };
   const v = j.streams.find((s) => s.codec_type === 'video')!;
   const a = j.streams.find((s) => s.codec_type === 'audio');
-  return { frames: Number(v.nb_read_frames), duration: Number(v.duration), audio: a ? Number(a.duration) : null, width: v.width!, height: v.height! };
+  return {
+    frames: Number(v.nb_read_frames),
+    duration: Number(v.duration),
+    audio: a ? Number(a.duration) : null,
+    width: v.width!,
+    height: v.height!,
+  };
 }
 
 let tools: VideoTools;
@@ -54,11 +88,39 @@ const still = join(tmp, 'still.mp4'); // a still picture with fresh noise in eve
 
 beforeAll(async () => {
   tools = await findVideoTools();
-  ffmpeg('-f', 'lavfi', '-i', 'testsrc=size=64x48:rate=8:duration=2', '-f', 'lavfi', '-i', 'sine=frequency=440:duration=2',
-    '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest', clip);
+  ffmpeg(
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc=size=64x48:rate=8:duration=2',
+    '-f',
+    'lavfi',
+    '-i',
+    'sine=frequency=440:duration=2',
+    '-c:v',
+    'libx264',
+    '-pix_fmt',
+    'yuv420p',
+    '-c:a',
+    'aac',
+    '-shortest',
+    clip,
+  );
   ffmpeg('-f', 'lavfi', '-i', 'testsrc=size=48x48:rate=6:duration=1', '-c:v', 'libvpx', '-b:v', '1M', silent);
   // Lossless H.264 (qp 0): the noise reaches the frames as it is, not smoothed by the encoder.
-  ffmpeg('-f', 'lavfi', '-i', 'smptebars=size=64x48:rate=8:duration=2,noise=alls=24:allf=t', '-c:v', 'libx264', '-qp', '0', '-pix_fmt', 'yuv444p', still);
+  ffmpeg(
+    '-f',
+    'lavfi',
+    '-i',
+    'smptebars=size=64x48:rate=8:duration=2,noise=alls=24:allf=t',
+    '-c:v',
+    'libx264',
+    '-qp',
+    '0',
+    '-pix_fmt',
+    'yuv444p',
+    still,
+  );
   await startNodeBackend('wasm');
 });
 
@@ -67,7 +129,8 @@ describe('video helpers', () => {
     expect(parseFrameRange('3..8')).toEqual({ from: 3, to: 8 });
     expect(parseFrameRange('5..')).toEqual({ from: 5 });
     expect(parseFrameRange('..4')).toEqual({ from: 0, to: 4 });
-    for (const bad of ['..', '8..3', '3-8', 'a..b']) expect(() => parseFrameRange(bad)).toThrow(/--frames must be A\.\.B/);
+    for (const bad of ['..', '8..3', '3-8', 'a..b'])
+      expect(() => parseFrameRange(bad)).toThrow(/--frames must be A\.\.B/);
   });
 
   it('blends each output with the previous one, byte by byte, and measures flicker as the mean RGB difference', async () => {
@@ -85,13 +148,30 @@ describe('video helpers', () => {
   });
 
   it('probes a clip, and picks codecs by container: H.264 for mp4, VP9 for webm, audio copied when the container takes it', async () => {
-    expect(await probeVideo(tools, clip)).toMatchObject({ width: 64, height: 48, fps: 8, frames: 16, audio: 'aac', format: 'mov', counted: true });
+    expect(await probeVideo(tools, clip)).toMatchObject({
+      width: 64,
+      height: 48,
+      fps: 8,
+      frames: 16,
+      audio: 'aac',
+      format: 'mov',
+      counted: true,
+    });
     // A WebM says no frame count: it is estimated from the duration.
-    expect(await probeVideo(tools, silent)).toMatchObject({ audio: null, format: 'matroska', frames: 6, counted: false });
+    expect(await probeVideo(tools, silent)).toMatchObject({
+      audio: null,
+      format: 'matroska',
+      frames: 6,
+      counted: false,
+    });
     const available = new Set(['libx264', 'libvpx-vp9', 'libvpx']);
     const audio = { file: clip, codec: 'aac' };
-    expect(codecArgs({ format: '.mp4', available, audio }).join(' ')).toMatch(/-c:v libx264 -pix_fmt yuv420p .*-c:a copy -f mp4$/);
-    expect(codecArgs({ format: '.webm', available, audio }).join(' ')).toMatch(/-c:v libvpx-vp9 .*-c:a libopus .*-f webm$/);
+    expect(codecArgs({ format: '.mp4', available, audio }).join(' ')).toMatch(
+      /-c:v libx264 -pix_fmt yuv420p .*-c:a copy -f mp4$/,
+    );
+    expect(codecArgs({ format: '.webm', available, audio }).join(' ')).toMatch(
+      /-c:v libvpx-vp9 .*-c:a libopus .*-f webm$/,
+    );
     expect(codecArgs({ format: '.webm', available: new Set(['libvpx']) }).join(' ')).toMatch(/-c:v libvpx /);
     expect(() => codecArgs({ format: '.gif', available })).toThrow(/\.mp4, \.m4v, \.mov, \.mkv, \.webm/);
   });
@@ -100,11 +180,16 @@ describe('video helpers', () => {
 describe('a stream of frames through the run session', () => {
   it('computes the style side once, keeps tensors flat over the frames, and warm-starts from the previous result', async () => {
     const settings = { dir: join(tmp, 'cache'), mirror: null };
-    const read = (name: string, file: string) => loadWeights(tf, { name, source: join(root, 'tests/fixtures', file) }, root, settings);
-    const store = checkpointStore([await read('vgg_normalised', 'vgg_normalised-tiny.pth'), await read('adain-decoder', 'decoder-tiny.pth')]);
+    const read = (name: string, file: string) =>
+      loadWeights(tf, { name, source: join(root, 'tests/fixtures', file) }, root, settings);
+    const store = checkpointStore([
+      await read('vgg_normalised', 'vgg_normalised-tiny.pth'),
+      await read('adain-decoder', 'decoder-tiny.pth'),
+    ]);
     const access = documentAccess(join(root, 'presets/adain.json'));
     const clipFrames: DecodedImage[] = [];
-    for await (const f of decodeFrames(tools, clip, { width: 32, height: 24, rate: '8', range: { from: 0, to: 5 } })) clipFrames.push(f);
+    for await (const f of decodeFrames(tools, clip, { width: 32, height: 24, rate: '8', range: { from: 0, to: 5 } }))
+      clipFrames.push(f);
     expect(clipFrames).toHaveLength(6);
     async function* feed() {
       yield* clipFrames;
@@ -112,7 +197,10 @@ describe('a stream of frames through the run session', () => {
     const tensors: number[] = [];
     const written: RGBAImage[] = [];
     const host: RunHost = {
-      tf, readImage: access.decode, readWeights: async () => store, frames: feed(),
+      tf,
+      readImage: access.decode,
+      readWeights: async () => store,
+      frames: feed(),
       write: async (o) => (o.kind === 'run' && written.push(Object.values(o.images)[0]!), []),
       onEvent: (e) => e.type === 'run-done' && tensors.push(tf.memory().numTensors),
     };
@@ -130,15 +218,30 @@ describe('a stream of frames through the run session', () => {
 
     // Warm start: with no optimiser steps, each frame is exactly where it started, so a warm start repeats the first
     // frame's result; a cold start (the variable starts from its own frame) does not.
-    const gatys = withSteps({ ...loadPreset('gatys.json'), nodes: loadPreset('gatys.json').nodes.map((n) => (n.id === 'x' ? { ...n, params: { init: 'content' } } : n)) }, registry, 0);
+    const gatys = withSteps(
+      {
+        ...loadPreset('gatys.json'),
+        nodes: loadPreset('gatys.json').nodes.map((n) => (n.id === 'x' ? { ...n, params: { init: 'content' } } : n)),
+      },
+      registry,
+      0,
+    );
     const runGatys = async (warmStart: boolean) => {
       const out: RGBAImage[] = [];
       async function* three() {
         yield* clipFrames.slice(0, 3);
       }
-      const g = await runSession(gatys, registry, { size: 32, seed: 0, frames: { warmStart } }, {
-        tf, readImage: access.decode, frames: three(), write: async (o) => (o.kind === 'run' && out.push(Object.values(o.images)[0]!), []),
-      });
+      const g = await runSession(
+        gatys,
+        registry,
+        { size: 32, seed: 0, frames: { warmStart } },
+        {
+          tf,
+          readImage: access.decode,
+          frames: three(),
+          write: async (o) => (o.kind === 'run' && out.push(Object.values(o.images)[0]!), []),
+        },
+      );
       expect(g.status, g.error).toBe('done');
       return out;
     };
@@ -150,7 +253,12 @@ describe('a stream of frames through the run session', () => {
   });
 
   it('refuses a stream mixed with another mode, or without a content slot', async () => {
-    const r = await runSession(loadPreset('adain.json'), registry, { size: 32, seed: 0, frames: {}, scales: [0.5, 1] }, { tf, readImage: async () => ({ width: 1, height: 1, data: new Uint8Array(4) }) });
+    const r = await runSession(
+      loadPreset('adain.json'),
+      registry,
+      { size: 32, seed: 0, frames: {}, scales: [0.5, 1] },
+      { tf, readImage: async () => ({ width: 1, height: 1, data: new Uint8Array(4) }) },
+    );
     expect(r.status).toBe('invalid');
     expect(r.error).toMatch(/a stream of frames runs alone/);
   });
@@ -159,7 +267,19 @@ describe('a stream of frames through the run session', () => {
 describe('stylegraph run with a video', () => {
   it('keeps frame count, duration and audio; --frames and --fps are honoured', async () => {
     const out = join(tmp, 'styled.mp4');
-    const r = await cli('run', 'presets/adain.json', '--content', clip, '--out', out, '--size', '32', '--backend', 'wasm', ...weights);
+    const r = await cli(
+      'run',
+      'presets/adain.json',
+      '--content',
+      clip,
+      '--out',
+      out,
+      '--size',
+      '32',
+      '--backend',
+      'wasm',
+      ...weights,
+    );
     expect(r.code, r.err).toBe(0);
     expect(r.err).toMatch(/frame 16\/16 +[\d.]+ frames\/s +\d+ s left/);
     const s = streams(out);
@@ -172,7 +292,21 @@ describe('stylegraph run with a video', () => {
 
     // Frames 3 to 8 (from 0): six frames, 0.75 s, and the audio cut to match.
     const part = join(tmp, 'part.mp4');
-    const p = await cli('run', 'presets/adain.json', '--content', clip, '--out', part, '--frames', '3..8', '--size', '32', '--backend', 'wasm', ...weights);
+    const p = await cli(
+      'run',
+      'presets/adain.json',
+      '--content',
+      clip,
+      '--out',
+      part,
+      '--frames',
+      '3..8',
+      '--size',
+      '32',
+      '--backend',
+      'wasm',
+      ...weights,
+    );
     expect(p.code, p.err).toBe(0);
     const ps = streams(part);
     expect(ps.frames).toBe(6);
@@ -181,7 +315,21 @@ describe('stylegraph run with a video', () => {
 
     // No audio in, none out; --fps 3 on a 6 frames/s second gives 3 frames; webm in and out.
     const quiet = join(tmp, 'quiet.webm');
-    const q = await cli('run', 'presets/adain.json', '--content', silent, '--out', quiet, '--fps', '3', '--size', '32', '--backend', 'wasm', ...weights);
+    const q = await cli(
+      'run',
+      'presets/adain.json',
+      '--content',
+      silent,
+      '--out',
+      quiet,
+      '--fps',
+      '3',
+      '--size',
+      '32',
+      '--backend',
+      'wasm',
+      ...weights,
+    );
     expect(q.code, q.err).toBe(0);
     const qs = streams(quiet);
     expect(qs.audio).toBeNull();
@@ -189,7 +337,16 @@ describe('stylegraph run with a video', () => {
   });
 
   it('says clearly when ffmpeg is missing (exit status 2), and refuses a picture name for a video result', async () => {
-    const given = await cli('run', 'presets/adain.json', '--content', clip, '--out', join(tmp, 'x.mp4'), '--ffmpeg', join(tmp, 'no-ffmpeg'));
+    const given = await cli(
+      'run',
+      'presets/adain.json',
+      '--content',
+      clip,
+      '--out',
+      join(tmp, 'x.mp4'),
+      '--ffmpeg',
+      join(tmp, 'no-ffmpeg'),
+    );
     expect(given.code).toBe(2);
     expect(given.err).toMatch(/--ffmpeg .*no-ffmpeg: no such program .*apt-get install ffmpeg/);
     const path = process.env.PATH;
@@ -197,7 +354,9 @@ describe('stylegraph run with a video', () => {
     try {
       const none = await cli('run', 'presets/adain.json', '--content', clip, '--out', join(tmp, 'x.mp4'));
       expect(none.code).toBe(2);
-      expect(none.err).toMatch(/video needs ffmpeg and ffprobe, and ffmpeg is not on PATH; install ffmpeg .* or name the program with --ffmpeg PATH/);
+      expect(none.err).toMatch(
+        /video needs ffmpeg and ffprobe, and ffmpeg is not on PATH; install ffmpeg .* or name the program with --ffmpeg PATH/,
+      );
     } finally {
       process.env.PATH = path;
     }
@@ -214,8 +373,17 @@ describe('stylegraph run with a video', () => {
     const out = join(tmp, 'stopped.mp4');
     const controller = new AbortController();
     const lines: string[] = [];
-    const io: Io = { out: () => {}, err: (l) => (lines.push(l), l.startsWith('frame 2/') && controller.abort()), isTTY: false, cwd: root };
-    const code = await main(['run', 'presets/adain.json', '--content', clip, '--out', out, '--size', '32', '--backend', 'wasm', ...weights], io, controller.signal);
+    const io: Io = {
+      out: () => {},
+      err: (l) => (lines.push(l), l.startsWith('frame 2/') && controller.abort()),
+      isTTY: false,
+      cwd: root,
+    };
+    const code = await main(
+      ['run', 'presets/adain.json', '--content', clip, '--out', out, '--size', '32', '--backend', 'wasm', ...weights],
+      io,
+      controller.signal,
+    );
     expect(code, lines.join('\n')).toBe(130);
     expect(lines.some((l) => l.startsWith('frame 16/'))).toBe(false);
     expect(existsSync(out)).toBe(false);
@@ -231,7 +399,20 @@ describe('stylegraph run with a video', () => {
   it('flickers less with --blend on a still, noisy clip', async () => {
     const measure = async (...extra: string[]) => {
       const out = join(tmp, `still-${extra.join('') || 'plain'}.mp4`);
-      const r = await cli('run', 'presets/adain.json', '--content', still, '--out', out, '--size', '32', '--backend', 'wasm', ...weights, ...extra);
+      const r = await cli(
+        'run',
+        'presets/adain.json',
+        '--content',
+        still,
+        '--out',
+        out,
+        '--size',
+        '32',
+        '--backend',
+        'wasm',
+        ...weights,
+        ...extra,
+      );
       expect(r.code, r.err).toBe(0);
       return (await flicker(decodeFrames(tools, out, { width: 32, height: 24, rate: '8' }))).flicker;
     };
@@ -246,7 +427,8 @@ describe('stylegraph run with a video', () => {
 });
 
 const hasRedis = spawnSync('redis-server', ['--version']).status === 0;
-if (!hasRedis && process.env.CI) throw new Error('redis-server is missing: .ci/run installs it (apt-get install redis-server)');
+if (!hasRedis && process.env.CI)
+  throw new Error('redis-server is missing: .ci/run installs it (apt-get install redis-server)');
 
 describe.skipIf(!hasRedis)('a video through the queue workers (--redis)', () => {
   it('sends batches of frames to a worker and gets the same pictures back, in order, with the audio', async () => {
@@ -256,23 +438,68 @@ describe.skipIf(!hasRedis)('a video through the queue workers (--redis)', () => 
         s.close(() => resolve(port));
       });
     });
-    const redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', tmp]);
+    const redis = spawn('redis-server', [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      tmp,
+    ]);
     let stop = () => {};
     try {
       const url = `redis://127.0.0.1:${port}`;
-      for (let i = 0; i < 100 && !spawnSync('redis-cli', ['-p', String(port), 'ping']).stdout?.toString().includes('PONG'); i++) await new Promise((r) => setTimeout(r, 100));
+      for (
+        let i = 0;
+        i < 100 &&
+        !spawnSync('redis-cli', ['-p', String(port), 'ping'])
+          .stdout?.toString()
+          .includes('PONG');
+        i++
+      )
+        await new Promise((r) => setTimeout(r, 100));
       const { workerCommand } = await import('../src/cli/queue/worker');
       const workerLog: string[] = [];
-      const worker = workerCommand({ out: () => {}, err: (l) => workerLog.push(l), isTTY: false, cwd: root }, {
-        redis: url, queue: 'video-test', concurrency: 1, lockSeconds: 30, registry, backend: 'wasm',
-        weights: [{ name: 'vgg_normalised', source: 'tests/fixtures/vgg_normalised-tiny.pth' }, { name: 'adain-decoder', source: 'tests/fixtures/decoder-tiny.pth' }],
-        stop: new Promise<void>((resolve) => (stop = resolve)),
-      });
+      const worker = workerCommand(
+        { out: () => {}, err: (l) => workerLog.push(l), isTTY: false, cwd: root },
+        {
+          redis: url,
+          queue: 'video-test',
+          concurrency: 1,
+          lockSeconds: 30,
+          registry,
+          backend: 'wasm',
+          weights: [
+            { name: 'vgg_normalised', source: 'tests/fixtures/vgg_normalised-tiny.pth' },
+            { name: 'adain-decoder', source: 'tests/fixtures/decoder-tiny.pth' },
+          ],
+          stop: new Promise<void>((resolve) => (stop = resolve)),
+        },
+      );
       const queued = join(tmp, 'queued.mp4');
-      const r = await cli('run', 'presets/adain.json', '--content', clip, '--out', queued, '--size', '32', '--redis', url, '--queue', 'video-test');
+      const r = await cli(
+        'run',
+        'presets/adain.json',
+        '--content',
+        clip,
+        '--out',
+        queued,
+        '--size',
+        '32',
+        '--redis',
+        url,
+        '--queue',
+        'video-test',
+      );
       expect(r.code, `${r.err}\n${workerLog.join('\n')}`).toBe(0);
       expect(r.err).toMatch(/in batches of 8/);
-      expect(workerLog.filter((l) => / frames 0\+8: done -> 8 frames| frames 8\+8: done -> 8 frames/.test(l))).toHaveLength(2);
+      expect(
+        workerLog.filter((l) => / frames 0\+8: done -> 8 frames| frames 8\+8: done -> 8 frames/.test(l)),
+      ).toHaveLength(2);
       const s = streams(queued);
       expect(s).toMatchObject({ frames: 16, width: 32, height: 24 });
       expect(s.audio).not.toBeNull();
@@ -280,7 +507,19 @@ describe.skipIf(!hasRedis)('a video through the queue workers (--redis)', () => 
       // made here when this test runs alone).
       const localOut = join(tmp, 'styled.mp4');
       if (!existsSync(localOut)) {
-        const l = await cli('run', 'presets/adain.json', '--content', clip, '--out', localOut, '--size', '32', '--backend', 'wasm', ...weights);
+        const l = await cli(
+          'run',
+          'presets/adain.json',
+          '--content',
+          clip,
+          '--out',
+          localOut,
+          '--size',
+          '32',
+          '--backend',
+          'wasm',
+          ...weights,
+        );
         expect(l.code, l.err).toBe(0);
       }
       const local = decodeFrames(tools, localOut, { width: 32, height: 24, rate: '8' });

@@ -31,14 +31,21 @@ import { loadPreset, tf, useWasm, withParams } from './helpers';
  * suite is skipped with the reason, except on CI, which installs one (.ci/run: chromium, libvulkan1).
  */
 const icd = '/usr/lib/chromium/vk_swiftshader_icd.json';
-const vulkan = ['/usr/lib/x86_64-linux-gnu/libvulkan.so.1', '/usr/lib/aarch64-linux-gnu/libvulkan.so.1'].some(existsSync);
+const vulkan = ['/usr/lib/x86_64-linux-gnu/libvulkan.so.1', '/usr/lib/aarch64-linux-gnu/libvulkan.so.1'].some(
+  existsSync,
+);
 if (!process.env.VK_ICD_FILENAMES && existsSync(icd)) process.env.VK_ICD_FILENAMES = icd;
 if (!process.env.XDG_RUNTIME_DIR) {
   const xdg = join(mkdtempSync(join(tmpdir(), 'stylegraph-parity-')), 'xdg');
   mkdirSync(xdg, { mode: 0o700 });
   process.env.XDG_RUNTIME_DIR = xdg;
 }
-const why = !existsSync(icd) && !process.env.VK_ICD_FILENAMES ? 'no Vulkan driver (SwiftShader comes with Debian\'s chromium)' : !vulkan ? 'no Vulkan loader (libvulkan1)' : null;
+const why =
+  !existsSync(icd) && !process.env.VK_ICD_FILENAMES
+    ? "no Vulkan driver (SwiftShader comes with Debian's chromium)"
+    : !vulkan
+      ? 'no Vulkan loader (libvulkan1)'
+      : null;
 if (why && process.env.CI) throw new Error(`${why}: .ci/run installs it`);
 if (why) console.warn(`webgpu parity skipped: ${why}`);
 
@@ -47,9 +54,19 @@ const SIZE = 24;
  * The networks at a sixteenth of their widths (tests/fixtures, written by scripts/make-parity-fixtures.py from
  * PyTorch): the same kernels at a fraction of SwiftShader's time. A name without a fixture gets seeded random weights.
  */
-const tiny = (name: string, file: string): LoadedCheckpoint => ({ name, source: fixture(file).pathname, tensors: checkpoint(file) });
+const tiny = (name: string, file: string): LoadedCheckpoint => ({
+  name,
+  source: fixture(file).pathname,
+  tensors: checkpoint(file),
+});
 /** Compiles (at the checkpoints' widths, which tiling needs) and runs a preset-relative model on the current backend. */
-async function run(model: GraphModel, size: number, options: RunOptions, reg: typeof registry, ckpts: LoadedCheckpoint[]) {
+async function run(
+  model: GraphModel,
+  size: number,
+  options: RunOptions,
+  reg: typeof registry,
+  ckpts: LoadedCheckpoint[],
+) {
   const docPath = new URL('../presets/doc.json', import.meta.url).pathname;
   const { images, errors } = await loadDocumentImages(model, reg, docPath);
   if (errors.length) throw new Error(errors.join('\n'));
@@ -64,8 +81,12 @@ async function run(model: GraphModel, size: number, options: RunOptions, reg: ty
   }
 }
 const checkpoints = [
-  tiny('vgg19', 'vgg19-tiny.pth'), tiny('vgg_normalised', 'vgg_normalised-tiny.pth'), tiny('adain-decoder', 'decoder-tiny.pth'),
-  tiny('sanet-transformer', 'sanet-transformer-tiny.pth'), tiny('sanet-decoder', 'decoder-tiny.pth'), tiny('resnet50', 'resnet50-tiny.pth'),
+  tiny('vgg19', 'vgg19-tiny.pth'),
+  tiny('vgg_normalised', 'vgg_normalised-tiny.pth'),
+  tiny('adain-decoder', 'decoder-tiny.pth'),
+  tiny('sanet-transformer', 'sanet-transformer-tiny.pth'),
+  tiny('sanet-decoder', 'decoder-tiny.pth'),
+  tiny('resnet50', 'resnet50-tiny.pth'),
   tiny('vgg19-caffe', 'vgg19-tiny.pth'),
 ];
 const registry = builtinRegistry();
@@ -107,7 +128,9 @@ function kindOf(name: string): { kind: Kind; optimiser?: string } {
 /** A preset as a headless run takes it: a live camera's frame is a photo here (as `--content` gives it). */
 function presetModel(name: string) {
   const model = loadPreset(name);
-  model.nodes = model.nodes.map((n) => (n.type === 'camera' ? { ...n, type: 'image', params: { source: 'images/astronaut.jpg', slot: 'content' } } : n));
+  model.nodes = model.nodes.map((n) =>
+    n.type === 'camera' ? { ...n, type: 'image', params: { source: 'images/astronaut.jpg', slot: 'content' } } : n,
+  );
   return model;
 }
 
@@ -120,21 +143,41 @@ interface StepZero {
 }
 
 /** Step 0 of a preset on a backend: one gradient evaluation and the loss before any update. */
-async function stepZero(name: string, backend: 'wasm' | 'webgpu', options: RunOptions = {}, params: Record<string, unknown> = {}): Promise<StepZero> {
+async function stepZero(
+  name: string,
+  backend: 'wasm' | 'webgpu',
+  options: RunOptions = {},
+  params: Record<string, unknown> = {},
+): Promise<StepZero> {
   expect(await tf.setBackend(backend)).toBe(true);
   const { kind, optimiser } = kindOf(name);
   let model = withParams(presetModel(name), params);
   // One update of plain gradient descent: a single evaluation of loss and gradient at the starting point.
-  if (kind === 'optimisation') model = withParams(model, { [`${optimiser}.steps`]: 1, [`${optimiser}.method`]: 'sgd', [`${optimiser}.previewEvery`]: 0 });
+  if (kind === 'optimisation')
+    model = withParams(model, {
+      [`${optimiser}.steps`]: 1,
+      [`${optimiser}.method`]: 'sgd',
+      [`${optimiser}.previewEvery`]: 0,
+    });
   if (kind === 'training') {
     // Trained networks at the tiny encoder's widths (relu4_1: 32 channels), as tests/training.test.ts trains them.
-    const widths = Object.fromEntries(model.nodes.filter((n) => n.type === 'decoder-model' || n.type === 'sanet-model').map((n) => [`${n.id}.channels`, 32]));
+    const widths = Object.fromEntries(
+      model.nodes
+        .filter((n) => n.type === 'decoder-model' || n.type === 'sanet-model')
+        .map((n) => [`${n.id}.channels`, 32]),
+    );
     // Batches of one photo: the same kernels in a quarter of the time.
     for (const n of model.nodes) if (n.type === 'image-folder') widths[`${n.id}.batch`] = 1;
     model = withParams(model, { [`${optimiser}.steps`]: 1, ...widths });
   }
   const kept: tf.Tensor[] = [];
-  const r = await run(model, SIZE, { ...options, onGradient: (e, grads) => e === 0 && kept.push(...grads.map((g) => tf.clone(g))) }, registry, checkpoints);
+  const r = await run(
+    model,
+    SIZE,
+    { ...options, onGradient: (e, grads) => e === 0 && kept.push(...grads.map((g) => tf.clone(g))) },
+    registry,
+    checkpoints,
+  );
   expect(r.status, r.error).toBe('done');
   expect(tf.getBackend()).toBe(backend);
   let grad: Float32Array | null = null;
@@ -144,7 +187,12 @@ async function stepZero(name: string, backend: 'wasm' | 'webgpu', options: RunOp
     tf.dispose([flat, ...kept]);
   }
   const first = r.steps[0];
-  return { loss: first?.loss ?? NaN, terms: first?.terms ?? {}, grad, outputs: Object.fromEntries(Object.entries(r.outputs).map(([k, v]) => [k, v.data])) };
+  return {
+    loss: first?.loss ?? NaN,
+    terms: first?.terms ?? {},
+    grad,
+    outputs: Object.fromEntries(Object.entries(r.outputs).map(([k, v]) => [k, v.data])),
+  };
 }
 
 /** Node types whose loss depends on the order of values (sorting, topk): exact ties break per backend. */
@@ -157,43 +205,51 @@ afterAll(() => {
 });
 
 describe.skipIf(why)('every preset on webgpu against wasm', () => {
-  it.each(presets)('%s', async (name) => {
-    const { kind } = kindOf(name);
-    let wasm = await stepZero(name, 'wasm');
-    let gpu = await stepZero(name, 'webgpu');
-    if (kind === 'feed-forward') {
-      expect(Object.keys(gpu.outputs)).toEqual(Object.keys(wasm.outputs));
-      expect(Object.keys(wasm.outputs).length).toBeGreaterThan(0);
-      let worst = 0;
-      for (const [k, want] of Object.entries(wasm.outputs)) {
-        const got = gpu.outputs[k]!;
-        expect(got.length).toBe(want.length);
-        for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i]! - want[i]!));
+  it.each(presets)(
+    '%s',
+    async (name) => {
+      const { kind } = kindOf(name);
+      let wasm = await stepZero(name, 'wasm');
+      let gpu = await stepZero(name, 'webgpu');
+      if (kind === 'feed-forward') {
+        expect(Object.keys(gpu.outputs)).toEqual(Object.keys(wasm.outputs));
+        expect(Object.keys(wasm.outputs).length).toBeGreaterThan(0);
+        let worst = 0;
+        for (const [k, want] of Object.entries(wasm.outputs)) {
+          const got = gpu.outputs[k]!;
+          expect(got.length).toBe(want.length);
+          for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i]! - want[i]!));
+        }
+        table.push(`| ${name} | picture: ${worst}/255 |`);
+        expect(worst).toBeLessThanOrEqual(2);
+        return;
       }
-      table.push(`| ${name} | picture: ${worst}/255 |`);
-      expect(worst).toBeLessThanOrEqual(2);
-      return;
-    }
-    // A loss that ranks values (the histogram loss sorts activations) orders ties, such as relu's zeros, as each
-    // backend's topk happens to: it agrees only to about 1%. Such terms are checked on their own, and the rest
-    // of the loss and its gradient strictly, with their weights at 0.
-    const ranked = loadPreset(name).nodes.filter((n) => RANK_BASED.has(n.type)).map((n) => n.id);
-    for (const id of ranked) {
-      const e = rel(gpu.terms[id]!, wasm.terms[id]!);
-      table.push(`| ${name} | ${id} (rank-based): ${e.toExponential(1)} |`);
-      expect(e, id).toBeLessThan(0.02);
-    }
-    if (ranked.length) {
-      const zero = Object.fromEntries(ranked.map((id) => [`${id}.weight`, 0]));
-      [wasm, gpu] = [await stepZero(name, 'wasm', {}, zero), await stepZero(name, 'webgpu', {}, zero)];
-    }
-    const [lossErr, gradErr] = [rel(gpu.loss, wasm.loss), relMax(gpu.grad!, wasm.grad!)];
-    table.push(`| ${name}${ranked.length ? ` without ${ranked.join(', ')}` : ''} | loss ${lossErr.toExponential(1)}, gradient ${gradErr.toExponential(1)} |`);
-    expect(Number.isFinite(wasm.loss)).toBe(true);
-    expect(wasm.grad!.some((v) => v !== 0)).toBe(true);
-    expect(lossErr, 'step-0 loss').toBeLessThan(1e-4);
-    expect(gradErr, 'step-0 gradient').toBeLessThan(1e-4);
-  }, 300_000);
+      // A loss that ranks values (the histogram loss sorts activations) orders ties, such as relu's zeros, as each
+      // backend's topk happens to: it agrees only to about 1%. Such terms are checked on their own, and the rest
+      // of the loss and its gradient strictly, with their weights at 0.
+      const ranked = loadPreset(name)
+        .nodes.filter((n) => RANK_BASED.has(n.type))
+        .map((n) => n.id);
+      for (const id of ranked) {
+        const e = rel(gpu.terms[id]!, wasm.terms[id]!);
+        table.push(`| ${name} | ${id} (rank-based): ${e.toExponential(1)} |`);
+        expect(e, id).toBeLessThan(0.02);
+      }
+      if (ranked.length) {
+        const zero = Object.fromEntries(ranked.map((id) => [`${id}.weight`, 0]));
+        [wasm, gpu] = [await stepZero(name, 'wasm', {}, zero), await stepZero(name, 'webgpu', {}, zero)];
+      }
+      const [lossErr, gradErr] = [rel(gpu.loss, wasm.loss), relMax(gpu.grad!, wasm.grad!)];
+      table.push(
+        `| ${name}${ranked.length ? ` without ${ranked.join(', ')}` : ''} | loss ${lossErr.toExponential(1)}, gradient ${gradErr.toExponential(1)} |`,
+      );
+      expect(Number.isFinite(wasm.loss)).toBe(true);
+      expect(wasm.grad!.some((v) => v !== 0)).toBe(true);
+      expect(lossErr, 'step-0 loss').toBeLessThan(1e-4);
+      expect(gradErr, 'step-0 gradient').toBeLessThan(1e-4);
+    },
+    300_000,
+  );
 });
 
 describe.skipIf(why)('tiles on webgpu', () => {
@@ -214,9 +270,16 @@ describe.skipIf(why)('tiles on webgpu', () => {
 describe.skipIf(why)('device L-BFGS on webgpu', () => {
   it('takes the same Gatys steps as the float64 one (within 1%), with a steady tensor count', async () => {
     expect(await tf.setBackend('webgpu')).toBe(true);
-    const gatys = (on: string) => withParams(loadPreset('gatys.json'), { 'optim.steps': 5, 'optim.previewEvery': 0, 'optim.lbfgsOn': on });
+    const gatys = (on: string) =>
+      withParams(loadPreset('gatys.json'), { 'optim.steps': 5, 'optim.previewEvery': 0, 'optim.lbfgsOn': on });
     const statuses: string[] = [];
-    const auto = await run(gatys('auto'), SIZE, { onEvent: (e) => e.type === 'status' && statuses.push(e.message) }, registry, checkpoints);
+    const auto = await run(
+      gatys('auto'),
+      SIZE,
+      { onEvent: (e) => e.type === 'status' && statuses.push(e.message) },
+      registry,
+      checkpoints,
+    );
     const host = await run(gatys('host'), SIZE, {}, registry, checkpoints);
     expect(auto.status, auto.error).toBe('done');
     expect(host.status, host.error).toBe('done');
@@ -236,7 +299,15 @@ describe.skipIf(why)('device L-BFGS on webgpu', () => {
 // the backward pass, which on webgpu breaks the backend for every later op: "reading 'backend'").
 
 const REFERENCE = 'cpu';
-const rand = (shape: number[], seed: number) => tf.tensor(randomNormal(shape.reduce((a, b) => a * b), 1, mulberry32(seed)), shape);
+const rand = (shape: number[], seed: number) =>
+  tf.tensor(
+    randomNormal(
+      shape.reduce((a, b) => a * b),
+      1,
+      mulberry32(seed),
+    ),
+    shape,
+  );
 
 /** Runs `f` on a backend and reads every tensor it returns (value and gradients). */
 async function on(backend: 'cpu' | 'wasm' | 'webgpu', f: () => tf.Tensor[]): Promise<Float32Array[]> {
@@ -263,43 +334,81 @@ describe.skipIf(why)('custom kernels on webgpu against tfjs on cpu', () => {
   const x = () => rand([1, 7, 6, 3], 1) as tf.Tensor4D;
   const w = () => ({ kernel: rand([3, 3, 3, 5], 2) as tf.Tensor4D, bias: rand([5], 3) });
 
-  it.each([false, true])('fused conv + bias + relu and its input gradient (reflection padding: %s)', async (reflect) => {
-    type Conv = (input: tf.Tensor4D, k: { kernel: tf.Tensor4D; bias: tf.Tensor; flipped: tf.Tensor4D }) => tf.Tensor;
-    const reference: Conv = (input, { kernel, bias }) =>
-      tf.relu(tf.add(tf.conv2d(reflect ? tf.mirrorPad(input, [[0, 0], [1, 1], [1, 1], [0, 0]], 'reflect') : input, kernel, 1, reflect ? 'valid' : 'same'), bias));
-    const ours: Conv = (input, k) => convBiasRelu(tf, input, k, reflect);
-    const both = (f: Conv) => () => {
-      // The flipped kernel is made before the gradient is taken, as VGG19's weights hold it.
-      const { kernel, bias } = w();
-      const k = { kernel, bias, flipped: tf.transpose(tf.reverse(kernel, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D };
-      const grad = tf.grad((i: tf.Tensor) => weigh(f(i as tf.Tensor4D, k), 4))(x());
-      return [f(x(), k), grad];
-    };
-    await expectKernel(both(ours), both(reference));
-  });
+  it.each([false, true])(
+    'fused conv + bias + relu and its input gradient (reflection padding: %s)',
+    async (reflect) => {
+      type Conv = (input: tf.Tensor4D, k: { kernel: tf.Tensor4D; bias: tf.Tensor; flipped: tf.Tensor4D }) => tf.Tensor;
+      const reference: Conv = (input, { kernel, bias }) =>
+        tf.relu(
+          tf.add(
+            tf.conv2d(
+              reflect
+                ? tf.mirrorPad(
+                    input,
+                    [
+                      [0, 0],
+                      [1, 1],
+                      [1, 1],
+                      [0, 0],
+                    ],
+                    'reflect',
+                  )
+                : input,
+              kernel,
+              1,
+              reflect ? 'valid' : 'same',
+            ),
+            bias,
+          ),
+        );
+      const ours: Conv = (input, k) => convBiasRelu(tf, input, k, reflect);
+      const both = (f: Conv) => () => {
+        // The flipped kernel is made before the gradient is taken, as VGG19's weights hold it.
+        const { kernel, bias } = w();
+        const k = { kernel, bias, flipped: tf.transpose(tf.reverse(kernel, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D };
+        const grad = tf.grad((i: tf.Tensor) => weigh(f(i as tf.Tensor4D, k), 4))(x());
+        return [f(x(), k), grad];
+      };
+      await expectKernel(both(ours), both(reference));
+    },
+  );
 
   it('a valid conv of a trained kernel: value, input gradient and filter gradient', async () => {
     const both = (conv: (i: tf.Tensor4D, k: tf.Tensor4D) => tf.Tensor) => () => {
       const k = tf.variable(rand([3, 3, 3, 5], 2), true);
       const input = x();
-      const { value, grads } = tf.variableGrads(() => weigh(conv(input, k as unknown as tf.Tensor4D), 4) as tf.Scalar, [k]);
+      const { value, grads } = tf.variableGrads(
+        () => weigh(conv(input, k as unknown as tf.Tensor4D), 4) as tf.Scalar,
+        [k],
+      );
       value.dispose();
       const dx = tf.grad((i: tf.Tensor) => weigh(conv(i as tf.Tensor4D, k as unknown as tf.Tensor4D), 4))(input);
       const out = [conv(input, k as unknown as tf.Tensor4D), grads[k.name]!, dx];
       k.dispose();
       return out;
     };
-    await expectKernel(both((i, k) => convValid(tf, i, k)), both((i, k) => tf.conv2d(i, k, 1, 'valid')));
+    await expectKernel(
+      both((i, k) => convValid(tf, i, k)),
+      both((i, k) => tf.conv2d(i, k, 1, 'valid')),
+    );
   });
 
-  it.each([[false, false], [true, false], [false, true], [true, true]])('products with operands transposed by copy (transpose a: %s, b: %s) and their gradients', async (ta, tb) => {
+  it.each([
+    [false, false],
+    [true, false],
+    [false, true],
+    [true, true],
+  ])('products with operands transposed by copy (transpose a: %s, b: %s) and their gradients', async (ta, tb) => {
     const both = (mm: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor) => () => {
       const a = rand(ta ? [6, 4] : [4, 6], 5);
       const b = rand(tb ? [3, 6] : [6, 3], 6);
       const grads = tf.grads((p: tf.Tensor, q: tf.Tensor) => weigh(mm(p, q), 7))([a, b]);
       return [mm(a, b), ...grads];
     };
-    await expectKernel(both((a, b) => matMul(tf, a, b, ta, tb)), both((a, b) => tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D, ta, tb)));
+    await expectKernel(
+      both((a, b) => matMul(tf, a, b, ta, tb)),
+      both((a, b) => tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D, ta, tb)),
+    );
   });
 
   it.each([2, 7, 8, 20])('a sum of %i tensors (a weighted sum of many loss terms) and its gradient', async (n) => {
@@ -309,7 +418,10 @@ describe.skipIf(why)('custom kernels on webgpu against tfjs on cpu', () => {
       const grads = tf.grads((...xs: tf.Tensor[]) => weigh(sum(xs), 9))(ts);
       return [sum(ts), ...grads];
     };
-    await expectKernel(both((ts) => addMany(tf, ts)), both((ts) => tf.addN(ts)));
+    await expectKernel(
+      both((ts) => addMany(tf, ts)),
+      both((ts) => tf.addN(ts)),
+    );
   });
 
   it.each([1000, 10, 7])('a Gram matrix in chunks of %i positions and its gradient', async (chunk) => {
@@ -319,9 +431,12 @@ describe.skipIf(why)('custom kernels on webgpu against tfjs on cpu', () => {
       const grad = tf.grad((t: tf.Tensor) => weigh(gram(t), 9))(f);
       return [gram(f), grad];
     };
-    await expectKernel(both((f) => gramMatrix(tf, f, chunk)), both((f) => {
-      const m = tf.reshape(f, [36, 5]) as tf.Tensor2D;
-      return tf.matMul(m, m, true, false);
-    }));
+    await expectKernel(
+      both((f) => gramMatrix(tf, f, chunk)),
+      both((f) => {
+        const m = tf.reshape(f, [36, 5]) as tf.Tensor2D;
+        return tf.matMul(m, m, true, false);
+      }),
+    );
   });
 });

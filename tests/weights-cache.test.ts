@@ -23,7 +23,10 @@ beforeAll(async () => {
     const m = /bytes=(\d+)-/.exec(req.headers.range ?? '');
     if (m && req.url === '/decoder.pth') {
       const start = Number(m[1]);
-      res.writeHead(206, { 'content-length': body.length - start, 'content-range': `bytes ${start}-${body.length - 1}/${body.length}` });
+      res.writeHead(206, {
+        'content-length': body.length - start,
+        'content-range': `bytes ${start}-${body.length - 1}/${body.length}`,
+      });
       return res.end(body.subarray(start));
     }
     res.writeHead(200, { 'content-length': body.length });
@@ -63,7 +66,9 @@ describe('weight cache', () => {
 
   it('deletes a download whose checksum does not match', async () => {
     const dir = freshDir();
-    await expect(cachedDownload(`${base}/other.pth`, dir, { sha256: '0'.repeat(64) })).rejects.toThrow(/does not match its checksum/);
+    await expect(cachedDownload(`${base}/other.pth`, dir, { sha256: '0'.repeat(64) })).rejects.toThrow(
+      /does not match its checksum/,
+    );
     expect(await listCache(dir)).toEqual([]);
   });
 
@@ -77,6 +82,8 @@ describe('weights manifest', () => {
     expect(zManifest.safeParse(raw).success).toBe(true);
     const names = MANIFEST.map((e) => e.name);
     expect(new Set(names).size).toBe(names.length);
-    expect(names).toEqual(expect.arrayContaining(['vgg19', 'vgg_normalised', 'adain-decoder', 'sanet-transformer', 'sanet-decoder']));
+    expect(names).toEqual(
+      expect.arrayContaining(['vgg19', 'vgg_normalised', 'adain-decoder', 'sanet-transformer', 'sanet-decoder']),
+    );
   });
 });

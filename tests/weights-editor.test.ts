@@ -18,7 +18,12 @@ const idb = vi.hoisted(() => ({
   cached: [] as Omit<CachedWeights, 'bytes'>[],
   stored: [] as { name: string; source: string; size: number }[],
   uploads: new Map<string, ArrayBuffer>(),
-  fetch: null as null | ((name: string, opts: { signal?: AbortSignal; onProgress?: (p: FetchProgress) => void; mirror?: string | null }) => Promise<{ bytes: ArrayBuffer; source: string }>),
+  fetch: null as
+    | null
+    | ((
+        name: string,
+        opts: { signal?: AbortSignal; onProgress?: (p: FetchProgress) => void; mirror?: string | null },
+      ) => Promise<{ bytes: ArrayBuffer; source: string }>),
   shared: [] as { kind: string; embed: boolean }[],
   server: null as null | { stylegraph: 'weights'; mirror: string | null; names: string[] },
   lastBytes: null as ArrayBuffer | null,
@@ -35,11 +40,16 @@ vi.mock('../src/web/weights', async (importOriginal) => {
       if (source.includes('bad')) throw new Error('refused: not a checkpoint');
       idb.stored.push({ name, source, size: bytes.byteLength });
       idb.lastBytes = bytes;
-      idb.cached = [...idb.cached.filter((c) => c.name !== name), { name, source, size: bytes.byteLength, sha256: 'ab'.repeat(32), added: '' }];
+      idb.cached = [
+        ...idb.cached.filter((c) => c.name !== name),
+        { name, source, size: bytes.byteLength, sha256: 'ab'.repeat(32), added: '' },
+      ];
       return { name, source, tensors: new Map() };
     },
-    fetchCheckpoint: (entry: { name: string }, opts: { signal?: AbortSignal; onProgress?: (p: FetchProgress) => void; mirror?: string | null }) =>
-      idb.fetch!(entry.name, opts),
+    fetchCheckpoint: (
+      entry: { name: string },
+      opts: { signal?: AbortSignal; onProgress?: (p: FetchProgress) => void; mirror?: string | null },
+    ) => idb.fetch!(entry.name, opts),
   };
 });
 vi.mock('../src/web/uploads', async (importOriginal) => {
@@ -86,7 +96,9 @@ describe('the weights panel', () => {
     await flush();
     const rows = w.findAll('[data-test=weights-needed] > li');
     expect(rows.map((r) => r.attributes('data-weights'))).toEqual(['vgg_normalised', 'adain-decoder']);
-    expect(row(w, 'vgg_normalised').text()).toMatch(/vgg19 normalised · 76\.4 MiB · MIT \(pytorch-AdaIN\) · github\.com/);
+    expect(row(w, 'vgg_normalised').text()).toMatch(
+      /vgg19 normalised · 76\.4 MiB · MIT \(pytorch-AdaIN\) · github\.com/,
+    );
     expect(row(w, 'vgg_normalised').text()).toContain('used by enc_content, enc_style');
     expect(row(w, 'adain-decoder').get('[data-test=weights-state]').text()).toBe('random');
     expect(w.findAll('[data-test=weights-get]')).toHaveLength(2);
@@ -94,12 +106,14 @@ describe('the weights panel', () => {
     expect(w.get('[data-test=weights-via]').text()).toMatch(/No editor server: Get downloads directly/);
   });
 
-  it('says when Get goes through the editor\'s server and shows its mirror', async () => {
+  it("says when Get goes through the editor's server and shows its mirror", async () => {
     withAdain();
     idb.server = { stylegraph: 'weights', mirror: 'http://class.example/w/', names: [] };
     const w = mount(WeightsPanel, { global: { plugins: [pinia] } });
     await flush();
-    expect(w.get('[data-test=weights-via]').text()).toBe("Get goes through the editor's server (mirror http://class.example/w/).");
+    expect(w.get('[data-test=weights-via]').text()).toBe(
+      "Get goes through the editor's server (mirror http://class.example/w/).",
+    );
     expect(w.get('[data-test=weights-mirror]').attributes('placeholder')).toBe('http://class.example/w/');
   });
 
@@ -130,7 +144,11 @@ describe('the weights panel', () => {
   it('cancels a download: the network is random again and nothing is stored', async () => {
     withAdain();
     idb.fetch = (_name, opts) =>
-      new Promise((_resolve, reject) => opts.signal?.addEventListener('abort', () => reject(Object.assign(new Error('aborted'), { name: 'AbortError' }))));
+      new Promise((_resolve, reject) =>
+        opts.signal?.addEventListener('abort', () =>
+          reject(Object.assign(new Error('aborted'), { name: 'AbortError' })),
+        ),
+      );
     const w = mount(WeightsPanel, { global: { plugins: [pinia] } });
     await flush();
     await row(w, 'vgg_normalised').get('[data-test=weights-get]').trigger('click');
@@ -154,7 +172,9 @@ describe('the weights panel', () => {
     await row(w, 'adain-decoder').get('[data-test=weights-get]').trigger('click');
     await flush();
     const failure = row(w, 'adain-decoder').get('[data-test=weights-failure]');
-    expect(failure.text()).toMatch(/could not download https:\/\/github.com\/x\/decoder.pth .*no CORS header.*npm start/);
+    expect(failure.text()).toMatch(
+      /could not download https:\/\/github.com\/x\/decoder.pth .*no CORS header.*npm start/,
+    );
     expect(failure.find('button').text()).toBe('Pick the file…');
   });
 
@@ -175,32 +195,44 @@ describe('the weights panel', () => {
 });
 
 describe('the real small networks in the panel (issue 24)', () => {
-  it('lists MicroAST\'s four checkpoints and the fast style network with their sizes and licences, each with a Get', async () => {
+  it("lists MicroAST's four checkpoints and the fast style network with their sizes and licences, each with a Get", async () => {
     const g = useGraphStore();
     g.load(loadPreset('microast.json'), 'microast.json');
     const w = mount(WeightsPanel, { global: { plugins: [pinia] } });
     await flush();
     const names = w.findAll('[data-test=weights-needed] > li').map((r) => r.attributes('data-weights'));
-    expect(names.sort()).toEqual(['microast-content-encoder', 'microast-decoder', 'microast-modulator', 'microast-style-encoder']);
-    expect(row(w, 'microast-modulator').text()).toMatch(/microast-modulator · 0\.01 MiB · MIT \(EndyWon\/MicroAST\) · raw\.githubusercontent\.com/);
+    expect(names.sort()).toEqual([
+      'microast-content-encoder',
+      'microast-decoder',
+      'microast-modulator',
+      'microast-style-encoder',
+    ]);
+    expect(row(w, 'microast-modulator').text()).toMatch(
+      /microast-modulator · 0\.01 MiB · MIT \(EndyWon\/MicroAST\) · raw\.githubusercontent\.com/,
+    );
     expect(row(w, 'microast-decoder').text()).toMatch(/microast-decoder · 0\.59 MiB · MIT/);
     expect(w.findAll('[data-test=weights-get]')).toHaveLength(4);
     g.load(loadPreset('fast-style.json'), 'fast-style.json');
     await flush();
     expect(row(w, 'fast-style-wave').text()).toMatch(/fast-style · 6\.4\d? MiB · MIT \(ml5js\/ml5-data-and-models\)/);
     let asked = '';
-    idb.fetch = async (name) => ((asked = name), { bytes: new ArrayBuffer(8), source: 'http://mirror.test/models/style-transfer/wave/ (49 files)' });
+    idb.fetch = async (name) => (
+      (asked = name),
+      { bytes: new ArrayBuffer(8), source: 'http://mirror.test/models/style-transfer/wave/ (49 files)' }
+    );
     await row(w, 'fast-style-wave').get('[data-test=weights-get]').trigger('click');
     await flush();
     expect(asked).toBe('fast-style-wave');
-    expect(idb.stored).toEqual([{ name: 'fast-style-wave', source: 'http://mirror.test/models/style-transfer/wave/ (49 files)', size: 8 }]);
+    expect(idb.stored).toEqual([
+      { name: 'fast-style-wave', source: 'http://mirror.test/models/style-transfer/wave/ (49 files)', size: 8 },
+    ]);
   });
 });
 
 describe('dropped checkpoint files', () => {
   const file = (name: string) => new File([new Uint8Array(8)], name);
 
-  it('takes a file named as in the manifest for that network, and a node\'s name when dropped on it', async () => {
+  it("takes a file named as in the manifest for that network, and a node's name when dropped on it", async () => {
     withAdain();
     const weights = useWeightsStore();
     await weights.drop([file('decoder.pth')]);
@@ -212,9 +244,16 @@ describe('dropped checkpoint files', () => {
   it('takes the four dropped MicroAST four dropped .pth.tar files, each for the network its manifest file name names', async () => {
     useGraphStore().load(loadPreset('microast.json'), 'microast.json');
     const weights = useWeightsStore();
-    await weights.drop(['content_encoder', 'style_encoder', 'modulator', 'decoder'].map((p) => file(`${p}_iter_160000.pth.tar`)));
+    await weights.drop(
+      ['content_encoder', 'style_encoder', 'modulator', 'decoder'].map((p) => file(`${p}_iter_160000.pth.tar`)),
+    );
     expect(weights.error).toBeNull();
-    expect(idb.stored.map((s) => s.name).sort()).toEqual(['microast-content-encoder', 'microast-decoder', 'microast-modulator', 'microast-style-encoder']);
+    expect(idb.stored.map((s) => s.name).sort()).toEqual([
+      'microast-content-encoder',
+      'microast-decoder',
+      'microast-modulator',
+      'microast-style-encoder',
+    ]);
   });
 
   it('asks which network a file with another name is for while two are missing, and refuses other files', async () => {
@@ -235,10 +274,19 @@ describe('dropped checkpoint files', () => {
     withAdain();
     const weights = useWeightsStore();
     const values = new Float32Array([0.5, -1, 2, 3]);
-    const json = JSON.stringify({ weightsManifest: [{ paths: ['group1-shard1of1.bin'], weights: [{ name: '0.weight', shape: [2, 2], dtype: 'float32' }] }] });
-    await weights.drop([new File([json], 'model.json'), new File([values.buffer], 'group1-shard1of1.bin')], 'adain-decoder');
+    const json = JSON.stringify({
+      weightsManifest: [
+        { paths: ['group1-shard1of1.bin'], weights: [{ name: '0.weight', shape: [2, 2], dtype: 'float32' }] },
+      ],
+    });
+    await weights.drop(
+      [new File([json], 'model.json'), new File([values.buffer], 'group1-shard1of1.bin')],
+      'adain-decoder',
+    );
     expect(weights.error).toBeNull();
-    expect(idb.stored).toEqual([{ name: 'adain-decoder', source: 'model.json (tfjs, 1 shard)', size: expect.any(Number) }]);
+    expect(idb.stored).toEqual([
+      { name: 'adain-decoder', source: 'model.json (tfjs, 1 shard)', size: expect.any(Number) },
+    ]);
     const { readSafetensors } = await import('../src/models/weights/safetensors');
     expect(readSafetensors(new Uint8Array(idb.lastBytes!)).get('0.weight')).toEqual({ shape: [2, 2], data: values });
     // Without its shard it says which one is missing, and keeps nothing.
@@ -251,24 +299,34 @@ describe('dropped checkpoint files', () => {
     const g = withAdain();
     const weights = useWeightsStore();
     await weights.fromFile('decoder', file('decoder-tiny.pth'));
-    expect(g.notice?.text).toMatch(/no node of this graph asks for weights by that name; it uses vgg_normalised, adain-decoder \(did you mean adain-decoder\?\)/);
+    expect(g.notice?.text).toMatch(
+      /no node of this graph asks for weights by that name; it uses vgg_normalised, adain-decoder \(did you mean adain-decoder\?\)/,
+    );
     expect(closestName('vgg19', ['vgg_normalised', 'adain-decoder'])).toBe('vgg_normalised');
   });
 });
 
 describe('the random-weights banner', () => {
   const lines = [
-    { nodes: ['enc_content'], weights: 'VGG19 normalised: random (seed 0); no weights named "vgg_normalised" were loaded' },
-    { nodes: ['enc_style'], weights: 'VGG19 normalised: random (seed 0); no weights named "vgg_normalised" were loaded' },
+    {
+      nodes: ['enc_content'],
+      weights: 'VGG19 normalised: random (seed 0); no weights named "vgg_normalised" were loaded',
+    },
+    {
+      nodes: ['enc_style'],
+      weights: 'VGG19 normalised: random (seed 0); no weights named "vgg_normalised" were loaded',
+    },
     { nodes: ['decoder'], weights: 'Decoder: random (seed 0); no weights named "adain-decoder" were loaded' },
   ];
 
-  it('reads each random network and the name to load from the run\'s weights lines', () => {
+  it("reads each random network and the name to load from the run's weights lines", () => {
     expect(randomNetworks(lines)).toEqual([
       { network: 'VGG19 normalised', name: 'vgg_normalised', nodes: ['enc_content', 'enc_style'] },
       { network: 'Decoder', name: 'adain-decoder', nodes: ['decoder'] },
     ]);
-    expect(randomNetworks([{ nodes: ['decoder'], weights: 'Decoder: adain-decoder from decoder.pth (cached)' }])).toEqual([]);
+    expect(
+      randomNetworks([{ nodes: ['decoder'], weights: 'Decoder: adain-decoder from decoder.pth (cached)' }]),
+    ).toEqual([]);
   });
 
   it('shows in the output panel while a network of the last run was random, with one button to get them', async () => {
@@ -279,7 +337,9 @@ describe('the random-weights banner', () => {
     run.runWeights = lines;
     await nextTick();
     const banner = w.get('[data-test=random-weights]');
-    expect(banner.text()).toMatch(/VGG19 normalised \(enc_content, enc_style\): load vgg_normalised; Decoder \(decoder\): load adain-decoder/);
+    expect(banner.text()).toMatch(
+      /VGG19 normalised \(enc_content, enc_style\): load vgg_normalised; Decoder \(decoder\): load adain-decoder/,
+    );
     expect(banner.get('[data-test=random-weights-get]').text()).toBe('Get vgg_normalised and adain-decoder');
     run.runWeights = [{ nodes: ['decoder'], weights: 'Decoder: adain-decoder from decoder.pth (cached)' }];
     await nextTick();
@@ -295,7 +355,12 @@ describe('sharing a graph with dropped images', () => {
     g.setParam('style', 'source', dropped);
     const share = useShareStore();
     await share.request('link');
-    expect(share.pending).toEqual({ kind: 'link', uploads: [{ nodeId: 'style', label: 'Style painting', param: 'source', source: dropped, file: 'my_painting.jpg' }] });
+    expect(share.pending).toEqual({
+      kind: 'link',
+      uploads: [
+        { nodeId: 'style', label: 'Style painting', param: 'source', source: dropped, file: 'my_painting.jpg' },
+      ],
+    });
     expect(idb.shared).toEqual([]);
     await share.answer('cancel');
     expect(idb.shared).toEqual([]);
@@ -304,8 +369,13 @@ describe('sharing a graph with dropped images', () => {
     useRunStore().output = { width: 1, height: 1, data: new Uint8ClampedArray(4) };
     await share.request('png');
     await share.answer('without');
-    expect(idb.shared).toEqual([{ kind: 'link', embed: true }, { kind: 'png', embed: false }]);
-    expect(g.notice?.text).toMatch(/shared without my_painting.jpg: whoever opens it is asked to drop an image on Style painting/);
+    expect(idb.shared).toEqual([
+      { kind: 'link', embed: true },
+      { kind: 'png', embed: false },
+    ]);
+    expect(g.notice?.text).toMatch(
+      /shared without my_painting.jpg: whoever opens it is asked to drop an image on Style painting/,
+    );
   });
 
   it('shares at once when nothing was dropped', async () => {
@@ -322,7 +392,9 @@ describe('sharing a graph with dropped images', () => {
     await flush();
     expect(g.missingUploads.map((u) => u.nodeId)).toEqual(['style']);
     const d = g.diagnosticsByNode.get('style')!;
-    expect(d.map((x) => x.message)).toContain('"Style painting" needs an image: my_painting.jpg was dropped in the browser this graph comes from and is not in this one; drop an image on the node');
+    expect(d.map((x) => x.message)).toContain(
+      '"Style painting" needs an image: my_painting.jpg was dropped in the browser this graph comes from and is not in this one; drop an image on the node',
+    );
     expect(g.diagnosticsByNode.get('content')).toBeUndefined();
   });
 });

@@ -27,7 +27,11 @@ cpSync(join(root, 'presets/images'), join(tmp, 'images'), { recursive: true });
 const vgg = readFixture('vgg_normalised-tiny.pth');
 const decoder = readFixture('decoder-tiny.pth');
 const corrupted = new Uint8Array(randomBytes(4096));
-const files: Record<string, Uint8Array> = { 'vgg_normalised.pth': vgg, 'decoder.pth': decoder, 'vgg19-dcbb9e9d.pth': corrupted };
+const files: Record<string, Uint8Array> = {
+  'vgg_normalised.pth': vgg,
+  'decoder.pth': decoder,
+  'vgg19-dcbb9e9d.pth': corrupted,
+};
 
 let server: Server;
 let mirror = '';
@@ -46,7 +50,11 @@ beforeAll(async () => {
     const m = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
     const start = m ? Number(m[1]) : 0;
     const headers = m
-      ? { 'content-length': body.length - start, 'content-range': `bytes ${start}-${body.length - 1}/${body.length}`, 'accept-ranges': 'bytes' }
+      ? {
+          'content-length': body.length - start,
+          'content-range': `bytes ${start}-${body.length - 1}/${body.length}`,
+          'accept-ranges': 'bytes',
+        }
       : { 'content-length': body.length, 'accept-ranges': 'bytes' };
     res.writeHead(m ? 206 : 200, headers);
     responses.push(res.getHeaders());
@@ -64,11 +72,20 @@ beforeAll(async () => {
 });
 afterAll(() => server.close());
 
-function cli(cache: string, args: string[], env: Record<string, string> = { STYLEGRAPH_WEIGHTS_MIRROR: mirror }, cwd = root): Promise<{ code: number; stdout: string; stderr: string }> {
+function cli(
+  cache: string,
+  args: string[],
+  env: Record<string, string> = { STYLEGRAPH_WEIGHTS_MIRROR: mirror },
+  cwd = root,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   const { STYLEGRAPH_WEIGHTS_MIRROR: _, ...rest } = process.env;
   return new Promise((resolve) => {
-    execFile('node', [join(root, 'scripts/stylegraph.mjs'), ...args], { cwd, env: { ...rest, STYLEGRAPH_CACHE: cache, ...env } }, (err, stdout, stderr) =>
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
+    execFile(
+      'node',
+      [join(root, 'scripts/stylegraph.mjs'), ...args],
+      { cwd, env: { ...rest, STYLEGRAPH_CACHE: cache, ...env } },
+      (err, stdout, stderr) =>
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
     );
   });
 }
@@ -83,11 +100,18 @@ describe('weights fetch from a mirror without CORS headers', () => {
   it('fetches by name from the mirror, says where from, and caches it', async () => {
     const r = await cli(cache, ['weights', 'fetch', 'vgg_normalised']);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toContain(`vgg_normalised: from ${mirror}/vgg_normalised.pth (mirror, set by STYLEGRAPH_WEIGHTS_MIRROR)`);
+    expect(r.stderr).toContain(
+      `vgg_normalised: from ${mirror}/vgg_normalised.pth (mirror, set by STYLEGRAPH_WEIGHTS_MIRROR)`,
+    );
     expect(r.stderr).toMatch(/downloading vgg_normalised .*\(100%\)/);
     expect(responses.every((h) => !Object.keys(h).some((k) => k.startsWith('access-control-')))).toBe(true);
     const [entry] = await listCache(cache);
-    expect(entry).toMatchObject({ name: 'vgg_normalised', url: `${mirror}/vgg_normalised.pth`, size: vgg.length, sha256: sha(vgg) });
+    expect(entry).toMatchObject({
+      name: 'vgg_normalised',
+      url: `${mirror}/vgg_normalised.pth`,
+      size: vgg.length,
+      sha256: sha(vgg),
+    });
     expect(new Uint8Array(readFileSync(join(cache, entry!.file)))).toEqual(vgg);
   });
 
@@ -110,17 +134,39 @@ describe('weights fetch from a mirror without CORS headers', () => {
 
   it('runs the graph with the cached weights and no --weights, naming the files', async () => {
     const report = join(tmp, 'cached.json');
-    const r = await cli(cache, ['run', 'presets/adain.json', '--size', '32', '--out', join(tmp, 'cached.png'), '--report', report]);
+    const r = await cli(cache, [
+      'run',
+      'presets/adain.json',
+      '--size',
+      '32',
+      '--out',
+      join(tmp, 'cached.png'),
+      '--report',
+      report,
+    ]);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/weights vgg_normalised: \d+ tensors from .*vgg_normalised\.pth \(cached\); a reduced-width VGG19 \(32 channels at relu5_1 where VGG19 has 512\)/);
+    expect(r.stderr).toMatch(
+      /weights vgg_normalised: \d+ tensors from .*vgg_normalised\.pth \(cached\); a reduced-width VGG19 \(32 channels at relu5_1 where VGG19 has 512\)/,
+    );
     const lines = (JSON.parse(readFileSync(report, 'utf8')) as RunReport).weights.map((w) => w.weights);
-    expect(lines).toContain(`VGG19 normalised: vgg_normalised from ${join(cache, (await listCache(cache)).find((e) => e.name === 'vgg_normalised')!.file)}`);
-    expect(lines).toContain(`Decoder: adain-decoder from ${join(cache, (await listCache(cache)).find((e) => e.name === 'adain-decoder')!.file)}`);
+    expect(lines).toContain(
+      `VGG19 normalised: vgg_normalised from ${join(cache, (await listCache(cache)).find((e) => e.name === 'vgg_normalised')!.file)}`,
+    );
+    expect(lines).toContain(
+      `Decoder: adain-decoder from ${join(cache, (await listCache(cache)).find((e) => e.name === 'adain-decoder')!.file)}`,
+    );
     expect(r.stderr).toMatch(/weights for decoder: Decoder: adain-decoder from .*decoder\.pth/);
     expect(r.stderr).not.toMatch(/random/);
 
     // The same run without the cache: random networks, and the last line says which and how to get them.
-    const bare = await cli(freshCache(), ['run', 'presets/adain.json', '--size', '32', '--out', join(tmp, 'random.png')]);
+    const bare = await cli(freshCache(), [
+      'run',
+      'presets/adain.json',
+      '--size',
+      '32',
+      '--out',
+      join(tmp, 'random.png'),
+    ]);
     expect(bare.code, bare.stderr).toBe(0);
     expect(bare.stderr.trim().split('\n').at(-1)).toBe(
       'warning: random weights for vgg_normalised (enc_content, enc_style), adain-decoder (decoder), so this is not the trained ' +
@@ -131,7 +177,12 @@ describe('weights fetch from a mirror without CORS headers', () => {
 
   it('uses the cached weights in a sweep too (one load for every cell)', async () => {
     const doc = JSON.parse(readFileSync(join(root, 'presets/adain.json'), 'utf8'));
-    doc.metadata.sweep = { columns: [{ label: 'a', set: { 'adain.alpha': 0.5 } }, { label: 'b', set: { 'adain.alpha': 1 } }] };
+    doc.metadata.sweep = {
+      columns: [
+        { label: 'a', set: { 'adain.alpha': 0.5 } },
+        { label: 'b', set: { 'adain.alpha': 1 } },
+      ],
+    };
     const path = join(tmp, 'sweep.json');
     writeFileSync(path, JSON.stringify(doc));
     const report = join(tmp, 'sweep-report.json');
@@ -148,7 +199,9 @@ describe('weights fetch: interrupted and corrupted downloads', () => {
     cut.set('decoder.pth', 20000);
     const first = await cli(cache, ['weights', 'fetch', 'adain-decoder']);
     expect(first.code).toBe(1);
-    expect(first.stderr).toMatch(/adain-decoder: download of .*decoder\.pth was cut off after .*run the same command again to resume/);
+    expect(first.stderr).toMatch(
+      /adain-decoder: download of .*decoder\.pth was cut off after .*run the same command again to resume/,
+    );
     const part = readdirSync(cache).find((f) => f.endsWith('.part'))!;
     const have = statSync(join(cache, part)).size;
     expect(have).toBeGreaterThan(0);
@@ -172,7 +225,9 @@ describe('weights fetch: interrupted and corrupted downloads', () => {
     const r = await cli(cache, ['weights', 'fetch', 'vgg19']);
     expect(r.code).toBe(1);
     expect(requestsFor('vgg19-dcbb9e9d.pth').length).toBeGreaterThan(0);
-    expect(r.stderr).toContain(`does not match its checksum (sha256 ${sha(corrupted)}, expected dcbb9e9d… (the first digits, from the file name)); it was deleted`);
+    expect(r.stderr).toContain(
+      `does not match its checksum (sha256 ${sha(corrupted)}, expected dcbb9e9d… (the first digits, from the file name)); it was deleted`,
+    );
     expect(await listCache(cache)).toEqual([]);
     expect(readdirSync(cache)).toEqual([]);
   });
@@ -203,10 +258,17 @@ describe('mirror settings', () => {
     // Untrusted (a downloaded lesson folder): its mirror is not used, and the notice says how to trust it.
     const notices: string[] = [];
     expect(await configuredWeightsMirror(dir, undefined, env, (l) => notices.push(l))).toBeNull();
-    expect(notices).toEqual([expect.stringMatching(/is not trusted; its weights mirror skipped\. Read it, then run: stylegraph trust /)]);
+    expect(notices).toEqual([
+      expect.stringMatching(/is not trusted; its weights mirror skipped\. Read it, then run: stylegraph trust /),
+    ]);
     await trustConfig(config, env);
-    expect(await configuredWeightsMirror(dir, undefined, env)).toEqual({ url: 'https://school.example/weights/', from: config });
-    expect(await configuredWeightsMirror(dir, undefined, { ...env, STYLEGRAPH_WEIGHTS_MIRROR: 'http://x.example/w' })).toEqual({ url: 'http://x.example/w', from: 'STYLEGRAPH_WEIGHTS_MIRROR' });
+    expect(await configuredWeightsMirror(dir, undefined, env)).toEqual({
+      url: 'https://school.example/weights/',
+      from: config,
+    });
+    expect(
+      await configuredWeightsMirror(dir, undefined, { ...env, STYLEGRAPH_WEIGHTS_MIRROR: 'http://x.example/w' }),
+    ).toEqual({ url: 'http://x.example/w', from: 'STYLEGRAPH_WEIGHTS_MIRROR' });
     writeFileSync(config, JSON.stringify({ weightsMirror: 'ftp://nope' }));
     await trustConfig(config, env);
     await expect(configuredWeightsMirror(dir, undefined, env)).rejects.toThrow(/must be an http\(s\) URL/);
@@ -219,15 +281,26 @@ describe('mirror settings', () => {
     expect((await cli(freshCache(), ['trust', join(dir, 'stylegraph.config.json')], trusted, dir)).code).toBe(0);
     const r = await cli(freshCache(), ['weights', 'fetch', 'adain-decoder'], trusted, dir);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toContain(`adain-decoder: from ${mirror}/decoder.pth (mirror, set by ${join(dir, 'stylegraph.config.json')})`);
+    expect(r.stderr).toContain(
+      `adain-decoder: from ${mirror}/decoder.pth (mirror, set by ${join(dir, 'stylegraph.config.json')})`,
+    );
   });
 });
 
 describe('run: weights given by name, shapes, dropped images', () => {
   it('refuses a --weights name no node uses, naming the used ones and the closest', async () => {
-    const r = await cli(freshCache(), ['run', 'presets/adain.json', '--size', '32', '--weights', 'decoder=tests/fixtures/decoder-tiny.pth']);
+    const r = await cli(freshCache(), [
+      'run',
+      'presets/adain.json',
+      '--size',
+      '32',
+      '--weights',
+      'decoder=tests/fixtures/decoder-tiny.pth',
+    ]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('--weights decoder: no node of presets/adain.json uses weights named "decoder"; did you mean adain-decoder?');
+    expect(r.stderr).toContain(
+      '--weights decoder: no node of presets/adain.json uses weights named "decoder"; did you mean adain-decoder?',
+    );
     expect(r.stderr).toContain('presets/adain.json uses: vgg_normalised, adain-decoder');
     expect(closestName('vgg-normalised', ['vgg_normalised', 'adain-decoder'])).toBe('vgg_normalised');
     expect(closestName('resnet', ['vgg_normalised', 'adain-decoder'])).toBeNull();
@@ -236,18 +309,44 @@ describe('run: weights given by name, shapes, dropped images', () => {
   it('refuses a checkpoint whose layer does not fit, with the layer, the expected and the found shape', async () => {
     const dict = readCheckpoint(decoder);
     const w = dict.get('11.weight')!;
-    dict.set('11.weight', { shape: [w.shape[0]!, w.shape[1]! + 1, 3, 3], data: new Float32Array(w.shape[0]! * (w.shape[1]! + 1) * 9) });
+    dict.set('11.weight', {
+      shape: [w.shape[0]!, w.shape[1]! + 1, 3, 3],
+      data: new Float32Array(w.shape[0]! * (w.shape[1]! + 1) * 9),
+    });
     const path = join(tmp, 'bad-decoder.safetensors');
     writeFileSync(path, writeSafetensors(dict));
-    const r = await cli(freshCache(), ['run', 'presets/adain.json', '--size', '32', '--out', join(tmp, 'x.png'),
-      '--weights', 'vgg_normalised=tests/fixtures/vgg_normalised-tiny.pth', '--weights', `adain-decoder=${path}`]);
+    const r = await cli(freshCache(), [
+      'run',
+      'presets/adain.json',
+      '--size',
+      '32',
+      '--out',
+      join(tmp, 'x.png'),
+      '--weights',
+      'vgg_normalised=tests/fixtures/vgg_normalised-tiny.pth',
+      '--weights',
+      `adain-decoder=${path}`,
+    ]);
     expect(r.code).toBe(2); // bad input: the checkpoint does not fit (issue 16)
-    expect(r.stderr).toContain(`does not fit the network: first mismatch at layer "11.weight": expected [${w.shape.join(', ')}], found [${w.shape[0]}, ${w.shape[1]! + 1}, 3, 3]`);
+    expect(r.stderr).toContain(
+      `does not fit the network: first mismatch at layer "11.weight": expected [${w.shape.join(', ')}], found [${w.shape[0]}, ${w.shape[1]! + 1}, 3, 3]`,
+    );
 
     // A reduced-width decoder after a full-width (here random) encoder: the first layer, both shapes.
-    const narrow = await cli(freshCache(), ['run', 'presets/adain.json', '--size', '32', '--out', join(tmp, 'y.png'), '--weights', 'adain-decoder=tests/fixtures/decoder-tiny.pth']);
+    const narrow = await cli(freshCache(), [
+      'run',
+      'presets/adain.json',
+      '--size',
+      '32',
+      '--out',
+      join(tmp, 'y.png'),
+      '--weights',
+      'adain-decoder=tests/fixtures/decoder-tiny.pth',
+    ]);
     expect(narrow.code).toBe(2);
-    expect(narrow.stderr).toMatch(/first mismatch at layer "1\.weight": expected \[256, 512, 3, 3\] for the encoder's 512-channel relu4_1 features, found \[\d+, \d+, 3, 3\]/);
+    expect(narrow.stderr).toMatch(
+      /first mismatch at layer "1\.weight": expected \[256, 512, 3, 3\] for the encoder's 512-channel relu4_1 features, found \[\d+, \d+, 3, 3\]/,
+    );
   });
 
   it('explains an image dropped in a browser instead of "no such file"', async () => {
@@ -261,7 +360,16 @@ describe('run: weights given by name, shapes, dropped images', () => {
     expect(r.stderr).toContain('--style IMAGE or --set style.source=PATH');
     expect(r.stderr).not.toMatch(/no such file/);
     // Given the image on the command line, the same document runs.
-    const ok = await cli(freshCache(), ['run', path, '--size', '24', '--style', 'presets/images/swirls.jpg', '--out', join(tmp, 'z.png')]);
+    const ok = await cli(freshCache(), [
+      'run',
+      path,
+      '--size',
+      '24',
+      '--style',
+      'presets/images/swirls.jpg',
+      '--out',
+      join(tmp, 'z.png'),
+    ]);
     expect(ok.code, ok.stderr).toBe(0);
     expect(existsSync(join(tmp, 'z.png'))).toBe(true);
   });
@@ -273,63 +381,84 @@ describe('run: weights given by name, shapes, dropped images', () => {
  */
 const fixtures = join(root, '../shared/fixtures');
 const haveFixtures = existsSync(join(fixtures, 'microast')) && existsSync(join(fixtures, 'fast-style-wave'));
-if (!haveFixtures) console.warn(`skipping the MicroAST and fast style mirror tests: ${fixtures} is absent (a clone without shared/ beside it)`);
+if (!haveFixtures)
+  console.warn(
+    `skipping the MicroAST and fast style mirror tests: ${fixtures} is absent (a clone without shared/ beside it)`,
+  );
 
-describe.skipIf(!haveFixtures)('weights fetch --for presets/microast.json and presets/fast-style.json through a mirror', () => {
-  const cache = freshCache();
-  beforeAll(() => {
-    for (const f of readdirSync(join(fixtures, 'microast'))) files[f] = new Uint8Array(readFileSync(join(fixtures, 'microast', f)));
-    for (const f of readdirSync(join(fixtures, 'fast-style-wave'))) files[`models/style-transfer/wave/${f}`] = new Uint8Array(readFileSync(join(fixtures, 'fast-style-wave', f)));
-  });
+describe.skipIf(!haveFixtures)(
+  'weights fetch --for presets/microast.json and presets/fast-style.json through a mirror',
+  () => {
+    const cache = freshCache();
+    beforeAll(() => {
+      for (const f of readdirSync(join(fixtures, 'microast')))
+        files[f] = new Uint8Array(readFileSync(join(fixtures, 'microast', f)));
+      for (const f of readdirSync(join(fixtures, 'fast-style-wave')))
+        files[`models/style-transfer/wave/${f}`] = new Uint8Array(readFileSync(join(fixtures, 'fast-style-wave', f)));
+    });
 
-  it('fetches MicroAST\'s four checkpoints by their file names, each checked against its sha256', async () => {
-    const r = await cli(cache, ['weights', 'fetch', '--for', 'presets/microast.json']);
-    expect(r.code, r.stderr).toBe(0);
-    for (const part of ['content-encoder', 'style-encoder', 'modulator', 'decoder']) {
-      const entry = manifestEntry(`microast-${part}`)!;
-      const file = part.replace('-', '_');
-      expect(r.stderr).toContain(`microast-${part}: from ${mirror}/${file}_iter_160000.pth.tar (mirror`);
-      expect(r.stderr).toMatch(new RegExp(`microast-${part}: .*${file}_iter_160000\\.pth\\.tar, sha256 checked`));
-      const cached = (await listCache(cache)).find((e) => e.name === entry.name)!;
-      expect(cached.sha256).toBe(entry.sha256);
-      expect(cached.size).toBe(entry.sizeBytes);
-    }
-  });
+    it("fetches MicroAST's four checkpoints by their file names, each checked against its sha256", async () => {
+      const r = await cli(cache, ['weights', 'fetch', '--for', 'presets/microast.json']);
+      expect(r.code, r.stderr).toBe(0);
+      for (const part of ['content-encoder', 'style-encoder', 'modulator', 'decoder']) {
+        const entry = manifestEntry(`microast-${part}`)!;
+        const file = part.replace('-', '_');
+        expect(r.stderr).toContain(`microast-${part}: from ${mirror}/${file}_iter_160000.pth.tar (mirror`);
+        expect(r.stderr).toMatch(new RegExp(`microast-${part}: .*${file}_iter_160000\\.pth\\.tar, sha256 checked`));
+        const cached = (await listCache(cache)).find((e) => e.name === entry.name)!;
+        expect(cached.sha256).toBe(entry.sha256);
+        expect(cached.size).toBe(entry.sizeBytes);
+      }
+    });
 
-  it('fetches a fast style network as a folder, each file from its path below the repository root, and runs the preset with it', async () => {
-    const r = await cli(cache, ['weights', 'fetch', '--for', 'presets/fast-style.json']);
-    expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toContain(`fast-style-wave: from ${mirror}/models/style-transfer/wave/ (mirror, set by STYLEGRAPH_WEIGHTS_MIRROR), about 6.4 MiB, 49 files`);
-    expect(r.stderr).toMatch(/fast-style-wave: .*-wave, 49 files, each checked against its size and sha256/);
-    expect(requestsFor('models/style-transfer/wave/Variable_47')).toHaveLength(1);
-    const entry = (await listCache(cache)).find((e) => e.name === 'fast-style-wave')!;
-    expect(entry.files).toHaveLength(49);
-    for (const f of manifestEntry('fast-style-wave')!.files!)
-      expect(readFileSync(join(cache, entry.file, f.path.split('/').at(-1)!)).length).toBe(f.size);
-    // Known and cached: a second fetch asks for nothing.
-    const before = seen.length;
-    const again = await cli(cache, ['weights', 'fetch', 'fast-style-wave']);
-    expect(again.stderr).toMatch(/fast-style-wave: already cached: .*-wave/);
-    expect(seen.length).toBe(before);
-    const report = join(tmp, 'fast-style.json');
-    const run = await cli(cache, ['run', 'presets/fast-style.json', '--size', '32', '--out', join(tmp, 'fast-style.png'), '--report', report]);
-    expect(run.code, run.stderr).toBe(0);
-    expect(run.stderr).not.toMatch(/random weights/);
-    expect(JSON.stringify((JSON.parse(readFileSync(report, 'utf8')) as RunReport).weights)).toContain(join(cache, entry.file));
-  });
+    it('fetches a fast style network as a folder, each file from its path below the repository root, and runs the preset with it', async () => {
+      const r = await cli(cache, ['weights', 'fetch', '--for', 'presets/fast-style.json']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toContain(
+        `fast-style-wave: from ${mirror}/models/style-transfer/wave/ (mirror, set by STYLEGRAPH_WEIGHTS_MIRROR), about 6.4 MiB, 49 files`,
+      );
+      expect(r.stderr).toMatch(/fast-style-wave: .*-wave, 49 files, each checked against its size and sha256/);
+      expect(requestsFor('models/style-transfer/wave/Variable_47')).toHaveLength(1);
+      const entry = (await listCache(cache)).find((e) => e.name === 'fast-style-wave')!;
+      expect(entry.files).toHaveLength(49);
+      for (const f of manifestEntry('fast-style-wave')!.files!)
+        expect(readFileSync(join(cache, entry.file, f.path.split('/').at(-1)!)).length).toBe(f.size);
+      // Known and cached: a second fetch asks for nothing.
+      const before = seen.length;
+      const again = await cli(cache, ['weights', 'fetch', 'fast-style-wave']);
+      expect(again.stderr).toMatch(/fast-style-wave: already cached: .*-wave/);
+      expect(seen.length).toBe(before);
+      const report = join(tmp, 'fast-style.json');
+      const run = await cli(cache, [
+        'run',
+        'presets/fast-style.json',
+        '--size',
+        '32',
+        '--out',
+        join(tmp, 'fast-style.png'),
+        '--report',
+        report,
+      ]);
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stderr).not.toMatch(/random weights/);
+      expect(JSON.stringify((JSON.parse(readFileSync(report, 'utf8')) as RunReport).weights)).toContain(
+        join(cache, entry.file),
+      );
+    });
 
-  it('notices a file missing from a cached folder and fetches that file again, not the others', async () => {
-    const entry = (await listCache(cache)).find((e) => e.name === 'fast-style-wave')!;
-    const { rmSync } = await import('node:fs');
-    rmSync(join(cache, entry.file, 'Variable_3'));
-    const before = requestsFor('models/style-transfer/wave/Variable_3').length;
-    const r = await cli(cache, ['weights', 'fetch', 'fast-style-wave']);
-    expect(r.code, r.stderr).toBe(0);
-    expect(requestsFor('models/style-transfer/wave/Variable_3')).toHaveLength(before + 1);
-    // The other files were whole and matched their sha256: not asked for again.
-    expect(requestsFor('models/style-transfer/wave/Variable_47')).toHaveLength(1);
-  });
-});
+    it('notices a file missing from a cached folder and fetches that file again, not the others', async () => {
+      const entry = (await listCache(cache)).find((e) => e.name === 'fast-style-wave')!;
+      const { rmSync } = await import('node:fs');
+      rmSync(join(cache, entry.file, 'Variable_3'));
+      const before = requestsFor('models/style-transfer/wave/Variable_3').length;
+      const r = await cli(cache, ['weights', 'fetch', 'fast-style-wave']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(requestsFor('models/style-transfer/wave/Variable_3')).toHaveLength(before + 1);
+      // The other files were whole and matched their sha256: not asked for again.
+      expect(requestsFor('models/style-transfer/wave/Variable_47')).toHaveLength(1);
+    });
+  },
+);
 
 describe('weights fetch: a download that cannot start says what failed and what to do (issue 28)', () => {
   it('names a refused connection and the ways around it, not just "fetch failed"', async () => {
@@ -337,31 +466,50 @@ describe('weights fetch: a download that cannot start says what failed and what 
     await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
     const port = (closed.address() as { port: number }).port;
     await new Promise((r) => closed.close(r));
-    const r = await cli(freshCache(), ['weights', 'fetch', 'adain-decoder'], { STYLEGRAPH_WEIGHTS_MIRROR: `http://127.0.0.1:${port}/w/` });
+    const r = await cli(freshCache(), ['weights', 'fetch', 'adain-decoder'], {
+      STYLEGRAPH_WEIGHTS_MIRROR: `http://127.0.0.1:${port}/w/`,
+    });
     expect(r.code).toBe(1);
     expect(r.stderr).not.toMatch(/fetch failed\s*$/m);
-    expect(r.stderr).toContain(`download of http://127.0.0.1:${port}/w/decoder.pth failed: 127.0.0.1:${port} refused the connection (ECONNREFUSED): nothing listens there`);
-    expect(r.stderr).toContain(`to get adain-decoder another way: check the mirror (http://127.0.0.1:${port}/w/, set by STYLEGRAPH_WEIGHTS_MIRROR), or download ${manifestEntry('adain-decoder')!.url} elsewhere and give it to run with --weights adain-decoder=FILE`);
+    expect(r.stderr).toContain(
+      `download of http://127.0.0.1:${port}/w/decoder.pth failed: 127.0.0.1:${port} refused the connection (ECONNREFUSED): nothing listens there`,
+    );
+    expect(r.stderr).toContain(
+      `to get adain-decoder another way: check the mirror (http://127.0.0.1:${port}/w/, set by STYLEGRAPH_WEIGHTS_MIRROR), or download ${manifestEntry('adain-decoder')!.url} elsewhere and give it to run with --weights adain-decoder=FILE`,
+    );
   });
 
   it('names an HTTP status, with the same advice', async () => {
     const r = await cli(freshCache(), ['weights', 'fetch', 'sanet-decoder']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain(`download of ${mirror}/decoder_iter_500000.pth failed: HTTP 404 Not Found; to get sanet-decoder another way`);
+    expect(r.stderr).toContain(
+      `download of ${mirror}/decoder_iter_500000.pth failed: HTTP 404 Not Found; to get sanet-decoder another way`,
+    );
   });
 
   it('tells DNS, timeouts and TLS apart in what fetch leaves in its cause', () => {
-    const failed = (code: string, message = 'x') => Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error(message), { code }) });
+    const failed = (code: string, message = 'x') =>
+      Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error(message), { code }) });
     const url = 'https://weights.example:8443/a.pth';
-    expect(describeFetchError(failed('ENOTFOUND'), url)).toBe('the name weights.example could not be resolved (DNS: ENOTFOUND); is this machine offline, or the name mistyped?');
-    expect(describeFetchError(failed('EAI_AGAIN'), url)).toMatch(/^the name weights\.example could not be resolved \(DNS: EAI_AGAIN\)/);
-    expect(describeFetchError(failed('UND_ERR_CONNECT_TIMEOUT'), url)).toBe('the connection to weights.example:8443 timed out (UND_ERR_CONNECT_TIMEOUT)');
-    expect(describeFetchError(failed('ENETUNREACH'), url)).toBe('no route to weights.example:8443 (ENETUNREACH); is this machine offline?');
+    expect(describeFetchError(failed('ENOTFOUND'), url)).toBe(
+      'the name weights.example could not be resolved (DNS: ENOTFOUND); is this machine offline, or the name mistyped?',
+    );
+    expect(describeFetchError(failed('EAI_AGAIN'), url)).toMatch(
+      /^the name weights\.example could not be resolved \(DNS: EAI_AGAIN\)/,
+    );
+    expect(describeFetchError(failed('UND_ERR_CONNECT_TIMEOUT'), url)).toBe(
+      'the connection to weights.example:8443 timed out (UND_ERR_CONNECT_TIMEOUT)',
+    );
+    expect(describeFetchError(failed('ENETUNREACH'), url)).toBe(
+      'no route to weights.example:8443 (ENETUNREACH); is this machine offline?',
+    );
     expect(describeFetchError(failed('CERT_HAS_EXPIRED', 'certificate has expired'), url)).toBe(
       'the TLS (https) connection to weights.example:8443 failed (CERT_HAS_EXPIRED: certificate has expired); a proxy that rewrites https, or a wrong clock?',
     );
     // A plain error (Node's http, as the address guard uses) carries the code itself.
-    expect(describeFetchError(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }), url)).toBe('weights.example:8443 refused the connection (ECONNREFUSED): nothing listens there');
+    expect(describeFetchError(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }), url)).toBe(
+      'weights.example:8443 refused the connection (ECONNREFUSED): nothing listens there',
+    );
   });
 
   it('keeps no .part of a cut download when the server does not take ranges', async () => {
@@ -372,7 +520,9 @@ describe('weights fetch: a download that cannot start says what failed and what 
     await new Promise<void>((r) => plain.listen(0, '127.0.0.1', r));
     const dir = freshCache();
     const at = `http://127.0.0.1:${(plain.address() as { port: number }).port}/decoder.pth`;
-    await expect(cachedDownload(at, dir)).rejects.toThrow(/was cut off after .*nothing was kept \(the server does not resume downloads\)/);
+    await expect(cachedDownload(at, dir)).rejects.toThrow(
+      /was cut off after .*nothing was kept \(the server does not resume downloads\)/,
+    );
     expect(readdirSync(dir)).toEqual([]);
     plain.close();
   });

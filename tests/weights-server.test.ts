@@ -15,7 +15,10 @@ import { readFixture } from './parity';
  * The editor server's weights middleware between a page and a checkpoint host that sends no CORS header: only
  * manifest names, fetched into the CLI's disk cache under the mirror base, served with their length.
  */
-const files: Record<string, Uint8Array> = { 'decoder.pth': readFixture('decoder-tiny.pth'), 'vgg_normalised.pth': readFixture('vgg_normalised-tiny.pth') };
+const files: Record<string, Uint8Array> = {
+  'decoder.pth': readFixture('decoder-tiny.pth'),
+  'vgg_normalised.pth': readFixture('vgg_normalised-tiny.pth'),
+};
 const upstreamHits: string[] = [];
 let upstream: Server;
 let app: Server;
@@ -55,16 +58,20 @@ describe('the editor server serves manifest weights', () => {
     expect(info).toEqual({ stylegraph: 'weights', mirror: `${host}/mirror`, names: MANIFEST.map((e) => e.name) });
   });
 
-  it('takes its own mirror from the CLI\'s setting (STYLEGRAPH_WEIGHTS_MIRROR) by default', async () => {
+  it("takes its own mirror from the CLI's setting (STYLEGRAPH_WEIGHTS_MIRROR) by default", async () => {
     const before = process.env.STYLEGRAPH_WEIGHTS_MIRROR;
     process.env.STYLEGRAPH_WEIGHTS_MIRROR = 'https://class.example/weights/';
     const middleware = weightsMiddleware({ cacheDir: () => cache });
     const server = createServer((req, res) => void middleware(req, res, () => res.writeHead(418).end()));
     try {
       const at = await listen(server);
-      expect(((await (await fetch(`${at}${WEIGHTS_ROUTE}`)).json()) as WeightsServerInfo).mirror).toBe('https://class.example/weights/');
+      expect(((await (await fetch(`${at}${WEIGHTS_ROUTE}`)).json()) as WeightsServerInfo).mirror).toBe(
+        'https://class.example/weights/',
+      );
       process.env.STYLEGRAPH_WEIGHTS_MIRROR = 'ftp://nope/';
-      expect(((await (await fetch(`${at}${WEIGHTS_ROUTE}`)).json()) as { error: string }).error).toMatch(/must be an http\(s\) URL/);
+      expect(((await (await fetch(`${at}${WEIGHTS_ROUTE}`)).json()) as { error: string }).error).toMatch(
+        /must be an http\(s\) URL/,
+      );
     } finally {
       if (before === undefined) delete process.env.STYLEGRAPH_WEIGHTS_MIRROR;
       else process.env.STYLEGRAPH_WEIGHTS_MIRROR = before;
@@ -87,7 +94,7 @@ describe('the editor server serves manifest weights', () => {
     expect(upstreamHits.length).toBe(before);
   });
 
-  it('takes the page\'s mirror (http only) instead of its own, held to the public-address rule', async () => {
+  it("takes the page's mirror (http only) instead of its own, held to the public-address rule", async () => {
     // A page (a link's ?weightsMirror=) may not make the server fetch from the local network: only its own mirror may be there.
     const before = upstreamHits.length;
     const local = await fetch(`${base}${WEIGHTS_ROUTE}/vgg_normalised?mirror=${encodeURIComponent(`${host}/other/`)}`);
@@ -99,16 +106,21 @@ describe('the editor server serves manifest weights', () => {
     // A public page mirror is used instead of the server's own (the download itself stubbed here).
     const asked: string[] = [];
     const stubbed = weightsMiddleware({
-      cacheDir: () => mkdtempSync(join(tmpdir(), 'stylegraph-server-cache-')), mirror: () => `${host}/mirror`,
+      cacheDir: () => mkdtempSync(join(tmpdir(), 'stylegraph-server-cache-')),
+      mirror: () => `${host}/mirror`,
       fetch: (async (input: string | URL | Request) => {
         asked.push(String(input));
-        return new Response(new Uint8Array(files['vgg_normalised.pth']!), { headers: { 'content-length': String(files['vgg_normalised.pth']!.length) } });
+        return new Response(new Uint8Array(files['vgg_normalised.pth']!), {
+          headers: { 'content-length': String(files['vgg_normalised.pth']!.length) },
+        });
       }) as typeof fetch,
     });
     const other = createServer((req, res) => void stubbed(req, res, () => res.writeHead(418).end('next')));
     const at = await listen(other);
     try {
-      const res = await fetch(`${at}${WEIGHTS_ROUTE}/vgg_normalised?mirror=${encodeURIComponent('https://class.example/weights/')}`);
+      const res = await fetch(
+        `${at}${WEIGHTS_ROUTE}/vgg_normalised?mirror=${encodeURIComponent('https://class.example/weights/')}`,
+      );
       expect(new Uint8Array(await res.arrayBuffer())).toEqual(files['vgg_normalised.pth']);
       expect(asked).toEqual(['https://class.example/weights/vgg_normalised.pth']);
     } finally {
@@ -118,7 +130,14 @@ describe('the editor server serves manifest weights', () => {
 
   it('serves only manifest names: anything else is 404 and fetches nothing', async () => {
     const before = upstreamHits.length;
-    for (const name of ['vgg', 'decoder.pth', '..%2F..%2Fetc%2Fpasswd', 'https%3A%2F%2Fexample.com%2Fx.pth', 'adain-decoder%2F..%2Fx', 'ADAIN-DECODER']) {
+    for (const name of [
+      'vgg',
+      'decoder.pth',
+      '..%2F..%2Fetc%2Fpasswd',
+      'https%3A%2F%2Fexample.com%2Fx.pth',
+      'adain-decoder%2F..%2Fx',
+      'ADAIN-DECODER',
+    ]) {
       const res = await fetch(`${base}${WEIGHTS_ROUTE}/${name}`);
       expect(res.status, name).toBe(404);
       expect(((await res.json()) as { error: string }).error).toMatch(/in the weights manifest; known: vgg19, /);
@@ -134,7 +153,7 @@ describe('the editor server serves manifest weights', () => {
     expect((await fetch(`${base}/__stylegraph/weightsx`)).status).toBe(418);
   });
 
-  it('answers only to this machine\'s names, IP addresses and the allowed hosts (no DNS rebinding)', () => {
+  it("answers only to this machine's names, IP addresses and the allowed hosts (no DNS rebinding)", () => {
     expect(hostAllowed('localhost:5173', undefined)).toBe(true);
     expect(hostAllowed('127.0.0.1:4173', undefined)).toBe(true);
     expect(hostAllowed('[::1]:5173', undefined)).toBe(true);
@@ -146,7 +165,9 @@ describe('the editor server serves manifest weights', () => {
   });
 
   it('refuses requests from another site and methods other than GET', async () => {
-    expect((await fetch(`${base}${WEIGHTS_ROUTE}/adain-decoder`, { headers: { 'sec-fetch-site': 'cross-site' } })).status).toBe(403);
+    expect(
+      (await fetch(`${base}${WEIGHTS_ROUTE}/adain-decoder`, { headers: { 'sec-fetch-site': 'cross-site' } })).status,
+    ).toBe(403);
     expect((await fetch(`${base}${WEIGHTS_ROUTE}/adain-decoder`, { method: 'POST' })).status).toBe(405);
   });
 
@@ -172,7 +193,8 @@ describe('the editor server serves manifest weights', () => {
     try {
       const page = new AbortController();
       const pending = fetch(`${at}${WEIGHTS_ROUTE}/adain-decoder`, { signal: page.signal }).catch((e: Error) => e);
-      await expect.poll(async () => (await fetch(`${at}${WEIGHTS_ROUTE}/adain-decoder/progress`)).json())
+      await expect
+        .poll(async () => (await fetch(`${at}${WEIGHTS_ROUTE}/adain-decoder/progress`)).json())
         .toEqual({ received: body.length >> 1, total: body.length });
       page.abort();
       expect(await pending).toBeInstanceOf(Error);
@@ -200,8 +222,11 @@ if (!haveFixtures) console.warn(`skipping the editor server's folder checkpoint 
 
 /** The mirror serves udnie's folder at its path below the repository root, and MicroAST's modulator by its name. */
 function serveFixtures() {
-  for (const f of readdirSync(join(fixtures, 'fast-style-udnie'))) files[`models/style-transfer/udnie/${f}`] = new Uint8Array(readFileSync(join(fixtures, 'fast-style-udnie', f)));
-  files['modulator_iter_160000.pth.tar'] = new Uint8Array(readFileSync(join(fixtures, 'microast/modulator_iter_160000.pth.tar')));
+  for (const f of readdirSync(join(fixtures, 'fast-style-udnie')))
+    files[`models/style-transfer/udnie/${f}`] = new Uint8Array(readFileSync(join(fixtures, 'fast-style-udnie', f)));
+  files['modulator_iter_160000.pth.tar'] = new Uint8Array(
+    readFileSync(join(fixtures, 'microast/modulator_iter_160000.pth.tar')),
+  );
 }
 
 describe.skipIf(!haveFixtures)('the editor server fetches and serves folder checkpoints and MicroAST', () => {
@@ -218,8 +243,12 @@ describe.skipIf(!haveFixtures)('the editor server fetches and serves folder chec
     expect(info.files).toHaveLength(49);
     expect(upstreamHits).toContain('/mirror/models/style-transfer/udnie/Variable_47');
     for (const name of ['manifest.json', 'Variable_12']) {
-      const got = new Uint8Array(await (await fetch(`${base}${WEIGHTS_ROUTE}/fast-style-udnie/files/${name}`)).arrayBuffer());
-      expect(createHash('sha256').update(got).digest('hex')).toBe(manifestEntry('fast-style-udnie')!.files!.find((f) => f.path.endsWith(`/${name}`))!.sha256);
+      const got = new Uint8Array(
+        await (await fetch(`${base}${WEIGHTS_ROUTE}/fast-style-udnie/files/${name}`)).arrayBuffer(),
+      );
+      expect(createHash('sha256').update(got).digest('hex')).toBe(
+        manifestEntry('fast-style-udnie')!.files!.find((f) => f.path.endsWith(`/${name}`))!.sha256,
+      );
     }
     expect((await fetch(`${base}${WEIGHTS_ROUTE}/fast-style-udnie/files/passwd`)).status).toBe(404);
     expect((await fetch(`${base}${WEIGHTS_ROUTE}/fast-style-udnie/files/..%2Findex.json`)).status).toBe(404);
@@ -227,7 +256,7 @@ describe.skipIf(!haveFixtures)('the editor server fetches and serves folder chec
     expect(cached.files).toHaveLength(49);
   });
 
-  it('serves MicroAST\'s modulator by its file name, checked against its sha256', async () => {
+  it("serves MicroAST's modulator by its file name, checked against its sha256", async () => {
     const res = await fetch(`${base}${WEIGHTS_ROUTE}/microast-modulator`);
     expect(res.status).toBe(200);
     expect(res.headers.get('X-StyleGraph-Source')).toBe(`${host}/mirror/modulator_iter_160000.pth.tar`);
@@ -240,38 +269,47 @@ describe.skipIf(!haveFixtures)('the editor server fetches and serves folder chec
     files['models/style-transfer/wave/manifest.json'] = long;
     const res = await fetch(`${base}${WEIGHTS_ROUTE}/fast-style-wave`);
     expect(res.status).toBe(502);
-    expect(((await res.json()) as { error: string }).error).toMatch(/more than the 4689 bytes \(the size the manifest gives this file\) allowed/);
+    expect(((await res.json()) as { error: string }).error).toMatch(
+      /more than the 4689 bytes \(the size the manifest gives this file\) allowed/,
+    );
   });
 });
 
 describe.skipIf(!haveFixtures)('the page gets a folder checkpoint (fast style) as one checkpoint', () => {
   beforeAll(serveFixtures);
-  it('through the editor\'s server: each file checked, the network read and kept as safetensors with every variable', async () => {
+  it("through the editor's server: each file checked, the network read and kept as safetensors with every variable", async () => {
     const real = globalThis.fetch;
     // The page's fetches are relative to its server.
-    vi.stubGlobal('fetch', ((u: string | URL | Request, init?: RequestInit) => real(typeof u === 'string' && u.startsWith('/') ? `${base}${u}` : u, init)) as typeof fetch);
+    vi.stubGlobal('fetch', ((u: string | URL | Request, init?: RequestInit) =>
+      real(typeof u === 'string' && u.startsWith('/') ? `${base}${u}` : u, init)) as typeof fetch);
     try {
       vi.resetModules();
       const { fetchCheckpoint } = await import('../src/web/weights');
       const seenProgress: number[] = [];
-      const got = await fetchCheckpoint(manifestEntry('fast-style-udnie')!, { onProgress: (p) => seenProgress.push(p.received) });
+      const got = await fetchCheckpoint(manifestEntry('fast-style-udnie')!, {
+        onProgress: (p) => seenProgress.push(p.received),
+      });
       expect(got.source).toBe(`${host}/mirror/models/style-transfer/udnie/ (49 files)`);
       expect(seenProgress.at(-1)).toBe(manifestEntry('fast-style-udnie')!.sizeBytes);
       const dict = readCheckpoint(new Uint8Array(got.bytes));
       expect(dict.size).toBe(48);
       const raw = readFileSync(join(fixtures, 'fast-style-udnie/Variable_47'));
-      expect(Array.from(dict.get('Variable_47')!.data)).toEqual(Array.from(new Float32Array(raw.buffer, raw.byteOffset, 3)));
+      expect(Array.from(dict.get('Variable_47')!.data)).toEqual(
+        Array.from(new Float32Array(raw.buffer, raw.byteOffset, 3)),
+      );
       expect(dict.get('Variable')!.shape).toEqual([9, 9, 3, 32]);
     } finally {
       vi.unstubAllGlobals();
     }
   });
 
-  it('straight from a mirror when there is no editor server, refusing a file that is not the manifest\'s', async () => {
+  it("straight from a mirror when there is no editor server, refusing a file that is not the manifest's", async () => {
     const real = globalThis.fetch;
     // No editor server: its info route is not there.
     vi.stubGlobal('fetch', ((u: string | URL | Request, init?: RequestInit) =>
-      typeof u === 'string' && u.startsWith('/') ? Promise.resolve(new Response('no', { status: 404 })) : real(u, init)) as typeof fetch);
+      typeof u === 'string' && u.startsWith('/')
+        ? Promise.resolve(new Response('no', { status: 404 }))
+        : real(u, init)) as typeof fetch);
     try {
       vi.resetModules();
       const { fetchCheckpoint } = await import('../src/web/weights');
@@ -280,7 +318,9 @@ describe.skipIf(!haveFixtures)('the page gets a folder checkpoint (fast style) a
       const changed = new Uint8Array(files['models/style-transfer/udnie/Variable_3']!);
       changed[0]! ^= 1;
       files['models/style-transfer/udnie/Variable_3'] = changed;
-      await expect(fetchCheckpoint(manifestEntry('fast-style-udnie')!, { mirror: `${host}/mirror/` })).rejects.toThrow(/udnie\/Variable_3 does not match the manifest's sha256/);
+      await expect(fetchCheckpoint(manifestEntry('fast-style-udnie')!, { mirror: `${host}/mirror/` })).rejects.toThrow(
+        /udnie\/Variable_3 does not match the manifest's sha256/,
+      );
     } finally {
       vi.unstubAllGlobals();
     }

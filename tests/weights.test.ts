@@ -22,7 +22,9 @@ describe('checkpoint readers', () => {
   });
 
   it('refuses a pickle that calls os.system, and runs nothing', () => {
-    expect(() => readPth(readFixture('malicious.pth'))).toThrow(/refused: the file refers to the Python global "posix.system"/);
+    expect(() => readPth(readFixture('malicious.pth'))).toThrow(
+      /refused: the file refers to the Python global "posix.system"/,
+    );
   });
 
   it('says a truncated file is truncated', () => {
@@ -61,7 +63,9 @@ describe('VGG19 key mapping', () => {
     const dict = checkpoint('vgg19-tiny.pth');
     dict.delete('features.34.bias');
     dict.set('features.99.weight', { shape: [1], data: new Float32Array(1) });
-    expect(() => vgg19FromStateDict(tf, dict, 'torchvision', 'test')).toThrow(/first mismatch at layer "features.34.bias": expected \[32\], found no such tensor; also unexpected tensor "features.99.weight" \[1\]/);
+    expect(() => vgg19FromStateDict(tf, dict, 'torchvision', 'test')).toThrow(
+      /first mismatch at layer "features.34.bias": expected \[32\], found no such tensor; also unexpected tensor "features.99.weight" \[1\]/,
+    );
   });
 
   it('ignores the classifier of a full torchvision checkpoint', () => {

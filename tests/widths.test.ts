@@ -12,12 +12,14 @@ import { checkpointShapes as editorShapes } from '../src/editor/registry';
 import { loadPreset, registry } from './helpers';
 
 const tiny = readCheckpoint(new Uint8Array(readFileSync(join(process.cwd(), 'tests/fixtures/vgg19-tiny.pth'))));
-const store = { get: (name: string) => (name === 'vgg19' ? { name, source: 'vgg19-tiny.pth', tensors: tiny } : undefined) };
+const store = {
+  get: (name: string) => (name === 'vgg19' ? { name, source: 'vgg19-tiny.pth', tensors: tiny } : undefined),
+};
 /** What the fixture's convs put out, read straight from its tensors: block b's first conv is features.N. */
 const out = (index: number) => tiny.get(`features.${index}.weight`)!.shape[0]!;
 
 describe('a reduced-width checkpoint: plans and wires show the widths it runs at', () => {
-  it('reads every VGG19 layer\'s width from the checkpoint, and none for the standard widths', () => {
+  it("reads every VGG19 layer's width from the checkpoint, and none for the standard widths", () => {
     const widths = vgg19Widths(new Map([...tiny].map(([k, t]) => [k, t.shape])), 'torchvision')!;
     expect(widths.get('conv1_1')).toBe(out(0));
     expect(widths.get('relu1_1')).toBe(out(0));
@@ -25,7 +27,14 @@ describe('a reduced-width checkpoint: plans and wires show the widths it runs at
     expect(widths.get('relu4_2')).toBe(out(21));
     expect(widths.get('relu5_1')).toBe(out(28));
     expect(out(28)).toBeLessThan(512);
-    const standard = new Map([...tiny].map(([k, t]) => [k, k.endsWith('.weight') && t.shape.length === 4 ? [[0, 2].includes(Number(k.split('.')[1])) ? 64 : 0, ...t.shape.slice(1)] : t.shape]));
+    const standard = new Map(
+      [...tiny].map(([k, t]) => [
+        k,
+        k.endsWith('.weight') && t.shape.length === 4
+          ? [[0, 2].includes(Number(k.split('.')[1])) ? 64 : 0, ...t.shape.slice(1)]
+          : t.shape,
+      ]),
+    );
     expect(vgg19Widths(standard, 'torchvision')!.has('relu1_1')).toBe(false);
     expect(vgg19Widths(new Map(), 'torchvision')).toBeUndefined();
   });
@@ -34,14 +43,15 @@ describe('a reduced-width checkpoint: plans and wires show the widths it runs at
     const m = loadPreset('gatys.json');
     const plain = compile(m, registry, { size: 32 }).plan!;
     const narrow = compile(m, registry, { size: 32, checkpointShapes: checkpointShapes(store) }).plan!;
-    const shape = (plan: typeof plain, key: string) => plan.steps.flatMap((st) => st.outputs).find((o) => o.key === key)!.info.shape;
+    const shape = (plan: typeof plain, key: string) =>
+      plan.steps.flatMap((st) => st.outputs).find((o) => o.key === key)!.info.shape;
     expect(shape(plain, 'enc_x.relu1_1')).toEqual([1, 32, 32, 64]);
     expect(shape(narrow, 'enc_x.relu1_1')).toEqual([1, 32, 32, out(0)]);
     expect(shape(narrow, 'enc_x.conv4_2')).toEqual([1, 4, 4, out(21)]);
     expect(narrow.estimate.peakBytes).toBeLessThan(plain.estimate.peakBytes);
   });
 
-  it('shows them on the editor\'s wires once the worker reports the loaded checkpoint', () => {
+  it("shows them on the editor's wires once the worker reports the loaded checkpoint", () => {
     setActivePinia(createPinia());
     const g = useGraphStore();
     g.load(loadPreset('gatys.json'), 'gatys.json');

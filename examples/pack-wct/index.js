@@ -98,14 +98,18 @@ export function histogramLoss(tf, x, sortedTarget) {
     const n = xs.shape[1] ?? 1;
     const order = tf.topk(xs, n).indices;
     const rank = tf.topk(tf.neg(tf.cast(order, 'float32')), n).indices;
-    const at = tf.tensor1d(Array.from({ length: n }, (_, j) => Math.min(m - 1, Math.floor((j * m) / n))), 'int32');
+    const at = tf.tensor1d(
+      Array.from({ length: n }, (_, j) => Math.min(m - 1, Math.floor((j * m) / n))),
+      'int32',
+    );
     const matched = tf.gather(tf.gather(sortedTarget, at, 1), rank, 1, 1);
     const diff = tf.sub(xs, matched);
     save([diff]);
     return {
       value: tf.mean(tf.square(diff)),
       /** @param {Tensor} dy @param {Tensor[]} saved */
-      gradFunc: (dy, saved) => tf.reshape(tf.transpose(tf.mul(tf.mul(/** @type {Tensor} */ (saved[0]), 2 / (n * c)), dy)), x.shape),
+      gradFunc: (dy, saved) =>
+        tf.reshape(tf.transpose(tf.mul(tf.mul(/** @type {Tensor} */ (saved[0]), 2 / (n * c)), dy)), x.shape),
     };
   });
   return /** @type {Tensor} */ (loss(x));
@@ -125,18 +129,39 @@ const whitenColour = {
   type: 'whiten-colour',
   title: 'WCT',
   category: 'Style statistics',
-  description: 'Whitening and colouring transform (Li et al. 2017): the content features take the style features\' covariance and mean.',
+  description:
+    "Whitening and colouring transform (Li et al. 2017): the content features take the style features' covariance and mean.",
   inputs: { content: { type: 'Features' }, style: { type: 'Features' } },
   outputs: { features: { type: 'Features' } },
   params: {
-    alpha: { kind: 'number', default: 1, min: 0, max: 1, description: 'How much of the transformed features replace the content features.' },
-    eps: { kind: 'number', default: 1e-5, min: 0, max: 1, log: true, description: 'Added to the covariance diagonal (relative to the mean variance) so it can be inverted.' },
-    iterations: { kind: 'integer', default: 30, min: 5, max: 100, description: 'Newton-Schulz iterations for the matrix square roots.' },
+    alpha: {
+      kind: 'number',
+      default: 1,
+      min: 0,
+      max: 1,
+      description: 'How much of the transformed features replace the content features.',
+    },
+    eps: {
+      kind: 'number',
+      default: 1e-5,
+      min: 0,
+      max: 1,
+      log: true,
+      description: 'Added to the covariance diagonal (relative to the mean variance) so it can be inverted.',
+    },
+    iterations: {
+      kind: 'integer',
+      default: 30,
+      min: 5,
+      max: 100,
+      description: 'Newton-Schulz iterations for the matrix square roots.',
+    },
   },
   infer: (ctx) => {
     const c = info(ctx.inputs, 'content');
     const s = info(ctx.inputs, 'style');
-    if (c.shape[3] !== s.shape[3]) throw new Error(`WCT: content has ${c.shape[3]} channels but style has ${s.shape[3]}; tap the same layer`);
+    if (c.shape[3] !== s.shape[3])
+      throw new Error(`WCT: content has ${c.shape[3]} channels but style has ${s.shape[3]}; tap the same layer`);
     return { features: { shape: c.shape, ...(c.layer ? { layer: c.layer } : {}) } };
   },
   flops: (ctx) => {
@@ -145,7 +170,9 @@ const whitenColour = {
   },
   compute: (ctx) => ({
     features: wct(ctx.tf, tensor(ctx, 'content'), tensor(ctx, 'style'), {
-      alpha: Number(ctx.params.alpha), eps: Number(ctx.params.eps), iterations: Number(ctx.params.iterations),
+      alpha: Number(ctx.params.alpha),
+      eps: Number(ctx.params.eps),
+      iterations: Number(ctx.params.iterations),
     }),
   }),
 };
@@ -156,14 +183,24 @@ const histogram = {
   title: 'Histogram loss',
   category: 'Losses',
   role: 'loss',
-  description: 'Per-channel histogram matching (Risser et al. 2017): keeps the style\'s activation distributions, which Gram matrices alone let drift.',
-  inputs: { input: { type: 'Features', label: 'image features' }, target: { type: 'Features', label: 'style features' }, weight: { type: 'Scalar', optional: true } },
+  description:
+    "Per-channel histogram matching (Risser et al. 2017): keeps the style's activation distributions, which Gram matrices alone let drift.",
+  inputs: {
+    input: { type: 'Features', label: 'image features' },
+    target: { type: 'Features', label: 'style features' },
+    weight: { type: 'Scalar', optional: true },
+  },
   outputs: { loss: { type: 'Scalar' } },
-  params: { weight: { kind: 'number', default: 1, min: 0, log: true, label: 'weight', description: 'The term\'s weight.' } },
+  params: {
+    weight: { kind: 'number', default: 1, min: 0, log: true, label: 'weight', description: "The term's weight." },
+  },
   prepare: {
     target: {
       socket: 'Stats',
-      info: (f) => ({ shape: [f.shape[3] ?? 1, (f.shape[1] ?? 1) * (f.shape[2] ?? 1)], ...(f.layer ? { layer: f.layer } : {}) }),
+      info: (f) => ({
+        shape: [f.shape[3] ?? 1, (f.shape[1] ?? 1) * (f.shape[2] ?? 1)],
+        ...(f.layer ? { layer: f.layer } : {}),
+      }),
       run: (features, _params, tf) =>
         tf.tidy(() => {
           const c = features.shape[3] ?? 1;
@@ -175,13 +212,21 @@ const histogram = {
   infer: (ctx) => {
     const x = info(ctx.inputs, 'input');
     const t = info(ctx.inputs, 'target');
-    if (x.shape[3] !== t.shape[3]) throw new Error(`histogram loss: ${x.shape[3]} channels against ${t.shape[3]}; tap the same layer`);
+    if (x.shape[3] !== t.shape[3])
+      throw new Error(`histogram loss: ${x.shape[3]} channels against ${t.shape[3]}; tap the same layer`);
     return { loss: { shape: [] } };
   },
   compute: (ctx) => {
     const { tf } = ctx;
     const w = ctx.inputs.weight;
-    return { loss: tf.tidy(() => tf.mul(histogramLoss(tf, tensor(ctx, 'input'), tensor(ctx, 'target')), w ? /** @type {Tensor} */ (w) : Number(ctx.params.weight))) };
+    return {
+      loss: tf.tidy(() =>
+        tf.mul(
+          histogramLoss(tf, tensor(ctx, 'input'), tensor(ctx, 'target')),
+          w ? /** @type {Tensor} */ (w) : Number(ctx.params.weight),
+        ),
+      ),
+    };
   },
 };
 

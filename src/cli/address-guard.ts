@@ -34,7 +34,8 @@ export class AddressRefused extends Error {}
 const DEFAULT_HINT = 'fetching from the local network needs --allow-private-network';
 
 const trusted = (url: URL, policy: AddressPolicy) =>
-  policy.privateNetwork || (policy.trustedOrigins ?? []).some((o) => {
+  policy.privateNetwork ||
+  (policy.trustedOrigins ?? []).some((o) => {
     try {
       return new URL(o).origin === url.origin;
     } catch {
@@ -58,10 +59,13 @@ export function checkedLookup(policy: AddressPolicy, allowAny = false): LookupFu
       if (err) return callback(err, '', 0);
       const bad = allowAny ? undefined : addresses.find((a) => addressProblem(a.address));
       if (bad) {
-        const e = new AddressRefused(`not fetched: ${hostname} resolves to ${bad.address}, not a public address: ${addressProblem(bad.address)}; ${policy.hint ?? DEFAULT_HINT}`);
+        const e = new AddressRefused(
+          `not fetched: ${hostname} resolves to ${bad.address}, not a public address: ${addressProblem(bad.address)}; ${policy.hint ?? DEFAULT_HINT}`,
+        );
         return callback(e as NodeJS.ErrnoException, '', 0);
       }
-      if (!addresses.length) return callback(Object.assign(new Error(`${hostname}: no address`), { code: 'ENOTFOUND' }), '', 0);
+      if (!addresses.length)
+        return callback(Object.assign(new Error(`${hostname}: no address`), { code: 'ENOTFOUND' }), '', 0);
       if (options.all) (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, addresses);
       else callback(null, addresses[0]!.address, addresses[0]!.family);
     });
@@ -74,8 +78,13 @@ const defaultPort = (url: URL) => Number(url.port || (url.protocol === 'https:' 
  * A socket connected to `url`'s host and port, every step checked (see above); TLS (with the host's certificate
  * checked) for https. Nothing has been written to it.
  */
-export function connectChecked(url: URL, policy: AddressPolicy, o: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<Socket> {
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') return Promise.reject(new Error(`${url.protocol} URLs are not fetched`));
+export function connectChecked(
+  url: URL,
+  policy: AddressPolicy,
+  o: { signal?: AbortSignal; timeoutMs?: number } = {},
+): Promise<Socket> {
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    return Promise.reject(new Error(`${url.protocol} URLs are not fetched`));
   const literal = literalProblem(url, policy);
   if (literal) return Promise.reject(new AddressRefused(literal));
   const allowAny = trusted(url, policy);
@@ -95,7 +104,10 @@ export function connectChecked(url: URL, policy: AddressPolicy, o: { signal?: Ab
     };
     const onAbort = () => finish(o.signal?.reason instanceof Error ? o.signal.reason : new Error('aborted'));
     const timeoutMs = o.timeoutMs ?? 30_000;
-    const timer = setTimeout(() => finish(new Error(`no connection to ${url.host} within ${timeoutMs / 1000} s`)), timeoutMs);
+    const timer = setTimeout(
+      () => finish(new Error(`no connection to ${url.host} within ${timeoutMs / 1000} s`)),
+      timeoutMs,
+    );
     // A literal in a non-canonical form (`0x7f.1`) is passed on as the address it parsed to.
     const target = ip ? (ip.family === 4 ? Array.from(ip.bytes).join('.') : host.replace(/%.*$/, '')) : host;
     const raw = netConnect({ host: target, port: defaultPort(url), lookup: checkedLookup(policy, allowAny) });
@@ -105,7 +117,12 @@ export function connectChecked(url: URL, policy: AddressPolicy, o: { signal?: Ab
     raw.once('connect', () => {
       // The address actually connected to, whatever resolved it.
       const why = allowAny ? null : addressProblem(raw.remoteAddress ?? '');
-      if (why) return finish(new AddressRefused(`not fetched: ${url.host} connected to ${raw.remoteAddress}, not a public address: ${why}; ${policy.hint ?? DEFAULT_HINT}`));
+      if (why)
+        return finish(
+          new AddressRefused(
+            `not fetched: ${url.host} connected to ${raw.remoteAddress}, not a public address: ${why}; ${policy.hint ?? DEFAULT_HINT}`,
+          ),
+        );
       if (url.protocol === 'http:') return finish(null, raw);
       const tls = tlsConnect({ socket: raw, host, ...(ip ? {} : { servername: host }), ALPNProtocols: ['http/1.1'] });
       tls.once('error', (e) => finish(e));
@@ -123,14 +140,24 @@ export interface CheckedRequest {
 }
 
 /** One request (no redirects followed) over a checked connection. */
-export async function requestChecked(url: URL, policy: AddressPolicy, r: CheckedRequest = {}): Promise<IncomingMessage> {
+export async function requestChecked(
+  url: URL,
+  policy: AddressPolicy,
+  r: CheckedRequest = {},
+): Promise<IncomingMessage> {
   const socket = await connectChecked(url, policy, r.signal ? { signal: r.signal } : {});
   const idleMs = r.idleMs ?? 60_000;
   return new Promise<IncomingMessage>((resolve, reject) => {
-    const req = httpRequest({
-      method: r.method ?? 'GET', path: `${url.pathname}${url.search}`, createConnection: () => socket,
-      headers: { host: url.host, 'user-agent': 'stylegraph', ...r.headers }, ...(r.signal ? { signal: r.signal } : {}),
-    }, resolve);
+    const req = httpRequest(
+      {
+        method: r.method ?? 'GET',
+        path: `${url.pathname}${url.search}`,
+        createConnection: () => socket,
+        headers: { host: url.host, 'user-agent': 'stylegraph', ...r.headers },
+        ...(r.signal ? { signal: r.signal } : {}),
+      },
+      resolve,
+    );
     req.setTimeout(idleMs, () => req.destroy(new Error(`no answer within ${idleMs / 1000} s`)));
     req.on('error', reject);
     req.end();
@@ -140,7 +167,11 @@ export async function requestChecked(url: URL, policy: AddressPolicy, r: Checked
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 
 /** GETs `url`, following up to `maxRedirects` redirects, each target checked again as a new request. */
-export async function getChecked(url: URL, policy: AddressPolicy, r: CheckedRequest & { maxRedirects?: number; onRedirect?: (to: URL) => void } = {}): Promise<{ res: IncomingMessage; url: URL }> {
+export async function getChecked(
+  url: URL,
+  policy: AddressPolicy,
+  r: CheckedRequest & { maxRedirects?: number; onRedirect?: (to: URL) => void } = {},
+): Promise<{ res: IncomingMessage; url: URL }> {
   let at = url;
   for (let left = r.maxRedirects ?? 5; ; left--) {
     const res = await requestChecked(at, policy, r);
@@ -165,7 +196,8 @@ export const weightsAddressPolicy = (...mirrors: (string | null | undefined)[]):
 
 const toHeaders = (h: IncomingHttpHeaders) => {
   const out = new Headers();
-  for (const [k, v] of Object.entries(h)) if (v !== undefined) for (const x of Array.isArray(v) ? v : [v]) out.append(k, x);
+  for (const [k, v] of Object.entries(h))
+    if (v !== undefined) for (const x of Array.isArray(v) ? v : [v]) out.append(k, x);
   return out;
 };
 

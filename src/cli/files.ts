@@ -31,7 +31,8 @@ export async function writeAtomically(path: string, bytes: Uint8Array | string):
 export async function temporaryPath(path: string): Promise<string> {
   await mkdir(dirname(path), { recursive: true });
   const prefix = `.${basename(path)}.`;
-  for (const n of await readdir(dirname(path))) if (n.startsWith(prefix) && n.endsWith('.tmp')) await rm(join(dirname(path), n), { force: true });
+  for (const n of await readdir(dirname(path)))
+    if (n.startsWith(prefix) && n.endsWith('.tmp')) await rm(join(dirname(path), n), { force: true });
   return join(dirname(path), `${prefix}${process.pid}.tmp`);
 }
 
@@ -45,7 +46,10 @@ export function fallbackPath(path: string, folder = tmpdir()): string {
  * Writes atomically; when that fails (a full disk, a folder that went away) the bytes go to {@link fallbackPath}
  * instead, so a finished run is never lost. Returns the path written and, after a fallback, why.
  */
-export async function writeOrRescue(path: string, bytes: Uint8Array | string): Promise<{ path: string; failed?: string }> {
+export async function writeOrRescue(
+  path: string,
+  bytes: Uint8Array | string,
+): Promise<{ path: string; failed?: string }> {
   try {
     await writeAtomically(path, bytes);
     return { path };
@@ -94,8 +98,8 @@ export async function checkOutputs(c: OutputCheck): Promise<string[]> {
   for (const i of c.inputs) inputs.set(await canonical(resolve(c.cwd, i)), i);
   const writable = async (folder: string, what: string) => {
     const s = await stat(folder).catch(() => null);
-    if (!s) return problems.push(`${what}: the folder ${folder} does not exist`), false;
-    if (!s.isDirectory()) return problems.push(`${what}: ${folder} is not a folder`), false;
+    if (!s) return (problems.push(`${what}: the folder ${folder} does not exist`), false);
+    if (!s.isDirectory()) return (problems.push(`${what}: ${folder} is not a folder`), false);
     return access(folder, constants.W_OK).then(
       () => true,
       () => (problems.push(`${what}: the folder ${folder} is not writable`), false),
@@ -109,7 +113,10 @@ export async function checkOutputs(c: OutputCheck): Promise<string[]> {
       continue;
     }
     if (!s) {
-      const made = await mkdir(abs, { recursive: true }).then(() => true, (e: Error) => (problems.push(`--out ${folder}: cannot create the folder: ${e.message}`), false));
+      const made = await mkdir(abs, { recursive: true }).then(
+        () => true,
+        (e: Error) => (problems.push(`--out ${folder}: cannot create the folder: ${e.message}`), false),
+      );
       if (!made) continue;
     }
     await writable(abs, `--out ${folder}`);
@@ -158,7 +165,8 @@ export function imageInputs(model: GraphModel, registry: NodeRegistry, graphFile
   for (const node of model.nodes)
     for (const [name, p] of Object.entries(registry.get(node.type)?.params ?? {})) {
       const v = node.params[name];
-      if (p.kind === 'image' && typeof v === 'string' && v && !/^[a-z][a-z0-9+.-]*:/i.test(v)) out.push(resolve(dirname(graphFile), v));
+      if (p.kind === 'image' && typeof v === 'string' && v && !/^[a-z][a-z0-9+.-]*:/i.test(v))
+        out.push(resolve(dirname(graphFile), v));
     }
   return out;
 }

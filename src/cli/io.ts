@@ -1,6 +1,9 @@
 /** A message for the user and the exit status that goes with it. */
 export class UsageError extends Error {
-  constructor(message: string, readonly status = 2) {
+  constructor(
+    message: string,
+    readonly status = 2,
+  ) {
     super(message);
   }
 }

@@ -107,7 +107,7 @@ export async function main(argv: string[], raw: Io = nodeIo, signal?: AbortSigna
       io.err(`stylegraph: ${e.message}`);
       return 2;
     }
-    io.err(`stylegraph: ${accessDeniedMessage(e) ?? (e instanceof Error ? e.stack ?? e.message : String(e))}`);
+    io.err(`stylegraph: ${accessDeniedMessage(e) ?? (e instanceof Error ? (e.stack ?? e.message) : String(e))}`);
     return 1;
   } finally {
     closePackProcesses();
@@ -170,10 +170,15 @@ async function dispatch(argv: string[], io: Io, signal?: AbortSignal): Promise<n
   }
   const weightsSettings = async (): Promise<WeightsSettings> => ({
     dir: defaultCacheDir(),
-    mirror: await configuredWeightsMirror(io.cwd, v.config, process.env, (l) => io.err(l)).catch((e: Error) => { throw new UsageError(e.message); }),
+    mirror: await configuredWeightsMirror(io.cwd, v.config, process.env, (l) => io.err(l)).catch((e: Error) => {
+      throw new UsageError(e.message);
+    }),
   });
   if (command === 'weights' && file !== 'fetch') {
-    if (rest.length || v.for) throw new UsageError(`weights ${file ?? ''}: unexpected ${rest.length ? `argument "${rest[0]}"` : '--for'} (only weights fetch takes names or --for GRAPH)`);
+    if (rest.length || v.for)
+      throw new UsageError(
+        `weights ${file ?? ''}: unexpected ${rest.length ? `argument "${rest[0]}"` : '--for'} (only weights fetch takes names or --for GRAPH)`,
+      );
     return weightsCommand(file, io, await weightsSettings());
   }
   const queueName = v.queue ?? DEFAULT_QUEUE;
@@ -189,11 +194,15 @@ async function dispatch(argv: string[], io: Io, signal?: AbortSignal): Promise<n
   if (command === 'trust') {
     // Trusting is the user's act on a file they have read: nothing of the config runs here.
     if (rest.length) throw new UsageError(`trust takes one config file, got "${rest[0]}" too`);
-    const path = await configToTrust(io.cwd, file ?? v.config).catch((e: Error) => { throw new UsageError(e.message); });
+    const path = await configToTrust(io.cwd, file ?? v.config).catch((e: Error) => {
+      throw new UsageError(e.message);
+    });
     const t = await trustConfig(path).catch((e: NodeJS.ErrnoException) => {
       throw new UsageError(e.code === 'ENOENT' ? `no such file: ${path}` : `cannot trust ${path}: ${e.message}`);
     });
-    io.err(`trusted ${t.path} (sha256 ${t.hash.slice(0, 16)}...), recorded in ${t.file}; its packs and remote hosts are used until it changes`);
+    io.err(
+      `trusted ${t.path} (sha256 ${t.hash.slice(0, 16)}...), recorded in ${t.file}; its packs and remote hosts are used until it changes`,
+    );
     return 0;
   }
   if (command === 'status') {
@@ -201,16 +210,26 @@ async function dispatch(argv: string[], io: Io, signal?: AbortSignal): Promise<n
     const { statusCommand } = await import('./queue/commands');
     return statusCommand(io, { redis: redis(), queue: queueName, batch: file });
   }
-  if (!['run', 'validate', 'plan', 'worker', 'submit', 'weights', 'trust'].includes(command)) throw new UsageError(`unknown command "${command}"\n${USAGE}`);
-  if (command === 'worker' && file) throw new UsageError(`unexpected argument "${file}": a worker takes its graphs from the queue`);
-  if (command !== 'worker' && !file) throw new UsageError(`${command} needs a graph file, e.g. stylegraph ${command} presets/gatys.json`);
-  if (rest.length && command !== 'validate' && command !== 'weights') throw new UsageError(`unexpected argument "${rest[0]}" (images go after --content or --style)`);
+  if (!['run', 'validate', 'plan', 'worker', 'submit', 'weights', 'trust'].includes(command))
+    throw new UsageError(`unknown command "${command}"\n${USAGE}`);
+  if (command === 'worker' && file)
+    throw new UsageError(`unexpected argument "${file}": a worker takes its graphs from the queue`);
+  if (command !== 'worker' && !file)
+    throw new UsageError(`${command} needs a graph file, e.g. stylegraph ${command} presets/gatys.json`);
+  if (rest.length && command !== 'validate' && command !== 'weights')
+    throw new UsageError(`unexpected argument "${rest[0]}" (images go after --content or --style)`);
 
   const registry = builtinRegistry();
   const packs = new PackHost(registry);
-  const config = await trustedConfig(io.cwd, v.config).catch((e: Error) => { throw new UsageError(e.message); });
+  const config = await trustedConfig(io.cwd, v.config).catch((e: Error) => {
+    throw new UsageError(e.message);
+  });
   const plugins = [...config.plugins, ...(v.plugin ?? [])];
-  const remote: RemoteConsent = { any: Boolean(v['allow-remote']), hosts: config.remoteHosts, privateNetwork: Boolean(v['allow-private-network']) };
+  const remote: RemoteConsent = {
+    any: Boolean(v['allow-remote']),
+    hosts: config.remoteHosts,
+    privateNetwork: Boolean(v['allow-private-network']),
+  };
   // Packs the user named (not those of stylegraph's own project) run in processes of their own (pack-sandbox.ts).
   const userPacks = new Set([...(config.ownPlugins ? [] : config.plugins), ...(v.plugin ?? [])]);
   const sandboxed = (spec: string) => userPacks.has(spec) && !sandboxLifted(v['no-sandbox-packs']);
@@ -218,7 +237,8 @@ async function dispatch(argv: string[], io: Io, signal?: AbortSignal): Promise<n
   const given = new Set(v.plugin ?? []);
   if (plugins.some(sandboxed)) io.err(sandboxNotice(packLimits()));
   await loadPlugins(plugins, packs, io, (spec) => Boolean(v.verbose) || given.has(spec), sandboxed);
-  if (command === 'worker') return worker(io, v, registry, redis(), queueName, signal, (await weightsSettings()).mirror);
+  if (command === 'worker')
+    return worker(io, v, registry, redis(), queueName, signal, (await weightsSettings()).mirror);
   if (!file) throw new UsageError(`${command} needs a graph file`);
   if (command === 'weights') {
     // weights fetch NAME... --for GRAPH ...: the graphs are read with the packs loaded (a pack's nodes may name checkpoints).
@@ -258,7 +278,8 @@ async function dispatch(argv: string[], io: Io, signal?: AbortSignal): Promise<n
   const scales = parseScales(v.scales);
   // One count for every scale, or one per scale.
   const stepList = v.steps?.includes(',') ? v.steps.split(',').map((x) => int('steps', x.trim(), 0, 100000)!) : null;
-  if (stepList && stepList.length !== scales.length) throw new UsageError(`--steps ${v.steps} has ${stepList.length} counts but --scales has ${scales.length} scales`);
+  if (stepList && stepList.length !== scales.length)
+    throw new UsageError(`--steps ${v.steps} has ${stepList.length} counts but --scales has ${scales.length} scales`);
   const steps = stepList ? stepList.at(-1) : int('steps', v.steps, 0, 100000);
   const tiling = parseTiling(v.tile, v['memory-limit']);
   const seed = int('seed', v.seed, 0, 2 ** 31) ?? 0;
@@ -274,37 +295,83 @@ async function dispatch(argv: string[], io: Io, signal?: AbortSignal): Promise<n
     if (errors.length) throw new UsageError(errors.join('\n'));
     const sources = { given: givenSources(model, { set: v.set }, io.cwd), remote };
     const { submitCommand } = await import('./queue/commands');
-    return withSigint(signal, (s) => submitCommand(io, {
-      file, model, registry, redis: redis(), queue: queueName, content: v.content ?? [], style: v.style ?? [], sweep: v.sweep ?? false,
-      out: v.out ?? `${basename(file, extname(file))}-queue`, size, seed, ...(steps !== undefined ? { steps } : {}), detach: v.detach ?? false, signal: s, sources,
-      ...(v.overwrite ? { overwrite: true } : {}),
-    }));
+    return withSigint(signal, (s) =>
+      submitCommand(io, {
+        file,
+        model,
+        registry,
+        redis: redis(),
+        queue: queueName,
+        content: v.content ?? [],
+        style: v.style ?? [],
+        sweep: v.sweep ?? false,
+        out: v.out ?? `${basename(file, extname(file))}-queue`,
+        size,
+        seed,
+        ...(steps !== undefined ? { steps } : {}),
+        detach: v.detach ?? false,
+        signal: s,
+        sources,
+        ...(v.overwrite ? { overwrite: true } : {}),
+      }),
+    );
   }
-  if ((v.content?.length ?? 0) > 1) throw new UsageError(`${command} takes one --content (an image, or a folder for a batch); submit takes several`);
+  if ((v.content?.length ?? 0) > 1)
+    throw new UsageError(`${command} takes one --content (an image, or a folder for a batch); submit takes several`);
   const content = v.content?.[0];
   // --content clip.mp4 (or --out styled.mp4) runs the graph on every frame of a video (video-command.ts).
-  const video = command === 'run' && content !== undefined && (isVideoPath(content) || (v.out !== undefined && isVideoOutput(v.out))) ? content : undefined;
+  const video =
+    command === 'run' &&
+    content !== undefined &&
+    (isVideoPath(content) || (v.out !== undefined && isVideoOutput(v.out)))
+      ? content
+      : undefined;
   const videoOnly = (['ffmpeg', 'frames', 'fps', 'blend', 'warm-start'] as const).filter((o) => v[o] !== undefined);
-  if (!video && videoOnly.length) throw new UsageError(`--${videoOnly[0]} is for a video: give one with --content CLIP.mp4`);
+  if (!video && videoOnly.length)
+    throw new UsageError(`--${videoOnly[0]} is for a video: give one with --content CLIP.mp4`);
   // --content FOLDER runs the graph over every photo in it (a batch).
-  const contentFolder = !video && content !== undefined && (await stat(resolve(io.cwd, content)).catch(() => null))?.isDirectory() ? resolve(io.cwd, content) : undefined;
-  const { model, errors } = applyOverrides(parsedDoc.model, registry, { content: contentFolder || video ? undefined : content, style: v.style, set: v.set, steps }, io.cwd);
+  const contentFolder =
+    !video && content !== undefined && (await stat(resolve(io.cwd, content)).catch(() => null))?.isDirectory()
+      ? resolve(io.cwd, content)
+      : undefined;
+  const { model, errors } = applyOverrides(
+    parsedDoc.model,
+    registry,
+    { content: contentFolder || video ? undefined : content, style: v.style, set: v.set, steps },
+    io.cwd,
+  );
   if (errors.length) throw new UsageError(errors.join('\n'));
 
   const uploads = uploadReferences(model, registry);
   if (uploads.length) throw new UsageError(uploads.join('\n'));
   // What the user gave on the command line is read wherever it is; the document's own sources stay in its folder.
-  const givenHere = givenSources(model, { content: contentFolder || video ? undefined : content, style: v.style, set: v.set }, io.cwd);
+  const givenHere = givenSources(
+    model,
+    { content: contentFolder || video ? undefined : content, style: v.style, set: v.set },
+    io.cwd,
+  );
   if (command === 'plan') {
     const weights = weightSpecs as WeightsSpec[];
-    return planCommand(io, file, model, registry, size, backend, tiling, { given: givenHere, remote }, { weights, settings: await weightsSettings(), model, registry }, threads);
+    return planCommand(
+      io,
+      file,
+      model,
+      registry,
+      size,
+      backend,
+      tiling,
+      { given: givenHere, remote },
+      { weights, settings: await weightsSettings(), model, registry },
+      threads,
+    );
   }
 
   const batch = contentFolder ? await batchSources(contentFolder) : undefined;
   if (batch && !batch.length) throw new UsageError(`--content ${v.content}: the folder has no .jpg or .png images`);
   for (const b of batch ?? []) givenHere.push(b);
   const request: RunRequest = {
-    size, seed,
+    size,
+    seed,
     ...(stepList ? { steps: stepList } : {}),
     ...(scales.length > 1 ? { scales } : {}),
     ...(model.metadata.sweep !== undefined ? { sweep: true } : {}),
@@ -320,9 +387,38 @@ async function dispatch(argv: string[], io: Io, signal?: AbortSignal): Promise<n
   if (video) {
     const { videoOptions, videoCommand } = await import('./video-command');
     const options = videoOptions(video, v, basename(file, extname(file)));
-    return withSigint(signal, (s) => videoCommand(io, { file, model, registry, request, weights, settings, report: v.report, signal: s, sources: { given: givenHere, remote } }, options));
+    return withSigint(signal, (s) =>
+      videoCommand(
+        io,
+        {
+          file,
+          model,
+          registry,
+          request,
+          weights,
+          settings,
+          report: v.report,
+          signal: s,
+          sources: { given: givenHere, remote },
+        },
+        options,
+      ),
+    );
   }
-  return withSigint(signal, (s) => runCommand(io, { file, model, registry, request, weights, settings, out: v.out, report: v.report, signal: s, sources: { given: givenHere, remote } }));
+  return withSigint(signal, (s) =>
+    runCommand(io, {
+      file,
+      model,
+      registry,
+      request,
+      weights,
+      settings,
+      out: v.out,
+      report: v.report,
+      signal: s,
+      sources: { given: givenHere, remote },
+    }),
+  );
 }
 
 /**
@@ -330,7 +426,11 @@ async function dispatch(argv: string[], io: Io, signal?: AbortSignal): Promise<n
  * training folder), as they appear in the model after the overrides. They are the user's own and are read
  * wherever they are; the document's own sources stay in its folder.
  */
-export function givenSources(model: GraphModel, o: { content?: string | undefined; style?: string[] | undefined; set?: string[] | undefined }, cwd: string): string[] {
+export function givenSources(
+  model: GraphModel,
+  o: { content?: string | undefined; style?: string[] | undefined; set?: string[] | undefined },
+  cwd: string,
+): string[] {
   const out: string[] = [];
   if (o.content !== undefined) out.push(resolve(cwd, o.content));
   for (const s of o.style ?? []) out.push(resolve(cwd, s));
@@ -352,7 +452,14 @@ function sourceProblems(model: GraphModel, registry: NodeRegistry, file: string,
       if (p.kind !== 'image' && p.kind !== 'model') continue;
       const value = n.params[name] ?? p.default;
       const problem = typeof value === 'string' ? sourceProblem(value, access) : null;
-      if (problem) out.push({ severity: 'error', code: 'source', nodeId: n.id, path: `$.nodes[${i}].params.${name}`, message: `node "${n.id}": ${problem}` });
+      if (problem)
+        out.push({
+          severity: 'error',
+          code: 'source',
+          nodeId: n.id,
+          path: `$.nodes[${i}].params.${name}`,
+          message: `node "${n.id}": ${problem}`,
+        });
     }
   return out;
 }
@@ -362,10 +469,12 @@ function sourceProblems(model: GraphModel, registry: NodeRegistry, file: string,
  * weights without a word): the message names the names the graph uses and the closest one.
  */
 export function unusedWeights(specs: WeightsSpec[], used: string[], file: string): string | null {
-  const problems = specs.filter((w) => !used.includes(w.name)).map((w) => {
-    const near = closestName(w.name, used);
-    return `--weights ${w.name}: no node of ${file} uses weights named "${w.name}"${near ? `; did you mean ${near}? (--weights ${near}=${w.source ?? '...'})` : ''}`;
-  });
+  const problems = specs
+    .filter((w) => !used.includes(w.name))
+    .map((w) => {
+      const near = closestName(w.name, used);
+      return `--weights ${w.name}: no node of ${file} uses weights named "${w.name}"${near ? `; did you mean ${near}? (--weights ${near}=${w.source ?? '...'})` : ''}`;
+    });
   if (!problems.length) return null;
   return `${problems.join('\n')}\n${used.length ? `${file} uses: ${used.join(', ')}` : `${file} uses no checkpoint`}`;
 }
@@ -382,8 +491,10 @@ export function uploadReferences(model: GraphModel, registry: NodeRegistry): str
       if (p.kind !== 'image' || typeof value !== 'string' || !value.startsWith('upload:')) continue;
       const slot = node.params.slot;
       const option = slot === 'content' || slot === 'style' ? `--${slot} IMAGE or ` : '';
-      out.push(`node "${node.id}": its image "${value.slice(value.indexOf('/') + 1)}" was dropped into the editor in a browser, which keeps the bytes; ` +
-        `it is not in the file (${value}). Give the image with ${option}--set ${node.id}.${name}=PATH, or save the graph from the editor with its images embedded`);
+      out.push(
+        `node "${node.id}": its image "${value.slice(value.indexOf('/') + 1)}" was dropped into the editor in a browser, which keeps the bytes; ` +
+          `it is not in the file (${value}). Give the image with ${option}--set ${node.id}.${name}=PATH, or save the graph from the editor with its images embedded`,
+      );
     }
   return out;
 }
@@ -402,14 +513,38 @@ async function withSigint<T>(signal: AbortSignal | undefined, body: (s: AbortSig
 }
 
 /** `stylegraph worker`: until SIGTERM or SIGINT (or the caller's signal), then drains. */
-async function worker(io: Io, v: { concurrency?: string; backend?: string; threads?: string; weights?: string[]; 'lock-seconds'?: string; 'out-root'?: string[]; 'max-job-mb'?: string }, registry: NodeRegistry, redis: string, queue: string, signal: AbortSignal | undefined, mirror: WeightsSettings['mirror']): Promise<number> {
+async function worker(
+  io: Io,
+  v: {
+    concurrency?: string;
+    backend?: string;
+    threads?: string;
+    weights?: string[];
+    'lock-seconds'?: string;
+    'out-root'?: string[];
+    'max-job-mb'?: string;
+  },
+  registry: NodeRegistry,
+  redis: string,
+  queue: string,
+  signal: AbortSignal | undefined,
+  mirror: WeightsSettings['mirror'],
+): Promise<number> {
   const concurrency = int('concurrency', v.concurrency, 1, 64) ?? 1;
   const lockSeconds = v['lock-seconds'] === undefined ? 30 : Number(v['lock-seconds']);
-  if (!(lockSeconds >= 1 && lockSeconds <= 3600)) throw new UsageError(`--lock-seconds must be from 1 to 3600, got "${v['lock-seconds']}"`);
+  if (!(lockSeconds >= 1 && lockSeconds <= 3600))
+    throw new UsageError(`--lock-seconds must be from 1 to 3600, got "${v['lock-seconds']}"`);
   const backend = parseBackend(v.backend);
   // A job's picture goes only into these folders (an absolute path inside one), as --out's folder for a run.
   const outRoots = (v['out-root'] ?? [io.cwd]).map((r) => resolve(io.cwd, r));
-  for (const r of outRoots) if (!(await stat(r).then((s) => s.isDirectory(), () => false))) throw new UsageError(`--out-root ${r}: not a folder`);
+  for (const r of outRoots)
+    if (
+      !(await stat(r).then(
+        (s) => s.isDirectory(),
+        () => false,
+      ))
+    )
+      throw new UsageError(`--out-root ${r}: not a folder`);
   const maxJobMb = int('max-job-mb', v['max-job-mb'], 1, 1024) ?? 64;
   const specs = (v.weights ?? []).map(parseWeightsSpec);
   const bad = specs.find((w) => 'error' in w);
@@ -421,30 +556,59 @@ async function worker(io: Io, v: { concurrency?: string; backend?: string; threa
   });
   const { workerCommand } = await import('./queue/worker');
   const threads = parseThreads(v.threads);
-  return workerCommand(io, { redis, queue, concurrency, lockSeconds, outRoots, maxJobBytes: maxJobMb * 2 ** 20, weights: specs as WeightsSpec[], mirror, registry, stop, ...(backend ? { backend } : {}), ...(threads !== undefined ? { threads } : {}) });
+  return workerCommand(io, {
+    redis,
+    queue,
+    concurrency,
+    lockSeconds,
+    outRoots,
+    maxJobBytes: maxJobMb * 2 ** 20,
+    weights: specs as WeightsSpec[],
+    mirror,
+    registry,
+    stop,
+    ...(backend ? { backend } : {}),
+    ...(threads !== undefined ? { threads } : {}),
+  });
 }
 
 /** `stylegraph plan`: what a run would compute, its cost, and whether it would tile. */
 async function planCommand(
-  io: Io, file: string, model: GraphModel, registry: NodeRegistry, size: number, backend: BackendName | undefined, tiling: RunOptions['tiling'],
-  sources: SourceOptions, weights: Parameters<typeof loadRunWeights>[2], threads?: number,
+  io: Io,
+  file: string,
+  model: GraphModel,
+  registry: NodeRegistry,
+  size: number,
+  backend: BackendName | undefined,
+  tiling: RunOptions['tiling'],
+  sources: SourceOptions,
+  weights: Parameters<typeof loadRunWeights>[2],
+  threads?: number,
 ): Promise<number> {
   const { images, errors: imageErrors } = await loadDocumentImages(model, registry, file, sources);
   if (imageErrors.length) throw new UsageError(imageErrors.map((d) => d.message).join('\n'));
   const { tf } = await import('./node-tf');
   // The loaded checkpoints set the widths the plan shows (a reduced-width network computes at its own).
-  const checkpoints = checkpointStore(await loadRunWeights(io, tf, weights).catch((e: Error) => {
-    throw new UsageError(e.message);
-  }));
-  const { models: tfjsModels, errors: modelErrors } = await loadGraphModels(model, registry, (s) => loadTfjsModelFrom(tf, s, documentSourceAccess(dirname(file), sources)));
+  const checkpoints = checkpointStore(
+    await loadRunWeights(io, tf, weights).catch((e: Error) => {
+      throw new UsageError(e.message);
+    }),
+  );
+  const { models: tfjsModels, errors: modelErrors } = await loadGraphModels(model, registry, (s) =>
+    loadTfjsModelFrom(tf, s, documentSourceAccess(dirname(file), sources)),
+  );
   if (modelErrors.length) throw new UsageError(modelErrors.map((d) => d.message).join('\n'));
   const compiled = compileWithImages(model, registry, images, size, tfjsModels, checkpoints);
   report(io, file, compiled.diagnostics);
   if (!compiled.plan) return 2;
   io.out(formatPlan(compiled.plan));
   const tiles = chooseTiling(compiled.plan, registry, backend ?? 'wasm', tiling || {});
-  if (tiling !== false && tiles) io.out(`on ${backend ?? 'wasm'}:        ${'warning' in tiles ? tiles.warning : tiles.message}`);
-  if ((backend ?? 'wasm') === 'wasm') io.out(`wasm threads:  ${wasmThreads(threads, nodeCores())}${threads === undefined ? ' (every core; --threads N)' : ''}`);
+  if (tiling !== false && tiles)
+    io.out(`on ${backend ?? 'wasm'}:        ${'warning' in tiles ? tiles.warning : tiles.message}`);
+  if ((backend ?? 'wasm') === 'wasm')
+    io.out(
+      `wasm threads:  ${wasmThreads(threads, nodeCores())}${threads === undefined ? ' (every core; --threads N)' : ''}`,
+    );
   return 0;
 }
 
@@ -473,7 +637,9 @@ async function readGraph(file: string, registry: NodeRegistry, io: Io): Promise<
   report(io, file, parsed.diagnostics);
   if (parsed.model)
     for (const m of missingPacks(parsed.model, registry))
-      io.err(`${file}: needs node pack "${m.name}" (${m.version}) for ${m.nodes.join(', ')}; load it with --plugin ${m.source ?? 'PATH_OR_URL'}`);
+      io.err(
+        `${file}: needs node pack "${m.name}" (${m.version}) for ${m.nodes.join(', ')}; load it with --plugin ${m.source ?? 'PATH_OR_URL'}`,
+      );
   return parsed;
 }
 
@@ -481,7 +647,8 @@ async function readGraph(file: string, registry: NodeRegistry, io: Io): Promise<
 function int(name: string, s: string | undefined, min: number, max: number): number | undefined {
   if (s === undefined) return undefined;
   const n = s.trim() === '' ? NaN : Number(s);
-  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${name} must be a whole number from ${min} to ${max}, got "${s}"`);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new UsageError(`--${name} must be a whole number from ${min} to ${max}, got "${s}"`);
   return n;
 }
 
@@ -492,7 +659,8 @@ function parseThreads(s: string | undefined): number | undefined {
 
 /** `--backend`: one Node can start; undefined chooses (auto). */
 function parseBackend(s: string | undefined): BackendName | undefined {
-  if (s && !['webgpu', 'wasm', 'cpu'].includes(s)) throw new UsageError(`--backend must be webgpu, wasm or cpu in Node, got "${s}"`);
+  if (s && !['webgpu', 'wasm', 'cpu'].includes(s))
+    throw new UsageError(`--backend must be webgpu, wasm or cpu in Node, got "${s}"`);
   return (s || undefined) as BackendName | undefined;
 }
 
@@ -503,7 +671,8 @@ export function parseTiling(tile: string | undefined, limit: string | undefined)
     return false;
   }
   const extent = tile === undefined ? undefined : Number(tile);
-  if (extent !== undefined && !(Number.isInteger(extent) && extent >= 32)) throw new UsageError(`--tile must be a size in px (32 or more) or off, got "${tile}"`);
+  if (extent !== undefined && !(Number.isInteger(extent) && extent >= 32))
+    throw new UsageError(`--tile must be a size in px (32 or more) or off, got "${tile}"`);
   const gib = limit === undefined ? undefined : Number(limit);
   if (gib !== undefined && !(gib > 0)) throw new UsageError(`--memory-limit must be a number of GiB, got "${limit}"`);
   if (extent === undefined && gib === undefined) return undefined;
@@ -514,7 +683,13 @@ export function parseTiling(tile: string | undefined, limit: string | undefined)
 function parseScales(text: string | undefined): number[] {
   if (text === undefined) return [1];
   const scales = text.split(',').map((x) => Number(x.trim()));
-  const ok = scales.length > 0 && scales.every((x, i) => x > 0 && x <= 1 && (i === 0 || x > scales[i - 1]!)) && scales.at(-1) === 1;
-  if (!ok) throw new UsageError(`--scales must be increasing fractions of the size ending at 1, e.g. 0.25,0.5,1 (got "${text}")`);
+  const ok =
+    scales.length > 0 &&
+    scales.every((x, i) => x > 0 && x <= 1 && (i === 0 || x > scales[i - 1]!)) &&
+    scales.at(-1) === 1;
+  if (!ok)
+    throw new UsageError(
+      `--scales must be increasing fractions of the size ending at 1, e.g. 0.25,0.5,1 (got "${text}")`,
+    );
   return scales;
 }

@@ -18,7 +18,10 @@ export interface SourceOptions {
  * inside it (docs/security.md); what the user gave on the command line is read wherever it is; remote sources only
  * with consent. A folder a graph lists (training) follows the same rule, and so do the files found in it.
  */
-export function documentAccess(documentPath: string, options: SourceOptions = {}): Required<Omit<HostAccess, 'tfjsModels'>> & { access: SourceAccess } {
+export function documentAccess(
+  documentPath: string,
+  options: SourceOptions = {},
+): Required<Omit<HostAccess, 'tfjsModels'>> & { access: SourceAccess } {
   const access = documentSourceAccess(dirname(documentPath), options);
   return {
     access,
@@ -37,6 +40,11 @@ export function documentAccess(documentPath: string, options: SourceOptions = {}
 }
 
 /** Images of a document on disk. */
-export function loadDocumentImages(model: GraphModel, registry: NodeRegistry, documentPath: string, options: SourceOptions = {}) {
+export function loadDocumentImages(
+  model: GraphModel,
+  registry: NodeRegistry,
+  documentPath: string,
+  options: SourceOptions = {},
+) {
   return loadGraphImages(model, registry, documentAccess(documentPath, options).decode);
 }

@@ -57,12 +57,16 @@ export async function startNodeBackend(forced?: BackendName, o: NodeBackendOptio
   }
   const rest = candidates.filter((b) => !skipped.some((s) => s.backend === b));
   let choice = await chooseBackend(tf, rest).catch((e: Error) => e);
-  const wasmFailed = choice instanceof Error ? choice.message : choice.skipped.find((s) => s.backend === 'wasm')?.reason;
+  const wasmFailed =
+    choice instanceof Error ? choice.message : choice.skipped.find((s) => s.backend === 'wasm')?.reason;
   if (threaded && wasmFailed !== undefined) {
     // The threaded build did not start: one thread rather than none (or the cpu backend).
     threadsNote = `threaded wasm failed: ${wasmFailed}`;
     prepareWasm(1);
-    choice = await chooseBackend(tf, rest.filter((b) => b !== 'webgpu'));
+    choice = await chooseBackend(
+      tf,
+      rest.filter((b) => b !== 'webgpu'),
+    );
   }
   if (choice instanceof Error) throw choice;
   const threads = choice.backend === 'wasm' ? runningWasmThreads(tf) : choice.backend === 'cpu' ? 1 : undefined;

@@ -35,7 +35,8 @@ async function vulkanDrivers(): Promise<boolean> {
 }
 
 /** A software adapter (SwiftShader, llvmpipe): correct but tens of times slower than wasm. */
-export const isSoftware = (name: string, a: GpuAdapterLike) => Boolean(a.info?.isFallbackAdapter) || /swiftshader|llvmpipe|software/i.test(name);
+export const isSoftware = (name: string, a: GpuAdapterLike) =>
+  Boolean(a.info?.isFallbackAdapter) || /swiftshader|llvmpipe|software/i.test(name);
 
 /**
  * Makes tfjs's webgpu backend available in this process, once. `allowSoftware`: accept a software adapter (an
@@ -46,8 +47,10 @@ export async function registerNodeWebgpu(allowSoftware: boolean): Promise<{ adap
     // On Linux, Dawn needs a GPU behind a Vulkan driver; without one it logs its failures on stderr, so look before
     // loading it. VK_ICD_FILENAMES names a driver on purpose (SwiftShader in the tests): then it is tried.
     if (process.platform === 'linux' && !process.env.VK_ICD_FILENAMES && !process.env.VK_DRIVER_FILES) {
-      if (!(await vulkanDrivers())) return { reason: 'no WebGPU adapter: no Vulkan driver is installed (a GPU driver, or VK_ICD_FILENAMES)' };
-      if (!(await gpuDevices())) return { reason: 'no WebGPU adapter: no GPU device (/dev/dri/renderD*, /dev/nvidia*)' };
+      if (!(await vulkanDrivers()))
+        return { reason: 'no WebGPU adapter: no Vulkan driver is installed (a GPU driver, or VK_ICD_FILENAMES)' };
+      if (!(await gpuDevices()))
+        return { reason: 'no WebGPU adapter: no GPU device (/dev/dri/renderD*, /dev/nvidia*)' };
     }
     // Vulkan's loader wants a private runtime folder; headless servers often have none (it then logs an error).
     if (process.platform === 'linux' && !process.env.XDG_RUNTIME_DIR) {
@@ -64,7 +67,11 @@ export async function registerNodeWebgpu(allowSoftware: boolean): Promise<{ adap
     }
     const gpu = mod.create([]);
     const adapter = await gpu.requestAdapter().catch(() => null);
-    if (!adapter) return { reason: 'no WebGPU adapter: no GPU driver found (Vulkan on Linux; libvulkan1 and a driver, or VK_ICD_FILENAMES)' };
+    if (!adapter)
+      return {
+        reason:
+          'no WebGPU adapter: no GPU driver found (Vulkan on Linux; libvulkan1 and a driver, or VK_ICD_FILENAMES)',
+      };
     Object.assign(globalThis, mod.globals);
     const nav = ((globalThis as { navigator?: object }).navigator ??= {});
     Object.defineProperty(nav, 'gpu', { value: gpu, configurable: true });
@@ -74,5 +81,7 @@ export async function registerNodeWebgpu(allowSoftware: boolean): Promise<{ adap
   })();
   const r = await registered;
   if ('reason' in r) return r;
-  return r.software && !allowSoftware ? { reason: `only a software adapter (${r.adapter}), slower than wasm; --backend webgpu runs on it anyway` } : { adapter: r.adapter };
+  return r.software && !allowSoftware
+    ? { reason: `only a software adapter (${r.adapter}), slower than wasm; --backend webgpu runs on it anyway` }
+    : { adapter: r.adapter };
 }

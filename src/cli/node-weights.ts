@@ -22,8 +22,14 @@ export interface WeightsSpec {
 /** `NAME=PATH_OR_URL`, or a bare NAME from the weights manifest. */
 export function parseWeightsSpec(text: string): WeightsSpec | { error: string } {
   const m = /^([A-Za-z0-9_.-]+)(?:=(.+))?$/.exec(text);
-  if (!m) return { error: `--weights ${text}: expected NAME=PATH_OR_URL (e.g. vgg19=~/vgg19-dcbb9e9d.pth) or a name from the manifest` };
-  if (!m[2] && !manifestEntry(m[1]!)) return { error: `--weights ${text}: "${m[1]}" is not in the weights manifest; give a path or URL: ${m[1]}=PATH_OR_URL` };
+  if (!m)
+    return {
+      error: `--weights ${text}: expected NAME=PATH_OR_URL (e.g. vgg19=~/vgg19-dcbb9e9d.pth) or a name from the manifest`,
+    };
+  if (!m[2] && !manifestEntry(m[1]!))
+    return {
+      error: `--weights ${text}: "${m[1]}" is not in the weights manifest; give a path or URL: ${m[1]}=PATH_OR_URL`,
+    };
   return { name: m[1]!, source: m[2] ?? null };
 }
 
@@ -35,13 +41,17 @@ const quiet: Io = { out: () => {}, err: () => {}, isTTY: false, cwd: process.cwd
  * The checkpoint's source (named in reports) is the path as given, or the cached file a download became.
  */
 export async function loadWeights(
-  tf: typeof tfjs, spec: WeightsSpec, cwd: string, settings: WeightsSettings,
+  tf: typeof tfjs,
+  spec: WeightsSpec,
+  cwd: string,
+  settings: WeightsSettings,
   opts: { io?: Io; onProgress?: (p: Progress) => void } = {},
 ): Promise<LoadedCheckpoint> {
   const entry = manifestEntry(spec.name);
   let path: string;
   if (spec.source === null) {
-    if (!entry) throw new Error(`"${spec.name}" is not in the weights manifest; give a path or URL: ${spec.name}=PATH_OR_URL`);
+    if (!entry)
+      throw new Error(`"${spec.name}" is not in the weights manifest; give a path or URL: ${spec.name}=PATH_OR_URL`);
     path = (await fetchWeights(entry, settings, opts.io ?? quiet, opts.onProgress)).path;
     // A folder checkpoint is cached as a folder (each file checked on download): read from its manifest.json.
     if (isFolderEntry(entry)) path = join(path, 'manifest.json');
@@ -49,7 +59,8 @@ export async function loadWeights(
     // The manifest's file (from its host or a copy) is checked against what is known of its hash.
     const sameFile = entry && basename(new URL(spec.source).pathname) === basename(new URL(entry.url).pathname);
     path = await cachedDownload(spec.source, settings.dir, {
-      ...(sameFile ? knownHash(entry) : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}), // The URL the user typed is theirs to choose; where it redirects is checked.
+      ...(sameFile ? knownHash(entry) : {}),
+      ...(opts.onProgress ? { onProgress: opts.onProgress } : {}), // The URL the user typed is theirs to choose; where it redirects is checked.
       fetch: settings.fetch ?? checkedFetch(weightsAddressPolicy(settings.mirror?.url, spec.source)),
     });
   } else {
@@ -64,12 +75,20 @@ export async function loadWeights(
   const format = detectFormat(data);
   const tensors =
     format === 'tfjs'
-      ? await readTfjsModel(tf, bytes.toString('utf8'), async (shard) => new Uint8Array(await readFile(resolve(dirname(path), shard))))
+      ? await readTfjsModel(
+          tf,
+          bytes.toString('utf8'),
+          async (shard) => new Uint8Array(await readFile(resolve(dirname(path), shard))),
+        )
       : format === 'dl-checkpoint'
         ? await readDlFolder(path, data)
         : readCheckpoint(data, path);
   // A path reads as the user gave it; a download as the cached file it became.
-  return { name: spec.name, source: spec.source !== null && !/^https?:\/\//.test(spec.source) ? spec.source : path, tensors };
+  return {
+    name: spec.name,
+    source: spec.source !== null && !/^https?:\/\//.test(spec.source) ? spec.source : path,
+    tensors,
+  };
 }
 
 /**
@@ -78,13 +97,20 @@ export async function loadWeights(
  */
 export function readDlFolder(manifestPath: string, manifest: Uint8Array) {
   const dir = dirname(manifestPath);
-  return readDlCheckpoint(manifest, async (name, expected) => {
-    const file = join(dir, name);
-    const size = (await stat(file)).size;
-    if (size !== expected) throw new WeightsError(`${manifestPath}: ${JSON.stringify(name)} is ${size} bytes; its variable needs ${expected} (4 bytes per float32)`);
-    const b = await readFile(file);
-    return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-  }, manifestPath);
+  return readDlCheckpoint(
+    manifest,
+    async (name, expected) => {
+      const file = join(dir, name);
+      const size = (await stat(file)).size;
+      if (size !== expected)
+        throw new WeightsError(
+          `${manifestPath}: ${JSON.stringify(name)} is ${size} bytes; its variable needs ${expected} (4 bytes per float32)`,
+        );
+      const b = await readFile(file);
+      return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+    },
+    manifestPath,
+  );
 }
 
 /**

@@ -16,7 +16,12 @@ export interface Overrides {
  * Applies command-line overrides to a copy of the model. Image paths given on the command line are
  * relative to the working directory. Returns error messages a person can act on.
  */
-export function applyOverrides(model: GraphModel, registry: NodeRegistry, o: Overrides, cwd: string): { model: GraphModel; errors: string[] } {
+export function applyOverrides(
+  model: GraphModel,
+  registry: NodeRegistry,
+  o: Overrides,
+  cwd: string,
+): { model: GraphModel; errors: string[] } {
   const errors: string[] = [];
   const copy: GraphModel = { ...model, nodes: model.nodes.map((n) => ({ ...n, params: { ...n.params } })) };
   // Camera nodes are the content slot too (src/graph/edit.ts slotNodes): --content runs a camera graph on a photo.
@@ -30,7 +35,9 @@ export function applyOverrides(model: GraphModel, registry: NodeRegistry, o: Ove
   if (o.style?.length) {
     const slots = bySlot('style');
     if (o.style.length > slots.length)
-      errors.push(`--style: ${o.style.length} style images given but the graph has ${slots.length} image node(s) with slot "style"`);
+      errors.push(
+        `--style: ${o.style.length} style images given but the graph has ${slots.length} image node(s) with slot "style"`,
+      );
     o.style.forEach((s, i) => {
       if (slots[i]) slots[i].params.source = resolve(cwd, s);
     });
@@ -50,7 +57,9 @@ export function applyOverrides(model: GraphModel, registry: NodeRegistry, o: Ove
     const def = registry.get(node.type)?.params[param];
     if (!def) {
       const known = Object.keys(registry.get(node.type)?.params ?? {});
-      errors.push(`--set ${assignment}: node "${id}" has no parameter "${param}" (parameters: ${known.join(', ') || 'none'})`);
+      errors.push(
+        `--set ${assignment}: node "${id}" has no parameter "${param}" (parameters: ${known.join(', ') || 'none'})`,
+      );
       continue;
     }
     const parsed = parseParamText(def, text);
@@ -58,7 +67,8 @@ export function applyOverrides(model: GraphModel, registry: NodeRegistry, o: Ove
     else node.params[param] = parsed.value;
   }
   if (o.steps !== undefined) {
-    if (!copy.nodes.some((n) => registry.get(n.type)?.role === 'optimiser')) errors.push('--steps: this graph has no optimiser');
+    if (!copy.nodes.some((n) => registry.get(n.type)?.role === 'optimiser'))
+      errors.push('--steps: this graph has no optimiser');
     return { model: withSteps(copy, registry, o.steps), errors };
   }
   return { model: copy, errors };

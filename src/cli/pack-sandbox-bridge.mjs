@@ -45,7 +45,10 @@ function residentBytes() {
 const poll = setInterval(() => {
   const rss = residentBytes();
   peakBytes = Math.max(peakBytes, rss);
-  if (rss > d.memoryBytes) kill(`used more than ${Math.round(d.memoryBytes / 2 ** 20)} MiB of memory (${Math.round(rss / 2 ** 20)} MiB resident)`);
+  if (rss > d.memoryBytes)
+    kill(
+      `used more than ${Math.round(d.memoryBytes / 2 ** 20)} MiB of memory (${Math.round(rss / 2 ** 20)} MiB resident)`,
+    );
 }, 25);
 
 child.on('error', (e) => {
@@ -78,7 +81,8 @@ for (const stream of [child.stdout, child.stderr]) {
     }
     for (const p of parts) {
       if (++lines <= d.logLines) d.logs.postMessage({ line: p.slice(0, 4096) });
-      else if (lines === d.logLines + 1) d.logs.postMessage({ line: `(further output left out after ${d.logLines} lines)` });
+      else if (lines === d.logLines + 1)
+        d.logs.postMessage({ line: `(further output left out after ${d.logLines} lines)` });
     }
   });
 }
@@ -91,7 +95,8 @@ child.stdio[3].on('data', (chunk) => {
     if (buf.length < 8) return;
     const headerBytes = buf.readUInt32LE(0);
     const count = buf.readUInt32LE(4);
-    if (headerBytes > 64 * 2 ** 20 || count > 4096) return kill('sent an answer that is not one (its framing is broken)');
+    if (headerBytes > 64 * 2 ** 20 || count > 4096)
+      return kill('sent an answer that is not one (its framing is broken)');
     let at = 8 + headerBytes;
     const sizes = [];
     let total = 0;

@@ -76,9 +76,12 @@ function harden() {
   ];
   for (const [C, name] of handles) {
     if (typeof C !== 'function') throw new Error(`pack sandbox: cannot find the ${name} handle to close it`);
-    const outward = name === 'DNS'
-      ? Object.getOwnPropertyNames(C.prototype).filter((k) => k !== 'constructor' && typeof C.prototype[k] === 'function')
-      : ['connect', 'connect6', 'bind', 'bind6', 'listen', 'open', 'send', 'send6', 'fchmod', 'setPendingInstances'];
+    const outward =
+      name === 'DNS'
+        ? Object.getOwnPropertyNames(C.prototype).filter(
+            (k) => k !== 'constructor' && typeof C.prototype[k] === 'function',
+          )
+        : ['connect', 'connect6', 'bind', 'bind6', 'listen', 'open', 'send', 'send6', 'fchmod', 'setPendingInstances'];
     // A refused handle call answers as the kernel would (EACCES): Node then raises it as the socket's 'error' or
     // throws it from the call, as for any refused connect, instead of an exception on a later tick.
     for (const k of outward) lock(C.prototype, k, () => EACCES);
@@ -93,15 +96,49 @@ function harden() {
     lock(dns, k, refuse(`DNS (${k})`));
     lock(dns.promises, k, refuse(`DNS (${k})`));
   }
-  for (const k of ['fetch', 'WebSocket', 'EventSource', 'Request', 'Response', 'Headers', 'FormData', 'navigator']) delete (/** @type {any} */ (globalThis))[k];
+  for (const k of ['fetch', 'WebSocket', 'EventSource', 'Request', 'Response', 'Headers', 'FormData', 'navigator'])
+    delete (/** @type {any} */ (globalThis)[k]);
 
   // Signals and the rest of the process.
-  for (const k of ['kill', '_kill', 'dlopen', '_linkedBinding', 'binding', 'setuid', 'setgid', 'seteuid', 'setegid', 'setgroups', 'initgroups', 'chdir', 'setSourceMapsEnabled', '_debugProcess', '_startProfilerIdleNotifier'])
+  for (const k of [
+    'kill',
+    '_kill',
+    'dlopen',
+    '_linkedBinding',
+    'binding',
+    'setuid',
+    'setgid',
+    'seteuid',
+    'setegid',
+    'setgroups',
+    'initgroups',
+    'chdir',
+    'setSourceMapsEnabled',
+    '_debugProcess',
+    '_startProfilerIdleNotifier',
+  ])
     lock(process, k, refuse(`process.${k}`));
   lock(process, 'env', Object.freeze({}));
   lock(process, 'stdin', undefined);
-  lock(process, 'report', Object.freeze({ getReport: refuse('process.report'), writeReport: refuse('process.report') }));
-  for (const k of ['setPriority', 'getPriority', 'hostname', 'userInfo', 'networkInterfaces', 'homedir', 'cpus', 'loadavg', 'uptime', 'machine', 'version', 'release'])
+  lock(
+    process,
+    'report',
+    Object.freeze({ getReport: refuse('process.report'), writeReport: refuse('process.report') }),
+  );
+  for (const k of [
+    'setPriority',
+    'getPriority',
+    'hostname',
+    'userInfo',
+    'networkInterfaces',
+    'homedir',
+    'cpus',
+    'loadavg',
+    'uptime',
+    'machine',
+    'version',
+    'release',
+  ])
     lock(os, k, refuse(`os.${k}`));
   lock(v8, 'setFlagsFromString', refuse('v8.setFlagsFromString'));
   lock(v8, 'writeHeapSnapshot', refuse('v8.writeHeapSnapshot'));
@@ -170,16 +207,38 @@ function describe(def) {
   const roles = def.roles && typeof def.roles === 'object' ? def.roles : undefined;
   const optimiser = roles?.optimiser;
   return data({
-    type: def.type, title: def.title, category: def.category, description: def.description, role: def.role,
-    inputs: def.inputs, params: def.params,
+    type: def.type,
+    title: def.title,
+    category: def.category,
+    description: def.description,
+    role: def.role,
+    inputs: def.inputs,
+    params: def.params,
     outputs: typeof def.outputs === 'function' ? 'dynamic' : def.outputs,
     roles: roles && {
-      ...(optimiser ? { optimiser: { loss: optimiser.loss, result: optimiser.result, steps: optimiser.steps, previewEvery: optimiser.previewEvery, hasSettings: typeof optimiser.settings === 'function' } } : {}),
-      ...(roles.loss ? { loss: roles.loss } : {}), ...(roles.sum ? { sum: roles.sum } : {}), ...(roles.encoder ? { encoder: roles.encoder } : {}),
+      ...(optimiser
+        ? {
+            optimiser: {
+              loss: optimiser.loss,
+              result: optimiser.result,
+              steps: optimiser.steps,
+              previewEvery: optimiser.previewEvery,
+              hasSettings: typeof optimiser.settings === 'function',
+            },
+          }
+        : {}),
+      ...(roles.loss ? { loss: roles.loss } : {}),
+      ...(roles.sum ? { sum: roles.sum } : {}),
+      ...(roles.encoder ? { encoder: roles.encoder } : {}),
     },
-    prepare: def.prepare && typeof def.prepare === 'object' ? Object.fromEntries(Object.entries(def.prepare).map(([k, p]) => [k, p?.socket])) : undefined,
+    prepare:
+      def.prepare && typeof def.prepare === 'object'
+        ? Object.fromEntries(Object.entries(def.prepare).map(([k, p]) => [k, p?.socket]))
+        : undefined,
     has: {
-      infer: typeof def.infer === 'function', compute: typeof def.compute === 'function', flops: typeof def.flops === 'function',
+      infer: typeof def.infer === 'function',
+      compute: typeof def.compute === 'function',
+      flops: typeof def.flops === 'function',
       checkpoint: typeof def.checkpoint === 'function',
     },
     unsupported: ['shared', 'load'].filter((k) => def[k] !== undefined),
@@ -188,12 +247,19 @@ function describe(def) {
 
 /** @param {{ path?: string; source?: string }} h */
 async function load(h) {
-  const url = h.source !== undefined ? `data:text/javascript;base64,${Buffer.from(h.source).toString('base64')}` : pathToFileURL(/** @type {string} */ (h.path)).href;
+  const url =
+    h.source !== undefined
+      ? `data:text/javascript;base64,${Buffer.from(h.source).toString('base64')}`
+      : pathToFileURL(/** @type {string} */ (h.path)).href;
   const module = await import(url);
   const raw = module?.default ?? module?.pack ?? module;
   nodes = Array.isArray(raw?.nodes) ? [...raw.nodes] : [];
   return data({
-    name: raw?.name, version: raw?.version, api: raw?.api, description: raw?.description, homepage: raw?.homepage,
+    name: raw?.name,
+    version: raw?.version,
+    api: raw?.api,
+    description: raw?.description,
+    homepage: raw?.homepage,
     nodes: Array.isArray(raw?.nodes) ? nodes.map(describe) : raw?.nodes,
   });
 }
@@ -210,7 +276,11 @@ async function loadTf(/** @type {{ tfjs: string; wasm: string; wasmFiles: string
   // wasm (single-threaded: the process may start no threads), else the slower cpu backend.
   try {
     const wasm = await import(pathToFileURL(h.wasm).href);
-    wasm.setWasmPaths(pathToFileURL(h.wasmFiles).href.replace(/\/?$/, '/').replace(/^file:\/\//, ''));
+    wasm.setWasmPaths(
+      pathToFileURL(h.wasmFiles)
+        .href.replace(/\/?$/, '/')
+        .replace(/^file:\/\//, ''),
+    );
     wasm.setThreadsCount?.(1);
     tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
     if (!(await tf.setBackend('wasm'))) throw new Error('wasm did not start');
@@ -224,25 +294,41 @@ async function loadTf(/** @type {{ tfjs: string; wasm: string; wasmFiles: string
 /** @param {{ shape: number[]; dtype: string }} t @param {Buffer} bytes */
 function toTensor(t, bytes) {
   const copy = new Uint8Array(bytes); // aligned
-  const values = t.dtype === 'int32' ? new Int32Array(copy.buffer) : t.dtype === 'bool' ? copy : new Float32Array(copy.buffer);
+  const values =
+    t.dtype === 'int32' ? new Int32Array(copy.buffer) : t.dtype === 'bool' ? copy : new Float32Array(copy.buffer);
   return tf.tensor(values, t.shape, t.dtype);
 }
 
 /** @param {any} t */
 function fromTensor(t) {
-  if (!t || typeof t !== 'object' || typeof t.dataSync !== 'function' || !Array.isArray(t.shape)) throw new Error('it returned something that is not a tensor');
+  if (!t || typeof t !== 'object' || typeof t.dataSync !== 'function' || !Array.isArray(t.shape))
+    throw new Error('it returned something that is not a tensor');
   const values = t.dataSync();
-  return { meta: { shape: [...t.shape], dtype: t.dtype }, bytes: new Uint8Array(values.buffer, values.byteOffset, values.byteLength) };
+  return {
+    meta: { shape: [...t.shape], dtype: t.dtype },
+    bytes: new Uint8Array(values.buffer, values.byteOffset, values.byteLength),
+  };
 }
 
 /** The compute context's inputs from their layout: a name -> a tensor index, or a list of them. */
 function inputsOf(/** @type {Record<string, number | number[]>} */ layout, /** @type {any[]} */ xs) {
-  return Object.fromEntries(Object.entries(layout).map(([k, v]) => [k, Array.isArray(v) ? v.map((i) => xs[i]) : xs[v]]));
+  return Object.fromEntries(
+    Object.entries(layout).map(([k, v]) => [k, Array.isArray(v) ? v.map((i) => xs[i]) : xs[v]]),
+  );
 }
 
 /** Outputs of compute as a record of tensors. */
 async function runCompute(/** @type {any} */ def, /** @type {any} */ h, /** @type {any[]} */ xs) {
-  const ctx = { tf, nodeId: h.nodeId, params: h.params, inputs: inputsOf(h.layout, xs), outputInfo: h.outputInfo, step: h.step, size: h.size, seed: h.seed };
+  const ctx = {
+    tf,
+    nodeId: h.nodeId,
+    params: h.params,
+    inputs: inputsOf(h.layout, xs),
+    outputInfo: h.outputInfo,
+    step: h.step,
+    size: h.size,
+    seed: h.seed,
+  };
   const out = await def.compute(ctx);
   if (!out || typeof out !== 'object') throw new Error('compute returned no outputs');
   return out;
@@ -254,12 +340,18 @@ async function call(h, buffers) {
   if (!def) throw new Error(`no node type #${h.node}`);
   const a = h.args ?? {};
   switch (h.fn) {
-    case 'infer': return { result: data(def.infer({ params: a.params, inputs: a.inputs, size: a.size })) };
-    case 'flops': return { result: data(def.flops({ params: a.params, inputs: a.inputs, size: a.size }, a.outputs)) };
-    case 'outputs': return { result: data(def.outputs(a.params)) };
-    case 'settings': return { result: data(def.roles.optimiser.settings(a.params)) };
-    case 'checkpoint': return { result: data(def.checkpoint(a.params)) ?? null };
-    case 'prepare-info': return { result: data(def.prepare[a.input].info(a.info, a.params)) };
+    case 'infer':
+      return { result: data(def.infer({ params: a.params, inputs: a.inputs, size: a.size })) };
+    case 'flops':
+      return { result: data(def.flops({ params: a.params, inputs: a.inputs, size: a.size }, a.outputs)) };
+    case 'outputs':
+      return { result: data(def.outputs(a.params)) };
+    case 'settings':
+      return { result: data(def.roles.optimiser.settings(a.params)) };
+    case 'checkpoint':
+      return { result: data(def.checkpoint(a.params)) ?? null };
+    case 'prepare-info':
+      return { result: data(def.prepare[a.input].info(a.info, a.params)) };
   }
   if (!tf) throw new Error('tfjs is not loaded');
   tf.engine().startScope();
@@ -286,7 +378,16 @@ async function call(h, buffers) {
       const wrt = a.wrt.map((/** @type {number} */ i) => xs[i]);
       const f = () => {
         // compute must be synchronous here (it runs inside the host's optimisation loop).
-        const out = def.compute({ tf, nodeId: a.nodeId, params: a.params, inputs: inputsOf(a.layout, xs), outputInfo: a.outputInfo, step: a.step, size: a.size, seed: a.seed });
+        const out = def.compute({
+          tf,
+          nodeId: a.nodeId,
+          params: a.params,
+          inputs: inputsOf(a.layout, xs),
+          outputInfo: a.outputInfo,
+          step: a.step,
+          size: a.size,
+          seed: a.seed,
+        });
         if (out instanceof Promise) throw new Error('compute returned a promise inside a gradient');
         return tf.sum(tf.mul(out[a.output], dy));
       };
@@ -319,7 +420,10 @@ for (;;) {
     reply = { error: message(e), code: /** @type {any} */ (e)?.code };
   }
   try {
-    writeFrame({ ok: !('error' in reply), result: reply.result, error: reply.error, code: reply.code }, reply.buffers ?? []);
+    writeFrame(
+      { ok: !('error' in reply), result: reply.result, error: reply.error, code: reply.code },
+      reply.buffers ?? [],
+    );
   } catch (e) {
     writeFrame({ ok: false, error: `its answer could not be sent: ${message(e)}` });
   }

@@ -5,7 +5,18 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import type {
-  InputDef, NodeTypeDef, OptimiserSettings, OutputDef, ParamDefs, ParamValues, PreparedInput, ShapeContext, SocketType, Tensor, TF, Value,
+  InputDef,
+  NodeTypeDef,
+  OptimiserSettings,
+  OutputDef,
+  ParamDefs,
+  ParamValues,
+  PreparedInput,
+  ShapeContext,
+  SocketType,
+  Tensor,
+  TF,
+  Value,
   ValueInfo,
 } from '../plugin/types';
 import { permissionFlag } from './permissions';
@@ -75,11 +86,27 @@ function tfjsFiles(): { entry: string; wasm: string; wasmFiles: string; folders:
   const tfjs = folderOf('@tensorflow/tfjs');
   const fromTfjs = createRequire(join(tfjs, 'package.json'));
   const folders = [tfjs];
-  for (const pkg of ['@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-cpu', '@tensorflow/tfjs-backend-webgl', '@tensorflow/tfjs-layers', '@tensorflow/tfjs-converter', '@tensorflow/tfjs-data']) {
+  for (const pkg of [
+    '@tensorflow/tfjs-core',
+    '@tensorflow/tfjs-backend-cpu',
+    '@tensorflow/tfjs-backend-webgl',
+    '@tensorflow/tfjs-layers',
+    '@tensorflow/tfjs-converter',
+    '@tensorflow/tfjs-data',
+  ]) {
     const folder = folderOf(pkg, fromTfjs);
     folders.push(folder);
     const fromIt = createRequire(join(folder, 'package.json'));
-    for (const dep of ['seedrandom', 'long', 'node-fetch', 'string_decoder', 'safe-buffer', 'whatwg-url', 'tr46', 'webidl-conversions']) {
+    for (const dep of [
+      'seedrandom',
+      'long',
+      'node-fetch',
+      'string_decoder',
+      'safe-buffer',
+      'whatwg-url',
+      'tr46',
+      'webidl-conversions',
+    ]) {
       try {
         folders.push(folderOf(dep, fromIt));
       } catch {
@@ -89,7 +116,12 @@ function tfjsFiles(): { entry: string; wasm: string; wasmFiles: string; folders:
   }
   const wasm = folderOf('@tensorflow/tfjs-backend-wasm');
   folders.push(wasm);
-  return { entry: join(tfjs, 'dist', 'tf.node.js'), wasm: join(wasm, 'dist', 'tf-backend-wasm.node.js'), wasmFiles: join(wasm, 'dist'), folders: [...new Set(folders)] };
+  return {
+    entry: join(tfjs, 'dist', 'tf.node.js'),
+    wasm: join(wasm, 'dist', 'tf-backend-wasm.node.js'),
+    wasmFiles: join(wasm, 'dist'),
+    folders: [...new Set(folders)],
+  };
 }
 
 let unshareArgs: string[] | null | undefined;
@@ -130,14 +162,28 @@ export class PackProcess {
   private dead: string | null = null;
   private tfLoaded = false;
 
-  constructor(readonly label: string, reads: string[], readonly limits: PackLimits, log: (line: string) => void) {
+  constructor(
+    readonly label: string,
+    reads: string[],
+    readonly limits: PackLimits,
+    log: (line: string) => void,
+  ) {
     const flag = permissionFlag();
-    if (!flag) throw new PackSandboxError(`Node ${process.versions.node} has no permission model, which the pack sandbox needs (Node 20 or later); --no-sandbox-packs runs packs with your rights`);
+    if (!flag)
+      throw new PackSandboxError(
+        `Node ${process.versions.node} has no permission model, which the pack sandbox needs (Node 20 or later); --no-sandbox-packs runs packs with your rights`,
+      );
     const tf = tfjsFiles();
     const node = [
-      flag, `--allow-fs-read=${CHILD}`, ...[...tf.folders, ...reads].map((p) => `--allow-fs-read=${p}`),
-      '--disallow-code-generation-from-strings', `--max-old-space-size=${Math.max(64, Math.round(limits.memoryMB))}`,
-      '--disable-warning=ExperimentalWarning', '--disable-warning=SecurityWarning', '--no-deprecation', CHILD,
+      flag,
+      `--allow-fs-read=${CHILD}`,
+      ...[...tf.folders, ...reads].map((p) => `--allow-fs-read=${p}`),
+      '--disallow-code-generation-from-strings',
+      `--max-old-space-size=${Math.max(64, Math.round(limits.memoryMB))}`,
+      '--disable-warning=ExperimentalWarning',
+      '--disable-warning=SecurityWarning',
+      '--no-deprecation',
+      CHILD,
     ];
     const ns = networkNamespace();
     this.networkIsolated = ns !== null;
@@ -149,8 +195,16 @@ export class PackProcess {
     this.requests = requests.port1;
     this.worker = new Worker(BRIDGE, {
       workerData: {
-        command, args, signal: this.signal, replies: replies.port1, requests: requests.port2, logs: logs.port1,
-        memoryBytes: limits.memoryMB * 2 ** 20, frameBytes: PACK_LIMITS.answerMB * 2 ** 20, logLines: PACK_LIMITS.logLines, pageBytes: 4096,
+        command,
+        args,
+        signal: this.signal,
+        replies: replies.port1,
+        requests: requests.port2,
+        logs: logs.port1,
+        memoryBytes: limits.memoryMB * 2 ** 20,
+        frameBytes: PACK_LIMITS.answerMB * 2 ** 20,
+        logLines: PACK_LIMITS.logLines,
+        pageBytes: 4096,
       },
       transferList: [replies.port1, requests.port2, logs.port1],
       // The bridge is stylegraph's own code; the pack never runs in this process.
@@ -175,7 +229,11 @@ export class PackProcess {
   private readonly tfFiles: { tfjs: string; wasm: string; wasmFiles: string };
 
   /** Sends one request and waits for its answer (the run's thread blocks; the bridge enforces the deadline). */
-  request(header: Record<string, unknown>, buffers: ArrayBuffer[], seconds: number): { result: unknown; buffers: ArrayBuffer[] } {
+  request(
+    header: Record<string, unknown>,
+    buffers: ArrayBuffer[],
+    seconds: number,
+  ): { result: unknown; buffers: ArrayBuffer[] } {
     if (this.dead) throw new PackSandboxError(`${this.label} ${this.dead}`);
     Atomics.store(this.signal, 0, 0);
     this.requests.postMessage({ header, buffers, seconds }, buffers);
@@ -190,10 +248,15 @@ export class PackProcess {
       if (m.limit) {
         this.dead = m.error ?? 'stopped';
         this.close();
-        throw new PackSandboxError(`${this.label} ${this.dead}; it was stopped (docs/security.md lists the limits of packs)`);
+        throw new PackSandboxError(
+          `${this.label} ${this.dead}; it was stopped (docs/security.md lists the limits of packs)`,
+        );
       }
       // Node's permission model refused something in the pack's process: say what holds there.
-      const refused = (m as { code?: unknown }).code === 'ERR_ACCESS_DENIED' ? ' (refused: packs compute on tensors only; --no-sandbox-packs runs them with your rights)' : '';
+      const refused =
+        (m as { code?: unknown }).code === 'ERR_ACCESS_DENIED'
+          ? ' (refused: packs compute on tensors only; --no-sandbox-packs runs them with your rights)'
+          : '';
       throw new Error(`${m.error ?? 'failed'}${refused}`);
     }
     return { result: m.result, buffers: m.buffers ?? [] };
@@ -221,10 +284,14 @@ export class PackProcess {
 }
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const isInfo = (v: unknown): v is ValueInfo => isRecord(v) && Array.isArray(v.shape) && v.shape.every((d) => Number.isInteger(d) && d >= 0);
+const isInfo = (v: unknown): v is ValueInfo =>
+  isRecord(v) && Array.isArray(v.shape) && v.shape.every((d) => Number.isInteger(d) && d >= 0);
 const DTYPES = new Set(['float32', 'int32', 'bool']);
 
-interface TensorMeta { shape: number[]; dtype: 'float32' | 'int32' | 'bool' }
+interface TensorMeta {
+  shape: number[];
+  dtype: 'float32' | 'int32' | 'bool';
+}
 
 /** A tensor's description and bytes for the child. */
 function send(t: Tensor): { meta: TensorMeta; bytes: ArrayBuffer } {
@@ -237,14 +304,23 @@ function send(t: Tensor): { meta: TensorMeta; bytes: ArrayBuffer } {
 
 /** A tensor the child sent, checked: its shape, dtype and byte count must agree. */
 function receive(tf: TF, meta: unknown, bytes: ArrayBuffer | undefined, what: string): Tensor {
-  if (!isRecord(meta) || !Array.isArray(meta.shape) || !meta.shape.every((d) => Number.isInteger(d) && d >= 0) || meta.shape.length > 8 || !DTYPES.has(String(meta.dtype)) || !bytes)
+  if (
+    !isRecord(meta) ||
+    !Array.isArray(meta.shape) ||
+    !meta.shape.every((d) => Number.isInteger(d) && d >= 0) ||
+    meta.shape.length > 8 ||
+    !DTYPES.has(String(meta.dtype)) ||
+    !bytes
+  )
     throw new Error(`${what}: the pack sent something that is not a tensor`);
   const shape = meta.shape as number[];
   const size = shape.reduce((a, b) => a * b, 1);
   const dtype = meta.dtype as TensorMeta['dtype'];
   const width = dtype === 'bool' ? 1 : 4;
-  if (size * width !== bytes.byteLength) throw new Error(`${what}: the pack sent ${bytes.byteLength} bytes for a [${shape.join(', ')}] ${dtype} tensor`);
-  const values = dtype === 'int32' ? new Int32Array(bytes) : dtype === 'bool' ? new Uint8Array(bytes) : new Float32Array(bytes);
+  if (size * width !== bytes.byteLength)
+    throw new Error(`${what}: the pack sent ${bytes.byteLength} bytes for a [${shape.join(', ')}] ${dtype} tensor`);
+  const values =
+    dtype === 'int32' ? new Int32Array(bytes) : dtype === 'bool' ? new Uint8Array(bytes) : new Float32Array(bytes);
   return tf.tensor(values, shape, dtype);
 }
 
@@ -271,31 +347,43 @@ interface NodeData {
 
 /** The node type the run uses for one of the pack's: its declarations as data, its functions asking the child. */
 function proxyNode(p: PackProcess, index: number, d: NodeData): NodeTypeDef {
-  const ask = (fn: string, args: Record<string, unknown>): unknown => p.request({ op: 'call', node: index, fn, args }, [], p.limits.callSeconds).result;
+  const ask = (fn: string, args: Record<string, unknown>): unknown =>
+    p.request({ op: 'call', node: index, fn, args }, [], p.limits.callSeconds).result;
   const shape = (ctx: ShapeContext) => ({ params: ctx.params, inputs: ctx.inputs, size: ctx.size });
   if (d.unsupported.length)
-    throw new Error(`node type "${d.type}" declares ${d.unsupported.join(' and ')}, which packs in the sandbox cannot use yet; run with --no-sandbox-packs if you trust the pack with your rights`);
+    throw new Error(
+      `node type "${d.type}" declares ${d.unsupported.join(' and ')}, which packs in the sandbox cannot use yet; run with --no-sandbox-packs if you trust the pack with your rights`,
+    );
 
   /** Sends tensors, calls, and returns the child's tensors. */
   const tensorCall = (fn: string, args: Record<string, unknown>, xs: Tensor[], extra: ArrayBuffer[] = []) => {
     p.ensureTf();
     const sent = xs.map(send);
     // Copies travel (and are detached); the originals stay for a gradient's second call.
-    const r = p.request({ op: 'call', node: index, fn, args, tensors: sent.map((s) => s.meta) }, [...sent.map((s) => s.bytes.slice(0)), ...extra], p.limits.callSeconds);
+    const r = p.request(
+      { op: 'call', node: index, fn, args, tensors: sent.map((s) => s.meta) },
+      [...sent.map((s) => s.bytes.slice(0)), ...extra],
+      p.limits.callSeconds,
+    );
     return { result: r.result, buffers: r.buffers, sent };
   };
 
   const def: NodeTypeDef = {
-    type: d.type, title: d.title, category: d.category, ...(d.description !== undefined ? { description: d.description } : {}),
+    type: d.type,
+    title: d.title,
+    category: d.category,
+    ...(d.description !== undefined ? { description: d.description } : {}),
     ...(d.role !== undefined ? { role: d.role } : {}),
-    inputs: d.inputs, params: d.params,
-    outputs: d.outputs === 'dynamic'
-      ? (params: ParamValues) => {
-        const r = ask('outputs', { params });
-        if (!isRecord(r)) throw new Error('outputs() returned no outputs');
-        return r as Record<string, OutputDef>;
-      }
-      : d.outputs,
+    inputs: d.inputs,
+    params: d.params,
+    outputs:
+      d.outputs === 'dynamic'
+        ? (params: ParamValues) => {
+            const r = ask('outputs', { params });
+            if (!isRecord(r)) throw new Error('outputs() returned no outputs');
+            return r as Record<string, OutputDef>;
+          }
+        : d.outputs,
     infer: (ctx) => {
       const r = ask('infer', shape(ctx));
       if (!isRecord(r) || !Object.values(r).every(isInfo)) throw new Error('infer() returned no shapes');
@@ -313,31 +401,46 @@ function proxyNode(p: PackProcess, index: number, d: NodeData): NodeTypeDef {
       return typeof r === 'string' ? r : undefined;
     };
   if (d.prepare)
-    def.prepare = Object.fromEntries(Object.entries(d.prepare).map(([input, socket]): [string, PreparedInput] => [input, {
-      socket,
-      info: (info, params) => {
-        const r = ask('prepare-info', { input, info, params });
-        if (!isInfo(r)) throw new Error(`prepare.${input}.info returned no shape`);
-        return r;
-      },
-      run: (x, params, tf) => {
-        const r = tensorCall('prepare-run', { input, params }, [x]);
-        const outs = isRecord(r.result) ? r.result.outputs : undefined;
-        return receive(tf, isRecord(outs) ? outs.value : undefined, r.buffers[0], `prepare.${input}`);
-      },
-    }]));
+    def.prepare = Object.fromEntries(
+      Object.entries(d.prepare).map(([input, socket]): [string, PreparedInput] => [
+        input,
+        {
+          socket,
+          info: (info, params) => {
+            const r = ask('prepare-info', { input, info, params });
+            if (!isInfo(r)) throw new Error(`prepare.${input}.info returned no shape`);
+            return r;
+          },
+          run: (x, params, tf) => {
+            const r = tensorCall('prepare-run', { input, params }, [x]);
+            const outs = isRecord(r.result) ? r.result.outputs : undefined;
+            return receive(tf, isRecord(outs) ? outs.value : undefined, r.buffers[0], `prepare.${input}`);
+          },
+        },
+      ]),
+    );
   if (d.has.compute)
     def.compute = (ctx) => {
       const { tf } = ctx;
       const xs: Tensor[] = [];
       const layout: Record<string, number | number[]> = {};
       const add = (v: Value, name: string): number => {
-        if (!v || typeof v !== 'object' || !('dtype' in v)) throw new Error(`input "${name}" is a model, which a pack in the sandbox cannot take`);
+        if (!v || typeof v !== 'object' || !('dtype' in v))
+          throw new Error(`input "${name}" is a model, which a pack in the sandbox cannot take`);
         xs.push(v);
         return xs.length - 1;
       };
-      for (const [name, v] of Object.entries(ctx.inputs)) layout[name] = Array.isArray(v) ? v.map((x) => add(x, name)) : add(v, name);
-      const args = { layout, params: ctx.params, nodeId: ctx.nodeId, outputInfo: ctx.outputInfo, step: ctx.step, size: ctx.size, seed: ctx.seed };
+      for (const [name, v] of Object.entries(ctx.inputs))
+        layout[name] = Array.isArray(v) ? v.map((x) => add(x, name)) : add(v, name);
+      const args = {
+        layout,
+        params: ctx.params,
+        nodeId: ctx.nodeId,
+        outputInfo: ctx.outputInfo,
+        step: ctx.step,
+        size: ctx.size,
+        seed: ctx.seed,
+      };
       const forward = tensorCall('compute', args, xs);
       const outs = isRecord(forward.result) && isRecord(forward.result.outputs) ? forward.result.outputs : null;
       if (!outs) throw new Error('compute returned no outputs');
@@ -359,14 +462,24 @@ function proxyNode(p: PackProcess, index: number, d: NodeData): NodeTypeDef {
             const dySent = send(dyT);
             p.ensureTf();
             const r = p.request(
-              { op: 'call', node: index, fn: 'vjp', args: { ...args, output: key, wrt, dy: dySent.meta }, tensors: forward.sent.map((s) => s.meta) },
-              [...forward.sent.map((s) => s.bytes.slice(0)), dySent.bytes], p.limits.callSeconds,
+              {
+                op: 'call',
+                node: index,
+                fn: 'vjp',
+                args: { ...args, output: key, wrt, dy: dySent.meta },
+                tensors: forward.sent.map((s) => s.meta),
+              },
+              [...forward.sent.map((s) => s.bytes.slice(0)), dySent.bytes],
+              p.limits.callSeconds,
             );
             const grads = isRecord(r.result) && Array.isArray(r.result.grads) ? r.result.grads : [];
             // customGrad passes its inputs and then its save function.
             return (fx.slice(0, wrt.length) as Tensor[]).map((x, j) => {
               const g = receive(tf, grads[j], r.buffers[j], `the gradient of output "${key}"`);
-              if (g.shape.join() !== x.shape.join()) throw new Error(`the gradient of output "${key}" has shape [${g.shape.join(', ')}] for an input of [${x.shape.join(', ')}]`);
+              if (g.shape.join() !== x.shape.join())
+                throw new Error(
+                  `the gradient of output "${key}" has shape [${g.shape.join(', ')}] for an input of [${x.shape.join(', ')}]`,
+                );
               return g;
             });
           },
@@ -409,13 +522,19 @@ export interface SandboxedPack {
  * or from text fetched here (`source`, a URL's body). Returns the manifest with proxy node types.
  */
 export function loadSandboxedPack(
-  label: string, from: { path: string } | { source: string }, reads: string[], log: (line: string) => void, limits: PackLimits = packLimits(),
+  label: string,
+  from: { path: string } | { source: string },
+  reads: string[],
+  log: (line: string) => void,
+  limits: PackLimits = packLimits(),
 ): SandboxedPack {
   const p = new PackProcess(label, reads, limits, log);
   try {
     const r = p.request({ op: 'load', ...from }, [], limits.loadSeconds).result;
     if (!isRecord(r)) throw new Error('its module exports no manifest');
-    const nodes = Array.isArray(r.nodes) ? (r.nodes as unknown[]).map((n, i) => (isRecord(n) ? proxyNode(p, i, n as unknown as NodeData) : n)) : r.nodes;
+    const nodes = Array.isArray(r.nodes)
+      ? (r.nodes as unknown[]).map((n, i) => (isRecord(n) ? proxyNode(p, i, n as unknown as NodeData) : n))
+      : r.nodes;
     return { module: { default: { ...r, nodes } }, process: p };
   } catch (e) {
     p.close();
@@ -430,8 +549,10 @@ export function packReads(given: string, entry: string): string[] {
 
 /** The line that says packs run sandboxed, with the limits and how to lift it. */
 export function sandboxNotice(l: PackLimits): string {
-  return `stylegraph: packs run in processes of their own: tensors only (no files, network, programs, signals or environment), ` +
-    `${l.memoryMB} MiB and ${l.callSeconds} s a call; --no-sandbox-packs runs them with your rights`;
+  return (
+    `stylegraph: packs run in processes of their own: tensors only (no files, network, programs, signals or environment), ` +
+    `${l.memoryMB} MiB and ${l.callSeconds} s a call; --no-sandbox-packs runs them with your rights`
+  );
 }
 
 /** Ends every pack process (the command is done). */

@@ -5,7 +5,9 @@
  */
 
 /** The flag that turns the permission model on in this Node, or null where there is none (before 20). */
-export function permissionFlag(version: string = process.versions.node): '--permission' | '--experimental-permission' | null {
+export function permissionFlag(
+  version: string = process.versions.node,
+): '--permission' | '--experimental-permission' | null {
   const [major = 0, minor = 0] = version.split('.').map(Number);
   if (major < 20) return null;
   // Stable (and no longer experimental) from 22.13 and 23.5.
@@ -23,6 +25,8 @@ export function accessDeniedMessage(e: unknown): string | null {
   if (!err || err.code !== 'ERR_ACCESS_DENIED') return null;
   const what = typeof err.permission === 'string' ? err.permission : 'access';
   const resource = typeof err.resource === 'string' && err.resource ? ` ${err.resource}` : '';
-  return `refused by Node's permission model (${what}${resource}): packs run confined to the inputs and the output folder; ` +
-    'run with --no-sandbox-packs if you trust the packs with your files';
+  return (
+    `refused by Node's permission model (${what}${resource}): packs run confined to the inputs and the output folder; ` +
+    'run with --no-sandbox-packs if you trust the packs with your files'
+  );
 }

@@ -14,7 +14,11 @@ import { configTrust, untrustedNotice } from './trust';
  */
 export async function importPack(spec: string, cwd: string): Promise<{ module: unknown; origin: string }> {
   const where = await packSource(spec, cwd);
-  if ('source' in where) return { module: await import(`data:text/javascript;base64,${Buffer.from(where.source).toString('base64')}`), origin: spec };
+  if ('source' in where)
+    return {
+      module: await import(`data:text/javascript;base64,${Buffer.from(where.source).toString('base64')}`),
+      origin: spec,
+    };
   return { module: await import(pathToFileURL(where.path).href), origin: spec };
 }
 
@@ -28,8 +32,11 @@ async function packSource(spec: string, cwd: string): Promise<{ path: string; gi
   const given = resolve(cwd, spec);
   let path = given;
   if ((await stat(path)).isDirectory()) {
-    const pkg = JSON.parse(await readFile(join(path, 'package.json'), 'utf8').catch(() => '{}')) as { exports?: unknown; main?: string };
-    const entry = typeof pkg.exports === 'string' ? pkg.exports : pkg.main ?? 'index.js';
+    const pkg = JSON.parse(await readFile(join(path, 'package.json'), 'utf8').catch(() => '{}')) as {
+      exports?: unknown;
+      main?: string;
+    };
+    const entry = typeof pkg.exports === 'string' ? pkg.exports : (pkg.main ?? 'index.js');
     path = join(path, entry);
   }
   return { path, given };
@@ -43,9 +50,10 @@ export async function sandboxPack(spec: string, cwd: string, io: Io): Promise<{ 
   const where = await packSource(spec, cwd);
   const label = `pack ${spec}`;
   const log = (line: string) => io.err(`${label}: ${line}`);
-  const { module } = 'source' in where
-    ? loadSandboxedPack(label, { source: where.source }, [], log)
-    : loadSandboxedPack(label, { path: where.path }, packReads(where.given, where.path), log);
+  const { module } =
+    'source' in where
+      ? loadSandboxedPack(label, { source: where.source }, [], log)
+      : loadSandboxedPack(label, { path: where.path }, packReads(where.given, where.path), log);
   return { module, origin: spec };
 }
 
@@ -56,7 +64,9 @@ type ConfigJson = { plugins?: unknown; weightsMirror?: unknown; remoteHosts?: un
  * field of its package.json. Each key is taken from the first of these that has it.
  */
 async function configFiles(cwd: string, file?: string): Promise<{ path: string; json: ConfigJson; text: string }[]> {
-  const candidates = file ? [resolve(cwd, file)] : [resolve(cwd, 'stylegraph.config.json'), resolve(cwd, 'package.json')];
+  const candidates = file
+    ? [resolve(cwd, file)]
+    : [resolve(cwd, 'stylegraph.config.json'), resolve(cwd, 'package.json')];
   const found: { path: string; json: ConfigJson; text: string }[] = [];
   for (const path of candidates) {
     let text: string;
@@ -94,14 +104,20 @@ export interface TrustedConfig {
  * from the first config file that has the key, and only when the user trusts that file (`stylegraph trust`, see
  * trust.ts; the project stylegraph is installed in is the user's own); otherwise it is skipped with a notice.
  */
-export async function trustedConfig(cwd: string, file?: string, env: NodeJS.ProcessEnv = process.env): Promise<TrustedConfig> {
+export async function trustedConfig(
+  cwd: string,
+  file?: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<TrustedConfig> {
   const out: TrustedConfig = { plugins: [], remoteHosts: [], notices: [] };
   const files = await configFiles(cwd, file);
   const withPlugins = files.find((f) => f.json.plugins !== undefined);
   const withHosts = files.find((f) => f.json.remoteHosts !== undefined);
   for (const f of new Set([withPlugins, withHosts])) {
     if (!f) continue;
-    const keys = [f === withPlugins ? 'packs' : '', f === withHosts ? 'remote hosts' : ''].filter(Boolean).join(' and ');
+    const keys = [f === withPlugins ? 'packs' : '', f === withHosts ? 'remote hosts' : '']
+      .filter(Boolean)
+      .join(' and ');
     const state = await configTrust(f.path, f.text, env);
     if (state === 'untrusted' || state === 'changed') {
       out.notices.push(untrustedNotice(f.path, state, `its ${keys}`));
@@ -109,7 +125,8 @@ export async function trustedConfig(cwd: string, file?: string, env: NodeJS.Proc
     }
     if (f === withPlugins) {
       const plugins = f.json.plugins;
-      if (!Array.isArray(plugins) || !plugins.every((p) => typeof p === 'string')) throw new Error(`${f.path}: "plugins" must be a list of paths or URLs`);
+      if (!Array.isArray(plugins) || !plugins.every((p) => typeof p === 'string'))
+        throw new Error(`${f.path}: "plugins" must be a list of paths or URLs`);
       out.plugins = plugins.map((p: string) => (/^https?:/.test(p) ? p : resolve(f.path, '..', p)));
       if (state === 'own') out.ownPlugins = true;
     }
@@ -127,7 +144,10 @@ export async function trustedConfig(cwd: string, file?: string, env: NodeJS.Proc
 export async function configToTrust(cwd: string, file?: string): Promise<string> {
   if (file) return resolve(cwd, file);
   const found = await configFiles(cwd);
-  if (!found.length) throw new Error(`no stylegraph.config.json (or package.json with a "stylegraph" field) in ${cwd}; name the file: stylegraph trust CONFIG`);
+  if (!found.length)
+    throw new Error(
+      `no stylegraph.config.json (or package.json with a "stylegraph" field) in ${cwd}; name the file: stylegraph trust CONFIG`,
+    );
   return found[0]!.path;
 }
 
@@ -136,10 +156,14 @@ export async function configToTrust(cwd: string, file?: string): Promise<string>
  * `STYLEGRAPH_WEIGHTS_MIRROR`, else the configuration's `"weightsMirror": "https://..."`. Null: the manifest's URLs.
  */
 export async function configuredWeightsMirror(
-  cwd: string, file?: string, env: NodeJS.ProcessEnv = process.env, notice: (line: string) => void = () => {},
+  cwd: string,
+  file?: string,
+  env: NodeJS.ProcessEnv = process.env,
+  notice: (line: string) => void = () => {},
 ): Promise<{ url: string; from: string } | null> {
   const check = (url: string, from: string) => {
-    if (!/^https?:\/\/[^/]/.test(url)) throw new Error(`${from}: the weights mirror must be an http(s) URL, got "${url}"`);
+    if (!/^https?:\/\/[^/]/.test(url))
+      throw new Error(`${from}: the weights mirror must be an http(s) URL, got "${url}"`);
     return { url, from };
   };
   if (env.STYLEGRAPH_WEIGHTS_MIRROR) return check(env.STYLEGRAPH_WEIGHTS_MIRROR, 'STYLEGRAPH_WEIGHTS_MIRROR');
@@ -163,7 +187,11 @@ export async function configuredWeightsMirror(
  * which `sandboxed` says so load in a process of their own (pack-sandbox.ts); the rest in this one.
  */
 export async function loadPlugins(
-  specs: string[], host: PackHost, io: Io, announce: (spec: string) => boolean = () => true, sandboxed: (spec: string) => boolean = () => false,
+  specs: string[],
+  host: PackHost,
+  io: Io,
+  announce: (spec: string) => boolean = () => true,
+  sandboxed: (spec: string) => boolean = () => false,
 ): Promise<void> {
   // The same pack named by the config and by --plugin loads once.
   const unique = [...new Map(specs.map((s) => [/^https?:\/\//.test(s) ? s : resolve(io.cwd, s), s])).values()];

@@ -1,7 +1,8 @@
 import type { SessionEvent } from '../runtime/session';
 import type { Io } from './io';
 
-const fmt = (x: number): string => (Math.abs(x) >= 1e4 || (Math.abs(x) < 1e-3 && x !== 0) ? x.toExponential(3) : x.toPrecision(4));
+const fmt = (x: number): string =>
+  Math.abs(x) >= 1e4 || (Math.abs(x) < 1e-3 && x !== 0) ? x.toExponential(3) : x.toPrecision(4);
 
 /** A redrawn bar on a terminal; plain lines (about ten per run) otherwise, so logs stay readable. */
 export function progressReporter(io: Io): (e: SessionEvent) => void {
@@ -16,7 +17,8 @@ export function progressReporter(io: Io): (e: SessionEvent) => void {
     if (e.type === 'tile') {
       // Steps on tiles take minutes: a terminal shows the tile being worked on, a log every quarter of the tiles.
       if (io.isTTY) process.stderr.write(`\r${e.phase} tile ${e.tile}/${e.tiles}\x1b[K`);
-      else if (e.tile % Math.ceil(e.tiles / 4) === 0 || e.tile === e.tiles) io.err(`${e.phase}: tile ${e.tile}/${e.tiles}`);
+      else if (e.tile % Math.ceil(e.tiles / 4) === 0 || e.tile === e.tiles)
+        io.err(`${e.phase}: tile ${e.tile}/${e.tiles}`);
       return;
     }
     if (e.type !== 'step') return;

@@ -41,7 +41,8 @@ export interface RunCommand {
   sources?: SourceOptions;
 }
 
-const lossText = (r: RunReport) => (r.steps.length ? `, loss ${r.steps[0]!.loss.toPrecision(4)} -> ${r.steps.at(-1)!.loss.toPrecision(4)}` : '');
+const lossText = (r: RunReport) =>
+  r.steps.length ? `, loss ${r.steps[0]!.loss.toPrecision(4)} -> ${r.steps.at(-1)!.loss.toPrecision(4)}` : '';
 
 /**
  * `stylegraph run` in every mode (single, coarse to fine, sweep, batch): the Node host of the run session.
@@ -60,7 +61,9 @@ export async function runCommand(io: Io, c: RunCommand): Promise<number> {
     cwd: io.cwd,
     folders: batchDir ? [batchDir] : [],
     files: [
-      ...(c.request.batch ? c.request.batch.map(batchPath) : [c.request.sweep ? c.out ?? `${stem}-sheet.png` : c.out ?? `${stem}.png`]),
+      ...(c.request.batch
+        ? c.request.batch.map(batchPath)
+        : [c.request.sweep ? (c.out ?? `${stem}-sheet.png`) : (c.out ?? `${stem}.png`)]),
       ...(c.report ? [c.report] : []),
     ],
     inputs: [c.file, ...imageInputs(c.model, c.registry, c.file), ...(c.request.batch ?? [])],
@@ -101,7 +104,9 @@ export async function runCommand(io: Io, c: RunCommand): Promise<number> {
     }
     for (const [nodeId, tensors] of Object.entries(o.checkpoints)) {
       const path = `${stem}-${nodeId}.safetensors`;
-      written.push(await save(path, writeSafetensors(tensors, { graph: c.file, node: nodeId, steps: String(o.steps) })));
+      written.push(
+        await save(path, writeSafetensors(tensors, { graph: c.file, node: nodeId, steps: String(o.steps) })),
+      );
     }
     return written;
   };
@@ -117,7 +122,9 @@ export async function runCommand(io: Io, c: RunCommand): Promise<number> {
       else if (e.type === 'item') itemStarted = performance.now();
       else if (e.type === 'run-done' && e.report.item !== undefined) {
         const r = e.report;
-        io.err(`${basename(r.item!)}: ${r.status}${lossText(r)}, ${((performance.now() - itemStarted) / 1000).toFixed(1)} s -> ${r.outputs[0] ?? '(nothing written)'}`);
+        io.err(
+          `${basename(r.item!)}: ${r.status}${lossText(r)}, ${((performance.now() - itemStarted) / 1000).toFixed(1)} s -> ${r.outputs[0] ?? '(nothing written)'}`,
+        );
         if (r.error) io.err(`  ${r.error}`);
       } else if (!c.request.batch && !c.request.sweep) progress(e);
     },
@@ -130,17 +137,24 @@ export async function runCommand(io: Io, c: RunCommand): Promise<number> {
   if (c.request.sweep) for (const cell of result.runs) io.err(`${cell.label}: ${cell.status}${lossText(cell)}`);
   const reportFile = c.report ? await save(c.report, reportText(c, result)) : null;
   if (c.request.sweep && result.status === 'done')
-    io.err(`wrote ${result.written[0]} (${result.runs.length} cells; ${result.reused.hits} steps reused from earlier cells)`);
+    io.err(
+      `wrote ${result.written[0]} (${result.runs.length} cells; ${result.reused.hits} steps reused from earlier cells)`,
+    );
   else if (c.request.batch)
-    io.err(`${result.runs.length} images in ${result.seconds.toFixed(1)} s (${(result.seconds / Math.max(1, result.runs.length)).toFixed(2)} s per image); ` +
-      `${result.reused.hits} steps reused across images (style targets, encoder passes of the style)`);
+    io.err(
+      `${result.runs.length} images in ${result.seconds.toFixed(1)} s (${(result.seconds / Math.max(1, result.runs.length)).toFixed(2)} s per image); ` +
+        `${result.reused.hits} steps reused across images (style targets, encoder passes of the style)`,
+    );
   else for (const path of result.written) io.err(`wrote ${path}`);
   if (reportFile) io.err(`wrote ${reportFile}`);
   return exitStatus(io, c, result, base.loadedNames(), rescued);
 }
 
 /** What every CLI run mode shares of its host: the Node backend, files relative to the document, the weights. */
-export async function nodeRunHost(io: Io, c: RunCommand): Promise<{ host: RunHost; loadedNames: () => ReadonlySet<string> }> {
+export async function nodeRunHost(
+  io: Io,
+  c: RunCommand,
+): Promise<{ host: RunHost; loadedNames: () => ReadonlySet<string> }> {
   const { tf, startNodeBackend } = await import('./node-tf');
   const access = documentAccess(c.file, c.sources);
   let loadedNames = new Set<string>();
@@ -163,10 +177,19 @@ export const backendLine = (choice: BackendChoice, size: number): string =>
   `backend ${backendLabel(choice)}${choice.skipped.length ? ` (${choice.skipped.map((s) => `${s.backend}: ${s.reason}`).join('; ')})` : ''}, ${size} px`;
 
 /** The random-weights line (said last, where it is seen) and the exit status of a finished session. */
-export function exitStatus(io: Io, c: RunCommand, result: SessionResult, loadedNames: ReadonlySet<string>, rescued = false): number {
+export function exitStatus(
+  io: Io,
+  c: RunCommand,
+  result: SessionResult,
+  loadedNames: ReadonlySet<string>,
+  rescued = false,
+): number {
   const first = result.runs[0];
   // Not after a failure, whose message matters more.
-  const randomLine = first && result.status !== 'failed' && result.status !== 'invalid' ? randomWeightsWarning(c, first, loadedNames) : null;
+  const randomLine =
+    first && result.status !== 'failed' && result.status !== 'invalid'
+      ? randomWeightsWarning(c, first, loadedNames)
+      : null;
   if (randomLine) io.err(randomLine);
 
   switch (result.status) {
@@ -189,18 +212,31 @@ export function exitStatus(io: Io, c: RunCommand, result: SessionResult, loadedN
  * One line when any network ran on random weights: which, on which nodes, and how to get them (the CLI's last
  * line, so it is not lost above the progress). Null when every network had its checkpoint.
  */
-export function randomWeightsWarning(c: Pick<RunCommand, 'file' | 'model' | 'registry'>, run: RunReport, loaded: ReadonlySet<string>): string | null {
+export function randomWeightsWarning(
+  c: Pick<RunCommand, 'file' | 'model' | 'registry'>,
+  run: RunReport,
+  loaded: ReadonlySet<string>,
+): string | null {
   const randomNodes = new Set(run.weights.filter((w) => /\brandom \(seed/.test(w.weights)).flatMap((w) => w.nodes));
   const missing = new Map<string, string[]>();
   for (const u of checkpointUses(c.model, c.registry))
-    if (randomNodes.has(u.nodeId) && !loaded.has(u.name)) missing.set(u.name, [...(missing.get(u.name) ?? []), u.nodeId]);
+    if (randomNodes.has(u.nodeId) && !loaded.has(u.name))
+      missing.set(u.name, [...(missing.get(u.name) ?? []), u.nodeId]);
   if (!missing.size) return null;
   const names = [...missing].map(([name, nodes]) => `${name} (${nodes.join(', ')})`).join(', ');
   const unknown = [...missing.keys()].filter((n) => !manifestEntry(n));
   const fetchable = missing.size > unknown.length;
-  return `warning: random weights for ${names}, so this is not the trained network's picture; ` +
-    [fetchable ? `get ${unknown.length ? 'the known ones' : missing.size > 1 ? 'them' : 'it'} with: stylegraph weights fetch --for ${c.file}` : '',
-      unknown.length ? `load ${unknown.map((n) => `--weights ${n}=PATH`).join(' ')}` : ''].filter(Boolean).join('; ');
+  return (
+    `warning: random weights for ${names}, so this is not the trained network's picture; ` +
+    [
+      fetchable
+        ? `get ${unknown.length ? 'the known ones' : missing.size > 1 ? 'them' : 'it'} with: stylegraph weights fetch --for ${c.file}`
+        : '',
+      unknown.length ? `load ${unknown.map((n) => `--weights ${n}=PATH`).join(' ')}` : '',
+    ]
+      .filter(Boolean)
+      .join('; ')
+  );
 }
 
 /** The report file: the run's report for a single run; the cells or items with a summary for a sweep or a batch. */
@@ -209,7 +245,12 @@ function reportText(c: RunCommand, r: SessionResult): string {
   const body = c.request.sweep
     ? { ...head, cells: r.runs }
     : c.request.batch
-      ? { ...head, seconds: r.seconds, perImage: r.seconds / Math.max(1, r.runs.length), items: r.runs.map((x) => ({ image: basename(x.item ?? ''), out: x.outputs[0] ?? '', ...x })) }
+      ? {
+          ...head,
+          seconds: r.seconds,
+          perImage: r.seconds / Math.max(1, r.runs.length),
+          items: r.runs.map((x) => ({ image: basename(x.item ?? ''), out: x.outputs[0] ?? '', ...x })),
+        }
       : { graph: c.file, ...(r.runs[0] ?? { status: r.status, error: r.error }) };
   return JSON.stringify(body, null, 2) + '\n';
 }
@@ -219,7 +260,9 @@ function reportText(c: RunCommand, r: SessionResult): string {
  * graph names from the cache where `weights fetch` (or an earlier run) put it. Each is named on stderr.
  */
 export async function loadRunWeights(
-  io: Io, tf: TF, c: Pick<RunCommand, 'weights' | 'settings' | 'model' | 'registry'>,
+  io: Io,
+  tf: TF,
+  c: Pick<RunCommand, 'weights' | 'settings' | 'model' | 'registry'>,
 ): Promise<LoadedCheckpoint[]> {
   const loaded: LoadedCheckpoint[] = [];
   const read = async (spec: WeightsSpec, how: string) => {

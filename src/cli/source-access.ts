@@ -38,7 +38,10 @@ export interface SourceAccess {
 export class SourceRefused extends Error {}
 
 /** Access for a document in `base`: only what lies inside it, plus what the user gave. */
-export function documentSourceAccess(base: string, o: { given?: Iterable<string>; remote?: RemoteConsent } = {}): SourceAccess {
+export function documentSourceAccess(
+  base: string,
+  o: { given?: Iterable<string>; remote?: RemoteConsent } = {},
+): SourceAccess {
   return { base: resolve(base), given: new Set(o.given ?? []), trusted: false, remote: o.remote ?? NO_REMOTE };
 }
 
@@ -80,11 +83,19 @@ function remoteProblem(url: URL, access: SourceAccess, given: boolean): string |
 }
 
 /** GETs `url` through the consent and address checks, following up to 5 redirects (each checked again). */
-export async function fetchChecked(url: URL, access: SourceAccess, given: boolean, maxBytes = MAX_SOURCE_BYTES, redirects = 5): Promise<Uint8Array> {
+export async function fetchChecked(
+  url: URL,
+  access: SourceAccess,
+  given: boolean,
+  maxBytes = MAX_SOURCE_BYTES,
+  redirects = 5,
+): Promise<Uint8Array> {
   const problem = remoteProblem(url, access, given);
   if (problem) throw new SourceRefused(`${url.href}: ${problem}`);
   const res = await requestChecked(url, addressPolicy(access)).catch((e: Error) => {
-    throw e instanceof AddressRefused ? new SourceRefused(`${url.href}: ${e.message}`) : new Error(`${url.href}: ${e.message}`);
+    throw e instanceof AddressRefused
+      ? new SourceRefused(`${url.href}: ${e.message}`)
+      : new Error(`${url.href}: ${e.message}`);
   });
   const status = res.statusCode ?? 0;
   if (status >= 300 && status < 400 && res.headers.location) {
@@ -125,16 +136,36 @@ const inside = (root: string, path: string) => {
  * Where a local source resolves, or why it is refused, without touching the disk: a document's path must land
  * inside the document's folder (an absolute path outside it, or `..` out of it, is refused).
  */
-export function localPath(source: string, access: SourceAccess, given = access.trusted || access.given.has(source)): string {
+export function localPath(
+  source: string,
+  access: SourceAccess,
+  given = access.trusted || access.given.has(source),
+): string {
   const path = resolve(access.base, source);
   if (!given && !inside(access.base, path))
-    throw new SourceRefused(`${source}: not read: ${isAbsolute(source) ? 'an absolute path' : 'a path'} outside the document's folder (${access.base}); ` +
-      'a document reads only files beside it. Give the file on the command line instead (--content, --style or --set NODE.PARAM=PATH)');
+    throw new SourceRefused(
+      `${source}: not read: ${isAbsolute(source) ? 'an absolute path' : 'a path'} outside the document's folder (${access.base}); ` +
+        'a document reads only files beside it. Give the file on the command line instead (--content, --style or --set NODE.PARAM=PATH)',
+    );
   return path;
 }
 
-const kindOf = (s: { isDirectory(): boolean; isFIFO(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean; isSocket(): boolean }) =>
-  s.isDirectory() ? 'a folder' : s.isFIFO() ? 'a FIFO (named pipe)' : s.isCharacterDevice() || s.isBlockDevice() ? 'a device' : s.isSocket() ? 'a socket' : 'not a regular file';
+const kindOf = (s: {
+  isDirectory(): boolean;
+  isFIFO(): boolean;
+  isCharacterDevice(): boolean;
+  isBlockDevice(): boolean;
+  isSocket(): boolean;
+}) =>
+  s.isDirectory()
+    ? 'a folder'
+    : s.isFIFO()
+      ? 'a FIFO (named pipe)'
+      : s.isCharacterDevice() || s.isBlockDevice()
+        ? 'a device'
+        : s.isSocket()
+          ? 'a socket'
+          : 'not a regular file';
 
 /**
  * Checks a local source before anything opens it, and returns its real path: inside the document's folder also
@@ -142,7 +173,12 @@ const kindOf = (s: { isDirectory(): boolean; isFIFO(): boolean; isCharacterDevic
  * with stat, which does not open it, so a FIFO cannot hang), not a /proc or /sys file (they say they are empty), and
  * at most `maxBytes`.
  */
-export async function checkLocalFile(source: string, access: SourceAccess, maxBytes = MAX_SOURCE_BYTES, root?: string): Promise<{ real: string; ino: number; dev: number }> {
+export async function checkLocalFile(
+  source: string,
+  access: SourceAccess,
+  maxBytes = MAX_SOURCE_BYTES,
+  root?: string,
+): Promise<{ real: string; ino: number; dev: number }> {
   const given = access.trusted || access.given.has(source);
   const path = localPath(source, access, given);
   let real: string;
@@ -155,24 +191,34 @@ export async function checkLocalFile(source: string, access: SourceAccess, maxBy
   const confine = root ?? (given ? null : access.base);
   if (confine !== null) {
     const realRoot = await realpath(confine).catch(() => confine);
-    if (!inside(realRoot, real)) throw new SourceRefused(`${source}: not read: it links to ${real}, outside the document's folder (${realRoot})`);
+    if (!inside(realRoot, real))
+      throw new SourceRefused(`${source}: not read: it links to ${real}, outside the document's folder (${realRoot})`);
   }
   const before = await stat(real);
-  if (!before.isFile()) throw new SourceRefused(`${source}: not read: ${real} is ${kindOf(before)}, not an image or model file`);
-  if (real === '/proc' || real.startsWith('/proc/') || real.startsWith('/sys/')) throw new SourceRefused(`${source}: not read: ${real} is a kernel file, not an image or model file`);
-  if (before.size > maxBytes) throw new SourceRefused(`${source}: ${before.size} bytes is more than the ${maxBytes}-byte limit for a source`);
+  if (!before.isFile())
+    throw new SourceRefused(`${source}: not read: ${real} is ${kindOf(before)}, not an image or model file`);
+  if (real === '/proc' || real.startsWith('/proc/') || real.startsWith('/sys/'))
+    throw new SourceRefused(`${source}: not read: ${real} is a kernel file, not an image or model file`);
+  if (before.size > maxBytes)
+    throw new SourceRefused(`${source}: ${before.size} bytes is more than the ${maxBytes}-byte limit for a source`);
   return { real, ino: before.ino, dev: before.dev };
 }
 
 /** The bytes of a local file, after `checkLocalFile`; the opened file is checked to be the one that was checked. */
-export async function readLocalFile(source: string, access: SourceAccess, maxBytes = MAX_SOURCE_BYTES, root?: string): Promise<Uint8Array> {
+export async function readLocalFile(
+  source: string,
+  access: SourceAccess,
+  maxBytes = MAX_SOURCE_BYTES,
+  root?: string,
+): Promise<Uint8Array> {
   const before = await checkLocalFile(source, access, maxBytes, root);
   const real = before.real;
   // O_NONBLOCK: were the file swapped for a FIFO since the stat, opening it does not wait for a writer.
   const handle = await open(real, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
   try {
     const now = await handle.stat();
-    if (!now.isFile() || now.ino !== before.ino || now.dev !== before.dev) throw new SourceRefused(`${source}: not read: ${real} changed while it was checked`);
+    if (!now.isFile() || now.ino !== before.ino || now.dev !== before.dev)
+      throw new SourceRefused(`${source}: not read: ${real} changed while it was checked`);
     const bytes = Buffer.alloc(Math.min(now.size, maxBytes));
     let at = 0;
     while (at < bytes.length) {
@@ -187,7 +233,11 @@ export async function readLocalFile(source: string, access: SourceAccess, maxByt
 }
 
 /** Reads any source the access allows: a data: URL, a remote URL (with consent), or a local file. */
-export async function readAllowed(source: string, access: SourceAccess, maxBytes = MAX_SOURCE_BYTES): Promise<Uint8Array> {
+export async function readAllowed(
+  source: string,
+  access: SourceAccess,
+  maxBytes = MAX_SOURCE_BYTES,
+): Promise<Uint8Array> {
   if (isRemote(source)) return fetchChecked(new URL(source.trim()), access, access.given.has(source), maxBytes);
   return readLocalFile(source, access, maxBytes);
 }
@@ -206,7 +256,8 @@ export function sourceProblem(source: string, access: SourceAccess): string | nu
       const p = remoteProblem(url, access, given);
       return p && `${url.href}: ${p}`;
     }
-    if (/^[a-z][a-z0-9+.-]+:/i.test(source)) return `${source}: not read: only file paths, http(s) and data: URLs are sources`;
+    if (/^[a-z][a-z0-9+.-]+:/i.test(source))
+      return `${source}: not read: only file paths, http(s) and data: URLs are sources`;
     localPath(source, access, given);
     return null;
   } catch (e) {

@@ -61,7 +61,11 @@ export function isOwnProject(config: string, root = packageRoot()): boolean {
 export type TrustState = 'trusted' | 'own' | 'untrusted' | 'changed';
 
 /** Whether the config at `path` with these bytes may be used. */
-export async function configTrust(path: string, bytes: string | Uint8Array, env: NodeJS.ProcessEnv = process.env): Promise<TrustState> {
+export async function configTrust(
+  path: string,
+  bytes: string | Uint8Array,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<TrustState> {
   if (isOwnProject(path)) return 'own';
   const recorded = (await readTrust(env)).configs[real(path)];
   if (recorded === undefined) return 'untrusted';
@@ -69,7 +73,10 @@ export async function configTrust(path: string, bytes: string | Uint8Array, env:
 }
 
 /** Records the config's current bytes as trusted; returns the path and hash recorded. */
-export async function trustConfig(path: string, env: NodeJS.ProcessEnv = process.env): Promise<{ path: string; hash: string; file: string }> {
+export async function trustConfig(
+  path: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ path: string; hash: string; file: string }> {
   const bytes = await readFile(path);
   const trust = await readTrust(env);
   const key = real(path);
@@ -86,6 +93,8 @@ export async function trustConfig(path: string, env: NodeJS.ProcessEnv = process
 
 /** What to tell the user about a config that is not used. */
 export function untrustedNotice(path: string, state: 'untrusted' | 'changed', what: string): string {
-  return `stylegraph: ${path} ${state === 'changed' ? 'changed since you trusted it' : 'is not trusted'}; ${what} skipped. ` +
-    `Read it, then run: stylegraph trust ${path}`;
+  return (
+    `stylegraph: ${path} ${state === 'changed' ? 'changed since you trusted it' : 'is not trusted'}; ${what} skipped. ` +
+    `Read it, then run: stylegraph trust ${path}`
+  );
 }

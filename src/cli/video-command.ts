@@ -9,7 +9,19 @@ import { checkOutputs, imageInputs, temporaryPath, writeOrRescue } from './files
 import { UsageError, type Io } from './io';
 import { backendLine, DEFAULT_OUT, exitStatus, nodeRunHost, type RunCommand } from './run-command';
 import {
-  codecArgs, decodeFrames, type AudioSource, type DecodeStats, encoders, findVideoTools, frameCount, isVideoOutput, parseFrameRange, probeVideo, VIDEO_OUTPUTS, VideoEncoder, type FrameRange,
+  codecArgs,
+  decodeFrames,
+  type AudioSource,
+  type DecodeStats,
+  encoders,
+  findVideoTools,
+  frameCount,
+  isVideoOutput,
+  parseFrameRange,
+  probeVideo,
+  VIDEO_OUTPUTS,
+  VideoEncoder,
+  type FrameRange,
   type VideoInfo,
 } from './video';
 import { blendFrames } from './video-flicker';
@@ -50,7 +62,17 @@ const QUEUE_IN_FLIGHT = 4;
 
 /** The video options of `run` (main.ts parses the rest). Without --out: stylegraph-out/GRAPH.mp4. */
 export function videoOptions(
-  input: string, v: { out?: string | undefined; ffmpeg?: string | undefined; frames?: string | undefined; fps?: string | undefined; blend?: string | undefined; 'warm-start'?: boolean | undefined; redis?: string | undefined; queue?: string | undefined },
+  input: string,
+  v: {
+    out?: string | undefined;
+    ffmpeg?: string | undefined;
+    frames?: string | undefined;
+    fps?: string | undefined;
+    blend?: string | undefined;
+    'warm-start'?: boolean | undefined;
+    redis?: string | undefined;
+    queue?: string | undefined;
+  },
   graphName: string,
 ): VideoOptions {
   if (v.redis !== undefined)
@@ -60,13 +82,19 @@ export function videoOptions(
       throw new UsageError((e as Error).message);
     }
   const out = v.out ?? join(DEFAULT_OUT, `${graphName}.mp4`);
-  if (!isVideoOutput(out)) throw new UsageError(`--out ${out}: a video's result is a video; give a name ending in ${VIDEO_OUTPUTS.join(', ')}`);
+  if (!isVideoOutput(out))
+    throw new UsageError(
+      `--out ${out}: a video's result is a video; give a name ending in ${VIDEO_OUTPUTS.join(', ')}`,
+    );
   const fps = v.fps === undefined ? undefined : Number(v.fps);
-  if (fps !== undefined && !(fps > 0 && fps <= 240)) throw new UsageError(`--fps must be a number of frames per second from 0 to 240, got "${v.fps}"`);
+  if (fps !== undefined && !(fps > 0 && fps <= 240))
+    throw new UsageError(`--fps must be a number of frames per second from 0 to 240, got "${v.fps}"`);
   const blend = v.blend === undefined ? undefined : Number(v.blend);
-  if (blend !== undefined && !(blend >= 0 && blend <= 0.95)) throw new UsageError(`--blend must be from 0 (no blending) to 0.95, got "${v.blend}"`);
+  if (blend !== undefined && !(blend >= 0 && blend <= 0.95))
+    throw new UsageError(`--blend must be from 0 (no blending) to 0.95, got "${v.blend}"`);
   return {
-    input, out,
+    input,
+    out,
     ...(v.ffmpeg ? { ffmpeg: v.ffmpeg } : {}),
     ...(v.frames !== undefined ? { range: parseFrameRange(v.frames) } : {}),
     ...(fps ? { fps } : {}),
@@ -107,19 +135,27 @@ export function frameProgress(io: Io, total: number): (done: number) => void {
  * folder or /proc file), named on the command line, so read wherever it is. Returns its real path.
  */
 export async function checkVideoInput(cwd: string, graphFile: string, input: string): Promise<string> {
-  if (/^[a-z][a-z0-9+.-]+:/i.test(input)) throw new UsageError(`--content ${input}: a video is read from a local file, not an address; download it first`);
+  if (/^[a-z][a-z0-9+.-]+:/i.test(input))
+    throw new UsageError(`--content ${input}: a video is read from a local file, not an address; download it first`);
   const path = resolve(cwd, input);
   try {
     // Given on the command line: read wherever it is (the document's folder rule is for what a document names).
     // No size limit: a video may be any length (it is read a frame at a time).
-    return (await checkLocalFile(path, documentSourceAccess(dirname(resolve(cwd, graphFile)), { given: [path] }), Number.POSITIVE_INFINITY)).real;
+    return (
+      await checkLocalFile(
+        path,
+        documentSourceAccess(dirname(resolve(cwd, graphFile)), { given: [path] }),
+        Number.POSITIVE_INFINITY,
+      )
+    ).real;
   } catch (e) {
     throw new UsageError((e as Error).message.replace('not an image or model file', 'not a video file'));
   }
 }
 
 /** Where the frames finished before Ctrl+C (or a failure) are kept: `styled.mp4` -> `styled.partial.mp4`. */
-export const partialPath = (out: string): string => join(dirname(out), `${basename(out, extname(out))}.partial${extname(out)}`);
+export const partialPath = (out: string): string =>
+  join(dirname(out), `${basename(out, extname(out))}.partial${extname(out)}`);
 
 export async function videoCommand(io: Io, c: RunCommand, v: VideoOptions): Promise<number> {
   const tools = await findVideoTools(v.ffmpeg);
@@ -128,7 +164,9 @@ export async function videoCommand(io: Io, c: RunCommand, v: VideoOptions): Prom
   const info = await probeVideo(tools, input);
   if (v.out.startsWith(`${DEFAULT_OUT}/`)) await mkdir(dirname(out), { recursive: true });
   const problems = await checkOutputs({
-    cwd: io.cwd, files: [v.out, ...(c.report ? [c.report] : [])], inputs: [c.file, v.input, ...imageInputs(c.model, c.registry, c.file)],
+    cwd: io.cwd,
+    files: [v.out, ...(c.report ? [c.report] : [])],
+    inputs: [c.file, v.input, ...imageInputs(c.model, c.registry, c.file)],
   });
   if (problems.length) {
     for (const p of problems) io.err(`stylegraph: ${p}`);
@@ -140,12 +178,16 @@ export async function videoCommand(io: Io, c: RunCommand, v: VideoOptions): Prom
   const [height, width] = fitSize(info.height, info.width, c.request.size);
   const total = frameCount(info, v.range, v.fps);
   if (!total) {
-    io.err(`stylegraph: --frames ${v.range?.from}..${v.range?.to ?? ''}: ${v.input} has ${info.frames} frames (0 to ${info.frames - 1})`);
+    io.err(
+      `stylegraph: --frames ${v.range?.from}..${v.range?.to ?? ''}: ${v.input} has ${info.frames} frames (0 to ${info.frames - 1})`,
+    );
     return 2;
   }
   const rate = v.fps ? String(v.fps) : info.rate;
-  io.err(`${basename(v.input)}: ${info.width}x${info.height}, ${info.fps.toFixed(2)} frames/s, ${info.frames} frames${info.audio ? `, audio (${info.audio})` : ', no audio'}; ` +
-    `running ${total} frames at ${width}x${height}${v.blend ? `, blend ${v.blend}` : ''}${v.warmStart ? ', warm start' : ''}`);
+  io.err(
+    `${basename(v.input)}: ${info.width}x${info.height}, ${info.fps.toFixed(2)} frames/s, ${info.frames} frames${info.audio ? `, audio (${info.audio})` : ', no audio'}; ` +
+      `running ${total} frames at ${width}x${height}${v.blend ? `, blend ${v.blend}` : ''}${v.warmStart ? ', warm start' : ''}`,
+  );
 
   const base = await nodeRunHost(io, c);
   const tmp = await temporaryPath(out);
@@ -155,7 +197,15 @@ export async function videoCommand(io: Io, c: RunCommand, v: VideoOptions): Prom
   const put = async (image: RGBAImage): Promise<void> => {
     const frame = v.blend && previous ? blendFrames(previous, image, v.blend) : image;
     previous = frame;
-    enc.current ??= VideoEncoder.start(tools, { file: tmp, format: extname(out), width: frame.width, height: frame.height, rate, available, ...(audio ? { audio } : {}) });
+    enc.current ??= VideoEncoder.start(tools, {
+      file: tmp,
+      format: extname(out),
+      width: frame.width,
+      height: frame.height,
+      rate,
+      available,
+      ...(audio ? { audio } : {}),
+    });
     await enc.current.write(frame);
     // A turn of the event loop per frame: decoded frames waiting in the pipe and a small graph make a chain of promises
     // that never leaves the microtask queue, and Ctrl+C (a signal, delivered by the loop) went unseen to the last frame.
@@ -172,10 +222,16 @@ export async function videoCommand(io: Io, c: RunCommand, v: VideoOptions): Prom
   const times = { start: performance.now(), first: 0, last: 0 };
   const stats: DecodeStats = { frames: 0, errors: '' };
   const decoded = decodeFrames(tools, input, {
-    width, height, rate: info.rate, format: info.format, stats,
+    width,
+    height,
+    rate: info.rate,
+    format: info.format,
+    stats,
     // No more frames than announced (the frame-rate conversion repeats frames across a gap in the timestamps); an
     // estimated count may be a frame or so short.
-    maxFrames: info.counted && !v.fps ? total : total + 1 + Math.ceil(total / 100), ...(v.range ? { range: v.range } : {}), ...(v.fps ? { fps: v.fps } : {}),
+    maxFrames: info.counted && !v.fps ? total : total + 1 + Math.ceil(total / 100),
+    ...(v.range ? { range: v.range } : {}),
+    ...(v.fps ? { fps: v.fps } : {}),
   });
   const host: RunHost = {
     ...base.host,
@@ -200,7 +256,9 @@ export async function videoCommand(io: Io, c: RunCommand, v: VideoOptions): Prom
   let failure: string | null = null;
   let partial: string | null = null;
   try {
-    result = v.redis ? await throughQueue(io, c, v, decoded, total, put, times) : await runSession(c.model, c.registry, request, host);
+    result = v.redis
+      ? await throughQueue(io, c, v, decoded, total, put, times)
+      : await runSession(c.model, c.registry, request, host);
     if (result.status === 'done' && enc.current) {
       await enc.current.finish();
       await rename(tmp, out);
@@ -226,7 +284,18 @@ export async function videoCommand(io: Io, c: RunCommand, v: VideoOptions): Prom
     await rm(tmp, { force: true });
   }
   if (!result || failure)
-    result = { diagnostics: [], backend: '', runs: [], outputs: {}, written: [], reused: { hits: 0, misses: 0 }, seconds: 0, ...result, status: 'failed', error: failure ?? 'no result' };
+    result = {
+      diagnostics: [],
+      backend: '',
+      runs: [],
+      outputs: {},
+      written: [],
+      reused: { hits: 0, misses: 0 },
+      seconds: 0,
+      ...result,
+      status: 'failed',
+      error: failure ?? 'no result',
+    };
   const frames = enc.current?.frames ?? 0;
   const steady = frames > 1 ? (frames - 1) / ((times.last - times.first) / 1000) : null;
   const firstFrameSeconds = (times.first - times.start) / 1000;
@@ -234,29 +303,58 @@ export async function videoCommand(io: Io, c: RunCommand, v: VideoOptions): Prom
   for (const w of result.runs[0]?.weights ?? []) io.err(`weights for ${w.nodes.join(', ')}: ${w.weights}`);
   let rescued = false;
   if (c.report) {
-    const r = await writeOrRescue(resolve(io.cwd, c.report), JSON.stringify({
-      graph: c.file, video: v.input, out: v.out, status: result.status, frames, framesAnnounced: total, framesRead: stats.frames,
-      ...(partial ? { partial } : {}), seconds: result.seconds, framesPerSecond: frames / Math.max(1e-9, result.seconds),
-      firstFrameSeconds, framesPerSecondAfterFirst: steady, size: [width, height], rate, blend: v.blend ?? 0, warmStart: Boolean(v.warmStart), reused: result.reused.hits, firstFrame: result.runs[0] ?? null,
-    }, null, 2) + '\n');
+    const r = await writeOrRescue(
+      resolve(io.cwd, c.report),
+      JSON.stringify(
+        {
+          graph: c.file,
+          video: v.input,
+          out: v.out,
+          status: result.status,
+          frames,
+          framesAnnounced: total,
+          framesRead: stats.frames,
+          ...(partial ? { partial } : {}),
+          seconds: result.seconds,
+          framesPerSecond: frames / Math.max(1e-9, result.seconds),
+          firstFrameSeconds,
+          framesPerSecondAfterFirst: steady,
+          size: [width, height],
+          rate,
+          blend: v.blend ?? 0,
+          warmStart: Boolean(v.warmStart),
+          reused: result.reused.hits,
+          firstFrame: result.runs[0] ?? null,
+        },
+        null,
+        2,
+      ) + '\n',
+    );
     if (r.failed) {
       rescued = true;
       io.err(`stylegraph: ${r.failed}; saved it to ${r.path} instead`);
     }
   }
-  if (partial) io.err(`stylegraph: kept the ${frames} frames finished in ${relativeName(io.cwd, partial)} (the run stopped there; ${v.out} was not written)`);
+  if (partial)
+    io.err(
+      `stylegraph: kept the ${frames} frames finished in ${relativeName(io.cwd, partial)} (the run stopped there; ${v.out} was not written)`,
+    );
   // A short read: fewer frames than the clip announced (a file cut short or damaged). The result holds what there was,
   // with a warning that names both counts (exact counts from the container; an estimate from the duration may be one off).
   const shortBy = total - stats.frames;
   const short = result.status === 'done' && shortBy > (info.counted && !v.fps ? 0 : 1);
   if (short) {
     const said = stats.errors.trim().split('\n').filter(Boolean).at(-1);
-    io.err(`stylegraph: warning: ${v.input} gave ${stats.frames} of the ${total} frames it announces (it is cut short or damaged${said ? `; ffmpeg said: ${said.trim()}` : ''}); ` +
-      `${v.out} has ${frames} frames`);
+    io.err(
+      `stylegraph: warning: ${v.input} gave ${stats.frames} of the ${total} frames it announces (it is cut short or damaged${said ? `; ffmpeg said: ${said.trim()}` : ''}); ` +
+        `${v.out} has ${frames} frames`,
+    );
   }
   if (result.status === 'done')
-    io.err(`wrote ${v.out} (${frames} frames in ${result.seconds.toFixed(1)} s; the first ${firstFrameSeconds.toFixed(1)} s, then ${steady?.toFixed(2) ?? '-'} frames/s; ` +
-      `${result.reused.hits} steps reused from the first frame)`);
+    io.err(
+      `wrote ${v.out} (${frames} frames in ${result.seconds.toFixed(1)} s; the first ${firstFrameSeconds.toFixed(1)} s, then ${steady?.toFixed(2) ?? '-'} frames/s; ` +
+        `${result.reused.hits} steps reused from the first frame)`,
+    );
   return exitStatus(io, c, result, base.loadedNames(), rescued);
 }
 
@@ -265,35 +363,80 @@ export async function videoCommand(io: Io, c: RunCommand, v: VideoOptions): Prom
  * styled frames come back in order and go to the encoder here. Blending happens here; a warm start holds within a batch.
  */
 async function throughQueue(
-  io: Io, c: RunCommand, v: VideoOptions, frames: AsyncIterable<DecodedImage>, total: number, put: (image: RGBAImage) => Promise<void>,
+  io: Io,
+  c: RunCommand,
+  v: VideoOptions,
+  frames: AsyncIterable<DecodedImage>,
+  total: number,
+  put: (image: RGBAImage) => Promise<void>,
   times: { start: number; first: number; last: number },
 ): Promise<SessionResult> {
-  const checked = await jobSources(c.model, c.registry, documentSourceAccess(dirname(resolve(io.cwd, c.file)), c.sources), ['content']);
-  const empty: SessionResult = { status: 'invalid', diagnostics: [], backend: 'queue', runs: [], outputs: {}, written: [], reused: { hits: 0, misses: 0 }, seconds: 0 };
+  const checked = await jobSources(
+    c.model,
+    c.registry,
+    documentSourceAccess(dirname(resolve(io.cwd, c.file)), c.sources),
+    ['content'],
+  );
+  const empty: SessionResult = {
+    status: 'invalid',
+    diagnostics: [],
+    backend: 'queue',
+    runs: [],
+    outputs: {},
+    written: [],
+    reused: { hits: 0, misses: 0 },
+    seconds: 0,
+  };
   if (checked.errors.length) return { ...empty, error: checked.errors.join('\n') };
-  io.err(`frames go to queue "${v.queue}" on ${v.redis} in batches of ${QUEUE_BATCH} (${QUEUE_IN_FLIGHT} at a time); start workers with: stylegraph worker --redis URL`);
+  io.err(
+    `frames go to queue "${v.queue}" on ${v.redis} in batches of ${QUEUE_BATCH} (${QUEUE_IN_FLIGHT} at a time); start workers with: stylegraph worker --redis URL`,
+  );
   const progress = frameProgress(io, total);
   let done = 0;
   const r = await queueFrames({
-    redis: v.redis!, queue: v.queue!, model: checked.model, size: c.request.size, seed: c.request.seed, weights: requiredCheckpoints(c.model, c.registry),
-    ...(v.warmStart ? { warmStart: true } : {}), frames, batch: QUEUE_BATCH, inFlight: QUEUE_IN_FLIGHT, label: basename(v.input),
+    redis: v.redis!,
+    queue: v.queue!,
+    model: checked.model,
+    size: c.request.size,
+    seed: c.request.seed,
+    weights: requiredCheckpoints(c.model, c.registry),
+    ...(v.warmStart ? { warmStart: true } : {}),
+    frames,
+    batch: QUEUE_BATCH,
+    inFlight: QUEUE_IN_FLIGHT,
+    label: basename(v.input),
     ...(c.signal ? { signal: c.signal } : {}),
     onFrame: async (f) => {
-      await put({ width: f.width, height: f.height, data: new Uint8ClampedArray(f.data.buffer as ArrayBuffer, f.data.byteOffset, f.data.byteLength) });
+      await put({
+        width: f.width,
+        height: f.height,
+        data: new Uint8ClampedArray(f.data.buffer as ArrayBuffer, f.data.byteOffset, f.data.byteLength),
+      });
       times.last = performance.now();
       if (!done) times.first = times.last;
       progress(++done);
     },
   });
   if (r.workers.size) io.err(`frames styled by ${[...r.workers].join(', ')}`);
-  return { ...empty, status: r.status, ...(r.error ? { error: r.error } : {}), seconds: (performance.now() - times.start) / 1000 };
+  return {
+    ...empty,
+    status: r.status,
+    ...(r.error ? { error: r.error } : {}),
+    seconds: (performance.now() - times.start) / 1000,
+  };
 }
 
 /** The source's audio cut to the frames run (all of it without --frames). */
 function audioCut(file: string, info: VideoInfo, range: FrameRange | undefined): AudioSource {
   const start = range?.from ? range.from / info.fps : 0;
   const end = range?.to !== undefined ? (range.to + 1) / info.fps : undefined;
-  return { file, codec: info.audio!, format: info.format, ...(start ? { start } : {}), ...(end !== undefined ? { duration: end - start } : {}) };
+  return {
+    file,
+    codec: info.audio!,
+    format: info.format,
+    ...(start ? { start } : {}),
+    ...(end !== undefined ? { duration: end - start } : {}),
+  };
 }
 
 /** A path as the user would write it: relative to the working folder when inside it. */

@@ -10,7 +10,9 @@ import type { DecodedImage } from '../runtime/sources';
 /** (1 - k) * next + k * previous, per byte, rounded; alpha from `next`. A new image: neither input changes. */
 export function blendFrames(previous: RGBAImage, next: RGBAImage, k: number): RGBAImage {
   if (previous.width !== next.width || previous.height !== next.height)
-    throw new Error(`cannot blend a ${next.width}x${next.height} frame with a ${previous.width}x${previous.height} one`);
+    throw new Error(
+      `cannot blend a ${next.width}x${next.height} frame with a ${previous.width}x${previous.height} one`,
+    );
   const a = previous.data;
   const b = next.data;
   const out = new Uint8ClampedArray(b.length);

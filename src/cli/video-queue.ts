@@ -35,7 +35,9 @@ export interface QueuedFrames {
   onFrame: (frame: DecodedImage) => Promise<void>;
 }
 
-export async function queueFrames(o: QueuedFrames): Promise<{ status: 'done' | 'failed' | 'cancelled'; error?: string; frames: number; workers: Set<string> }> {
+export async function queueFrames(
+  o: QueuedFrames,
+): Promise<{ status: 'done' | 'failed' | 'cancelled'; error?: string; frames: number; workers: Set<string> }> {
   const queue = new Queue<JobData>(o.queue, { connection: redisConnection(o.redis) });
   const run = randomBytes(6).toString('hex');
   const document = serialiseDocument(o.model);
@@ -47,20 +49,36 @@ export async function queueFrames(o: QueuedFrames): Promise<{ status: 'done' | '
   const submit = async (batch: DecodedImage[]) => {
     const id = `video-${run}-${jobs++}`;
     const data: JobData = {
-      v: 1, batch: run, label: `${o.label} frames ${frames + pending.reduce((n, p) => n + p.count, 0)}+${batch.length}`, document,
-      size: o.size, seed: o.seed, ...(o.steps !== undefined ? { steps: o.steps } : {}), weights: o.weights, out: '',
+      v: 1,
+      batch: run,
+      label: `${o.label} frames ${frames + pending.reduce((n, p) => n + p.count, 0)}+${batch.length}`,
+      document,
+      size: o.size,
+      seed: o.seed,
+      ...(o.steps !== undefined ? { steps: o.steps } : {}),
+      weights: o.weights,
+      out: '',
       // The decoder's frames are views of plain ArrayBuffers (never shared memory).
-      frames: batch.map((f) => `data:image/png;base64,${encodePng({ width: f.width, height: f.height, data: new Uint8ClampedArray(f.data.buffer as ArrayBuffer, f.data.byteOffset, f.data.byteLength) }).toString('base64')}`),
+      frames: batch.map(
+        (f) =>
+          `data:image/png;base64,${encodePng({ width: f.width, height: f.height, data: new Uint8ClampedArray(f.data.buffer as ArrayBuffer, f.data.byteOffset, f.data.byteLength) }).toString('base64')}`,
+      ),
       ...(o.warmStart ? { warmStart: true } : {}),
     };
-    await queue.add(data.label, data, { jobId: id, attempts: 3, backoff: { type: 'exponential', delay: 2000 }, removeOnComplete: { age: 3600 }, removeOnFail: { age: 3600 } });
+    await queue.add(data.label, data, {
+      jobId: id,
+      attempts: 3,
+      backoff: { type: 'exponential', delay: 2000 },
+      removeOnComplete: { age: 3600 },
+      removeOnFail: { age: 3600 },
+    });
     pending.push({ id, count: batch.length });
   };
 
   /** Waits for the oldest job and hands its frames on, in order. */
   const collect = async () => {
     const head = pending.shift()!;
-    for (let emptyReads = 0; ; ) {
+    for (let emptyReads = 0; ;) {
       if (o.signal?.aborted) throw new Cancelled();
       // The state first, then the job: a job read while active and found completed after has no return value yet.
       const state = await queue.getJobState(head.id);

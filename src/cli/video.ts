@@ -15,10 +15,32 @@ import { MAX_IMAGE_PIXELS } from './node-images';
  */
 
 /** Containers read as video when given to --content (anything ffmpeg reads works; these are recognised by name). */
-const VIDEO_IN = new Set(['.mp4', '.m4v', '.mov', '.mkv', '.webm', '.avi', '.gif', '.mpg', '.mpeg', '.ogv', '.wmv', '.flv', '.ts', '.mts', '.3gp']);
+const VIDEO_IN = new Set([
+  '.mp4',
+  '.m4v',
+  '.mov',
+  '.mkv',
+  '.webm',
+  '.avi',
+  '.gif',
+  '.mpg',
+  '.mpeg',
+  '.ogv',
+  '.wmv',
+  '.flv',
+  '.ts',
+  '.mts',
+  '.3gp',
+]);
 
 /** Containers written, with ffmpeg's muxer for each (the temporary name has no telling extension). */
-const MUXERS: Record<string, string> = { '.mp4': 'mp4', '.m4v': 'mp4', '.mov': 'mov', '.mkv': 'matroska', '.webm': 'webm' };
+const MUXERS: Record<string, string> = {
+  '.mp4': 'mp4',
+  '.m4v': 'mp4',
+  '.mov': 'mov',
+  '.mkv': 'matroska',
+  '.webm': 'webm',
+};
 
 export const isVideoPath = (path: string): boolean => VIDEO_IN.has(extname(path).toLowerCase());
 export const isVideoOutput = (path: string): boolean => extname(path).toLowerCase() in MUXERS;
@@ -29,9 +51,14 @@ export interface VideoTools {
   ffprobe: string;
 }
 
-const MISSING = 'install ffmpeg (Debian and Ubuntu: apt-get install ffmpeg; macOS: brew install ffmpeg) or name the program with --ffmpeg PATH';
+const MISSING =
+  'install ffmpeg (Debian and Ubuntu: apt-get install ffmpeg; macOS: brew install ffmpeg) or name the program with --ffmpeg PATH';
 
-const executable = (path: string) => access(path, constants.X_OK).then(() => true, () => false);
+const executable = (path: string) =>
+  access(path, constants.X_OK).then(
+    () => true,
+    () => false,
+  );
 
 /** The first executable `name` on PATH. */
 async function onPath(name: string, path: string | undefined): Promise<string | null> {
@@ -48,13 +75,18 @@ async function onPath(name: string, path: string | undefined): Promise<string | 
  */
 export async function findVideoTools(given?: string, path = process.env.PATH): Promise<VideoTools> {
   if (given) {
-    if (!(await executable(given))) throw new UsageError(`--ffmpeg ${given}: no such program (or not executable); ${MISSING}`);
+    if (!(await executable(given)))
+      throw new UsageError(`--ffmpeg ${given}: no such program (or not executable); ${MISSING}`);
     const probe = join(dirname(given), basename(given).replace(/ffmpeg/i, 'ffprobe'));
-    if (probe === given || !(await executable(probe))) throw new UsageError(`--ffmpeg ${given}: ffprobe is not beside it (looked for ${probe}); video needs both`);
+    if (probe === given || !(await executable(probe)))
+      throw new UsageError(`--ffmpeg ${given}: ffprobe is not beside it (looked for ${probe}); video needs both`);
     return { ffmpeg: given, ffprobe: probe };
   }
   const [ffmpeg, ffprobe] = [await onPath('ffmpeg', path), await onPath('ffprobe', path)];
-  if (!ffmpeg || !ffprobe) throw new UsageError(`video needs ffmpeg and ffprobe, and ${!ffmpeg ? 'ffmpeg' : 'ffprobe'} is not on PATH; ${MISSING}`);
+  if (!ffmpeg || !ffprobe)
+    throw new UsageError(
+      `video needs ffmpeg and ffprobe, and ${!ffmpeg ? 'ffmpeg' : 'ffprobe'} is not on PATH; ${MISSING}`,
+    );
   return { ffmpeg, ffprobe };
 }
 
@@ -66,16 +98,35 @@ export async function findVideoTools(given?: string, path = process.env.PATH): P
  * whatever the file is called: ffmpeg picks a demuxer by content, so an HLS playlist named clip.mp4 is HLS. (mov
  * can follow external data references only with `enable_drefs`, which is off.)
  */
-export const VIDEO_DEMUXERS = ['mov', 'matroska', 'avi', 'gif', 'mpeg', 'mpegts', 'mpegvideo', 'ogg', 'asf', 'flv'] as const;
+export const VIDEO_DEMUXERS = [
+  'mov',
+  'matroska',
+  'avi',
+  'gif',
+  'mpeg',
+  'mpegts',
+  'mpegvideo',
+  'ogg',
+  'asf',
+  'flv',
+] as const;
 
 /** ffmpeg's input options for every clip it opens: local files only, allowed demuxers only. */
 const SAFE_INPUT = ['-protocol_whitelist', 'file', '-format_whitelist', VIDEO_DEMUXERS.join(',')];
 
 /** What a demuxer ffmpeg refused is, in words. */
 const DEMUXER_WORDS: Record<string, string> = {
-  hls: 'an HLS playlist (m3u8)', concat: 'an ffconcat list', dash: 'a DASH manifest', webm_dash_manifest: 'a WebM DASH manifest',
-  image2: 'an image or image sequence', image2pipe: 'an image', mpjpeg: 'a multipart JPEG stream', tee: 'a tee list', sdp: 'an SDP description',
-  rtsp: 'an RTSP address', lavfi: 'a filter graph',
+  hls: 'an HLS playlist (m3u8)',
+  concat: 'an ffconcat list',
+  dash: 'a DASH manifest',
+  webm_dash_manifest: 'a WebM DASH manifest',
+  image2: 'an image or image sequence',
+  image2pipe: 'an image',
+  mpjpeg: 'a multipart JPEG stream',
+  tee: 'a tee list',
+  sdp: 'an SDP description',
+  rtsp: 'an RTSP address',
+  lavfi: 'a filter graph',
 };
 
 const envSeconds = (name: string, fallback: number): number => {
@@ -172,7 +223,7 @@ interface ProbeStream {
 
 const rational = (s: string | undefined): number => {
   const [a, b] = (s ?? '').split('/').map(Number);
-  return b === undefined ? a ?? NaN : a! / b;
+  return b === undefined ? (a ?? NaN) : a! / b;
 };
 
 /**
@@ -183,38 +234,55 @@ const rational = (s: string | undefined): number => {
 export async function probeVideo(tools: VideoTools, file: string): Promise<VideoInfo> {
   let text: string;
   try {
-    text = await output(tools.ffprobe, ['-v', 'error', ...SAFE_INPUT, '-print_format', 'json', '-show_streams', '-show_format', fileArg(file)]);
+    text = await output(tools.ffprobe, [
+      '-v',
+      'error',
+      ...SAFE_INPUT,
+      '-print_format',
+      'json',
+      '-show_streams',
+      '-show_format',
+      fileArg(file),
+    ]);
   } catch (e) {
     const message = (e as Error).message;
     const refused = /\[([\w,]+) @ [^\]]*\] Format not on whitelist/.exec(message);
     if (refused) {
       const name = refused[1]!.split(',')[0]!;
-      throw new UsageError(`${file}: not read: it is ${DEMUXER_WORDS[name] ?? `a "${name}" file`}, which can name other files or addresses; ` +
-        `a video must be one self-contained file (${VIDEO_DEMUXERS.join(', ')}). If you trust it, make one with: ffmpeg -i LIST -c copy clip.mkv`);
+      throw new UsageError(
+        `${file}: not read: it is ${DEMUXER_WORDS[name] ?? `a "${name}" file`}, which can name other files or addresses; ` +
+          `a video must be one self-contained file (${VIDEO_DEMUXERS.join(', ')}). If you trust it, make one with: ffmpeg -i LIST -c copy clip.mkv`,
+      );
     }
     throw new UsageError(`cannot read the video ${file}: ${message}`);
   }
   const j = JSON.parse(text) as { streams?: ProbeStream[]; format?: { duration?: string; format_name?: string } };
   const format = (j.format?.format_name ?? '').split(',')[0]!;
-  if (!(VIDEO_DEMUXERS as readonly string[]).includes(format)) throw new UsageError(`${file}: not read: ffprobe read it as "${format}", which is not an allowed container`);
+  if (!(VIDEO_DEMUXERS as readonly string[]).includes(format))
+    throw new UsageError(`${file}: not read: ffprobe read it as "${format}", which is not an allowed container`);
   const video = j.streams?.find((s) => s.codec_type === 'video');
   if (!video?.width || !video.height) throw new UsageError(`${file} has no video stream`);
   const { pixels } = videoLimits();
   if (video.width * video.height > pixels)
-    throw new UsageError(`${file}: its frames are ${video.width} x ${video.height} px (${(video.width * video.height / 1e6).toFixed(1)} MP); the limit is ` +
-      `${pixels / 1e6} MP, as for images (scale it down first)`);
+    throw new UsageError(
+      `${file}: its frames are ${video.width} x ${video.height} px (${((video.width * video.height) / 1e6).toFixed(1)} MP); the limit is ` +
+        `${pixels / 1e6} MP, as for images (scale it down first)`,
+    );
   const audio = j.streams?.find((s) => s.codec_type === 'audio');
   // A VFR clip's nominal rate (r_frame_rate) can be a timebase like 90000: the average is the honest one when sane.
   const avg = rational(video.avg_frame_rate);
-  const rate = avg > 0 && avg < 1000 ? video.avg_frame_rate! : video.r_frame_rate ?? '25/1';
+  const rate = avg > 0 && avg < 1000 ? video.avg_frame_rate! : (video.r_frame_rate ?? '25/1');
   const fps = rational(rate);
   const duration = Number(video.duration ?? j.format?.duration ?? NaN);
-  const rotation = Math.abs(Number(video.side_data_list?.find((d) => d.rotation !== undefined)?.rotation ?? video.tags?.rotate ?? 0)) % 180;
+  const rotation =
+    Math.abs(Number(video.side_data_list?.find((d) => d.rotation !== undefined)?.rotation ?? video.tags?.rotate ?? 0)) %
+    180;
   const counted = Number(video.nb_frames);
   return {
     width: rotation === 90 ? video.height : video.width,
     height: rotation === 90 ? video.width : video.height,
-    rate, fps,
+    rate,
+    fps,
     frames: Number.isInteger(counted) && counted > 0 ? counted : Math.max(1, Math.round(duration * fps)),
     duration,
     audio: audio?.codec_name ?? null,
@@ -234,7 +302,9 @@ export function parseFrameRange(text: string): FrameRange {
   const from = m?.[1] ? Number(m[1]) : 0;
   const to = m?.[2] ? Number(m[2]) : undefined;
   if (!m || (!m[1] && !m[2]) || (to !== undefined && to < from))
-    throw new UsageError(`--frames must be A..B (frames A to B, counted from 0; A.. or ..B for open ends), got "${text}"`);
+    throw new UsageError(
+      `--frames must be A..B (frames A to B, counted from 0; A.. or ..B for open ends), got "${text}"`,
+    );
   return { from, ...(to !== undefined ? { to } : {}) };
 }
 
@@ -277,13 +347,39 @@ export interface DecodeStats {
 export async function* decodeFrames(tools: VideoTools, file: string, o: DecodeOptions): AsyncGenerator<DecodedImage> {
   const limits = videoLimits();
   const filters = [
-    ...(o.range ? [`trim=start_frame=${o.range.from}${o.range.to !== undefined ? `:end_frame=${o.range.to + 1}` : ''}`, 'setpts=PTS-STARTPTS'] : []),
+    ...(o.range
+      ? [
+          `trim=start_frame=${o.range.from}${o.range.to !== undefined ? `:end_frame=${o.range.to + 1}` : ''}`,
+          'setpts=PTS-STARTPTS',
+        ]
+      : []),
     ...(o.fps ? [`fps=${o.fps}`] : []),
     `scale=${o.width}:${o.height}:flags=area`,
   ];
-  const args = ['-v', 'error', '-nostdin', ...SAFE_INPUT, ...(o.format ? ['-f', o.format] : []), '-max_pixels', String(limits.pixels), '-i', fileArg(file),
-    '-an', '-sn', '-dn', '-vf', filters.join(','), '-r', String(o.fps ?? o.rate), ...(o.maxFrames ? ['-frames:v', String(o.maxFrames)] : []),
-    '-f', 'rawvideo', '-pix_fmt', 'rgba', 'pipe:1'];
+  const args = [
+    '-v',
+    'error',
+    '-nostdin',
+    ...SAFE_INPUT,
+    ...(o.format ? ['-f', o.format] : []),
+    '-max_pixels',
+    String(limits.pixels),
+    '-i',
+    fileArg(file),
+    '-an',
+    '-sn',
+    '-dn',
+    '-vf',
+    filters.join(','),
+    '-r',
+    String(o.fps ?? o.rate),
+    ...(o.maxFrames ? ['-frames:v', String(o.maxFrames)] : []),
+    '-f',
+    'rawvideo',
+    '-pix_fmt',
+    'rgba',
+    'pipe:1',
+  ];
   // Its own process group: Ctrl+C reaches stylegraph, which stops the run and then the decoder, not ffmpeg first.
   const p = spawn(tools.ffmpeg, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let stderr = '';
@@ -330,7 +426,10 @@ export async function* decodeFrames(tools: VideoTools, file: string, o: DecodeOp
     }
     const code = await exited;
     done = true;
-    if (stalled) throw new VideoTimeout(`ffmpeg gave no frame of ${file} for ${stalled} s (after ${count} frames) and was stopped`);
+    if (stalled)
+      throw new VideoTimeout(
+        `ffmpeg gave no frame of ${file} for ${stalled} s (after ${count} frames) and was stopped`,
+      );
     if (code !== 0) throw new Error(`ffmpeg could not decode ${file}: ${stderr.trim() || `exit status ${code}`}`);
   } finally {
     clearTimeout(watchdog);
@@ -394,11 +493,30 @@ export function codecArgs(o: Pick<EncodeOptions, 'format' | 'audio' | 'available
     const rate = vp === 'libvpx-vp9' ? ['-crf', '32', '-b:v', '0', '-row-mt', '1'] : ['-crf', '10', '-b:v', '4M'];
     video = ['-c:v', vp, '-pix_fmt', 'yuv420p', ...rate, '-deadline', 'good', '-cpu-used', '4'];
   } else {
-    if (!o.available.has('libx264')) throw new UsageError(`this ffmpeg has no H.264 encoder (libx264) for ${ext}; write .webm or install a full ffmpeg`);
-    video = ['-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-crf', '18', '-preset', 'veryfast', ...(muxer === 'mp4' ? ['-movflags', '+faststart'] : [])];
+    if (!o.available.has('libx264'))
+      throw new UsageError(
+        `this ffmpeg has no H.264 encoder (libx264) for ${ext}; write .webm or install a full ffmpeg`,
+      );
+    video = [
+      '-c:v',
+      'libx264',
+      '-pix_fmt',
+      'yuv420p',
+      '-crf',
+      '18',
+      '-preset',
+      'veryfast',
+      ...(muxer === 'mp4' ? ['-movflags', '+faststart'] : []),
+    ];
   }
   const copies = o.audio && (muxer === 'matroska' || AUDIO_COPY[muxer]?.has(o.audio.codec));
-  const audio = !o.audio ? [] : copies ? ['-c:a', 'copy'] : muxer === 'webm' ? ['-c:a', 'libopus', '-b:a', '128k'] : ['-c:a', 'aac', '-b:a', '160k'];
+  const audio = !o.audio
+    ? []
+    : copies
+      ? ['-c:a', 'copy']
+      : muxer === 'webm'
+        ? ['-c:a', 'libopus', '-b:a', '128k']
+        : ['-c:a', 'aac', '-b:a', '160k'];
   return [...video, ...audio, '-f', muxer];
 }
 
@@ -412,7 +530,10 @@ export class VideoEncoder {
   private failure: Error | null = null;
   frames = 0;
 
-  private constructor(private readonly p: ChildProcessByStdio<Writable, null, Readable>, readonly options: EncodeOptions) {
+  private constructor(
+    private readonly p: ChildProcessByStdio<Writable, null, Readable>,
+    readonly options: EncodeOptions,
+  ) {
     p.stderr.on('data', (b: Buffer) => (this.stderr = (this.stderr + b.toString()).slice(-4000)));
     // A closed pipe (ffmpeg died) is reported by write and finish, with ffmpeg's own words.
     p.stdin.on('error', (e) => (this.failure ??= e));
@@ -425,11 +546,32 @@ export class VideoEncoder {
   static start(tools: VideoTools, o: EncodeOptions): VideoEncoder {
     const a = o.audio;
     const args = [
-      '-v', 'error', '-y',
-      '-f', 'rawvideo', '-pix_fmt', 'rgba', '-s', `${o.width}x${o.height}`, '-framerate', o.rate, '-i', 'pipe:0',
-      ...(a ? [...(a.start ? ['-ss', a.start.toFixed(6)] : []), ...(a.duration ? ['-t', a.duration.toFixed(6)] : []),
-        ...SAFE_INPUT, ...(a.format ? ['-f', a.format] : []), '-i', fileArg(a.file)] : []),
-      '-map', '0:v:0', ...(a ? ['-map', '1:a:0?'] : []),
+      '-v',
+      'error',
+      '-y',
+      '-f',
+      'rawvideo',
+      '-pix_fmt',
+      'rgba',
+      '-s',
+      `${o.width}x${o.height}`,
+      '-framerate',
+      o.rate,
+      '-i',
+      'pipe:0',
+      ...(a
+        ? [
+            ...(a.start ? ['-ss', a.start.toFixed(6)] : []),
+            ...(a.duration ? ['-t', a.duration.toFixed(6)] : []),
+            ...SAFE_INPUT,
+            ...(a.format ? ['-f', a.format] : []),
+            '-i',
+            fileArg(a.file),
+          ]
+        : []),
+      '-map',
+      '0:v:0',
+      ...(a ? ['-map', '1:a:0?'] : []),
       // yuv420p needs even sides: an odd one loses its last row or column.
       ...(o.width % 2 || o.height % 2 ? ['-vf', 'crop=trunc(iw/2)*2:trunc(ih/2)*2:0:0'] : []),
       ...codecArgs(o),
@@ -440,12 +582,16 @@ export class VideoEncoder {
   }
 
   private error(): Error {
-    return new Error(`ffmpeg could not encode ${this.options.file}: ${this.stderr.trim() || this.failure?.message || 'it stopped'}`);
+    return new Error(
+      `ffmpeg could not encode ${this.options.file}: ${this.stderr.trim() || this.failure?.message || 'it stopped'}`,
+    );
   }
 
   async write(image: RGBAImage): Promise<void> {
     if (image.width !== this.options.width || image.height !== this.options.height)
-      throw new Error(`frame ${this.frames} is ${image.width}x${image.height}, not ${this.options.width}x${this.options.height} like the first`);
+      throw new Error(
+        `frame ${this.frames} is ${image.width}x${image.height}, not ${this.options.width}x${this.options.height} like the first`,
+      );
     if (this.failure) throw this.error();
     const ok = this.p.stdin.write(new Uint8Array(image.data.buffer, image.data.byteOffset, image.data.byteLength));
     this.frames++;
@@ -454,13 +600,20 @@ export class VideoEncoder {
       const { stall } = videoLimits();
       let timer: NodeJS.Timeout | undefined;
       await new Promise<void>((resolve, reject) => {
-        const done = () => (clearTimeout(timer), this.p.stdin.off('drain', done), this.p.off('close', closed), resolve());
+        const done = () => (
+          clearTimeout(timer),
+          this.p.stdin.off('drain', done),
+          this.p.off('close', closed),
+          resolve()
+        );
         const closed = () => (clearTimeout(timer), this.p.stdin.off('drain', done), reject(this.error()));
         timer = setTimeout(() => {
           this.p.stdin.off('drain', done);
           this.p.off('close', closed);
           killGroup(this.p);
-          reject(new VideoTimeout(`ffmpeg took no frame for ${stall} s while encoding ${this.options.file} and was stopped`));
+          reject(
+            new VideoTimeout(`ffmpeg took no frame for ${stall} s while encoding ${this.options.file} and was stopped`),
+          );
         }, stall * 1000);
         this.p.stdin.once('drain', done);
         this.p.once('close', closed);
@@ -479,7 +632,9 @@ export class VideoEncoder {
     if (code === 'late') {
       killGroup(this.p);
       await this.exited;
-      throw new VideoTimeout(`ffmpeg had not finished writing ${this.options.file} ${finish} s after the last frame and was stopped`);
+      throw new VideoTimeout(
+        `ffmpeg had not finished writing ${this.options.file} ${finish} s after the last frame and was stopped`,
+      );
     }
     if (code !== 0 || this.failure) throw this.error();
   }

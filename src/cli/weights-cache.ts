@@ -34,7 +34,8 @@ export interface Progress {
   total: number | null;
 }
 
-export const defaultCacheDir = (): string => process.env.STYLEGRAPH_CACHE ?? join(homedir(), '.cache', 'stylegraph', 'weights');
+export const defaultCacheDir = (): string =>
+  process.env.STYLEGRAPH_CACHE ?? join(homedir(), '.cache', 'stylegraph', 'weights');
 
 const indexPath = (dir: string) => join(dir, 'index.json');
 
@@ -98,7 +99,9 @@ export function downloadLimits(env: NodeJS.ProcessEnv = process.env): DownloadLi
   const fromEnv = env.STYLEGRAPH_DOWNLOAD_MAX_BYTES;
   return {
     maxBytes: Math.floor(envNumber(env, 'STYLEGRAPH_DOWNLOAD_MAX_BYTES', DEFAULT_MAX_BYTES)),
-    maxFrom: fromEnv ? 'STYLEGRAPH_DOWNLOAD_MAX_BYTES' : 'the cap for a download of unknown size (STYLEGRAPH_DOWNLOAD_MAX_BYTES)',
+    maxFrom: fromEnv
+      ? 'STYLEGRAPH_DOWNLOAD_MAX_BYTES'
+      : 'the cap for a download of unknown size (STYLEGRAPH_DOWNLOAD_MAX_BYTES)',
     deadlineMs: 1000 * envNumber(env, 'STYLEGRAPH_DOWNLOAD_DEADLINE_S', DEFAULT_DEADLINE_S),
     stallMs: 1000 * envNumber(env, 'STYLEGRAPH_DOWNLOAD_STALL_S', DEFAULT_STALL_S),
   };
@@ -121,7 +124,10 @@ export interface DownloadOptions {
 
 /** Why a download failed: the network or TLS, an HTTP status, a limit, or a checksum; `network` and `http` can be worked around with a mirror or a file. */
 export class DownloadError extends Error {
-  constructor(message: string, readonly kind: 'network' | 'http' | 'limit' | 'checksum') {
+  constructor(
+    message: string,
+    readonly kind: 'network' | 'http' | 'limit' | 'checksum',
+  ) {
     super(message);
   }
 }
@@ -145,9 +151,12 @@ export function describeFetchError(e: unknown, url: string): string {
   if (/^(ENOTFOUND|EAI_AGAIN|EAI_NONAME|EAI_FAIL|EAI_NODATA)$/.test(code))
     return `the name ${hostname} could not be resolved (DNS: ${code}); is this machine offline, or the name mistyped?`;
   if (code === 'ECONNREFUSED') return `${host} refused the connection (ECONNREFUSED): nothing listens there`;
-  if (/^(ETIMEDOUT|UND_ERR_CONNECT_TIMEOUT|UND_ERR_HEADERS_TIMEOUT|UND_ERR_BODY_TIMEOUT)$/.test(code)) return `the connection to ${host} timed out (${code})`;
-  if (/^(ENETUNREACH|EHOSTUNREACH|ENETDOWN)$/.test(code)) return `no route to ${host} (${code}); is this machine offline?`;
-  if (/^(ECONNRESET|EPIPE|UND_ERR_SOCKET)$/.test(code)) return `the connection to ${host} was closed by the other end (${code})`;
+  if (/^(ETIMEDOUT|UND_ERR_CONNECT_TIMEOUT|UND_ERR_HEADERS_TIMEOUT|UND_ERR_BODY_TIMEOUT)$/.test(code))
+    return `the connection to ${host} timed out (${code})`;
+  if (/^(ENETUNREACH|EHOSTUNREACH|ENETDOWN)$/.test(code))
+    return `no route to ${host} (${code}); is this machine offline?`;
+  if (/^(ECONNRESET|EPIPE|UND_ERR_SOCKET)$/.test(code))
+    return `the connection to ${host} was closed by the other end (${code})`;
   if (/CERT|TLS|SSL|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_SSL/.test(code) || /certificate|tls|ssl/i.test(detail))
     return `the TLS (https) connection to ${host} failed (${code || 'TLS'}: ${detail}); a proxy that rewrites https, or a wrong clock?`;
   return code ? `${detail} (${code})` : detail;
@@ -175,8 +184,14 @@ async function downloadFile(t: Target): Promise<{ size: number; sha256: string }
   const { url, path } = t;
   const part = `${path}.part`;
   const cap = t.exactBytes ?? t.limits.maxBytes;
-  const capWords = t.exactBytes != null ? `${cap} bytes (the size the manifest gives this file)` : `${cap} bytes (${t.limits.maxFrom})`;
-  let have = await stat(part).then((s) => s.size, () => 0);
+  const capWords =
+    t.exactBytes != null
+      ? `${cap} bytes (the size the manifest gives this file)`
+      : `${cap} bytes (${t.limits.maxFrom})`;
+  let have = await stat(part).then(
+    (s) => s.size,
+    () => 0,
+  );
   if (have > cap) {
     // Longer than the file may be: not a prefix of it.
     await rm(part, { force: true });
@@ -188,11 +203,20 @@ async function downloadFile(t: Target): Promise<{ size: number; sha256: string }
     stopped ??= why;
     controller.abort();
   };
-  const deadline = setTimeout(() => stop(`it did not finish within ${seconds(t.limits.deadlineMs)}, the download deadline (STYLEGRAPH_DOWNLOAD_DEADLINE_S)`), t.limits.deadlineMs);
+  const deadline = setTimeout(
+    () =>
+      stop(
+        `it did not finish within ${seconds(t.limits.deadlineMs)}, the download deadline (STYLEGRAPH_DOWNLOAD_DEADLINE_S)`,
+      ),
+    t.limits.deadlineMs,
+  );
   let stall: NodeJS.Timeout | undefined;
   const arm = () => {
     clearTimeout(stall);
-    stall = setTimeout(() => stop(`no data came for ${seconds(t.limits.stallMs)}, the stall timeout (STYLEGRAPH_DOWNLOAD_STALL_S)`), t.limits.stallMs);
+    stall = setTimeout(
+      () => stop(`no data came for ${seconds(t.limits.stallMs)}, the stall timeout (STYLEGRAPH_DOWNLOAD_STALL_S)`),
+      t.limits.stallMs,
+    );
   };
   let received = 0;
   let total: number | null = null;
@@ -203,13 +227,18 @@ async function downloadFile(t: Target): Promise<{ size: number; sha256: string }
     const got = `${mib(received)}${total ? ` of ${mib(total)}` : ''}`;
     return new DownloadError(
       `download of ${url} stopped after ${got}: ${stopped}; ` +
-        (keep ? 'the part kept resumes when you run the same command again' : received > 0 ? 'nothing was kept (the server does not resume downloads)' : 'nothing was kept'),
+        (keep
+          ? 'the part kept resumes when you run the same command again'
+          : received > 0
+            ? 'nothing was kept (the server does not resume downloads)'
+            : 'nothing was kept'),
       'limit',
     );
   };
   try {
     arm();
-    const get = (range: boolean) => t.fetch(url, { signal: controller.signal, ...(range ? { headers: { Range: `bytes=${have}-` } } : {}) });
+    const get = (range: boolean) =>
+      t.fetch(url, { signal: controller.signal, ...(range ? { headers: { Range: `bytes=${have}-` } } : {}) });
     let res: Response;
     try {
       res = await get(have > 0);
@@ -236,7 +265,10 @@ async function downloadFile(t: Target): Promise<{ size: number; sha256: string }
     if (total !== null && total > cap) {
       await res.body.cancel().catch(() => {});
       await rm(part, { force: true });
-      throw new DownloadError(`download of ${url} refused before reading: the server announces ${total} bytes (Content-Length), more than the ${capWords} allowed`, 'limit');
+      throw new DownloadError(
+        `download of ${url} refused before reading: the server announces ${total} bytes (Content-Length), more than the ${capWords} allowed`,
+        'limit',
+      );
     }
     received = resumed ? have : 0;
     if (!resumed) have = 0;
@@ -252,7 +284,10 @@ async function downloadFile(t: Target): Promise<{ size: number; sha256: string }
           await fh.close();
           fh = null;
           await rm(part, { force: true });
-          throw new DownloadError(`download of ${url} stopped: the body ran past ${capWords}; nothing was kept`, 'limit');
+          throw new DownloadError(
+            `download of ${url} stopped: the body ran past ${capWords}; nothing was kept`,
+            'limit',
+          );
         }
         await fh.write(value);
         received += value.length;
@@ -267,7 +302,9 @@ async function downloadFile(t: Target): Promise<{ size: number; sha256: string }
       if (!keep) await rm(part, { force: true });
       throw new DownloadError(
         `download of ${url} was cut off after ${mib(received)}${total ? ` of ${mib(total)}` : ''} (${describeFetchError(e, url)}); ` +
-          (keep ? 'run the same command again to resume from there' : 'nothing was kept (the server does not resume downloads); run the same command again'),
+          (keep
+            ? 'run the same command again to resume from there'
+            : 'nothing was kept (the server does not resume downloads); run the same command again'),
         'network',
       );
     }
@@ -278,7 +315,9 @@ async function downloadFile(t: Target): Promise<{ size: number; sha256: string }
       if (!ranges) await rm(part, { force: true });
       throw new DownloadError(
         `download of ${url} ended after ${mib(received)} of ${mib(expected)}; ` +
-          (ranges ? 'run the same command again to resume from there' : 'nothing was kept (the server does not resume downloads); run the same command again'),
+          (ranges
+            ? 'run the same command again to resume from there'
+            : 'nothing was kept (the server does not resume downloads); run the same command again'),
         'network',
       );
     }
@@ -291,11 +330,17 @@ async function downloadFile(t: Target): Promise<{ size: number; sha256: string }
   if (!hashMatches(digest, t)) {
     await rm(part, { force: true });
     const what = t.sha256 ?? `${t.hashPrefix}… (the first digits, from the file name)`;
-    throw new DownloadError(`download of ${url} does not match its checksum (sha256 ${digest}, expected ${what}); it was deleted`, 'checksum');
+    throw new DownloadError(
+      `download of ${url} does not match its checksum (sha256 ${digest}, expected ${what}); it was deleted`,
+      'checksum',
+    );
   }
   if (t.exactBytes != null && received !== t.exactBytes) {
     await rm(part, { force: true });
-    throw new DownloadError(`download of ${url} is ${received} bytes where the manifest's file is ${t.exactBytes}; it was deleted`, 'checksum');
+    throw new DownloadError(
+      `download of ${url} is ${received} bytes where the manifest's file is ${t.exactBytes}; it was deleted`,
+      'checksum',
+    );
   }
   await rename(part, path);
   return { size: received, sha256: digest };
@@ -320,16 +365,32 @@ export async function cachedDownload(url: string, dir: string, opts: DownloadOpt
   const hit = entries.find((e) => e.url === url && !e.files);
   if (hit) {
     const path = join(dir, hit.file);
-    const ok = await stat(path).then((s) => s.size === hit.size, () => false);
+    const ok = await stat(path).then(
+      (s) => s.size === hit.size,
+      () => false,
+    );
     if (ok && hashMatches(hit.sha256, opts)) return path;
   }
   const file = `${urlKey(url)}-${basename(new URL(url).pathname) || 'weights'}`;
   const path = join(dir, file);
   const { size, sha256 } = await downloadFile({
-    url, path, sha256: opts.sha256, hashPrefix: opts.hashPrefix, exactBytes: opts.exactBytes,
-    limits: { ...downloadLimits(), ...opts.limits }, onProgress: opts.onProgress, fetch: opts.fetch ?? fetch,
+    url,
+    path,
+    sha256: opts.sha256,
+    hashPrefix: opts.hashPrefix,
+    exactBytes: opts.exactBytes,
+    limits: { ...downloadLimits(), ...opts.limits },
+    onProgress: opts.onProgress,
+    fetch: opts.fetch ?? fetch,
   });
-  await addToIndex(dir, { url, ...(opts.name ? { name: opts.name } : {}), file, size, sha256, added: new Date().toISOString() });
+  await addToIndex(dir, {
+    url,
+    ...(opts.name ? { name: opts.name } : {}),
+    file,
+    size,
+    sha256,
+    added: new Date().toISOString(),
+  });
   return path;
 }
 
@@ -349,18 +410,30 @@ export interface FolderFileSpec {
 
 /** The digest recorded for a folder: the sha256 of its file list (name, size and sha256 of each, in order). */
 const listingDigest = (files: readonly { path: string; size: number; sha256: string }[]) =>
-  createHash('sha256').update(files.map((f) => `${f.path} ${f.size} ${f.sha256}\n`).join('')).digest('hex');
+  createHash('sha256')
+    .update(files.map((f) => `${f.path} ${f.size} ${f.sha256}\n`).join(''))
+    .digest('hex');
 
 /**
  * Whether a cached folder holds every expected file whole: recorded with the expected size and sha256 (where one is
  * known), and on disk at that size.
  */
-export async function folderIntact(folder: string, recorded: readonly CachedFile[] | undefined, expected: readonly { name: string; size: number; sha256: string | null }[]): Promise<boolean> {
+export async function folderIntact(
+  folder: string,
+  recorded: readonly CachedFile[] | undefined,
+  expected: readonly { name: string; size: number; sha256: string | null }[],
+): Promise<boolean> {
   if (!recorded) return false;
   for (const f of expected) {
     const r = recorded.find((x) => x.path === f.name);
     if (!r || r.size !== f.size || (f.sha256 && r.sha256 !== f.sha256)) return false;
-    if (!(await stat(join(folder, f.name)).then((s) => s.isFile() && s.size === f.size, () => false))) return false;
+    if (
+      !(await stat(join(folder, f.name)).then(
+        (s) => s.isFile() && s.size === f.size,
+        () => false,
+      ))
+    )
+      return false;
   }
   return true;
 }
@@ -370,7 +443,12 @@ export async function folderIntact(folder: string, recorded: readonly CachedFile
  * resumed) into it, held to its exact size and checked against its sha256, all under one deadline; `key` (the
  * folder's URL) names it in the index. Returns the folder's path.
  */
-export async function cachedFolder(key: string, files: readonly FolderFileSpec[], dir: string, opts: Omit<DownloadOptions, 'sha256' | 'hashPrefix' | 'exactBytes'> = {}): Promise<string> {
+export async function cachedFolder(
+  key: string,
+  files: readonly FolderFileSpec[],
+  dir: string,
+  opts: Omit<DownloadOptions, 'sha256' | 'hashPrefix' | 'exactBytes'> = {},
+): Promise<string> {
   await mkdir(dir, { recursive: true });
   const hit = (await listCache(dir)).find((e) => e.url === key && e.files);
   if (hit && (await folderIntact(join(dir, hit.file), hit.files, files))) return join(dir, hit.file);
@@ -383,23 +461,44 @@ export async function cachedFolder(key: string, files: readonly FolderFileSpec[]
   let done = 0;
   const got: CachedFile[] = [];
   for (const f of files) {
-    if (!/^[A-Za-z0-9_.-]+$/.test(f.name) || f.name === '.' || f.name === '..') throw new DownloadError(`${key}: "${f.name}" is not a plain file name`, 'checksum');
+    if (!/^[A-Za-z0-9_.-]+$/.test(f.name) || f.name === '.' || f.name === '..')
+      throw new DownloadError(`${key}: "${f.name}" is not a plain file name`, 'checksum');
     const path = join(folder, f.name);
-    const present = await stat(path).then((s) => s.isFile() && s.size === f.size, () => false);
+    const present = await stat(path).then(
+      (s) => s.isFile() && s.size === f.size,
+      () => false,
+    );
     const digest = present ? await sha256File(path) : null;
     if (digest && (!f.sha256 || digest === f.sha256)) got.push({ path: f.name, size: f.size, sha256: digest });
     else {
       const left = deadlineAt - Date.now();
-      if (left <= 0) throw new DownloadError(`download of ${key} stopped: it did not finish within ${seconds(limits.deadlineMs)}, the download deadline (STYLEGRAPH_DOWNLOAD_DEADLINE_S)`, 'limit');
+      if (left <= 0)
+        throw new DownloadError(
+          `download of ${key} stopped: it did not finish within ${seconds(limits.deadlineMs)}, the download deadline (STYLEGRAPH_DOWNLOAD_DEADLINE_S)`,
+          'limit',
+        );
       const r = await downloadFile({
-        url: f.url, path, sha256: f.sha256, exactBytes: f.size, limits: { ...limits, deadlineMs: left },
-        onProgress: opts.onProgress ? (p) => opts.onProgress!({ received: done + p.received, total }) : undefined, fetch: opts.fetch ?? fetch,
+        url: f.url,
+        path,
+        sha256: f.sha256,
+        exactBytes: f.size,
+        limits: { ...limits, deadlineMs: left },
+        onProgress: opts.onProgress ? (p) => opts.onProgress!({ received: done + p.received, total }) : undefined,
+        fetch: opts.fetch ?? fetch,
       });
       got.push({ path: f.name, size: r.size, sha256: r.sha256 });
     }
     done += f.size;
     opts.onProgress?.({ received: done, total });
   }
-  await addToIndex(dir, { url: key, ...(opts.name ? { name: opts.name } : {}), file: name, size: total, sha256: listingDigest(got), files: got, added: new Date().toISOString() });
+  await addToIndex(dir, {
+    url: key,
+    ...(opts.name ? { name: opts.name } : {}),
+    file: name,
+    size: total,
+    sha256: listingDigest(got),
+    files: got,
+    added: new Date().toISOString(),
+  });
   return folder;
 }

@@ -10,14 +10,21 @@ export interface FetchRequest {
 }
 
 /** `stylegraph weights list|clear|known|fetch`. */
-export async function weightsCommand(action: string | undefined, io: Io, settings: WeightsSettings, request: FetchRequest = { names: [], graphs: [] }): Promise<number> {
+export async function weightsCommand(
+  action: string | undefined,
+  io: Io,
+  settings: WeightsSettings,
+  request: FetchRequest = { names: [], graphs: [] },
+): Promise<number> {
   const { dir } = settings;
   if (action === 'list') {
     const entries = await listCache(dir);
     if (!entries.length) io.out(`the weight cache (${dir}) is empty`);
     for (const e of entries) {
       const name = e.name ?? MANIFEST.find((m) => m.url === e.url)?.name;
-      io.out(`${name ? `${name}  ` : ''}${e.file}  ${(e.size / 2 ** 20).toFixed(1)} MiB  sha256 ${e.sha256.slice(0, 16)}…  ${e.url}`);
+      io.out(
+        `${name ? `${name}  ` : ''}${e.file}  ${(e.size / 2 ** 20).toFixed(1)} MiB  sha256 ${e.sha256.slice(0, 16)}…  ${e.url}`,
+      );
     }
     return 0;
   }
@@ -28,9 +35,12 @@ export async function weightsCommand(action: string | undefined, io: Io, setting
   if (action === 'known') {
     for (const e of MANIFEST) {
       const cached = await cachedWeights(e, settings);
-      io.out(`${e.name.padEnd(18)} ${cached ? 'cached ' : '       '} ${e.network}${e.variant ? ` (${e.variant})` : ''}, ${e.format}, about ${(e.sizeBytes / 2 ** 20).toFixed(0)} MiB, ${e.licence}\n  ${e.url}${cached ? `\n  cached: ${cached}` : ''}`);
+      io.out(
+        `${e.name.padEnd(18)} ${cached ? 'cached ' : '       '} ${e.network}${e.variant ? ` (${e.variant})` : ''}, ${e.format}, about ${(e.sizeBytes / 2 ** 20).toFixed(0)} MiB, ${e.licence}\n  ${e.url}${cached ? `\n  cached: ${cached}` : ''}`,
+      );
     }
-    if (settings.mirror) io.out(`downloads come from the mirror ${settings.mirror.url} (set by ${settings.mirror.from})`);
+    if (settings.mirror)
+      io.out(`downloads come from the mirror ${settings.mirror.url} (set by ${settings.mirror.from})`);
     return 0;
   }
   if (action === 'fetch') return fetchCommand(io, settings, request);
@@ -47,16 +57,23 @@ async function fetchCommand(io: Io, settings: WeightsSettings, request: FetchReq
   const known = MANIFEST.map((e) => e.name);
   const unknown = request.names.filter((n) => !manifestEntry(n));
   if (unknown.length)
-    throw new UsageError(unknown.map((n) => {
-      const near = closestName(n, known);
-      return `weights fetch: "${n}" is not in the weights manifest${near ? ` (did you mean ${near}?)` : ''}; it knows ${known.join(', ')}`;
-    }).join('\n'));
+    throw new UsageError(
+      unknown
+        .map((n) => {
+          const near = closestName(n, known);
+          return `weights fetch: "${n}" is not in the weights manifest${near ? ` (did you mean ${near}?)` : ''}; it knows ${known.join(', ')}`;
+        })
+        .join('\n'),
+    );
   const wanted: ManifestEntry[] = request.names.map((n) => manifestEntry(n)!);
   for (const g of request.graphs) {
     if (!g.names.length) io.err(`${g.file} names no checkpoint: nothing to fetch for it`);
     for (const n of g.names) {
       const entry = manifestEntry(n);
-      if (!entry) io.err(`${g.file} asks for weights named "${n}", which the manifest does not know: give them to run with --weights ${n}=PATH`);
+      if (!entry)
+        io.err(
+          `${g.file} asks for weights named "${n}", which the manifest does not know: give them to run with --weights ${n}=PATH`,
+        );
       else if (!wanted.includes(entry)) wanted.push(entry);
     }
   }

@@ -8,7 +8,12 @@ const INPUT_CHUNK = 4096;
  * checked while inflating: the input goes in 4 KiB at a time, so no more than about 4 MiB past the cap is ever
  * produced (a chunk that inflates to 1 GB stops at the cap without allocating the rest).
  */
-export function inflateLimited(bytes: Uint8Array, format: 'zlib' | 'raw', limit: number, tooLarge: () => Error): Uint8Array {
+export function inflateLimited(
+  bytes: Uint8Array,
+  format: 'zlib' | 'raw',
+  limit: number,
+  tooLarge: () => Error,
+): Uint8Array {
   const parts: Uint8Array[] = [];
   let size = 0;
   let ended = false;

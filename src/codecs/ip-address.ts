@@ -140,7 +140,12 @@ export const IPV4_NON_PUBLIC: readonly { prefix: readonly number[]; bits: number
 const h = (...groups: number[]) => groups.flatMap((g) => [g >> 8, g & 0xff]);
 
 /** IPv6 ranges decided by the IPv4 address they carry: where it sits, and how to read it. */
-const IPV6_EMBEDDING: readonly { prefix: readonly number[]; bits: number; what: string; v4: (b: Uint8Array) => Uint8Array }[] = [
+const IPV6_EMBEDDING: readonly {
+  prefix: readonly number[];
+  bits: number;
+  what: string;
+  v4: (b: Uint8Array) => Uint8Array;
+}[] = [
   { prefix: h(0, 0, 0, 0, 0, 0xffff), bits: 96, what: 'IPv4-mapped', v4: (b) => b.slice(12, 16) },
   { prefix: h(0, 0, 0, 0, 0xffff, 0), bits: 96, what: 'IPv4-translated', v4: (b) => b.slice(12, 16) },
   { prefix: h(0, 0, 0, 0, 0, 0), bits: 96, what: 'IPv4-compatible', v4: (b) => b.slice(12, 16) },

@@ -25,7 +25,8 @@ export function decodeLink(fragment: string): string {
   const f = fragment.replace(/^#/, '');
   if (!f.startsWith(LINK_PREFIX)) throw new LinkError('this link does not carry a StyleGraph graph (no #graph=...)');
   const b64 = f.slice(LINK_PREFIX.length);
-  if (!/^[A-Za-z0-9_-]*$/.test(b64) || b64.length % 4 === 1) throw new LinkError('the graph in this link is not valid base64url (was it cut short?)');
+  if (!/^[A-Za-z0-9_-]*$/.test(b64) || b64.length % 4 === 1)
+    throw new LinkError('the graph in this link is not valid base64url (was it cut short?)');
   const bin = atob(b64.replace(/-/g, '+').replace(/_/g, '/') + '='.repeat((4 - (b64.length % 4)) % 4));
   const bytes = Uint8Array.from(bin, (c) => c.charCodeAt(0));
   let text: Uint8Array;

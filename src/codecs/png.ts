@@ -38,13 +38,15 @@ function chunks(png: Uint8Array): Chunk[] {
   if (png.length < 8 || SIGNATURE.some((b, i) => png[i] !== b)) throw new PngError('not a PNG file');
   const view = new DataView(png.buffer, png.byteOffset, png.byteLength);
   const out: Chunk[] = [];
-  for (let p = 8; p < png.length; ) {
+  for (let p = 8; p < png.length;) {
     if (p + 12 > png.length) throw new PngError('the PNG ends inside a chunk header (truncated file?)');
     const length = view.getUint32(p);
     const type = String.fromCharCode(...png.subarray(p + 4, p + 8));
-    if (p + 12 + length > png.length) throw new PngError(`PNG chunk ${JSON.stringify(type)} runs past the end of the file`);
+    if (p + 12 + length > png.length)
+      throw new PngError(`PNG chunk ${JSON.stringify(type)} runs past the end of the file`);
     const typeAndData = png.subarray(p + 4, p + 8 + length);
-    if (crc32(typeAndData) !== view.getUint32(p + 8 + length)) throw new PngError(`PNG chunk ${JSON.stringify(type)} is corrupt (CRC mismatch)`);
+    if (crc32(typeAndData) !== view.getUint32(p + 8 + length))
+      throw new PngError(`PNG chunk ${JSON.stringify(type)} is corrupt (CRC mismatch)`);
     out.push({ type, start: p, data: png.subarray(p + 8, p + 8 + length) });
     p += 12 + length;
     if (type === 'IEND') break;
@@ -73,7 +75,12 @@ export function embedText(png: Uint8Array, text: string): Uint8Array {
   data.set(head, 0);
   data.set([1, 0, 0, 0], head.length);
   data.set(body, head.length + 4);
-  const parts = [png.subarray(0, 8), ...list.slice(0, -1).map((c) => png.subarray(c.start, c.start + 12 + c.data.length)), chunk('iTXt', data), chunk('IEND', new Uint8Array())];
+  const parts = [
+    png.subarray(0, 8),
+    ...list.slice(0, -1).map((c) => png.subarray(c.start, c.start + 12 + c.data.length)),
+    chunk('iTXt', data),
+    chunk('IEND', new Uint8Array()),
+  ];
   const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
   let at = 0;
   for (const p of parts) out.set(p, (at += p.length) - p.length);

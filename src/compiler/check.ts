@@ -13,22 +13,38 @@ import { compile, type CompileOptions, type CompileResult } from './compile';
  * Checkpoint names that neither the manifest nor `knownWeights` knows are warned about (they run on random weights).
  */
 export function checkGraph(
-  model: GraphModel, registry: NodeRegistry, options: Partial<CompileOptions> = {}, knownWeights: (name: string) => boolean = () => false,
+  model: GraphModel,
+  registry: NodeRegistry,
+  options: Partial<CompileOptions> = {},
+  knownWeights: (name: string) => boolean = () => false,
 ): CompileResult {
   // Without a host that describes tfjs models (validate), note which ones a node asked for and did not get.
   const undescribed = new Set<string>();
   const modelLayers = options.modelLayers ?? ((source: string) => void undescribed.add(source));
   const compiled = compile(model, registry, { size: 256, ...options, modelLayers });
-  const result = { ...compiled, diagnostics: [...compiled.diagnostics, ...unknownCheckpoints(model, registry, (n) => !!manifestEntry(n) || knownWeights(n))] };
+  const result = {
+    ...compiled,
+    diagnostics: [
+      ...compiled.diagnostics,
+      ...unknownCheckpoints(model, registry, (n) => !!manifestEntry(n) || knownWeights(n)),
+    ],
+  };
   if (result.plan || options.modelLayers) return result;
   // Compiling stopped at a node that asked for a model's layers and got none: what follows is checked when it loads.
   const last = compiled.diagnostics.at(-1);
   const node = model.nodes.find((n) => n.id === last?.nodeId);
-  const waitsForModel = !!node && Object.entries(registry.get(node.type)?.params ?? {})
-    .some(([name, p]) => p.kind === 'model' && undescribed.has(String(node.params[name] ?? p.default)));
+  const waitsForModel =
+    !!node &&
+    Object.entries(registry.get(node.type)?.params ?? {}).some(
+      ([name, p]) => p.kind === 'model' && undescribed.has(String(node.params[name] ?? p.default)),
+    );
   if (!last || last.code !== 'param' || !waitsForModel) return result;
   return {
     plan: null,
-    diagnostics: result.diagnostics.map((d) => (d === last ? { ...d, severity: 'warning', message: `${d.message}: shapes from "${d.nodeId}" on are checked when it loads` } : d)),
+    diagnostics: result.diagnostics.map((d) =>
+      d === last
+        ? { ...d, severity: 'warning', message: `${d.message}: shapes from "${d.nodeId}" on are checked when it loads` }
+        : d,
+    ),
   };
 }

@@ -4,7 +4,15 @@ import { edgeKey, topologicalOrder, type GraphEdge, type GraphModel, type GraphN
 import { validateGraph } from '../graph/validate';
 import { resolveParams } from '../plugin/params';
 import type { NodeRegistry } from '../plugin/registry';
-import { encoderRole, lossRole, numberParam, optimiserLoop, optimiserRole, sumRole, type OptimiserLoop } from '../plugin/roles';
+import {
+  encoderRole,
+  lossRole,
+  numberParam,
+  optimiserLoop,
+  optimiserRole,
+  sumRole,
+  type OptimiserLoop,
+} from '../plugin/roles';
 import { outputsOf, type NodeTypeDef, type ParamValues, type ShapeContext, type ValueInfo } from '../plugin/types';
 import { estimate } from './estimate';
 import { signSteps } from './signature';
@@ -36,7 +44,16 @@ interface NodeInfo {
 /** Validates the model and turns it into an execution plan. Never throws on user input. */
 export function compile(model: GraphModel, registry: NodeRegistry, options: CompileOptions): CompileResult {
   if (!Number.isInteger(options.size) || options.size < 8)
-    return { plan: null, diagnostics: [{ severity: 'error', path: '$', message: `the image size must be a whole number of pixels, at least 8 (got ${options.size})` }] };
+    return {
+      plan: null,
+      diagnostics: [
+        {
+          severity: 'error',
+          path: '$',
+          message: `the image size must be a whole number of pixels, at least 8 (got ${options.size})`,
+        },
+      ],
+    };
   // Only what an output needs can block a run: a problem on a node that reaches no output (a node just added
   // from the palette, a pasted loss not wired yet) is a warning, and the node is left out.
   const withRole = (role: string) => model.nodes.filter((n) => registry.get(n.type)?.role === role).map((n) => n.id);
@@ -45,9 +62,13 @@ export function compile(model: GraphModel, registry: NodeRegistry, options: Comp
   const diagnostics = validateGraph(model, registry).map((d): Diagnostic =>
     d.severity === 'error' && outputIds.length && d.nodeId && !feeding.has(d.nodeId) && DROPPABLE.has(d.code ?? '')
       ? { ...d, severity: 'warning', message: `${d.message}; "${d.nodeId}" reaches no output, so it is left out` }
-      : d);
+      : d,
+  );
   if (hasErrors(diagnostics)) return { plan: null, diagnostics };
-  const fail = (d: Omit<Diagnostic, 'severity'>): CompileResult => ({ plan: null, diagnostics: [...diagnostics, { severity: 'error', ...d }] });
+  const fail = (d: Omit<Diagnostic, 'severity'>): CompileResult => ({
+    plan: null,
+    diagnostics: [...diagnostics, { severity: 'error', ...d }],
+  });
 
   const nodes = new Map<string, NodeInfo>();
   model.nodes.forEach((node, i) => {
@@ -67,15 +88,32 @@ export function compile(model: GraphModel, registry: NodeRegistry, options: Comp
     }
     const through = passThrough(n, edges);
     if (through) edges = through;
-    else diagnostics.push({ severity: 'warning', path: `${n.path}.bypass`, nodeId: n.node.id, message: `"${n.node.id}" has no connected input of its output's type to pass on, so it still runs` });
+    else
+      diagnostics.push({
+        severity: 'warning',
+        path: `${n.path}.bypass`,
+        nodeId: n.node.id,
+        message: `"${n.node.id}" has no connected input of its output's type to pass on, so it still runs`,
+      });
   }
   edges = edges.filter((e) => !bypassed.has(e.from.node));
   for (const n of nodes.values())
-    if (feeding.has(n.node.id)) for (const [name, input] of Object.entries(n.def.inputs))
-      if (!input.optional && !input.multiple && !edges.some((e) => e.to.node === n.node.id && e.to.input === name))
-        return fail({ code: 'missing-input', path: n.path, nodeId: n.node.id, message: `"${n.node.id}".${name} comes from a bypassed term` });
+    if (feeding.has(n.node.id))
+      for (const [name, input] of Object.entries(n.def.inputs))
+        if (!input.optional && !input.multiple && !edges.some((e) => e.to.node === n.node.id && e.to.input === name))
+          return fail({
+            code: 'missing-input',
+            path: n.path,
+            nodeId: n.node.id,
+            message: `"${n.node.id}".${name} comes from a bypassed term`,
+          });
 
-  if (!outputIds.length) return fail({ code: 'no-output', path: '$.nodes', message: 'the graph has no output node, so nothing would be computed; add an Output image' });
+  if (!outputIds.length)
+    return fail({
+      code: 'no-output',
+      path: '$.nodes',
+      message: 'the graph has no output node, so nothing would be computed; add an Output image',
+    });
 
   // What the outputs need once bypassed terms are dropped.
   const needed = neededBy(outputIds, optimiserIds, edges);
@@ -88,7 +126,12 @@ export function compile(model: GraphModel, registry: NodeRegistry, options: Comp
   // The optimiser and its variable.
   const optimisers = order.order.filter((id) => nodes.get(id)!.def.role === 'optimiser');
   if (optimisers.length > 1)
-    return fail({ code: 'optimiser', path: '$.nodes', nodeId: optimisers[1], message: `one optimiser per graph for now; found ${optimisers.join(', ')}` });
+    return fail({
+      code: 'optimiser',
+      path: '$.nodes',
+      nodeId: optimisers[1],
+      message: `one optimiser per graph for now; found ${optimisers.join(', ')}`,
+    });
   let optimiser: PlanOptimiser | null = null;
   const phase = new Map<string, Phase>(order.order.map((id) => [id, 'once']));
   if (optimisers.length) {
@@ -96,25 +139,55 @@ export function compile(model: GraphModel, registry: NodeRegistry, options: Comp
     const opt = nodes.get(optId)!;
     const role = optimiserRole(opt.def);
     const lossEdge = edges.find((e) => e.to.node === optId && e.to.input === role.loss);
-    if (!lossEdge) return fail({ code: 'optimiser', path: opt.path, nodeId: optId, message: `the optimiser "${optId}" has no loss connected` });
+    if (!lossEdge)
+      return fail({
+        code: 'optimiser',
+        path: opt.path,
+        nodeId: optId,
+        message: `the optimiser "${optId}" has no loss connected`,
+      });
     const variables: PlanOptimiser['variables'] = [];
     for (const e of edges.filter((e) => e.to.node === optId && e.to.input !== role.loss)) {
       const v = nodes.get(e.from.node)!;
       if (v.def.role !== 'variable')
-        return fail({ code: 'optimiser', path: opt.path, nodeId: optId, message: `what the optimiser "${optId}" updates must come from an Image variable or a model node, not "${v.node.id}" (${v.def.title})` });
-      variables.push({ node: v.node.id, key: edgeKey(e.from.node, e.from.output), socket: opt.def.inputs[e.to.input]!.type as 'Image' | 'Model' });
+        return fail({
+          code: 'optimiser',
+          path: opt.path,
+          nodeId: optId,
+          message: `what the optimiser "${optId}" updates must come from an Image variable or a model node, not "${v.node.id}" (${v.def.title})`,
+        });
+      variables.push({
+        node: v.node.id,
+        key: edgeKey(e.from.node, e.from.output),
+        socket: opt.def.inputs[e.to.input]!.type as 'Image' | 'Model',
+      });
     }
-    if (!variables.length) return fail({ code: 'optimiser', path: opt.path, nodeId: optId, message: `the optimiser "${optId}" has nothing to update` });
+    if (!variables.length)
+      return fail({
+        code: 'optimiser',
+        path: opt.path,
+        nodeId: optId,
+        message: `the optimiser "${optId}" has nothing to update`,
+      });
     const result = role.result !== undefined && role.result in outputsOf(opt.def, opt.params) ? role.result : null;
     let loop: OptimiserLoop;
     try {
       loop = optimiserLoop(role, opt.params);
     } catch (e) {
-      return fail({ code: 'optimiser', path: opt.path, nodeId: optId, message: `the optimiser "${optId}": ${e instanceof Error ? e.message : String(e)}` });
+      return fail({
+        code: 'optimiser',
+        path: opt.path,
+        nodeId: optId,
+        message: `the optimiser "${optId}": ${e instanceof Error ? e.message : String(e)}`,
+      });
     }
     optimiser = {
-      nodeId: optId, variables, lossKey: edgeKey(lossEdge.from.node, lossEdge.from.output),
-      resultKey: result === null ? null : edgeKey(optId, result), loop, stateBytes: 0,
+      nodeId: optId,
+      variables,
+      lossKey: edgeKey(lossEdge.from.node, lossEdge.from.output),
+      resultKey: result === null ? null : edgeKey(optId, result),
+      loop,
+      stateBytes: 0,
     };
     const forLoss = reachBackward([lossEdge.from.node], edges);
     // What changes from one iteration to the next: everything downstream of a variable or a stream.
@@ -134,7 +207,12 @@ export function compile(model: GraphModel, registry: NodeRegistry, options: Comp
     }
     for (const v of variables)
       if (!forLoss.has(v.node))
-        diagnostics.push({ severity: 'warning', path: opt.path, nodeId: optId, message: `the loss does not depend on "${v.node}", so the optimiser cannot change it` });
+        diagnostics.push({
+          severity: 'warning',
+          path: opt.path,
+          nodeId: optId,
+          message: `the loss does not depend on "${v.node}", so the optimiser cannot change it`,
+        });
   }
 
   // Shape inference.
@@ -146,7 +224,9 @@ export function compile(model: GraphModel, registry: NodeRegistry, options: Comp
     const keys: Record<string, string | string[]> = {};
     const ctxInputs: ShapeContext['inputs'] = {};
     for (const [name, input] of Object.entries(n.def.inputs)) {
-      const into = edges.filter((e) => e.to.node === id && e.to.input === name).map((e) => edgeKey(e.from.node, e.from.output));
+      const into = edges
+        .filter((e) => e.to.node === id && e.to.input === name)
+        .map((e) => edgeKey(e.from.node, e.from.output));
       if (input.multiple) {
         keys[name] = into;
         ctxInputs[name] = into.map((k) => infos.get(k)!);
@@ -159,15 +239,29 @@ export function compile(model: GraphModel, registry: NodeRegistry, options: Comp
     let out: Record<string, ValueInfo>;
     try {
       out = n.def.infer({
-        params: n.params, inputs: ctxInputs, size: options.size, imageSize: options.imageSize, modelLayers: options.modelLayers,
+        params: n.params,
+        inputs: ctxInputs,
+        size: options.size,
+        imageSize: options.imageSize,
+        modelLayers: options.modelLayers,
         checkpointShapes: options.checkpointShapes,
       });
     } catch (e) {
-      return fail({ code: 'param', path: n.path, nodeId: id, message: `${id} (${n.def.title}): ${e instanceof Error ? e.message : String(e)}` });
+      return fail({
+        code: 'param',
+        path: n.path,
+        nodeId: id,
+        message: `${id} (${n.def.title}): ${e instanceof Error ? e.message : String(e)}`,
+      });
     }
     for (const [name, def] of Object.entries(outputsOf(n.def, n.params))) {
       const info = out[name];
-      if (!info) return fail({ path: n.path, nodeId: id, message: `${id}: the node type "${n.def.type}" did not infer output "${name}" (a plugin bug)` });
+      if (!info)
+        return fail({
+          path: n.path,
+          nodeId: id,
+          message: `${id}: the node type "${n.def.type}" did not infer output "${name}" (a plugin bug)`,
+        });
       infos.set(edgeKey(id, name), info);
       sockets.set(edgeKey(id, name), def.type);
     }
@@ -200,7 +294,16 @@ export function compile(model: GraphModel, registry: NodeRegistry, options: Comp
           existing.outputs.push(...outs);
           continue;
         }
-        const step = newStep(steps, { id: `pass:${id}`, kind: 'pass', nodes: [id], type: n.def.type, phase: ph, inputs: { [encoderRole(n.def).image]: image }, outputs: outs, taps: [...taps] });
+        const step = newStep(steps, {
+          id: `pass:${id}`,
+          kind: 'pass',
+          nodes: [id],
+          type: n.def.type,
+          phase: ph,
+          inputs: { [encoderRole(n.def).image]: image },
+          outputs: outs,
+          taps: [...taps],
+        });
         passes.set(group, step);
         continue;
       }
@@ -212,7 +315,15 @@ export function compile(model: GraphModel, registry: NodeRegistry, options: Comp
         const info = prepare.info(infos.get(src)!, n.params);
         infos.set(prepared, info);
         sockets.set(prepared, prepare.socket);
-        newStep(steps, { id: `${id}.${name}:prepare`, kind: 'prepare', nodes: [id], type: n.def.type, phase: srcPhase === 'once' ? 'once' : ph, inputs: { [name]: src }, outputs: [value(prepared)] });
+        newStep(steps, {
+          id: `${id}.${name}:prepare`,
+          kind: 'prepare',
+          nodes: [id],
+          type: n.def.type,
+          phase: srcPhase === 'once' ? 'once' : ph,
+          inputs: { [name]: src },
+          outputs: [value(prepared)],
+        });
         keys[name] = prepared;
       }
       const outs = Object.keys(outputsOf(n.def, n.params)).map((o) => value(edgeKey(id, o)));
@@ -231,24 +342,43 @@ export function compile(model: GraphModel, registry: NodeRegistry, options: Comp
       s.flops = c.flops;
       s.transientBytes = c.activationBytes;
     } else if (s.kind === 'node' && n.def.flops) {
-      s.flops = n.def.flops({ params: n.params, inputs, size: options.size }, Object.fromEntries(s.outputs.map((o) => [o.key.slice(s.id.length + 1), o.info])));
+      s.flops = n.def.flops(
+        { params: n.params, inputs, size: options.size },
+        Object.fromEntries(s.outputs.map((o) => [o.key.slice(s.id.length + 1), o.info])),
+      );
     }
   }
 
-  signSteps(steps, (id) => nodes.get(id)!.params, options.size, (s) => nodes.get(s.nodes[0]!)!.def);
+  signSteps(
+    steps,
+    (id) => nodes.get(id)!.params,
+    options.size,
+    (s) => nodes.get(s.nodes[0]!)!.def,
+  );
   const retained = computeLifetimes(steps, optimiser);
   const terms: LossTerm[] = optimiser ? lossTerms(order.order, nodes, phase, edges, optimiser) : [];
   const params = Object.fromEntries([...nodes].map(([id, n]) => [id, n.params]));
   const dropped = model.nodes.map((n) => n.id).filter((id) => !needed.has(id));
   const plan: Plan = {
-    size: options.size, steps, params, optimiser, terms, retained, dropped,
+    size: options.size,
+    steps,
+    params,
+    optimiser,
+    terms,
+    retained,
+    dropped,
     outputs: outputIds.map((id) => ({ nodeId: id, key: Object.values(inputKeys.get(id)!)[0] as string })),
     estimate: { flopsOnce: 0, flopsPerIteration: 0, flopsAfter: 0, weightBytes: 0, peakBytes: 0 },
   };
-  if (optimiser) optimiser.stateBytes = optimiserStateBytes(optimiser, optimiser.variables.reduce((a, v) => a + value(v.key).bytes, 0));
+  if (optimiser)
+    optimiser.stateBytes = optimiserStateBytes(
+      optimiser,
+      optimiser.variables.reduce((a, v) => a + value(v.key).bytes, 0),
+    );
   plan.estimate = estimate(plan, (step) => {
     const n = nodes.get(step.nodes[0]!)!;
-    return n.def.shared!.cost(step.taps!, infos.get(step.inputs[encoderRole(n.def).image] as string)!.shape, n.params).weightBytes;
+    return n.def.shared!.cost(step.taps!, infos.get(step.inputs[encoderRole(n.def).image] as string)!.shape, n.params)
+      .weightBytes;
   });
   return { plan, diagnostics };
 }
@@ -306,7 +436,11 @@ function optimiserStateBytes(opt: PlanOptimiser, variableBytes: number): number 
 
 /** Loss-role nodes feeding the optimiser, with the weights of the sums between them and the total. */
 function lossTerms(
-  order: string[], nodes: Map<string, NodeInfo>, phase: Map<string, Phase>, edges: GraphEdge[], opt: PlanOptimiser,
+  order: string[],
+  nodes: Map<string, NodeInfo>,
+  phase: Map<string, Phase>,
+  edges: GraphEdge[],
+  opt: PlanOptimiser,
 ): LossTerm[] {
   const lossNode = opt.lossKey.split('.')[0]!;
   const multiplier = new Map<string, number | null>([[lossNode, 1]]);
@@ -327,7 +461,11 @@ function lossTerms(
   }
   return order
     .filter((id) => nodes.get(id)!.def.role === 'loss' && multiplier.has(id))
-    .map((id) => ({ nodeId: id, key: edgeKey(id, lossRole(nodes.get(id)!.def).output), multiplier: multiplier.get(id)! }));
+    .map((id) => ({
+      nodeId: id,
+      key: edgeKey(id, lossRole(nodes.get(id)!.def).output),
+      multiplier: multiplier.get(id)!,
+    }));
 }
 
 /** Problems of a single node that do not matter when the node reaches no output. */

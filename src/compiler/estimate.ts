@@ -12,7 +12,8 @@ export function estimate(plan: Plan, weightBytesOf: (pass: PlanStep) => number):
   const bytesOf = new Map(plan.steps.flatMap((s) => s.outputs.map((o) => [o.key, o.bytes] as const)));
   const inPhase = (p: PlanStep['phase']) => plan.steps.filter((s) => s.phase === p);
   const weights = new Map<string, number>();
-  for (const s of plan.steps) if (s.kind === 'pass') weights.set(s.type, Math.max(weights.get(s.type) ?? 0, weightBytesOf(s)));
+  for (const s of plan.steps)
+    if (s.kind === 'pass') weights.set(s.type, Math.max(weights.get(s.type) ?? 0, weightBytesOf(s)));
   const weightBytes = sum([...weights.values()]);
 
   const simulate = (steps: PlanStep[], base: number): number => {
@@ -28,7 +29,10 @@ export function estimate(plan: Plan, weightBytesOf: (pass: PlanStep) => number):
   let peak = simulate(inPhase('once'), 0);
   const opt = plan.optimiser;
   if (opt) {
-    const base = sum(plan.retained.map((k) => bytesOf.get(k) ?? 0)) + sum(opt.variables.map((v) => bytesOf.get(v.key) ?? 0)) + opt.stateBytes;
+    const base =
+      sum(plan.retained.map((k) => bytesOf.get(k) ?? 0)) +
+      sum(opt.variables.map((v) => bytesOf.get(v.key) ?? 0)) +
+      opt.stateBytes;
     const loop = inPhase('loop');
     peak = Math.max(peak, base + 2 * sum(loop.map((s) => s.transientBytes + sum(s.outputs.map((o) => o.bytes)))));
     peak = Math.max(peak, simulate(inPhase('after'), base));

@@ -28,25 +28,43 @@ export function formatPlan(plan: Plan): string {
   const lines: string[] = [];
   const opt = plan.optimiser;
   const iterations = opt ? opt.loop.steps : 0;
-  lines.push(`Plan at ${plan.size} px: ${plan.steps.length} steps${opt ? `, ${iterations} ${opt.loop.method} iterations` : ''}`);
+  lines.push(
+    `Plan at ${plan.size} px: ${plan.steps.length} steps${opt ? `, ${iterations} ${opt.loop.method} iterations` : ''}`,
+  );
   const rows = plan.steps.map((s) => [
-    String(s.index), s.phase, describe(s),
-    s.outputs.map((o) => `${o.key.slice(o.key.indexOf('.') + 1)} ${formatShape(o.info.shape)}`).join(', ') || '(collects result)',
+    String(s.index),
+    s.phase,
+    describe(s),
+    s.outputs.map((o) => `${o.key.slice(o.key.indexOf('.') + 1)} ${formatShape(o.info.shape)}`).join(', ') ||
+      '(collects result)',
     formatFlops(s.flops),
   ]);
   const header = ['#', 'phase', 'step', 'outputs', 'FLOPs'];
-  const widths = header.map((h, i) => Math.min(i === 3 ? 60 : 200, Math.max(h.length, ...rows.map((r) => r[i]!.length))));
-  const fmt = (r: string[]) => r.map((c, i) => (c.length > widths[i]! ? c.slice(0, widths[i]! - 1) + '…' : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  const widths = header.map((h, i) =>
+    Math.min(i === 3 ? 60 : 200, Math.max(h.length, ...rows.map((r) => r[i]!.length))),
+  );
+  const fmt = (r: string[]) =>
+    r
+      .map((c, i) => (c.length > widths[i]! ? c.slice(0, widths[i]! - 1) + '…' : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   lines.push(fmt(header), ...rows.map(fmt));
   const e = plan.estimate;
   lines.push('');
   // A feed-forward graph has no loop: its cost is the one pass (there is no step to count per).
-  if (!opt) lines.push(`one pass:        ${formatFlops(e.flopsOnce + e.flopsAfter)}FLOP (feed-forward, no optimisation loop)`);
+  if (!opt)
+    lines.push(`one pass:        ${formatFlops(e.flopsOnce + e.flopsAfter)}FLOP (feed-forward, no optimisation loop)`);
   else lines.push(`before the loop: ${formatFlops(e.flopsOnce)}FLOP`);
-  if (opt) lines.push(`per iteration:   ${formatFlops(e.flopsPerIteration)}FLOP (forward + backward), ${formatFlops(e.flopsPerIteration * iterations)}FLOP for ${iterations}`);
+  if (opt)
+    lines.push(
+      `per iteration:   ${formatFlops(e.flopsPerIteration)}FLOP (forward + backward), ${formatFlops(e.flopsPerIteration * iterations)}FLOP for ${iterations}`,
+    );
   if (opt && e.flopsAfter) lines.push(`after the loop:  ${formatFlops(e.flopsAfter)}FLOP`);
   lines.push(`peak memory:     about ${formatBytes(e.peakBytes)} (weights ${formatBytes(e.weightBytes)})`);
-  if (plan.terms.length) lines.push(`loss terms:      ${plan.terms.map((t) => (t.multiplier === null || t.multiplier === 1 ? t.nodeId : `${t.nodeId} x${t.multiplier}`)).join(', ')}`);
+  if (plan.terms.length)
+    lines.push(
+      `loss terms:      ${plan.terms.map((t) => (t.multiplier === null || t.multiplier === 1 ? t.nodeId : `${t.nodeId} x${t.multiplier}`)).join(', ')}`,
+    );
   if (plan.retained.length) lines.push(`kept through the loop: ${plan.retained.join(', ')}`);
   if (plan.dropped.length) lines.push(`dropped (reach no output): ${plan.dropped.join(', ')}`);
   return lines.join('\n');

@@ -12,15 +12,24 @@ import { PACKS_INDEX, type ProjectPack } from '../web/pack-store';
  */
 export async function projectPacks(root: string): Promise<{ pack: ProjectPack; file: string }[]> {
   const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { stylegraph?: { plugins?: unknown } };
-  const listed = Array.isArray(pkg.stylegraph?.plugins) ? pkg.stylegraph.plugins.filter((p): p is string => typeof p === 'string') : [];
+  const listed = Array.isArray(pkg.stylegraph?.plugins)
+    ? pkg.stylegraph.plugins.filter((p): p is string => typeof p === 'string')
+    : [];
   const out: { pack: ProjectPack; file: string }[] = [];
   for (const path of listed) {
     if (/^[a-z][a-z0-9+.-]*:/i.test(path)) continue;
     const dir = resolve(root, path);
-    const meta = JSON.parse(await readFile(join(dir, 'package.json'), 'utf8').catch(() => '{}')) as { exports?: unknown; main?: string; description?: string };
-    const entry = typeof meta.exports === 'string' ? meta.exports : meta.main ?? 'index.js';
+    const meta = JSON.parse(await readFile(join(dir, 'package.json'), 'utf8').catch(() => '{}')) as {
+      exports?: unknown;
+      main?: string;
+      description?: string;
+    };
+    const entry = typeof meta.exports === 'string' ? meta.exports : (meta.main ?? 'index.js');
     const id = basename(dir).replace(/[^A-Za-z0-9_-]/g, '_');
-    out.push({ pack: { id, path, url: `packs/${id}.js`, ...(meta.description ? { description: meta.description } : {}) }, file: join(dir, entry) });
+    out.push({
+      pack: { id, path, url: `packs/${id}.js`, ...(meta.description ? { description: meta.description } : {}) },
+      file: join(dir, entry),
+    });
   }
   return out;
 }
@@ -39,7 +48,9 @@ export function examplePacks(root: string): Plugin {
       if (!found) {
         res.statusCode = 404;
         res.setHeader('Content-Type', 'text/plain');
-        return res.end(`no node pack at ${path}; the project's packs: ${packs.map((p) => p.pack.url).join(', ') || 'none'}`);
+        return res.end(
+          `no node pack at ${path}; the project's packs: ${packs.map((p) => p.pack.url).join(', ') || 'none'}`,
+        );
       }
       res.setHeader('Content-Type', 'text/javascript');
       res.end(await readFile(found.file));
@@ -54,7 +65,8 @@ export function examplePacks(root: string): Plugin {
     async generateBundle() {
       const packs = await projectPacks(root);
       this.emitFile({ type: 'asset', fileName: PACKS_INDEX, source: JSON.stringify(packs.map((p) => p.pack)) });
-      for (const p of packs) this.emitFile({ type: 'asset', fileName: p.pack.url, source: await readFile(p.file, 'utf8') });
+      for (const p of packs)
+        this.emitFile({ type: 'asset', fileName: p.pack.url, source: await readFile(p.file, 'utf8') });
     },
   };
 }

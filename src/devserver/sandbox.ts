@@ -26,9 +26,13 @@ const VITE_QUERIES = ['raw', 'inline', 'worker', 'sharedworker'];
 const CLIENT = ['/@vite/client', '/@vite/env'];
 
 /** Whether `url` is a module of the worker's graph: the modules reachable from the entry's, or the entry itself. */
-export async function inWorkerGraph(server: Pick<ViteDevServer, 'moduleGraph' | 'config'>, url: string): Promise<boolean> {
+export async function inWorkerGraph(
+  server: Pick<ViteDevServer, 'moduleGraph' | 'config'>,
+  url: string,
+): Promise<boolean> {
   const u = new URL(url, 'http://x');
-  if (u.pathname === WORKER_ENTRY && [...u.searchParams.keys()].every((k) => k === 'worker_file' || k === 'type')) return true;
+  if (u.pathname === WORKER_ENTRY && [...u.searchParams.keys()].every((k) => k === 'worker_file' || k === 'type'))
+    return true;
   if ([...u.searchParams.keys()].some((k) => VITE_QUERIES.includes(k))) return false;
   // Vite's own client, which it injects into a module that uses import.meta.hot (public code, no project file).
   if (CLIENT.includes(u.pathname) && !u.search) return true;
@@ -51,7 +55,10 @@ export async function inWorkerGraph(server: Pick<ViteDevServer, 'moduleGraph' | 
  * What the dev server does with a request: `pass` (not from the sandbox), `allow` (the worker's own module: CORS
  * for origin `null`), or `refuse` (403).
  */
-export async function sandboxRequest(server: Pick<ViteDevServer, 'moduleGraph' | 'config'>, req: Pick<IncomingMessage, 'method' | 'headers' | 'url'>): Promise<'pass' | 'allow' | 'refuse'> {
+export async function sandboxRequest(
+  server: Pick<ViteDevServer, 'moduleGraph' | 'config'>,
+  req: Pick<IncomingMessage, 'method' | 'headers' | 'url'>,
+): Promise<'pass' | 'allow' | 'refuse'> {
   if (req.headers.origin !== 'null') return 'pass';
   const dest = req.headers['sec-fetch-dest'];
   if (req.method !== 'GET' || (dest !== 'script' && dest !== 'worker')) return 'refuse';
@@ -62,21 +69,26 @@ export function sandboxScripts(): Plugin {
   // Returns nothing: a function returned from these hooks would be installed after Vite's own middlewares.
   const use = (server: ViteDevServer): void => {
     server.middlewares.use((req: IncomingMessage, res: ServerResponse, next: () => void) => {
-      sandboxRequest(server, req).then((verdict) => {
-        if (verdict === 'refuse') {
+      sandboxRequest(server, req).then(
+        (verdict) => {
+          if (verdict === 'refuse') {
+            res.statusCode = 403;
+            res.setHeader('Content-Type', 'text/plain');
+            return res.end(
+              "refused: the pack sandbox gets only the run worker's own modules (src/devserver/sandbox.ts)",
+            );
+          }
+          if (verdict === 'allow') {
+            res.setHeader('Access-Control-Allow-Origin', 'null');
+            res.setHeader('Vary', 'Origin');
+          }
+          next();
+        },
+        () => {
           res.statusCode = 403;
-          res.setHeader('Content-Type', 'text/plain');
-          return res.end('refused: the pack sandbox gets only the run worker\'s own modules (src/devserver/sandbox.ts)');
-        }
-        if (verdict === 'allow') {
-          res.setHeader('Access-Control-Allow-Origin', 'null');
-          res.setHeader('Vary', 'Origin');
-        }
-        next();
-      }, () => {
-        res.statusCode = 403;
-        res.end();
-      });
+          res.end();
+        },
+      );
     });
   };
   // `npm start` only: a build hands the worker to the sandbox as text, so `vite preview` and static hosts need no CORS.

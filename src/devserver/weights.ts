@@ -5,10 +5,30 @@ import { join } from 'node:path';
 import type { Plugin } from 'vite';
 import { configuredWeightsMirror } from '../cli/plugins';
 import { checkedFetch, weightsAddressPolicy } from '../cli/address-guard';
-import { cachedDownload, cachedFolder, defaultCacheDir, folderIntact, listCache, type DownloadOptions, type Progress } from '../cli/weights-cache';
+import {
+  cachedDownload,
+  cachedFolder,
+  defaultCacheDir,
+  folderIntact,
+  listCache,
+  type DownloadOptions,
+  type Progress,
+} from '../cli/weights-cache';
 import { knownHash, manifestLimits } from '../cli/weights-fetch';
-import { folderFiles, isFolderEntry, MANIFEST, manifestEntry, weightsUrl, type ManifestEntry } from '../models/weights/manifest';
-import { WEIGHTS_ROUTE, type WeightsFolderInfo, type WeightsServerInfo, type WeightsServerProgress } from '../web/weights-route';
+import {
+  folderFiles,
+  isFolderEntry,
+  MANIFEST,
+  manifestEntry,
+  weightsUrl,
+  type ManifestEntry,
+} from '../models/weights/manifest';
+import {
+  WEIGHTS_ROUTE,
+  type WeightsFolderInfo,
+  type WeightsServerInfo,
+  type WeightsServerProgress,
+} from '../web/weights-route';
 
 /**
  * The editor's server (Vite's dev server under `npm start`, and `vite preview`) fetches manifest checkpoints into
@@ -96,7 +116,11 @@ export function weightsMiddleware(options: WeightsServerOptions = {}) {
     const opts: DownloadOptions = {
       name: entry.name,
       onProgress: (p: Progress) => (d.progress = p),
-      fetch: ((input, init) => get(input, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, controller.signal]) : controller.signal })) as typeof fetch,
+      fetch: ((input, init) =>
+        get(input, {
+          ...init,
+          signal: init?.signal ? AbortSignal.any([init.signal, controller.signal]) : controller.signal,
+        })) as typeof fetch,
     };
     // A folder checkpoint is fetched file by file into a cached folder (each file at its path below the mirror's root).
     const done = isFolderEntry(entry)
@@ -117,10 +141,13 @@ export function weightsMiddleware(options: WeightsServerOptions = {}) {
     if (url.pathname !== WEIGHTS_ROUTE && !url.pathname.startsWith(`${WEIGHTS_ROUTE}/`)) return next();
     if (req.method !== 'GET' && req.method !== 'HEAD') return json(res, 405, { error: 'only GET' });
     // Another site's page may not make this server download things.
-    if (req.headers['sec-fetch-site'] === 'cross-site') return json(res, 403, { error: 'cross-site requests are refused' });
-    if (!hostAllowed(req.headers.host, options.allowedHosts?.())) return json(res, 403, { error: `this server does not answer to ${req.headers.host ?? 'no host'}` });
+    if (req.headers['sec-fetch-site'] === 'cross-site')
+      return json(res, 403, { error: 'cross-site requests are refused' });
+    if (!hostAllowed(req.headers.host, options.allowedHosts?.()))
+      return json(res, 403, { error: `this server does not answer to ${req.headers.host ?? 'no host'}` });
     const page = url.searchParams.get('mirror');
-    if (page && !validMirror(page)) return json(res, 400, { error: `the mirror must be an http(s) URL, not "${page}"` });
+    if (page && !validMirror(page))
+      return json(res, 400, { error: `the mirror must be an http(s) URL, not "${page}"` });
     let own: string | null;
     try {
       own = validMirror(await serverMirror());
@@ -132,11 +159,15 @@ export function weightsMiddleware(options: WeightsServerOptions = {}) {
       const info: WeightsServerInfo = { stylegraph: 'weights', mirror: own, names: MANIFEST.map((e) => e.name) };
       return json(res, 200, info);
     }
-    const m = /^([a-z0-9_.-]+)(?:(\/progress)|\/files\/([A-Za-z0-9_.-]+))?$/.exec(url.pathname.slice(WEIGHTS_ROUTE.length + 1));
+    const m = /^([a-z0-9_.-]+)(?:(\/progress)|\/files\/([A-Za-z0-9_.-]+))?$/.exec(
+      url.pathname.slice(WEIGHTS_ROUTE.length + 1),
+    );
     const entry = m ? manifestEntry(m[1]!) : undefined;
     if (!m || !entry) {
       const asked = m?.[1] ?? 'that';
-      return json(res, 404, { error: `no checkpoint named "${asked}" in the weights manifest; known: ${MANIFEST.map((e) => e.name).join(', ')}` });
+      return json(res, 404, {
+        error: `no checkpoint named "${asked}" in the weights manifest; known: ${MANIFEST.map((e) => e.name).join(', ')}`,
+      });
     }
     const source = weightsUrl(entry, mirror);
     if (m[2]) {
@@ -165,7 +196,10 @@ export function weightsMiddleware(options: WeightsServerOptions = {}) {
     if (isFolderEntry(entry)) {
       // The page then asks for each file by its name: GET WEIGHTS_ROUTE/NAME/files/FILE.
       res.setHeader('X-StyleGraph-Source', source);
-      const info: WeightsFolderInfo = { folder: source, files: folderFiles(entry, mirror).map(({ name, size, sha256 }) => ({ name, size, sha256 })) };
+      const info: WeightsFolderInfo = {
+        folder: source,
+        files: folderFiles(entry, mirror).map(({ name, size, sha256 }) => ({ name, size, sha256 })),
+      };
       return json(res, 200, info);
     }
     const size = (await stat(path)).size;
@@ -175,23 +209,35 @@ export function weightsMiddleware(options: WeightsServerOptions = {}) {
     res.setHeader('Cache-Control', 'no-store');
     res.setHeader('X-StyleGraph-Source', source);
     if (req.method === 'HEAD') return void res.end();
-    createReadStream(path).on('error', (e) => res.destroy(e)).pipe(res);
+    createReadStream(path)
+      .on('error', (e) => res.destroy(e))
+      .pipe(res);
   };
 
   /** One file of a folder checkpoint the server has cached whole (from `source`): only the manifest's file names. */
-  async function serveFolderFile(req: IncomingMessage, res: ServerResponse, entry: ManifestEntry, source: string, name: string): Promise<void> {
+  async function serveFolderFile(
+    req: IncomingMessage,
+    res: ServerResponse,
+    entry: ManifestEntry,
+    source: string,
+    name: string,
+  ): Promise<void> {
     const file = folderFiles(entry).find((f) => f.name === name);
     if (!file) return json(res, 404, { error: `${entry.name} has no file named "${name}"` });
     const dir = cacheDir();
     const cached = (await listCache(dir)).find((e) => e.url === source && e.files);
     if (!cached || !(await folderIntact(join(dir, cached.file), cached.files, folderFiles(entry))))
-      return json(res, 409, { error: `${entry.name} is not cached whole yet: GET ${WEIGHTS_ROUTE}/${entry.name} first` });
+      return json(res, 409, {
+        error: `${entry.name} is not cached whole yet: GET ${WEIGHTS_ROUTE}/${entry.name} first`,
+      });
     res.statusCode = 200;
     res.setHeader('Content-Type', 'application/octet-stream');
     res.setHeader('Content-Length', String(file.size));
     res.setHeader('Cache-Control', 'no-store');
     if (req.method === 'HEAD') return void res.end();
-    createReadStream(join(dir, cached.file, file.name)).on('error', (e) => res.destroy(e)).pipe(res);
+    createReadStream(join(dir, cached.file, file.name))
+      .on('error', (e) => res.destroy(e))
+      .pipe(res);
   }
 }
 
@@ -200,8 +246,12 @@ export function weightsServer(options: WeightsServerOptions = {}): Plugin {
   return {
     name: 'stylegraph-weights',
     configureServer: (server) =>
-      void server.middlewares.use(weightsMiddleware({ allowedHosts: () => server.config.server.allowedHosts, ...options })),
+      void server.middlewares.use(
+        weightsMiddleware({ allowedHosts: () => server.config.server.allowedHosts, ...options }),
+      ),
     configurePreviewServer: (server) =>
-      void server.middlewares.use(weightsMiddleware({ allowedHosts: () => server.config.preview.allowedHosts, ...options })),
+      void server.middlewares.use(
+        weightsMiddleware({ allowedHosts: () => server.config.preview.allowedHosts, ...options }),
+      ),
   };
 }

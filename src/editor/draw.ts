@@ -15,7 +15,8 @@ export function drawRgba(canvas: HTMLCanvasElement | null, img: RgbaImage | null
   const ctx = canvas.getContext('2d');
   if (!ctx || typeof ImageData === 'undefined') return;
   // ImageData wants bytes on a plain ArrayBuffer; copy only when they are not.
-  const bytes = data.buffer instanceof ArrayBuffer ? (data as Uint8ClampedArray<ArrayBuffer>) : new Uint8ClampedArray(data);
+  const bytes =
+    data.buffer instanceof ArrayBuffer ? (data as Uint8ClampedArray<ArrayBuffer>) : new Uint8ClampedArray(data);
   const exact = bytes.length === width * height * 4 ? bytes : bytes.subarray(0, width * height * 4);
   ctx.putImageData(new ImageData(exact, width, height), 0, 0);
 }

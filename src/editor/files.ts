@@ -65,7 +65,10 @@ export async function shareLink(graph: GraphStore, embed = false): Promise<strin
   const { fragment, tooLong } = encodeLink(await documentFor(graph, embed));
   const url = `${location.origin}${location.pathname}#${fragment}`;
   if (tooLong) {
-    graph.tell(`this graph makes a link of ${url.length} characters, longer than most chats and browsers take; save it as a file instead`, true);
+    graph.tell(
+      `this graph makes a link of ${url.length} characters, longer than most chats and browsers take; save it as a file instead`,
+      true,
+    );
     return url;
   }
   try {
@@ -81,7 +84,11 @@ export async function shareLink(graph: GraphStore, embed = false): Promise<strin
  * A dropped or picked file: a graph (.json, or a PNG with an embedded graph) opens; any other image becomes
  * the source of the image node given, or of a new image node at `at`.
  */
-export async function openFile(graph: GraphStore, file: File, target?: { node?: string; at?: { x: number; y: number } }) {
+export async function openFile(
+  graph: GraphStore,
+  file: File,
+  target?: { node?: string; at?: { x: number; y: number } },
+) {
   const bytes = new Uint8Array(await file.arrayBuffer());
   if (file.name.endsWith('.json') || file.type === 'application/json') {
     if (graph.open(new TextDecoder().decode(bytes), file.name)) remember(file.name, new TextDecoder().decode(bytes));
@@ -121,7 +128,9 @@ export interface RecentEntry {
 /** The last few graphs opened or saved, kept in this browser. */
 export function recent(): RecentEntry[] {
   try {
-    return (JSON.parse(localStorage.getItem(RECENT) ?? '[]') as RecentEntry[]).filter((r) => typeof r.document === 'string');
+    return (JSON.parse(localStorage.getItem(RECENT) ?? '[]') as RecentEntry[]).filter(
+      (r) => typeof r.document === 'string',
+    );
   } catch {
     return [];
   }
@@ -129,7 +138,10 @@ export function recent(): RecentEntry[] {
 
 export function remember(name: string, documentText: string) {
   if (documentText.length > 512 * 1024) return;
-  const list = [{ name, at: new Date().toISOString(), document: documentText }, ...recent().filter((r) => r.name !== name)].slice(0, 8);
+  const list = [
+    { name, at: new Date().toISOString(), document: documentText },
+    ...recent().filter((r) => r.name !== name),
+  ].slice(0, 8);
   try {
     localStorage.setItem(RECENT, JSON.stringify(list));
   } catch {

@@ -21,9 +21,15 @@ export interface HostLimit {
  * names, which live in `presets/` in a clone.
  */
 export function hostLimit(
-  model: GraphModel, registry: NodeRegistry, fileName: string, inPlan: ReadonlySet<string> | null, presets: readonly string[] = [],
+  model: GraphModel,
+  registry: NodeRegistry,
+  fileName: string,
+  inPlan: ReadonlySet<string> | null,
+  presets: readonly string[] = [],
 ): HostLimit | null {
-  const folders = model.nodes.filter((n) => FOLDER_NODE_TYPES.has(n.type) && !n.bypass && (!inPlan || inPlan.has(n.id)));
+  const folders = model.nodes.filter(
+    (n) => FOLDER_NODE_TYPES.has(n.type) && !n.bypass && (!inPlan || inPlan.has(n.id)),
+  );
   if (!folders.length) return null;
   const name = fileName.endsWith('.json') ? fileName : `${fileName}.json`;
   const file = presets.includes(name) ? `presets/${name}` : name;

@@ -8,7 +8,10 @@ import { registry } from './registry';
  * at once (its shape inference is cheap), so the picker shows whichever network is chosen.
  */
 export function layerChoices(
-  node: GraphNode, param: ParamDef, size: number, inputShapes: Record<string, number[]>,
+  node: GraphNode,
+  param: ParamDef,
+  size: number,
+  inputShapes: Record<string, number[]>,
 ): { name: string; shape?: number[] }[] {
   if (param.kind !== 'layer' && param.kind !== 'layers') return [];
   const def = registry.get(node.type);
@@ -27,14 +30,21 @@ export function layerChoices(
 }
 
 /** Bundled sample images, served next to the presets. */
-export const SAMPLES = Object.keys(import.meta.glob('../../presets/images/*.{jpg,png}')).map((p) => `images/${p.split('/').pop()}`);
+export const SAMPLES = Object.keys(import.meta.glob('../../presets/images/*.{jpg,png}')).map(
+  (p) => `images/${p.split('/').pop()}`,
+);
 
 /**
  * A text parameter that names layers of the node's tfjs model (an encoder's roles.encoder.taps, with its
  * roles.encoder.model), shown as a layer picker once the model's layers are known: the list comes from the model,
  * with shapes; the value stays text.
  */
-export function modelTapsPicker(node: GraphNode, name: string, param: ParamDef, known: Map<string, Map<string, number[]> | { error: string }>) {
+export function modelTapsPicker(
+  node: GraphNode,
+  name: string,
+  param: ParamDef,
+  known: Map<string, Map<string, number[]> | { error: string }>,
+) {
   const encoder = registry.get(node.type)?.roles?.encoder;
   if (param.kind !== 'string' || encoder?.taps !== name || encoder.model === undefined) return null;
   const given = node.params[encoder.model];
@@ -43,10 +53,19 @@ export function modelTapsPicker(node: GraphNode, name: string, param: ParamDef, 
   const layers = known.get(source);
   if (!(layers instanceof Map)) return { error: layers?.error ?? null, source };
   const names = [...layers.keys()];
-  const value = String(node.params[name] ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const value = String(node.params[name] ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   return {
     source,
-    def: { kind: 'layers', default: [], layers: names, label: param.label ?? name, description: `${param.description ?? ''} Layers of ${source}.` } as ParamDef,
+    def: {
+      kind: 'layers',
+      default: [],
+      layers: names,
+      label: param.label ?? name,
+      description: `${param.description ?? ''} Layers of ${source}.`,
+    } as ParamDef,
     value,
     layers: names.map((n) => ({ name: n, shape: layers.get(n)! })),
     toParam: (v: unknown) => (Array.isArray(v) ? v.join(', ') : String(v)),

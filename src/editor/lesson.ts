@@ -10,9 +10,20 @@ import type { GraphModel } from '../graph/model';
  * explaining each node with its type's description.
  */
 const zLesson = z.object({
-  steps: z.array(z.object({ node: z.string(), text: z.string().max(2000) })).max(100).optional(),
+  steps: z
+    .array(z.object({ node: z.string(), text: z.string().max(2000) }))
+    .max(100)
+    .optional(),
   expose: z
-    .array(z.object({ node: z.string(), param: z.string(), label: z.string().max(200).optional(), min: z.number().finite().optional(), max: z.number().finite().optional() }))
+    .array(
+      z.object({
+        node: z.string(),
+        param: z.string(),
+        label: z.string().max(200).optional(),
+        min: z.number().finite().optional(),
+        max: z.number().finite().optional(),
+      }),
+    )
     .max(20)
     .default([]),
 });
@@ -42,15 +53,26 @@ export function lessonOf(model: GraphModel, registry: NodeRegistry, plan: Plan |
   const steps: LessonStep[] = written.length
     ? written.map((s) => ({ node: s.node, title: title(s.node), text: s.text }))
     : [...new Set((plan?.steps ?? []).flatMap((s) => s.nodes))].map((id) => ({
-        node: id, title: title(id), text: registry.get(byId.get(id)!.type)?.description ?? '',
+        node: id,
+        title: title(id),
+        text: registry.get(byId.get(id)!.type)?.description ?? '',
       }));
   const expose = lesson.expose
     .filter((x) => byId.has(x.node) && registry.get(byId.get(x.node)!.type)?.params[x.param])
     .map((x) => ({
-      node: x.node, param: x.param, label: x.label ?? `${title(x.node)}: ${x.param}`,
-      ...(x.min !== undefined ? { min: x.min } : {}), ...(x.max !== undefined ? { max: x.max } : {}),
+      node: x.node,
+      param: x.param,
+      label: x.label ?? `${title(x.node)}: ${x.param}`,
+      ...(x.min !== undefined ? { min: x.min } : {}),
+      ...(x.max !== undefined ? { max: x.max } : {}),
     }));
-  return { steps, expose, ...(parsed.success ? {} : { problem: `the lesson in this graph could not be read: ${parsed.error.issues[0]?.message}` }) };
+  return {
+    steps,
+    expose,
+    ...(parsed.success
+      ? {}
+      : { problem: `the lesson in this graph could not be read: ${parsed.error.issues[0]?.message}` }),
+  };
 }
 
 /** A lesson slider's range: the parameter spec's bounds (the lesson may narrow them), log-scaled where it says `log`. */
@@ -66,7 +88,11 @@ export interface SliderRange {
  * min/max first); a missing bound on a log-scaled parameter spans three decades either side of the value (or the
  * default), on a linear one from 0 to twice it. Null for parameters that are not numbers.
  */
-export function sliderRange(def: ParamDef, value: unknown, override: { min?: number; max?: number } = {}): SliderRange | null {
+export function sliderRange(
+  def: ParamDef,
+  value: unknown,
+  override: { min?: number; max?: number } = {},
+): SliderRange | null {
   if (def.kind !== 'number' && def.kind !== 'integer') return null;
   const log = def.kind === 'number' && !!def.log;
   const v = typeof value === 'number' && Number.isFinite(value) ? value : def.default;
@@ -90,12 +116,16 @@ export function sliderRange(def: ParamDef, value: unknown, override: { min?: num
 export const SLIDER_STEPS = 1000;
 export function toSlider(r: SliderRange, value: number): number {
   const v = Math.min(r.max, Math.max(r.min, value));
-  const t = r.log ? (Math.log10(v) - Math.log10(r.min)) / (Math.log10(r.max) - Math.log10(r.min)) : (v - r.min) / (r.max - r.min);
+  const t = r.log
+    ? (Math.log10(v) - Math.log10(r.min)) / (Math.log10(r.max) - Math.log10(r.min))
+    : (v - r.min) / (r.max - r.min);
   return Math.round(t * SLIDER_STEPS);
 }
 export function fromSlider(r: SliderRange, position: number): number {
   const t = Math.min(1, Math.max(0, position / SLIDER_STEPS));
-  const raw = r.log ? 10 ** (Math.log10(r.min) + t * (Math.log10(r.max) - Math.log10(r.min))) : r.min + t * (r.max - r.min);
+  const raw = r.log
+    ? 10 ** (Math.log10(r.min) + t * (Math.log10(r.max) - Math.log10(r.min)))
+    : r.min + t * (r.max - r.min);
   if (r.integer) return Math.round(raw);
   // Two significant figures on a log scale (1, 1.5, 2.2, ... 1000), three on a linear one.
   const v = Number(raw.toPrecision(r.log ? 2 : 3));
@@ -114,7 +144,9 @@ export function runFlops(plan: Pick<Plan, 'estimate' | 'optimiser'>, steps = pla
   const e: PlanEstimate = plan.estimate;
   const loop = plan.optimiser?.loop;
   // An L-BFGS iteration with a line search evaluates the loss about 1.25 times on average.
-  const perStep = loop ? loop.iterationsPerStep * (loop.method === 'lbfgs' && loop.lineSearch === 'strong-wolfe' ? 1.25 : 1) : 0;
+  const perStep = loop
+    ? loop.iterationsPerStep * (loop.method === 'lbfgs' && loop.lineSearch === 'strong-wolfe' ? 1.25 : 1)
+    : 0;
   return e.flopsOnce + e.flopsAfter + e.flopsPerIteration * perStep * steps;
 }
 
@@ -131,18 +163,27 @@ export const RERUN_SECONDS = 15;
  * The most steps (at most the plan's own count) a lesson cell can take and still finish within `budget` seconds at
  * `gflops` GFLOP/s; the plan's own count when it fits or it has no loop. At least 1.
  */
-export function classroomSteps(plan: Pick<Plan, 'estimate' | 'optimiser'>, gflops: number, budget = CLASSROOM_SECONDS): number {
+export function classroomSteps(
+  plan: Pick<Plan, 'estimate' | 'optimiser'>,
+  gflops: number,
+  budget = CLASSROOM_SECONDS,
+): number {
   const steps = plan.optimiser?.loop.steps ?? 0;
   if (!plan.optimiser || runSeconds(plan, gflops) <= budget) return steps;
   const fixed = runSeconds(plan, gflops, 0);
-  const perStep = (runSeconds(plan, gflops, 1) - fixed) || Number.EPSILON;
+  const perStep = runSeconds(plan, gflops, 1) - fixed || Number.EPSILON;
   // A little under the budget: the estimate is rough, and a step count that fits exactly would not.
   const fit = Math.floor((budget * 0.9 - fixed) / perStep);
   return Math.max(1, Math.min(steps, fit >= 10 ? Math.floor(fit / 5) * 5 : fit));
 }
 
 /** GFLOP/s a finished run reached: its plan's FLOPs for the steps it took (times the sweep's cells) over its time. */
-export function measuredGflops(plan: Pick<Plan, 'estimate' | 'optimiser'>, steps: number, cells: number, seconds: number): number | null {
+export function measuredGflops(
+  plan: Pick<Plan, 'estimate' | 'optimiser'>,
+  steps: number,
+  cells: number,
+  seconds: number,
+): number | null {
   if (!(seconds > 0) || steps <= 0) return null;
   const g = (runFlops(plan, steps) * Math.max(1, cells)) / seconds / 1e9;
   return Number.isFinite(g) && g > 0 ? g : null;

@@ -11,8 +11,15 @@ export interface SearchHit<T extends Searchable> {
   score: number;
 }
 
-const norm = (s: string) => s.toLowerCase().normalize('NFKD').replace(/[\u0300-\u036f]/g, '');
-const words = (s: string) => norm(s).split(/[^a-z0-9]+/).filter(Boolean);
+const norm = (s: string) =>
+  s
+    .toLowerCase()
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '');
+const words = (s: string) =>
+  norm(s)
+    .split(/[^a-z0-9]+/)
+    .filter(Boolean);
 
 /** How well one query term matches a node type: 0 when it does not. Title first, then id, category, description. */
 function termScore(term: string, d: Searchable): number {

@@ -23,7 +23,9 @@ export const GAP = 20;
 
 /** Whether two boxes overlap once `gap` is kept around them (touching at exactly `gap` is fine). */
 export function overlaps(a: Box, b: Box, gap = 0): boolean {
-  return a.x < b.x + b.width + gap && b.x < a.x + a.width + gap && a.y < b.y + b.height + gap && b.y < a.y + a.height + gap;
+  return (
+    a.x < b.x + b.width + gap && b.x < a.x + a.width + gap && a.y < b.y + b.height + gap && b.y < a.y + a.height + gap
+  );
 }
 
 /**
@@ -31,17 +33,28 @@ export function overlaps(a: Box, b: Box, gap = 0): boolean {
  * growing rings around `near`, nearest first, and returns the first that keeps `gap` from every occupied box. An
  * empty canvas, or a free `near`, gives `near` itself.
  */
-export function freeSpot(occupied: readonly Box[], size: Size, near: { x: number; y: number }, options: { gap?: number; step?: number; rings?: number } = {}): { x: number; y: number } {
+export function freeSpot(
+  occupied: readonly Box[],
+  size: Size,
+  near: { x: number; y: number },
+  options: { gap?: number; step?: number; rings?: number } = {},
+): { x: number; y: number } {
   const gap = options.gap ?? GAP;
   const step = options.step ?? 20;
   const rings = options.rings ?? 80;
-  const free = (x: number, y: number) => !occupied.some((b) => overlaps({ x, y, width: size.width, height: size.height }, b, gap));
+  const free = (x: number, y: number) =>
+    !occupied.some((b) => overlaps({ x, y, width: size.width, height: size.height }, b, gap));
   const at = { x: Math.round(near.x), y: Math.round(near.y) };
   if (free(at.x, at.y)) return at;
   for (let r = 1; r <= rings; r++) {
     const ring: { x: number; y: number; d: number }[] = [];
     for (let i = -r; i <= r; i++)
-      for (const [dx, dy] of [[i, -r], [i, r], [-r, i], [r, i]] as const) {
+      for (const [dx, dy] of [
+        [i, -r],
+        [i, r],
+        [-r, i],
+        [r, i],
+      ] as const) {
         if (Math.abs(dx) !== r && Math.abs(dy) !== r) continue;
         ring.push({ x: at.x + dx * step, y: at.y + dy * step, d: Math.hypot(dx, dy) });
       }
@@ -60,14 +73,23 @@ export function boundsOf(boxes: readonly Box[]): Box {
   if (!boxes.length) return { x: 0, y: 0, width: 0, height: 0 };
   const x = Math.min(...boxes.map((b) => b.x));
   const y = Math.min(...boxes.map((b) => b.y));
-  return { x, y, width: Math.max(...boxes.map((b) => b.x + b.width)) - x, height: Math.max(...boxes.map((b) => b.y + b.height)) - y };
+  return {
+    x,
+    y,
+    width: Math.max(...boxes.map((b) => b.x + b.width)) - x,
+    height: Math.max(...boxes.map((b) => b.y + b.height)) - y,
+  };
 }
 
 /**
  * The boxes the canvas draws for a view graph: each node's measured size when `measure` knows it (the canvas
  * does), else its estimated height; a node whose preview is open (`previews`) also takes the preview's room.
  */
-export function nodeBoxes(view: ViewGraph, measure?: (id: string) => Size | undefined, previews: readonly string[] = []): Map<string, Box> {
+export function nodeBoxes(
+  view: ViewGraph,
+  measure?: (id: string) => Size | undefined,
+  previews: readonly string[] = [],
+): Map<string, Box> {
   const boxes = new Map<string, Box>();
   for (const v of view.nodes) {
     const size = measure?.(v.id) ?? { width: NODE_WIDTH, height: estimateHeight(v) };
@@ -108,6 +130,12 @@ export function previewAt(node: Box, preview: Size, side: PreviewSide): Box {
 
 function previewBox(v: ViewNode, size: Size, view: ViewGraph, measure?: (id: string) => Size | undefined): Box {
   const node = { x: v.position.x, y: v.position.y, ...size };
-  const others = view.nodes.filter((o) => o.id !== v.id).map((o) => ({ x: o.position.x, y: o.position.y, ...(measure?.(o.id) ?? { width: NODE_WIDTH, height: estimateHeight(o) }) }));
+  const others = view.nodes
+    .filter((o) => o.id !== v.id)
+    .map((o) => ({
+      x: o.position.x,
+      y: o.position.y,
+      ...(measure?.(o.id) ?? { width: NODE_WIDTH, height: estimateHeight(o) }),
+    }));
   return previewAt(node, PREVIEW_SIZE, previewSide(node, PREVIEW_SIZE, others));
 }

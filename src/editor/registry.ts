@@ -25,10 +25,12 @@ function ask(q: PackQuery): { result?: unknown; error?: string } | undefined {
   if (!a && query) {
     if (answers.size >= MAX_ANSWERS) answers.delete(answers.keys().next().value!);
     answers.set(key, 'pending');
-    query(q).then(
-      (r) => answers.set(key, { ...(r.error !== undefined ? { error: String(r.error) } : { result: r.result }) }),
-      (e: unknown) => answers.set(key, { error: String(e) }),
-    ).finally(() => registryVersion.value++);
+    query(q)
+      .then(
+        (r) => answers.set(key, { ...(r.error !== undefined ? { error: String(r.error) } : { result: r.result }) }),
+        (e: unknown) => answers.set(key, { error: String(e) }),
+      )
+      .finally(() => registryVersion.value++);
   }
   return undefined;
 }

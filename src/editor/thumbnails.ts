@@ -20,5 +20,11 @@ export function uploadUrl(source: string): Promise<string | null> {
 
 /** The MIME type of an image by its file name's extension (JPEG when it says nothing else). */
 export function imageType(name: string): string {
-  return /\.png$/i.test(name) ? 'image/png' : /\.webp$/i.test(name) ? 'image/webp' : /\.gif$/i.test(name) ? 'image/gif' : 'image/jpeg';
+  return /\.png$/i.test(name)
+    ? 'image/png'
+    : /\.webp$/i.test(name)
+      ? 'image/webp'
+      : /\.gif$/i.test(name)
+        ? 'image/gif'
+        : 'image/jpeg';
 }

@@ -67,15 +67,32 @@ export function viewGraph(model: GraphModel, registry: NodeRegistry): ViewGraph 
       };
     }
     return {
-      inputs: Object.entries(def.inputs).map(([k, d]) => ({ key: k, label: d.label ?? k, type: d.type, multiple: d.multiple === true })),
-      outputs: Object.entries(outputsOf(def, resolveParams(def.params, n.params))).map(([k, d]) => ({ key: k, label: d.label ?? k, type: d.type, multiple: true })),
+      inputs: Object.entries(def.inputs).map(([k, d]) => ({
+        key: k,
+        label: d.label ?? k,
+        type: d.type,
+        multiple: d.multiple === true,
+      })),
+      outputs: Object.entries(outputsOf(def, resolveParams(def.params, n.params))).map(([k, d]) => ({
+        key: k,
+        label: d.label ?? k,
+        type: d.type,
+        multiple: true,
+      })),
     };
   };
 
   for (const n of model.nodes) {
     if (boxOf.has(n.id)) continue;
     const def = registry.get(n.type);
-    nodes.push({ id: n.id, kind: def ? 'node' : 'placeholder', title: n.title ?? def?.title ?? n.type, type: n.type, position: n.position, ...socketsOf(n.id) });
+    nodes.push({
+      id: n.id,
+      kind: def ? 'node' : 'placeholder',
+      title: n.title ?? def?.title ?? n.type,
+      type: n.type,
+      position: n.position,
+      ...socketsOf(n.id),
+    });
   }
   for (const g of model.groups ?? []) {
     if (!g.collapsed) continue;
@@ -89,7 +106,8 @@ export function viewGraph(model: GraphModel, registry: NodeRegistry): ViewGraph 
       // An input shows when it is fed from outside or not fed at all (so it can be wired); an output when it leaves.
       for (const i of s.inputs) {
         const feeds = model.edges.filter((e) => e.to.node === m && e.to.input === i.key);
-        if (!feeds.length || feeds.some((e) => !inside.has(e.from.node))) inputs.push({ ...i, key: `${m}:${i.key}`, label: `${m}.${i.label}` });
+        if (!feeds.length || feeds.some((e) => !inside.has(e.from.node)))
+          inputs.push({ ...i, key: `${m}:${i.key}`, label: `${m}.${i.label}` });
       }
       for (const o of s.outputs)
         if (model.edges.some((e) => e.from.node === m && e.from.output === o.key && !inside.has(e.to.node)))
@@ -97,7 +115,16 @@ export function viewGraph(model: GraphModel, registry: NodeRegistry): ViewGraph 
     }
     const xs = members.map((m) => byId.get(m)!.position);
     const position = { x: Math.min(...xs.map((p) => p.x)), y: Math.min(...xs.map((p) => p.y)) };
-    nodes.push({ id: groupViewId(g.id), kind: 'group', title: g.title, type: 'group', position, inputs, outputs, members });
+    nodes.push({
+      id: groupViewId(g.id),
+      kind: 'group',
+      title: g.title,
+      type: 'group',
+      position,
+      inputs,
+      outputs,
+      members,
+    });
   }
 
   const edges: ViewEdge[] = [];
@@ -106,7 +133,9 @@ export function viewGraph(model: GraphModel, registry: NodeRegistry): ViewGraph 
     const a = boxOf.get(e.from.node);
     const b = boxOf.get(e.to.node);
     if (a && a === b) continue; // inside one collapsed group
-    const from = a ? { node: a, socket: `${e.from.node}:${e.from.output}` } : { node: e.from.node, socket: e.from.output };
+    const from = a
+      ? { node: a, socket: `${e.from.node}:${e.from.output}` }
+      : { node: e.from.node, socket: e.from.output };
     const to = b ? { node: b, socket: `${e.to.node}:${e.to.input}` } : { node: e.to.node, socket: e.to.input };
     edges.push({ id: `${from.node}.${from.socket}>${to.node}.${to.socket}`, from, to });
   }

@@ -14,7 +14,9 @@ export const zNodeV1 = z.looseObject({
   id: z
     .string()
     .regex(/^[A-Za-z0-9_-]+$/, 'a node id is letters, digits, _ and - (it names the node in --set and reports)')
-    .refine((id) => !RESERVED_IDS.includes(id), { error: (iss) => `"${String(iss.input)}" is reserved and cannot be a node id (${RESERVED_IDS.join(', ')})` }),
+    .refine((id) => !RESERVED_IDS.includes(id), {
+      error: (iss) => `"${String(iss.input)}" is reserved and cannot be a node id (${RESERVED_IDS.join(', ')})`,
+    }),
   type: z.string().min(1, 'a node type cannot be empty'),
   position: zPosition.default({ x: 0, y: 0 }),
   params: z.record(z.string(), z.unknown()).default({}),
@@ -28,7 +30,12 @@ export const zEdgeV1 = z.looseObject({
 });
 
 export const zGroupV1 = z.looseObject({
-  id: z.string().min(1).refine((id) => !RESERVED_IDS.includes(id), { error: (iss) => `"${String(iss.input)}" is reserved and cannot be a group id` }),
+  id: z
+    .string()
+    .min(1)
+    .refine((id) => !RESERVED_IDS.includes(id), {
+      error: (iss) => `"${String(iss.input)}" is reserved and cannot be a group id`,
+    }),
   title: z.string().default('Group'),
   nodes: z.array(z.string()),
   exposed: z.array(z.looseObject({ node: z.string(), param: z.string() })).default([]),
@@ -74,7 +81,11 @@ type Json = Record<string, unknown>;
 export const MIGRATIONS: Record<number, (doc: Json) => Json> = {};
 
 /** Applies the chain from the document's version up to `target`; a document of an unknown old version is refused. */
-export function migrate(raw: unknown, target = CURRENT_VERSION, steps = MIGRATIONS): { doc: unknown; from?: number } | { error: string } {
+export function migrate(
+  raw: unknown,
+  target = CURRENT_VERSION,
+  steps = MIGRATIONS,
+): { doc: unknown; from?: number } | { error: string } {
   const doc = raw as Json | null;
   const version = doc && typeof doc === 'object' ? doc.version : undefined;
   if (typeof version !== 'number' || !Number.isInteger(version) || version >= target) return { doc: raw };
@@ -91,20 +102,30 @@ export function migrate(raw: unknown, target = CURRENT_VERSION, steps = MIGRATIO
  * Limits a document must stay within; each breach is a clear error, not a hang or a crash. 2000 nodes is about ten
  * times the largest preset and what the editor can lay out and draw; the counts are checked before anything else.
  */
-export const LIMITS = { textBytes: 8 * 1024 * 1024, nodes: 2000, edges: 8000, stringLength: 2 * 1024 * 1024, depth: 64 } as const;
+export const LIMITS = {
+  textBytes: 8 * 1024 * 1024,
+  nodes: 2000,
+  edges: 8000,
+  stringLength: 2 * 1024 * 1024,
+  depth: 64,
+} as const;
 
 function checkLimits(raw: unknown): string | null {
   const doc = raw as { nodes?: unknown; edges?: unknown };
-  if (Array.isArray(doc?.nodes) && doc.nodes.length > LIMITS.nodes) return `the document has ${doc.nodes.length} nodes; the limit is ${LIMITS.nodes}`;
-  if (Array.isArray(doc?.edges) && doc.edges.length > LIMITS.edges) return `the document has ${doc.edges.length} edges; the limit is ${LIMITS.edges}`;
+  if (Array.isArray(doc?.nodes) && doc.nodes.length > LIMITS.nodes)
+    return `the document has ${doc.nodes.length} nodes; the limit is ${LIMITS.nodes}`;
+  if (Array.isArray(doc?.edges) && doc.edges.length > LIMITS.edges)
+    return `the document has ${doc.edges.length} edges; the limit is ${LIMITS.edges}`;
   const stack: [unknown, number][] = [[raw, 0]];
   while (stack.length) {
     const [v, depth] = stack.pop()!;
     if (depth > LIMITS.depth) return `the document nests deeper than ${LIMITS.depth} levels`;
-    if (typeof v === 'string' && v.length > LIMITS.stringLength) return `a text value is longer than ${LIMITS.stringLength} characters`;
+    if (typeof v === 'string' && v.length > LIMITS.stringLength)
+      return `a text value is longer than ${LIMITS.stringLength} characters`;
     if (v && typeof v === 'object') {
       // JSON.parse makes "__proto__" an own key; copied into a plain object it would set the prototype.
-      if (Object.prototype.hasOwnProperty.call(v, '__proto__')) return 'the document has a key "__proto__", which is not allowed';
+      if (Object.prototype.hasOwnProperty.call(v, '__proto__'))
+        return 'the document has a key "__proto__", which is not allowed';
       for (const child of Object.values(v)) stack.push([child, depth + 1]);
     }
   }
@@ -121,7 +142,8 @@ export interface ParseResult {
 export function parseDocument(input: string | unknown): ParseResult {
   let raw: unknown = input;
   if (typeof input === 'string') {
-    if (input.length > LIMITS.textBytes) return { model: null, diagnostics: [err('$', `the document is larger than ${LIMITS.textBytes} bytes`)] };
+    if (input.length > LIMITS.textBytes)
+      return { model: null, diagnostics: [err('$', `the document is larger than ${LIMITS.textBytes} bytes`)] };
     try {
       raw = JSON.parse(input);
     } catch (e) {
@@ -139,7 +161,10 @@ export function parseDocument(input: string | unknown): ParseResult {
   const diagnostics: Diagnostic[] = [];
   if (doc.version > CURRENT_VERSION)
     diagnostics.push(
-      err('$.version', `this document was written by a newer StyleGraph (format version ${doc.version}; this one reads up to ${CURRENT_VERSION})`),
+      err(
+        '$.version',
+        `this document was written by a newer StyleGraph (format version ${doc.version}; this one reads up to ${CURRENT_VERSION})`,
+      ),
     );
 
   const nodes: GraphNode[] = [];

@@ -24,7 +24,12 @@ export function freshId(model: GraphModel, base: string, taken: ReadonlySet<stri
   for (let i = 2; ; i++) if (!used.has(`${clean}_${i}`)) return `${clean}_${i}`;
 }
 
-export function addNode(model: GraphModel, type: string, position: { x: number; y: number }, params: Record<string, unknown> = {}): { model: GraphModel; id: string } {
+export function addNode(
+  model: GraphModel,
+  type: string,
+  position: { x: number; y: number },
+  params: Record<string, unknown> = {},
+): { model: GraphModel; id: string } {
   const id = freshId(model, type);
   const next = clone(model);
   next.nodes.push({ id, type, position: { ...position }, params: clone(params) });
@@ -65,13 +70,19 @@ export function reaches(model: GraphModel, start: string, goal: string): boolean
 }
 
 /** Connects after `canConnect`; an input that takes one edge has its old edge replaced. */
-export function connect(model: GraphModel, registry: NodeRegistry, from: Endpoint, to: Endpoint): { model: GraphModel } | { error: string } {
+export function connect(
+  model: GraphModel,
+  registry: NodeRegistry,
+  from: Endpoint,
+  to: Endpoint,
+): { model: GraphModel } | { error: string } {
   const check = canConnect(model, registry, from, to);
   if (!check.ok) return { error: check.reason };
   const target = model.nodes.find((n) => n.id === to.node)!;
   const multiple = registry.get(target.type)!.inputs[to.socket]!.multiple === true;
   const next = clone(model);
-  const same = (e: GraphEdge) => e.from.node === from.node && e.from.output === from.socket && e.to.node === to.node && e.to.input === to.socket;
+  const same = (e: GraphEdge) =>
+    e.from.node === from.node && e.from.output === from.socket && e.to.node === to.node && e.to.input === to.socket;
   if (next.edges.some(same)) return { model };
   next.edges = next.edges.filter((e) => multiple || !(e.to.node === to.node && e.to.input === to.socket));
   next.edges.push({ from: { node: from.node, output: from.socket }, to: { node: to.node, input: to.socket } });
@@ -81,7 +92,13 @@ export function connect(model: GraphModel, registry: NodeRegistry, from: Endpoin
 export function disconnect(model: GraphModel, edge: GraphEdge): GraphModel {
   const next = clone(model);
   next.edges = next.edges.filter(
-    (e) => !(e.from.node === edge.from.node && e.from.output === edge.from.output && e.to.node === edge.to.node && e.to.input === edge.to.input),
+    (e) =>
+      !(
+        e.from.node === edge.from.node &&
+        e.from.output === edge.from.output &&
+        e.to.node === edge.to.node &&
+        e.to.input === edge.to.input
+      ),
   );
   return next;
 }
@@ -94,7 +111,11 @@ export function removeNodes(model: GraphModel, ids: Iterable<string>): GraphMode
   next.edges = next.edges.filter((e) => !gone.has(e.from.node) && !gone.has(e.to.node));
   if (next.groups)
     next.groups = next.groups
-      .map((g) => ({ ...g, nodes: g.nodes.filter((n) => !gone.has(n)), exposed: g.exposed.filter((x) => !gone.has(x.node)) }))
+      .map((g) => ({
+        ...g,
+        nodes: g.nodes.filter((n) => !gone.has(n)),
+        exposed: g.exposed.filter((x) => !gone.has(x.node)),
+      }))
       .filter((g) => g.nodes.length > 0);
   return next;
 }
@@ -141,7 +162,11 @@ export function copyFragment(model: GraphModel, ids: Iterable<string>): Fragment
 }
 
 /** Pastes with fresh ids, shifted by `offset`; returns the new ids (to select them). */
-export function pasteFragment(model: GraphModel, fragment: Fragment, offset = { x: 40, y: 40 }): { model: GraphModel; ids: string[] } {
+export function pasteFragment(
+  model: GraphModel,
+  fragment: Fragment,
+  offset = { x: 40, y: 40 },
+): { model: GraphModel; ids: string[] } {
   const next = clone(model);
   const rename = new Map<string, string>();
   for (const n of fragment.nodes) {
@@ -158,19 +183,36 @@ export function pasteFragment(model: GraphModel, fragment: Fragment, offset = { 
 }
 
 /** Puts nodes into a new collapsed group (a node belongs to one group at most). */
-export function groupNodes(model: GraphModel, ids: readonly string[], title: string, exposed: GraphGroup['exposed'] = []): { model: GraphModel; id: string } {
+export function groupNodes(
+  model: GraphModel,
+  ids: readonly string[],
+  title: string,
+  exposed: GraphGroup['exposed'] = [],
+): { model: GraphModel; id: string } {
   const next = clone(model);
   const members = ids.filter((id) => next.nodes.some((n) => n.id === id));
-  const groups = (next.groups ?? []).map((g) => ({ ...g, nodes: g.nodes.filter((n) => !members.includes(n)) })).filter((g) => g.nodes.length);
+  const groups = (next.groups ?? [])
+    .map((g) => ({ ...g, nodes: g.nodes.filter((n) => !members.includes(n)) }))
+    .filter((g) => g.nodes.length);
   const used = new Set(groups.map((g) => g.id));
   let id = 'group';
   for (let i = 2; used.has(id); i++) id = `group_${i}`;
-  groups.push({ id, title: title || 'Group', nodes: members, exposed: exposed.filter((x) => members.includes(x.node)), collapsed: true });
+  groups.push({
+    id,
+    title: title || 'Group',
+    nodes: members,
+    exposed: exposed.filter((x) => members.includes(x.node)),
+    collapsed: true,
+  });
   next.groups = groups;
   return { model: next, id };
 }
 
-export function updateGroup(model: GraphModel, id: string, change: Partial<Omit<GraphGroup, 'id' | 'nodes'>>): GraphModel {
+export function updateGroup(
+  model: GraphModel,
+  id: string,
+  change: Partial<Omit<GraphGroup, 'id' | 'nodes'>>,
+): GraphModel {
   const next = clone(model);
   const g = next.groups?.find((x) => x.id === id);
   if (g) Object.assign(g, clone(change));
@@ -189,7 +231,9 @@ export function ungroup(model: GraphModel, id: string): GraphModel {
  * tall as `heightOf` says the node is (the canvas passes drawn heights).
  */
 export function arrange(
-  model: GraphModel, spacing = { x: 280, y: 30 }, heightOf: (id: string) => number = () => 140,
+  model: GraphModel,
+  spacing = { x: 280, y: 30 },
+  heightOf: (id: string) => number = () => 140,
 ): GraphModel {
   const depth = new Map<string, number>(model.nodes.map((n) => [n.id, 0]));
   // Longest path by relaxation; a cycle (invalid anyway) is cut off after |V| rounds.
@@ -231,7 +275,9 @@ export function withSteps(model: GraphModel, registry: NodeRegistry, steps: numb
  * A camera node is always the content.
  */
 export const slotNodes = (model: GraphModel, slot: string): GraphModel['nodes'] =>
-  model.nodes.filter((n) => (n.type === 'image' && n.params.slot === slot) || (n.type === 'camera' && slot === 'content'));
+  model.nodes.filter(
+    (n) => (n.type === 'image' && n.params.slot === slot) || (n.type === 'camera' && slot === 'content'),
+  );
 
 /** A copy of the model whose image nodes in `slot` read `source`. */
 export function withSlotSource(model: GraphModel, slot: string, source: string): GraphModel {

@@ -77,7 +77,12 @@ export function topologicalOrder(
     }
   }
   if (order.length === ids.length) return { order };
-  return { cycle: findCycle(ids.filter((id) => indegree.get(id)! > 0), next) };
+  return {
+    cycle: findCycle(
+      ids.filter((id) => indegree.get(id)! > 0),
+      next,
+    ),
+  };
 }
 
 function findCycle(candidates: string[], next: Map<string, string[]>): string[] {

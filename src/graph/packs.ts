@@ -12,7 +12,8 @@ export interface PackReference {
 
 const zReferences = z.array(z.object({ name: z.string(), version: z.string(), source: z.string().optional() }));
 
-export const packOfType = (type: string): string | null => (type.includes('/') ? type.slice(0, type.indexOf('/')) : null);
+export const packOfType = (type: string): string | null =>
+  type.includes('/') ? type.slice(0, type.indexOf('/')) : null;
 
 /** The packs a document says it needs (its top-level `packs`), ignoring entries that do not read. */
 export function packReferences(model: GraphModel): PackReference[] {
@@ -23,10 +24,18 @@ export function packReferences(model: GraphModel): PackReference[] {
 /** The model with `packs` listing every installed pack its nodes use (and keeping references to missing ones). */
 export function recordPacks(model: GraphModel, host: Pick<PackHost, 'packs'>): GraphModel {
   const used = new Set(model.nodes.map((n) => packOfType(n.type)).filter((p): p is string => p !== null));
-  const refs = new Map(packReferences(model).filter((r) => used.has(r.name)).map((r) => [r.name, r]));
+  const refs = new Map(
+    packReferences(model)
+      .filter((r) => used.has(r.name))
+      .map((r) => [r.name, r]),
+  );
   for (const p of host.packs)
     if (used.has(p.name) && p.status === 'enabled')
-      refs.set(p.name, { name: p.name, version: `^${p.version}`, ...(/^(https?:|file:)/.test(p.origin) ? { source: p.origin } : {}) });
+      refs.set(p.name, {
+        name: p.name,
+        version: `^${p.version}`,
+        ...(/^(https?:|file:)/.test(p.origin) ? { source: p.origin } : {}),
+      });
   const extra = { ...model.extra };
   if (refs.size) extra.packs = [...refs.values()];
   else delete extra.packs;

@@ -16,7 +16,10 @@ export function validateGraph(model: GraphModel, registry: NodeRegistry): Diagno
     const path = `$.nodes[${i}]`;
     if (index.has(node.id)) {
       ds.push({
-        severity: 'error', code: 'duplicate-id', nodeId: node.id, path: `${path}.id`,
+        severity: 'error',
+        code: 'duplicate-id',
+        nodeId: node.id,
+        path: `${path}.id`,
         message: `node id "${node.id}" is also used by nodes[${index.get(node.id)}]; ids must be unique`,
       });
       return;
@@ -25,7 +28,10 @@ export function validateGraph(model: GraphModel, registry: NodeRegistry): Diagno
     const def = registry.get(node.type);
     if (!def) {
       ds.push({
-        severity: 'error', code: 'unknown-type', nodeId: node.id, path: `${path}.type`,
+        severity: 'error',
+        code: 'unknown-type',
+        nodeId: node.id,
+        path: `${path}.type`,
         message: `unknown node type "${node.type}" on node "${node.id}" (kept as a placeholder; load the plugin that provides it)`,
       });
       return;
@@ -33,8 +39,11 @@ export function validateGraph(model: GraphModel, registry: NodeRegistry): Diagno
     for (const p of checkParams(def.params, node.params)) {
       const unknown = !(p.param in def.params);
       ds.push({
-        severity: unknown ? 'warning' : 'error', code: 'param', nodeId: node.id,
-        path: `${path}.params.${p.param}`, message: `${node.id}.${p.param}: ${p.message}`,
+        severity: unknown ? 'warning' : 'error',
+        code: 'param',
+        nodeId: node.id,
+        path: `${path}.params.${p.param}`,
+        message: `${node.id}.${p.param}: ${p.message}`,
       });
     }
   });
@@ -48,7 +57,9 @@ export function validateGraph(model: GraphModel, registry: NodeRegistry): Diagno
     if (!fromNode || !toNode) {
       const missing = !fromNode ? edge.from.node : edge.to.node;
       ds.push({
-        severity: 'error', code: 'dangling-edge', path: `${path}.${!fromNode ? 'from' : 'to'}.node`,
+        severity: 'error',
+        code: 'dangling-edge',
+        path: `${path}.${!fromNode ? 'from' : 'to'}.node`,
         message: `edge ${describe(edge)} refers to node "${missing}", which does not exist`,
       });
       return;
@@ -60,7 +71,10 @@ export function validateGraph(model: GraphModel, registry: NodeRegistry): Diagno
     const out = outputsOf(fromDef, resolveParams(fromDef.params, fromNode.params))[edge.from.output];
     if (!out) {
       ds.push({
-        severity: 'error', code: 'dangling-edge', nodeId: fromNode.id, path: `${path}.from.output`,
+        severity: 'error',
+        code: 'dangling-edge',
+        nodeId: fromNode.id,
+        path: `${path}.from.output`,
         message: `node "${fromNode.id}" (${fromDef.title}) has no output "${edge.from.output}"${hintOutputs(fromDef, fromNode.params)}`,
       });
       return;
@@ -68,7 +82,10 @@ export function validateGraph(model: GraphModel, registry: NodeRegistry): Diagno
     const input = toDef.inputs[edge.to.input];
     if (!input) {
       ds.push({
-        severity: 'error', code: 'dangling-edge', nodeId: toNode.id, path: `${path}.to.input`,
+        severity: 'error',
+        code: 'dangling-edge',
+        nodeId: toNode.id,
+        path: `${path}.to.input`,
         message: `node "${toNode.id}" (${toDef.title}) has no input "${edge.to.input}" (inputs: ${Object.keys(toDef.inputs).join(', ') || 'none'})`,
       });
       return;
@@ -76,7 +93,10 @@ export function validateGraph(model: GraphModel, registry: NodeRegistry): Diagno
     const check = checkConnection(out.type, input.type);
     if (!check.ok) {
       ds.push({
-        severity: 'error', code: 'wrong-socket', nodeId: toNode.id, path,
+        severity: 'error',
+        code: 'wrong-socket',
+        nodeId: toNode.id,
+        path,
         message: `${describe(edge)}: ${check.reason}`,
       });
       return;
@@ -86,7 +106,10 @@ export function validateGraph(model: GraphModel, registry: NodeRegistry): Diagno
     connected.set(key, count);
     if (count > 1 && !input.multiple)
       ds.push({
-        severity: 'error', code: 'too-many-edges', nodeId: toNode.id, path,
+        severity: 'error',
+        code: 'too-many-edges',
+        nodeId: toNode.id,
+        path,
         message: `input "${edge.to.input}" of node "${toNode.id}" takes one connection; this is connection ${count}`,
       });
   });
@@ -96,11 +119,19 @@ export function validateGraph(model: GraphModel, registry: NodeRegistry): Diagno
     if (!def || index.get(node.id) !== i) return;
     // An input wired to a placeholder (a node type that is missing) is connected; the placeholder is the problem.
     const fromPlaceholder = (name: string) =>
-      model.edges.some((e) => e.to.node === node.id && e.to.input === name && !registry.has(model.nodes.find((n) => n.id === e.from.node)?.type ?? ''));
+      model.edges.some(
+        (e) =>
+          e.to.node === node.id &&
+          e.to.input === name &&
+          !registry.has(model.nodes.find((n) => n.id === e.from.node)?.type ?? ''),
+      );
     for (const [name, input] of Object.entries(def.inputs))
       if (!input.optional && !connected.has(`${node.id}.${name}`) && !fromPlaceholder(name))
         ds.push({
-          severity: 'error', code: 'missing-input', nodeId: node.id, path: `$.nodes[${i}]`,
+          severity: 'error',
+          code: 'missing-input',
+          nodeId: node.id,
+          path: `$.nodes[${i}]`,
           message: `node "${node.id}" (${def.title}) needs its "${input.label ?? name}" input (${input.type}) connected`,
         });
   });
@@ -109,7 +140,10 @@ export function validateGraph(model: GraphModel, registry: NodeRegistry): Diagno
   if ('cycle' in topo) {
     const loop = [...topo.cycle, topo.cycle[0]].join(' -> ');
     ds.push({
-      severity: 'error', code: 'cycle', nodeId: topo.cycle[0], path: '$.edges',
+      severity: 'error',
+      code: 'cycle',
+      nodeId: topo.cycle[0],
+      path: '$.edges',
       message: `the graph has a cycle: ${loop}; an optimiser loop is expressed with a variable node, not a back edge`,
     });
   }

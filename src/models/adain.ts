@@ -20,7 +20,16 @@ export function adain(tf: TF, content: Tensor4D, style: Tensor4D, mask?: Tensor4
 /** A 3x3 conv after reflection padding of 1, as the decoders and SANet's merge conv use. */
 export function reflectConv(tf: TF, x: Tensor4D, w: ConvWeights): Tensor4D {
   return tf.tidy(() => {
-    const padded = tf.mirrorPad(x, [[0, 0], [1, 1], [1, 1], [0, 0]], 'reflect');
+    const padded = tf.mirrorPad(
+      x,
+      [
+        [0, 0],
+        [1, 1],
+        [1, 1],
+        [0, 0],
+      ],
+      'reflect',
+    );
     return tf.add(convValid(tf, padded, w.kernel), w.bias) as Tensor4D;
   });
 }
@@ -44,7 +53,17 @@ export interface DecoderWeights {
 /** Channel plan of a decoder for relu4_1 features with `c` channels: c -> c/2 -> c/4 -> c/8 -> 3. */
 function decoderChannels(c: number): [number, number][] {
   const [a, b, d] = [c / 2, c / 4, c / 8];
-  return [[c, a], [a, a], [a, a], [a, a], [a, b], [b, b], [b, d], [d, d], [d, 3]];
+  return [
+    [c, a],
+    [a, a],
+    [a, a],
+    [a, a],
+    [a, b],
+    [b, b],
+    [b, d],
+    [d, d],
+    [d, 3],
+  ];
 }
 
 /** g: relu4_1 features -> image. Reflection-padded 3x3 convs, ReLU after all but the last, nearest 2x upsampling. */
@@ -75,7 +94,10 @@ export function checkDecoderFits(channels: number, weights: DecoderWeights): voi
 
 export function decoderFromStateDict(tf: TF, dict: StateDict, source: string): DecoderWeights {
   const first = dict.get('1.weight');
-  if (!first) throw misfit(`decoder from ${source}`, [`layer "1.weight": expected [c/2, c, 3, 3] (c: the encoder's relu4_1 channels, 512 for VGG19), found no such tensor; the file holds ${describeDict(dict)}`]);
+  if (!first)
+    throw misfit(`decoder from ${source}`, [
+      `layer "1.weight": expected [c/2, c, 3, 3] (c: the encoder's relu4_1 channels, 512 for VGG19), found no such tensor; the file holds ${describeDict(dict)}`,
+    ]);
   const expected = new Map<string, number[]>();
   decoderChannels(first.shape[1]!).forEach(([cin, cout], i) => {
     expected.set(`${DECODER_CONV_INDICES[i]}.weight`, [cout, cin, 3, 3]);
@@ -87,12 +109,24 @@ export function decoderFromStateDict(tf: TF, dict: StateDict, source: string): D
 }
 
 /** Seeded random weights in the reference layout: the offline fallback, clearly labelled. */
-export function randomConv(tf: TF, k: number, cin: number, cout: number, seed: number, name: string, gain = 2): ConvWeights {
+export function randomConv(
+  tf: TF,
+  k: number,
+  cin: number,
+  cout: number,
+  seed: number,
+  name: string,
+  gain = 2,
+): ConvWeights {
   const data = randomNormal(k * k * cin * cout, Math.sqrt(gain / (k * k * cin)), mulberry32(seedFor(seed, name)));
   return { kernel: tf.keep(tf.tensor4d(data, [k, k, cin, cout])), bias: tf.keep(tf.zeros([cout])) };
 }
 
 export function randomDecoder(tf: TF, channels: number, seed: number): DecoderWeights {
   const convs = decoderChannels(channels).map(([cin, cout], i) => randomConv(tf, 3, cin, cout, seed, `decoder.${i}`));
-  return { source: `random (seed ${seed})`, convs, dispose: () => convs.forEach((c) => tf.dispose([c.kernel, c.bias])) };
+  return {
+    source: `random (seed ${seed})`,
+    convs,
+    dispose: () => convs.forEach((c) => tf.dispose([c.kernel, c.bias])),
+  };
 }

@@ -22,17 +22,28 @@ export interface ConvWeights {
 export function convFrom(tf: TF, dict: StateDict, prefix: string): ConvWeights {
   const w = dict.get(`${prefix}.weight`)!;
   const b = dict.get(`${prefix}.bias`)!;
-  const kernel = tf.keep(tf.tidy(() => tf.transpose(tf.tensor4d(w.data, w.shape as [number, number, number, number]), [2, 3, 1, 0])));
+  const kernel = tf.keep(
+    tf.tidy(() => tf.transpose(tf.tensor4d(w.data, w.shape as [number, number, number, number]), [2, 3, 1, 0])),
+  );
   return { kernel, bias: tf.keep(tf.tensor1d(b.data)) };
 }
 
 /** Expected [out, in, kh, kw] and [out] shapes for a chain of convs whose widths are read from the checkpoint. */
-function chainShapes(dict: StateDict, prefixes: string[], firstIn: number, k: number, what: string): Map<string, number[]> {
+function chainShapes(
+  dict: StateDict,
+  prefixes: string[],
+  firstIn: number,
+  k: number,
+  what: string,
+): Map<string, number[]> {
   const expected = new Map<string, number[]>();
   let cin = firstIn;
   for (const p of prefixes) {
     const w = dict.get(`${p}.weight`);
-    if (!w) throw misfit(what, [`layer "${p}.weight": expected [out, ${cin}, ${k}, ${k}], found no such tensor; the file holds ${describeDict(dict)}`]);
+    if (!w)
+      throw misfit(what, [
+        `layer "${p}.weight": expected [out, ${cin}, ${k}, ${k}], found no such tensor; the file holds ${describeDict(dict)}`,
+      ]);
     const cout = w.shape[0]!;
     expected.set(`${p}.weight`, [cout, cin, k, k]);
     expected.set(`${p}.bias`, [cout]);
@@ -49,7 +60,10 @@ const vgg19ConvPrefixes = (variant: Vgg19Variant): string[] =>
  * The channel width of every VGG19 layer (conv, relu, pool) as a checkpoint's tensor shapes give them, where they
  * differ from the standard widths (a reduced-width checkpoint); undefined when the shapes are not a VGG19's.
  */
-export function vgg19Widths(shapes: ReadonlyMap<string, readonly number[]>, variant: Vgg19Variant): Map<string, number> | undefined {
+export function vgg19Widths(
+  shapes: ReadonlyMap<string, readonly number[]>,
+  variant: Vgg19Variant,
+): Map<string, number> | undefined {
   const outs = vgg19ConvPrefixes(variant).map((p) => shapes.get(`${p}.weight`)?.[0]);
   if (outs.some((c) => c === undefined)) return undefined;
   const widths = new Map<string, number>();

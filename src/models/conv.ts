@@ -16,7 +16,15 @@ function filterGradient(tf: TF, x: Tensor4D, dy: Tensor4D, kh: number, kw: numbe
   const dyFlat = tf.reshape(dy, [b * ho * wo, co]);
   const taps: tfjs.Tensor2D[] = [];
   for (let i = 0; i < kh; i++)
-    for (let j = 0; j < kw; j++) taps.push(matMul(tf, tf.reshape(tf.slice(x, [0, i, j, 0], [b, ho, wo, ci]), [b * ho * wo, ci]), dyFlat, true) as tfjs.Tensor2D);
+    for (let j = 0; j < kw; j++)
+      taps.push(
+        matMul(
+          tf,
+          tf.reshape(tf.slice(x, [0, i, j, 0], [b, ho, wo, ci]), [b * ho * wo, ci]),
+          dyFlat,
+          true,
+        ) as tfjs.Tensor2D,
+      );
   return tf.reshape(tf.stack(taps), [kh, kw, ci, co]);
 }
 
@@ -28,15 +36,24 @@ function filterGradient(tf: TF, x: Tensor4D, dy: Tensor4D, kh: number, kw: numbe
  */
 export function convValid(tf: TF, x: Tensor4D, kernel: Tensor4D, flipped?: Tensor4D): Tensor4D {
   const [kh, kw] = kernel.shape;
-  const pad: [number, number][] = [[0, 0], [kh - 1, kh - 1], [kw - 1, kw - 1], [0, 0]];
-  const inputGradient = (dy: Tensor4D, k: Tensor4D, f?: Tensor4D) => tf.conv2d(tf.pad(dy, pad), f ?? flipKernel(tf, k), 1, 'valid');
+  const pad: [number, number][] = [
+    [0, 0],
+    [kh - 1, kh - 1],
+    [kw - 1, kw - 1],
+    [0, 0],
+  ];
+  const inputGradient = (dy: Tensor4D, k: Tensor4D, f?: Tensor4D) =>
+    tf.conv2d(tf.pad(dy, pad), f ?? flipKernel(tf, k), 1, 'valid');
   if (kernel instanceof tf.Variable) {
     const f = tf.customGrad((...args) => {
       const [xIn, kIn, save] = args as [Tensor4D, Tensor4D, tfjs.GradSaveFunc];
       save([xIn, kIn]);
       return {
         value: tf.conv2d(xIn, kIn, 1, 'valid'),
-        gradFunc: (dy, [xs, ks]) => [inputGradient(dy as Tensor4D, ks as Tensor4D), filterGradient(tf, xs as Tensor4D, dy as Tensor4D, kh, kw)],
+        gradFunc: (dy, [xs, ks]) => [
+          inputGradient(dy as Tensor4D, ks as Tensor4D),
+          filterGradient(tf, xs as Tensor4D, dy as Tensor4D, kh, kw),
+        ],
       };
     });
     return f(x, kernel) as Tensor4D;
@@ -63,7 +80,11 @@ export function registerWasmFilterGradient(tf: TF): void {
     backendName: 'wasm',
     kernelFunc: ({ inputs, attrs, backend }) => {
       const { x, dy } = inputs as unknown as { x: Tensor4D; dy: Tensor4D };
-      const { strides, pad, filterShape } = attrs as unknown as { strides: number | [number, number]; pad: 'same' | 'valid' | number; filterShape: [number, number, number, number] };
+      const { strides, pad, filterShape } = attrs as unknown as {
+        strides: number | [number, number];
+        pad: 'same' | 'valid' | number;
+        filterShape: [number, number, number, number];
+      };
       const [sh, sw] = typeof strides === 'number' ? [strides, strides] : strides;
       const [kh, kw, ci, co] = filterShape;
       const [b, ho, wo] = dy.shape;
@@ -74,12 +95,22 @@ export function registerWasmFilterGradient(tf: TF): void {
           top = Math.floor(Math.max((ho - 1) * sh + kh - x.shape[1], 0) / 2);
           left = Math.floor(Math.max((wo - 1) * sw + kw - x.shape[2], 0) / 2);
         } else if (typeof pad === 'number') top = left = pad;
-        const padded = tf.pad(x, [[0, 0], [top, top + kh], [left, left + kw], [0, 0]]);
+        const padded = tf.pad(x, [
+          [0, 0],
+          [top, top + kh],
+          [left, left + kw],
+          [0, 0],
+        ]);
         const dyFlat = tf.reshape(dy, [b * ho * wo, co]);
         const taps: tfjs.Tensor2D[] = [];
         for (let i = 0; i < kh; i++)
           for (let j = 0; j < kw; j++) {
-            const patch = tf.stridedSlice(padded, [0, i, j, 0], [b, i + (ho - 1) * sh + 1, j + (wo - 1) * sw + 1, ci], [1, sh, sw, 1]);
+            const patch = tf.stridedSlice(
+              padded,
+              [0, i, j, 0],
+              [b, i + (ho - 1) * sh + 1, j + (wo - 1) * sw + 1, ci],
+              [1, sh, sw, 1],
+            );
             taps.push(matMul(tf, tf.reshape(patch, [b * ho * wo, ci]), dyFlat, true) as tfjs.Tensor2D);
           }
         return tf.reshape(tf.stack(taps), [kh, kw, ci, co]);

@@ -30,7 +30,11 @@ export function transposedKernel(tf: TF, phase: Tensor4D): Tensor4D {
     const [, , cin, c4] = phase.shape;
     const cout = c4 / 4;
     // tap t -> (window position, output phase)
-    const where: [number, number][] = [[1, 0], [1, 1], [0, 0]];
+    const where: [number, number][] = [
+      [1, 0],
+      [1, 1],
+      [0, 0],
+    ];
     const rows: tfjs.Tensor[] = [];
     for (let tr = 0; tr < 3; tr++) {
       const cols: tfjs.Tensor[] = [];
@@ -59,8 +63,16 @@ export function trainableFastStyle(tf: TF, name: string, base: FastStyleWeights)
       return {
         up: kind === 'up',
         kernel: tf.variable(kernel, true, `${name}-${id}/${variableName(3 * l)}`) as unknown as Tensor4D,
-        shift: tf.variable(base.layers[l]!.shift, true, `${name}-${id}/${variableName(3 * l + 1)}`) as unknown as tfjs.Tensor1D,
-        scale: tf.variable(base.layers[l]!.scale, true, `${name}-${id}/${variableName(3 * l + 2)}`) as unknown as tfjs.Tensor1D,
+        shift: tf.variable(
+          base.layers[l]!.shift,
+          true,
+          `${name}-${id}/${variableName(3 * l + 1)}`,
+        ) as unknown as tfjs.Tensor1D,
+        scale: tf.variable(
+          base.layers[l]!.scale,
+          true,
+          `${name}-${id}/${variableName(3 * l + 2)}`,
+        ) as unknown as tfjs.Tensor1D,
       };
     }),
   );
@@ -71,14 +83,21 @@ export function trainableFastStyle(tf: TF, name: string, base: FastStyleWeights)
     variables,
     fastStyle: () => ({
       source: `${base.source}, trained`,
-      layers: layers.map((l) => ({ kernel: l.up ? phaseKernel(tf, l.kernel) : l.kernel, shift: l.shift, scale: l.scale })),
+      layers: layers.map((l) => ({
+        kernel: l.up ? phaseKernel(tf, l.kernel) : l.kernel,
+        shift: l.shift,
+        scale: l.scale,
+      })),
       dispose: () => {},
     }),
     async stateDict() {
       const out = new Map<string, { shape: number[]; data: Float32Array }>();
       for (const [l, layer] of layers.entries())
         for (const [i, t] of [layer.kernel, layer.shift, layer.scale].entries())
-          out.set(variableName(3 * l + i), { shape: [...t.shape], data: Float32Array.from((await t.data()) as Float32Array) });
+          out.set(variableName(3 * l + i), {
+            shape: [...t.shape],
+            data: Float32Array.from((await t.data()) as Float32Array),
+          });
       return out;
     },
     dispose: () => tf.dispose(variables),

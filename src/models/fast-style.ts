@@ -95,10 +95,12 @@ export function fastStyleOutputSize(h: number, w: number): [number, number] {
 export function phaseKernel(tf: TF, w: Tensor4D): Tensor4D {
   return tf.tidy(() => {
     const [, , cout, cin] = w.shape;
-    const tap = (r: number, c: number) => tf.transpose(tf.slice(w, [r, c, 0, 0], [1, 1, cout, cin]).reshape([cout, cin]), [1, 0]); // [in, out]
+    const tap = (r: number, c: number) =>
+      tf.transpose(tf.slice(w, [r, c, 0, 0], [1, 1, cout, cin]).reshape([cout, cin]), [1, 0]); // [in, out]
     const zero = tf.zeros([cin, cout]);
     // Which kernel tap a window row (0: x[m-1], 1: x[m]) gives output phase a, per axis.
-    const taps = (phase: number, pos: number): number | null => (phase === 0 ? (pos === 0 ? 2 : 0) : pos === 1 ? 1 : null);
+    const taps = (phase: number, pos: number): number | null =>
+      phase === 0 ? (pos === 0 ? 2 : 0) : pos === 1 ? 1 : null;
     const rows: tfjs.Tensor[] = [];
     for (let r = 0; r < 2; r++) {
       const cols: tfjs.Tensor[] = [];
@@ -126,7 +128,12 @@ export function depthToSpace2(tf: TF, y: Tensor4D): Tensor4D {
   return tf.tidy(() => {
     const [b, h, w, c4] = y.shape;
     const c = c4 / 4;
-    return tf.reshape(tf.transpose(tf.reshape(y, [b, h, w, 2, 2, c]), [0, 1, 3, 2, 4, 5]), [b, 2 * h, 2 * w, c]) as Tensor4D;
+    return tf.reshape(tf.transpose(tf.reshape(y, [b, h, w, 2, 2, c]), [0, 1, 3, 2, 4, 5]), [
+      b,
+      2 * h,
+      2 * w,
+      c,
+    ]) as Tensor4D;
   });
 }
 
@@ -151,9 +158,20 @@ export function fastStyle(tf: TF, image: Tensor4D, weights: FastStyleWeights, cr
       const l = L[i]!;
       if (kind === 'up') {
         const [b, h, w] = x.shape;
-        const y = tf.conv2d(tf.pad(x, [[0, 0], [1, 0], [1, 0], [0, 0]]), l.kernel, 1, 'valid');
+        const y = tf.conv2d(
+          tf.pad(x, [
+            [0, 0],
+            [1, 0],
+            [1, 0],
+            [0, 0],
+          ]),
+          l.kernel,
+          1,
+          'valid',
+        );
         x = instanceNorm(tf, depthToSpace2(tf, y), l, true);
-        if (x.shape[1] !== 2 * h || x.shape[2] !== 2 * w || x.shape[0] !== b) throw new Error('fast style: transposed conv has the wrong shape');
+        if (x.shape[1] !== 2 * h || x.shape[2] !== 2 * w || x.shape[0] !== b)
+          throw new Error('fast style: transposed conv has the wrong shape');
         return;
       }
       if (kind === 'res1') skip = x;
@@ -166,7 +184,11 @@ export function fastStyle(tf: TF, image: Tensor4D, weights: FastStyleWeights, cr
   });
 }
 
-function build(tf: TF, source: string, raw: (name: string) => { shape: number[]; data: Float32Array }): FastStyleWeights {
+function build(
+  tf: TF,
+  source: string,
+  raw: (name: string) => { shape: number[]; data: Float32Array },
+): FastStyleWeights {
   const layers = FAST_STYLE_LAYERS.map(({ kind }, l): FastStyleLayer => {
     const k = raw(variableName(3 * l));
     const kernel4 = tf.tensor4d(k.data, k.shape as [number, number, number, number]);
@@ -184,7 +206,9 @@ function build(tf: TF, source: string, raw: (name: string) => { shape: number[];
 /** The network from a deeplearn.js checkpoint (ml5's `models/style-transfer/NAME/`), its shapes checked first. */
 export function fastStyleFromStateDict(tf: TF, dict: StateDict, source: string): FastStyleWeights {
   if (!dict.has('Variable'))
-    throw misfit(`fast style network from ${source}`, [`layer "Variable": expected [9, 9, 3, 32], found no such tensor; the file holds ${describeDict(dict)}`]);
+    throw misfit(`fast style network from ${source}`, [
+      `layer "Variable": expected [9, 9, 3, 32], found no such tensor; the file holds ${describeDict(dict)}`,
+    ]);
   const taken = takeExpected(dict, fastStyleShapes(), `fast style network from ${source}`);
   return build(tf, source, (name) => taken.get(name)!);
 }
@@ -199,7 +223,8 @@ export function randomFastStyle(tf: TF, seed: number): FastStyleWeights {
     const shape = shapes.get(name)!;
     const n = shape.reduce((a, b) => a * b, 1);
     // Variable_{3L+1} is a shift (0), Variable_{3L+2} a scale (1).
-    if (shape.length === 1) return { shape, data: new Float32Array(n).fill(Number(name.split('_')[1]) % 3 === 2 ? 1 : 0) };
+    if (shape.length === 1)
+      return { shape, data: new Float32Array(n).fill(Number(name.split('_')[1]) % 3 === 2 ? 1 : 0) };
     const fanIn = shape[0]! * shape[1]! * shape[2]!;
     return { shape, data: randomNormal(n, Math.sqrt(2 / fanIn), mulberry32(seedFor(seed, `fast-style.${name}`))) };
   });

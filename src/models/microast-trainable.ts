@@ -3,8 +3,13 @@ import { registerWasmFilterGradient } from './conv';
 import type { ModelHandle } from './handle';
 import { registerMirrorPadGradient } from './mirror-pad-gradient';
 import {
-  DECODER_SPECS, ENCODER_SPECS, MODULATOR_SPECS,
-  type MicroConv, type MicroDecoderWeights, type MicroEncoderWeights, type ModulatorWeights,
+  DECODER_SPECS,
+  ENCODER_SPECS,
+  MODULATOR_SPECS,
+  type MicroConv,
+  type MicroDecoderWeights,
+  type MicroEncoderWeights,
+  type ModulatorWeights,
 } from './microast';
 
 type TF = typeof tfjs;
@@ -39,7 +44,12 @@ export function denseConv(tf: TF, c: MicroConv): MicroConv {
     if (c.kind === 'depthwise') {
       const mult = cout / cin;
       const eye = tf.reshape(tf.eye(cin), [1, 1, cin, cin, 1]);
-      const kernel = tf.reshape(tf.mul(tf.reshape(c.kernel, [k, k, cin, 1, mult]), eye), [k, k, cin, cout]) as tfjs.Tensor4D;
+      const kernel = tf.reshape(tf.mul(tf.reshape(c.kernel, [k, k, cin, 1, mult]), eye), [
+        k,
+        k,
+        cin,
+        cout,
+      ]) as tfjs.Tensor4D;
       return { ...c, kind: 'dense' as const, kernel, bias: c.bias };
     }
     const n = cin / cout;
@@ -61,7 +71,11 @@ export function torchConv(tf: TF, c: MicroConv): { weight: tfjs.Tensor; bias: tf
   return tf.tidy(() => {
     const { k, cin, cout } = c;
     if (c.kind === 'dense') return { weight: tf.transpose(c.kernel, [3, 2, 0, 1]), bias: tf.clone(c.bias) };
-    if (c.kind === 'depthwise') return { weight: tf.reshape(tf.transpose(tf.reshape(c.kernel, [k, k, cout]), [2, 0, 1]), [cout, 1, k, k]), bias: tf.clone(c.bias) };
+    if (c.kind === 'depthwise')
+      return {
+        weight: tf.reshape(tf.transpose(tf.reshape(c.kernel, [k, k, cout]), [2, 0, 1]), [cout, 1, k, k]),
+        bias: tf.clone(c.bias),
+      };
     const n = cin / cout;
     return {
       weight: tf.reshape(tf.transpose(tf.reshape(c.kernel, [k, k, cin]), [2, 0, 1]), [cout, n, k, k]),
@@ -72,7 +86,12 @@ export function torchConv(tf: TF, c: MicroConv): { weight: tfjs.Tensor; bias: tf
 
 let count = 0;
 
-function trainable(tf: TF, name: string, convs: MicroConv[], prefixes: string[]): { convs: () => MicroConv[]; handle: ModelHandle } {
+function trainable(
+  tf: TF,
+  name: string,
+  convs: MicroConv[],
+  prefixes: string[],
+): { convs: () => MicroConv[]; handle: ModelHandle } {
   registerWasmFilterGradient(tf);
   registerMirrorPadGradient(tf);
   const id = ++count;
@@ -94,8 +113,14 @@ function trainable(tf: TF, name: string, convs: MicroConv[], prefixes: string[])
         const out = new Map<string, { shape: number[]; data: Float32Array }>();
         for (const [i, c] of copies.entries()) {
           const { weight, bias } = torchConv(tf, c);
-          out.set(`${prefixes[i]}.weight`, { shape: [...weight.shape], data: Float32Array.from((await weight.data()) as Float32Array) });
-          out.set(`${prefixes[i]}.bias`, { shape: [...bias.shape], data: Float32Array.from((await bias.data()) as Float32Array) });
+          out.set(`${prefixes[i]}.weight`, {
+            shape: [...weight.shape],
+            data: Float32Array.from((await weight.data()) as Float32Array),
+          });
+          out.set(`${prefixes[i]}.bias`, {
+            shape: [...bias.shape],
+            data: Float32Array.from((await bias.data()) as Float32Array),
+          });
           tf.dispose([weight, bias]);
         }
         return out;
@@ -108,21 +133,44 @@ function trainable(tf: TF, name: string, convs: MicroConv[], prefixes: string[])
 const prefixes = (specs: { prefix: string }[]) => specs.map((s) => s.prefix);
 
 /** A trainable copy of a micro encoder (content or style), saved with the official `Encoder` names. */
-export function trainableMicroEncoder(tf: TF, name: string, part: 'content-encoder' | 'style-encoder', base: MicroEncoderWeights): MicroastModel {
+export function trainableMicroEncoder(
+  tf: TF,
+  name: string,
+  part: 'content-encoder' | 'style-encoder',
+  base: MicroEncoderWeights,
+): MicroastModel {
   const all = [...base.convs, base.res1.conv1, base.res1.conv2, base.res2.conv1, base.res2.conv2];
   const { convs, handle } = trainable(tf, name, all, prefixes(ENCODER_SPECS));
   const encoder = (): MicroEncoderWeights => {
     const c = convs();
-    return { source: `${base.source}, trained`, convs: c.slice(0, 5), res1: { conv1: c[5]!, conv2: c[6]! }, res2: { conv1: c[7]!, conv2: c[8]! }, dispose: () => {} };
+    return {
+      source: `${base.source}, trained`,
+      convs: c.slice(0, 5),
+      res1: { conv1: c[5]!, conv2: c[6]! },
+      res2: { conv1: c[7]!, conv2: c[8]! },
+      dispose: () => {},
+    };
   };
   return { ...handle, part, encoder };
 }
 
 export function trainableModulator(tf: TF, name: string, base: ModulatorWeights): MicroastModel {
-  const { convs, handle } = trainable(tf, name, [base.weight1, base.bias1, base.weight2, base.bias2], prefixes(MODULATOR_SPECS));
+  const { convs, handle } = trainable(
+    tf,
+    name,
+    [base.weight1, base.bias1, base.weight2, base.bias2],
+    prefixes(MODULATOR_SPECS),
+  );
   const modulator = (): ModulatorWeights => {
     const c = convs();
-    return { source: `${base.source}, trained`, weight1: c[0]!, bias1: c[1]!, weight2: c[2]!, bias2: c[3]!, dispose: () => {} };
+    return {
+      source: `${base.source}, trained`,
+      weight1: c[0]!,
+      bias1: c[1]!,
+      weight2: c[2]!,
+      bias2: c[3]!,
+      dispose: () => {},
+    };
   };
   return { ...handle, part: 'modulator', modulator };
 }
@@ -132,7 +180,13 @@ export function trainableMicroDecoder(tf: TF, name: string, base: MicroDecoderWe
   const { convs, handle } = trainable(tf, name, all, prefixes(DECODER_SPECS));
   const decoder = (): MicroDecoderWeights => {
     const c = convs();
-    return { source: `${base.source}, trained`, dec1: { conv1: c[0]!, conv2: c[1]! }, dec2: { conv1: c[2]!, conv2: c[3]! }, head: c.slice(4), dispose: () => {} };
+    return {
+      source: `${base.source}, trained`,
+      dec1: { conv1: c[0]!, conv2: c[1]! },
+      dec2: { conv1: c[2]!, conv2: c[3]! },
+      head: c.slice(4),
+      dispose: () => {},
+    };
   };
   return { ...handle, part: 'decoder', decoder };
 }

@@ -89,8 +89,18 @@ interface ConvSpec {
 }
 
 const WIDTH = 64;
-const spec = (prefix: string, cin: number, cout: number, k: number, stride = 1, groups = 1): ConvSpec => ({ prefix, cin, cout, k, stride, groups });
-const residualSpecs = (prefix: string): ConvSpec[] => [spec(`${prefix}.conv1.conv_layer`, WIDTH, WIDTH, 3), spec(`${prefix}.conv2.conv_layer`, WIDTH, WIDTH, 3)];
+const spec = (prefix: string, cin: number, cout: number, k: number, stride = 1, groups = 1): ConvSpec => ({
+  prefix,
+  cin,
+  cout,
+  k,
+  stride,
+  groups,
+});
+const residualSpecs = (prefix: string): ConvSpec[] => [
+  spec(`${prefix}.conv1.conv_layer`, WIDTH, WIDTH, 3),
+  spec(`${prefix}.conv2.conv_layer`, WIDTH, WIDTH, 3),
+];
 
 /** The encoder's convs in order (the `Encoder` module's state-dict names). */
 export const ENCODER_SPECS: ConvSpec[] = [
@@ -102,7 +112,9 @@ export const ENCODER_SPECS: ConvSpec[] = [
   ...residualSpecs('enc1.10'),
   ...residualSpecs('enc2.0'),
 ];
-export const MODULATOR_SPECS: ConvSpec[] = ['weight1', 'bias1', 'weight2', 'bias2'].map((p) => spec(`${p}.0.conv_layer`, WIDTH, WIDTH, 3, 1, WIDTH));
+export const MODULATOR_SPECS: ConvSpec[] = ['weight1', 'bias1', 'weight2', 'bias2'].map((p) =>
+  spec(`${p}.0.conv_layer`, WIDTH, WIDTH, 3, 1, WIDTH),
+);
 export const DECODER_SPECS: ConvSpec[] = [
   ...residualSpecs('dec1'),
   ...residualSpecs('dec2'),
@@ -123,12 +135,17 @@ function checkDict(dict: StateDict, specs: ConvSpec[], what: string): void {
     expected.set(`${s.prefix}.bias`, [s.cout]);
   }
   if (![...expected.keys()].some((k) => dict.has(k)))
-    throw misfit(what, [`layer "${specs[0]!.prefix}.weight": expected ${`[${torchShape(specs[0]!).join(', ')}]`}, found no such tensor; the file holds ${describeDict(dict)}`]);
+    throw misfit(what, [
+      `layer "${specs[0]!.prefix}.weight": expected ${`[${torchShape(specs[0]!).join(', ')}]`}, found no such tensor; the file holds ${describeDict(dict)}`,
+    ]);
   takeExpected(dict, expected, what);
 }
 
 /** Rearranges a PyTorch conv weight [out, in / groups, k, k] into the kernel its tfjs op takes. */
-function kernelFor(s: ConvSpec, w: Float32Array): { kind: MicroConv['kind']; data: Float32Array; shape: [number, number, number, number] } {
+function kernelFor(
+  s: ConvSpec,
+  w: Float32Array,
+): { kind: MicroConv['kind']; data: Float32Array; shape: [number, number, number, number] } {
   const { cin, cout, k, groups } = s;
   const kk = k * k;
   if (groups === 1) {
@@ -160,20 +177,30 @@ const BLOCK = 4;
 const useBlocks = (s: ConvSpec) => s.groups === 1 && s.stride === 1 && s.k >= 2 * BLOCK && s.cout < 8;
 
 /** A dense kernel [k, k, in, out] as its space-to-depth form [k', k', bs*bs*in, bs*bs*out], k' = ceil((k + bs - 1) / bs). */
-export function blockKernel(src: Float32Array, k: number, cin: number, cout: number, bs: number): { data: Float32Array; shape: [number, number, number, number] } {
+export function blockKernel(
+  src: Float32Array,
+  k: number,
+  cin: number,
+  cout: number,
+  bs: number,
+): { data: Float32Array; shape: [number, number, number, number] } {
   const kb = Math.ceil((k + bs - 1) / bs);
   const [ci, co] = [bs * bs * cin, bs * bs * cout];
   const data = new Float32Array(kb * kb * ci * co);
   // Output pixel (bs*I + a, bs*J + b) reads input (bs*(I + U) + p, bs*(J + V) + q) through tap (bs*U + p - a, bs*V + q - b).
-  for (let U = 0; U < kb; U++) for (let V = 0; V < kb; V++)
-    for (let p = 0; p < bs; p++) for (let q = 0; q < bs; q++)
-      for (let a = 0; a < bs; a++) for (let b = 0; b < bs; b++) {
-        const [u, v] = [bs * U + p - a, bs * V + q - b];
-        if (u < 0 || u >= k || v < 0 || v >= k) continue;
-        for (let c = 0; c < cin; c++)
-          for (let o = 0; o < cout; o++)
-            data[((U * kb + V) * ci + (p * bs + q) * cin + c) * co + (a * bs + b) * cout + o] = src[((u * k + v) * cin + c) * cout + o]!;
-      }
+  for (let U = 0; U < kb; U++)
+    for (let V = 0; V < kb; V++)
+      for (let p = 0; p < bs; p++)
+        for (let q = 0; q < bs; q++)
+          for (let a = 0; a < bs; a++)
+            for (let b = 0; b < bs; b++) {
+              const [u, v] = [bs * U + p - a, bs * V + q - b];
+              if (u < 0 || u >= k || v < 0 || v >= k) continue;
+              for (let c = 0; c < cin; c++)
+                for (let o = 0; o < cout; o++)
+                  data[((U * kb + V) * ci + (p * bs + q) * cin + c) * co + (a * bs + b) * cout + o] =
+                    src[((u * k + v) * cin + c) * cout + o]!;
+            }
   return { data, shape: [kb, kb, ci, co] };
 }
 
@@ -186,47 +213,97 @@ function convFromArrays(tf: TF, s: ConvSpec, w: Float32Array, b: Float32Array): 
     bias = new Float32Array(s.cin);
     for (let g = 0; g < s.cout; g++) bias[g * n] = b[g]!;
   }
-  const conv: MicroConv = { kind, kernel: tf.keep(tf.tensor4d(data, shape)), bias: tf.keep(tf.tensor1d(bias)), k: s.k, stride: s.stride, cin: s.cin, cout: s.cout };
+  const conv: MicroConv = {
+    kind,
+    kernel: tf.keep(tf.tensor4d(data, shape)),
+    bias: tf.keep(tf.tensor1d(bias)),
+    k: s.k,
+    stride: s.stride,
+    cin: s.cin,
+    cout: s.cout,
+  };
   if (useBlocks(s)) {
     const blocks = blockKernel(data, s.k, s.cin, s.cout, BLOCK);
     const tiled = new Float32Array(BLOCK * BLOCK * s.cout).map((_, i) => b[i % s.cout]!);
-    conv.blocks = { source: conv.kernel, kernel: tf.keep(tf.tensor4d(blocks.data, blocks.shape)), bias: tf.keep(tf.tensor1d(tiled)) };
+    conv.blocks = {
+      source: conv.kernel,
+      kernel: tf.keep(tf.tensor4d(blocks.data, blocks.shape)),
+      bias: tf.keep(tf.tensor1d(tiled)),
+    };
   }
   return conv;
 }
 
 /** Weights kept (they outlive the run that built them) and released together. */
-function convsFrom(tf: TF, specs: ConvSpec[], get: (s: ConvSpec) => { w: Float32Array; b: Float32Array }): { convs: MicroConv[]; dispose(): void } {
+function convsFrom(
+  tf: TF,
+  specs: ConvSpec[],
+  get: (s: ConvSpec) => { w: Float32Array; b: Float32Array },
+): { convs: MicroConv[]; dispose(): void } {
   const convs = specs.map((s) => {
     const { w, b } = get(s);
     return convFromArrays(tf, s, w, b);
   });
-  return { convs, dispose: () => convs.forEach((c) => tf.dispose([c.kernel, c.bias, ...(c.blocks ? [c.blocks.kernel, c.blocks.bias] : [])])) };
+  return {
+    convs,
+    dispose: () =>
+      convs.forEach((c) => tf.dispose([c.kernel, c.bias, ...(c.blocks ? [c.blocks.kernel, c.blocks.bias] : [])])),
+  };
 }
 
-const fromDict = (dict: StateDict) => (s: ConvSpec) => ({ w: (dict.get(`${s.prefix}.weight`) as NamedArray).data, b: (dict.get(`${s.prefix}.bias`) as NamedArray).data });
+const fromDict = (dict: StateDict) => (s: ConvSpec) => ({
+  w: (dict.get(`${s.prefix}.weight`) as NamedArray).data,
+  b: (dict.get(`${s.prefix}.bias`) as NamedArray).data,
+});
 
 /** Seeded random weights (He-normal, zero bias): the offline fallback, clearly labelled as such. */
 const fromRandom = (seed: number, part: string) => (s: ConvSpec) => {
   const fanIn = (s.cin / s.groups) * s.k * s.k;
   const n = s.cout * fanIn;
-  return { w: randomNormal(n, Math.sqrt(2 / fanIn), mulberry32(seedFor(seed, `microast.${part}.${s.prefix}`))), b: new Float32Array(s.cout) };
+  return {
+    w: randomNormal(n, Math.sqrt(2 / fanIn), mulberry32(seedFor(seed, `microast.${part}.${s.prefix}`))),
+    b: new Float32Array(s.cout),
+  };
 };
 
-function encoderFrom(tf: TF, source: string, get: (s: ConvSpec) => { w: Float32Array; b: Float32Array }): MicroEncoderWeights {
+function encoderFrom(
+  tf: TF,
+  source: string,
+  get: (s: ConvSpec) => { w: Float32Array; b: Float32Array },
+): MicroEncoderWeights {
   const { convs, dispose } = convsFrom(tf, ENCODER_SPECS, get);
-  return { source, convs: convs.slice(0, 5), res1: { conv1: convs[5]!, conv2: convs[6]! }, res2: { conv1: convs[7]!, conv2: convs[8]! }, dispose };
+  return {
+    source,
+    convs: convs.slice(0, 5),
+    res1: { conv1: convs[5]!, conv2: convs[6]! },
+    res2: { conv1: convs[7]!, conv2: convs[8]! },
+    dispose,
+  };
 }
 
-function modulatorFrom(tf: TF, source: string, get: (s: ConvSpec) => { w: Float32Array; b: Float32Array }): ModulatorWeights {
+function modulatorFrom(
+  tf: TF,
+  source: string,
+  get: (s: ConvSpec) => { w: Float32Array; b: Float32Array },
+): ModulatorWeights {
   const { convs, dispose } = convsFrom(tf, MODULATOR_SPECS, get);
   const [weight1, bias1, weight2, bias2] = convs as [MicroConv, MicroConv, MicroConv, MicroConv];
   return { source, weight1, bias1, weight2, bias2, dispose };
 }
 
-function decoderFrom(tf: TF, source: string, get: (s: ConvSpec) => { w: Float32Array; b: Float32Array }): MicroDecoderWeights {
+function decoderFrom(
+  tf: TF,
+  source: string,
+  get: (s: ConvSpec) => { w: Float32Array; b: Float32Array },
+): MicroDecoderWeights {
   const { convs, dispose } = convsFrom(tf, DECODER_SPECS, get);
-  return { source, dec1: { conv1: convs[0]!, conv2: convs[1]! }, dec2: { conv1: convs[2]!, conv2: convs[3]! }, head: convs.slice(4), dispose };
+  return {
+    source,
+    dec1: { conv1: convs[0]!, conv2: convs[1]! },
+    dec2: { conv1: convs[2]!, conv2: convs[3]! },
+    head: convs.slice(4),
+    dispose,
+  };
 }
 
 /** A MicroAST encoder (content or style: the same architecture) from its `Encoder` state dict. */
@@ -247,18 +324,41 @@ export function microDecoderFromStateDict(tf: TF, dict: StateDict, source: strin
 
 export const randomMicroEncoder = (tf: TF, seed: number, part: string): MicroEncoderWeights =>
   encoderFrom(tf, `random (seed ${seed})`, fromRandom(seed, part));
-export const randomModulator = (tf: TF, seed: number): ModulatorWeights => modulatorFrom(tf, `random (seed ${seed})`, fromRandom(seed, 'modulator'));
-export const randomMicroDecoder = (tf: TF, seed: number): MicroDecoderWeights => decoderFrom(tf, `random (seed ${seed})`, fromRandom(seed, 'decoder'));
+export const randomModulator = (tf: TF, seed: number): ModulatorWeights =>
+  modulatorFrom(tf, `random (seed ${seed})`, fromRandom(seed, 'modulator'));
+export const randomMicroDecoder = (tf: TF, seed: number): MicroDecoderWeights =>
+  decoderFrom(tf, `random (seed ${seed})`, fromRandom(seed, 'decoder'));
 
 /** One conv after reflection padding of k // 2, with its bias and optionally a ReLU. */
 export function microConv(tf: TF, x: Tensor4D, c: MicroConv, relu: boolean): Tensor4D {
   return tf.tidy(() => {
     const p = c.k >> 1;
-    const input = p ? tf.mirrorPad(x, [[0, 0], [p, p], [p, p], [0, 0]], 'reflect') : x;
+    const input = p
+      ? tf.mirrorPad(
+          x,
+          [
+            [0, 0],
+            [p, p],
+            [p, p],
+            [0, 0],
+          ],
+          'reflect',
+        )
+      : x;
     const activation = relu ? 'relu' : 'linear';
-    if (c.blocks && c.blocks.source === c.kernel && c.stride === 1) return blocksConv(tf, input, c.blocks, c.cout, activation, x.shape[1], x.shape[2]);
-    if (c.kind === 'dense') return tf.fused.conv2d({ x: input, filter: c.kernel, strides: c.stride, pad: 'valid', bias: c.bias, activation });
-    if (c.kind === 'depthwise') return tf.fused.depthwiseConv2d({ x: input, filter: c.kernel, strides: c.stride, pad: 'valid', bias: c.bias, activation });
+    if (c.blocks && c.blocks.source === c.kernel && c.stride === 1)
+      return blocksConv(tf, input, c.blocks, c.cout, activation, x.shape[1], x.shape[2]);
+    if (c.kind === 'dense')
+      return tf.fused.conv2d({ x: input, filter: c.kernel, strides: c.stride, pad: 'valid', bias: c.bias, activation });
+    if (c.kind === 'depthwise')
+      return tf.fused.depthwiseConv2d({
+        x: input,
+        filter: c.kernel,
+        strides: c.stride,
+        pad: 'valid',
+        bias: c.bias,
+        activation,
+      });
     const y = tf.fused.depthwiseConv2d({ x: input, filter: c.kernel, strides: c.stride, pad: 'valid', bias: c.bias });
     const [b, h, w] = y.shape;
     const summed = tf.sum(tf.reshape(y, [b, h, w, c.cout, c.cin / c.cout]), 4) as Tensor4D;
@@ -269,15 +369,46 @@ export function microConv(tf: TF, x: Tensor4D, c: MicroConv, relu: boolean): Ten
 /** [n, h, w, c] -> [n, h / bs, w / bs, bs * bs * c], channel (p * bs + q) * c + i for row p, column q of a block. */
 function spaceToDepth(tf: TF, x: Tensor4D, bs: number): Tensor4D {
   const [n, h, w, c] = x.shape;
-  return tf.reshape(tf.transpose(tf.reshape(x, [n * (h / bs), bs, w / bs, bs * c]), [0, 2, 1, 3]), [n, h / bs, w / bs, bs * bs * c]);
+  return tf.reshape(tf.transpose(tf.reshape(x, [n * (h / bs), bs, w / bs, bs * c]), [0, 2, 1, 3]), [
+    n,
+    h / bs,
+    w / bs,
+    bs * bs * c,
+  ]);
 }
 
 /** A 'blocks' conv of a padded input, cropped to h x w (the padding is rounded up to whole blocks with zeros). */
-function blocksConv(tf: TF, padded: Tensor4D, c: { kernel: Tensor4D; bias: tfjs.Tensor1D }, cout: number, activation: 'relu' | 'linear', h: number, w: number): Tensor4D {
+function blocksConv(
+  tf: TF,
+  padded: Tensor4D,
+  c: { kernel: Tensor4D; bias: tfjs.Tensor1D },
+  cout: number,
+  activation: 'relu' | 'linear',
+  h: number,
+  w: number,
+): Tensor4D {
   const [n, hp, wp] = padded.shape;
   const [hq, wq] = [Math.ceil(hp / BLOCK) * BLOCK, Math.ceil(wp / BLOCK) * BLOCK];
-  const whole = hq === hp && wq === wp ? padded : tf.pad(padded, [[0, 0], [0, hq - hp], [0, wq - wp], [0, 0]]);
-  const y = tf.depthToSpace(tf.fused.conv2d({ x: spaceToDepth(tf, whole, BLOCK), filter: c.kernel, strides: 1, pad: 'valid', bias: c.bias, activation }), BLOCK);
+  const whole =
+    hq === hp && wq === wp
+      ? padded
+      : tf.pad(padded, [
+          [0, 0],
+          [0, hq - hp],
+          [0, wq - wp],
+          [0, 0],
+        ]);
+  const y = tf.depthToSpace(
+    tf.fused.conv2d({
+      x: spaceToDepth(tf, whole, BLOCK),
+      filter: c.kernel,
+      strides: 1,
+      pad: 'valid',
+      bias: c.bias,
+      activation,
+    }),
+    BLOCK,
+  );
   return y.shape[1] === h && y.shape[2] === w ? y : tf.slice(y, [0, 0, 0, 0], [n, h, w, cout]);
 }
 
@@ -291,7 +422,13 @@ export function residual(tf: TF, x: Tensor4D, r: ResidualWeights): Tensor4D {
  * input x becomes w * y + b * x, with the per-channel weight w and bias b the modulator made from the style;
  * x1 = conv1(x), x3 = relu(w x1 + b x), x5 = w conv2(x3) + b x3, and the block returns x + x5.
  */
-export function modulatedResidual(tf: TF, x: Tensor4D, r: ResidualWeights, weight: tfjs.Tensor, bias: tfjs.Tensor): Tensor4D {
+export function modulatedResidual(
+  tf: TF,
+  x: Tensor4D,
+  r: ResidualWeights,
+  weight: tfjs.Tensor,
+  bias: tfjs.Tensor,
+): Tensor4D {
   return tf.tidy(() => {
     const x3 = tf.relu(tf.add(tf.mul(weight, microConv(tf, x, r.conv1, false)), tf.mul(bias, x))) as Tensor4D;
     const x5 = tf.add(tf.mul(weight, microConv(tf, x3, r.conv2, false)), tf.mul(bias, x3));
@@ -301,7 +438,8 @@ export function modulatedResidual(tf: TF, x: Tensor4D, r: ResidualWeights, weigh
 
 /** The two levels of a micro encoder: enc1's output (1/4 size, 64 channels) and enc2's (the same size). */
 export function microEncode(tf: TF, image: Tensor4D, w: MicroEncoderWeights): { level1: Tensor4D; level2: Tensor4D } {
-  if (image.shape[3] !== w.convs[0]!.cin) throw new Error(`MicroAST encoder: expected an RGB image, got ${image.shape[3]} channels`);
+  if (image.shape[3] !== w.convs[0]!.cin)
+    throw new Error(`MicroAST encoder: expected an RGB image, got ${image.shape[3]} channels`);
   return tf.tidy(() => {
     let x = image;
     for (const c of w.convs) x = microConv(tf, x, c, true);
@@ -314,18 +452,36 @@ export function microEncode(tf: TF, image: Tensor4D, w: MicroEncoderWeights): { 
 const signal = (tf: TF, x: Tensor4D, c: MicroConv) => tf.mean(microConv(tf, x, c, false), [1, 2], true) as Tensor4D;
 
 /** The modulator: filter weights and biases from each level of the style features. */
-export function modulate(tf: TF, level1: Tensor4D, level2: Tensor4D, m: ModulatorWeights): { weight1: Tensor4D; bias1: Tensor4D; weight2: Tensor4D; bias2: Tensor4D } {
-  for (const [name, f] of [['level 1', level1], ['level 2', level2]] as const)
-    if (f.shape[3] !== m.weight1.cin) throw new Error(`MicroAST modulator: style ${name} has ${f.shape[3]} channels, the modulator takes ${m.weight1.cin}`);
-  return tf.tidy(() => ({ weight1: signal(tf, level1, m.weight1), bias1: signal(tf, level1, m.bias1), weight2: signal(tf, level2, m.weight2), bias2: signal(tf, level2, m.bias2) }));
+export function modulate(
+  tf: TF,
+  level1: Tensor4D,
+  level2: Tensor4D,
+  m: ModulatorWeights,
+): { weight1: Tensor4D; bias1: Tensor4D; weight2: Tensor4D; bias2: Tensor4D } {
+  for (const [name, f] of [
+    ['level 1', level1],
+    ['level 2', level2],
+  ] as const)
+    if (f.shape[3] !== m.weight1.cin)
+      throw new Error(
+        `MicroAST modulator: style ${name} has ${f.shape[3]} channels, the modulator takes ${m.weight1.cin}`,
+      );
+  return tf.tidy(() => ({
+    weight1: signal(tf, level1, m.weight1),
+    bias1: signal(tf, level1, m.bias1),
+    weight2: signal(tf, level2, m.weight2),
+    bias2: signal(tf, level2, m.bias2),
+  }));
 }
 
 /** Bilinear 2x upsampling as torch's Upsample(scale_factor=2, mode='bilinear') (align_corners False: half-pixel centres). */
-export const upsampleBilinear2x = (tf: TF, x: Tensor4D): Tensor4D => tf.image.resizeBilinear(x, [x.shape[1] * 2, x.shape[2] * 2], false, true);
+export const upsampleBilinear2x = (tf: TF, x: Tensor4D): Tensor4D =>
+  tf.image.resizeBilinear(x, [x.shape[1] * 2, x.shape[2] * 2], false, true);
 
 /** dec3: features (1/4 size) -> image, two bilinear upsamplings with a grouped 3x3 and a 1x1 conv after each, then 9x9 to RGB. */
 export function microDecodeHead(tf: TF, x: Tensor4D, d: MicroDecoderWeights): Tensor4D {
-  if (x.shape[3] !== d.head[0]!.cin) throw new Error(`MicroAST decoder: expected ${d.head[0]!.cin}-channel features, got ${x.shape[3]}`);
+  if (x.shape[3] !== d.head[0]!.cin)
+    throw new Error(`MicroAST decoder: expected ${d.head[0]!.cin}-channel features, got ${x.shape[3]}`);
   return tf.tidy(() => {
     const [g1, p1, g2, p2, out] = d.head as [MicroConv, MicroConv, MicroConv, MicroConv, MicroConv];
     let y = microConv(tf, microConv(tf, upsampleBilinear2x(tf, x), g1, true), p1, true);
@@ -344,13 +500,17 @@ export function convMacs(s: ConvSpec, outPixels: number): number {
 
 /** FLOPs of a micro encoder on an h x w image. */
 export function encoderFlops(h: number, w: number): number {
-  const h2 = Math.ceil(h / 2), w2 = Math.ceil(w / 2), h4 = encodedSize(h), w4 = encodedSize(w);
+  const h2 = Math.ceil(h / 2),
+    w2 = Math.ceil(w / 2),
+    h4 = encodedSize(h),
+    w4 = encodedSize(w);
   const px = [h * w, h2 * w2, h2 * w2, h4 * w4, h4 * w4, h4 * w4, h4 * w4, h4 * w4, h4 * w4];
   return 2 * ENCODER_SPECS.reduce((a, s, i) => a + convMacs(s, px[i]!), 0);
 }
 
 /** FLOPs of one modulated residual block on features of h x w positions. */
-export const residualFlops = (h: number, w: number): number => 2 * 2 * convMacs(DECODER_SPECS[0]!, h * w) + 6 * h * w * WIDTH;
+export const residualFlops = (h: number, w: number): number =>
+  2 * 2 * convMacs(DECODER_SPECS[0]!, h * w) + 6 * h * w * WIDTH;
 
 /** FLOPs of dec3 on features of h x w positions (output 4h x 4w). */
 export function headFlops(h: number, w: number): number {

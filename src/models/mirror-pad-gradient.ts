@@ -33,7 +33,11 @@ export function registerMirrorPadGradient(tf: TF): void {
                 const sizes = g.shape.map((s, i) => (i === axis ? size : s));
                 return tf.slice(g, begin, sizes);
               };
-              const around = (t: tfjs.Tensor, lead: number, trail: number) => tf.pad(t, g.shape.map((_, i): [number, number] => (i === axis ? [lead, trail] : [0, 0])));
+              const around = (t: tfjs.Tensor, lead: number, trail: number) =>
+                tf.pad(
+                  t,
+                  g.shape.map((_, i): [number, number] => (i === axis ? [lead, trail] : [0, 0])),
+                );
               let sum = part(before, n);
               // Padded index before - 1 - i copies x[edge + i]: reversed, the border lines up with x from index edge.
               if (before) sum = tf.add(sum, around(tf.reverse(part(0, before), axis), edge, n - edge - before));

@@ -38,13 +38,17 @@ export function resnetTapShape(tap: string, image: readonly number[], conv1Chann
   let [h, w] = [out(image[1]!, 7, 2, 3), out(image[2]!, 7, 2, 3)];
   if (tap !== 'conv1') [h, w] = [out(h, 3, 2, 1), out(w, 3, 2, 1)];
   // layer2, layer3 and layer4 each halve the size (stride 2 in their first block).
-  for (let i = 3; i <= RESNET50_TAPS.indexOf(tap as (typeof RESNET50_TAPS)[number]); i++) [h, w] = [out(h, 3, 2, 1), out(w, 3, 2, 1)];
+  for (let i = 3; i <= RESNET50_TAPS.indexOf(tap as (typeof RESNET50_TAPS)[number]); i++)
+    [h, w] = [out(h, 3, 2, 1), out(w, 3, 2, 1)];
   return [image[0]!, h, w, conv1Channels * TAP_WIDTH[tap]!];
 }
 
 /** Forward FLOPs up to a tap, for the plan (standard widths). */
 export function resnetFlops(deepest: string, image: readonly number[]): number {
-  const px = (t: string) => resnetTapShape(t, image).slice(0, 3).reduce((a, b) => a * b, 1);
+  const px = (t: string) =>
+    resnetTapShape(t, image)
+      .slice(0, 3)
+      .reduce((a, b) => a * b, 1);
   let flops = 2 * 49 * 3 * 64 * px('conv1');
   const end = RESNET50_TAPS.indexOf(deepest as (typeof RESNET50_TAPS)[number]);
   let cin = 64;
@@ -62,7 +66,8 @@ export function resnetFlops(deepest: string, image: readonly number[]): number {
 /** Expected keys and shapes of a torchvision resnet50 state dict whose conv1 has `c` channels. */
 function expectedShapes(c: number): Map<string, number[]> {
   const e = new Map<string, number[]>();
-  const bn = (p: string, n: number) => ['weight', 'bias', 'running_mean', 'running_var'].forEach((k) => e.set(`${p}.${k}`, [n]));
+  const bn = (p: string, n: number) =>
+    ['weight', 'bias', 'running_mean', 'running_var'].forEach((k) => e.set(`${p}.${k}`, [n]));
   e.set('conv1.weight', [c, 3, 7, 7]);
   bn('bn1', c);
   let cin = c;
@@ -92,8 +97,16 @@ function expectedShapes(c: number): Map<string, number[]> {
  */
 export function resnetFromStateDict(tf: TF, dict: StateDict, source: string): ResNet50Weights {
   const first = dict.get('conv1.weight');
-  if (!first) throw misfit(`ResNet50 from ${source}`, [`layer "conv1.weight": expected [64, 3, 7, 7] (torchvision), found no such tensor; the file holds ${describeDict(dict)}`]);
-  takeExpected(dict, expectedShapes(first.shape[0]!), `ResNet50 from ${source}`, (k) => k.startsWith('fc.') || k.endsWith('num_batches_tracked'));
+  if (!first)
+    throw misfit(`ResNet50 from ${source}`, [
+      `layer "conv1.weight": expected [64, 3, 7, 7] (torchvision), found no such tensor; the file holds ${describeDict(dict)}`,
+    ]);
+  takeExpected(
+    dict,
+    expectedShapes(first.shape[0]!),
+    `ResNet50 from ${source}`,
+    (k) => k.startsWith('fc.') || k.endsWith('num_batches_tracked'),
+  );
   const bnFactors = (p: string) => {
     const [g, b, m, v] = ['weight', 'bias', 'running_mean', 'running_var'].map((k) => dict.get(`${p}.${k}`)!.data);
     const scale = g!.map((x, i) => x / Math.sqrt(v![i]! + 1e-5));
@@ -104,15 +117,26 @@ export function resnetFromStateDict(tf: TF, dict: StateDict, source: string): Re
     const f = bn ? bnFactors(bn) : null;
     const per = w.data.length / w.shape[0]!;
     const data = f ? w.data.map((x, i) => x * f.scale[Math.floor(i / per)]!) : w.data;
-    const kernel = tf.keep(tf.tidy(() => tf.transpose(tf.tensor4d(data, w.shape as [number, number, number, number]), [2, 3, 1, 0])));
-    return { kernel, bias: tf.keep(tf.tensor1d(f ? f.shift : new Float32Array(w.shape[0]!))), flipped: tf.keep(flipKernel(tf, kernel)), stride };
+    const kernel = tf.keep(
+      tf.tidy(() => tf.transpose(tf.tensor4d(data, w.shape as [number, number, number, number]), [2, 3, 1, 0])),
+    );
+    return {
+      kernel,
+      bias: tf.keep(tf.tensor1d(f ? f.shift : new Float32Array(w.shape[0]!))),
+      flipped: tf.keep(flipKernel(tf, kernel)),
+      stride,
+    };
   };
   const layers = BLOCKS.map((blocks, l) =>
     Array.from({ length: blocks }, (_, b): Block => {
       const p = `layer${l + 1}.${b}`;
       const stride = b === 0 && l > 0 ? 2 : 1;
       return {
-        convs: [conv(`${p}.conv1.weight`, `${p}.bn1`, 1), conv(`${p}.conv2.weight`, `${p}.bn2`, stride), conv(`${p}.conv3.weight`, `${p}.bn3`, 1)],
+        convs: [
+          conv(`${p}.conv1.weight`, `${p}.bn1`, 1),
+          conv(`${p}.conv2.weight`, `${p}.bn2`, stride),
+          conv(`${p}.conv3.weight`, `${p}.bn3`, 1),
+        ],
         ...(b === 0 ? { downsample: conv(`${p}.downsample.0.weight`, `${p}.downsample.1`, stride) } : {}),
       };
     }),
@@ -121,7 +145,9 @@ export function resnetFromStateDict(tf: TF, dict: StateDict, source: string): Re
   const all = () => [conv1, ...layers.flat().flatMap((b) => [...b.convs, ...(b.downsample ? [b.downsample] : [])])];
   const conv1 = conv('conv1.weight', null, 2);
   return {
-    source, conv1, layers,
+    source,
+    conv1,
+    layers,
     bn1: { scale: tf.keep(tf.tensor1d(bn1.scale)), shift: tf.keep(tf.tensor1d(bn1.shift)) },
     dispose() {
       for (const c of all()) tf.dispose([c.kernel, c.bias, c.flipped]);
@@ -148,8 +174,16 @@ export function randomResnetStateDict(seed: number): StateDict {
 function applyConv(tf: TF, x: Tensor4D, c: Conv): Tensor4D {
   const [kh] = c.kernel.shape;
   const p = (kh - 1) / 2;
-  const padded = p ? tf.pad(x, [[0, 0], [p, p], [p, p], [0, 0]]) : x;
-  const y = c.stride === 1 ? convValid(tf, padded, c.kernel, c.flipped) : tf.conv2d(padded, c.kernel, c.stride, 'valid');
+  const padded = p
+    ? tf.pad(x, [
+        [0, 0],
+        [p, p],
+        [p, p],
+        [0, 0],
+      ])
+    : x;
+  const y =
+    c.stride === 1 ? convValid(tf, padded, c.kernel, c.flipped) : tf.conv2d(padded, c.kernel, c.stride, 'valid');
   return tf.add(y, c.bias) as Tensor4D;
 }
 
@@ -157,7 +191,12 @@ const MEAN = [0.485, 0.456, 0.406];
 const STD = [0.229, 0.224, 0.225];
 
 /** One pass from an RGB [0, 1] image to the deepest requested tap; differentiable with respect to the image. */
-export function resnet50Forward(tf: TF, image: Tensor4D, taps: readonly string[], w: ResNet50Weights): Record<string, tfjs.Tensor> {
+export function resnet50Forward(
+  tf: TF,
+  image: Tensor4D,
+  taps: readonly string[],
+  w: ResNet50Weights,
+): Record<string, tfjs.Tensor> {
   const wanted = new Set(taps);
   const end = Math.max(...taps.map((t) => RESNET50_TAPS.indexOf(t as (typeof RESNET50_TAPS)[number])));
   return tf.tidy(() => {
@@ -168,11 +207,23 @@ export function resnet50Forward(tf: TF, image: Tensor4D, taps: readonly string[]
     if (end < 1) return result;
     // After the ReLU every value is >= 0, so zero padding equals PyTorch's -inf padding for the max pool.
     x = tf.relu(tf.add(tf.mul(x, w.bn1.scale), w.bn1.shift)) as Tensor4D;
-    x = tf.maxPool(tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]]), 3, 2, 'valid');
+    x = tf.maxPool(
+      tf.pad(x, [
+        [0, 0],
+        [1, 1],
+        [1, 1],
+        [0, 0],
+      ]),
+      3,
+      2,
+      'valid',
+    );
     if (wanted.has('maxpool')) result.maxpool = x;
     for (let l = 0; l < 4 && l + 2 <= end; l++) {
       for (const block of w.layers[l]!) {
-        const y = tf.relu(applyConv(tf, tf.relu(applyConv(tf, x, block.convs[0])) as Tensor4D, block.convs[1])) as Tensor4D;
+        const y = tf.relu(
+          applyConv(tf, tf.relu(applyConv(tf, x, block.convs[0])) as Tensor4D, block.convs[1]),
+        ) as Tensor4D;
         const z = applyConv(tf, y, block.convs[2]);
         x = tf.relu(tf.add(z, block.downsample ? applyConv(tf, x, block.downsample) : x)) as Tensor4D;
       }

@@ -61,7 +61,13 @@ export function sanetModule(tf: TF, content: Tensor4D, style: Tensor4D, w: SANet
  * upsampling then resizes straight to relu4_1's size (nearest), where the reference code crashes.
  */
 export function sanetTransform(
-  tf: TF, c4: Tensor4D, s4: Tensor4D, c5: Tensor4D, s5: Tensor4D, w: SANetWeights, chunk = 1024,
+  tf: TF,
+  c4: Tensor4D,
+  s4: Tensor4D,
+  c5: Tensor4D,
+  s5: Tensor4D,
+  w: SANetWeights,
+  chunk = 1024,
 ): Tensor4D {
   return tf.tidy(() => {
     const up = upsample2x(tf, sanetModule(tf, c5, s5, w.sanet5_1, chunk), [c4.shape[1], c4.shape[2]]);
@@ -73,7 +79,10 @@ const PARTS = ['f', 'g', 'h', 'out_conv'] as const;
 
 export function sanetFromStateDict(tf: TF, dict: StateDict, source: string): SANetWeights {
   const first = dict.get('sanet4_1.f.weight');
-  if (!first) throw misfit(`SANet transformer from ${source}`, [`layer "sanet4_1.f.weight": expected [c, c, 1, 1] (c: 512 for VGG19), found no such tensor; the file holds ${describeDict(dict)}`]);
+  if (!first)
+    throw misfit(`SANet transformer from ${source}`, [
+      `layer "sanet4_1.f.weight": expected [c, c, 1, 1] (c: 512 for VGG19), found no such tensor; the file holds ${describeDict(dict)}`,
+    ]);
   const c = first.shape[0]!;
   const expected = new Map<string, number[]>();
   for (const m of ['sanet4_1', 'sanet5_1'])
@@ -85,17 +94,32 @@ export function sanetFromStateDict(tf: TF, dict: StateDict, source: string): SAN
   expected.set('merge_conv.bias', [c]);
   takeExpected(dict, expected, `SANet transformer from ${source}`);
   const module = (m: string): SANetModule => ({
-    f: convFrom(tf, dict, `${m}.f`), g: convFrom(tf, dict, `${m}.g`), h: convFrom(tf, dict, `${m}.h`), out: convFrom(tf, dict, `${m}.out_conv`),
+    f: convFrom(tf, dict, `${m}.f`),
+    g: convFrom(tf, dict, `${m}.g`),
+    h: convFrom(tf, dict, `${m}.h`),
+    out: convFrom(tf, dict, `${m}.out_conv`),
   });
-  return withDispose(tf, { source, sanet4_1: module('sanet4_1'), sanet5_1: module('sanet5_1'), merge: convFrom(tf, dict, 'merge_conv') });
+  return withDispose(tf, {
+    source,
+    sanet4_1: module('sanet4_1'),
+    sanet5_1: module('sanet5_1'),
+    merge: convFrom(tf, dict, 'merge_conv'),
+  });
 }
 
 export function randomSanet(tf: TF, c: number, seed: number): SANetWeights {
   const module = (m: string): SANetModule => ({
-    f: randomConv(tf, 1, c, c, seed, `${m}.f`, 1), g: randomConv(tf, 1, c, c, seed, `${m}.g`, 1),
-    h: randomConv(tf, 1, c, c, seed, `${m}.h`, 1), out: randomConv(tf, 1, c, c, seed, `${m}.out`, 0.1),
+    f: randomConv(tf, 1, c, c, seed, `${m}.f`, 1),
+    g: randomConv(tf, 1, c, c, seed, `${m}.g`, 1),
+    h: randomConv(tf, 1, c, c, seed, `${m}.h`, 1),
+    out: randomConv(tf, 1, c, c, seed, `${m}.out`, 0.1),
   });
-  return withDispose(tf, { source: `random (seed ${seed})`, sanet4_1: module('sanet4_1'), sanet5_1: module('sanet5_1'), merge: randomConv(tf, 3, c, c, seed, 'merge', 1) });
+  return withDispose(tf, {
+    source: `random (seed ${seed})`,
+    sanet4_1: module('sanet4_1'),
+    sanet5_1: module('sanet5_1'),
+    merge: randomConv(tf, 3, c, c, seed, 'merge', 1),
+  });
 }
 
 function withDispose(tf: TF, w: Omit<SANetWeights, 'dispose'>): SANetWeights {

@@ -20,13 +20,30 @@ export type TfjsModel = tfjs.LayersModel | GraphEncoder;
 export const isGraphEncoder = (m: TfjsModel): m is GraphEncoder => (m as GraphEncoder).kind === 'graph';
 
 /** Ops whose outputs are not feature maps worth tapping. */
-const SKIP = new Set(['Const', 'Placeholder', 'Identity', 'Shape', 'Pack', 'StridedSlice', 'ExpandDims', 'Squeeze', 'Reshape', 'Cast', 'Range', 'Fill']);
+const SKIP = new Set([
+  'Const',
+  'Placeholder',
+  'Identity',
+  'Shape',
+  'Pack',
+  'StridedSlice',
+  'ExpandDims',
+  'Squeeze',
+  'Reshape',
+  'Cast',
+  'Range',
+  'Fill',
+]);
 
 /** model.json text of a graph model (its topology has `node`), as opposed to a Layers model (`class_name`). */
 export const isGraphModelJson = (json: { format?: string; modelTopology?: { node?: unknown } }) =>
   json.format === 'graph-model' || Array.isArray(json.modelTopology?.node);
 
-export function graphEncoder(tf: TF, model: tfjs.GraphModel, topology: { node?: { name: string; op: string }[] }): GraphEncoder {
+export function graphEncoder(
+  tf: TF,
+  model: tfjs.GraphModel,
+  topology: { node?: { name: string; op: string }[] },
+): GraphEncoder {
   const nodes = (topology.node ?? []).filter((n) => !SKIP.has(n.op)).map((n) => n.name);
   return { kind: 'graph', model, tf, nodes, shapes: new Map() };
 }
@@ -46,7 +63,11 @@ export function tapShapes(m: TfjsModel, input: readonly number[] = [1, 224, 224,
     const shapes = new Map<string, number[]>();
     for (const l of m.layers) {
       const s = l.outputShape;
-      if (Array.isArray(s) && (s.length === 0 || !Array.isArray(s[0]))) shapes.set(l.name, (s as (number | null)[]).map((d) => d ?? 1));
+      if (Array.isArray(s) && (s.length === 0 || !Array.isArray(s[0])))
+        shapes.set(
+          l.name,
+          (s as (number | null)[]).map((d) => d ?? 1),
+        );
     }
     return shapes;
   }
@@ -75,9 +96,14 @@ export function runGraphTaps(m: GraphEncoder, image: tfjs.Tensor, taps: string[]
 type ModelJson = Parameters<typeof loadTfjsModelFromParts>[1];
 
 /** Loads a model.json and its weight files through `read` (a file reader or fetch): a Layers or a graph model. */
-export async function loadTfjsModel(tf: TF, path: string, read: (path: string, relativeTo?: string) => Promise<Uint8Array>): Promise<TfjsModel> {
+export async function loadTfjsModel(
+  tf: TF,
+  path: string,
+  read: (path: string, relativeTo?: string) => Promise<Uint8Array>,
+): Promise<TfjsModel> {
   const json = JSON.parse(new TextDecoder().decode(await read(path))) as ModelJson;
-  if (!json.modelTopology || !Array.isArray(json.weightsManifest)) throw new Error(`${path} is not a tfjs model.json (no modelTopology or weightsManifest)`);
+  if (!json.modelTopology || !Array.isArray(json.weightsManifest))
+    throw new Error(`${path} is not a tfjs model.json (no modelTopology or weightsManifest)`);
   const shards = await Promise.all(json.weightsManifest.flatMap((g) => g.paths).map((p) => read(p, path)));
   const weightData = new Uint8Array(shards.reduce((a, s) => a + s.length, 0));
   let at = 0;
@@ -95,8 +121,25 @@ export function fetchTfjsModel(tf: TF, url: string): Promise<TfjsModel> {
 }
 
 /** Loads model.json + its weight files, given as bytes: a Layers or a graph model. */
-export async function loadTfjsModelFromParts(tf: TF, json: { modelTopology: object; weightsManifest: { paths: string[]; weights: tfjs.io.WeightsManifestEntry[] }[]; format?: string }, weightData: ArrayBuffer): Promise<TfjsModel> {
-  const handler = tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: json.weightsManifest.flatMap((g) => g.weights), weightData });
-  if (isGraphModelJson(json)) return graphEncoder(tf, await tf.loadGraphModel(handler), json.modelTopology as { node?: { name: string; op: string }[] });
+export async function loadTfjsModelFromParts(
+  tf: TF,
+  json: {
+    modelTopology: object;
+    weightsManifest: { paths: string[]; weights: tfjs.io.WeightsManifestEntry[] }[];
+    format?: string;
+  },
+  weightData: ArrayBuffer,
+): Promise<TfjsModel> {
+  const handler = tf.io.fromMemory({
+    modelTopology: json.modelTopology,
+    weightSpecs: json.weightsManifest.flatMap((g) => g.weights),
+    weightData,
+  });
+  if (isGraphModelJson(json))
+    return graphEncoder(
+      tf,
+      await tf.loadGraphModel(handler),
+      json.modelTopology as { node?: { name: string; op: string }[] },
+    );
   return tf.loadLayersModel(handler);
 }

@@ -12,7 +12,11 @@ let count = 0;
  * exposed as a Model: the variables an optimiser updates and a state dict in the checkpoint's names
  * and PyTorch layout ([out, in, kh, kw]) so trained weights load back like the published ones.
  */
-export function trainableConvs(tf: TF, name: string, convs: { key: string; w: ConvWeights }[]): ModelHandle & { convs: ConvWeights[] } {
+export function trainableConvs(
+  tf: TF,
+  name: string,
+  convs: { key: string; w: ConvWeights }[],
+): ModelHandle & { convs: ConvWeights[] } {
   // The decoders pad by reflection: their gradient near the edges needs the full MirrorPad gradient.
   registerMirrorPadGradient(tf);
   const id = ++count;

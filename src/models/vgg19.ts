@@ -75,7 +75,10 @@ export function vgg19Tiling(taps: readonly string[]): { strides: Record<string, 
     }
   }
   const align = Math.max(...taps.map((t) => vggLayer(t).stride));
-  return { strides: Object.fromEntries(taps.map((t) => [t, vggLayer(t).stride])), halo: Math.ceil(radius / align) * align };
+  return {
+    strides: Object.fromEntries(taps.map((t) => [t, vggLayer(t).stride])),
+    halo: Math.ceil(radius / align) * align,
+  };
 }
 
 /** Output size along one axis after `pools` 2x2 poolings: floor for zero-padded variants, ceil for `normalised`. */
@@ -162,8 +165,24 @@ export const convOptions = { flippedInputGradient: true, fuseBiasRelu: true };
  * relu(conv(x) + bias) as one fused op (one kernel, one stored tensor instead of three), differentiated
  * with respect to x only: dx = conv(dy * [y > 0]) with the flipped kernel. VGG's weights are constants.
  */
-export function convBiasRelu(tf: TF, x: Tensor4D, w: { kernel: Tensor4D; bias: Tensor; flipped: Tensor4D }, reflect: boolean): Tensor4D {
-  const input = reflect ? tf.mirrorPad(x, [[0, 0], [1, 1], [1, 1], [0, 0]], 'reflect') : x;
+export function convBiasRelu(
+  tf: TF,
+  x: Tensor4D,
+  w: { kernel: Tensor4D; bias: Tensor; flipped: Tensor4D },
+  reflect: boolean,
+): Tensor4D {
+  const input = reflect
+    ? tf.mirrorPad(
+        x,
+        [
+          [0, 0],
+          [1, 1],
+          [1, 1],
+          [0, 0],
+        ],
+        'reflect',
+      )
+    : x;
   const pad = reflect ? 'valid' : 'same';
   const f = tf.customGrad((...args) => {
     const [xIn, save] = args as [Tensor4D, tfjs.GradSaveFunc];
@@ -174,7 +193,19 @@ export function convBiasRelu(tf: TF, x: Tensor4D, w: { kernel: Tensor4D; bias: T
       gradFunc: (dy, [ys]) =>
         tf.tidy(() => {
           const g = tf.mul(dy, tf.step(ys!)) as Tensor4D;
-          return reflect ? tf.conv2d(tf.pad(g, [[0, 0], [2, 2], [2, 2], [0, 0]]), w.flipped, 1, 'valid') : tf.conv2d(g, w.flipped, 1, 'same');
+          return reflect
+            ? tf.conv2d(
+                tf.pad(g, [
+                  [0, 0],
+                  [2, 2],
+                  [2, 2],
+                  [0, 0],
+                ]),
+                w.flipped,
+                1,
+                'valid',
+              )
+            : tf.conv2d(g, w.flipped, 1, 'same');
         }),
     };
   });
@@ -188,8 +219,42 @@ export function convBiasRelu(tf: TF, x: Tensor4D, w: { kernel: Tensor4D; bias: T
  * forward convs with the flipped kernel (see convValid); benchmarks can switch that off.
  */
 export function conv3x3(tf: TF, x: Tensor4D, kernel: Tensor4D, flipped: Tensor4D, reflect: boolean): Tensor4D {
-  if (!convOptions.flippedInputGradient) return tf.conv2d(reflect ? tf.mirrorPad(x, [[0, 0], [1, 1], [1, 1], [0, 0]], 'reflect') : x, kernel, 1, reflect ? 'valid' : 'same');
-  if (reflect) return tf.tidy(() => convValid(tf, tf.mirrorPad(x, [[0, 0], [1, 1], [1, 1], [0, 0]], 'reflect'), kernel, flipped));
+  if (!convOptions.flippedInputGradient)
+    return tf.conv2d(
+      reflect
+        ? tf.mirrorPad(
+            x,
+            [
+              [0, 0],
+              [1, 1],
+              [1, 1],
+              [0, 0],
+            ],
+            'reflect',
+          )
+        : x,
+      kernel,
+      1,
+      reflect ? 'valid' : 'same',
+    );
+  if (reflect)
+    return tf.tidy(() =>
+      convValid(
+        tf,
+        tf.mirrorPad(
+          x,
+          [
+            [0, 0],
+            [1, 1],
+            [1, 1],
+            [0, 0],
+          ],
+          'reflect',
+        ),
+        kernel,
+        flipped,
+      ),
+    );
   // Zero padding: a 'same' conv, whose input gradient is a 'same' conv of dy with the flipped kernel.
   const f = tf.customGrad((input) => ({
     value: tf.conv2d(input as Tensor4D, kernel, 1, 'same'),

@@ -12,18 +12,33 @@ const transpose = (a: M3): M3 => a[0]!.map((_, j) => a.map((r) => r[j]!));
 /** Eigen-decomposition of a symmetric 3x3 matrix by Jacobi rotations: a = V diag(d) V^T. */
 export function symmetricEigen(a: M3): { values: number[]; vectors: M3 } {
   const m = a.map((r) => [...r]);
-  let v: M3 = [[1, 0, 0], [0, 1, 0], [0, 0, 1]];
+  let v: M3 = [
+    [1, 0, 0],
+    [0, 1, 0],
+    [0, 0, 1],
+  ];
   for (let sweep = 0; sweep < 50; sweep++) {
     const off = m[0]![1]! ** 2 + m[0]![2]! ** 2 + m[1]![2]! ** 2;
     if (off < 1e-30) break;
-    for (const [p, q] of [[0, 1], [0, 2], [1, 2]] as const) {
+    for (const [p, q] of [
+      [0, 1],
+      [0, 2],
+      [1, 2],
+    ] as const) {
       if (Math.abs(m[p]![q]!) < 1e-300) continue;
       const theta = (m[q]![q]! - m[p]![p]!) / (2 * m[p]![q]!);
       const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
       const c = 1 / Math.sqrt(t * t + 1);
       const s = t * c;
-      const r: M3 = [[1, 0, 0], [0, 1, 0], [0, 0, 1]];
-      r[p]![p] = c; r[q]![q] = c; r[p]![q] = s; r[q]![p] = -s;
+      const r: M3 = [
+        [1, 0, 0],
+        [0, 1, 0],
+        [0, 0, 1],
+      ];
+      r[p]![p] = c;
+      r[q]![q] = c;
+      r[p]![q] = s;
+      r[q]![p] = -s;
       const next = matmul(matmul(transpose(r), m), r);
       for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) m[i]![j] = next[i]![j]!;
       v = matmul(v, r);
@@ -36,7 +51,14 @@ export function symmetricEigen(a: M3): { values: number[]; vectors: M3 } {
 export function symmetricPower(a: M3, power: number): M3 {
   const { values, vectors } = symmetricEigen(a);
   const d = values.map((x) => Math.max(x, 1e-12) ** power);
-  return matmul(matmul(vectors, [[d[0]!, 0, 0], [0, d[1]!, 0], [0, 0, d[2]!]]), transpose(vectors));
+  return matmul(
+    matmul(vectors, [
+      [d[0]!, 0, 0],
+      [0, d[1]!, 0],
+      [0, 0, d[2]!],
+    ]),
+    transpose(vectors),
+  );
 }
 
 /** Per-channel mean, unbiased std and the "covariance + I" of the standardised pixels (pytorch-AdaIN's CORAL). */
@@ -68,7 +90,11 @@ export async function matchColour(tf: TF, image: Tensor4D, reference: Tensor4D):
   });
 }
 
-const RGB_TO_YIQ = [[0.299, 0.587, 0.114], [0.595716, -0.274453, -0.321263], [0.211456, -0.522591, 0.311135]];
+const RGB_TO_YIQ = [
+  [0.299, 0.587, 0.114],
+  [0.595716, -0.274453, -0.321263],
+  [0.211456, -0.522591, 0.311135],
+];
 
 /**
  * Luminance-only transfer (Gatys et al., "Preserving colour"): the luminance of `image` with the
@@ -86,8 +112,14 @@ export function transferLuminance(tf: TF, image: Tensor4D, reference: Tensor4D):
 }
 
 function matInverse(m: M3): M3 {
-  const [[a, b, c], [d, e, f], [g, h, i]] = m as [[number, number, number], [number, number, number], [number, number, number]];
-  const A = e * i - f * h, B = -(d * i - f * g), C = d * h - e * g;
+  const [[a, b, c], [d, e, f], [g, h, i]] = m as [
+    [number, number, number],
+    [number, number, number],
+    [number, number, number],
+  ];
+  const A = e * i - f * h,
+    B = -(d * i - f * g),
+    C = d * h - e * g;
   const det = a * A + b * B + c * C;
   return [
     [A / det, -(b * i - c * h) / det, (b * f - c * e) / det],

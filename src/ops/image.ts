@@ -12,7 +12,11 @@ export function fitSize(height: number, width: number, size: number): [number, n
  * RGBA bytes -> [1, H, W, 3] float in [0, 1] at the given size. Downscaling first halves with
  * 2x2 average pooling while that stays above the target, so small runs of large photos don't alias.
  */
-export function imageToTensor(tf: TF, rgba: { width: number; height: number; data: Uint8Array | Uint8ClampedArray }, size: number): tfjs.Tensor4D {
+export function imageToTensor(
+  tf: TF,
+  rgba: { width: number; height: number; data: Uint8Array | Uint8ClampedArray },
+  size: number,
+): tfjs.Tensor4D {
   return tf.tidy(() => {
     const [h, w] = fitSize(rgba.height, rgba.width, size);
     // Float from the start: tfjs-wasm's slice of an int32 [H, W, 4] tensor reads the wrong memory at some sizes

@@ -15,7 +15,13 @@ export interface TiledLoss {
   /** Statistics of one tile's features, summed over tiles. */
   stats(features: Tensor, target: Tensor, tf: TF): Tensor[];
   /** The loss from the summed statistics; `full` describes the whole feature map. Differentiable in `stats`. */
-  finish(stats: Tensor[], target: Tensor, full: { shape: readonly number[]; layer?: string }, weight: Tensor | number, tf: TF): Tensor;
+  finish(
+    stats: Tensor[],
+    target: Tensor,
+    full: { shape: readonly number[]; layer?: string },
+    weight: Tensor | number,
+    tf: TF,
+  ): Tensor;
 }
 
 /** How a style loss scales Gram matrices and their difference (ALGORITHMS.md, section 2). */
@@ -53,7 +59,8 @@ export function gramMatrix(tf: TF, features: Tensor, chunk = 65536): Tensor {
     }
     return {
       value: g!,
-      gradFunc: (dy, [fs]) => tf.reshape(tf.matMul(fs as tfjs.Tensor2D, tf.add(dy, tf.transpose(dy)) as tfjs.Tensor2D), x.shape),
+      gradFunc: (dy, [fs]) =>
+        tf.reshape(tf.matMul(fs as tfjs.Tensor2D, tf.add(dy, tf.transpose(dy)) as tfjs.Tensor2D), x.shape),
     };
   });
   return gram(features);
@@ -77,7 +84,16 @@ export function styleLoss(tf: TF, features: Tensor, target: Tensor, normalisatio
   // A batch (training a feed-forward network): each image's Gram against the target, the mean of the losses.
   const b = features.shape.length === 4 ? features.shape[0]! : 1;
   // (Added one at a time: addN of 8 or more tensors is an invalid WebGPU pipeline.)
-  if (b > 1) return tf.tidy(() => tf.div(tf.split(features, b, 0).map((f) => styleLoss(tf, f, target, normalisation)).reduce((a, l) => tf.add(a, l)), b));
+  if (b > 1)
+    return tf.tidy(() =>
+      tf.div(
+        tf
+          .split(features, b, 0)
+          .map((f) => styleLoss(tf, f, target, normalisation))
+          .reduce((a, l) => tf.add(a, l)),
+        b,
+      ),
+    );
   return tf.tidy(() => {
     const { n, m } = dims(features);
     return styleLossOfGram(tf, gramMatrix(tf, features), target, n, m, normalisation);
@@ -85,7 +101,14 @@ export function styleLoss(tf: TF, features: Tensor, target: Tensor, normalisatio
 }
 
 /** The style loss from the raw Gram of features with `n` channels at `m` positions. */
-function styleLossOfGram(tf: TF, gram: Tensor, target: Tensor, n: number, m: number, normalisation: StyleNormalisation): Tensor {
+function styleLossOfGram(
+  tf: TF,
+  gram: Tensor,
+  target: Tensor,
+  n: number,
+  m: number,
+  normalisation: StyleNormalisation,
+): Tensor {
   return tf.tidy(() => {
     const g = normalisation === 'johnson' ? tf.div(gram, n * m) : gram;
     const sq = tf.sum(tf.squaredDifference(g, target));
@@ -113,7 +136,17 @@ export function tiledContentLoss(normalisation: ContentNormalisation): TiledLoss
     target: 'local',
     stats: (features, target, tf) => [tf.sum(tf.squaredDifference(features, target))],
     finish: ([sq], _target, full, weight, tf) =>
-      tf.tidy(() => tf.mul(normalisation === 'gatys' ? tf.mul(sq!, 0.5) : tf.div(sq!, full.shape.reduce((a, b) => a * b, 1)), weight)),
+      tf.tidy(() =>
+        tf.mul(
+          normalisation === 'gatys'
+            ? tf.mul(sq!, 0.5)
+            : tf.div(
+                sq!,
+                full.shape.reduce((a, b) => a * b, 1),
+              ),
+          weight,
+        ),
+      ),
   };
 }
 
@@ -123,7 +156,8 @@ export function tiledContentLoss(normalisation: ContentNormalisation): TiledLoss
  */
 export function contentLoss(tf: TF, features: Tensor, target: Tensor, normalisation: ContentNormalisation): Tensor {
   return tf.tidy(() => {
-    if (normalisation === 'mvn-mse') return tf.mean(tf.squaredDifference(mvn(tf, features as tfjs.Tensor4D), mvn(tf, target as tfjs.Tensor4D)));
+    if (normalisation === 'mvn-mse')
+      return tf.mean(tf.squaredDifference(mvn(tf, features as tfjs.Tensor4D), mvn(tf, target as tfjs.Tensor4D)));
     const sq = tf.sum(tf.squaredDifference(features, target));
     return normalisation === 'gatys' ? tf.mul(sq, 0.5) : tf.div(sq, features.size);
   });

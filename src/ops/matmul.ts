@@ -26,8 +26,12 @@ export function matMul(tf: TF, a: Tensor, b: Tensor, transposeA = false, transpo
     return {
       value: plain(tf, x, y, transposeA, transposeB),
       gradFunc: (dy, [xs, ys]) => {
-        const dA = transposeA ? plain(tf, ys!, dy as Tensor, transposeB, true) : plain(tf, dy as Tensor, ys!, false, !transposeB);
-        const dB = transposeB ? plain(tf, dy as Tensor, xs!, true, transposeA) : plain(tf, xs!, dy as Tensor, !transposeA, false);
+        const dA = transposeA
+          ? plain(tf, ys!, dy as Tensor, transposeB, true)
+          : plain(tf, dy as Tensor, ys!, false, !transposeB);
+        const dB = transposeB
+          ? plain(tf, dy as Tensor, xs!, true, transposeA)
+          : plain(tf, xs!, dy as Tensor, !transposeA, false);
         return [dA, dB];
       },
     };

@@ -13,7 +13,10 @@ export function meanStd(tf: TF, f: Tensor4D, eps = 1e-5, mask?: Tensor4D): { mea
     if (!mask) {
       const n = f.shape[1] * f.shape[2];
       const { mean, variance } = tf.moments(f, [1, 2], true);
-      return { mean: mean as Tensor4D, std: tf.sqrt(tf.add(tf.mul(variance, n / Math.max(1, n - 1)), eps)) as Tensor4D };
+      return {
+        mean: mean as Tensor4D,
+        std: tf.sqrt(tf.add(tf.mul(variance, n / Math.max(1, n - 1)), eps)) as Tensor4D,
+      };
     }
     const n = tf.sum(mask);
     const mean = tf.div(tf.sum(tf.mul(f, mask), [1, 2], true), n) as Tensor4D;

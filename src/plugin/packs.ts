@@ -25,7 +25,9 @@ export function definePack(manifest: PackManifest): PackManifest {
 }
 
 const zManifest = z.object({
-  name: z.string().regex(/^[a-z][a-z0-9-]{0,63}$/, 'a pack name is lower-case letters, digits and -, starting with a letter'),
+  name: z
+    .string()
+    .regex(/^[a-z][a-z0-9-]{0,63}$/, 'a pack name is lower-case letters, digits and -, starting with a letter'),
   version: z.string().refine((v) => semver.valid(v) !== null, 'the version must be semver, e.g. 1.0.0'),
   api: z.string().refine((r) => semver.validRange(r) !== null, 'api must be a semver range, e.g. ^1.0.0'),
   description: z.string().max(2000),
@@ -71,31 +73,51 @@ export class PackHost {
     let parsed: ReturnType<typeof zManifest.safeParse>;
     try {
       // Reading the module runs the pack's code (getters, a manifest built on access): a throw is its failure.
-      raw = (module as { default?: unknown; pack?: unknown } | null)?.default ?? (module as { pack?: unknown } | null)?.pack ?? module;
+      raw =
+        (module as { default?: unknown; pack?: unknown } | null)?.default ??
+        (module as { pack?: unknown } | null)?.pack ??
+        module;
       parsed = zManifest.safeParse(raw);
     } catch (e) {
       return { ok: false, error: `${origin} failed while registering: ${message(e)}` };
     }
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
-      return { ok: false, error: `${origin} is not a StyleGraph node pack: ${issue.path.join('.') || 'manifest'}: ${issue.message}` };
+      return {
+        ok: false,
+        error: `${origin} is not a StyleGraph node pack: ${issue.path.join('.') || 'manifest'}: ${issue.message}`,
+      };
     }
     const m = parsed.data;
     const name = m.name;
     if (!semver.satisfies(PLUGIN_API_VERSION, m.api))
-      return { ok: false, error: `pack "${name}" ${m.version} needs plugin API ${m.api}, but this StyleGraph provides ${PLUGIN_API_VERSION}` };
+      return {
+        ok: false,
+        error: `pack "${name}" ${m.version} needs plugin API ${m.api}, but this StyleGraph provides ${PLUGIN_API_VERSION}`,
+      };
     const existing = this.packs.find((p) => p.name === name);
-    if (existing?.status === 'enabled') return { ok: false, error: `a pack named "${name}" is already installed (version ${existing.version}, from ${existing.origin})` };
+    if (existing?.status === 'enabled')
+      return {
+        ok: false,
+        error: `a pack named "${name}" is already installed (version ${existing.version}, from ${existing.origin})`,
+      };
     if (existing) this.packs.splice(this.packs.indexOf(existing), 1);
 
     const record: PackRecord = {
-      name, version: m.version, api: m.api, description: m.description, ...(m.homepage ? { homepage: m.homepage } : {}),
-      origin, types: [], status: 'enabled',
+      name,
+      version: m.version,
+      api: m.api,
+      description: m.description,
+      ...(m.homepage ? { homepage: m.homepage } : {}),
+      origin,
+      types: [],
+      status: 'enabled',
     };
     const defs: NodeTypeDef[] = [];
     try {
       for (const node of m.nodes as NodeTypeDef[]) {
-        if (!node || typeof node !== 'object' || typeof node.type !== 'string') throw new Error('every entry of nodes must be a node type made with defineNodeType');
+        if (!node || typeof node !== 'object' || typeof node.type !== 'string')
+          throw new Error('every entry of nodes must be a node type made with defineNodeType');
         const type = node.type.startsWith(`${name}/`) ? node.type : `${name}/${node.type}`;
         if (defs.some((d) => d.type === type)) throw new Error(`node type "${type}" is declared twice`);
         if (this.registry.has(type)) throw new Error(`node type "${type}" clashes with one already registered`);
@@ -136,13 +158,17 @@ export class PackHost {
 
   /** Wraps every function of a node type so that a throw names the pack and disables it. */
   private guard(def: NodeTypeDef, record: PackRecord): NodeTypeDef {
-    const wrap = <A extends unknown[], R>(what: string, fn: (...args: A) => R) =>
+    const wrap =
+      <A extends unknown[], R>(what: string, fn: (...args: A) => R) =>
       (...args: A): R => {
         const fail = (e: unknown): never => {
           const text = `pack "${record.name}" (node ${def.type}) failed in ${what}: ${message(e)}`;
           this.disable(record.name, text);
           // A pack stopped by its host's limits (the CLI's pack sandbox) is bad input, as a checkpoint that does not fit.
-          throw Object.assign(new Error(text), (e as { badInput?: unknown } | null)?.badInput === true ? { badInput: true } : {});
+          throw Object.assign(
+            new Error(text),
+            (e as { badInput?: unknown } | null)?.badInput === true ? { badInput: true } : {},
+          );
         };
         try {
           const r = fn(...args);
@@ -159,14 +185,21 @@ export class PackHost {
     if (def.describeWeights) guarded.describeWeights = wrap('describeWeights', def.describeWeights);
     if (def.prepare)
       guarded.prepare = Object.fromEntries(
-        Object.entries(def.prepare).map(([k, p]) => [k, { ...p, info: wrap(`prepare.${k}`, p.info), run: wrap(`prepare.${k}`, p.run) }]),
+        Object.entries(def.prepare).map(([k, p]) => [
+          k,
+          { ...p, info: wrap(`prepare.${k}`, p.info), run: wrap(`prepare.${k}`, p.run) },
+        ]),
       );
     if (def.shared) {
       guarded.shared = { ...def.shared, run: wrap('shared pass', def.shared.run) };
       if (def.shared.tiling) guarded.shared.tiling = wrap('shared tiling', def.shared.tiling);
     }
     const optimiser = def.roles?.optimiser;
-    if (optimiser) guarded.roles = { ...def.roles, optimiser: { ...optimiser, settings: wrap('roles.optimiser.settings', optimiser.settings) } };
+    if (optimiser)
+      guarded.roles = {
+        ...def.roles,
+        optimiser: { ...optimiser, settings: wrap('roles.optimiser.settings', optimiser.settings) },
+      };
     if (def.tiled) {
       const tiled = def.tiled;
       guarded.tiled = wrap('tiled', (params: ParamValues) => {

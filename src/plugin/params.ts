@@ -31,7 +31,8 @@ export function checkParam(def: ParamDef, value: unknown): string | null {
         ? null
         : `${show(value)} is not a layer of this network (e.g. ${def.layers.slice(0, 3).join(', ')})`;
     case 'layers': {
-      if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) return `expected a list of layer names, got ${show(value)}`;
+      if (!Array.isArray(value) || value.some((v) => typeof v !== 'string'))
+        return `expected a list of layer names, got ${show(value)}`;
       const unknown = value.filter((v) => !def.layers.includes(v as string));
       if (unknown.length) return `unknown layer${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}`;
       if (new Set(value).size !== value.length) return 'a layer is listed twice';
@@ -78,7 +79,11 @@ export function parseParamText(def: ParamDef, text: string): { value: ParamValue
   let value: unknown = text;
   if (def.kind === 'number' || def.kind === 'integer') value = text.trim() === '' ? NaN : Number(text);
   else if (def.kind === 'boolean') value = text === 'true' ? true : text === 'false' ? false : text;
-  else if (def.kind === 'layers') value = text.split(',').map((s) => s.trim()).filter(Boolean);
+  else if (def.kind === 'layers')
+    value = text
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
   const msg = checkParam(def, value);
   return msg ? { error: msg } : { value: value as ParamValue };
 }

@@ -57,7 +57,10 @@ export function createRegistry(plugins: NodePlugin[] = []): NodeRegistry {
             if (error) found.push({ plugin: def?.type ?? name, message: error });
           }
         } catch (e) {
-          found.push({ plugin: name, message: `failed while registering: ${e instanceof Error ? e.message : String(e)}` });
+          found.push({
+            plugin: name,
+            message: `failed while registering: ${e instanceof Error ? e.message : String(e)}`,
+          });
         }
       });
       problems.push(...found);
@@ -77,7 +80,8 @@ function checkDefinition(def: NodeTypeDef): string | null {
     if (!SOCKET_TYPES.includes(input.type)) return `${def.type}: input "${name}" has unknown socket type ${input.type}`;
   if (typeof def.outputs !== 'function')
     for (const [name, output] of Object.entries(def.outputs ?? {}))
-      if (!SOCKET_TYPES.includes(output.type)) return `${def.type}: output "${name}" has unknown socket type ${output.type}`;
+      if (!SOCKET_TYPES.includes(output.type))
+        return `${def.type}: output "${name}" has unknown socket type ${output.type}`;
   for (const [name, p] of Object.entries(def.params ?? {})) {
     const msg = checkParam(p, p.default);
     if (msg) return `${def.type}: default of parameter "${name}" is invalid: ${msg}`;

@@ -1,6 +1,15 @@
 import {
-  OPTIMISER_METHODS, type EncoderRole, type LossRole, type NodeRoles, type NodeTypeDef, type OptimiserMethod,
-  type LbfgsPlacement, type OptimiserRole, type ParamDef, type ParamValues, type SumRole,
+  OPTIMISER_METHODS,
+  type EncoderRole,
+  type LossRole,
+  type NodeRoles,
+  type NodeTypeDef,
+  type OptimiserMethod,
+  type LbfgsPlacement,
+  type OptimiserRole,
+  type ParamDef,
+  type ParamValues,
+  type SumRole,
 } from './types';
 import { defaultOf } from './params';
 
@@ -52,7 +61,8 @@ export function optimiserLoop(role: OptimiserRole, params: ParamValues): Optimis
   };
 }
 
-const missing = (def: NodeTypeDef, role: string) => new Error(`${def.type} declares no roles.${role} (a registry bug: registration requires it)`);
+const missing = (def: NodeTypeDef, role: string) =>
+  new Error(`${def.type} declares no roles.${role} (a registry bug: registration requires it)`);
 
 /** The optimiser role of a registered node type with role 'optimiser'. */
 export function optimiserRole(def: NodeTypeDef): OptimiserRole {
@@ -76,7 +86,8 @@ export function encoderRole(def: NodeTypeDef): EncoderRole {
 }
 
 /** The parameter values of a node type's defaults (what `settings` is checked with). */
-const defaultParams = (def: NodeTypeDef): ParamValues => Object.fromEntries(Object.entries(def.params ?? {}).map(([k, p]) => [k, defaultOf(p)]));
+const defaultParams = (def: NodeTypeDef): ParamValues =>
+  Object.fromEntries(Object.entries(def.params ?? {}).map(([k, p]) => [k, defaultOf(p)]));
 
 /** The sum role, for node types that are weighted sums of terms. */
 export const sumRole = (def: NodeTypeDef): SumRole | undefined => def.roles?.sum;
@@ -120,26 +131,49 @@ export function checkRoles(def: NodeTypeDef): string | null {
   const list = (names: string[]) => (names.length ? names.join(', ') : 'none');
   const problem = (where: string, msg: string) => `${def.type}: roles.${where} ${msg}`;
 
-  const input = (where: string, name: unknown, types: readonly string[], how?: 'multiple' | 'optional'): string | null => {
+  const input = (
+    where: string,
+    name: unknown,
+    types: readonly string[],
+    how?: 'multiple' | 'optional',
+  ): string | null => {
     if (typeof name !== 'string' || !name) return problem(where, 'must name an input');
     const i = inputs[name];
-    if (!i) return problem(where, `names the input "${name}", which the node type does not declare (inputs: ${list(Object.keys(inputs))})`);
-    if (!types.includes(i.type)) return problem(where, `names the input "${name}", a ${i.type} input; it must be ${types.join(' or ')}`);
-    if (how === 'multiple' && !i.multiple) return problem(where, `names the input "${name}", which must be \`multiple\``);
-    if (how === 'optional' && !i.optional) return problem(where, `names the input "${name}", which must be \`optional\` (the parameter is used when it is not connected)`);
+    if (!i)
+      return problem(
+        where,
+        `names the input "${name}", which the node type does not declare (inputs: ${list(Object.keys(inputs))})`,
+      );
+    if (!types.includes(i.type))
+      return problem(where, `names the input "${name}", a ${i.type} input; it must be ${types.join(' or ')}`);
+    if (how === 'multiple' && !i.multiple)
+      return problem(where, `names the input "${name}", which must be \`multiple\``);
+    if (how === 'optional' && !i.optional)
+      return problem(
+        where,
+        `names the input "${name}", which must be \`optional\` (the parameter is used when it is not connected)`,
+      );
     return null;
   };
   const param = (where: string, name: unknown, kinds: readonly ParamDef['kind'][]): string | null => {
     if (typeof name !== 'string' || !name) return problem(where, 'must name a parameter');
     const p = params[name];
-    if (!p) return problem(where, `names the parameter "${name}", which the node type does not declare (parameters: ${list(Object.keys(params))})`);
-    if (!kinds.includes(p.kind)) return problem(where, `names the parameter "${name}", a ${p.kind} parameter; it must be ${kinds.join(' or ')}`);
+    if (!p)
+      return problem(
+        where,
+        `names the parameter "${name}", which the node type does not declare (parameters: ${list(Object.keys(params))})`,
+      );
+    if (!kinds.includes(p.kind))
+      return problem(where, `names the parameter "${name}", a ${p.kind} parameter; it must be ${kinds.join(' or ')}`);
     return null;
   };
   const output = (where: string, name: unknown): string | null => {
     if (typeof name !== 'string' || !name) return problem(where, 'must name an output');
     if (staticOutputs && !staticOutputs[name])
-      return problem(where, `names the output "${name}", which the node type does not declare (outputs: ${list(Object.keys(staticOutputs))})`);
+      return problem(
+        where,
+        `names the output "${name}", which the node type does not declare (outputs: ${list(Object.keys(staticOutputs))})`,
+      );
     return null;
   };
 
@@ -148,29 +182,44 @@ export function checkRoles(def: NodeTypeDef): string | null {
     return `${def.type}: an optimiser declares roles.optimiser: its loss input, its steps parameter and settings(params) (see docs/plugin-api.md)`;
   if (o) {
     if (def.role !== 'optimiser') return problem('optimiser', `is only for node types with role 'optimiser'`);
-    const e = input('optimiser.loss', o.loss, ['Scalar']) ?? param('optimiser.steps', o.steps, ['integer'])
-      ?? (o.previewEvery !== undefined ? param('optimiser.previewEvery', o.previewEvery, ['integer']) : null)
-      ?? (o.result !== undefined ? output('optimiser.result', o.result) : null);
+    const e =
+      input('optimiser.loss', o.loss, ['Scalar']) ??
+      param('optimiser.steps', o.steps, ['integer']) ??
+      (o.previewEvery !== undefined ? param('optimiser.previewEvery', o.previewEvery, ['integer']) : null) ??
+      (o.result !== undefined ? output('optimiser.result', o.result) : null);
     if (e) return e;
     if (typeof o.settings !== 'function') return problem('optimiser.settings', 'must be a function of the parameters');
     try {
       const s = o.settings(defaultParams(def));
-      if (!OPTIMISER_METHODS.includes(s?.method)) return problem('optimiser.settings', `gave the method ${JSON.stringify(s?.method)} for the defaults; methods: ${OPTIMISER_METHODS.join(', ')}`);
-      if (typeof s.learningRate !== 'number' || !Number.isFinite(s.learningRate)) return problem('optimiser.settings', `gave the learning rate ${JSON.stringify(s.learningRate)} for the defaults`);
+      if (!OPTIMISER_METHODS.includes(s?.method))
+        return problem(
+          'optimiser.settings',
+          `gave the method ${JSON.stringify(s?.method)} for the defaults; methods: ${OPTIMISER_METHODS.join(', ')}`,
+        );
+      if (typeof s.learningRate !== 'number' || !Number.isFinite(s.learningRate))
+        return problem(
+          'optimiser.settings',
+          `gave the learning rate ${JSON.stringify(s.learningRate)} for the defaults`,
+        );
     } catch (err) {
-      return problem('optimiser.settings', `failed for the defaults: ${err instanceof Error ? err.message : String(err)}`);
+      return problem(
+        'optimiser.settings',
+        `failed for the defaults: ${err instanceof Error ? err.message : String(err)}`,
+      );
     }
   }
 
   const l = roles.loss;
-  if (def.role === 'loss' && !l) return `${def.type}: a loss declares roles.loss: at least the output that carries the term (see docs/plugin-api.md)`;
+  if (def.role === 'loss' && !l)
+    return `${def.type}: a loss declares roles.loss: at least the output that carries the term (see docs/plugin-api.md)`;
   if (l) {
     if (def.role !== 'loss') return problem('loss', `is only for node types with role 'loss'`);
-    const e = output('loss.output', l.output)
-      ?? (l.features !== undefined ? input('loss.features', l.features, ['Features', 'Image']) : null)
-      ?? (l.target !== undefined ? input('loss.target', l.target, ['Features', 'Image', 'Gram', 'Stats']) : null)
-      ?? (l.weight?.input !== undefined ? input('loss.weight.input', l.weight.input, ['Scalar'], 'optional') : null)
-      ?? (l.weight?.param !== undefined ? param('loss.weight.param', l.weight.param, ['number', 'integer']) : null);
+    const e =
+      output('loss.output', l.output) ??
+      (l.features !== undefined ? input('loss.features', l.features, ['Features', 'Image']) : null) ??
+      (l.target !== undefined ? input('loss.target', l.target, ['Features', 'Image', 'Gram', 'Stats']) : null) ??
+      (l.weight?.input !== undefined ? input('loss.weight.input', l.weight.input, ['Scalar'], 'optional') : null) ??
+      (l.weight?.param !== undefined ? param('loss.weight.param', l.weight.param, ['number', 'integer']) : null);
     if (e) return e;
   }
   if (def.tiled && (!l?.features || !l.target))
@@ -178,18 +227,21 @@ export function checkRoles(def: NodeTypeDef): string | null {
 
   const s = roles.sum;
   if (s) {
-    const e = input('sum.terms', s.terms, ['Scalar'], 'multiple') ?? (s.weight !== undefined ? param('sum.weight', s.weight, ['number', 'integer']) : null);
+    const e =
+      input('sum.terms', s.terms, ['Scalar'], 'multiple') ??
+      (s.weight !== undefined ? param('sum.weight', s.weight, ['number', 'integer']) : null);
     if (e) return e;
   }
 
   const enc = roles.encoder;
-  if (def.shared && !enc) return `${def.type}: an encoder with a shared pass declares roles.encoder: the Image input it reads (see docs/plugin-api.md)`;
+  if (def.shared && !enc)
+    return `${def.type}: an encoder with a shared pass declares roles.encoder: the Image input it reads (see docs/plugin-api.md)`;
   if (enc) {
-    const e = input('encoder.image', enc.image, ['Image'])
-      ?? (enc.taps !== undefined ? param('encoder.taps', enc.taps, ['layers', 'string']) : null)
-      ?? (enc.model !== undefined ? param('encoder.model', enc.model, ['model']) : null);
+    const e =
+      input('encoder.image', enc.image, ['Image']) ??
+      (enc.taps !== undefined ? param('encoder.taps', enc.taps, ['layers', 'string']) : null) ??
+      (enc.model !== undefined ? param('encoder.model', enc.model, ['model']) : null);
     if (e) return e;
   }
   return null;
 }
-

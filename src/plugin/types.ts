@@ -92,18 +92,23 @@ export type ParamValue = number | boolean | string | string[];
 export type ParamValues = Record<string, ParamValue>;
 
 /** The value a parameter of this declaration holds: a number, true/false, one of an enum's options, a list of layers, or text. */
-export type ParamValueOf<D extends ParamDef> = D extends { kind: 'number' | 'integer' } ? number
-  : D extends { kind: 'boolean' } ? boolean
-  : D extends { kind: 'enum'; options: readonly (infer O extends string)[] } ? O
-  : D extends { kind: 'layers' } ? string[]
-  : string;
+export type ParamValueOf<D extends ParamDef> = D extends { kind: 'number' | 'integer' }
+  ? number
+  : D extends { kind: 'boolean' }
+    ? boolean
+    : D extends { kind: 'enum'; options: readonly (infer O extends string)[] }
+      ? O
+      : D extends { kind: 'layers' }
+        ? string[]
+        : string;
 /**
  * A node's parameter values typed from their declarations (ParamValues when the declarations are not known).
  * NoInfer: a node type's P is inferred from its `params` declarations alone, not from functions that read them.
  */
 export type ParamsOf<P extends ParamDefs> = NoInfer<{ -readonly [K in keyof P]: ParamValueOf<P[K]> }>;
 /** Names of the parameters in P of the given kinds (any string when P is not known). */
-export type ParamName<P extends ParamDefs, K extends ParamDef['kind'] = ParamDef['kind']> = string extends keyof P ? string
+export type ParamName<P extends ParamDefs, K extends ParamDef['kind'] = ParamDef['kind']> = string extends keyof P
+  ? string
   : { [N in keyof P]: P[N] extends { kind: K } ? N : never }[keyof P] & string;
 /** Declares parameters outside a node type (to type helpers with `ParamsOf<typeof params>`); an identity. */
 export function defineParams<const P extends ParamDefs>(params: P): P {
@@ -149,7 +154,8 @@ export type Value = Tensor | ModelHandle;
 export type { ModelHandle };
 
 export const isTensor = (v: unknown): v is Tensor => typeof v === 'object' && v !== null && 'dtype' in v;
-export const isModel = (v: unknown): v is ModelHandle => typeof v === 'object' && v !== null && (v as ModelHandle).kind === 'model';
+export const isModel = (v: unknown): v is ModelHandle =>
+  typeof v === 'object' && v !== null && (v as ModelHandle).kind === 'model';
 
 /** Services the host (CLI, browser worker, test) gives nodes while they compute. */
 export interface ComputeServices {
@@ -217,7 +223,11 @@ export interface SharedPass<P extends ParamDefs = ParamDefs> {
   /** Info of every tap for an input image of the given shape. */
   tapInfo(tap: string, image: Shape, params: ParamsOf<P>): ValueInfo;
   /** Forward FLOPs, bytes of all activations up to the deepest tap, and bytes of weights. */
-  cost(taps: string[], image: Shape, params: ParamsOf<P>): { flops: number; activationBytes: number; weightBytes: number };
+  cost(
+    taps: string[],
+    image: Shape,
+    params: ParamsOf<P>,
+  ): { flops: number; activationBytes: number; weightBytes: number };
   /** Runs once for all merged nodes; returns one tensor per tap. Synchronous so it can run under a gradient. */
   run(image: Tensor, taps: string[], params: ParamsOf<P>, services: ComputeServices): Record<string, Tensor>;
   /**
@@ -329,7 +339,11 @@ export interface NodeRoles<P extends ParamDefs = ParamDefs> {
  */
 export interface DeclaredRoles<P extends ParamDefs, I extends InputDefs> {
   optimiser?: { loss: InputName<I>; steps: ParamName<P, 'integer'>; previewEvery?: ParamName<P, 'integer'> };
-  loss?: { features?: InputName<I>; target?: InputName<I>; weight?: { input?: InputName<I>; param?: ParamName<P, 'number' | 'integer'> } };
+  loss?: {
+    features?: InputName<I>;
+    target?: InputName<I>;
+    weight?: { input?: InputName<I>; param?: ParamName<P, 'number' | 'integer'> };
+  };
   sum?: { terms: InputName<I>; weight?: ParamName<P, 'number' | 'integer'> };
   encoder?: { image: InputName<I>; taps?: ParamName<P, 'layers' | 'string'>; model?: ParamName<P, 'model'> };
 }
@@ -377,14 +391,19 @@ export interface NodeTypeDef<P extends ParamDefs = ParamDefs> {
 }
 
 /** A node type as defineNodeType checks it: parameters typed from P, role names checked against P and the inputs I. */
-export type TypedNodeType<P extends ParamDefs, I extends InputDefs> = NodeTypeDef<P> & { inputs: I; roles?: DeclaredRoles<P, I> };
+export type TypedNodeType<P extends ParamDefs, I extends InputDefs> = NodeTypeDef<P> & {
+  inputs: I;
+  roles?: DeclaredRoles<P, I>;
+};
 
 /**
  * Declares a node type. An identity that gives types: inside it, `params` are typed from the declarations (a
  * number parameter is a number, an enum one of its options, `layers` a string[]), and roles may name only declared
  * parameters and inputs. The registry does the checking at run time.
  */
-export function defineNodeType<const P extends ParamDefs, const I extends InputDefs>(def: TypedNodeType<P, I>): TypedNodeType<P, I>;
+export function defineNodeType<const P extends ParamDefs, const I extends InputDefs>(
+  def: TypedNodeType<P, I>,
+): TypedNodeType<P, I>;
 // The implementation sees the erased type: TypeScript cannot relate NodeTypeDef<P> to NodeTypeDef for an unknown P,
 // though every concrete one is assignable (tests/roles.test.ts checks that it is).
 export function defineNodeType(def: NodeTypeDef): NodeTypeDef {

@@ -36,7 +36,11 @@ export function backendLabel(choice: BackendChoice): string {
  * false while `getBackend()` still names the failed backend, so only its return value is trusted;
  * a switch that hangs (threaded wasm in some builds) is abandoned after `timeoutMs`.
  */
-export async function chooseBackend(tf: TF, candidates: readonly BackendName[] = BACKEND_ORDER, timeoutMs = 15000): Promise<BackendChoice> {
+export async function chooseBackend(
+  tf: TF,
+  candidates: readonly BackendName[] = BACKEND_ORDER,
+  timeoutMs = 15000,
+): Promise<BackendChoice> {
   const skipped: BackendChoice['skipped'] = [];
   for (const backend of candidates) {
     if (!tf.findBackendFactory(backend)) {
@@ -51,12 +55,17 @@ export async function chooseBackend(tf: TF, candidates: readonly BackendName[] =
         await tf.ready();
         return { backend, skipped };
       }
-      skipped.push({ backend, reason: ok === 'timeout' ? `did not start within ${timeoutMs / 1000} s` : 'failed to initialise' });
+      skipped.push({
+        backend,
+        reason: ok === 'timeout' ? `did not start within ${timeoutMs / 1000} s` : 'failed to initialise',
+      });
     } catch (e) {
       skipped.push({ backend, reason: e instanceof Error ? e.message : String(e) });
     } finally {
       clearTimeout(timer);
     }
   }
-  throw new Error(`no TensorFlow.js backend could start: ${skipped.map((s) => `${s.backend}: ${s.reason}`).join('; ')}`);
+  throw new Error(
+    `no TensorFlow.js backend could start: ${skipped.map((s) => `${s.backend}: ${s.reason}`).join('; ')}`,
+  );
 }

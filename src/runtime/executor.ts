@@ -42,7 +42,10 @@ export interface RunOptions {
    * Value keys to read back for the editor's node previews: `once` and `after` values when computed,
    * loop values (what the encoders see of the result) once more at the end of the run.
    */
-  probe?: { keys: ReadonlySet<string>; read(key: string, shape: number[], data: Float32Array | Int32Array | Uint8Array): void };
+  probe?: {
+    keys: ReadonlySet<string>;
+    read(key: string, shape: number[], data: Float32Array | Int32Array | Uint8Array): void;
+  };
   /**
    * Tiling of the optimisation loop (see runtime/tiling.ts): `extent` forces tiles of at most that many px
    * per side; `limit` is the memory (bytes) above which the run tiles on its own (default: the backend's);
@@ -76,7 +79,10 @@ export interface RunResult {
 }
 
 class NodeError extends Error {
-  constructor(message: string, readonly badInput: boolean) {
+  constructor(
+    message: string,
+    readonly badInput: boolean,
+  ) {
     super(message);
   }
 }
@@ -90,12 +96,24 @@ let variableCount = 0;
 const nextTask = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 0));
 
 /** Runs a plan: the `once` steps, the optimisation loop if there is one, then the `after` steps. */
-export async function execute(plan: Plan, registry: NodeRegistry, services: ComputeServices, options: RunOptions = {}): Promise<RunResult> {
+export async function execute(
+  plan: Plan,
+  registry: NodeRegistry,
+  services: ComputeServices,
+  options: RunOptions = {},
+): Promise<RunResult> {
   const { tf } = services;
   const emit = options.onEvent ?? (() => {});
   const env = new Map<string, Value>();
   const states = new Map<string, { dispose(): void }>();
-  const result: RunResult = { status: 'done', steps: [], outputs: {}, checkpoints: {}, weights: [], tensors: { afterFirstStep: null, atEnd: 0 } };
+  const result: RunResult = {
+    status: 'done',
+    steps: [],
+    outputs: {},
+    checkpoints: {},
+    weights: [],
+    tensors: { afterFirstStep: null, atEnd: 0 },
+  };
 
   const memo = options.memo;
   const release = (key: string) => {
@@ -106,7 +124,8 @@ export async function execute(plan: Plan, registry: NodeRegistry, services: Comp
   const outputName = (key: string) => key.slice(key.lastIndexOf('.') + 1);
   /** A `once` step whose every output is in the memo: bind them and skip the work. */
   const fromMemo = (step: PlanStep): boolean => {
-    if (!memo || !step.signature || step.phase !== 'once' || plan.outputs.some((o) => o.nodeId === step.id)) return false;
+    if (!memo || !step.signature || step.phase !== 'once' || plan.outputs.some((o) => o.nodeId === step.id))
+      return false;
     const found = step.outputs.map((o) => memo.get(`${step.signature}|${outputName(o.key)}`));
     if (found.some((v) => v === undefined)) return false;
     step.outputs.forEach((o, i) => env.set(o.key, found[i]!));
@@ -137,7 +156,8 @@ export async function execute(plan: Plan, registry: NodeRegistry, services: Comp
     };
     try {
       const image = step.kind === 'pass' ? (get(step.inputs[encoderRole(def).image] as string) as Tensor) : null;
-      const tiling = tiled && step.phase === 'once' && image?.shape[0] === 1 ? def.shared!.tiling?.(step.taps!, params) : undefined;
+      const tiling =
+        tiled && step.phase === 'once' && image?.shape[0] === 1 ? def.shared!.tiling?.(step.taps!, params) : undefined;
       if (tiling) {
         const run = (image: Tensor) => def.shared!.run(image, step.taps!, params, services);
         const infos = Object.fromEntries(step.outputs.map((o) => [outputName(o.key), o.info]));
@@ -156,9 +176,19 @@ export async function execute(plan: Plan, registry: NodeRegistry, services: Comp
         values.set(step.outputs[0]!.key, def.prepare![name]!.run(get(key as string) as Tensor, params, tf));
         return;
       }
-      const inputs = Object.fromEntries(Object.entries(step.inputs).map(([k, v]) => [k, Array.isArray(v) ? v.map(get) : get(v)]));
+      const inputs = Object.fromEntries(
+        Object.entries(step.inputs).map(([k, v]) => [k, Array.isArray(v) ? v.map(get) : get(v)]),
+      );
       const outputInfo = Object.fromEntries(step.outputs.map((o) => [o.key.slice(first.length + 1), o.info]));
-      const computed = def.compute!({ ...services, nodeId: first, params, inputs, outputInfo, step: iteration, state: states.get(first) });
+      const computed = def.compute!({
+        ...services,
+        nodeId: first,
+        params,
+        inputs,
+        outputInfo,
+        step: iteration,
+        state: states.get(first),
+      });
       const store = (r: Record<string, Value>) => {
         for (const out of step.outputs) values.set(out.key, r[out.key.slice(first.length + 1)]!);
       };
@@ -209,7 +239,8 @@ export async function execute(plan: Plan, registry: NodeRegistry, services: Comp
       for (const s of loop)
         for (const o of s.outputs) {
           const v = values.get(o.key);
-          if (probe!.keys.has(o.key) && v && !isModel(v) && ![...env.values()].includes(v)) kept.push([o.key, tf.keep(v)]);
+          if (probe!.keys.has(o.key) && v && !isModel(v) && ![...env.values()].includes(v))
+            kept.push([o.key, tf.keep(v)]);
         }
     });
     for (const [key, t] of kept) probe!.read(key, t.shape, await t.data());
@@ -220,10 +251,18 @@ export async function execute(plan: Plan, registry: NodeRegistry, services: Comp
     for (const s of plan.steps.filter((s) => s.kind !== 'prepare')) {
       const def = registry.get(s.type)!;
       const params = plan.params[s.nodes[0]!]!;
-      if (def.describeWeights) result.weights.push({ nodes: s.nodes, weights: def.describeWeights(params, services, new Set(Object.keys(s.inputs))) });
-      if (def.load) states.set(s.nodes[0]!, await def.load({ ...services, nodeId: s.nodes[0]!, params, outputInfo: {} }));
+      if (def.describeWeights)
+        result.weights.push({
+          nodes: s.nodes,
+          weights: def.describeWeights(params, services, new Set(Object.keys(s.inputs))),
+        });
+      if (def.load)
+        states.set(s.nodes[0]!, await def.load({ ...services, nodeId: s.nodes[0]!, params, outputInfo: {} }));
     }
-    const choice = plan.optimiser && options.tiling !== false ? chooseTiling(plan, registry, tf.getBackend(), options.tiling || {}) : null;
+    const choice =
+      plan.optimiser && options.tiling !== false
+        ? chooseTiling(plan, registry, tf.getBackend(), options.tiling || {})
+        : null;
     tiled = choice && 'loop' in choice ? choice : null;
     if (choice) emit({ type: 'status', message: 'warning' in choice ? choice.warning : choice.message });
     emit({ type: 'status', message: 'preparing inputs and targets' });
@@ -234,7 +273,14 @@ export async function execute(plan: Plan, registry: NodeRegistry, services: Comp
         if (v.socket !== 'Image') continue;
         const start = env.get(v.key) as Tensor;
         const init = options.initImage
-          ? tf.tidy(() => resizeTo(tf, imageToTensor(tf, options.initImage!, Math.max(options.initImage!.width, options.initImage!.height)), start.shape[1]!, start.shape[2]!))
+          ? tf.tidy(() =>
+              resizeTo(
+                tf,
+                imageToTensor(tf, options.initImage!, Math.max(options.initImage!.width, options.initImage!.height)),
+                start.shape[1]!,
+                start.shape[2]!,
+              ),
+            )
           : null;
         // The image variable is the executor's: a trainable copy of the initial image.
         const x = tf.variable(init ?? start, true, `stylegraph-variable-${++variableCount}`);
@@ -271,7 +317,13 @@ function wrap(e: unknown, step: PlanStep): Error {
 
 /** Runs the optimisation loop, on tiles when `tiled` says how. */
 async function optimise(
-  plan: Plan, tiled: Tiled, env: Map<string, Value>, services: ComputeServices, options: RunOptions, result: RunResult, runStep: RunStep,
+  plan: Plan,
+  tiled: Tiled,
+  env: Map<string, Value>,
+  services: ComputeServices,
+  options: RunOptions,
+  result: RunResult,
+  runStep: RunStep,
   onTile: OnTile,
 ): Promise<void> {
   const { tf } = services;
@@ -349,7 +401,12 @@ async function optimise(
 
   let last = performance.now();
   /** Records a step; returns false when the run must stop. */
-  const record = async (step: number, loss: number, terms: Record<string, number>, evaluations: number): Promise<boolean> => {
+  const record = async (
+    step: number,
+    loss: number,
+    terms: Record<string, number>,
+    evaluations: number,
+  ): Promise<boolean> => {
     const now = performance.now();
     const rec: StepRecord = { step, loss, terms, ms: now - last, evaluations };
     last = now;
@@ -358,7 +415,9 @@ async function optimise(
     result.tensors.atEnd = tf.memory().numTensors;
     emit({ type: 'step', total: steps, ...rec });
     if (!Number.isFinite(loss) || Object.values(terms).some((v) => !Number.isFinite(v))) {
-      const bad = Object.entries(terms).filter(([, v]) => !Number.isFinite(v)).map(([k, v]) => `"${k}" (${v})`);
+      const bad = Object.entries(terms)
+        .filter(([, v]) => !Number.isFinite(v))
+        .map(([k, v]) => `"${k}" (${v})`);
       result.status = 'failed';
       result.error = `the loss became ${loss} at step ${step}${bad.length ? ` in term ${bad.join(', ')}` : ''}; lower that term's weight or the learning rate`;
       return false;
@@ -378,14 +437,19 @@ async function optimise(
   };
 
   const onDevice = p.method === 'lbfgs' && lbfgsOnDevice(p.lbfgsOn, tf.getBackend());
-  emit({ type: 'status', message: `optimising with ${p.method}${p.method !== 'lbfgs' ? '' : onDevice ? ' (on the device, float32)' : ' (in JavaScript, float64)'}` });
+  emit({
+    type: 'status',
+    message: `optimising with ${p.method}${p.method !== 'lbfgs' ? '' : onDevice ? ' (on the device, float32)' : ' (in JavaScript, float64)'}`,
+  });
   if (p.method === 'lbfgs') {
     // L-BFGS works on one flat vector: every variable's values laid end to end.
     const sizes = variables.map((v) => v.size);
     const assign = (xs: Float64Array) =>
       tf.tidy(() => {
         let at = 0;
-        variables.forEach((v, i) => v.assign(tf.tensor(Float32Array.from(xs.subarray(at, (at += sizes[i]!))), v.shape)));
+        variables.forEach((v, i) =>
+          v.assign(tf.tensor(Float32Array.from(xs.subarray(at, (at += sizes[i]!))), v.shape)),
+        );
       });
     const evaluate = async (xs: Float64Array): Promise<Evaluation<{ loss: number; terms: Record<string, number> }>> => {
       assign(xs);
@@ -416,13 +480,21 @@ async function optimise(
       const evaluateOnDevice = (xs: Tensor): DeviceEvaluation<{ loss: number; terms: Record<string, number> }> => {
         assignFlat(xs);
         const grads = gradients();
-        const g = tf.tidy(() => (grads.length === 1 ? tf.reshape(grads[0]!, [-1]) : tf.concat(grads.map((t) => tf.reshape(t, [-1])))));
+        const g = tf.tidy(() =>
+          grads.length === 1 ? tf.reshape(grads[0]!, [-1]) : tf.concat(grads.map((t) => tf.reshape(t, [-1]))),
+        );
         tf.dispose(grads);
         const scalars = termsOut!;
         termsOut = null;
-        return { g, scalars, extra: (v) => ({ loss: v[0]!, terms: Object.fromEntries(names.map((n, i) => [n, v[i + 1]!])) }) };
+        return {
+          g,
+          scalars,
+          extra: (v) => ({ loss: v[0]!, terms: Object.fromEntries(names.map((n, i) => [n, v[i + 1]!])) }),
+        };
       };
-      const start = tf.tidy(() => (variables.length === 1 ? tf.reshape(variables[0]!, [-1]) : tf.concat(variables.map((v) => tf.reshape(v, [-1])))));
+      const start = tf.tidy(() =>
+        variables.length === 1 ? tf.reshape(variables[0]!, [-1]) : tf.concat(variables.map((v) => tf.reshape(v, [-1]))),
+      );
       try {
         for await (const it of lbfgsDevice(tf, start, evaluateOnDevice, options)) {
           if (it.iteration === 0) start.dispose();

@@ -54,7 +54,12 @@ interface Point<T> {
  * Yields iteration 0 (the starting point, `x0` is copied) and then one iterate per L-BFGS iteration, until
  * convergence or until the caller stops taking them.
  */
-export async function* lbfgsDevice<T>(tf: TF, x0: Tensor, objective: DeviceObjective<T>, options: LbfgsOptions): AsyncGenerator<DeviceIterate<T>> {
+export async function* lbfgsDevice<T>(
+  tf: TF,
+  x0: Tensor,
+  objective: DeviceObjective<T>,
+  options: LbfgsOptions,
+): AsyncGenerator<DeviceIterate<T>> {
   const m = options.history;
   const lr = options.lr ?? 1;
   const tolGrad = options.tolGrad ?? 1e-7;
@@ -63,7 +68,12 @@ export async function* lbfgsDevice<T>(tf: TF, x0: Tensor, objective: DeviceObjec
   let x = tf.tidy(() => tf.clone(tf.reshape(x0, [-1])));
   // The history is a ring of m (s, y) slots made up front and overwritten in place, so the number of tensors stays
   // the same from one iteration to the next (the runs' reports check that nothing leaks).
-  const slots = tf.tidy(() => Array.from({ length: m }, () => ({ s: tf.variable(tf.zerosLike(x), false), y: tf.variable(tf.zerosLike(x), false) })));
+  const slots = tf.tidy(() =>
+    Array.from({ length: m }, () => ({
+      s: tf.variable(tf.zerosLike(x), false),
+      y: tf.variable(tf.zerosLike(x), false),
+    })),
+  );
   /** The pairs in use, oldest first. */
   const s: tfjs.Variable[] = [];
   const y: tfjs.Variable[] = [];
@@ -95,7 +105,15 @@ export async function* lbfgsDevice<T>(tf: TF, x0: Tensor, objective: DeviceObjec
     ours.dispose();
     const n = values.length - (first ? 3 : 2);
     const own = values.subarray(n);
-    return { t, f: values[0]!, gtd: own[0]!, g, gMax: own[1]!, extra: e.extra(values.subarray(0, n)), ...(first ? { l1: own[2]! } : {}) };
+    return {
+      t,
+      f: values[0]!,
+      gtd: own[0]!,
+      g,
+      gMax: own[1]!,
+      extra: e.extra(values.subarray(0, n)),
+      ...(first ? { l1: own[2]! } : {}),
+    };
   };
   /** The accepted point; its gradient is never released while it is. */
   let cur: (Point<T> & { l1?: number }) | null = null;
@@ -131,7 +149,15 @@ export async function* lbfgsDevice<T>(tf: TF, x0: Tensor, objective: DeviceObjec
       else {
         // lbfgs.ts's strong Wolfe search on points whose gradients stay here: only f and g.d are compared, and the
         // gradients of the points it drops are freed as it goes. The start's gradient (null) is cur's.
-        const r = await strongWolfe(evaluate, t0, { t: 0, f: cur.f, gtd, g: null, gMax: cur.gMax, extra: cur.extra }, dMax, tolChange, maxLineSearch, release);
+        const r = await strongWolfe(
+          evaluate,
+          t0,
+          { t: 0, f: cur.f, gtd, g: null, gMax: cur.gMax, extra: cur.extra },
+          dMax,
+          tolChange,
+          maxLineSearch,
+          release,
+        );
         next = { ...r.best, evaluations: r.evaluations };
       }
       if (next.t === 0 || !next.g) return; // the line search found no decrease along a descent direction
@@ -159,11 +185,21 @@ export async function* lbfgsDevice<T>(tf: TF, x0: Tensor, objective: DeviceObjec
       cur = next;
       release(cur);
       const converged =
-        cur.gMax <= tolGrad ? 'gradient below tolerance'
-        : stepMax <= tolChange ? 'step below tolerance'
-        : Math.abs(cur.f - fPrev) < tolChange ? 'loss change below tolerance'
-        : undefined;
-      yield { iteration: k, x, f: cur.f, extra: cur.extra!, evaluations: next.evaluations, ...(converged ? { converged } : {}) };
+        cur.gMax <= tolGrad
+          ? 'gradient below tolerance'
+          : stepMax <= tolChange
+            ? 'step below tolerance'
+            : Math.abs(cur.f - fPrev) < tolChange
+              ? 'loss change below tolerance'
+              : undefined;
+      yield {
+        iteration: k,
+        x,
+        f: cur.f,
+        extra: cur.extra!,
+        evaluations: next.evaluations,
+        ...(converged ? { converged } : {}),
+      };
       if (converged) return;
     }
   } finally {
@@ -200,4 +236,5 @@ function twoLoop(tf: TF, g: Tensor, s: Tensor[], y: Tensor[], rho: number[]): Te
 export const LBFGS_DEVICE_BY_DEFAULT: ReadonlySet<string> = new Set(['webgpu', 'webgl']);
 
 /** Whether an L-BFGS loop set to `on` runs on the device on `backend`. */
-export const lbfgsOnDevice = (on: LbfgsPlacement, backend: string): boolean => on === 'device' || (on === 'auto' && LBFGS_DEVICE_BY_DEFAULT.has(backend));
+export const lbfgsOnDevice = (on: LbfgsPlacement, backend: string): boolean =>
+  on === 'device' || (on === 'auto' && LBFGS_DEVICE_BY_DEFAULT.has(backend));

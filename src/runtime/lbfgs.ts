@@ -57,7 +57,11 @@ const axpy = (x: Float64Array, t: number, d: Float64Array): Float64Array => {
  * Yields iteration 0 (the starting point) and then one iterate per L-BFGS iteration, forever or until
  * convergence; the caller decides how many to take.
  */
-export async function* lbfgs<T>(x0: Float64Array, objective: Objective<T>, options: LbfgsOptions): AsyncGenerator<LbfgsIterate<T>> {
+export async function* lbfgs<T>(
+  x0: Float64Array,
+  objective: Objective<T>,
+  options: LbfgsOptions,
+): AsyncGenerator<LbfgsIterate<T>> {
   const m = options.history;
   const lr = options.lr ?? 1;
   const tolGrad = options.tolGrad ?? 1e-7;
@@ -112,11 +116,22 @@ export async function* lbfgs<T>(x0: Float64Array, objective: Objective<T>, optio
     const fPrev = cur.f;
     cur = next;
     const converged =
-      maxAbs(cur.g) <= tolGrad ? 'gradient below tolerance'
-      : maxAbs(step) <= tolChange ? 'step below tolerance'
-      : Math.abs(cur.f - fPrev) < tolChange ? 'loss change below tolerance'
-      : undefined;
-    yield { iteration: k, x, f: cur.f, g: cur.g, extra: cur.extra, evaluations: next.evaluations, ...(converged ? { converged } : {}) };
+      maxAbs(cur.g) <= tolGrad
+        ? 'gradient below tolerance'
+        : maxAbs(step) <= tolChange
+          ? 'step below tolerance'
+          : Math.abs(cur.f - fPrev) < tolChange
+            ? 'loss change below tolerance'
+            : undefined;
+    yield {
+      iteration: k,
+      x,
+      f: cur.f,
+      g: cur.g,
+      extra: cur.extra,
+      evaluations: next.evaluations,
+      ...(converged ? { converged } : {}),
+    };
     if (converged) return;
   }
 }
@@ -150,13 +165,24 @@ function twoLoop(g: Float64Array, s: Float64Array[], y: Float64Array[], rho: num
 }
 
 /** Minimiser of the cubic through (x1, f1, g1) and (x2, f2, g2), clamped to the bounds. */
-export function cubicInterpolate(x1: number, f1: number, g1: number, x2: number, f2: number, g2: number, bounds?: [number, number]): number {
+export function cubicInterpolate(
+  x1: number,
+  f1: number,
+  g1: number,
+  x2: number,
+  f2: number,
+  g2: number,
+  bounds?: [number, number],
+): number {
   const [lo, hi] = bounds ?? (x1 <= x2 ? [x1, x2] : [x2, x1]);
   const d1 = g1 + g2 - (3 * (f1 - f2)) / (x1 - x2);
   const d2sq = d1 * d1 - g1 * g2;
   if (d2sq >= 0 && Number.isFinite(d2sq)) {
     const d2 = Math.sqrt(d2sq);
-    const t = x1 <= x2 ? x2 - (x2 - x1) * ((g2 + d2 - d1) / (g2 - g1 + 2 * d2)) : x1 - (x1 - x2) * ((g1 + d2 - d1) / (g1 - g2 + 2 * d2));
+    const t =
+      x1 <= x2
+        ? x2 - (x2 - x1) * ((g2 + d2 - d1) / (g2 - g1 + 2 * d2))
+        : x1 - (x1 - x2) * ((g1 + d2 - d1) / (g1 - g2 + 2 * d2));
     if (Number.isFinite(t)) return Math.min(Math.max(t, lo), hi);
   }
   return (lo + hi) / 2;
@@ -181,7 +207,12 @@ export interface LinePoint {
  * needed whenever others are dropped, so the device loop can free their gradients.
  */
 export async function strongWolfe<P extends LinePoint>(
-  phi: (t: number) => Promise<P>, t: number, start: P, dMax: number, tolChange: number, maxIter: number,
+  phi: (t: number) => Promise<P>,
+  t: number,
+  start: P,
+  dMax: number,
+  tolChange: number,
+  maxIter: number,
   keepOnly: (...keep: P[]) => void = () => {},
 ): Promise<{ best: P; evaluations: number }> {
   const c1 = 1e-4;

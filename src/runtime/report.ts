@@ -37,10 +37,17 @@ export interface RunReport {
 }
 
 export function runReport(a: {
-  model: GraphModel; backend: string; size: number; seed: number; outputs: string[];
+  model: GraphModel;
+  backend: string;
+  size: number;
+  seed: number;
+  outputs: string[];
   /** A run that could not start has only a status and an error. */
   result: RunResult | Pick<RunResult, 'status' | 'error'>;
-  label?: string; item?: string; scales?: ScaleLog[]; threads?: number;
+  label?: string;
+  item?: string;
+  scales?: ScaleLog[];
+  threads?: number;
 }): RunReport {
   const r = a.result;
   const steps = 'steps' in r ? r.steps : [];

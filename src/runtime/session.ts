@@ -2,7 +2,15 @@ import type { BackendChoice, BackendName } from './backend';
 import { execute, type RunEvent, type RunOptions, type RunResult } from './executor';
 import { RunMemo } from './memo';
 import { createModelCache } from './models';
-import { compileWithImages, loadGraphImages, loadGraphModels, makeServices, noCheckpoints, type DecodedImage, type ImageDecoder } from './sources';
+import {
+  compileWithImages,
+  loadGraphImages,
+  loadGraphModels,
+  makeServices,
+  noCheckpoints,
+  type DecodedImage,
+  type ImageDecoder,
+} from './sources';
 import { runReport, type RunReport } from './report';
 import { hasErrors, type Diagnostic } from '../graph/diagnostics';
 import { slotNodes, withSlotSource, withSteps } from '../graph/edit';
@@ -126,41 +134,75 @@ export interface SessionResult {
 /** Problems with a request itself, as messages. */
 export function checkRequest(r: RunRequest): string[] {
   const problems: string[] = [];
-  if (!Number.isInteger(r.size) || r.size < 8) problems.push(`the size must be a whole number of pixels, at least 8 (got ${r.size})`);
+  if (!Number.isInteger(r.size) || r.size < 8)
+    problems.push(`the size must be a whole number of pixels, at least 8 (got ${r.size})`);
   const scales = r.scales ?? [1];
-  if (!(scales.length > 0 && scales.every((x, i) => x > 0 && x <= 1 && (i === 0 || x > scales[i - 1]!)) && scales.at(-1) === 1))
-    problems.push(`scales must be increasing fractions of the size ending at 1, e.g. 0.25,0.5,1 (got ${scales.join(',')})`);
+  if (!(
+    scales.length > 0 &&
+    scales.every((x, i) => x > 0 && x <= 1 && (i === 0 || x > scales[i - 1]!)) &&
+    scales.at(-1) === 1
+  ))
+    problems.push(
+      `scales must be increasing fractions of the size ending at 1, e.g. 0.25,0.5,1 (got ${scales.join(',')})`,
+    );
   if (Array.isArray(r.steps) && r.steps.length !== scales.length)
     problems.push(`${r.steps.length} step counts for ${scales.length} scales`);
   if ([r.sweep, r.batch !== undefined, scales.length > 1].filter(Boolean).length > 1)
     problems.push('a run is one of: a sweep, a batch, or coarse to fine');
-  if (r.frames && (r.sweep || r.batch !== undefined || scales.length > 1)) problems.push('a stream of frames runs alone: no sweep, batch or coarse to fine');
+  if (r.frames && (r.sweep || r.batch !== undefined || scales.length > 1))
+    problems.push('a stream of frames runs alone: no sweep, batch or coarse to fine');
   return problems;
 }
 
-const failure = (message: string, code: Diagnostic['code'] = undefined): Diagnostic => ({ severity: 'error', path: '$', message, ...(code ? { code } : {}) });
+const failure = (message: string, code: Diagnostic['code'] = undefined): Diagnostic => ({
+  severity: 'error',
+  path: '$',
+  message,
+  ...(code ? { code } : {}),
+});
 
-export async function runSession(model: GraphModel, registry: NodeRegistry, request: RunRequest, host: RunHost): Promise<SessionResult> {
+export async function runSession(
+  model: GraphModel,
+  registry: NodeRegistry,
+  request: RunRequest,
+  host: RunHost,
+): Promise<SessionResult> {
   const started = performance.now();
   const state: SessionState = host.state ?? { models: createModelCache(), memo: new RunMemo(), images: new Map() };
   const { memo } = state;
   const [hits, misses] = [memo.hits, memo.misses];
   const emit = host.onEvent ?? (() => {});
-  const out: SessionResult = { status: 'done', diagnostics: [], backend: host.tf.getBackend(), runs: [], outputs: {}, written: [], reused: { hits: 0, misses: 0 }, seconds: 0 };
+  const out: SessionResult = {
+    status: 'done',
+    diagnostics: [],
+    backend: host.tf.getBackend(),
+    runs: [],
+    outputs: {},
+    written: [],
+    reused: { hits: 0, misses: 0 },
+    seconds: 0,
+  };
   const finish = (patch: Partial<SessionResult> = {}): SessionResult => {
     Object.assign(out, patch);
     out.reused = { hits: memo.hits - hits, misses: memo.misses - misses };
     out.seconds = (performance.now() - started) / 1000;
-    if (out.status !== 'done' && !out.error) out.error = out.diagnostics.filter((d) => d.severity === 'error').map((d) => d.message).join('\n');
+    if (out.status !== 'done' && !out.error)
+      out.error = out.diagnostics
+        .filter((d) => d.severity === 'error')
+        .map((d) => d.message)
+        .join('\n');
     return out;
   };
   const invalid = (ds: Diagnostic[]) => finish({ status: 'invalid', diagnostics: [...out.diagnostics, ...ds] });
 
   const problems = checkRequest(request);
   if (problems.length) return invalid(problems.map((p) => failure(p)));
-  if (request.batch && !slotNodes(model, 'content').length) return invalid([failure('a batch needs an image node with slot "content"')]);
-  if (request.frames && !slotNodes(model, 'content').length) return invalid([failure('a video needs an image node with slot "content"')]);
-  if (request.frames && !host.frames) return invalid([failure('a stream of frames needs a host that reads them (host.frames)')]);
+  if (request.batch && !slotNodes(model, 'content').length)
+    return invalid([failure('a batch needs an image node with slot "content"')]);
+  if (request.frames && !slotNodes(model, 'content').length)
+    return invalid([failure('a video needs an image node with slot "content"')]);
+  if (request.frames && !host.frames)
+    return invalid([failure('a stream of frames needs a host that reads them (host.frames)')]);
   const sweep = request.sweep ? sweepOf(model) : null;
   if (sweep?.error) return invalid([failure(sweep.error)]);
   if (sweep && !sweep.sweep) return invalid([failure('the graph has no sweep (metadata.sweep)')]);
@@ -168,7 +210,10 @@ export async function runSession(model: GraphModel, registry: NodeRegistry, requ
 
   try {
     if (host.startBackend) {
-      const choice = await host.startBackend(request.backend, request.threads !== undefined ? { threads: request.threads } : {});
+      const choice = await host.startBackend(
+        request.backend,
+        request.threads !== undefined ? { threads: request.threads } : {},
+      );
       out.backend = choice.backend;
       if (choice.threads !== undefined) out.threads = choice.threads;
       emit({ type: 'backend', choice });
@@ -180,23 +225,46 @@ export async function runSession(model: GraphModel, registry: NodeRegistry, requ
       return invalid([failure(e instanceof Error ? e.message : String(e), 'weights')]);
     }
     const tfjsModels = new Map<string, TfjsModel>();
-    const runOne = async (m: GraphModel, label: Partial<Pick<RunReport, 'label' | 'item'>>, probe: boolean, start?: RGBAImage): Promise<RunResult | null> => {
+    const runOne = async (
+      m: GraphModel,
+      label: Partial<Pick<RunReport, 'label' | 'item'>>,
+      probe: boolean,
+      start?: RGBAImage,
+    ): Promise<RunResult | null> => {
       if (host.readModel) {
         // Models already read (an earlier sweep cell or batch item) are not read again.
         const loaded = await loadGraphModels(m, registry, host.readModel, tfjsModels);
-        if (loaded.errors.length) return void out.diagnostics.push(...loaded.errors), null;
+        if (loaded.errors.length) return (void out.diagnostics.push(...loaded.errors), null);
       }
       const loaded = await loadGraphImages(m, registry, host.readImage, state.images);
-      if (loaded.errors.length) return void out.diagnostics.push(...loaded.errors), null;
+      if (loaded.errors.length) return (void out.diagnostics.push(...loaded.errors), null);
       const scaled = await runScales(m, label, probe, start);
       if (!scaled) return null;
       const { result, scales, size } = scaled;
       const images = result.outputs;
-      const written = host.write && !request.sweep && (result.status === 'done' || Object.keys(images).length)
-        ? await host.write({ kind: 'run', model: m, images, checkpoints: result.checkpoints, steps: result.steps.length - 1, ...(label.item ? { item: label.item } : {}) })
-        : [];
+      const written =
+        host.write && !request.sweep && (result.status === 'done' || Object.keys(images).length)
+          ? await host.write({
+              kind: 'run',
+              model: m,
+              images,
+              checkpoints: result.checkpoints,
+              steps: result.steps.length - 1,
+              ...(label.item ? { item: label.item } : {}),
+            })
+          : [];
       out.written.push(...written);
-      const report = runReport({ model: m, backend: out.backend, ...(out.threads !== undefined ? { threads: out.threads } : {}), size, seed: request.seed, result, outputs: written, ...label, ...(scales.length > 1 ? { scales } : {}) });
+      const report = runReport({
+        model: m,
+        backend: out.backend,
+        ...(out.threads !== undefined ? { threads: out.threads } : {}),
+        size,
+        seed: request.seed,
+        result,
+        outputs: written,
+        ...label,
+        ...(scales.length > 1 ? { scales } : {}),
+      });
       // A stream keeps its first frame's report only (the weights used, the warnings): a long clip stays flat.
       if (!request.frames || !out.runs.length) out.runs.push(report);
       out.outputs = images;
@@ -205,7 +273,12 @@ export async function runSession(model: GraphModel, registry: NodeRegistry, requ
     };
 
     /** One run, coarse to fine when the request has scales: each scale starts from the previous one's result. */
-    const runScales = async (m: GraphModel, label: Partial<Pick<RunReport, 'label' | 'item'>>, probe: boolean, start?: RGBAImage) => {
+    const runScales = async (
+      m: GraphModel,
+      label: Partial<Pick<RunReport, 'label' | 'item'>>,
+      probe: boolean,
+      start?: RGBAImage,
+    ) => {
       const scales = request.scales ?? [1];
       const log: NonNullable<RunReport['scales']> = [];
       let init: RGBAImage | undefined = start;
@@ -214,30 +287,51 @@ export async function runSession(model: GraphModel, registry: NodeRegistry, requ
       for (const [i, s] of scales.entries()) {
         px = i === scales.length - 1 ? request.size : Math.max(16, Math.round(request.size * s));
         const scaleModel = Array.isArray(request.steps) ? withSteps(m, registry, request.steps[i]!) : m;
-        const { plan, diagnostics } = compileWithImages(scaleModel, registry, state.images, px, tfjsModels, checkpoints);
+        const { plan, diagnostics } = compileWithImages(
+          scaleModel,
+          registry,
+          state.images,
+          px,
+          tfjsModels,
+          checkpoints,
+        );
         // Every cell compiles the same graph: its warnings are said once, its errors with the cell's name.
         if (i === 0)
-          for (const d of diagnostics.map((d) => (label.label && d.severity === 'error' ? { ...d, message: `sweep cell "${label.label}": ${d.message}` } : d)))
+          for (const d of diagnostics.map((d) =>
+            label.label && d.severity === 'error' ? { ...d, message: `sweep cell "${label.label}": ${d.message}` } : d,
+          ))
             if (!out.diagnostics.some((x) => x.message === d.message && x.path === d.path)) out.diagnostics.push(d);
         if (!plan) return null;
         if (scales.length > 1) emit({ type: 'scale', index: i, count: scales.length, size: px });
         const sockets = new Map(plan.steps.flatMap((st) => st.outputs.map((o) => [o.key, o.socket] as const)));
-        result = await execute(plan, registry, makeServices(host.tf, state.images, px, request.seed, state.models, checkpoints, {
-          decode: host.readImage, ...(host.listImages ? { listImages: host.listImages } : {}), tfjsModels,
-        }), {
-          memo,
-          onEvent: emit,
-          ...(host.signal ? { signal: host.signal } : {}),
-          ...(init ? { initImage: init } : {}),
-          ...(request.tiling !== undefined ? { tiling: request.tiling } : {}),
-          ...(probe && request.probe?.length ? {
-            probe: {
-              keys: new Set(request.probe),
-              read: (key: string, shape: number[], data: ArrayLike<number>) => emit({ type: 'probe', key, preview: summarise(data, shape, sockets.get(key) ?? '') }),
-            },
-          } : {}),
-        });
-        const loss: [number, number] | null = result.steps.length ? [result.steps[0]!.loss, result.steps.at(-1)!.loss] : null;
+        result = await execute(
+          plan,
+          registry,
+          makeServices(host.tf, state.images, px, request.seed, state.models, checkpoints, {
+            decode: host.readImage,
+            ...(host.listImages ? { listImages: host.listImages } : {}),
+            tfjsModels,
+          }),
+          {
+            memo,
+            onEvent: emit,
+            ...(host.signal ? { signal: host.signal } : {}),
+            ...(init ? { initImage: init } : {}),
+            ...(request.tiling !== undefined ? { tiling: request.tiling } : {}),
+            ...(probe && request.probe?.length
+              ? {
+                  probe: {
+                    keys: new Set(request.probe),
+                    read: (key: string, shape: number[], data: ArrayLike<number>) =>
+                      emit({ type: 'probe', key, preview: summarise(data, shape, sockets.get(key) ?? '') }),
+                  },
+                }
+              : {}),
+          },
+        );
+        const loss: [number, number] | null = result.steps.length
+          ? [result.steps[0]!.loss, result.steps.at(-1)!.loss]
+          : null;
         log.push({ size: px, steps: Math.max(0, result.steps.length - 1), loss, status: result.status });
         if (result.status !== 'done') break;
         init = Object.values(result.outputs)[0];
@@ -255,13 +349,18 @@ export async function runSession(model: GraphModel, registry: NodeRegistry, requ
         if (applied.error) return invalid([failure(applied.error)]);
         const r = await runOne(applied.model, { label: cell.label }, false);
         if (!r) return invalid([]);
-        if (r.status !== 'done') return finish({ status: r.badInput ? 'invalid' : r.status, ...(r.error ? { error: `sweep cell "${cell.label}": ${r.error}` } : {}) });
+        if (r.status !== 'done')
+          return finish({
+            status: r.badInput ? 'invalid' : r.status,
+            ...(r.error ? { error: `sweep cell "${cell.label}": ${r.error}` } : {}),
+          });
         const image = Object.values(r.outputs)[0];
         if (image) tiles.push({ image, label: cell.label });
       }
       const sheet = contactSheet(tiles, sweep.sweep.columns.length);
       out.outputs = { sheet };
-      if (host.write) out.written.push(...(await host.write({ kind: 'sheet', model: base, image: sheet, cells: tiles.length })));
+      if (host.write)
+        out.written.push(...(await host.write({ kind: 'sheet', model: base, image: sheet, cells: tiles.length })));
       return finish();
     }
 
@@ -276,8 +375,22 @@ export async function runSession(model: GraphModel, registry: NodeRegistry, requ
         if (!r) {
           // A photo that cannot be read fails its item; a graph that does not compile fails them all.
           if (out.diagnostics.slice(before).some((d) => d.code !== 'source')) return invalid([]);
-          const error = out.diagnostics.slice(before).map((d) => d.message).join('; ');
-          out.runs.push(runReport({ model: base, backend: out.backend, ...(out.threads !== undefined ? { threads: out.threads } : {}), size: request.size, seed: request.seed, result: { status: 'failed', error }, outputs: [], item: source }));
+          const error = out.diagnostics
+            .slice(before)
+            .map((d) => d.message)
+            .join('; ');
+          out.runs.push(
+            runReport({
+              model: base,
+              backend: out.backend,
+              ...(out.threads !== undefined ? { threads: out.threads } : {}),
+              size: request.size,
+              seed: request.seed,
+              result: { status: 'failed', error },
+              outputs: [],
+              item: source,
+            }),
+          );
           status = 'failed';
           continue;
         }
@@ -286,7 +399,17 @@ export async function runSession(model: GraphModel, registry: NodeRegistry, requ
         if (r.badInput) return finish({ status: 'invalid', ...(r.error ? { error: r.error } : {}) });
         if (r.status === 'failed') status = 'failed';
       }
-      return finish({ status, ...(status === 'failed' ? { error: out.runs.filter((r) => r.status === 'failed').map((r) => `${r.item}: ${r.error}`).join('\n') } : {}) });
+      return finish({
+        status,
+        ...(status === 'failed'
+          ? {
+              error: out.runs
+                .filter((r) => r.status === 'failed')
+                .map((r) => `${r.item}: ${r.error}`)
+                .join('\n'),
+            }
+          : {}),
+      });
     }
 
     if (request.frames && host.frames) {
@@ -297,10 +420,19 @@ export async function runSession(model: GraphModel, registry: NodeRegistry, requ
         emit({ type: 'frame', index });
         const key = `frame:${index}`;
         state.images.set(key, frame);
-        const r = await runOne(withSlotSource(base, 'content', key), { item: key }, false, request.frames.warmStart ? previous : undefined);
+        const r = await runOne(
+          withSlotSource(base, 'content', key),
+          { item: key },
+          false,
+          request.frames.warmStart ? previous : undefined,
+        );
         state.images.delete(key);
         if (!r) return hasErrors(out.diagnostics) ? invalid([]) : finish({ status: 'failed' });
-        if (r.status !== 'done') return finish({ status: r.badInput ? 'invalid' : r.status, ...(r.error ? { error: `frame ${index}: ${r.error}` } : {}) });
+        if (r.status !== 'done')
+          return finish({
+            status: r.badInput ? 'invalid' : r.status,
+            ...(r.error ? { error: `frame ${index}: ${r.error}` } : {}),
+          });
         previous = Object.values(r.outputs)[0];
         index++;
       }
@@ -320,4 +452,3 @@ export async function runSession(model: GraphModel, registry: NodeRegistry, requ
     }
   }
 }
-

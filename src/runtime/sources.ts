@@ -22,8 +22,12 @@ export type ImageDecoder = (source: string) => Promise<DecodedImage>;
  * others still load.
  */
 async function loadSources<T>(
-  model: GraphModel, registry: NodeRegistry, kind: 'image' | 'model', load: (source: string) => Promise<T>,
-  into: Map<string, T>, describe: (source: string) => string,
+  model: GraphModel,
+  registry: NodeRegistry,
+  kind: 'image' | 'model',
+  load: (source: string) => Promise<T>,
+  into: Map<string, T>,
+  describe: (source: string) => string,
 ): Promise<Diagnostic[]> {
   const errors: Diagnostic[] = [];
   for (const [i, node] of model.nodes.entries())
@@ -36,7 +40,10 @@ async function loadSources<T>(
         into.set(source, await load(source));
       } catch (e) {
         errors.push({
-          severity: 'error', code: 'source', nodeId: node.id, path: `$.nodes[${i}].params.${name}`,
+          severity: 'error',
+          code: 'source',
+          nodeId: node.id,
+          path: `$.nodes[${i}].params.${name}`,
           message: `node "${node.id}": cannot load ${describe(source)}: ${(e as Error).message}`,
         });
       }
@@ -46,26 +53,40 @@ async function loadSources<T>(
 
 /** Decodes every image the graph reads, once, so the compiler knows their sizes and runs reuse them. */
 export async function loadGraphImages(
-  model: GraphModel, registry: NodeRegistry, decode: ImageDecoder, images = new Map<string, DecodedImage>(),
+  model: GraphModel,
+  registry: NodeRegistry,
+  decode: ImageDecoder,
+  images = new Map<string, DecodedImage>(),
 ): Promise<{ images: Map<string, DecodedImage>; errors: Diagnostic[] }> {
-  const errors = await loadSources(model, registry, 'image', decode, images, (s) => `image ${s.startsWith('data:') ? '(data URL)' : s}`);
+  const errors = await loadSources(
+    model,
+    registry,
+    'image',
+    decode,
+    images,
+    (s) => `image ${s.startsWith('data:') ? '(data URL)' : s}`,
+  );
   return { images, errors };
 }
 
 /** Loads every tfjs model the graph names (parameters of kind `model`) that `models` does not hold yet, once. */
 export async function loadGraphModels(
-  model: GraphModel, registry: NodeRegistry, load: (source: string) => Promise<TfjsModel>, models = new Map<string, TfjsModel>(),
+  model: GraphModel,
+  registry: NodeRegistry,
+  load: (source: string) => Promise<TfjsModel>,
+  models = new Map<string, TfjsModel>(),
 ): Promise<{ models: Map<string, TfjsModel>; errors: Diagnostic[] }> {
   const errors = await loadSources(model, registry, 'model', load, models, (s) => `the tfjs model ${s}`);
   return { models, errors };
 }
 
-
 /** Each loaded checkpoint's shape map, built once however many compiles (scales, sweep cells, batch items) ask. */
 const shapeMaps = new WeakMap<LoadedCheckpoint, Map<string, readonly number[]>>();
 
 /** Tensor shapes of a loaded checkpoint, by tensor name (what compile needs to infer a reduced-width network's widths). */
-export function checkpointShapes(checkpoints: CheckpointStore): (name: string) => Map<string, readonly number[]> | undefined {
+export function checkpointShapes(
+  checkpoints: CheckpointStore,
+): (name: string) => Map<string, readonly number[]> | undefined {
   return (name) => {
     const c = checkpoints.get(name);
     if (!c) return undefined;
@@ -76,7 +97,11 @@ export function checkpointShapes(checkpoints: CheckpointStore): (name: string) =
 }
 
 export function compileWithImages(
-  model: GraphModel, registry: NodeRegistry, images: Map<string, DecodedImage>, size: number, tfjsModels = new Map<string, TfjsModel>(),
+  model: GraphModel,
+  registry: NodeRegistry,
+  images: Map<string, DecodedImage>,
+  size: number,
+  tfjsModels = new Map<string, TfjsModel>(),
   checkpoints: CheckpointStore = noCheckpoints,
 ): CompileResult {
   return compile(model, registry, {
@@ -104,11 +129,20 @@ export interface HostAccess {
 }
 
 export function makeServices(
-  tf: typeof tfjs, images: Map<string, DecodedImage>, size: number, seed: number, models: ModelCache,
-  checkpoints: CheckpointStore = noCheckpoints, host: HostAccess = {},
+  tf: typeof tfjs,
+  images: Map<string, DecodedImage>,
+  size: number,
+  seed: number,
+  models: ModelCache,
+  checkpoints: CheckpointStore = noCheckpoints,
+  host: HostAccess = {},
 ): ComputeServices {
   return {
-    tf, size, seed, models, checkpoints,
+    tf,
+    size,
+    seed,
+    models,
+    checkpoints,
     ...(host.listImages ? { listImages: host.listImages } : {}),
     tfjsModel: (source) => host.tfjsModels?.get(source),
     loadImage: async (source, px) => {

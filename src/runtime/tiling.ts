@@ -47,7 +47,16 @@ export function tileGrid(h: number, w: number, maxExtent: number, halo: number, 
     return out;
   };
   return split(h).flatMap(([y0, y1]) =>
-    split(w).map(([x0, x1]) => ({ y0, y1, x0, x1, ey0: Math.max(0, y0 - halo), ey1: Math.min(h, y1 + halo), ex0: Math.max(0, x0 - halo), ex1: Math.min(w, x1 + halo) })),
+    split(w).map(([x0, x1]) => ({
+      y0,
+      y1,
+      x0,
+      x1,
+      ey0: Math.max(0, y0 - halo),
+      ey1: Math.min(h, y1 + halo),
+      ex0: Math.max(0, x0 - halo),
+      ex1: Math.min(w, x1 + halo),
+    })),
   );
 }
 
@@ -62,7 +71,14 @@ export function coreOf(t: Tile, stride: number, info: ValueInfo, size: [number, 
   const c0 = t.x0 / stride;
   const rows = (t.y1 === size[0] ? th : t.y1 / stride) - r0;
   const cols = (t.x1 === size[1] ? tw : t.x1 / stride) - c0;
-  return { r0, c0, rows, cols, inTile: [r0 - t.ey0 / stride, c0 - t.ex0 / stride] as const, empty: rows <= 0 || cols <= 0 };
+  return {
+    r0,
+    c0,
+    rows,
+    cols,
+    inTile: [r0 - t.ey0 / stride, c0 - t.ex0 / stride] as const,
+    empty: rows <= 0 || cols <= 0,
+  };
 }
 
 interface TiledTerm {
@@ -102,7 +118,8 @@ function tilesFor(h: number, w: number, extent: number, halo: number, align: num
 export function tiledLoop(plan: Plan, registry: NodeRegistry): TiledLoop | { reason: string } {
   const opt = plan.optimiser;
   if (!opt) return { reason: 'the graph has no optimiser' };
-  if (opt.variables.length !== 1 || opt.variables[0]!.socket !== 'Image') return { reason: 'it trains model weights, not one image' };
+  if (opt.variables.length !== 1 || opt.variables[0]!.socket !== 'Image')
+    return { reason: 'it trains model weights, not one image' };
   const variable = opt.variables[0]!.key;
   const infoOf = new Map(plan.steps.flatMap((s) => s.outputs.map((o) => [o.key, o.info] as const)));
   const shape = infoOf.get(variable)!.shape;
@@ -121,7 +138,8 @@ export function tiledLoop(plan: Plan, registry: NodeRegistry): TiledLoop | { rea
     if (step.kind === 'pass') {
       const tiling = def.shared?.tiling?.(step.taps!, plan.params[step.nodes[0]!]!);
       if (!tiling) return { reason: `the encoder ${named} cannot run on tiles` };
-      if (step.inputs[encoderRole(def).image] !== variable) return { reason: `the encoder ${named} does not read the image variable directly` };
+      if (step.inputs[encoderRole(def).image] !== variable)
+        return { reason: `the encoder ${named} does not read the image variable directly` };
       halo = Math.max(halo, tiling.halo);
       for (const o of step.outputs) {
         const stride = tiling.strides[outputName(o.key)]!;
@@ -150,9 +168,11 @@ export function tiledLoop(plan: Plan, registry: NodeRegistry): TiledLoop | { rea
     if (typeof input !== 'string' || !taps.has(input) || typeof target !== 'string' || computedInLoop.has(target))
       return { reason: `${named} compares the image's features with a target that changes in the loop` };
     const w = weightInput === undefined ? undefined : step.inputs[weightInput];
-    if (w !== undefined && (typeof w !== 'string' || computedInLoop.has(w))) return { reason: `the weight of ${named} changes in the loop` };
+    if (w !== undefined && (typeof w !== 'string' || computedInLoop.has(w)))
+      return { reason: `the weight of ${named} changes in the loop` };
     const multiplier = plan.terms.find((t) => t.nodeId === step.nodes[0])?.multiplier;
-    if (multiplier === undefined || multiplier === null) return { reason: `${named} does not reach the total through weighted sums` };
+    if (multiplier === undefined || multiplier === null)
+      return { reason: `${named} does not reach the total through weighted sums` };
     const weight = w ?? (role.weight?.param === undefined ? 1 : numberParam(params, role.weight.param));
     const output = step.outputs.find((o) => outputName(o.key) === role.output);
     if (!output) return { reason: `${named} has no output "${role.output}"` };
@@ -161,7 +181,13 @@ export function tiledLoop(plan: Plan, registry: NodeRegistry): TiledLoop | { rea
   // Align halos to the deepest stride of every pass.
   halo = Math.ceil(halo / align) * align;
   const fromImage = new Set([variable]);
-  for (const step of rest) if (Object.values(step.inputs).flat().some((k) => fromImage.has(k))) for (const o of step.outputs) fromImage.add(o.key);
+  for (const step of rest)
+    if (
+      Object.values(step.inputs)
+        .flat()
+        .some((k) => fromImage.has(k))
+    )
+      for (const o of step.outputs) fromImage.add(o.key);
   const restReadsImage = rest.some((s) => s.outputs.some((o) => fromImage.has(o.key)));
   return { variable, size: [shape[1]!, shape[2]!], passes, taps, halo, align, terms, rest, restReadsImage };
 }
@@ -181,7 +207,13 @@ export interface TiledEvaluation {
 
 /** Evaluates the tiled terms at the variable's current value (pass 1 and the losses' gradients in their statistics). */
 export function evaluateTiles(
-  tf: TF, loop: TiledLoop, tiles: Tile[], env: Map<string, Value>, runStep: RunStep, iteration: number, withGradient: boolean,
+  tf: TF,
+  loop: TiledLoop,
+  tiles: Tile[],
+  env: Map<string, Value>,
+  runStep: RunStep,
+  iteration: number,
+  withGradient: boolean,
   onTile: OnTile = () => {},
 ): TiledEvaluation {
   const x = env.get(loop.variable) as Tensor;
@@ -203,9 +235,13 @@ export function evaluateTiles(
   };
   const extent = (t: Tile) => tf.slice(x, [0, t.ey0, t.ex0, 0], [1, t.ey1 - t.ey0, t.ex1 - t.ex0, x.shape[3]!]);
   /** A tile whose core is empty at every term's tap (a sliver at the edge of a deep tap) adds nothing. */
-  const idle = (t: Tile) => loop.terms.every((term) => coreOf(t, loop.taps.get(term.input)!.stride, loop.taps.get(term.input)!.info, loop.size).empty);
+  const idle = (t: Tile) =>
+    loop.terms.every(
+      (term) => coreOf(t, loop.taps.get(term.input)!.stride, loop.taps.get(term.input)!.info, loop.size).empty,
+    );
 
-  const weightOf = (term: TiledTerm) => (typeof term.weight === 'number' ? term.weight : (env.get(term.weight) as Tensor));
+  const weightOf = (term: TiledTerm) =>
+    typeof term.weight === 'number' ? term.weight : (env.get(term.weight) as Tensor);
   const finish = (term: TiledTerm, stats: Tensor[]) =>
     term.loss.finish(stats, env.get(term.target) as Tensor, loop.taps.get(term.input)!.info, weightOf(term), tf);
 
@@ -266,11 +302,21 @@ export function evaluateTiles(
           const next = tf.tidy(() => {
             const g = tf.grad((image: Tensor) => {
               const parts = termInputs(image, t).flatMap((pair, i) =>
-                pair ? loop.terms[i]!.loss.stats(pair[0], pair[1], tf).map((s, j) => tf.sum(tf.mul(s, slopes[i]![j]!))) : [],
+                pair
+                  ? loop.terms[i]!.loss.stats(pair[0], pair[1], tf).map((s, j) => tf.sum(tf.mul(s, slopes[i]![j]!)))
+                  : [],
               );
               return addMany(tf, parts);
             })(extent(t));
-            return tf.add(total, tf.pad(g, [[0, 0], [t.ey0, h - t.ey1], [t.ex0, w - t.ex1], [0, 0]]));
+            return tf.add(
+              total,
+              tf.pad(g, [
+                [0, 0],
+                [t.ey0, h - t.ey1],
+                [t.ex0, w - t.ex1],
+                [0, 0],
+              ]),
+            );
           });
           if (total !== grad) total.dispose();
           total = next;
@@ -288,13 +334,19 @@ export function evaluateTiles(
 
 /** How large a tile may be so that one tile's step stays within `budget` bytes, given the untiled step's estimate. */
 export function tileExtent(plan: Plan, budget: number): number {
-  const [, h, w] = plan.steps.flatMap((s) => s.outputs).find((o) => o.key === plan.optimiser!.variables[0]!.key)!.info.shape as number[];
+  const [, h, w] = plan.steps.flatMap((s) => s.outputs).find((o) => o.key === plan.optimiser!.variables[0]!.key)!.info
+    .shape as number[];
   const perPixel = plan.estimate.peakBytes / (h! * w!);
   return Math.floor(Math.sqrt(budget / perPixel));
 }
 
 /** Memory a backend can hold before a run should tile: wasm's heap stops at 4 GiB; GPUs share theirs with the page. */
-const LIMITS: Record<string, number> = { wasm: 3 * 2 ** 30, cpu: 12 * 2 ** 30, webgl: 2 * 2 ** 30, webgpu: 2 * 2 ** 30 };
+const LIMITS: Record<string, number> = {
+  wasm: 3 * 2 ** 30,
+  cpu: 12 * 2 ** 30,
+  webgl: 2 * 2 ** 30,
+  webgpu: 2 * 2 ** 30,
+};
 /** WebGPU binds at most 128 MiB of one storage buffer by default: no single activation may exceed it. */
 const WEBGPU_BINDING = 128 * 2 ** 20;
 
@@ -312,7 +364,10 @@ export interface TilingChoice {
  * or its default). Returns null when the run fits, or a warning when it does not fit and cannot be tiled.
  */
 export function chooseTiling(
-  plan: Plan, registry: NodeRegistry, backend: string, options: { extent?: number; limit?: number } = {},
+  plan: Plan,
+  registry: NodeRegistry,
+  backend: string,
+  options: { extent?: number; limit?: number } = {},
 ): TilingChoice | { warning: string } | null {
   if (!plan.optimiser) return null;
   const limit = options.limit ?? LIMITS[backend] ?? LIMITS.webgl!;
@@ -323,7 +378,10 @@ export function chooseTiling(
   if (options.extent === undefined && plan.estimate.peakBytes <= limit && !binding) return null;
   const loop = tiledLoop(plan, registry);
   if ('reason' in loop) {
-    const why = options.extent !== undefined ? 'tiles were asked for' : `the loop needs about ${mib(plan.estimate.peakBytes)}, more than ${backend} holds (${mib(limit)})`;
+    const why =
+      options.extent !== undefined
+        ? 'tiles were asked for'
+        : `the loop needs about ${mib(plan.estimate.peakBytes)}, more than ${backend} holds (${mib(limit)})`;
     return { warning: `not tiled (${why}): ${loop.reason}` };
   }
   const [h, w] = loop.size;
@@ -334,9 +392,11 @@ export function chooseTiling(
   const core = tiles[0]!;
   const [ch, cw] = [core.y1 - core.y0, core.x1 - core.x0];
   const why =
-    options.extent !== undefined ? ''
-    : plan.estimate.peakBytes > limit ? `: untiled it needs about ${mib(plan.estimate.peakBytes)}, ${backend} holds ${mib(limit)}`
-    : `: one activation would be ${mib(largest)}, over WebGPU's ${mib(WEBGPU_BINDING)} binding`;
+    options.extent !== undefined
+      ? ''
+      : plan.estimate.peakBytes > limit
+        ? `: untiled it needs about ${mib(plan.estimate.peakBytes)}, ${backend} holds ${mib(limit)}`
+        : `: one activation would be ${mib(largest)}, over WebGPU's ${mib(WEBGPU_BINDING)} binding`;
   return {
     loop,
     tiles,
@@ -350,13 +410,20 @@ export function chooseTiling(
  * stitched from the tiles' cores in host memory, so the backend holds one tile's activations and the taps.
  */
 export async function stitchedPass(
-  tf: TF, run: (image: Tensor) => Record<string, Tensor>, image: Tensor, tiling: { strides: Record<string, number>; halo: number },
-  extent: number, infos: Record<string, ValueInfo>, onTile: OnTile = () => {},
+  tf: TF,
+  run: (image: Tensor) => Record<string, Tensor>,
+  image: Tensor,
+  tiling: { strides: Record<string, number>; halo: number },
+  extent: number,
+  infos: Record<string, ValueInfo>,
+  onTile: OnTile = () => {},
 ): Promise<Record<string, Tensor>> {
   const [, h, w, channels] = image.shape as [number, number, number, number];
   const align = Math.max(...Object.values(tiling.strides));
   const tiles = tilesFor(h, w, extent, tiling.halo, align);
-  const buffers = Object.fromEntries(Object.entries(infos).map(([tap, info]) => [tap, new Float32Array(info.shape.reduce((a, b) => a * b, 1))]));
+  const buffers = Object.fromEntries(
+    Object.entries(infos).map(([tap, info]) => [tap, new Float32Array(info.shape.reduce((a, b) => a * b, 1))]),
+  );
   for (const [k, t] of tiles.entries()) {
     onTile('targets', k + 1, tiles.length);
     // Where each tap's core lies, in the whole tap and in the tile's.
@@ -371,7 +438,8 @@ export async function stitchedPass(
       const data = (await pieces[i]!.data()) as Float32Array;
       const [, , tw, c] = p.info.shape as [number, number, number, number];
       const row = p.cols * c;
-      for (let r = 0; r < p.rows; r++) buffers[p.tap]!.set(data.subarray(r * row, (r + 1) * row), ((p.r0 + r) * tw + p.c0) * c);
+      for (let r = 0; r < p.rows; r++)
+        buffers[p.tap]!.set(data.subarray(r * row, (r + 1) * row), ((p.r0 + r) * tw + p.c0) * c);
     }
     tf.dispose(pieces);
   }

@@ -33,7 +33,10 @@ export interface ThreadedWasmFiles {
 export interface EmscriptenConfig {
   mainScriptUrlOrBlob: string;
   locateFile: (path: string, prefix: string) => string;
-  instantiateWasm: (imports: WebAssembly.Imports, receive: (instance: WebAssembly.Instance, module: WebAssembly.Module) => void) => object;
+  instantiateWasm: (
+    imports: WebAssembly.Imports,
+    receive: (instance: WebAssembly.Instance, module: WebAssembly.Module) => void,
+  ) => object;
   onAbort: (what: unknown) => void;
 }
 
@@ -54,36 +57,52 @@ export interface EmscriptenModule {
  * gives up on the switch, so the engine is not left with a start pending), and `restore()` puts tfjs's own
  * single-threaded factory back, for a caller that falls back to one thread.
  */
-export function registerThreadedWasm(tf: TF, files: ThreadedWasmFiles, threads: number, timeoutMs = 12000): { restore: () => void } {
+export function registerThreadedWasm(
+  tf: TF,
+  files: ThreadedWasmFiles,
+  threads: number,
+  timeoutMs = 12000,
+): { restore: () => void } {
   // Typed as always found; null at run time when no wasm backend was registered.
   const stock: ReturnType<TF['findBackendFactory']> | null = tf.findBackendFactory('wasm');
   if (stock !== null) tf.removeBackend('wasm');
-  tf.registerBackend('wasm', async () => {
-    setThreadsCount(threads);
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const module = await Promise.race([
-      startModule(files, threads),
-      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`threaded wasm did not start within ${timeoutMs / 1000} s`)), timeoutMs))),
-    ]).finally(() => clearTimeout(timer));
-    const wasm = Object.assign(module, {
-      tfjs: {
-        init: module.cwrap('init', null, []),
-        initWithThreadsCount: module.cwrap('init_with_threads_count', null, ['number']),
-        getThreadsCount: module.cwrap('get_threads_count', 'number', []),
-        registerTensor: module.cwrap('register_tensor', null, ['number', 'number', 'number']),
-        disposeData: module.cwrap('dispose_data', null, ['number']),
-        dispose: module.cwrap('dispose', null, []),
-      },
-    });
-    // BackendWasm's parameter type comes from tfjs's own Emscripten typings, which name a global EmscriptenModule
-    // this project does not install; the object has everything BackendWasm calls (cwrap, the heap, the kernels).
-    const backend = new BackendWasm(wasm as unknown as ConstructorParameters<typeof BackendWasm>[0]);
-    // The constructor started the thread pool. Emscripten refs a running pthread's worker in Node, and the pool's
-    // threads run (waiting for work) until the module is disposed, so a finished CLI run would never exit: unref
-    // them. The main thread waits for them synchronously while it computes, so nothing needs the event loop.
-    for (const w of [...(module.PThread?.runningWorkers ?? []), ...(module.PThread?.unusedWorkers ?? [])]) w.unref?.();
-    return backend;
-  }, 2);
+  tf.registerBackend(
+    'wasm',
+    async () => {
+      setThreadsCount(threads);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const module = await Promise.race([
+        startModule(files, threads),
+        new Promise<never>(
+          (_, reject) =>
+            (timer = setTimeout(
+              () => reject(new Error(`threaded wasm did not start within ${timeoutMs / 1000} s`)),
+              timeoutMs,
+            )),
+        ),
+      ]).finally(() => clearTimeout(timer));
+      const wasm = Object.assign(module, {
+        tfjs: {
+          init: module.cwrap('init', null, []),
+          initWithThreadsCount: module.cwrap('init_with_threads_count', null, ['number']),
+          getThreadsCount: module.cwrap('get_threads_count', 'number', []),
+          registerTensor: module.cwrap('register_tensor', null, ['number', 'number', 'number']),
+          disposeData: module.cwrap('dispose_data', null, ['number']),
+          dispose: module.cwrap('dispose', null, []),
+        },
+      });
+      // BackendWasm's parameter type comes from tfjs's own Emscripten typings, which name a global EmscriptenModule
+      // this project does not install; the object has everything BackendWasm calls (cwrap, the heap, the kernels).
+      const backend = new BackendWasm(wasm as unknown as ConstructorParameters<typeof BackendWasm>[0]);
+      // The constructor started the thread pool. Emscripten refs a running pthread's worker in Node, and the pool's
+      // threads run (waiting for work) until the module is disposed, so a finished CLI run would never exit: unref
+      // them. The main thread waits for them synchronously while it computes, so nothing needs the event loop.
+      for (const w of [...(module.PThread?.runningWorkers ?? []), ...(module.PThread?.unusedWorkers ?? [])])
+        w.unref?.();
+      return backend;
+    },
+    2,
+  );
   return {
     restore: () => {
       tf.removeBackend('wasm');
@@ -104,7 +123,10 @@ function startModule(files: ThreadedWasmFiles, threads: number): Promise<Emscrip
         const env = imports.env as Record<string, WebAssembly.ImportValue>;
         // tfjs uses at most half of this (see above): report twice the threads wanted.
         env.emscripten_num_logical_cores = () => 2 * threads;
-        files.instantiate(imports).then((r) => receive(r.instance, r.module), (e: unknown) => aborted(e instanceof Error ? e : new Error(String(e))));
+        files.instantiate(imports).then(
+          (r) => receive(r.instance, r.module),
+          (e: unknown) => aborted(e instanceof Error ? e : new Error(String(e))),
+        );
         return {};
       },
       onAbort: (what) => aborted(new Error(`threaded wasm aborted: ${String(what)}`)),

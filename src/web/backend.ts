@@ -5,7 +5,13 @@ import threadedFactory from '@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend
 import { wasmWorkerContents } from '@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.worker.js';
 import { WASM_URLS } from './wasm-urls';
 import { BACKEND_ORDER, chooseBackend, wasmThreads, type BackendChoice, type BackendName } from '../runtime/backend';
-import { registerThreadedWasm, runningWasmThreads, type EmscriptenConfig, type EmscriptenModule, type ThreadedWasmFiles } from '../runtime/wasm-threads';
+import {
+  registerThreadedWasm,
+  runningWasmThreads,
+  type EmscriptenConfig,
+  type EmscriptenModule,
+  type ThreadedWasmFiles,
+} from '../runtime/wasm-threads';
 
 export { tf };
 
@@ -13,7 +19,10 @@ export { tf };
  * webgpu -> webgl -> wasm -> cpu, or the one named in `?backend=`. `wasmPaths`: where tfjs finds its wasm files
  * (blob: URLs of bytes the page handed in, in the sandbox); by default beside the page.
  */
-export async function startBrowserBackend(forced?: BackendName, wasmPaths: Record<string, string> = WASM_URLS): Promise<BackendChoice> {
+export async function startBrowserBackend(
+  forced?: BackendName,
+  wasmPaths: Record<string, string> = WASM_URLS,
+): Promise<BackendChoice> {
   setWasmPaths(wasmPaths);
   // tfjs's own start of threaded wasm hangs in a minified bundle (see runtime/wasm-threads.ts): its own factory is
   // kept single-threaded, and the threaded build is registered in its place with our settings where the page allows.
@@ -26,12 +35,16 @@ export async function startBrowserBackend(forced?: BackendName, wasmPaths: Recor
   if (!self.crossOriginIsolated) threadsNote = 'page not cross-origin isolated';
   else if (wanted > 1) threaded = registerThreadedWasm(tf, await browserThreadedFiles(wasmPaths), wanted);
   let choice = await chooseBackend(tf, candidates).catch((e: Error) => e);
-  const wasmFailed = choice instanceof Error ? choice.message : choice.skipped.find((s) => s.backend === 'wasm')?.reason;
+  const wasmFailed =
+    choice instanceof Error ? choice.message : choice.skipped.find((s) => s.backend === 'wasm')?.reason;
   if (threaded && wasmFailed !== undefined) {
     // The threaded build did not start (a timeout, not a hang): one thread rather than none.
     threadsNote = `threaded wasm failed: ${wasmFailed}`;
     threaded.restore();
-    choice = await chooseBackend(tf, candidates.filter((b) => b === 'wasm' || b === 'cpu'));
+    choice = await chooseBackend(
+      tf,
+      candidates.filter((b) => b === 'wasm' || b === 'cpu'),
+    );
   }
   if (choice instanceof Error) throw choice;
   if (choice.backend !== 'wasm' && choice.backend !== 'cpu') return choice;
@@ -59,10 +72,13 @@ async function browserThreadedFiles(wasmPaths: Record<string, string>): Promise<
   return {
     factory: threadedFactory as unknown as (config: EmscriptenConfig) => Promise<EmscriptenModule>,
     // A blob: URL the sandbox was handed carries the page's bytes under another type: made a script again.
-    mainScript: script.startsWith('blob:') ? javascript(await (await fetch(script)).text()) : new URL(script, self.location.href).href,
+    mainScript: script.startsWith('blob:')
+      ? javascript(await (await fetch(script)).text())
+      : new URL(script, self.location.href).href,
     workerScript,
     // Bytes, not instantiateStreaming: a blob: URL handed in by the page has no application/wasm type.
-    instantiate: async (imports: WebAssembly.Imports) => WebAssembly.instantiate(await (await fetch(wasm)).arrayBuffer(), imports),
+    instantiate: async (imports: WebAssembly.Imports) =>
+      WebAssembly.instantiate(await (await fetch(wasm)).arrayBuffer(), imports),
   };
 }
 
@@ -71,7 +87,8 @@ export async function decodeInBrowser(source: string, base: string) {
   // Parsed against the page as fetch would; the run store asked the user before a run naming another origin was
   // sent (sourcePlace decides that the same way). Only web and data: URLs are fetched.
   const url = new URL(source, base);
-  if (!['http:', 'https:', 'data:', 'blob:'].includes(url.protocol)) throw new Error(`${url.protocol} URLs are not fetched`);
+  if (!['http:', 'https:', 'data:', 'blob:'].includes(url.protocol))
+    throw new Error(`${url.protocol} URLs are not fetched`);
   const res = await fetch(url);
   if (!res.ok) throw new Error(`HTTP ${res.status}`);
   return decodeBitmap(await res.blob());

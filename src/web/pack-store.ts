@@ -40,7 +40,8 @@ const read = <T>(key: string, fallback: T): T => {
   }
 };
 
-export const storedPacks = (): StoredPack[] => read<StoredPack[]>(PACKS, []).filter((p) => typeof p.source === 'string');
+export const storedPacks = (): StoredPack[] =>
+  read<StoredPack[]>(PACKS, []).filter((p) => typeof p.source === 'string');
 export const saveStoredPacks = (packs: StoredPack[]) => localStorage.setItem(PACKS, JSON.stringify(packs));
 
 /** `allow` or `deny` per origin (a URL's origin, or `file:` for files the user picked). */
@@ -91,7 +92,11 @@ export async function projectPackList(base: string, get: typeof fetch = fetch): 
     const res = await get(new URL(PACKS_INDEX, base).href);
     if (!res.ok || !/json/.test(res.headers.get('content-type') ?? '')) return [];
     const list = (await res.json()) as unknown;
-    return Array.isArray(list) ? list.filter((p): p is ProjectPack => typeof p === 'object' && p !== null && typeof (p as ProjectPack).url === 'string') : [];
+    return Array.isArray(list)
+      ? list.filter(
+          (p): p is ProjectPack => typeof p === 'object' && p !== null && typeof (p as ProjectPack).url === 'string',
+        )
+      : [];
   } catch {
     return [];
   }
@@ -108,9 +113,16 @@ export function packLocation(typed: string, base: string, project: readonly Proj
 }
 
 /** Refuses what is not a module: a web page (a wrong path answered with index.html), or nothing at all. */
-export function checkPackText(where: string, contentType: string | null, text: string, project: readonly ProjectPack[]): void {
+export function checkPackText(
+  where: string,
+  contentType: string | null,
+  text: string,
+  project: readonly ProjectPack[],
+): void {
   const page = /html/i.test(contentType ?? '') || /^\s*</.test(text);
   if (!page && text.trim()) return;
   const offer = project.length ? `; this project's packs: ${project.map((p) => p.path).join(', ')}` : '';
-  throw new Error(`${where} is not a node pack: the server answered with ${page ? 'a web page' : 'nothing'}, not a JavaScript module (a pack is one .js file)${offer}`);
+  throw new Error(
+    `${where} is not a node pack: the server answered with ${page ? 'a web page' : 'nothing'}, not a JavaScript module (a pack is one .js file)${offer}`,
+  );
 }

@@ -42,7 +42,13 @@ export interface PackTypeData {
 
 /** What the page asks the sandbox about a pack's node type: its output shapes (and FLOPs), a prepared input's info, its outputs, an optimiser's settings. */
 export type PackQuery =
-  | { kind: 'infer'; nodeType: string; params: Record<string, unknown>; inputs: Record<string, ValueInfo | ValueInfo[]>; size: number }
+  | {
+      kind: 'infer';
+      nodeType: string;
+      params: Record<string, unknown>;
+      inputs: Record<string, ValueInfo | ValueInfo[]>;
+      size: number;
+    }
   | { kind: 'prepare'; nodeType: string; params: Record<string, unknown>; input: string; info: ValueInfo }
   | { kind: 'outputs'; nodeType: string; params: Record<string, unknown> }
   | { kind: 'settings'; nodeType: string; params: Record<string, unknown> };
@@ -57,7 +63,10 @@ export type ToWorker =
    * hands in tfjs's wasm binaries (by file name) and the cached checkpoints' bytes.
    */
   | {
-      type: 'init'; backend?: BackendName; wasm?: Record<string, ArrayBuffer>; weights?: WeightBytes[];
+      type: 'init';
+      backend?: BackendName;
+      wasm?: Record<string, ArrayBuffer>;
+      weights?: WeightBytes[];
       /** Cached checkpoints the page could not use (a checksum mismatch), reported back with the worker's own errors. */
       weightErrors?: string[];
       /** The worker runs in the pack sandbox (src/web/sandbox-host.ts): it says so where a backend is unavailable there. */
@@ -104,7 +113,12 @@ export type ToWorker =
 export type FromWorker =
   /** A live frame's result (a 'run' with `live`): its outputs, or why it failed. */
   | {
-      type: 'live-done'; id: number; status: RunResult['status']; error?: string; outputs: Record<string, RGBAImage>; ms: number;
+      type: 'live-done';
+      id: number;
+      status: RunResult['status'];
+      error?: string;
+      outputs: Record<string, RGBAImage>;
+      ms: number;
       reused: { hits: number; misses: number };
       /** The weights each network used, as in 'done' (random ones are noted under the output). */
       weights: RunResult['weights'];

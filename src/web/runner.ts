@@ -33,8 +33,24 @@ export async function runInWorker(m: RunMessage, deps: WorkerDeps, signal: Abort
   const parsed = parseDocument(m.document);
   const base = { type: 'done' as const, id: m.id, outputs: {}, weights: [], reused: { hits: 0, misses: 0 } };
   if (!parsed.model) {
-    if (m.live) return post({ type: 'live-done', id: m.id, status: 'failed', error: 'the graph could not be read', outputs: {}, ms: performance.now() - started, reused: base.reused, weights: [] });
-    post({ ...base, status: 'failed', error: 'the graph could not be read', diagnostics: parsed.diagnostics, ms: performance.now() - started });
+    if (m.live)
+      return post({
+        type: 'live-done',
+        id: m.id,
+        status: 'failed',
+        error: 'the graph could not be read',
+        outputs: {},
+        ms: performance.now() - started,
+        reused: base.reused,
+        weights: [],
+      });
+    post({
+      ...base,
+      status: 'failed',
+      error: 'the graph could not be read',
+      diagnostics: parsed.diagnostics,
+      ms: performance.now() - started,
+    });
     return;
   }
   // A camera frame is an image named for this run only: the camera nodes read it, and it is dropped afterwards, so
@@ -46,28 +62,52 @@ export async function runInWorker(m: RunMessage, deps: WorkerDeps, signal: Abort
     model = withCameraSource(model, frameSource);
   }
   const live = m.live === true;
-  const result = await runSession(model, deps.registry, {
-    size: m.size, seed: m.seed, sweep: m.sweep, probe: m.probe, ...(m.tile ? { tiling: { extent: m.tile } } : {}),
-  }, {
-    tf: deps.tf,
-    readImage: (s) => deps.decode(s, m.base),
-    readModel: (s) => deps.loadModel(s, m.base),
-    readWeights: async () => deps.checkpoints,
-    state: deps.state,
-    signal,
-    onEvent: (event) => {
-      if (live) return;
-      if (event.type === 'cell') post({ type: 'cell', id: m.id, label: event.label, index: event.index, count: event.count });
-      else if (event.type === 'probe') post({ type: 'probe', id: m.id, key: event.key, preview: event.preview }, 'image' in event.preview ? [event.preview.image.data.buffer] : []);
-      else if (event.type === 'preview') post({ type: 'event', id: m.id, event }, [event.image.data.buffer]);
-      else if (event.type === 'step' || (!m.sweep && (event.type === 'status' || event.type === 'tile'))) post({ type: 'event', id: m.id, event });
+  const result = await runSession(
+    model,
+    deps.registry,
+    {
+      size: m.size,
+      seed: m.seed,
+      sweep: m.sweep,
+      probe: m.probe,
+      ...(m.tile ? { tiling: { extent: m.tile } } : {}),
     },
-  }).finally(() => frameSource && deps.state.images.delete(frameSource));
+    {
+      tf: deps.tf,
+      readImage: (s) => deps.decode(s, m.base),
+      readModel: (s) => deps.loadModel(s, m.base),
+      readWeights: async () => deps.checkpoints,
+      state: deps.state,
+      signal,
+      onEvent: (event) => {
+        if (live) return;
+        if (event.type === 'cell')
+          post({ type: 'cell', id: m.id, label: event.label, index: event.index, count: event.count });
+        else if (event.type === 'probe')
+          post(
+            { type: 'probe', id: m.id, key: event.key, preview: event.preview },
+            'image' in event.preview ? [event.preview.image.data.buffer] : [],
+          );
+        else if (event.type === 'preview') post({ type: 'event', id: m.id, event }, [event.image.data.buffer]);
+        else if (event.type === 'step' || (!m.sweep && (event.type === 'status' || event.type === 'tile')))
+          post({ type: 'event', id: m.id, event });
+      },
+    },
+  ).finally(() => frameSource && deps.state.images.delete(frameSource));
   if (live) {
-    post({
-      type: 'live-done', id: m.id, status: result.status === 'invalid' ? 'failed' : result.status, ...(result.error ? { error: result.error } : {}),
-      outputs: result.outputs, ms: performance.now() - started, reused: result.reused, weights: result.runs.at(-1)?.weights ?? [],
-    }, Object.values(result.outputs).map((o) => o.data.buffer));
+    post(
+      {
+        type: 'live-done',
+        id: m.id,
+        status: result.status === 'invalid' ? 'failed' : result.status,
+        ...(result.error ? { error: result.error } : {}),
+        outputs: result.outputs,
+        ms: performance.now() - started,
+        reused: result.reused,
+        weights: result.runs.at(-1)?.weights ?? [],
+      },
+      Object.values(result.outputs).map((o) => o.data.buffer),
+    );
     return;
   }
   const report = result.runs.at(-1);

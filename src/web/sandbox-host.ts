@@ -65,12 +65,17 @@ addEventListener('message', (e) => {
   }
 });
 post({ type: 'sandbox-loaded' });`;
-  return `<!doctype html><html><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="${sandboxPolicy(scripts, nonce)}"></head>` +
-    `<body><script nonce="${nonce}">${relay}</script></body></html>`;
+  return (
+    `<!doctype html><html><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="${sandboxPolicy(scripts, nonce)}"></head>` +
+    `<body><script nonce="${nonce}">${relay}</script></body></html>`
+  );
 }
 
 /** What the iframe reports (the worker's own messages come over the port). */
-type SandboxReport = { type: 'sandbox-loaded' } | { type: 'sandbox-started'; isolated: boolean } | { type: 'sandbox-error'; message: string };
+type SandboxReport =
+  | { type: 'sandbox-loaded' }
+  | { type: 'sandbox-started'; isolated: boolean }
+  | { type: 'sandbox-error'; message: string };
 
 /**
  * A Worker-shaped handle on the sandboxed worker: postMessage (queued until the sandbox is up), onmessage,
@@ -91,8 +96,13 @@ export class SandboxedWorker {
    * imports from this site with CORS, src/devserver/sandbox.ts).
    */
   constructor(worker: { source: Promise<string> } | { url: string }, parent: HTMLElement = document.body) {
-    const boot = 'source' in worker ? worker.source.then((source) => ({ source })) : Promise.resolve({ worker: new URL(worker.url, location.href).href });
-    boot.catch((e: unknown) => this.onerror?.({ message: `the worker's code could not be read: ${e instanceof Error ? e.message : String(e)}` }));
+    const boot =
+      'source' in worker
+        ? worker.source.then((source) => ({ source }))
+        : Promise.resolve({ worker: new URL(worker.url, location.href).href });
+    boot.catch((e: unknown) =>
+      this.onerror?.({ message: `the worker's code could not be read: ${e instanceof Error ? e.message : String(e)}` }),
+    );
     const nonce = [...crypto.getRandomValues(new Uint8Array(16))].map((b) => b.toString(16).padStart(2, '0')).join('');
     this.frame = document.createElement('iframe');
     this.frame.setAttribute('sandbox', 'allow-scripts');
@@ -107,7 +117,10 @@ export class SandboxedWorker {
       if (e.source !== this.frame.contentWindow) return;
       const m = e.data as SandboxReport;
       if (m?.type === 'sandbox-loaded')
-        void boot.then((b) => this.frame.contentWindow?.postMessage({ type: 'sandbox-boot', ...b }, '*', [this.channel.port2]), () => {});
+        void boot.then(
+          (b) => this.frame.contentWindow?.postMessage({ type: 'sandbox-boot', ...b }, '*', [this.channel.port2]),
+          () => {},
+        );
       else if (m?.type === 'sandbox-started') this.isolated = m.isolated;
       else if (m?.type === 'sandbox-error') this.onerror?.({ message: String(m.message) });
     };
@@ -129,10 +142,12 @@ export class SandboxedWorker {
 
 /** tfjs's wasm binaries, fetched by the page for the sandbox (which fetches nothing), by file name. */
 export async function wasmBinaries(urls: Record<string, string>): Promise<Record<string, ArrayBuffer>> {
-  const entries = await Promise.all(Object.entries(urls).map(async ([name, url]) => {
-    const res = await fetch(new URL(url, location.href));
-    if (!res.ok) throw new Error(`${name}: HTTP ${res.status}`);
-    return [name, await res.arrayBuffer()] as const;
-  }));
+  const entries = await Promise.all(
+    Object.entries(urls).map(async ([name, url]) => {
+      const res = await fetch(new URL(url, location.href));
+      if (!res.ok) throw new Error(`${name}: HTTP ${res.status}`);
+      return [name, await res.arrayBuffer()] as const;
+    }),
+  );
   return Object.fromEntries(entries);
 }

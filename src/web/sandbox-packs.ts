@@ -22,12 +22,21 @@ export function typeData(def: NodeTypeDef): PackTypeData {
   if (r?.loss) roles.loss = r.loss;
   if (r?.sum) roles.sum = r.sum;
   if (r?.encoder) roles.encoder = r.encoder;
-  return JSON.parse(JSON.stringify({
-    type: def.type, title: def.title, category: def.category, description: def.description, role: def.role, inputs: def.inputs,
-    outputs: typeof def.outputs === 'function' ? 'dynamic' : def.outputs, params: def.params, roles,
-    prepare: def.prepare ? Object.fromEntries(Object.entries(def.prepare).map(([k, p]) => [k, p.socket])) : undefined,
-    hasFlops: typeof def.flops === 'function',
-  })) as PackTypeData;
+  return JSON.parse(
+    JSON.stringify({
+      type: def.type,
+      title: def.title,
+      category: def.category,
+      description: def.description,
+      role: def.role,
+      inputs: def.inputs,
+      outputs: typeof def.outputs === 'function' ? 'dynamic' : def.outputs,
+      params: def.params,
+      roles,
+      prepare: def.prepare ? Object.fromEntries(Object.entries(def.prepare).map(([k, p]) => [k, p.socket])) : undefined,
+      hasFlops: typeof def.flops === 'function',
+    }),
+  ) as PackTypeData;
 }
 
 export interface PacksLoaded {
@@ -45,11 +54,19 @@ export class SandboxPacks {
   }
 
   /** Installs one pack beside those installed before (`load` imports a pack's source text as a module). */
-  async add(p: { origin: string; source: string }, load: (source: string) => Promise<unknown>): Promise<{ pack?: PacksLoaded['packs'][number]; error?: string }> {
+  async add(
+    p: { origin: string; source: string },
+    load: (source: string) => Promise<unknown>,
+  ): Promise<{ pack?: PacksLoaded['packs'][number]; error?: string }> {
     try {
       const r = this.host.install(await load(p.source), p.origin);
       if (!r.ok) throw new Error(r.error);
-      return { pack: { record: { ...r.pack, types: [...r.pack.types] }, types: r.pack.types.map((t) => typeData(this.registry.get(t)!)) } };
+      return {
+        pack: {
+          record: { ...r.pack, types: [...r.pack.types] },
+          types: r.pack.types.map((t) => typeData(this.registry.get(t)!)),
+        },
+      };
     } catch (e) {
       const text = e instanceof Error ? e.message : String(e);
       return { error: text.startsWith(p.origin) || text.startsWith('pack "') ? text : `${p.origin}: ${text}` };
@@ -57,7 +74,10 @@ export class SandboxPacks {
   }
 
   /** Replaces the installed packs with these, one after another. */
-  async replace(list: readonly { origin: string; source: string }[], load: (source: string) => Promise<unknown>): Promise<PacksLoaded> {
+  async replace(
+    list: readonly { origin: string; source: string }[],
+    load: (source: string) => Promise<unknown>,
+  ): Promise<PacksLoaded> {
     for (const p of [...this.host.packs]) this.host.remove(p.name);
     const out: PacksLoaded = { packs: [], failed: [], errors: [] };
     for (const p of list) {
@@ -74,7 +94,8 @@ export class SandboxPacks {
   /** Answers a question about an installed pack's node type with its own (guarded) functions. */
   answer(q: PackQuery): unknown {
     const def = this.registry.get(q.nodeType);
-    if (!def || !this.host.packs.some((p) => p.status === 'enabled' && p.types.includes(q.nodeType))) throw new Error(`${q.nodeType} is not an installed pack's node type`);
+    if (!def || !this.host.packs.some((p) => p.status === 'enabled' && p.types.includes(q.nodeType)))
+      throw new Error(`${q.nodeType} is not an installed pack's node type`);
     const params = q.params as ParamValues;
     if (q.kind === 'infer') {
       const ctx: ShapeContext = { params, inputs: q.inputs, size: q.size };
@@ -100,7 +121,8 @@ export type Ask = (q: PackQuery) => { result?: unknown; error?: string } | undef
 export const PENDING = 'its shapes are being checked in the sandbox';
 
 const plain = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const isInfo = (v: unknown): v is ValueInfo => plain(v) && Array.isArray(v.shape) && v.shape.every((d) => typeof d === 'number');
+const isInfo = (v: unknown): v is ValueInfo =>
+  plain(v) && Array.isArray(v.shape) && v.shape.every((d) => typeof d === 'number');
 
 /**
  * A node type on the page built from a pack type's data: declarations as they are, and functions that read the
@@ -115,22 +137,29 @@ export function proxyType(data: PackTypeData, ask: Ask): NodeTypeDef {
     return a.result;
   };
   const infer = (ctx: ShapeContext) =>
-    answered({ kind: 'infer', nodeType: data.type, params: ctx.params, inputs: ctx.inputs, size: ctx.size }) as { outputs: unknown; flops: unknown };
+    answered({ kind: 'infer', nodeType: data.type, params: ctx.params, inputs: ctx.inputs, size: ctx.size }) as {
+      outputs: unknown;
+      flops: unknown;
+    };
   const def: NodeTypeDef = {
-    type: data.type, title: String(data.title), category: String(data.category),
+    type: data.type,
+    title: String(data.title),
+    category: String(data.category),
     ...(data.description ? { description: String(data.description) } : {}),
     ...(data.role ? { role: data.role } : {}),
     inputs: data.inputs,
-    outputs: data.outputs === 'dynamic'
-      ? (params: ParamValues) => {
-        const a = ask({ kind: 'outputs', nodeType: data.type, params });
-        return a && plain(a.result) ? (a.result as Record<string, OutputDef>) : {};
-      }
-      : data.outputs,
+    outputs:
+      data.outputs === 'dynamic'
+        ? (params: ParamValues) => {
+            const a = ask({ kind: 'outputs', nodeType: data.type, params });
+            return a && plain(a.result) ? (a.result as Record<string, OutputDef>) : {};
+          }
+        : data.outputs,
     params: data.params,
     infer: (ctx) => {
       const { outputs } = infer(ctx);
-      if (!plain(outputs) || !Object.values(outputs).every(isInfo)) throw new Error(`${data.type}: the sandbox answered no shapes`);
+      if (!plain(outputs) || !Object.values(outputs).every(isInfo))
+        throw new Error(`${data.type}: the sandbox answered no shapes`);
       return outputs as Record<string, ValueInfo>;
     },
     compute: () => {
@@ -144,17 +173,22 @@ export function proxyType(data: PackTypeData, ask: Ask): NodeTypeDef {
       return typeof flops === 'number' ? flops : 0;
     };
   if (data.prepare)
-    def.prepare = Object.fromEntries(Object.entries(data.prepare).map(([input, socket]) => [input, {
-      socket: socket as NonNullable<NodeTypeDef['prepare']>[string]['socket'],
-      // Until the sandbox answers, the input's own info stands in (it only sizes the plan's estimate).
-      info: (info: ValueInfo, params: ParamValues) => {
-        const a = ask({ kind: 'prepare', nodeType: data.type, params, input, info });
-        return isInfo(a?.result) ? a.result : info;
-      },
-      run: () => {
-        throw new Error(`${data.type} prepares its inputs in the sandboxed worker`);
-      },
-    }]));
+    def.prepare = Object.fromEntries(
+      Object.entries(data.prepare).map(([input, socket]) => [
+        input,
+        {
+          socket: socket as NonNullable<NodeTypeDef['prepare']>[string]['socket'],
+          // Until the sandbox answers, the input's own info stands in (it only sizes the plan's estimate).
+          info: (info: ValueInfo, params: ParamValues) => {
+            const a = ask({ kind: 'prepare', nodeType: data.type, params, input, info });
+            return isInfo(a?.result) ? a.result : info;
+          },
+          run: () => {
+            throw new Error(`${data.type} prepares its inputs in the sandboxed worker`);
+          },
+        },
+      ]),
+    );
   const r = data.roles;
   if (r && Object.keys(r).length) {
     const roles: NonNullable<NodeTypeDef['roles']> = {};

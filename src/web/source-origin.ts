@@ -19,7 +19,8 @@ export function sourcePlace(source: string, page: string): SourcePlace {
   // The editor's live camera (a camera node's `camera:`): frames the page grabs, nothing fetched.
   if (url.protocol === 'camera:') return { local: true, href: null };
   const pageOrigin = new URL(page).origin;
-  if ((url.protocol === 'http:' || url.protocol === 'https:' || url.protocol === 'blob:') && url.origin === pageOrigin) return { local: true, href: url.href };
+  if ((url.protocol === 'http:' || url.protocol === 'https:' || url.protocol === 'blob:') && url.origin === pageOrigin)
+    return { local: true, href: url.href };
   // Another site, or a scheme the page does not serve (file:, ftp:, javascript:...): named by its origin or scheme.
   return { local: false, origin: url.origin !== 'null' ? url.origin : url.protocol, href: url.href };
 }

@@ -41,7 +41,9 @@ export interface UploadRef {
 export function uploadsIn(model: GraphModel): UploadRef[] {
   return model.nodes.flatMap((n) =>
     Object.entries(n.params).flatMap(([param, v]) =>
-      typeof v === 'string' && isUpload(v) ? [{ nodeId: n.id, label: n.title ?? n.id, param, source: v, file: v.replace(/^upload:[^/]*\//, '') }] : [],
+      typeof v === 'string' && isUpload(v)
+        ? [{ nodeId: n.id, label: n.title ?? n.id, param, source: v, file: v.replace(/^upload:[^/]*\//, '') }]
+        : [],
     ),
   );
 }

@@ -9,6 +9,8 @@ import threadedScript from '@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-
  * backend.ts (which brings in all of tfjs) so the page can fetch them for the sandboxed worker, which cannot.
  */
 export const WASM_URLS: Record<string, string> = {
-  'tfjs-backend-wasm.wasm': wasmPlain, 'tfjs-backend-wasm-simd.wasm': wasmSimd, 'tfjs-backend-wasm-threaded-simd.wasm': wasmThreaded,
+  'tfjs-backend-wasm.wasm': wasmPlain,
+  'tfjs-backend-wasm-simd.wasm': wasmSimd,
+  'tfjs-backend-wasm-threaded-simd.wasm': wasmThreaded,
   'tfjs-backend-wasm-threaded-simd.js': threadedScript,
 };

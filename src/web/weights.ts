@@ -5,7 +5,12 @@ import { writeSafetensors } from '../models/weights/safetensors';
 import { objectStore } from './idb';
 import type { LoadedCheckpoint } from '../plugin/types';
 import type { WeightBytes } from './protocol';
-import { WEIGHTS_ROUTE, type WeightsFolderInfo, type WeightsServerInfo, type WeightsServerProgress } from './weights-route';
+import {
+  WEIGHTS_ROUTE,
+  type WeightsFolderInfo,
+  type WeightsServerInfo,
+  type WeightsServerProgress,
+} from './weights-route';
 
 /**
  * The browser's weight cache: checkpoint bytes in IndexedDB, keyed by name, with their sha256.
@@ -34,7 +39,14 @@ export async function sha256(bytes: ArrayBuffer): Promise<string> {
 /** Checks that the bytes are a checkpoint we can read, then stores them under `name`. */
 export async function storeWeights(name: string, source: string, bytes: ArrayBuffer): Promise<LoadedCheckpoint> {
   const tensors = readCheckpoint(new Uint8Array(bytes), source);
-  const entry: CachedWeights = { name, source, size: bytes.byteLength, sha256: await sha256(bytes), added: new Date().toISOString(), bytes };
+  const entry: CachedWeights = {
+    name,
+    source,
+    size: bytes.byteLength,
+    sha256: await sha256(bytes),
+    added: new Date().toISOString(),
+    bytes,
+  };
   await tx('readwrite', (s) => s.put(entry));
   return { name, source, tensors };
 }
@@ -71,7 +83,11 @@ export function parseWeightBytes(entries: readonly WeightBytes[]): { loaded: Loa
   const errors: string[] = [];
   for (const e of entries) {
     try {
-      loaded.push({ name: e.name, source: `${e.source} (cached)`, tensors: readCheckpoint(new Uint8Array(e.bytes), e.source) });
+      loaded.push({
+        name: e.name,
+        source: `${e.source} (cached)`,
+        tensors: readCheckpoint(new Uint8Array(e.bytes), e.source),
+      });
     } catch (err) {
       errors.push(`${e.name}: ${(err as Error).message}`);
     }
@@ -80,7 +96,11 @@ export function parseWeightBytes(entries: readonly WeightBytes[]): { loaded: Loa
 }
 
 /** Streams a URL with progress; the caller stores the result. */
-export async function download(url: string, onProgress: (received: number, total: number | null) => void, signal?: AbortSignal): Promise<ArrayBuffer> {
+export async function download(
+  url: string,
+  onProgress: (received: number, total: number | null) => void,
+  signal?: AbortSignal,
+): Promise<ArrayBuffer> {
   const res = await fetch(url, signal ? { signal } : {});
   return readBody(res, onProgress);
 }
@@ -89,12 +109,18 @@ export async function download(url: string, onProgress: (received: number, total
  * A response's body with progress; with `maxBytes`, a Content-Length above it is refused before reading and a body
  * that runs past it is stopped while read (docs/security.md, Limits).
  */
-async function readBody(res: Response, onProgress: (received: number, total: number | null) => void, maxBytes = Infinity): Promise<ArrayBuffer> {
+async function readBody(
+  res: Response,
+  onProgress: (received: number, total: number | null) => void,
+  maxBytes = Infinity,
+): Promise<ArrayBuffer> {
   if (!res.ok || !res.body) throw new Error(`HTTP ${res.status} ${res.statusText}`);
   const total = Number(res.headers.get('content-length')) || null;
   if (total !== null && total > maxBytes) {
     await res.body.cancel().catch(() => {});
-    throw new Error(`${res.url || 'the download'} announces ${total} bytes, more than the ${maxBytes} its manifest entry allows`);
+    throw new Error(
+      `${res.url || 'the download'} announces ${total} bytes, more than the ${maxBytes} its manifest entry allows`,
+    );
   }
   const reader = res.body.getReader();
   const chunks: Uint8Array[] = [];
@@ -131,7 +157,10 @@ export function weightsServer(): Promise<WeightsServerInfo | null> {
 
 /** A direct download the browser refused (a host without CORS headers, or offline): the file picker is the way in. */
 export class DirectDownloadError extends Error {
-  constructor(readonly url: string, cause: string) {
+  constructor(
+    readonly url: string,
+    cause: string,
+  ) {
     super(
       `the browser could not download ${url} (${cause}). Hosts such as GitHub releases send no CORS header, so a page cannot read ` +
         `them; the editor's server (npm start) fetches them for it. Download the file yourself and pick or drop it here.`,
@@ -151,7 +180,8 @@ export interface FetchProgress {
  * straight from its URL (or the mirror's). Checked against the manifest's sha256, or the hash prefix its file name carries.
  */
 export async function fetchCheckpoint(
-  entry: ManifestEntry, opts: { mirror?: string | null; signal?: AbortSignal; onProgress?: (p: FetchProgress) => void } = {},
+  entry: ManifestEntry,
+  opts: { mirror?: string | null; signal?: AbortSignal; onProgress?: (p: FetchProgress) => void } = {},
 ): Promise<{ bytes: ArrayBuffer; source: string }> {
   const { mirror, signal, onProgress } = opts;
   const server = await weightsServer();
@@ -163,7 +193,10 @@ export async function fetchCheckpoint(
     const query = mirror ? `?mirror=${encodeURIComponent(mirror)}` : '';
     const res = await throughServer(entry.name, query, signal, onProgress);
     const source = res.headers.get('X-StyleGraph-Source') ?? weightsUrl(entry, mirror ?? server.mirror);
-    got = { bytes: await readBody(res, (received, total) => onProgress?.({ phase: 'page', received, total }), cap), source };
+    got = {
+      bytes: await readBody(res, (received, total) => onProgress?.({ phase: 'page', received, total }), cap),
+      source,
+    };
   } else {
     const url = weightsUrl(entry, mirror);
     let res: Response;
@@ -173,25 +206,37 @@ export async function fetchCheckpoint(
       if ((e as Error).name === 'AbortError') throw e;
       throw new DirectDownloadError(url, (e as Error).message);
     }
-    got = { bytes: await readBody(res, (received, total) => onProgress?.({ phase: 'page', received, total }), cap), source: url };
+    got = {
+      bytes: await readBody(res, (received, total) => onProgress?.({ phase: 'page', received, total }), cap),
+      source: url,
+    };
   }
   const digest = await sha256(got.bytes);
   const prefix = hashPrefix(entry);
-  if (entry.sha256 && digest !== entry.sha256) throw new Error(`${got.source} does not match the manifest's sha256 (got ${digest})`);
-  if (prefix && !digest.startsWith(prefix)) throw new Error(`${got.source} does not match the hash its name carries (${prefix}; got ${digest.slice(0, prefix.length)})`);
+  if (entry.sha256 && digest !== entry.sha256)
+    throw new Error(`${got.source} does not match the manifest's sha256 (got ${digest})`);
+  if (prefix && !digest.startsWith(prefix))
+    throw new Error(
+      `${got.source} does not match the hash its name carries (${prefix}; got ${digest.slice(0, prefix.length)})`,
+    );
   return got;
 }
 
 /** Asks the editor's server to fetch a checkpoint (polling its progress meanwhile); its answer, or its error. */
 async function throughServer(
-  name: string, query: string, signal: AbortSignal | undefined, onProgress: ((p: FetchProgress) => void) | undefined,
+  name: string,
+  query: string,
+  signal: AbortSignal | undefined,
+  onProgress: ((p: FetchProgress) => void) | undefined,
 ): Promise<Response> {
   let waiting = true;
   const poll = (async () => {
     while (waiting && !signal?.aborted) {
       await new Promise((r) => setTimeout(r, 300));
       if (!waiting) break;
-      const p = (await fetch(`${WEIGHTS_ROUTE}/${name}/progress${query}`).then((r) => r.json()).catch(() => null)) as WeightsServerProgress;
+      const p = (await fetch(`${WEIGHTS_ROUTE}/${name}/progress${query}`)
+        .then((r) => r.json())
+        .catch(() => null)) as WeightsServerProgress;
       if (p && waiting) onProgress?.({ phase: 'server', ...p });
     }
   })();
@@ -203,7 +248,10 @@ async function throughServer(
     await poll;
   }
   if (!res.ok) {
-    const why = await res.json().then((b: { error?: string }) => b.error, () => null);
+    const why = await res.json().then(
+      (b: { error?: string }) => b.error,
+      () => null,
+    );
     throw new Error(why ?? `the editor's server answered HTTP ${res.status}`);
   }
   return res;
@@ -216,7 +264,9 @@ async function throughServer(
  * safetensors checkpoint (as a dropped tfjs model is).
  */
 async function fetchFolderCheckpoint(
-  entry: ManifestEntry, server: WeightsServerInfo | null, opts: { mirror?: string | null; signal?: AbortSignal; onProgress?: (p: FetchProgress) => void },
+  entry: ManifestEntry,
+  server: WeightsServerInfo | null,
+  opts: { mirror?: string | null; signal?: AbortSignal; onProgress?: (p: FetchProgress) => void },
 ): Promise<{ bytes: ArrayBuffer; source: string }> {
   const { mirror, signal, onProgress } = opts;
   const wanted = folderFiles(entry, mirror);
@@ -240,7 +290,9 @@ async function fetchFolderCheckpoint(
       if ((e as Error).name === 'AbortError' || server) throw e;
       throw new DirectDownloadError(f.url, (e as Error).message);
     }
-    const bytes = new Uint8Array(await readBody(res, (received) => onProgress?.({ phase: 'page', received: done + received, total }), f.size));
+    const bytes = new Uint8Array(
+      await readBody(res, (received) => onProgress?.({ phase: 'page', received: done + received, total }), f.size),
+    );
     if (bytes.length !== f.size) throw new Error(`${f.url} is ${bytes.length} bytes; the manifest's file is ${f.size}`);
     if (f.sha256) {
       const digest = await sha256(bytes.slice().buffer);
@@ -251,11 +303,15 @@ async function fetchFolderCheckpoint(
   }
   const manifest = files.get('manifest.json');
   if (!manifest) throw new Error(`${entry.name}: the manifest lists no manifest.json in its folder`);
-  const dict = await readDlCheckpoint(manifest, async (name) => {
-    const b = files.get(name);
-    if (!b) throw new Error(`${name} is not among ${entry.name}'s files in the weights manifest`);
-    return b;
-  }, `${entry.name}/manifest.json`);
+  const dict = await readDlCheckpoint(
+    manifest,
+    async (name) => {
+      const b = files.get(name);
+      if (!b) throw new Error(`${name} is not among ${entry.name}'s files in the weights manifest`);
+      return b;
+    },
+    `${entry.name}/manifest.json`,
+  );
   const out = writeSafetensors(dict, { source });
   return { bytes: out.slice().buffer, source: `${source} (${files.size} files)` };
 }

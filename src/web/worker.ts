@@ -66,7 +66,12 @@ let weightsReady: Promise<unknown> = Promise.resolve();
 
 const post = (m: FromWorker, transfer: Transferable[] = []) => endpoint.postMessage(m, transfer);
 const shapesOf = (): CheckpointShapes =>
-  Object.fromEntries([...checkpoints].map(([name, c]) => [name, [...c.tensors].map(([k, t]) => [k, [...t.shape]] as [string, number[]])]));
+  Object.fromEntries(
+    [...checkpoints].map(([name, c]) => [
+      name,
+      [...c.tensors].map(([k, t]) => [k, [...t.shape]] as [string, number[]]),
+    ]),
+  );
 
 function loadWeights(entries: readonly WeightBytes[], pageErrors: readonly string[] = []): string[] {
   checkpoints.clear();
@@ -83,7 +88,8 @@ function loadWeights(entries: readonly WeightBytes[], pageErrors: readonly strin
 let frameCanvas: OffscreenCanvas | null = null;
 function pixels(frame: ImageBitmap): DecodedImage {
   const { width, height } = frame;
-  if (!frameCanvas || frameCanvas.width !== width || frameCanvas.height !== height) frameCanvas = new OffscreenCanvas(width, height);
+  if (!frameCanvas || frameCanvas.width !== width || frameCanvas.height !== height)
+    frameCanvas = new OffscreenCanvas(width, height);
   const ctx = frameCanvas.getContext('2d', { willReadFrequently: true })!;
   ctx.drawImage(frame, 0, 0);
   frame.close();
@@ -91,7 +97,8 @@ function pixels(frame: ImageBitmap): DecodedImage {
 }
 
 async function decode(source: string, base: string): Promise<DecodedImage> {
-  if (isCameraSource(source)) throw new Error('the camera is off: press Start camera in the output panel (or use a still)');
+  if (isCameraSource(source))
+    throw new Error('the camera is off: press Start camera in the output panel (or use a still)');
   const bytes = uploads.get(source);
   if (bytes) return decodeBitmap(new Blob([bytes]));
   // Only a data: URL is read here: the sandbox fetches nothing, so the page hands in every other image's bytes.
@@ -104,9 +111,20 @@ async function run(m: RunMessage) {
   const controller = new AbortController();
   running.set(m.id, controller);
   try {
-    await runInWorker(m, {
-      tf, registry, state: { models: networks, memo, images }, checkpoints: { get: (n) => checkpoints.get(n) }, decode, loadModel, post, pixels,
-    }, controller.signal);
+    await runInWorker(
+      m,
+      {
+        tf,
+        registry,
+        state: { models: networks, memo, images },
+        checkpoints: { get: (n) => checkpoints.get(n) },
+        decode,
+        loadModel,
+        post,
+        pixels,
+      },
+      controller.signal,
+    );
   } finally {
     running.delete(m.id);
   }
@@ -128,11 +146,20 @@ async function receive(m: ToWorker) {
     ready = (async () => {
       try {
         // tfjs fetches its wasm from these URLs: blob: URLs of the bytes the page handed in (the sandbox may fetch blob: only).
-        const wasm = m.wasm && Object.fromEntries(Object.entries(m.wasm).map(([name, b]) => [name, URL.createObjectURL(new Blob([b], { type: 'application/wasm' }))]));
+        const wasm =
+          m.wasm &&
+          Object.fromEntries(
+            Object.entries(m.wasm).map(([name, b]) => [
+              name,
+              URL.createObjectURL(new Blob([b], { type: 'application/wasm' })),
+            ]),
+          );
         const choice = await startBrowserBackend(m.backend, wasm);
         // No WebGPU in an opaque-origin worker (navigator.gpu needs a secure context): say why it was skipped.
         if (m.sandboxed && !('gpu' in navigator))
-          for (const s of choice.skipped) if (s.backend === 'webgpu') s.reason = 'not available in the pack sandbox (an opaque-origin worker has no WebGPU)';
+          for (const s of choice.skipped)
+            if (s.backend === 'webgpu')
+              s.reason = 'not available in the pack sandbox (an opaque-origin worker has no WebGPU)';
         const errors = loadWeights(m.weights ?? [], m.weightErrors);
         post({ type: 'ready', choice, weights: [...checkpoints.keys()], shapes: shapesOf(), errors });
       } catch (err) {
@@ -142,8 +169,7 @@ async function receive(m: ToWorker) {
   } else if (m.type === 'stop') {
     running.get(m.id)?.abort();
     post({ type: 'stopping', id: m.id });
-  }
-  else if (m.type === 'describe-model') {
+  } else if (m.type === 'describe-model') {
     await ready;
     try {
       const model = await loadModel(m.source, m.base);
@@ -151,22 +177,19 @@ async function receive(m: ToWorker) {
     } catch (e) {
       post({ type: 'model-layers', source: m.source, layers: null, error: (e as Error).message });
     }
-  }
-  else if (m.type === 'fetched') {
+  } else if (m.type === 'fetched') {
     const f = fetching.get(m.id);
     fetching.delete(m.id);
     if (m.bytes) f?.resolve(new Uint8Array(m.bytes));
     else f?.reject(new Error(m.error ?? 'not fetched'));
-  }
-  else if (m.type === 'pack-query') {
+  } else if (m.type === 'pack-query') {
     await packsReady;
     try {
       post({ type: 'pack-answer', id: m.id, result: packs.answer(m.query) });
     } catch (e) {
       post({ type: 'pack-answer', id: m.id, error: e instanceof Error ? e.message : String(e) });
     }
-  }
-  else if (m.type === 'load-pack') {
+  } else if (m.type === 'load-pack') {
     // One pack at a time, as the page asks: the page attributes the answer to the pack it sent (and a pack that never
     // finishes loading to that pack, after its deadline).
     packsReady = packsReady.then(async () => {
@@ -175,8 +198,7 @@ async function receive(m: ToWorker) {
       memo.clear();
       post({ type: 'pack-loaded', id: m.id, ...loaded });
     });
-  }
-  else if (m.type === 'weights-changed') {
+  } else if (m.type === 'weights-changed') {
     const load = weightsReady.then(async () => {
       await ready;
       const errors = loadWeights(m.weights ?? [], m.weightErrors);

@@ -11,7 +11,11 @@ import { shots, useEditor } from './editor';
  * wasm at 48 px, the output changes from frame to frame, the frames per second show, Pause freezes a frame that can
  * be pinned and exported with its graph, Record downloads a webm, and a lesson slider changes the live output.
  */
-const fakeCamera = ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', '--autoplay-policy=no-user-gesture-required'];
+const fakeCamera = [
+  '--use-fake-device-for-media-stream',
+  '--use-fake-ui-for-media-stream',
+  '--autoplay-policy=no-user-gesture-required',
+];
 const editor = useEditor(fakeCamera);
 
 /**
@@ -21,22 +25,33 @@ const editor = useEditor(fakeCamera);
 function stillCamera(): string {
   const [w, h] = [64, 48];
   const y = Buffer.alloc(w * h);
-  for (let j = 0; j < h; j++) for (let i = 0; i < w; i++) y[j * w + i] = Math.abs(i - 20) < 8 && Math.abs(j - 24) < 8 ? 235 : 16 + ((i * 3 + j * 2) % 200);
+  for (let j = 0; j < h; j++)
+    for (let i = 0; i < w; i++)
+      y[j * w + i] = Math.abs(i - 20) < 8 && Math.abs(j - 24) < 8 ? 235 : 16 + ((i * 3 + j * 2) % 200);
   const u = Buffer.alloc((w / 2) * (h / 2));
   const v = Buffer.alloc((w / 2) * (h / 2));
-  for (let j = 0; j < h / 2; j++) for (let i = 0; i < w / 2; i++) [u[j * (w / 2) + i], v[j * (w / 2) + i]] = [64 + i * 4, 200 - j * 4];
+  for (let j = 0; j < h / 2; j++)
+    for (let i = 0; i < w / 2; i++) [u[j * (w / 2) + i], v[j * (w / 2) + i]] = [64 + i * 4, 200 - j * 4];
   const frame = Buffer.concat([Buffer.from('FRAME\n'), y, u, v]);
   const file = join(mkdtempSync(join(tmpdir(), 'stylegraph-camera-')), 'still.y4m');
-  writeFileSync(file, Buffer.concat([Buffer.from(`YUV4MPEG2 W${w} H${h} F30:1 Ip A1:1 C420jpeg\n`), frame, frame, frame]));
+  writeFileSync(
+    file,
+    Buffer.concat([Buffer.from(`YUV4MPEG2 W${w} H${h} F30:1 Ip A1:1 C420jpeg\n`), frame, frame, frame]),
+  );
   return file;
 }
 const still = useEditor([...fakeCamera, `--use-file-for-fake-video-capture=${stillCamera()}`]);
 
-const frames = (page: Page) => page.evaluate(() => Number(document.querySelector('[data-test=camera-panel]')?.getAttribute('data-frames') ?? 0));
+const frames = (page: Page) =>
+  page.evaluate(() => Number(document.querySelector('[data-test=camera-panel]')?.getAttribute('data-frames') ?? 0));
 /** Waits until `more` further frames have come back from the worker. */
 async function nextFrames(page: Page, more = 1) {
   const n = await frames(page);
-  await page.waitForFunction((want) => Number(document.querySelector('[data-test=camera-panel]')?.getAttribute('data-frames') ?? 0) >= want, n + more, { timeout: 60_000 });
+  await page.waitForFunction(
+    (want) => Number(document.querySelector('[data-test=camera-panel]')?.getAttribute('data-frames') ?? 0) >= want,
+    n + more,
+    { timeout: 60_000 },
+  );
 }
 /** The output canvas's pixels. */
 const pixels = (page: Page) =>
@@ -118,7 +133,11 @@ describe('live camera (fake device)', () => {
     // Pin keeps the frozen frame in the history, pinned for the wipe.
     await page.click('[data-test=camera-pin]');
     await page.waitForSelector('canvas[data-test=pinned]');
-    const history = await page.evaluate(() => (window as unknown as { stylegraph: { run: { history: { label: string; pinned?: boolean }[] } } }).stylegraph.run.history);
+    const history = await page.evaluate(
+      () =>
+        (window as unknown as { stylegraph: { run: { history: { label: string; pinned?: boolean }[] } } }).stylegraph
+          .run.history,
+    );
     expect(history[0]).toMatchObject({ pinned: true });
     expect(history[0]!.label).toMatch(/camera frame/);
     // Export: a PNG of the frozen frame with the graph (its camera node) inside.
@@ -137,7 +156,11 @@ describe('live camera (fake device)', () => {
     await page.waitForSelector('[data-test=camera-panel][data-status=paused]', { timeout: 30_000 });
     await page.click('[data-test=camera-still]');
     await page.waitForFunction(() => {
-      const g = (window as unknown as { stylegraph: { graph: { model: { nodes: { id: string; type: string; params: Record<string, unknown> }[] } } } }).stylegraph.graph;
+      const g = (
+        window as unknown as {
+          stylegraph: { graph: { model: { nodes: { id: string; type: string; params: Record<string, unknown> }[] } } };
+        }
+      ).stylegraph.graph;
       const n = g.model.nodes.find((x) => x.id === 'camera');
       return n?.type === 'image' && String(n.params.source).startsWith('upload:');
     });
@@ -159,13 +182,19 @@ describe('live camera (fake device)', () => {
     // ...until alpha goes from 1 to 0 (the camera's own features through the decoder, no style).
     await slider.locator('[data-test=lesson-range]').fill('0');
     await page.waitForFunction(() => {
-      const g = (window as unknown as { stylegraph: { graph: { model: { nodes: { id: string; params: Record<string, unknown> }[] } } } }).stylegraph.graph;
+      const g = (
+        window as unknown as {
+          stylegraph: { graph: { model: { nodes: { id: string; params: Record<string, unknown> }[] } } };
+        }
+      ).stylegraph.graph;
       return g.model.nodes.find((n) => n.id === 'adain')?.params.alpha === 0;
     });
     await nextFrames(page, 2);
     const f3 = await pixels(page);
     const change = meanAbs(f2, f3);
-    console.log(`camera e2e: frame-to-frame drift ${drift.toFixed(2)}, alpha 1 -> 0 change ${change.toFixed(2)} (mean abs, 0..255)`);
+    console.log(
+      `camera e2e: frame-to-frame drift ${drift.toFixed(2)}, alpha 1 -> 0 change ${change.toFixed(2)} (mean abs, 0..255)`,
+    );
     // Random weights here: the decoder saturates many pixels, so alpha moves the picture less than trained weights
     // would (6.9 of 255 on average when this was written), but it moves it, and nothing else does.
     expect(change).toBeGreaterThan(1);
@@ -173,7 +202,13 @@ describe('live camera (fake device)', () => {
     expect(await page.evaluate(() => (window as unknown as { cameraStarts: number }).cameraStarts)).toBe(1);
     // The lesson says the slider drives the live picture (no rerun queued).
     expect(await page.textContent('[data-test=lesson-rerun]')).toMatch(/camera is live/);
-    expect(await page.evaluate(() => (window as unknown as { stylegraph: { run: { queue: unknown[]; history: unknown[] } } }).stylegraph.run.history.length)).toBe(0);
+    expect(
+      await page.evaluate(
+        () =>
+          (window as unknown as { stylegraph: { run: { queue: unknown[]; history: unknown[] } } }).stylegraph.run
+            .history.length,
+      ),
+    ).toBe(0);
     await page.screenshot({ path: `${shots}camera-teach.png` });
     expect(errors).toEqual([]);
   }, 180_000);
@@ -193,9 +228,16 @@ describe('live camera (fake device)', () => {
     await page.click('[data-test=plugins] header button');
     await page.evaluate(async () => {
       const text = await (await fetch('adain-camera.json')).text();
-      (window as unknown as { stylegraph: { graph: { open(t: string, n: string): boolean } } }).stylegraph.graph.open(text, 'adain-camera.json');
+      (window as unknown as { stylegraph: { graph: { open(t: string, n: string): boolean } } }).stylegraph.graph.open(
+        text,
+        'adain-camera.json',
+      );
     });
-    await page.waitForFunction(() => !(document.querySelector('[data-test=run]') as HTMLButtonElement | null)?.disabled, null, { timeout: 60_000 });
+    await page.waitForFunction(
+      () => !(document.querySelector('[data-test=run]') as HTMLButtonElement | null)?.disabled,
+      null,
+      { timeout: 60_000 },
+    );
     await page.click('[data-test=camera-start]');
     await page.waitForSelector('[data-test=camera-panel][data-status=live]', { timeout: 30_000 });
     await nextFrames(page, 3);
@@ -209,7 +251,16 @@ describe('live camera (fake device)', () => {
     const { page } = await editor.open('backend=wasm&size=32&fresh&preset=gatys.json');
     await page.waitForFunction(() => !!(window as unknown as { stylegraph?: unknown }).stylegraph);
     await page.evaluate(() => {
-      const g = (window as unknown as { stylegraph: { graph: { model: { nodes: { id: string; type: string; params: Record<string, unknown> }[] }; commit(m: unknown): void } } }).stylegraph.graph;
+      const g = (
+        window as unknown as {
+          stylegraph: {
+            graph: {
+              model: { nodes: { id: string; type: string; params: Record<string, unknown> }[] };
+              commit(m: unknown): void;
+            };
+          };
+        }
+      ).stylegraph.graph;
       const next = structuredClone(g.model);
       const n = next.nodes.find((x) => x.id === 'content')!;
       n.type = 'camera';
@@ -224,7 +275,11 @@ describe('live camera (fake device)', () => {
     await page.fill('[data-test=steps]', '2');
     await page.dispatchEvent('[data-test=steps]', 'change');
     await page.click('[data-test=run]');
-    await page.waitForFunction(() => /^(done|failed)/.test(document.querySelector('[data-test=status]')?.textContent ?? ''), null, { timeout: 120_000 });
+    await page.waitForFunction(
+      () => /^(done|failed)/.test(document.querySelector('[data-test=status]')?.textContent ?? ''),
+      null,
+      { timeout: 120_000 },
+    );
     expect(await page.textContent('[data-test=status]')).toMatch(/^done after 2 steps/);
     expect(await page.isVisible('canvas[data-test=current]')).toBe(true);
   }, 180_000);

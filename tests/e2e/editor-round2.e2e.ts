@@ -15,12 +15,19 @@ import { shots, useEditor } from './editor';
 const presets = new URL('../../presets/', import.meta.url).pathname;
 const editor = useEditor();
 /** The page with its backend started (Run itself may stay disabled: that is what some tests check). */
-const open = (query: string, viewport = { width: 1500, height: 950 }) => editor.open(query, { viewport, runnable: false });
+const open = (query: string, viewport = { width: 1500, height: 950 }) =>
+  editor.open(query, { viewport, runnable: false });
 
 const status = (page: Page) => page.locator('[data-test=status]').textContent();
 
-interface Rect { x: number; y: number; width: number; height: number }
-const overlap = (a: Rect, b: Rect) => a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
+interface Rect {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+const overlap = (a: Rect, b: Rect) =>
+  a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
 
 describe('the editor, round two (issue 18, items 8-10)', () => {
   it('item 8: a training graph keeps Run off with the reason and the command line that runs it', async () => {
@@ -29,7 +36,9 @@ describe('the editor, round two (issue 18, items 8-10)', () => {
     expect(await page.isDisabled('[data-test=run]')).toBe(true);
     expect(await page.getAttribute('[data-test=run]', 'title')).toMatch(/image folders .*command line/);
     const command = await page.locator('[data-test=host-limit-command]').textContent();
-    expect(command).toBe('npx stylegraph run presets/train-adain-decoder.json --set contents.folder=CONTENTS_FOLDER --set styles.folder=STYLES_FOLDER');
+    expect(command).toBe(
+      'npx stylegraph run presets/train-adain-decoder.json --set contents.folder=CONTENTS_FOLDER --set styles.folder=STYLES_FOLDER',
+    );
     expect(await status(page)).toMatch(/^cannot run: this graph trains on image folders/);
     // Ctrl+Enter starts nothing either.
     await page.keyboard.press('Control+Enter');
@@ -37,14 +46,23 @@ describe('the editor, round two (issue 18, items 8-10)', () => {
     expect(await status(page)).toMatch(/^cannot run:/);
     await page.screenshot({ path: `${shots}round2-training.png` });
     // A graph without folder nodes runs as before.
-    await page.evaluate(() => (window as unknown as { stylegraph: { graph: { remove(ids: string[]): void } } }).stylegraph.graph.remove(['contents', 'styles']));
+    await page.evaluate(() =>
+      (window as unknown as { stylegraph: { graph: { remove(ids: string[]): void } } }).stylegraph.graph.remove([
+        'contents',
+        'styles',
+      ]),
+    );
     await page.waitForSelector('[data-test=host-limit]', { state: 'detached' });
     expect(errors).toEqual([]);
   }, 120_000);
 
   it('item 9: lesson parameters are log sliders over their range; release reruns a short graph once; random weights and the classroom step count are noted', async () => {
     const { page, errors } = await open('teach&backend=wasm&size=32&fresh&preset=lesson-alpha-beta.json');
-    await page.waitForFunction(() => !(document.querySelector('[data-test=run]') as HTMLButtonElement | null)?.disabled, null, { timeout: 60_000 });
+    await page.waitForFunction(
+      () => !(document.querySelector('[data-test=run]') as HTMLButtonElement | null)?.disabled,
+      null,
+      { timeout: 60_000 },
+    );
     const sliders = page.locator('[data-test=lesson-slider]');
     expect(await sliders.count()).toBe(2);
     expect(await page.locator('[data-test=lesson-expose] input[type=number]').count()).toBe(0);
@@ -59,24 +77,44 @@ describe('the editor, round two (issue 18, items 8-10)', () => {
     expect(await alpha.locator('[data-test=lesson-value]').textContent()).toBe('10');
     await page.screenshot({ path: `${shots}round2-lesson-sliders.png` });
     // Letting go (fill ends with a change event) runs the graph once with that setting, not its six-cell sweep.
-    await page.waitForFunction(() => /^(done|failed)/.test(document.querySelector('[data-test=status]')?.textContent ?? ''), null, { timeout: 180_000 });
+    await page.waitForFunction(
+      () => /^(done|failed)/.test(document.querySelector('[data-test=status]')?.textContent ?? ''),
+      null,
+      { timeout: 180_000 },
+    );
     expect(await status(page)).toMatch(/^done after 40 steps/);
     const store = await page.evaluate(() => {
-      const s = (window as unknown as { stylegraph: { graph: { model: { nodes: { id: string; params: Record<string, unknown> }[] } }; run: { history: { label: string }[] } } }).stylegraph;
-      return { weight: s.graph.model.nodes.find((n) => n.id === 'content_loss')!.params.weight, label: s.run.history[0]?.label ?? '' };
+      const s = (
+        window as unknown as {
+          stylegraph: {
+            graph: { model: { nodes: { id: string; params: Record<string, unknown> }[] } };
+            run: { history: { label: string }[] };
+          };
+        }
+      ).stylegraph;
+      return {
+        weight: s.graph.model.nodes.find((n) => n.id === 'content_loss')!.params.weight,
+        label: s.run.history[0]?.label ?? '',
+      };
     });
     expect(store.weight).toBe(10);
     expect(store.label).not.toMatch(/sweep/);
     // This browser has no trained weights: the lesson says its pictures come from random ones.
     await page.waitForSelector('[data-test=lesson-random-weights]');
     expect(await page.locator('[data-test=lesson-random-weights]').textContent()).toMatch(/random weights/);
-    expect(await page.locator('[data-test=lesson-cost]').textContent()).toMatch(/a cell of 40 steps takes about \d+ s, the 6 cells about/);
+    expect(await page.locator('[data-test=lesson-cost]').textContent()).toMatch(
+      /a cell of 40 steps takes about \d+ s, the 6 cells about/,
+    );
     await page.screenshot({ path: `${shots}round2-lesson-ran.png` });
     expect(errors).toEqual([]);
 
     // At 256 px a 40-step L-BFGS cell is minutes on wasm: the lesson lowers its steps to fit a minute, and says so.
     const big = await open('teach&backend=wasm&size=256&fresh&preset=lesson-alpha-beta.json');
-    await big.page.waitForFunction(() => /Steps lowered from 40 to \d+/.test(document.querySelector('[data-test=lesson-cost]')?.textContent ?? ''), null, { timeout: 60_000 });
+    await big.page.waitForFunction(
+      () => /Steps lowered from 40 to \d+/.test(document.querySelector('[data-test=lesson-cost]')?.textContent ?? ''),
+      null,
+      { timeout: 60_000 },
+    );
     const steps = Number(await big.page.locator('[data-test=steps]').inputValue());
     expect(steps).toBeGreaterThan(0);
     expect(steps).toBeLessThan(40);
@@ -100,10 +138,14 @@ describe('the editor, round two (issue 18, items 8-10)', () => {
       const node = document.querySelector('.sg-node[data-node=content]')!;
       node.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
     }, jpeg);
-    await page.waitForFunction(() => {
-      const img = document.querySelector('.sg-node[data-node=content] img.thumb') as HTMLImageElement | null;
-      return !!img && img.src.startsWith('blob:') && img.complete && img.naturalWidth > 0;
-    }, null, { timeout: 15_000 });
+    await page.waitForFunction(
+      () => {
+        const img = document.querySelector('.sg-node[data-node=content] img.thumb') as HTMLImageElement | null;
+        return !!img && img.src.startsWith('blob:') && img.complete && img.naturalWidth > 0;
+      },
+      null,
+      { timeout: 15_000 },
+    );
     expect(await page.locator('[data-test=notice]').textContent()).toMatch(/using my cat\.jpg/);
     await page.locator('.sg-node[data-node=content]').screenshot({ path: `${shots}round2-dropped-thumbnail.png` });
 
@@ -112,10 +154,18 @@ describe('the editor, round two (issue 18, items 8-10)', () => {
     png.data.fill(200);
     const doc = readFileSync(`${presets}adain.json`, 'utf8');
     const exported = Buffer.from(embedText(new Uint8Array(PNG.sync.write(png)), doc));
-    await page.setInputFiles('[data-test=open-file]', { name: 'my result.png', mimeType: 'image/png', buffer: exported });
+    await page.setInputFiles('[data-test=open-file]', {
+      name: 'my result.png',
+      mimeType: 'image/png',
+      buffer: exported,
+    });
     await page.waitForFunction(() => /opened/.test(document.querySelector('[data-test=notice]')?.textContent ?? ''));
     expect(await page.locator('[data-test=notice]').textContent()).toMatch(/opened my result\.png/);
-    expect(await page.evaluate(() => (window as unknown as { stylegraph: { graph: { fileName: string } } }).stylegraph.graph.fileName)).toBe('my result.json');
+    expect(
+      await page.evaluate(
+        () => (window as unknown as { stylegraph: { graph: { fileName: string } } }).stylegraph.graph.fileName,
+      ),
+    ).toBe('my result.json');
 
     // An output (a contact sheet's top-left corner holds its first label): the label sits outside the picture.
     await page.evaluate(() => {

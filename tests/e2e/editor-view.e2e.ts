@@ -8,19 +8,32 @@ import { shots, useEditor } from './editor';
  * loss's inspector showing target, generated and difference. Screenshots go to test-results/.
  */
 const editor = useEditor(['--no-first-run', '--disable-background-networking']);
-const open = () => editor.open('backend=wasm&size=32&fresh&preset=gatys.json', { viewport: { width: 1600, height: 1000 } });
+const open = () =>
+  editor.open('backend=wasm&size=32&fresh&preset=gatys.json', { viewport: { width: 1600, height: 1000 } });
 
 type Rect = { x: number; y: number; width: number; height: number };
-const overlap = (a: Rect, b: Rect) => a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
+const overlap = (a: Rect, b: Rect) =>
+  a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
 /** Screen boxes of every node on the canvas, by id. */
 const nodeRects = (page: Page) =>
-  page.$$eval('.sg-node', (els) => els.map((e) => {
-    const r = e.getBoundingClientRect();
-    return { id: (e as HTMLElement).dataset.node!, x: r.x, y: r.y, width: r.width, height: r.height };
-  }));
-const zoom = (page: Page) => page.evaluate(() => (window as unknown as { stylegraph: { canvas: { area: { area: { transform: { k: number } } } } } }).stylegraph.canvas.area.area.transform.k);
+  page.$$eval('.sg-node', (els) =>
+    els.map((e) => {
+      const r = e.getBoundingClientRect();
+      return { id: (e as HTMLElement).dataset.node!, x: r.x, y: r.y, width: r.width, height: r.height };
+    }),
+  );
+const zoom = (page: Page) =>
+  page.evaluate(
+    () =>
+      (window as unknown as { stylegraph: { canvas: { area: { area: { transform: { k: number } } } } } }).stylegraph
+        .canvas.area.area.transform.k,
+  );
 const modelNodes = (page: Page) =>
-  page.evaluate(() => (window as unknown as { stylegraph: { graph: { model: { nodes: { id: string; type: string }[] } } } }).stylegraph.graph.model.nodes.map((n) => ({ id: n.id, type: n.type })));
+  page.evaluate(() =>
+    (
+      window as unknown as { stylegraph: { graph: { model: { nodes: { id: string; type: string }[] } } } }
+    ).stylegraph.graph.model.nodes.map((n) => ({ id: n.id, type: n.type })),
+  );
 
 describe('the editor at 1600x1000', () => {
   it('opens the Gatys graph at a readable zoom (>= 0.75), its start in view', async () => {
@@ -55,7 +68,13 @@ describe('the editor at 1600x1000', () => {
     await page.keyboard.press('ArrowDown');
     await page.keyboard.press('ArrowUp');
     await page.keyboard.press('Enter');
-    await page.waitForFunction((n) => (window as unknown as { stylegraph: { graph: { model: { nodes: unknown[] } } } }).stylegraph.graph.model.nodes.length === n + 1, before.length);
+    await page.waitForFunction(
+      (n) =>
+        (window as unknown as { stylegraph: { graph: { model: { nodes: unknown[] } } } }).stylegraph.graph.model.nodes
+          .length ===
+        n + 1,
+      before.length,
+    );
     const added = (await modelNodes(page)).filter((n) => !before.some((b) => b.id === n.id));
     expect(added.map((n) => n.type)).toEqual(['gram']);
     expect(await page.locator('[data-test=canvas-menu]').count()).toBe(0);
@@ -88,7 +107,11 @@ describe('the editor at 1600x1000', () => {
     await page.fill('[data-test=steps]', '3');
     await page.dispatchEvent('[data-test=steps]', 'change');
     await page.click('[data-test=run]');
-    await page.waitForFunction(() => /^(done|stopped|failed)/.test(document.querySelector('[data-test=status]')?.textContent ?? ''), null, { timeout: 120_000 });
+    await page.waitForFunction(
+      () => /^(done|stopped|failed)/.test(document.querySelector('[data-test=status]')?.textContent ?? ''),
+      null,
+      { timeout: 120_000 },
+    );
     expect(await page.textContent('[data-test=status]')).toMatch(/^done/);
     await page.click('[data-node=style_relu2_1] [data-test=eye]');
     await page.waitForSelector('[data-node=style_relu2_1] [data-test=node-preview] canvas');
@@ -106,7 +129,11 @@ describe('the editor at 1600x1000', () => {
     await page.fill('[data-test=steps]', '3');
     await page.dispatchEvent('[data-test=steps]', 'change');
     await page.click('[data-test=run]');
-    await page.waitForFunction(() => /^(done|stopped|failed)/.test(document.querySelector('[data-test=status]')?.textContent ?? ''), null, { timeout: 120_000 });
+    await page.waitForFunction(
+      () => /^(done|stopped|failed)/.test(document.querySelector('[data-test=status]')?.textContent ?? ''),
+      null,
+      { timeout: 120_000 },
+    );
     expect(await page.textContent('[data-test=status]')).toMatch(/^done/);
     await page.click('[data-node=style_relu1_1] .head .title');
     await page.waitForSelector('[data-test=loss-compare]');

@@ -28,7 +28,10 @@ export function useEditor(args: string[] = []) {
       ...(process.env.E2E_DIST ? { build: { outDir: process.env.E2E_DIST } } : {}),
     });
     base = server.resolvedUrls!.local[0]!;
-    browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', ...args] });
+    browser = await chromium.launch({
+      executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+      args: ['--no-sandbox', '--disable-gpu', ...args],
+    });
   });
   afterAll(async () => {
     await browser?.close();
@@ -39,13 +42,24 @@ export function useEditor(args: string[] = []) {
      * A fresh page on the editor with `query`; waits for the backend, and unless `runnable` is false for an enabled
      * Run (some tests check why Run stays disabled).
      */
-    async open(query: string, o: { viewport?: { width: number; height: number }; runnable?: boolean } = {}): Promise<Opened> {
+    async open(
+      query: string,
+      o: { viewport?: { width: number; height: number }; runnable?: boolean } = {},
+    ): Promise<Opened> {
       const page = await browser!.newPage({ viewport: o.viewport ?? { width: 1500, height: 950 } });
       const errors: string[] = [];
       page.on('pageerror', (e) => errors.push(e.message));
       await page.goto(`${base}?${query}`);
-      if (o.runnable === false) await page.waitForFunction(() => !!document.querySelector('.backend')?.getAttribute('data-backend'), null, { timeout: 60_000 });
-      else await page.waitForFunction(() => !(document.querySelector('[data-test=run]') as HTMLButtonElement | null)?.disabled, null, { timeout: 60_000 });
+      if (o.runnable === false)
+        await page.waitForFunction(() => !!document.querySelector('.backend')?.getAttribute('data-backend'), null, {
+          timeout: 60_000,
+        });
+      else
+        await page.waitForFunction(
+          () => !(document.querySelector('[data-test=run]') as HTMLButtonElement | null)?.disabled,
+          null,
+          { timeout: 60_000 },
+        );
       return { page, errors };
     },
     base: () => base,

@@ -18,7 +18,8 @@ import { colourDistance, edgeCorrelation, resizeNearest, type Rgba } from '../pi
  */
 const fixtures = new URL('../../../shared/fixtures/microast/', import.meta.url).pathname;
 const present = existsSync(fixtures);
-if (!present) console.warn(`first-picture e2e skipped: ${fixtures} is absent (clone the project with shared/ beside it)`);
+if (!present)
+  console.warn(`first-picture e2e skipped: ${fixtures} is absent (clone the project with shared/ beside it)`);
 
 const shots = new URL('../../test-results/', import.meta.url).pathname;
 const sample = (name: string): Rgba => {
@@ -54,11 +55,15 @@ beforeAll(async () => {
   process.env.STYLEGRAPH_WEIGHTS_MIRROR = `http://127.0.0.1:${(mirror.address() as AddressInfo).port}/weights/`;
   process.env.STYLEGRAPH_CACHE = mkdtempSync(join(tmpdir(), 'stylegraph-first-picture-'));
   server = await preview({
-    configFile: new URL('../../vite.config.ts', import.meta.url).pathname, preview: { port: 0, host: '127.0.0.1' },
+    configFile: new URL('../../vite.config.ts', import.meta.url).pathname,
+    preview: { port: 0, host: '127.0.0.1' },
     ...(process.env.E2E_DIST ? { build: { outDir: process.env.E2E_DIST } } : {}),
   });
   base = server.resolvedUrls!.local[0]!;
-  browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu'] });
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu'],
+  });
 });
 afterAll(async () => {
   await browser?.close();
@@ -75,12 +80,22 @@ describe.runIf(present)('the first picture', () => {
     await page.waitForSelector('[data-node="modulator"]', { timeout: 60_000 });
     const card = page.locator('[data-test=first-picture]');
     await card.waitFor({ timeout: 60_000 });
-    expect(await card.textContent()).toMatch(/microast-content-encoder, microast-style-encoder, microast-modulator, microast-decoder,\s+1\.\d MB in all \(MIT/);
+    expect(await card.textContent()).toMatch(
+      /microast-content-encoder, microast-style-encoder, microast-modulator, microast-decoder,\s+1\.\d MB in all \(MIT/,
+    );
     await page.screenshot({ path: `${shots}first-picture-before.png` });
 
-    await page.waitForFunction(() => !(document.querySelector('[data-test=run]') as HTMLButtonElement | null)?.disabled, null, { timeout: 60_000 });
+    await page.waitForFunction(
+      () => !(document.querySelector('[data-test=run]') as HTMLButtonElement | null)?.disabled,
+      null,
+      { timeout: 60_000 },
+    );
     await page.click('[data-test=first-picture-get]');
-    await page.waitForFunction(() => /^done/.test(document.querySelector('[data-test=status]')?.textContent ?? ''), null, { timeout: 180_000 });
+    await page.waitForFunction(
+      () => /^done/.test(document.querySelector('[data-test=status]')?.textContent ?? ''),
+      null,
+      { timeout: 180_000 },
+    );
     // One click: the four files came from the mirror, the card is gone, and no network ran on random weights.
     expect(hits.filter((h) => h.endsWith('.pth.tar')).sort()).toEqual(
       ['content_encoder', 'decoder', 'modulator', 'style_encoder'].map((p) => `/weights/${p}_iter_160000.pth.tar`),
@@ -94,7 +109,11 @@ describe.runIf(present)('the first picture', () => {
     await page.locator('.output').screenshot({ path: `${shots}first-picture-output.png` });
 
     const out = await page.evaluate(() => {
-      const o = (window as unknown as { stylegraph: { run: { output: { data: Uint8ClampedArray; width: number; height: number } } } }).stylegraph.run.output;
+      const o = (
+        window as unknown as {
+          stylegraph: { run: { output: { data: Uint8ClampedArray; width: number; height: number } } };
+        }
+      ).stylegraph.run.output;
       return { data: Array.from(o.data), width: o.width, height: o.height };
     });
     const output: Rgba = { data: Uint8Array.from(out.data), width: out.width, height: out.height };
@@ -103,7 +122,9 @@ describe.runIf(present)('the first picture', () => {
     // Colours: the output's per-channel mean and spread are nearer the painting's than the photo's are.
     const before = colourDistance(photo, painting);
     const after = colourDistance(output, painting);
-    console.log(`colour distance to the painting: photo ${before.toFixed(1)}, output ${after.toFixed(1)}; edge correlation with the photo ${edgeCorrelation(output, photo).toFixed(2)}`);
+    console.log(
+      `colour distance to the painting: photo ${before.toFixed(1)}, output ${after.toFixed(1)}; edge correlation with the photo ${edgeCorrelation(output, photo).toFixed(2)}`,
+    );
     expect(after).toBeLessThan(before * 0.8);
     // Not flat, and the photo's edges are where the output's are.
     expect(edgeCorrelation(output, photo)).toBeGreaterThan(0.3);

@@ -42,7 +42,10 @@ let packUrl = '';
 beforeAll(async () => {
   trapUrl = await listen(trap);
   packUrl = await listen(packServer);
-  packs.set('/hostile.js', readFileSync(new URL('./fixtures/hostile-pack.js', import.meta.url), 'utf8').replaceAll('__TRAP__', trapUrl));
+  packs.set(
+    '/hostile.js',
+    readFileSync(new URL('./fixtures/hostile-pack.js', import.meta.url), 'utf8').replaceAll('__TRAP__', trapUrl),
+  );
   packs.set('/wct.js', readFileSync(new URL('../../examples/pack-wct/index.js', import.meta.url), 'utf8'));
 });
 afterAll(() => {
@@ -52,7 +55,11 @@ afterAll(() => {
 
 const status = (page: Page) => page.textContent('[data-test=status]');
 const finished = (page: Page) =>
-  page.waitForFunction(() => /^(done|stopped|failed)/.test(document.querySelector('[data-test=status]')?.textContent ?? ''), null, { timeout: 120_000 });
+  page.waitForFunction(
+    () => /^(done|stopped|failed)/.test(document.querySelector('[data-test=status]')?.textContent ?? ''),
+    null,
+    { timeout: 120_000 },
+  );
 
 async function install(page: Page, url: string) {
   await page.click('[data-test=plugins-open]');
@@ -64,10 +71,17 @@ async function install(page: Page, url: string) {
 
 /** content image -> hostile/probe -> output. */
 const probeGraph = JSON.stringify({
-  format: 'stylegraph', version: 1, metadata: { title: 'sandbox probe' },
+  format: 'stylegraph',
+  version: 1,
+  metadata: { title: 'sandbox probe' },
   packs: [{ name: 'hostile', version: '^1.0.0' }],
   nodes: [
-    { id: 'content', type: 'image', position: { x: 0, y: 0 }, params: { source: 'images/astronaut.jpg', slot: 'content' } },
+    {
+      id: 'content',
+      type: 'image',
+      position: { x: 0, y: 0 },
+      params: { source: 'images/astronaut.jpg', slot: 'content' },
+    },
     { id: 'probe', type: 'hostile/probe', position: { x: 300, y: 0 }, params: {} },
     { id: 'output', type: 'output', position: { x: 600, y: 0 }, params: {} },
   ],
@@ -93,7 +107,11 @@ describe('node packs in the sandbox (issue 16)', () => {
     // A build hands the worker in as text: no script URL is allowed either (a pack cannot import even the app's files).
     expect(policy).not.toMatch(/script-src[^;]*(https?:|\*|'self')/);
     // The worker started again in there, and the run bar is ready.
-    await page.waitForFunction(() => !(document.querySelector('[data-test=run]') as HTMLButtonElement | null)?.disabled, null, { timeout: 60_000 });
+    await page.waitForFunction(
+      () => !(document.querySelector('[data-test=run]') as HTMLButtonElement | null)?.disabled,
+      null,
+      { timeout: 60_000 },
+    );
     expect(errors).toEqual([]);
     await page.close();
   });
@@ -106,11 +124,20 @@ describe('node packs in the sandbox (issue 16)', () => {
       localStorage.setItem('secret', 'secret-storage');
     });
     await install(page, `${packUrl}/hostile.js`);
-    await expect.poll(() => page.textContent('[data-test=pack-list]')).toMatch(/hostile 1\.0\.0[\s\S]*hostile\/probe[\s\S]*enabled/);
+    await expect
+      .poll(() => page.textContent('[data-test=pack-list]'))
+      .toMatch(/hostile 1\.0\.0[\s\S]*hostile\/probe[\s\S]*enabled/);
     await page.click('[data-test=plugins] header button');
     // The pack's node type reached the page as data: the palette offers it.
     expect(await page.locator('.palette [data-type="hostile/probe"]').count()).toBe(1);
-    await page.evaluate((text) => (window as unknown as { stylegraph: { graph: { open(t: string, n: string): boolean } } }).stylegraph.graph.open(text, 'probe.json'), probeGraph);
+    await page.evaluate(
+      (text) =>
+        (window as unknown as { stylegraph: { graph: { open(t: string, n: string): boolean } } }).stylegraph.graph.open(
+          text,
+          'probe.json',
+        ),
+      probeGraph,
+    );
     await page.waitForSelector('[data-node="probe"]:not(.placeholder)');
     // Its shapes were checked in the sandbox: the graph is valid and Run is enabled.
     await expect.poll(() => page.locator('[data-test=run]').isEnabled(), { timeout: 30_000 }).toBe(true);
@@ -121,11 +148,36 @@ describe('node packs in the sandbox (issue 16)', () => {
     expect(report, text).not.toBeNull();
     const got = JSON.parse(report![1]!) as Record<string, string>;
     console.log(got);
-    const tried = ['top localStorage', 'top indexedDB', 'top document.cookie', 'top fetch', 'localStorage', 'sessionStorage', 'indexedDB', 'caches',
-      'document.cookie', 'document', 'window.parent', 'self.parent', 'top', 'fetch', 'fetch no-cors', 'XMLHttpRequest', 'WebSocket', 'EventSource',
-      'importScripts', 'import()', 'new Worker', 'navigator.sendBeacon', 'page fetch, another site', "page fetch, the app's site",
+    const tried = [
+      'top localStorage',
+      'top indexedDB',
+      'top document.cookie',
+      'top fetch',
+      'localStorage',
+      'sessionStorage',
+      'indexedDB',
+      'caches',
+      'document.cookie',
+      'document',
+      'window.parent',
+      'self.parent',
+      'top',
+      'fetch',
+      'fetch no-cors',
+      'XMLHttpRequest',
+      'WebSocket',
+      'EventSource',
+      'importScripts',
+      'import()',
+      'new Worker',
+      'navigator.sendBeacon',
+      'page fetch, another site',
+      "page fetch, the app's site",
       // Issue 29: the probe declares a model parameter defaulting to '/' and an image parameter defaulting to /packs.json.
-      "page fetch, a pack's source", 'page fetch, the page', 'run uploads of a default'];
+      "page fetch, a pack's source",
+      'page fetch, the page',
+      'run uploads of a default',
+    ];
     expect(Object.keys(got).sort()).toEqual([...tried].sort());
     for (const name of tried) expect(got[name], name).toMatch(/^refused: /);
     // The page's secrets appear nowhere in what the pack reported.
@@ -134,7 +186,9 @@ describe('node packs in the sandbox (issue 16)', () => {
     await page.waitForTimeout(1000);
     expect(trapped).toEqual([]);
     // The pack's module never ran on the page (its top level marks the global object it runs in).
-    expect(await page.evaluate(() => (window as unknown as { __hostilePackRan?: number }).__hostilePackRan)).toBeUndefined();
+    expect(
+      await page.evaluate(() => (window as unknown as { __hostilePackRan?: number }).__hostilePackRan),
+    ).toBeUndefined();
     await page.screenshot({ path: `${shots}pack-sandbox-hostile.png` });
     expect(errors).toEqual([]);
     await page.close();
@@ -145,9 +199,13 @@ describe('node packs in the sandbox (issue 16)', () => {
     await page.click('[data-test=plugins-open]');
     await page.fill('[data-test=pack-url]', `${packUrl}/wct.js`);
     await page.click('[data-test=pack-install]');
-    await expect.poll(() => page.textContent('[data-test=consent]')).toMatch(/runs its code in a sandbox[\s\S]*compute on the tensors[\s\S]*nothing else/);
+    await expect
+      .poll(() => page.textContent('[data-test=consent]'))
+      .toMatch(/runs its code in a sandbox[\s\S]*compute on the tensors[\s\S]*nothing else/);
     await page.click('[data-test=consent-allow]');
-    await expect.poll(() => page.textContent('[data-test=pack-list]')).toMatch(/wct 1\.0\.0[\s\S]*wct\/whiten-colour, wct\/histogram-loss[\s\S]*enabled/);
+    await expect
+      .poll(() => page.textContent('[data-test=pack-list]'))
+      .toMatch(/wct 1\.0\.0[\s\S]*wct\/whiten-colour, wct\/histogram-loss[\s\S]*enabled/);
     await page.click('[data-test=plugins] header button');
     await page.click('[data-test=presets]');
     await page.click('[data-preset="wct-pack.json"]');

@@ -13,13 +13,19 @@ type Store = { graph: { add(type: string, p: { x: number; y: number }): unknown;
 describe('the editor: runs', () => {
   it('runs a graph with a node fresh from the palette (left out, with a warning) instead of blocking it', async () => {
     const { page, errors } = await open('backend=wasm&size=32&fresh&preset=gatys.json');
-    await page.evaluate(() => (window as unknown as { stylegraph: Store }).stylegraph.graph.add('style-loss', { x: 40, y: 40 }));
+    await page.evaluate(() =>
+      (window as unknown as { stylegraph: Store }).stylegraph.graph.add('style-loss', { x: 40, y: 40 }),
+    );
     await page.waitForFunction(() => document.querySelectorAll('.sg-node').length > 17);
     expect(await page.isDisabled('[data-test=run]')).toBe(false);
     await page.fill('[data-test=steps]', '2');
     await page.dispatchEvent('[data-test=steps]', 'change');
     await page.keyboard.press('Control+Enter');
-    await page.waitForFunction(() => /^done/.test(document.querySelector('[data-test=status]')?.textContent ?? ''), null, { timeout: 120_000 });
+    await page.waitForFunction(
+      () => /^done/.test(document.querySelector('[data-test=status]')?.textContent ?? ''),
+      null,
+      { timeout: 120_000 },
+    );
     expect(errors).toEqual([]);
   }, 180_000);
 
@@ -47,10 +53,18 @@ describe('the editor: runs', () => {
     expect((await waiting()).map((l) => /seed (\d)/.exec(l)?.[1])).toEqual(['3', '2']);
     await page.screenshot({ path: `${shots}queue-waiting.png` });
     // Stopped once it shows a picture (stopped while still preparing, it would have none to pin).
-    await page.waitForFunction(() => (window as unknown as { stylegraph: { run: { output: unknown } } }).stylegraph.run.output !== null, null, { timeout: 120_000 });
+    await page.waitForFunction(
+      () => (window as unknown as { stylegraph: { run: { output: unknown } } }).stylegraph.run.output !== null,
+      null,
+      { timeout: 120_000 },
+    );
     await page.click('[data-test=stop]');
-    await page.waitForFunction(() => document.querySelectorAll('[data-test=history] figure').length === 3, null, { timeout: 240_000 });
-    const captions = await page.locator('[data-test=history] figcaption').evaluateAll((els) => els.map((e) => e.getAttribute('title') ?? ''));
+    await page.waitForFunction(() => document.querySelectorAll('[data-test=history] figure').length === 3, null, {
+      timeout: 240_000,
+    });
+    const captions = await page
+      .locator('[data-test=history] figcaption')
+      .evaluateAll((els) => els.map((e) => e.getAttribute('title') ?? ''));
     expect(captions.map((l) => /seed (\d)/.exec(l)?.[1])).toEqual(['2', '3', '0']);
     await page.locator('[data-test=history] figure').nth(2).locator('button', { hasText: 'pin' }).click();
     await page.waitForSelector('[data-test=history] figure.pinned');
@@ -58,7 +72,7 @@ describe('the editor: runs', () => {
     expect(errors).toEqual([]);
   }, 300_000);
 
-  it('installs the README\'s examples/pack-wct typed in the plugins dialog, offers the project\'s packs, and says when a path is not a pack', async () => {
+  it("installs the README's examples/pack-wct typed in the plugins dialog, offers the project's packs, and says when a path is not a pack", async () => {
     const { page, errors } = await open('backend=wasm&size=32&fresh&preset=gatys.json');
     await page.click('[data-test=plugins-open]');
     await expect.poll(() => page.textContent('[data-test=project-packs]')).toContain('examples/pack-wct');
@@ -66,7 +80,9 @@ describe('the editor: runs', () => {
     await page.fill('[data-test=pack-url]', 'examples/nothing-here');
     await page.click('[data-test=pack-install]');
     await page.click('[data-test=consent-allow]');
-    await expect.poll(() => page.textContent('[data-test=notice]')).toMatch(/is not a node pack: the server answered with a web page.*examples\/pack-wct/);
+    await expect
+      .poll(() => page.textContent('[data-test=notice]'))
+      .toMatch(/is not a node pack: the server answered with a web page.*examples\/pack-wct/);
     // The yes above was for those bytes only (not remembered): this one is asked about too.
     await page.fill('[data-test=pack-url]', 'examples/pack-wct');
     await page.click('[data-test=pack-install]');

@@ -26,7 +26,11 @@ describe('wasm threads in the editor', () => {
     await page.fill('[data-test=steps]', '3');
     await page.dispatchEvent('[data-test=steps]', 'change');
     await page.click('[data-test=run]');
-    await page.waitForFunction(() => /^(done|stopped|failed)/.test(document.querySelector('[data-test=status]')?.textContent ?? ''), null, { timeout: 120_000 });
+    await page.waitForFunction(
+      () => /^(done|stopped|failed)/.test(document.querySelector('[data-test=status]')?.textContent ?? ''),
+      null,
+      { timeout: 120_000 },
+    );
     expect(await status(page)).toMatch(/^done after 3 steps/);
     await page.screenshot({ path: `${shots}threads-run-bar.png` });
     expect(errors).toEqual([]);
@@ -36,12 +40,23 @@ describe('wasm threads in the editor', () => {
 /** The same build from a static host that sends no isolation headers. */
 describe('wasm threads without cross-origin isolation', () => {
   const dist = process.env.E2E_DIST ?? new URL('../../dist/', import.meta.url).pathname;
-  const types: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.wasm': 'application/wasm', '.json': 'application/json', '.jpg': 'image/jpeg', '.png': 'image/png' };
+  const types: Record<string, string> = {
+    '.html': 'text/html',
+    '.js': 'text/javascript',
+    '.css': 'text/css',
+    '.wasm': 'application/wasm',
+    '.json': 'application/json',
+    '.jpg': 'image/jpeg',
+    '.png': 'image/png',
+  };
   let server: Server;
   let base = '';
   beforeAll(async () => {
     server = createServer(async (req, res) => {
-      const path = normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)).replace(/^(\.\.[/\\])+/, '');
+      const path = normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)).replace(
+        /^(\.\.[/\\])+/,
+        '',
+      );
       const file = join(dist, path.endsWith('/') ? `${path}index.html` : path);
       try {
         const body = await readFile(file);
@@ -57,11 +72,16 @@ describe('wasm threads without cross-origin isolation', () => {
   afterAll(() => new Promise<void>((r) => server.close(() => r())));
 
   it('falls back to one thread and says why in the run bar', async () => {
-    const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu'] });
+    const browser = await chromium.launch({
+      executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+      args: ['--no-sandbox', '--disable-gpu'],
+    });
     try {
       const page = await browser.newPage();
       await page.goto(`${base}?backend=wasm&size=32`);
-      await page.waitForFunction(() => !!document.querySelector('.backend')?.getAttribute('data-threads'), null, { timeout: 60_000 });
+      await page.waitForFunction(() => !!document.querySelector('.backend')?.getAttribute('data-threads'), null, {
+        timeout: 60_000,
+      });
       expect(await page.evaluate(() => self.crossOriginIsolated)).toBe(false);
       expect(await page.getAttribute('.backend', 'data-threads')).toBe('1');
       expect(await page.textContent('.backend')).toContain('backend: wasm, 1 thread (page not cross-origin isolated)');

@@ -15,7 +15,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 const shots = new URL('../../test-results/', import.meta.url).pathname;
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/${name}`, import.meta.url));
 /** The manifest's file names, under the mirror base. */
-const files: Record<string, Buffer> = { '/weights/vgg_normalised.pth': fixture('vgg_normalised-tiny.pth'), '/weights/decoder.pth': fixture('decoder-tiny.pth') };
+const files: Record<string, Buffer> = {
+  '/weights/vgg_normalised.pth': fixture('vgg_normalised-tiny.pth'),
+  '/weights/decoder.pth': fixture('decoder-tiny.pth'),
+};
 const mirrorHits: string[] = [];
 let mirror: Server;
 let mirrorBase = '';
@@ -25,8 +28,14 @@ let staticServer: Server;
 let staticBase = '';
 const dist = new URL('../../dist/', import.meta.url).pathname;
 const TYPES: Record<string, string> = {
-  '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.json': 'application/json', '.wasm': 'application/wasm',
-  '.jpg': 'image/jpeg', '.png': 'image/png', '.svg': 'image/svg+xml',
+  '.html': 'text/html',
+  '.js': 'text/javascript',
+  '.css': 'text/css',
+  '.json': 'application/json',
+  '.wasm': 'application/wasm',
+  '.jpg': 'image/jpeg',
+  '.png': 'image/png',
+  '.svg': 'image/svg+xml',
 };
 let browser: Browser;
 let base = '';
@@ -47,14 +56,16 @@ beforeAll(async () => {
   process.env.STYLEGRAPH_WEIGHTS_MIRROR = mirrorBase;
   process.env.STYLEGRAPH_CACHE = cache;
   server = await preview({
-    configFile: new URL('../../vite.config.ts', import.meta.url).pathname, preview: { port: 0, host: '127.0.0.1' },
+    configFile: new URL('../../vite.config.ts', import.meta.url).pathname,
+    preview: { port: 0, host: '127.0.0.1' },
     // E2E_DIST=folder serves another build (as tests/e2e/editor.ts does).
     ...(process.env.E2E_DIST ? { build: { outDir: process.env.E2E_DIST } } : {}),
   });
   base = server.resolvedUrls!.local[0]!;
   staticServer = createServer((req, res) => {
     const path = normalize(join(dist, decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)));
-    const file = path.startsWith(dist) && existsSync(path) && statSync(path).isDirectory() ? join(path, 'index.html') : path;
+    const file =
+      path.startsWith(dist) && existsSync(path) && statSync(path).isDirectory() ? join(path, 'index.html') : path;
     if (!file.startsWith(dist) || !existsSync(file)) return res.writeHead(404).end();
     res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' });
     res.end(readFileSync(file));
@@ -63,7 +74,15 @@ beforeAll(async () => {
   staticBase = `http://127.0.0.1:${(staticServer.address() as AddressInfo).port}/`;
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 });
 afterAll(async () => {
@@ -74,21 +93,45 @@ afterAll(async () => {
 });
 
 async function ready(page: Page) {
-  await page.waitForFunction(() => !(document.querySelector('[data-test=run]') as HTMLButtonElement | null)?.disabled, null, { timeout: 60_000 });
+  await page.waitForFunction(
+    () => !(document.querySelector('[data-test=run]') as HTMLButtonElement | null)?.disabled,
+    null,
+    { timeout: 60_000 },
+  );
 }
 
 const status = (page: Page) => page.textContent('[data-test=status]');
 const finished = (page: Page) =>
-  page.waitForFunction(() => /^(done|stopped|failed)/.test(document.querySelector('[data-test=status]')?.textContent ?? ''), null, { timeout: 180_000 });
+  page.waitForFunction(
+    () => /^(done|stopped|failed)/.test(document.querySelector('[data-test=status]')?.textContent ?? ''),
+    null,
+    { timeout: 180_000 },
+  );
 /** The output image's pixels, from the run store. */
 const pixels = (page: Page) =>
-  page.evaluate(() => Array.from((window as unknown as { stylegraph: { run: { output: { data: Uint8ClampedArray } | null } } }).stylegraph.run.output!.data));
+  page.evaluate(() =>
+    Array.from(
+      (window as unknown as { stylegraph: { run: { output: { data: Uint8ClampedArray } | null } } }).stylegraph.run
+        .output!.data,
+    ),
+  );
 const states = (page: Page) =>
-  page.$$eval('[data-test=weights-needed] > li', (lis) => lis.map((li) => [li.getAttribute('data-weights'), li.querySelector('[data-test=weights-state]')?.textContent?.trim()]));
+  page.$$eval('[data-test=weights-needed] > li', (lis) =>
+    lis.map((li) => [
+      li.getAttribute('data-weights'),
+      li.querySelector('[data-test=weights-state]')?.textContent?.trim(),
+    ]),
+  );
 
 async function runOnce(page: Page): Promise<number[]> {
   await page.click('[data-test=run]');
-  await page.waitForFunction(() => !/^(done|stopped|failed)/.test(document.querySelector('[data-test=status]')?.textContent ?? ''), null, { timeout: 10_000 }).catch(() => {});
+  await page
+    .waitForFunction(
+      () => !/^(done|stopped|failed)/.test(document.querySelector('[data-test=status]')?.textContent ?? ''),
+      null,
+      { timeout: 10_000 },
+    )
+    .catch(() => {});
   await finished(page);
   expect(await status(page)).toMatch(/^done/);
   return pixels(page);
@@ -102,12 +145,25 @@ describe('pretrained weights in the editor', () => {
     const pageRequests: string[] = [];
     page.on('request', (r) => pageRequests.push(r.url()));
     await page.goto(`${base}?preset=adain.json&backend=wasm&size=32&fresh`);
-    await page.waitForFunction(() => !(document.querySelector('[data-test=run]') as HTMLButtonElement | null)?.disabled, null, { timeout: 60_000 });
+    await page.waitForFunction(
+      () => !(document.querySelector('[data-test=run]') as HTMLButtonElement | null)?.disabled,
+      null,
+      { timeout: 60_000 },
+    );
     // The list fills in once the worker has said which weights it holds (it can come after Run is enabled).
-    await page.waitForFunction(() => document.querySelectorAll('[data-test=weights-needed] > li [data-test=weights-state]').length === 2, null, { timeout: 30_000 });
+    await page.waitForFunction(
+      () => document.querySelectorAll('[data-test=weights-needed] > li [data-test=weights-state]').length === 2,
+      null,
+      { timeout: 30_000 },
+    );
 
-    expect(await states(page)).toEqual([['vgg_normalised', 'random'], ['adain-decoder', 'random']]);
-    expect(await page.textContent('[data-weights=vgg_normalised]')).toMatch(/76\.4 MiB · MIT \(pytorch-AdaIN\) · github\.com/);
+    expect(await states(page)).toEqual([
+      ['vgg_normalised', 'random'],
+      ['adain-decoder', 'random'],
+    ]);
+    expect(await page.textContent('[data-weights=vgg_normalised]')).toMatch(
+      /76\.4 MiB · MIT \(pytorch-AdaIN\) · github\.com/,
+    );
 
     // With random weights: the banner names both networks and what to load.
     const random = await runOnce(page);
@@ -116,7 +172,9 @@ describe('pretrained weights in the editor', () => {
     expect(banner).toMatch(/Decoder \(decoder\): load adain-decoder/);
     await page.locator('.weights').screenshot({ path: `${shots}weights-panel-missing.png` });
     await page.locator('.output').screenshot({ path: `${shots}output-random-weights.png` });
-    expect(await page.textContent('[data-test=weights-via]')).toBe(`Get goes through the editor's server (mirror ${mirrorBase}).`);
+    expect(await page.textContent('[data-test=weights-via]')).toBe(
+      `Get goes through the editor's server (mirror ${mirrorBase}).`,
+    );
 
     for (const name of ['vgg_normalised', 'adain-decoder']) {
       await page.click(`[data-weights="${name}"] [data-test=weights-get]`);
@@ -128,14 +186,29 @@ describe('pretrained weights in the editor', () => {
     // The server fetched them (into the CLI's cache); the page itself never asked the mirror.
     expect(mirrorHits).toEqual(['/weights/vgg_normalised.pth', '/weights/decoder.pth']);
     expect(pageRequests.filter((u) => u.startsWith(mirrorBase))).toEqual([]);
-    expect(readdirSync(cache).filter((f) => f.endsWith('.pth')).map((f) => f.replace(/^[0-9a-f]+-/, '')).sort()).toEqual(['decoder.pth', 'vgg_normalised.pth']);
+    expect(
+      readdirSync(cache)
+        .filter((f) => f.endsWith('.pth'))
+        .map((f) => f.replace(/^[0-9a-f]+-/, ''))
+        .sort(),
+    ).toEqual(['decoder.pth', 'vgg_normalised.pth']);
 
     // The worker has them before the next run starts (the page reads them from IndexedDB and hands them to the
     // sandboxed worker, which checks their sha256: 90 MB on a shared machine can take a few seconds).
-    await expect.poll(() => page.evaluate(() => (window as unknown as { stylegraph: { run: { weights: string[] } } }).stylegraph.run.weights.sort()), { timeout: 30_000 }).toEqual(['adain-decoder', 'vgg_normalised']);
+    await expect
+      .poll(
+        () =>
+          page.evaluate(() =>
+            (window as unknown as { stylegraph: { run: { weights: string[] } } }).stylegraph.run.weights.sort(),
+          ),
+        { timeout: 30_000 },
+      )
+      .toEqual(['adain-decoder', 'vgg_normalised']);
     const trained = await runOnce(page);
     expect(await page.locator('[data-test=random-weights]').count()).toBe(0);
-    expect(await page.textContent('[data-test=run-weights]')).toContain(`Decoder: adain-decoder from ${mirrorBase}decoder.pth (cached)`);
+    expect(await page.textContent('[data-test=run-weights]')).toContain(
+      `Decoder: adain-decoder from ${mirrorBase}decoder.pth (cached)`,
+    );
     expect(trained.length).toBe(random.length);
     const meanDiff = trained.reduce((a, v, i) => a + Math.abs(v - random[i]!), 0) / trained.length;
     expect(meanDiff).toBeGreaterThan(5);
@@ -145,7 +218,12 @@ describe('pretrained weights in the editor', () => {
     // The browser's cache keeps them across a reload.
     await page.reload();
     await page.waitForSelector('[data-test=weights-needed]');
-    await expect.poll(() => states(page)).toEqual([['vgg_normalised', 'cached'], ['adain-decoder', 'cached']]);
+    await expect
+      .poll(() => states(page))
+      .toEqual([
+        ['vgg_normalised', 'cached'],
+        ['adain-decoder', 'cached'],
+      ]);
     expect(errors).toEqual([]);
     await page.close();
   }, 400_000);
@@ -155,15 +233,22 @@ describe('pretrained weights in the editor', () => {
     const page = await context.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(`${staticBase}?preset=adain.json&backend=wasm&size=32&weightsMirror=${encodeURIComponent(mirrorBase)}`);
+    await page.goto(
+      `${staticBase}?preset=adain.json&backend=wasm&size=32&weightsMirror=${encodeURIComponent(mirrorBase)}`,
+    );
     await ready(page);
     expect(await page.textContent('[data-test=weights-via]')).toMatch(/No editor server/);
     expect(await page.inputValue('[data-test=weights-mirror]')).toBe(mirrorBase);
     await page.click('[data-weights="adain-decoder"] [data-test=weights-get]');
     const failure = page.locator('[data-weights="adain-decoder"] [data-test=weights-failure]');
-    await expect.poll(() => failure.textContent(), { timeout: 20_000 }).toMatch(new RegExp(`could not download ${mirrorBase}decoder\\.pth.*no CORS header`));
+    await expect
+      .poll(() => failure.textContent(), { timeout: 20_000 })
+      .toMatch(new RegExp(`could not download ${mirrorBase}decoder\\.pth.*no CORS header`));
     await page.locator('.weights').screenshot({ path: `${shots}weights-panel-static.png` });
-    const [chooser] = await Promise.all([page.waitForEvent('filechooser'), failure.locator('button', { hasText: 'Pick the file' }).click()]);
+    const [chooser] = await Promise.all([
+      page.waitForEvent('filechooser'),
+      failure.locator('button', { hasText: 'Pick the file' }).click(),
+    ]);
     await chooser.setFiles(new URL('../fixtures/decoder-tiny.pth', import.meta.url).pathname);
     await expect.poll(async () => Object.fromEntries(await states(page))['adain-decoder']).toBe('cached');
     // A checkpoint dropped on the node that needs it loads under that node's name, whatever the file is called.
@@ -172,9 +257,16 @@ describe('pretrained weights in the editor', () => {
       const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
       const dt = new DataTransfer();
       dt.items.add(new File([bytes], 'some-encoder.pth'));
-      document.querySelector('[data-node="enc_content"]')!.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+      document
+        .querySelector('[data-node="enc_content"]')!
+        .dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
     }, vgg);
-    await expect.poll(() => states(page)).toEqual([['vgg_normalised', 'cached'], ['adain-decoder', 'cached']]);
+    await expect
+      .poll(() => states(page))
+      .toEqual([
+        ['vgg_normalised', 'cached'],
+        ['adain-decoder', 'cached'],
+      ]);
     expect(await page.textContent('[data-weights=vgg_normalised]')).toContain('from some-encoder.pth');
     expect(errors).toEqual([]);
     await context.close();
@@ -193,11 +285,15 @@ describe('sharing a graph with a dropped image', () => {
       const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
       const dt = new DataTransfer();
       dt.items.add(new File([bytes], 'my painting.jpg', { type: 'image/jpeg' }));
-      document.querySelector('[data-node="style"]')!.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+      document
+        .querySelector('[data-node="style"]')!
+        .dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
     }, jpeg);
     await expect.poll(() => page.textContent('[data-node="style"]')).toContain('my_painting.jpg');
     await page.click('[data-test=share-link]');
-    await expect.poll(() => page.textContent('[data-test=share-uploads]')).toMatch(/Style painting \(my_painting\.jpg\)/);
+    await expect
+      .poll(() => page.textContent('[data-test=share-uploads]'))
+      .toMatch(/Style painting \(my_painting\.jpg\)/);
     await page.screenshot({ path: `${shots}share-uploads-dialog.png` });
     await page.click('[data-test=share-without]');
     await expect.poll(() => page.evaluate(() => navigator.clipboard.readText())).toMatch(/#graph=/);
@@ -208,7 +304,9 @@ describe('sharing a graph with a dropped image', () => {
     const other = await elsewhere.newPage();
     await other.goto(link.replace(/^https?:\/\/[^/]+\//, base).replace('/#', '/?backend=wasm&size=32#'));
     await other.waitForSelector('[data-node="style"]');
-    await expect.poll(() => other.textContent('[data-test=missing-uploads]')).toMatch(/Style painting needs an image: my_painting\.jpg was dropped in the browser this graph comes from/);
+    await expect
+      .poll(() => other.textContent('[data-test=missing-uploads]'))
+      .toMatch(/Style painting needs an image: my_painting\.jpg was dropped in the browser this graph comes from/);
     expect(await other.textContent('[data-node="style"] [data-test=needs-image]')).toMatch(/Needs an image/);
     await expect.poll(() => other.textContent('[data-test=why]')).toMatch(/"Style painting" needs an image/);
     expect(await other.locator('[data-test=run]').isDisabled()).toBe(true);
@@ -218,7 +316,9 @@ describe('sharing a graph with a dropped image', () => {
       const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
       const dt = new DataTransfer();
       dt.items.add(new File([bytes], 'mine.jpg', { type: 'image/jpeg' }));
-      document.querySelector('[data-node="style"]')!.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+      document
+        .querySelector('[data-node="style"]')!
+        .dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
     }, jpeg);
     await expect.poll(() => other.locator('[data-test=missing-uploads]').count()).toBe(0);
     await Promise.all([elsewhere.close(), context.close()]);

@@ -28,11 +28,24 @@ const swirls = join(root, 'presets/images/swirls.jpg');
 // ---- an independent description of the IPv4 ranges, as 32-bit numbers ------------------------------------
 
 const RANGES: [number, number][] = [
-  ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12],
-  ['192.0.0.0', 24], ['192.0.2.0', 24], ['192.88.99.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15],
-  ['198.51.100.0', 24], ['203.0.113.0', 24], ['224.0.0.0', 4], ['240.0.0.0', 4],
+  ['0.0.0.0', 8],
+  ['10.0.0.0', 8],
+  ['100.64.0.0', 10],
+  ['127.0.0.0', 8],
+  ['169.254.0.0', 16],
+  ['172.16.0.0', 12],
+  ['192.0.0.0', 24],
+  ['192.0.2.0', 24],
+  ['192.88.99.0', 24],
+  ['192.168.0.0', 16],
+  ['198.18.0.0', 15],
+  ['198.51.100.0', 24],
+  ['203.0.113.0', 24],
+  ['224.0.0.0', 4],
+  ['240.0.0.0', 4],
 ].map(([a, bits]) => [(a as string).split('.').reduce((n, x) => n * 256 + Number(x), 0), bits as number]);
-const inRanges = (n: number) => RANGES.some(([net, bits]) => Math.floor(n / 2 ** (32 - bits)) === Math.floor(net / 2 ** (32 - bits)));
+const inRanges = (n: number) =>
+  RANGES.some(([net, bits]) => Math.floor(n / 2 ** (32 - bits)) === Math.floor(net / 2 ** (32 - bits)));
 const quad = (n: number) => [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255];
 const hex4 = (n: number) => `${(n >>> 16).toString(16)}:${(n & 0xffff).toString(16)}`;
 
@@ -40,48 +53,120 @@ const hex4 = (n: number) => `${(n >>> 16).toString(16)}:${(n & 0xffff).toString(
 function spellings(n: number): string[] {
   const [a, b, c, d] = quad(n) as [number, number, number, number];
   const dotted = `${a}.${b}.${c}.${d}`;
-  const inverted = (~n) >>> 0;
+  const inverted = ~n >>> 0;
   const pad = (x: number) => x.toString(16).padStart(4, '0');
   return [
-    dotted, String(n), `0x${n.toString(16)}`, `0${n.toString(8)}`,
-    `${a}.${(b << 16) | (c << 8) | d}`, `${a}.${b}.${(c << 8) | d}`,
-    `0${a.toString(8)}.${b}.${c}.0x${d.toString(16)}`, `0x${a.toString(16)}.0x${b.toString(16)}.${c}.${d}`,
+    dotted,
+    String(n),
+    `0x${n.toString(16)}`,
+    `0${n.toString(8)}`,
+    `${a}.${(b << 16) | (c << 8) | d}`,
+    `${a}.${b}.${(c << 8) | d}`,
+    `0${a.toString(8)}.${b}.${c}.0x${d.toString(16)}`,
+    `0x${a.toString(16)}.0x${b.toString(16)}.${c}.${d}`,
     // IPv4-mapped, every way round
-    `::ffff:${dotted}`, `::ffff:${hex4(n)}`, `[::ffff:${hex4(n)}]`, `0:0:0:0:0:ffff:${dotted}`, `[0:0:0:0:0:FFFF:${dotted}]`,
-    `0000:0000:0000:0000:0000:ffff:${pad(n >>> 16)}:${pad(n & 0xffff)}`, `::FFFF:${hex4(n).toUpperCase()}`, `::ffff:0:${hex4(n)}`,
+    `::ffff:${dotted}`,
+    `::ffff:${hex4(n)}`,
+    `[::ffff:${hex4(n)}]`,
+    `0:0:0:0:0:ffff:${dotted}`,
+    `[0:0:0:0:0:FFFF:${dotted}]`,
+    `0000:0000:0000:0000:0000:ffff:${pad(n >>> 16)}:${pad(n & 0xffff)}`,
+    `::FFFF:${hex4(n).toUpperCase()}`,
+    `::ffff:0:${hex4(n)}`,
     // compatible, NAT64, 6to4, Teredo
-    `::${dotted}`, `::${hex4(n)}`, `64:ff9b::${dotted}`, `64:FF9B::${hex4(n)}`, `0064:ff9b:0:0:0:0:${hex4(n)}`,
-    `2002:${hex4(n)}::`, `2002:${hex4(n)}:1:2:3:4:5`, `2001:0:4136:e378:8000:63bf:${hex4(inverted)}`,
+    `::${dotted}`,
+    `::${hex4(n)}`,
+    `64:ff9b::${dotted}`,
+    `64:FF9B::${hex4(n)}`,
+    `0064:ff9b:0:0:0:0:${hex4(n)}`,
+    `2002:${hex4(n)}::`,
+    `2002:${hex4(n)}:1:2:3:4:5`,
+    `2001:0:4136:e378:8000:63bf:${hex4(inverted)}`,
   ];
 }
 
 describe('the address rule parses first, then decides', () => {
   it('refuses a table of spellings of loopback, private, link-local and other non-public addresses, saying which', () => {
     const refused: [string, RegExp][] = [
-      ['127.0.0.1', /loopback \(127\/8\)/], ['127.1', /loopback/], ['2130706433', /loopback/], ['0x7f.1', /loopback/],
-      ['0177.0.0.1', /loopback/], ['0x7f000001', /loopback/], ['127.0.0.1.', /loopback/], ['017700000001', /loopback/],
-      ['::1', /loopback \(::1\)/], ['0:0:0:0:0:0:0:1', /loopback/], ['[::1]', /loopback/], ['::0001', /loopback/],
-      ['::', /unspecified/], ['0.0.0.0', /unspecified/], ['0', /unspecified/],
-      ['::ffff:7f00:1', /IPv4-mapped form of 127.0.0.1, loopback/], ['[0:0:0:0:0:ffff:127.0.0.1]', /IPv4-mapped form of 127.0.0.1/],
-      ['::FFFF:A9FE:A9FE', /IPv4-mapped form of 169.254.169.254, link-local/], ['::ffff:0:7f00:1', /IPv4-translated form of 127.0.0.1/],
-      ['::7f00:1', /IPv4-compatible form of 127.0.0.1/], ['::10.0.0.1', /IPv4-compatible form of 10.0.0.1, private/],
-      ['64:ff9b::7f00:1', /NAT64 form of 127.0.0.1/], ['64:ff9b::192.168.0.1', /NAT64 form of 192.168.0.1/],
-      ['64:ff9b:1::1.2.3.4', /local-use NAT64/], ['2002:7f00:1::', /6to4 form of 127.0.0.1/], ['2002:a00:1:ffff::1', /6to4 form of 10.0.0.1/],
+      ['127.0.0.1', /loopback \(127\/8\)/],
+      ['127.1', /loopback/],
+      ['2130706433', /loopback/],
+      ['0x7f.1', /loopback/],
+      ['0177.0.0.1', /loopback/],
+      ['0x7f000001', /loopback/],
+      ['127.0.0.1.', /loopback/],
+      ['017700000001', /loopback/],
+      ['::1', /loopback \(::1\)/],
+      ['0:0:0:0:0:0:0:1', /loopback/],
+      ['[::1]', /loopback/],
+      ['::0001', /loopback/],
+      ['::', /unspecified/],
+      ['0.0.0.0', /unspecified/],
+      ['0', /unspecified/],
+      ['::ffff:7f00:1', /IPv4-mapped form of 127.0.0.1, loopback/],
+      ['[0:0:0:0:0:ffff:127.0.0.1]', /IPv4-mapped form of 127.0.0.1/],
+      ['::FFFF:A9FE:A9FE', /IPv4-mapped form of 169.254.169.254, link-local/],
+      ['::ffff:0:7f00:1', /IPv4-translated form of 127.0.0.1/],
+      ['::7f00:1', /IPv4-compatible form of 127.0.0.1/],
+      ['::10.0.0.1', /IPv4-compatible form of 10.0.0.1, private/],
+      ['64:ff9b::7f00:1', /NAT64 form of 127.0.0.1/],
+      ['64:ff9b::192.168.0.1', /NAT64 form of 192.168.0.1/],
+      ['64:ff9b:1::1.2.3.4', /local-use NAT64/],
+      ['2002:7f00:1::', /6to4 form of 127.0.0.1/],
+      ['2002:a00:1:ffff::1', /6to4 form of 10.0.0.1/],
       ['2001:0:4136:e378:8000:63bf:80ff:fffe', /Teredo form of 127.0.0.1/],
-      ['10.1.2.3', /private \(10\/8\)/], ['172.16.0.1', /private \(172.16\/12\)/], ['172.31.255.255', /private/], ['192.168.1.1', /private/],
-      ['169.254.169.254', /link-local/], ['100.64.0.1', /carrier-grade NAT/], ['100.127.255.255', /carrier-grade NAT/],
-      ['198.18.0.1', /benchmarking/], ['198.19.255.255', /benchmarking/], ['192.0.2.1', /documentation/], ['203.0.113.9', /documentation/],
-      ['198.51.100.1', /documentation/], ['224.0.0.1', /multicast/], ['239.255.255.250', /multicast/], ['255.255.255.255', /broadcast/],
-      ['240.0.0.1', /reserved/], ['192.0.0.170', /IETF protocol/],
-      ['fe80::1', /link-local \(fe80::\/10\)/], ['FE80::1%eth0', /link-local/], ['[fe80::1%25eth0]', /link-local/], ['febf::1', /link-local/],
-      ['fec0::1', /site-local/], ['fc00::1', /unique local/], ['fd12:3456::1', /unique local/], ['ff02::1', /multicast/],
-      ['2001:db8::1', /documentation/], ['100::1', /discard-only/], ['2001:2::1', /benchmarking/], ['4000::1', /reserved/],
-      ['hello', /not an IP address/], ['1.2.3.4.5', /not an IP address/], ['::ffff:1.2.3', /not an IP address/], ['1::2::3', /not an IP address/],
-      ['256.1.1.1', /not an IP address/], ['08.1.1.1', /not an IP address/],
+      ['10.1.2.3', /private \(10\/8\)/],
+      ['172.16.0.1', /private \(172.16\/12\)/],
+      ['172.31.255.255', /private/],
+      ['192.168.1.1', /private/],
+      ['169.254.169.254', /link-local/],
+      ['100.64.0.1', /carrier-grade NAT/],
+      ['100.127.255.255', /carrier-grade NAT/],
+      ['198.18.0.1', /benchmarking/],
+      ['198.19.255.255', /benchmarking/],
+      ['192.0.2.1', /documentation/],
+      ['203.0.113.9', /documentation/],
+      ['198.51.100.1', /documentation/],
+      ['224.0.0.1', /multicast/],
+      ['239.255.255.250', /multicast/],
+      ['255.255.255.255', /broadcast/],
+      ['240.0.0.1', /reserved/],
+      ['192.0.0.170', /IETF protocol/],
+      ['fe80::1', /link-local \(fe80::\/10\)/],
+      ['FE80::1%eth0', /link-local/],
+      ['[fe80::1%25eth0]', /link-local/],
+      ['febf::1', /link-local/],
+      ['fec0::1', /site-local/],
+      ['fc00::1', /unique local/],
+      ['fd12:3456::1', /unique local/],
+      ['ff02::1', /multicast/],
+      ['2001:db8::1', /documentation/],
+      ['100::1', /discard-only/],
+      ['2001:2::1', /benchmarking/],
+      ['4000::1', /reserved/],
+      ['hello', /not an IP address/],
+      ['1.2.3.4.5', /not an IP address/],
+      ['::ffff:1.2.3', /not an IP address/],
+      ['1::2::3', /not an IP address/],
+      ['256.1.1.1', /not an IP address/],
+      ['08.1.1.1', /not an IP address/],
     ];
     for (const [address, why] of refused) expect(addressProblem(address), address).toMatch(why);
-    for (const address of ['93.184.216.34', '8.8.8.8', '172.32.0.1', '100.128.0.1', '198.20.0.1', '1.1.1.1', '2606:4700::1111',
-      '[2606:4700:4700::1111]', '::ffff:8.8.8.8', '::ffff:808:808', '64:ff9b::8.8.8.8', '2002:808:808::1', '2a00:1450:4001:81a::200e'])
+    for (const address of [
+      '93.184.216.34',
+      '8.8.8.8',
+      '172.32.0.1',
+      '100.128.0.1',
+      '198.20.0.1',
+      '1.1.1.1',
+      '2606:4700::1111',
+      '[2606:4700:4700::1111]',
+      '::ffff:8.8.8.8',
+      '::ffff:808:808',
+      '64:ff9b::8.8.8.8',
+      '2002:808:808::1',
+      '2a00:1450:4001:81a::200e',
+    ])
       expect(addressProblem(address), address).toBeNull();
   });
 
@@ -100,8 +185,9 @@ describe('the address rule parses first, then decides', () => {
   });
 
   it('refuses every spelling of every non-public IPv4 address: plain, mapped, compatible, NAT64, 6to4, Teredo (property)', () => {
-    const nonPublic = fc.constantFrom(...RANGES).chain(([net, bits]) =>
-      fc.integer({ min: 0, max: 2 ** (32 - bits) - 1 }).map((host) => net + host));
+    const nonPublic = fc
+      .constantFrom(...RANGES)
+      .chain(([net, bits]) => fc.integer({ min: 0, max: 2 ** (32 - bits) - 1 }).map((host) => net + host));
     fc.assert(
       fc.property(nonPublic, (n) => {
         for (const s of spellings(n)) {
@@ -115,9 +201,12 @@ describe('the address rule parses first, then decides', () => {
 
   it('allows every spelling of a public IPv4 address (property)', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 2 ** 32 - 1 }).filter((n) => !inRanges(n)), (n) => {
-        for (const s of spellings(n)) expect(addressProblem(s), s).toBeNull();
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: 2 ** 32 - 1 }).filter((n) => !inRanges(n)),
+        (n) => {
+          for (const s of spellings(n)) expect(addressProblem(s), s).toBeNull();
+        },
+      ),
       { numRuns: 500 },
     );
   });
@@ -163,22 +252,43 @@ afterAll(async () => {
 
 /** The same loopback server, in the spellings a careful attacker tries after `127.0.0.1`. */
 const loopbackUrls = () => [
-  `http://[::ffff:7f00:1]:${port}/a.jpg`, `http://[0:0:0:0:0:ffff:127.0.0.1]:${port}/a.jpg`, `http://[::ffff:127.0.0.1]:${port}/a.jpg`,
-  `http://[::FFFF:7F00:0001]:${port}/a.jpg`, `http://[0000:0000:0000:0000:0000:ffff:7f00:0001]:${port}/a.jpg`,
-  `http://[::127.0.0.1]:${port}/a.jpg`, `http://[64:ff9b::7f00:1]:${port}/a.jpg`, `http://[2002:7f00:1::1]:${port}/a.jpg`,
-  `http://127.1:${port}/a.jpg`, `http://2130706433:${port}/a.jpg`, `http://0x7f.1:${port}/a.jpg`, `http://0177.0.0.1:${port}/a.jpg`,
-  `http://[::1]:${port}/a.jpg`, `http://localhost:${port}/a.jpg`, `http://127.0.0.1.:${port}/a.jpg`,
+  `http://[::ffff:7f00:1]:${port}/a.jpg`,
+  `http://[0:0:0:0:0:ffff:127.0.0.1]:${port}/a.jpg`,
+  `http://[::ffff:127.0.0.1]:${port}/a.jpg`,
+  `http://[::FFFF:7F00:0001]:${port}/a.jpg`,
+  `http://[0000:0000:0000:0000:0000:ffff:7f00:0001]:${port}/a.jpg`,
+  `http://[::127.0.0.1]:${port}/a.jpg`,
+  `http://[64:ff9b::7f00:1]:${port}/a.jpg`,
+  `http://[2002:7f00:1::1]:${port}/a.jpg`,
+  `http://127.1:${port}/a.jpg`,
+  `http://2130706433:${port}/a.jpg`,
+  `http://0x7f.1:${port}/a.jpg`,
+  `http://0177.0.0.1:${port}/a.jpg`,
+  `http://[::1]:${port}/a.jpg`,
+  `http://localhost:${port}/a.jpg`,
+  `http://127.0.0.1.:${port}/a.jpg`,
 ];
 
 function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile('node', ['scripts/stylegraph.mjs', ...args], { cwd: root, timeout: 60_000, env: { ...process.env, STYLEGRAPH_CACHE: join(tmp, 'cache'), STYLEGRAPH_CONFIG_DIR: join(tmp, 'config') } },
-      (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }));
+    execFile(
+      'node',
+      ['scripts/stylegraph.mjs', ...args],
+      {
+        cwd: root,
+        timeout: 60_000,
+        env: { ...process.env, STYLEGRAPH_CACHE: join(tmp, 'cache'), STYLEGRAPH_CONFIG_DIR: join(tmp, 'config') },
+      },
+      (err, stdout, stderr) =>
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
+    );
   });
 }
 
 function doc(name: string, source: string): string {
-  const d = JSON.parse(readFileSync(join(root, 'presets/gatys.json'), 'utf8')) as { nodes: { id: string; params: Record<string, unknown> }[] };
+  const d = JSON.parse(readFileSync(join(root, 'presets/gatys.json'), 'utf8')) as {
+    nodes: { id: string; params: Record<string, unknown> }[];
+  };
   d.nodes.find((n) => n.id === 'content')!.params.source = source;
   mkdirSync(join(tmp, 'docs'), { recursive: true });
   const path = join(tmp, 'docs', name);
@@ -191,9 +301,18 @@ describe('image sources: a mapped or odd spelling of loopback is refused with --
     requests = [];
     const remote = documentAccess(join(tmp, 'doc.json'), { remote: { any: true, hosts: [], privateNetwork: false } });
     for (const url of loopbackUrls()) {
-      expect(await remote.decode(url).then(() => 'fetched', (e: Error) => e.message), url).toMatch(/not a public address: .*loopback.*--allow-private-network/);
+      expect(
+        await remote.decode(url).then(
+          () => 'fetched',
+          (e: Error) => e.message,
+        ),
+        url,
+      ).toMatch(/not a public address: .*loopback.*--allow-private-network/);
       // validate says the same for a literal, without fetching (a name is checked when it is resolved).
-      const said = sourceProblem(url, { ...documentSourceAccess(tmp), remote: { any: true, hosts: [], privateNetwork: false } });
+      const said = sourceProblem(url, {
+        ...documentSourceAccess(tmp),
+        remote: { any: true, hosts: [], privateNetwork: false },
+      });
       if (url.includes('localhost')) expect(said).toBeNull();
       else expect(said, url).toMatch(/not a public address: .*loopback/);
     }
@@ -209,15 +328,35 @@ describe('image sources: a mapped or odd spelling of loopback is refused with --
       const file = doc('mapped.json', url);
       const plan = await cli('plan', file, '--size', '32', '--style', swirls, '--allow-remote');
       expect(plan.code, plan.stderr).toBe(2);
-      expect(plan.stderr).toMatch(/::ffff:7f00:1 is not a public address: IPv4-mapped form of 127.0.0.1, loopback \(127\/8\); fetching from the local network needs --allow-private-network/);
+      expect(plan.stderr).toMatch(
+        /::ffff:7f00:1 is not a public address: IPv4-mapped form of 127.0.0.1, loopback \(127\/8\); fetching from the local network needs --allow-private-network/,
+      );
       expect(plan.stderr).not.toMatch(/\n\s+at .+:\d+:\d+/);
     }
-    const submit = await cli('submit', doc('mapped.json', `http://[::ffff:7f00:1]:${port}/a.jpg`), '--style', swirls, '--allow-remote', '--redis', 'redis://127.0.0.1:1', '--detach');
+    const submit = await cli(
+      'submit',
+      doc('mapped.json', `http://[::ffff:7f00:1]:${port}/a.jpg`),
+      '--style',
+      swirls,
+      '--allow-remote',
+      '--redis',
+      'redis://127.0.0.1:1',
+      '--detach',
+    );
     expect(submit.code, submit.stderr).toBe(2);
     expect(submit.stderr).toMatch(/IPv4-mapped form of 127.0.0.1/);
     expect(requests).toEqual([]);
     // The same document with both flags is fetched, so the refusals above could have failed.
-    const both = await cli('plan', doc('mapped.json', `http://[::ffff:7f00:1]:${port}/a.jpg`), '--size', '32', '--style', swirls, '--allow-remote', '--allow-private-network');
+    const both = await cli(
+      'plan',
+      doc('mapped.json', `http://[::ffff:7f00:1]:${port}/a.jpg`),
+      '--size',
+      '32',
+      '--style',
+      swirls,
+      '--allow-remote',
+      '--allow-private-network',
+    );
     expect(both.code, both.stderr).toBe(0);
     expect(requests).toEqual(['/a.jpg']);
   }, 120_000);
@@ -227,17 +366,24 @@ describe('weight downloads: only a mirror the user names may be on the local net
   it('a download through the checked fetch refuses a loopback literal in any spelling and a name that resolves to one', async () => {
     requests = [];
     const get = checkedFetch(weightsAddressPolicy(null));
-    for (const url of loopbackUrls()) await expect(get(url), url).rejects.toThrow(/not a public address: .*loopback.*mirror you name/);
+    for (const url of loopbackUrls())
+      await expect(get(url), url).rejects.toThrow(/not a public address: .*loopback.*mirror you name/);
     expect(requests).toEqual([]);
     // The origin the user named is reached; a redirect from it to the loopback server in a mapped spelling is not.
     const named = checkedFetch(weightsAddressPolicy(`http://127.0.0.1:${port}/mirror/`));
     expect((await named(`http://127.0.0.1:${port}/mirror/x.pth`)).status).toBe(200);
     expect(requests).toEqual(['/mirror/x.pth']);
     requests = [];
-    for (const to of [`http://[::ffff:7f00:1]:${port}/stolen`, `http://[::ffff:127.0.0.1]:${port}/stolen`, `http://localhost:${port}/stolen`]) {
+    for (const to of [
+      `http://[::ffff:7f00:1]:${port}/stolen`,
+      `http://[::ffff:127.0.0.1]:${port}/stolen`,
+      `http://localhost:${port}/stolen`,
+    ]) {
       redirectTo = to;
       const viaMirror = checkedFetch(weightsAddressPolicy(`${redirectorOrigin}/weights/`));
-      await expect(viaMirror(`${redirectorOrigin}/weights/x.pth`), to).rejects.toThrow(/not a public address: .*loopback/);
+      await expect(viaMirror(`${redirectorOrigin}/weights/x.pth`), to).rejects.toThrow(
+        /not a public address: .*loopback/,
+      );
     }
     expect(requests).toEqual([]);
   });
@@ -247,19 +393,29 @@ describe('weight downloads: only a mirror the user names may be on the local net
     redirectTo = `http://[0:0:0:0:0:ffff:127.0.0.1]:${port}/stolen`;
     const entry = manifestEntry('adain-decoder')!;
     const io = { out: () => {}, err: () => {}, isTTY: false, cwd: tmp };
-    await expect(fetchWeights(entry, { dir: join(tmp, 'wcache'), mirror: { url: `${redirectorOrigin}/weights/`, from: 'test' } }, io))
-      .rejects.toThrow(/IPv4-mapped form of 127.0.0.1, loopback/);
+    await expect(
+      fetchWeights(
+        entry,
+        { dir: join(tmp, 'wcache'), mirror: { url: `${redirectorOrigin}/weights/`, from: 'test' } },
+        io,
+      ),
+    ).rejects.toThrow(/IPv4-mapped form of 127.0.0.1, loopback/);
     expect(requests).toEqual([]);
   });
 
-  it('the editor\'s server refuses the same redirect (502) and the server behind it sees nothing', async () => {
+  it("the editor's server refuses the same redirect (502) and the server behind it sees nothing", async () => {
     requests = [];
     redirectTo = `http://[::ffff:7f00:1]:${port}/stolen`;
-    const middleware = weightsMiddleware({ cacheDir: () => join(tmp, 'dcache'), mirror: () => `${redirectorOrigin}/weights/` });
+    const middleware = weightsMiddleware({
+      cacheDir: () => join(tmp, 'dcache'),
+      mirror: () => `${redirectorOrigin}/weights/`,
+    });
     const app = createServer((req, res) => void middleware(req, res, () => res.writeHead(418).end()));
     await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
     try {
-      const res = await fetch(`http://127.0.0.1:${(app.address() as { port: number }).port}${WEIGHTS_ROUTE}/adain-decoder`);
+      const res = await fetch(
+        `http://127.0.0.1:${(app.address() as { port: number }).port}${WEIGHTS_ROUTE}/adain-decoder`,
+      );
       expect(res.status).toBe(502);
       expect(((await res.json()) as { error: string }).error).toMatch(/IPv4-mapped form of 127.0.0.1, loopback/);
     } finally {

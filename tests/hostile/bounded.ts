@@ -23,11 +23,24 @@ export function runCase(name: string, timeoutMs = 30_000): Promise<Measured> {
   return new Promise((resolve, reject) => {
     execFile(
       process.execPath,
-      ['--expose-gc', '--max-old-space-size=1024', '--stack-size=984', '--import', 'tsx', 'tests/hostile/run-case.ts', name],
+      [
+        '--expose-gc',
+        '--max-old-space-size=1024',
+        '--stack-size=984',
+        '--import',
+        'tsx',
+        'tests/hostile/run-case.ts',
+        name,
+      ],
       { cwd: root, timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 16 * 1024 * 1024 },
       (err, stdout, stderr) => {
         const line = stdout.trim().split('\n').at(-1);
-        if (err || !line) return reject(new Error(`case ${name} ${err?.killed ? `did not finish within ${timeoutMs} ms` : `crashed (${err?.code ?? 'no output'})`}: ${stderr.slice(-2000)}`));
+        if (err || !line)
+          return reject(
+            new Error(
+              `case ${name} ${err?.killed ? `did not finish within ${timeoutMs} ms` : `crashed (${err?.code ?? 'no output'})`}: ${stderr.slice(-2000)}`,
+            ),
+          );
         resolve(JSON.parse(line) as Measured);
       },
     );

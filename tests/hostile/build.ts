@@ -4,8 +4,16 @@ import { crc32 } from '../../src/codecs/png';
 /** Builders for hostile files: pickles, .pth checkpoints, safetensors headers, PNGs. Small inputs, large claims. */
 
 const enc = new TextEncoder();
-const u32le = (n: number) => { const b = new Uint8Array(4); new DataView(b.buffer).setUint32(0, n, true); return b; };
-const i32le = (n: number) => { const b = new Uint8Array(4); new DataView(b.buffer).setInt32(0, n, true); return b; };
+const u32le = (n: number) => {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setUint32(0, n, true);
+  return b;
+};
+const i32le = (n: number) => {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setInt32(0, n, true);
+  return b;
+};
 
 export function concat(parts: (Uint8Array | number[])[]): Uint8Array {
   const arrays = parts.map((p) => (p instanceof Uint8Array ? p : Uint8Array.from(p)));
@@ -27,7 +35,10 @@ export const P = {
   binpersid: [0x51],
   false: [0x89],
   int: (n: number) => concat([[0x4a], i32le(n)]),
-  str: (s: string) => { const b = enc.encode(s); return concat([[0x58], u32le(b.length), b]); },
+  str: (s: string) => {
+    const b = enc.encode(s);
+    return concat([[0x58], u32le(b.length), b]);
+  },
   global: (module: string, name: string) => concat([[0x63], enc.encode(`${module}\n${name}\n`)]),
   tupleOf: (...items: Uint8Array[]) => concat([[0x28], ...items, [0x74]]),
 };
@@ -47,8 +58,28 @@ export function stateDictPickle(tensors: TensorSpec[]): Uint8Array {
   for (const t of tensors) {
     parts.push(P.str(t.name));
     parts.push(P.global('torch._utils', '_rebuild_tensor_v2'));
-    const pid = P.tupleOf(P.str('storage'), P.global('torch', 'FloatStorage'), P.str(t.storage), P.str('cpu'), P.int(t.storageSize));
-    parts.push(concat([[0x28], pid, P.binpersid, P.int(t.offset), P.tupleOf(...t.shape.map(P.int)), P.tupleOf(...t.stride.map(P.int)), P.false, P.global('collections', 'OrderedDict'), P.tupleOf(), P.reduce, P.tuple]));
+    const pid = P.tupleOf(
+      P.str('storage'),
+      P.global('torch', 'FloatStorage'),
+      P.str(t.storage),
+      P.str('cpu'),
+      P.int(t.storageSize),
+    );
+    parts.push(
+      concat([
+        [0x28],
+        pid,
+        P.binpersid,
+        P.int(t.offset),
+        P.tupleOf(...t.shape.map(P.int)),
+        P.tupleOf(...t.stride.map(P.int)),
+        P.false,
+        P.global('collections', 'OrderedDict'),
+        P.tupleOf(),
+        P.reduce,
+        P.tuple,
+      ]),
+    );
     parts.push(Uint8Array.from(P.reduce), Uint8Array.from(P.setitem));
   }
   parts.push(Uint8Array.from(P.stop));
@@ -72,7 +103,9 @@ export function legacyPth(tensors: TensorSpec[], storages: Record<string, Float3
 
 /** A zip .pth (torch >= 1.6) whose storages are deflated (torch stores them, but a zip may compress). */
 export function zipPth(tensors: TensorSpec[], storages: Record<string, Uint8Array>): Uint8Array {
-  const files: Record<string, [Uint8Array, { level: 0 | 9 }]> = { 'archive/data.pkl': [stateDictPickle(tensors), { level: 0 }] };
+  const files: Record<string, [Uint8Array, { level: 0 | 9 }]> = {
+    'archive/data.pkl': [stateDictPickle(tensors), { level: 0 }],
+  };
   for (const [k, v] of Object.entries(storages)) files[`archive/data/${k}`] = [v, { level: 9 }];
   return zipSync(files);
 }
@@ -120,7 +153,13 @@ export function bigPng(width: number, height: number, extra: Uint8Array[] = []):
   v.setUint32(4, height);
   ihdr.set([8, 0, 0, 0, 0], 8); // 8-bit greyscale
   const rows = zlibOfZeros(height * (width + 1));
-  return concat([SIGNATURE, pngChunk('IHDR', ihdr), ...extra, pngChunk('IDAT', rows), pngChunk('IEND', new Uint8Array())]);
+  return concat([
+    SIGNATURE,
+    pngChunk('IHDR', ihdr),
+    ...extra,
+    pngChunk('IDAT', rows),
+    pngChunk('IEND', new Uint8Array()),
+  ]);
 }
 
 /** A 1 x 1 PNG with a stylegraph iTXt chunk whose compressed body is `body`. */

@@ -28,25 +28,51 @@ export const CASES: Record<string, Case> = {
   },
   /** 300k APPENDS: spreading them as arguments overflowed the call stack. */
   'pickle-appends': {
-    build: () => concat([P.proto, [0x5d, 0x28], ...Array.from({ length: 300_000 }, () => Uint8Array.from([0x4b, 1])), [0x65], P.stop]),
+    build: () =>
+      concat([
+        P.proto,
+        [0x5d, 0x28],
+        ...Array.from({ length: 300_000 }, () => Uint8Array.from([0x4b, 1])),
+        [0x65],
+        P.stop,
+      ]),
     run: (b) => (unpickle(b as Uint8Array, { globals: {} }).value as unknown[]).length,
   },
   /** A million nested tuples named as a global's module: describing them recursed until the stack overflowed. */
   'pickle-deep': {
-    build: () => concat([P.proto, new Uint8Array(1_000_000).fill(0x28), new Uint8Array(1_000_000).fill(0x74), P.str('system'), [0x93], P.stop]),
+    build: () =>
+      concat([
+        P.proto,
+        new Uint8Array(1_000_000).fill(0x28),
+        new Uint8Array(1_000_000).fill(0x74),
+        P.str('system'),
+        [0x93],
+        P.stop,
+      ]),
     run: (b) => unpickle(b as Uint8Array, { globals: {} }).value,
   },
   /** A few hundred bytes: one float viewed as 20000 x 20000 through stride 0 (1.6 GB). */
   'pth-stride0': {
-    build: () => legacyPth([{ name: 'w', storage: '0', storageSize: 1, offset: 0, shape: [20000, 20000], stride: [0, 0] }], { 0: new Float32Array(1) }),
+    build: () =>
+      legacyPth([{ name: 'w', storage: '0', storageSize: 1, offset: 0, shape: [20000, 20000], stride: [0, 0] }], {
+        0: new Float32Array(1),
+      }),
     run: (b) => readPth(b as Uint8Array).size,
   },
   /** One deflated 20 MB storage (about 20 KB of zip) referenced by 40 tensors: 40 inflations and 40 copies. */
   'pth-shared-40': {
-    build: () => zipPth(
-      Array.from({ length: 40 }, (_, i) => ({ name: `w${i}`, storage: '0', storageSize: 5_000_000, offset: 0, shape: [5_000_000], stride: [1] })),
-      { 0: new Uint8Array(20_000_000) },
-    ),
+    build: () =>
+      zipPth(
+        Array.from({ length: 40 }, (_, i) => ({
+          name: `w${i}`,
+          storage: '0',
+          storageSize: 5_000_000,
+          offset: 0,
+          shape: [5_000_000],
+          stride: [1],
+        })),
+        { 0: new Uint8Array(20_000_000) },
+      ),
     run: (b) => readPth(b as Uint8Array).size,
   },
   /** An 89 MB header listing 1.5 million tensors (2 GB once parsed). */
@@ -71,10 +97,15 @@ export const CASES: Record<string, Case> = {
   },
   /** A 5000-node graph in a share link of under 20 KB. */
   'link-5000-nodes': {
-    build: () => encodeLink(JSON.stringify({
-      format: 'stylegraph', version: 1, edges: [],
-      nodes: Array.from({ length: 5000 }, (_, i) => ({ id: `n${i}`, type: 'scalar' })),
-    })).fragment,
+    build: () =>
+      encodeLink(
+        JSON.stringify({
+          format: 'stylegraph',
+          version: 1,
+          edges: [],
+          nodes: Array.from({ length: 5000 }, (_, i) => ({ id: `n${i}`, type: 'scalar' })),
+        }),
+      ).fragment,
     run: (f) => {
       const r = parseDocument(decodeLink(f as string));
       if (!r.model) throw new Error(r.diagnostics.map((d) => d.message).join('; '));
@@ -97,13 +128,21 @@ export const CASES: Record<string, Case> = {
   },
   /** A manifest claiming 1 GiB in four variables (at the cap) whose files hold 8 bytes: refused before allocating. */
   'dl-claims-1gib': {
-    build: () => enc.encode(JSON.stringify(Object.fromEntries([0, 1, 2, 3].map((i) => [`v${i}`, { filename: `v${i}`, shape: [8192, 8192] }])))),
+    build: () =>
+      enc.encode(
+        JSON.stringify(
+          Object.fromEntries([0, 1, 2, 3].map((i) => [`v${i}`, { filename: `v${i}`, shape: [8192, 8192] }])),
+        ),
+      ),
     run: (b) => readDlCheckpoint(b as Uint8Array, async () => new Uint8Array(8)).then((d) => d.size),
   },
   /** A shape whose product is 2^120: refused by the cap while multiplying, before any file is asked for. */
   'dl-shape-2e120': {
     build: () => enc.encode(JSON.stringify({ w: { filename: 'w', shape: [2 ** 30, 2 ** 30, 2 ** 30, 2 ** 30] } })),
-    run: (b) => readDlCheckpoint(b as Uint8Array, async () => { throw new Error('a file was read'); }).then((d) => d.size),
+    run: (b) =>
+      readDlCheckpoint(b as Uint8Array, async () => {
+        throw new Error('a file was read');
+      }).then((d) => d.size),
   },
 };
 

@@ -1,5 +1,14 @@
 import { execFile, spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
@@ -19,13 +28,23 @@ mkdirSync(rescueDir);
 const env = { ...process.env, STYLEGRAPH_CACHE: join(tmp, 'cache'), TMPDIR: rescueDir };
 const images = ['--content', 'presets/images/astronaut.jpg', '--style', 'presets/images/swirls.jpg'];
 
-interface Ran { code: number; stdout: string; stderr: string; ms: number }
+interface Ran {
+  code: number;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
 
 function cli(...args: string[]): Promise<Ran> {
   const t0 = performance.now();
   return new Promise((resolve) => {
     execFile('node', ['scripts/stylegraph.mjs', ...args], { cwd: root, env }, (err, stdout, stderr) =>
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr, ms: performance.now() - t0 }),
+      resolve({
+        code: err ? (typeof err.code === 'number' ? err.code : 1) : 0,
+        stdout,
+        stderr,
+        ms: performance.now() - t0,
+      }),
     );
   });
 }
@@ -34,7 +53,16 @@ const noStack = (r: Ran) => expect(r.stderr).not.toMatch(/\n\s+at .+:\d+:\d+/);
 
 describe('hostile input: output paths are checked before the run starts', () => {
   it('refuses --out in a folder that does not exist, before starting the backend (it failed after the run)', async () => {
-    const r = await cli('run', 'presets/gatys.json', '--size', '24', '--steps', '2', '--out', join(tmp, 'missing', 'x.png'));
+    const r = await cli(
+      'run',
+      'presets/gatys.json',
+      '--size',
+      '24',
+      '--steps',
+      '2',
+      '--out',
+      join(tmp, 'missing', 'x.png'),
+    );
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/the folder .*missing does not exist/);
     expect(r.stderr).not.toMatch(/backend wasm/);
@@ -45,7 +73,18 @@ describe('hostile input: output paths are checked before the run starts', () => 
     const photo = join(tmp, 'photo.jpg');
     copyFileSync(join(root, 'presets/images/astronaut.jpg'), photo);
     const before = readFileSync(photo);
-    const r = await cli('run', 'presets/gatys.json', '--size', '24', '--steps', '1', '--content', photo, '--out', photo);
+    const r = await cli(
+      'run',
+      'presets/gatys.json',
+      '--size',
+      '24',
+      '--steps',
+      '1',
+      '--content',
+      photo,
+      '--out',
+      photo,
+    );
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/photo.jpg is an input of this run .*would overwrite it/);
     expect(readFileSync(photo).equals(before)).toBe(true);
@@ -74,7 +113,18 @@ describe('hostile input: output paths are checked before the run starts', () => 
     png.data.fill(128);
     writeFileSync(join(photos, 'a.png'), PNG.sync.write(png));
     const before = readFileSync(join(photos, 'a.png'));
-    const r = await cli('run', 'presets/gatys.json', '--size', '16', '--steps', '1', '--content', photos, '--out', photos);
+    const r = await cli(
+      'run',
+      'presets/gatys.json',
+      '--size',
+      '16',
+      '--steps',
+      '1',
+      '--content',
+      photos,
+      '--out',
+      photos,
+    );
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/a.png is an input of this run/);
     expect(readFileSync(join(photos, 'a.png')).equals(before)).toBe(true);
@@ -85,7 +135,21 @@ describe('hostile input: output paths are checked before the run starts', () => 
     mkdirSync(outDir);
     const r = await new Promise<Ran>((resolve) => {
       const t0 = performance.now();
-      const child = spawn('node', ['scripts/stylegraph.mjs', 'run', 'presets/gatys.json', '--size', '24', '--steps', '8', '--out', join(outDir, 'r.png')], { cwd: root, env });
+      const child = spawn(
+        'node',
+        [
+          'scripts/stylegraph.mjs',
+          'run',
+          'presets/gatys.json',
+          '--size',
+          '24',
+          '--steps',
+          '8',
+          '--out',
+          join(outDir, 'r.png'),
+        ],
+        { cwd: root, env },
+      );
       let [stdout, stderr, swapped] = ['', '', false];
       child.stdout.on('data', (d: Buffer) => (stdout += d));
       child.stderr.on('data', (d: Buffer) => {
@@ -119,8 +183,11 @@ describe('hostile input: output paths are checked before the run starts', () => 
 
 describe('hostile input: ids, checkpoints and terminal text', () => {
   it('refuses an output node with id "__proto__" (it exited 0 and wrote nothing)', async () => {
-    const doc = readFileSync(join(root, 'presets/gatys.json'), 'utf8').replace(/"output"(?=[,\n\s}])/g, (m, offset: number, all: string) =>
-      all.slice(Math.max(0, offset - 12), offset).includes('"type"') ? m : '"__proto__"');
+    const doc = readFileSync(join(root, 'presets/gatys.json'), 'utf8').replace(
+      /"output"(?=[,\n\s}])/g,
+      (m, offset: number, all: string) =>
+        all.slice(Math.max(0, offset - 12), offset).includes('"type"') ? m : '"__proto__"',
+    );
     expect(doc).toContain('"__proto__"');
     const graph = join(tmp, 'proto.json');
     writeFileSync(graph, doc);

@@ -64,7 +64,10 @@ beforeAll(async () => {
         res.writeHead(200, { 'content-type': 'application/octet-stream' });
         return endless(res, key, 200 * 2 ** 20);
       case 'endless-206': // a resume answered from the right offset, then a body with no end
-        res.writeHead(206, { 'content-range': `bytes ${/\d+/.exec(req.headers.range ?? '0')?.[0] ?? 0}-/*`, 'accept-ranges': 'bytes' });
+        res.writeHead(206, {
+          'content-range': `bytes ${/\d+/.exec(req.headers.range ?? '0')?.[0] ?? 0}-/*`,
+          'accept-ranges': 'bytes',
+        });
         return endless(res, key, 200 * 2 ** 20);
       case 'huge': // announces 10 GB, sends the first 64 KiB, then holds the connection
         res.writeHead(200, { 'content-length': String(10_000_000_000), 'accept-ranges': 'bytes' });
@@ -91,21 +94,52 @@ afterAll(() => {
   server.close();
 });
 
-interface Ran { code: number; stderr: string; cache: string; killed: boolean }
+interface Ran {
+  code: number;
+  stderr: string;
+  cache: string;
+  killed: boolean;
+}
 
-function fetchFrom(mode: string, name: string, env: Record<string, string> = {}, cache = mkdtempSync(join(tmp, 'cache-'))): Promise<Ran> {
-  const { STYLEGRAPH_WEIGHTS_MIRROR: _m, STYLEGRAPH_DOWNLOAD_MAX_BYTES: _a, STYLEGRAPH_DOWNLOAD_DEADLINE_S: _b, STYLEGRAPH_DOWNLOAD_STALL_S: _c, ...rest } = process.env;
+function fetchFrom(
+  mode: string,
+  name: string,
+  env: Record<string, string> = {},
+  cache = mkdtempSync(join(tmp, 'cache-')),
+): Promise<Ran> {
+  const {
+    STYLEGRAPH_WEIGHTS_MIRROR: _m,
+    STYLEGRAPH_DOWNLOAD_MAX_BYTES: _a,
+    STYLEGRAPH_DOWNLOAD_DEADLINE_S: _b,
+    STYLEGRAPH_DOWNLOAD_STALL_S: _c,
+    ...rest
+  } = process.env;
   return new Promise((resolve) => {
     execFile(
-      'node', ['scripts/stylegraph.mjs', 'weights', 'fetch', name],
-      { cwd: root, timeout: BOUND_MS, killSignal: 'SIGKILL', env: { ...rest, STYLEGRAPH_CACHE: cache, STYLEGRAPH_WEIGHTS_MIRROR: `${base}/${mode}/`, ...env } },
-      (err, _stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stderr, cache, killed: Boolean(err?.killed) }),
+      'node',
+      ['scripts/stylegraph.mjs', 'weights', 'fetch', name],
+      {
+        cwd: root,
+        timeout: BOUND_MS,
+        killSignal: 'SIGKILL',
+        env: { ...rest, STYLEGRAPH_CACHE: cache, STYLEGRAPH_WEIGHTS_MIRROR: `${base}/${mode}/`, ...env },
+      },
+      (err, _stdout, stderr) =>
+        resolve({
+          code: err ? (typeof err.code === 'number' ? err.code : 1) : 0,
+          stderr,
+          cache,
+          killed: Boolean(err?.killed),
+        }),
     );
   });
 }
 
 /** Every file in the cache folder with its size (the .part, the index, a cached file). */
-const onDisk = (dir: string) => (existsSync(dir) ? readdirSync(dir, { recursive: true, encoding: 'utf8' }).map((f) => ({ f, size: statSync(join(dir, f)).size })) : []);
+const onDisk = (dir: string) =>
+  existsSync(dir)
+    ? readdirSync(dir, { recursive: true, encoding: 'utf8' }).map((f) => ({ f, size: statSync(join(dir, f)).size }))
+    : [];
 const noStack = (r: Ran) => expect(r.stderr).not.toMatch(/\n\s+at .+:\d+:\d+/);
 
 describe('hostile downloads: weights fetch is bounded (issue 29 item 4)', () => {
@@ -113,7 +147,9 @@ describe('hostile downloads: weights fetch is bounded (issue 29 item 4)', () => 
     const r = await fetchFrom('endless', 'adain-decoder');
     expect(r.killed, `did not finish within ${BOUND_MS} ms`).toBe(false);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain(`the body ran past ${decoderCap} bytes (the manifest's size of adain-decoder plus 10 %); nothing was kept`);
+    expect(r.stderr).toContain(
+      `the body ran past ${decoderCap} bytes (the manifest's size of adain-decoder plus 10 %); nothing was kept`,
+    );
     noStack(r);
     expect(onDisk(r.cache).filter((x) => !x.f.endsWith('index.json') && x.size > 0)).toEqual([]);
     // The server was stopped soon after the cap: not the 200 MB it would have sent.
@@ -124,7 +160,9 @@ describe('hostile downloads: weights fetch is bounded (issue 29 item 4)', () => 
     const r = await fetchFrom('endless', 'microast-modulator');
     expect(r.killed).toBe(false);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain(`the body ran past ${modulator.sizeBytes} bytes (the size the manifest gives this file)`);
+    expect(r.stderr).toContain(
+      `the body ran past ${modulator.sizeBytes} bytes (the size the manifest gives this file)`,
+    );
     expect(onDisk(r.cache).filter((x) => !x.f.endsWith('index.json'))).toEqual([]);
   });
 
@@ -132,7 +170,10 @@ describe('hostile downloads: weights fetch is bounded (issue 29 item 4)', () => 
     const cache = mkdtempSync(join(tmp, 'cache-'));
     // A part left from an earlier attempt at the same URL (its name is the cache's).
     const url = `${base}/endless-206/decoder.pth`;
-    writeFileSync(join(cache, `${createHash('sha256').update(url).digest('hex').slice(0, 12)}-decoder.pth.part`), Buffer.alloc(1000, 9));
+    writeFileSync(
+      join(cache, `${createHash('sha256').update(url).digest('hex').slice(0, 12)}-decoder.pth.part`),
+      Buffer.alloc(1000, 9),
+    );
     const r = await fetchFrom('endless-206', 'adain-decoder', {}, cache);
     expect(r.killed).toBe(false);
     expect(ranges).toContain('bytes=1000-');
@@ -145,7 +186,9 @@ describe('hostile downloads: weights fetch is bounded (issue 29 item 4)', () => 
     const r = await fetchFrom('huge', 'adain-decoder');
     expect(r.killed).toBe(false);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain(`refused before reading: the server announces 10000000000 bytes (Content-Length), more than the ${decoderCap} bytes (the manifest's size of adain-decoder plus 10 %) allowed`);
+    expect(r.stderr).toContain(
+      `refused before reading: the server announces 10000000000 bytes (Content-Length), more than the ${decoderCap} bytes (the manifest's size of adain-decoder plus 10 %) allowed`,
+    );
     expect(onDisk(r.cache).filter((x) => x.f.endsWith('.part'))).toEqual([]);
     noStack(r);
   });
@@ -153,10 +196,18 @@ describe('hostile downloads: weights fetch is bounded (issue 29 item 4)', () => 
   it('refuses a Content-Length above STYLEGRAPH_DOWNLOAD_MAX_BYTES for a plain URL (run --weights NAME=URL)', async () => {
     const { cachedDownload } = await import('../../src/cli/weights-cache');
     const dir = mkdtempSync(join(tmp, 'plain-'));
-    await expect(cachedDownload(`${base}/huge/anything.pth`, dir, { limits: { maxBytes: 1_000_000, maxFrom: 'STYLEGRAPH_DOWNLOAD_MAX_BYTES' } }))
-      .rejects.toThrow('the server announces 10000000000 bytes (Content-Length), more than the 1000000 bytes (STYLEGRAPH_DOWNLOAD_MAX_BYTES) allowed');
-    await expect(cachedDownload(`${base}/endless/anything.pth`, dir, { limits: { maxBytes: 1_000_000, maxFrom: 'STYLEGRAPH_DOWNLOAD_MAX_BYTES' } }))
-      .rejects.toThrow('the body ran past 1000000 bytes (STYLEGRAPH_DOWNLOAD_MAX_BYTES); nothing was kept');
+    await expect(
+      cachedDownload(`${base}/huge/anything.pth`, dir, {
+        limits: { maxBytes: 1_000_000, maxFrom: 'STYLEGRAPH_DOWNLOAD_MAX_BYTES' },
+      }),
+    ).rejects.toThrow(
+      'the server announces 10000000000 bytes (Content-Length), more than the 1000000 bytes (STYLEGRAPH_DOWNLOAD_MAX_BYTES) allowed',
+    );
+    await expect(
+      cachedDownload(`${base}/endless/anything.pth`, dir, {
+        limits: { maxBytes: 1_000_000, maxFrom: 'STYLEGRAPH_DOWNLOAD_MAX_BYTES' },
+      }),
+    ).rejects.toThrow('the body ran past 1000000 bytes (STYLEGRAPH_DOWNLOAD_MAX_BYTES); nothing was kept');
     expect(readdirSync(dir)).toEqual([]);
   });
 
@@ -164,16 +215,23 @@ describe('hostile downloads: weights fetch is bounded (issue 29 item 4)', () => 
     const r = await fetchFrom('drip', 'adain-decoder', { STYLEGRAPH_DOWNLOAD_STALL_S: '1' });
     expect(r.killed).toBe(false);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/download of .*\/drip\/decoder\.pth stopped after 0\.0 MiB of 13\.4 MiB: no data came for 1 s, the stall timeout \(STYLEGRAPH_DOWNLOAD_STALL_S\); nothing was kept \(the server does not resume downloads\)/);
+    expect(r.stderr).toMatch(
+      /download of .*\/drip\/decoder\.pth stopped after 0\.0 MiB of 13\.4 MiB: no data came for 1 s, the stall timeout \(STYLEGRAPH_DOWNLOAD_STALL_S\); nothing was kept \(the server does not resume downloads\)/,
+    );
     expect(onDisk(r.cache).filter((x) => x.f.endsWith('.part'))).toEqual([]);
     noStack(r);
   });
 
   it('ends a download that trickles forever at the deadline, keeping the part where the server takes ranges', async () => {
-    const r = await fetchFrom('trickle', 'adain-decoder', { STYLEGRAPH_DOWNLOAD_STALL_S: '1', STYLEGRAPH_DOWNLOAD_DEADLINE_S: '2' });
+    const r = await fetchFrom('trickle', 'adain-decoder', {
+      STYLEGRAPH_DOWNLOAD_STALL_S: '1',
+      STYLEGRAPH_DOWNLOAD_DEADLINE_S: '2',
+    });
     expect(r.killed).toBe(false);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/stopped after .*: it did not finish within 2 s, the download deadline \(STYLEGRAPH_DOWNLOAD_DEADLINE_S\); the part kept resumes when you run the same command again/);
+    expect(r.stderr).toMatch(
+      /stopped after .*: it did not finish within 2 s, the download deadline \(STYLEGRAPH_DOWNLOAD_DEADLINE_S\); the part kept resumes when you run the same command again/,
+    );
     const parts = onDisk(r.cache).filter((x) => x.f.endsWith('.part'));
     expect(parts).toHaveLength(1);
     expect(parts[0]!.size).toBeGreaterThan(0);
@@ -184,13 +242,17 @@ describe('hostile downloads: weights fetch is bounded (issue 29 item 4)', () => 
     const r = await fetchFrom('silent', 'microast-decoder', { STYLEGRAPH_DOWNLOAD_STALL_S: '1' });
     expect(r.killed).toBe(false);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain('stopped after 0.0 MiB: no data came for 1 s, the stall timeout (STYLEGRAPH_DOWNLOAD_STALL_S); nothing was kept');
+    expect(r.stderr).toContain(
+      'stopped after 0.0 MiB: no data came for 1 s, the stall timeout (STYLEGRAPH_DOWNLOAD_STALL_S); nothing was kept',
+    );
   });
 
   it('holds every file of a folder checkpoint to its exact size (fast-style-wave from an endless mirror)', async () => {
     const r = await fetchFrom('endless', 'fast-style-wave');
     expect(r.killed).toBe(false);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/endless\/models\/style-transfer\/wave\/manifest\.json stopped: the body ran past 4689 bytes \(the size the manifest gives this file\)/);
+    expect(r.stderr).toMatch(
+      /endless\/models\/style-transfer\/wave\/manifest\.json stopped: the body ran past 4689 bytes \(the size the manifest gives this file\)/,
+    );
   });
 });

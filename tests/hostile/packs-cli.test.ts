@@ -31,14 +31,32 @@ const sock = join(tmp, 'listen.sock');
 const outside = join(tmp, 'outside.txt');
 const marker = join(tmp, 'escaped');
 
-interface Ran { code: number; stdout: string; stderr: string }
+interface Ran {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 
 function cli(args: string[], env: Record<string, string> = {}, timeout = 240_000): Promise<Ran> {
   return new Promise((done) =>
-    execFile('node', ['scripts/stylegraph.mjs', ...args], {
-      cwd: root, timeout, killSignal: 'SIGKILL', maxBuffer: 16 * 2 ** 20,
-      env: { ...process.env, STYLEGRAPH_CACHE: join(tmp, 'cache'), STYLEGRAPH_CONFIG_DIR: join(tmp, 'config'), SG_HOSTILE_SECRET: SECRET, ...env },
-    }, (err, stdout, stderr) => done({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr })),
+    execFile(
+      'node',
+      ['scripts/stylegraph.mjs', ...args],
+      {
+        cwd: root,
+        timeout,
+        killSignal: 'SIGKILL',
+        maxBuffer: 16 * 2 ** 20,
+        env: {
+          ...process.env,
+          STYLEGRAPH_CACHE: join(tmp, 'cache'),
+          STYLEGRAPH_CONFIG_DIR: join(tmp, 'config'),
+          SG_HOSTILE_SECRET: SECRET,
+          ...env,
+        },
+      },
+      (err, stdout, stderr) => done({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr }),
+    ),
   );
 }
 
@@ -106,7 +124,9 @@ function pack(name: string, top: string, compute = 'return { image: ctx.inputs.i
   const dir = join(tmp, name);
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name, type: 'module', main: 'index.js' }));
-  writeFileSync(join(dir, 'index.js'), `${top}
+  writeFileSync(
+    join(dir, 'index.js'),
+    `${top}
 export default {
   name: ${JSON.stringify(name)}, version: '1.0.0', api: '^1.0.0', description: 'a hostile test pack',
   nodes: [{
@@ -115,30 +135,48 @@ export default {
     compute: ${sync ? '' : 'async '}(ctx) => { ${compute} },
   }],
 };
-`);
+`,
+  );
   return dir;
 }
 
 /** A graph: the content image through the pack's node to the output. */
 function graph(name: string): string {
   const file = join(tmp, `${name}.json`);
-  writeFileSync(file, JSON.stringify({
-    format: 'stylegraph', version: 1, metadata: { title: name },
-    nodes: [
-      { id: 'content', type: 'image', position: { x: 0, y: 0 }, params: { source: 'c.jpg', slot: 'content' } },
-      { id: 'p', type: `${name}/pass`, position: { x: 200, y: 0 }, params: {} },
-      { id: 'output', type: 'output', position: { x: 400, y: 0 }, params: {} },
-    ],
-    edges: [
-      { from: { node: 'content', output: 'image' }, to: { node: 'p', input: 'input' } },
-      { from: { node: 'p', output: 'image' }, to: { node: 'output', input: 'image' } },
-    ],
-  }));
+  writeFileSync(
+    file,
+    JSON.stringify({
+      format: 'stylegraph',
+      version: 1,
+      metadata: { title: name },
+      nodes: [
+        { id: 'content', type: 'image', position: { x: 0, y: 0 }, params: { source: 'c.jpg', slot: 'content' } },
+        { id: 'p', type: `${name}/pass`, position: { x: 200, y: 0 }, params: {} },
+        { id: 'output', type: 'output', position: { x: 400, y: 0 }, params: {} },
+      ],
+      edges: [
+        { from: { node: 'content', output: 'image' }, to: { node: 'p', input: 'input' } },
+        { from: { node: 'p', output: 'image' }, to: { node: 'output', input: 'image' } },
+      ],
+    }),
+  );
   return file;
 }
 
-const runArgs = (name: string, out: string) =>
-  ['run', graph(name), '--plugin', join(tmp, name), '--content', 'presets/images/astronaut.jpg', '--size', '16', '--backend', 'cpu', '--out', out];
+const runArgs = (name: string, out: string) => [
+  'run',
+  graph(name),
+  '--plugin',
+  join(tmp, name),
+  '--content',
+  'presets/images/astronaut.jpg',
+  '--size',
+  '16',
+  '--backend',
+  'cpu',
+  '--out',
+  out,
+];
 
 beforeAll(async () => {
   tcp = createServer((c) => {
@@ -194,7 +232,23 @@ describe('hostile CLI packs: nothing but tensors (issue 29)', () => {
     pack(name, attempts(port(), sleeper.pid!));
     const r = await cli(['validate', graph(name), '--plugin', join(tmp, name)]);
     // Each attempt was made and reported (so the pack really ran them), and refused.
-    for (const what of ['worker execArgv []', 'worker execArgv --no-experimental-permission', 'worker NODE_OPTIONS in env', 'spawn id', 'kill', 'fetch', 'tcp', 'unix socket', 'pipe handle constructor', 'udp', 'dns', 'process.binding', 'new Function', 'read /etc/passwd', 'write outside'])
+    for (const what of [
+      'worker execArgv []',
+      'worker execArgv --no-experimental-permission',
+      'worker NODE_OPTIONS in env',
+      'spawn id',
+      'kill',
+      'fetch',
+      'tcp',
+      'unix socket',
+      'pipe handle constructor',
+      'udp',
+      'dns',
+      'process.binding',
+      'new Function',
+      'read /etc/passwd',
+      'write outside',
+    ])
       expect(r.stderr).toMatch(new RegExp(`hostile: ${what.replace(/[[\]*.]/g, '\\$&')} -> (?!OK)`));
     expect(r.stderr).toMatch(/hostile: env -> OK no secret: 0 vars/);
     expect(r.stderr).toMatch(/hostile: wasm computes -> OK instantiated/);
@@ -206,7 +260,11 @@ describe('hostile CLI packs: nothing but tensors (issue 29)', () => {
   it('refuses the same in compute, and a never-ending timer does not keep run alive (the picture is written)', async () => {
     const name = 'incompute';
     const out = join(tmp, 'incompute.png');
-    pack(name, 'setInterval(() => {}, 1000);', `setInterval(() => {}, 1000); ${attempts(port(), sleeper.pid!)}\n return { image: ctx.inputs.input };`);
+    pack(
+      name,
+      'setInterval(() => {}, 1000);',
+      `setInterval(() => {}, 1000); ${attempts(port(), sleeper.pid!)}\n return { image: ctx.inputs.input };`,
+    );
     const r = await cli(runArgs(name, out));
     expect(r.stderr).toMatch(/hostile: worker execArgv \[\] -> (?!OK)/);
     nothingEscaped(r);
@@ -216,32 +274,48 @@ describe('hostile CLI packs: nothing but tensors (issue 29)', () => {
 
   it.each([
     ['typed-array', 'const a = new Float32Array(1.4e9); a.fill(1); return { image: ctx.inputs.input };'],
-    ['wasm-memory', 'const m = new WebAssembly.Memory({ initial: 1, maximum: 65536 }); m.grow(40000); new Uint8Array(m.buffer).fill(1); return { image: ctx.inputs.input };'],
-  ])('stops a %s bomb at the memory limit with exit 2, naming the pack', async (kind, body) => {
-    const name = `bomb-${kind}`;
-    pack(name, '', body);
-    const limit = 400;
-    const r = await cli(runArgs(name, join(tmp, `${name}.png`)), { STYLEGRAPH_PACK_MEMORY_MB: String(limit) });
-    expect(r.code, r.stderr).toBe(2);
-    const m = /pack "bomb-[a-z-]+" .*pack \S+ used more than 400 MiB of memory \((\d+) MiB resident\)/.exec(r.stderr);
-    expect(m, r.stderr).not.toBeNull();
-    // Stopped near the limit (the bridge reads the resident size every 25 ms), far below the 5.6 GB it asked for.
-    expect(Number(m![1])).toBeLessThan(limit + 1024);
-    noStack(r);
-    expect(existsSync(join(tmp, `${name}.png`))).toBe(false);
-  }, 240_000);
+    [
+      'wasm-memory',
+      'const m = new WebAssembly.Memory({ initial: 1, maximum: 65536 }); m.grow(40000); new Uint8Array(m.buffer).fill(1); return { image: ctx.inputs.input };',
+    ],
+  ])(
+    'stops a %s bomb at the memory limit with exit 2, naming the pack',
+    async (kind, body) => {
+      const name = `bomb-${kind}`;
+      pack(name, '', body);
+      const limit = 400;
+      const r = await cli(runArgs(name, join(tmp, `${name}.png`)), { STYLEGRAPH_PACK_MEMORY_MB: String(limit) });
+      expect(r.code, r.stderr).toBe(2);
+      const m = /pack "bomb-[a-z-]+" .*pack \S+ used more than 400 MiB of memory \((\d+) MiB resident\)/.exec(r.stderr);
+      expect(m, r.stderr).not.toBeNull();
+      // Stopped near the limit (the bridge reads the resident size every 25 ms), far below the 5.6 GB it asked for.
+      expect(Number(m![1])).toBeLessThan(limit + 1024);
+      noStack(r);
+      expect(existsSync(join(tmp, `${name}.png`))).toBe(false);
+    },
+    240_000,
+  );
 
   it.each([
     ['busy loop', 'for (;;) {}'],
-    ['Atomics.wait', 'Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0); return { image: ctx.inputs.input };'],
-  ])('stops a %s in compute at the call deadline with exit 2, naming the pack', async (_kind, body) => {
-    const name = `spin-${_kind.replace(/\W+/g, '-').toLowerCase()}`;
-    pack(name, '', body, true);
-    const r = await cli(runArgs(name, join(tmp, `${name}.png`)), { STYLEGRAPH_PACK_SECONDS: '3' });
-    expect(r.code, r.stderr).toBe(2);
-    expect(r.stderr).toMatch(new RegExp(`pack "${name}" \\(node ${name}/pass\\) failed in compute: pack \\S+ did not finish within 3 s`));
-    noStack(r);
-  }, 240_000);
+    [
+      'Atomics.wait',
+      'Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0); return { image: ctx.inputs.input };',
+    ],
+  ])(
+    'stops a %s in compute at the call deadline with exit 2, naming the pack',
+    async (_kind, body) => {
+      const name = `spin-${_kind.replace(/\W+/g, '-').toLowerCase()}`;
+      pack(name, '', body, true);
+      const r = await cli(runArgs(name, join(tmp, `${name}.png`)), { STYLEGRAPH_PACK_SECONDS: '3' });
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toMatch(
+        new RegExp(`pack "${name}" \\(node ${name}/pass\\) failed in compute: pack \\S+ did not finish within 3 s`),
+      );
+      noStack(r);
+    },
+    240_000,
+  );
 
   it('stops a pack that spins at its top level at the load deadline; the graph then says which pack is missing (exit 2)', async () => {
     const name = 'spin-top';
@@ -255,7 +329,20 @@ describe('hostile CLI packs: nothing but tensors (issue 29)', () => {
   it('runs the example pack (examples/pack-wct) sandboxed to the same picture as with --no-sandbox-packs', async () => {
     const a = join(tmp, 'wct-sandboxed.png');
     const b = join(tmp, 'wct-own.png');
-    const args = ['run', 'presets/wct-pack.json', '--plugin', 'examples/pack-wct', '--size', '16', '--steps', '1', '--backend', 'wasm', '--threads', '1'];
+    const args = [
+      'run',
+      'presets/wct-pack.json',
+      '--plugin',
+      'examples/pack-wct',
+      '--size',
+      '16',
+      '--steps',
+      '1',
+      '--backend',
+      'wasm',
+      '--threads',
+      '1',
+    ];
     const ra = await cli([...args, '--out', a]);
     expect(ra.code, ra.stderr).toBe(0);
     expect(ra.stderr).toMatch(/packs run in processes of their own/);

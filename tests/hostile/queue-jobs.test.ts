@@ -17,7 +17,8 @@ import { planJobs, type JobData } from '../../src/cli/queue/jobs';
  */
 const root = new URL('../..', import.meta.url).pathname;
 const hasRedis = spawnSync('redis-server', ['--version']).status === 0;
-if (!hasRedis && process.env.CI) throw new Error('redis-server is missing: .ci/run installs it (apt-get install redis-server)');
+if (!hasRedis && process.env.CI)
+  throw new Error('redis-server is missing: .ci/run installs it (apt-get install redis-server)');
 const tmp = mkdtempSync(join(tmpdir(), 'stylegraph-queue-jobs-'));
 const outRoot = join(tmp, 'results');
 const workdir = join(tmp, 'workdir');
@@ -59,7 +60,10 @@ const key = (id: string) => `bull:${QUEUE}:${id}`;
 
 /** How a job ended, read from Redis itself (no JSON parse of its data): failed with a reason, or completed. */
 async function ended(id: string): Promise<{ state: 'failed' | 'completed'; reason: string; attempts: number } | null> {
-  const [failed, completed] = await Promise.all([redis.zscore(`bull:${QUEUE}:failed`, id), redis.zscore(`bull:${QUEUE}:completed`, id)]);
+  const [failed, completed] = await Promise.all([
+    redis.zscore(`bull:${QUEUE}:failed`, id),
+    redis.zscore(`bull:${QUEUE}:completed`, id),
+  ]);
   if (failed === null && completed === null) return null;
   // BullMQ counts attempts in the hash's `atm` field (older versions: attemptsMade).
   const [reason, atm, old] = await redis.hmget(key(id), 'failedReason', 'atm', 'attemptsMade');
@@ -68,8 +72,10 @@ async function ended(id: string): Promise<{ state: 'failed' | 'completed'; reaso
 
 async function inLists(id: string): Promise<string[]> {
   const lists: string[] = [];
-  for (const l of ['wait', 'active', 'paused']) if ((await redis.lrange(`bull:${QUEUE}:${l}`, 0, -1)).includes(id)) lists.push(l);
-  for (const z of ['delayed', 'prioritized']) if ((await redis.zscore(`bull:${QUEUE}:${z}`, id)) !== null) lists.push(z);
+  for (const l of ['wait', 'active', 'paused'])
+    if ((await redis.lrange(`bull:${QUEUE}:${l}`, 0, -1)).includes(id)) lists.push(l);
+  for (const z of ['delayed', 'prioritized'])
+    if ((await redis.zscore(`bull:${QUEUE}:${z}`, id)) !== null) lists.push(z);
   return lists;
 }
 
@@ -86,21 +92,65 @@ beforeAll(async () => {
   if (!hasRedis) return;
   for (const d of [outRoot, workdir, elsewhere]) mkdirSync(d, { recursive: true });
   port = await freePort();
-  redisServer = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', tmp]);
-  await waitFor(async () => spawnSync('redis-cli', ['-p', String(port), 'ping']).stdout?.toString().includes('PONG'), 10_000, 'redis-server');
+  redisServer = spawn('redis-server', [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+    '--dir',
+    tmp,
+  ]);
+  await waitFor(
+    async () =>
+      spawnSync('redis-cli', ['-p', String(port), 'ping'])
+        .stdout?.toString()
+        .includes('PONG'),
+    10_000,
+    'redis-server',
+  );
   redis = new Redis({ host: '127.0.0.1', port, maxRetriesPerRequest: null });
   queue = new Queue(QUEUE, { connection: { host: '127.0.0.1', port } });
   // A job as submit makes it, in the worker's out root: the cases below change one thing each.
   const model = parseDocument(readFileSync(join(root, 'presets/adain.json'), 'utf8')).model!;
   const planned = await planJobs({
-    model, contents: [join(root, 'presets/images/astronaut.jpg')], styles: [join(root, 'presets/images/swirls.jpg')],
-    sweep: null, outDir: outRoot, size: 24, seed: 1, weights: [],
+    model,
+    contents: [join(root, 'presets/images/astronaut.jpg')],
+    styles: [join(root, 'presets/images/swirls.jpg')],
+    sweep: null,
+    outDir: outRoot,
+    size: 24,
+    seed: 1,
+    weights: [],
   });
   expect(planned.errors).toEqual([]);
   base = planned.jobs[0]!.data;
   // The worker starts in another folder than its out root, so a relative out would land in workdir.
-  worker = spawn('node', [join(root, 'scripts/stylegraph.mjs'), 'worker', '--redis', `redis://127.0.0.1:${port}`, '--queue', QUEUE,
-    '--backend', 'wasm', '--threads', '1', '--lock-seconds', '30', '--out-root', outRoot, '--max-job-mb', String(CAP_MB)], { cwd: workdir });
+  worker = spawn(
+    'node',
+    [
+      join(root, 'scripts/stylegraph.mjs'),
+      'worker',
+      '--redis',
+      `redis://127.0.0.1:${port}`,
+      '--queue',
+      QUEUE,
+      '--backend',
+      'wasm',
+      '--threads',
+      '1',
+      '--lock-seconds',
+      '30',
+      '--out-root',
+      outRoot,
+      '--max-job-mb',
+      String(CAP_MB),
+    ],
+    { cwd: workdir },
+  );
   worker.stderr!.on('data', (d: Buffer) => (workerLog += d));
   await waitFor(async () => workerLog.includes('waiting for jobs'), 120_000, 'the worker to start');
 }, 150_000);
@@ -112,7 +162,7 @@ afterAll(async () => {
   redisServer?.kill('SIGKILL');
 });
 
-describe.skipIf(!hasRedis)('a queue job\'s out is checked like --out', () => {
+describe.skipIf(!hasRedis)("a queue job's out is checked like --out", () => {
   it('writes a job whose out is an absolute path in the out root (the control case)', async () => {
     await add('control', base);
     const end = await waitFor(() => ended('control'), 120_000, 'the control job');
@@ -120,7 +170,7 @@ describe.skipIf(!hasRedis)('a queue job\'s out is checked like --out', () => {
     expect(existsSync(base.out)).toBe(true);
   }, 150_000);
 
-  it('refuses a relative out, and writes nothing in the worker\'s folder', async () => {
+  it("refuses a relative out, and writes nothing in the worker's folder", async () => {
     await add('relative', { ...base, out: 'stolen.png' });
     const end = await waitFor(() => ended('relative'), 60_000, 'the relative job');
     expect(end).toMatchObject({ state: 'failed', attempts: 1 });
@@ -131,7 +181,9 @@ describe.skipIf(!hasRedis)('a queue job\'s out is checked like --out', () => {
   it('refuses an absolute out outside the out roots, also through ../ and a link in the root', async () => {
     symlinkSync(elsewhere, join(outRoot, 'link'));
     const cases: [string, string][] = [
-      ['outside', join(elsewhere, 'x.png')], ['dotdot', `${outRoot}/../elsewhere/y.png`], ['link', join(outRoot, 'link', 'z.png')],
+      ['outside', join(elsewhere, 'x.png')],
+      ['dotdot', `${outRoot}/../elsewhere/y.png`],
+      ['link', join(outRoot, 'link', 'z.png')],
       ['bashrc', join(tmp, '.bashrc.png')],
     ];
     for (const [id, out] of cases) await add(id, { ...base, out });
@@ -154,7 +206,9 @@ describe.skipIf(!hasRedis)('a queue job\'s out is checked like --out', () => {
     // A folder or a link at out is never replaced, overwrite or not.
     mkdirSync(join(outRoot, 'folder.png'));
     await add('folder', { ...base, out: join(outRoot, 'folder.png'), overwrite: true });
-    expect((await waitFor(() => ended('folder'), 60_000, 'the folder job')).reason).toMatch(/exists and is not a regular file/);
+    expect((await waitFor(() => ended('folder'), 60_000, 'the folder job')).reason).toMatch(
+      /exists and is not a regular file/,
+    );
     await add('overwrite', { ...base, out: precious, overwrite: true });
     const replaced = await waitFor(() => ended('overwrite'), 120_000, 'the overwrite job');
     expect(replaced.state, replaced.reason).toBe('completed');
@@ -162,7 +216,7 @@ describe.skipIf(!hasRedis)('a queue job\'s out is checked like --out', () => {
   }, 240_000);
 });
 
-describe.skipIf(!hasRedis)('a queue job\'s payload is measured before it is read', () => {
+describe.skipIf(!hasRedis)("a queue job's payload is measured before it is read", () => {
   it(`refuses a ${PAYLOAD_MB} MB payload (cap ${CAP_MB} MiB) without reading it: it fails once, and the worker's memory does not grow by it`, async () => {
     const pid = worker.pid!;
     const before = rss(pid);
@@ -173,7 +227,11 @@ describe.skipIf(!hasRedis)('a queue job\'s payload is measured before it is read
       const end = await waitFor(() => ended('huge'), 60_000, 'the huge job to fail');
       expect(end).toMatchObject({ state: 'failed' });
       expect(end.attempts).toBeLessThanOrEqual(1);
-      expect(end.reason).toMatch(new RegExp(`the job's data was ${PAYLOAD_MB}\\.0 MiB, more than the ${CAP_MB}\\.0 MiB a worker takes \\(--max-job-mb\\)`));
+      expect(end.reason).toMatch(
+        new RegExp(
+          `the job's data was ${PAYLOAD_MB}\\.0 MiB, more than the ${CAP_MB}\\.0 MiB a worker takes \\(--max-job-mb\\)`,
+        ),
+      );
       expect(await inLists('huge')).toEqual([]);
       // The payload was never transferred: Redis now holds its size instead of it.
       expect(await redis.hstrlen(key('huge'), 'data')).toBeLessThan(100);

@@ -40,7 +40,9 @@ describe('hostile input: every reader is bounded in time and memory', () => {
 
   it('.pth: a stride-0 view of 20000 x 20000 over one float is refused (it took 1.6 GB)', async () => {
     const r = await runCase('pth-stride0');
-    expect(r.error).toMatch(/tensor "w" has shape \[20000, 20000\] \(400000000 elements\) but its storage holds 1: a view larger than its storage is refused/);
+    expect(r.error).toMatch(
+      /tensor "w" has shape \[20000, 20000\] \(400000000 elements\) but its storage holds 1: a view larger than its storage is refused/,
+    );
     expect(r.ms).toBeLessThan(500);
     expect(r.growthMB).toBeLessThan(32);
   });
@@ -119,18 +121,26 @@ describe('hostile input: every reader is bounded in time and memory', () => {
 });
 
 const legacy = (t: Partial<TensorSpec>, floats = 100) =>
-  legacyPth([{ name: 'w', storage: '0', storageSize: floats, offset: 0, shape: [floats], stride: [1], ...t }], { 0: Float32Array.from({ length: floats }, (_, i) => i) });
+  legacyPth([{ name: 'w', storage: '0', storageSize: floats, offset: 0, shape: [floats], stride: [1], ...t }], {
+    0: Float32Array.from({ length: floats }, (_, i) => i),
+  });
 
 describe('hostile input: offsets and strides are checked for sign, order and bounds', () => {
   it('.pth: reads a plain view, a transposed view and an offset view', () => {
-    expect(Array.from(readPth(legacy({ shape: [2, 3], stride: [3, 1], offset: 4 })).get('w')!.data)).toEqual([4, 5, 6, 7, 8, 9]);
+    expect(Array.from(readPth(legacy({ shape: [2, 3], stride: [3, 1], offset: 4 })).get('w')!.data)).toEqual([
+      4, 5, 6, 7, 8, 9,
+    ]);
     expect(Array.from(readPth(legacy({ shape: [3, 2], stride: [1, 3] })).get('w')!.data)).toEqual([0, 3, 1, 4, 2, 5]);
   });
 
   it('.pth: negative offsets and strides, overlapping strides and views past the storage are refused, saying why', () => {
-    expect(() => readPth(legacy({ shape: [10], stride: [-1], offset: 9 }))).toThrow(/a size or stride is -1, not a whole number >= 0 \(negative strides are refused\)/);
+    expect(() => readPth(legacy({ shape: [10], stride: [-1], offset: 9 }))).toThrow(
+      /a size or stride is -1, not a whole number >= 0 \(negative strides are refused\)/,
+    );
     expect(() => readPth(legacy({ offset: -4, shape: [4] }))).toThrow(/storage offset -4 is not a whole number >= 0/);
-    expect(() => readPth(legacy({ shape: [10, 10], stride: [1, 1] }))).toThrow(/strides \[1, 1\] for shape \[10, 10\] overlap/);
+    expect(() => readPth(legacy({ shape: [10, 10], stride: [1, 1] }))).toThrow(
+      /strides \[1, 1\] for shape \[10, 10\] overlap/,
+    );
     expect(() => readPth(legacy({ shape: [10, 10], stride: [0, 1] }))).toThrow(/overlap/);
     expect(() => readPth(legacy({ shape: [60], offset: 50 }))).toThrow(/reaches past the end of its storage/);
     expect(() => readPth(legacy({ shape: [200] }))).toThrow(/a view larger than its storage is refused/);
@@ -138,7 +148,8 @@ describe('hostile input: offsets and strides are checked for sign, order and bou
 
   const st = (entries: Record<string, [number, number]>, dataBytes = 64) => {
     const header: Record<string, unknown> = {};
-    for (const [name, [b, e]] of Object.entries(entries)) header[name] = { dtype: 'F32', shape: [Math.max(0, (e - b) / 4)], data_offsets: [b, e] };
+    for (const [name, [b, e]] of Object.entries(entries))
+      header[name] = { dtype: 'F32', shape: [Math.max(0, (e - b) / 4)], data_offsets: [b, e] };
     const json = new TextEncoder().encode(JSON.stringify(header));
     const len = new Uint8Array(8);
     new DataView(len.buffer).setBigUint64(0, BigInt(json.length), true);
@@ -147,9 +158,13 @@ describe('hostile input: offsets and strides are checked for sign, order and bou
 
   it('safetensors: reversed, negative, overlapping and out-of-bounds offsets are refused', () => {
     expect(readSafetensors(st({ a: [0, 16], b: [16, 32] })).size).toBe(2);
-    expect(() => readSafetensors(st({ a: [16, 8] }))).toThrow(/"a" has data offsets \[16, 8\]: they must be whole numbers >= 0, the end not before the start/);
+    expect(() => readSafetensors(st({ a: [16, 8] }))).toThrow(
+      /"a" has data offsets \[16, 8\]: they must be whole numbers >= 0, the end not before the start/,
+    );
     expect(() => readSafetensors(st({ a: [-8, 0] }))).toThrow(/"a" has data offsets \[-8, 0\]/);
-    expect(() => readSafetensors(st({ a: [0, 16], b: [8, 24] }))).toThrow(/tensors "a" \[0, 16\] and "b" \[8, 24\] overlap/);
+    expect(() => readSafetensors(st({ a: [0, 16], b: [8, 24] }))).toThrow(
+      /tensors "a" \[0, 16\] and "b" \[8, 24\] overlap/,
+    );
     expect(() => readSafetensors(st({ a: [0, 128] }))).toThrow(/past the end/);
   });
 
@@ -159,7 +174,9 @@ describe('hostile input: offsets and strides are checked for sign, order and bou
     const central = bytes.findIndex((_, i) => i + 4 <= bytes.length && view.getUint32(i, true) === 0x02014b50);
     view.setUint32(central + 24, 0xffffffff, true); // the declared size: 4 GiB
     const compressed = view.getUint32(central + 20, true);
-    expect(() => readZip(bytes).get('x')!.read()).toThrow(`claims 4294967295 bytes from ${compressed} compressed, more than deflate can give`);
+    expect(() => readZip(bytes).get('x')!.read()).toThrow(
+      `claims 4294967295 bytes from ${compressed} compressed, more than deflate can give`,
+    );
   });
 
   it('JPEG: the size is read from the header and checked before decoding', () => {
@@ -169,7 +186,12 @@ describe('hostile input: offsets and strides are checked for sign, order and bou
   });
 
   it('a share link of 5000 nodes is small enough to send (what the corpus case opens)', () => {
-    const doc = { format: 'stylegraph', version: 1, edges: [], nodes: Array.from({ length: 5000 }, (_, i) => ({ id: `n${i}`, type: 'scalar' })) };
+    const doc = {
+      format: 'stylegraph',
+      version: 1,
+      edges: [],
+      nodes: Array.from({ length: 5000 }, (_, i) => ({ id: `n${i}`, type: 'scalar' })),
+    };
     expect(encodeLink(JSON.stringify(doc)).fragment.length).toBeLessThan(20_000);
   });
 });

@@ -25,4 +25,16 @@ const ms = performance.now() - t0;
 const peak = process.resourceUsage().maxRSS * 1024;
 const mb = (x: number) => Math.round(x / 2 ** 20);
 // The growth of the peak over what was resident before the reader ran: an upper bound on what the reader took.
-process.stdout.write(JSON.stringify({ name, result, error, errorClass, ms, beforeMB: mb(before), peakMB: mb(peak), growthMB: mb(peak - before), buildPeakMB: mb(peakBefore) }) + '\n');
+process.stdout.write(
+  JSON.stringify({
+    name,
+    result,
+    error,
+    errorClass,
+    ms,
+    beforeMB: mb(before),
+    peakMB: mb(peak),
+    growthMB: mb(peak - before),
+    buildPeakMB: mb(peakBefore),
+  }) + '\n',
+);

@@ -20,21 +20,62 @@ const root = new URL('../..', import.meta.url).pathname;
 const tmp = mkdtempSync(join(tmpdir(), 'stylegraph-hostile-video-'));
 const doc = join(tmp, 'doc'); // where the hostile clips lie
 const secret = join(tmp, 'secret'); // a folder they must not reach
-const weights = ['--weights', 'vgg_normalised=tests/fixtures/vgg_normalised-tiny.pth', '--weights', 'adain-decoder=tests/fixtures/decoder-tiny.pth'];
+const weights = [
+  '--weights',
+  'vgg_normalised=tests/fixtures/vgg_normalised-tiny.pth',
+  '--weights',
+  'adain-decoder=tests/fixtures/decoder-tiny.pth',
+];
 const baseEnv = { ...process.env, STYLEGRAPH_CACHE: join(tmp, 'cache'), TMPDIR: tmp };
 
-interface Ran { code: number | null; signal: string | null; stderr: string; ms: number; killed: boolean }
+interface Ran {
+  code: number | null;
+  signal: string | null;
+  stderr: string;
+  ms: number;
+  killed: boolean;
+}
 
 /**
  * `stylegraph run presets/adain.json --content CLIP --out OUT` at 32 px in its own process group; the group is killed
  * after `limitMs` (so a hanging ffprobe of today's code goes too). `onLine` sees stderr as it comes.
  */
-function run(content: string, out: string, o: { limitMs?: number; env?: Record<string, string>; extra?: string[]; onLine?: (text: string, pid: number) => void } = {}): Promise<Ran> {
+function run(
+  content: string,
+  out: string,
+  o: {
+    limitMs?: number;
+    env?: Record<string, string>;
+    extra?: string[];
+    onLine?: (text: string, pid: number) => void;
+  } = {},
+): Promise<Ran> {
   const t0 = performance.now();
   return new Promise((resolve) => {
-    const p = spawn(process.execPath, ['scripts/stylegraph.mjs', 'run', 'presets/adain.json', '--content', content, '--out', out, '--size', '32', '--backend', 'wasm', ...weights, ...(o.extra ?? [])], {
-      cwd: root, env: { ...baseEnv, ...o.env }, detached: true, stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    const p = spawn(
+      process.execPath,
+      [
+        'scripts/stylegraph.mjs',
+        'run',
+        'presets/adain.json',
+        '--content',
+        content,
+        '--out',
+        out,
+        '--size',
+        '32',
+        '--backend',
+        'wasm',
+        ...weights,
+        ...(o.extra ?? []),
+      ],
+      {
+        cwd: root,
+        env: { ...baseEnv, ...o.env },
+        detached: true,
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
     let stderr = '';
     let killed = false;
     p.stderr.on('data', (b: Buffer) => {
@@ -59,7 +100,26 @@ function run(content: string, out: string, o: { limitMs?: number; env?: Record<s
 const ffmpeg = (...args: string[]) => execFileSync('ffmpeg', ['-v', 'error', '-y', ...args]);
 /** Frames counted by decoding. */
 const countFrames = (file: string) =>
-  Number(execFileSync('ffprobe', ['-v', 'error', '-count_frames', '-select_streams', 'v:0', '-show_entries', 'stream=nb_read_frames', '-of', 'csv=p=0', file], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim());
+  Number(
+    execFileSync(
+      'ffprobe',
+      [
+        '-v',
+        'error',
+        '-count_frames',
+        '-select_streams',
+        'v:0',
+        '-show_entries',
+        'stream=nb_read_frames',
+        '-of',
+        'csv=p=0',
+        file,
+      ],
+      { stdio: ['ignore', 'pipe', 'ignore'] },
+    )
+      .toString()
+      .trim(),
+  );
 const noStack = (r: Ran) => expect(r.stderr).not.toMatch(/\n\s+at .+:\d+:\d+/);
 
 /** A GIF of `frames` 1x1 frames on a `w` x `h` logical screen, written byte by byte (GIF89a, a 2-colour table). */
@@ -89,7 +149,9 @@ let server: Server;
 let port = 0;
 const requests: string[] = [];
 const hls = (...segments: string[]) =>
-  ['#EXTM3U', '#EXT-X-VERSION:3', '#EXT-X-TARGETDURATION:2', ...segments.flatMap((s) => ['#EXTINF:1.0,', s])].join('\n') + '\n';
+  ['#EXTM3U', '#EXT-X-VERSION:3', '#EXT-X-TARGETDURATION:2', ...segments.flatMap((s) => ['#EXTINF:1.0,', s])].join(
+    '\n',
+  ) + '\n';
 
 beforeAll(async () => {
   if (!hasFfmpeg) return;
@@ -102,9 +164,41 @@ beforeAll(async () => {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   port = (server.address() as { port: number }).port;
   // A clip outside the document's folder, whose frames must not be read, and segments inside it.
-  ffmpeg('-f', 'lavfi', '-i', 'testsrc=size=64x48:rate=8:duration=1', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', join(secret, 'outside.mp4'));
-  ffmpeg('-f', 'lavfi', '-i', 'testsrc=size=64x48:rate=8:duration=1', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-f', 'mpegts', join(doc, 'seg0.ts'));
-  ffmpeg('-f', 'lavfi', '-i', 'testsrc=size=64x48:rate=8:duration=1', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', join(doc, 'inside.mp4'));
+  ffmpeg(
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc=size=64x48:rate=8:duration=1',
+    '-c:v',
+    'libx264',
+    '-pix_fmt',
+    'yuv420p',
+    join(secret, 'outside.mp4'),
+  );
+  ffmpeg(
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc=size=64x48:rate=8:duration=1',
+    '-c:v',
+    'libx264',
+    '-pix_fmt',
+    'yuv420p',
+    '-f',
+    'mpegts',
+    join(doc, 'seg0.ts'),
+  );
+  ffmpeg(
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc=size=64x48:rate=8:duration=1',
+    '-c:v',
+    'libx264',
+    '-pix_fmt',
+    'yuv420p',
+    join(doc, 'inside.mp4'),
+  );
   // A live HLS playlist (no #EXT-X-ENDLIST) named like a clip: ffprobe reloads it for ever.
   writeFileSync(join(doc, 'live.mp4'), '#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2,\nseg0.ts\n');
   // Playlists that name another local video, by a path out of the folder, an absolute path and a file:// URL.
@@ -122,7 +216,21 @@ beforeAll(async () => {
   writeFileSync(join(doc, 'screen.gif'), gif(16000, 16000, 200));
   // A clip cut short: the header announces 16 frames, the data holds fewer.
   const whole = join(tmp, 'whole.mp4');
-  ffmpeg('-f', 'lavfi', '-i', 'testsrc=size=64x48:rate=8:duration=2,noise=alls=40:allf=t', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-g', '1', '-movflags', '+faststart', whole);
+  ffmpeg(
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc=size=64x48:rate=8:duration=2,noise=alls=40:allf=t',
+    '-c:v',
+    'libx264',
+    '-pix_fmt',
+    'yuv420p',
+    '-g',
+    '1',
+    '-movflags',
+    '+faststart',
+    whole,
+  );
   const bytes = readFileSync(whole);
   writeFileSync(join(doc, 'cut.mp4'), bytes.subarray(0, Math.floor(bytes.length * 0.6)));
   execFileSync('mkfifo', [join(doc, 'fifo.mp4')]);
@@ -131,15 +239,37 @@ beforeAll(async () => {
   const deaf = join(tmp, 'deaf');
   mkdirSync(stall);
   mkdirSync(deaf);
-  const real = (name: string) => execFileSync('sh', ['-c', `command -v ${name}`]).toString().trim();
+  const real = (name: string) =>
+    execFileSync('sh', ['-c', `command -v ${name}`])
+      .toString()
+      .trim();
   const script = (path: string, body: string) => (writeFileSync(path, `#!/bin/sh\n${body}\n`), chmodSync(path, 0o755));
-  script(join(stall, 'ffmpeg'), `for a in "$@"; do [ "$a" = pipe:1 ] && exec sleep 600; done\nexec ${real('ffmpeg')} "$@"`);
+  script(
+    join(stall, 'ffmpeg'),
+    `for a in "$@"; do [ "$a" = pipe:1 ] && exec sleep 600; done\nexec ${real('ffmpeg')} "$@"`,
+  );
   script(join(stall, 'ffprobe'), `exec ${real('ffprobe')} "$@"`);
   script(join(deaf, 'ffmpeg'), `exec ${real('ffmpeg')} "$@"`);
   script(join(deaf, 'ffprobe'), 'exec sleep 600');
   // A minute at 8 frames/s, for Ctrl+C.
-  ffmpeg('-f', 'lavfi', '-i', 'testsrc=size=64x48:rate=8:duration=60', '-f', 'lavfi', '-i', 'sine=frequency=440:duration=60',
-    '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest', join(tmp, 'long.mp4'));
+  ffmpeg(
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc=size=64x48:rate=8:duration=60',
+    '-f',
+    'lavfi',
+    '-i',
+    'sine=frequency=440:duration=60',
+    '-c:v',
+    'libx264',
+    '-pix_fmt',
+    'yuv420p',
+    '-c:a',
+    'aac',
+    '-shortest',
+    join(tmp, 'long.mp4'),
+  );
 }, 120_000);
 
 afterAll(() => server?.close());
@@ -196,12 +326,29 @@ describe.skipIf(!hasFfmpeg)('hostile video: playlists and lists are refused, wha
 describe.skipIf(!hasFfmpeg)('hostile video: sizes, short reads and time limits', () => {
   it('refuses a 4.6 KB GIF whose screen is 16000 x 16000 from its header, before decoding a frame (it took 14 s a frame)', async () => {
     expect(readFileSync(join(doc, 'screen.gif')).length).toBeLessThan(6000);
-    await refused('screen.gif', /screen\.gif: its frames are 16000 x 16000 px \(256\.0 MP\); the limit is 40 MP, as for images/);
+    await refused(
+      'screen.gif',
+      /screen\.gif: its frames are 16000 x 16000 px \(256\.0 MP\); the limit is 40 MP, as for images/,
+    );
   }, 90_000);
 
   it('warns with both counts when a clip gives fewer frames than it announces (it exited 0 without a word)', async () => {
     const cut = join(doc, 'cut.mp4');
-    const announced = Number(execFileSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=nb_frames', '-of', 'csv=p=0', cut]).toString().trim());
+    const announced = Number(
+      execFileSync('ffprobe', [
+        '-v',
+        'error',
+        '-select_streams',
+        'v:0',
+        '-show_entries',
+        'stream=nb_frames',
+        '-of',
+        'csv=p=0',
+        cut,
+      ])
+        .toString()
+        .trim(),
+    );
     const there = countFrames(cut);
     expect(announced).toBe(16);
     expect(there).toBeGreaterThan(0);
@@ -209,20 +356,32 @@ describe.skipIf(!hasFfmpeg)('hostile video: sizes, short reads and time limits',
     const out = join(tmp, 'cut-styled.mp4');
     const r = await run(cut, out, { limitMs: 120_000 });
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(new RegExp(`warning: .*cut\\.mp4 gave ${there} of the 16 frames it announces \\(it is cut short or damaged; ffmpeg said: .*partial file\\); .*cut-styled\\.mp4 has ${there} frames`));
+    expect(r.stderr).toMatch(
+      new RegExp(
+        `warning: .*cut\\.mp4 gave ${there} of the 16 frames it announces \\(it is cut short or damaged; ffmpeg said: .*partial file\\); .*cut-styled\\.mp4 has ${there} frames`,
+      ),
+    );
     expect(countFrames(out)).toBe(there);
     expect(r.ms).toBeLessThan(60_000);
   }, 150_000);
 
   it('stops a decoder that sends no frame within the stall limit, and an ffprobe that does not answer within the probe limit', async () => {
     const clip = join(doc, 'inside.mp4');
-    const s = await run(clip, join(tmp, 'stalled.mp4'), { limitMs: 90_000, env: { STYLEGRAPH_VIDEO_STALL_SECONDS: '2' }, extra: ['--ffmpeg', join(tmp, 'stall', 'ffmpeg')] });
+    const s = await run(clip, join(tmp, 'stalled.mp4'), {
+      limitMs: 90_000,
+      env: { STYLEGRAPH_VIDEO_STALL_SECONDS: '2' },
+      extra: ['--ffmpeg', join(tmp, 'stall', 'ffmpeg')],
+    });
     expect(s.killed, s.stderr).toBe(false);
     expect(s.code, s.stderr).toBe(1);
     expect(s.stderr).toMatch(/ffmpeg gave no frame of .*inside\.mp4 for 2 s \(after 0 frames\) and was stopped/);
     expect(s.ms).toBeLessThan(45_000);
     expect(existsSync(join(tmp, 'stalled.mp4'))).toBe(false);
-    const p = await run(clip, join(tmp, 'deaf.mp4'), { limitMs: 90_000, env: { STYLEGRAPH_VIDEO_PROBE_SECONDS: '2' }, extra: ['--ffmpeg', join(tmp, 'deaf', 'ffmpeg')] });
+    const p = await run(clip, join(tmp, 'deaf.mp4'), {
+      limitMs: 90_000,
+      env: { STYLEGRAPH_VIDEO_PROBE_SECONDS: '2' },
+      extra: ['--ffmpeg', join(tmp, 'deaf', 'ffmpeg')],
+    });
     expect(p.killed, p.stderr).toBe(false);
     expect(p.code, p.stderr).toBe(2);
     expect(p.stderr).toMatch(/cannot read the video .*inside\.mp4: ffprobe gave no answer within 2 s and was stopped/);

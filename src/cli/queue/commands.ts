@@ -19,7 +19,12 @@ import { readBatch, report, submitBatch, summaryLine, watchBatch } from './submi
  * only with consent (--allow-remote, a trusted config's "remoteHosts"; a private address with
  * --allow-private-network), and travels as a data: URL. Workers fetch nothing and read only absolute paths.
  */
-export async function jobSources(model: GraphModel, registry: NodeRegistry, access: SourceAccess, replaced: string[]): Promise<{ model: GraphModel; errors: string[] }> {
+export async function jobSources(
+  model: GraphModel,
+  registry: NodeRegistry,
+  access: SourceAccess,
+  replaced: string[],
+): Promise<{ model: GraphModel; errors: string[] }> {
   const errors: string[] = [];
   const nodes: GraphModel['nodes'] = [];
   for (const n of model.nodes) {
@@ -29,12 +34,14 @@ export async function jobSources(model: GraphModel, registry: NodeRegistry, acce
     for (const [name, p] of Object.entries(registry.get(n.type)?.params ?? {})) {
       const v = params[name] ?? p.default;
       if (skip) continue;
-      if (p.kind !== 'image' || typeof v !== 'string' || !v || v.startsWith('data:') || v.startsWith('upload:')) continue;
+      if (p.kind !== 'image' || typeof v !== 'string' || !v || v.startsWith('data:') || v.startsWith('upload:'))
+        continue;
       try {
         if (isRemote(v)) {
           const bytes = Buffer.from(await readSource(v, access));
           params[name] = `data:${bytes[0] === 0x89 ? 'image/png' : 'image/jpeg'};base64,${bytes.toString('base64')}`;
-        } else if (/^[a-z][a-z0-9+.-]+:/i.test(v)) throw new SourceRefused(`${v}: not read: only file paths, http(s) and data: URLs are sources`);
+        } else if (/^[a-z][a-z0-9+.-]+:/i.test(v))
+          throw new SourceRefused(`${v}: not read: only file paths, http(s) and data: URLs are sources`);
         else params[name] = (await checkLocalFile(v, access)).real;
       } catch (e) {
         errors.push(`node "${n.id}": cannot use image ${v.slice(0, 200)}: ${(e as Error).message}`);
@@ -87,17 +94,28 @@ export async function submitCommand(io: Io, o: SubmitOptions): Promise<number> {
   const sweep = o.sweep ? sweepOf(o.model) : null;
   if (sweep?.error) throw new UsageError(sweep.error);
   if (o.sweep && !sweep?.sweep) throw new UsageError('--sweep: the graph has no sweep (metadata.sweep)');
-  const checked = await jobSources(o.model, o.registry, documentSourceAccess(dirname(resolve(io.cwd, o.file)), o.sources),
-    [o.content.length ? 'content' : '', o.style.length ? 'style' : ''].filter(Boolean));
+  const checked = await jobSources(
+    o.model,
+    o.registry,
+    documentSourceAccess(dirname(resolve(io.cwd, o.file)), o.sources),
+    [o.content.length ? 'content' : '', o.style.length ? 'style' : ''].filter(Boolean),
+  );
   if (checked.errors.length) throw new UsageError(checked.errors.join('\n'));
   const model = checked.model;
   const contents = await expandImages(io.cwd, o.content, '--content');
   const styles = await expandImages(io.cwd, o.style, '--style');
   // The output folder is checked (created, writable, not an input) before any job is queued, as `run` checks its own.
-  const problems = await checkOutputs({ files: [], folders: [o.out], inputs: [o.file, ...contents, ...styles], cwd: io.cwd });
+  const problems = await checkOutputs({
+    files: [],
+    folders: [o.out],
+    inputs: [o.file, ...contents, ...styles],
+    cwd: io.cwd,
+  });
   const outAbs = resolve(io.cwd, o.out);
   if ([...contents, ...styles].some((p) => dirname(p) === outAbs && /\.png$/i.test(p)))
-    problems.push(`--out ${o.out}: the results (.png) would replace input photos in that folder; choose another folder`);
+    problems.push(
+      `--out ${o.out}: the results (.png) would replace input photos in that folder; choose another folder`,
+    );
   if (problems.length) throw new UsageError(problems.join('\n'));
   const planned = await planJobs({
     model,
@@ -105,19 +123,36 @@ export async function submitCommand(io: Io, o: SubmitOptions): Promise<number> {
     styles,
     sweep: sweep?.sweep ?? null,
     outDir: resolve(io.cwd, o.out),
-    size: o.size, seed: o.seed, ...(o.steps !== undefined ? { steps: o.steps } : {}),
+    size: o.size,
+    seed: o.seed,
+    ...(o.steps !== undefined ? { steps: o.steps } : {}),
     weights: requiredCheckpoints(model, o.registry),
     ...(o.overwrite ? { overwrite: true } : {}),
   });
   if (planned.errors.length) throw new UsageError(planned.errors.join('\n'));
-  const { added, done, retried } = await submitBatch({ redis: o.redis, queue: o.queue, graph: o.file, batch: planned.batch, jobs: planned.jobs });
-  io.err(`batch ${planned.batch}: ${planned.jobs.length} jobs (${added} new${done ? `, ${done} already done` : ''}${retried ? `, ${retried} failed before and retried` : ''}) on queue "${o.queue}"`);
+  const { added, done, retried } = await submitBatch({
+    redis: o.redis,
+    queue: o.queue,
+    graph: o.file,
+    batch: planned.batch,
+    jobs: planned.jobs,
+  });
+  io.err(
+    `batch ${planned.batch}: ${planned.jobs.length} jobs (${added} new${done ? `, ${done} already done` : ''}${retried ? `, ${retried} failed before and retried` : ''}) on queue "${o.queue}"`,
+  );
   if (o.detach) {
     io.out(planned.batch);
-    io.err(`follow it with: stylegraph status ${planned.batch} --redis ${o.redis}${o.queue !== 'stylegraph' ? ` --queue ${o.queue}` : ''}`);
+    io.err(
+      `follow it with: stylegraph status ${planned.batch} --redis ${o.redis}${o.queue !== 'stylegraph' ? ` --queue ${o.queue}` : ''}`,
+    );
     return 0;
   }
-  return watchBatch(io, { redis: o.redis, queue: o.queue, batch: planned.batch, ...(o.signal ? { signal: o.signal } : {}) });
+  return watchBatch(io, {
+    redis: o.redis,
+    queue: o.queue,
+    batch: planned.batch,
+    ...(o.signal ? { signal: o.signal } : {}),
+  });
 }
 
 /** `stylegraph status ID`: where a batch stands; exit 1 when any job failed for good. */
@@ -127,7 +162,10 @@ export async function statusCommand(io: Io, o: { redis: string; queue: string; b
   io.out(`batch ${o.batch}: ${read.record.graph}, submitted ${read.record.created}`);
   io.out(summaryLine(read.states, Date.parse(read.record.created)));
   const open = read.states.filter((s) => s.state !== 'completed' && s.state !== 'failed' && s.state !== 'missing');
-  for (const s of open) io.out(`  ${s.label}: ${s.state}${s.progress ? ` (step ${s.progress.step}/${s.progress.total}, loss ${s.progress.loss.toPrecision(4)})` : ''}`);
+  for (const s of open)
+    io.out(
+      `  ${s.label}: ${s.state}${s.progress ? ` (step ${s.progress.step}/${s.progress.total}, loss ${s.progress.loss.toPrecision(4)})` : ''}`,
+    );
   if (open.length) return 0;
   return report(io, read.states, 0);
 }

@@ -37,7 +37,8 @@ return shrunk
 /** Why a job's raw payload may not be parsed, or null. */
 export function payloadProblem(raw: string | undefined, maxBytes: number): string | null {
   const bytes = Buffer.byteLength(raw ?? '', 'utf8');
-  if (bytes > maxBytes) return `the job's data is ${mib(bytes)}, more than the ${mib(maxBytes)} a worker takes (--max-job-mb); it was not read`;
+  if (bytes > maxBytes)
+    return `the job's data is ${mib(bytes)}, more than the ${mib(maxBytes)} a worker takes (--max-job-mb); it was not read`;
   return null;
 }
 
@@ -64,7 +65,13 @@ export class CheckedWorker<D = unknown, R = unknown> extends Worker<D, R> {
       this.shrinkDefined.add(client);
     }
     const ahead = String((this.opts.concurrency ?? 1) + 8);
-    await client.runCommand('stylegraphShrinkOversized', [this.toKey('wait'), this.toKey('prioritized'), this.toKey(''), String(this.maxJobBytes), ahead]);
+    await client.runCommand('stylegraphShrinkOversized', [
+      this.toKey('wait'),
+      this.toKey('prioritized'),
+      this.toKey(''),
+      String(this.maxJobBytes),
+      ahead,
+    ]);
     return super.moveToActive(token, name);
   }
 
@@ -83,7 +90,10 @@ export class CheckedWorker<D = unknown, R = unknown> extends Worker<D, R> {
       return refuse(`the job's data is not valid JSON (${(e as Error).message.slice(0, 200)}); it was not run`);
     }
     const shrunk = (job.data as { stylegraphRefusedBytes?: unknown } | null)?.stylegraphRefusedBytes;
-    if (typeof shrunk === 'number') return refuse(`the job's data was ${mib(shrunk)}, more than the ${mib(this.maxJobBytes)} a worker takes (--max-job-mb); it was not read`);
+    if (typeof shrunk === 'number')
+      return refuse(
+        `the job's data was ${mib(shrunk)}, more than the ${mib(this.maxJobBytes)} a worker takes (--max-job-mb); it was not read`,
+      );
     return job;
   }
 }
@@ -102,24 +112,38 @@ const inside = (root: string, path: string) => {
  * says `overwrite` (never a folder, link, device or FIFO) or the file is this job's own from an earlier attempt (`own`:
  * the `fileId` the worker recorded when it wrote it). Returns the path to write; throws an UnrecoverableError.
  */
-export async function checkJobOut(out: string, roots: readonly string[], overwrite: boolean, own?: string | null): Promise<string> {
+export async function checkJobOut(
+  out: string,
+  roots: readonly string[],
+  overwrite: boolean,
+  own?: string | null,
+): Promise<string> {
   const shown = out.slice(0, 300);
   if (!out) throw new UnrecoverableError('the job names no output file (out)');
-  if (!isAbsolute(out)) throw new UnrecoverableError(`out ${shown}: a job's output must be an absolute path (submit writes absolute paths); it was not resolved against the worker's folder`);
+  if (!isAbsolute(out))
+    throw new UnrecoverableError(
+      `out ${shown}: a job's output must be an absolute path (submit writes absolute paths); it was not resolved against the worker's folder`,
+    );
   if (!/\.png$/i.test(out)) throw new UnrecoverableError(`out ${shown}: a worker writes only .png files`);
   const path = resolve(out);
   const realRoots = await Promise.all(roots.map((r) => realpath(r).catch(() => resolve(r))));
   const folder = await realpath(dirname(path)).catch(() => null);
   if (!folder) throw new UnrecoverableError(`out ${shown}: the folder ${dirname(path)} does not exist`);
   if (!realRoots.some((r) => inside(r, folder)))
-    throw new UnrecoverableError(`out ${shown}: outside the folders this worker writes (${realRoots.join(', ')}); start the worker with --out-root for that folder`);
+    throw new UnrecoverableError(
+      `out ${shown}: outside the folders this worker writes (${realRoots.join(', ')}); start the worker with --out-root for that folder`,
+    );
   const target = resolve(folder, path.slice(dirname(path).length + 1));
   const existing = await lstat(target).catch(() => null);
   if (existing) {
-    if (!existing.isFile()) throw new UnrecoverableError(`out ${shown}: it exists and is not a regular file; nothing was written`);
+    if (!existing.isFile())
+      throw new UnrecoverableError(`out ${shown}: it exists and is not a regular file; nothing was written`);
     // The job's own picture from an earlier attempt (a retry after the write) is its to replace.
     const mine = own === fileId(existing);
-    if (!overwrite && !mine) throw new UnrecoverableError(`out ${shown}: the file exists and the job does not say overwrite (submit --overwrite); nothing was written`);
+    if (!overwrite && !mine)
+      throw new UnrecoverableError(
+        `out ${shown}: the file exists and the job does not say overwrite (submit --overwrite); nothing was written`,
+      );
   }
   return target;
 }

@@ -19,7 +19,11 @@ export const zJob = z.object({
   label: z.string().max(400),
   document: z.string().max(32 * 2 ** 20),
   size: z.number().int().min(8).max(4096),
-  seed: z.number().int().min(0).max(2 ** 31),
+  seed: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 31),
   steps: z.number().int().min(0).max(100000).optional(),
   /** Checkpoint names the graph asks for; each worker resolves them from its own `--weights` and cache. */
   weights: z.array(z.string().max(100)).max(64),
@@ -29,7 +33,10 @@ export const zJob = z.object({
    * A batch of a video's frames (PNG data: URLs), run in order as one stream on the content slot (the style side once);
    * the styled frames come back in the job's return value, not as files.
    */
-  frames: z.array(z.string().max(8 * 2 ** 20)).max(64).optional(),
+  frames: z
+    .array(z.string().max(8 * 2 ** 20))
+    .max(64)
+    .optional(),
   /** With `frames`: each frame of the batch starts from the previous frame's result (an optimisation graph). */
   warmStart: z.boolean().optional(),
   /** The picture may replace an existing file at `out` (`submit --overwrite`); without it a worker never replaces one. */
@@ -83,8 +90,16 @@ export interface PlannedJob {
  * batch finds the finished jobs and does not run them again.
  */
 export async function planJobs(o: {
-  model: GraphModel; contents: string[]; styles: string[]; sweep: Sweep | null; outDir: string;
-  size: number; seed: number; steps?: number; weights: string[]; overwrite?: boolean;
+  model: GraphModel;
+  contents: string[];
+  styles: string[];
+  sweep: Sweep | null;
+  outDir: string;
+  size: number;
+  seed: number;
+  steps?: number;
+  weights: string[];
+  overwrite?: boolean;
 }): Promise<{ batch: string; jobs: PlannedJob[]; errors: string[] }> {
   const errors: string[] = [];
   const jobs: PlannedJob[] = [];
@@ -93,8 +108,10 @@ export async function planJobs(o: {
   const cells = o.sweep ? sweepCells(o.sweep) : [null];
   const styles = o.styles.length ? o.styles : [null];
   const contents = o.contents.length ? o.contents : [null];
-  if (o.styles.length && !slotNodes(o.model, 'style').length) errors.push('--style: this graph has no image node with slot "style"');
-  if (o.contents.length && !slotNodes(o.model, 'content').length) errors.push('--content: this graph has no image node with slot "content"');
+  if (o.styles.length && !slotNodes(o.model, 'style').length)
+    errors.push('--style: this graph has no image node with slot "style"');
+  if (o.contents.length && !slotNodes(o.model, 'content').length)
+    errors.push('--content: this graph has no image node with slot "content"');
   if (errors.length) return { batch: '', jobs, errors };
   for (const content of contents)
     for (const style of styles)
@@ -102,7 +119,10 @@ export async function planJobs(o: {
         let m = o.model;
         let key = o.model;
         const parts: string[] = [];
-        for (const [slot, path] of [['content', content], ['style', style]] as const) {
+        for (const [slot, path] of [
+          ['content', content],
+          ['style', style],
+        ] as const) {
           if (!path) continue;
           const img = await image(path).catch((e: Error) => void errors.push(`${path}: ${e.message}`));
           if (!img) continue;
@@ -123,8 +143,22 @@ export async function planJobs(o: {
         const out = join(o.outDir, `${parts.join('__') || 'result'}.png`);
         const settings = { size: o.size, seed: o.seed, ...(o.steps !== undefined ? { steps: o.steps } : {}) };
         const id = sha(JSON.stringify({ graph: serialiseDocument(key), ...settings, out })).slice(0, 32);
-        const label = [content && basename(content), style && basename(style)].filter(Boolean).join(' x ') + (cell ? `${content || style ? ', ' : ''}${cell.label}` : '');
-        jobs.push({ id, data: { v: 1, batch: '', label: label || 'the graph as it is', document: serialiseDocument(m), ...settings, weights: o.weights, out, ...(o.overwrite ? { overwrite: true } : {}) } });
+        const label =
+          [content && basename(content), style && basename(style)].filter(Boolean).join(' x ') +
+          (cell ? `${content || style ? ', ' : ''}${cell.label}` : '');
+        jobs.push({
+          id,
+          data: {
+            v: 1,
+            batch: '',
+            label: label || 'the graph as it is',
+            document: serialiseDocument(m),
+            ...settings,
+            weights: o.weights,
+            out,
+            ...(o.overwrite ? { overwrite: true } : {}),
+          },
+        });
       }
   const batch = sha(jobs.map((j) => j.id).join(',')).slice(0, 16);
   for (const j of jobs) j.data.batch = batch;

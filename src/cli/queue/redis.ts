@@ -10,7 +10,8 @@ export function redisConnection(url: string): ConnectionOptions {
   } catch {
     throw new Error(`--redis must be a URL like redis://127.0.0.1:6379, got "${url}"`);
   }
-  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw new Error(`--redis must start with redis:// or rediss://, got "${url}"`);
+  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:')
+    throw new Error(`--redis must start with redis:// or rediss://, got "${url}"`);
   const db = u.pathname.length > 1 ? Number(u.pathname.slice(1)) : 0;
   if (!Number.isInteger(db) || db < 0) throw new Error(`--redis ${url}: the database must be a whole number`);
   return {

@@ -25,7 +25,13 @@ export interface JobState {
 const DAY = 24 * 3600;
 
 /** Adds a batch's jobs (those already finished are kept as they are), and records the batch for `status`. */
-export async function submitBatch(o: { redis: string; queue: string; graph: string; batch: string; jobs: PlannedJob[] }): Promise<{ added: number; done: number; retried: number }> {
+export async function submitBatch(o: {
+  redis: string;
+  queue: string;
+  graph: string;
+  batch: string;
+  jobs: PlannedJob[];
+}): Promise<{ added: number; done: number; retried: number }> {
   const queue = new Queue<JobData>(o.queue, { connection: redisConnection(o.redis) });
   try {
     let done = 0;
@@ -43,19 +49,25 @@ export async function submitBatch(o: { redis: string; queue: string; graph: stri
         }
       }
     }
-    await queue.addBulk(fresh.map((j) => ({
-      name: j.data.label,
-      data: j.data,
-      opts: {
-        jobId: j.id,
-        // A killed worker or memory may pass; bad input fails at once (the worker says it is unrecoverable).
-        attempts: 3,
-        backoff: { type: 'exponential', delay: 2000 },
-        removeOnComplete: { age: 7 * DAY },
-        removeOnFail: { age: 7 * DAY },
-      },
-    })));
-    const record: BatchRecord = { graph: o.graph, created: new Date().toISOString(), jobs: o.jobs.map((j) => ({ id: j.id, label: j.data.label, out: j.data.out })) };
+    await queue.addBulk(
+      fresh.map((j) => ({
+        name: j.data.label,
+        data: j.data,
+        opts: {
+          jobId: j.id,
+          // A killed worker or memory may pass; bad input fails at once (the worker says it is unrecoverable).
+          attempts: 3,
+          backoff: { type: 'exponential', delay: 2000 },
+          removeOnComplete: { age: 7 * DAY },
+          removeOnFail: { age: 7 * DAY },
+        },
+      })),
+    );
+    const record: BatchRecord = {
+      graph: o.graph,
+      created: new Date().toISOString(),
+      jobs: o.jobs.map((j) => ({ id: j.id, label: j.data.label, out: j.data.out })),
+    };
     const client = await queue.getBackend().client;
     await client.set(batchKey(o.queue, o.batch), JSON.stringify(record), { EX: 7 * DAY });
     return { added: fresh.length, done, retried };
@@ -66,18 +78,32 @@ export async function submitBatch(o: { redis: string; queue: string; graph: stri
 
 async function jobState(queue: Queue, j: BatchRecord['jobs'][number]): Promise<JobState> {
   const job: Job | undefined = await queue.getJob(j.id);
-  if (!job) return { ...j, state: 'missing', progress: null, result: null, error: 'not in the queue (expired or removed)', finishedOn: null };
+  if (!job)
+    return {
+      ...j,
+      state: 'missing',
+      progress: null,
+      result: null,
+      error: 'not in the queue (expired or removed)',
+      finishedOn: null,
+    };
   const state = await job.getState();
   const progress = typeof job.progress === 'object' && job.progress !== null ? (job.progress as JobProgress) : null;
   return {
-    ...j, state, progress,
+    ...j,
+    state,
+    progress,
     result: state === 'completed' ? (job.returnvalue as JobResult) : null,
     error: state === 'failed' ? job.failedReason : null,
     finishedOn: job.finishedOn ?? null,
   };
 }
 
-export async function readBatch(redis: string, queueName: string, batch: string): Promise<{ record: BatchRecord; states: JobState[] } | null> {
+export async function readBatch(
+  redis: string,
+  queueName: string,
+  batch: string,
+): Promise<{ record: BatchRecord; states: JobState[] } | null> {
   const queue = new Queue(queueName, { connection: redisConnection(redis) });
   try {
     const client = await queue.getBackend().client;
@@ -103,15 +129,25 @@ export function summaryLine(states: JobState[], since: number): string {
   const filled = Math.round((width * (done + failed)) / Math.max(1, states.length));
   const seconds = Math.max(1e-3, (Date.now() - since) / 1000);
   const perWorker = new Map<string, number>();
-  for (const s of states) if (s.result && (s.finishedOn ?? 0) >= since) perWorker.set(s.result.worker, (perWorker.get(s.result.worker) ?? 0) + 1);
+  for (const s of states)
+    if (s.result && (s.finishedOn ?? 0) >= since)
+      perWorker.set(s.result.worker, (perWorker.get(s.result.worker) ?? 0) + 1);
   const workers = [...perWorker].map(([w, n]) => `${w} ${n} (${(n / seconds).toFixed(2)}/s)`).join(', ');
-  const running = active.map((s) => (s.progress ? `${s.label} step ${s.progress.step}/${s.progress.total}` : s.label)).slice(0, 2).join('; ');
-  return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${done}/${states.length} done${failed ? `, ${failed} failed` : ''}, ${active.length} running` +
-    `${running ? ` (${running})` : ''}${workers ? ` · ${workers}` : ''}`;
+  const running = active
+    .map((s) => (s.progress ? `${s.label} step ${s.progress.step}/${s.progress.total}` : s.label))
+    .slice(0, 2)
+    .join('; ');
+  return (
+    `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${done}/${states.length} done${failed ? `, ${failed} failed` : ''}, ${active.length} running` +
+    `${running ? ` (${running})` : ''}${workers ? ` · ${workers}` : ''}`
+  );
 }
 
 /** Waits until every job of the batch is done or has failed for good, showing progress; exit 1 names the failures. */
-export async function watchBatch(io: Io, o: { redis: string; queue: string; batch: string; signal?: AbortSignal; pollMs?: number }): Promise<number> {
+export async function watchBatch(
+  io: Io,
+  o: { redis: string; queue: string; batch: string; signal?: AbortSignal; pollMs?: number },
+): Promise<number> {
   const started = performance.now();
   const since = Date.now();
   let last = '';
@@ -140,7 +176,9 @@ export async function watchBatch(io: Io, o: { redis: string; queue: string; batc
 export function report(io: Io, states: JobState[], seconds: number): number {
   const failed = states.filter((s) => s.state === 'failed' || s.state === 'missing');
   const done = states.length - failed.length;
-  io.err(`${done} of ${states.length} jobs done in ${seconds.toFixed(1)} s${failed.length ? `; ${failed.length} failed:` : ''}`);
+  io.err(
+    `${done} of ${states.length} jobs done in ${seconds.toFixed(1)} s${failed.length ? `; ${failed.length} failed:` : ''}`,
+  );
   for (const f of failed) io.err(`  ${f.label}: ${f.error ?? f.state}`);
   return failed.length ? 1 : 0;
 }

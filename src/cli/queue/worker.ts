@@ -53,9 +53,14 @@ export interface WorkerOptions {
 export async function readJobSource(source: string): Promise<Uint8Array> {
   if (source.startsWith('data:')) return readSource(source, '/');
   if (!isAbsolute(source))
-    throw new UnrecoverableError(`${/^[a-z][a-z0-9+.-]+:/i.test(source) ? `${source.slice(0, 80)}: a worker fetches nothing` : `${source.slice(0, 80)}: a worker reads only absolute paths`}; a job carries data: URLs or the absolute paths submit resolved`);
+    throw new UnrecoverableError(
+      `${/^[a-z][a-z0-9+.-]+:/i.test(source) ? `${source.slice(0, 80)}: a worker fetches nothing` : `${source.slice(0, 80)}: a worker reads only absolute paths`}; a job carries data: URLs or the absolute paths submit resolved`,
+    );
   try {
-    return await readSource(source, { ...userSourceAccess('/'), remote: { any: false, hosts: [], privateNetwork: false } });
+    return await readSource(source, {
+      ...userSourceAccess('/'),
+      remote: { any: false, hosts: [], privateNetwork: false },
+    });
   } catch (e) {
     throw e instanceof SourceRefused ? new UnrecoverableError(e.message) : e;
   }
@@ -70,13 +75,18 @@ export async function workerCommand(io: Io, o: WorkerOptions): Promise<number> {
   const { tf, startNodeBackend } = await import('../node-tf');
   const choice = await startNodeBackend(o.backend, o.threads !== undefined ? { threads: o.threads } : {});
   const name = `${hostname()}:${process.pid}`;
-  io.err(`worker ${name}: backend ${backendLabel(choice)}${choice.skipped.length ? ` (${choice.skipped.map((s) => `${s.backend}: ${s.reason}`).join('; ')})` : ''}, queue "${o.queue}" on ${o.redis}, ${o.concurrency} at a time`);
+  io.err(
+    `worker ${name}: backend ${backendLabel(choice)}${choice.skipped.length ? ` (${choice.skipped.map((s) => `${s.backend}: ${s.reason}`).join('; ')})` : ''}, queue "${o.queue}" on ${o.redis}, ${o.concurrency} at a time`,
+  );
 
   const outRoots = o.outRoots?.length ? o.outRoots : [process.cwd()];
-  io.err(`worker ${name}: writes pictures only inside ${outRoots.join(', ')} (--out-root); job payloads up to ${((o.maxJobBytes ?? MAX_JOB_BYTES) / 2 ** 20).toFixed(0)} MiB`);
+  io.err(
+    `worker ${name}: writes pictures only inside ${outRoots.join(', ')} (--out-root); job payloads up to ${((o.maxJobBytes ?? MAX_JOB_BYTES) / 2 ** 20).toFixed(0)} MiB`,
+  );
   const checkpoints = new Map<string, LoadedCheckpoint>();
   const settings: WeightsSettings = { dir: defaultCacheDir(), mirror: o.mirror ?? null };
-  for (const spec of o.weights) checkpoints.set(spec.name, await loadWeights(tf, spec, process.cwd(), settings, { io }));
+  for (const spec of o.weights)
+    checkpoints.set(spec.name, await loadWeights(tf, spec, process.cwd(), settings, { io }));
   /** A checkpoint a job asks for by name: given with --weights, or in this machine's cache; otherwise none (random weights, said in the report). */
   const checkpoint = async (n: string): Promise<LoadedCheckpoint | undefined> => {
     if (checkpoints.has(n)) return checkpoints.get(n);
@@ -95,17 +105,24 @@ export async function workerCommand(io: Io, o: WorkerOptions): Promise<number> {
   const process_ = async (job: Job): Promise<JobResult> => {
     const started = performance.now();
     const parsed = zJob.safeParse(job.data);
-    if (!parsed.success) throw new UnrecoverableError(`not a StyleGraph job: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    if (!parsed.success)
+      throw new UnrecoverableError(
+        `not a StyleGraph job: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+      );
     const data: JobData = parsed.data;
     // Where the picture goes is checked like a command line's --out, before anything runs.
-    if (data.frames && data.out) throw new UnrecoverableError('a frames job returns its frames and writes no file; its out must be empty');
+    if (data.frames && data.out)
+      throw new UnrecoverableError('a frames job returns its frames and writes no file; its out must be empty');
     // The picture an earlier attempt of this job wrote (recorded below): a retry may replace it.
     const client = await worker.getBackend().client;
     const ownKey = `stylegraph:${o.queue}:wrote:${job.id}`;
     const own = data.frames ? null : await client.get(ownKey);
     const target = data.frames ? '' : await checkJobOut(data.out, outRoots, data.overwrite ?? false, own);
     const doc = parseDocument(data.document);
-    if (!doc.model) throw new UnrecoverableError(`the job's graph cannot be read: ${doc.diagnostics.map((d) => d.message).join('; ')}`);
+    if (!doc.model)
+      throw new UnrecoverableError(
+        `the job's graph cannot be read: ${doc.diagnostics.map((d) => d.message).join('; ')}`,
+      );
     for (const n of data.weights) await checkpoint(n);
     const state = free.pop() ?? fresh();
     let lastProgress = 0;
@@ -117,46 +134,64 @@ export async function workerCommand(io: Io, o: WorkerOptions): Promise<number> {
       for (const [i, f] of (frames ?? []).entries()) yield decodeImage(await readJobSource(f), `frame ${i}`);
     }
     try {
-      const result = await runSession(doc.model, o.registry, {
-        size: data.size, seed: data.seed, ...(data.steps !== undefined ? { steps: data.steps } : {}),
-        ...(frames ? { frames: { ...(data.warmStart ? { warmStart: true } : {}) } } : {}),
-      }, {
-        tf,
-        ...(frames ? { frames: decoded() } : {}),
-        readImage: async (s) => decodeImage(await readJobSource(s), s.startsWith('data:') ? 'image' : s),
-        readWeights: async () => ({ get: (n) => checkpoints.get(n) }),
-        state,
-        write: async (out) => {
-          const image = out.kind === 'run' ? Object.values(out.images)[0] : out.image;
-          if (!image) return [];
-          if (frames) return void styled.push(encodePng(image).toString('base64')), [];
-          // Checked again just before writing: a file that appeared during the run is not replaced either.
-          await checkJobOut(target, outRoots, data.overwrite ?? false, own);
-          await writeAtomically(target, embedText(encodePng(image), serialiseDocument(out.model)));
-          await client.set(ownKey, fileId(await stat(target)), { EX: 7 * 24 * 3600 });
-          written = target;
-          return [target];
+      const result = await runSession(
+        doc.model,
+        o.registry,
+        {
+          size: data.size,
+          seed: data.seed,
+          ...(data.steps !== undefined ? { steps: data.steps } : {}),
+          ...(frames ? { frames: { ...(data.warmStart ? { warmStart: true } : {}) } } : {}),
         },
-        onEvent: (e) => {
-          if (e.type !== 'step') return;
-          const now = performance.now();
-          if (now - lastProgress < 200 && e.step < e.total) return;
-          lastProgress = now;
-          const p: JobProgress = { step: e.step, total: e.total, loss: e.loss };
-          void job.updateProgress(p).catch(() => {});
+        {
+          tf,
+          ...(frames ? { frames: decoded() } : {}),
+          readImage: async (s) => decodeImage(await readJobSource(s), s.startsWith('data:') ? 'image' : s),
+          readWeights: async () => ({ get: (n) => checkpoints.get(n) }),
+          state,
+          write: async (out) => {
+            const image = out.kind === 'run' ? Object.values(out.images)[0] : out.image;
+            if (!image) return [];
+            if (frames) return (void styled.push(encodePng(image).toString('base64')), []);
+            // Checked again just before writing: a file that appeared during the run is not replaced either.
+            await checkJobOut(target, outRoots, data.overwrite ?? false, own);
+            await writeAtomically(target, embedText(encodePng(image), serialiseDocument(out.model)));
+            await client.set(ownKey, fileId(await stat(target)), { EX: 7 * 24 * 3600 });
+            written = target;
+            return [target];
+          },
+          onEvent: (e) => {
+            if (e.type !== 'step') return;
+            const now = performance.now();
+            if (now - lastProgress < 200 && e.step < e.total) return;
+            lastProgress = now;
+            const p: JobProgress = { step: e.step, total: e.total, loss: e.loss };
+            void job.updateProgress(p).catch(() => {});
+          },
         },
-      });
+      );
       const report = result.runs[0];
       if (result.status === 'invalid') throw new UnrecoverableError(result.error ?? 'the job is not valid');
       if (result.status !== 'done') throw new Error(result.error ?? `the run ended ${result.status}`);
-      const loss: [number, number] | null = report?.steps.length ? [report.steps[0]!.loss, report.steps.at(-1)!.loss] : null;
-      io.err(`${name}: ${data.label}: done${loss ? `, loss ${loss[0].toPrecision(4)} -> ${loss[1].toPrecision(4)}` : ''} -> ${frames ? `${styled.length} frames` : written ?? '(no picture)'}`);
+      const loss: [number, number] | null = report?.steps.length
+        ? [report.steps[0]!.loss, report.steps.at(-1)!.loss]
+        : null;
+      io.err(
+        `${name}: ${data.label}: done${loss ? `, loss ${loss[0].toPrecision(4)} -> ${loss[1].toPrecision(4)}` : ''} -> ${frames ? `${styled.length} frames` : (written ?? '(no picture)')}`,
+      );
       return {
-        worker: name, out: written ?? '', status: result.status, loss, weights: report?.weights.map((w) => w.weights) ?? [], ms: performance.now() - started,
+        worker: name,
+        out: written ?? '',
+        status: result.status,
+        loss,
+        weights: report?.weights.map((w) => w.weights) ?? [],
+        ms: performance.now() - started,
         ...(frames ? { frames: styled } : {}),
       };
     } catch (e) {
-      io.err(`${name}: ${data.label}: ${e instanceof UnrecoverableError ? 'failed (not retried)' : 'failed'}: ${(e as Error).message}`);
+      io.err(
+        `${name}: ${data.label}: ${e instanceof UnrecoverableError ? 'failed (not retried)' : 'failed'}: ${(e as Error).message}`,
+      );
       throw e;
     } finally {
       state.images.clear();
@@ -175,7 +210,10 @@ export async function workerCommand(io: Io, o: WorkerOptions): Promise<number> {
   });
   worker.on('error', (e) => io.err(`${name}: ${e.message}`));
   // A job refused before it was read (its size, its JSON) never reaches the processor: said here.
-  worker.on('failed', (job, e) => void (job?.deferredFailure && io.err(`${name}: job ${job.id}: failed (not retried): ${e.message}`)));
+  worker.on(
+    'failed',
+    (job, e) => void (job?.deferredFailure && io.err(`${name}: job ${job.id}: failed (not retried): ${e.message}`)),
+  );
   await worker.waitUntilReady();
   io.err(`${name}: waiting for jobs`);
   await o.stop;

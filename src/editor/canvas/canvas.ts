@@ -52,7 +52,12 @@ export class Canvas {
   private drawn = new Map<string, string>();
   private queue: Promise<void> = Promise.resolve();
 
-  constructor(container: HTMLElement, private graph: GraphStore, pinia: Pinia, private onMenu: (request: MenuRequest) => void = () => {}) {
+  constructor(
+    container: HTMLElement,
+    private graph: GraphStore,
+    pinia: Pinia,
+    private onMenu: (request: MenuRequest) => void = () => {},
+  ) {
     this.area = new AreaPlugin<Schemes, AreaExtra>(container);
     const connection = new ConnectionPlugin<Schemes, AreaExtra>();
     const render = new VuePlugin<Schemes, AreaExtra>({ setup: (context) => createApp(context).use(pinia) });
@@ -139,7 +144,12 @@ export class Canvas {
         if (this.modifier) graph.selection = sel.includes(id) ? sel.filter((x) => x !== id) : [...sel, id];
         else if (!sel.includes(id)) graph.selection = [id];
       } else if (c.type === 'pointerdown') {
-        if (!this.picked && !this.modifier && (c.data.event.target as HTMLElement | null)?.closest?.('.sg-node') == null) graph.selection = [];
+        if (
+          !this.picked &&
+          !this.modifier &&
+          (c.data.event.target as HTMLElement | null)?.closest?.('.sg-node') == null
+        )
+          graph.selection = [];
         this.picked = false;
       } else if (c.type === 'nodetranslated' && !this.syncing && !this.moving) {
         // Moving one selected node moves the whole selection with it.
@@ -149,10 +159,12 @@ export class Canvas {
           const dy = position.y - previous.y;
           this.moving = true;
           const others = graph.selection.filter((x) => x !== id);
-          void Promise.all(others.map((o) => {
-            const v = this.area.nodeViews.get(o);
-            return v ? this.area.translate(o, { x: v.position.x + dx, y: v.position.y + dy }) : undefined;
-          })).finally(() => (this.moving = false));
+          void Promise.all(
+            others.map((o) => {
+              const v = this.area.nodeViews.get(o);
+              return v ? this.area.translate(o, { x: v.position.x + dx, y: v.position.y + dy }) : undefined;
+            }),
+          ).finally(() => (this.moving = false));
         }
       } else if (c.type === 'nodedragged' && !this.syncing) this.commitPositions();
       return c;
@@ -190,7 +202,9 @@ export class Canvas {
 
   /** Brings the canvas to the view graph; calls queue so a burst of edits is applied in order. */
   sync(view: ViewGraph): Promise<void> {
-    this.queue = this.queue.then(() => this.apply(view)).catch((e: unknown) => this.graph.tell(`canvas: ${(e as Error).message}`, true));
+    this.queue = this.queue
+      .then(() => this.apply(view))
+      .catch((e: unknown) => this.graph.tell(`canvas: ${(e as Error).message}`, true));
     return this.queue;
   }
 
@@ -207,7 +221,9 @@ export class Canvas {
     };
     try {
       const want = new Map(view.nodes.map((n) => [n.id, n]));
-      const stale = new Set([...this.drawn].filter(([id, key]) => !want.has(id) || socketsKey(want.get(id)!) !== key).map(([id]) => id));
+      const stale = new Set(
+        [...this.drawn].filter(([id, key]) => !want.has(id) || socketsKey(want.get(id)!) !== key).map(([id]) => id),
+      );
       const edges = new Map(view.edges.map((e) => [e.id, e]));
       for (const c of this.editor.getConnections())
         if (!edges.has(c.id) || stale.has(c.source) || stale.has(c.target)) await this.editor.removeConnection(c.id);
@@ -255,7 +271,9 @@ export class Canvas {
     const boxes = nodes.flatMap((n) => {
       const v = this.area.nodeViews.get(n.id);
       const el = v?.element.firstElementChild as HTMLElement | null | undefined;
-      return v ? [{ x: v.position.x, y: v.position.y, width: el?.offsetWidth ?? 220, height: el?.offsetHeight ?? 140 }] : [];
+      return v
+        ? [{ x: v.position.x, y: v.position.y, width: el?.offsetWidth ?? 220, height: el?.offsetHeight ?? 140 }]
+        : [];
     });
     const left = Math.min(...boxes.map((b) => b.x));
     const top = Math.min(...boxes.map((b) => b.y));
@@ -287,7 +305,10 @@ export class Canvas {
       };
     }
     if (context instanceof CanvasConnection)
-      return { ...where, actions: [{ label: 'Delete connection', key: 'delete', run: () => g.disconnect(modelEdge(context.edge)) }] };
+      return {
+        ...where,
+        actions: [{ label: 'Delete connection', key: 'delete', run: () => g.disconnect(modelEdge(context.edge)) }],
+      };
     const ids = g.selection.includes(context.id) ? g.selection : [context.id];
     const group = context.view.kind === 'group' ? context.id.slice('group:'.length) : null;
     const actions: MenuAction[] = [

@@ -31,7 +31,9 @@ export const useCameraStore = defineStore('camera', () => {
   const recording = ref(false);
   /** The live picture, drawn for the recorder (MediaRecorder records a canvas's stream). */
   const recordCanvas = markRaw(document.createElement('canvas'));
-  const video = markRaw(Object.assign(document.createElement('video'), { muted: true, playsInline: true, autoplay: true }));
+  const video = markRaw(
+    Object.assign(document.createElement('video'), { muted: true, playsInline: true, autoplay: true }),
+  );
   let stream: MediaStream | null = null;
   let recorder: MediaRecorder | null = null;
   /** One-shot waits for a frame's answer (Pause's last frame). */
@@ -99,7 +101,8 @@ export const useCameraStore = defineStore('camera', () => {
   watch(hasCamera, (has) => !has && stream && stop());
 
   // The status line says what the camera is doing while no run is going on (and 'ready' again when it stops).
-  const LIVE = 'live camera: each frame is stylised as the worker keeps up; Run runs the graph once on the current picture';
+  const LIVE =
+    'live camera: each frame is stylised as the worker keeps up; Run runs the graph once on the current picture';
   const PAUSED = 'camera paused: the frozen frame is in the output (Pin, Export PNG, Use as still)';
   watch(status, (s) => {
     if (run.phase !== 'ready' || !['ready', LIVE, PAUSED].includes(run.message)) return;
@@ -108,7 +111,8 @@ export const useCameraStore = defineStore('camera', () => {
 
   /** Offers each new camera frame to the scheduler (requestVideoFrameCallback, or about 30 a second without it). */
   function watchFrames() {
-    const rvfc = (video as HTMLVideoElement & { requestVideoFrameCallback?: (cb: () => void) => number }).requestVideoFrameCallback;
+    const rvfc = (video as HTMLVideoElement & { requestVideoFrameCallback?: (cb: () => void) => number })
+      .requestVideoFrameCallback;
     if (rvfc) {
       const next = () => {
         if (!stream) return;
@@ -126,7 +130,10 @@ export const useCameraStore = defineStore('camera', () => {
     error.value = null;
     status.value = 'starting';
     try {
-      stream = await navigator.mediaDevices.getUserMedia({ video: { width: { ideal: 640 }, height: { ideal: 480 } }, audio: false });
+      stream = await navigator.mediaDevices.getUserMedia({
+        video: { width: { ideal: 640 }, height: { ideal: 480 } },
+        audio: false,
+      });
     } catch (e) {
       status.value = 'off';
       error.value = `no camera: ${(e as Error).message || (e as Error).name}`;
@@ -182,7 +189,8 @@ export const useCameraStore = defineStore('camera', () => {
 
   /** Keeps the frozen frame in the history strip, pinned for the wipe. */
   function pinFrame() {
-    if (frozen.value) run.keepPinned(frozen.value, `camera frame · ${graph.fileName} · ${settings.size} px · ${stamp()}`);
+    if (frozen.value)
+      run.keepPinned(frozen.value, `camera frame · ${graph.fileName} · ${settings.size} px · ${stamp()}`);
   }
 
   /**
@@ -218,7 +226,9 @@ export const useCameraStore = defineStore('camera', () => {
       return;
     }
     if (run.output) drawRgba(recordCanvas, run.output);
-    const type = ['video/webm;codecs=vp9', 'video/webm;codecs=vp8', 'video/webm'].find((t) => MediaRecorder.isTypeSupported(t));
+    const type = ['video/webm;codecs=vp9', 'video/webm;codecs=vp8', 'video/webm'].find((t) =>
+      MediaRecorder.isTypeSupported(t),
+    );
     if (!type) {
       error.value = 'this browser cannot record webm video';
       return;
@@ -236,7 +246,22 @@ export const useCameraStore = defineStore('camera', () => {
   }
 
   return {
-    status, error, fps, stats, frozen, recording, hasCamera, liveBlocked, video, recordCanvas,
-    start, stop, pause, resume, pinFrame, useStill, toggleRecording,
+    status,
+    error,
+    fps,
+    stats,
+    frozen,
+    recording,
+    hasCamera,
+    liveBlocked,
+    video,
+    recordCanvas,
+    start,
+    stop,
+    pause,
+    resume,
+    pinFrame,
+    useStill,
+    toggleRecording,
   };
 });

@@ -81,7 +81,10 @@ export const useGraphStore = defineStore('graph', () => {
     keepSelection();
   }
 
-  const keepSelection = () => (selection.value = selection.value.filter((id) => model.value.nodes.some((n) => n.id === id) || id.startsWith('group:')));
+  const keepSelection = () =>
+    (selection.value = selection.value.filter(
+      (id) => model.value.nodes.some((n) => n.id === id) || id.startsWith('group:'),
+    ));
 
   /** Replaces the graph (open, new, preset): no undo across it. */
   function load(next: GraphModel, name = 'untitled.json') {
@@ -101,7 +104,12 @@ export const useGraphStore = defineStore('graph', () => {
   }
 
   /** Opens a document parsed elsewhere (a share link is decoded, parsed and laid out in a worker: web/share-worker.ts). */
-  function openParsed(parsed: Pick<ParseResult, 'model' | 'diagnostics'>, name: string, from = name, laidOut = false): boolean {
+  function openParsed(
+    parsed: Pick<ParseResult, 'model' | 'diagnostics'>,
+    name: string,
+    from = name,
+    laidOut = false,
+  ): boolean {
     const errors = parsed.diagnostics.filter((d) => d.severity === 'error');
     if (!parsed.model) {
       tell(`${from} was not opened: ${errors.map((d) => d.message).join('; ')}`, true);
@@ -112,13 +120,18 @@ export const useGraphStore = defineStore('graph', () => {
     commit(!laidOut && unplaced(parsed.model) ? layOut(parsed.model, registry) : parsed.model);
     selection.value = [];
     fileName.value = name;
-    tell(errors.length ? `${from} opened with problems: ${errors.map((d) => d.message).join('; ')}` : `opened ${from}`, errors.length > 0);
+    tell(
+      errors.length ? `${from} opened with problems: ${errors.map((d) => d.message).join('; ')}` : `opened ${from}`,
+      errors.length > 0,
+    );
     return true;
   }
 
   // Selection may name group boxes (`group:<id>`); commands act on their members.
   const members = (ids: readonly string[]) =>
-    ids.flatMap((id) => (id.startsWith('group:') ? (model.value.groups?.find((g) => `group:${g.id}` === id)?.nodes ?? []) : [id]));
+    ids.flatMap((id) =>
+      id.startsWith('group:') ? (model.value.groups?.find((g) => `group:${g.id}` === id)?.nodes ?? []) : [id],
+    );
 
   const commands = {
     /** Adds a node in the free space nearest to `position` (its top-left corner), never on top of another node. */
@@ -135,7 +148,12 @@ export const useGraphStore = defineStore('graph', () => {
     },
     /** Connects two view sockets; returns why not when refused. */
     connect(from: { node: string; socket: string }, to: { node: string; socket: string }): string | null {
-      const r = edit.connect(model.value, registry, modelEndpoint(from.node, from.socket), modelEndpoint(to.node, to.socket));
+      const r = edit.connect(
+        model.value,
+        registry,
+        modelEndpoint(from.node, from.socket),
+        modelEndpoint(to.node, to.socket),
+      );
       if ('error' in r) {
         tell(`cannot connect: ${r.error}`, true);
         return r.error;
@@ -179,8 +197,18 @@ export const useGraphStore = defineStore('graph', () => {
      */
     paste(at?: { x: number; y: number }) {
       if (!clipboard?.nodes.length) return;
-      const views = new Map(viewGraph({ ...model.value, nodes: clipboard.nodes, edges: clipboard.edges, groups: [] }, registry).nodes.map((v) => [v.id, v]));
-      const block = boundsOf(clipboard.nodes.map((n) => ({ ...n.position, width: NODE_WIDTH, height: views.get(n.id) ? estimateHeight(views.get(n.id)!) : 140 })));
+      const views = new Map(
+        viewGraph({ ...model.value, nodes: clipboard.nodes, edges: clipboard.edges, groups: [] }, registry).nodes.map(
+          (v) => [v.id, v],
+        ),
+      );
+      const block = boundsOf(
+        clipboard.nodes.map((n) => ({
+          ...n.position,
+          width: NODE_WIDTH,
+          height: views.get(n.id) ? estimateHeight(views.get(n.id)!) : 140,
+        })),
+      );
       const want = at ?? { x: block.x + 40, y: block.y + 40 };
       const spot = freeSpot(occupied(), block, want);
       const r = edit.pasteFragment(model.value, clipboard, { x: spot.x - block.x, y: spot.y - block.y });
@@ -241,21 +269,28 @@ export const useGraphStore = defineStore('graph', () => {
   const missingUploads = shallowRef<UploadRef[]>([]);
   let uploadCheck = 0;
   const present = new Set<string>();
-  watch(model, async (m) => {
-    const check = ++uploadCheck;
-    const missing: UploadRef[] = [];
-    for (const r of uploadsIn(m)) {
-      // Uploads are named by their bytes' hash and never removed: one found once need not be read again.
-      if (present.has(r.source)) continue;
-      const bytes = await getUpload(r.source).catch(() => null);
-      if (bytes === undefined) missing.push(r);
-      else if (bytes) present.add(r.source);
-    }
-    if (check === uploadCheck) missingUploads.value = missing;
-  }, { immediate: true });
+  watch(
+    model,
+    async (m) => {
+      const check = ++uploadCheck;
+      const missing: UploadRef[] = [];
+      for (const r of uploadsIn(m)) {
+        // Uploads are named by their bytes' hash and never removed: one found once need not be read again.
+        if (present.has(r.source)) continue;
+        const bytes = await getUpload(r.source).catch(() => null);
+        if (bytes === undefined) missing.push(r);
+        else if (bytes) present.add(r.source);
+      }
+      if (check === uploadCheck) missingUploads.value = missing;
+    },
+    { immediate: true },
+  );
   const uploadDiagnostics = computed<Diagnostic[]>(() =>
     missingUploads.value.map((u) => ({
-      severity: 'error', code: 'source', nodeId: u.nodeId, path: `$.nodes[${model.value.nodes.findIndex((n) => n.id === u.nodeId)}].params.${u.param}`,
+      severity: 'error',
+      code: 'source',
+      nodeId: u.nodeId,
+      path: `$.nodes[${model.value.nodes.findIndex((n) => n.id === u.nodeId)}].params.${u.param}`,
       message: `"${u.label}" needs an image: ${u.file} was dropped in the browser this graph comes from and is not in this one; drop an image on the node`,
     })),
   );
@@ -283,7 +318,10 @@ export const useGraphStore = defineStore('graph', () => {
     clearTimeout(timer);
     timer = setTimeout(() => {
       try {
-        localStorage.setItem(AUTOSAVE_KEY, JSON.stringify({ name: fileName.value, document: serialiseDocument(recordPacks(m, packs)) }));
+        localStorage.setItem(
+          AUTOSAVE_KEY,
+          JSON.stringify({ name: fileName.value, document: serialiseDocument(recordPacks(m, packs)) }),
+        );
       } catch (e) {
         tell(`autosave failed: ${(e as Error).message}`, true);
       }
@@ -291,19 +329,44 @@ export const useGraphStore = defineStore('graph', () => {
   });
 
   return {
-    model, selection, fileName, notice, dragging, past, future, view, compiled, missing, missingUploads, documentModel, documentText, diagnostics, runDiagnostics, diagnosticsByNode, shapes,
-    canUndo: computed(() => past.value.length > 0), canRedo: computed(() => future.value.length > 0),
-    tell, commit, undo, redo, load, open, openParsed, ...commands,
+    model,
+    selection,
+    fileName,
+    notice,
+    dragging,
+    past,
+    future,
+    view,
+    compiled,
+    missing,
+    missingUploads,
+    documentModel,
+    documentText,
+    diagnostics,
+    runDiagnostics,
+    diagnosticsByNode,
+    shapes,
+    canUndo: computed(() => past.value.length > 0),
+    canRedo: computed(() => future.value.length > 0),
+    tell,
+    commit,
+    undo,
+    redo,
+    load,
+    open,
+    openParsed,
+    ...commands,
     setMeasure: (f: (id: string) => Size | undefined) => void (measure = f),
   };
 });
 
-
-
 /** The autosaved graph, if there is one that reads. */
 export function recoverAutosave(): { model: GraphModel; name: string } | null {
   try {
-    const saved = JSON.parse(localStorage.getItem(AUTOSAVE_KEY) ?? 'null') as { name?: string; document?: string } | null;
+    const saved = JSON.parse(localStorage.getItem(AUTOSAVE_KEY) ?? 'null') as {
+      name?: string;
+      document?: string;
+    } | null;
     if (!saved?.document) return null;
     const parsed = parseDocument(saved.document);
     return parsed.model ? { model: parsed.model, name: saved.name ?? 'untitled.json' } : null;

@@ -2,8 +2,18 @@ import { defineStore } from 'pinia';
 import { ref, shallowRef } from 'vue';
 import type { PackRecord } from '../../plugin/packs';
 import {
-  checkPackText, originChoices, originOf, PACK_NAME, packLocation, projectPackList, rememberOrigin, saveStoredPacks, sha256Hex, storedPacks,
-  type ProjectPack, type StoredPack,
+  checkPackText,
+  originChoices,
+  originOf,
+  PACK_NAME,
+  packLocation,
+  projectPackList,
+  rememberOrigin,
+  saveStoredPacks,
+  sha256Hex,
+  storedPacks,
+  type ProjectPack,
+  type StoredPack,
 } from '../../web/pack-store';
 import type { PackTypeData } from '../../web/protocol';
 import { packs, registryVersion } from '../registry';
@@ -78,14 +88,26 @@ export const usePluginsStore = defineStore('plugins', () => {
 
   const refresh = () => {
     const off = useRunStore().packsOff;
-    installed.value = storedPacks().filter((p) => p.sha256).map((p) => {
-      const s = session.get(p.sha256!) ?? { state: p.enabled && !off ? 'loading' : 'off' };
-      return {
-        key: p.sha256!, name: p.name, version: p.version ?? '', description: p.description ?? '', origin: p.origin, types: p.types ?? [],
-        enabled: p.enabled, state: !p.enabled ? 'off' : off ? 'off' : s.state,
-        ...(off && p.enabled ? { problem: 'not loaded: this page started with packs off (reload without ?nopacks to load them)' } : s.problem ? { problem: s.problem } : {}),
-      };
-    });
+    installed.value = storedPacks()
+      .filter((p) => p.sha256)
+      .map((p) => {
+        const s = session.get(p.sha256!) ?? { state: p.enabled && !off ? 'loading' : 'off' };
+        return {
+          key: p.sha256!,
+          name: p.name,
+          version: p.version ?? '',
+          description: p.description ?? '',
+          origin: p.origin,
+          types: p.types ?? [],
+          enabled: p.enabled,
+          state: !p.enabled ? 'off' : off ? 'off' : s.state,
+          ...(off && p.enabled
+            ? { problem: 'not loaded: this page started with packs off (reload without ?nopacks to load them)' }
+            : s.problem
+              ? { problem: s.problem }
+              : {}),
+        };
+      });
     origins.value = originChoices();
     registryVersion.value++;
   };
@@ -102,7 +124,10 @@ export const usePluginsStore = defineStore('plugins', () => {
         continue;
       }
       if ((await sha256Hex(p.source)) !== p.sha256) {
-        session.set(p.sha256, { state: 'failed', problem: 'not loaded: its stored bytes are not the ones you allowed' });
+        session.set(p.sha256, {
+          state: 'failed',
+          problem: 'not loaded: its stored bytes are not the ones you allowed',
+        });
         continue;
       }
       out.push({ key: p.sha256, origin: p.origin, source: p.source });
@@ -119,14 +144,22 @@ export const usePluginsStore = defineStore('plugins', () => {
       return;
     }
     const record: PackRecord = {
-      name: p.name, version: p.version ?? '', api: '', description: p.description ?? '', origin: p.origin, types: p.types ?? [], status: 'enabled',
+      name: p.name,
+      version: p.version ?? '',
+      api: '',
+      description: p.description ?? '',
+      origin: p.origin,
+      types: p.types ?? [],
+      status: 'enabled',
     };
     const left = packs.add(record, reply.pack.types);
     const registered = packs.packs.find((x) => x.name === p.name)?.types ?? [];
     const missing = record.types.filter((t) => !registered.includes(t));
     const said = String(reply.pack.record.name);
     const problems = [
-      ...(said !== p.name ? [`it named itself "${said.slice(0, 64)}" this time, not "${p.name}" as when it was installed`] : []),
+      ...(said !== p.name
+        ? [`it named itself "${said.slice(0, 64)}" this time, not "${p.name}" as when it was installed`]
+        : []),
       ...(left.length ? [`node types left out (not as installed): ${left.join(', ').slice(0, 300)}`] : []),
       ...(missing.length ? [`node types missing: ${missing.join(', ')}`] : []),
     ];
@@ -138,15 +171,28 @@ export const usePluginsStore = defineStore('plugins', () => {
    * returned). A new worker starts when `fresh`, when a loaded pack is no longer wanted, or to move in or out of the
    * sandbox; a pack that does not answer in time is skipped and the rest load again in a new worker.
    */
-  function sync(o: { fresh?: boolean; extra?: Loadable; without?: readonly string[] } = {}): Promise<PackLoad | undefined> {
+  function sync(
+    o: { fresh?: boolean; extra?: Loadable; without?: readonly string[] } = {},
+  ): Promise<PackLoad | undefined> {
     const job = chain.then(() => syncNow(o));
     chain = job.catch(() => {});
     return job;
   }
 
-  async function syncNow({ fresh = false, extra, without = [] }: { fresh?: boolean; extra?: Loadable; without?: readonly string[] }): Promise<PackLoad | undefined> {
+  async function syncNow({
+    fresh = false,
+    extra,
+    without = [],
+  }: {
+    fresh?: boolean;
+    extra?: Loadable;
+    without?: readonly string[];
+  }): Promise<PackLoad | undefined> {
     const run = useRunStore();
-    const list = [...(await wanted()).filter((p) => p.key !== extra?.key && !without.includes(p.key)), ...(extra ? [extra] : [])];
+    const list = [
+      ...(await wanted()).filter((p) => p.key !== extra?.key && !without.includes(p.key)),
+      ...(extra ? [extra] : []),
+    ];
     const keys = new Set(list.map((p) => p.key));
     if (fresh || [...loaded].some((k) => !keys.has(k)) || (run.hasWorker() && list.length > 0 !== run.sandboxed)) {
       loaded.clear();
@@ -163,7 +209,10 @@ export const usePluginsStore = defineStore('plugins', () => {
       if (r.kind === 'timeout') {
         // Its code is still running in the worker (a loop at its top level): a new worker loads the others.
         skipped.add(p.key);
-        session.set(p.key, { state: 'failed', problem: `did not finish loading within ${PACK_LOAD_MS / 1000} s: left out until you reload the page (a new worker was started without it)` });
+        session.set(p.key, {
+          state: 'failed',
+          problem: `did not finish loading within ${PACK_LOAD_MS / 1000} s: left out until you reload the page (a new worker was started without it)`,
+        });
         await syncNow({ fresh: true, ...(extra && !isExtra ? { extra, without } : {}) });
         return isExtra ? r : outcome;
       }
@@ -195,13 +244,18 @@ export const usePluginsStore = defineStore('plugins', () => {
       else {
         // An older record: the bytes from an origin the user allowed are kept as allowed; others stay off.
         changed = true;
-        all.push({ ...p, sha256: await sha256Hex(p.source), enabled: p.enabled && choices[originOf(p.origin)] === 'allow' });
+        all.push({
+          ...p,
+          sha256: await sha256Hex(p.source),
+          enabled: p.enabled && choices[originOf(p.origin)] === 'allow',
+        });
       }
     }
     if (changed) saveStoredPacks(all);
     refresh();
     await sync();
-    for (const p of installed.value) if (p.state === 'failed' && p.problem) useGraphStore().tell(`node pack ${p.name}: ${p.problem}`, true);
+    for (const p of installed.value)
+      if (p.state === 'failed' && p.problem) useGraphStore().tell(`node pack ${p.name}: ${p.problem}`, true);
   }
 
   /** Asks to install from a URL or a picked file: refused origins say so, allowed ones go ahead, others ask. */
@@ -210,7 +264,11 @@ export const usePluginsStore = defineStore('plugins', () => {
     const where = text === undefined ? packLocation(typed, location.href, project.value) : typed;
     const origin = originOf(where);
     const choice = originChoices()[origin];
-    if (choice === 'deny') return useGraphStore().tell(`packs from ${origin} were refused earlier; revoke that under Plugins to be asked again`, true);
+    if (choice === 'deny')
+      return useGraphStore().tell(
+        `packs from ${origin} were refused earlier; revoke that under Plugins to be asked again`,
+        true,
+      );
     pending.value = { where, origin, ...(text !== undefined ? { text } : {}) };
     if (choice === 'allow') await consent(true, false);
   }
@@ -238,11 +296,17 @@ export const usePluginsStore = defineStore('plugins', () => {
         pending.value = { where: p.where, origin: p.origin, text, changed: true };
         return;
       }
-      if (storedPacks().some((s) => s.sha256 === sha256 && s.enabled)) return useGraphStore().tell(`this pack is installed already (${storedPacks().find((s) => s.sha256 === sha256)!.name})`);
+      if (storedPacks().some((s) => s.sha256 === sha256 && s.enabled))
+        return useGraphStore().tell(
+          `this pack is installed already (${storedPacks().find((s) => s.sha256 === sha256)!.name})`,
+        );
       await install(p.where, text, sha256);
     } catch (e) {
       const message = (e as Error).message;
-      useGraphStore().tell(message.includes('is not a node pack') ? message : `the pack at ${p.where} could not be fetched: ${message}`, true);
+      useGraphStore().tell(
+        message.includes('is not a node pack') ? message : `the pack at ${p.where} could not be fetched: ${message}`,
+        true,
+      );
     } finally {
       busy.value = false;
       refresh();
@@ -256,17 +320,31 @@ export const usePluginsStore = defineStore('plugins', () => {
   async function install(where: string, source: string, sha256: string) {
     // A new version of a pack from the same place loads in place of the old one (in a new worker, without it).
     const replaced = storedPacks().filter((s) => s.origin === where);
-    const r = await sync({ extra: { key: sha256, origin: where, source }, without: replaced.map((s) => s.sha256 ?? ''), fresh: replaced.length > 0 });
+    const r = await sync({
+      extra: { key: sha256, origin: where, source },
+      without: replaced.map((s) => s.sha256 ?? ''),
+      fresh: replaced.length > 0,
+    });
     const tell = useGraphStore().tell;
     const pack = r?.kind === 'loaded' ? r.reply.pack : undefined;
     const record = pack?.record;
     const name = typeof record?.name === 'string' && PACK_NAME.test(record.name) ? record.name : null;
-    const types = (pack?.types ?? []).map((t: PackTypeData) => t?.type).filter((t): t is string => typeof t === 'string' && !!name && t.startsWith(`${name}/`));
+    const types = (pack?.types ?? [])
+      .map((t: PackTypeData) => t?.type)
+      .filter((t): t is string => typeof t === 'string' && !!name && t.startsWith(`${name}/`));
     if (!pack || !name || !types.length) {
-      const why = r?.kind === 'timeout' ? `it did not finish loading within ${PACK_LOAD_MS / 1000} s`
-        : r?.kind === 'gone' ? r.error
-        : r?.kind === 'loaded' && r.reply.error ? r.reply.error : 'the worker described no pack with node types';
-      tell(why.includes('is not a StyleGraph node pack') ? why : `the pack from ${where} could not be installed: ${why}`, true);
+      const why =
+        r?.kind === 'timeout'
+          ? `it did not finish loading within ${PACK_LOAD_MS / 1000} s`
+          : r?.kind === 'gone'
+            ? r.error
+            : r?.kind === 'loaded' && r.reply.error
+              ? r.reply.error
+              : 'the worker described no pack with node types';
+      tell(
+        why.includes('is not a StyleGraph node pack') ? why : `the pack from ${where} could not be installed: ${why}`,
+        true,
+      );
       // Its code ran in the worker: a new one, without it.
       if (r?.kind !== 'timeout') await sync({ fresh: true });
       return;
@@ -278,9 +356,19 @@ export const usePluginsStore = defineStore('plugins', () => {
       return;
     }
     const text = (v: unknown, max: number) => (typeof v === 'string' ? v.slice(0, max) : '');
-    saveStoredPacks([...storedPacks().filter((s) => s.origin !== where && s.sha256 !== sha256), {
-      name, origin: where, source, enabled: true, sha256, version: text(record!.version, 64), description: text(record!.description, 2000), types,
-    }]);
+    saveStoredPacks([
+      ...storedPacks().filter((s) => s.origin !== where && s.sha256 !== sha256),
+      {
+        name,
+        origin: where,
+        source,
+        enabled: true,
+        sha256,
+        version: text(record!.version, 64),
+        description: text(record!.description, 2000),
+        types,
+      },
+    ]);
     const stored = storedPacks().find((s) => s.sha256 === sha256)!;
     apply(stored, { pack });
     tell(`installed ${name} ${stored.version}: ${types.join(', ')}`);
@@ -312,5 +400,18 @@ export const usePluginsStore = defineStore('plugins', () => {
     void sync();
   });
 
-  return { installed, pending, origins, busy, project, loadProject, restore, request, consent, remove, revoke, refresh };
+  return {
+    installed,
+    pending,
+    origins,
+    busy,
+    project,
+    loadProject,
+    restore,
+    request,
+    consent,
+    remove,
+    revoke,
+    refresh,
+  };
 });

@@ -102,7 +102,13 @@ export const useRunStore = defineStore('run', () => {
   /** How the last run was tiled ("tiling 2048x2048 into 36 tiles ..."), or null when it ran whole. */
   const tiling = ref<string | null>(null);
   const failed = ref(false);
-  const result = ref<{ status: string; steps: number; seconds: number; reused: { hits: number; misses: number }; weights: string } | null>(null);
+  const result = ref<{
+    status: string;
+    steps: number;
+    seconds: number;
+    reused: { hits: number; misses: number };
+    weights: string;
+  } | null>(null);
   /** The weights each network of the last run used (the 'done' message's lines; "random (seed 0); no weights named ..."). */
   const runWeights = shallowRef<{ nodes: string[]; weights: string }[]>([]);
   const startedAt = ref(0);
@@ -183,10 +189,17 @@ export const useRunStore = defineStore('run', () => {
     // A build hands the sandbox the worker bundle's text (fetched here, same-origin), so any static host serves the
     // editor; `npm start` gives its URL (unbundled modules, imported with CORS).
     worker = markRaw(
-      !sandbox ? new Worker(workerUrl, { type: import.meta.env.DEV ? 'module' : 'classic' })
-      : new SandboxedWorker(import.meta.env.DEV ? { url: workerUrl } : {
-        source: fetch(workerUrl).then((r) => (r.ok ? r.text() : Promise.reject(new Error(`HTTP ${r.status} for ${workerUrl}`)))),
-      }),
+      !sandbox
+        ? new Worker(workerUrl, { type: import.meta.env.DEV ? 'module' : 'classic' })
+        : new SandboxedWorker(
+            import.meta.env.DEV
+              ? { url: workerUrl }
+              : {
+                  source: fetch(workerUrl).then((r) =>
+                    r.ok ? r.text() : Promise.reject(new Error(`HTTP ${r.status} for ${workerUrl}`)),
+                  ),
+                },
+          ),
     );
     worker.onmessage = (e: MessageEvent<FromWorker>) => receive(e.data);
     worker.onerror = (e: { message: string }) => {
@@ -194,16 +207,25 @@ export const useRunStore = defineStore('run', () => {
       startError.value = `the worker failed: ${e.message}`;
       started?.settle(false);
     };
-    setPackQuery((query: PackQuery) => request<Extract<FromWorker, { type: 'pack-answer' }>>((id) => ({ type: 'pack-query', id, query })));
+    setPackQuery((query: PackQuery) =>
+      request<Extract<FromWorker, { type: 'pack-answer' }>>((id) => ({ type: 'pack-query', id, query })),
+    );
     // The sandbox can neither fetch nor open IndexedDB: the page hands in tfjs's wasm files and the cached weights
     // (to either worker, so both work the same way).
     void (async () => {
       try {
         const [wasm, cached] = await Promise.all([wasmBinaries(WASM_URLS), readCachedWeightBytes().catch(noWeights)]);
-        post({
-          type: 'init', ...(settings.backend ? { backend: settings.backend } : {}), wasm, weights: cached.entries, weightErrors: cached.errors,
-          sandboxed: sandbox,
-        }, [...Object.values(wasm), ...cached.entries.map((w) => w.bytes)]);
+        post(
+          {
+            type: 'init',
+            ...(settings.backend ? { backend: settings.backend } : {}),
+            wasm,
+            weights: cached.entries,
+            weightErrors: cached.errors,
+            sandboxed: sandbox,
+          },
+          [...Object.values(wasm), ...cached.entries.map((w) => w.bytes)],
+        );
       } catch (e) {
         phase.value = 'no-backend';
         startError.value = `the worker's files could not be read: ${(e as Error).message}`;
@@ -212,12 +234,18 @@ export const useRunStore = defineStore('run', () => {
     })();
   }
 
-  const noWeights = (e: unknown) => ({ entries: [], errors: [`the weight cache could not be read: ${e instanceof Error ? e.message : String(e)}`] });
+  const noWeights = (e: unknown) => ({
+    entries: [],
+    errors: [`the weight cache could not be read: ${e instanceof Error ? e.message : String(e)}`],
+  });
 
   /** The cached weights changed: the page reads them again and hands them to the worker. */
   async function weightsChanged() {
     const cached = await readCachedWeightBytes().catch(noWeights);
-    post({ type: 'weights-changed', weights: cached.entries, weightErrors: cached.errors }, cached.entries.map((w) => w.bytes));
+    post(
+      { type: 'weights-changed', weights: cached.entries, weightErrors: cached.errors },
+      cached.entries.map((w) => w.bytes),
+    );
   }
 
   /**
@@ -252,7 +280,11 @@ export const useRunStore = defineStore('run', () => {
   async function loadPack(p: { origin: string; source: string }, ms = PACK_LOAD_MS): Promise<PackLoad> {
     const w = worker;
     if (!w || !started) return { kind: 'gone', error: 'packs run in the worker, which is not running' };
-    if (!(await started.promise) || worker !== w) return { kind: 'gone', error: worker === w ? `the worker did not start: ${startError.value}` : 'the run worker restarted' };
+    if (!(await started.promise) || worker !== w)
+      return {
+        kind: 'gone',
+        error: worker === w ? `the worker did not start: ${startError.value}` : 'the run worker restarted',
+      };
     let timer: ReturnType<typeof setTimeout> | undefined;
     const answer = await Promise.race([
       request<FromWorker>((id) => ({ type: 'load-pack', id, origin: p.origin, source: p.source })),
@@ -261,9 +293,16 @@ export const useRunStore = defineStore('run', () => {
     if (worker !== w) return { kind: 'gone', error: 'the run worker restarted' };
     if (answer === null) return { kind: 'timeout' };
     if (answer.type !== 'pack-loaded') return { kind: 'gone', error: 'the run worker restarted' };
-    const plainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-    const pack = plainObject(answer.pack) && plainObject(answer.pack.record) && Array.isArray(answer.pack.types) ? answer.pack : undefined;
-    return { kind: 'loaded', reply: { ...(pack ? { pack } : {}), ...(answer.error !== undefined ? { error: String(answer.error) } : {}) } };
+    const plainObject = (v: unknown): v is Record<string, unknown> =>
+      typeof v === 'object' && v !== null && !Array.isArray(v);
+    const pack =
+      plainObject(answer.pack) && plainObject(answer.pack.record) && Array.isArray(answer.pack.types)
+        ? answer.pack
+        : undefined;
+    return {
+      kind: 'loaded',
+      reply: { ...(pack ? { pack } : {}), ...(answer.error !== undefined ? { error: String(answer.error) } : {}) },
+    };
   }
 
   /**
@@ -293,7 +332,8 @@ export const useRunStore = defineStore('run', () => {
       const origin = remoteOrigin(url, location.href);
       const u = new URL(url, location.href);
       if (!['http:', 'https:'].includes(u.protocol)) throw new Error(`${u.protocol} URLs are not fetched`);
-      if (origin && !allowedFetchOrigins().includes(origin)) throw new Error(`${origin} is not allowed: allow it when the editor asks`);
+      if (origin && !allowedFetchOrigins().includes(origin))
+        throw new Error(`${origin} is not allowed: allow it when the editor asks`);
       // Only a model's own files: what the worker asks is not trusted (pack code runs there).
       if (!modelFolders().some((f) => u.href.startsWith(f))) throw new Error('not a file of a model this graph names');
       const res = await fetch(u, { credentials: 'omit' });
@@ -305,7 +345,8 @@ export const useRunStore = defineStore('run', () => {
     }
   }
 
-  const setShapes = (shapes: CheckpointShapes) => (checkpointShapes.value = new Map(Object.entries(shapes).map(([k, v]) => [k, new Map(v)])));
+  const setShapes = (shapes: CheckpointShapes) =>
+    (checkpointShapes.value = new Map(Object.entries(shapes).map(([k, v]) => [k, new Map(v)])));
 
   function receive(m: FromWorker) {
     // The worker runs pack code: what it sends is data to check, not to trust.
@@ -340,7 +381,10 @@ export const useRunStore = defineStore('run', () => {
       if (m.errors.length) graph.tell(`cached weights not used: ${m.errors.join('; ')}`, true);
     } else if (m.type === 'pack-disabled') {
       // Pack code could have sent this about any pack: it is shown as what the worker says, and changes nothing stored.
-      graph.tell(`the run worker says node pack "${String(m.name).slice(0, 80)}" failed: ${String(m.problem).slice(0, 500)}`, true);
+      graph.tell(
+        `the run worker says node pack "${String(m.name).slice(0, 80)}" failed: ${String(m.problem).slice(0, 500)}`,
+        true,
+      );
     } else if (m.type === 'model-layers') {
       const next = new Map(modelLayers.value);
       next.set(m.source, m.layers ? new Map(m.layers) : { error: m.error ?? 'could not be loaded' });
@@ -356,8 +400,7 @@ export const useRunStore = defineStore('run', () => {
       if (e.type === 'status') {
         message.value = e.message;
         if (e.message.startsWith('tiling')) tiling.value = e.message;
-      }
-      else if (e.type === 'tile') message.value = `step ${steps.value.length}: ${e.phase} tile ${e.tile}/${e.tiles}`;
+      } else if (e.type === 'tile') message.value = `step ${steps.value.length}: ${e.phase} tile ${e.tile}/${e.tiles}`;
       else if (e.type === 'preview') {
         output.value = e.image;
         outputStep.value = e.step;
@@ -386,8 +429,14 @@ export const useRunStore = defineStore('run', () => {
       }
       failed.value = m.status === 'failed';
       graph.runDiagnostics = m.diagnostics;
-      const done = Math.max(0, (steps.value.at(-1)?.step ?? 0));
-      result.value = { status: m.status, steps: done, seconds: m.ms / 1000, reused: m.reused, weights: m.weights[0]?.weights ?? '' };
+      const done = Math.max(0, steps.value.at(-1)?.step ?? 0);
+      result.value = {
+        status: m.status,
+        steps: done,
+        seconds: m.ms / 1000,
+        reused: m.reused,
+        weights: m.weights[0]?.weights ?? '',
+      };
       runWeights.value = m.weights;
       message.value =
         m.status === 'failed'
@@ -395,7 +444,14 @@ export const useRunStore = defineStore('run', () => {
           : `${m.status === 'cancelled' ? 'stopped' : 'done'}${steps.value.length ? ` after ${done} step${done === 1 ? '' : 's'}` : ''} in ${(m.ms / 1000).toFixed(1)} s` +
             (m.reused.hits ? ` · reused ${m.reused.hits} earlier results` : '');
       if (current.value) {
-        const item: HistoryItem = { key: current.value.key, label: current.value.label, image: out ? markRaw(out) : null, status: m.status, seconds: m.ms / 1000, steps: done };
+        const item: HistoryItem = {
+          key: current.value.key,
+          label: current.value.label,
+          image: out ? markRaw(out) : null,
+          status: m.status,
+          seconds: m.ms / 1000,
+          steps: done,
+        };
         history.value = keepHistory([item, ...history.value]);
         current.value = null;
       }
@@ -407,7 +463,13 @@ export const useRunStore = defineStore('run', () => {
   /** What this page cannot run (a training graph reads folders) and the command line that can. */
   const hostLimit = computed(() => {
     const plan = graph.compiled.plan;
-    return limitOf(graph.model, registry, graph.fileName, plan ? new Set(plan.steps.flatMap((s) => s.nodes)) : null, PRESETS);
+    return limitOf(
+      graph.model,
+      registry,
+      graph.fileName,
+      plan ? new Set(plan.steps.flatMap((s) => s.nodes)) : null,
+      PRESETS,
+    );
   });
 
   /** Why the graph as it is cannot run, whatever else is going on. */
@@ -428,11 +490,16 @@ export const useRunStore = defineStore('run', () => {
   });
 
   // The status never says "ready" while Run is disabled: it says what to fix.
-  watch(blocked, (why) => {
-    if (phase.value !== 'ready') return;
-    if (why && (message.value === 'ready' || message.value.startsWith('cannot run:'))) message.value = `cannot run: ${why}`;
-    else if (!why && message.value.startsWith('cannot run:')) message.value = 'ready';
-  }, { immediate: true });
+  watch(
+    blocked,
+    (why) => {
+      if (phase.value !== 'ready') return;
+      if (why && (message.value === 'ready' || message.value.startsWith('cannot run:')))
+        message.value = `cannot run: ${why}`;
+      else if (!why && message.value.startsWith('cannot run:')) message.value = 'ready';
+    },
+    { immediate: true },
+  );
 
   /** Origins a graph wants to fetch images (or models) from, that the user has not allowed yet. */
   const askOrigins = ref<string[]>([]);
@@ -506,8 +573,16 @@ export const useRunStore = defineStore('run', () => {
     const sweeping = runSweep && sweepOf(model).sweep !== null;
     const time = new Date().toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
     return {
-      key, model: markRaw(model), size: settings.size, seed: settings.seed, sweep: sweeping,
-      probe: sweeping ? [] : graph.compiled.plan?.steps.flatMap((st) => st.outputs.filter((o) => o.socket !== 'Model').map((o) => o.key)) ?? [],
+      key,
+      model: markRaw(model),
+      size: settings.size,
+      seed: settings.seed,
+      sweep: sweeping,
+      probe: sweeping
+        ? []
+        : (graph.compiled.plan?.steps.flatMap((st) =>
+            st.outputs.filter((o) => o.socket !== 'Model').map((o) => o.key),
+          ) ?? []),
       label: `#${key} ${graph.fileName || model.metadata.title || 'graph'} · ${settings.size} px · seed ${settings.seed}${sweeping ? ' · sweep' : ''} · ${time}`,
     };
   }
@@ -557,20 +632,37 @@ export const useRunStore = defineStore('run', () => {
     cell.value = null;
     tiling.value = null;
     phase.value = 'running';
-    message.value = queue.value.length ? `sending the graph to the worker (${queue.value.length} more queued)` : 'sending the graph to the worker';
+    message.value = queue.value.length
+      ? `sending the graph to the worker (${queue.value.length} more queued)`
+      : 'sending the graph to the worker';
     startedAt.value = now.value = performance.now();
     clock = setInterval(() => (now.value = performance.now()), 250);
     const uploads = await uploadsOf(model);
     // A graph with a camera runs once on the camera's picture now (without one, the worker says the camera is off).
     const frame = model.nodes.some((n) => n.type === 'camera') ? await grabFrame?.() : null;
-    post({
-      type: 'run', id, document: serialiseDocument(model), size: job.size, seed: job.seed, base: location.href, uploads, probe: [...toRaw(job.probe)], sweep: job.sweep,
-      ...(settings.tile ? { tile: settings.tile } : {}), ...(frame ? { frame } : {}),
-    }, frame ? [frame] : []);
+    post(
+      {
+        type: 'run',
+        id,
+        document: serialiseDocument(model),
+        size: job.size,
+        seed: job.seed,
+        base: location.href,
+        uploads,
+        probe: [...toRaw(job.probe)],
+        sweep: job.sweep,
+        ...(settings.tile ? { tile: settings.tile } : {}),
+        ...(frame ? { frame } : {}),
+      },
+      frame ? [frame] : [],
+    );
   }
 
   /** The bytes of the images a run of `model` reads that the worker cannot read itself, except those in `skip`. */
-  async function uploadsOf(model: GraphModel, skip: ReadonlySet<string> = new Set()): Promise<Record<string, ArrayBuffer>> {
+  async function uploadsOf(
+    model: GraphModel,
+    skip: ReadonlySet<string> = new Set(),
+  ): Promise<Record<string, ArrayBuffer>> {
     const uploads: Record<string, ArrayBuffer> = {};
     for (const n of model.nodes)
       for (const v of Object.values(n.params))
@@ -638,14 +730,32 @@ export const useRunStore = defineStore('run', () => {
     const uploads = await uploadsOf(model, liveUploads);
     for (const k of Object.keys(uploads)) liveUploads.add(k);
     const id = --liveId;
-    post({ type: 'run', id, document: serialiseDocument(model), size, seed: settings.seed, base: location.href, uploads, probe: [], sweep: false, frame, live: true }, [frame]);
+    post(
+      {
+        type: 'run',
+        id,
+        document: serialiseDocument(model),
+        size,
+        seed: settings.seed,
+        base: location.href,
+        uploads,
+        probe: [],
+        sweep: false,
+        frame,
+        live: true,
+      },
+      [frame],
+    );
     return id;
   }
 
   /** Keeps a picture (a frozen camera frame) in the history strip, pinned, and shows it as the pinned image. */
   function keepPinned(image: RGBAImage, label: string) {
     const key = ++queued;
-    history.value = keepHistory([{ key, label: `#${key} ${label}`, image: markRaw(image), status: 'done', seconds: 0, steps: 0 }, ...history.value]);
+    history.value = keepHistory([
+      { key, label: `#${key} ${label}`, image: markRaw(image), status: 'done', seconds: 0, steps: 0 },
+      ...history.value,
+    ]);
     pinHistory(key);
   }
 
@@ -691,8 +801,22 @@ export const useRunStore = defineStore('run', () => {
       const job = current.value;
       // The history keeps the last picture the run showed, as a Stop the worker answers does.
       const image = previewOf === id && output.value ? markRaw(output.value) : null;
-      if (job) history.value = keepHistory([{ key: job.key, label: job.label, image, status: 'cancelled', seconds: (performance.now() - startedAt.value) / 1000, steps: lastStep.value }, ...history.value]);
-      graph.tell(`the run did not stop within ${STOP_GRACE_MS / 1000} s, so its worker was ended and a new one started (a node that never yields cannot be stopped otherwise)`, true);
+      if (job)
+        history.value = keepHistory([
+          {
+            key: job.key,
+            label: job.label,
+            image,
+            status: 'cancelled',
+            seconds: (performance.now() - startedAt.value) / 1000,
+            steps: lastStep.value,
+          },
+          ...history.value,
+        ]);
+      graph.tell(
+        `the run did not stop within ${STOP_GRACE_MS / 1000} s, so its worker was ended and a new one started (a node that never yields cannot be stopped otherwise)`,
+        true,
+      );
       restart(sandboxed.value, true, true);
     }, STOP_GRACE_MS);
   }
@@ -705,21 +829,48 @@ export const useRunStore = defineStore('run', () => {
   }
 
   function pin() {
-    if (output.value) pinned.value = { image: output.value, label: `pinned (${graph.fileName}, step ${outputStep.value ?? '?'})` };
+    if (output.value)
+      pinned.value = { image: output.value, label: `pinned (${graph.fileName}, step ${outputStep.value ?? '?'})` };
   }
 
   const elapsed = computed(() => (phase.value === 'starting' ? 0 : Math.max(0, now.value - startedAt.value) / 1000));
   const lastStep = computed(() => steps.value.at(-1)?.step ?? 0);
   const stepsPerSecond = computed(() => (lastStep.value > 0 && elapsed.value > 0 ? lastStep.value / elapsed.value : 0));
   const remaining = computed(() =>
-    stepsPerSecond.value > 0 && phase.value === 'running' ? Math.max(0, total.value - lastStep.value) / stepsPerSecond.value : null,
+    stepsPerSecond.value > 0 && phase.value === 'running'
+      ? Math.max(0, total.value - lastStep.value) / stepsPerSecond.value
+      : null,
   );
   const progress = computed(() => (total.value ? lastStep.value / total.value : 0));
 
   return {
-    phase, choice, startError, cell, sweep, weights, runWeights, steps, total, output, outputStep, pinned, previews, message, tiling, failed, result,
-    blocked, elapsed, stepsPerSecond, remaining, progress, lastStep,
-    askOrigins, answerFetch, remote, allowFetch,
+    phase,
+    choice,
+    startError,
+    cell,
+    sweep,
+    weights,
+    runWeights,
+    steps,
+    total,
+    output,
+    outputStep,
+    pinned,
+    previews,
+    message,
+    tiling,
+    failed,
+    result,
+    blocked,
+    elapsed,
+    stepsPerSecond,
+    remaining,
+    progress,
+    lastStep,
+    askOrigins,
+    answerFetch,
+    remote,
+    allowFetch,
     loadPack,
     /** A new worker, in the pack sandbox or not (the plugins store: a pack it no longer wants may have changed the old one for good). */
     restartWorker: (sandbox: boolean) => {
@@ -727,14 +878,34 @@ export const useRunStore = defineStore('run', () => {
     },
     /** Whether a worker was started (a page whose backend failed has none). */
     hasWorker: () => worker !== null,
-    sandboxed, packsOff, slowStart, startWithoutPacks,
+    sandboxed,
+    packsOff,
+    slowStart,
+    startWithoutPacks,
     /** The sandbox is slow to start or failed: offer to start without packs. */
-    offerNoPacks: computed(() => sandboxed.value && !packsOff.value && (slowStart.value || phase.value === 'no-backend')),
+    offerNoPacks: computed(
+      () => sandboxed.value && !packsOff.value && (slowStart.value || phase.value === 'no-backend'),
+    ),
     onRestart: (listener: () => void) => void restartListeners.add(listener),
-    queue, history, current, graphBlocked, hostLimit, moveQueued, cancelQueued, showHistory, pinHistory,
-    init, run, stop, pin, unpin: () => (pinned.value = null), weightsChanged,
-    postFrame, keepPinned,
-    onLiveFrame: (listener: (m: Extract<FromWorker, { type: 'live-done' }>) => void) => void liveListeners.add(listener),
+    queue,
+    history,
+    current,
+    graphBlocked,
+    hostLimit,
+    moveQueued,
+    cancelQueued,
+    showHistory,
+    pinHistory,
+    init,
+    run,
+    stop,
+    pin,
+    unpin: () => (pinned.value = null),
+    weightsChanged,
+    postFrame,
+    keepPinned,
+    onLiveFrame: (listener: (m: Extract<FromWorker, { type: 'live-done' }>) => void) =>
+      void liveListeners.add(listener),
     provideFrames: (grab: () => Promise<ImageBitmap | null>) => void (grabFrame = grab),
   };
 });

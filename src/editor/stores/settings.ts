@@ -8,7 +8,12 @@ const KEY = 'stylegraph.settings';
 export const useSettingsStore = defineStore('settings', () => {
   const saved = (() => {
     try {
-      return JSON.parse(localStorage.getItem(KEY) ?? '{}') as { size?: number; seed?: number; previewEvery?: number; embedImages?: boolean };
+      return JSON.parse(localStorage.getItem(KEY) ?? '{}') as {
+        size?: number;
+        seed?: number;
+        previewEvery?: number;
+        embedImages?: boolean;
+      };
     } catch {
       return {};
     }
@@ -16,8 +21,11 @@ export const useSettingsStore = defineStore('settings', () => {
   const query = new URLSearchParams(globalThis.location?.search ?? '');
   const forced = query.get('backend');
   /** `?backend=` pins one backend (tests use wasm); otherwise webgpu -> webgl -> wasm -> cpu. */
-  const backend = ref<BackendName | null>(forced && (BACKEND_ORDER as readonly string[]).includes(forced) ? (forced as BackendName) : null);
-  const backendError = forced && !backend.value ? `unknown backend "${forced}"; use one of ${BACKEND_ORDER.join(', ')}` : null;
+  const backend = ref<BackendName | null>(
+    forced && (BACKEND_ORDER as readonly string[]).includes(forced) ? (forced as BackendName) : null,
+  );
+  const backendError =
+    forced && !backend.value ? `unknown backend "${forced}"; use one of ${BACKEND_ORDER.join(', ')}` : null;
   const size = ref<number>(Number(query.get('size')) || saved.size || 128);
   /** Seeds the start image and random weights; the same seed gives the CLI's `--seed` result. */
   const seed = ref<number>(Number(query.get('seed')) || saved.seed || 0);
@@ -27,11 +35,21 @@ export const useSettingsStore = defineStore('settings', () => {
   /** Nodes whose previews show on the canvas (image nodes the other way round: shown unless switched off). */
   const previewNodes = ref<string[]>([]);
   const togglePreview = (id: string) =>
-    (previewNodes.value = previewNodes.value.includes(id) ? previewNodes.value.filter((x) => x !== id) : [...previewNodes.value, id]);
+    (previewNodes.value = previewNodes.value.includes(id)
+      ? previewNodes.value.filter((x) => x !== id)
+      : [...previewNodes.value, id]);
   /** Put dropped images inline (data: URLs) in saved files and share links, instead of referencing them. */
   const embedImages = ref<boolean>(saved.embedImages ?? false);
   watch([size, seed, previewEvery, embedImages], () =>
-    localStorage.setItem(KEY, JSON.stringify({ size: size.value, seed: seed.value, previewEvery: previewEvery.value, embedImages: embedImages.value })),
+    localStorage.setItem(
+      KEY,
+      JSON.stringify({
+        size: size.value,
+        seed: seed.value,
+        previewEvery: previewEvery.value,
+        embedImages: embedImages.value,
+      }),
+    ),
   );
   return { backend, backendError, size, seed, previewEvery, tile, embedImages, previewNodes, togglePreview };
 });

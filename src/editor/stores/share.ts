@@ -20,7 +20,15 @@ const DECODE_TIMEOUT_MS = 30_000;
 function typeHeights(): Record<string, number> {
   const out: Record<string, number> = {};
   for (const def of registry.list()) {
-    const v = viewGraph({ nodes: [{ id: 'n', type: def.type, position: { x: 0, y: 0 }, params: {} }], edges: [], metadata: {}, extra: {} }, registry).nodes[0];
+    const v = viewGraph(
+      {
+        nodes: [{ id: 'n', type: def.type, position: { x: 0, y: 0 }, params: {} }],
+        edges: [],
+        metadata: {},
+        extra: {},
+      },
+      registry,
+    ).nodes[0];
     if (v) out[def.type] = estimateHeight(v);
   }
   return out;
@@ -31,9 +39,15 @@ function typeHeights(): Record<string, number> {
  * (web/share-worker.ts): however large or hostile the link, the page's thread only receives the result.
  */
 export function decodeSharedLink(fragment: string, timeoutMs = DECODE_TIMEOUT_MS): Promise<SharedDocument> {
-  const worker = new Worker(new URL('../../web/share-worker.ts', import.meta.url), { type: 'module', name: 'share-link' });
+  const worker = new Worker(new URL('../../web/share-worker.ts', import.meta.url), {
+    type: 'module',
+    name: 'share-link',
+  });
   return new Promise<SharedDocument>((done) => {
-    const timer = setTimeout(() => done({ ok: false, message: `decoding the link took over ${timeoutMs / 1000} s` }), timeoutMs);
+    const timer = setTimeout(
+      () => done({ ok: false, message: `decoding the link took over ${timeoutMs / 1000} s` }),
+      timeoutMs,
+    );
     worker.onmessage = (e: MessageEvent<SharedDocument>) => {
       clearTimeout(timer);
       done(e.data);
@@ -93,7 +107,9 @@ export const useShareStore = defineStore('share', () => {
     if (!p || choice === 'cancel') return;
     await perform(p.kind, choice === 'embed');
     if (choice === 'without')
-      graph.tell(`shared without ${p.uploads.map((u) => u.file).join(', ')}: whoever opens it is asked to drop an image on ${p.uploads.map((u) => u.label).join(', ')}`);
+      graph.tell(
+        `shared without ${p.uploads.map((u) => u.file).join(', ')}: whoever opens it is asked to drop an image on ${p.uploads.map((u) => u.label).join(', ')}`,
+      );
   }
 
   return { pending, request, answer };

@@ -5,7 +5,15 @@ import { computed, ref, watch } from 'vue';
 import { checkpointUses } from '../../compiler/checkpoints';
 import { MANIFEST, manifestEntry, type ManifestEntry } from '../../models/weights/manifest';
 import {
-  clearWeights, DirectDownloadError, download, fetchCheckpoint, listWeights, storeWeights, weightsServer, type CachedWeights, type FetchProgress,
+  clearWeights,
+  DirectDownloadError,
+  download,
+  fetchCheckpoint,
+  listWeights,
+  storeWeights,
+  weightsServer,
+  type CachedWeights,
+  type FetchProgress,
 } from '../../web/weights';
 import { registry, registryVersion } from '../registry';
 import { useGraphStore } from './graph';
@@ -87,8 +95,13 @@ export const useWeightsStore = defineStore('weights', () => {
       const hit = cached.value.find((c) => c.name === name);
       const progress = loading.value[name] ?? null;
       return {
-        name, entry: manifestEntry(name), nodes: uses.value.filter((u) => u.name === name).map((u) => u.nodeId),
-        state: progress ? 'loading' : hit ? 'cached' : 'random', cached: hit, progress, failure: failures.value[name] ?? null,
+        name,
+        entry: manifestEntry(name),
+        nodes: uses.value.filter((u) => u.name === name).map((u) => u.nodeId),
+        state: progress ? 'loading' : hit ? 'cached' : 'random',
+        cached: hit,
+        progress,
+        failure: failures.value[name] ?? null,
       };
     });
   });
@@ -109,7 +122,10 @@ export const useWeightsStore = defineStore('weights', () => {
     const used = [...new Set(uses.value.map((u) => u.name))];
     if (!used.length || used.includes(name)) return;
     const close = closestName(name, used);
-    graph.tell(`kept "${name}", but no node of this graph asks for weights by that name; it uses ${used.join(', ')}${close ? ` (did you mean ${close}?)` : ''}`, true);
+    graph.tell(
+      `kept "${name}", but no node of this graph asks for weights by that name; it uses ${used.join(', ')}${close ? ` (did you mean ${close}?)` : ''}`,
+      true,
+    );
   }
 
   async function keep(name: string, source: string, bytes: ArrayBuffer): Promise<boolean> {
@@ -163,10 +179,18 @@ export const useWeightsStore = defineStore('weights', () => {
       }
       busy.value = `reading ${json.name}`;
       try {
-        const shards = new Map(await Promise.all(files.filter((f) => f !== json).map(async (f) => [f.name, new Uint8Array(await f.arrayBuffer())] as const)));
+        const shards = new Map(
+          await Promise.all(
+            files.filter((f) => f !== json).map(async (f) => [f.name, new Uint8Array(await f.arrayBuffer())] as const),
+          ),
+        );
         const dict = decodeTfjsWeights(await json.text(), shards);
         const bytes = writeSafetensors(dict, { source: json.name });
-        await keep(name, `${json.name} (tfjs, ${shards.size} shard${shards.size === 1 ? '' : 's'})`, bytes.slice().buffer);
+        await keep(
+          name,
+          `${json.name} (tfjs, ${shards.size} shard${shards.size === 1 ? '' : 's'})`,
+          bytes.slice().buffer,
+        );
       } catch (e) {
         error.value = `cannot use ${json.name} as "${name}": ${(e as Error).message}`;
       } finally {
@@ -200,15 +224,21 @@ export const useWeightsStore = defineStore('weights', () => {
     loading.value = { ...loading.value, [name]: { phase: 'server', received: 0, total: null } };
     try {
       const got = await fetchCheckpoint(entry, {
-        mirror: mirror.value.trim() || null, signal: controller.signal,
+        mirror: mirror.value.trim() || null,
+        signal: controller.signal,
         onProgress: (p) => {
           if (controllers.get(name) === controller) loading.value = { ...loading.value, [name]: p };
         },
       });
-      if (!(await keep(name, got.source, got.bytes))) failures.value = { ...failures.value, [name]: { message: error.value ?? 'refused', pick: true } };
+      if (!(await keep(name, got.source, got.bytes)))
+        failures.value = { ...failures.value, [name]: { message: error.value ?? 'refused', pick: true } };
     } catch (e) {
       const err = e as Error;
-      if (err.name !== 'AbortError') failures.value = { ...failures.value, [name]: { message: err.message, pick: e instanceof DirectDownloadError } };
+      if (err.name !== 'AbortError')
+        failures.value = {
+          ...failures.value,
+          [name]: { message: err.message, pick: e instanceof DirectDownloadError },
+        };
     } finally {
       controllers.delete(name);
       const next = { ...loading.value };
@@ -241,5 +271,23 @@ export const useWeightsStore = defineStore('weights', () => {
     await refresh();
   }
 
-  return { manifest: MANIFEST, cached, busy, error, mirror, server, needed, missing, loading, refresh, fromFile, fromUrl, drop, nameFor, get, cancel, clear };
+  return {
+    manifest: MANIFEST,
+    cached,
+    busy,
+    error,
+    mirror,
+    server,
+    needed,
+    missing,
+    loading,
+    refresh,
+    fromFile,
+    fromUrl,
+    drop,
+    nameFor,
+    get,
+    cancel,
+    clear,
+  };
 });

@@ -3,9 +3,15 @@ import raw from './manifest.json';
 
 /** One file of a checkpoint that is a folder: its path below the repository root (`models/style-transfer/wave/Variable_1`). */
 export const zManifestFile = z.object({
-  path: z.string().regex(/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/).refine((p) => !p.split('/').some((s) => s === '.' || s === '..'), 'no . or .. segments'),
+  path: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/)
+    .refine((p) => !p.split('/').some((s) => s === '.' || s === '..'), 'no . or .. segments'),
   size: z.number().int().nonnegative(),
-  sha256: z.string().regex(/^[0-9a-f]{64}$/).nullable(),
+  sha256: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/)
+    .nullable(),
 });
 export type ManifestFile = z.infer<typeof zManifestFile>;
 
@@ -14,32 +20,49 @@ export type ManifestFile = z.infer<typeof zManifestFile>;
  * `root`, the repository's root at a pinned commit; `url` is then the folder's URL). Sizes of entries with a sha256
  * (or files with one) were computed from the bytes; the others are as their hosts gave them. None is fetched in tests.
  */
-export const zManifestEntry = z.object({
-  name: z.string().regex(/^[a-z0-9_.-]+$/),
-  network: z.enum([
-    'vgg19', 'resnet50', 'decoder', 'sanet-transformer',
-    'microast-content-encoder', 'microast-style-encoder', 'microast-modulator', 'microast-decoder', 'fast-style',
-  ]),
-  variant: z.enum(['torchvision', 'caffe', 'normalised']).optional(),
-  /** `dl-checkpoint`: a deeplearn.js checkpoint folder (manifest.json and one raw float32 file per variable). */
-  format: z.enum(['pth', 'safetensors', 'tfjs', 'dl-checkpoint']),
-  sizeBytes: z.number().int().positive(),
-  url: z.url(),
-  sha256: z.string().regex(/^[0-9a-f]{64}$/).nullable(),
-  /** A folder checkpoint: the repository root its files' paths are below (ends with `/`). */
-  root: z.url().optional(),
-  files: z.array(zManifestFile).min(1).optional(),
-  licence: z.string().min(1),
-  notes: z.string().optional(),
-}).superRefine((e, ctx) => {
-  if (!e.files !== !e.root) ctx.addIssue({ code: 'custom', message: `${e.name}: a folder checkpoint has both root and files` });
-  if (!e.files || !e.root) return;
-  if (!e.root.endsWith('/')) ctx.addIssue({ code: 'custom', message: `${e.name}: root must end with /` });
-  const folder = folderOfFiles(e.files);
-  if (!folder || e.url !== new URL(`${folder}/`, e.root).href)
-    ctx.addIssue({ code: 'custom', message: `${e.name}: url must be the folder that holds every file (${e.root}${folder}/)` });
-  if (e.files.reduce((s, f) => s + f.size, 0) !== e.sizeBytes) ctx.addIssue({ code: 'custom', message: `${e.name}: sizeBytes must be the files' total` });
-});
+export const zManifestEntry = z
+  .object({
+    name: z.string().regex(/^[a-z0-9_.-]+$/),
+    network: z.enum([
+      'vgg19',
+      'resnet50',
+      'decoder',
+      'sanet-transformer',
+      'microast-content-encoder',
+      'microast-style-encoder',
+      'microast-modulator',
+      'microast-decoder',
+      'fast-style',
+    ]),
+    variant: z.enum(['torchvision', 'caffe', 'normalised']).optional(),
+    /** `dl-checkpoint`: a deeplearn.js checkpoint folder (manifest.json and one raw float32 file per variable). */
+    format: z.enum(['pth', 'safetensors', 'tfjs', 'dl-checkpoint']),
+    sizeBytes: z.number().int().positive(),
+    url: z.url(),
+    sha256: z
+      .string()
+      .regex(/^[0-9a-f]{64}$/)
+      .nullable(),
+    /** A folder checkpoint: the repository root its files' paths are below (ends with `/`). */
+    root: z.url().optional(),
+    files: z.array(zManifestFile).min(1).optional(),
+    licence: z.string().min(1),
+    notes: z.string().optional(),
+  })
+  .superRefine((e, ctx) => {
+    if (!e.files !== !e.root)
+      ctx.addIssue({ code: 'custom', message: `${e.name}: a folder checkpoint has both root and files` });
+    if (!e.files || !e.root) return;
+    if (!e.root.endsWith('/')) ctx.addIssue({ code: 'custom', message: `${e.name}: root must end with /` });
+    const folder = folderOfFiles(e.files);
+    if (!folder || e.url !== new URL(`${folder}/`, e.root).href)
+      ctx.addIssue({
+        code: 'custom',
+        message: `${e.name}: url must be the folder that holds every file (${e.root}${folder}/)`,
+      });
+    if (e.files.reduce((s, f) => s + f.size, 0) !== e.sizeBytes)
+      ctx.addIssue({ code: 'custom', message: `${e.name}: sizeBytes must be the files' total` });
+  });
 export type ManifestEntry = z.infer<typeof zManifestEntry>;
 
 export const zManifest = z.object({ checkpoints: z.array(zManifestEntry) });
@@ -56,7 +79,9 @@ function folderOfFiles(files: readonly { path: string }[]): string | null {
 }
 
 /** Whether a checkpoint is a folder of files (`files`) rather than one file. */
-export const isFolderEntry = (e: Pick<ManifestEntry, 'files'>): e is ManifestEntry & { files: ManifestFile[]; root: string } => Boolean(e.files);
+export const isFolderEntry = (
+  e: Pick<ManifestEntry, 'files'>,
+): e is ManifestEntry & { files: ManifestFile[]; root: string } => Boolean(e.files);
 
 /** One file of a folder checkpoint, with where to get it. */
 export interface FolderFile extends ManifestFile {

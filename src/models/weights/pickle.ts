@@ -77,12 +77,16 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions, offset = 0
   const top = () => stack[stack.length - 1];
   const global = (name: string) => {
     if (!(name in options.globals))
-      throw new PickleError(`refused: the file refers to the Python global "${name}", which a weights file does not need (nothing was run)`);
+      throw new PickleError(
+        `refused: the file refers to the Python global "${name}", which a weights file does not need (nothing was run)`,
+      );
     return new PyGlobal(name);
   };
   const longFrom = (b: Uint8Array) => {
     if (b.length > MAX_PICKLE_INT_BYTES)
-      throw new PickleError(`refused: a ${b.length}-byte integer (the limit is ${MAX_PICKLE_INT_BYTES} bytes; a weights file needs none this long)`);
+      throw new PickleError(
+        `refused: a ${b.length}-byte integer (the limit is ${MAX_PICKLE_INT_BYTES} bytes; a weights file needs none this long)`,
+      );
     let v = 0n;
     for (let i = b.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]!);
     if (b.length && b[b.length - 1]! & 0x80) v -= 1n << BigInt(8 * b.length);
@@ -90,11 +94,14 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions, offset = 0
   };
   const textInt = (s: string) => {
     if (s.length > MAX_PICKLE_INT_BYTES)
-      throw new PickleError(`refused: a ${s.length}-digit integer (the limit is ${MAX_PICKLE_INT_BYTES} digits; a weights file needs none this long)`);
+      throw new PickleError(
+        `refused: a ${s.length}-digit integer (the limit is ${MAX_PICKLE_INT_BYTES} digits; a weights file needs none this long)`,
+      );
     return Number.parseInt(s, 10);
   };
   const name = (v: unknown, what: string) => {
-    if (typeof v !== 'string') throw new PickleError(`malformed pickle: a global's ${what} is ${describeValue(v)}, not a string`);
+    if (typeof v !== 'string')
+      throw new PickleError(`malformed pickle: a global's ${what} is ${describeValue(v)}, not a string`);
     return v;
   };
   const list = (v: unknown, op: string): unknown[] => {
@@ -109,86 +116,214 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions, offset = 0
   for (;;) {
     const op = u8();
     switch (op) {
-      case 0x80: u8(); break; // PROTO
-      case 0x95: u64(); break; // FRAME
-      case 0x2e: return { value: pop(), end: p }; // STOP
-      case 0x28: stack.push(MARK); break; // MARK
-      case 0x30: pop(); break; // POP
-      case 0x31: popMark(); break; // POP_MARK
-      case 0x32: stack.push(top()); break; // DUP
-      case 0x4e: stack.push(null); break; // NONE
-      case 0x88: stack.push(true); break; // NEWTRUE
-      case 0x89: stack.push(false); break; // NEWFALSE
-      case 0x4a: stack.push(i32()); break; // BININT
-      case 0x4b: stack.push(u8()); break; // BININT1
-      case 0x4d: stack.push(u16()); break; // BININT2
-      case 0x8a: stack.push(longFrom(take(u8()))); break; // LONG1
-      case 0x8b: stack.push(longFrom(take(u32()))); break; // LONG4
-      case 0x49: { // INT (text; 00 and 01 are False and True)
+      case 0x80:
+        u8();
+        break; // PROTO
+      case 0x95:
+        u64();
+        break; // FRAME
+      case 0x2e:
+        return { value: pop(), end: p }; // STOP
+      case 0x28:
+        stack.push(MARK);
+        break; // MARK
+      case 0x30:
+        pop();
+        break; // POP
+      case 0x31:
+        popMark();
+        break; // POP_MARK
+      case 0x32:
+        stack.push(top());
+        break; // DUP
+      case 0x4e:
+        stack.push(null);
+        break; // NONE
+      case 0x88:
+        stack.push(true);
+        break; // NEWTRUE
+      case 0x89:
+        stack.push(false);
+        break; // NEWFALSE
+      case 0x4a:
+        stack.push(i32());
+        break; // BININT
+      case 0x4b:
+        stack.push(u8());
+        break; // BININT1
+      case 0x4d:
+        stack.push(u16());
+        break; // BININT2
+      case 0x8a:
+        stack.push(longFrom(take(u8())));
+        break; // LONG1
+      case 0x8b:
+        stack.push(longFrom(take(u32())));
+        break; // LONG4
+      case 0x49: {
+        // INT (text; 00 and 01 are False and True)
         const s = line();
         stack.push(s === '00' ? false : s === '01' ? true : textInt(s));
         break;
       }
-      case 0x4c: stack.push(textInt(line().replace(/L$/, ''))); break; // LONG (text)
-      case 0x47: need(8); stack.push(view.getFloat64(p, false)); p += 8; break; // BINFLOAT (big-endian)
-      case 0x46: stack.push(Number.parseFloat(line())); break; // FLOAT (text)
-      case 0x58: stack.push(text.decode(take(u32()))); break; // BINUNICODE
-      case 0x8c: stack.push(text.decode(take(u8()))); break; // SHORT_BINUNICODE
-      case 0x8d: stack.push(text.decode(take(u64()))); break; // BINUNICODE8
-      case 0x56: stack.push(line()); break; // UNICODE (raw-unicode-escape; keys are ASCII)
-      case 0x54: stack.push(text.decode(take(i32()))); break; // BINSTRING
-      case 0x55: stack.push(text.decode(take(u8()))); break; // SHORT_BINSTRING
-      case 0x53: stack.push(line().replace(/^'(.*)'$|^"(.*)"$/, '$1$2')); break; // STRING
-      case 0x42: stack.push(take(u32())); break; // BINBYTES
-      case 0x43: stack.push(take(u8())); break; // SHORT_BINBYTES
-      case 0x8e: stack.push(take(u64())); break; // BINBYTES8
-      case 0x29: stack.push([]); break; // EMPTY_TUPLE
-      case 0x74: stack.push(popMark()); break; // TUPLE
-      case 0x85: stack.push([pop()]); break; // TUPLE1
-      case 0x86: { const b = pop(); stack.push([pop(), b]); break; } // TUPLE2
-      case 0x87: { const c = pop(); const b = pop(); stack.push([pop(), b, c]); break; } // TUPLE3
-      case 0x5d: stack.push([]); break; // EMPTY_LIST
-      case 0x6c: stack.push(popMark()); break; // LIST
-      case 0x61: { const v = pop(); list(top(), 'APPEND').push(v); break; } // APPEND
-      case 0x65: { // APPENDS: one by one, as spreading 300k items as arguments overflows the call stack
+      case 0x4c:
+        stack.push(textInt(line().replace(/L$/, '')));
+        break; // LONG (text)
+      case 0x47:
+        need(8);
+        stack.push(view.getFloat64(p, false));
+        p += 8;
+        break; // BINFLOAT (big-endian)
+      case 0x46:
+        stack.push(Number.parseFloat(line()));
+        break; // FLOAT (text)
+      case 0x58:
+        stack.push(text.decode(take(u32())));
+        break; // BINUNICODE
+      case 0x8c:
+        stack.push(text.decode(take(u8())));
+        break; // SHORT_BINUNICODE
+      case 0x8d:
+        stack.push(text.decode(take(u64())));
+        break; // BINUNICODE8
+      case 0x56:
+        stack.push(line());
+        break; // UNICODE (raw-unicode-escape; keys are ASCII)
+      case 0x54:
+        stack.push(text.decode(take(i32())));
+        break; // BINSTRING
+      case 0x55:
+        stack.push(text.decode(take(u8())));
+        break; // SHORT_BINSTRING
+      case 0x53:
+        stack.push(line().replace(/^'(.*)'$|^"(.*)"$/, '$1$2'));
+        break; // STRING
+      case 0x42:
+        stack.push(take(u32()));
+        break; // BINBYTES
+      case 0x43:
+        stack.push(take(u8()));
+        break; // SHORT_BINBYTES
+      case 0x8e:
+        stack.push(take(u64()));
+        break; // BINBYTES8
+      case 0x29:
+        stack.push([]);
+        break; // EMPTY_TUPLE
+      case 0x74:
+        stack.push(popMark());
+        break; // TUPLE
+      case 0x85:
+        stack.push([pop()]);
+        break; // TUPLE1
+      case 0x86: {
+        const b = pop();
+        stack.push([pop(), b]);
+        break;
+      } // TUPLE2
+      case 0x87: {
+        const c = pop();
+        const b = pop();
+        stack.push([pop(), b, c]);
+        break;
+      } // TUPLE3
+      case 0x5d:
+        stack.push([]);
+        break; // EMPTY_LIST
+      case 0x6c:
+        stack.push(popMark());
+        break; // LIST
+      case 0x61: {
+        const v = pop();
+        list(top(), 'APPEND').push(v);
+        break;
+      } // APPEND
+      case 0x65: {
+        // APPENDS: one by one, as spreading 300k items as arguments overflows the call stack
         const items = popMark();
         const target = list(top(), 'APPENDS');
         for (const item of items) target.push(item);
         break;
       }
-      case 0x7d: stack.push(new Map()); break; // EMPTY_DICT
-      case 0x64: { const d = new Map(); setItems(d, popMark()); stack.push(d); break; } // DICT
-      case 0x73: { const v = pop(); const k = pop(); setItems(top(), [k, v]); break; } // SETITEM
-      case 0x75: { const items = popMark(); setItems(top(), items); break; } // SETITEMS
-      case 0x63: { const module = line(); stack.push(global(`${module}.${line()}`)); break; } // GLOBAL
-      case 0x93: { const n = name(pop(), 'name'); const module = name(pop(), 'module'); stack.push(global(`${module}.${n}`)); break; } // STACK_GLOBAL
-      case 0x52: { // REDUCE
+      case 0x7d:
+        stack.push(new Map());
+        break; // EMPTY_DICT
+      case 0x64: {
+        const d = new Map();
+        setItems(d, popMark());
+        stack.push(d);
+        break;
+      } // DICT
+      case 0x73: {
+        const v = pop();
+        const k = pop();
+        setItems(top(), [k, v]);
+        break;
+      } // SETITEM
+      case 0x75: {
+        const items = popMark();
+        setItems(top(), items);
+        break;
+      } // SETITEMS
+      case 0x63: {
+        const module = line();
+        stack.push(global(`${module}.${line()}`));
+        break;
+      } // GLOBAL
+      case 0x93: {
+        const n = name(pop(), 'name');
+        const module = name(pop(), 'module');
+        stack.push(global(`${module}.${n}`));
+        break;
+      } // STACK_GLOBAL
+      case 0x52: {
+        // REDUCE
         const args = pop();
         const fn = pop();
-        if (!(fn instanceof PyGlobal)) throw new PickleError('malformed pickle: REDUCE on something that is not a global');
+        if (!(fn instanceof PyGlobal))
+          throw new PickleError('malformed pickle: REDUCE on something that is not a global');
         const reducer = options.globals[fn.name];
-        if (!reducer) throw new PickleError(`refused: the file calls "${fn.name}", which is allowed only as a reference`);
+        if (!reducer)
+          throw new PickleError(`refused: the file calls "${fn.name}", which is allowed only as a reference`);
         stack.push(reducer(args as unknown[]));
         break;
       }
-      case 0x62: pop(); break; // BUILD: state of an OrderedDict (metadata) or tensor; not needed
-      case 0x51: { // BINPERSID
+      case 0x62:
+        pop();
+        break; // BUILD: state of an OrderedDict (metadata) or tensor; not needed
+      case 0x51: {
+        // BINPERSID
         if (!options.persistentLoad) throw new PickleError('refused: persistent ids are not expected here');
         stack.push(options.persistentLoad(pop()));
         break;
       }
-      case 0x50: { // PERSID
+      case 0x50: {
+        // PERSID
         if (!options.persistentLoad) throw new PickleError('refused: persistent ids are not expected here');
         stack.push(options.persistentLoad(line()));
         break;
       }
-      case 0x70: memo.set(textInt(line()), top()); break; // PUT
-      case 0x71: memo.set(u8(), top()); break; // BINPUT
-      case 0x72: memo.set(u32(), top()); break; // LONG_BINPUT
-      case 0x94: memo.set(memo.size, top()); break; // MEMOIZE
-      case 0x67: stack.push(memo.get(textInt(line()))); break; // GET
-      case 0x68: stack.push(memo.get(u8())); break; // BINGET
-      case 0x6a: stack.push(memo.get(u32())); break; // LONG_BINGET
+      case 0x70:
+        memo.set(textInt(line()), top());
+        break; // PUT
+      case 0x71:
+        memo.set(u8(), top());
+        break; // BINPUT
+      case 0x72:
+        memo.set(u32(), top());
+        break; // LONG_BINPUT
+      case 0x94:
+        memo.set(memo.size, top());
+        break; // MEMOIZE
+      case 0x67:
+        stack.push(memo.get(textInt(line())));
+        break; // GET
+      case 0x68:
+        stack.push(memo.get(u8()));
+        break; // BINGET
+      case 0x6a:
+        stack.push(memo.get(u32()));
+        break; // LONG_BINGET
       default:
         throw new PickleError(
           `refused: pickle opcode 0x${op.toString(16)} ('${String.fromCharCode(op)}') at byte ${p - 1} builds objects or is unknown; a weights file does not need it`,

@@ -18,11 +18,29 @@ export const MATERIALISE_SLACK_BYTES = 16 * 1024 * 1024;
 
 type DType = 'float32' | 'float64' | 'float16' | 'bfloat16' | 'int64' | 'int32' | 'int16' | 'int8' | 'uint8' | 'bool';
 const STORAGE_TYPES: Record<string, DType> = {
-  'torch.FloatStorage': 'float32', 'torch.DoubleStorage': 'float64', 'torch.HalfStorage': 'float16',
-  'torch.BFloat16Storage': 'bfloat16', 'torch.LongStorage': 'int64', 'torch.IntStorage': 'int32',
-  'torch.ShortStorage': 'int16', 'torch.CharStorage': 'int8', 'torch.ByteStorage': 'uint8', 'torch.BoolStorage': 'bool',
+  'torch.FloatStorage': 'float32',
+  'torch.DoubleStorage': 'float64',
+  'torch.HalfStorage': 'float16',
+  'torch.BFloat16Storage': 'bfloat16',
+  'torch.LongStorage': 'int64',
+  'torch.IntStorage': 'int32',
+  'torch.ShortStorage': 'int16',
+  'torch.CharStorage': 'int8',
+  'torch.ByteStorage': 'uint8',
+  'torch.BoolStorage': 'bool',
 };
-const ITEM_SIZE: Record<DType, number> = { float32: 4, float64: 8, float16: 2, bfloat16: 2, int64: 8, int32: 4, int16: 2, int8: 1, uint8: 1, bool: 1 };
+const ITEM_SIZE: Record<DType, number> = {
+  float32: 4,
+  float64: 8,
+  float16: 2,
+  bfloat16: 2,
+  int64: 8,
+  int32: 4,
+  int16: 2,
+  int8: 1,
+  uint8: 1,
+  bool: 1,
+};
 
 interface StorageRef {
   dtype: DType;
@@ -30,7 +48,12 @@ interface StorageRef {
   bytes?: Uint8Array;
 }
 class TensorRef {
-  constructor(readonly storage: StorageRef, readonly offset: number, readonly shape: number[], readonly stride: number[]) {}
+  constructor(
+    readonly storage: StorageRef,
+    readonly offset: number,
+    readonly shape: number[],
+    readonly stride: number[],
+  ) {}
 }
 
 const isCount = (x: unknown): x is number => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
@@ -39,12 +62,19 @@ const isCount = (x: unknown): x is number => typeof x === 'number' && Number.isS
 const rebuild: Reducer = (args) => {
   if (!Array.isArray(args)) throw new PickleError(`malformed tensor: its arguments are ${describeValue(args)}`);
   const [storage, offset, size, stride] = args as unknown[];
-  if (!storage || typeof storage !== 'object' || !('dtype' in storage)) throw new PickleError('malformed tensor: no storage');
+  if (!storage || typeof storage !== 'object' || !('dtype' in storage))
+    throw new PickleError('malformed tensor: no storage');
   if (!Array.isArray(size) || !Array.isArray(stride) || size.length !== stride.length || size.length > 16)
-    throw new PickleError(`malformed tensor: sizes ${describeValue(size)} and strides ${describeValue(stride)} do not match`);
-  if (!isCount(offset)) throw new PickleError(`malformed tensor: its storage offset ${describeValue(offset)} is not a whole number >= 0`);
+    throw new PickleError(
+      `malformed tensor: sizes ${describeValue(size)} and strides ${describeValue(stride)} do not match`,
+    );
+  if (!isCount(offset))
+    throw new PickleError(`malformed tensor: its storage offset ${describeValue(offset)} is not a whole number >= 0`);
   const bad = [...size, ...stride].find((x) => !isCount(x));
-  if (bad !== undefined) throw new PickleError(`malformed tensor: a size or stride is ${describeValue(bad)}, not a whole number >= 0 (negative strides are refused)`);
+  if (bad !== undefined)
+    throw new PickleError(
+      `malformed tensor: a size or stride is ${describeValue(bad)}, not a whole number >= 0 (negative strides are refused)`,
+    );
   return new TensorRef(storage as StorageRef, offset, size as number[], stride as number[]);
 };
 
@@ -57,7 +87,8 @@ const GLOBALS: Record<string, Reducer | null> = {
 };
 
 function storageRef(pid: unknown): StorageRef {
-  if (!Array.isArray(pid) || pid[0] !== 'storage') throw new PickleError(`unexpected persistent id ${JSON.stringify(pid)}`);
+  if (!Array.isArray(pid) || pid[0] !== 'storage')
+    throw new PickleError(`unexpected persistent id ${JSON.stringify(pid)}`);
   const type = pid[1] as { name?: string };
   const dtype = type?.name ? STORAGE_TYPES[type.name] : undefined;
   if (!dtype) throw new PickleError(`unsupported storage type ${type?.name ?? String(type)}`);
@@ -87,7 +118,8 @@ function readZipPth(bytes: Uint8Array): StateDict {
       const ref = storageRef(pid);
       const existing = storages.get(ref.key);
       if (existing) {
-        if (existing.dtype !== ref.dtype) throw new WeightsError(`storage ${ref.key} is referenced as both ${existing.dtype} and ${ref.dtype}`);
+        if (existing.dtype !== ref.dtype)
+          throw new WeightsError(`storage ${ref.key} is referenced as both ${existing.dtype} and ${ref.dtype}`);
         return existing;
       }
       const entry = entries.get(`${prefix}data/${ref.key}`);
@@ -110,7 +142,8 @@ function readLegacyPth(bytes: Uint8Array): StateDict {
   };
   const magic = next();
   // The magic is wider than a double; the unpickler hands a long over as a number, rounded the same way.
-  if (magic !== Number(0x1950a86a20f9469cfc6cn)) throw new WeightsError('not a PyTorch checkpoint (neither a zip archive nor a legacy torch.save stream)');
+  if (magic !== Number(0x1950a86a20f9469cfc6cn))
+    throw new WeightsError('not a PyTorch checkpoint (neither a zip archive nor a legacy torch.save stream)');
   next(); // protocol version
   next(); // sys info
   const storages = new Map<string, StorageRef>();
@@ -125,7 +158,8 @@ function readLegacyPth(bytes: Uint8Array): StateDict {
     },
   });
   const keys = next();
-  if (!Array.isArray(keys) || !keys.every((k) => typeof k === 'string')) throw new WeightsError('malformed checkpoint: its storage keys are not a list of names');
+  if (!Array.isArray(keys) || !keys.every((k) => typeof k === 'string'))
+    throw new WeightsError('malformed checkpoint: its storage keys are not a list of names');
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   for (const key of keys) {
     if (at + 8 > bytes.length) throw new WeightsError('the file ends before its tensor data (truncated download?)');
@@ -133,7 +167,8 @@ function readLegacyPth(bytes: Uint8Array): StateDict {
     at += 8;
     const ref = storages.get(key);
     const size = numel * ITEM_SIZE[ref?.dtype ?? 'float32'];
-    if (!(numel >= 0) || at + size > bytes.length) throw new WeightsError(`storage ${key} claims ${numel} elements, past the end of the file (truncated download?)`);
+    if (!(numel >= 0) || at + size > bytes.length)
+      throw new WeightsError(`storage ${key} claims ${numel} elements, past the end of the file (truncated download?)`);
     if (ref) ref.bytes = bytes.subarray(at, at + size);
     at += size;
   }
@@ -150,7 +185,10 @@ function toStateDict(value: unknown): StateDict {
   if (!(dict instanceof Map)) throw new WeightsError('the checkpoint does not hold a state_dict (a dict of tensors)');
   const tensors = [...dict].filter((e): e is [unknown, TensorRef] => e[1] instanceof TensorRef);
   // What materialising costs, summed before any of it is allocated.
-  const storageBytes = [...new Set(tensors.map(([, t]) => t.storage))].reduce((a, s) => a + ((s.bytes?.length ?? 0) / ITEM_SIZE[s.dtype]) * 4, 0);
+  const storageBytes = [...new Set(tensors.map(([, t]) => t.storage))].reduce(
+    (a, s) => a + ((s.bytes?.length ?? 0) / ITEM_SIZE[s.dtype]) * 4,
+    0,
+  );
   const budget = MAX_MATERIALISE_RATIO * storageBytes + MATERIALISE_SLACK_BYTES;
   let total = 0;
   for (const [k, t] of tensors) {
@@ -158,7 +196,9 @@ function toStateDict(value: unknown): StateDict {
     checkView(t, k);
     total += t.shape.reduce((a, b) => a * b, 1) * 4;
     if (total > budget)
-      throw new WeightsError(`its tensors would take more than ${MAX_MATERIALISE_RATIO} times the size of their storages (${Math.round(storageBytes / 2 ** 20)} MiB as float32): refused (tensors viewing one storage many times over?)`);
+      throw new WeightsError(
+        `its tensors would take more than ${MAX_MATERIALISE_RATIO} times the size of their storages (${Math.round(storageBytes / 2 ** 20)} MiB as float32): refused (tensors viewing one storage many times over?)`,
+      );
   }
   const out: StateDict = new Map();
   for (const [k, v] of tensors) out.set(k as string, materialise(v, k as string));
@@ -168,7 +208,10 @@ function toStateDict(value: unknown): StateDict {
 
 /** Whether a view's elements are distinct: sorted by stride, each stride must step past everything the smaller ones reach. */
 function overlaps(shape: number[], stride: number[]): boolean {
-  const dims = shape.map((s, i) => [s, stride[i]!] as const).filter(([s]) => s > 1).sort((a, b) => a[1] - b[1]);
+  const dims = shape
+    .map((s, i) => [s, stride[i]!] as const)
+    .filter(([s]) => s > 1)
+    .sort((a, b) => a[1] - b[1]);
   let reach = 1; // elements spanned by the dimensions so far
   for (const [size, st] of dims) {
     if (st < reach) return true;
@@ -184,9 +227,13 @@ function checkView(t: TensorRef, name: string): void {
   const n = t.shape.reduce((a, b) => a * b, 1);
   const item = ITEM_SIZE[dtype];
   if (n > bytes.length / item)
-    throw new WeightsError(`tensor "${name}" has shape [${t.shape.join(', ')}] (${n} elements) but its storage holds ${bytes.length / item}: a view larger than its storage is refused`);
+    throw new WeightsError(
+      `tensor "${name}" has shape [${t.shape.join(', ')}] (${n} elements) but its storage holds ${bytes.length / item}: a view larger than its storage is refused`,
+    );
   if (n > 1 && overlaps(t.shape, t.stride))
-    throw new WeightsError(`tensor "${name}": its strides [${t.stride.join(', ')}] for shape [${t.shape.join(', ')}] overlap (elements would repeat): refused`);
+    throw new WeightsError(
+      `tensor "${name}": its strides [${t.stride.join(', ')}] for shape [${t.shape.join(', ')}] overlap (elements would repeat): refused`,
+    );
 }
 
 function materialise(t: TensorRef, name: string): NamedArray {
@@ -197,7 +244,8 @@ function materialise(t: TensorRef, name: string): NamedArray {
   const item = ITEM_SIZE[dtype];
   const contiguous = t.shape.every((_, i) => t.stride[i] === t.shape.slice(i + 1).reduce((a, b) => a * b, 1)) || n <= 1;
   const maxIndex = t.offset + t.shape.reduce((a, s, i) => a + (s - 1) * t.stride[i]!, 0);
-  if (n > 0 && (maxIndex + 1) * item > bytes.length) throw new WeightsError(`tensor "${name}" reaches past the end of its storage (truncated file?)`);
+  if (n > 0 && (maxIndex + 1) * item > bytes.length)
+    throw new WeightsError(`tensor "${name}" reaches past the end of its storage (truncated file?)`);
   const all = decode(bytes, dtype, contiguous ? t.offset : 0, contiguous ? n : maxIndex + 1);
   if (contiguous) return { shape: t.shape, data: all };
   const data = new Float32Array(n);
@@ -210,13 +258,19 @@ function materialise(t: TensorRef, name: string): NamedArray {
 }
 
 function decode(bytes: Uint8Array, dtype: DType, offset: number, n: number): Float32Array {
-  if (dtype === 'float32' || dtype === 'float64' || dtype === 'float16' || dtype === 'bfloat16') return readFloats(bytes, offset * ITEM_SIZE[dtype], n, dtype);
+  if (dtype === 'float32' || dtype === 'float64' || dtype === 'float16' || dtype === 'bfloat16')
+    return readFloats(bytes, offset * ITEM_SIZE[dtype], n, dtype);
   const copy = bytes.slice(offset * ITEM_SIZE[dtype], (offset + n) * ITEM_SIZE[dtype]);
   switch (dtype) {
-    case 'int64': return Float32Array.from(new BigInt64Array(copy.buffer), Number);
-    case 'int32': return Float32Array.from(new Int32Array(copy.buffer));
-    case 'int16': return Float32Array.from(new Int16Array(copy.buffer));
-    case 'int8': return Float32Array.from(new Int8Array(copy.buffer));
-    default: return Float32Array.from(copy);
+    case 'int64':
+      return Float32Array.from(new BigInt64Array(copy.buffer), Number);
+    case 'int32':
+      return Float32Array.from(new Int32Array(copy.buffer));
+    case 'int16':
+      return Float32Array.from(new Int16Array(copy.buffer));
+    case 'int8':
+      return Float32Array.from(new Int8Array(copy.buffer));
+    default:
+      return Float32Array.from(copy);
   }
 }

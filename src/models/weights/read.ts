@@ -16,7 +16,8 @@ export function detectFormat(bytes: Uint8Array): CheckpointFormat | null {
   if (bytes.length > 9 && bytes[8] === 0x7b && bytes[6] === 0 && bytes[7] === 0) return 'safetensors';
   let i = 0;
   while (i < bytes.length && (bytes[i] === 0x20 || bytes[i] === 0x0a || bytes[i] === 0x0d || bytes[i] === 0x09)) i++;
-  if (bytes[i] === 0x7b) return looksLikeDlManifest(new TextDecoder().decode(bytes.subarray(i, i + 65536))) ? 'dl-checkpoint' : 'tfjs';
+  if (bytes[i] === 0x7b)
+    return looksLikeDlManifest(new TextDecoder().decode(bytes.subarray(i, i + 65536))) ? 'dl-checkpoint' : 'tfjs';
   return null;
 }
 
@@ -30,7 +31,9 @@ export function readCheckpoint(bytes: Uint8Array, name = 'checkpoint'): StateDic
     case 'tfjs':
       throw new WeightsError(`${name} is a tfjs model.json; load it with its weight shards`);
     case 'dl-checkpoint':
-      throw new WeightsError(`${name} is a deeplearn.js checkpoint manifest.json; load it with the files of its folder`);
+      throw new WeightsError(
+        `${name} is a deeplearn.js checkpoint manifest.json; load it with the files of its folder`,
+      );
     default:
       throw new WeightsError(`${name} is not a PyTorch .pth, safetensors or tfjs model file`);
   }

@@ -21,13 +21,17 @@ export const formatShape = (s: readonly number[]): string => `[${s.join(', ')}]`
  * its expected and its found shape, then lists the rest.
  */
 export function takeExpected(
-  dict: StateDict, expected: Map<string, number[]>, what: string, ignore: (key: string) => boolean = () => false,
+  dict: StateDict,
+  expected: Map<string, number[]>,
+  what: string,
+  ignore: (key: string) => boolean = () => false,
 ): Map<string, NamedArray> {
   const problems: string[] = [];
   for (const [key, shape] of expected) {
     const got = dict.get(key);
     if (!got) problems.push(`layer "${key}": expected ${formatShape(shape)}, found no such tensor`);
-    else if (got.shape.join(',') !== shape.join(',')) problems.push(`layer "${key}": expected ${formatShape(shape)}, found ${formatShape(got.shape)}`);
+    else if (got.shape.join(',') !== shape.join(','))
+      problems.push(`layer "${key}": expected ${formatShape(shape)}, found ${formatShape(got.shape)}`);
   }
   for (const [key, arr] of dict)
     if (!expected.has(key) && !ignore(key)) problems.push(`unexpected tensor "${key}" ${formatShape(arr.shape)}`);
@@ -39,12 +43,17 @@ export function takeExpected(
 export function misfit(what: string, problems: string[]): CheckpointError {
   const [first, ...rest] = problems;
   const more = rest.length > 7 ? `; and ${rest.length - 7} more` : '';
-  return new CheckpointError(`${what} does not fit the network: first mismatch at ${first}${rest.length ? `; also ${rest.slice(0, 7).join('; ')}${more}` : ''}`);
+  return new CheckpointError(
+    `${what} does not fit the network: first mismatch at ${first}${rest.length ? `; also ${rest.slice(0, 7).join('; ')}${more}` : ''}`,
+  );
 }
 
 /** The first few tensors of a state dict, to say what a file holds when it is not the network asked for. */
 export const describeDict = (dict: StateDict): string =>
-  [...dict].slice(0, 3).map(([k, v]) => `"${k}" ${formatShape(v.shape)}`).join(', ') + (dict.size > 3 ? `, ... (${dict.size} tensors)` : '');
+  [...dict]
+    .slice(0, 3)
+    .map(([k, v]) => `"${k}" ${formatShape(v.shape)}`)
+    .join(', ') + (dict.size > 3 ? `, ... (${dict.size} tensors)` : '');
 
 /** Decodes IEEE half floats. */
 export function halfToFloat(bits: Uint16Array): Float32Array {
@@ -54,7 +63,8 @@ export function halfToFloat(bits: Uint16Array): Float32Array {
     const s = h & 0x8000 ? -1 : 1;
     const e = (h >> 10) & 0x1f;
     const f = h & 0x3ff;
-    out[i] = e === 0 ? s * 2 ** -14 * (f / 1024) : e === 31 ? (f ? NaN : s * Infinity) : s * 2 ** (e - 15) * (1 + f / 1024);
+    out[i] =
+      e === 0 ? s * 2 ** -14 * (f / 1024) : e === 31 ? (f ? NaN : s * Infinity) : s * 2 ** (e - 15) * (1 + f / 1024);
   }
   return out;
 }
@@ -67,9 +77,15 @@ export function bfloat16ToFloat(bits: Uint16Array): Float32Array {
 }
 
 /** Copies `n` little-endian values of a float dtype from any byte offset into a fresh Float32Array. */
-export function readFloats(bytes: Uint8Array, offset: number, n: number, dtype: 'float32' | 'float64' | 'float16' | 'bfloat16'): Float32Array {
+export function readFloats(
+  bytes: Uint8Array,
+  offset: number,
+  n: number,
+  dtype: 'float32' | 'float64' | 'float16' | 'bfloat16',
+): Float32Array {
   const size = dtype === 'float64' ? 8 : dtype === 'float32' ? 4 : 2;
-  if (offset + n * size > bytes.length) throw new WeightsError(`tensor data runs past the end of its storage (truncated file?)`);
+  if (offset + n * size > bytes.length)
+    throw new WeightsError(`tensor data runs past the end of its storage (truncated file?)`);
   const copy = bytes.slice(offset, offset + n * size);
   switch (dtype) {
     case 'float32':

@@ -13,7 +13,8 @@ function weightGroups(modelJson: string): NonNullable<Manifest['weightsManifest'
   } catch (e) {
     throw new WeightsError(`model.json is not JSON: ${(e as Error).message}`);
   }
-  if (!Array.isArray(manifest.weightsManifest)) throw new WeightsError('model.json has no weightsManifest, so it is not a tfjs model');
+  if (!Array.isArray(manifest.weightsManifest))
+    throw new WeightsError('model.json has no weightsManifest, so it is not a tfjs model');
   return manifest.weightsManifest;
 }
 
@@ -22,7 +23,9 @@ function weightGroups(modelJson: string): NonNullable<Manifest['weightsManifest'
  * model.json (a file next to it, or a URL). Dequantisation and dtypes are tfjs's own.
  */
 export async function readTfjsModel(
-  tf: typeof tfjs, modelJson: string, fetchShard: (path: string) => Promise<Uint8Array>,
+  tf: typeof tfjs,
+  modelJson: string,
+  fetchShard: (path: string) => Promise<Uint8Array>,
 ): Promise<StateDict> {
   const out: StateDict = new Map();
   for (const group of weightGroups(modelJson)) {
@@ -69,13 +72,22 @@ export function decodeTfjsWeights(modelJson: string, shards: ReadonlyMap<string,
       const count = w.shape.reduce((a, b) => a * b, 1);
       const stored = w.quantization?.dtype ?? w.dtype;
       const size = BYTES[stored];
-      if (!size || (w.quantization && !['uint8', 'uint16'].includes(stored))) throw new WeightsError(`${w.name}: ${stored} weights are not supported here`);
-      if (at + count * size > bytes.length) throw new WeightsError(`${w.name}: the shards end before its ${count} values`);
+      if (!size || (w.quantization && !['uint8', 'uint16'].includes(stored)))
+        throw new WeightsError(`${w.name}: ${stored} weights are not supported here`);
+      if (at + count * size > bytes.length)
+        throw new WeightsError(`${w.name}: the shards end before its ${count} values`);
       const data = new Float32Array(count);
       const { scale = 1, min = 0 } = w.quantization ?? {};
       for (let i = 0; i < count; i++) {
         const o = at + i * size;
-        const q = stored === 'float32' ? view.getFloat32(o, true) : stored === 'int32' ? view.getInt32(o, true) : stored === 'uint16' ? view.getUint16(o, true) : view.getUint8(o);
+        const q =
+          stored === 'float32'
+            ? view.getFloat32(o, true)
+            : stored === 'int32'
+              ? view.getInt32(o, true)
+              : stored === 'uint16'
+                ? view.getUint16(o, true)
+                : view.getUint8(o);
         data[i] = w.quantization ? q * scale + min : q;
       }
       out.set(w.name, { shape: w.shape, data });

@@ -55,7 +55,7 @@ export function readZip(bytes: Uint8Array): Map<string, ZipEntry> {
     let local = u32(p + 42);
     const name = new TextDecoder().decode(bytes.subarray(p + 46, p + 46 + nameLen));
     // zip64 extra field: the 64-bit values replace the 32-bit ones that are 0xffffffff, in order.
-    for (let e = p + 46 + nameLen; e < p + 46 + nameLen + extraLen; ) {
+    for (let e = p + 46 + nameLen; e < p + 46 + nameLen + extraLen;) {
       const id = u16(e);
       const len = u16(e + 2);
       if (id === 0x0001) {
@@ -78,13 +78,22 @@ export function readZip(bytes: Uint8Array): Map<string, ZipEntry> {
       read() {
         if (u32(local) !== LOCAL) throw new Error(`corrupt zip entry ${name}`);
         const start = local + 30 + u16(local + 26) + u16(local + 28);
-        if (start + compressed > bytes.length) throw new Error(`zip entry ${name} runs past the end of the file (truncated download?)`);
+        if (start + compressed > bytes.length)
+          throw new Error(`zip entry ${name} runs past the end of the file (truncated download?)`);
         const data = bytes.subarray(start, start + compressed);
         if (method === 0) return data;
         // Deflate expands at most about 1032 times: a larger declared size is a lie, refused before allocating it.
         if (method === 8) {
-          if (size > compressed * 1032 + 1024) throw new Error(`zip entry ${name} claims ${size} bytes from ${compressed} compressed, more than deflate can give`);
-          return inflateLimited(data, 'raw', size, () => new Error(`zip entry ${name} inflates past its declared size of ${size} bytes`));
+          if (size > compressed * 1032 + 1024)
+            throw new Error(
+              `zip entry ${name} claims ${size} bytes from ${compressed} compressed, more than deflate can give`,
+            );
+          return inflateLimited(
+            data,
+            'raw',
+            size,
+            () => new Error(`zip entry ${name} inflates past its declared size of ${size} bytes`),
+          );
         }
         throw new Error(`zip entry ${name} uses compression method ${method}, which is not supported`);
       },
