@@ -41,6 +41,7 @@ export default defineNodeType({
       description: 'camera: is the live camera; the editor and --content set a frame or a photo here for each run.',
     },
   },
+  roles: { source: { kind: 'camera', param: 'source', fills: 'content' } },
   infer: (ctx) => {
     const known = ctx.imageSize?.(ctx.params.source);
     // Before the first frame: the common 4:3 webcam.

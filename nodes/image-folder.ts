@@ -29,6 +29,7 @@ export default defineNodeType({
       description: 'random: a seeded random batch each step; sequential: the files in name order, cycling.',
     },
   },
+  roles: { source: { kind: 'folder', param: 'folder' } },
   infer: (ctx) => ({ images: { shape: [ctx.params.batch, ctx.size, ctx.size, 3] } }),
   load: async ({ tf, size, params, listImages, loadImage }) => {
     if (!listImages) throw new Error('this host cannot read folders (use the command line)');

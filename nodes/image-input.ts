@@ -19,6 +19,7 @@ export default defineNodeType({
       description: 'Which command-line option replaces this image: --content or --style.',
     },
   },
+  roles: { source: { kind: 'image', param: 'source', slot: 'slot' } },
   infer: (ctx) => {
     const known = ctx.imageSize?.(ctx.params.source);
     const [h, w] = known ? fitSize(known[0], known[1], ctx.size) : [ctx.size, ctx.size];

@@ -1,6 +1,7 @@
 import { resolveParams } from '../plugin/params';
+import { sourceOf, type NodeSource } from '../plugin/roles';
 import type { NodeRegistry } from '../plugin/registry';
-import { checkConnection, outputsOf } from '../plugin/types';
+import { checkConnection, outputsOf, type InputSlot, type SourceKind } from '../plugin/types';
 import type { GraphEdge, GraphGroup, GraphModel, GraphNode } from './model';
 
 /**
@@ -270,16 +271,63 @@ export function withSteps(model: GraphModel, registry: NodeRegistry, steps: numb
   };
 }
 
+/** A copy of the model whose optimisers preview every `every` steps (the parameter each names in roles.optimiser.previewEvery). */
+export function withPreviewEvery(model: GraphModel, registry: NodeRegistry, every: number): GraphModel {
+  return {
+    ...model,
+    nodes: model.nodes.map((n) => {
+      const param = registry.get(n.type)?.roles?.optimiser?.previewEvery;
+      return param ? { ...n, params: { ...n.params, [param]: every } } : n;
+    }),
+  };
+}
+
+/** A node's declared picture source (roles.source), its slot read from its parameters; undefined if it takes none. */
+export const nodeSource = (registry: NodeRegistry, node: GraphNode): NodeSource | undefined =>
+  sourceOf(registry.get(node.type), node.params);
+
+/** The nodes that take pictures, of one kind (image, camera, folder) or of any, by their declared source role. */
+export const sourceNodes = (model: GraphModel, registry: NodeRegistry, kind?: SourceKind): GraphModel['nodes'] =>
+  model.nodes.filter((n) => {
+    const s = nodeSource(registry, n);
+    return s !== undefined && (kind === undefined || s.kind === kind);
+  });
+
+/** The picture nodes a run input replaces (`content`: a camera too; `style`), in document order. */
+export const inputNodes = (model: GraphModel, registry: NodeRegistry, slot: InputSlot): GraphModel['nodes'] =>
+  model.nodes.filter((n) => nodeSource(registry, n)?.slot === slot);
+
+/** A copy of the model whose picture nodes that `pick` chooses read `source` (in the parameter their role names). */
+export function withSource(
+  model: GraphModel,
+  registry: NodeRegistry,
+  pick: (source: NodeSource, node: GraphNode) => boolean,
+  source: string,
+): GraphModel {
+  return {
+    ...model,
+    nodes: model.nodes.map((n) => {
+      const s = nodeSource(registry, n);
+      return s && pick(s, n) ? { ...n, params: { ...n.params, [s.param]: source } } : n;
+    }),
+  };
+}
+
+/** A copy of the model whose picture nodes in `slot` read `source`. */
+export const withInput = (model: GraphModel, registry: NodeRegistry, slot: InputSlot, source: string): GraphModel =>
+  withSource(model, registry, (s) => s.slot === slot, source);
+
 /**
  * Image nodes that fill a slot (`content`, `style`) of the graph: what `--content`, `--style` and batches replace.
  * A camera node is always the content.
+ * @deprecated by inputNodes (the declared source role): goes when its last callers in src/cli/ move to it.
  */
 export const slotNodes = (model: GraphModel, slot: string): GraphModel['nodes'] =>
   model.nodes.filter(
     (n) => (n.type === 'image' && n.params.slot === slot) || (n.type === 'camera' && slot === 'content'),
   );
 
-/** A copy of the model whose image nodes in `slot` read `source`. */
+/** @deprecated by withInput (the declared source role): goes with slotNodes. */
 export function withSlotSource(model: GraphModel, slot: string, source: string): GraphModel {
   const ids = new Set(slotNodes(model, slot).map((n) => n.id));
   return { ...model, nodes: model.nodes.map((n) => (ids.has(n.id) ? { ...n, params: { ...n.params, source } } : n)) };

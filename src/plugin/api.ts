@@ -5,8 +5,10 @@
  */
 export { PLUGIN_API_VERSION, definePack, type PackManifest } from './packs';
 export {
+  INPUT_SLOTS,
   OPTIMISER_METHODS,
   SOCKET_TYPES,
+  SOURCE_KINDS,
   defineNodeType,
   defineParams,
   isTensor,
@@ -29,6 +31,7 @@ export {
   type ParamValues,
   type PreparedInput,
   type Shape,
+  type SourceRole,
   type ShapeContext,
   type SocketType,
   type SumRole,

@@ -1,5 +1,9 @@
 import {
+  INPUT_SLOTS,
   OPTIMISER_METHODS,
+  SOURCE_KINDS,
+  type InputSlot,
+  type SourceKind,
   type EncoderRole,
   type LossRole,
   type NodeRoles,
@@ -243,5 +247,37 @@ export function checkRoles(def: NodeTypeDef): string | null {
       (enc.model !== undefined ? param('encoder.model', enc.model, ['model']) : null);
     if (e) return e;
   }
+
+  const src = roles.source;
+  if (src) {
+    if (def.role !== 'source' && def.role !== 'stream')
+      return problem('source', `is only for node types with role 'source' or 'stream'`);
+    if (!SOURCE_KINDS.includes(src.kind))
+      return problem('source.kind', `must be one of ${SOURCE_KINDS.join(', ')} (got ${JSON.stringify(src.kind)})`);
+    const e =
+      param('source.param', src.param, src.kind === 'folder' ? ['string'] : ['image']) ??
+      (src.slot !== undefined ? param('source.slot', src.slot, ['enum']) : null);
+    if (e) return e;
+    if (src.slot !== undefined && src.fills !== undefined)
+      return problem('source', 'gives either slot (a parameter) or fills (an input), not both');
+    if (src.fills !== undefined && !INPUT_SLOTS.includes(src.fills))
+      return problem('source.fills', `must be one of ${INPUT_SLOTS.join(', ')} (got ${JSON.stringify(src.fills)})`);
+  }
   return null;
+}
+
+/** A picture node's source: what it reads, the parameter naming it, and the run input (slot) that replaces it, if any. */
+export interface NodeSource {
+  kind: SourceKind;
+  param: string;
+  slot?: InputSlot;
+}
+
+/** The source role of a node type, its slot read from the node's parameters; undefined for nodes that take no pictures. */
+export function sourceOf(def: NodeTypeDef | undefined, params: Record<string, unknown>): NodeSource | undefined {
+  const r = def?.roles?.source;
+  if (!def || !r) return undefined;
+  const value = r.fills ?? (r.slot !== undefined ? (params[r.slot] ?? def.params[r.slot]?.default) : undefined);
+  const slot = INPUT_SLOTS.find((s) => s === value);
+  return { kind: r.kind, param: r.param, ...(slot ? { slot } : {}) };
 }

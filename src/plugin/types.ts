@@ -331,6 +331,29 @@ export interface NodeRoles<P extends ParamDefs = ParamDefs> {
   loss?: LossRole;
   sum?: SumRole;
   encoder?: EncoderRole;
+  source?: SourceRole;
+}
+
+/** What a node that takes pictures reads: one picture, a live camera's frames, or a folder of pictures. */
+export const SOURCE_KINDS = ['image', 'camera', 'folder'] as const;
+export type SourceKind = (typeof SOURCE_KINDS)[number];
+/** The run inputs that replace a picture node's source (`--content`, `--style`, a batch's photos, a video's frames). */
+export const INPUT_SLOTS = ['content', 'style'] as const;
+export type InputSlot = (typeof INPUT_SLOTS)[number];
+
+/**
+ * A node that takes pictures (role 'source' or 'stream'): what it reads and which of a run's inputs replaces it.
+ * Hosts fill a run's pictures through this (src/runtime/request.ts), never through type or parameter names.
+ */
+export interface SourceRole {
+  /** `image`: one picture; `camera`: a live camera's frames (a picture per run); `folder`: a folder of pictures. */
+  kind: SourceKind;
+  /** The parameter naming what it reads: an `image` parameter (image, camera), or a `string` one (folder). */
+  param: string;
+  /** The `enum` parameter whose value names the run input that replaces it (`content`, `style`; other values: none). */
+  slot?: string;
+  /** The run input that always replaces it (a camera is the content). Not with `slot`. */
+  fills?: InputSlot;
 }
 
 /**
@@ -346,6 +369,12 @@ export interface DeclaredRoles<P extends ParamDefs, I extends InputDefs> {
   };
   sum?: { terms: InputName<I>; weight?: ParamName<P, 'number' | 'integer'> };
   encoder?: { image: InputName<I>; taps?: ParamName<P, 'layers' | 'string'>; model?: ParamName<P, 'model'> };
+  source?: {
+    kind: SourceKind;
+    param: ParamName<P, 'image' | 'string'>;
+    slot?: ParamName<P, 'enum'>;
+    fills?: InputSlot;
+  };
 }
 
 /**

@@ -69,6 +69,11 @@ export interface RunResult {
   badInput?: boolean;
   /** Why an optimiser stopped before its step count, if it did. */
   converged?: string;
+  /**
+   * Where an L-BFGS loop kept its state: on the device in float32 (lbfgs-device.ts) or in JavaScript in float64
+   * (lbfgs.ts). Their steps differ by float32 rounding, so two runs give the same numbers only when this is the same.
+   */
+  lbfgs?: 'device, float32' | 'host, float64';
   steps: StepRecord[];
   /** Images collected by output nodes. */
   outputs: Record<string, RGBAImage>;
@@ -437,6 +442,7 @@ async function optimise(
   };
 
   const onDevice = p.method === 'lbfgs' && lbfgsOnDevice(p.lbfgsOn, tf.getBackend());
+  if (p.method === 'lbfgs') result.lbfgs = onDevice ? 'device, float32' : 'host, float64';
   emit({
     type: 'status',
     message: `optimising with ${p.method}${p.method !== 'lbfgs' ? '' : onDevice ? ' (on the device, float32)' : ' (in JavaScript, float64)'}`,

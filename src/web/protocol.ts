@@ -5,7 +5,7 @@ import type { BackendChoice, BackendName } from '../runtime/backend';
 import type { Preview } from '../ops/preview';
 import type { RGBAImage } from '../ops/image';
 import type { PackRecord } from '../plugin/packs';
-import type { InputDefs, NodeRole, OutputDef, ParamDefs, ValueInfo } from '../plugin/types';
+import type { InputDefs, NodeRole, OutputDef, ParamDefs, SourceRole, ValueInfo } from '../plugin/types';
 
 /** A cached checkpoint's bytes as the page read them from IndexedDB and checked (the sandboxed worker can do neither). */
 export interface WeightBytes {
@@ -34,6 +34,7 @@ export interface PackTypeData {
     loss?: { output: string; features?: string; target?: string; weight?: { input?: string; param?: string } };
     sum?: { terms: string; weight?: string };
     encoder?: { image: string; taps?: string; model?: string };
+    source?: SourceRole;
   };
   /** The inputs prepared before the loop, with the socket they become. */
   prepare?: Record<string, string>;
@@ -65,6 +66,8 @@ export type ToWorker =
   | {
       type: 'init';
       backend?: BackendName;
+      /** wasm's threads (`?threads=`); absent: timed when the pool starts. */
+      threads?: number;
       wasm?: Record<string, ArrayBuffer>;
       weights?: WeightBytes[];
       /** Cached checkpoints the page could not use (a checksum mismatch), reported back with the worker's own errors. */

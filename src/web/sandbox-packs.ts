@@ -22,6 +22,7 @@ export function typeData(def: NodeTypeDef): PackTypeData {
   if (r?.loss) roles.loss = r.loss;
   if (r?.sum) roles.sum = r.sum;
   if (r?.encoder) roles.encoder = r.encoder;
+  if (r?.source) roles.source = r.source;
   return JSON.parse(
     JSON.stringify({
       type: def.type,
@@ -195,6 +196,7 @@ export function proxyType(data: PackTypeData, ask: Ask): NodeTypeDef {
     if (r.loss) roles.loss = r.loss;
     if (r.sum) roles.sum = r.sum;
     if (r.encoder) roles.encoder = r.encoder;
+    if (r.source) roles.source = r.source;
     if (r.optimiser)
       roles.optimiser = {
         ...r.optimiser,
