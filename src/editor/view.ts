@@ -145,7 +145,18 @@ export function viewGraph(model: GraphModel, registry: NodeRegistry): ViewGraph 
 /** About how tall the canvas draws a node (header, socket rows, inline parameters), for layouts made without a DOM. */
 export function estimateHeight(v: ViewNode, inlineParams = 4): number {
   const thumbnail = v.type === 'image' ? 164 : 0;
-  return 34 + 24 * Math.max(v.inputs.length, v.outputs.length) + 15 * inlineParams + 8 + thumbnail;
+  const rows = stackedSockets(v) ? v.inputs.length + v.outputs.length : Math.max(v.inputs.length, v.outputs.length);
+  return 34 + 24 * rows + 15 * inlineParams + 8 + thumbnail;
+}
+
+/**
+ * Whether a node's longest input and output labels cannot share a row of its 220 px box (AdaIN's "style outside the
+ * mask" beside "features 512x64x64"): then its outputs get rows of their own above the inputs, so every label is
+ * read whole. 8 characters are kept for the output's shape.
+ */
+export function stackedSockets(v: Pick<ViewNode, 'inputs' | 'outputs'>): boolean {
+  const longest = (sockets: ViewSocket[]) => Math.max(0, ...sockets.map((s) => s.label.length));
+  return v.inputs.length > 0 && v.outputs.length > 0 && longest(v.inputs) + longest(v.outputs) + 8 > 28;
 }
 
 /** Arrange with each node as tall as the canvas draws it: columns by depth, rows by drawn height. */
