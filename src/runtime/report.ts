@@ -24,6 +24,8 @@ export interface RunReport {
   error?: string;
   converged?: string;
   backend: string;
+  /** Where L-BFGS kept its state (RunResult.lbfgs): part of what must match for two runs to give the same numbers. */
+  lbfgs?: RunResult['lbfgs'];
   /** Threads the backend computed on (wasm's pthread pool), where the host knows it. */
   threads?: number;
   size: number;
@@ -60,6 +62,7 @@ export function runReport(a: {
     ...(r.error ? { error: r.error } : {}),
     ...('converged' in r && r.converged ? { converged: r.converged } : {}),
     backend: a.backend,
+    ...('lbfgs' in r && r.lbfgs ? { lbfgs: r.lbfgs } : {}),
     ...(a.threads !== undefined ? { threads: a.threads } : {}),
     size: a.size,
     seed: a.seed,
