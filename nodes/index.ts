@@ -3,10 +3,12 @@ import { createRegistry, type NodeRegistry } from '../src/plugin/registry';
 import adain from './adain';
 import contentLoss from './content-loss';
 import decoder from './decoder';
+import efdm from './efdm';
 import fastStyle from './fast-style';
 import fastStyleModel from './fast-style-model';
 import featureBlend from './feature-blend';
 import gram from './gram';
+import histogramLoss from './histogram-loss';
 import imageFolder from './image-folder';
 import imageInput from './image-input';
 import camera from './camera-input';
@@ -48,6 +50,7 @@ export const builtinNodes: NodePlugin[] = [
   tfjsEncoder,
   gram,
   adain,
+  efdm,
   featureBlend,
   sanet,
   decoder,
@@ -65,6 +68,7 @@ export const builtinNodes: NodePlugin[] = [
   pick,
   contentLoss,
   styleLoss,
+  histogramLoss,
   meanstdLoss,
   imageLoss,
   tvLoss,

@@ -1,5 +1,6 @@
 import type * as tfjs from '@tensorflow/tfjs';
 import { mvn } from './moments';
+import { fromRows, remapRows, sortedChannels } from './sort-match';
 
 type TF = typeof tfjs;
 type Tensor = tfjs.Tensor;
@@ -176,4 +177,39 @@ export function totalVariation(tf: TF, image: Tensor): Tensor {
     const sum = tf.add(tf.sum(tf.square(dy)), tf.sum(tf.square(dx)));
     return b > 1 ? tf.div(sum, b) : sum;
   });
+}
+
+/**
+ * The histogram loss's target (Risser et al. 2017): the style features' values per channel, sorted (descending),
+ * every position of every image pooled: [C, M].
+ */
+export function histogramTarget(tf: TF, styleFeatures: Tensor): Tensor {
+  return sortedChannels(tf, styleFeatures);
+}
+
+/**
+ * Risser et al. 2017's histogram loss: the mean over images, channels and positions of (F - R(F))^2, where R(F)
+ * remaps each channel of F [B, H, W, C] to the target's sorted values at F's ranks (exact histogram matching;
+ * interpolated ranks when the sizes differ). R(F) is a constant of the gradient, 2 (F - R(F)) / size, as in the
+ * paper (a sort has no useful derivative). Not a sum over positions: it cannot be tiled.
+ */
+export function histogramLoss(tf: TF, features: Tensor, sortedTarget: Tensor): Tensor {
+  const loss = tf.customGrad((...args) => {
+    const [x, save] = args as [Tensor, tfjs.GradSaveFunc];
+    const diff = tf.tidy(() => {
+      const { rows, remapped } = remapRows(tf, x, sortedTarget);
+      return tf.sub(rows, remapped);
+    });
+    save([diff]);
+    return {
+      value: tf.mean(tf.square(diff)),
+      gradFunc: (dy, [d]) =>
+        tf.tidy(() => {
+          const [b, , , c] = x.shape as [number, number, number, number];
+          const rows = tf.reshape(tf.mul(d!, tf.mul(dy, 2 / x.size)), [b, c, -1]);
+          return fromRows(tf, rows, x.shape);
+        }),
+    };
+  });
+  return loss(features);
 }
