@@ -3,8 +3,21 @@ import '@tensorflow/tfjs-backend-webgpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import threadedFactory from '@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.js';
 import { wasmWorkerContents } from '@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.worker.js';
+import { objectStore } from './idb';
 import { WASM_URLS } from './wasm-urls';
-import { BACKEND_ORDER, chooseBackend, wasmThreads, type BackendChoice, type BackendName } from '../runtime/backend';
+import {
+  BACKEND_ORDER,
+  calibrateThreads,
+  chooseAuto,
+  chooseBackend,
+  threadCandidates,
+  timeConvolution,
+  wasmThreads,
+  type AdapterFacts,
+  type BackendChoice,
+  type BackendName,
+  type CalibrationCache,
+} from '../runtime/backend';
 import {
   registerThreadedWasm,
   runningWasmThreads,
@@ -15,44 +28,157 @@ import {
 
 export { tf };
 
+/** The threaded wasm factory now registered in place of tfjs's own (its thread count, how to put tfjs's back), if any. */
+let threaded: { threads: number; restore: () => void } | null = null;
+/** The threaded build's files, made once (blob: URLs). */
+let threadedFiles: Promise<ThreadedWasmFiles> | null = null;
+
+/** Registers the wasm build for `threads` (tfjs's own single-threaded one for 1), replacing what was registered. */
+async function prepareWasm(threads: number, wasmPaths: Record<string, string>): Promise<void> {
+  if ((threaded?.threads ?? 1) === threads) return;
+  threaded?.restore();
+  threaded = null;
+  if (threads > 1) {
+    threadedFiles ??= browserThreadedFiles(wasmPaths);
+    threaded = { threads, ...registerThreadedWasm(tf, await threadedFiles, threads) };
+  }
+}
+
+export interface BrowserBackendOptions {
+  /** wasm's threads (`?threads=`); absent: timed when the pool starts (calibrateThreads), every core at most. */
+  threads?: number;
+  /** Where auto keeps what it timed on this device (IndexedDB); absent: timed at every start where in doubt. */
+  cache?: CalibrationCache;
+}
+
 /**
- * webgpu -> webgl -> wasm -> cpu, or the one named in `?backend=`. `wasmPaths`: where tfjs finds its wasm files
- * (blob: URLs of bytes the page handed in, in the sandbox); by default beside the page.
+ * The backend `?backend=` names, or auto: webgpu -> webgl -> wasm -> cpu with software adapters (SwiftShader,
+ * llvmpipe: headless Chromium, a VM, a remote desktop) left out, and adapters it cannot judge timed against wasm
+ * (chooseAuto). wasm starts on one thread and takes more only where a small convolution times faster on them now
+ * (a busy machine gets fewer). `wasmPaths`: where tfjs finds its wasm files (blob: URLs of bytes the page handed
+ * in, in the sandbox); by default beside the page.
  */
 export async function startBrowserBackend(
   forced?: BackendName,
   wasmPaths: Record<string, string> = WASM_URLS,
+  o: BrowserBackendOptions = {},
 ): Promise<BackendChoice> {
   setWasmPaths(wasmPaths);
   // tfjs's own start of threaded wasm hangs in a minified bundle (see runtime/wasm-threads.ts): its own factory is
   // kept single-threaded, and the threaded build is registered in its place with our settings where the page allows.
   tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
-  const candidates = forced ? [forced] : BACKEND_ORDER;
-  if (!candidates.includes('wasm')) return chooseBackend(tf, candidates);
-  const wanted = wasmThreads(undefined, self.navigator.hardwareConcurrency || 1);
-  let threadsNote: string | undefined;
-  let threaded: { restore: () => void } | null = null;
-  if (!self.crossOriginIsolated) threadsNote = 'page not cross-origin isolated';
-  else if (wanted > 1) threaded = registerThreadedWasm(tf, await browserThreadedFiles(wasmPaths), wanted);
-  let choice = await chooseBackend(tf, candidates).catch((e: Error) => e);
-  const wasmFailed =
-    choice instanceof Error ? choice.message : choice.skipped.find((s) => s.backend === 'wasm')?.reason;
-  if (threaded && wasmFailed !== undefined) {
-    // The threaded build did not start (a timeout, not a hang): one thread rather than none.
-    threadsNote = `threaded wasm failed: ${wasmFailed}`;
-    threaded.restore();
-    choice = await chooseBackend(
-      tf,
-      candidates.filter((b) => b === 'wasm' || b === 'cpu'),
-    );
-  }
-  if (choice instanceof Error) throw choice;
+  if (forced && forced !== 'wasm' && forced !== 'cpu') return chooseBackend(tf, [forced]);
+  const cores = self.navigator.hardwareConcurrency || 1;
+  const isolated = self.crossOriginIsolated;
+  const wanted = wasmThreads(o.threads, cores);
+  // No count asked for: one thread first, more where they time faster (below).
+  const timeThreads = isolated && o.threads === undefined && wanted > 1;
+  let threadsNote: string | undefined = isolated ? undefined : 'page not cross-origin isolated';
+  if (isolated) await prepareWasm(timeThreads ? 1 : wanted, wasmPaths);
+  const time = () => timeConvolution(tf);
+  let threadsTimed = false;
+  const start = async (candidates: readonly BackendName[]): Promise<BackendChoice> => {
+    let choice = await chooseBackend(tf, candidates).catch((e: Error) => e);
+    const wasmFailed =
+      choice instanceof Error ? choice.message : choice.skipped.find((s) => s.backend === 'wasm')?.reason;
+    if (threaded && candidates.includes('wasm') && wasmFailed !== undefined) {
+      // The threaded build did not start (a timeout, not a hang): one thread rather than none.
+      threadsNote = `threaded wasm failed: ${wasmFailed}`;
+      await prepareWasm(1, wasmPaths);
+      choice = await chooseBackend(
+        tf,
+        candidates.filter((b) => b === 'wasm' || b === 'cpu'),
+      );
+    }
+    if (choice instanceof Error) throw choice;
+    if (choice.backend === 'wasm' && timeThreads && !threadsTimed) {
+      // Once, the first time wasm runs (before auto times it against a GPU, so wasm is timed on its count).
+      threadsTimed = true;
+      const r = await calibrateThreads(threadCandidates(cores), {
+        use: async (n) => {
+          await prepareWasm(n, wasmPaths);
+          await chooseBackend(tf, ['wasm']);
+        },
+        time,
+      });
+      if (r.note) threadsNote = r.note;
+    }
+    return choice;
+  };
+  const choice = forced
+    ? await start([forced])
+    : await chooseAuto(BACKEND_ORDER, {
+        facts: await browserAdapterFacts(),
+        start,
+        time,
+        ...(o.cache ? { cache: o.cache } : {}),
+      });
   if (choice.backend !== 'wasm' && choice.backend !== 'cpu') return choice;
   return {
     ...choice,
     skipped: choice.skipped.filter((s) => !(threadsNote && s.backend === 'wasm')),
     threads: choice.backend === 'wasm' ? runningWasmThreads(tf) : 1,
     ...(threadsNote && choice.backend === 'wasm' ? { threadsNote } : {}),
+  };
+}
+
+/** The part of WebGPU's adapter auto reads (the project does not install WebGPU's DOM typings). */
+interface GpuAdapterFacts {
+  isFallbackAdapter?: boolean;
+  info?: { vendor?: string; architecture?: string; device?: string; description?: string; isFallbackAdapter?: boolean };
+}
+
+/**
+ * The adapters WebGL and WebGPU would run on, as this worker sees them: WebGL's unmasked renderer
+ * (WEBGL_debug_renderer_info) and WebGPU's adapter info and fallback flag. A question that throws is left
+ * unanswered (undefined): that backend is then tried as before.
+ */
+export async function browserAdapterFacts(): Promise<AdapterFacts> {
+  const facts: AdapterFacts = {};
+  try {
+    const canvas = new OffscreenCanvas(1, 1);
+    const gl = (canvas.getContext('webgl2') ?? canvas.getContext('webgl')) as WebGLRenderingContext | null;
+    if (!gl) facts.webgl = null;
+    else {
+      const debug = gl.getExtension('WEBGL_debug_renderer_info');
+      facts.webgl = {
+        renderer: String(gl.getParameter(debug ? debug.UNMASKED_RENDERER_WEBGL : gl.RENDERER) ?? ''),
+        vendor: String(gl.getParameter(debug ? debug.UNMASKED_VENDOR_WEBGL : gl.VENDOR) ?? ''),
+      };
+      gl.getExtension('WEBGL_lose_context')?.loseContext();
+    }
+  } catch {
+    // No answer: WebGL is tried as before.
+  }
+  const gpu = (self.navigator as Navigator & { gpu?: { requestAdapter(o?: object): Promise<GpuAdapterFacts | null> } })
+    .gpu;
+  try {
+    // tfjs's webgpu backend asks for the high-performance adapter too.
+    const adapter = gpu ? await gpu.requestAdapter({ powerPreference: 'high-performance' }) : null;
+    const info: NonNullable<GpuAdapterFacts['info']> = adapter?.info ?? {};
+    facts.webgpu = adapter
+      ? {
+          fallback: Boolean(adapter.isFallbackAdapter ?? info.isFallbackAdapter),
+          vendor: info.vendor ?? '',
+          architecture: info.architecture ?? '',
+          device: info.device ?? '',
+          description: info.description ?? '',
+        }
+      : null;
+  } catch {
+    // No answer: WebGPU is tried as before.
+  }
+  return facts;
+}
+
+/** Auto's timings kept in this origin's IndexedDB; the pack sandbox (an opaque origin) has none, and times again. */
+export function calibrationStore(): CalibrationCache {
+  const request = objectStore('stylegraph-backend', 'calibration');
+  return {
+    get: (key) => request('readonly', (s) => s.get(key) as IDBRequest<string | undefined>),
+    set: async (key, value) => {
+      await request('readwrite', (s) => s.put(value, key));
+    },
   };
 }
 

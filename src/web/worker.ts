@@ -5,7 +5,7 @@ import { RunMemo } from '../runtime/memo';
 import { createModelCache } from '../runtime/models';
 import type { DecodedImage } from '../runtime/sources';
 import { loadTfjsModel, tapShapes, type TfjsModel } from '../models/tfjs-models';
-import { decodeBitmap, decodeInBrowser, startBrowserBackend, tf } from './backend';
+import { calibrationStore, decodeBitmap, decodeInBrowser, startBrowserBackend, tf } from './backend';
 import type { CheckpointShapes, FromWorker, ToWorker, WeightBytes } from './protocol';
 import { runInWorker, type RunMessage } from './runner';
 import { isCameraSource } from '../../nodes/camera-input';
@@ -154,7 +154,11 @@ async function receive(m: ToWorker) {
               URL.createObjectURL(new Blob([b], { type: 'application/wasm' })),
             ]),
           );
-        const choice = await startBrowserBackend(m.backend, wasm);
+        const choice = await startBrowserBackend(m.backend, wasm, {
+          ...(m.threads !== undefined ? { threads: m.threads } : {}),
+          // The sandbox (an opaque origin) has no IndexedDB: auto times again there where in doubt.
+          ...(m.sandboxed ? {} : { cache: calibrationStore() }),
+        });
         // No WebGPU in an opaque-origin worker (navigator.gpu needs a secure context): say why it was skipped.
         if (m.sandboxed && !('gpu' in navigator))
           for (const s of choice.skipped)
@@ -199,19 +203,24 @@ async function receive(m: ToWorker) {
       post({ type: 'pack-loaded', id: m.id, ...loaded });
     });
   } else if (m.type === 'weights-changed') {
+    // New weights dispose the networks (and clear the memo) that a run sent before them may be using: they wait for
+    // those runs to end (a network disposed mid-run failed it with "Cannot read properties of undefined (reading
+    // 'backend')"). Runs sent after them wait for them.
+    const before = runs;
     const load = weightsReady.then(async () => {
       await ready;
+      await before;
       const errors = loadWeights(m.weights ?? [], m.weightErrors);
       post({ type: 'weights', weights: [...checkpoints.keys()], shapes: shapesOf(), errors });
     });
     weightsReady = load.catch(() => {});
     await load;
   } else if (m.type === 'run') {
-    await ready;
-    await packsReady;
-    await weightsReady;
+    // What this run waits for is decided as it arrives (the start, pack installs and weights sent before it), and it
+    // joins the queue of runs at once, so a weights change sent after it waits for it.
+    const waits = Promise.all([ready, packsReady, weightsReady]);
     // One run at a time: a live camera frame and a run the user started share the memo, which a run trims at its end.
-    const turn = runs.then(() => run(m));
+    const turn = runs.then(() => waits).then(() => run(m));
     runs = turn.catch(() => {});
     await turn;
   }

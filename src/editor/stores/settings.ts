@@ -1,6 +1,6 @@
 import { defineStore } from 'pinia';
 import { ref, watch } from 'vue';
-import { BACKEND_ORDER, type BackendName } from '../../runtime/backend';
+import { BACKEND_ORDER, MAX_WASM_THREADS, type BackendName } from '../../runtime/backend';
 
 const KEY = 'stylegraph.settings';
 
@@ -26,6 +26,10 @@ export const useSettingsStore = defineStore('settings', () => {
   );
   const backendError =
     forced && !backend.value ? `unknown backend "${forced}"; use one of ${BACKEND_ORDER.join(', ')}` : null;
+  /** `?threads=N` pins wasm's threads (1 to 8, as `stylegraph run --threads`); otherwise timed when the pool starts. */
+  const threadsAsked = Number(query.get('threads'));
+  const threads =
+    Number.isInteger(threadsAsked) && threadsAsked >= 1 && threadsAsked <= MAX_WASM_THREADS ? threadsAsked : undefined;
   const size = ref<number>(Number(query.get('size')) || saved.size || 128);
   /** Seeds the start image and random weights; the same seed gives the CLI's `--seed` result. */
   const seed = ref<number>(Number(query.get('seed')) || saved.seed || 0);
@@ -51,5 +55,5 @@ export const useSettingsStore = defineStore('settings', () => {
       }),
     ),
   );
-  return { backend, backendError, size, seed, previewEvery, tile, embedImages, previewNodes, togglePreview };
+  return { backend, backendError, threads, size, seed, previewEvery, tile, embedImages, previewNodes, togglePreview };
 });
