@@ -21,7 +21,10 @@ function texture(h: number, w: number, seed: number): Float32Array {
   const out = new Float32Array(h * w);
   for (let y = 0; y < h; y++)
     for (let x = 0; x < w; x++)
-      for (const [f, a, p, amp] of waves) out[y * w + x] += amp * Math.sin(f * (Math.cos(a) * x + Math.sin(a) * y) + p);
+      out[y * w + x] = waves.reduce(
+        (v, [f, a, p, amp]) => v + amp * Math.sin(f * (Math.cos(a) * x + Math.sin(a) * y) + p),
+        0,
+      );
   const lo = Math.min(...out);
   const hi = Math.max(...out);
   return out.map((v) => (v - lo) / (hi - lo));
