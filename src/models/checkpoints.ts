@@ -1,6 +1,7 @@
 import type * as tfjs from '@tensorflow/tfjs';
 import { WeightsError, describeDict, misfit, takeExpected, type StateDict } from './weights/state-dict';
 import { VGG19_CONVS, VGG19_LAYERS, flipKernel, type Vgg19Variant, type Vgg19Weights } from './vgg19';
+import { releaseWinogradFilters } from '../ops/winograd';
 
 type TF = typeof tfjs;
 type Tensor4D = tfjs.Tensor4D;
@@ -101,7 +102,11 @@ export function vgg19FromStateDict(tf: TF, dict: StateDict, variant: Vgg19Varian
       return c as Required<typeof c>;
     },
     dispose() {
-      for (const c of convs.values()) tf.dispose([c.kernel, c.bias, ...(c.flipped ? [c.flipped] : [])]);
+      for (const c of convs.values()) {
+        releaseWinogradFilters(tf, c.kernel);
+        if (c.flipped) releaseWinogradFilters(tf, c.flipped);
+        tf.dispose([c.kernel, c.bias, ...(c.flipped ? [c.flipped] : [])]);
+      }
       if (weights.preconv) tf.dispose([weights.preconv.kernel, weights.preconv.bias]);
     },
   };

@@ -1,6 +1,14 @@
 import type * as tfjs from '@tensorflow/tfjs';
 import { convValid, flipKernel } from './conv';
 import { mulberry32, randomNormal, seedFor } from './random';
+import {
+  cachedWinogradFilter,
+  releaseWinogradFilters,
+  useWinograd,
+  winogradConv2d,
+  winogradConv3x3,
+  winogradSettings,
+} from '../ops/winograd';
 
 export { flipKernel };
 
@@ -142,7 +150,11 @@ export function randomVgg19Weights(tf: TF, variant: Vgg19Variant, seed: number):
       return w;
     },
     dispose() {
-      for (const w of cache.values()) tf.dispose([w.kernel, w.bias, w.flipped]);
+      for (const w of cache.values()) {
+        releaseWinogradFilters(tf, w.kernel);
+        releaseWinogradFilters(tf, w.flipped);
+        tf.dispose([w.kernel, w.bias, w.flipped]);
+      }
       cache.clear();
       if (weights.preconv) tf.dispose([weights.preconv.kernel, weights.preconv.bias]);
     },
@@ -156,6 +168,33 @@ export function randomVgg19Weights(tf: TF, variant: Vgg19Variant, seed: number):
     };
   }
   return weights;
+}
+
+const NO_WINOGRAD = { forward: false, backward: false };
+
+/**
+ * Whether a VGG conv runs by Winograd (src/ops/winograd.ts, `winogradSettings`), forward and for its input
+ * gradient, each decided for its own shape. `input` is what the conv reads: already reflection-padded for 'valid',
+ * or, with `padsLater`, the unpadded input that will be padded by one on each side.
+ */
+function winogradUse(
+  tf: TF,
+  input: Tensor4D,
+  kernel: Tensor4D,
+  pad: 'same' | 'valid',
+  padsLater = false,
+): { forward: boolean; backward: boolean } {
+  if (winogradSettings.mode === 'off' || kernel.shape[0] !== 3 || kernel.shape[1] !== 3) return NO_WINOGRAD;
+  const [b, h, w, cin] = padsLater
+    ? [input.shape[0], input.shape[1] + 2, input.shape[2] + 2, input.shape[3]]
+    : input.shape;
+  const cout = kernel.shape[3];
+  // The input gradient: 'same' on dy [b, h, w, cout]; 'valid' on dy padded by 2, [b, h + 2, w + 2, cout].
+  const grown = pad === 'same' ? 0 : 2;
+  return {
+    forward: useWinograd(tf, { input: [b, h, w, cin], cout, pad }),
+    backward: useWinograd(tf, { input: [b, h + grown, w + grown, cout], cout: cin, pad }),
+  };
 }
 
 /** Switches for measuring what each saves (tests and experiments): the flipped-kernel gradient of unfused convs, and conv+bias+relu as one op. */
@@ -184,28 +223,34 @@ export function convBiasRelu(
       )
     : x;
   const pad = reflect ? 'valid' : 'same';
+  const winograd = winogradUse(tf, input, w.kernel, pad);
+  const tile = winogradSettings.tile;
   const f = tf.customGrad((...args) => {
     const [xIn, save] = args as [Tensor4D, tfjs.GradSaveFunc];
-    const y = tf.fused.conv2d({ x: xIn, filter: w.kernel, strides: 1, bias: w.bias, activation: 'relu', pad });
+    const y = winograd.forward
+      ? tf.tidy(() => tf.relu(tf.add(winogradConv2d(tf, xIn, cachedWinogradFilter(tf, w.kernel, tile), pad), w.bias)))
+      : tf.fused.conv2d({ x: xIn, filter: w.kernel, strides: 1, bias: w.bias, activation: 'relu', pad });
     save([y]);
+    const back = (g: Tensor4D, p: 'same' | 'valid') =>
+      winograd.backward
+        ? winogradConv2d(tf, g, cachedWinogradFilter(tf, w.flipped, tile), p)
+        : tf.conv2d(g, w.flipped, 1, p);
     return {
-      value: y,
+      value: y as Tensor4D,
       gradFunc: (dy, [ys]) =>
         tf.tidy(() => {
           const g = tf.mul(dy, tf.step(ys!)) as Tensor4D;
           return reflect
-            ? tf.conv2d(
+            ? back(
                 tf.pad(g, [
                   [0, 0],
                   [2, 2],
                   [2, 2],
                   [0, 0],
                 ]),
-                w.flipped,
-                1,
                 'valid',
               )
-            : tf.conv2d(g, w.flipped, 1, 'same');
+            : back(g, 'same');
         }),
     };
   });
@@ -237,6 +282,30 @@ export function conv3x3(tf: TF, x: Tensor4D, kernel: Tensor4D, flipped: Tensor4D
       1,
       reflect ? 'valid' : 'same',
     );
+  const winograd = winogradUse(tf, x, kernel, reflect ? 'valid' : 'same', reflect);
+  if (winograd.forward || winograd.backward) {
+    const w = { kernel, flipped };
+    if (!reflect) return winogradConv3x3(tf, x, w, 'same', winogradSettings.tile, winograd);
+    return tf.tidy(() =>
+      winogradConv3x3(
+        tf,
+        tf.mirrorPad(
+          x,
+          [
+            [0, 0],
+            [1, 1],
+            [1, 1],
+            [0, 0],
+          ],
+          'reflect',
+        ),
+        w,
+        'valid',
+        winogradSettings.tile,
+        winograd,
+      ),
+    );
+  }
   if (reflect)
     return tf.tidy(() =>
       convValid(

@@ -10,6 +10,7 @@ import { chooseTiling, evaluateTiles, stitchedPass, type OnTile, type TilingChoi
 import type { RunMemo } from './memo';
 import { adam, sgd, type GradientOptimiser } from './optimisers';
 import { CheckpointError } from '../models/weights/state-dict';
+import { calibrateWinograd, winogradPending, winogradSettings, type WinogradMode } from '../ops/winograd';
 
 export { RunMemo } from './memo';
 
@@ -60,6 +61,12 @@ export interface RunOptions {
    * with it.
    */
   onGradient?: (evaluation: number, grads: readonly Tensor[]) => void;
+  /**
+   * Winograd's F(4x4,3x3) for VGG's 3x3 convolutions and their input gradients (src/ops/winograd.ts): off, on, or
+   * auto (each layer shape timed once per backend against the direct convolution, after the first step, and run by
+   * Winograd only where it measured faster). Absent: the process's setting (`winogradSettings`, off unless set).
+   */
+  winograd?: WinogradMode;
 }
 
 export interface RunResult {
@@ -106,6 +113,21 @@ export async function execute(
   registry: NodeRegistry,
   services: ComputeServices,
   options: RunOptions = {},
+): Promise<RunResult> {
+  const previousWinograd = winogradSettings.mode;
+  if (options.winograd) winogradSettings.mode = options.winograd;
+  try {
+    return await executeWith(plan, registry, services, options);
+  } finally {
+    winogradSettings.mode = previousWinograd;
+  }
+}
+
+async function executeWith(
+  plan: Plan,
+  registry: NodeRegistry,
+  services: ComputeServices,
+  options: RunOptions,
 ): Promise<RunResult> {
   const { tf } = services;
   const emit = options.onEvent ?? (() => {});
@@ -412,6 +434,8 @@ async function optimise(
     terms: Record<string, number>,
     evaluations: number,
   ): Promise<boolean> => {
+    // auto Winograd: the layer shapes the step met are timed now, once per process and backend (in this step's time).
+    if (winogradSettings.mode === 'auto' && winogradPending(tf)) await calibrateWinograd(tf);
     const now = performance.now();
     const rec: StepRecord = { step, loss, terms, ms: now - last, evaluations };
     last = now;
