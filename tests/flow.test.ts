@@ -1,6 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
+  blendPictures,
   carryForward,
+  carryPictures,
   consistency,
   flow,
   flowBlend,
@@ -193,5 +195,41 @@ describe('carrying the previous output forward', () => {
     const c = tf.tensor4d([1, 0.5], [1, 1, 2, 1]);
     // (0.16 + 0 + 0.16) * 1 + (0.09 + 0 + 0.25) * 0.5 = 0.49, over D = 6.
     expect((await temporalLoss(tf, x, w, c).data())[0]).toBeCloseTo(0.49 / 6, 6);
+  });
+
+  it('does the same on pictures (RGBA bytes), at the output size', async () => {
+    const rgba = async (t: tf.Tensor4D) => {
+      const g = await t.data();
+      const data = new Uint8ClampedArray(H * W * 4);
+      g.forEach((v, i) => data.set([v * 255, v * 128, 255 - v * 255, 255], i * 4));
+      return { width: W, height: H, data };
+    };
+    const previous = await rgba(frame(16, 16));
+    const current = await rgba(frame(16 + DX, 16 + DY));
+    const { warped, mask } = await carryPictures(tf, previous, current, previous);
+    let [sum, n, stillSum] = [0, 0, 0];
+    for (let i = 0; i < H * W; i++)
+      if (mask.data[i] === 1)
+        for (let c = 0; c < 3; c++) {
+          sum += Math.abs(warped.data[i * 4 + c]! - current.data[i * 4 + c]!);
+          stillSum += Math.abs(previous.data[i * 4 + c]! - current.data[i * 4 + c]!);
+          n++;
+        }
+    expect(sum / n).toBeLessThan(1.5);
+    expect(stillSum / n).toBeGreaterThan(4 * (sum / n));
+    // A half-size output: the frames are brought to its size, the mask has its size.
+    const small = await carryPictures(tf, previous, current, {
+      width: 32,
+      height: 32,
+      data: previous.data.slice(0, 32 * 32 * 4),
+    });
+    expect([small.warped.width, small.mask.data.length]).toEqual([32, 32 * 32]);
+  });
+  it('blends pictures byte by byte: (1 - k c) styled + k c warped, alpha from styled', () => {
+    const styled = { width: 2, height: 1, data: new Uint8ClampedArray([100, 0, 200, 255, 100, 0, 200, 7]) };
+    const warped = { width: 2, height: 1, data: new Uint8ClampedArray([0, 100, 0, 0, 0, 100, 0, 0]) };
+    const mask = { width: 2, height: 1, data: new Float32Array([1, 0.5]) };
+    // k = 0.5: pixel 0 keeps 0.5 of warped, pixel 1 keeps 0.25.
+    expect(Array.from(blendPictures(styled, warped, mask, 0.5).data)).toEqual([50, 50, 100, 255, 75, 25, 150, 7]);
   });
 });

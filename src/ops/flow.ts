@@ -361,3 +361,83 @@ export function warpedDifference(
   count.dispose();
   return out;
 }
+
+/** A picture's weights, one per pixel, in [0, 1]. */
+export interface PixelMask {
+  width: number;
+  height: number;
+  data: Float32Array;
+}
+
+interface Pixels {
+  width: number;
+  height: number;
+  data: Uint8Array | Uint8ClampedArray;
+}
+
+/** RGBA bytes -> [1, height, width, 3] in [0, 1], resized (bilinear) when the picture is another size. */
+function rgbTensor(tf: TF, p: Pixels, height: number, width: number): Tensor4D {
+  return tf.tidy(() => {
+    const rgba = tf.tensor4d(Float32Array.from(p.data), [1, p.height, p.width, 4]);
+    const rgb = tf.div(tf.slice(rgba, [0, 0, 0, 0], [1, p.height, p.width, 3]), 255) as Tensor4D;
+    return p.height === height && p.width === width ? rgb : tf.image.resizeBilinear(rgb, [height, width], true);
+  });
+}
+
+/**
+ * The previous output carried onto the current frame, on pictures (what a video host holds): the flow is computed
+ * between the two content frames at the output's size, the previous output warped by it, and the mask of the pixels
+ * it can be trusted on. `warped` is RGBA bytes; `mask` is one weight per pixel.
+ */
+export async function carryPictures(
+  tf: TF,
+  previousFrame: Pixels,
+  currentFrame: Pixels,
+  previousOutput: Pixels,
+  options: FlowOptions & ConsistencyOptions = {},
+): Promise<{ warped: { width: number; height: number; data: Uint8ClampedArray<ArrayBuffer> }; mask: PixelMask }> {
+  const { width, height } = previousOutput;
+  const [warped, mask] = tf.tidy(() => {
+    const r = carryForward(
+      tf,
+      rgbTensor(tf, previousFrame, height, width),
+      rgbTensor(tf, currentFrame, height, width),
+      rgbTensor(tf, previousOutput, height, width),
+      options,
+    );
+    return [r.warped, r.mask];
+  });
+  const [rgb, weights] = await Promise.all([warped.data(), mask.data()]);
+  warped.dispose();
+  mask.dispose();
+  const data = new Uint8ClampedArray(width * height * 4);
+  for (let i = 0; i < width * height; i++) {
+    data[i * 4] = Math.round(rgb[i * 3]! * 255);
+    data[i * 4 + 1] = Math.round(rgb[i * 3 + 1]! * 255);
+    data[i * 4 + 2] = Math.round(rgb[i * 3 + 2]! * 255);
+    data[i * 4 + 3] = 255;
+  }
+  return { warped: { width, height, data }, mask: { width, height, data: Float32Array.from(weights) } };
+}
+
+/**
+ * Flow-guided blending on pictures: out = (1 - k c) styled + k c warped per byte (alpha from `styled`), with c the
+ * mask of `carryPictures`. `styled` and `warped` are one size.
+ */
+export function blendPictures(
+  styled: Pixels,
+  warped: Pixels,
+  mask: PixelMask,
+  k: number,
+): { width: number; height: number; data: Uint8ClampedArray<ArrayBuffer> } {
+  if (styled.width !== warped.width || styled.height !== warped.height || mask.width !== styled.width)
+    throw new Error(
+      `cannot blend a ${styled.width}x${styled.height} frame with a ${warped.width}x${warped.height} one`,
+    );
+  const out = new Uint8ClampedArray(styled.data.length);
+  for (let i = 0; i < styled.data.length; i++) {
+    const keep = k * mask.data[i >> 2]!;
+    out[i] = (i & 3) === 3 ? styled.data[i]! : (1 - keep) * styled.data[i]! + keep * warped.data[i]!;
+  }
+  return { width: styled.width, height: styled.height, data: out };
+}
