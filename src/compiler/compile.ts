@@ -41,19 +41,21 @@ interface NodeInfo {
   path: string;
 }
 
+/** The run sizes (longest image side, px) a graph compiles at: the one place this is decided (a RunRequest checks it too). */
+export const MIN_SIZE = 8;
+export const MAX_SIZE = 4096;
+
+/** Why a size cannot be run, or null. */
+export function sizeProblem(size: number): string | null {
+  return Number.isInteger(size) && size >= MIN_SIZE && size <= MAX_SIZE
+    ? null
+    : `the image size must be a whole number of pixels, at least ${MIN_SIZE} and at most ${MAX_SIZE} (got ${size})`;
+}
+
 /** Validates the model and turns it into an execution plan. Never throws on user input. */
 export function compile(model: GraphModel, registry: NodeRegistry, options: CompileOptions): CompileResult {
-  if (!Number.isInteger(options.size) || options.size < 8)
-    return {
-      plan: null,
-      diagnostics: [
-        {
-          severity: 'error',
-          path: '$',
-          message: `the image size must be a whole number of pixels, at least 8 (got ${options.size})`,
-        },
-      ],
-    };
+  const tooSmall = sizeProblem(options.size);
+  if (tooSmall) return { plan: null, diagnostics: [{ severity: 'error', path: '$', message: tooSmall }] };
   // Only what an output needs can block a run: a problem on a node that reaches no output (a node just added
   // from the palette, a pasted loss not wired yet) is a warning, and the node is left out.
   const withRole = (role: string) => model.nodes.filter((n) => registry.get(n.type)?.role === role).map((n) => n.id);

@@ -25,7 +25,9 @@ export type DiagnosticCode =
   /** An image or model a parameter names could not be loaded. */
   | 'source'
   /** A checkpoint a node asks for is not known, or one given is asked for by no node. */
-  | 'weights';
+  | 'weights'
+  /** The run broke in this node (the graph was valid; the run failed). */
+  | 'run';
 
 export const hasErrors = (ds: readonly Diagnostic[]): boolean => ds.some((d) => d.severity === 'error');
 

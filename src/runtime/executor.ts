@@ -74,6 +74,8 @@ export interface RunResult {
   error?: string;
   /** The run failed on bad input: a checkpoint that does not fit its network (a CheckpointError), not a fault of the run. */
   badInput?: boolean;
+  /** The nodes a failed run broke in (a node that threw, or loss terms that became NaN or infinite). */
+  nodes?: string[];
   /** Why an optimiser stopped before its step count, if it did. */
   converged?: string;
   /**
@@ -94,6 +96,8 @@ class NodeError extends Error {
   constructor(
     message: string,
     readonly badInput: boolean,
+    /** The nodes of the step that threw. */
+    readonly nodes: readonly string[],
   ) {
     super(message);
   }
@@ -284,7 +288,13 @@ async function executeWith(
           weights: def.describeWeights(params, services, new Set(Object.keys(s.inputs))),
         });
       if (def.load)
-        states.set(s.nodes[0]!, await def.load({ ...services, nodeId: s.nodes[0]!, params, outputInfo: {} }));
+        states.set(
+          s.nodes[0]!,
+          await def.load({ ...services, nodeId: s.nodes[0]!, params, outputInfo: {} }).catch((e: unknown) => {
+            // Said as it was (a folder the host cannot read), but on the node.
+            throw new NodeError(e instanceof Error ? e.message : String(e), badInputError(e), s.nodes);
+          }),
+        );
     }
     const choice =
       plan.optimiser && options.tiling !== false
@@ -325,6 +335,7 @@ async function executeWith(
     result.status = 'failed';
     result.error = e instanceof Error ? e.message : String(e);
     if (e instanceof CheckpointError || (e instanceof NodeError && e.badInput)) result.badInput = true;
+    if (e instanceof NodeError) result.nodes = [...e.nodes];
   } finally {
     for (const key of [...env.keys()]) release(key);
     for (const s of states.values()) s.dispose();
@@ -337,10 +348,16 @@ async function executeWith(
 function wrap(e: unknown, step: PlanStep): Error {
   if (e instanceof NodeError) return e;
   const msg = e instanceof Error ? e.message : String(e);
-  // badInput: an error that says it is the input's fault (a pack stopped by the CLI's sandbox limits).
-  const bad = e instanceof CheckpointError || (e as { badInput?: unknown } | null)?.badInput === true;
-  return new NodeError(`node ${step.nodes.map((n) => `"${n}"`).join(', ')} (${step.type}) failed: ${msg}`, bad);
+  return new NodeError(
+    `node ${step.nodes.map((n) => `"${n}"`).join(', ')} (${step.type}) failed: ${msg}`,
+    badInputError(e),
+    step.nodes,
+  );
 }
+
+/** An error that says it is the input's fault: a checkpoint that does not fit, a pack stopped by the CLI's sandbox limits. */
+const badInputError = (e: unknown): boolean =>
+  e instanceof CheckpointError || (e as { badInput?: unknown } | null)?.badInput === true;
 
 /** Runs the optimisation loop, on tiles when `tiled` says how. */
 async function optimise(
@@ -448,6 +465,10 @@ async function optimise(
         .filter(([, v]) => !Number.isFinite(v))
         .map(([k, v]) => `"${k}" (${v})`);
       result.status = 'failed';
+      const termNodes = new Set(plan.terms.map((t) => t.nodeId));
+      result.nodes = Object.entries(terms)
+        .filter(([k, v]) => !Number.isFinite(v) && termNodes.has(k))
+        .map(([k]) => k);
       result.error = `the loss became ${loss} at step ${step}${bad.length ? ` in term ${bad.join(', ')}` : ''}; lower that term's weight or the learning rate`;
       return false;
     }

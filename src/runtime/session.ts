@@ -1,5 +1,5 @@
-import type { BackendChoice, BackendName } from './backend';
-import { execute, type RunEvent, type RunOptions, type RunResult } from './executor';
+import type { BackendChoice } from './backend';
+import { execute, type RunEvent, type RunResult } from './executor';
 import { RunMemo } from './memo';
 import { createModelCache } from './models';
 import {
@@ -12,10 +12,9 @@ import {
   type ImageDecoder,
 } from './sources';
 import { runReport, type RunReport } from './report';
+import { prepareRun, type PreparedRun, type RunRequest, type RunUnit } from './request';
 import { hasErrors, type Diagnostic } from '../graph/diagnostics';
-import { slotNodes, withSlotSource, withSteps } from '../graph/edit';
 import type { GraphModel } from '../graph/model';
-import { applyCell, sweepCells, sweepOf } from '../graph/sweep';
 import { contactSheet } from '../ops/contact-sheet';
 import type { RGBAImage } from '../ops/image';
 import { summarise, type Preview } from '../ops/preview';
@@ -24,44 +23,19 @@ import type { NodeRegistry } from '../plugin/registry';
 import type { CheckpointStore, ModelCache, TF } from '../plugin/types';
 
 /**
- * One run session for every host. The CLI (single runs, coarse to fine, sweeps, batches), the editor's worker
- * and queue workers describe what to run (a RunRequest) and how to reach the outside world (a RunHost); the
- * session does the rest the same way for all of them: start the backend, load weights, images and models,
- * compile, execute (scale by scale, cell by cell or item by item), write results and report.
+ * One run session for every host. The CLI (single runs, coarse to fine, sweeps, batches, videos), the editor's
+ * worker and queue workers describe what to run (a RunRequest, src/runtime/request.ts) and how to reach the outside
+ * world (a RunHost); the session does the rest the same way for all of them: start the backend, load the weights,
+ * then run the request's units one after another (load images and models, compile, execute each pass, write, report).
  */
 
-export interface RunRequest {
-  /** Longest image side in pixels. */
-  size: number;
-  seed: number;
-  /** Optimiser steps: one count for every scale, or one per scale. Absent: the graph's own. */
-  steps?: number | number[];
-  /** Coarse to fine: increasing fractions of `size` ending at 1; each scale starts from the last one's result. */
-  scales?: number[];
-  /** Run the document's sweep (metadata.sweep) into one labelled contact sheet. */
-  sweep?: boolean;
-  /** A batch: one run per content image source, reusing everything that does not depend on it. */
-  batch?: string[];
-  /**
-   * A stream of content frames (a video), read from `host.frames`: one run per frame on the content slot, like a
-   * batch item (the style side comes from the memo after the first frame), each frame handed to `host.write` as it is
-   * done and then forgotten, so a long clip runs in flat memory. `warmStart`: an optimisation graph starts each
-   * frame from the previous frame's result (Ruder et al. 2016, without optical flow) instead of its usual start.
-   */
-  frames?: { warmStart?: boolean };
-  tiling?: RunOptions['tiling'];
-  backend?: BackendName;
-  /** wasm's threads (`--threads`); absent: the host's default (every core). */
-  threads?: number;
-  /** Value keys to preview (the editor's node previews); each arrives as a `probe` event. */
-  probe?: readonly string[];
-}
+export { checkRequest, type RunRequest } from './request';
 
 /** What a run produced, handed to the host to keep: a single run's or a batch item's outputs, or a sweep's sheet. */
 export type SessionOutput =
   | {
       kind: 'run';
-      /** The batch item's content source, for a batch. */
+      /** The batch item's content source, or the frame's name, for a batch or a stream. */
       item?: string;
       model: GraphModel;
       images: Record<string, RGBAImage>;
@@ -78,7 +52,7 @@ export type SessionEvent =
   | { type: 'item'; source: string; index: number; count: number }
   /** A frame of a stream starts (counted from 0). */
   | { type: 'frame'; index: number }
-  /** A run (the whole single run, one cell, one batch item) has finished. */
+  /** A run (the whole single run, one cell, one batch item, one frame) has finished. */
   | { type: 'run-done'; report: RunReport }
   | { type: 'probe'; key: string; preview: Preview };
 
@@ -101,7 +75,7 @@ export interface RunHost {
   /** The content frames of a `frames` request, pulled one at a time (the next is asked for when a frame is written). */
   frames?: AsyncIterable<DecodedImage>;
   /** Starts the requested backend (or the best available); absent: the one tfjs already runs. */
-  startBackend?: (name?: BackendName, o?: { threads?: number }) => Promise<BackendChoice>;
+  startBackend?: (name?: RunRequest['backend'], o?: { threads?: number }) => Promise<BackendChoice>;
   /** Keeps an output (a file, a message); returns what it wrote (paths), named in the report. */
   write?: (output: SessionOutput) => Promise<string[]>;
   onEvent?: (e: SessionEvent) => void;
@@ -112,7 +86,8 @@ export interface RunHost {
 export interface SessionResult {
   /**
    * `invalid`: the graph or the request is wrong (nothing ran, or a sweep cell could not be set up), or a checkpoint
-   * does not fit the network a node builds from it (found during the run).
+   * does not fit the network a node builds from it (found during the run). `failed`: the run itself broke; the
+   * diagnostics then name the node it broke in (code `run`).
    */
   status: RunResult['status'] | 'invalid';
   error?: string;
@@ -121,7 +96,7 @@ export interface SessionResult {
   backend: string;
   /** Threads the backend computes on (BackendChoice.threads), where known. */
   threads?: number;
-  /** One report per run: the single run, each sweep cell, each batch item. */
+  /** One report per run: the single run, each sweep cell, each batch item (a stream: its first frame). */
   runs: RunReport[];
   /** The last run's images, or the sweep's sheet (`sheet`). */
   outputs: Record<string, RGBAImage>;
@@ -131,29 +106,6 @@ export interface SessionResult {
   seconds: number;
 }
 
-/** Problems with a request itself, as messages. */
-export function checkRequest(r: RunRequest): string[] {
-  const problems: string[] = [];
-  if (!Number.isInteger(r.size) || r.size < 8)
-    problems.push(`the size must be a whole number of pixels, at least 8 (got ${r.size})`);
-  const scales = r.scales ?? [1];
-  if (!(
-    scales.length > 0 &&
-    scales.every((x, i) => x > 0 && x <= 1 && (i === 0 || x > scales[i - 1]!)) &&
-    scales.at(-1) === 1
-  ))
-    problems.push(
-      `scales must be increasing fractions of the size ending at 1, e.g. 0.25,0.5,1 (got ${scales.join(',')})`,
-    );
-  if (Array.isArray(r.steps) && r.steps.length !== scales.length)
-    problems.push(`${r.steps.length} step counts for ${scales.length} scales`);
-  if ([r.sweep, r.batch !== undefined, scales.length > 1].filter(Boolean).length > 1)
-    problems.push('a run is one of: a sweep, a batch, or coarse to fine');
-  if (r.frames && (r.sweep || r.batch !== undefined || scales.length > 1))
-    problems.push('a stream of frames runs alone: no sweep, batch or coarse to fine');
-  return problems;
-}
-
 const failure = (message: string, code: Diagnostic['code'] = undefined): Diagnostic => ({
   severity: 'error',
   path: '$',
@@ -161,12 +113,45 @@ const failure = (message: string, code: Diagnostic['code'] = undefined): Diagnos
   ...(code ? { code } : {}),
 });
 
+/** Checks the request against the graph (prepareRun) and runs it; a request that does not fit the graph is invalid, nothing runs. */
 export async function runSession(
   model: GraphModel,
   registry: NodeRegistry,
   request: RunRequest,
   host: RunHost,
 ): Promise<SessionResult> {
+  const prepared = prepareRun(model, registry, request, { frames: host.frames !== undefined });
+  if (prepared.run) return runPrepared(prepared.run, host);
+  return {
+    status: 'invalid',
+    error: prepared.problems.map((d) => d.message).join('\n'),
+    diagnostics: prepared.problems,
+    backend: host.tf.getBackend(),
+    runs: [],
+    outputs: {},
+    written: [],
+    reused: { hits: 0, misses: 0 },
+    seconds: 0,
+  };
+}
+
+/** How a unit ended, for the loop: go on to the next unit, or end the session so. */
+type UnitEnd = { next: true; failed?: boolean } | { next: false; patch: Partial<SessionResult> };
+
+/** Where a unit's error message says it happened. */
+const where = (u: RunUnit) =>
+  u.kind === 'cell' ? `sweep cell "${u.label}": ` : u.kind === 'frame' ? `frame ${u.index}: ` : '';
+
+/** The event a unit starts with (a single run has none). */
+function startEvent(u: RunUnit): SessionEvent | null {
+  if (u.kind === 'cell') return { type: 'cell', label: u.label!, index: u.index, count: u.count! };
+  if (u.kind === 'item') return { type: 'item', source: u.item!, index: u.index, count: u.count! };
+  if (u.kind === 'frame') return { type: 'frame', index: u.index };
+  return null;
+}
+
+/** Runs a prepared request: the backend and weights once, then its units in order. */
+export async function runPrepared(run: PreparedRun, host: RunHost): Promise<SessionResult> {
   const started = performance.now();
   const state: SessionState = host.state ?? { models: createModelCache(), memo: new RunMemo(), images: new Map() };
   const { memo } = state;
@@ -194,19 +179,7 @@ export async function runSession(
     return out;
   };
   const invalid = (ds: Diagnostic[]) => finish({ status: 'invalid', diagnostics: [...out.diagnostics, ...ds] });
-
-  const problems = checkRequest(request);
-  if (problems.length) return invalid(problems.map((p) => failure(p)));
-  if (request.batch && !slotNodes(model, 'content').length)
-    return invalid([failure('a batch needs an image node with slot "content"')]);
-  if (request.frames && !slotNodes(model, 'content').length)
-    return invalid([failure('a video needs an image node with slot "content"')]);
-  if (request.frames && !host.frames)
-    return invalid([failure('a stream of frames needs a host that reads them (host.frames)')]);
-  const sweep = request.sweep ? sweepOf(model) : null;
-  if (sweep?.error) return invalid([failure(sweep.error)]);
-  if (sweep && !sweep.sweep) return invalid([failure('the graph has no sweep (metadata.sweep)')]);
-  const base = typeof request.steps === 'number' ? withSteps(model, registry, request.steps) : model;
+  const { request } = run;
 
   try {
     if (host.startBackend) {
@@ -224,225 +197,41 @@ export async function runSession(
     } catch (e) {
       return invalid([failure(e instanceof Error ? e.message : String(e), 'weights')]);
     }
-    const tfjsModels = new Map<string, TfjsModel>();
-    const runOne = async (
-      m: GraphModel,
-      label: Partial<Pick<RunReport, 'label' | 'item'>>,
-      probe: boolean,
-      start?: RGBAImage,
-    ): Promise<RunResult | null> => {
-      if (host.readModel) {
-        // Models already read (an earlier sweep cell or batch item) are not read again.
-        const loaded = await loadGraphModels(m, registry, host.readModel, tfjsModels);
-        if (loaded.errors.length) return (void out.diagnostics.push(...loaded.errors), null);
-      }
-      const loaded = await loadGraphImages(m, registry, host.readImage, state.images);
-      if (loaded.errors.length) return (void out.diagnostics.push(...loaded.errors), null);
-      const scaled = await runScales(m, label, probe, start);
-      if (!scaled) return null;
-      const { result, scales, size } = scaled;
-      const images = result.outputs;
-      const written =
-        host.write && !request.sweep && (result.status === 'done' || Object.keys(images).length)
-          ? await host.write({
-              kind: 'run',
-              model: m,
-              images,
-              checkpoints: result.checkpoints,
-              steps: result.steps.length - 1,
-              ...(label.item ? { item: label.item } : {}),
-            })
-          : [];
-      out.written.push(...written);
-      const report = runReport({
-        model: m,
-        backend: out.backend,
-        ...(out.threads !== undefined ? { threads: out.threads } : {}),
-        size,
-        seed: request.seed,
-        result,
-        outputs: written,
-        ...label,
-        ...(scales.length > 1 ? { scales } : {}),
-      });
-      // A stream keeps its first frame's report only (the weights used, the warnings): a long clip stays flat.
-      if (!request.frames || !out.runs.length) out.runs.push(report);
-      out.outputs = images;
-      emit({ type: 'run-done', report });
-      return result;
-    };
-
-    /** One run, coarse to fine when the request has scales: each scale starts from the previous one's result. */
-    const runScales = async (
-      m: GraphModel,
-      label: Partial<Pick<RunReport, 'label' | 'item'>>,
-      probe: boolean,
-      start?: RGBAImage,
-    ) => {
-      const scales = request.scales ?? [1];
-      const log: NonNullable<RunReport['scales']> = [];
-      let init: RGBAImage | undefined = start;
-      let result: RunResult | undefined;
-      let px = request.size;
-      for (const [i, s] of scales.entries()) {
-        px = i === scales.length - 1 ? request.size : Math.max(16, Math.round(request.size * s));
-        const scaleModel = Array.isArray(request.steps) ? withSteps(m, registry, request.steps[i]!) : m;
-        const { plan, diagnostics } = compileWithImages(
-          scaleModel,
-          registry,
-          state.images,
-          px,
-          tfjsModels,
-          checkpoints,
-        );
-        // Every cell compiles the same graph: its warnings are said once, its errors with the cell's name.
-        if (i === 0)
-          for (const d of diagnostics.map((d) =>
-            label.label && d.severity === 'error' ? { ...d, message: `sweep cell "${label.label}": ${d.message}` } : d,
-          ))
-            if (!out.diagnostics.some((x) => x.message === d.message && x.path === d.path)) out.diagnostics.push(d);
-        if (!plan) return null;
-        if (scales.length > 1) emit({ type: 'scale', index: i, count: scales.length, size: px });
-        const sockets = new Map(plan.steps.flatMap((st) => st.outputs.map((o) => [o.key, o.socket] as const)));
-        result = await execute(
-          plan,
-          registry,
-          makeServices(host.tf, state.images, px, request.seed, state.models, checkpoints, {
-            decode: host.readImage,
-            ...(host.listImages ? { listImages: host.listImages } : {}),
-            tfjsModels,
-          }),
-          {
-            memo,
-            onEvent: emit,
-            ...(host.signal ? { signal: host.signal } : {}),
-            ...(init ? { initImage: init } : {}),
-            ...(request.tiling !== undefined ? { tiling: request.tiling } : {}),
-            ...(probe && request.probe?.length
-              ? {
-                  probe: {
-                    keys: new Set(request.probe),
-                    read: (key: string, shape: number[], data: ArrayLike<number>) =>
-                      emit({ type: 'probe', key, preview: summarise(data, shape, sockets.get(key) ?? '') }),
-                  },
-                }
-              : {}),
-          },
-        );
-        const loss: [number, number] | null = result.steps.length
-          ? [result.steps[0]!.loss, result.steps.at(-1)!.loss]
-          : null;
-        log.push({ size: px, steps: Math.max(0, result.steps.length - 1), loss, status: result.status });
-        if (result.status !== 'done') break;
-        init = Object.values(result.outputs)[0];
-      }
-      return { result: result!, scales: log, size: px };
-    };
-
-    if (sweep?.sweep) {
-      const cells = sweepCells(sweep.sweep);
-      const tiles: { image: RGBAImage; label: string }[] = [];
-      for (const [i, cell] of cells.entries()) {
-        if (host.signal?.aborted) return finish({ status: 'cancelled' });
-        emit({ type: 'cell', label: cell.label, index: i, count: cells.length });
-        const applied = applyCell(base, cell);
-        if (applied.error) return invalid([failure(applied.error)]);
-        const r = await runOne(applied.model, { label: cell.label }, false);
-        if (!r) return invalid([]);
-        if (r.status !== 'done')
-          return finish({
-            status: r.badInput ? 'invalid' : r.status,
-            ...(r.error ? { error: `sweep cell "${cell.label}": ${r.error}` } : {}),
-          });
-        const image = Object.values(r.outputs)[0];
-        if (image) tiles.push({ image, label: cell.label });
-      }
-      const sheet = contactSheet(tiles, sweep.sweep.columns.length);
+    const units = new UnitRunner(run, host, state, checkpoints, out, emit);
+    const tiles: { image: RGBAImage; label: string }[] = [];
+    let previous: RGBAImage | undefined;
+    let status: 'done' | 'failed' = 'done';
+    let count = 0;
+    for await (const unit of run.units(host.frames)) {
+      if (host.signal?.aborted) return finish({ status: 'cancelled' });
+      count++;
+      const event = startEvent(unit);
+      if (event) emit(event);
+      const end = await units.run(unit, unit.warmStart ? previous : undefined);
+      if (!end.next) return finish(end.patch);
+      if (end.failed) status = 'failed';
+      const image = Object.values(out.outputs)[0];
+      if (run.sheet && image) tiles.push({ image, label: unit.label ?? '' });
+      previous = image;
+    }
+    if (request.frames && !count) return invalid([failure('the video has no frames (or none in the range asked for)')]);
+    if (run.sheet) {
+      const sheet = contactSheet(tiles, run.sheet.columns);
       out.outputs = { sheet };
       if (host.write)
-        out.written.push(...(await host.write({ kind: 'sheet', model: base, image: sheet, cells: tiles.length })));
-      return finish();
+        out.written.push(...(await host.write({ kind: 'sheet', model: run.model, image: sheet, cells: tiles.length })));
     }
-
-    if (request.batch) {
-      let status: SessionResult['status'] = 'done';
-      for (const [i, source] of request.batch.entries()) {
-        if (host.signal?.aborted) return finish({ status: 'cancelled' });
-        emit({ type: 'item', source, index: i, count: request.batch.length });
-        const before = out.diagnostics.length;
-        const r = await runOne(withSlotSource(base, 'content', source), { item: source }, false);
-        state.images.delete(source); // the photo's pixels are not needed again
-        if (!r) {
-          // A photo that cannot be read fails its item; a graph that does not compile fails them all.
-          if (out.diagnostics.slice(before).some((d) => d.code !== 'source')) return invalid([]);
-          const error = out.diagnostics
-            .slice(before)
-            .map((d) => d.message)
-            .join('; ');
-          out.runs.push(
-            runReport({
-              model: base,
-              backend: out.backend,
-              ...(out.threads !== undefined ? { threads: out.threads } : {}),
-              size: request.size,
-              seed: request.seed,
-              result: { status: 'failed', error },
-              outputs: [],
-              item: source,
-            }),
-          );
-          status = 'failed';
-          continue;
-        }
-        if (r.status === 'cancelled') return finish({ status: 'cancelled' });
-        // A checkpoint that does not fit its network fails every item alike: bad input, said once.
-        if (r.badInput) return finish({ status: 'invalid', ...(r.error ? { error: r.error } : {}) });
-        if (r.status === 'failed') status = 'failed';
-      }
-      return finish({
-        status,
-        ...(status === 'failed'
-          ? {
-              error: out.runs
-                .filter((r) => r.status === 'failed')
-                .map((r) => `${r.item}: ${r.error}`)
-                .join('\n'),
-            }
-          : {}),
-      });
-    }
-
-    if (request.frames && host.frames) {
-      let previous: RGBAImage | undefined;
-      let index = 0;
-      for await (const frame of host.frames) {
-        if (host.signal?.aborted) return finish({ status: 'cancelled' });
-        emit({ type: 'frame', index });
-        const key = `frame:${index}`;
-        state.images.set(key, frame);
-        const r = await runOne(
-          withSlotSource(base, 'content', key),
-          { item: key },
-          false,
-          request.frames.warmStart ? previous : undefined,
-        );
-        state.images.delete(key);
-        if (!r) return hasErrors(out.diagnostics) ? invalid([]) : finish({ status: 'failed' });
-        if (r.status !== 'done')
-          return finish({
-            status: r.badInput ? 'invalid' : r.status,
-            ...(r.error ? { error: `frame ${index}: ${r.error}` } : {}),
-          });
-        previous = Object.values(r.outputs)[0];
-        index++;
-      }
-      if (!index) return invalid([failure('the video has no frames (or none in the range asked for)')]);
-      return finish();
-    }
-
-    const r = await runOne(base, {}, true);
-    if (!r) return hasErrors(out.diagnostics) ? invalid([]) : finish({ status: 'failed' });
-    return finish({ status: r.badInput ? 'invalid' : r.status, ...(r.error ? { error: r.error } : {}) });
+    return finish({
+      status,
+      ...(status === 'failed'
+        ? {
+            error: out.runs
+              .filter((r) => r.status === 'failed')
+              .map((r) => `${r.item}: ${r.error}`)
+              .join('\n'),
+          }
+        : {}),
+    });
   } catch (e) {
     return finish({ status: 'failed', error: e instanceof Error ? e.message : String(e) });
   } finally {
@@ -450,5 +239,182 @@ export async function runSession(
       memo.clear();
       state.models.dispose();
     }
+  }
+}
+
+/** Runs one unit at a time: its sources, its passes (coarse to fine), its output and report; and says how it ended. */
+class UnitRunner {
+  /** tfjs models already read (an earlier cell or item) are not read again. */
+  private readonly tfjsModels = new Map<string, TfjsModel>();
+
+  constructor(
+    private readonly prepared: PreparedRun,
+    private readonly host: RunHost,
+    private readonly state: SessionState,
+    private readonly checkpoints: CheckpointStore,
+    private readonly out: SessionResult,
+    private readonly emit: (e: SessionEvent) => void,
+  ) {}
+
+  async run(unit: RunUnit, start?: RGBAImage): Promise<UnitEnd> {
+    const before = this.out.diagnostics.length;
+    if (unit.image && unit.item) this.state.images.set(unit.item, unit.image);
+    let result: RunResult | null;
+    try {
+      result = await this.execute(unit, start);
+    } finally {
+      // A batch item's photo and a frame are not needed again.
+      if ((unit.kind === 'item' || unit.kind === 'frame') && unit.item) this.state.images.delete(unit.item);
+    }
+    return this.end(unit, result, this.out.diagnostics.slice(before));
+  }
+
+  private end(u: RunUnit, r: RunResult | null, found: Diagnostic[]): UnitEnd {
+    if (!r) {
+      // A photo that cannot be read fails its item; a graph that does not compile fails them all.
+      if (u.kind === 'item' && found.every((d) => d.code === 'source')) {
+        const error = found.map((d) => d.message).join('; ');
+        this.out.runs.push(this.report(u, { status: 'failed', error }, this.prepared.request.size, []));
+        return { next: true, failed: true };
+      }
+      return { next: false, patch: { status: hasErrors(this.out.diagnostics) ? 'invalid' : 'failed' } };
+    }
+    const error = r.error ? { error: `${where(u)}${r.error}` } : {};
+    if (r.status === 'cancelled') return { next: false, patch: { status: 'cancelled' } };
+    // A checkpoint that does not fit its network is bad input, whichever unit meets it first.
+    if (r.badInput) return { next: false, patch: { status: 'invalid', ...error } };
+    if (r.status === 'failed') {
+      this.failedNodes(u, r);
+      return u.kind === 'item' ? { next: true, failed: true } : { next: false, patch: { status: 'failed', ...error } };
+    }
+    return { next: true };
+  }
+
+  /** A run that broke in a node says so on that node (code `run`), where the editor shows it. */
+  private failedNodes(u: RunUnit, r: RunResult): void {
+    for (const id of r.nodes ?? []) {
+      const index = u.model.nodes.findIndex((n) => n.id === id);
+      if (index < 0) continue;
+      this.out.diagnostics.push({
+        severity: 'error',
+        code: 'run',
+        nodeId: id,
+        path: `$.nodes[${index}]`,
+        message: `${where(u)}${r.error ?? 'failed'}`,
+      });
+    }
+  }
+
+  private report(
+    u: RunUnit,
+    result: Parameters<typeof runReport>[0]['result'],
+    size: number,
+    outputs: string[],
+    scales?: NonNullable<RunReport['scales']>,
+  ): RunReport {
+    const { out } = this;
+    return runReport({
+      model: u.model,
+      backend: out.backend,
+      ...(out.threads !== undefined ? { threads: out.threads } : {}),
+      size,
+      seed: this.prepared.request.seed,
+      result,
+      outputs,
+      ...(u.label !== undefined ? { label: u.label } : {}),
+      ...(u.item !== undefined ? { item: u.item } : {}),
+      ...(scales && scales.length > 1 ? { scales } : {}),
+    });
+  }
+
+  /** Loads the unit's sources, runs its passes, hands its output to the host and reports it; null: it could not start. */
+  private async execute(u: RunUnit, start?: RGBAImage): Promise<RunResult | null> {
+    const { host, state, out, prepared } = this;
+    if (host.readModel) {
+      const loaded = await loadGraphModels(u.model, prepared.registry, host.readModel, this.tfjsModels);
+      if (loaded.errors.length) return (out.diagnostics.push(...loaded.errors), null);
+    }
+    const loaded = await loadGraphImages(u.model, prepared.registry, host.readImage, state.images);
+    if (loaded.errors.length) return (out.diagnostics.push(...loaded.errors), null);
+    const passed = await this.passes(u, start);
+    if (!passed) return null;
+    const { result, log, size } = passed;
+    const images = result.outputs;
+    const keep = host.write && !prepared.sheet && (result.status === 'done' || Object.keys(images).length);
+    const written = keep
+      ? await host.write!({
+          kind: 'run',
+          model: u.model,
+          images,
+          checkpoints: result.checkpoints,
+          steps: result.steps.length - 1,
+          ...(u.item !== undefined ? { item: u.item } : {}),
+        })
+      : [];
+    out.written.push(...written);
+    const report = this.report(u, result, size, written, log);
+    // A stream keeps its first frame's report only (the weights used, the warnings): a long clip stays flat.
+    if (u.kind !== 'frame' || !out.runs.length) out.runs.push(report);
+    out.outputs = images;
+    this.emit({ type: 'run-done', report });
+    return result;
+  }
+
+  /** The unit's passes, coarse to fine: each starts from the previous one's result. */
+  private async passes(u: RunUnit, start?: RGBAImage) {
+    const { host, state, out, prepared, checkpoints, tfjsModels, emit } = this;
+    const { request, registry } = prepared;
+    const log: NonNullable<RunReport['scales']> = [];
+    let init = start;
+    let result: RunResult | undefined;
+    let size = request.size;
+    for (const [i, pass] of u.passes.entries()) {
+      size = pass.size;
+      const { plan, diagnostics } = compileWithImages(
+        pass.model,
+        registry,
+        state.images,
+        size,
+        tfjsModels,
+        checkpoints,
+      );
+      // Every cell compiles the same graph: its warnings are said once, its errors with the cell's name.
+      if (i === 0)
+        for (const d of diagnostics.map((d) =>
+          u.label && d.severity === 'error' ? { ...d, message: `sweep cell "${u.label}": ${d.message}` } : d,
+        ))
+          if (!out.diagnostics.some((x) => x.message === d.message && x.path === d.path)) out.diagnostics.push(d);
+      if (!plan) return null;
+      if (u.passes.length > 1) emit({ type: 'scale', index: i, count: u.passes.length, size });
+      const sockets = new Map(plan.steps.flatMap((st) => st.outputs.map((o) => [o.key, o.socket] as const)));
+      const services = makeServices(host.tf, state.images, size, request.seed, state.models, checkpoints, {
+        decode: host.readImage,
+        ...(host.listImages ? { listImages: host.listImages } : {}),
+        tfjsModels,
+      });
+      result = await execute(plan, registry, services, {
+        memo: state.memo,
+        onEvent: emit,
+        ...(host.signal ? { signal: host.signal } : {}),
+        ...(init ? { initImage: init } : {}),
+        ...(request.tiling !== undefined ? { tiling: request.tiling } : {}),
+        ...(u.probe && request.probe?.length
+          ? {
+              probe: {
+                keys: new Set(request.probe),
+                read: (key: string, shape: number[], data: ArrayLike<number>) =>
+                  emit({ type: 'probe', key, preview: summarise(data, shape, sockets.get(key) ?? '') }),
+              },
+            }
+          : {}),
+      });
+      const loss: [number, number] | null = result.steps.length
+        ? [result.steps[0]!.loss, result.steps.at(-1)!.loss]
+        : null;
+      log.push({ size, steps: Math.max(0, result.steps.length - 1), loss, status: result.status });
+      if (result.status !== 'done') break;
+      init = Object.values(result.outputs)[0];
+    }
+    return result ? { result, log, size } : null;
   }
 }
