@@ -1,7 +1,27 @@
 import { readFileSync } from 'node:fs';
 import { expect } from 'vitest';
 import { readCheckpoint } from '../src/models/weights/read';
+import {
+  WINOGRAD_MODES,
+  WINOGRAD_TILES,
+  winogradSettings,
+  type WinogradMode,
+  type WinogradTile,
+} from '../src/ops/winograd';
 import { tf } from './helpers';
+
+/**
+ * `WINOGRAD=on` (or auto) runs the parity tests with VGG's 3x3 convolutions by Winograd (src/ops/winograd.ts), and
+ * `WINOGRAD_TILE=2` with F(2x2,3x3) instead of F(4x4,3x3): the bounds stay the same.
+ */
+if (process.env.WINOGRAD) {
+  const mode = process.env.WINOGRAD as WinogradMode;
+  if (!WINOGRAD_MODES.includes(mode)) throw new Error(`WINOGRAD=${mode}: one of ${WINOGRAD_MODES.join(', ')}`);
+  winogradSettings.mode = mode;
+  const tile = Number(process.env.WINOGRAD_TILE ?? 4) as WinogradTile;
+  if (!WINOGRAD_TILES.includes(tile)) throw new Error(`WINOGRAD_TILE=${tile}: 2 or 4`);
+  winogradSettings.tile = tile;
+}
 
 /** Fixtures written by scripts/make-parity-fixtures.py (PyTorch, seeded random weights, widths / 16). */
 export const fixture = (name: string) => new URL(`./fixtures/${name}`, import.meta.url);
