@@ -3,12 +3,16 @@ import { computed, markRaw, ref, shallowRef, toRaw, watch } from 'vue';
 import type { GraphModel } from '../../graph/model';
 import { fitSize, type RGBAImage } from '../../ops/image';
 import { putUpload, uploadSource } from '../../web/uploads';
+import { withDuration } from '../../codecs/webm';
 import { drawRgba } from '../draw';
 import { download } from '../files';
 import { FrameScheduler } from '../live-frames';
 import { useGraphStore } from './graph';
 import { useRunStore } from './run';
 import { useSettingsStore } from './settings';
+
+/** Frames a second of a recording of the live output. */
+export const RECORD_FPS = 10;
 
 export type CameraStatus = 'off' | 'starting' | 'live' | 'pausing' | 'paused';
 
@@ -26,6 +30,8 @@ export const useCameraStore = defineStore('camera', () => {
   const error = ref<string | null>(null);
   const fps = ref(0);
   const stats = ref({ frames: 0, dropped: 0, reused: 0, ms: 0 });
+  /** Frames sent to the worker since the camera started (the first one's answer waits for the networks to load). */
+  const sent = ref(0);
   /** The frozen frame's result (while paused). */
   const frozen = shallowRef<RGBAImage | null>(null);
   const recording = ref(false);
@@ -36,6 +42,8 @@ export const useCameraStore = defineStore('camera', () => {
   );
   let stream: MediaStream | null = null;
   let recorder: MediaRecorder | null = null;
+  let recordTimer: ReturnType<typeof setInterval> | undefined;
+  let recordEnd = 0;
   /** One-shot waits for a frame's answer (Pause's last frame). */
   const waiting = new Map<number, (ok: boolean) => void>();
 
@@ -63,6 +71,7 @@ export const useCameraStore = defineStore('camera', () => {
     if (!frame) return null;
     const id = await run.postFrame(frame, model, settings.size);
     if (id === null) frame.close();
+    else sent.value++;
     return id;
   }
 
@@ -217,15 +226,21 @@ export const useCameraStore = defineStore('camera', () => {
     graph.tell(`the camera's picture is now a still (${name}); undo brings the camera back`);
   }
 
-  /** Starts recording the live output, or stops and downloads the recording as .webm. */
+  /**
+   * Starts recording the live output, or stops and downloads the recording as .webm. The canvas is captured at a
+   * steady RECORD_FPS (each tick draws the live picture again and asks for a frame), whatever rate the worker keeps
+   * up: a canvas stream only makes frames when the canvas is painted, so at 1 fps a recording held 2 frames and no
+   * length. Chromium's recorder writes no duration either; it is added when the recording stops (src/codecs/webm.ts).
+   */
   function toggleRecording() {
     if (recorder) {
+      recordEnd = performance.now();
       recorder.stop();
       recorder = null;
+      clearInterval(recordTimer);
       recording.value = false;
       return;
     }
-    if (run.output) drawRgba(recordCanvas, run.output);
     const type = ['video/webm;codecs=vp9', 'video/webm;codecs=vp8', 'video/webm'].find((t) =>
       MediaRecorder.isTypeSupported(t),
     );
@@ -233,22 +248,68 @@ export const useCameraStore = defineStore('camera', () => {
       error.value = 'this browser cannot record webm video';
       return;
     }
+    if (run.output) drawRgba(recordCanvas, run.output);
+    else {
+      // Nothing stylised yet: black at the run size until the first picture comes.
+      recordCanvas.width = recordCanvas.height = settings.size;
+      recordCanvas.getContext('2d')?.fillRect(0, 0, settings.size, settings.size);
+    }
+    const stream = recordCanvas.captureStream(0);
+    const track = stream.getVideoTracks()[0] as CanvasCaptureMediaStreamTrack | undefined;
     const chunks: Blob[] = [];
-    const r = new MediaRecorder(recordCanvas.captureStream(30), { mimeType: type });
+    const r = new MediaRecorder(stream, { mimeType: type });
+    const began = performance.now();
+    const pictures = stats.value.frames;
+    let ticks = 0;
+    recordTimer = setInterval(() => {
+      if (run.output) drawRgba(recordCanvas, run.output);
+      track?.requestFrame();
+      ticks++;
+    }, 1000 / RECORD_FPS);
     r.ondataavailable = (e) => e.data.size && chunks.push(e.data);
-    r.onstop = () => {
-      const blob = new Blob(chunks, { type: 'video/webm' });
-      download(`${graph.fileName.replace(/\.json$/, '')}-live.webm`, blob, 'video/webm');
+    r.onstop = async () => {
+      const ms = recordEnd - began;
+      const raw = new Uint8Array(await new Blob(chunks).arrayBuffer());
+      let bytes: Uint8Array = raw;
+      try {
+        bytes = withDuration(raw, ms);
+      } catch {
+        // Not the WebM expected: kept as the browser wrote it.
+      }
+      const name = `${graph.fileName.replace(/\.json$/, '')}-live.webm`;
+      download(name, bytes.slice().buffer, 'video/webm');
+      const changed = stats.value.frames - pictures;
+      graph.tell(
+        `recorded ${(ms / 1000).toFixed(1)} s as ${name}: ${ticks} frames at ${RECORD_FPS} fps, of ${changed} stylised ` +
+          `picture${changed === 1 ? '' : 's'} (${(changed / (ms / 1000)).toFixed(1)} a second; each is held until the next)`,
+      );
     };
     r.start(250);
     recorder = r;
     recording.value = true;
   }
 
+  /** What the camera is doing, in words, where the frames per second would read "0.0 fps" before anything came back. */
+  const activity = computed(() => {
+    if (status.value !== 'live') return status.value;
+    if (run.phase === 'starting') return 'starting TensorFlow.js…';
+    if (run.phase === 'no-backend') return 'no backend';
+    if (liveBlocked.value) return 'not live';
+    if (stats.value.frames === 0) {
+      if (run.phase === 'running' || run.phase === 'stopping') return 'waiting for the run to end';
+      return sent.value ? 'first frame: loading the networks…' : 'waiting for the first frame';
+    }
+    return fps.value > 0
+      ? `${fps.value.toFixed(1)} fps`
+      : `${stats.value.frames} frame${stats.value.frames === 1 ? '' : 's'}`;
+  });
+
   return {
     status,
     error,
     fps,
+    activity,
+    sent,
     stats,
     frozen,
     recording,
