@@ -131,6 +131,9 @@ function constant(tf: TF, key: string, make: () => Tensor): Tensor {
   return t;
 }
 
+const positionIndex = (tf: TF, p: number) =>
+  constant(tf, `winograd-position-${p}`, () => tf.tensor1d([p], 'int32')) as tfjs.Tensor1D;
+
 /**
  * The input transform as one depthwise convolution: an n x n window at stride m with n² outputs per channel,
  * output p = kron(B^T, B^T) row p. Its kernel is [n, n, C, n²].
@@ -182,7 +185,9 @@ export function winogradConv2d(tf: TF, x: Tensor4D, f: WinogradFilter, pad: 'sam
     // M_p = V_p U_p: one product per tile position.
     let M: Tensor;
     if (f.parts) {
-      const Vs = tf.unstack(V) as Tensor2D[];
+      // Rows by gather: tfjs-wasm's slice (and unstack) copies the whole tensor out of the heap for every slice.
+      const rows = tf.reshape(V, [P, T * c]) as Tensor2D;
+      const Vs = f.parts.map((_, p) => tf.reshape(tf.gather(rows, positionIndex(tf, p)), [T, c]) as Tensor2D);
       M = tf.stack(Vs.map((v, p) => tf.matMul(v, f.parts![p]!)));
     } else M = tf.matMul(V, f.u);
     // Y = A^T M A as one product with kron(A^T, A^T): [m², T * Cout], rows (r, c) of the output block.
