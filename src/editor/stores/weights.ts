@@ -3,6 +3,7 @@ import { writeSafetensors } from '../../models/weights/safetensors';
 import { defineStore } from 'pinia';
 import { computed, ref, watch } from 'vue';
 import { checkpointUses } from '../../compiler/checkpoints';
+import type { GraphModel } from '../../graph/model';
 import { MANIFEST, manifestEntry, type ManifestEntry } from '../../models/weights/manifest';
 import {
   clearWeights,
@@ -34,6 +35,13 @@ export interface NeededNetwork {
   progress: FetchProgress | null;
   /** Why the last Get failed; `pick` when the file picker is the way in (a host without CORS and no server). */
   failure: { message: string; pick: boolean } | null;
+}
+
+/** A download's progress in words: "31.9 of 76.4 MiB", "the editor's server has 3.0 MiB". */
+export function progressOf(p: FetchProgress): string {
+  const n = (b: number) => (b / 2 ** 20).toFixed(1);
+  const got = p.total ? `${n(p.received)} of ${n(p.total)} MiB` : `${n(p.received)} MiB`;
+  return p.phase === 'server' ? `the editor's server has ${got}` : got;
 }
 
 /** The file name a manifest entry's URL ends with (`vgg_normalised.pth`). */
@@ -74,6 +82,8 @@ export const useWeightsStore = defineStore('weights', () => {
   const loading = ref<Record<string, FetchProgress>>({});
   const failures = ref<Record<string, { message: string; pick: boolean }>>({});
   const controllers = new Map<string, AbortController>();
+  /** Downloads going on, by network name: each settles when its bytes are kept (and in the worker) or it failed. */
+  const pending = new Map<string, Promise<void>>();
   /** A mirror base for downloads (`?weightsMirror=` or the panel's field; remembered in this browser). */
   const query = new URLSearchParams(globalThis.location?.search ?? '').get('weightsMirror');
   const mirror = ref<string>(query ?? globalThis.localStorage?.getItem(MIRROR_KEY) ?? '');
@@ -218,6 +228,8 @@ export const useWeightsStore = defineStore('weights', () => {
     if (!entry || controllers.has(name)) return;
     const controller = new AbortController();
     controllers.set(name, controller);
+    let finish = () => {};
+    pending.set(name, new Promise<void>((r) => (finish = r)));
     const rest = { ...failures.value };
     delete rest[name];
     failures.value = rest;
@@ -244,6 +256,41 @@ export const useWeightsStore = defineStore('weights', () => {
       const next = { ...loading.value };
       delete next[name];
       loading.value = next;
+      pending.delete(name);
+      finish();
+    }
+  }
+
+  /** What a Run waits for among `names`: "vgg_normalised (31.9 of 76.4 MiB)", or null when none is downloading. */
+  function waitingText(names: ReadonlySet<string>): string | null {
+    const list = Object.entries(loading.value).filter(([n]) => names.has(n));
+    if (!list.length) return null;
+    return list.map(([n, p]) => `${n} (${progressOf(p)})`).join(' and ');
+  }
+
+  /**
+   * Waits for the downloads of the networks `model` needs that are going on now (kept and handed to the worker when
+   * this returns), telling `say` what it waits for as the bytes come in. A Run started during a download waits here:
+   * it neither runs on random weights nor has its networks replaced under it.
+   */
+  async function settle(model: GraphModel, say: (text: string) => void): Promise<void> {
+    const names = new Set(checkpointUses(model, registry).map((u) => u.name));
+    for (;;) {
+      const waits = [...pending].filter(([n]) => names.has(n)).map(([, p]) => p);
+      if (!waits.length) return;
+      const stop = watch(
+        loading,
+        () => {
+          const text = waitingText(names);
+          if (text) say(`waiting for ${text} before running`);
+        },
+        { immediate: true },
+      );
+      try {
+        await Promise.all(waits);
+      } finally {
+        stop();
+      }
     }
   }
 
@@ -281,6 +328,8 @@ export const useWeightsStore = defineStore('weights', () => {
     needed,
     missing,
     loading,
+    waitingText,
+    settle,
     refresh,
     fromFile,
     fromUrl,
