@@ -8,9 +8,9 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { builtinRegistry } from '../nodes';
-import { loadDocumentImages } from '../src/cli/node-session';
-import { startNodeBackend, tf } from '../src/cli/node-tf';
-import { isSoftware, registerNodeWebgpu } from '../src/cli/node-webgpu';
+import { loadDocumentImages } from '../src/cli/node/node-session';
+import { startNodeBackend, tf } from '../src/cli/node/node-tf';
+import { isSoftware, registerNodeWebgpu } from '../src/cli/node/node-webgpu';
 import { parseDocument } from '../src/graph/document';
 import type { BackendName } from '../src/runtime/backend';
 import { execute, type StepRecord } from '../src/runtime/executor';

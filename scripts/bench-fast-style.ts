@@ -14,8 +14,8 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
-import { startNodeBackend } from '../src/cli/node-tf';
-import { readDlFolder } from '../src/cli/node-weights';
+import { startNodeBackend } from '../src/cli/node/node-tf';
+import { readDlFolder } from '../src/cli/node/node-weights';
 import {
   FAST_STYLE_LAYERS,
   fastStyle,

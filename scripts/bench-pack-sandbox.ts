@@ -1,5 +1,5 @@
 /**
- * What the CLI's pack sandbox (src/cli/pack-sandbox.ts) costs a call: the example pack's histogram loss, forward
+ * What the CLI's pack sandbox (src/cli/security/pack-sandbox.ts) costs a call: the example pack's histogram loss, forward
  * and gradient, on features of a few sizes, in this process (as --no-sandbox-packs runs it) and through its own
  * process (tensors sent as bytes, the gradient as the child's vector-Jacobian product). Both on wasm, one thread.
  *
@@ -7,10 +7,10 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { resolve } from 'node:path';
-import { importPack } from '../src/cli/plugins';
-import { loadSandboxedPack, packLimits } from '../src/cli/pack-sandbox';
+import { importPack } from '../src/cli/security/plugins';
+import { loadSandboxedPack, packLimits } from '../src/cli/security/pack-sandbox';
 import type { NodeTypeDef, Tensor } from '../src/plugin/types';
-import { startNodeBackend } from '../src/cli/node-tf';
+import { startNodeBackend } from '../src/cli/node/node-tf';
 
 const reps = Number(process.argv[2] ?? 5);
 await startNodeBackend('wasm', { threads: 1 });

@@ -13,7 +13,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Queue } from 'bullmq';
-import { decodeImage, encodePng } from '../src/cli/node-images';
+import { decodeImage, encodePng } from '../src/cli/node/node-images';
 import type { JobResult } from '../src/cli/queue/jobs';
 
 const { values: v } = parseArgs({

@@ -18,8 +18,8 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { main, type Io } from '../src/cli/main';
-import { decodeFrames, findVideoTools } from '../src/cli/video';
-import { flicker, frameDifference } from '../src/cli/video-flicker';
+import { decodeFrames, findVideoTools } from '../src/cli/video/video';
+import { flicker, frameDifference } from '../src/cli/video/video-flicker';
 
 const smoke = process.argv.includes('--smoke');
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -252,7 +252,7 @@ ffmpeg(
   'yuv420p',
   long,
 );
-const { tf } = await import('../src/cli/node-tf');
+const { tf } = await import('../src/cli/node/node-tf');
 // Sampled at each progress line (a log gets one every tenth of the frames), after that frame was written.
 const samples: { frame: string; rss: number; tensors: number; bytes: number }[] = [];
 const t0 = performance.now();

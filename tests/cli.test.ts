@@ -251,7 +251,7 @@ describe('stylegraph CLI and PNGs', () => {
   });
 
   it('says when a PNG carries no graph', async () => {
-    const { encodePng } = await import('../src/cli/node-images');
+    const { encodePng } = await import('../src/cli/node/node-images');
     const path = join(tmp, 'plain.png');
     writeFileSync(path, encodePng({ width: 1, height: 1, data: new Uint8ClampedArray(4) }));
     const r = await cli('validate', path);

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadWeights } from '../src/cli/node-weights';
+import { loadWeights } from '../src/cli/node/node-weights';
 import {
   MAX_DL_ENTRIES,
   MAX_DL_MANIFEST_BYTES,

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { builtinRegistry } from '../nodes';
 import { parseDocument } from '../src/graph/document';
 import type { GraphModel } from '../src/graph/model';
-import { startNodeBackend } from '../src/cli/node-tf';
+import { startNodeBackend } from '../src/cli/node/node-tf';
 
 export { tf };
 
@@ -42,7 +42,7 @@ export function graph(
   };
 }
 
-import { documentAccess, loadDocumentImages } from '../src/cli/node-session';
+import { documentAccess, loadDocumentImages } from '../src/cli/node/node-session';
 import { compileWithImages, makeServices } from '../src/runtime/sources';
 import { execute, type RunOptions } from '../src/runtime/executor';
 import { createModelCache } from '../src/runtime/models';

@@ -4,11 +4,11 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readSource } from '../src/cli/node-images';
-import { documentAccess } from '../src/cli/node-session';
-import { loadTfjsModelFrom } from '../src/cli/node-tfjs-model';
+import { readSource } from '../src/cli/node/node-images';
+import { documentAccess } from '../src/cli/node/node-session';
+import { loadTfjsModelFrom } from '../src/cli/node/node-tfjs-model';
 import { readJobSource } from '../src/cli/queue/worker';
-import { documentSourceAccess, privateAddress, sourceProblem } from '../src/cli/source-access';
+import { documentSourceAccess, privateAddress, sourceProblem } from '../src/cli/security/source-access';
 import { tf } from './helpers';
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { startNodeBackend, tf } from '../src/cli/node-tf';
+import { startNodeBackend, tf } from '../src/cli/node/node-tf';
 import { halve, imageToTensor } from '../src/ops/image';
 
 describe('imageToTensor on wasm', () => {

@@ -3,11 +3,11 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { permissionFlag } from '../src/cli/permissions';
+import { permissionFlag } from '../src/cli/security/permissions';
 
 /**
- * Packs named with --plugin run in a process of their own under Node's permission model (src/cli/pack-sandbox.ts,
- * which uses permissionFlag from src/cli/permissions.ts): a hostile pack (tests/fixtures/packs/hostile) that reads
+ * Packs named with --plugin run in a process of their own under Node's permission model (src/cli/security/pack-sandbox.ts,
+ * which uses permissionFlag from src/cli/security/permissions.ts): a hostile pack (tests/fixtures/packs/hostile) that reads
  * a file, writes outside the output folder, starts a program or a worker thread is refused each time. The
  * attempts issue 29 found, and the example pack's picture, are in tests/hostile/packs-cli.test.ts.
  */

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { builtinRegistry } from '../nodes';
-import { importPack } from '../src/cli/plugins';
+import { importPack } from '../src/cli/security/plugins';
 import { parseDocument, serialiseDocument } from '../src/graph/document';
 import { validateGraph } from '../src/graph/validate';
 import { missingPacks, recordPacks } from '../src/graph/packs';

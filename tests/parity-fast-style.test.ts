@@ -2,8 +2,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadWeights, readDlFolder } from '../src/cli/node-weights';
-import { registerNodeWebgpu } from '../src/cli/node-webgpu';
+import { loadWeights, readDlFolder } from '../src/cli/node/node-weights';
+import { registerNodeWebgpu } from '../src/cli/node/node-webgpu';
 import {
   depthToSpace2,
   fastStyle,

@@ -2,8 +2,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodePng } from '../src/cli/node-images';
-import { registerNodeWebgpu } from '../src/cli/node-webgpu';
+import { encodePng } from '../src/cli/node/node-images';
+import { registerNodeWebgpu } from '../src/cli/node/node-webgpu';
 import {
   microDecodeHead,
   microDecoderFromStateDict,

@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { compile } from '../src/compiler/compile';
 import { validateGraph } from '../src/graph/validate';
 import { builtinRegistry } from '../nodes';
-import { importPack } from '../src/cli/plugins';
+import { importPack } from '../src/cli/security/plugins';
 import { PackHost } from '../src/plugin/packs';
 import { loadPreset, run, useWasm, withParams } from './helpers';
 import { cameraNodes } from '../nodes/camera-input';

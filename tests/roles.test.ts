@@ -210,7 +210,7 @@ describe('node types with roles of their own names', () => {
   });
 
   it('sets the step count through roles.optimiser.steps', async () => {
-    const { applyOverrides } = await import('../src/cli/overrides');
+    const { applyOverrides } = await import('../src/cli/run/overrides');
     const { model, errors } = applyOverrides(packGraph(), reg, { steps: 7 }, '/');
     expect(errors).toEqual([]);
     expect(model.nodes.find((n) => n.id === 'opt')!.params).toMatchObject({ iterations: 7 });

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { encodePng } from '../src/cli/node-images';
+import { encodePng } from '../src/cli/node/node-images';
 import { LIMITS, parseDocument, serialiseDocument } from '../src/graph/document';
 import { validateGraph } from '../src/graph/validate';
 import { LinkError, decodeLink, encodeLink } from '../src/codecs/link';

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadDocumentImages, documentAccess } from '../src/cli/node-session';
-import { loadTfjsModelFrom } from '../src/cli/node-tfjs-model';
+import { loadDocumentImages, documentAccess } from '../src/cli/node/node-session';
+import { loadTfjsModelFrom } from '../src/cli/node/node-tfjs-model';
 import { execute } from '../src/runtime/executor';
 import { createModelCache } from '../src/runtime/models';
 import { compileWithImages, loadGraphModels, makeServices } from '../src/runtime/sources';

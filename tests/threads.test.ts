@@ -50,7 +50,7 @@ describe('wasm threads', () => {
   });
 
   it('runs Node wasm on 2 threads: the pool reports 2 and a pthread worker does part of the work', async () => {
-    const { startNodeBackend, tf } = await import('../src/cli/node-tf');
+    const { startNodeBackend, tf } = await import('../src/cli/node/node-tf');
     const linux = existsSync('/proc/self/task');
     const before = linux ? threadTicks() : new Map<string, number>();
     const choice = await startNodeBackend('wasm', { threads: 2 });
@@ -83,7 +83,7 @@ describe('wasm threads', () => {
   });
 
   it("gives up on a threaded start that hangs (a timeout, not a hang) and puts tfjs's own wasm back", async () => {
-    const { startNodeBackend, tf } = await import('../src/cli/node-tf');
+    const { startNodeBackend, tf } = await import('../src/cli/node/node-tf');
     const { registerThreadedWasm } = await import('../src/runtime/wasm-threads');
     await startNodeBackend('wasm', { threads: 1 });
     await tf.setBackend('cpu');

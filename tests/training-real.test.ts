@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readCheckpoint } from '../src/models/weights/read';
-import { readDlFolder } from '../src/cli/node-weights';
+import { readDlFolder } from '../src/cli/node/node-weights';
 import { fastStyle, fastStyleFromStateDict, fastStyleShapes } from '../src/models/fast-style';
 import { trainableFastStyle } from '../src/models/fast-style-trainable';
 import {

@@ -3,8 +3,8 @@ import { existsSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { trustedConfig } from '../src/cli/plugins';
-import { isOwnProject, packageRoot } from '../src/cli/trust';
+import { trustedConfig } from '../src/cli/security/plugins';
+import { isOwnProject, packageRoot } from '../src/cli/security/trust';
 
 /**
  * Packs in the CLI (issue 16): a config in the working folder (a downloaded lesson) runs no code until the user

@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { builtinRegistry } from '../nodes';
 import { main, type Io } from '../src/cli/main';
-import { documentAccess } from '../src/cli/node-session';
-import { startNodeBackend, tf } from '../src/cli/node-tf';
-import { checkpointStore, loadWeights } from '../src/cli/node-weights';
+import { documentAccess } from '../src/cli/node/node-session';
+import { startNodeBackend, tf } from '../src/cli/node/node-tf';
+import { checkpointStore, loadWeights } from '../src/cli/node/node-weights';
 import {
   codecArgs,
   decodeFrames,
@@ -16,8 +16,8 @@ import {
   parseFrameRange,
   probeVideo,
   type VideoTools,
-} from '../src/cli/video';
-import { blendFrames, flicker, frameDifference } from '../src/cli/video-flicker';
+} from '../src/cli/video/video';
+import { blendFrames, flicker, frameDifference } from '../src/cli/video/video-flicker';
 import { withSteps } from '../src/graph/edit';
 import type { RGBAImage } from '../src/ops/image';
 import { runSession, type RunHost } from '../src/runtime/session';

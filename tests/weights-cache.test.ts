@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cachedDownload, clearCache, listCache, type Progress } from '../src/cli/weights-cache';
+import { cachedDownload, clearCache, listCache, type Progress } from '../src/cli/weights/weights-cache';
 import { MANIFEST, zManifest } from '../src/models/weights/manifest';
 import raw from '../src/models/weights/manifest.json';
 import { readFixture } from './parity';

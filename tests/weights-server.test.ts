@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { listCache } from '../src/cli/weights-cache';
+import { listCache } from '../src/cli/weights/weights-cache';
 import { hostAllowed, weightsMiddleware } from '../src/devserver/weights';
 import { MANIFEST, manifestEntry } from '../src/models/weights/manifest';
 import { WEIGHTS_ROUTE, type WeightsFolderInfo, type WeightsServerInfo } from '../src/web/weights-route';

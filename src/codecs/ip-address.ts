@@ -4,7 +4,7 @@
  * `2130706433`, `0x7f.1` and `0177.0.0.1` are all the loopback address they name. IPv6 forms that carry an IPv4
  * address (mapped, compatible, NAT64, 6to4, Teredo) are decided by that IPv4 address.
  *
- * Pure: bytes in, a verdict out. The hosts connect through `src/cli/address-guard.ts`, which applies it to
+ * Pure: bytes in, a verdict out. The hosts connect through `src/cli/security/address-guard.ts`, which applies it to
  * literals, to every address a name resolves to, to the address actually connected to, and to every redirect.
  */
 

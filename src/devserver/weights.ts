@@ -3,8 +3,8 @@ import { stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import type { Plugin } from 'vite';
-import { configuredWeightsMirror } from '../cli/plugins';
-import { checkedFetch, weightsAddressPolicy } from '../cli/address-guard';
+import { configuredWeightsMirror } from '../cli/security/plugins';
+import { checkedFetch, weightsAddressPolicy } from '../cli/security/address-guard';
 import {
   cachedDownload,
   cachedFolder,
@@ -13,8 +13,8 @@ import {
   listCache,
   type DownloadOptions,
   type Progress,
-} from '../cli/weights-cache';
-import { knownHash, manifestLimits } from '../cli/weights-fetch';
+} from '../cli/weights/weights-cache';
+import { knownHash, manifestLimits } from '../cli/weights/weights-fetch';
 import {
   folderFiles,
   isFolderEntry,

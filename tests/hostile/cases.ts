@@ -5,7 +5,7 @@ import { parseDlManifest, readDlCheckpoint } from '../../src/models/weights/dl-c
 import { unpickle } from '../../src/models/weights/pickle';
 import { readPth } from '../../src/models/weights/pth';
 import { readSafetensors } from '../../src/models/weights/safetensors';
-import { decodeImage } from '../../src/cli/node-images';
+import { decodeImage } from '../../src/cli/node/node-images';
 import { P, bigPng, concat, legacyPth, pngWithGraphChunk, zipPth, zlibOfZeros } from './build';
 
 /**

@@ -194,7 +194,7 @@ describe('hostile downloads: weights fetch is bounded (issue 29 item 4)', () => 
   });
 
   it('refuses a Content-Length above STYLEGRAPH_DOWNLOAD_MAX_BYTES for a plain URL (run --weights NAME=URL)', async () => {
-    const { cachedDownload } = await import('../../src/cli/weights-cache');
+    const { cachedDownload } = await import('../../src/cli/weights/weights-cache');
     const dir = mkdtempSync(join(tmp, 'plain-'));
     await expect(
       cachedDownload(`${base}/huge/anything.pth`, dir, {

@@ -4,7 +4,7 @@ import { encodeLink } from '../../src/codecs/link';
 import { readPth } from '../../src/models/weights/pth';
 import { readSafetensors } from '../../src/models/weights/safetensors';
 import { readZip } from '../../src/models/weights/zip';
-import { decodeImage } from '../../src/cli/node-images';
+import { decodeImage } from '../../src/cli/node/node-images';
 import { runCase } from './bounded';
 import { concat, legacyPth, type TensorSpec } from './build';
 

@@ -1,8 +1,8 @@
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
-import type { RGBAImage } from '../ops/image';
-import type { DecodedImage } from '../runtime/sources';
-import { isRemote, readAllowed, SourceRefused, userSourceAccess, type SourceAccess } from './source-access';
+import type { RGBAImage } from '../../ops/image';
+import type { DecodedImage } from '../../runtime/sources';
+import { isRemote, readAllowed, SourceRefused, userSourceAccess, type SourceAccess } from '../security/source-access';
 
 /**
  * Reads a source's bytes: a data: URL, an http(s) URL (only with the user's consent, never from a private

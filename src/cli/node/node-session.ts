@@ -1,10 +1,10 @@
 import { dirname } from 'node:path';
-import type { GraphModel } from '../graph/model';
-import type { NodeRegistry } from '../plugin/registry';
-import { loadGraphImages, type HostAccess } from '../runtime/sources';
-import { batchSources } from './files';
+import type { GraphModel } from '../../graph/model';
+import type { NodeRegistry } from '../../plugin/registry';
+import { loadGraphImages, type HostAccess } from '../../runtime/sources';
+import { batchSources } from '../files';
 import { decodeImage, readSource } from './node-images';
-import { documentSourceAccess, localPath, type RemoteConsent, type SourceAccess } from './source-access';
+import { documentSourceAccess, localPath, type RemoteConsent, type SourceAccess } from '../security/source-access';
 
 /** What the user gave on the command line, and the remote fetching they consented to. */
 export interface SourceOptions {

@@ -2,8 +2,8 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import { chooseBackend, wasmThreads, type BackendChoice, type BackendName } from '../runtime/backend';
-import { registerThreadedWasm, runningWasmThreads } from '../runtime/wasm-threads';
+import { chooseBackend, wasmThreads, type BackendChoice, type BackendName } from '../../runtime/backend';
+import { registerThreadedWasm, runningWasmThreads } from '../../runtime/wasm-threads';
 import { nodeCores, nodeThreadedWasmFiles } from './node-threads';
 import { registerNodeWebgpu } from './node-webgpu';
 

@@ -1,7 +1,7 @@
 import { dirname, resolve } from 'node:path';
 import type * as tfjs from '@tensorflow/tfjs';
-import { loadTfjsModel, type TfjsModel } from '../models/tfjs-models';
-import { fetchChecked, isRemote, readLocalFile, userSourceAccess, type SourceAccess } from './source-access';
+import { loadTfjsModel, type TfjsModel } from '../../models/tfjs-models';
+import { fetchChecked, isRemote, readLocalFile, userSourceAccess, type SourceAccess } from '../security/source-access';
 
 /**
  * A tfjs Layers or graph model from a model.json path (weight files beside it) or an http(s) URL. With a document's

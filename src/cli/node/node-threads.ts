@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { EmscriptenConfig, EmscriptenModule, ThreadedWasmFiles } from '../runtime/wasm-threads';
+import type { EmscriptenConfig, EmscriptenModule, ThreadedWasmFiles } from '../../runtime/wasm-threads';
 
 /** The machine's cores, the default of `--threads`. */
 export const nodeCores = (): number => availableParallelism();

@@ -2,16 +2,16 @@ import { readFile, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import type * as tfjs from '@tensorflow/tfjs';
-import { readDlCheckpoint } from '../models/weights/dl-checkpoint';
-import { isFolderEntry, manifestEntry } from '../models/weights/manifest';
-import { detectFormat, readCheckpoint } from '../models/weights/read';
-import { WeightsError } from '../models/weights/state-dict';
-import { readTfjsModel } from '../models/weights/tfjs-model';
-import type { CheckpointStore, LoadedCheckpoint } from '../plugin/types';
-import type { Io } from './io';
-import { checkedFetch, weightsAddressPolicy } from './address-guard';
-import { cachedDownload, type Progress } from './weights-cache';
-import { fetchWeights, knownHash, type WeightsSettings } from './weights-fetch';
+import { readDlCheckpoint } from '../../models/weights/dl-checkpoint';
+import { isFolderEntry, manifestEntry } from '../../models/weights/manifest';
+import { detectFormat, readCheckpoint } from '../../models/weights/read';
+import { WeightsError } from '../../models/weights/state-dict';
+import { readTfjsModel } from '../../models/weights/tfjs-model';
+import type { CheckpointStore, LoadedCheckpoint } from '../../plugin/types';
+import type { Io } from '../io';
+import { checkedFetch, weightsAddressPolicy } from '../security/address-guard';
+import { cachedDownload, type Progress } from '../weights/weights-cache';
+import { fetchWeights, knownHash, type WeightsSettings } from '../weights/weights-fetch';
 
 export interface WeightsSpec {
   name: string;

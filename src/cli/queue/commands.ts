@@ -6,9 +6,15 @@ import { requiredCheckpoints } from '../../compiler/checkpoints';
 import type { NodeRegistry } from '../../plugin/registry';
 import { batchSources, checkOutputs } from '../files';
 import { UsageError, type Io } from '../io';
-import { readSource } from '../node-images';
-import { checkLocalFile, documentSourceAccess, isRemote, SourceRefused, type SourceAccess } from '../source-access';
-import type { SourceOptions } from '../node-session';
+import { readSource } from '../node/node-images';
+import {
+  checkLocalFile,
+  documentSourceAccess,
+  isRemote,
+  SourceRefused,
+  type SourceAccess,
+} from '../security/source-access';
+import type { SourceOptions } from '../node/node-session';
 import { planJobs } from './jobs';
 import { readBatch, report, submitBatch, summaryLine, watchBatch } from './submit';
 

@@ -2,22 +2,22 @@ import { hostname } from 'node:os';
 import { stat } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
 import { UnrecoverableError, type Job } from 'bullmq';
-import { embedText } from '../../codecs/png';
-import { serialiseDocument, parseDocument } from '../../graph/document';
+import { parseDocument } from '../../graph/document';
 import { manifestEntry } from '../../models/weights/manifest';
 import type { NodeRegistry } from '../../plugin/registry';
-import { backendLabel, type BackendName } from '../../runtime/backend';
+import type { BackendName } from '../../runtime/backend';
 import { RunMemo } from '../../runtime/memo';
 import { createModelCache } from '../../runtime/models';
 import { runSession, type SessionState } from '../../runtime/session';
 import type { LoadedCheckpoint } from '../../plugin/types';
 import type { Io } from '../io';
 import { writeAtomically } from '../files';
-import { decodeImage, encodePng, readSource } from '../node-images';
-import { SourceRefused, userSourceAccess } from '../source-access';
-import { loadWeights, type WeightsSpec } from '../node-weights';
-import { defaultCacheDir } from '../weights-cache';
-import { cachedWeights, type WeightsSettings } from '../weights-fetch';
+import { backendLine, graphPng } from '../run/outputs';
+import { decodeImage, encodePng, readSource } from '../node/node-images';
+import { SourceRefused, userSourceAccess } from '../security/source-access';
+import { loadWeights, type WeightsSpec } from '../node/node-weights';
+import { defaultCacheDir } from '../weights/weights-cache';
+import { cachedWeights, type WeightsSettings } from '../weights/weights-fetch';
 import { CheckedWorker, checkJobOut, fileId, MAX_JOB_BYTES } from './job-guard';
 import { zJob, type JobData, type JobProgress, type JobResult } from './jobs';
 import { redisConnection } from './redis';
@@ -72,12 +72,10 @@ export async function readJobSource(source: string): Promise<Uint8Array> {
  * Bad input fails at once; anything else (a crash, memory) is retried by BullMQ with backoff.
  */
 export async function workerCommand(io: Io, o: WorkerOptions): Promise<number> {
-  const { tf, startNodeBackend } = await import('../node-tf');
+  const { tf, startNodeBackend } = await import('../node/node-tf');
   const choice = await startNodeBackend(o.backend, o.threads !== undefined ? { threads: o.threads } : {});
   const name = `${hostname()}:${process.pid}`;
-  io.err(
-    `worker ${name}: backend ${backendLabel(choice)}${choice.skipped.length ? ` (${choice.skipped.map((s) => `${s.backend}: ${s.reason}`).join('; ')})` : ''}, queue "${o.queue}" on ${o.redis}, ${o.concurrency} at a time`,
-  );
+  io.err(`worker ${name}: ${backendLine(choice)}, queue "${o.queue}" on ${o.redis}, ${o.concurrency} at a time`);
 
   const outRoots = o.outRoots?.length ? o.outRoots : [process.cwd()];
   io.err(
@@ -155,7 +153,7 @@ export async function workerCommand(io: Io, o: WorkerOptions): Promise<number> {
             if (frames) return (void styled.push(encodePng(image).toString('base64')), []);
             // Checked again just before writing: a file that appeared during the run is not replaced either.
             await checkJobOut(target, outRoots, data.overwrite ?? false, own);
-            await writeAtomically(target, embedText(encodePng(image), serialiseDocument(out.model)));
+            await writeAtomically(target, graphPng(image, out.model));
             await client.set(ownKey, fileId(await stat(target)), { EX: 7 * 24 * 3600 });
             written = target;
             return [target];

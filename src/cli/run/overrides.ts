@@ -1,8 +1,8 @@
 import { resolve } from 'node:path';
-import type { GraphModel } from '../graph/model';
-import { slotNodes } from '../graph/edit';
-import { parseParamText } from '../plugin/params';
-import type { NodeRegistry } from '../plugin/registry';
+import type { GraphModel } from '../../graph/model';
+import { slotNodes } from '../../graph/edit';
+import { parseParamText } from '../../plugin/params';
+import type { NodeRegistry } from '../../plugin/registry';
 
 export interface Overrides {
   content?: string;

@@ -1,5 +1,5 @@
-import type { SessionEvent } from '../runtime/session';
-import type { Io } from './io';
+import type { SessionEvent } from '../../runtime/session';
+import type { Io } from '../io';
 
 const fmt = (x: number): string =>
   Math.abs(x) >= 1e4 || (Math.abs(x) < 1e-3 && x !== 0) ? x.toExponential(3) : x.toPrecision(4);

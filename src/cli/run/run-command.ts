@@ -1,27 +1,30 @@
 import { mkdir } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
-import { formatDiagnostic } from '../graph/diagnostics';
-import { serialiseDocument } from '../graph/document';
-import type { GraphModel } from '../graph/model';
-import { embedText } from '../codecs/png';
-import { writeSafetensors } from '../models/weights/safetensors';
-import { checkpointUses } from '../compiler/checkpoints';
-import { manifestEntry } from '../models/weights/manifest';
-import type { NodeRegistry } from '../plugin/registry';
-import type { TF } from '../plugin/types';
-import type { LoadedCheckpoint } from '../plugin/types';
-import { backendLabel, type BackendChoice } from '../runtime/backend';
-import type { RunReport } from '../runtime/report';
-import { runSession, type RunHost, type RunRequest, type SessionOutput, type SessionResult } from '../runtime/session';
-import type { Io } from './io';
-import { checkOutputs, imageInputs, writeOrRescue } from './files';
-import { encodePng } from './node-images';
-import { documentAccess, type SourceOptions } from './node-session';
-import { loadTfjsModelFrom } from './node-tfjs-model';
-import { checkpointStore, loadWeights, widthNote, type WeightsSpec } from './node-weights';
-import { cachedWeights, graphCheckpoints, type WeightsSettings } from './weights-fetch';
+import { formatDiagnostic } from '../../graph/diagnostics';
+import type { GraphModel } from '../../graph/model';
+import { writeSafetensors } from '../../models/weights/safetensors';
+import { checkpointUses } from '../../compiler/checkpoints';
+import { manifestEntry } from '../../models/weights/manifest';
+import type { NodeRegistry } from '../../plugin/registry';
+import type { TF } from '../../plugin/types';
+import type { LoadedCheckpoint } from '../../plugin/types';
+import type { RunReport } from '../../runtime/report';
+import {
+  runSession,
+  type RunHost,
+  type RunRequest,
+  type SessionOutput,
+  type SessionResult,
+} from '../../runtime/session';
+import type { Io } from '../io';
+import { checkOutputs, imageInputs, writeOrRescue } from '../files';
+import { documentAccess, type SourceOptions } from '../node/node-session';
+import { loadTfjsModelFrom } from '../node/node-tfjs-model';
+import { checkpointStore, loadWeights, widthNote, type WeightsSpec } from '../node/node-weights';
+import { cachedWeights, graphCheckpoints, type WeightsSettings } from '../weights/weights-fetch';
+import { backendLine, graphPng } from './outputs';
 import { progressReporter } from './progress';
-import { downloadProgress } from './weights-command';
+import { downloadProgress } from '../weights/weights-command';
 
 /** Where results go without --out. */
 export const DEFAULT_OUT = 'stylegraph-out';
@@ -44,30 +47,127 @@ export interface RunCommand {
 const lossText = (r: RunReport) =>
   r.steps.length ? `, loss ${r.steps[0]!.loss.toPrecision(4)} -> ${r.steps.at(-1)!.loss.toPrecision(4)}` : '';
 
+/** Where a run's pictures go: named once here, checked before the run, written after it. */
+interface OutputNames {
+  /** The picture of a single run (its first output; later outputs get `-NODE` before `.png`). */
+  first: string;
+  /** A sweep's contact sheet. */
+  sheet: string;
+  /** What trained weights are named after (`STEM-NODE.safetensors`). */
+  stem: string;
+  /** A batch's folder ('' when not a batch), and each photo's picture in it. */
+  batchDir: string;
+  batchPath: (item: string) => string;
+}
+
+/** Without --out, results go to ./stylegraph-out/ (named after the graph), not loose into the working folder. */
+async function outputNames(io: Io, c: RunCommand): Promise<OutputNames> {
+  const name = basename(c.file, extname(c.file));
+  if (!c.out) await mkdir(resolve(io.cwd, DEFAULT_OUT), { recursive: true });
+  const stem = (c.out ?? join(DEFAULT_OUT, name)).replace(/\.png$/i, '');
+  const batchDir = c.request.batch ? resolve(io.cwd, c.out ?? join(DEFAULT_OUT, `${name}-batch`)) : '';
+  return {
+    first: c.out ?? `${stem}.png`,
+    sheet: c.out ?? `${stem}-sheet.png`,
+    stem,
+    batchDir,
+    batchPath: (item) => join(batchDir, basename(item).replace(/\.[^.]+$/, '.png')),
+  };
+}
+
+/** Output paths are checked before the run, not after it: a missing folder, a folder given as a file, the graph or an input. */
+function outputProblems(io: Io, c: RunCommand, names: OutputNames): Promise<string[]> {
+  return checkOutputs({
+    cwd: io.cwd,
+    folders: names.batchDir ? [names.batchDir] : [],
+    files: [
+      ...(c.request.batch ? c.request.batch.map(names.batchPath) : [c.request.sweep ? names.sheet : names.first]),
+      ...(c.report ? [c.report] : []),
+    ],
+    inputs: [c.file, ...imageInputs(c.model, c.registry, c.file), ...(c.request.batch ?? [])],
+  });
+}
+
+/** Writes a session's outputs under `names`: pictures that carry their graph, trained weights as safetensors. */
+function outputWriter(
+  c: RunCommand,
+  names: OutputNames,
+  save: (path: string, bytes: Uint8Array | string) => Promise<string>,
+): (o: SessionOutput) => Promise<string[]> {
+  return async (o) => {
+    if (o.kind === 'sheet') return [await save(names.sheet, graphPng(o.image, o.model))];
+    const entries = Object.entries(o.images);
+    if (o.item) {
+      // A batch keeps one picture per photo, named after it.
+      if (!entries[0]) return [];
+      return [await save(names.batchPath(o.item), graphPng(entries[0][1], o.model))];
+    }
+    const written: string[] = [];
+    for (const [i, [nodeId, image]] of entries.entries()) {
+      const path = i === 0 ? names.first : names.first.replace(/(\.png)?$/i, `-${nodeId}.png`);
+      written.push(await save(path, graphPng(image, o.model)));
+    }
+    for (const [nodeId, tensors] of Object.entries(o.checkpoints)) {
+      const path = `${names.stem}-${nodeId}.safetensors`;
+      const meta = { graph: c.file, node: nodeId, steps: String(o.steps) };
+      written.push(await save(path, writeSafetensors(tensors, meta)));
+    }
+    return written;
+  };
+}
+
+/** The run's events on stderr: the backend, scales, cells, a batch's items; a single run's progress. */
+function eventPrinter(io: Io, c: RunCommand): NonNullable<RunHost['onEvent']> {
+  const progress = progressReporter(io);
+  let itemStarted = 0;
+  return (e) => {
+    if (e.type === 'backend') io.err(`${backendLine(e.choice)}, ${c.request.size} px`);
+    else if (e.type === 'scale') io.err(`scale ${e.index + 1}/${e.count}: ${e.size} px`);
+    else if (e.type === 'cell') io.err(`cell ${e.index + 1}/${e.count}: ${e.label}`);
+    else if (e.type === 'item') itemStarted = performance.now();
+    else if (e.type === 'run-done' && e.report.item !== undefined) {
+      const r = e.report;
+      io.err(
+        `${basename(r.item!)}: ${r.status}${lossText(r)}, ${((performance.now() - itemStarted) / 1000).toFixed(1)} s -> ${r.outputs[0] ?? '(nothing written)'}`,
+      );
+      if (r.error) io.err(`  ${r.error}`);
+    } else if (!c.request.batch && !c.request.sweep) progress(e);
+  };
+}
+
+/** What a finished session wrote and found, on stderr (the exit status and its last line come after). */
+async function printSummary(
+  io: Io,
+  c: RunCommand,
+  result: SessionResult,
+  saveReport: () => Promise<string | null>,
+): Promise<void> {
+  for (const d of result.diagnostics) io.err(`${c.file}: ${formatDiagnostic(d)}`);
+  const first = result.runs[0];
+  for (const w of first?.weights ?? []) io.err(`weights for ${w.nodes.join(', ')}: ${w.weights}`);
+  if (c.request.sweep) for (const cell of result.runs) io.err(`${cell.label}: ${cell.status}${lossText(cell)}`);
+  const reportFile = await saveReport();
+  if (c.request.sweep && result.status === 'done')
+    io.err(
+      `wrote ${result.written[0]} (${result.runs.length} cells; ${result.reused.hits} steps reused from earlier cells)`,
+    );
+  else if (c.request.batch)
+    io.err(
+      `${result.runs.length} images in ${result.seconds.toFixed(1)} s (${(result.seconds / Math.max(1, result.runs.length)).toFixed(2)} s per image); ` +
+        `${result.reused.hits} steps reused across images (style targets, encoder passes of the style)`,
+    );
+  else for (const path of result.written) io.err(`wrote ${path}`);
+  if (reportFile) io.err(`wrote ${reportFile}`);
+}
+
 /**
  * `stylegraph run` in every mode (single, coarse to fine, sweep, batch): the Node host of the run session.
  * It reads files relative to the document, writes PNGs that carry their graph, and prints progress and a report.
  */
 export async function runCommand(io: Io, c: RunCommand): Promise<number> {
   const base = await nodeRunHost(io, c);
-  // Without --out, results go to ./stylegraph-out/ (named after the graph), not loose into the working folder.
-  const name = basename(c.file, extname(c.file));
-  if (!c.out) await mkdir(resolve(io.cwd, DEFAULT_OUT), { recursive: true });
-  const stem = (c.out ?? join(DEFAULT_OUT, name)).replace(/\.png$/i, '');
-  const batchDir = c.request.batch ? resolve(io.cwd, c.out ?? join(DEFAULT_OUT, `${name}-batch`)) : '';
-  const batchPath = (item: string) => join(batchDir, basename(item).replace(/\.[^.]+$/, '.png'));
-  // Output paths are checked before the run, not after it: a missing folder, a folder given as a file, the graph or an input.
-  const problems = await checkOutputs({
-    cwd: io.cwd,
-    folders: batchDir ? [batchDir] : [],
-    files: [
-      ...(c.request.batch
-        ? c.request.batch.map(batchPath)
-        : [c.request.sweep ? (c.out ?? `${stem}-sheet.png`) : (c.out ?? `${stem}.png`)]),
-      ...(c.report ? [c.report] : []),
-    ],
-    inputs: [c.file, ...imageInputs(c.model, c.registry, c.file), ...(c.request.batch ?? [])],
-  });
+  const names = await outputNames(io, c);
+  const problems = await outputProblems(io, c, names);
   if (problems.length) {
     for (const p of problems) io.err(`stylegraph: ${p}`);
     return 2;
@@ -82,71 +182,14 @@ export async function runCommand(io: Io, c: RunCommand): Promise<number> {
     }
     return r.path;
   };
-  const progress = progressReporter(io);
-  let itemStarted = 0;
-
-  const write = async (o: SessionOutput): Promise<string[]> => {
-    const text = serialiseDocument(o.model);
-    if (o.kind === 'sheet') {
-      return [await save(c.out ?? `${stem}-sheet.png`, embedText(encodePng(o.image), text))];
-    }
-    const entries = Object.entries(o.images);
-    if (o.item) {
-      // A batch keeps one picture per photo, named after it.
-      if (!entries[0]) return [];
-      return [await save(batchPath(o.item), embedText(encodePng(entries[0][1]), text))];
-    }
-    const written: string[] = [];
-    const first = c.out ?? `${stem}.png`;
-    for (const [i, [nodeId, image]] of entries.entries()) {
-      const path = i === 0 ? first : first.replace(/(\.png)?$/i, `-${nodeId}.png`);
-      written.push(await save(path, embedText(encodePng(image), text)));
-    }
-    for (const [nodeId, tensors] of Object.entries(o.checkpoints)) {
-      const path = `${stem}-${nodeId}.safetensors`;
-      written.push(
-        await save(path, writeSafetensors(tensors, { graph: c.file, node: nodeId, steps: String(o.steps) })),
-      );
-    }
-    return written;
-  };
-
   const host: RunHost = {
     ...base.host,
-    write,
+    write: outputWriter(c, names, save),
     ...(c.signal ? { signal: c.signal } : {}),
-    onEvent: (e) => {
-      if (e.type === 'backend') io.err(backendLine(e.choice, c.request.size));
-      else if (e.type === 'scale') io.err(`scale ${e.index + 1}/${e.count}: ${e.size} px`);
-      else if (e.type === 'cell') io.err(`cell ${e.index + 1}/${e.count}: ${e.label}`);
-      else if (e.type === 'item') itemStarted = performance.now();
-      else if (e.type === 'run-done' && e.report.item !== undefined) {
-        const r = e.report;
-        io.err(
-          `${basename(r.item!)}: ${r.status}${lossText(r)}, ${((performance.now() - itemStarted) / 1000).toFixed(1)} s -> ${r.outputs[0] ?? '(nothing written)'}`,
-        );
-        if (r.error) io.err(`  ${r.error}`);
-      } else if (!c.request.batch && !c.request.sweep) progress(e);
-    },
+    onEvent: eventPrinter(io, c),
   };
-
   const result = await runSession(c.model, c.registry, c.request, host);
-  for (const d of result.diagnostics) io.err(`${c.file}: ${formatDiagnostic(d)}`);
-  const first = result.runs[0];
-  for (const w of first?.weights ?? []) io.err(`weights for ${w.nodes.join(', ')}: ${w.weights}`);
-  if (c.request.sweep) for (const cell of result.runs) io.err(`${cell.label}: ${cell.status}${lossText(cell)}`);
-  const reportFile = c.report ? await save(c.report, reportText(c, result)) : null;
-  if (c.request.sweep && result.status === 'done')
-    io.err(
-      `wrote ${result.written[0]} (${result.runs.length} cells; ${result.reused.hits} steps reused from earlier cells)`,
-    );
-  else if (c.request.batch)
-    io.err(
-      `${result.runs.length} images in ${result.seconds.toFixed(1)} s (${(result.seconds / Math.max(1, result.runs.length)).toFixed(2)} s per image); ` +
-        `${result.reused.hits} steps reused across images (style targets, encoder passes of the style)`,
-    );
-  else for (const path of result.written) io.err(`wrote ${path}`);
-  if (reportFile) io.err(`wrote ${reportFile}`);
+  await printSummary(io, c, result, async () => (c.report ? save(c.report, reportText(c, result)) : null));
   return exitStatus(io, c, result, base.loadedNames(), rescued);
 }
 
@@ -155,7 +198,7 @@ export async function nodeRunHost(
   io: Io,
   c: RunCommand,
 ): Promise<{ host: RunHost; loadedNames: () => ReadonlySet<string> }> {
-  const { tf, startNodeBackend } = await import('./node-tf');
+  const { tf, startNodeBackend } = await import('../node/node-tf');
   const access = documentAccess(c.file, c.sources);
   let loadedNames = new Set<string>();
   const host: RunHost = {
@@ -172,9 +215,6 @@ export async function nodeRunHost(
   };
   return { host, loadedNames: () => loadedNames };
 }
-
-export const backendLine = (choice: BackendChoice, size: number): string =>
-  `backend ${backendLabel(choice)}${choice.skipped.length ? ` (${choice.skipped.map((s) => `${s.backend}: ${s.reason}`).join('; ')})` : ''}, ${size} px`;
 
 /** The random-weights line (said last, where it is seen) and the exit status of a finished session. */
 export function exitStatus(

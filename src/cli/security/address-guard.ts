@@ -3,7 +3,7 @@ import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage 
 import { connect as netConnect, type LookupFunction, type Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { connect as tlsConnect } from 'node:tls';
-import { addressProblem, parseAddress } from '../codecs/ip-address';
+import { addressProblem, parseAddress } from '../../codecs/ip-address';
 
 /**
  * Where the command line (and the editor's server, through the CLI's weight cache) connects on a user's behalf.

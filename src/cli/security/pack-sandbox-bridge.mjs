@@ -1,4 +1,4 @@
-// A thread of the stylegraph process that talks to one pack's process (src/cli/pack-sandbox.ts). The run's thread
+// A thread of the stylegraph process that talks to one pack's process (src/cli/security/pack-sandbox.ts). The run's thread
 // waits for each answer (Atomics.wait) because a node's compute must be synchronous; this thread writes the request,
 // reads the answer, and meanwhile enforces the limits: the call's deadline and the process's resident memory
 // (read from /proc every 25 ms), killing the process when one is passed.

@@ -1,4 +1,4 @@
-// The process a CLI node pack runs in (src/cli/pack-sandbox.ts starts it). Plain JavaScript: it runs under Node's
+// The process a CLI node pack runs in (src/cli/security/pack-sandbox.ts starts it). Plain JavaScript: it runs under Node's
 // permission model with no grant but reads of this file, tfjs and the pack, so it cannot start tsx's compiler.
 //
 // Before the pack's code loads, this file takes away what the permission model leaves a process: the network

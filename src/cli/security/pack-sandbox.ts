@@ -18,7 +18,7 @@ import type {
   TF,
   Value,
   ValueInfo,
-} from '../plugin/types';
+} from '../../plugin/types';
 import { permissionFlag } from './permissions';
 
 /**

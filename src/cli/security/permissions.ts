@@ -1,5 +1,5 @@
 /**
- * Node's permission model as the CLI pack sandbox (src/cli/pack-sandbox.ts) uses it: the flag this Node has, whether
+ * Node's permission model as the CLI pack sandbox (src/cli/security/pack-sandbox.ts) uses it: the flag this Node has, whether
  * the user lifted the sandbox, and a readable message for a refusal. What a sandboxed pack can and cannot do is in
  * docs/security.md.
  */

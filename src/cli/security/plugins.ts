@@ -1,8 +1,8 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { PackHost } from '../plugin/packs';
-import type { Io } from './io';
+import type { PackHost } from '../../plugin/packs';
+import type { Io } from '../io';
 import { loadSandboxedPack, packReads } from './pack-sandbox';
 import { accessDeniedMessage } from './permissions';
 import { configTrust, untrustedNotice } from './trust';

@@ -1,9 +1,9 @@
 import { constants } from 'node:fs';
 import { open, realpath, stat } from 'node:fs/promises';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
-import { addressProblem } from '../codecs/ip-address';
+import { addressProblem } from '../../codecs/ip-address';
 import { AddressRefused, literalProblem, requestChecked, type AddressPolicy } from './address-guard';
-import { CAMERA_SOURCE } from '../../nodes/camera-input';
+import { CAMERA_SOURCE } from '../../../nodes/camera-input';
 
 /**
  * What a document may make the command line read or fetch (docs/security.md, "What a shared document can make

@@ -48,7 +48,7 @@ async function readTrust(env: NodeJS.ProcessEnv): Promise<TrustFile> {
 }
 
 /** The folder of the stylegraph package this code runs from. */
-export const packageRoot = () => real(resolve(dirname(fileURLToPath(import.meta.url)), '..', '..'));
+export const packageRoot = () => real(resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..'));
 
 /** Whether `config` lies in the project the running stylegraph belongs to (its own checkout, or a project that installed it). */
 export function isOwnProject(config: string, root = packageRoot()): boolean {

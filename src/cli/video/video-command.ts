@@ -1,13 +1,14 @@
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, extname, isAbsolute, join, relative, resolve } from 'node:path';
-import { formatDiagnostic } from '../graph/diagnostics';
-import { fitSize, type RGBAImage } from '../ops/image';
-import { requiredCheckpoints } from '../compiler/checkpoints';
-import { runSession, type RunHost, type SessionOutput, type SessionResult } from '../runtime/session';
-import type { DecodedImage } from '../runtime/sources';
-import { checkOutputs, imageInputs, temporaryPath, writeOrRescue } from './files';
-import { UsageError, type Io } from './io';
-import { backendLine, DEFAULT_OUT, exitStatus, nodeRunHost, type RunCommand } from './run-command';
+import { formatDiagnostic } from '../../graph/diagnostics';
+import { fitSize, type RGBAImage } from '../../ops/image';
+import { requiredCheckpoints } from '../../compiler/checkpoints';
+import { runSession, type RunHost, type SessionOutput, type SessionResult } from '../../runtime/session';
+import type { DecodedImage } from '../../runtime/sources';
+import { checkOutputs, imageInputs, temporaryPath, writeOrRescue } from '../files';
+import { UsageError, type Io } from '../io';
+import { backendLine } from '../run/outputs';
+import { DEFAULT_OUT, exitStatus, nodeRunHost, type RunCommand } from '../run/run-command';
 import {
   codecArgs,
   decodeFrames,
@@ -26,9 +27,9 @@ import {
 } from './video';
 import { blendFrames } from './video-flicker';
 import { queueFrames } from './video-queue';
-import { jobSources } from './queue/commands';
-import { DEFAULT_QUEUE, redisConnection } from './queue/redis';
-import { checkLocalFile, documentSourceAccess } from './source-access';
+import { jobSources } from '../queue/commands';
+import { DEFAULT_QUEUE, redisConnection } from '../queue/redis';
+import { checkLocalFile, documentSourceAccess } from '../security/source-access';
 
 /**
  * `stylegraph run GRAPH --content clip.mp4 --out styled.mp4`: the video host of the run session. ffmpeg decodes
@@ -239,7 +240,7 @@ export async function videoCommand(io: Io, c: RunCommand, v: VideoOptions): Prom
     write,
     ...(c.signal ? { signal: c.signal } : {}),
     onEvent: (e) => {
-      if (e.type === 'backend') io.err(backendLine(e.choice, c.request.size));
+      if (e.type === 'backend') io.err(`${backendLine(e.choice)}, ${c.request.size} px`);
       else if (e.type === 'frame') frameIndex = e.index;
       else if (e.type === 'run-done') {
         times.last = performance.now();

@@ -1,5 +1,5 @@
-import type { RGBAImage } from '../ops/image';
-import type { DecodedImage } from '../runtime/sources';
+import type { RGBAImage } from '../../ops/image';
+import type { DecodedImage } from '../../runtime/sources';
 
 /**
  * Flicker and its remedy. Frame-by-frame feed-forward style transfer (AdaIN, SANet) flickers: a still scene with a

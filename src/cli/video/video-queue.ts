@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { Queue } from 'bullmq';
-import { serialiseDocument } from '../graph/document';
-import type { GraphModel } from '../graph/model';
-import type { DecodedImage } from '../runtime/sources';
-import { decodeImage, encodePng } from './node-images';
-import type { JobData, JobResult } from './queue/jobs';
-import { redisConnection } from './queue/redis';
+import { serialiseDocument } from '../../graph/document';
+import type { GraphModel } from '../../graph/model';
+import type { DecodedImage } from '../../runtime/sources';
+import { decodeImage, encodePng } from '../node/node-images';
+import type { JobData, JobResult } from '../queue/jobs';
+import { redisConnection } from '../queue/redis';
 
 /**
  * A video's frames through the queue's workers (`run --content clip.mp4 --redis URL`): frames go out in batches, one

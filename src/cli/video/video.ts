@@ -3,10 +3,10 @@ import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { basename, delimiter, dirname, extname, join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import type { RGBAImage } from '../ops/image';
-import type { DecodedImage } from '../runtime/sources';
-import { UsageError } from './io';
-import { MAX_IMAGE_PIXELS } from './node-images';
+import type { RGBAImage } from '../../ops/image';
+import type { DecodedImage } from '../../runtime/sources';
+import { UsageError } from '../io';
+import { MAX_IMAGE_PIXELS } from '../node/node-images';
 
 /**
  * Video through Debian's ffmpeg, run as separate programs: ffprobe says what a clip holds, one ffmpeg decodes its

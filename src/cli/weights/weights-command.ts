@@ -1,5 +1,5 @@
-import { MANIFEST, manifestEntry, type ManifestEntry } from '../models/weights/manifest';
-import { UsageError, type Io } from './io';
+import { MANIFEST, manifestEntry, type ManifestEntry } from '../../models/weights/manifest';
+import { UsageError, type Io } from '../io';
 import { clearCache, listCache, type Progress } from './weights-cache';
 import { cachedWeights, closestName, fetchWeights, type WeightsSettings } from './weights-fetch';
 

@@ -1,12 +1,12 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { requiredCheckpoints } from '../compiler/checkpoints';
-import type { GraphModel } from '../graph/model';
-import { applyCell, sweepCells, sweepOf } from '../graph/sweep';
-import type { NodeRegistry } from '../plugin/registry';
-import { folderFiles, hashPrefix, isFolderEntry, weightsUrl, type ManifestEntry } from '../models/weights/manifest';
-import type { Io } from './io';
-import { checkedFetch, weightsAddressPolicy } from './address-guard';
+import { requiredCheckpoints } from '../../compiler/checkpoints';
+import type { GraphModel } from '../../graph/model';
+import { applyCell, sweepCells, sweepOf } from '../../graph/sweep';
+import type { NodeRegistry } from '../../plugin/registry';
+import { folderFiles, hashPrefix, isFolderEntry, weightsUrl, type ManifestEntry } from '../../models/weights/manifest';
+import type { Io } from '../io';
+import { checkedFetch, weightsAddressPolicy } from '../security/address-guard';
 import {
   cachedDownload,
   cachedFolder,

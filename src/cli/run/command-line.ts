@@ -1,0 +1,275 @@
+/**
+ * `run`, `plan` and `submit` from the command line: the graph file read with the packs loaded, the run options
+ * parsed, the user's images applied, then the command's own host (run-command.ts, video-command.ts,
+ * plan-command.ts, queue/commands.ts).
+ */
+import { stat } from 'node:fs/promises';
+import { basename, extname, resolve } from 'node:path';
+import type { GraphModel } from '../../graph/model';
+import type { NodeRegistry } from '../../plugin/registry';
+import type { BackendName } from '../../runtime/backend';
+import type { RunOptions } from '../../runtime/executor';
+import type { RunRequest } from '../../runtime/session';
+import { int, parseBackend, parseScales, parseThreads, parseTiling, parseWeightSpecs } from '../args';
+import {
+  loadPacks,
+  queueName,
+  redisUrl,
+  weightsSettings,
+  withSigint,
+  type CommandContext,
+  type Loaded,
+} from '../context';
+import { batchSources } from '../files';
+import { UsageError } from '../io';
+import type { WeightsSpec } from '../node/node-weights';
+import type { Flags } from '../usage';
+import { isVideoOutput, isVideoPath } from '../video/video';
+import { closestName, graphCheckpoints } from '../weights/weights-fetch';
+import { applyOverrides } from './overrides';
+import { planCommand } from './plan-command';
+import { readGraph } from './read-graph';
+import { runCommand } from './run-command';
+
+/** The run options of the command line, checked. */
+export interface RunFlags {
+  size: number;
+  scales: number[];
+  /** `--steps 200,50,10`: one count per scale. */
+  stepList: number[] | null;
+  /** The steps of the last (or only) scale; undefined: the graph's own. */
+  steps: number | undefined;
+  tiling: RunOptions['tiling'];
+  seed: number;
+  backend: BackendName | undefined;
+  threads: number | undefined;
+  weights: WeightsSpec[];
+}
+
+export function runFlags(v: Flags): RunFlags {
+  const scales = parseScales(v.scales);
+  // One count for every scale, or one per scale.
+  const stepList = v.steps?.includes(',') ? v.steps.split(',').map((x) => int('steps', x.trim(), 0, 100000)!) : null;
+  if (stepList && stepList.length !== scales.length)
+    throw new UsageError(`--steps ${v.steps} has ${stepList.length} counts but --scales has ${scales.length} scales`);
+  return {
+    size: int('size', v.size, 8, 4096) ?? 256,
+    scales,
+    stepList,
+    steps: stepList ? stepList.at(-1) : int('steps', v.steps, 0, 100000),
+    tiling: parseTiling(v.tile, v['memory-limit']),
+    seed: int('seed', v.seed, 0, 2 ** 31) ?? 0,
+    backend: parseBackend(v.backend),
+    threads: parseThreads(v.threads),
+    weights: parseWeightSpecs(v.weights),
+  };
+}
+
+/** A graph command's input: the packs, the graph file and its model, the run options. */
+export interface GraphInput extends Loaded {
+  file: string;
+  model: GraphModel;
+  run: RunFlags;
+}
+
+/** Reads the command's graph file with the packs loaded; 2 when it cannot be read, else what `body` returns. */
+export async function withGraph(
+  c: CommandContext,
+  body: (c: CommandContext, g: GraphInput) => Promise<number>,
+): Promise<number> {
+  const loaded = await loadPacks(c);
+  const file = c.file!;
+  const doc = await readGraph(file, loaded.registry, c.io);
+  if (!doc.model) return 2;
+  return body(c, { ...loaded, file, model: doc.model, run: runFlags(c.flags) });
+}
+
+/** `submit`: one job per content x style (x sweep cell) on the queue. */
+export async function submitFromCommandLine(c: CommandContext, g: GraphInput): Promise<number> {
+  const v = c.flags;
+  const { model, errors } = applyOverrides(g.model, g.registry, { set: v.set }, c.io.cwd);
+  if (errors.length) throw new UsageError(errors.join('\n'));
+  const sources = { given: givenSources(model, { set: v.set }, c.io.cwd), remote: g.remote };
+  const { submitCommand } = await import('../queue/commands');
+  const { size, seed, steps } = g.run;
+  return withSigint(c.signal, (s) =>
+    submitCommand(c.io, {
+      file: g.file,
+      model,
+      registry: g.registry,
+      redis: redisUrl(c),
+      queue: queueName(c),
+      content: v.content ?? [],
+      style: v.style ?? [],
+      sweep: v.sweep ?? false,
+      out: v.out ?? `${basename(g.file, extname(g.file))}-queue`,
+      size,
+      seed,
+      ...(steps !== undefined ? { steps } : {}),
+      detach: v.detach ?? false,
+      signal: s,
+      sources,
+      ...(v.overwrite ? { overwrite: true } : {}),
+    }),
+  );
+}
+
+/** A local run's graph with the user's images applied, and where its pictures come from. */
+interface LocalRun {
+  model: GraphModel;
+  /** What the user gave on the command line: read wherever it is (the document's own sources stay in its folder). */
+  given: string[];
+  /** `--content CLIP.mp4` (or `--out OUT.mp4`): the video to run frame by frame. */
+  video: string | undefined;
+  /** `--content FOLDER`: a batch over its photos. */
+  contentFolder: string | undefined;
+}
+
+async function localRun(c: CommandContext, g: GraphInput): Promise<LocalRun> {
+  const v = c.flags;
+  if ((v.content?.length ?? 0) > 1)
+    throw new UsageError(`${c.command} takes one --content (an image, or a folder for a batch); submit takes several`);
+  const content = v.content?.[0];
+  // --content clip.mp4 (or --out styled.mp4) runs the graph on every frame of a video (video-command.ts).
+  const video =
+    c.command === 'run' &&
+    content !== undefined &&
+    (isVideoPath(content) || (v.out !== undefined && isVideoOutput(v.out)))
+      ? content
+      : undefined;
+  const videoOnly = (['ffmpeg', 'frames', 'fps', 'blend', 'warm-start'] as const).filter((o) => v[o] !== undefined);
+  if (!video && videoOnly.length)
+    throw new UsageError(`--${videoOnly[0]} is for a video: give one with --content CLIP.mp4`);
+  // --content FOLDER runs the graph over every photo in it (a batch).
+  const contentFolder =
+    !video && content !== undefined && (await stat(resolve(c.io.cwd, content)).catch(() => null))?.isDirectory()
+      ? resolve(c.io.cwd, content)
+      : undefined;
+  const image = contentFolder || video ? undefined : content;
+  const { model, errors } = applyOverrides(
+    g.model,
+    g.registry,
+    { content: image, style: v.style, set: v.set, steps: g.run.steps },
+    c.io.cwd,
+  );
+  if (errors.length) throw new UsageError(errors.join('\n'));
+  const uploads = uploadReferences(model, g.registry);
+  if (uploads.length) throw new UsageError(uploads.join('\n'));
+  const given = givenSources(model, { content: image, style: v.style, set: v.set }, c.io.cwd);
+  return { model, given, video, contentFolder };
+}
+
+/** `plan`: what a run would compute. */
+export async function planFromCommandLine(c: CommandContext, g: GraphInput): Promise<number> {
+  const { model, given } = await localRun(c, g);
+  const { size, backend, tiling, threads, weights } = g.run;
+  return planCommand(c.io, {
+    file: g.file,
+    model,
+    registry: g.registry,
+    size,
+    backend,
+    tiling,
+    threads,
+    sources: { given, remote: g.remote },
+    weights: { weights, settings: await weightsSettings(c), model, registry: g.registry },
+  });
+}
+
+/** `run`: one picture, coarse to fine, a sweep, a batch over a folder, or a video. */
+export async function runFromCommandLine(c: CommandContext, g: GraphInput): Promise<number> {
+  const { model, given, video, contentFolder } = await localRun(c, g);
+  const { size, seed, stepList, scales, tiling, backend, threads, weights } = g.run;
+  const batch = contentFolder ? await batchSources(contentFolder) : undefined;
+  if (batch && !batch.length)
+    throw new UsageError(`--content ${c.flags.content}: the folder has no .jpg or .png images`);
+  for (const b of batch ?? []) given.push(b);
+  const request: RunRequest = {
+    size,
+    seed,
+    ...(stepList ? { steps: stepList } : {}),
+    ...(scales.length > 1 ? { scales } : {}),
+    ...(model.metadata.sweep !== undefined ? { sweep: true } : {}),
+    ...(batch ? { batch } : {}),
+    ...(tiling !== undefined ? { tiling } : {}),
+    ...(backend ? { backend } : {}),
+    ...(threads !== undefined ? { threads } : {}),
+  };
+  const unused = unusedWeights(weights, graphCheckpoints(model, g.registry), g.file);
+  if (unused) throw new UsageError(unused);
+  const settings = await weightsSettings(c);
+  const sources = { given, remote: g.remote };
+  const run = {
+    file: g.file,
+    model,
+    registry: g.registry,
+    request,
+    weights,
+    settings,
+    report: c.flags.report,
+    sources,
+  };
+  if (video) {
+    const { videoOptions, videoCommand } = await import('../video/video-command');
+    const options = videoOptions(video, c.flags, basename(g.file, extname(g.file)));
+    return withSigint(c.signal, (s) => videoCommand(c.io, { ...run, signal: s }, options));
+  }
+  return withSigint(c.signal, (s) => runCommand(c.io, { ...run, out: c.flags.out, signal: s }));
+}
+
+/**
+ * The sources the user gave on the command line (--content, --style, and every --set value: an image, a model, a
+ * training folder), as they appear in the model after the overrides. They are the user's own and are read
+ * wherever they are; the document's own sources stay in its folder.
+ */
+export function givenSources(
+  model: GraphModel,
+  o: { content?: string | undefined; style?: string[] | undefined; set?: string[] | undefined },
+  cwd: string,
+): string[] {
+  const out: string[] = [];
+  if (o.content !== undefined) out.push(resolve(cwd, o.content));
+  for (const s of o.style ?? []) out.push(resolve(cwd, s));
+  // Any --set value may name a file or folder (an image, a model, a training folder): all are the user's.
+  for (const a of o.set ?? []) {
+    const m = /^([^.=]+)\.([^=]+)=/s.exec(a);
+    const value = m ? model.nodes.find((n) => n.id === m[1])?.params[m[2]!] : undefined;
+    if (typeof value === 'string') out.push(value);
+  }
+  return out;
+}
+
+/**
+ * Every `--weights NAME=...` must be used by some node (a misnamed checkpoint would leave its network on random
+ * weights without a word): the message names the names the graph uses and the closest one.
+ */
+export function unusedWeights(specs: WeightsSpec[], used: string[], file: string): string | null {
+  const problems = specs
+    .filter((w) => !used.includes(w.name))
+    .map((w) => {
+      const near = closestName(w.name, used);
+      return `--weights ${w.name}: no node of ${file} uses weights named "${w.name}"${near ? `; did you mean ${near}? (--weights ${near}=${w.source ?? '...'})` : ''}`;
+    });
+  if (!problems.length) return null;
+  return `${problems.join('\n')}\n${used.length ? `${file} uses: ${used.join(', ')}` : `${file} uses no checkpoint`}`;
+}
+
+/**
+ * Images dropped into the editor are referenced as `upload:<hash>/<name>`: their bytes stay in that browser. The
+ * command line cannot read them; it says which node needs an image and how to give it one.
+ */
+export function uploadReferences(model: GraphModel, registry: NodeRegistry): string[] {
+  const out: string[] = [];
+  for (const node of model.nodes)
+    for (const [name, p] of Object.entries(registry.get(node.type)?.params ?? {})) {
+      const value = node.params[name];
+      if (p.kind !== 'image' || typeof value !== 'string' || !value.startsWith('upload:')) continue;
+      const slot = node.params.slot;
+      const option = slot === 'content' || slot === 'style' ? `--${slot} IMAGE or ` : '';
+      out.push(
+        `node "${node.id}": its image "${value.slice(value.indexOf('/') + 1)}" was dropped into the editor in a browser, which keeps the bytes; ` +
+          `it is not in the file (${value}). Give the image with ${option}--set ${node.id}.${name}=PATH, or save the graph from the editor with its images embedded`,
+      );
+    }
+  return out;
+}
