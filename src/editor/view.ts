@@ -164,3 +164,67 @@ export function layOut(model: GraphModel, registry: NodeRegistry): GraphModel {
   const views = new Map(viewGraph(model, registry).nodes.map((v) => [v.id, v]));
   return arrange(model, undefined, (id) => (views.get(id) ? estimateHeight(views.get(id)!) : 140));
 }
+
+/**
+ * How presets are folded to fit the first view at 1600x1000 (at READABLE_ZOOM, 0.75, the canvas between the palette
+ * and the right panel is 1060 x 931 px, about 1350 x 1180 graph units inside its margins): five columns 280 apart,
+ * the graph's ends within the top 800 units (clear of the minimap in the bottom-right corner) and its inputs within
+ * 1100 units of one column.
+ */
+export const FIRST_VIEW = { columns: 5, endsWithin: 800, inputsWithin: 1100 };
+
+/**
+ * Arrange folded into `columns` columns, for graphs that must fit the first view (scripts/arrange-presets.ts):
+ * columns by depth as `arrange`, but nodes deeper than the last column stack in it, below that column's own and in
+ * order of depth, so a long tail (sum, optimiser, output) turns down instead of running off to the right. The graph's
+ * ends (its output nodes, else the nodes that feed nothing) that would land below `budget` go to the top of their
+ * column, so they are in view with the inputs. Inputs taller together than `tallest` take two columns.
+ */
+export function layOutFolded(
+  model: GraphModel,
+  registry: NodeRegistry,
+  columns: number,
+  budget: number,
+  tallest = budget,
+): GraphModel {
+  const views = new Map(viewGraph(model, registry).nodes.map((v) => [v.id, v]));
+  const heightOf = (id: string) => (views.get(id) ? estimateHeight(views.get(id)!) : 140);
+  const spacing = { x: 280, y: 30 };
+  const depth = new Map<string, number>(arrange(model).nodes.map((n) => [n.id, n.position.x / 280]));
+  // Inputs too many for one column (a training graph's folders, weights and preview pictures) take two.
+  const sources = model.nodes.filter((n) => depth.get(n.id) === 0);
+  const sourceHeight = sources.reduce((h, n) => h + heightOf(n.id) + spacing.y, 0);
+  if (sourceHeight > tallest) {
+    for (const [id, d] of depth) if (d > 0) depth.set(id, d + 1);
+    let h = 0;
+    for (const n of sources) {
+      if (h > sourceHeight / 2) depth.set(n.id, 1);
+      h += heightOf(n.id) + spacing.y;
+    }
+  }
+  const feeding = new Set(model.edges.map((e) => e.from.node));
+  const outputs = model.nodes.filter((n) => n.type === 'output');
+  const ends = new Set((outputs.length ? outputs : model.nodes.filter((n) => !feeding.has(n.id))).map((n) => n.id));
+  const byColumn = new Map<number, GraphModel['nodes']>();
+  const ordered = [...model.nodes].sort((a, b) => depth.get(a.id)! - depth.get(b.id)!);
+  for (const n of ordered) {
+    const col = Math.min(depth.get(n.id)!, columns - 1);
+    byColumn.set(col, [...(byColumn.get(col) ?? []), n]);
+  }
+  const position = new Map<string, { x: number; y: number }>();
+  for (const [col, nodes] of byColumn) {
+    const stack = (list: GraphModel['nodes']) => {
+      let y = 0;
+      return list.map((n) => {
+        const at = { id: n.id, y, bottom: y + heightOf(n.id) };
+        y = at.bottom + spacing.y;
+        return at;
+      });
+    };
+    let placed = stack(nodes);
+    if (placed.some((p) => ends.has(p.id) && p.bottom > budget))
+      placed = stack([...nodes.filter((n) => ends.has(n.id)), ...nodes.filter((n) => !ends.has(n.id))]);
+    for (const p of placed) position.set(p.id, { x: col * spacing.x, y: p.y });
+  }
+  return { ...model, nodes: model.nodes.map((n) => ({ ...n, position: position.get(n.id)! })) };
+}

@@ -6,6 +6,7 @@ import { MinimapPlugin, type MinimapExtra } from 'rete-minimap-plugin';
 import { Presets, VuePlugin, type VueArea2D } from 'rete-vue-plugin';
 import { createApp } from 'vue';
 import { modelEndpoint, type ViewEdge, type ViewGraph, type ViewNode } from '../view';
+import { pathEnds, placeView, type Box } from '../first-view';
 import type { useGraphStore } from '../stores/graph';
 import ConnectionView from './ConnectionView.vue';
 import { CanvasConnection, CanvasNode } from './elements';
@@ -16,6 +17,9 @@ import type { MenuAction, MenuRequest } from './menu';
 
 /** The smallest zoom the first view (and opening a graph) fits at: text stays readable; the rest is a pan away. */
 export const READABLE_ZOOM = 0.75;
+
+/** The minimap's height and its width over height (it floats over the canvas's bottom-right corner, so it is kept small). */
+const MINIMAP = { size: 120, ratio: 1.4 };
 
 /** A sync that adds at least this many nodes draws them hidden and shows them at once. */
 const BULK_NODES = 40;
@@ -61,7 +65,7 @@ export class Canvas {
     this.area = new AreaPlugin<Schemes, AreaExtra>(container);
     const connection = new ConnectionPlugin<Schemes, AreaExtra>();
     const render = new VuePlugin<Schemes, AreaExtra>({ setup: (context) => createApp(context).use(pinia) });
-    const minimap = new MinimapPlugin<Schemes>({ ratio: 1.4 });
+    const minimap = new MinimapPlugin<Schemes>({ ratio: MINIMAP.ratio });
     // The minimap redraws itself (measuring the container, scaling every node box) on every node drawn, moved or
     // panned: opening a big graph would redraw it hundreds of times. It redraws at most once a frame.
     const drawMinimap = minimap as unknown as { render(): void };
@@ -87,7 +91,7 @@ export class Canvas {
         socketPositionWatcher: new BatchedSocketPosition<Schemes, AreaExtra>(),
       }),
     );
-    render.addPreset(Presets.minimap.setup({ size: 160 }));
+    render.addPreset(Presets.minimap.setup({ size: MINIMAP.size }));
     connection.addPreset(ConnectionPresets.classic.setup());
     // While a wire is dragged, sockets of another type say they cannot take it (the drop is refused with the reason).
     connection.addPipe((c) => {
@@ -259,31 +263,32 @@ export class Canvas {
   }
 
   /**
-   * Fits the graph in the view; with `floor`, never below that zoom: a graph too large to fit readably shows its
-   * start (the left, where its inputs are) at the floor, centred vertically when its height fits, and the rest pans.
+   * Fits the graph in the view (src/editor/first-view.ts); with `floor`, never below that zoom: a graph too large to
+   * fit readably shows its inputs and outputs at the floor, and the rest pans. Nothing it must show lies under the
+   * minimap.
    */
   async fit(floor = 0) {
     const nodes = this.editor.getNodes();
     if (!nodes.length) return;
-    await AreaExtensions.zoomAt(this.area, nodes);
-    const { k } = this.area.area.transform;
-    if (k >= floor) return;
-    const boxes = nodes.flatMap((n) => {
+    const boxes: Record<string, Box> = {};
+    for (const n of nodes) {
       const v = this.area.nodeViews.get(n.id);
       const el = v?.element.firstElementChild as HTMLElement | null | undefined;
-      return v
-        ? [{ x: v.position.x, y: v.position.y, width: el?.offsetWidth ?? 220, height: el?.offsetHeight ?? 140 }]
-        : [];
-    });
-    const left = Math.min(...boxes.map((b) => b.x));
-    const top = Math.min(...boxes.map((b) => b.y));
-    const bottom = Math.max(...boxes.map((b) => b.y + b.height));
-    const { height } = this.area.container.getBoundingClientRect();
-    const pad = 24;
-    await this.area.area.zoom(floor, 0, 0);
-    const fits = (bottom - top) * floor + 2 * pad <= height;
-    const y = fits ? (height - (bottom - top) * floor) / 2 - top * floor : pad - top * floor;
-    await this.area.area.translate(pad - left * floor, y);
+      if (v)
+        boxes[n.id] = {
+          x: v.position.x,
+          y: v.position.y,
+          width: el?.offsetWidth ?? 220,
+          height: el?.offsetHeight ?? 140,
+        };
+    }
+    const rect = this.area.container.getBoundingClientRect();
+    // The minimap is drawn a frame later: where it will be (rete's minimap sits 24 px from the bottom right).
+    const minimap = { width: MINIMAP.size * MINIMAP.ratio, height: MINIMAP.size };
+    const obstacles = [{ x: rect.width - 24 - minimap.width, y: rect.height - 24 - minimap.height, ...minimap }];
+    const at = placeView(boxes, pathEnds(this.graph.view), rect, obstacles, floor);
+    await this.area.area.zoom(at.k, 0, 0);
+    await this.area.area.translate(at.x, at.y);
   }
 
   /** A point on the canvas (in graph coordinates) for a client position. */
