@@ -16,10 +16,13 @@ export async function importPack(spec: string, cwd: string): Promise<{ module: u
   const where = await packSource(spec, cwd);
   if ('source' in where)
     return {
-      module: await import(`data:text/javascript;base64,${Buffer.from(where.source).toString('base64')}`),
+      // The editor's dev server loads this file with its config: Vite must not try to resolve a pack's URL.
+      module: await import(
+        /* @vite-ignore */ `data:text/javascript;base64,${Buffer.from(where.source).toString('base64')}`
+      ),
       origin: spec,
     };
-  return { module: await import(pathToFileURL(where.path).href), origin: spec };
+  return { module: await import(/* @vite-ignore */ pathToFileURL(where.path).href), origin: spec };
 }
 
 /** Where a pack's code is: its entry file (and the folder or file named), or the text a URL answered. */
