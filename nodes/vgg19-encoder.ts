@@ -103,6 +103,8 @@ export default defineNodeType({
       }
       return {
         flops: forwardFlops(deepestTap(list), image, p.variant),
+        // Every VGG19 conv is 3x3 at stride 1 (the normalised variant's 1x1 input conv is not counted in flops).
+        winogradFlops: forwardFlops(deepestTap(list), image, p.variant),
         activationBytes: activations,
         weightBytes: weights,
       };

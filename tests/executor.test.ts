@@ -190,3 +190,60 @@ describe('reusing results between runs', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 });
+
+describe('temporal loss (a video frame, Ruder et al. 2016)', () => {
+  const m = graph(
+    [
+      ['img', 'image', { source: 'images/astronaut.jpg' }],
+      ['v', 'variable', { init: 'content' }],
+      ['tv', 'tv-loss', { weight: 1e-9 }],
+      ['sum', 'sum'],
+      ['o', 'optimiser', { method: 'adam', steps: 30, learningRate: 0.02, previewEvery: 0 }],
+      ['out', 'output'],
+    ],
+    [
+      ['img.image', 'v.content'],
+      ['v.image', 'tv.image'],
+      ['tv.loss', 'sum.terms'],
+      ['v.image', 'o.variable'],
+      ['sum.total', 'o.loss'],
+      ['o.image', 'out.image'],
+    ],
+  );
+  const N = 16;
+  // The start: flat colour (no total variation); the warped previous result: flat grey; trusted on the left half only.
+  const start = { width: N, height: N, data: new Uint8ClampedArray(N * N * 4) };
+  for (let i = 0; i < N * N; i++) start.data.set([200, 40, 160, 255], i * 4);
+  const target = { width: N, height: N, data: new Uint8ClampedArray(N * N * 4).fill(128) };
+  const mask = { width: N, height: N, data: Float32Array.from({ length: N * N }, (_, i) => (i % N < N / 2 ? 1 : 0)) };
+  const weight = 50;
+
+  it('adds weight * mean(c (x - warped)^2) to the total as the term "temporal", and pulls the trusted pixels only', async () => {
+    const before = tf.memory().numTensors;
+    const r = await run(m, N, { initImage: start, temporal: { target, mask, weight } });
+    expect(r.status).toBe('done');
+    const out = r.outputs.out!;
+    expect([out.width, out.height]).toEqual([N, N]);
+    // Step 0 is the start: the term by a direct sum over the bytes.
+    let direct = 0;
+    for (let i = 0; i < N * N; i++)
+      for (let c = 0; c < 3; c++) direct += mask.data[i]! * ((start.data[i * 4 + c]! - 128) / 255) ** 2;
+    direct = (weight * direct) / (N * N * 3);
+    expect(r.steps[0]!.terms.temporal).toBeCloseTo(direct, 4);
+    expect(r.steps[0]!.loss).toBeCloseTo(r.steps[0]!.terms.temporal! + r.steps[0]!.terms.tv!, 4);
+    // After the run: the left half moved towards grey much further than the right.
+    const distance = (left: boolean, image: { data: ArrayLike<number> }) => {
+      let s = 0;
+      for (let i = 0; i < N * N; i++)
+        if (i % N < N / 2 === left) for (let c = 0; c < 3; c++) s += Math.abs(image.data[i * 4 + c]! - 128);
+      return s;
+    };
+    expect(distance(true, out) / distance(true, start)).toBeLessThan(0.5);
+    expect(distance(false, out) / distance(false, start)).toBeGreaterThan(0.8);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+  it('leaves the run as it was without a weight', async () => {
+    const r = await run(m, N, { initImage: start, temporal: { target, mask, weight: 0 } });
+    expect(r.steps[0]!.terms.temporal).toBeUndefined();
+  });
+});

@@ -227,7 +227,13 @@ export interface SharedPass<P extends ParamDefs = ParamDefs> {
     taps: string[],
     image: Shape,
     params: ParamsOf<P>,
-  ): { flops: number; activationBytes: number; weightBytes: number };
+  ): {
+    flops: number;
+    activationBytes: number;
+    weightBytes: number;
+    /** Of `flops`, those of stride-1 3x3 convolutions, which Winograd can run (src/ops/winograd.ts). */
+    winogradFlops?: number;
+  };
   /** Runs once for all merged nodes; returns one tensor per tap. Synchronous so it can run under a gradient. */
   run(image: Tensor, taps: string[], params: ParamsOf<P>, services: ComputeServices): Record<string, Tensor>;
   /**

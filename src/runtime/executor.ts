@@ -4,6 +4,7 @@ import type { NodeRegistry } from '../plugin/registry';
 import { encoderRole } from '../plugin/roles';
 import { isModel, type ComputeServices, type LoadedCheckpoint, type ModelHandle, type Value } from '../plugin/types';
 import { imageToTensor, resizeTo, tensorToRGBA, type RGBAImage } from '../ops/image';
+import { temporalLoss, type PixelMask } from '../ops/flow';
 import { lbfgs, type Evaluation } from './lbfgs';
 import { lbfgsDevice, lbfgsOnDevice, type DeviceEvaluation } from './lbfgs-device';
 import { chooseTiling, evaluateTiles, stitchedPass, type OnTile, type TilingChoice } from './tiling';
@@ -55,6 +56,13 @@ export interface RunOptions {
   tiling?: { extent?: number; limit?: number } | false;
   /** Starts the optimised image from this picture (resized to the variable's shape): coarse-to-fine runs pass the last scale's result. */
   initImage?: RGBAImage;
+  /**
+   * A video frame's temporal loss (Ruder et al. 2016): `weight` * (1 / D) sum c (x - warped)^2 is added to the
+   * optimisation's total, where x is the optimised image, `target` the previous frame's result warped onto this frame
+   * by the optical flow and c the `mask` of the pixels the warp is trusted on (src/ops/flow.ts). Both are resized to
+   * the image variable. Reported as the term `temporal`. Not on tiles (a tiled run leaves it out and says so).
+   */
+  temporal?: { target: RGBAImage; mask: PixelMask; weight: number };
   /**
    * Sees the gradients of every loss evaluation of the optimisation loop (`evaluation` counts from 0, the starting
    * point), one per variable; they are freed after the call, so keep a `tf.clone`. The parity tests compare backends
@@ -325,7 +333,23 @@ async function executeWith(
         release(v.key);
         env.set(v.key, x);
       }
-      await optimise(plan, tiled, env, services, options, result, runStep, onTile);
+      const temporal = temporalTarget(tf, options.temporal, plan, env, tiled);
+      if (temporal === 'tiled') emit({ type: 'status', message: 'warning: the temporal loss is left out on tiles' });
+      try {
+        await optimise(
+          plan,
+          tiled,
+          env,
+          services,
+          options,
+          result,
+          runStep,
+          onTile,
+          temporal === 'tiled' ? null : temporal,
+        );
+      } finally {
+        if (temporal && temporal !== 'tiled') tf.dispose([temporal.target, temporal.mask]);
+      }
       // A tiled run's loop values are too large to hold at once, so they get no previews.
       if (probe && !tiled && result.status !== 'failed') await probeLoop();
       if (opt.resultKey) env.set(opt.resultKey, env.get(opt.variables[0]!.key)!);
@@ -359,6 +383,27 @@ function wrap(e: unknown, step: PlanStep): Error {
 const badInputError = (e: unknown): boolean =>
   e instanceof CheckpointError || (e as { badInput?: unknown } | null)?.badInput === true;
 
+type Temporal = { target: Tensor; mask: Tensor; weight: number };
+
+/** RunOptions.temporal as tensors of the image variable's size; 'tiled': asked for on a tiled run, left out. */
+function temporalTarget(
+  tf: typeof tfjs,
+  t: RunOptions['temporal'],
+  plan: Plan,
+  env: Map<string, Value>,
+  tiled: Tiled,
+): Temporal | 'tiled' | null {
+  const v = plan.optimiser!.variables[0]!;
+  if (!t || v.socket !== 'Image' || !(t.weight > 0)) return null;
+  if (tiled) return 'tiled';
+  const [, h, w] = (env.get(v.key) as Tensor).shape as [number, number, number, number];
+  return tf.tidy(() => ({
+    target: resizeTo(tf, imageToTensor(tf, t.target, Math.max(t.target.width, t.target.height)), h, w),
+    mask: resizeTo(tf, tf.tensor4d(t.mask.data, [1, t.mask.height, t.mask.width, 1]), h, w),
+    weight: t.weight,
+  }));
+}
+
 /** Runs the optimisation loop, on tiles when `tiled` says how. */
 async function optimise(
   plan: Plan,
@@ -369,6 +414,7 @@ async function optimise(
   result: RunResult,
   runStep: RunStep,
   onTile: OnTile,
+  temporal: Temporal | null = null,
 ): Promise<void> {
   const { tf } = services;
   const opt = plan.optimiser!;
@@ -376,7 +422,7 @@ async function optimise(
   const { steps, previewEvery } = p;
   const emit = options.onEvent ?? (() => {});
   const loopSteps = plan.steps.filter((s) => s.phase === 'loop');
-  const names = plan.terms.map((t) => t.nodeId);
+  const names = [...plan.terms.map((t) => t.nodeId), ...(temporal ? ['temporal'] : [])];
   const image = opt.variables[0]!.socket === 'Image' ? (env.get(opt.variables[0]!.key) as tfjs.Variable) : null;
   const variables: tfjs.Variable[] = opt.variables.flatMap((v) =>
     v.socket === 'Image' ? [env.get(v.key) as tfjs.Variable] : (env.get(v.key) as ModelHandle).variables,
@@ -388,8 +434,13 @@ async function optimise(
   /** On tiles, `values` holds the tiled losses already and only the rest of the loop runs here. */
   const objective = (values = new Map(env)): tfjs.Scalar => {
     for (const s of tiled ? tiled.loop.rest : loopSteps) runStep(s, values, iteration);
-    const total = values.get(opt.lossKey) as tfjs.Scalar;
+    let total = values.get(opt.lossKey) as tfjs.Scalar;
     const parts = plan.terms.map((t) => tf.mul(values.get(t.key) as Tensor, t.multiplier ?? 1));
+    if (temporal) {
+      const term = tf.mul(temporalLoss(tf, image!, temporal.target, temporal.mask), temporal.weight);
+      parts.push(term);
+      total = tf.add(total, term);
+    }
     termsOut = tf.keep(tf.stack([total, ...parts]));
     return total;
   };
