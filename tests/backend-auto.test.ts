@@ -292,3 +292,22 @@ describe('threads from what the machine gives now', () => {
     expect(failed.note).toBe('threaded wasm failed: 2 threads: did not start within 12 s');
   });
 });
+
+describe('Node wasm without --threads', () => {
+  it('times the counts at start and leaves wasm running on the one it reports', async () => {
+    const { startNodeBackend } = await import('../src/cli/node/node-tf');
+    const { availableParallelism } = await import('node:os');
+    const { getThreadsCount } = await import('@tensorflow/tfjs-backend-wasm');
+    const choice = await startNodeBackend('wasm');
+    expect(choice.backend).toBe('wasm');
+    const most = Math.min(8, availableParallelism());
+    expect(choice.threads).toBeGreaterThanOrEqual(1);
+    expect(choice.threads).toBeLessThanOrEqual(most);
+    // The pool that runs is the one reported (the pick was started again when it was not the last timed).
+    expect(getThreadsCount()).toBe(choice.threads);
+    // Fewer than every core only with a reason the status line shows (here the machine may well be busy).
+    if (choice.threads! < most)
+      expect(choice.threadsNote).toMatch(/^(busy machine: timed 1 thread|threaded wasm failed)/);
+    else expect(choice.threadsNote).toBeUndefined();
+  }, 60_000);
+});

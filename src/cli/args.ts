@@ -13,7 +13,7 @@ export function int(name: string, s: string | undefined, min: number, max: numbe
   return n;
 }
 
-/** `--threads`: wasm's thread count, 1 to 8 (tfjs-wasm's pthread pool); undefined: every core. */
+/** `--threads`: wasm's thread count, 1 to 8 (tfjs-wasm's pthread pool); undefined: timed at start (calibrateThreads). */
 export function parseThreads(s: string | undefined): number | undefined {
   return int('threads', s, 1, MAX_WASM_THREADS);
 }

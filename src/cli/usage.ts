@@ -4,7 +4,7 @@ import type { parseArgs } from 'node:util';
 export const USAGE = `usage:
   stylegraph run FILE [--content IMG|FOLDER] [--style IMG ...] [--set NODE_ID.PARAM=VALUE ...] [--size PX]
                       [--steps N] [--backend webgpu|wasm|cpu] [--seed N] [--out OUT.png] [--report REPORT.json]
-                      [--threads N]   wasm's threads (1-8; default: every core)
+                      [--threads N]   wasm's threads (1-8; default: timed at start, every core unless the machine is busy)
                       [--weights NAME=PATH_OR_URL ...] [--plugin PATH_OR_URL ...] [--config FILE]
                           networks without --weights use their cached checkpoint (weights fetch), else random
                       [--scales 0.25,0.5,1]   coarse to fine: optimise small, upsample, go on

@@ -2,7 +2,16 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import { chooseBackend, wasmThreads, type BackendChoice, type BackendName } from '../../runtime/backend';
+import { loadavg } from 'node:os';
+import {
+  calibrateThreads,
+  chooseBackend,
+  threadCandidates,
+  timeConvolution,
+  wasmThreads,
+  type BackendChoice,
+  type BackendName,
+} from '../../runtime/backend';
 import { registerThreadedWasm, runningWasmThreads } from '../../runtime/wasm-threads';
 import { nodeCores, nodeThreadedWasmFiles } from './node-threads';
 import { registerNodeWebgpu } from './node-webgpu';
@@ -13,7 +22,10 @@ export { tf };
 export const NODE_BACKENDS: readonly BackendName[] = ['webgpu', 'wasm', 'cpu'];
 
 export interface NodeBackendOptions {
-  /** wasm's threads (`--threads`); absent: every core, at most 8. */
+  /**
+   * wasm's threads (`--threads`); absent: timed when wasm starts (1, the cores the load average leaves free, every
+   * core up to 8), more only where a small convolution runs faster on them now, so a busy machine gets fewer.
+   */
   threads?: number;
 }
 
@@ -45,11 +57,14 @@ export async function startNodeBackend(forced?: BackendName, o: NodeBackendOptio
       skipped.push({ backend: 'webgpu', reason: gpu.reason });
     }
   }
-  const wanted = wasmThreads(o.threads, nodeCores());
+  const cores = nodeCores();
+  const wanted = wasmThreads(o.threads, cores);
+  // No --threads: wasm starts on one thread (the cheap start), and takes more below where they time faster.
+  const timeThreads = o.threads === undefined && wanted > 1;
   let threadsNote: string | undefined;
   if (candidates.includes('wasm')) {
     try {
-      prepareWasm(wanted);
+      prepareWasm(timeThreads ? 1 : wanted);
     } catch (e) {
       threadsNote = `threaded wasm unavailable: ${(e as Error).message}`;
       prepareWasm(1);
@@ -69,6 +84,16 @@ export async function startNodeBackend(forced?: BackendName, o: NodeBackendOptio
     );
   }
   if (choice instanceof Error) throw choice;
+  if (choice.backend === 'wasm' && timeThreads) {
+    const timed = await calibrateThreads(threadCandidates(cores, loadavg()[0]), {
+      use: async (n) => {
+        prepareWasm(n);
+        await chooseBackend(tf, ['wasm']);
+      },
+      time: () => timeConvolution(tf),
+    });
+    if (timed.note) threadsNote = timed.note;
+  }
   const threads = choice.backend === 'wasm' ? runningWasmThreads(tf) : choice.backend === 'cpu' ? 1 : undefined;
   return {
     ...choice,

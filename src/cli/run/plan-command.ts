@@ -53,7 +53,7 @@ export async function planCommand(io: Io, p: PlanCommand): Promise<number> {
     io.out(`on ${backend ?? 'wasm'}:        ${'warning' in tiles ? tiles.warning : tiles.message}`);
   if ((backend ?? 'wasm') === 'wasm')
     io.out(
-      `wasm threads:  ${wasmThreads(threads, nodeCores())}${threads === undefined ? ' (every core; --threads N)' : ''}`,
+      `wasm threads:  ${wasmThreads(threads, nodeCores())}${threads === undefined ? ' at most (fewer where they time no faster at start, a busy machine; --threads N forces)' : ''}`,
     );
   return 0;
 }
