@@ -293,6 +293,16 @@ describe('threads from what the machine gives now', () => {
   });
 });
 
+describe("Node's WebGPU", () => {
+  it('judges its adapter as the page does', async () => {
+    const { isSoftware } = await import('../src/cli/node/node-webgpu');
+    expect(isSoftware('SwiftShader Device (Subzero)', {})).toBe(true);
+    expect(isSoftware('llvmpipe (LLVM 15.0.7, 256 bits)', {})).toBe(true);
+    expect(isSoftware('a WebGPU adapter', { info: { isFallbackAdapter: true } })).toBe(true);
+    expect(isSoftware('NVIDIA GeForce RTX 3060', { info: { vendor: 'nvidia' } })).toBe(false);
+  });
+});
+
 describe('Node wasm without --threads', () => {
   it('times the counts at start and leaves wasm running on the one it reports', async () => {
     const { startNodeBackend } = await import('../src/cli/node/node-tf');

@@ -4,6 +4,8 @@
  * GPU driver is missing, the reason is returned and the CLI goes on with wasm.
  */
 
+import { judgeAdapter } from '../../runtime/backend';
+
 interface GpuAdapterLike {
   info?: { description?: string; vendor?: string; isFallbackAdapter?: boolean };
 }
@@ -34,9 +36,20 @@ async function vulkanDrivers(): Promise<boolean> {
   return false;
 }
 
-/** A software adapter (SwiftShader, llvmpipe): correct but tens of times slower than wasm. */
+/**
+ * A software adapter (SwiftShader, llvmpipe, lavapipe, a fallback adapter): correct but tens of times slower than
+ * wasm. Judged as the page's auto does (judgeAdapter), from the adapter's name and info.
+ */
 export const isSoftware = (name: string, a: GpuAdapterLike) =>
-  Boolean(a.info?.isFallbackAdapter) || /swiftshader|llvmpipe|software/i.test(name);
+  judgeAdapter('webgpu', {
+    webgpu: {
+      fallback: Boolean(a.info?.isFallbackAdapter),
+      vendor: a.info?.vendor ?? '',
+      architecture: '',
+      device: '',
+      description: `${name} ${a.info?.description ?? ''}`,
+    },
+  })?.kind === 'software';
 
 /**
  * Makes tfjs's webgpu backend available in this process, once. `allowSoftware`: accept a software adapter (an
