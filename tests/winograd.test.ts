@@ -23,7 +23,8 @@ import {
   winogradTimings,
   type WinogradTile,
 } from '../src/ops/winograd';
-import { tf, useWasm } from './helpers';
+import { formatPlan } from '../src/compiler/format';
+import { loadPreset, planOf, tf, useWasm } from './helpers';
 
 /**
  * Winograd's F(2x2,3x3) and F(4x4,3x3) (src/ops/winograd.ts) against tf.conv2d, forward and input gradient, at sizes
@@ -308,6 +309,27 @@ describe('Winograd in VGG19', () => {
     expect(winogradTimings()).toEqual([t]);
     winogradSettings.mode = 'off';
     expect(useWinograd(tf, shape)).toBe(false);
+  });
+});
+
+describe("the plan's estimate", () => {
+  it("counts the loop's VGG convs, forward and input gradient, at F(4x4,3x3)'s multiplications", async () => {
+    const { plan } = await planOf(loadPreset('gatys.json'), 64);
+    const passes = plan.steps.filter((s) => s.phase === 'loop' && s.kind === 'pass');
+    expect(passes.length).toBeGreaterThan(0);
+    // VGG19's every conv is 3x3 at stride 1: all of a pass's FLOPs can go to Winograd.
+    for (const s of passes) expect(s.winogradFlops).toBe(s.flops);
+    const conv = passes.reduce((a, s) => a + s.flops, 0);
+    const e = plan.estimate;
+    // Forward and input gradient: 2 conv FLOPs per forward one, each 4x fewer multiplications (36 per 16 outputs, not 144).
+    expect(e.winograd!.flopsPerIteration).toBeCloseTo(e.flopsPerIteration - 2 * conv * (1 - 36 / 144), -3);
+    expect(e.winograd!.flopsPerIteration).toBeLessThan(0.6 * e.flopsPerIteration);
+    expect(formatPlan(plan)).toMatch(/with Winograd: +[\d.]+ [GM]FLOP per iteration/);
+  });
+
+  it('has no Winograd figure where the loop has no 3x3 conv to run by it', async () => {
+    const { plan } = await planOf(loadPreset('adain.json'), 64);
+    expect(plan.estimate.winograd).toBeUndefined();
   });
 });
 

@@ -342,6 +342,7 @@ export function compile(model: GraphModel, registry: NodeRegistry, options: Comp
     if (s.kind === 'pass') {
       const c = n.def.shared!.cost(s.taps!, infos.get(s.inputs[encoderRole(n.def).image] as string)!.shape, n.params);
       s.flops = c.flops;
+      if (c.winogradFlops) s.winogradFlops = c.winogradFlops;
       s.transientBytes = c.activationBytes;
     } else if (s.kind === 'node' && n.def.flops) {
       s.flops = n.def.flops(

@@ -59,6 +59,10 @@ export function formatPlan(plan: Plan): string {
     lines.push(
       `per iteration:   ${formatFlops(e.flopsPerIteration)}FLOP (forward + backward), ${formatFlops(e.flopsPerIteration * iterations)}FLOP for ${iterations}`,
     );
+  if (opt && e.winograd)
+    lines.push(
+      `  with Winograd:  ${formatFlops(e.winograd.flopsPerIteration)}FLOP per iteration (--winograd on: its 3x3 convs by F(4x4,3x3))`,
+    );
   if (opt && e.flopsAfter) lines.push(`after the loop:  ${formatFlops(e.flopsAfter)}FLOP`);
   lines.push(`peak memory:     about ${formatBytes(e.peakBytes)} (weights ${formatBytes(e.weightBytes)})`);
   if (plan.terms.length)

@@ -32,6 +32,8 @@ export interface PlanStep {
   taps?: string[];
   /** Forward FLOPs of one evaluation. */
   flops: number;
+  /** Of `flops`, those of stride-1 3x3 convolutions, which Winograd can run. */
+  winogradFlops?: number;
   /** Memory a step needs while it runs beyond its outputs (an encoder's inner activations). */
   transientBytes: number;
   /** Keys whose last use is this step: the executor frees them after it (once and after phases). */
@@ -77,6 +79,12 @@ export interface PlanEstimate {
   flopsAfter: number;
   weightBytes: number;
   peakBytes: number;
+  /**
+   * Where the loop has 3x3 convolutions Winograd can run (`--winograd on`, or auto where it measures faster):
+   * flopsPerIteration with each of them, forward and input gradient, at F(4x4,3x3)'s multiplications (4x fewer in
+   * the products; the transforms, a few percent of the products at VGG's widths, not counted).
+   */
+  winograd?: { tile: 4; flopsPerIteration: number };
 }
 
 export interface Plan {
