@@ -43,9 +43,22 @@ export const zRunRequest = z
     batch: z.array(z.string().min(1)).optional(),
     /**
      * A stream of content frames (a video), pulled from the host one at a time: one run per frame on the content
-     * slot. `warmStart`: an optimisation graph starts each frame from the previous frame's result.
+     * slot. `warmStart`: an optimisation graph starts each frame from the previous frame's result. `flow`:
+     * flow-guided video (Ruder et al. 2016; src/ops/flow.ts): the previous result is warped onto each frame by the
+     * optical flow between the content frames, with occlusions masked; an optimisation graph starts from it and adds
+     * the temporal loss (`weight` times the masked mean squared difference, in [0, 1] pixels), a feed-forward graph's
+     * result keeps `blend` of it where the mask trusts it.
      */
-    frames: z.object({ warmStart: z.boolean().optional() }).strict().optional(),
+    frames: z
+      .object({
+        warmStart: z.boolean().optional(),
+        flow: z
+          .object({ blend: z.number().min(0).max(0.95).optional(), weight: z.number().min(0).optional() })
+          .strict()
+          .optional(),
+      })
+      .strict()
+      .optional(),
     /** Tiles of at most `extent` px, or tiling above `limit` bytes; false: never tile. */
     tiling: z
       .union([

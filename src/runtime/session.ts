@@ -16,6 +16,7 @@ import { prepareRun, type PreparedRun, type RunRequest, type RunUnit } from './r
 import { hasErrors, type Diagnostic } from '../graph/diagnostics';
 import type { GraphModel } from '../graph/model';
 import { contactSheet } from '../ops/contact-sheet';
+import { blendPictures, carryPictures, type PixelMask } from '../ops/flow';
 import type { RGBAImage } from '../ops/image';
 import { summarise, type Preview } from '../ops/preview';
 import type { TfjsModel } from '../models/tfjs-models';
@@ -200,6 +201,8 @@ export async function runPrepared(run: PreparedRun, host: RunHost): Promise<Sess
     const units = new UnitRunner(run, host, state, checkpoints, out, emit);
     const tiles: { image: RGBAImage; label: string }[] = [];
     let previous: RGBAImage | undefined;
+    /** The previous frame's content, for the optical flow of a flow-guided stream. */
+    let previousFrame: DecodedImage | undefined;
     let status: 'done' | 'failed' = 'done';
     let count = 0;
     for await (const unit of run.units(host.frames)) {
@@ -207,12 +210,14 @@ export async function runPrepared(run: PreparedRun, host: RunHost): Promise<Sess
       count++;
       const event = startEvent(unit);
       if (event) emit(event);
-      const end = await units.run(unit, unit.warmStart ? previous : undefined);
+      const guide = await flowGuide(host.tf, request.frames?.flow, previousFrame, unit.image, previous);
+      const end = await units.run(unit, guide ? guide.warped : unit.warmStart ? previous : undefined, guide);
       if (!end.next) return finish(end.patch);
       if (end.failed) status = 'failed';
       const image = Object.values(out.outputs)[0];
       if (run.sheet && image) tiles.push({ image, label: unit.label ?? '' });
       previous = image;
+      previousFrame = unit.image;
     }
     if (request.frames && !count) return invalid([failure('the video has no frames (or none in the range asked for)')]);
     if (run.sheet) {
@@ -256,12 +261,12 @@ class UnitRunner {
     private readonly emit: (e: SessionEvent) => void,
   ) {}
 
-  async run(unit: RunUnit, start?: RGBAImage): Promise<UnitEnd> {
+  async run(unit: RunUnit, start?: RGBAImage, guide?: FlowGuide): Promise<UnitEnd> {
     const before = this.out.diagnostics.length;
     if (unit.image && unit.item) this.state.images.set(unit.item, unit.image);
     let result: RunResult | null;
     try {
-      result = await this.execute(unit, start);
+      result = await this.execute(unit, start, guide);
     } finally {
       // A batch item's photo and a frame are not needed again.
       if ((unit.kind === 'item' || unit.kind === 'frame') && unit.item) this.state.images.delete(unit.item);
@@ -328,7 +333,7 @@ class UnitRunner {
   }
 
   /** Loads the unit's sources, runs its passes, hands its output to the host and reports it; null: it could not start. */
-  private async execute(u: RunUnit, start?: RGBAImage): Promise<RunResult | null> {
+  private async execute(u: RunUnit, start?: RGBAImage, guide?: FlowGuide): Promise<RunResult | null> {
     const { host, state, out, prepared } = this;
     if (host.readModel) {
       const loaded = await loadGraphModels(u.model, prepared.registry, host.readModel, this.tfjsModels);
@@ -336,7 +341,7 @@ class UnitRunner {
     }
     const loaded = await loadGraphImages(u.model, prepared.registry, host.readImage, state.images);
     if (loaded.errors.length) return (out.diagnostics.push(...loaded.errors), null);
-    const passed = await this.passes(u, start);
+    const passed = await this.passes(u, start, guide);
     if (!passed) return null;
     const { result, log, size } = passed;
     const images = result.outputs;
@@ -361,7 +366,7 @@ class UnitRunner {
   }
 
   /** The unit's passes, coarse to fine: each starts from the previous one's result. */
-  private async passes(u: RunUnit, start?: RGBAImage) {
+  private async passes(u: RunUnit, start?: RGBAImage, guide?: FlowGuide) {
     const { host, state, out, prepared, checkpoints, tfjsModels, emit } = this;
     const { request, registry } = prepared;
     const log: NonNullable<RunReport['scales']> = [];
@@ -397,7 +402,11 @@ class UnitRunner {
         onEvent: emit,
         ...(host.signal ? { signal: host.signal } : {}),
         ...(init ? { initImage: init } : {}),
+        ...(guide && guide.weight > 0
+          ? { temporal: { target: guide.warped, mask: guide.mask, weight: guide.weight } }
+          : {}),
         ...(request.tiling !== undefined ? { tiling: request.tiling } : {}),
+        ...(request.winograd ? { winograd: request.winograd } : {}),
         ...(u.probe && request.probe?.length
           ? {
               probe: {
@@ -412,9 +421,49 @@ class UnitRunner {
         ? [result.steps[0]!.loss, result.steps.at(-1)!.loss]
         : null;
       log.push({ size, steps: Math.max(0, result.steps.length - 1), loss, status: result.status });
+      if (guide && !plan.optimiser && result.status === 'done') result.outputs = guidedBlend(result.outputs, guide);
       if (result.status !== 'done') break;
       init = Object.values(result.outputs)[0];
     }
     return result ? { result, log, size } : null;
   }
+}
+
+/** A frame of a flow-guided stream: the previous result warped onto it, where that is trusted, and how to use it. */
+interface FlowGuide {
+  warped: RGBAImage;
+  mask: PixelMask;
+  /** A feed-forward graph's result keeps this much of `warped` where the mask is 1. */
+  blend: number;
+  /** The temporal loss's weight for an optimisation graph. */
+  weight: number;
+}
+
+/** Defaults of a flow-guided stream: half of the carried frame; a temporal weight that holds Gatys at 256 px. */
+export const FLOW_BLEND = 0.5;
+export const FLOW_WEIGHT = 1000;
+
+/** The guide of a frame (from the second on) of a stream with `frames.flow`; none for the first or without it. */
+async function flowGuide(
+  tf: RunHost['tf'],
+  flow: NonNullable<RunRequest['frames']>['flow'],
+  previousFrame: DecodedImage | undefined,
+  frame: DecodedImage | undefined,
+  previous: RGBAImage | undefined,
+): Promise<FlowGuide | undefined> {
+  if (!flow || !previousFrame || !frame || !previous) return undefined;
+  const carried = await carryPictures(tf, previousFrame, frame, previous);
+  return { ...carried, blend: flow.blend ?? FLOW_BLEND, weight: flow.weight ?? FLOW_WEIGHT };
+}
+
+/** A feed-forward result blended with the carried previous one (src/ops/flow.ts blendPictures), outputs of its size. */
+function guidedBlend(outputs: Record<string, RGBAImage>, g: FlowGuide): Record<string, RGBAImage> {
+  return Object.fromEntries(
+    Object.entries(outputs).map(([k, image]) => [
+      k,
+      g.blend > 0 && image.width === g.warped.width && image.height === g.warped.height
+        ? blendPictures(image, g.warped, g.mask, g.blend)
+        : image,
+    ]),
+  );
 }
