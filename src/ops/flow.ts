@@ -215,7 +215,8 @@ export function flow(tf: TF, from: Tensor4D, to: Tensor4D, options: FlowOptions 
       let current: Tensor4D = u ? resizeFlow(tf, u, h, w) : (tf.zeros([1, h, w, 2]) as Tensor4D);
       for (let i = 0; i < o.iterations; i++) {
         current = step(tf, a[level]!, b[level]!, current, window, o.lambda);
-        if (o.median > 1) current = median(tf, current, o.median);
+        // After every round but the last of the finest level (where it costs the most and changes the least).
+        if (o.median > 1 && (level > 0 || i < o.iterations - 1)) current = median(tf, current, o.median);
       }
       u = current;
     }
@@ -232,14 +233,17 @@ export function median(tf: TF, x: Tensor4D, size: number): Tensor4D {
   return tf.tidy(() => {
     const [n, h, w, c] = x.shape;
     const r = Math.floor(size / 2);
-    const p = padEdge(tf, x, r, r);
-    const shifts: tfjs.Tensor[] = [];
-    for (let dy = 0; dy < 2 * r + 1; dy++)
-      for (let dx = 0; dx < 2 * r + 1; dx++) shifts.push(tf.slice(p, [0, dy, dx, 0], [n, h, w, c]));
-    const stack = tf.stack(shifts, 4); // [n, h, w, c, k]
-    const k = shifts.length;
-    const { values } = tf.topk(stack, (k + 1) / 2);
-    return tf.squeeze(tf.slice(values, [0, 0, 0, 0, (k - 1) / 2], [n, h, w, c, 1]), [4]) as Tensor4D;
+    const k = (2 * r + 1) ** 2;
+    // Channel by channel, the neighbourhood along the last axis (concat on the last axis of [n, h, w, 1] pieces is
+    // several times faster on wasm than stacking on a fifth axis).
+    const channels = tf.split(padEdge(tf, x, r, r), c, 3).map((p) => {
+      const shifts: tfjs.Tensor[] = [];
+      for (let dy = 0; dy < 2 * r + 1; dy++)
+        for (let dx = 0; dx < 2 * r + 1; dx++) shifts.push(tf.slice(p, [0, dy, dx, 0], [n, h, w, 1]));
+      const { values } = tf.topk(tf.concat(shifts, 3), (k + 1) / 2);
+      return tf.slice(values, [0, 0, 0, (k - 1) / 2], [n, h, w, 1]);
+    });
+    return (c === 1 ? channels[0]! : tf.concat(channels, 3)) as Tensor4D;
   });
 }
 
