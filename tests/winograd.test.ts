@@ -233,7 +233,7 @@ describe('Winograd on wasm', () => {
     const k = tf.tensor4d(gs, [3, 3, c.cin, c.cout]);
     const err = async (tile: WinogradTile) => {
       const f = winogradFilter(tf, k, tile);
-      const y = await winogradConv2d(tf, x, f, 'same').data();
+      const y = (await winogradConv2d(tf, x, f, 'same').data()) as Float32Array;
       disposeWinogradFilter(tf, f);
       return y.reduce((s, v, i) => Math.max(s, Math.abs(v - r2.exact[i]!)), 0);
     };
@@ -277,7 +277,7 @@ describe('Winograd in VGG19', () => {
           const f = vgg19Forward(tf, x as tf.Tensor4D, taps, w, 'avg');
           return tf.addN(taps.map((t) => tf.mean(tf.square(f[t]!)))) as tf.Scalar;
         })(image);
-        return { value: value.dataSync()[0]!, grad: grad.dataSync() };
+        return { value: value.dataSync()[0]!, grad: grad.dataSync() as Float32Array };
       };
       const off = run('off');
       const countOff = tf.memory().numTensors;
