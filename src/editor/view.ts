@@ -168,8 +168,7 @@ export function layOut(model: GraphModel, registry: NodeRegistry): GraphModel {
 /**
  * How presets are folded to fit the first view at 1600x1000 (at READABLE_ZOOM, 0.75, the canvas between the palette
  * and the right panel is 1060 x 931 px, about 1350 x 1180 graph units inside its margins): five columns 280 apart,
- * the graph's ends within the top 800 units (clear of the minimap in the bottom-right corner) and its inputs within
- * 1100 units of one column.
+ * the graph's ends within the top 800 units (well inside the 1180) and its inputs within 1100 units of one column.
  */
 export const FIRST_VIEW = { columns: 5, endsWithin: 800, inputsWithin: 1100 };
 

@@ -8,7 +8,7 @@ import { shots, useEditor } from './editor';
  * output, at a readable zoom and clear of the panels and the minimap (the rest is a pan away). Readable: a zoom of
  * at least 0.75 (READABLE_ZOOM in src/editor/canvas/canvas.ts), where a node's 13 px title is drawn about 10 px
  * tall. Inputs are the nodes nothing feeds; the output is the output node, or in a graph without one (training)
- * the nodes that feed nothing. A screenshot of each first view goes to test-results/first-view-NAME.png.
+ * the nodes that feed nothing. No socket of any node is under the minimap. A screenshot of each first view goes to test-results/first-view-NAME.png.
  */
 const editor = useEditor(['--no-first-run', '--disable-background-networking']);
 const presets = readdirSync(new URL('../../presets/', import.meta.url)).filter((f) => f.endsWith('.json'));
@@ -31,6 +31,8 @@ interface FirstView {
   inputs: string[];
   outputs: string[];
   title: number;
+  /** Sockets the minimap covers (of any node, not only the ends). */
+  socketsUnderMinimap: number;
 }
 
 /** What the page shows once the canvas is drawn: node boxes, what floats over or beside the canvas, and the ends. */
@@ -61,6 +63,11 @@ async function firstView(page: Page): Promise<FirstView> {
     const palette = document.querySelector('.app > .left');
     if (palette) covers.palette = rect(palette);
     const titles = [...document.querySelectorAll('.sg-node .title')].map((t) => t.getBoundingClientRect().height);
+    const m = covers.minimap!;
+    const socketsUnderMinimap = [...document.querySelectorAll('.sg-socket')].filter((e) => {
+      const r = e.getBoundingClientRect();
+      return r.x < m.x + m.width && m.x < r.right && r.y < m.y + m.height && m.y < r.bottom;
+    }).length;
     return {
       zoom: sg.canvas.area.area.transform.k,
       canvas: rect(document.querySelector('[data-test=canvas]')),
@@ -69,6 +76,7 @@ async function firstView(page: Page): Promise<FirstView> {
       inputs: view.nodes.filter((n) => !fed.has(n.id)).map((n) => n.id),
       outputs,
       title: Math.min(...titles),
+      socketsUnderMinimap,
     };
   });
 }

@@ -5,7 +5,7 @@ import { ConnectionPlugin, Presets as ConnectionPresets } from 'rete-connection-
 import { MinimapPlugin, type MinimapExtra } from 'rete-minimap-plugin';
 import { Presets, VuePlugin, type VueArea2D } from 'rete-vue-plugin';
 import { createApp } from 'vue';
-import { modelEndpoint, type ViewEdge, type ViewGraph, type ViewNode } from '../view';
+import { estimateHeight, modelEndpoint, type ViewEdge, type ViewGraph, type ViewNode } from '../view';
 import { pathEnds, placeView, type Box } from '../first-view';
 import type { useGraphStore } from '../stores/graph';
 import ConnectionView from './ConnectionView.vue';
@@ -18,7 +18,7 @@ import type { MenuAction, MenuRequest } from './menu';
 /** The smallest zoom the first view (and opening a graph) fits at: text stays readable; the rest is a pan away. */
 export const READABLE_ZOOM = 0.75;
 
-/** The minimap's height and its width over height (it floats over the canvas's bottom-right corner, so it is kept small). */
+/** The minimap's height and its width over height (it floats over the canvas's bottom-left corner, so it is kept small). */
 const MINIMAP = { size: 120, ratio: 1.4 };
 
 /** A sync that adds at least this many nodes draws them hidden and shows them at once. */
@@ -271,21 +271,25 @@ export class Canvas {
     const nodes = this.editor.getNodes();
     if (!nodes.length) return;
     const boxes: Record<string, Box> = {};
+    const views = new Map(this.graph.view.nodes.map((v) => [v.id, v]));
     for (const n of nodes) {
       const v = this.area.nodeViews.get(n.id);
       const el = v?.element.firstElementChild as HTMLElement | null | undefined;
+      const drawn = el?.offsetHeight ?? 140;
+      // An image node grows by its thumbnail once the picture has loaded: at least as tall as the estimate says.
+      const view = views.get(n.id);
       if (v)
         boxes[n.id] = {
           x: v.position.x,
           y: v.position.y,
           width: el?.offsetWidth ?? 220,
-          height: el?.offsetHeight ?? 140,
+          height: view?.type === 'image' ? Math.max(drawn, estimateHeight(view)) : drawn,
         };
     }
     const rect = this.area.container.getBoundingClientRect();
-    // The minimap is drawn a frame later: where it will be (rete's minimap sits 24 px from the bottom right).
+    // The minimap is drawn a frame later: where it will be (24 px from the bottom left: style.css).
     const minimap = { width: MINIMAP.size * MINIMAP.ratio, height: MINIMAP.size };
-    const obstacles = [{ x: rect.width - 24 - minimap.width, y: rect.height - 24 - minimap.height, ...minimap }];
+    const obstacles = [{ x: 24, y: rect.height - 24 - minimap.height, ...minimap }];
     const at = placeView(boxes, pathEnds(this.graph.view), rect, obstacles, floor);
     await this.area.area.zoom(at.k, 0, 0);
     await this.area.area.translate(at.x, at.y);
