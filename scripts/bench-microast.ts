@@ -20,7 +20,7 @@ import { builtinRegistry } from '../nodes';
 import { loadDocumentImages } from '../src/cli/node/node-session';
 import { startNodeBackend, tf } from '../src/cli/node/node-tf';
 import { parseDocument } from '../src/graph/document';
-import { withSlotSource } from '../src/graph/edit';
+import { withInput } from '../src/graph/edit';
 import { readCheckpoint } from '../src/models/weights/read';
 import type { LoadedCheckpoint } from '../src/plugin/types';
 import { execute, type RunMemo as Memo } from '../src/runtime/executor';
@@ -49,8 +49,9 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 const registry = builtinRegistry();
 const docPath = join(root, 'presets', 'microast.json');
 let model = parseDocument(readFileSync(docPath, 'utf8')).model!;
-model = withSlotSource(
-  withSlotSource(model, 'content', join(photos, 'chicago.jpg')),
+model = withInput(
+  withInput(model, registry, 'content', join(photos, 'chicago.jpg')),
+  registry,
   'style',
   join(photos, 'udnie.jpg'),
 );
@@ -88,7 +89,7 @@ async function node(size: number, reuseStyle: boolean): Promise<number> {
       const frame = `${contentPath}#frame${i}`;
       images.set(frame, images.get(contentPath)!);
       const { plan, diagnostics } = compileWithImages(
-        withSlotSource(model, 'content', frame),
+        withInput(model, registry, 'content', frame),
         registry,
         images,
         size,

@@ -10,7 +10,7 @@ import { applyOverrides } from '../src/cli/run/overrides';
 import { startNodeBackend, tf } from '../src/cli/node/node-tf';
 import { compile } from '../src/compiler/compile';
 import { serialiseDocument } from '../src/graph/document';
-import { slotNodes, withSlotSource } from '../src/graph/edit';
+import { inputNodes, withInput } from '../src/graph/edit';
 import type { GraphModel } from '../src/graph/model';
 import type { RGBAImage } from '../src/ops/image';
 import { RunMemo } from '../src/runtime/memo';
@@ -102,8 +102,8 @@ describe('camera node', () => {
   it('is a content slot, a feed-forward AdaIN graph compiles without an optimiser, and --content fills it', () => {
     const model = loadPreset('adain-camera.json');
     expect(cameraNodes(model).map((n) => n.id)).toEqual(['camera']);
-    expect(slotNodes(model, 'content').map((n) => n.id)).toEqual(['camera']);
-    expect(slotNodes(model, 'style').map((n) => n.id)).toEqual(['style']);
+    expect(inputNodes(model, registry, 'content').map((n) => n.id)).toEqual(['camera']);
+    expect(inputNodes(model, registry, 'style').map((n) => n.id)).toEqual(['style']);
     const { plan } = compile(model, registry, { size: 32 });
     expect(plan).toBeTruthy();
     expect(plan!.optimiser).toBeNull();
@@ -235,8 +235,8 @@ describe('camera graphs on the command line', () => {
     expect(ok.code, ok.err).toBe(0);
   });
 
-  it('withSlotSource fills camera nodes as content', () => {
-    const m = withSlotSource(loadPreset('adain-camera.json'), 'content', 'x.png');
+  it('withInput fills camera nodes as content', () => {
+    const m = withInput(loadPreset('adain-camera.json'), registry, 'content', 'x.png');
     expect(m.nodes.find((n) => n.id === 'camera')!.params.source).toBe('x.png');
     expect(m.nodes.find((n) => n.id === 'style')!.params.source).not.toBe('x.png');
   });

@@ -491,7 +491,7 @@ describe('stylegraph CLI coarse to fine', () => {
     ]);
     const bad = await cli('run', 'presets/gatys.json', '--steps', '3,2,1', '--scales', '0.5,1');
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toMatch(/--steps 3,2,1 has 3 counts but --scales has 2 scales/);
+    expect(bad.stderr).toMatch(/--steps: 3 counts for 2 scales/);
   });
 });
 

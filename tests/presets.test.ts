@@ -7,7 +7,7 @@ import { importPack } from '../src/cli/security/plugins';
 import { PackHost } from '../src/plugin/packs';
 import { loadPreset, run, useWasm, withParams } from './helpers';
 import { cameraNodes } from '../nodes/camera-input';
-import { withSlotSource } from '../src/graph/edit';
+import { withInput } from '../src/graph/edit';
 
 // The presets as the CLI sees them from the repository (package.json's "stylegraph" config loads the example pack).
 const registry = builtinRegistry();
@@ -33,7 +33,7 @@ describe.each(presets)('preset %s', (name) => {
   it('runs 2 steps at 32 px (an image optimisation lowers its loss)', async () => {
     let model = loadPreset(name);
     // A camera graph runs on a photo here, as `--content` runs it from the command line.
-    if (cameraNodes(model).length) model = withSlotSource(model, 'content', 'images/astronaut.jpg');
+    if (cameraNodes(model).length) model = withInput(model, registry, 'content', 'images/astronaut.jpg');
     const opt = model.nodes.find((n) => registry.get(n.type)?.role === 'optimiser');
     if (opt)
       model = withParams(model, {

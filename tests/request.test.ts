@@ -48,7 +48,7 @@ describe('a RunRequest', () => {
       /increasing fractions .* \(got 0.5,0.25,1\)/,
     );
     expect(checkRequest({ size: 32, seed: 0, scales: [0.5] })[0]).toMatch(/ending at 1/);
-    expect(checkRequest({ size: 32, seed: 0, scales: [0.5, 1], steps: [3] })).toEqual(['1 step counts for 2 scales']);
+    expect(checkRequest({ size: 32, seed: 0, scales: [0.5, 1], steps: [3] })).toEqual(['steps: 1 counts for 2 scales']);
     expect(checkRequest({ size: 32, seed: 0, frames: {}, batch: ['a.png'] })).toContain(
       'a stream of frames runs alone: no sweep, batch or coarse to fine',
     );

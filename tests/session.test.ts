@@ -196,7 +196,7 @@ describe('one run session for every host', () => {
       'a run is one of: a sweep, a batch, or coarse to fine',
     ]);
     expect(checkRequest({ size: 32, seed: 0, scales: [0.5, 1], steps: [1, 2, 3] })).toEqual([
-      '3 step counts for 2 scales',
+      'steps: 3 counts for 2 scales',
     ]);
     expect(checkRequest({ size: 4, seed: 0 })[0]).toMatch(/at least 8/);
     await startNodeBackend('wasm');

@@ -5,6 +5,8 @@ export const USAGE = `usage:
   stylegraph run FILE [--content IMG|FOLDER] [--style IMG ...] [--set NODE_ID.PARAM=VALUE ...] [--size PX]
                       [--steps N] [--backend webgpu|wasm|cpu] [--seed N] [--out OUT.png] [--report REPORT.json]
                       [--threads N]   wasm's threads (1-8; default: timed at start, every core unless the machine is busy)
+                      [--winograd off|on|auto]   VGG's 3x3 convs by Winograd F(4x4,3x3); auto: per layer where timed
+                                              faster on this backend (default off: on wasm it loses to XNNPACK)
                       [--weights NAME=PATH_OR_URL ...] [--plugin PATH_OR_URL ...] [--config FILE]
                           networks without --weights use their cached checkpoint (weights fetch), else random
                       [--scales 0.25,0.5,1]   coarse to fine: optimise small, upsample, go on
@@ -16,6 +18,9 @@ export const USAGE = `usage:
                       [--frames A..B] [--fps N] [--ffmpeg PATH]   frames A to B (from 0); the result's frame rate
                       [--blend K]       less flicker: each frame keeps K (0-0.95) of the previous output
                       [--warm-start]    optimisation graphs start each frame from the previous result
+                      [--flow]          the previous output follows the optical flow (occlusions masked): the
+                                        start and a temporal loss of optimisation graphs; feed-forward graphs
+                                        keep K of it (--blend K, default 0.5) where the flow is trusted
                       [--redis URL [--queue NAME]]   batches of 8 frames through the queue's workers
   stylegraph validate FILE ...            checks one or more graphs (presets/*.json): everything plan
                                           and run check before reading an image
@@ -67,6 +72,7 @@ export const OPTIONS = {
   steps: { type: 'string' },
   backend: { type: 'string' },
   threads: { type: 'string' },
+  winograd: { type: 'string' },
   seed: { type: 'string' },
   out: { type: 'string' },
   report: { type: 'string' },
@@ -85,6 +91,7 @@ export const OPTIONS = {
   fps: { type: 'string' },
   blend: { type: 'string' },
   'warm-start': { type: 'boolean' },
+  flow: { type: 'boolean' },
   'no-sandbox-packs': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;

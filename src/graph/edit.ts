@@ -316,19 +316,3 @@ export function withSource(
 /** A copy of the model whose picture nodes in `slot` read `source`. */
 export const withInput = (model: GraphModel, registry: NodeRegistry, slot: InputSlot, source: string): GraphModel =>
   withSource(model, registry, (s) => s.slot === slot, source);
-
-/**
- * Image nodes that fill a slot (`content`, `style`) of the graph: what `--content`, `--style` and batches replace.
- * A camera node is always the content.
- * @deprecated by inputNodes (the declared source role): goes when its last callers in src/cli/ move to it.
- */
-export const slotNodes = (model: GraphModel, slot: string): GraphModel['nodes'] =>
-  model.nodes.filter(
-    (n) => (n.type === 'image' && n.params.slot === slot) || (n.type === 'camera' && slot === 'content'),
-  );
-
-/** @deprecated by withInput (the declared source role): goes with slotNodes. */
-export function withSlotSource(model: GraphModel, slot: string, source: string): GraphModel {
-  const ids = new Set(slotNodes(model, slot).map((n) => n.id));
-  return { ...model, nodes: model.nodes.map((n) => (ids.has(n.id) ? { ...n, params: { ...n.params, source } } : n)) };
-}

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { sizeProblem } from '../compiler/compile';
 import type { Diagnostic } from '../graph/diagnostics';
-import { inputNodes, sourceNodes, withInput, withPreviewEvery, withSource, withSteps } from '../graph/edit';
+import { inputNodes, withInput, withPreviewEvery, withSource, withSteps } from '../graph/edit';
 import type { GraphModel } from '../graph/model';
 import { applyCell, sweepCells, sweepOf } from '../graph/sweep';
 import { parseParamText } from '../plugin/params';
@@ -69,12 +69,14 @@ export const zRunRequest = z
     backend: z.enum(BACKEND_ORDER).optional(),
     /** wasm's threads; absent: the host's default (every core). */
     threads: z.number().int().min(1).max(MAX_WASM_THREADS).optional(),
+    /** VGG's 3x3 convs by Winograd (src/ops/winograd.ts): off, on, or auto (per layer where timed faster). */
+    winograd: z.enum(['off', 'on', 'auto']).optional(),
     /** Value keys to preview (the editor's node previews); each arrives as a `probe` event. */
     probe: z.array(z.string()).optional(),
     /**
      * Pictures by the input they fill (the nodes' declared source roles, src/plugin/types.ts SourceRole): `content`
-     * every content slot (a camera included), `style` the style slots in document order, `camera` the cameras only
-     * (a live frame the host holds under that name).
+     * every content slot (a camera included), `style` the style slots in document order, `camera` the cameras only,
+     * if any (a live frame the host holds under that name).
      */
     inputs: z
       .object({
@@ -106,7 +108,7 @@ export const zRunRequest = z
       ctx.addIssue({
         code: 'custom',
         path: ['steps'],
-        message: `${r.steps.length} step counts for ${scales.length} scales`,
+        message: `steps: ${r.steps.length} counts for ${scales.length} scales`,
       });
     if ([r.sweep, r.batch !== undefined, scales.length > 1].filter(Boolean).length > 1)
       ctx.addIssue({ code: 'custom', path: [], message: 'a run is one of: a sweep, a batch, or coarse to fine' });
@@ -202,10 +204,12 @@ export function applyAssignments(
 ): { model: GraphModel; problems: Diagnostic[] } {
   const problems: Diagnostic[] = [];
   const copy: GraphModel = { ...model, nodes: model.nodes.map((n) => ({ ...n, params: { ...n.params } })) };
-  for (const assignment of set) {
+  for (const [i, assignment] of set.entries()) {
     const m = /^([^.=]+)\.([^=]+)=(.*)$/s.exec(assignment);
     if (!m) {
-      problems.push(problem(`${assignment}: expected NODE_ID.PARAM=VALUE, e.g. optim.method=adam`, { path: '$.set' }));
+      problems.push(
+        problem(`${assignment}: expected NODE_ID.PARAM=VALUE, e.g. optim.method=adam`, { path: `$.set[${i}]` }),
+      );
       continue;
     }
     const [, id, param, text] = m as unknown as [string, string, string, string];
@@ -213,7 +217,9 @@ export function applyAssignments(
     const node = copy.nodes[index];
     if (!node) {
       problems.push(
-        problem(`${assignment}: no node "${id}" (nodes: ${copy.nodes.map((n) => n.id).join(', ')})`, { path: '$.set' }),
+        problem(`${assignment}: no node "${id}" (nodes: ${copy.nodes.map((n) => n.id).join(', ')})`, {
+          path: `$.set[${i}]`,
+        }),
       );
       continue;
     }
@@ -243,7 +249,7 @@ export function applyAssignments(
 export function applyRequest(
   model: GraphModel,
   registry: NodeRegistry,
-  r: RunRequest,
+  r: Pick<RunRequest, 'inputs' | 'set' | 'steps' | 'previewEvery'>,
 ): { model: GraphModel; problems: Diagnostic[] } {
   const assigned = applyAssignments(model, registry, r.set ?? []);
   const problems = assigned.problems;
@@ -268,15 +274,13 @@ export function applyRequest(
       if (id) m = withSource(m, registry, (_, n) => n.id === id, s);
     });
   }
-  if (camera !== undefined) {
-    if (!sourceNodes(m, registry, 'camera').length)
-      problems.push(problem('camera: this graph has no camera node', { path: '$.inputs.camera' }));
-    m = withSource(m, registry, (s) => s.kind === 'camera', camera);
-  }
-  if (typeof r.steps === 'number') {
+  // A live frame goes to the cameras the graph has (none: nothing to fill, as a still graph run with the camera on).
+  if (camera !== undefined) m = withSource(m, registry, (s) => s.kind === 'camera', camera);
+  if (r.steps !== undefined) {
     if (!m.nodes.some((n) => registry.get(n.type)?.roles?.optimiser))
       problems.push(problem('steps: this graph has no optimiser', { path: '$.steps' }));
-    m = withSteps(m, registry, r.steps);
+    // One count per scale: the graph carries the last (each pass sets its own).
+    m = withSteps(m, registry, typeof r.steps === 'number' ? r.steps : r.steps.at(-1)!);
   }
   if (r.previewEvery !== undefined) m = withPreviewEvery(m, registry, r.previewEvery);
   return { model: m, problems };

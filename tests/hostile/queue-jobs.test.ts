@@ -1,3 +1,4 @@
+import { builtinRegistry } from '../../nodes';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -122,8 +123,8 @@ beforeAll(async () => {
     styles: [join(root, 'presets/images/swirls.jpg')],
     sweep: null,
     outDir: outRoot,
-    size: 24,
-    seed: 1,
+    registry: builtinRegistry(),
+    request: { size: 24, seed: 1 },
     weights: [],
   });
   expect(planned.errors).toEqual([]);

@@ -1,6 +1,8 @@
 import { stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
+import { nodeSource } from '../../graph/edit';
 import type { GraphModel } from '../../graph/model';
+import type { RunRequest } from '../../runtime/request';
 import { sweepOf } from '../../graph/sweep';
 import { requiredCheckpoints } from '../../compiler/checkpoints';
 import type { NodeRegistry } from '../../plugin/registry';
@@ -36,7 +38,8 @@ export async function jobSources(
   for (const n of model.nodes) {
     const params = { ...n.params };
     // An image --content or --style replaces is not read.
-    const skip = n.type === 'image' && typeof n.params.slot === 'string' && replaced.includes(n.params.slot);
+    const slot = nodeSource(registry, n)?.slot;
+    const skip = slot !== undefined && replaced.includes(slot);
     for (const [name, p] of Object.entries(registry.get(n.type)?.params ?? {})) {
       const v = params[name] ?? p.default;
       if (skip) continue;
@@ -84,9 +87,8 @@ export interface SubmitOptions {
   style: string[];
   sweep: boolean;
   out: string;
-  size: number;
-  seed: number;
-  steps?: number;
+  /** What each job runs (the pictures and values are in its graph). */
+  request: RunRequest;
   detach: boolean;
   signal?: AbortSignal;
   /** What the user gave on the command line (--set) and the remote fetching they consented to. */
@@ -129,9 +131,8 @@ export async function submitCommand(io: Io, o: SubmitOptions): Promise<number> {
     styles,
     sweep: sweep?.sweep ?? null,
     outDir: resolve(io.cwd, o.out),
-    size: o.size,
-    seed: o.seed,
-    ...(o.steps !== undefined ? { steps: o.steps } : {}),
+    registry: o.registry,
+    request: o.request,
     weights: requiredCheckpoints(model, o.registry),
     ...(o.overwrite ? { overwrite: true } : {}),
   });

@@ -3,8 +3,11 @@ import { readFile } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { z } from 'zod';
 import { serialiseDocument } from '../../graph/document';
-import { slotNodes, withSlotSource } from '../../graph/edit';
+import { inputNodes, withInput } from '../../graph/edit';
 import type { GraphModel } from '../../graph/model';
+import type { NodeRegistry } from '../../plugin/registry';
+import type { RunReport } from '../../runtime/report';
+import { zRunRequest, type RunRequest } from '../../runtime/request';
 import { applyCell, sweepCells, type Sweep } from '../../graph/sweep';
 
 /**
@@ -13,18 +16,16 @@ import { applyCell, sweepCells, type Sweep } from '../../graph/sweep';
  * data: URLs for small images), the run's settings, the checkpoint names it wants, and where its picture goes.
  */
 export const zJob = z.object({
-  v: z.literal(1),
+  v: z.literal(2),
   batch: z.string().max(64),
   /** What the job is, for people: `a.jpg x starry.jpg, alpha=0.5`. */
   label: z.string().max(400),
   document: z.string().max(32 * 2 ** 20),
-  size: z.number().int().min(8).max(4096),
-  seed: z
-    .number()
-    .int()
-    .min(0)
-    .max(2 ** 31),
-  steps: z.number().int().min(0).max(100000).optional(),
+  /**
+   * What to run: the same RunRequest `stylegraph run` and the editor's worker carry (checked by its own rules). The
+   * worker's backend and threads are its own; a frames job's request has `frames`.
+   */
+  request: zRunRequest,
   /** Checkpoint names the graph asks for; each worker resolves them from its own `--weights` and cache. */
   weights: z.array(z.string().max(100)).max(64),
   /** The picture's path on the shared folder; written under a temporary name, then renamed. Empty for frames. */
@@ -37,12 +38,26 @@ export const zJob = z.object({
     .array(z.string().max(8 * 2 ** 20))
     .max(64)
     .optional(),
-  /** With `frames`: each frame of the batch starts from the previous frame's result (an optimisation graph). */
-  warmStart: z.boolean().optional(),
   /** The picture may replace an existing file at `out` (`submit --overwrite`); without it a worker never replaces one. */
   overwrite: z.boolean().optional(),
 });
 export type JobData = z.infer<typeof zJob>;
+
+/**
+ * The part of a run's request a job carries: what decides its picture (size, seed, steps, scales, tiling, frames).
+ * The values and pictures are in the job's graph already; a worker's backend and threads are its own.
+ */
+export function jobRequest(r: RunRequest): RunRequest {
+  const { size, seed, steps, scales, tiling, frames } = r;
+  return {
+    size,
+    seed,
+    ...(steps !== undefined ? { steps } : {}),
+    ...(scales ? { scales } : {}),
+    ...(tiling !== undefined ? { tiling } : {}),
+    ...(frames ? { frames } : {}),
+  };
+}
 
 /** What a finished job returns (kept by BullMQ as the job's return value). */
 export interface JobResult {
@@ -54,6 +69,8 @@ export interface JobResult {
   ms: number;
   /** A frames job's styled frames, in order, as base64 PNGs. */
   frames?: string[];
+  /** The run's report, as `stylegraph run --report` writes it (a frames job: its first frame's). */
+  report?: RunReport;
 }
 
 /** Progress a worker reports while a job runs. */
@@ -91,13 +108,12 @@ export interface PlannedJob {
  */
 export async function planJobs(o: {
   model: GraphModel;
+  registry: NodeRegistry;
   contents: string[];
   styles: string[];
   sweep: Sweep | null;
   outDir: string;
-  size: number;
-  seed: number;
-  steps?: number;
+  request: RunRequest;
   weights: string[];
   overwrite?: boolean;
 }): Promise<{ batch: string; jobs: PlannedJob[]; errors: string[] }> {
@@ -108,9 +124,9 @@ export async function planJobs(o: {
   const cells = o.sweep ? sweepCells(o.sweep) : [null];
   const styles = o.styles.length ? o.styles : [null];
   const contents = o.contents.length ? o.contents : [null];
-  if (o.styles.length && !slotNodes(o.model, 'style').length)
+  if (o.styles.length && !inputNodes(o.model, o.registry, 'style').length)
     errors.push('--style: this graph has no image node with slot "style"');
-  if (o.contents.length && !slotNodes(o.model, 'content').length)
+  if (o.contents.length && !inputNodes(o.model, o.registry, 'content').length)
     errors.push('--content: this graph has no image node with slot "content"');
   if (errors.length) return { batch: '', jobs, errors };
   for (const content of contents)
@@ -126,8 +142,8 @@ export async function planJobs(o: {
           if (!path) continue;
           const img = await image(path).catch((e: Error) => void errors.push(`${path}: ${e.message}`));
           if (!img) continue;
-          m = withSlotSource(m, slot, img.source);
-          key = withSlotSource(key, slot, `sha256:${img.hash}`);
+          m = withInput(m, o.registry, slot, img.source);
+          key = withInput(key, o.registry, slot, `sha256:${img.hash}`);
           parts.push(stem(path));
         }
         if (cell) {
@@ -141,19 +157,18 @@ export async function planJobs(o: {
           parts.push(stem(cell.label));
         }
         const out = join(o.outDir, `${parts.join('__') || 'result'}.png`);
-        const settings = { size: o.size, seed: o.seed, ...(o.steps !== undefined ? { steps: o.steps } : {}) };
-        const id = sha(JSON.stringify({ graph: serialiseDocument(key), ...settings, out })).slice(0, 32);
+        const id = sha(JSON.stringify({ graph: serialiseDocument(key), ...o.request, out })).slice(0, 32);
         const label =
           [content && basename(content), style && basename(style)].filter(Boolean).join(' x ') +
           (cell ? `${content || style ? ', ' : ''}${cell.label}` : '');
         jobs.push({
           id,
           data: {
-            v: 1,
+            v: 2,
             batch: '',
             label: label || 'the graph as it is',
             document: serialiseDocument(m),
-            ...settings,
+            request: o.request,
             weights: o.weights,
             out,
             ...(o.overwrite ? { overwrite: true } : {}),

@@ -135,12 +135,8 @@ export async function workerCommand(io: Io, o: WorkerOptions): Promise<number> {
       const result = await runSession(
         doc.model,
         o.registry,
-        {
-          size: data.size,
-          seed: data.seed,
-          ...(data.steps !== undefined ? { steps: data.steps } : {}),
-          ...(frames ? { frames: { ...(data.warmStart ? { warmStart: true } : {}) } } : {}),
-        },
+        // The job's RunRequest as submit (or the video host) wrote it; its frames are the job's pictures.
+        frames && !data.request.frames ? { ...data.request, frames: {} } : data.request,
         {
           tf,
           ...(frames ? { frames: decoded() } : {}),
@@ -185,6 +181,7 @@ export async function workerCommand(io: Io, o: WorkerOptions): Promise<number> {
         weights: report?.weights.map((w) => w.weights) ?? [],
         ms: performance.now() - started,
         ...(frames ? { frames: styled } : {}),
+        ...(report ? { report } : {}),
       };
     } catch (e) {
       io.err(

@@ -5,12 +5,12 @@
  */
 import { stat } from 'node:fs/promises';
 import { basename, extname, resolve } from 'node:path';
+import { nodeSource } from '../../graph/edit';
 import type { GraphModel } from '../../graph/model';
 import type { NodeRegistry } from '../../plugin/registry';
-import type { BackendName } from '../../runtime/backend';
-import type { RunOptions } from '../../runtime/executor';
-import type { RunRequest } from '../../runtime/session';
-import { int, parseBackend, parseScales, parseThreads, parseTiling, parseWeightSpecs } from '../args';
+import { MAX_SIZE, MIN_SIZE } from '../../compiler/compile';
+import { MAX_STEPS, parseRunRequest, prepareRun, type PreparedRun, type RunRequest } from '../../runtime/request';
+import { int, parseBackend, parseThreads, parseTiling, parseWeightSpecs } from '../args';
 import {
   loadPacks,
   queueName,
@@ -26,43 +26,51 @@ import type { WeightsSpec } from '../node/node-weights';
 import type { Flags } from '../usage';
 import { isVideoOutput, isVideoPath } from '../video/video';
 import { closestName, graphCheckpoints } from '../weights/weights-fetch';
-import { applyOverrides } from './overrides';
+import { applyOverrides, flagProblem } from './overrides';
+import { jobRequest } from '../queue/jobs';
 import { planCommand } from './plan-command';
 import { readGraph } from './read-graph';
 import { runCommand } from './run-command';
 
-/** The run options of the command line, checked. */
+/** The run options of the command line: a RunRequest (checked once, by the request's own rules) and the weights. */
 export interface RunFlags {
-  size: number;
-  scales: number[];
-  /** `--steps 200,50,10`: one count per scale. */
-  stepList: number[] | null;
-  /** The steps of the last (or only) scale; undefined: the graph's own. */
-  steps: number | undefined;
-  tiling: RunOptions['tiling'];
-  seed: number;
-  backend: BackendName | undefined;
-  threads: number | undefined;
+  request: RunRequest;
   weights: WeightsSpec[];
 }
 
 export function runFlags(v: Flags): RunFlags {
-  const scales = parseScales(v.scales);
-  // One count for every scale, or one per scale.
-  const stepList = v.steps?.includes(',') ? v.steps.split(',').map((x) => int('steps', x.trim(), 0, 100000)!) : null;
-  if (stepList && stepList.length !== scales.length)
-    throw new UsageError(`--steps ${v.steps} has ${stepList.length} counts but --scales has ${scales.length} scales`);
-  return {
-    size: int('size', v.size, 8, 4096) ?? 256,
-    scales,
-    stepList,
-    steps: stepList ? stepList.at(-1) : int('steps', v.steps, 0, 100000),
-    tiling: parseTiling(v.tile, v['memory-limit']),
+  return { request: requestFromFlags(v), weights: parseWeightSpecs(v.weights) };
+}
+
+/**
+ * The RunRequest the options ask for: the CLI parses the text of its options, and the request's rules (size, scales,
+ * steps per scale, modes: src/runtime/request.ts) decide the rest; `more` adds what the command line finds out
+ * (a batch's photos, the sweep, a video's frames, the pictures given with --content and --style).
+ */
+export function requestFromFlags(v: Flags, more: Partial<RunRequest> = {}): RunRequest {
+  const steps = v.steps?.includes(',')
+    ? v.steps.split(',').map((x) => int('steps', x.trim(), 0, MAX_STEPS)!)
+    : int('steps', v.steps, 0, MAX_STEPS);
+  const scales = v.scales?.split(',').map((x) => (x.trim() === '' ? NaN : Number(x)));
+  const tiling = parseTiling(v.tile, v['memory-limit']);
+  const backend = parseBackend(v.backend);
+  const threads = parseThreads(v.threads);
+  const winograd = v.winograd;
+  const parsed = parseRunRequest({
+    size: int('size', v.size, MIN_SIZE, MAX_SIZE) ?? 256,
     seed: int('seed', v.seed, 0, 2 ** 31) ?? 0,
-    backend: parseBackend(v.backend),
-    threads: parseThreads(v.threads),
-    weights: parseWeightSpecs(v.weights),
-  };
+    ...(steps !== undefined ? { steps } : {}),
+    ...(scales && scales.length > 1 ? { scales } : scales?.[0] !== 1 && scales ? { scales } : {}),
+    ...(tiling !== undefined ? { tiling } : {}),
+    ...(backend ? { backend } : {}),
+    ...(threads !== undefined ? { threads } : {}),
+    ...(winograd !== undefined ? { winograd } : {}),
+    ...(v.set?.length ? { set: v.set } : {}),
+    ...more,
+  });
+  if (parsed.problems)
+    throw new UsageError(parsed.problems.map((p) => flagProblem({ ...p, path: `$.${p.path}` })).join('\n'));
+  return parsed.request;
 }
 
 /** A graph command's input: the packs, the graph file and its model, the run options. */
@@ -84,14 +92,15 @@ export async function withGraph(
   return body(c, { ...loaded, file, model: doc.model, run: runFlags(c.flags) });
 }
 
-/** `submit`: one job per content x style (x sweep cell) on the queue. */
+/** `submit`: one job per content x style (x sweep cell) on the queue, each carrying the run's RunRequest. */
 export async function submitFromCommandLine(c: CommandContext, g: GraphInput): Promise<number> {
   const v = c.flags;
+  // The values are applied once, here: each job carries the graph with them, and what decides its picture.
+  const request = jobRequest(g.run.request);
   const { model, errors } = applyOverrides(g.model, g.registry, { set: v.set }, c.io.cwd);
   if (errors.length) throw new UsageError(errors.join('\n'));
   const sources = { given: givenSources(model, { set: v.set }, c.io.cwd), remote: g.remote };
   const { submitCommand } = await import('../queue/commands');
-  const { size, seed, steps } = g.run;
   return withSigint(c.signal, (s) =>
     submitCommand(c.io, {
       file: g.file,
@@ -103,9 +112,7 @@ export async function submitFromCommandLine(c: CommandContext, g: GraphInput): P
       style: v.style ?? [],
       sweep: v.sweep ?? false,
       out: v.out ?? `${basename(g.file, extname(g.file))}-queue`,
-      size,
-      seed,
-      ...(steps !== undefined ? { steps } : {}),
+      request,
       detach: v.detach ?? false,
       signal: s,
       sources,
@@ -114,15 +121,13 @@ export async function submitFromCommandLine(c: CommandContext, g: GraphInput): P
   );
 }
 
-/** A local run's graph with the user's images applied, and where its pictures come from. */
+/** A local run: its request checked against the graph (prepareRun), and where its pictures come from. */
 interface LocalRun {
-  model: GraphModel;
+  prepared: PreparedRun;
   /** What the user gave on the command line: read wherever it is (the document's own sources stay in its folder). */
   given: string[];
   /** `--content CLIP.mp4` (or `--out OUT.mp4`): the video to run frame by frame. */
   video: string | undefined;
-  /** `--content FOLDER`: a batch over its photos. */
-  contentFolder: string | undefined;
 }
 
 async function localRun(c: CommandContext, g: GraphInput): Promise<LocalRun> {
@@ -137,7 +142,9 @@ async function localRun(c: CommandContext, g: GraphInput): Promise<LocalRun> {
     (isVideoPath(content) || (v.out !== undefined && isVideoOutput(v.out)))
       ? content
       : undefined;
-  const videoOnly = (['ffmpeg', 'frames', 'fps', 'blend', 'warm-start'] as const).filter((o) => v[o] !== undefined);
+  const videoOnly = (['ffmpeg', 'frames', 'fps', 'blend', 'warm-start', 'flow'] as const).filter(
+    (o) => v[o] !== undefined,
+  );
   if (!video && videoOnly.length)
     throw new UsageError(`--${videoOnly[0]} is for a video: give one with --content CLIP.mp4`);
   // --content FOLDER runs the graph over every photo in it (a batch).
@@ -146,55 +153,49 @@ async function localRun(c: CommandContext, g: GraphInput): Promise<LocalRun> {
       ? resolve(c.io.cwd, content)
       : undefined;
   const image = contentFolder || video ? undefined : content;
-  const { model, errors } = applyOverrides(
-    g.model,
-    g.registry,
-    { content: image, style: v.style, set: v.set, steps: g.run.steps },
-    c.io.cwd,
-  );
-  if (errors.length) throw new UsageError(errors.join('\n'));
+  const batch = c.command === 'run' && contentFolder ? await batchSources(contentFolder) : undefined;
+  if (batch && !batch.length) throw new UsageError(`--content ${content}: the folder has no .jpg or .png images`);
+  const inputs = {
+    ...(image !== undefined ? { content: resolve(c.io.cwd, image) } : {}),
+    ...(v.style?.length ? { style: v.style.map((s) => resolve(c.io.cwd, s)) } : {}),
+  };
+  const request = requestFromFlags(v, {
+    ...(Object.keys(inputs).length ? { inputs } : {}),
+    ...(c.command === 'run' && g.model.metadata.sweep !== undefined ? { sweep: true } : {}),
+    ...(batch ? { batch } : {}),
+    ...(video ? { frames: v['warm-start'] ? { warmStart: true } : {} } : {}),
+  });
+  const checked = prepareRun(g.model, g.registry, request, { frames: video !== undefined });
+  if (checked.problems) throw new UsageError(checked.problems.map((d) => flagProblem(d, v.set)).join('\n'));
+  const { model } = checked.run;
   const uploads = uploadReferences(model, g.registry);
   if (uploads.length) throw new UsageError(uploads.join('\n'));
-  const given = givenSources(model, { content: image, style: v.style, set: v.set }, c.io.cwd);
-  return { model, given, video, contentFolder };
+  const given = [...givenSources(model, { content: image, style: v.style, set: v.set }, c.io.cwd), ...(batch ?? [])];
+  return { prepared: checked.run, given, video };
 }
 
 /** `plan`: what a run would compute. */
 export async function planFromCommandLine(c: CommandContext, g: GraphInput): Promise<number> {
-  const { model, given } = await localRun(c, g);
-  const { size, backend, tiling, threads, weights } = g.run;
+  const { prepared, given } = await localRun(c, g);
+  const { model, request } = prepared;
   return planCommand(c.io, {
     file: g.file,
     model,
     registry: g.registry,
-    size,
-    backend,
-    tiling,
-    threads,
+    size: request.size,
+    backend: request.backend,
+    tiling: request.tiling,
+    threads: request.threads,
     sources: { given, remote: g.remote },
-    weights: { weights, settings: await weightsSettings(c), model, registry: g.registry },
+    weights: { weights: g.run.weights, settings: await weightsSettings(c), model, registry: g.registry },
   });
 }
 
 /** `run`: one picture, coarse to fine, a sweep, a batch over a folder, or a video. */
 export async function runFromCommandLine(c: CommandContext, g: GraphInput): Promise<number> {
-  const { model, given, video, contentFolder } = await localRun(c, g);
-  const { size, seed, stepList, scales, tiling, backend, threads, weights } = g.run;
-  const batch = contentFolder ? await batchSources(contentFolder) : undefined;
-  if (batch && !batch.length)
-    throw new UsageError(`--content ${c.flags.content}: the folder has no .jpg or .png images`);
-  for (const b of batch ?? []) given.push(b);
-  const request: RunRequest = {
-    size,
-    seed,
-    ...(stepList ? { steps: stepList } : {}),
-    ...(scales.length > 1 ? { scales } : {}),
-    ...(model.metadata.sweep !== undefined ? { sweep: true } : {}),
-    ...(batch ? { batch } : {}),
-    ...(tiling !== undefined ? { tiling } : {}),
-    ...(backend ? { backend } : {}),
-    ...(threads !== undefined ? { threads } : {}),
-  };
+  const { prepared, given, video } = await localRun(c, g);
+  const { model, request } = prepared;
+  const { weights } = g.run;
   const unused = unusedWeights(weights, graphCheckpoints(model, g.registry), g.file);
   if (unused) throw new UsageError(unused);
   const settings = await weightsSettings(c);
@@ -204,6 +205,7 @@ export async function runFromCommandLine(c: CommandContext, g: GraphInput): Prom
     model,
     registry: g.registry,
     request,
+    prepared,
     weights,
     settings,
     report: c.flags.report,
@@ -264,8 +266,8 @@ export function uploadReferences(model: GraphModel, registry: NodeRegistry): str
     for (const [name, p] of Object.entries(registry.get(node.type)?.params ?? {})) {
       const value = node.params[name];
       if (p.kind !== 'image' || typeof value !== 'string' || !value.startsWith('upload:')) continue;
-      const slot = node.params.slot;
-      const option = slot === 'content' || slot === 'style' ? `--${slot} IMAGE or ` : '';
+      const slot = nodeSource(registry, node)?.slot;
+      const option = slot ? `--${slot} IMAGE or ` : '';
       out.push(
         `node "${node.id}": its image "${value.slice(value.indexOf('/') + 1)}" was dropped into the editor in a browser, which keeps the bytes; ` +
           `it is not in the file (${value}). Give the image with ${option}--set ${node.id}.${name}=PATH, or save the graph from the editor with its images embedded`,

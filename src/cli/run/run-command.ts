@@ -9,13 +9,8 @@ import type { NodeRegistry } from '../../plugin/registry';
 import type { TF } from '../../plugin/types';
 import type { LoadedCheckpoint } from '../../plugin/types';
 import type { RunReport } from '../../runtime/report';
-import {
-  runSession,
-  type RunHost,
-  type RunRequest,
-  type SessionOutput,
-  type SessionResult,
-} from '../../runtime/session';
+import type { PreparedRun, RunRequest } from '../../runtime/request';
+import { runPrepared, type RunHost, type SessionOutput, type SessionResult } from '../../runtime/session';
 import type { Io } from '../io';
 import { checkOutputs, imageInputs, writeOrRescue } from '../files';
 import { documentAccess, type SourceOptions } from '../node/node-session';
@@ -31,9 +26,12 @@ export const DEFAULT_OUT = 'stylegraph-out';
 
 export interface RunCommand {
   file: string;
+  /** The graph with the request applied, and the request (prepared.model and prepared.request). */
   model: GraphModel;
   registry: NodeRegistry;
   request: RunRequest;
+  /** The request checked against the graph once (prepareRun): the session runs its units. */
+  prepared: PreparedRun;
   weights: WeightsSpec[];
   /** The weight cache and mirror: `--weights NAME` and every network the graph names are looked up there. */
   settings: WeightsSettings;
@@ -142,7 +140,8 @@ async function printSummary(
   result: SessionResult,
   saveReport: () => Promise<string | null>,
 ): Promise<void> {
-  for (const d of result.diagnostics) io.err(`${c.file}: ${formatDiagnostic(d)}`);
+  // A node the run broke in is said once, in the last line ('run failed: node ... failed: ...').
+  for (const d of result.diagnostics) if (d.code !== 'run') io.err(`${c.file}: ${formatDiagnostic(d)}`);
   const first = result.runs[0];
   for (const w of first?.weights ?? []) io.err(`weights for ${w.nodes.join(', ')}: ${w.weights}`);
   if (c.request.sweep) for (const cell of result.runs) io.err(`${cell.label}: ${cell.status}${lossText(cell)}`);
@@ -188,7 +187,7 @@ export async function runCommand(io: Io, c: RunCommand): Promise<number> {
     ...(c.signal ? { signal: c.signal } : {}),
     onEvent: eventPrinter(io, c),
   };
-  const result = await runSession(c.model, c.registry, c.request, host);
+  const result = await runPrepared(c.prepared, host);
   await printSummary(io, c, result, async () => (c.report ? save(c.report, reportText(c, result)) : null));
   return exitStatus(io, c, result, base.loadedNames(), rescued);
 }

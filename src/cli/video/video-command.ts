@@ -3,7 +3,8 @@ import { basename, dirname, extname, isAbsolute, join, relative, resolve } from 
 import { formatDiagnostic } from '../../graph/diagnostics';
 import { fitSize, type RGBAImage } from '../../ops/image';
 import { requiredCheckpoints } from '../../compiler/checkpoints';
-import { runSession, type RunHost, type SessionOutput, type SessionResult } from '../../runtime/session';
+import { FLOW_BLEND, runPrepared, type RunHost, type SessionOutput, type SessionResult } from '../../runtime/session';
+import type { PreparedRun } from '../../runtime/request';
 import type { DecodedImage } from '../../runtime/sources';
 import { checkOutputs, imageInputs, temporaryPath, writeOrRescue } from '../files';
 import { UsageError, type Io } from '../io';
@@ -28,6 +29,7 @@ import {
 import { blendFrames } from './video-flicker';
 import { queueFrames } from './video-queue';
 import { jobSources } from '../queue/commands';
+import { jobRequest } from '../queue/jobs';
 import { DEFAULT_QUEUE, redisConnection } from '../queue/redis';
 import { checkLocalFile, documentSourceAccess } from '../security/source-access';
 
@@ -52,6 +54,11 @@ export interface VideoOptions {
   blend?: number;
   /** --warm-start: an optimisation graph starts each frame from the previous result. */
   warmStart?: boolean;
+  /**
+   * --flow: flow-guided video (Ruder et al. 2016): the previous output warped by the optical flow is the start and a
+   * temporal loss of an optimisation graph, and is kept K (--blend K, default FLOW_BLEND) by a feed-forward one.
+   */
+  flow?: boolean;
   /** --redis URL: batches of frames go through the queue's workers (video-queue.ts). */
   redis?: string;
   queue?: string;
@@ -71,6 +78,7 @@ export function videoOptions(
     fps?: string | undefined;
     blend?: string | undefined;
     'warm-start'?: boolean | undefined;
+    flow?: boolean | undefined;
     redis?: string | undefined;
     queue?: string | undefined;
   },
@@ -90,6 +98,8 @@ export function videoOptions(
   const fps = v.fps === undefined ? undefined : Number(v.fps);
   if (fps !== undefined && !(fps > 0 && fps <= 240))
     throw new UsageError(`--fps must be a number of frames per second from 0 to 240, got "${v.fps}"`);
+  if (v.flow && v.redis !== undefined)
+    throw new UsageError('--flow runs in this process (each frame needs the one before); leave out --redis');
   const blend = v.blend === undefined ? undefined : Number(v.blend);
   if (blend !== undefined && !(blend >= 0 && blend <= 0.95))
     throw new UsageError(`--blend must be from 0 (no blending) to 0.95, got "${v.blend}"`);
@@ -101,6 +111,7 @@ export function videoOptions(
     ...(fps ? { fps } : {}),
     ...(blend ? { blend } : {}),
     ...(v['warm-start'] ? { warmStart: true } : {}),
+    ...(v.flow ? { flow: true } : {}),
     ...(v.redis !== undefined ? { redis: v.redis, queue: v.queue ?? DEFAULT_QUEUE } : {}),
   };
 }
@@ -154,6 +165,12 @@ export async function checkVideoInput(cwd: string, graphFile: string, input: str
   }
 }
 
+/** The prepared run with --flow's request: the session blends along the flow (K from --blend, else FLOW_BLEND). */
+function withFlow(p: PreparedRun, v: VideoOptions): PreparedRun {
+  if (!v.flow) return p;
+  return { ...p, request: { ...p.request, frames: { ...p.request.frames, flow: { blend: v.blend ?? FLOW_BLEND } } } };
+}
+
 /** Where the frames finished before Ctrl+C (or a failure) are kept: `styled.mp4` -> `styled.partial.mp4`. */
 export const partialPath = (out: string): string =>
   join(dirname(out), `${basename(out, extname(out))}.partial${extname(out)}`);
@@ -187,7 +204,7 @@ export async function videoCommand(io: Io, c: RunCommand, v: VideoOptions): Prom
   const rate = v.fps ? String(v.fps) : info.rate;
   io.err(
     `${basename(v.input)}: ${info.width}x${info.height}, ${info.fps.toFixed(2)} frames/s, ${info.frames} frames${info.audio ? `, audio (${info.audio})` : ', no audio'}; ` +
-      `running ${total} frames at ${width}x${height}${v.blend ? `, blend ${v.blend}` : ''}${v.warmStart ? ', warm start' : ''}`,
+      `running ${total} frames at ${width}x${height}${v.blend ? `, blend ${v.blend}` : ''}${v.warmStart ? ', warm start' : ''}${v.flow ? ', optical flow' : ''}`,
   );
 
   const base = await nodeRunHost(io, c);
@@ -196,7 +213,8 @@ export async function videoCommand(io: Io, c: RunCommand, v: VideoOptions): Prom
   const enc: { current: VideoEncoder | null } = { current: null };
   let previous: RGBAImage | null = null;
   const put = async (image: RGBAImage): Promise<void> => {
-    const frame = v.blend && previous ? blendFrames(previous, image, v.blend) : image;
+    // With --flow the session has blended along the flow already.
+    const frame = v.blend && previous && !v.flow ? blendFrames(previous, image, v.blend) : image;
     previous = frame;
     enc.current ??= VideoEncoder.start(tools, {
       file: tmp,
@@ -251,7 +269,6 @@ export async function videoCommand(io: Io, c: RunCommand, v: VideoOptions): Prom
       else if (e.type === 'status' && frameIndex === 0) io.err(e.message);
     },
   };
-  const request = { ...c.request, frames: { ...(v.warmStart ? { warmStart: true } : {}) } };
   let result: SessionResult | null = null;
   let written = false;
   let failure: string | null = null;
@@ -259,7 +276,7 @@ export async function videoCommand(io: Io, c: RunCommand, v: VideoOptions): Prom
   try {
     result = v.redis
       ? await throughQueue(io, c, v, decoded, total, put, times)
-      : await runSession(c.model, c.registry, request, host);
+      : await runPrepared(withFlow(c.prepared, v), host);
     if (result.status === 'done' && enc.current) {
       await enc.current.finish();
       await rename(tmp, out);
@@ -300,7 +317,7 @@ export async function videoCommand(io: Io, c: RunCommand, v: VideoOptions): Prom
   const frames = enc.current?.frames ?? 0;
   const steady = frames > 1 ? (frames - 1) / ((times.last - times.first) / 1000) : null;
   const firstFrameSeconds = (times.first - times.start) / 1000;
-  for (const d of result.diagnostics) io.err(`${c.file}: ${formatDiagnostic(d)}`);
+  for (const d of result.diagnostics) if (d.code !== 'run') io.err(`${c.file}: ${formatDiagnostic(d)}`);
   for (const w of result.runs[0]?.weights ?? []) io.err(`weights for ${w.nodes.join(', ')}: ${w.weights}`);
   let rescued = false;
   if (c.report) {
@@ -324,6 +341,7 @@ export async function videoCommand(io: Io, c: RunCommand, v: VideoOptions): Prom
           rate,
           blend: v.blend ?? 0,
           warmStart: Boolean(v.warmStart),
+          flow: Boolean(v.flow),
           reused: result.reused.hits,
           firstFrame: result.runs[0] ?? null,
         },
@@ -398,10 +416,9 @@ async function throughQueue(
     redis: v.redis!,
     queue: v.queue!,
     model: checked.model,
-    size: c.request.size,
-    seed: c.request.seed,
+    // The graph carries the request's values and steps; a job's request is what decides its frames' pictures.
+    request: jobRequest(c.request),
     weights: requiredCheckpoints(c.model, c.registry),
-    ...(v.warmStart ? { warmStart: true } : {}),
     frames,
     batch: QUEUE_BATCH,
     inFlight: QUEUE_IN_FLIGHT,

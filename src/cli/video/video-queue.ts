@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Queue } from 'bullmq';
 import { serialiseDocument } from '../../graph/document';
 import type { GraphModel } from '../../graph/model';
+import type { RunRequest } from '../../runtime/request';
 import type { DecodedImage } from '../../runtime/sources';
 import { decodeImage, encodePng } from '../node/node-images';
 import type { JobData, JobResult } from '../queue/jobs';
@@ -19,11 +20,9 @@ export interface QueuedFrames {
   queue: string;
   /** The graph, its image sources made readable by workers (absolute paths or data: URLs). */
   model: GraphModel;
-  size: number;
-  seed: number;
-  steps?: number;
+  /** The run's request (its `frames` says whether each frame starts from the previous result). */
+  request: RunRequest;
   weights: string[];
-  warmStart?: boolean;
   frames: AsyncIterable<DecodedImage>;
   /** Frames per job. */
   batch: number;
@@ -49,13 +48,11 @@ export async function queueFrames(
   const submit = async (batch: DecodedImage[]) => {
     const id = `video-${run}-${jobs++}`;
     const data: JobData = {
-      v: 1,
+      v: 2,
       batch: run,
       label: `${o.label} frames ${frames + pending.reduce((n, p) => n + p.count, 0)}+${batch.length}`,
       document,
-      size: o.size,
-      seed: o.seed,
-      ...(o.steps !== undefined ? { steps: o.steps } : {}),
+      request: o.request,
       weights: o.weights,
       out: '',
       // The decoder's frames are views of plain ArrayBuffers (never shared memory).
@@ -63,7 +60,6 @@ export async function queueFrames(
         (f) =>
           `data:image/png;base64,${encodePng({ width: f.width, height: f.height, data: new Uint8ClampedArray(f.data.buffer as ArrayBuffer, f.data.byteOffset, f.data.byteLength) }).toString('base64')}`,
       ),
-      ...(o.warmStart ? { warmStart: true } : {}),
     };
     await queue.add(data.label, data, {
       jobId: id,
