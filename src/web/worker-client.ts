@@ -55,6 +55,8 @@ export interface WorkerStart {
   /** In the pack sandbox (an opaque-origin iframe): as soon as pack code is to run. */
   sandbox: boolean;
   backend?: BackendName | undefined;
+  /** wasm's threads (`?threads=`); absent: timed when the pool starts. */
+  threads?: number | undefined;
 }
 
 const noWeights = (e: unknown) => ({
@@ -136,6 +138,7 @@ export class WorkerClient {
         {
           type: 'init',
           ...(o.backend ? { backend: o.backend } : {}),
+          ...(o.threads ? { threads: o.threads } : {}),
           wasm,
           weights: cached.entries,
           weightErrors: cached.errors,

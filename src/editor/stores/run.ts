@@ -112,7 +112,12 @@ interface Run {
   asked: Set<string>;
   /** Starts the first queued run, if no run is going on. */
   startNext: () => void;
+  /** What a run waits for before it is sent (the weights store: downloads of its networks), told how to say so. */
+  beforeRun: Set<BeforeRun>;
 }
+
+/** A wait before a run is sent: resolves when the run can go; `say` puts what it waits for in the status line. */
+export type BeforeRun = (model: GraphModel, say: (text: string) => void) => Promise<void>;
 
 /** Starts the worker, in the pack sandbox or not (the client hands it what it cannot read itself). */
 function startWorker(r: Run, sandbox: boolean) {
@@ -121,7 +126,7 @@ function startWorker(r: Run, sandbox: boolean) {
   clearTimeout(r.slowTimer);
   if (sandbox)
     r.slowTimer = setTimeout(() => r.s.phase.value === 'starting' && (r.s.slowStart.value = true), SLOW_START_MS);
-  r.client.start({ sandbox, backend: r.settings.backend ?? undefined });
+  r.client.start({ sandbox, backend: r.settings.backend ?? undefined, threads: r.settings.threads });
   setPackQuery((query) => r.client.packQuery(query));
 }
 
@@ -231,7 +236,8 @@ function finishRun(r: Run, m: Done) {
     s.output.value = out;
     s.outputStep.value = s.steps.value.at(-1)?.step ?? null;
   }
-  s.failed.value = m.status === 'failed';
+  // 'invalid' (the graph or the request is wrong: nothing ran) is not 'failed' (the run broke), but neither is done.
+  s.failed.value = m.status === 'failed' || m.status === 'invalid';
   r.graph.runDiagnostics = m.diagnostics;
   const done = Math.max(0, s.steps.value.at(-1)?.step ?? 0);
   const seconds = m.ms / 1000;
@@ -240,8 +246,12 @@ function finishRun(r: Run, m: Done) {
   s.message.value =
     m.status === 'failed'
       ? `failed: ${m.error ?? 'unknown error'}`
-      : `${m.status === 'cancelled' ? 'stopped' : 'done'}${s.steps.value.length ? ` after ${done} step${done === 1 ? '' : 's'}` : ''} in ${seconds.toFixed(1)} s` +
-        (m.reused.hits ? ` · reused ${m.reused.hits} earlier results` : '');
+      : m.status === 'invalid'
+        ? `cannot run: ${m.error ?? 'the graph or the run settings are wrong'}`
+        : `${m.status === 'cancelled' ? 'stopped' : 'done'}${done > 0 ? ` after ${done} step${done === 1 ? '' : 's'}` : ''} in ${seconds.toFixed(1)} s` +
+          // A graph without an optimiser has no steps: it runs once ("done after 0 steps" read as if nothing ran).
+          (m.status === 'done' && done === 0 && !s.total.value && !r.queue.current?.sweep ? ' (one pass)' : '') +
+          (m.reused.hits ? ` · reused ${m.reused.hits} earlier results` : '');
   const job = r.queue.current;
   if (job) {
     r.history.add({ key: job.key, label: job.label, image: out ?? null, status: m.status, seconds, steps: done });
@@ -294,6 +304,40 @@ function snapshot(r: Run, runSweep: boolean): QueuedRun {
   };
 }
 
+/**
+ * Waits for what the run needs before it is sent (a network still downloading: it neither runs on random weights nor
+ * has its networks replaced under it), saying so in the status line. A Stop meanwhile ends the run there (cancelled,
+ * nothing was sent); false then, or when the worker was replaced meanwhile.
+ */
+async function waitBeforeRun(r: Run, id: number, model: GraphModel): Promise<boolean> {
+  const s = r.s;
+  if (!r.beforeRun.size) return true;
+  const going = () => r.runId === id && s.phase.value === 'running';
+  let unwatch = () => {};
+  const stopped = new Promise<void>((resolve) => (unwatch = watch(s.phase, () => !going() && resolve())));
+  try {
+    for (const wait of r.beforeRun) {
+      await Promise.race([wait(model, (text) => going() && (s.message.value = text)), stopped]);
+      if (!going()) break;
+    }
+  } finally {
+    unwatch();
+  }
+  if (going()) return true;
+  if (r.runId === id && s.phase.value === 'stopping')
+    finishRun(r, {
+      type: 'done',
+      id,
+      status: 'cancelled',
+      diagnostics: [],
+      outputs: {},
+      weights: [],
+      reused: { hits: 0, misses: 0 },
+      ms: performance.now() - s.startedAt.value,
+    });
+  return false;
+}
+
 /** Sends a queued run to the worker. Everything the user sees changes at once, before any await: a click shows "running" immediately. */
 async function startRun(r: Run, job: QueuedRun) {
   const s = r.s;
@@ -313,6 +357,7 @@ async function startRun(r: Run, job: QueuedRun) {
   s.startedAt.value = s.now.value = performance.now();
   r.clock = setInterval(() => (s.now.value = performance.now()), 250);
   const model = job.model;
+  if (!(await waitBeforeRun(r, id, model))) return;
   const uploads = await runUploads(model, registry, trustedDefault);
   // A graph with a camera runs once on the camera's picture now (without one, the worker says the camera is off).
   const frame = sourceNodes(model, registry, 'camera').length ? await r.grabFrame?.() : null;
@@ -323,13 +368,9 @@ async function startRun(r: Run, job: QueuedRun) {
       type: 'run',
       id,
       document: serialiseDocument(model),
-      size,
-      seed,
       base: location.href,
       uploads,
-      probe: [...job.probe],
-      sweep,
-      ...(tile ? { tile } : {}),
+      request: { size, seed, probe: [...job.probe], sweep, ...(tile ? { tiling: { extent: tile } } : {}) },
       ...(frame ? { frame } : {}),
     },
     frame ? [frame] : [],
@@ -452,6 +493,7 @@ function createRun(s: Run['s']): Run {
     grabFrame: null,
     liveUploads: new Set(),
     asked: new Set(),
+    beforeRun: new Set(),
     startNext: () => {
       const next = s.phase.value === 'ready' ? r.queue.take() : null;
       if (next) void startRun(r, next);
@@ -509,8 +551,8 @@ async function postFrame(r: Run, frame: ImageBitmap, model: GraphModel, size: nu
   for (const k of Object.keys(uploads)) r.liveUploads.add(k);
   const id = --r.liveId;
   const document = serialiseDocument(model);
-  const common = { base: location.href, uploads, probe: [], sweep: false, frame, live: true };
-  r.client.post({ type: 'run', id, document, size, seed: r.settings.seed, ...common }, [frame]);
+  const request = { size, seed: r.settings.seed };
+  r.client.post({ type: 'run', id, document, base: location.href, uploads, request, frame, live: true }, [frame]);
   return id;
 }
 
@@ -600,6 +642,8 @@ export const useRunStore = defineStore('run', () => {
       pinHistory(key);
     },
     onLiveFrame: (listener: (m: LiveDone) => void) => void r.liveListeners.add(listener),
+    /** A wait before each run is sent (the weights store waits for the downloads the graph needs). */
+    beforeRun: (wait: BeforeRun) => void r.beforeRun.add(wait),
     provideFrames: (grab: () => Promise<ImageBitmap | null>) => void (r.grabFrame = grab),
   };
 });
