@@ -97,7 +97,7 @@ export async function* lbfgsDevice<T>(
     held.add(g);
     const ours = tf.tidy(() => {
       const absG = tf.abs(g);
-      const parts = [d ? tf.sum(tf.mul(g, d)) : tf.scalar(0), tf.max(absG), ...(first ? [tf.sum(absG)] : [])];
+      const parts = [d ? sumAll(tf, tf.mul(g, d)) : tf.scalar(0), tf.max(absG), ...(first ? [sumAll(tf, absG)] : [])];
       return tf.concat([tf.reshape(e.scalars, [-1]), tf.stack(parts)]);
     });
     e.scalars.dispose();
@@ -137,7 +137,7 @@ export async function* lbfgsDevice<T>(
       const dir = twoLoop(tf, g, s, y, rho);
       d?.dispose();
       d = dir;
-      const read = tf.tidy(() => tf.stack([tf.sum(tf.mul(g, dir)), tf.max(tf.abs(dir))]));
+      const read = tf.tidy(() => tf.stack([sumAll(tf, tf.mul(g, dir)), tf.max(tf.abs(dir))]));
       const v = await read.data();
       read.dispose();
       const [gtd, dMax] = [v[0]!, v[1]!];
@@ -216,19 +216,37 @@ function twoLoop(tf: TF, g: Tensor, s: Tensor[], y: Tensor[], rho: number[]): Te
     let q = tf.neg(g);
     const alpha: Tensor[] = new Array(s.length);
     for (let i = s.length - 1; i >= 0; i--) {
-      alpha[i] = tf.mul(tf.sum(tf.mul(s[i]!, q)), rho[i]!);
+      alpha[i] = tf.mul(sumAll(tf, tf.mul(s[i]!, q)), rho[i]!);
       q = tf.sub(q, tf.mul(y[i]!, alpha[i]!));
     }
     if (s.length) {
       const last = s.length - 1;
       // s'y is 1 / rho of the newest pair.
-      q = tf.mul(q, tf.div(1 / rho[last]!, tf.sum(tf.square(y[last]!))));
+      q = tf.mul(q, tf.div(1 / rho[last]!, sumAll(tf, tf.square(y[last]!))));
     }
     for (let i = 0; i < s.length; i++) {
-      const beta = tf.mul(tf.sum(tf.mul(y[i]!, q)), rho[i]!);
+      const beta = tf.mul(sumAll(tf, tf.mul(y[i]!, q)), rho[i]!);
       q = tf.add(q, tf.mul(s[i]!, tf.sub(alpha[i]!, beta)));
     }
     return q;
+  });
+}
+
+/**
+ * The sum of a flat float32 tensor, in two levels: rows of about sqrt(n) summed, then the row sums. tfjs-wasm's sum
+ * is one float32 running total, whose error grows with n (measured on g.d-like sums: 2.4e-4 relative at 786k elements,
+ * a 512 px image, and 2.5e-3 at 3.1M); L-BFGS's curvature y.s is a difference of two such sums. Two levels keep it
+ * near float32 rounding at any size. Small tensors are summed directly.
+ */
+export function sumAll(tf: TF, x: Tensor): Tensor {
+  const n = x.size;
+  if (n <= 4096) return tf.sum(x);
+  return tf.tidy(() => {
+    const width = Math.ceil(Math.sqrt(n));
+    const rows = Math.ceil(n / width);
+    const flat = tf.reshape(x, [-1]);
+    const padded = rows * width > n ? tf.concat([flat, tf.zeros([rows * width - n])]) : flat;
+    return tf.sum(tf.sum(tf.reshape(padded, [rows, width]), 1));
   });
 }
 
