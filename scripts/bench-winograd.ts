@@ -5,7 +5,8 @@
  * 1. per layer: every 3x3 conv of VGG19 up to conv5_1 at each size, forward and its input gradient (a 3x3 'same'
  *    conv with the channels swapped), direct and Winograd interleaved rep by rep, the median of each;
  * 2. one Gatys step (the preset: content conv4_2, five Gram taps, Adam) through the compiler and executor with
- *    Winograd off and on, interleaved run by run, the mean of steps 1..N of each run.
+ *    Winograd off, on (every conv) and auto (per layer shape where it timed faster; timed once per process and
+ *    backend, in step 0), interleaved run by run, the mean of steps 1..N of each run.
  *
  * Each on 1 thread and on 2 threads (wasm). Ratios are Winograd / direct: below 1 is faster.
  *
@@ -21,8 +22,10 @@ import { parseDocument } from '../src/graph/document';
 import { VGG19_CONVS, tapShape } from '../src/models/vgg19';
 import {
   disposeWinogradFilter,
+  resetWinogradCalibration,
   winogradConv2d,
   winogradFilter,
+  winogradTimings,
   type WinogradMode,
   type WinogradTile,
 } from '../src/ops/winograd';
@@ -97,6 +100,8 @@ console.log(
 );
 for (const threads of threadCounts) {
   const choice = await startNodeBackend('wasm', { threads });
+  // auto's timings are per backend, not per thread count: measure afresh for this one.
+  resetWinogradCalibration();
   console.log(`\n## wasm, ${choice.threads ?? 1} thread(s)\n`);
   for (const size of sizes) {
     console.log(`### ${size} px: per layer (median of ${reps}), forward and input gradient\n`);
@@ -121,14 +126,15 @@ for (const threads of threadCounts) {
       `\nconvs up to conv5_1, forward + input gradient: direct ${ms(sumDirect)}, F(4x4) ${ms(sumF4)} (${(sumF4 / sumDirect).toFixed(2)}x), F(2x2) ${ms(sumF2)} (${(sumF2 / sumDirect).toFixed(2)}x), the faster of direct and F(4x4) per layer ${ms(sumBest)} (${(sumBest / sumDirect).toFixed(2)}x)\n`,
     );
     if (!withStep) continue;
-    const off: number[] = [];
-    const on: number[] = [];
-    for (let r = 0; r < runs; r++) {
-      off.push(await gatysStep(size, 'off'));
-      on.push(await gatysStep(size, 'on'));
-    }
+    const times: Record<WinogradMode, number[]> = { off: [], on: [], auto: [] };
+    for (let r = 0; r < runs; r++)
+      for (const mode of ['off', 'on', 'auto'] as const) times[mode].push(await gatysStep(size, mode));
+    const timed = winogradTimings();
     console.log(
-      `Gatys step at ${size} px (mean of steps 1..${steps - 1}, ${runs} runs interleaved): off ${off.map(ms).join(', ')}; on (F(4x4)) ${on.map(ms).join(', ')}; ratio ${(mean(on) / mean(off)).toFixed(2)}\n`,
+      `Gatys step at ${size} px (mean of steps 1..${steps - 1}, ${runs} runs interleaved): off ${times.off.map(ms).join(', ')}; ` +
+        `on (F(4x4) everywhere) ${times.on.map(ms).join(', ')}, ratio ${(mean(times.on) / mean(times.off)).toFixed(2)}; ` +
+        `auto ${times.auto.map(ms).join(', ')}, ratio ${(mean(times.auto) / mean(times.off)).toFixed(2)} ` +
+        `(auto chose Winograd for ${timed.filter((t) => t.chosen).length} of the ${timed.length} conv shapes timed so far)\n`,
     );
   }
 }
