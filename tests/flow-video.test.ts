@@ -1,4 +1,9 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it, beforeAll } from 'vitest';
+import { main, type Io } from '../src/cli/main';
 import { withSteps } from '../src/graph/edit';
 import type { RGBAImage } from '../src/ops/image';
 import { runSession, type SessionEvent } from '../src/runtime/session';
@@ -127,5 +132,69 @@ describe('flow-guided stream (frames.flow)', () => {
       { tf, readImage: async () => ({ width: 1, height: 1, data: new Uint8Array(4) }), frames: feed([]) },
     );
     expect(r.status).toBe('invalid');
+  });
+});
+
+describe('stylegraph run --content CLIP --flow', () => {
+  const root = new URL('..', import.meta.url).pathname;
+  const tmp = mkdtempSync(join(tmpdir(), 'stylegraph-flow-'));
+  const cli = async (...args: string[]) => {
+    const lines: string[] = [];
+    const io: Io = { out: () => {}, err: (l) => lines.push(l), isTTY: false, cwd: root };
+    return { code: await main(args, io), err: lines.join('\n') };
+  };
+  const weights = [
+    '--weights',
+    'vgg_normalised=tests/fixtures/vgg_normalised-tiny.pth',
+    '--weights',
+    'adain-decoder=tests/fixtures/decoder-tiny.pth',
+  ];
+
+  it('runs a feed-forward graph along the flow, and says so; refuses --flow with --redis', async () => {
+    const clip = join(tmp, 'moving.mp4');
+    // ffmpeg's test pattern scrolling: 6 frames of 64x48.
+    execFileSync('ffmpeg', [
+      '-v',
+      'error',
+      '-y',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc=size=64x48:rate=6:duration=1,scroll=h=0.02',
+      '-c:v',
+      'libx264',
+      '-pix_fmt',
+      'yuv420p',
+      clip,
+    ]);
+    const out = join(tmp, 'styled.mp4');
+    const r = await cli(
+      'run',
+      'presets/adain.json',
+      '--content',
+      clip,
+      '--size',
+      '32',
+      '--flow',
+      '--out',
+      out,
+      ...weights,
+    );
+    expect(r.code, r.err).toBe(0);
+    expect(r.err).toMatch(/optical flow/);
+    expect(r.err).toMatch(/wrote .*styled\.mp4 \(6 frames/);
+    const q = await cli(
+      'run',
+      'presets/adain.json',
+      '--content',
+      clip,
+      '--flow',
+      '--redis',
+      'redis://localhost:6379',
+      '--out',
+      out,
+    );
+    expect(q.code).toBe(2);
+    expect(q.err).toMatch(/--flow runs in this process/);
   });
 });
