@@ -1,7 +1,7 @@
 import { decode } from '../src/models/adain';
 import { defineNodeType } from '../src/plugin/types';
 import { decoderWeights, type DecoderModel } from './models';
-import { inputInfo } from './shared';
+import { inputInfo, paddingParam } from './shared';
 import { describeNetwork, weightsParam } from './weights';
 
 /**
@@ -22,6 +22,7 @@ export default defineNodeType({
       min: 0,
       description: 'Seed of the random weights used until the checkpoint is loaded.',
     },
+    padding: paddingParam('reflect'),
   },
   infer: (ctx) => {
     const [b, h, w, c] = inputInfo(ctx, 'features').shape as [number, number, number, number];
@@ -48,7 +49,8 @@ export default defineNodeType({
   compute: (ctx) => {
     const features = ctx.inputs.features as Parameters<typeof decode>[1];
     const model = ctx.inputs.model as DecoderModel | undefined;
-    return { image: decode(ctx.tf, features, model ? model.decoder : decoderWeights(ctx, features.shape[3])) };
+    const weights = model ? model.decoder : decoderWeights(ctx, features.shape[3]);
+    return { image: decode(ctx.tf, features, weights, ctx.params.padding) };
   },
   checkpoint: (p) => p.weights,
   describeWeights: (p, services, connected) =>

@@ -1,3 +1,4 @@
+import { PADDINGS, type Padding } from '../src/ops/pad';
 import {
   isTensor,
   type ComputeContext,
@@ -57,3 +58,15 @@ export const featureLossRole = {
 /** An encoder's outputs: one Features socket per tapped layer, named by it. */
 export const tapOutputs = (taps: readonly string[]): Record<string, OutputDef> =>
   Object.fromEntries(taps.map((t): [string, OutputDef] => [t, { type: 'Features', label: t }]));
+
+/**
+ * A network's padding: what its convs see past the image's edges (src/ops/pad.ts). circular wraps around, so the
+ * picture tiles without a seam (`--tileable` sets it on every node that has it).
+ */
+export const paddingParam = (def: Padding) =>
+  ({
+    kind: 'enum',
+    default: def,
+    options: PADDINGS,
+    description: `What the convs see past the edges: ${def} as trained; circular wraps around, so the picture tiles without a seam.`,
+  }) as const;

@@ -2,7 +2,9 @@ import { vgg19FromStateDict, vgg19Widths } from '../src/models/checkpoints';
 import { defineNodeType, defineParams, type ComputeServices, type ParamsOf } from '../src/plugin/types';
 import { tapOutputs } from './shared';
 import { describeNetwork, networkWeights } from './weights';
+import { PADDINGS, type Padding } from '../src/ops/pad';
 import {
+  defaultPadding,
   VGG19_LAYERS,
   VGG19_LAYER_NAMES,
   VGG19_VARIANTS,
@@ -39,8 +41,18 @@ const params = defineParams({
     min: 0,
     description: 'Seed of the random weights used until pretrained weights are loaded.',
   },
+  padding: {
+    kind: 'enum',
+    default: 'auto',
+    options: ['auto', ...PADDINGS],
+    description:
+      "What the convs see past the image's edges. auto: the variant's own (reflect for normalised, zero otherwise); circular: the opposite edge, so an image optimised through it tiles without a seam (sizes divisible by 16 for taps up to relu5_1).",
+  },
 });
 type Params = ParamsOf<typeof params>;
+
+/** The padding the convs use: the parameter, or the variant's own. */
+const paddingOf = (p: Params): Padding => (p.padding === 'auto' ? defaultPadding(p.variant) : p.padding);
 
 const taps = (p: Params) => p.taps;
 /** The checkpoint name: the parameter, or the usual one for the variant. */
@@ -90,7 +102,10 @@ export default defineNodeType({
     );
   },
   shared: {
-    key: (p) => `vgg19/${p.variant}/${p.pooling}/${weightsName(p)}/${p.seed}`,
+    // The variant's own padding keeps the key it always had (memos and shared passes of older documents).
+    key: (p) =>
+      `vgg19/${p.variant}/${p.pooling}/${weightsName(p)}/${p.seed}` +
+      (paddingOf(p) === defaultPadding(p.variant) ? '' : `/${paddingOf(p)}`),
     taps,
     tapInfo: (tap, image, p) => ({ shape: tapShape(tap, image, p.variant), layer: tap }),
     cost(list, image, p) {
@@ -109,9 +124,17 @@ export default defineNodeType({
         weightBytes: weights,
       };
     },
-    tiling: (list) => vgg19Tiling(list),
+    // Circular padding wraps the whole image: a tile's halo would wrap the tile instead.
+    tiling: (list, p) => (paddingOf(p) === 'circular' ? undefined : vgg19Tiling(list)),
     run: (image, list, p, services) =>
-      vgg19Forward(services.tf, image as Parameters<typeof vgg19Forward>[1], list, weightsFor(p, services), p.pooling),
+      vgg19Forward(
+        services.tf,
+        image as Parameters<typeof vgg19Forward>[1],
+        list,
+        weightsFor(p, services),
+        p.pooling,
+        paddingOf(p),
+      ),
   },
   checkpoint: (p) => weightsName(p),
   describeWeights: (p, services) => describeNetwork(services, `VGG19 ${p.variant}`, weightsName(p), p.seed),

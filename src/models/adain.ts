@@ -1,5 +1,6 @@
 import type * as tfjs from '@tensorflow/tfjs';
 import { meanStd } from '../ops/moments';
+import { padSpatial, type Padding } from '../ops/pad';
 import { convFrom, type ConvWeights } from './checkpoints';
 import { convValid } from './conv';
 import { mulberry32, randomNormal, seedFor } from './random';
@@ -17,19 +18,13 @@ export function adain(tf: TF, content: Tensor4D, style: Tensor4D, mask?: Tensor4
   });
 }
 
-/** A 3x3 conv after reflection padding of 1, as the decoders and SANet's merge conv use. */
-export function reflectConv(tf: TF, x: Tensor4D, w: ConvWeights): Tensor4D {
+/**
+ * A 3x3 conv after reflection padding of 1, as the decoders and SANet's merge conv use (or another padding: circular
+ * for a picture that tiles).
+ */
+export function reflectConv(tf: TF, x: Tensor4D, w: ConvWeights, padding: Padding = 'reflect'): Tensor4D {
   return tf.tidy(() => {
-    const padded = tf.mirrorPad(
-      x,
-      [
-        [0, 0],
-        [1, 1],
-        [1, 1],
-        [0, 0],
-      ],
-      'reflect',
-    );
+    const padded = padSpatial(tf, x, 1, padding);
     return tf.add(convValid(tf, padded, w.kernel), w.bias) as Tensor4D;
   });
 }
@@ -66,13 +61,16 @@ function decoderChannels(c: number): [number, number][] {
   ];
 }
 
-/** g: relu4_1 features -> image. Reflection-padded 3x3 convs, ReLU after all but the last, nearest 2x upsampling. */
-export function decode(tf: TF, features: Tensor4D, weights: DecoderWeights): Tensor4D {
+/**
+ * g: relu4_1 features -> image. Reflection-padded 3x3 convs (or `padding`), ReLU after all but the last, nearest 2x
+ * upsampling.
+ */
+export function decode(tf: TF, features: Tensor4D, weights: DecoderWeights, padding: Padding = 'reflect'): Tensor4D {
   checkDecoderFits(features.shape[3], weights);
   return tf.tidy(() => {
     let x = features;
     weights.convs.forEach((w, i) => {
-      x = reflectConv(tf, x, w);
+      x = reflectConv(tf, x, w, padding);
       if (i < weights.convs.length - 1) x = tf.relu(x);
       if (UPSAMPLE_AFTER.has(i)) x = upsample2x(tf, x);
     });

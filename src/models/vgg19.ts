@@ -1,6 +1,7 @@
 import type * as tfjs from '@tensorflow/tfjs';
 import { convValid, flipKernel } from './conv';
 import { mulberry32, randomNormal, seedFor } from './random';
+import { padSpatial, type Padding } from '../ops/pad';
 import {
   cachedWinogradFilter,
   releaseWinogradFilters,
@@ -201,27 +202,19 @@ function winogradUse(
 export const convOptions = { flippedInputGradient: true, fuseBiasRelu: true };
 
 /**
- * relu(conv(x) + bias) as one fused op (one kernel, one stored tensor instead of three), differentiated
+ * relu(conv(x) + bias) as one fused op (one kernel, one stored tensor instead of three), padded as `padding` says
+ * (`true`: reflection, `false`: zeros), differentiated
  * with respect to x only: dx = conv(dy * [y > 0]) with the flipped kernel. VGG's weights are constants.
  */
 export function convBiasRelu(
   tf: TF,
   x: Tensor4D,
   w: { kernel: Tensor4D; bias: Tensor; flipped: Tensor4D },
-  reflect: boolean,
+  padding: boolean | Padding,
 ): Tensor4D {
-  const input = reflect
-    ? tf.mirrorPad(
-        x,
-        [
-          [0, 0],
-          [1, 1],
-          [1, 1],
-          [0, 0],
-        ],
-        'reflect',
-      )
-    : x;
+  const mode = paddingMode(padding);
+  const reflect = mode !== 'zero'; // padded by hand, then a 'valid' conv
+  const input = reflect ? padSpatial(tf, x, 1, mode) : x;
   const pad = reflect ? 'valid' : 'same';
   const winograd = winogradUse(tf, input, w.kernel, pad);
   const tile = winogradSettings.tile;
@@ -260,70 +253,27 @@ export function convBiasRelu(
 }
 
 /**
- * A VGG conv: zero padding ('same') or reflection padding then 'valid'. Differentiated through
+ * A VGG conv: zero padding ('same'), or reflection or circular padding then 'valid' (`true`: reflection). Differentiated through
  * forward convs with the flipped kernel (see convValid); benchmarks can switch that off.
  */
-export function conv3x3(tf: TF, x: Tensor4D, kernel: Tensor4D, flipped: Tensor4D, reflect: boolean): Tensor4D {
+export function conv3x3(
+  tf: TF,
+  x: Tensor4D,
+  kernel: Tensor4D,
+  flipped: Tensor4D,
+  padding: boolean | Padding,
+): Tensor4D {
+  const mode = paddingMode(padding);
+  const reflect = mode !== 'zero'; // padded by hand, then a 'valid' conv
   if (!convOptions.flippedInputGradient)
-    return tf.conv2d(
-      reflect
-        ? tf.mirrorPad(
-            x,
-            [
-              [0, 0],
-              [1, 1],
-              [1, 1],
-              [0, 0],
-            ],
-            'reflect',
-          )
-        : x,
-      kernel,
-      1,
-      reflect ? 'valid' : 'same',
-    );
+    return tf.conv2d(reflect ? padSpatial(tf, x, 1, mode) : x, kernel, 1, reflect ? 'valid' : 'same');
   const winograd = winogradUse(tf, x, kernel, reflect ? 'valid' : 'same', reflect);
   if (winograd.forward || winograd.backward) {
     const w = { kernel, flipped };
     if (!reflect) return winogradConv3x3(tf, x, w, 'same', winogradSettings.tile, winograd);
-    return tf.tidy(() =>
-      winogradConv3x3(
-        tf,
-        tf.mirrorPad(
-          x,
-          [
-            [0, 0],
-            [1, 1],
-            [1, 1],
-            [0, 0],
-          ],
-          'reflect',
-        ),
-        w,
-        'valid',
-        winogradSettings.tile,
-        winograd,
-      ),
-    );
+    return tf.tidy(() => winogradConv3x3(tf, padSpatial(tf, x, 1, mode), w, 'valid', winogradSettings.tile, winograd));
   }
-  if (reflect)
-    return tf.tidy(() =>
-      convValid(
-        tf,
-        tf.mirrorPad(
-          x,
-          [
-            [0, 0],
-            [1, 1],
-            [1, 1],
-            [0, 0],
-          ],
-          'reflect',
-        ),
-        kernel,
-        flipped,
-      ),
-    );
+  if (reflect) return tf.tidy(() => convValid(tf, padSpatial(tf, x, 1, mode), kernel, flipped));
   // Zero padding: a 'same' conv, whose input gradient is a 'same' conv of dy with the flipped kernel.
   const f = tf.customGrad((input) => ({
     value: tf.conv2d(input as Tensor4D, kernel, 1, 'same'),
@@ -354,6 +304,17 @@ export function preprocess(tf: TF, image: Tensor4D, weights: Vgg19Weights): Tens
   });
 }
 
+/** The padding each variant was trained with: reflection for vgg_normalised, zeros for the others. */
+export function defaultPadding(variant: Vgg19Variant): Padding {
+  return variant === 'normalised' ? 'reflect' : 'zero';
+}
+
+/** A boolean (the older form): reflection or zeros. */
+function paddingMode(padding: boolean | Padding): Padding {
+  if (typeof padding === 'string') return padding;
+  return padding ? 'reflect' : 'zero';
+}
+
 /**
  * One forward pass that returns every requested tap and stops at the deepest.
  * Differentiable with respect to `image`. The caller owns the returned tensors.
@@ -364,10 +325,11 @@ export function vgg19Forward(
   taps: readonly string[],
   weights: Vgg19Weights,
   pooling: Pooling,
+  padding: Padding = defaultPadding(weights.variant),
 ): Record<string, Tensor> {
   const wanted = new Set(taps);
   const stop = layerIndex.get(deepestTap(taps))!;
-  const reflect = weights.variant === 'normalised';
+  const reflect = padding;
   const out: Record<string, Tensor> = {};
   const kept = new Set<Tensor>();
   let x = preprocess(tf, image, weights);

@@ -239,9 +239,9 @@ export interface SharedPass<P extends ParamDefs = ParamDefs> {
   /**
    * How the pass can run on tiles of a large image: each tap's stride in pixels, and the halo (a multiple of
    * the largest stride, at least the deepest tap's receptive-field radius) around a tile that makes the taps
-   * inside it equal to the whole image's. Absent: the pass cannot be tiled.
+   * inside it equal to the whole image's. Absent or undefined: the pass cannot be tiled (with these parameters).
    */
-  tiling?(taps: string[], params: ParamsOf<P>): { strides: Record<string, number>; halo: number };
+  tiling?(taps: string[], params: ParamsOf<P>): { strides: Record<string, number>; halo: number } | undefined;
 }
 
 /** A loss that can be evaluated tile by tile (defined with the losses in src/ops/losses.ts). */
