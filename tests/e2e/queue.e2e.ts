@@ -45,7 +45,17 @@ describe('the editor: runs', () => {
       await page.click('[data-test=enqueue]');
     }
     await page.click('[data-test=queue-toggle]');
-    const waiting = () => page.locator('[data-test=queue-list] li .label').allTextContents();
+    // Each reads as what it changes against the graph now (seed 3, 2 steps); the full label is its tooltip.
+    const shown = () => page.locator('[data-test=queue-list] li .label').allTextContents();
+    expect((await shown()).map((l) => l.replace(/^#\d+ /, '').trim())).toEqual([
+      'seed 1',
+      'seed 2',
+      'the graph as it is now',
+    ]);
+    const waiting = () =>
+      page
+        .locator('[data-test=queue-list] li .label')
+        .evaluateAll((els) => els.map((e) => e.getAttribute('title') ?? ''));
     expect((await waiting()).map((l) => /seed (\d)/.exec(l)?.[1])).toEqual(['1', '2', '3']);
     await page.click('[data-test=queue-list] li:nth-child(3) button[title=earlier]');
     await page.click('[data-test=queue-list] li:nth-child(2) button[title=earlier]');

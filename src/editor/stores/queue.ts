@@ -1,6 +1,10 @@
 import { defineStore } from 'pinia';
-import { ref, shallowRef, toRaw } from 'vue';
+import { computed, ref, shallowRef, toRaw } from 'vue';
 import type { GraphModel } from '../../graph/model';
+import { registry, registryVersion } from '../registry';
+import { variantDifference } from '../variant-label';
+import { useGraphStore } from './graph';
+import { useSettingsStore } from './settings';
 
 /** A run waiting its turn: the graph and settings as they were when the user asked for it. */
 export interface QueuedRun {
@@ -43,8 +47,22 @@ export const useQueueStore = defineStore('queue', () => {
     items.value = list;
   }
 
+  /**
+   * What the running and each waiting run change against the graph and settings as they are now ("steps 40",
+   * "Style (beta) weight 1e4", "128 px"), by key; null where nothing differs. Runs queued from one graph otherwise
+   * read alike ("gatys.json, 64 px, seed 0").
+   */
+  const graph = useGraphStore();
+  const settings = useSettingsStore();
+  const differences = computed(() => {
+    void registryVersion.value;
+    const now = { model: graph.model, size: settings.size, seed: settings.seed };
+    const runs = [...(current.value ? [current.value] : []), ...items.value];
+    return new Map(runs.map((q) => [q.key, variantDifference(q, now, registry)]));
+  });
+
   const cancel = (key: number) => void (items.value = items.value.filter((q) => q.key !== key));
   const clear = () => void (items.value = []);
 
-  return { items, current, nextKey, add, take, move, cancel, clear };
+  return { items, current, differences, nextKey, add, take, move, cancel, clear };
 });

@@ -318,6 +318,9 @@ export const useWeightsStore = defineStore('weights', () => {
     await refresh();
   }
 
+  // A Run waits for the downloads its graph needs (and says so in the status line).
+  useRunStore().beforeRun(settle);
+
   return {
     manifest: MANIFEST,
     cached,
