@@ -1,12 +1,17 @@
 /**
- * The import layering of src/ and nodes/ (docs/architecture.md). Reads the files as text (no tfjs, no
- * compiling), takes every relative import (static, `export ... from`, `import type`, dynamic `import('...')`,
- * `typeof import('...')`, a worker's `new URL('...', import.meta.url)`) and the `stylegraph/plugin` alias, and
- * fails on an import from a lower layer into a higher one, an import between two sides of the same rank, an
- * import a rule below forbids, and any file-level import cycle (type-only imports count).
+ * The import layering (docs/architecture.md). Reads every file of src/, nodes/, scripts/, tests/, examples/ and
+ * vite.config.ts with the TypeScript parser (no tfjs, no compiling; a .vue file's <script> blocks), takes every
+ * import a module makes (static, `export ... from`, `import type`, dynamic `import('...')`, `typeof import('...')`,
+ * a worker's `new URL('...', import.meta.url)`) and the `stylegraph/plugin` alias, and fails on an import from a
+ * lower layer into a higher one, an import between two sides of the same rank, an import a rule below forbids,
+ * any file-level import cycle (type-only imports count), a pack in examples/ importing anything but
+ * `stylegraph/plugin`, and a built-in node type's name spelled outside nodes/ where a node type is meant.
  */
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve, sep } from 'node:path';
+import ts from 'typescript';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
@@ -29,6 +34,10 @@ const LAYERS = [
   { rank: 8, layer: 'web', folder: 'src/web/' }, // the browser host: worker, IndexedDB, uploads
   { rank: 9, layer: 'editor', folder: 'src/editor/' }, // the Vue app
   { rank: 9, layer: 'devserver', folder: 'src/devserver/' }, // the editor's server (Vite plugin): weights for the page, via the CLI's cache
+  { rank: 10, layer: 'examples', folder: 'examples/' }, // packs as a user writes them: only stylegraph/plugin (PACK_RULE)
+  { rank: 11, layer: 'tools', folder: 'tests/' }, // tests, benchmarks and the build config may import anything
+  { rank: 11, layer: 'tools', folder: 'scripts/' },
+  { rank: 11, layer: 'tools', folder: 'vite.config.ts' },
 ] as const;
 
 /** Imports the ranks allow but the design does not. */
@@ -43,65 +52,241 @@ const FORBIDDEN: readonly { from: string; to: string; why: string }[] = [
 /** Path aliases (tsconfig.json `paths`). */
 const ALIASES: Record<string, string> = { 'stylegraph/plugin': 'src/plugin/api.ts' };
 
-const SCANNED = ['src', 'nodes'];
+const SCANNED = ['src', 'nodes', 'scripts', 'tests', 'examples', 'vite.config.ts'];
+/** What a scanned folder holds that is code (fixtures are data, node_modules someone else's). */
+const CODE = /\.(ts|vue|js|mjs|cjs)$/;
+const SKIPPED = new Set(['node_modules', 'dist', 'fixtures']);
 
 function layerOf(file: string): (typeof LAYERS)[number] | undefined {
   return LAYERS.find((l) => file.startsWith(l.folder));
 }
 
-/** Every specifier a module's text imports, with comments removed first. */
-function importSpecifiers(text: string): string[] {
-  const code = text.replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|[^:'"`\\])\/\/.*$/gm, '$1');
-  const patterns = [
-    /\b(?:import|export)\s+(?:type\s+)?(?:[^'"`;]*?\s+from\s+)?['"]([^'"]+)['"]/g,
-    /\bimport\s*\(\s*['"]([^'"]+)['"]\s*\)/g,
-    /\bnew\s+URL\(\s*['"](\.{1,2}\/[^'"]+)['"]\s*,\s*import\.meta\.url\s*\)/g,
-  ];
-  const out: string[] = [];
-  for (const re of patterns) for (const m of code.matchAll(re)) out.push(m[1] as string);
-  return out;
+/** The <script> blocks of a .vue file, each with the line it starts on; the whole text for any other file. */
+function scriptBlocks(file: string, text: string): string[] {
+  if (!file.endsWith('.vue')) return [text];
+  return [...text.matchAll(/<script\b[^>]*>([\s\S]*?)<\/script>/g)].map((m) => m[1] as string);
 }
 
-function walk(dir: string, out: string[] = []): string[] {
-  for (const name of readdirSync(dir).sort()) {
-    const path = join(dir, name);
-    if (statSync(path).isDirectory()) walk(path, out);
-    else if (/\.(ts|vue)$/.test(name) && !name.endsWith('.d.ts')) out.push(path);
+const stringOf = (n: ts.Node | undefined): string | undefined =>
+  n && (ts.isStringLiteral(n) || ts.isNoSubstitutionTemplateLiteral(n)) ? n.text : undefined;
+
+/** Every specifier a module imports, read from its syntax tree (strings and comments cannot hide or fake one). */
+function importSpecifiers(text: string, file = 'module.ts'): string[] {
+  const out: string[] = [];
+  for (const block of scriptBlocks(file, text)) {
+    const source = ts.createSourceFile(file.replace(/\.vue$/, '.ts'), block, ts.ScriptTarget.Latest, true);
+    const visit = (n: ts.Node): void => {
+      let spec: string | undefined;
+      if (ts.isImportDeclaration(n) || ts.isExportDeclaration(n)) spec = stringOf(n.moduleSpecifier);
+      else if (ts.isImportTypeNode(n) && ts.isLiteralTypeNode(n.argument)) spec = stringOf(n.argument.literal);
+      else if (ts.isCallExpression(n) && n.expression.kind === ts.SyntaxKind.ImportKeyword)
+        spec = stringOf(n.arguments[0]);
+      else if (
+        ts.isNewExpression(n) &&
+        ts.isIdentifier(n.expression) &&
+        n.expression.text === 'URL' &&
+        n.arguments?.[1]?.getText(source) === 'import.meta.url' &&
+        CODE.test(stringOf(n.arguments[0]) ?? '')
+      )
+        // A worker's module (a folder or a data file named this way is not an import).
+        spec = stringOf(n.arguments[0]);
+      if (spec !== undefined) out.push(spec);
+      ts.forEachChild(n, visit);
+    };
+    visit(source);
   }
   return out;
 }
 
-const rel = (abs: string): string => relative(ROOT, abs).split(sep).join('/');
+function walk(dir: string, out: string[] = []): string[] {
+  if (!statSync(dir).isDirectory()) return CODE.test(dir) ? [dir] : [];
+  for (const name of readdirSync(dir).sort()) {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) {
+      if (!SKIPPED.has(name)) walk(path, out);
+    } else if (CODE.test(name) && !name.endsWith('.d.ts')) out.push(path);
+  }
+  return out;
+}
 
 /** The repository-relative file a specifier names, null for a package, or an error for a relative one that is not there. */
-function resolveSpecifier(fromFile: string, spec: string): string | null | { missing: string } {
+function resolveSpecifier(root: string, fromFile: string, spec: string): string | null | { missing: string } {
   let base: string;
-  if (spec in ALIASES) base = join(ROOT, ALIASES[spec] as string);
+  if (spec in ALIASES) base = join(root, ALIASES[spec] as string);
   else if (spec.startsWith('./') || spec.startsWith('../'))
-    base = resolve(dirname(join(ROOT, fromFile)), spec.replace(/\?.*$/, ''));
+    base = resolve(dirname(join(root, fromFile)), spec.replace(/\?.*$/, ''));
   else return null;
   for (const candidate of [base, `${base}.ts`, `${base}.vue`, join(base, 'index.ts')])
-    if (existsSync(candidate) && statSync(candidate).isFile()) return rel(candidate);
+    if (existsSync(candidate) && statSync(candidate).isFile()) return relative(root, candidate).split(sep).join('/');
   return { missing: spec };
 }
 
 type ImportGraph = Map<string, string[]>;
 
-function readGraph(): { graph: ImportGraph; unresolved: string[] } {
+/** Every scanned file's imports (of scanned code files), and every module each names (packages and aliases as written, files by path; for the pack rule). */
+function readGraph(
+  root = ROOT,
+  scanned = SCANNED,
+): { graph: ImportGraph; packages: Map<string, string[]>; unresolved: string[]; texts: Map<string, string> } {
   const graph: ImportGraph = new Map();
+  const packages = new Map<string, string[]>();
+  const texts = new Map<string, string>();
   const unresolved: string[] = [];
-  const files = SCANNED.flatMap((d) => walk(join(ROOT, d))).map(rel);
+  const rel = (abs: string): string => relative(root, abs).split(sep).join('/');
+  const files = scanned
+    .filter((d) => existsSync(join(root, d)))
+    .flatMap((d) => walk(join(root, d)))
+    .map(rel);
   for (const file of files) {
+    const text = readFileSync(join(root, file), 'utf8');
+    texts.set(file, text);
     const targets = new Set<string>();
-    for (const spec of importSpecifiers(readFileSync(join(ROOT, file), 'utf8'))) {
-      const to = resolveSpecifier(file, spec);
-      if (to === null) continue;
-      if (typeof to !== 'string') unresolved.push(`${file}: '${to.missing}'`);
-      else if (SCANNED.some((d) => to.startsWith(`${d}/`)) && /\.(ts|vue)$/.test(to)) targets.add(to);
+    const named: string[] = [];
+    for (const spec of importSpecifiers(text, file)) {
+      const to = resolveSpecifier(root, file, spec);
+      if (to === null) named.push(spec);
+      else if (typeof to !== 'string') unresolved.push(`${file}: '${to.missing}'`);
+      else {
+        named.push(spec in ALIASES ? spec : to);
+        if (scanned.some((d) => to === d || to.startsWith(`${d}/`)) && CODE.test(to)) targets.add(to);
+      }
     }
     graph.set(file, [...targets].sort());
+    packages.set(file, named);
   }
-  return { graph, unresolved };
+  return { graph, packages, unresolved, texts };
+}
+
+/**
+ * A pack in examples/ is written as a user would write one: it imports `stylegraph/plugin` and nothing else (not
+ * tfjs, not a file of src/; a pack's own tests may import what they need).
+ */
+function packViolations(graph: ImportGraph, packages: Map<string, string[]>): string[] {
+  const out: string[] = [];
+  for (const file of graph.keys()) {
+    if (!file.startsWith('examples/') || /\/tests?\//.test(file) || /\.test\.[jt]s$/.test(file)) continue;
+    const pack = file.split('/').slice(0, 2).join('/') + '/';
+    // Bare specifiers and aliases as written; relative ones as the files they name (a pack's own files are its own).
+    for (const spec of packages.get(file) ?? [])
+      if (spec !== 'stylegraph/plugin' && !spec.startsWith(pack))
+        out.push(`${file} imports ${spec} (a pack imports only stylegraph/plugin)`);
+  }
+  return out;
+}
+
+/** The `type` of every node type defined in nodes/ (`defineNodeType({ type: '...' })`), read from the source. */
+function builtinTypeNames(texts: Map<string, string>): Set<string> {
+  const names = new Set<string>();
+  for (const [file, text] of texts) {
+    if (!file.startsWith('nodes/')) continue;
+    const source = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true);
+    const visit = (n: ts.Node): void => {
+      if (ts.isCallExpression(n) && n.expression.getText(source) === 'defineNodeType') {
+        const def = n.arguments[0];
+        if (def && ts.isObjectLiteralExpression(def))
+          for (const p of def.properties)
+            if (ts.isPropertyAssignment(p) && p.name.getText(source) === 'type') {
+              const name = stringOf(p.initializer);
+              if (name) names.add(name);
+            }
+      }
+      ts.forEachChild(n, visit);
+    };
+    visit(source);
+  }
+  return names;
+}
+
+/**
+ * Where a file of src/ names a built-in node type where a node type is meant (docs/architecture.md): compared
+ * with a `.type` (`n.type === 'camera'`, a `case` of `switch (n.type)`), assigned to one (`n.type = 'image'`),
+ * given to `add(...)` (the graph store's add), or listed in an array or Set held by a name ending in TYPE or TYPES
+ * (`FOLDER_NODE_TYPES = new Set(['image-folder'])`). Other uses of the same word (a CSS class, a parameter kind
+ * `'image'`, an event type, a checkpoint named like its node) are not node types. Code finds such nodes through
+ * their declared roles instead (`sourceNodes(model, registry, 'camera')`).
+ */
+function typeNameUses(file: string, text: string, types: ReadonlySet<string>): string[] {
+  const out: string[] = [];
+  for (const block of scriptBlocks(file, text)) {
+    const source = ts.createSourceFile(file.replace(/\.vue$/, '.ts'), block, ts.ScriptTarget.Latest, true);
+    const isType = (n: ts.Node): boolean =>
+      (ts.isPropertyAccessExpression(n) && n.name.text === 'type') ||
+      (ts.isParenthesizedExpression(n) && isType(n.expression)) ||
+      (ts.isNonNullExpression(n) && isType(n.expression));
+    const say = (n: ts.Node, name: string) =>
+      out.push(`${file}:${source.getLineAndCharacterOfPosition(n.getStart(source)).line + 1} '${name}'`);
+    const visit = (n: ts.Node): void => {
+      const name = stringOf(n);
+      if (name !== undefined && types.has(name)) {
+        const p = n.parent;
+        const compared =
+          ts.isBinaryExpression(p) &&
+          [
+            ts.SyntaxKind.EqualsEqualsEqualsToken,
+            ts.SyntaxKind.ExclamationEqualsEqualsToken,
+            ts.SyntaxKind.EqualsEqualsToken,
+            ts.SyntaxKind.ExclamationEqualsToken,
+            ts.SyntaxKind.EqualsToken,
+          ].includes(p.operatorToken.kind) &&
+          isType(p.left === n ? p.right : p.left);
+        const caseOfType = ts.isCaseClause(p) && isType(p.parent.parent.expression);
+        const added =
+          ts.isCallExpression(p) &&
+          p.arguments[0] === n &&
+          ts.isPropertyAccessExpression(p.expression) &&
+          ['add', 'addNode'].includes(p.expression.name.text);
+        let holder: ts.Node = p;
+        while (ts.isArrayLiteralExpression(holder) || ts.isNewExpression(holder) || ts.isAsExpression(holder))
+          holder = holder.parent;
+        const listed =
+          (ts.isArrayLiteralExpression(p) || ts.isNewExpression(p)) &&
+          ts.isVariableDeclaration(holder) &&
+          /types?$/i.test(holder.name.getText(source));
+        if (compared || caseOfType || added || listed) say(n, name);
+      }
+      ts.forEachChild(n, visit);
+    };
+    visit(source);
+  }
+  return out;
+}
+
+/**
+ * Node type names still spelled outside nodes/, each with why it may stay for now (they go with issue 25's run
+ * request: the CLI's and the editor's callers move to the declared source role). A new one fails the test.
+ */
+const TYPE_NAMES_LEFT: readonly { file: string; name: string; why: string }[] = [
+  ...[
+    'src/editor/App.vue',
+    'src/editor/PresetBrowser.vue',
+    'src/editor/canvas/NodeView.vue',
+    'src/editor/files.ts',
+  ].map((file) => ({
+    file,
+    name: 'image',
+    why: 'a picture node shows or takes its picture: to go through roles.source',
+  })),
+  { file: 'src/editor/canvas/canvas.ts', name: 'image', why: 'the same, in a file being edited (issue 28)' },
+  { file: 'src/editor/view.ts', name: 'image', why: 'the same, in a file being edited (issue 28)' },
+  {
+    file: 'src/editor/view.ts',
+    name: 'output',
+    why: 'the output nodes of the first view: to go through the output role',
+  },
+  { file: 'src/editor/first-view.ts', name: 'output', why: 'the same (issue 28, in progress)' },
+  { file: 'src/editor/components/LossCompare.vue', name: 'style-loss', why: 'Gram cells of a style loss: a loss role' },
+];
+
+/** Every use of a built-in node type name outside nodes/ and tests/ that TYPE_NAMES_LEFT does not list. */
+function typeNameViolations(texts: Map<string, string>): string[] {
+  const types = builtinTypeNames(texts);
+  const out: string[] = [];
+  for (const [file, text] of texts) {
+    if (!file.startsWith('src/')) continue;
+    for (const use of typeNameUses(file, text, types))
+      if (!TYPE_NAMES_LEFT.some((l) => use.startsWith(`${l.file}:`) && use.endsWith(` '${l.name}'`))) out.push(use);
+  }
+  return out;
 }
 
 /** `from -> to (why)` for every import against the layer order or the forbidden list. */
@@ -200,7 +385,7 @@ function importCycles(graph: ImportGraph): string[] {
 }
 
 describe('import layering', () => {
-  const { graph, unresolved } = readGraph();
+  const { graph, packages, unresolved, texts } = readGraph();
 
   it('reads the tree', () => {
     expect(graph.size).toBeGreaterThan(100);
@@ -208,7 +393,7 @@ describe('import layering', () => {
     expect(unresolved, 'relative imports that name no file').toEqual([]);
   });
 
-  it('puts every file under src/ and nodes/ in a layer', () => {
+  it('puts every scanned file in a layer', () => {
     expect(
       [...graph.keys()].filter((f) => !layerOf(f)),
       'add the folder to LAYERS',
@@ -221,6 +406,16 @@ describe('import layering', () => {
 
   it('has no import cycles', () => {
     expect(importCycles(graph), 'file-level import cycles').toEqual([]);
+  });
+
+  it('keeps the packs in examples/ to stylegraph/plugin', () => {
+    expect([...graph.keys()].filter((f) => f.startsWith('examples/')).length).toBeGreaterThan(0);
+    expect(packViolations(graph, packages)).toEqual([]);
+  });
+
+  it('names no built-in node type outside nodes/ where a node type is meant', () => {
+    expect(builtinTypeNames(texts).size).toBeGreaterThan(20);
+    expect(typeNameViolations(texts), 'find such nodes through their roles (docs/architecture.md)').toEqual([]);
   });
 });
 
@@ -243,6 +438,10 @@ describe('the layering checks themselves', () => {
       "/* import { y } from './commented-block'; */",
       "const url = 'https://example.com/'; // a comment",
       "import { z } from './after-url';",
+      "const presets = import.meta.glob('../presets/*.json');",
+      "import { afterGlob } from './after-glob';",
+      'const text = "import { fake } from \'./in-a-string\';";',
+      '/* a comment */ export { afterComment } from "./after-comment";',
     ].join('\n');
     expect(importSpecifiers(text).sort()).toEqual(
       [
@@ -259,6 +458,8 @@ describe('the layering checks themselves', () => {
         './k.ts',
         '@tensorflow/tfjs',
         './after-url',
+        './after-glob',
+        './after-comment',
       ].sort(),
     );
   });
@@ -293,5 +494,91 @@ describe('the layering checks themselves', () => {
         ]),
       ),
     ).toEqual([]);
+  });
+});
+
+describe('the guard on a tree written for it', () => {
+  /** Writes `files` under a fresh folder and reads them as the test reads the repository. */
+  function readTree(files: Record<string, string>) {
+    const root = mkdtempSync(join(tmpdir(), 'layers-'));
+    try {
+      for (const [path, text] of Object.entries(files)) {
+        mkdirSync(dirname(join(root, path)), { recursive: true });
+        writeFileSync(join(root, path), text);
+      }
+      return readGraph(root, ['src', 'nodes', 'examples']);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  }
+
+  it('finds a cycle hidden behind a glob string (a comment-stripping pattern missed the import after /*)', () => {
+    const { graph, unresolved } = readTree({
+      'src/graph/a.ts':
+        "const presets = import.meta.glob('../../presets/*.json');\nimport { b } from './b';\nexport const a = b;",
+      'src/graph/b.ts': "import { a } from './a';\nexport const b = 1;\nexport const c = a;",
+    });
+    expect(unresolved).toEqual([]);
+    expect(graph.get('src/graph/a.ts')).toEqual(['src/graph/b.ts']);
+    expect(importCycles(graph)).toEqual(['src/graph/a.ts -> src/graph/b.ts -> src/graph/a.ts']);
+  });
+
+  it("reads a .vue file's script blocks, and an upward import from one", () => {
+    const { graph } = readTree({
+      'src/graph/low.ts': "import View from '../editor/View.vue';\nexport const v = View;",
+      'src/editor/View.vue':
+        '<template><div class="image">{{ x }}</div></template>\n<script setup lang="ts">\nimport { helper } from \'./helper\';\nconst x = helper;\n</script>',
+      'src/editor/helper.ts': 'export const helper = 1;',
+    });
+    expect(graph.get('src/editor/View.vue')).toEqual(['src/editor/helper.ts']);
+    expect(layerViolations(graph)).toEqual([
+      'src/graph/low.ts -> src/editor/View.vue (graph imports the higher layer editor)',
+    ]);
+  });
+
+  it('holds a pack to stylegraph/plugin', () => {
+    const { graph, packages } = readTree({
+      'src/plugin/api.ts': 'export const api = 1;',
+      'examples/good/index.js': "import { api } from 'stylegraph/plugin';\nexport default api;",
+      'examples/bad/index.js':
+        "import * as tf from '@tensorflow/tfjs';\nimport { api } from '../../src/plugin/api';\nexport default [tf, api];",
+      'examples/bad/tests/bad.test.ts':
+        "import { it } from 'vitest';\nimport pack from '../index.js';\nit('loads', () => pack);",
+    });
+    expect(packViolations(graph, packages)).toEqual([
+      'examples/bad/index.js imports @tensorflow/tfjs (a pack imports only stylegraph/plugin)',
+      'examples/bad/index.js imports src/plugin/api.ts (a pack imports only stylegraph/plugin)',
+    ]);
+  });
+
+  it('finds a node type name where a node type is meant, and not the same word used otherwise', () => {
+    const { texts } = readTree({
+      'nodes/image.ts': "export const image = defineNodeType({ type: 'image', params: {} });",
+      'nodes/folder.ts': "export const folder = defineNodeType({ type: 'image-folder', params: {} });",
+      'src/editor/uses.ts': [
+        "const cams = model.nodes.filter((n) => n.type === 'image');",
+        "if ('image' !== node.value?.type) skip();",
+        "switch (n.type) { case 'image': break; }",
+        "n.type = 'image';",
+        "graph.add('image', at);",
+        "const FOLDER_NODE_TYPES = new Set(['image-folder']);",
+        // A checkpoint named like its node type is a checkpoint name.
+        "const weights = { name: 'image-folder' };",
+        // Not node types: a parameter kind, a CSS class, an event's type, a message.
+        "if (p.kind === 'image') ok();",
+        "const cls = { class: 'image' };",
+        "if (e.type === 'preview') ok();",
+        "say('image');",
+      ].join('\n'),
+    });
+    expect(builtinTypeNames(texts)).toEqual(new Set(['image', 'image-folder']));
+    expect(typeNameViolations(texts)).toEqual([
+      "src/editor/uses.ts:1 'image'",
+      "src/editor/uses.ts:2 'image'",
+      "src/editor/uses.ts:3 'image'",
+      "src/editor/uses.ts:4 'image'",
+      "src/editor/uses.ts:5 'image'",
+      "src/editor/uses.ts:6 'image-folder'",
+    ]);
   });
 });

@@ -1,8 +1,6 @@
+import { nodeSource, sourceNodes } from '../graph/edit';
 import type { GraphModel } from '../graph/model';
 import type { NodeRegistry } from '../plugin/registry';
-
-/** Node types that read a folder of files, which a web page cannot list: they run from the command line. */
-export const FOLDER_NODE_TYPES: ReadonlySet<string> = new Set(['image-folder']);
 
 /** Why this page cannot run a graph that compiles, and the command that runs it instead. */
 export interface HostLimit {
@@ -27,9 +25,8 @@ export function hostLimit(
   inPlan: ReadonlySet<string> | null,
   presets: readonly string[] = [],
 ): HostLimit | null {
-  const folders = model.nodes.filter(
-    (n) => FOLDER_NODE_TYPES.has(n.type) && !n.bypass && (!inPlan || inPlan.has(n.id)),
-  );
+  // Nodes that read a folder of files (their declared source role), which a web page cannot list.
+  const folders = sourceNodes(model, registry, 'folder').filter((n) => !n.bypass && (!inPlan || inPlan.has(n.id)));
   if (!folders.length) return null;
   const name = fileName.endsWith('.json') ? fileName : `${fileName}.json`;
   const file = presets.includes(name) ? `presets/${name}` : name;
@@ -37,7 +34,9 @@ export function hostLimit(
     const n = model.nodes.find((m) => m.id === id)!;
     return n.title ?? registry.get(n.type)?.title ?? n.type;
   };
-  const sets = folders.map((n) => `--set ${n.id}.folder=${n.id.toUpperCase().replace(/[^A-Z0-9]+/g, '_')}_FOLDER`);
+  const sets = folders.map(
+    (n) => `--set ${n.id}.${nodeSource(registry, n)!.param}=${n.id.toUpperCase().replace(/[^A-Z0-9]+/g, '_')}_FOLDER`,
+  );
   const quoted = /^[\w./-]+$/.test(file) ? file : `'${file.replace(/'/g, `'\\''`)}'`;
   return {
     nodes: folders.map((n) => n.id),

@@ -32,7 +32,7 @@ export interface FlowOptions {
   median?: number;
 }
 
-const DEFAULTS: Required<FlowOptions> = { levels: 5, minSide: 12, iterations: 3, sigma: 1.5, lambda: 1e-4, median: 5 };
+const DEFAULTS: Required<FlowOptions> = { levels: 5, minSide: 12, iterations: 3, sigma: 1.5, lambda: 1e-4, median: 3 };
 
 /** A normalised 1-D Gaussian of radius ceil(2.5 sigma). */
 function gaussian(sigma: number): number[] {
@@ -215,8 +215,7 @@ export function flow(tf: TF, from: Tensor4D, to: Tensor4D, options: FlowOptions 
       let current: Tensor4D = u ? resizeFlow(tf, u, h, w) : (tf.zeros([1, h, w, 2]) as Tensor4D);
       for (let i = 0; i < o.iterations; i++) {
         current = step(tf, a[level]!, b[level]!, current, window, o.lambda);
-        // After every round but the last of the finest level (where it costs the most and changes the least).
-        if (o.median > 1 && (level > 0 || i < o.iterations - 1)) current = median(tf, current, o.median);
+        if (o.median > 1) current = median(tf, current, o.median);
       }
       u = current;
     }

@@ -1,5 +1,6 @@
 import { defineStore } from 'pinia';
 import { computed, markRaw, ref, shallowRef, toRaw, watch } from 'vue';
+import { nodeSource, sourceNodes } from '../../graph/edit';
 import type { GraphModel } from '../../graph/model';
 import { fitSize, type RGBAImage } from '../../ops/image';
 import { putUpload, uploadSource } from '../../web/uploads';
@@ -7,6 +8,7 @@ import { withDuration } from '../../codecs/webm';
 import { drawRgba } from '../draw';
 import { download } from '../files';
 import { FrameScheduler } from '../live-frames';
+import { registry } from '../registry';
 import { useGraphStore } from './graph';
 import { useRunStore } from './run';
 import { useSettingsStore } from './settings';
@@ -47,7 +49,7 @@ export const useCameraStore = defineStore('camera', () => {
   /** One-shot waits for a frame's answer (Pause's last frame). */
   const waiting = new Map<number, (ok: boolean) => void>();
 
-  const hasCamera = computed(() => graph.model.nodes.some((n) => n.type === 'camera'));
+  const hasCamera = computed(() => sourceNodes(graph.model, registry, 'camera').length > 0);
   /** Why the graph cannot run live, or null: it needs a camera node, no optimiser loop and nothing to fix. */
   const liveBlocked = computed<string | null>(() => {
     if (!hasCamera.value) return 'the graph has no camera node';
@@ -215,10 +217,13 @@ export const useCameraStore = defineStore('camera', () => {
     const source = await uploadSource(name, bytes);
     await putUpload(source, bytes);
     const next = structuredClone(toRaw(graph.model));
+    // The camera nodes become the node type that takes one picture, filled as the content (by its declared roles).
+    const still = registry.list().find((t) => t.roles?.source?.kind === 'image' && t.roles.source.slot);
+    const role = still?.roles?.source;
     for (const n of next.nodes)
-      if (n.type === 'camera') {
-        n.type = 'image';
-        n.params = { source, slot: 'content' };
+      if (still && role?.slot && nodeSource(registry, n)?.kind === 'camera') {
+        n.type = still.type;
+        n.params = { [role.param]: source, [role.slot]: 'content' };
         n.title = 'Still from the camera';
       }
     stop();
