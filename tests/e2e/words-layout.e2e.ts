@@ -25,7 +25,7 @@ describe('words and layout (issue 28 item 8)', () => {
     await page.click('[data-test=run]');
     await finished(page);
     const status = (await page.textContent('[data-test=status]'))!;
-    expect(status).toMatch(/^done in \d+\.\d s/);
+    expect(status).toMatch(/^done in \d+\.\d s \(one pass\)/);
     expect(status).not.toMatch(/0 steps/);
     const chart = (await page.textContent('[data-test=loss-chart]'))!;
     expect(chart).toMatch(/one pass/);
