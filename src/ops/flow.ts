@@ -32,7 +32,7 @@ export interface FlowOptions {
   median?: number;
 }
 
-const DEFAULTS: Required<FlowOptions> = { levels: 5, minSide: 12, iterations: 3, sigma: 1.5, lambda: 1e-4, median: 3 };
+const DEFAULTS: Required<FlowOptions> = { levels: 5, minSide: 12, iterations: 3, sigma: 1.5, lambda: 1e-4, median: 5 };
 
 /** A normalised 1-D Gaussian of radius ceil(2.5 sigma). */
 function gaussian(sigma: number): number[] {
