@@ -64,12 +64,9 @@ async function editorRun(on: Placement): Promise<RunReport> {
       type: 'run',
       id: 1,
       document: JSON.stringify(doc),
-      size: SIZE,
-      seed: SEED,
       base: presets,
       uploads: {},
-      probe: [],
-      sweep: false,
+      request: { size: SIZE, seed: SEED, probe: [], sweep: false },
     },
     {
       tf,

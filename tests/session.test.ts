@@ -111,12 +111,9 @@ describe('one run session for every host', () => {
         type: 'run',
         id: 1,
         document: JSON.stringify(workerDoc),
-        size: 24,
-        seed: 7,
         base: presets,
         uploads: {},
-        probe: [],
-        sweep: false,
+        request: { size: 24, seed: 7, probe: [], sweep: false },
       },
       {
         tf,

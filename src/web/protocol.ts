@@ -1,6 +1,8 @@
 import type { Diagnostic } from '../graph/diagnostics';
 import type { RunEvent, RunResult } from '../runtime/executor';
 import type { RunReport } from '../runtime/report';
+import type { RunRequest } from '../runtime/request';
+import type { SessionResult } from '../runtime/session';
 import type { BackendChoice, BackendName } from '../runtime/backend';
 import type { Preview } from '../ops/preview';
 import type { RGBAImage } from '../ops/image';
@@ -80,19 +82,15 @@ export type ToWorker =
       id: number;
       /** The graph document as JSON text. */
       document: string;
-      size: number;
-      /** Seeds the random start image and random weights, as `--seed` does on the command line. */
-      seed: number;
       /** Relative image sources resolve against this (the page's URL). */
       base: string;
       /** Bytes of every image the run reads, by its source as the document names it: uploads, and files the page fetched. */
       uploads: Record<string, ArrayBuffer>;
-      /** Value keys whose previews the editor shows. */
-      probe: string[];
-      /** Run the document's sweep (metadata.sweep) into one contact sheet instead of a single run. */
-      sweep: boolean;
-      /** Tiles of at most this many px (`?tile=`); otherwise the run tiles when it would not fit the backend. */
-      tile?: number;
+      /**
+       * What to run: the same RunRequest `stylegraph run` and a queue job carry (size, seed, probes, sweep, tiling...).
+       * A camera frame becomes its camera input in the worker.
+       */
+      request: RunRequest;
       /** A camera frame (the editor's camera store), scaled to the run size: the graph's camera nodes read it. */
       frame?: ImageBitmap;
       /** One frame of the live camera loop: no events or previews, answered by 'live-done' instead of 'done'. */
@@ -118,7 +116,8 @@ export type FromWorker =
   | {
       type: 'live-done';
       id: number;
-      status: RunResult['status'];
+      /** 'invalid': the graph or the request is wrong (nothing ran); 'failed': the run broke. */
+      status: SessionResult['status'];
       error?: string;
       outputs: Record<string, RGBAImage>;
       ms: number;
@@ -144,7 +143,8 @@ export type FromWorker =
   | {
       type: 'done';
       id: number;
-      status: RunResult['status'];
+      /** 'invalid': the graph or the request is wrong (nothing ran); 'failed': the run broke, in the node its diagnostic names. */
+      status: SessionResult['status'];
       error?: string;
       /** Whole, so the editor can point at the node. */
       diagnostics: Diagnostic[];

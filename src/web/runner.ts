@@ -5,7 +5,7 @@ import type { CheckpointStore, TF } from '../plugin/types';
 import { runSession, type SessionState } from '../runtime/session';
 import type { DecodedImage } from '../runtime/sources';
 import type { FromWorker, ToWorker } from './protocol';
-import { CAMERA_SOURCE, withCameraSource } from '../../nodes/camera-input';
+import { CAMERA_SOURCE } from '../../nodes/camera-input';
 
 export type RunMessage = Extract<ToWorker, { type: 'run' }>;
 
@@ -24,102 +24,83 @@ export interface WorkerDeps {
 }
 
 /**
- * One editor run: the editor's adapter over the run session. Events, previews and the end of the run go back
- * as messages; problems keep their path, node and code so the editor can point at the node.
+ * One editor run: the editor's adapter over the run session. It parses the document, runs the message's
+ * RunRequest (a camera frame becomes the request's camera input) and turns the session's events into messages;
+ * problems keep their path, node and code so the editor can point at the node, and 'invalid' (a wrong graph or
+ * request) stays apart from 'failed' (the run broke, in the node its diagnostic names).
  */
 export async function runInWorker(m: RunMessage, deps: WorkerDeps, signal: AbortSignal): Promise<void> {
   const started = performance.now();
   const { post } = deps;
+  const live = m.live === true;
   const parsed = parseDocument(m.document);
-  const base = { type: 'done' as const, id: m.id, outputs: {}, weights: [], reused: { hits: 0, misses: 0 } };
   if (!parsed.model) {
-    if (m.live)
+    const error = 'the graph could not be read';
+    const reused = { hits: 0, misses: 0 };
+    if (live)
       return post({
         type: 'live-done',
         id: m.id,
-        status: 'failed',
-        error: 'the graph could not be read',
+        status: 'invalid',
+        error,
         outputs: {},
         ms: performance.now() - started,
-        reused: base.reused,
+        reused,
         weights: [],
       });
-    post({
-      ...base,
-      status: 'failed',
-      error: 'the graph could not be read',
+    return post({
+      type: 'done',
+      id: m.id,
+      status: 'invalid',
+      error,
       diagnostics: parsed.diagnostics,
+      outputs: {},
+      weights: [],
+      reused,
       ms: performance.now() - started,
     });
-    return;
   }
   // A camera frame is an image named for this run only: the camera nodes read it, and it is dropped afterwards, so
   // the memo keeps what does not depend on the camera (the style side) and recomputes the rest.
-  let model = parsed.model;
   const frameSource = m.frame && deps.pixels ? `${CAMERA_SOURCE}frame/${m.id}` : null;
-  if (m.frame && frameSource) {
-    deps.state.images.set(frameSource, deps.pixels!(m.frame));
-    model = withCameraSource(model, frameSource);
-  }
-  const live = m.live === true;
-  const result = await runSession(
-    model,
-    deps.registry,
-    {
-      size: m.size,
-      seed: m.seed,
-      sweep: m.sweep,
-      probe: m.probe,
-      ...(m.tile ? { tiling: { extent: m.tile } } : {}),
+  if (m.frame && frameSource) deps.state.images.set(frameSource, deps.pixels!(m.frame));
+  const request = frameSource ? { ...m.request, inputs: { ...m.request.inputs, camera: frameSource } } : m.request;
+  const sweep = request.sweep === true;
+  const result = await runSession(parsed.model, deps.registry, request, {
+    tf: deps.tf,
+    readImage: (s) => deps.decode(s, m.base),
+    readModel: (s) => deps.loadModel(s, m.base),
+    readWeights: async () => deps.checkpoints,
+    state: deps.state,
+    signal,
+    onEvent: (event) => {
+      if (live) return;
+      if (event.type === 'cell')
+        post({ type: 'cell', id: m.id, label: event.label, index: event.index, count: event.count });
+      else if (event.type === 'probe')
+        post(
+          { type: 'probe', id: m.id, key: event.key, preview: event.preview },
+          'image' in event.preview ? [event.preview.image.data.buffer] : [],
+        );
+      else if (event.type === 'preview') post({ type: 'event', id: m.id, event }, [event.image.data.buffer]);
+      else if (event.type === 'step' || (!sweep && (event.type === 'status' || event.type === 'tile')))
+        post({ type: 'event', id: m.id, event });
     },
-    {
-      tf: deps.tf,
-      readImage: (s) => deps.decode(s, m.base),
-      readModel: (s) => deps.loadModel(s, m.base),
-      readWeights: async () => deps.checkpoints,
-      state: deps.state,
-      signal,
-      onEvent: (event) => {
-        if (live) return;
-        if (event.type === 'cell')
-          post({ type: 'cell', id: m.id, label: event.label, index: event.index, count: event.count });
-        else if (event.type === 'probe')
-          post(
-            { type: 'probe', id: m.id, key: event.key, preview: event.preview },
-            'image' in event.preview ? [event.preview.image.data.buffer] : [],
-          );
-        else if (event.type === 'preview') post({ type: 'event', id: m.id, event }, [event.image.data.buffer]);
-        else if (event.type === 'step' || (!m.sweep && (event.type === 'status' || event.type === 'tile')))
-          post({ type: 'event', id: m.id, event });
-      },
-    },
-  ).finally(() => frameSource && deps.state.images.delete(frameSource));
-  if (live) {
-    post(
-      {
-        type: 'live-done',
-        id: m.id,
-        status: result.status === 'invalid' ? 'failed' : result.status,
-        ...(result.error ? { error: result.error } : {}),
-        outputs: result.outputs,
-        ms: performance.now() - started,
-        reused: result.reused,
-        weights: result.runs.at(-1)?.weights ?? [],
-      },
+  }).finally(() => frameSource && deps.state.images.delete(frameSource));
+  const report = result.runs.at(-1);
+  const ended = {
+    id: m.id,
+    status: result.status,
+    ...(result.error ? { error: result.error } : {}),
+    outputs: result.outputs,
+    ms: performance.now() - started,
+    reused: result.reused,
+    weights: report?.weights ?? [],
+  };
+  if (live)
+    return post(
+      { type: 'live-done', ...ended },
       Object.values(result.outputs).map((o) => o.data.buffer),
     );
-    return;
-  }
-  const report = result.runs.at(-1);
-  post({
-    ...base,
-    status: result.status === 'invalid' ? 'failed' : result.status,
-    ...(result.error ? { error: result.error } : {}),
-    diagnostics: result.diagnostics,
-    outputs: result.outputs,
-    weights: report?.weights ?? [],
-    reused: result.reused,
-    ms: performance.now() - started,
-    ...(report && !m.sweep ? { report } : {}),
-  });
+  post({ type: 'done', ...ended, diagnostics: result.diagnostics, ...(report && !sweep ? { report } : {}) });
 }

@@ -86,7 +86,7 @@ export const useCameraStore = defineStore('camera', () => {
     waiting.get(m.id)?.(ok);
     waiting.delete(m.id);
     if (!ok) {
-      if (m.status === 'failed') {
+      if (m.status === 'failed' || m.status === 'invalid') {
         error.value = m.error ?? 'the frame failed';
         scheduler.stop();
         if (status.value === 'live') status.value = 'paused';
