@@ -11,6 +11,8 @@ export const USAGE = `usage:
                           networks without --weights use their cached checkpoint (weights fetch), else random
                       [--scales 0.25,0.5,1]   coarse to fine: optimise small, upsample, go on
                                               (--steps 200,50,10 gives each scale its own count)
+                      [--tileable]   every network pads circularly: a picture that tiles without a seam
+                                     (presets/texture.json; a size divisible by 16)
                       [--tile PX|off] [--memory-limit GIB]
                           large images run on tiles of at most PX px (plus a halo) when the step would
                           need more memory than the backend holds (wasm: 3 GiB); --tile forces or stops it
@@ -92,6 +94,7 @@ export const OPTIONS = {
   blend: { type: 'string' },
   'warm-start': { type: 'boolean' },
   flow: { type: 'boolean' },
+  tileable: { type: 'boolean' },
   'no-sandbox-packs': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;

@@ -6,6 +6,7 @@
 import { stat } from 'node:fs/promises';
 import { basename, extname, resolve } from 'node:path';
 import { nodeSource } from '../../graph/edit';
+import { tileableSettings } from '../../graph/tileable';
 import type { GraphModel } from '../../graph/model';
 import type { NodeRegistry } from '../../plugin/registry';
 import { MAX_SIZE, MIN_SIZE } from '../../compiler/compile';
@@ -97,7 +98,8 @@ export async function submitFromCommandLine(c: CommandContext, g: GraphInput): P
   const v = c.flags;
   // The values are applied once, here: each job carries the graph with them, and what decides its picture.
   const request = jobRequest(g.run.request);
-  const { model, errors } = applyOverrides(g.model, g.registry, { set: v.set }, c.io.cwd);
+  const { set } = withTileable(v, g);
+  const { model, errors } = applyOverrides(g.model, g.registry, { set }, c.io.cwd);
   if (errors.length) throw new UsageError(errors.join('\n'));
   const sources = { given: givenSources(model, { set: v.set }, c.io.cwd), remote: g.remote };
   const { submitCommand } = await import('../queue/commands');
@@ -119,6 +121,14 @@ export async function submitFromCommandLine(c: CommandContext, g: GraphInput): P
       ...(v.overwrite ? { overwrite: true } : {}),
     }),
   );
+}
+
+/** `--tileable`: the flags with `NODE.padding=circular` added to `--set` for every network that can pad so. */
+function withTileable(v: Flags, g: GraphInput): Flags {
+  if (!v.tileable) return v;
+  const settings = tileableSettings(g.model, g.registry);
+  if (!settings.length) throw new UsageError('--tileable: no network in this graph can pad circularly');
+  return { ...v, set: [...settings, ...(v.set ?? [])] };
 }
 
 /** A local run: its request checked against the graph (prepareRun), and where its pictures come from. */
@@ -159,7 +169,7 @@ async function localRun(c: CommandContext, g: GraphInput): Promise<LocalRun> {
     ...(image !== undefined ? { content: resolve(c.io.cwd, image) } : {}),
     ...(v.style?.length ? { style: v.style.map((s) => resolve(c.io.cwd, s)) } : {}),
   };
-  const request = requestFromFlags(v, {
+  const request = requestFromFlags(withTileable(v, g), {
     ...(Object.keys(inputs).length ? { inputs } : {}),
     ...(c.command === 'run' && g.model.metadata.sweep !== undefined ? { sweep: true } : {}),
     ...(batch ? { batch } : {}),
