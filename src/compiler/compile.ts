@@ -52,6 +52,12 @@ export function sizeProblem(size: number): string | null {
     : `the image size must be a whole number of pixels, at least ${MIN_SIZE} and at most ${MAX_SIZE} (got ${size})`;
 }
 
+/** A problem that stops the compile (compile adds the severity and the diagnostics so far). */
+type Failure = { failed: Omit<Diagnostic, 'severity'> };
+const failed = (d: Omit<Diagnostic, 'severity'>): Failure => ({ failed: d });
+const isFailure = (x: unknown): x is Failure => typeof x === 'object' && x !== null && 'failed' in x;
+const errorText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+
 /** Validates the model and turns it into an execution plan. Never throws on user input. */
 export function compile(model: GraphModel, registry: NodeRegistry, options: CompileOptions): CompileResult {
   const tooSmall = sizeProblem(options.size);
@@ -67,9 +73,9 @@ export function compile(model: GraphModel, registry: NodeRegistry, options: Comp
       : d,
   );
   if (hasErrors(diagnostics)) return { plan: null, diagnostics };
-  const fail = (d: Omit<Diagnostic, 'severity'>): CompileResult => ({
+  const fail = (f: Failure): CompileResult => ({
     plan: null,
-    diagnostics: [...diagnostics, { severity: 'error', ...d }],
+    diagnostics: [...diagnostics, { severity: 'error', ...f.failed }],
   });
 
   const nodes = new Map<string, NodeInfo>();
@@ -78,44 +84,17 @@ export function compile(model: GraphModel, registry: NodeRegistry, options: Comp
     nodes.set(node.id, { node, def, params: resolveParams(def.params, node.params), path: `$.nodes[${i}]` });
   });
 
-  // A bypassed loss term drops out (edges leaving it are ignored); any other bypassed node passes through
-  // the input of the same type as its output (Preserve colour hands on its image untouched).
-  const bypassed = new Set<string>();
-  let edges = model.edges;
-  for (const n of nodes.values()) {
-    if (!n.node.bypass) continue;
-    if (n.def.role === 'loss') {
-      bypassed.add(n.node.id);
-      continue;
-    }
-    const through = passThrough(n, edges);
-    if (through) edges = through;
-    else
-      diagnostics.push({
-        severity: 'warning',
-        path: `${n.path}.bypass`,
-        nodeId: n.node.id,
-        message: `"${n.node.id}" has no connected input of its output's type to pass on, so it still runs`,
-      });
-  }
-  edges = edges.filter((e) => !bypassed.has(e.from.node));
-  for (const n of nodes.values())
-    if (feeding.has(n.node.id))
-      for (const [name, input] of Object.entries(n.def.inputs))
-        if (!input.optional && !input.multiple && !edges.some((e) => e.to.node === n.node.id && e.to.input === name))
-          return fail({
-            code: 'missing-input',
-            path: n.path,
-            nodeId: n.node.id,
-            message: `"${n.node.id}".${name} comes from a bypassed term`,
-          });
+  const edges = applyBypass(nodes, model.edges, feeding, diagnostics);
+  if (isFailure(edges)) return fail(edges);
 
   if (!outputIds.length)
-    return fail({
-      code: 'no-output',
-      path: '$.nodes',
-      message: 'the graph has no output node, so nothing would be computed; add an Output image',
-    });
+    return fail(
+      failed({
+        code: 'no-output',
+        path: '$.nodes',
+        message: 'the graph has no output node, so nothing would be computed; add an Output image',
+      }),
+    );
 
   // What the outputs need once bypassed terms are dropped.
   const needed = neededBy(outputIds, optimiserIds, edges);
@@ -123,235 +102,20 @@ export function compile(model: GraphModel, registry: NodeRegistry, options: Comp
     model.nodes.map((n) => n.id).filter((id) => needed.has(id)),
     edges.map((e) => ({ from: e.from.node, to: e.to.node })),
   );
-  if ('cycle' in order) return fail({ code: 'cycle', path: '$.edges', message: `cycle: ${order.cycle.join(' -> ')}` });
+  if ('cycle' in order)
+    return fail(failed({ code: 'cycle', path: '$.edges', message: `cycle: ${order.cycle.join(' -> ')}` }));
 
-  // The optimiser and its variable.
-  const optimisers = order.order.filter((id) => nodes.get(id)!.def.role === 'optimiser');
-  if (optimisers.length > 1)
-    return fail({
-      code: 'optimiser',
-      path: '$.nodes',
-      nodeId: optimisers[1],
-      message: `one optimiser per graph for now; found ${optimisers.join(', ')}`,
-    });
-  let optimiser: PlanOptimiser | null = null;
   const phase = new Map<string, Phase>(order.order.map((id) => [id, 'once']));
-  if (optimisers.length) {
-    const optId = optimisers[0]!;
-    const opt = nodes.get(optId)!;
-    const role = optimiserRole(opt.def);
-    const lossEdge = edges.find((e) => e.to.node === optId && e.to.input === role.loss);
-    if (!lossEdge)
-      return fail({
-        code: 'optimiser',
-        path: opt.path,
-        nodeId: optId,
-        message: `the optimiser "${optId}" has no loss connected`,
-      });
-    const variables: PlanOptimiser['variables'] = [];
-    for (const e of edges.filter((e) => e.to.node === optId && e.to.input !== role.loss)) {
-      const v = nodes.get(e.from.node)!;
-      if (v.def.role !== 'variable')
-        return fail({
-          code: 'optimiser',
-          path: opt.path,
-          nodeId: optId,
-          message: `what the optimiser "${optId}" updates must come from an Image variable or a model node, not "${v.node.id}" (${v.def.title})`,
-        });
-      variables.push({
-        node: v.node.id,
-        key: edgeKey(e.from.node, e.from.output),
-        socket: opt.def.inputs[e.to.input]!.type as 'Image' | 'Model',
-      });
-    }
-    if (!variables.length)
-      return fail({
-        code: 'optimiser',
-        path: opt.path,
-        nodeId: optId,
-        message: `the optimiser "${optId}" has nothing to update`,
-      });
-    const result = role.result !== undefined && role.result in outputsOf(opt.def, opt.params) ? role.result : null;
-    let loop: OptimiserLoop;
-    try {
-      loop = optimiserLoop(role, opt.params);
-    } catch (e) {
-      return fail({
-        code: 'optimiser',
-        path: opt.path,
-        nodeId: optId,
-        message: `the optimiser "${optId}": ${e instanceof Error ? e.message : String(e)}`,
-      });
-    }
-    optimiser = {
-      nodeId: optId,
-      variables,
-      lossKey: edgeKey(lossEdge.from.node, lossEdge.from.output),
-      resultKey: result === null ? null : edgeKey(optId, result),
-      loop,
-      stateBytes: 0,
-    };
-    const forLoss = reachBackward([lossEdge.from.node], edges);
-    // What changes from one iteration to the next: everything downstream of a variable or a stream.
-    const changing = new Set<string>();
-    for (const v of variables) for (const id of reachForward(v.node, edges, optId)) changing.add(id);
-    for (const id of order.order)
-      if (nodes.get(id)!.def.role === 'stream') {
-        changing.add(id);
-        for (const d of reachForward(id, edges, optId)) changing.add(d);
-      }
-    const afterOpt = reachForward(optId, edges);
-    const isVariable = new Set(variables.map((v) => v.node));
-    for (const id of order.order) {
-      if (isVariable.has(id) || id === optId) continue;
-      if (changing.has(id) && forLoss.has(id)) phase.set(id, 'loop');
-      else if (changing.has(id) || afterOpt.has(id)) phase.set(id, 'after');
-    }
-    for (const v of variables)
-      if (!forLoss.has(v.node))
-        diagnostics.push({
-          severity: 'warning',
-          path: opt.path,
-          nodeId: optId,
-          message: `the loss does not depend on "${v.node}", so the optimiser cannot change it`,
-        });
-  }
+  const optimiser = planOptimiser(order.order, nodes, edges, phase, diagnostics);
+  if (isFailure(optimiser)) return fail(optimiser);
 
-  // Shape inference.
-  const infos = new Map<string, ValueInfo>();
-  const sockets = new Map<string, PlanValue['socket']>();
-  const inputKeys = new Map<string, Record<string, string | string[]>>();
-  for (const id of order.order) {
-    const n = nodes.get(id)!;
-    const keys: Record<string, string | string[]> = {};
-    const ctxInputs: ShapeContext['inputs'] = {};
-    for (const [name, input] of Object.entries(n.def.inputs)) {
-      const into = edges
-        .filter((e) => e.to.node === id && e.to.input === name)
-        .map((e) => edgeKey(e.from.node, e.from.output));
-      if (input.multiple) {
-        keys[name] = into;
-        ctxInputs[name] = into.map((k) => infos.get(k)!);
-      } else if (into[0]) {
-        keys[name] = into[0];
-        ctxInputs[name] = infos.get(into[0])!;
-      }
-    }
-    inputKeys.set(id, keys);
-    let out: Record<string, ValueInfo>;
-    try {
-      out = n.def.infer({
-        params: n.params,
-        inputs: ctxInputs,
-        size: options.size,
-        imageSize: options.imageSize,
-        modelLayers: options.modelLayers,
-        checkpointShapes: options.checkpointShapes,
-      });
-    } catch (e) {
-      return fail({
-        code: 'param',
-        path: n.path,
-        nodeId: id,
-        message: `${id} (${n.def.title}): ${e instanceof Error ? e.message : String(e)}`,
-      });
-    }
-    for (const [name, def] of Object.entries(outputsOf(n.def, n.params))) {
-      const info = out[name];
-      if (!info)
-        return fail({
-          path: n.path,
-          nodeId: id,
-          message: `${id}: the node type "${n.def.type}" did not infer output "${name}" (a plugin bug)`,
-        });
-      infos.set(edgeKey(id, name), info);
-      sockets.set(edgeKey(id, name), def.type);
-    }
-  }
+  const shapes = inferShapes(order.order, nodes, edges, options);
+  if (isFailure(shapes)) return fail(shapes);
+  const { infos, inputKeys } = shapes;
+  const value = planValue(shapes);
 
-  const value = (key: string): PlanValue => {
-    const info = infos.get(key)!;
-    return { key, socket: sockets.get(key)!, info, bytes: 4 * info.shape.reduce((a, b) => a * b, 1) };
-  };
-
-  // Steps: stable partition by phase keeps the topological order within each phase.
-  const steps: PlanStep[] = [];
-  const passes = new Map<string, PlanStep>();
-  for (const ph of ['once', 'loop', 'after'] as const) {
-    for (const id of order.order) {
-      if (phase.get(id) !== ph || id === optimiser?.nodeId) continue;
-      const n = nodes.get(id)!;
-      const keys = inputKeys.get(id)!;
-      if (n.def.shared) {
-        const shared = n.def.shared;
-        const image = keys[encoderRole(n.def).image] as string;
-        const group = `${ph}|${shared.key(n.params)}@${image}`;
-        const taps = shared.taps(n.params);
-        const outs = taps.map((t) => value(edgeKey(id, t)));
-        const existing = passes.get(group);
-        if (existing) {
-          existing.nodes.push(id);
-          existing.id = `pass:${existing.nodes.join('+')}`;
-          for (const t of taps) if (!existing.taps!.includes(t)) existing.taps!.push(t);
-          existing.outputs.push(...outs);
-          continue;
-        }
-        const step = newStep(steps, {
-          id: `pass:${id}`,
-          kind: 'pass',
-          nodes: [id],
-          type: n.def.type,
-          phase: ph,
-          inputs: { [encoderRole(n.def).image]: image },
-          outputs: outs,
-          taps: [...taps],
-        });
-        passes.set(group, step);
-        continue;
-      }
-      for (const [name, prepare] of Object.entries(n.def.prepare ?? {})) {
-        const src = keys[name];
-        if (typeof src !== 'string') continue;
-        const prepared = `${id}.${name}:prepared`;
-        const srcPhase = phase.get(src.split('.')[0]!) ?? ph;
-        const info = prepare.info(infos.get(src)!, n.params);
-        infos.set(prepared, info);
-        sockets.set(prepared, prepare.socket);
-        newStep(steps, {
-          id: `${id}.${name}:prepare`,
-          kind: 'prepare',
-          nodes: [id],
-          type: n.def.type,
-          phase: srcPhase === 'once' ? 'once' : ph,
-          inputs: { [name]: src },
-          outputs: [value(prepared)],
-        });
-        keys[name] = prepared;
-      }
-      const outs = Object.keys(outputsOf(n.def, n.params)).map((o) => value(edgeKey(id, o)));
-      newStep(steps, { id, kind: 'node', nodes: [id], type: n.def.type, phase: ph, inputs: keys, outputs: outs });
-    }
-  }
-  // Prepare steps of `once` inputs were appended in the loop phase's turn: move them before the loop.
-  steps.sort((a, b) => phaseRank(a.phase) - phaseRank(b.phase) || a.index - b.index);
-  steps.forEach((s, i) => (s.index = i));
-
-  for (const s of steps) {
-    const n = nodes.get(s.nodes[0]!)!;
-    const inputs = inputsForCost(s, infos);
-    if (s.kind === 'pass') {
-      const c = n.def.shared!.cost(s.taps!, infos.get(s.inputs[encoderRole(n.def).image] as string)!.shape, n.params);
-      s.flops = c.flops;
-      if (c.winogradFlops) s.winogradFlops = c.winogradFlops;
-      s.transientBytes = c.activationBytes;
-    } else if (s.kind === 'node' && n.def.flops) {
-      s.flops = n.def.flops(
-        { params: n.params, inputs, size: options.size },
-        Object.fromEntries(s.outputs.map((o) => [o.key.slice(s.id.length + 1), o.info])),
-      );
-    }
-  }
-
+  const steps = planSteps(order.order, nodes, phase, optimiser, shapes);
+  costSteps(steps, nodes, infos, options.size);
   signSteps(
     steps,
     (id) => nodes.get(id)!.params,
@@ -384,6 +148,310 @@ export function compile(model: GraphModel, registry: NodeRegistry, options: Comp
       .weightBytes;
   });
   return { plan, diagnostics };
+}
+
+/**
+ * The edges once bypassed nodes are taken out. A bypassed loss term drops out (edges leaving it are ignored); any
+ * other bypassed node passes through the input of the same type as its output (Preserve colour hands on its image
+ * untouched). Warns (into `diagnostics`) about a bypassed node that cannot pass anything on.
+ */
+function applyBypass(
+  nodes: Map<string, NodeInfo>,
+  modelEdges: GraphEdge[],
+  feeding: ReadonlySet<string>,
+  diagnostics: Diagnostic[],
+): GraphEdge[] | Failure {
+  const bypassed = new Set<string>();
+  let edges = [...modelEdges];
+  for (const n of nodes.values()) {
+    if (!n.node.bypass) continue;
+    if (n.def.role === 'loss') {
+      bypassed.add(n.node.id);
+      continue;
+    }
+    const through = passThrough(n, edges);
+    if (through) edges = through;
+    else
+      diagnostics.push({
+        severity: 'warning',
+        path: `${n.path}.bypass`,
+        nodeId: n.node.id,
+        message: `"${n.node.id}" has no connected input of its output's type to pass on, so it still runs`,
+      });
+  }
+  edges = edges.filter((e) => !bypassed.has(e.from.node));
+  for (const n of nodes.values())
+    if (feeding.has(n.node.id))
+      for (const [name, input] of Object.entries(n.def.inputs))
+        if (!input.optional && !input.multiple && !edges.some((e) => e.to.node === n.node.id && e.to.input === name))
+          return failed({
+            code: 'missing-input',
+            path: n.path,
+            nodeId: n.node.id,
+            message: `"${n.node.id}".${name} comes from a bypassed term`,
+          });
+  return edges;
+}
+
+/**
+ * The optimiser and its variables, or null when the graph has none. Sets each node's phase (`phase` starts all
+ * 'once'): 'loop' for what the loss needs and changes from one iteration to the next, 'after' for what only
+ * changes or follows the optimiser. Warns about a variable the loss does not depend on.
+ */
+function planOptimiser(
+  order: readonly string[],
+  nodes: Map<string, NodeInfo>,
+  edges: GraphEdge[],
+  phase: Map<string, Phase>,
+  diagnostics: Diagnostic[],
+): PlanOptimiser | null | Failure {
+  const optimisers = order.filter((id) => nodes.get(id)!.def.role === 'optimiser');
+  if (optimisers.length > 1)
+    return failed({
+      code: 'optimiser',
+      path: '$.nodes',
+      nodeId: optimisers[1],
+      message: `one optimiser per graph for now; found ${optimisers.join(', ')}`,
+    });
+  if (!optimisers.length) return null;
+  const optId = optimisers[0]!;
+  const opt = nodes.get(optId)!;
+  const problem = (message: string): Failure => failed({ code: 'optimiser', path: opt.path, nodeId: optId, message });
+  const role = optimiserRole(opt.def);
+  const lossEdge = edges.find((e) => e.to.node === optId && e.to.input === role.loss);
+  if (!lossEdge) return problem(`the optimiser "${optId}" has no loss connected`);
+  const variables: PlanOptimiser['variables'] = [];
+  for (const e of edges.filter((e) => e.to.node === optId && e.to.input !== role.loss)) {
+    const v = nodes.get(e.from.node)!;
+    if (v.def.role !== 'variable')
+      return problem(
+        `what the optimiser "${optId}" updates must come from an Image variable or a model node, not "${v.node.id}" (${v.def.title})`,
+      );
+    variables.push({
+      node: v.node.id,
+      key: edgeKey(e.from.node, e.from.output),
+      socket: opt.def.inputs[e.to.input]!.type as 'Image' | 'Model',
+    });
+  }
+  if (!variables.length) return problem(`the optimiser "${optId}" has nothing to update`);
+  const result = role.result !== undefined && role.result in outputsOf(opt.def, opt.params) ? role.result : null;
+  let loop: OptimiserLoop;
+  try {
+    loop = optimiserLoop(role, opt.params);
+  } catch (e) {
+    return problem(`the optimiser "${optId}": ${errorText(e)}`);
+  }
+  const optimiser: PlanOptimiser = {
+    nodeId: optId,
+    variables,
+    lossKey: edgeKey(lossEdge.from.node, lossEdge.from.output),
+    resultKey: result === null ? null : edgeKey(optId, result),
+    loop,
+    stateBytes: 0,
+  };
+  const forLoss = reachBackward([lossEdge.from.node], edges);
+  // What changes from one iteration to the next: everything downstream of a variable or a stream.
+  const changing = new Set<string>();
+  for (const v of variables) for (const id of reachForward(v.node, edges, optId)) changing.add(id);
+  for (const id of order)
+    if (nodes.get(id)!.def.role === 'stream') {
+      changing.add(id);
+      for (const d of reachForward(id, edges, optId)) changing.add(d);
+    }
+  const afterOpt = reachForward(optId, edges);
+  const isVariable = new Set(variables.map((v) => v.node));
+  for (const id of order) {
+    if (isVariable.has(id) || id === optId) continue;
+    if (changing.has(id) && forLoss.has(id)) phase.set(id, 'loop');
+    else if (changing.has(id) || afterOpt.has(id)) phase.set(id, 'after');
+  }
+  for (const v of variables)
+    if (!forLoss.has(v.node))
+      diagnostics.push({
+        severity: 'warning',
+        path: opt.path,
+        nodeId: optId,
+        message: `the loss does not depend on "${v.node}", so the optimiser cannot change it`,
+      });
+  return optimiser;
+}
+
+/** What shape inference leaves: each value's info and socket type, and each node's input keys. */
+interface Shapes {
+  infos: Map<string, ValueInfo>;
+  sockets: Map<string, PlanValue['socket']>;
+  inputKeys: Map<string, Record<string, string | string[]>>;
+}
+
+/** Infers every output's shape in topological order. */
+function inferShapes(
+  order: readonly string[],
+  nodes: Map<string, NodeInfo>,
+  edges: GraphEdge[],
+  options: CompileOptions,
+): Shapes | Failure {
+  const infos = new Map<string, ValueInfo>();
+  const sockets = new Map<string, PlanValue['socket']>();
+  const inputKeys = new Map<string, Record<string, string | string[]>>();
+  for (const id of order) {
+    const n = nodes.get(id)!;
+    const keys: Record<string, string | string[]> = {};
+    const ctxInputs: ShapeContext['inputs'] = {};
+    for (const [name, input] of Object.entries(n.def.inputs)) {
+      const into = edges
+        .filter((e) => e.to.node === id && e.to.input === name)
+        .map((e) => edgeKey(e.from.node, e.from.output));
+      if (input.multiple) {
+        keys[name] = into;
+        ctxInputs[name] = into.map((k) => infos.get(k)!);
+      } else if (into[0]) {
+        keys[name] = into[0];
+        ctxInputs[name] = infos.get(into[0])!;
+      }
+    }
+    inputKeys.set(id, keys);
+    let out: Record<string, ValueInfo>;
+    try {
+      out = n.def.infer({
+        params: n.params,
+        inputs: ctxInputs,
+        size: options.size,
+        imageSize: options.imageSize,
+        modelLayers: options.modelLayers,
+        checkpointShapes: options.checkpointShapes,
+      });
+    } catch (e) {
+      return failed({ code: 'param', path: n.path, nodeId: id, message: `${id} (${n.def.title}): ${errorText(e)}` });
+    }
+    for (const [name, def] of Object.entries(outputsOf(n.def, n.params))) {
+      const info = out[name];
+      if (!info)
+        return failed({
+          path: n.path,
+          nodeId: id,
+          message: `${id}: the node type "${n.def.type}" did not infer output "${name}" (a plugin bug)`,
+        });
+      infos.set(edgeKey(id, name), info);
+      sockets.set(edgeKey(id, name), def.type);
+    }
+  }
+  return { infos, sockets, inputKeys };
+}
+
+const planValue =
+  ({ infos, sockets }: Shapes) =>
+  (key: string): PlanValue => {
+    const info = infos.get(key)!;
+    return { key, socket: sockets.get(key)!, info, bytes: 4 * info.shape.reduce((a, b) => a * b, 1) };
+  };
+
+/**
+ * The plan's steps: a stable partition by phase keeps the topological order within each phase. Nodes sharing one
+ * encoder pass (same phase, key and image) become one 'pass' step; a node's prepared inputs become 'prepare' steps
+ * (in `shapes`, the prepared values are added and the node's input keys point at them).
+ */
+function planSteps(
+  order: readonly string[],
+  nodes: Map<string, NodeInfo>,
+  phase: Map<string, Phase>,
+  optimiser: PlanOptimiser | null,
+  shapes: Shapes,
+): PlanStep[] {
+  const { infos, sockets, inputKeys } = shapes;
+  const value = planValue(shapes);
+  const steps: PlanStep[] = [];
+  const passes = new Map<string, PlanStep>();
+  for (const ph of ['once', 'loop', 'after'] as const) {
+    for (const id of order) {
+      if (phase.get(id) !== ph || id === optimiser?.nodeId) continue;
+      const n = nodes.get(id)!;
+      const keys = inputKeys.get(id)!;
+      if (n.def.shared) {
+        sharedPassStep(steps, passes, n, ph, keys, value);
+        continue;
+      }
+      for (const [name, prepare] of Object.entries(n.def.prepare ?? {})) {
+        const src = keys[name];
+        if (typeof src !== 'string') continue;
+        const prepared = `${id}.${name}:prepared`;
+        const srcPhase = phase.get(src.split('.')[0]!) ?? ph;
+        const info = prepare.info(infos.get(src)!, n.params);
+        infos.set(prepared, info);
+        sockets.set(prepared, prepare.socket);
+        newStep(steps, {
+          id: `${id}.${name}:prepare`,
+          kind: 'prepare',
+          nodes: [id],
+          type: n.def.type,
+          phase: srcPhase === 'once' ? 'once' : ph,
+          inputs: { [name]: src },
+          outputs: [value(prepared)],
+        });
+        keys[name] = prepared;
+      }
+      const outs = Object.keys(outputsOf(n.def, n.params)).map((o) => value(edgeKey(id, o)));
+      newStep(steps, { id, kind: 'node', nodes: [id], type: n.def.type, phase: ph, inputs: keys, outputs: outs });
+    }
+  }
+  // Prepare steps of `once` inputs were appended in the loop phase's turn: move them before the loop.
+  steps.sort((a, b) => phaseRank(a.phase) - phaseRank(b.phase) || a.index - b.index);
+  steps.forEach((s, i) => (s.index = i));
+  return steps;
+}
+
+/** Adds a shared encoder node to the pass of its group, or starts that pass. */
+function sharedPassStep(
+  steps: PlanStep[],
+  passes: Map<string, PlanStep>,
+  n: NodeInfo,
+  ph: Phase,
+  keys: Record<string, string | string[]>,
+  value: (key: string) => PlanValue,
+): void {
+  const id = n.node.id;
+  const shared = n.def.shared!;
+  const image = keys[encoderRole(n.def).image] as string;
+  const group = `${ph}|${shared.key(n.params)}@${image}`;
+  const taps = shared.taps(n.params);
+  const outs = taps.map((t) => value(edgeKey(id, t)));
+  const existing = passes.get(group);
+  if (existing) {
+    existing.nodes.push(id);
+    existing.id = `pass:${existing.nodes.join('+')}`;
+    for (const t of taps) if (!existing.taps!.includes(t)) existing.taps!.push(t);
+    existing.outputs.push(...outs);
+    return;
+  }
+  const step = newStep(steps, {
+    id: `pass:${id}`,
+    kind: 'pass',
+    nodes: [id],
+    type: n.def.type,
+    phase: ph,
+    inputs: { [encoderRole(n.def).image]: image },
+    outputs: outs,
+    taps: [...taps],
+  });
+  passes.set(group, step);
+}
+
+/** Each step's flops and transient bytes. */
+function costSteps(steps: PlanStep[], nodes: Map<string, NodeInfo>, infos: Map<string, ValueInfo>, size: number) {
+  for (const s of steps) {
+    const n = nodes.get(s.nodes[0]!)!;
+    const inputs = inputsForCost(s, infos);
+    if (s.kind === 'pass') {
+      const c = n.def.shared!.cost(s.taps!, infos.get(s.inputs[encoderRole(n.def).image] as string)!.shape, n.params);
+      s.flops = c.flops;
+      if (c.winogradFlops) s.winogradFlops = c.winogradFlops;
+      s.transientBytes = c.activationBytes;
+    } else if (s.kind === 'node' && n.def.flops) {
+      s.flops = n.def.flops(
+        { params: n.params, inputs, size },
+        Object.fromEntries(s.outputs.map((o) => [o.key.slice(s.id.length + 1), o.info])),
+      );
+    }
+  }
 }
 
 function newStep(steps: PlanStep[], s: Omit<PlanStep, 'index' | 'flops' | 'transientBytes' | 'release'>): PlanStep {
