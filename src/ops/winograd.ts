@@ -119,14 +119,16 @@ export function disposeWinogradFilter(tf: TF, f: WinogradFilter): void {
  */
 const splitProducts = (tf: TF) => tf.getBackend() === 'wasm';
 
-const constants = new Map<string, Tensor>();
-/** Small constant tensors (transform matrices), one per backend, kept for the process. */
+/** Small constant tensors (transform matrices), per backend instance (a backend re-registered, as wasm with another thread count, is a new one). */
+const constants = new WeakMap<object, Map<string, Tensor>>();
 function constant(tf: TF, key: string, make: () => Tensor): Tensor {
-  const k = `${tf.getBackend()}|${key}`;
-  let t = constants.get(k);
+  const backend = tf.backend();
+  let byKey = constants.get(backend);
+  if (!byKey) constants.set(backend, (byKey = new Map()));
+  let t = byKey.get(key);
   if (!t || t.isDisposed) {
     t = tf.keep(tf.tidy(make));
-    constants.set(k, t);
+    byKey.set(key, t);
   }
   return t;
 }
