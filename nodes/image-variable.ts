@@ -1,21 +1,28 @@
 import { defineNodeType } from '../src/plugin/types';
 import { resizeTo } from '../src/ops/image';
 
-/** The image an optimiser changes. Its size is the content image's; it starts as noise, the content or the style. */
+/**
+ * The image an optimiser changes. Its size is the content image's; it starts as noise, the content, the style, or
+ * any picture wired to `start` (resized to the content's size).
+ */
 export default defineNodeType({
   type: 'variable',
   title: 'Image variable',
   category: 'Optimisation',
   role: 'variable',
-  inputs: { content: { type: 'Image' }, style: { type: 'Image', optional: true } },
+  inputs: {
+    content: { type: 'Image' },
+    style: { type: 'Image', optional: true },
+    start: { type: 'Image', optional: true, label: 'start from (init: image)' },
+  },
   outputs: { image: { type: 'Image' } },
   params: {
     init: {
       kind: 'enum',
       default: 'noise',
-      options: ['noise', 'content', 'style'],
+      options: ['noise', 'content', 'style', 'image'],
       description:
-        'noise: white noise as in the paper; content: start from the photo (faster, keeps layout); style: start from the painting.',
+        'noise: white noise as in the paper; content: start from the photo (faster, keeps layout); style: start from the painting; image: start from the picture wired to "start" (an earlier result, a sketch, another photo).',
     },
   },
   infer: (ctx) => {
@@ -23,6 +30,8 @@ export default defineNodeType({
     if (!c || Array.isArray(c)) throw new Error('input "content" is not connected');
     if (ctx.params.init === 'style' && !ctx.inputs.style)
       throw new Error('init is "style" but the style input is not connected');
+    if (ctx.params.init === 'image' && !ctx.inputs.start)
+      throw new Error('init is "image" but no picture is connected to "start"');
     return { image: { shape: [...c.shape] } };
   },
   compute: (ctx) => {
@@ -34,6 +43,8 @@ export default defineNodeType({
         return { image: tf.clone(content) };
       case 'style':
         return { image: resizeTo(tf, ctx.inputs.style as ReturnType<typeof tf.zeros>, shape[1]!, shape[2]!) };
+      case 'image':
+        return { image: resizeTo(tf, ctx.inputs.start as ReturnType<typeof tf.zeros>, shape[1]!, shape[2]!) };
       default:
         return { image: tf.randomUniform(shape, 0, 1, 'float32', ctx.seed) };
     }
