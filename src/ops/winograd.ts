@@ -105,7 +105,15 @@ export function winogradFilter(tf: TF, kernel: Tensor4D, tile: WinogradTile): Wi
   const u = tf.tidy(() =>
     tf.reshape(tf.matMul(tf.tensor2d(kron2(G), [n * n, 9]), tf.reshape(kernel, [9, cin * cout])), [n * n, cin, cout]),
   ) as Tensor3D;
-  const parts = splitProducts(tf) ? tf.tidy(() => tf.unstack(u).map((t) => tf.keep(t as Tensor2D))) : null;
+  // By gather, as the tiles (unstack copies the whole tensor out of wasm's heap once per part).
+  const parts = splitProducts(tf)
+    ? tf.tidy(() => {
+        const rows = tf.reshape(u, [n * n, cin * cout]);
+        return Array.from({ length: n * n }, (_, p) =>
+          tf.keep(tf.reshape(tf.gather(rows, positionIndex(tf, p)), [cin, cout]) as Tensor2D),
+        );
+      })
+    : null;
   return { tile, cin, cout, u: tf.keep(u), parts };
 }
 
