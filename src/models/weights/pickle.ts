@@ -41,293 +41,274 @@ const MARK = Symbol('mark');
 
 /** Unpickles one object starting at `offset`; returns it and the offset after its STOP. */
 export function unpickle(bytes: Uint8Array, options: UnpickleOptions, offset = 0): { value: unknown; end: number } {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const text = new TextDecoder();
-  const stack: unknown[] = [];
-  const memo = new Map<number, unknown>();
-  let p = offset;
+  const u = new Unpickler(bytes, options, offset);
+  for (;;) {
+    const op = u.u8();
+    if (op === 0x2e) return { value: u.pop(), end: u.p }; // STOP
+    const run = OPCODES.get(op);
+    if (!run)
+      throw new PickleError(
+        `refused: pickle opcode 0x${op.toString(16)} ('${String.fromCharCode(op)}') at byte ${u.p - 1} builds objects or is unknown; a weights file does not need it`,
+      );
+    run(u);
+  }
+}
 
-  const need = (n: number) => {
-    if (p + n > bytes.length) throw new PickleError('the pickle stream ends early (truncated file?)');
-  };
-  const u8 = () => (need(1), bytes[p++]!);
-  const u16 = () => (need(2), (p += 2), view.getUint16(p - 2, true));
-  const i32 = () => (need(4), (p += 4), view.getInt32(p - 4, true));
-  const u32 = () => (need(4), (p += 4), view.getUint32(p - 4, true));
-  const u64 = () => (need(8), (p += 8), Number(view.getBigUint64(p - 8, true)));
-  const take = (n: number) => (need(n), (p += n), bytes.subarray(p - n, p));
-  const line = () => {
-    const end = bytes.indexOf(0x0a, p);
+/** The state of one unpickle: the bytes, the read position, the stack and the memo, and their checked readers. */
+class Unpickler {
+  readonly view: DataView;
+  readonly text = new TextDecoder();
+  readonly stack: unknown[] = [];
+  readonly memo = new Map<number, unknown>();
+
+  constructor(
+    readonly bytes: Uint8Array,
+    readonly options: UnpickleOptions,
+    public p: number,
+  ) {
+    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+
+  need(n: number): void {
+    if (this.p + n > this.bytes.length) throw new PickleError('the pickle stream ends early (truncated file?)');
+  }
+  u8(): number {
+    this.need(1);
+    return this.bytes[this.p++]!;
+  }
+  u16(): number {
+    this.need(2);
+    this.p += 2;
+    return this.view.getUint16(this.p - 2, true);
+  }
+  i32(): number {
+    this.need(4);
+    this.p += 4;
+    return this.view.getInt32(this.p - 4, true);
+  }
+  u32(): number {
+    this.need(4);
+    this.p += 4;
+    return this.view.getUint32(this.p - 4, true);
+  }
+  u64(): number {
+    this.need(8);
+    this.p += 8;
+    return Number(this.view.getBigUint64(this.p - 8, true));
+  }
+  f64be(): number {
+    this.need(8);
+    this.p += 8;
+    return this.view.getFloat64(this.p - 8, false);
+  }
+  take(n: number): Uint8Array {
+    this.need(n);
+    this.p += n;
+    return this.bytes.subarray(this.p - n, this.p);
+  }
+  line(): string {
+    const end = this.bytes.indexOf(0x0a, this.p);
     if (end < 0) throw new PickleError('the pickle stream ends early (truncated file?)');
-    const s = text.decode(bytes.subarray(p, end));
-    p = end + 1;
+    const s = this.text.decode(this.bytes.subarray(this.p, end));
+    this.p = end + 1;
     return s;
-  };
-  const pop = () => {
-    if (!stack.length) throw new PickleError('malformed pickle: the stack is empty');
-    return stack.pop();
-  };
-  const popMark = (): unknown[] => {
-    const i = stack.lastIndexOf(MARK);
+  }
+  push(v: unknown): void {
+    this.stack.push(v);
+  }
+  pop(): unknown {
+    if (!this.stack.length) throw new PickleError('malformed pickle: the stack is empty');
+    return this.stack.pop();
+  }
+  popMark(): unknown[] {
+    const i = this.stack.lastIndexOf(MARK);
     if (i < 0) throw new PickleError('malformed pickle: no MARK');
-    const items = stack.splice(i);
+    const items = this.stack.splice(i);
     items.shift();
     return items;
-  };
-  const top = () => stack[stack.length - 1];
-  const global = (name: string) => {
-    if (!(name in options.globals))
+  }
+  top(): unknown {
+    return this.stack[this.stack.length - 1];
+  }
+  global(name: string): PyGlobal {
+    if (!(name in this.options.globals))
       throw new PickleError(
         `refused: the file refers to the Python global "${name}", which a weights file does not need (nothing was run)`,
       );
     return new PyGlobal(name);
-  };
-  const longFrom = (b: Uint8Array) => {
-    if (b.length > MAX_PICKLE_INT_BYTES)
-      throw new PickleError(
-        `refused: a ${b.length}-byte integer (the limit is ${MAX_PICKLE_INT_BYTES} bytes; a weights file needs none this long)`,
-      );
-    let v = 0n;
-    for (let i = b.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]!);
-    if (b.length && b[b.length - 1]! & 0x80) v -= 1n << BigInt(8 * b.length);
-    return Number(v);
-  };
-  const textInt = (s: string) => {
-    if (s.length > MAX_PICKLE_INT_BYTES)
-      throw new PickleError(
-        `refused: a ${s.length}-digit integer (the limit is ${MAX_PICKLE_INT_BYTES} digits; a weights file needs none this long)`,
-      );
-    return Number.parseInt(s, 10);
-  };
-  const name = (v: unknown, what: string) => {
-    if (typeof v !== 'string')
-      throw new PickleError(`malformed pickle: a global's ${what} is ${describeValue(v)}, not a string`);
-    return v;
-  };
-  const list = (v: unknown, op: string): unknown[] => {
-    if (!Array.isArray(v)) throw new PickleError(`malformed pickle: ${op} on ${describeValue(v)}, not a list`);
-    return v;
-  };
-  const setItems = (dict: unknown, items: unknown[]) => {
-    if (!(dict instanceof Map)) throw new PickleError('malformed pickle: SETITEMS on a non-dict');
-    for (let i = 0; i + 1 < items.length; i += 2) dict.set(items[i], items[i + 1]);
-  };
-
-  for (;;) {
-    const op = u8();
-    switch (op) {
-      case 0x80:
-        u8();
-        break; // PROTO
-      case 0x95:
-        u64();
-        break; // FRAME
-      case 0x2e:
-        return { value: pop(), end: p }; // STOP
-      case 0x28:
-        stack.push(MARK);
-        break; // MARK
-      case 0x30:
-        pop();
-        break; // POP
-      case 0x31:
-        popMark();
-        break; // POP_MARK
-      case 0x32:
-        stack.push(top());
-        break; // DUP
-      case 0x4e:
-        stack.push(null);
-        break; // NONE
-      case 0x88:
-        stack.push(true);
-        break; // NEWTRUE
-      case 0x89:
-        stack.push(false);
-        break; // NEWFALSE
-      case 0x4a:
-        stack.push(i32());
-        break; // BININT
-      case 0x4b:
-        stack.push(u8());
-        break; // BININT1
-      case 0x4d:
-        stack.push(u16());
-        break; // BININT2
-      case 0x8a:
-        stack.push(longFrom(take(u8())));
-        break; // LONG1
-      case 0x8b:
-        stack.push(longFrom(take(u32())));
-        break; // LONG4
-      case 0x49: {
-        // INT (text; 00 and 01 are False and True)
-        const s = line();
-        stack.push(s === '00' ? false : s === '01' ? true : textInt(s));
-        break;
-      }
-      case 0x4c:
-        stack.push(textInt(line().replace(/L$/, '')));
-        break; // LONG (text)
-      case 0x47:
-        need(8);
-        stack.push(view.getFloat64(p, false));
-        p += 8;
-        break; // BINFLOAT (big-endian)
-      case 0x46:
-        stack.push(Number.parseFloat(line()));
-        break; // FLOAT (text)
-      case 0x58:
-        stack.push(text.decode(take(u32())));
-        break; // BINUNICODE
-      case 0x8c:
-        stack.push(text.decode(take(u8())));
-        break; // SHORT_BINUNICODE
-      case 0x8d:
-        stack.push(text.decode(take(u64())));
-        break; // BINUNICODE8
-      case 0x56:
-        stack.push(line());
-        break; // UNICODE (raw-unicode-escape; keys are ASCII)
-      case 0x54:
-        stack.push(text.decode(take(i32())));
-        break; // BINSTRING
-      case 0x55:
-        stack.push(text.decode(take(u8())));
-        break; // SHORT_BINSTRING
-      case 0x53:
-        stack.push(line().replace(/^'(.*)'$|^"(.*)"$/, '$1$2'));
-        break; // STRING
-      case 0x42:
-        stack.push(take(u32()));
-        break; // BINBYTES
-      case 0x43:
-        stack.push(take(u8()));
-        break; // SHORT_BINBYTES
-      case 0x8e:
-        stack.push(take(u64()));
-        break; // BINBYTES8
-      case 0x29:
-        stack.push([]);
-        break; // EMPTY_TUPLE
-      case 0x74:
-        stack.push(popMark());
-        break; // TUPLE
-      case 0x85:
-        stack.push([pop()]);
-        break; // TUPLE1
-      case 0x86: {
-        const b = pop();
-        stack.push([pop(), b]);
-        break;
-      } // TUPLE2
-      case 0x87: {
-        const c = pop();
-        const b = pop();
-        stack.push([pop(), b, c]);
-        break;
-      } // TUPLE3
-      case 0x5d:
-        stack.push([]);
-        break; // EMPTY_LIST
-      case 0x6c:
-        stack.push(popMark());
-        break; // LIST
-      case 0x61: {
-        const v = pop();
-        list(top(), 'APPEND').push(v);
-        break;
-      } // APPEND
-      case 0x65: {
-        // APPENDS: one by one, as spreading 300k items as arguments overflows the call stack
-        const items = popMark();
-        const target = list(top(), 'APPENDS');
-        for (const item of items) target.push(item);
-        break;
-      }
-      case 0x7d:
-        stack.push(new Map());
-        break; // EMPTY_DICT
-      case 0x64: {
-        const d = new Map();
-        setItems(d, popMark());
-        stack.push(d);
-        break;
-      } // DICT
-      case 0x73: {
-        const v = pop();
-        const k = pop();
-        setItems(top(), [k, v]);
-        break;
-      } // SETITEM
-      case 0x75: {
-        const items = popMark();
-        setItems(top(), items);
-        break;
-      } // SETITEMS
-      case 0x63: {
-        const module = line();
-        stack.push(global(`${module}.${line()}`));
-        break;
-      } // GLOBAL
-      case 0x93: {
-        const n = name(pop(), 'name');
-        const module = name(pop(), 'module');
-        stack.push(global(`${module}.${n}`));
-        break;
-      } // STACK_GLOBAL
-      case 0x52: {
-        // REDUCE
-        const args = pop();
-        const fn = pop();
-        if (!(fn instanceof PyGlobal))
-          throw new PickleError('malformed pickle: REDUCE on something that is not a global');
-        const reducer = options.globals[fn.name];
-        if (!reducer)
-          throw new PickleError(`refused: the file calls "${fn.name}", which is allowed only as a reference`);
-        stack.push(reducer(args as unknown[]));
-        break;
-      }
-      case 0x62:
-        pop();
-        break; // BUILD: state of an OrderedDict (metadata) or tensor; not needed
-      case 0x51: {
-        // BINPERSID
-        if (!options.persistentLoad) throw new PickleError('refused: persistent ids are not expected here');
-        stack.push(options.persistentLoad(pop()));
-        break;
-      }
-      case 0x50: {
-        // PERSID
-        if (!options.persistentLoad) throw new PickleError('refused: persistent ids are not expected here');
-        stack.push(options.persistentLoad(line()));
-        break;
-      }
-      case 0x70:
-        memo.set(textInt(line()), top());
-        break; // PUT
-      case 0x71:
-        memo.set(u8(), top());
-        break; // BINPUT
-      case 0x72:
-        memo.set(u32(), top());
-        break; // LONG_BINPUT
-      case 0x94:
-        memo.set(memo.size, top());
-        break; // MEMOIZE
-      case 0x67:
-        stack.push(memo.get(textInt(line())));
-        break; // GET
-      case 0x68:
-        stack.push(memo.get(u8()));
-        break; // BINGET
-      case 0x6a:
-        stack.push(memo.get(u32()));
-        break; // LONG_BINGET
-      default:
-        throw new PickleError(
-          `refused: pickle opcode 0x${op.toString(16)} ('${String.fromCharCode(op)}') at byte ${p - 1} builds objects or is unknown; a weights file does not need it`,
-        );
-    }
+  }
+  /** Resolves the persistent id `pid()` reads, refused before reading when the caller expects none. */
+  persistent(pid: () => unknown): unknown {
+    if (!this.options.persistentLoad) throw new PickleError('refused: persistent ids are not expected here');
+    return this.options.persistentLoad(pid());
   }
 }
+
+function longFrom(b: Uint8Array): number {
+  if (b.length > MAX_PICKLE_INT_BYTES)
+    throw new PickleError(
+      `refused: a ${b.length}-byte integer (the limit is ${MAX_PICKLE_INT_BYTES} bytes; a weights file needs none this long)`,
+    );
+  let v = 0n;
+  for (let i = b.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]!);
+  if (b.length && b[b.length - 1]! & 0x80) v -= 1n << BigInt(8 * b.length);
+  return Number(v);
+}
+
+function textInt(s: string): number {
+  if (s.length > MAX_PICKLE_INT_BYTES)
+    throw new PickleError(
+      `refused: a ${s.length}-digit integer (the limit is ${MAX_PICKLE_INT_BYTES} digits; a weights file needs none this long)`,
+    );
+  return Number.parseInt(s, 10);
+}
+
+function name(v: unknown, what: string): string {
+  if (typeof v !== 'string')
+    throw new PickleError(`malformed pickle: a global's ${what} is ${describeValue(v)}, not a string`);
+  return v;
+}
+
+function list(v: unknown, op: string): unknown[] {
+  if (!Array.isArray(v)) throw new PickleError(`malformed pickle: ${op} on ${describeValue(v)}, not a list`);
+  return v;
+}
+
+function setItems(dict: unknown, items: unknown[]): void {
+  if (!(dict instanceof Map)) throw new PickleError('malformed pickle: SETITEMS on a non-dict');
+  for (let i = 0; i + 1 < items.length; i += 2) dict.set(items[i], items[i + 1]);
+}
+
+/** Every opcode the unpickler accepts but STOP, by byte; any other byte is refused. */
+const OPCODES = new Map<number, (u: Unpickler) => void>([
+  [0x80, (u) => void u.u8()], // PROTO
+  [0x95, (u) => void u.u64()], // FRAME
+  [0x28, (u) => u.push(MARK)], // MARK
+  [0x30, (u) => void u.pop()], // POP
+  [0x31, (u) => void u.popMark()], // POP_MARK
+  [0x32, (u) => u.push(u.top())], // DUP
+  [0x4e, (u) => u.push(null)], // NONE
+  [0x88, (u) => u.push(true)], // NEWTRUE
+  [0x89, (u) => u.push(false)], // NEWFALSE
+  [0x4a, (u) => u.push(u.i32())], // BININT
+  [0x4b, (u) => u.push(u.u8())], // BININT1
+  [0x4d, (u) => u.push(u.u16())], // BININT2
+  [0x8a, (u) => u.push(longFrom(u.take(u.u8())))], // LONG1
+  [0x8b, (u) => u.push(longFrom(u.take(u.u32())))], // LONG4
+  [
+    0x49, // INT (text; 00 and 01 are False and True)
+    (u) => {
+      const s = u.line();
+      u.push(s === '00' ? false : s === '01' ? true : textInt(s));
+    },
+  ],
+  [0x4c, (u) => u.push(textInt(u.line().replace(/L$/, '')))], // LONG (text)
+  [0x47, (u) => u.push(u.f64be())], // BINFLOAT (big-endian)
+  [0x46, (u) => u.push(Number.parseFloat(u.line()))], // FLOAT (text)
+  [0x58, (u) => u.push(u.text.decode(u.take(u.u32())))], // BINUNICODE
+  [0x8c, (u) => u.push(u.text.decode(u.take(u.u8())))], // SHORT_BINUNICODE
+  [0x8d, (u) => u.push(u.text.decode(u.take(u.u64())))], // BINUNICODE8
+  [0x56, (u) => u.push(u.line())], // UNICODE (raw-unicode-escape; keys are ASCII)
+  [0x54, (u) => u.push(u.text.decode(u.take(u.i32())))], // BINSTRING
+  [0x55, (u) => u.push(u.text.decode(u.take(u.u8())))], // SHORT_BINSTRING
+  [0x53, (u) => u.push(u.line().replace(/^'(.*)'$|^"(.*)"$/, '$1$2'))], // STRING
+  [0x42, (u) => u.push(u.take(u.u32()))], // BINBYTES
+  [0x43, (u) => u.push(u.take(u.u8()))], // SHORT_BINBYTES
+  [0x8e, (u) => u.push(u.take(u.u64()))], // BINBYTES8
+  [0x29, (u) => u.push([])], // EMPTY_TUPLE
+  [0x74, (u) => u.push(u.popMark())], // TUPLE
+  [0x85, (u) => u.push([u.pop()])], // TUPLE1
+  [
+    0x86, // TUPLE2
+    (u) => {
+      const b = u.pop();
+      u.push([u.pop(), b]);
+    },
+  ],
+  [
+    0x87, // TUPLE3
+    (u) => {
+      const c = u.pop();
+      const b = u.pop();
+      u.push([u.pop(), b, c]);
+    },
+  ],
+  [0x5d, (u) => u.push([])], // EMPTY_LIST
+  [0x6c, (u) => u.push(u.popMark())], // LIST
+  [
+    0x61, // APPEND
+    (u) => {
+      const v = u.pop();
+      list(u.top(), 'APPEND').push(v);
+    },
+  ],
+  [
+    0x65, // APPENDS: one by one, as spreading 300k items as arguments overflows the call stack
+    (u) => {
+      const items = u.popMark();
+      const target = list(u.top(), 'APPENDS');
+      for (const item of items) target.push(item);
+    },
+  ],
+  [0x7d, (u) => u.push(new Map())], // EMPTY_DICT
+  [
+    0x64, // DICT
+    (u) => {
+      const d = new Map();
+      setItems(d, u.popMark());
+      u.push(d);
+    },
+  ],
+  [
+    0x73, // SETITEM
+    (u) => {
+      const v = u.pop();
+      const k = u.pop();
+      setItems(u.top(), [k, v]);
+    },
+  ],
+  [
+    0x75, // SETITEMS
+    (u) => {
+      const items = u.popMark();
+      setItems(u.top(), items);
+    },
+  ],
+  [
+    0x63, // GLOBAL
+    (u) => {
+      const module = u.line();
+      u.push(u.global(`${module}.${u.line()}`));
+    },
+  ],
+  [
+    0x93, // STACK_GLOBAL
+    (u) => {
+      const n = name(u.pop(), 'name');
+      const module = name(u.pop(), 'module');
+      u.push(u.global(`${module}.${n}`));
+    },
+  ],
+  [
+    0x52, // REDUCE
+    (u) => {
+      const args = u.pop();
+      const fn = u.pop();
+      if (!(fn instanceof PyGlobal))
+        throw new PickleError('malformed pickle: REDUCE on something that is not a global');
+      const reducer = u.options.globals[fn.name];
+      if (!reducer) throw new PickleError(`refused: the file calls "${fn.name}", which is allowed only as a reference`);
+      u.push(reducer(args as unknown[]));
+    },
+  ],
+  [0x62, (u) => void u.pop()], // BUILD: state of an OrderedDict (metadata) or tensor; not needed
+  [0x51, (u) => u.push(u.persistent(() => u.pop()))], // BINPERSID
+  [0x50, (u) => u.push(u.persistent(() => u.line()))], // PERSID
+  [0x70, (u) => u.memo.set(textInt(u.line()), u.top())], // PUT
+  [0x71, (u) => u.memo.set(u.u8(), u.top())], // BINPUT
+  [0x72, (u) => u.memo.set(u.u32(), u.top())], // LONG_BINPUT
+  [0x94, (u) => u.memo.set(u.memo.size, u.top())], // MEMOIZE
+  [0x67, (u) => u.push(u.memo.get(textInt(u.line())))], // GET
+  [0x68, (u) => u.push(u.memo.get(u.u8()))], // BINGET
+  [0x6a, (u) => u.push(u.memo.get(u.u32()))], // LONG_BINGET
+]);
