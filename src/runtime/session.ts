@@ -211,7 +211,9 @@ export async function runPrepared(run: PreparedRun, host: RunHost): Promise<Sess
       const event = startEvent(unit);
       if (event) emit(event);
       const guide = await flowGuide(host.tf, request.frames?.flow, previousFrame, unit.image, previous);
-      const end = await units.run(unit, guide ? guide.warped : unit.warmStart ? previous : undefined, guide);
+      const before = out.diagnostics.length;
+      const result = await units.execute(unit, guide ? guide.warped : unit.warmStart ? previous : undefined, guide);
+      const end = units.end(unit, result, out.diagnostics.slice(before));
       if (!end.next) return finish(end.patch);
       if (end.failed) status = 'failed';
       const image = Object.values(out.outputs)[0];
@@ -261,20 +263,8 @@ class UnitRunner {
     private readonly emit: (e: SessionEvent) => void,
   ) {}
 
-  async run(unit: RunUnit, start?: RGBAImage, guide?: FlowGuide): Promise<UnitEnd> {
-    const before = this.out.diagnostics.length;
-    if (unit.image && unit.item) this.state.images.set(unit.item, unit.image);
-    let result: RunResult | null;
-    try {
-      result = await this.execute(unit, start, guide);
-    } finally {
-      // A batch item's photo and a frame are not needed again.
-      if ((unit.kind === 'item' || unit.kind === 'frame') && unit.item) this.state.images.delete(unit.item);
-    }
-    return this.end(unit, result, this.out.diagnostics.slice(before));
-  }
-
-  private end(u: RunUnit, r: RunResult | null, found: Diagnostic[]): UnitEnd {
+  /** How a unit ended (`found`: the problems it added), for the session's loop. */
+  end(u: RunUnit, r: RunResult | null, found: Diagnostic[]): UnitEnd {
     if (!r) {
       // A photo that cannot be read fails its item; a graph that does not compile fails them all.
       if (u.kind === 'item' && found.every((d) => d.code === 'source')) {
@@ -332,37 +322,45 @@ class UnitRunner {
     });
   }
 
-  /** Loads the unit's sources, runs its passes, hands its output to the host and reports it; null: it could not start. */
-  private async execute(u: RunUnit, start?: RGBAImage, guide?: FlowGuide): Promise<RunResult | null> {
-    const { host, state, out, prepared } = this;
-    if (host.readModel) {
-      const loaded = await loadGraphModels(u.model, prepared.registry, host.readModel, this.tfjsModels);
+  /**
+   * Loads the unit's sources, runs its passes, hands its output to the host and reports it; null: it could not start.
+   * A frame's pixels are held for the unit only, and a batch item's photo is dropped after it.
+   */
+  async execute(u: RunUnit, start?: RGBAImage, guide?: FlowGuide): Promise<RunResult | null> {
+    if (u.image && u.item) this.state.images.set(u.item, u.image);
+    try {
+      const { host, state, out, prepared } = this;
+      if (host.readModel) {
+        const loaded = await loadGraphModels(u.model, prepared.registry, host.readModel, this.tfjsModels);
+        if (loaded.errors.length) return (out.diagnostics.push(...loaded.errors), null);
+      }
+      const loaded = await loadGraphImages(u.model, prepared.registry, host.readImage, state.images);
       if (loaded.errors.length) return (out.diagnostics.push(...loaded.errors), null);
+      const passed = await this.passes(u, start, guide);
+      if (!passed) return null;
+      const { result, log, size } = passed;
+      const images = result.outputs;
+      const keep = host.write && !prepared.sheet && (result.status === 'done' || Object.keys(images).length);
+      const written = keep
+        ? await host.write!({
+            kind: 'run',
+            model: u.model,
+            images,
+            checkpoints: result.checkpoints,
+            steps: result.steps.length - 1,
+            ...(u.item !== undefined ? { item: u.item } : {}),
+          })
+        : [];
+      out.written.push(...written);
+      const report = this.report(u, result, size, written, log);
+      // A stream keeps its first frame's report only (the weights used, the warnings): a long clip stays flat.
+      if (u.kind !== 'frame' || !out.runs.length) out.runs.push(report);
+      out.outputs = images;
+      this.emit({ type: 'run-done', report });
+      return result;
+    } finally {
+      if ((u.kind === 'item' || u.kind === 'frame') && u.item) this.state.images.delete(u.item);
     }
-    const loaded = await loadGraphImages(u.model, prepared.registry, host.readImage, state.images);
-    if (loaded.errors.length) return (out.diagnostics.push(...loaded.errors), null);
-    const passed = await this.passes(u, start, guide);
-    if (!passed) return null;
-    const { result, log, size } = passed;
-    const images = result.outputs;
-    const keep = host.write && !prepared.sheet && (result.status === 'done' || Object.keys(images).length);
-    const written = keep
-      ? await host.write!({
-          kind: 'run',
-          model: u.model,
-          images,
-          checkpoints: result.checkpoints,
-          steps: result.steps.length - 1,
-          ...(u.item !== undefined ? { item: u.item } : {}),
-        })
-      : [];
-    out.written.push(...written);
-    const report = this.report(u, result, size, written, log);
-    // A stream keeps its first frame's report only (the weights used, the warnings): a long clip stays flat.
-    if (u.kind !== 'frame' || !out.runs.length) out.runs.push(report);
-    out.outputs = images;
-    this.emit({ type: 'run-done', report });
-    return result;
   }
 
   /** The unit's passes, coarse to fine: each starts from the previous one's result. */
