@@ -16,7 +16,7 @@ interface Sent {
   type: string;
   id: number;
   live?: boolean;
-  size?: number;
+  request?: { size: number };
   frame?: { width: number; height: number };
   document?: string;
 }
@@ -100,7 +100,7 @@ describe('camera store', () => {
     expect(liveRuns()).toHaveLength(1);
     const first = liveRuns()[0]!;
     expect(first.frame).toMatchObject({ width: 64, height: 48 });
-    expect(first.size).toBe(64);
+    expect(first.request?.size).toBe(64);
     expect(first.id).toBeLessThan(0); // live ids never collide with the queue's runs
     expect(JSON.parse(first.document!).nodes.find((n: { id: string }) => n.id === 'camera').type).toBe('camera');
     answer(first.id, 10);

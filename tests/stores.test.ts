@@ -190,7 +190,7 @@ describe('run store: the queue and the history', () => {
   const sentRuns = () =>
     (
       globalThis as unknown as {
-        __lastWorker: { sent: { type: string; id: number; seed: number; document: string }[] };
+        __lastWorker: { sent: { type: string; id: number; request: { seed: number }; document: string }[] };
       }
     ).__lastWorker.sent.filter((m) => m.type === 'run');
 
@@ -217,11 +217,11 @@ describe('run store: the queue and the history', () => {
 
     const image = { width: 1, height: 1, data: new Uint8ClampedArray([1, 2, 3, 255]) };
     receive(doneMessage(sentRuns()[0]!.id, image));
-    await vi.waitFor(() => expect(sentRuns().map((m) => m.seed)).toEqual([0, 3]));
+    await vi.waitFor(() => expect(sentRuns().map((m) => m.request.seed)).toEqual([0, 3]));
     const doc = JSON.parse(sentRuns()[1]!.document);
     expect(doc.nodes.find((n: { id: string }) => n.id === 'content_loss').params.weight).toBe(30);
     receive(doneMessage(sentRuns()[1]!.id, null));
-    await vi.waitFor(() => expect(sentRuns().map((m) => m.seed)).toEqual([0, 3, 2]));
+    await vi.waitFor(() => expect(sentRuns().map((m) => m.request.seed)).toEqual([0, 3, 2]));
     receive(doneMessage(sentRuns()[2]!.id, null));
     expect(run.phase).toBe('ready');
     expect(run.queue).toEqual([]);
@@ -253,7 +253,7 @@ describe('run store: the queue and the history', () => {
     expect(run.queue.map((q) => q.seed)).toEqual([5, 6]);
     expect(run.history.map((h) => h.status)).toEqual(['cancelled']);
     receive({ type: 'ready', choice: { backend: 'wasm', skipped: [] }, weights: [], shapes: {}, errors: [] });
-    await vi.waitFor(() => expect(sentRuns().map((m) => m.seed)).toEqual([5]));
+    await vi.waitFor(() => expect(sentRuns().map((m) => m.request.seed)).toEqual([5]));
     expect(run.queue.map((q) => q.seed)).toEqual([6]);
   });
 
