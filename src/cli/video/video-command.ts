@@ -25,6 +25,7 @@ import {
   VideoEncoder,
   type FrameRange,
   type VideoInfo,
+  type VideoTools,
 } from './video';
 import { blendFrames } from './video-flicker';
 import { queueFrames } from './video-queue';
@@ -175,7 +176,127 @@ function withFlow(p: PreparedRun, v: VideoOptions): PreparedRun {
 export const partialPath = (out: string): string =>
   join(dirname(out), `${basename(out, extname(out))}.partial${extname(out)}`);
 
+/** What a video run knows before it starts: the tools, the clip, its frames and the result's size and rate. */
+interface VideoSetup {
+  tools: VideoTools;
+  input: string;
+  out: string;
+  info: VideoInfo;
+  audio: AudioSource | undefined;
+  available: Set<string>;
+  width: number;
+  height: number;
+  total: number;
+  rate: string;
+}
+
+/** Frames per second after the first frame (which also starts the backend, loads weights and encodes the style). */
+interface FrameTimes {
+  start: number;
+  first: number;
+  last: number;
+}
+
 export async function videoCommand(io: Io, c: RunCommand, v: VideoOptions): Promise<number> {
+  const setup = await videoSetup(io, c, v);
+  if (typeof setup === 'number') return setup;
+  const { tools, input, out, info, width, height, total } = setup;
+  const base = await nodeRunHost(io, c);
+  const tmp = await temporaryPath(out);
+  const sink = frameSink(setup, v, tmp);
+  const progress = frameProgress(io, total);
+  let frameIndex = 0;
+  const times: FrameTimes = { start: performance.now(), first: 0, last: 0 };
+  const stats: DecodeStats = { frames: 0, errors: '' };
+  const decoded = decodeFrames(tools, input, {
+    width,
+    height,
+    rate: info.rate,
+    format: info.format,
+    stats,
+    // No more frames than announced (the frame-rate conversion repeats frames across a gap in the timestamps); an
+    // estimated count may be a frame or so short.
+    maxFrames: info.counted && !v.fps ? total : total + 1 + Math.ceil(total / 100),
+    ...(v.range ? { range: v.range } : {}),
+    ...(v.fps ? { fps: v.fps } : {}),
+  });
+  const host: RunHost = {
+    ...base.host,
+    frames: decoded,
+    write: async (o: SessionOutput): Promise<string[]> => {
+      const image = o.kind === 'run' ? Object.values(o.images)[0] : undefined;
+      if (image) await sink.put(image);
+      return [];
+    },
+    ...(c.signal ? { signal: c.signal } : {}),
+    onEvent: (e) => {
+      if (e.type === 'backend') io.err(`${backendLine(e.choice)}, ${c.request.size} px`);
+      else if (e.type === 'frame') frameIndex = e.index;
+      else if (e.type === 'run-done') {
+        times.last = performance.now();
+        if (!frameIndex) times.first = times.last;
+        progress(frameIndex + 1);
+      }
+      // The first frame's preparation is worth saying; the same words for every frame are not.
+      else if (e.type === 'status' && frameIndex === 0) io.err(e.message);
+    },
+  };
+  const { result, partial } = await runIntoFile(io, sink.encoder, tmp, out, () =>
+    v.redis ? throughQueue(io, c, v, decoded, total, sink.put, times) : runPrepared(withFlow(c.prepared, v), host),
+  );
+  const frames = sink.encoder.current?.frames ?? 0;
+  const steady = frames > 1 ? (frames - 1) / ((times.last - times.first) / 1000) : null;
+  const firstFrameSeconds = (times.first - times.start) / 1000;
+  for (const d of result.diagnostics) if (d.code !== 'run') io.err(`${c.file}: ${formatDiagnostic(d)}`);
+  for (const w of result.runs[0]?.weights ?? []) io.err(`weights for ${w.nodes.join(', ')}: ${w.weights}`);
+  const rescued = c.report
+    ? await writeVideoReport(io, c.report, {
+        graph: c.file,
+        video: v.input,
+        out: v.out,
+        status: result.status,
+        frames,
+        framesAnnounced: total,
+        framesRead: stats.frames,
+        ...(partial ? { partial } : {}),
+        seconds: result.seconds,
+        framesPerSecond: frames / Math.max(1e-9, result.seconds),
+        firstFrameSeconds,
+        framesPerSecondAfterFirst: steady,
+        size: [width, height],
+        rate: setup.rate,
+        blend: v.blend ?? 0,
+        warmStart: Boolean(v.warmStart),
+        flow: Boolean(v.flow),
+        reused: result.reused.hits,
+        firstFrame: result.runs[0] ?? null,
+      })
+    : false;
+  if (partial)
+    io.err(
+      `stylegraph: kept the ${frames} frames finished in ${relativeName(io.cwd, partial)} (the run stopped there; ${v.out} was not written)`,
+    );
+  // A short read: fewer frames than the clip announced (a file cut short or damaged). The result holds what there was,
+  // with a warning that names both counts (exact counts from the container; an estimate from the duration may be one off).
+  const shortBy = total - stats.frames;
+  const short = result.status === 'done' && shortBy > (info.counted && !v.fps ? 0 : 1);
+  if (short) {
+    const said = stats.errors.trim().split('\n').filter(Boolean).at(-1);
+    io.err(
+      `stylegraph: warning: ${v.input} gave ${stats.frames} of the ${total} frames it announces (it is cut short or damaged${said ? `; ffmpeg said: ${said.trim()}` : ''}); ` +
+        `${v.out} has ${frames} frames`,
+    );
+  }
+  if (result.status === 'done')
+    io.err(
+      `wrote ${v.out} (${frames} frames in ${result.seconds.toFixed(1)} s; the first ${firstFrameSeconds.toFixed(1)} s, then ${steady?.toFixed(2) ?? '-'} frames/s; ` +
+        `${result.reused.hits} steps reused from the first frame)`,
+    );
+  return exitStatus(io, c, result, base.loadedNames(), rescued);
+}
+
+/** Checks the clip, the tools, the outputs and the frame range before anything runs: the setup, or an exit status. */
+async function videoSetup(io: Io, c: RunCommand, v: VideoOptions): Promise<VideoSetup | number> {
   const tools = await findVideoTools(v.ffmpeg);
   const input = await checkVideoInput(io.cwd, c.file, v.input);
   const out = resolve(io.cwd, v.out);
@@ -206,17 +327,26 @@ export async function videoCommand(io: Io, c: RunCommand, v: VideoOptions): Prom
     `${basename(v.input)}: ${info.width}x${info.height}, ${info.fps.toFixed(2)} frames/s, ${info.frames} frames${info.audio ? `, audio (${info.audio})` : ', no audio'}; ` +
       `running ${total} frames at ${width}x${height}${v.blend ? `, blend ${v.blend}` : ''}${v.warmStart ? ', warm start' : ''}${v.flow ? ', optical flow' : ''}`,
   );
+  return { tools, input, out, info, audio, available, width, height, total, rate };
+}
 
-  const base = await nodeRunHost(io, c);
-  const tmp = await temporaryPath(out);
-  // Started on the first frame, whose size it takes (the graph's output size, not the decoded frame's).
-  const enc: { current: VideoEncoder | null } = { current: null };
+/**
+ * Where styled frames go: blended with the previous one (--blend without --flow), then into an encoder started on
+ * the first frame, whose size it takes (the graph's output size, not the decoded frame's).
+ */
+function frameSink(
+  setup: VideoSetup,
+  v: VideoOptions,
+  tmp: string,
+): { encoder: { current: VideoEncoder | null }; put: (image: RGBAImage) => Promise<void> } {
+  const { tools, out, rate, available, audio } = setup;
+  const encoder: { current: VideoEncoder | null } = { current: null };
   let previous: RGBAImage | null = null;
   const put = async (image: RGBAImage): Promise<void> => {
     // With --flow the session has blended along the flow already.
     const frame = v.blend && previous && !v.flow ? blendFrames(previous, image, v.blend) : image;
     previous = frame;
-    enc.current ??= VideoEncoder.start(tools, {
+    encoder.current ??= VideoEncoder.start(tools, {
       file: tmp,
       format: extname(out),
       width: frame.width,
@@ -225,58 +355,32 @@ export async function videoCommand(io: Io, c: RunCommand, v: VideoOptions): Prom
       available,
       ...(audio ? { audio } : {}),
     });
-    await enc.current.write(frame);
+    await encoder.current.write(frame);
     // A turn of the event loop per frame: decoded frames waiting in the pipe and a small graph make a chain of promises
     // that never leaves the microtask queue, and Ctrl+C (a signal, delivered by the loop) went unseen to the last frame.
     await new Promise((r) => setImmediate(r));
   };
-  const write = async (o: SessionOutput): Promise<string[]> => {
-    const image = o.kind === 'run' ? Object.values(o.images)[0] : undefined;
-    if (image) await put(image);
-    return [];
-  };
-  const progress = frameProgress(io, total);
-  let frameIndex = 0;
-  // Frames per second after the first frame (which also starts the backend, loads weights and encodes the style).
-  const times = { start: performance.now(), first: 0, last: 0 };
-  const stats: DecodeStats = { frames: 0, errors: '' };
-  const decoded = decodeFrames(tools, input, {
-    width,
-    height,
-    rate: info.rate,
-    format: info.format,
-    stats,
-    // No more frames than announced (the frame-rate conversion repeats frames across a gap in the timestamps); an
-    // estimated count may be a frame or so short.
-    maxFrames: info.counted && !v.fps ? total : total + 1 + Math.ceil(total / 100),
-    ...(v.range ? { range: v.range } : {}),
-    ...(v.fps ? { fps: v.fps } : {}),
-  });
-  const host: RunHost = {
-    ...base.host,
-    frames: decoded,
-    write,
-    ...(c.signal ? { signal: c.signal } : {}),
-    onEvent: (e) => {
-      if (e.type === 'backend') io.err(`${backendLine(e.choice)}, ${c.request.size} px`);
-      else if (e.type === 'frame') frameIndex = e.index;
-      else if (e.type === 'run-done') {
-        times.last = performance.now();
-        if (!frameIndex) times.first = times.last;
-        progress(frameIndex + 1);
-      }
-      // The first frame's preparation is worth saying; the same words for every frame are not.
-      else if (e.type === 'status' && frameIndex === 0) io.err(e.message);
-    },
-  };
+  return { encoder, put };
+}
+
+/**
+ * Runs the session and finishes the file: renamed to `out` when done; stopped (Ctrl+C) or failed after some frames,
+ * the encoder closes the file after the last whole frame and it is kept under a name that says it is partial. A run
+ * that threw becomes a failed result.
+ */
+async function runIntoFile(
+  io: Io,
+  enc: { current: VideoEncoder | null },
+  tmp: string,
+  out: string,
+  run: () => Promise<SessionResult>,
+): Promise<{ result: SessionResult; partial: string | null }> {
   let result: SessionResult | null = null;
   let written = false;
   let failure: string | null = null;
   let partial: string | null = null;
   try {
-    result = v.redis
-      ? await throughQueue(io, c, v, decoded, total, put, times)
-      : await runPrepared(withFlow(c.prepared, v), host);
+    result = await run();
     if (result.status === 'done' && enc.current) {
       await enc.current.finish();
       await rename(tmp, out);
@@ -285,8 +389,6 @@ export async function videoCommand(io: Io, c: RunCommand, v: VideoOptions): Prom
   } catch (e) {
     failure = (e as Error).message;
   } finally {
-    // Stopped (Ctrl+C) or failed after some frames: the encoder closes the file after the last whole frame, and it is
-    // kept under a name that says it is partial.
     if (!written && enc.current?.frames && (result?.status === 'cancelled' || result?.status === 'failed' || failure)) {
       try {
         await enc.current.finish();
@@ -314,67 +416,15 @@ export async function videoCommand(io: Io, c: RunCommand, v: VideoOptions): Prom
       status: 'failed',
       error: failure ?? 'no result',
     };
-  const frames = enc.current?.frames ?? 0;
-  const steady = frames > 1 ? (frames - 1) / ((times.last - times.first) / 1000) : null;
-  const firstFrameSeconds = (times.first - times.start) / 1000;
-  for (const d of result.diagnostics) if (d.code !== 'run') io.err(`${c.file}: ${formatDiagnostic(d)}`);
-  for (const w of result.runs[0]?.weights ?? []) io.err(`weights for ${w.nodes.join(', ')}: ${w.weights}`);
-  let rescued = false;
-  if (c.report) {
-    const r = await writeOrRescue(
-      resolve(io.cwd, c.report),
-      JSON.stringify(
-        {
-          graph: c.file,
-          video: v.input,
-          out: v.out,
-          status: result.status,
-          frames,
-          framesAnnounced: total,
-          framesRead: stats.frames,
-          ...(partial ? { partial } : {}),
-          seconds: result.seconds,
-          framesPerSecond: frames / Math.max(1e-9, result.seconds),
-          firstFrameSeconds,
-          framesPerSecondAfterFirst: steady,
-          size: [width, height],
-          rate,
-          blend: v.blend ?? 0,
-          warmStart: Boolean(v.warmStart),
-          flow: Boolean(v.flow),
-          reused: result.reused.hits,
-          firstFrame: result.runs[0] ?? null,
-        },
-        null,
-        2,
-      ) + '\n',
-    );
-    if (r.failed) {
-      rescued = true;
-      io.err(`stylegraph: ${r.failed}; saved it to ${r.path} instead`);
-    }
-  }
-  if (partial)
-    io.err(
-      `stylegraph: kept the ${frames} frames finished in ${relativeName(io.cwd, partial)} (the run stopped there; ${v.out} was not written)`,
-    );
-  // A short read: fewer frames than the clip announced (a file cut short or damaged). The result holds what there was,
-  // with a warning that names both counts (exact counts from the container; an estimate from the duration may be one off).
-  const shortBy = total - stats.frames;
-  const short = result.status === 'done' && shortBy > (info.counted && !v.fps ? 0 : 1);
-  if (short) {
-    const said = stats.errors.trim().split('\n').filter(Boolean).at(-1);
-    io.err(
-      `stylegraph: warning: ${v.input} gave ${stats.frames} of the ${total} frames it announces (it is cut short or damaged${said ? `; ffmpeg said: ${said.trim()}` : ''}); ` +
-        `${v.out} has ${frames} frames`,
-    );
-  }
-  if (result.status === 'done')
-    io.err(
-      `wrote ${v.out} (${frames} frames in ${result.seconds.toFixed(1)} s; the first ${firstFrameSeconds.toFixed(1)} s, then ${steady?.toFixed(2) ?? '-'} frames/s; ` +
-        `${result.reused.hits} steps reused from the first frame)`,
-    );
-  return exitStatus(io, c, result, base.loadedNames(), rescued);
+  return { result, partial };
+}
+
+/** Writes --report (or rescues it elsewhere, saying so); true when it was rescued. */
+async function writeVideoReport(io: Io, report: string, fields: Record<string, unknown>): Promise<boolean> {
+  const r = await writeOrRescue(resolve(io.cwd, report), JSON.stringify(fields, null, 2) + '\n');
+  if (!r.failed) return false;
+  io.err(`stylegraph: ${r.failed}; saved it to ${r.path} instead`);
+  return true;
 }
 
 /**
