@@ -70,6 +70,7 @@ describe('flow-guided stream (frames.flow)', () => {
     );
     const frames = clip(5);
     const written: RGBAImage[] = [];
+    const tensors: number[] = [];
     const r = await runSession(
       identity,
       registry,
@@ -79,10 +80,13 @@ describe('flow-guided stream (frames.flow)', () => {
         readImage: async () => frames[0]!,
         frames: feed(frames),
         write: async (o) => (o.kind === 'run' && written.push(Object.values(o.images)[0]!), []),
+        onEvent: (e) => e.type === 'run-done' && tensors.push(tf.memory().numTensors),
       },
     );
     expect(r.status, r.error).toBe('done');
     expect(written).toHaveLength(5);
+    // The flows leave no tensor behind: the count after each frame from the second on is the same.
+    expect(tensors.slice(1).every((n) => n === tensors[1])).toBe(true);
     let plain: RGBAImage = { ...frames[0]!, data: Uint8ClampedArray.from(frames[0]!.data) };
     for (let t = 1; t < 5; t++) {
       plain = blendFrames(plain, { ...frames[t]!, data: Uint8ClampedArray.from(frames[t]!.data) }, 0.5);
