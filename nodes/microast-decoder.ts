@@ -1,6 +1,7 @@
 import { headFlops, microDecodeHead } from '../src/models/microast';
 import { defineNodeType } from '../src/plugin/types';
 import { connectedPart, featureShape, microDecoderWeights, microModelInput, microSeedParam } from './microast-weights';
+import { paddingParam } from './shared';
 import { describeNetwork, weightsParam } from './weights';
 
 /**
@@ -15,7 +16,7 @@ export default defineNodeType({
     "MicroAST's micro decoder, after its modulated residual blocks: twice bilinear 2x upsampling followed by a grouped 3x3 conv (two input channels per output) and a 1x1 conv, then a 9x9 conv to RGB. Reflection padding throughout.",
   inputs: { features: { type: 'Features' }, model: microModelInput },
   outputs: { image: { type: 'Image' } },
-  params: { weights: weightsParam('microast-decoder'), seed: microSeedParam },
+  params: { weights: weightsParam('microast-decoder'), seed: microSeedParam, padding: paddingParam('reflect') },
   infer: (ctx) => {
     const [b, h, w] = featureShape(ctx, 'features');
     return { image: { shape: [b, h * 4, w * 4, 3] } };
@@ -29,7 +30,7 @@ export default defineNodeType({
     const features = ctx.inputs.features as Parameters<typeof microDecodeHead>[1];
     return {
       image: ctx.tf.tidy(() =>
-        microDecodeHead(ctx.tf, features, trained ? trained.decoder() : microDecoderWeights(ctx)),
+        microDecodeHead(ctx.tf, features, trained ? trained.decoder() : microDecoderWeights(ctx), ctx.params.padding),
       ),
     };
   },

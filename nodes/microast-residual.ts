@@ -1,7 +1,7 @@
 import { modulatedResidual, residualFlops } from '../src/models/microast';
 import { defineNodeType, type Tensor } from '../src/plugin/types';
 import { connectedPart, featureShape, microDecoderWeights, microModelInput, microSeedParam } from './microast-weights';
-import { inputInfo } from './shared';
+import { inputInfo, paddingParam } from './shared';
 import { describeNetwork, weightsParam } from './weights';
 
 type T4 = Parameters<typeof modulatedResidual>[1];
@@ -32,6 +32,7 @@ export default defineNodeType({
     },
     weights: weightsParam('microast-decoder'),
     seed: microSeedParam,
+    padding: paddingParam('reflect'),
   },
   infer: (ctx) => {
     const shape = featureShape(ctx, 'features');
@@ -58,6 +59,7 @@ export default defineNodeType({
         ctx.params.block === 'dec1' ? d.dec1 : d.dec2,
         ctx.inputs.weight as Tensor,
         ctx.inputs.bias as Tensor,
+        ctx.params.padding,
       );
     });
     return { features: out };

@@ -14,7 +14,7 @@ import {
 } from '../src/models/microast';
 import type { MicroastModel, MicroastPart } from '../src/models/microast-trainable';
 import { defineNodeType, type ComputeServices } from '../src/plugin/types';
-import { inputInfo } from './shared';
+import { inputInfo, paddingParam } from './shared';
 import { describeNetwork, networkWeights, weightsParam } from './weights';
 
 /**
@@ -111,7 +111,11 @@ export function microEncoderNode(type: string, role: 'content' | 'style', descri
       level1: { type: 'Features', label: 'level 1 (enc1)' },
       level2: { type: 'Features', label: 'level 2 (enc2)' },
     },
-    params: { weights: weightsParam(`microast-${role}-encoder`), seed: microSeedParam },
+    params: {
+      weights: weightsParam(`microast-${role}-encoder`),
+      seed: microSeedParam,
+      padding: paddingParam('reflect'),
+    },
     infer: (ctx) => {
       const s = inputInfo(ctx, 'image').shape;
       if (s.length !== 4 || s[3] !== 3) throw new Error(`input "image" should be an RGB image, got ${s.join('x')}`);
@@ -127,7 +131,7 @@ export function microEncoderNode(type: string, role: 'content' | 'style', descri
       const trained = connectedPart(ctx, `${role}-encoder`);
       // A trainable part's dense kernels are made from its variables in this pass: the tidy frees them.
       const { level1, level2 } = ctx.tf.tidy(() =>
-        microEncode(ctx.tf, image, trained ? trained.encoder() : microEncoderWeights(ctx, role)),
+        microEncode(ctx.tf, image, trained ? trained.encoder() : microEncoderWeights(ctx, role), ctx.params.padding),
       );
       return { level1, level2 };
     },

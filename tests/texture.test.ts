@@ -1,5 +1,12 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { decode, randomDecoder } from '../src/models/adain';
+import {
+  microDecodeHead,
+  microEncode,
+  modulatedResidual,
+  randomMicroDecoder,
+  randomMicroEncoder,
+} from '../src/models/microast';
 import { randomVgg19Weights, vgg19Forward } from '../src/models/vgg19';
 import { circularPad } from '../src/ops/pad';
 import type { RGBAImage } from '../src/ops/image';
@@ -84,6 +91,37 @@ describe('networks with circular padding see an image on a torus', () => {
     const r = decode(tf, roll(f, 1, 1), w);
     expect(maxDiff(r, roll(decode(tf, f, w), 8, 8))).toBeGreaterThan(1e-3 * tf.max(tf.abs(b)).dataSync()[0]!);
     w.dispose();
+  });
+});
+
+describe('MicroAST with circular padding sees an image on a torus', () => {
+  it('its content encoder, a modulated residual block and its decoder commute with a circular shift', () => {
+    const close = (a: tf.Tensor, b: tf.Tensor) =>
+      expect(maxDiff(a, b)).toBeLessThan(1e-4 * tf.max(tf.abs(b)).dataSync()[0]!);
+    const image = tf.randomUniform([1, 32, 32, 3], 0, 1, 'float32', 5) as tf.Tensor4D;
+    const enc = randomMicroEncoder(tf, 1, 'content-encoder');
+    const dec = randomMicroDecoder(tf, 1);
+    // The encoder halves the size twice: a shift of 8 px is a shift of 2 of its levels.
+    const shifted = microEncode(tf, roll(image, 8, 8), enc, 'circular');
+    const levels = microEncode(tf, image, enc, 'circular');
+    close(shifted.level2, roll(levels.level2, 2, 2));
+    const [w, b] = [
+      tf.randomUniform([1, 1, 1, 64], 0.5, 1.5, 'float32', 6),
+      tf.randomUniform([1, 1, 1, 64], 0, 0.5, 'float32', 7),
+    ];
+    const f = levels.level2;
+    close(
+      modulatedResidual(tf, roll(f, 1, 1), dec.dec1, w, b, 'circular'),
+      roll(modulatedResidual(tf, f, dec.dec1, w, b, 'circular'), 1, 1),
+    );
+    // The decoder doubles the size twice (bilinear, wrapped): a shift of 1 is a shift of 4 px.
+    close(microDecodeHead(tf, roll(f, 1, 1), dec, 'circular'), roll(microDecodeHead(tf, f, dec, 'circular'), 4, 4));
+    const reflected = microDecodeHead(tf, roll(f, 1, 1), dec);
+    expect(maxDiff(reflected, roll(microDecodeHead(tf, f, dec), 4, 4))).toBeGreaterThan(
+      1e-3 * tf.max(tf.abs(reflected)).dataSync()[0]!,
+    );
+    enc.dispose();
+    dec.dispose();
   });
 });
 

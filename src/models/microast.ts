@@ -1,4 +1,5 @@
 import type * as tfjs from '@tensorflow/tfjs';
+import { padSpatial, type Padding } from '../ops/pad';
 import { mulberry32, randomNormal, seedFor } from './random';
 import { misfit, describeDict, takeExpected, type NamedArray, type StateDict } from './weights/state-dict';
 
@@ -329,22 +330,11 @@ export const randomModulator = (tf: TF, seed: number): ModulatorWeights =>
 export const randomMicroDecoder = (tf: TF, seed: number): MicroDecoderWeights =>
   decoderFrom(tf, `random (seed ${seed})`, fromRandom(seed, 'decoder'));
 
-/** One conv after reflection padding of k // 2, with its bias and optionally a ReLU. */
-export function microConv(tf: TF, x: Tensor4D, c: MicroConv, relu: boolean): Tensor4D {
+/** One conv after reflection padding of k // 2 (or `padding`), with its bias and optionally a ReLU. */
+export function microConv(tf: TF, x: Tensor4D, c: MicroConv, relu: boolean, padding: Padding = 'reflect'): Tensor4D {
   return tf.tidy(() => {
     const p = c.k >> 1;
-    const input = p
-      ? tf.mirrorPad(
-          x,
-          [
-            [0, 0],
-            [p, p],
-            [p, p],
-            [0, 0],
-          ],
-          'reflect',
-        )
-      : x;
+    const input = p ? padSpatial(tf, x, p, padding) : x;
     const activation = relu ? 'relu' : 'linear';
     if (c.blocks && c.blocks.source === c.kernel && c.stride === 1)
       return blocksConv(tf, input, c.blocks, c.cout, activation, x.shape[1], x.shape[2]);
@@ -413,8 +403,10 @@ function blocksConv(
 }
 
 /** x + conv2(relu(conv1(x))): the residual block, unmodulated (the encoders'). */
-export function residual(tf: TF, x: Tensor4D, r: ResidualWeights): Tensor4D {
-  return tf.tidy(() => tf.add(x, microConv(tf, tf.relu(microConv(tf, x, r.conv1, false)), r.conv2, false)));
+export function residual(tf: TF, x: Tensor4D, r: ResidualWeights, padding: Padding = 'reflect'): Tensor4D {
+  return tf.tidy(() =>
+    tf.add(x, microConv(tf, tf.relu(microConv(tf, x, r.conv1, false, padding)), r.conv2, false, padding)),
+  );
 }
 
 /**
@@ -428,23 +420,30 @@ export function modulatedResidual(
   r: ResidualWeights,
   weight: tfjs.Tensor,
   bias: tfjs.Tensor,
+  padding: Padding = 'reflect',
 ): Tensor4D {
   return tf.tidy(() => {
-    const x3 = tf.relu(tf.add(tf.mul(weight, microConv(tf, x, r.conv1, false)), tf.mul(bias, x))) as Tensor4D;
-    const x5 = tf.add(tf.mul(weight, microConv(tf, x3, r.conv2, false)), tf.mul(bias, x3));
+    const x1 = microConv(tf, x, r.conv1, false, padding);
+    const x3 = tf.relu(tf.add(tf.mul(weight, x1), tf.mul(bias, x))) as Tensor4D;
+    const x5 = tf.add(tf.mul(weight, microConv(tf, x3, r.conv2, false, padding)), tf.mul(bias, x3));
     return tf.add(x, x5) as Tensor4D;
   });
 }
 
 /** The two levels of a micro encoder: enc1's output (1/4 size, 64 channels) and enc2's (the same size). */
-export function microEncode(tf: TF, image: Tensor4D, w: MicroEncoderWeights): { level1: Tensor4D; level2: Tensor4D } {
+export function microEncode(
+  tf: TF,
+  image: Tensor4D,
+  w: MicroEncoderWeights,
+  padding: Padding = 'reflect',
+): { level1: Tensor4D; level2: Tensor4D } {
   if (image.shape[3] !== w.convs[0]!.cin)
     throw new Error(`MicroAST encoder: expected an RGB image, got ${image.shape[3]} channels`);
   return tf.tidy(() => {
     let x = image;
-    for (const c of w.convs) x = microConv(tf, x, c, true);
-    const level1 = residual(tf, x, w.res1);
-    return { level1, level2: residual(tf, level1, w.res2) };
+    for (const c of w.convs) x = microConv(tf, x, c, true, padding);
+    const level1 = residual(tf, x, w.res1, padding);
+    return { level1, level2: residual(tf, level1, w.res2, padding) };
   });
 }
 
@@ -474,19 +473,31 @@ export function modulate(
   }));
 }
 
+/** upsampleBilinear2x of x wrapped around: padded circularly by 1, upsampled, and the 2 px of each side cropped. */
+function wrappedUpsample(tf: TF, x: Tensor4D): Tensor4D {
+  return tf.tidy(() => {
+    const [b, h, w, c] = x.shape;
+    return tf.slice(upsampleBilinear2x(tf, padSpatial(tf, x, 1, 'circular')), [0, 2, 2, 0], [b, 2 * h, 2 * w, c]);
+  });
+}
+
 /** Bilinear 2x upsampling as torch's Upsample(scale_factor=2, mode='bilinear') (align_corners False: half-pixel centres). */
 export const upsampleBilinear2x = (tf: TF, x: Tensor4D): Tensor4D =>
   tf.image.resizeBilinear(x, [x.shape[1] * 2, x.shape[2] * 2], false, true);
 
 /** dec3: features (1/4 size) -> image, two bilinear upsamplings with a grouped 3x3 and a 1x1 conv after each, then 9x9 to RGB. */
-export function microDecodeHead(tf: TF, x: Tensor4D, d: MicroDecoderWeights): Tensor4D {
+export function microDecodeHead(tf: TF, x: Tensor4D, d: MicroDecoderWeights, padding: Padding = 'reflect'): Tensor4D {
   if (x.shape[3] !== d.head[0]!.cin)
     throw new Error(`MicroAST decoder: expected ${d.head[0]!.cin}-channel features, got ${x.shape[3]}`);
   return tf.tidy(() => {
     const [g1, p1, g2, p2, out] = d.head as [MicroConv, MicroConv, MicroConv, MicroConv, MicroConv];
-    let y = microConv(tf, microConv(tf, upsampleBilinear2x(tf, x), g1, true), p1, true);
-    y = microConv(tf, microConv(tf, upsampleBilinear2x(tf, y), g2, true), p2, true);
-    return microConv(tf, y, out, false);
+    // Circular: the bilinear upsampling wraps too (interpolates across the opposite edge, not a clamped one).
+    const up =
+      padding === 'circular' ? (t: Tensor4D) => wrappedUpsample(tf, t) : (t: Tensor4D) => upsampleBilinear2x(tf, t);
+    const conv = (t: Tensor4D, c: MicroConv, relu: boolean) => microConv(tf, t, c, relu, padding);
+    let y = conv(conv(up(x), g1, true), p1, true);
+    y = conv(conv(up(y), g2, true), p2, true);
+    return conv(y, out, false);
   });
 }
 
