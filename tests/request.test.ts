@@ -6,6 +6,12 @@ import { defineNodeType, type NodeTypeDef } from '../src/plugin/types';
 import { checkRequest, parseRunRequest, prepareRun, type RunUnit } from '../src/runtime/request';
 import { runSession } from '../src/runtime/session';
 import { graph } from './helpers';
+import { serialiseDocument } from '../src/graph/document';
+import { RunMemo } from '../src/runtime/memo';
+import { createModelCache } from '../src/runtime/models';
+import { noCheckpoints } from '../src/runtime/sources';
+import type { FromWorker } from '../src/web/protocol';
+import { runInWorker } from '../src/web/runner';
 
 const registry = builtinRegistry();
 
@@ -222,5 +228,36 @@ describe('a run that breaks in a node', () => {
     const wrong = await runSession({ ...m, edges: m.edges.slice(1) }, reg, { size: 16, seed: 0 }, { tf, readImage });
     expect(wrong.status).toBe('invalid');
     expect(wrong.diagnostics.some((d) => d.code === 'run')).toBe(false);
+
+    // The editor's worker keeps them apart, and hands the failing node's diagnostic to the canvas.
+    const inWorker = async (model: GraphModel) => {
+      const posted: FromWorker[] = [];
+      await runInWorker(
+        {
+          type: 'run',
+          id: 1,
+          document: serialiseDocument(model),
+          base: '/',
+          uploads: {},
+          request: { size: 16, seed: 0 },
+        },
+        {
+          tf,
+          registry: reg,
+          state: { models: createModelCache(), memo: new RunMemo(), images: new Map() },
+          checkpoints: noCheckpoints,
+          decode: readImage,
+          loadModel: () => Promise.reject(new Error('no models')),
+          post: (msg) => posted.push(msg),
+        },
+        new AbortController().signal,
+      );
+      const done = posted.find((msg) => msg.type === 'done');
+      return done?.type === 'done' ? done : null;
+    };
+    const broke = await inWorker(m);
+    expect(broke?.status).toBe('failed');
+    expect(broke?.diagnostics.filter((d) => d.code === 'run').map((d) => d.nodeId)).toEqual(['boom']);
+    expect((await inWorker({ ...m, edges: m.edges.slice(1) }))?.status).toBe('invalid');
   });
 });
