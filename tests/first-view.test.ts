@@ -8,6 +8,7 @@ const node = (id: string, type = 'x'): ViewNode => ({
   kind: 'node',
   title: id,
   type,
+  ...(type === 'output' ? { role: 'output' as const } : {}),
   position: { x: 0, y: 0 },
   inputs: [],
   outputs: [],

@@ -251,40 +251,13 @@ function typeNameUses(file: string, text: string, types: ReadonlySet<string>): s
   return out;
 }
 
-/**
- * Node type names still spelled outside nodes/, each with why it may stay for now (they go with issue 25's run
- * request: the CLI's and the editor's callers move to the declared source role). A new one fails the test.
- */
-const TYPE_NAMES_LEFT: readonly { file: string; name: string; why: string }[] = [
-  ...[
-    'src/editor/App.vue',
-    'src/editor/PresetBrowser.vue',
-    'src/editor/canvas/NodeView.vue',
-    'src/editor/files.ts',
-  ].map((file) => ({
-    file,
-    name: 'image',
-    why: 'a picture node shows or takes its picture: to go through roles.source',
-  })),
-  { file: 'src/editor/canvas/canvas.ts', name: 'image', why: 'the same, in a file being edited (issue 28)' },
-  { file: 'src/editor/view.ts', name: 'image', why: 'the same, in a file being edited (issue 28)' },
-  {
-    file: 'src/editor/view.ts',
-    name: 'output',
-    why: 'the output nodes of the first view: to go through the output role',
-  },
-  { file: 'src/editor/first-view.ts', name: 'output', why: 'the same (issue 28, in progress)' },
-  { file: 'src/editor/components/LossCompare.vue', name: 'style-loss', why: 'Gram cells of a style loss: a loss role' },
-];
-
-/** Every use of a built-in node type name outside nodes/ and tests/ that TYPE_NAMES_LEFT does not list. */
+/** Every use of a built-in node type name outside nodes/ and tests/. */
 function typeNameViolations(texts: Map<string, string>): string[] {
   const types = builtinTypeNames(texts);
   const out: string[] = [];
   for (const [file, text] of texts) {
     if (!file.startsWith('src/')) continue;
-    for (const use of typeNameUses(file, text, types))
-      if (!TYPE_NAMES_LEFT.some((l) => use.startsWith(`${l.file}:`) && use.endsWith(` '${l.name}'`))) out.push(use);
+    out.push(...typeNameUses(file, text, types));
   }
   return out;
 }

@@ -5,6 +5,8 @@ import { getUpload, isUpload, putUpload, uploadSource } from '../web/uploads';
 export { uploadsIn, type UploadRef } from '../web/uploads';
 import { serialiseDocument } from '../graph/document';
 import type { useGraphStore } from './stores/graph';
+import { pictureType } from './pictures';
+import { registry } from './registry';
 
 type GraphStore = ReturnType<typeof useGraphStore>;
 
@@ -114,7 +116,10 @@ export async function openFile(
   const source = await uploadSource(file.name, bytes.slice().buffer);
   await putUpload(source, bytes.slice().buffer);
   if (target?.node) graph.setParam(target.node, 'source', source);
-  else graph.add('image', target?.at ?? { x: 0, y: 0 }, { source });
+  else {
+    const type = pictureType(registry);
+    if (type) graph.add(type, target?.at ?? { x: 0, y: 0 }, { source });
+  }
   graph.tell(`using ${file.name}`);
 }
 

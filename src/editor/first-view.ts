@@ -30,7 +30,7 @@ export interface ViewPlacement {
 export function pathEnds(view: ViewGraph): string[] {
   const fed = new Set(view.edges.map((e) => e.to.node));
   const feeding = new Set(view.edges.map((e) => e.from.node));
-  const outputs = view.nodes.filter((n) => n.type === 'output');
+  const outputs = view.nodes.filter((n) => n.role === 'output');
   const ends = outputs.length ? outputs : view.nodes.filter((n) => !feeding.has(n.id));
   return [...new Set([...view.nodes.filter((n) => !fed.has(n.id)), ...ends].map((n) => n.id))];
 }

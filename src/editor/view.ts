@@ -1,6 +1,7 @@
 import { resolveParams } from '../plugin/params';
 import type { NodeRegistry } from '../plugin/registry';
-import { outputsOf, type SocketType } from '../plugin/types';
+import { outputsOf, type NodeRole, type SocketType } from '../plugin/types';
+import { isPictureNode } from './pictures';
 import { arrange } from '../graph/edit';
 import type { GraphModel } from '../graph/model';
 
@@ -22,6 +23,10 @@ export interface ViewNode {
   kind: 'node' | 'group' | 'placeholder';
   title: string;
   type: string;
+  /** The node type's declared role (an output node is where a first view ends). */
+  role?: NodeRole;
+  /** A still-picture node (its source role reads an image): the canvas shows the picture. */
+  picture?: boolean;
   position: { x: number; y: number };
   inputs: ViewSocket[];
   outputs: ViewSocket[];
@@ -90,6 +95,8 @@ export function viewGraph(model: GraphModel, registry: NodeRegistry): ViewGraph 
       kind: def ? 'node' : 'placeholder',
       title: n.title ?? def?.title ?? n.type,
       type: n.type,
+      ...(def?.role ? { role: def.role } : {}),
+      ...(isPictureNode(registry, n) ? { picture: true } : {}),
       position: n.position,
       ...socketsOf(n.id),
     });
@@ -144,7 +151,7 @@ export function viewGraph(model: GraphModel, registry: NodeRegistry): ViewGraph 
 
 /** About how tall the canvas draws a node (header, socket rows, inline parameters), for layouts made without a DOM. */
 export function estimateHeight(v: ViewNode, inlineParams = 4): number {
-  const thumbnail = v.type === 'image' ? 164 : 0;
+  const thumbnail = v.picture ? 164 : 0;
   const rows = stackedSockets(v) ? v.inputs.length + v.outputs.length : Math.max(v.inputs.length, v.outputs.length);
   return 34 + 24 * rows + 15 * inlineParams + 8 + thumbnail;
 }
@@ -202,7 +209,7 @@ export function layOutFolded(
     }
   }
   const feeding = new Set(model.edges.map((e) => e.from.node));
-  const outputs = model.nodes.filter((n) => n.type === 'output');
+  const outputs = model.nodes.filter((n) => registry.get(n.type)?.role === 'output');
   const ends = new Set((outputs.length ? outputs : model.nodes.filter((n) => !feeding.has(n.id))).map((n) => n.id));
   const byColumn = new Map<number, GraphModel['nodes']>();
   const ordered = [...model.nodes].sort((a, b) => depth.get(a.id)! - depth.get(b.id)!);

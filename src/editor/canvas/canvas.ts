@@ -283,7 +283,7 @@ export class Canvas {
           x: v.position.x,
           y: v.position.y,
           width: el?.offsetWidth ?? 220,
-          height: view?.type === 'image' ? Math.max(drawn, estimateHeight(view)) : drawn,
+          height: view?.picture ? Math.max(drawn, estimateHeight(view)) : drawn,
         };
     }
     const rect = this.area.container.getBoundingClientRect();
