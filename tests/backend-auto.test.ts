@@ -320,4 +320,16 @@ describe('Node wasm without --threads', () => {
       expect(choice.threadsNote).toMatch(/^(busy machine: timed 1 thread|threaded wasm failed)/);
     else expect(choice.threadsNote).toBeUndefined();
   }, 60_000);
+
+  it('a second start in the process keeps the timed count, and the tensors made before it stay readable', async () => {
+    const { startNodeBackend } = await import('../src/cli/node/node-tf');
+    const tf = await import('@tensorflow/tfjs');
+    const first = await startNodeBackend('wasm');
+    const kept = tf.tensor1d([1, 2, 3]);
+    const again = await startNodeBackend('wasm');
+    expect(again.threads).toBe(first.threads);
+    expect(again.threadsNote).toBe(first.threadsNote);
+    expect(Array.from(kept.dataSync())).toEqual([1, 2, 3]);
+    kept.dispose();
+  }, 60_000);
 });

@@ -33,6 +33,12 @@ let wasmPathsSet = false;
 /** The threaded wasm factory now registered (its thread count and how to put tfjs's own back), if any. */
 let threaded: { threads: number; restore: () => void } | null = null;
 
+/**
+ * The thread count timed by the first start in this process (and why, where fewer than the cores): a later start
+ * takes it again rather than timing anew, which would register another wasm build and orphan every tensor made so far.
+ */
+let timedThreads: { threads: number; note?: string } | null = null;
+
 /** Registers the wasm build for `threads` (tfjs's own single-threaded one for 1), replacing what was registered. */
 function prepareWasm(threads: number) {
   if (threaded?.threads === threads) return;
@@ -60,11 +66,12 @@ export async function startNodeBackend(forced?: BackendName, o: NodeBackendOptio
   const cores = nodeCores();
   const wanted = wasmThreads(o.threads, cores);
   // No --threads: wasm starts on one thread (the cheap start), and takes more below where they time faster.
-  const timeThreads = o.threads === undefined && wanted > 1;
-  let threadsNote: string | undefined;
+  const reuseTimed = o.threads === undefined && wanted > 1 && timedThreads !== null;
+  const timeThreads = o.threads === undefined && wanted > 1 && !reuseTimed;
+  let threadsNote: string | undefined = reuseTimed ? timedThreads?.note : undefined;
   if (candidates.includes('wasm')) {
     try {
-      prepareWasm(timeThreads ? 1 : wanted);
+      prepareWasm(timeThreads ? 1 : reuseTimed ? timedThreads!.threads : wanted);
     } catch (e) {
       threadsNote = `threaded wasm unavailable: ${(e as Error).message}`;
       prepareWasm(1);
@@ -93,6 +100,7 @@ export async function startNodeBackend(forced?: BackendName, o: NodeBackendOptio
       time: () => timeConvolution(tf),
     });
     if (timed.note) threadsNote = timed.note;
+    timedThreads = { threads: runningWasmThreads(tf), ...(timed.note ? { note: timed.note } : {}) };
   }
   const threads = choice.backend === 'wasm' ? runningWasmThreads(tf) : choice.backend === 'cpu' ? 1 : undefined;
   return {
