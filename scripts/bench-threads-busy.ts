@@ -43,7 +43,7 @@ interface Row {
 
 /** The preset at `size` on wasm with `threads` threads (undefined: the automatic count). */
 async function gatysStep(threads: number | undefined): Promise<Row> {
-  const choice = await startNodeBackend('wasm', threads === undefined ? {} : { threads });
+  const choice = await startNodeBackend('wasm', threads === undefined ? { retime: true } : { threads });
   const model = structuredClone(gatys);
   Object.assign(model.nodes.find((n) => n.id === 'optim')!.params, { method: 'adam', steps, previewEvery: 0 });
   const { plan } = compileWithImages(model, registry, images, size);

@@ -27,6 +27,11 @@ export interface NodeBackendOptions {
    * core up to 8), more only where a small convolution runs faster on them now, so a busy machine gets fewer.
    */
   threads?: number;
+  /**
+   * Time the thread counts again though this process timed them before (a benchmark comparing a quiet and a busy
+   * machine). Tensors made before this start are lost.
+   */
+  retime?: boolean;
 }
 
 let wasmPathsSet = false;
@@ -66,7 +71,7 @@ export async function startNodeBackend(forced?: BackendName, o: NodeBackendOptio
   const cores = nodeCores();
   const wanted = wasmThreads(o.threads, cores);
   // No --threads: wasm starts on one thread (the cheap start), and takes more below where they time faster.
-  const reuseTimed = o.threads === undefined && wanted > 1 && timedThreads !== null;
+  const reuseTimed = o.threads === undefined && wanted > 1 && timedThreads !== null && !o.retime;
   const timeThreads = o.threads === undefined && wanted > 1 && !reuseTimed;
   let threadsNote: string | undefined = reuseTimed ? timedThreads?.note : undefined;
   if (candidates.includes('wasm')) {
