@@ -122,13 +122,8 @@ export function withLegacyRoles(def: NodeTypeDef): NodeTypeDef {
   return Object.keys(roles).length ? { ...def, roles } : def;
 }
 
-/**
- * Checks a node type's roles against its declarations: every name a role gives is an input or parameter of
- * the right kind, the roles its `role`, `shared` and `tiled` need are there, and an optimiser's settings read.
- * Returns a message naming the node type and the role, or null.
- */
-export function checkRoles(def: NodeTypeDef): string | null {
-  const roles = def.roles ?? {};
+/** Checkers of the names a node type's roles give: each says what is wrong, or null. */
+function roleNameChecks(def: NodeTypeDef) {
   const inputs = def.inputs ?? {};
   const params = def.params ?? {};
   const staticOutputs = typeof def.outputs === 'function' ? null : (def.outputs ?? {});
@@ -180,8 +175,13 @@ export function checkRoles(def: NodeTypeDef): string | null {
       );
     return null;
   };
+  return { problem, input, param, output };
+}
 
-  const o = roles.optimiser;
+/** roles.optimiser: its loss input, steps and preview parameters, result output and settings for the defaults. */
+function checkOptimiserRole(def: NodeTypeDef, c: ReturnType<typeof roleNameChecks>): string | null {
+  const { problem, input, param, output } = c;
+  const o = def.roles?.optimiser;
   if (def.role === 'optimiser' && !o)
     return `${def.type}: an optimiser declares roles.optimiser: its loss input, its steps parameter and settings(params) (see docs/plugin-api.md)`;
   if (o) {
@@ -212,6 +212,21 @@ export function checkRoles(def: NodeTypeDef): string | null {
       );
     }
   }
+
+  return null;
+}
+
+/**
+ * Checks a node type's roles against its declarations: every name a role gives is an input or parameter of
+ * the right kind, the roles its `role`, `shared` and `tiled` need are there, and an optimiser's settings read.
+ * Returns a message naming the node type and the role, or null.
+ */
+export function checkRoles(def: NodeTypeDef): string | null {
+  const roles = def.roles ?? {};
+  const c = roleNameChecks(def);
+  const { problem, input, param, output } = c;
+  const optimiser = checkOptimiserRole(def, c);
+  if (optimiser) return optimiser;
 
   const l = roles.loss;
   if (def.role === 'loss' && !l)
