@@ -22,6 +22,13 @@ export const useQueueStore = defineStore('queue', () => {
   const items = ref<QueuedRun[]>([]);
   /** The run going on now. */
   const current = shallowRef<QueuedRun | null>(null);
+  /**
+   * Whether the queue is held (Pause): the run going on finishes, but no waiting run starts until Resume. The worker
+   * has no step hook to pause a run between steps (only Stop, an abort), so Pause holds the queue after the current run.
+   */
+  const paused = ref(false);
+  /** Who hears Resume (the run store starts the next waiting run). */
+  const resumeListeners = new Set<() => void>();
   let keys = 0;
 
   /** A new key for a run or a kept picture (the history strip shares the numbering: "#3"). */
@@ -29,8 +36,9 @@ export const useQueueStore = defineStore('queue', () => {
 
   const add = (run: QueuedRun) => void (items.value = [...items.value, run]);
 
-  /** Takes the first queued run (as plain data the worker can clone), or null when none waits. */
+  /** Takes the first queued run (as plain data the worker can clone), or null when none waits or the queue is paused. */
   function take(): QueuedRun | null {
+    if (paused.value) return null;
     const [next, ...rest] = items.value;
     if (!next) return null;
     items.value = rest;
@@ -64,5 +72,29 @@ export const useQueueStore = defineStore('queue', () => {
   const cancel = (key: number) => void (items.value = items.value.filter((q) => q.key !== key));
   const clear = () => void (items.value = []);
 
-  return { items, current, differences, nextKey, add, take, move, cancel, clear };
+  /** Holds the queue: no waiting run starts until resume(). */
+  const pause = () => void (paused.value = true);
+  /** Lets the queue go on again, and tells who listens (the next waiting run starts). */
+  function resume() {
+    if (!paused.value) return;
+    paused.value = false;
+    for (const listener of resumeListeners) listener();
+  }
+  const onResume = (listener: () => void) => void resumeListeners.add(listener);
+
+  return {
+    items,
+    current,
+    paused,
+    differences,
+    nextKey,
+    add,
+    take,
+    move,
+    cancel,
+    clear,
+    pause,
+    resume,
+    onResume,
+  };
 });

@@ -259,6 +259,8 @@ function finishRun(r: Run, m: Done) {
   }
   s.phase.value = 'ready';
   r.startNext();
+  if (r.queue.paused && r.queue.items.length)
+    s.message.value += ` · queue paused, ${r.queue.items.length} waiting (Resume in the queue panel)`;
 }
 
 /**
@@ -499,6 +501,8 @@ function createRun(s: Run['s']): Run {
       if (next) void startRun(r, next);
     },
   };
+  // Resume (the queue panel) starts the next waiting run when none goes on.
+  r.queue.onResume(() => r.startNext());
   return r;
 }
 
@@ -527,6 +531,9 @@ async function requestRun(r: Run, b: ReturnType<typeof blockers>, opts: { sweep?
   if (ask.length) return void (s.askOrigins.value = ask);
   r.queue.add(snapshot(r, opts.sweep ?? s.sweep.value));
   if (!busy) r.startNext();
+  // A paused queue holds even a run asked for while none goes on: say so, or Run would seem to do nothing.
+  if (!busy && r.queue.paused)
+    s.message.value = `queued: the queue is paused (${r.queue.items.length} waiting; Resume in the queue panel)`;
 }
 
 /** The answer to the question Run asks: allowing remembers the origins and runs; refusing runs nothing. */
