@@ -291,6 +291,23 @@ describe('threads from what the machine gives now', () => {
     expect(failed).toMatchObject({ threads: 1, used: [1, 2, 1], current: 1 });
     expect(failed.note).toBe('threaded wasm failed: 2 threads: did not start within 12 s');
   });
+
+  it('does not judge a pool by its first timing (its threads still starting)', async () => {
+    // Measured here: 2 threads timed 110 ms on a fresh pool, then 26; 1 thread 25.
+    const times: Record<number, number[]> = { 1: [25, 25], 2: [110, 13] };
+    let current = 0;
+    const r = await calibrateThreads([1, 2], {
+      use: async (n) => {
+        current = n;
+      },
+      time: async () => times[current]!.shift()!,
+    });
+    expect(r.threads).toBe(2);
+    expect(r.timings).toEqual([
+      { threads: 1, ms: 25 },
+      { threads: 2, ms: 13 },
+    ]);
+  });
 });
 
 describe("Node's WebGPU", () => {
