@@ -11,6 +11,8 @@ export const USAGE = `usage:
                           networks without --weights use their cached checkpoint (weights fetch), else random
                       [--scales 0.25,0.5,1]   coarse to fine: optimise small, upsample, go on
                                               (--steps 200,50,10 gives each scale its own count)
+                      [--style-size PX | --style-scale F]   the style pictures' longest side in px, or F times
+                                              --size (smaller: larger brush strokes; default: --size)
                       [--tileable]   every network pads circularly: a picture that tiles without a seam
                                      (presets/texture.json; a size divisible by 16)
                       [--tile PX|off] [--memory-limit GIB]
@@ -26,7 +28,7 @@ export const USAGE = `usage:
                       [--redis URL [--queue NAME]]   batches of 8 frames through the queue's workers
   stylegraph validate FILE ...            checks one or more graphs (presets/*.json): everything plan
                                           and run check before reading an image
-  stylegraph plan FILE [--size PX] [--set ...] [--steps N] [--threads N]
+  stylegraph plan FILE [--size PX] [--set ...] [--steps N] [--threads N] [--style-size PX | --style-scale F]
   stylegraph weights fetch NAME ... | --for GRAPH
                                          downloads checkpoints (every one GRAPH's nodes name) into the cache
                                          that run reads them from: resumed if cut off, checked against their hash
@@ -95,6 +97,8 @@ export const OPTIONS = {
   'warm-start': { type: 'boolean' },
   flow: { type: 'boolean' },
   tileable: { type: 'boolean' },
+  'style-size': { type: 'string' },
+  'style-scale': { type: 'string' },
   'no-sandbox-packs': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;

@@ -88,6 +88,12 @@ export const zRunRequest = z
       .optional(),
     /** Parameter values, `NODE_ID.PARAM=VALUE` (as text, read by each parameter's kind). */
     set: z.array(z.string()).optional(),
+    /**
+     * The style pictures' own size, apart from the output (set on every image node with slot "style"): `styleSize`
+     * px on the longest side, or `styleScale` times the run size. A smaller style paints larger strokes.
+     */
+    styleSize: z.number().int().min(1).max(4096).optional(),
+    styleScale: z.number().positive().max(8).optional(),
     /** Steps between preview images, set on every optimiser that has a preview interval. */
     previewEvery: z.number().int().min(0).optional(),
   })
@@ -112,6 +118,8 @@ export const zRunRequest = z
       });
     if ([r.sweep, r.batch !== undefined, scales.length > 1].filter(Boolean).length > 1)
       ctx.addIssue({ code: 'custom', path: [], message: 'a run is one of: a sweep, a batch, or coarse to fine' });
+    if (r.styleSize !== undefined && r.styleScale !== undefined)
+      ctx.addIssue({ code: 'custom', path: ['styleScale'], message: 'give the style a size or a scale, not both' });
     if (r.frames && (r.sweep || r.batch !== undefined || scales.length > 1))
       ctx.addIssue({
         code: 'custom',
@@ -249,7 +257,7 @@ export function applyAssignments(
 export function applyRequest(
   model: GraphModel,
   registry: NodeRegistry,
-  r: Pick<RunRequest, 'inputs' | 'set' | 'steps' | 'previewEvery'>,
+  r: Pick<RunRequest, 'inputs' | 'set' | 'steps' | 'previewEvery' | 'styleSize' | 'styleScale'>,
 ): { model: GraphModel; problems: Diagnostic[] } {
   const assigned = applyAssignments(model, registry, r.set ?? []);
   const problems = assigned.problems;
@@ -274,6 +282,13 @@ export function applyRequest(
       if (id) m = withSource(m, registry, (_, n) => n.id === id, s);
     });
   }
+  if (r.styleSize !== undefined || r.styleScale !== undefined) {
+    const slots = inputNodes(m, registry, 'style');
+    const field = r.styleSize !== undefined ? 'styleSize' : 'styleScale';
+    if (!slots.length)
+      problems.push(problem(`${field}: this graph has no image node with slot "style"`, { path: `$.${field}` }));
+    m = withStyleSize(m, registry, new Set(slots.map((n) => n.id)), r.styleSize ?? 0, r.styleScale ?? 0);
+  }
   // A live frame goes to the cameras the graph has (none: nothing to fill, as a still graph run with the camera on).
   if (camera !== undefined) m = withSource(m, registry, (s) => s.kind === 'camera', camera);
   if (r.steps !== undefined) {
@@ -284,6 +299,24 @@ export function applyRequest(
   }
   if (r.previewEvery !== undefined) m = withPreviewEvery(m, registry, r.previewEvery);
   return { model: m, problems };
+}
+
+/** The style slots' own size (`size` px, else `scale` of the run size) on the nodes that declare those parameters. */
+function withStyleSize(
+  model: GraphModel,
+  registry: NodeRegistry,
+  ids: Set<string>,
+  size: number,
+  scale: number,
+): GraphModel {
+  return {
+    ...model,
+    nodes: model.nodes.map((n) => {
+      const params = registry.get(n.type)?.params ?? {};
+      if (!ids.has(n.id) || !('size' in params) || !('scale' in params)) return n;
+      return { ...n, params: { ...n.params, size, scale } };
+    }),
+  };
 }
 
 /** The sizes of a unit's passes: each scale's share of the size (at least 16 px), the last one the size itself. */

@@ -57,6 +57,7 @@ export function requestFromFlags(v: Flags, more: Partial<RunRequest> = {}): RunR
   const backend = parseBackend(v.backend);
   const threads = parseThreads(v.threads);
   const winograd = v.winograd;
+  const style = styleSizeFlags(v);
   const parsed = parseRunRequest({
     size: int('size', v.size, MIN_SIZE, MAX_SIZE) ?? 256,
     seed: int('seed', v.seed, 0, 2 ** 31) ?? 0,
@@ -67,11 +68,27 @@ export function requestFromFlags(v: Flags, more: Partial<RunRequest> = {}): RunR
     ...(threads !== undefined ? { threads } : {}),
     ...(winograd !== undefined ? { winograd } : {}),
     ...(v.set?.length ? { set: v.set } : {}),
+    ...style,
     ...more,
   });
   if (parsed.problems)
     throw new UsageError(parsed.problems.map((p) => flagProblem({ ...p, path: `$.${p.path}` })).join('\n'));
   return parsed.request;
+}
+
+/** `--style-size PX` and `--style-scale F`: the style pictures sized apart from the output (one of the two). */
+export function styleSizeFlags(v: Flags): Pick<RunRequest, 'styleSize' | 'styleScale'> {
+  const styleSize = int('style-size', v['style-size'], 1, MAX_SIZE);
+  const raw = v['style-scale'];
+  const styleScale = raw === undefined ? undefined : raw.trim() === '' ? NaN : Number(raw);
+  if (styleScale !== undefined && !(styleScale > 0 && styleScale <= 8))
+    throw new UsageError(`--style-scale must be a number above 0 and at most 8, got "${raw}"`);
+  if (styleSize !== undefined && styleScale !== undefined)
+    throw new UsageError('--style-size and --style-scale: give one of the two');
+  return {
+    ...(styleSize !== undefined ? { styleSize } : {}),
+    ...(styleScale !== undefined ? { styleScale } : {}),
+  };
 }
 
 /** A graph command's input: the packs, the graph file and its model, the run options. */
@@ -99,7 +116,7 @@ export async function submitFromCommandLine(c: CommandContext, g: GraphInput): P
   // The values are applied once, here: each job carries the graph with them, and what decides its picture.
   const request = jobRequest(g.run.request);
   const { set } = withTileable(v, g);
-  const { model, errors } = applyOverrides(g.model, g.registry, { set }, c.io.cwd);
+  const { model, errors } = applyOverrides(g.model, g.registry, { set, ...styleSizeFlags(v) }, c.io.cwd);
   if (errors.length) throw new UsageError(errors.join('\n'));
   const sources = { given: givenSources(model, { set: v.set }, c.io.cwd), remote: g.remote };
   const { submitCommand } = await import('../queue/commands');

@@ -10,6 +10,9 @@ export interface Overrides {
   /** `NODE_ID.PARAM=VALUE` */
   set?: string[] | undefined;
   steps?: number | number[] | undefined;
+  /** `--style-size PX` / `--style-scale F`: the style pictures' own size. */
+  styleSize?: number | undefined;
+  styleScale?: number | undefined;
 }
 
 /**
@@ -18,6 +21,8 @@ export interface Overrides {
  */
 export function flagProblem(d: Pick<Diagnostic, 'path' | 'message'>, set: readonly string[] = []): string {
   if (d.path.startsWith('$.set') || set.some((a) => d.message.startsWith(`${a}:`))) return `--set ${d.message}`;
+  if (/^\$\.(styleSize|styleScale)\b/.test(d.path))
+    return `--${d.message.replace(/^style(Size|Scale)/, (_, w: string) => `style-${w.toLowerCase()}`)}`;
   if (/^\$\.(inputs\.)?(content|style|steps|scales|size|seed|threads)\b/.test(d.path)) return `--${d.message}`;
   return d.message;
 }
@@ -40,6 +45,8 @@ export function applyOverrides(
     ...(Object.keys(inputs).length ? { inputs } : {}),
     ...(o.set?.length ? { set: o.set } : {}),
     ...(o.steps !== undefined ? { steps: o.steps } : {}),
+    ...(o.styleSize !== undefined ? { styleSize: o.styleSize } : {}),
+    ...(o.styleScale !== undefined ? { styleScale: o.styleScale } : {}),
   });
   return { model: applied.model, errors: applied.problems.map((d) => flagProblem(d, o.set)) };
 }
