@@ -12,6 +12,56 @@ export function validateGraph(model: GraphModel, registry: NodeRegistry): Diagno
   const ds: Diagnostic[] = [];
   const index = new Map<string, number>();
 
+  checkNodes(model, registry, index, ds);
+  const { connected, validEdges } = checkEdges(model, registry, index, ds);
+
+  model.nodes.forEach((node, i) => {
+    const def = registry.get(node.type);
+    if (!def || index.get(node.id) !== i) return;
+    // An input wired to a placeholder (a node type that is missing) is connected; the placeholder is the problem.
+    const fromPlaceholder = (name: string) =>
+      model.edges.some(
+        (e) =>
+          e.to.node === node.id &&
+          e.to.input === name &&
+          !registry.has(model.nodes.find((n) => n.id === e.from.node)?.type ?? ''),
+      );
+    for (const [name, input] of Object.entries(def.inputs))
+      if (!input.optional && !connected.has(`${node.id}.${name}`) && !fromPlaceholder(name))
+        ds.push({
+          severity: 'error',
+          code: 'missing-input',
+          nodeId: node.id,
+          path: `$.nodes[${i}]`,
+          message: `node "${node.id}" (${def.title}) needs its "${input.label ?? name}" input (${input.type}) connected`,
+        });
+  });
+
+  const topo = topologicalOrder([...index.keys()], validEdges);
+  if ('cycle' in topo) {
+    const loop = [...topo.cycle, topo.cycle[0]].join(' -> ');
+    ds.push({
+      severity: 'error',
+      code: 'cycle',
+      nodeId: topo.cycle[0],
+      path: '$.edges',
+      message: `the graph has a cycle: ${loop}; an optimiser loop is expressed with a variable node, not a back edge`,
+    });
+  }
+  return ds;
+}
+
+function describe(e: GraphModel['edges'][number]): string {
+  return `${e.from.node}.${e.from.output} -> ${e.to.node}.${e.to.input}`;
+}
+
+function hintOutputs(def: Parameters<typeof outputsOf>[0], params: Record<string, unknown>): string {
+  const names = Object.keys(outputsOf(def, resolveParams(def.params, params)));
+  return names.length ? ` (outputs: ${names.join(', ')})` : '';
+}
+
+/** Ids, node types and parameters: fills `index` (node id to its place) with the first node of each id. */
+function checkNodes(model: GraphModel, registry: NodeRegistry, index: Map<string, number>, ds: Diagnostic[]): void {
   model.nodes.forEach((node, i) => {
     const path = `$.nodes[${i}]`;
     if (index.has(node.id)) {
@@ -47,7 +97,15 @@ export function validateGraph(model: GraphModel, registry: NodeRegistry): Diagno
       });
     }
   });
+}
 
+/** Each edge's ends, sockets and counts: the inputs connected (how many times) and the edges between real nodes. */
+function checkEdges(
+  model: GraphModel,
+  registry: NodeRegistry,
+  index: ReadonlyMap<string, number>,
+  ds: Diagnostic[],
+): { connected: Map<string, number>; validEdges: { from: string; to: string }[] } {
   const connected = new Map<string, number>();
   const validEdges: { from: string; to: string }[] = [];
   model.edges.forEach((edge, i) => {
@@ -113,48 +171,5 @@ export function validateGraph(model: GraphModel, registry: NodeRegistry): Diagno
         message: `input "${edge.to.input}" of node "${toNode.id}" takes one connection; this is connection ${count}`,
       });
   });
-
-  model.nodes.forEach((node, i) => {
-    const def = registry.get(node.type);
-    if (!def || index.get(node.id) !== i) return;
-    // An input wired to a placeholder (a node type that is missing) is connected; the placeholder is the problem.
-    const fromPlaceholder = (name: string) =>
-      model.edges.some(
-        (e) =>
-          e.to.node === node.id &&
-          e.to.input === name &&
-          !registry.has(model.nodes.find((n) => n.id === e.from.node)?.type ?? ''),
-      );
-    for (const [name, input] of Object.entries(def.inputs))
-      if (!input.optional && !connected.has(`${node.id}.${name}`) && !fromPlaceholder(name))
-        ds.push({
-          severity: 'error',
-          code: 'missing-input',
-          nodeId: node.id,
-          path: `$.nodes[${i}]`,
-          message: `node "${node.id}" (${def.title}) needs its "${input.label ?? name}" input (${input.type}) connected`,
-        });
-  });
-
-  const topo = topologicalOrder([...index.keys()], validEdges);
-  if ('cycle' in topo) {
-    const loop = [...topo.cycle, topo.cycle[0]].join(' -> ');
-    ds.push({
-      severity: 'error',
-      code: 'cycle',
-      nodeId: topo.cycle[0],
-      path: '$.edges',
-      message: `the graph has a cycle: ${loop}; an optimiser loop is expressed with a variable node, not a back edge`,
-    });
-  }
-  return ds;
-}
-
-function describe(e: GraphModel['edges'][number]): string {
-  return `${e.from.node}.${e.from.output} -> ${e.to.node}.${e.to.input}`;
-}
-
-function hintOutputs(def: Parameters<typeof outputsOf>[0], params: Record<string, unknown>): string {
-  const names = Object.keys(outputsOf(def, resolveParams(def.params, params)));
-  return names.length ? ` (outputs: ${names.join(', ')})` : '';
+  return { connected, validEdges };
 }
