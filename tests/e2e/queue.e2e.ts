@@ -82,6 +82,60 @@ describe('the editor: runs', () => {
     expect(errors).toEqual([]);
   }, 300_000);
 
+  it('pauses the queue: the run going on ends, the runs queued meanwhile wait until Resume starts them in order', async () => {
+    const { page, errors } = await open('backend=wasm&size=32&fresh&preset=gatys.json');
+    const status = () => page.textContent('[data-test=status]');
+    const figures = () => page.locator('[data-test=history] figure').count();
+    await page.fill('[data-test=steps]', '5000');
+    await page.dispatchEvent('[data-test=steps]', 'change');
+    await page.click('[data-test=run]');
+    await page.waitForSelector('[data-test=enqueue]');
+    await page.click('[data-test=queue-toggle]');
+    await page.click('[data-test=queue-pause]');
+    expect(await page.textContent('[data-test=queue-paused]')).toMatch(
+      /paused · 0 waiting \(the run going on finishes/,
+    );
+    await page.fill('[data-test=steps]', '2');
+    await page.dispatchEvent('[data-test=steps]', 'change');
+    for (const seed of [1, 2]) {
+      await page.fill('[data-test=seed]', String(seed));
+      await page.dispatchEvent('[data-test=seed]', 'change');
+      await page.click('[data-test=enqueue]');
+    }
+    expect(await page.textContent('[data-test=queue-paused]')).toMatch(/paused · 2 waiting/);
+    expect(await page.textContent('[data-test=queue-toggle]')).toMatch(/Queue 2 \(paused\)/);
+    await page.waitForFunction(
+      () => (window as unknown as { stylegraph: { run: { output: unknown } } }).stylegraph.run.output !== null,
+      null,
+      { timeout: 120_000 },
+    );
+    await page.click('[data-test=stop]');
+    // The stopped run ends; the paused queue starts neither waiting run.
+    await expect.poll(status, { timeout: 60_000 }).toMatch(/^stopped.*queue paused, 2 waiting/);
+    expect(await figures()).toBe(1);
+    expect(await page.locator('[data-test=queue-current]').count()).toBe(0);
+    const seeds = () =>
+      page
+        .locator('[data-test=queue-list] li .label')
+        .evaluateAll((els) => els.map((e) => /seed (\d)/.exec(e.getAttribute('title') ?? '')?.[1]));
+    expect(await seeds()).toEqual(['1', '2']);
+    expect(await page.textContent('[data-test=queue-paused]')).toMatch(/^\s*paused · 2 waiting\s*$/);
+    await page.screenshot({ path: `${shots}queue-paused.png` });
+    await page.click('[data-test=queue-resume]');
+    await page.waitForFunction(() => document.querySelectorAll('[data-test=history] figure').length === 3, null, {
+      timeout: 240_000,
+    });
+    const captions = await page
+      .locator('[data-test=history] figcaption')
+      .evaluateAll((els) => els.map((e) => /seed (\d)/.exec(e.getAttribute('title') ?? '')?.[1]));
+    // Newest first: seed 1 ran, then seed 2, after the stopped seed 0.
+    expect(captions).toEqual(['2', '1', '0']);
+    expect(await page.locator('[data-test=queue-paused]').count()).toBe(0);
+    expect(await status()).toMatch(/^done/);
+    await page.screenshot({ path: `${shots}queue-resumed.png` });
+    expect(errors).toEqual([]);
+  }, 300_000);
+
   it("installs the README's examples/pack-wct typed in the plugins dialog, offers the project's packs, and says when a path is not a pack", async () => {
     const { page, errors } = await open('backend=wasm&size=32&fresh&preset=gatys.json');
     await page.click('[data-test=plugins-open]');
