@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import type * as tfjs from '@tensorflow/tfjs';
+import { randomVgg19Weights, VGG19_LAYERS } from '../src/models/vgg19';
 import { applyRequest, parseRunRequest } from '../src/runtime/request';
 import { loadPreset, registry, run, tf, useWasm, withParams } from './helpers';
 
@@ -59,6 +61,31 @@ async function probed(style: { styleSize?: number; styleScale?: number }, size: 
   return seen;
 }
 
+/**
+ * VGG19 to relu5_1 written here with plain tf ops (torchvision input normalisation, 3x3 convs with zero padding,
+ * ReLU, 2x2 average pools with stride 2 that drop an odd row or column: the preset's pooling) over the encoder's
+ * seeded weights.
+ */
+function directTaps(image: tfjs.Tensor4D): Map<string, tfjs.Tensor4D> {
+  const weights = randomVgg19Weights(tf, 'torchvision', 0);
+  const out = new Map<string, tfjs.Tensor4D>();
+  let x = tf.div(
+    tf.sub(image, tf.tensor1d([0.485, 0.456, 0.406])),
+    tf.tensor1d([0.229, 0.224, 0.225]),
+  ) as tfjs.Tensor4D;
+  for (const l of VGG19_LAYERS) {
+    if (l.kind === 'conv') {
+      const { kernel, bias } = weights.conv(l.name);
+      x = tf.add(tf.conv2d(x, kernel, 1, 'same'), bias) as tfjs.Tensor4D;
+    } else if (l.kind === 'relu') x = tf.relu(x);
+    else x = tf.avgPool(x, 2, 2, 'valid');
+    if (TAPS.includes(l.name)) out.set(l.name, tf.keep(x));
+    if (l.name === 'relu5_1') break;
+  }
+  weights.dispose();
+  return out;
+}
+
 /** The largest difference between two arrays, relative to the largest magnitude of the reference. */
 function relError(a: Float32Array, ref: Float32Array): number {
   expect(a.length).toBe(ref.length);
@@ -75,20 +102,13 @@ describe('style scale: the style picture sized apart from the output', () => {
   it('a 40 px style at a 32 px run: the style image, its VGG taps (pools halve, floor) and its Grams', async () => {
     const seen = await probed({ styleSize: 40 }, 32);
     // The picture itself: 80x60 to a longest side of 40 is one 2x2 average, computed here directly.
-    const direct = tf.tidy(() =>
-      tf.avgPool(
-        tf
-          .div(tf.slice(tf.tensor3d(Float32Array.from(pixels), [H, W, 4]), [0, 0, 0], [H, W, 3]), 255)
-          .expandDims(0) as import('@tensorflow/tfjs').Tensor4D,
-        2,
-        2,
-        'valid',
-      ),
-    );
+    const resized = tf.tidy(() => {
+      const rgb = tf.div(tf.slice(tf.tensor3d(Float32Array.from(pixels), [H, W, 4]), [0, 0, 0], [H, W, 3]), 255);
+      return tf.avgPool(rgb.expandDims(0) as tfjs.Tensor4D, 2, 2, 'valid');
+    });
     const img = seen.get('style.image')!;
     expect(img.shape).toEqual([1, 30, 40, 3]);
-    expect(relError(img.data, direct.dataSync() as Float32Array)).toBeLessThan(1e-5);
-    direct.dispose();
+    expect(relError(img.data, resized.dataSync() as Float32Array)).toBeLessThan(1e-5);
     // relu1_1 at 30x40; each pool halves, rounding down: 15x20, 7x10, 3x5, 1x2.
     const expected: [number, number][] = [];
     for (let h = 30, w = 40, i = 0; i < TAPS.length; i++, h = Math.floor(h / 2), w = Math.floor(w / 2))
@@ -100,13 +120,17 @@ describe('style scale: the style picture sized apart from the output', () => {
       [3, 5],
       [1, 2],
     ]);
+    // The run's Grams (the style losses' prepared targets, normalisation "gatys": F^T F) against F^T F of VGG19
+    // computed here on the picture resized here.
+    const direct = [...directTaps(resized).values()];
+    resized.dispose();
     for (const [i, tap] of TAPS.entries()) {
       const f = seen.get(`enc_style.${tap}`)!;
       const c = f.shape[3]!;
       expect(f.shape.slice(0, 3)).toEqual([1, ...expected[i]!]);
-      // The run's Gram (the style loss's prepared target, normalisation "gatys": F^T F) against F^T F computed here.
+      expect(direct[i]!.shape).toEqual(f.shape);
       const gram = tf.tidy(() => {
-        const m = tf.tensor2d(f.data, [f.data.length / c, c]);
+        const m = tf.reshape(direct[i]!, [-1, c]) as tfjs.Tensor2D;
         return tf.matMul(m, m, true, false);
       });
       const target = seen.get(`style_${tap}.target:prepared`)!;
@@ -114,6 +138,7 @@ describe('style scale: the style picture sized apart from the output', () => {
       expect(relError(target.data, gram.dataSync() as Float32Array)).toBeLessThan(1e-4);
       gram.dispose();
     }
+    tf.dispose(direct);
   });
 
   it('the style follows its own size, not the run size: a scale of 0.5 at 64 px equals a size of 32 px', async () => {
