@@ -66,54 +66,16 @@ export async function* lbfgsDevice<T>(
   const tolChange = options.tolChange ?? 1e-9;
   const maxLineSearch = options.maxLineSearch ?? 25;
   let x = tf.tidy(() => tf.clone(tf.reshape(x0, [-1])));
-  // The history is a ring of m (s, y) slots made up front and overwritten in place, so the number of tensors stays
-  // the same from one iteration to the next (the runs' reports check that nothing leaks).
-  const slots = tf.tidy(() =>
-    Array.from({ length: m }, () => ({
-      s: tf.variable(tf.zerosLike(x), false),
-      y: tf.variable(tf.zerosLike(x), false),
-    })),
-  );
-  /** The pairs in use, oldest first. */
-  const s: tfjs.Variable[] = [];
-  const y: tfjs.Variable[] = [];
-  /** 1 / (y.s) of each pair, as the host computed it from the line search's directional derivatives. */
-  const rho: number[] = [];
+  const history = new History(tf, x, m);
   let d: Tensor | null = null;
   /** Gradients held by the current iteration's points, freed once no point needs them. */
   const held = new Set<Tensor>();
 
   /** Evaluates at x + t d (or at x when d is null), reading the scalars back in one read. */
   const evaluate = async (t: number, first = false): Promise<Point<T> & { l1?: number }> => {
-    const at = d ? tf.tidy(() => tf.add(x, tf.mul(d!, t))) : x;
-    let e: DeviceEvaluation<T>;
-    try {
-      e = await objective(at);
-    } finally {
-      if (at !== x) at.dispose();
-    }
-    const g = tf.keep(tf.reshape(e.g, [-1]));
-    if (g !== e.g) e.g.dispose();
-    held.add(g);
-    const ours = tf.tidy(() => {
-      const absG = tf.abs(g);
-      const parts = [d ? sumAll(tf, tf.mul(g, d)) : tf.scalar(0), tf.max(absG), ...(first ? [sumAll(tf, absG)] : [])];
-      return tf.concat([tf.reshape(e.scalars, [-1]), tf.stack(parts)]);
-    });
-    e.scalars.dispose();
-    const values = (await ours.data()) as Float32Array;
-    ours.dispose();
-    const n = values.length - (first ? 3 : 2);
-    const own = values.subarray(n);
-    return {
-      t,
-      f: values[0]!,
-      gtd: own[0]!,
-      g,
-      gMax: own[1]!,
-      extra: e.extra(values.subarray(0, n)),
-      ...(first ? { l1: own[2]! } : {}),
-    };
+    const point = await evaluateAt(tf, objective, x, d, t, first);
+    held.add(point.g);
+    return point;
   };
   /** The accepted point; its gradient is never released while it is. */
   let cur: (Point<T> & { l1?: number }) | null = null;
@@ -134,7 +96,7 @@ export async function* lbfgsDevice<T>(
     for (let k = 1; ; k++) {
       if (cur.gMax <= tolGrad) return;
       const g = cur.g!;
-      const dir = twoLoop(tf, g, s, y, rho);
+      const dir = history.direction(g);
       d?.dispose();
       d = dir;
       const read = tf.tidy(() => tf.stack([sumAll(tf, tf.mul(g, dir)), tf.max(tf.abs(dir))]));
@@ -165,33 +127,13 @@ export async function* lbfgsDevice<T>(
       const ys = next.t * (next.gtd - gtd);
       const stepMax = next.t * dMax;
       const xNext = tf.keep(tf.tidy(() => tf.add(x, tf.mul(dir, next.t))));
-      if (ys > 1e-10) {
-        // The oldest pair's slot when the history is full, else the next unused one.
-        const slot = s.length === m ? { s: s.shift()!, y: y.shift()! } : slots[s.length]!;
-        if (rho.length === m) rho.shift();
-        const t = next.t;
-        const nextG = next.g;
-        tf.tidy(() => {
-          slot.s.assign(tf.mul(dir, t));
-          slot.y.assign(tf.sub(nextG, g));
-        });
-        s.push(slot.s);
-        y.push(slot.y);
-        rho.push(1 / ys);
-      }
+      if (ys > 1e-10) history.push(dir, next.t, next.g, g, ys);
       x.dispose();
       x = xNext;
       const fPrev = cur.f;
       cur = next;
       release(cur);
-      const converged =
-        cur.gMax <= tolGrad
-          ? 'gradient below tolerance'
-          : stepMax <= tolChange
-            ? 'step below tolerance'
-            : Math.abs(cur.f - fPrev) < tolChange
-              ? 'loss change below tolerance'
-              : undefined;
+      const converged = stopReason(cur.gMax, stepMax, cur.f - fPrev, tolGrad, tolChange);
       yield {
         iteration: k,
         x,
@@ -205,9 +147,116 @@ export async function* lbfgsDevice<T>(
   } finally {
     cur = null;
     release();
-    tf.dispose([x, ...slots.flatMap((p) => [p.s, p.y])]);
+    tf.dispose(x);
+    history.dispose();
     d?.dispose();
   }
+}
+
+/**
+ * The (s, y) pairs: a ring of m slots made up front and overwritten in place, so the number of tensors stays the
+ * same from one iteration to the next (the runs' reports check that nothing leaks).
+ */
+class History {
+  private readonly slots: { s: tfjs.Variable; y: tfjs.Variable }[];
+  /** The pairs in use, oldest first. */
+  private readonly s: tfjs.Variable[] = [];
+  private readonly y: tfjs.Variable[] = [];
+  /** 1 / (y.s) of each pair, as the host computed it from the line search's directional derivatives. */
+  private readonly rho: number[] = [];
+
+  constructor(
+    private readonly tf: TF,
+    like: Tensor,
+    private readonly m: number,
+  ) {
+    this.slots = tf.tidy(() =>
+      Array.from({ length: m }, () => ({
+        s: tf.variable(tf.zerosLike(like), false),
+        y: tf.variable(tf.zerosLike(like), false),
+      })),
+    );
+  }
+
+  /** The search direction -H g. */
+  direction(g: Tensor): Tensor {
+    return twoLoop(this.tf, g, this.s, this.y, this.rho);
+  }
+
+  /** Adds the pair s = t dir, y = gNext - g, whose y.s is `ys`, dropping the oldest when the history is full. */
+  push(dir: Tensor, t: number, gNext: Tensor, g: Tensor, ys: number): void {
+    const { tf, s, y, rho } = this;
+    // The oldest pair's slot when the history is full, else the next unused one.
+    const slot = s.length === this.m ? { s: s.shift()!, y: y.shift()! } : this.slots[s.length]!;
+    if (rho.length === this.m) rho.shift();
+    tf.tidy(() => {
+      slot.s.assign(tf.mul(dir, t));
+      slot.y.assign(tf.sub(gNext, g));
+    });
+    s.push(slot.s);
+    y.push(slot.y);
+    rho.push(1 / ys);
+  }
+
+  dispose(): void {
+    this.tf.dispose(this.slots.flatMap((p) => [p.s, p.y]));
+  }
+}
+
+/**
+ * Evaluates the objective at x + t d (or at x when d is null), reading the caller's scalars, g.d, max |g| and (on
+ * the first evaluation) sum |g| back in one read. The returned gradient is the caller's to free.
+ */
+async function evaluateAt<T>(
+  tf: TF,
+  objective: DeviceObjective<T>,
+  x: Tensor,
+  d: Tensor | null,
+  t: number,
+  first: boolean,
+): Promise<Point<T> & { g: Tensor; l1?: number }> {
+  const at = d ? tf.tidy(() => tf.add(x, tf.mul(d, t))) : x;
+  let e: DeviceEvaluation<T>;
+  try {
+    e = await objective(at);
+  } finally {
+    if (at !== x) at.dispose();
+  }
+  const g = tf.keep(tf.reshape(e.g, [-1]));
+  if (g !== e.g) e.g.dispose();
+  const ours = tf.tidy(() => {
+    const absG = tf.abs(g);
+    const parts = [d ? sumAll(tf, tf.mul(g, d)) : tf.scalar(0), tf.max(absG), ...(first ? [sumAll(tf, absG)] : [])];
+    return tf.concat([tf.reshape(e.scalars, [-1]), tf.stack(parts)]);
+  });
+  e.scalars.dispose();
+  const values = (await ours.data()) as Float32Array;
+  ours.dispose();
+  const n = values.length - (first ? 3 : 2);
+  const own = values.subarray(n);
+  return {
+    t,
+    f: values[0]!,
+    gtd: own[0]!,
+    g,
+    gMax: own[1]!,
+    extra: e.extra(values.subarray(0, n)),
+    ...(first ? { l1: own[2]! } : {}),
+  };
+}
+
+/** Why L-BFGS stops after an iteration (torch.optim.LBFGS's tests, in its order), or undefined to go on. */
+function stopReason(
+  gMax: number,
+  stepMax: number,
+  fChange: number,
+  tolGrad: number,
+  tolChange: number,
+): string | undefined {
+  if (gMax <= tolGrad) return 'gradient below tolerance';
+  if (stepMax <= tolChange) return 'step below tolerance';
+  if (Math.abs(fChange) < tolChange) return 'loss change below tolerance';
+  return undefined;
 }
 
 /** d = -H g on the device, with H0 = (s'y / y'y) I from the newest pair; the alphas and betas stay on the device. */
