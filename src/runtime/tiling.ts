@@ -216,57 +216,20 @@ export function evaluateTiles(
   withGradient: boolean,
   onTile: OnTile = () => {},
 ): TiledEvaluation {
-  const x = env.get(loop.variable) as Tensor;
-  const [h, w] = loop.size;
-  /** Each term's features on the tile's core (null when the core is empty at that tap), and its target there. */
-  const termInputs = (image: Tensor, t: Tile): ([Tensor, Tensor] | null)[] => {
-    const values = new Map(env);
-    values.set(loop.variable, image);
-    for (const p of loop.passes) void runStep(p, values, iteration);
-    return loop.terms.map((term) => {
-      const { stride, info } = loop.taps.get(term.input)!;
-      const r = coreOf(t, stride, info, loop.size);
-      if (r.empty) return null;
-      const c = info.shape[3]!;
-      const f = tf.slice(values.get(term.input) as Tensor, [0, ...r.inTile, 0], [1, r.rows, r.cols, c]);
-      const target = env.get(term.target) as Tensor;
-      return [f, term.loss.target === 'local' ? tf.slice(target, [0, r.r0, r.c0, 0], [1, r.rows, r.cols, c]) : target];
-    });
-  };
-  const extent = (t: Tile) => tf.slice(x, [0, t.ey0, t.ex0, 0], [1, t.ey1 - t.ey0, t.ex1 - t.ex0, x.shape[3]!]);
-  /** A tile whose core is empty at every term's tap (a sliver at the edge of a deep tap) adds nothing. */
-  const idle = (t: Tile) =>
-    loop.terms.every(
-      (term) => coreOf(t, loop.taps.get(term.input)!.stride, loop.taps.get(term.input)!.info, loop.size).empty,
-    );
-
+  const view = tileView(tf, loop, env, runStep, iteration);
   const weightOf = (term: TiledTerm) =>
     typeof term.weight === 'number' ? term.weight : (env.get(term.weight) as Tensor);
   const finish = (term: TiledTerm, stats: Tensor[]) =>
     term.loss.finish(stats, env.get(term.target) as Tensor, loop.taps.get(term.input)!.info, weightOf(term), tf);
 
-  // 1. Statistics summed over tiles. Everything built outside a tidy is disposed if a tile throws.
-  let sums: Tensor[][] = loop.terms.map(() => []);
+  // 1. Statistics summed over tiles.
+  let sums = sumTileStatistics(tf, loop, tiles, view, onTile);
+  // Everything built outside a tidy is disposed if a step throws.
   const losses: Tensor[] = [];
   const slopes: Tensor[][] = [];
   const release = () => tf.dispose([...sums.flat(), ...losses, ...slopes.flat()]);
   const values = new Map(env);
   try {
-    for (const [k, t] of tiles.entries()) {
-      onTile('forward', k + 1, tiles.length);
-      if (idle(t)) continue;
-      const next = tf.tidy(() =>
-        termInputs(extent(t), t).map((pair, i) => {
-          if (!pair) return sums[i]!;
-          const stats = loop.terms[i]!.loss.stats(pair[0], pair[1], tf);
-          return sums[i]!.length ? stats.map((s, j) => tf.add(s, sums[i]![j]!)) : stats;
-        }),
-      );
-      const kept = new Set(next.flat());
-      tf.dispose(sums.flat().filter((s) => !kept.has(s)));
-      sums = next;
-    }
-
     // 2. Each loss from its statistics, and (for the gradient) dTotal/dS.
     for (const [i, term] of loop.terms.entries()) {
       const loss = sums[i]!.length ? finish(term, sums[i]!) : tf.scalar(0);
@@ -292,44 +255,123 @@ export function evaluateTiles(
 
   return {
     values,
-    addGradient(grad: Tensor): Tensor {
-      // 3. Each tile's gradient of <dTotal/dS, s(F_tile)>, added where the tile lies.
-      let total = grad;
-      try {
-        for (const [k, t] of tiles.entries()) {
-          onTile('backward', k + 1, tiles.length);
-          if (idle(t)) continue;
-          const next = tf.tidy(() => {
-            const g = tf.grad((image: Tensor) => {
-              const parts = termInputs(image, t).flatMap((pair, i) =>
-                pair
-                  ? loop.terms[i]!.loss.stats(pair[0], pair[1], tf).map((s, j) => tf.sum(tf.mul(s, slopes[i]![j]!)))
-                  : [],
-              );
-              return addMany(tf, parts);
-            })(extent(t));
-            return tf.add(
-              total,
-              tf.pad(g, [
-                [0, 0],
-                [t.ey0, h - t.ey1],
-                [t.ex0, w - t.ex1],
-                [0, 0],
-              ]),
-            );
-          });
-          if (total !== grad) total.dispose();
-          total = next;
-        }
-      } catch (e) {
-        if (total !== grad) total.dispose();
-        throw e;
-      }
-      // Always a tensor of its own: the caller disposes `grad`.
-      return total === grad ? tf.clone(grad) : total;
-    },
+    // 3. Each tile's gradient of <dTotal/dS, s(F_tile)>, added where the tile lies.
+    addGradient: (grad: Tensor): Tensor => addTileGradients(tf, loop, tiles, view, slopes, grad, onTile),
     dispose: release,
   };
+}
+
+/** What the passes over the tiles read of one tile at the variable's current value. */
+interface TileView {
+  /** The tile's extent (core and halo) of the image variable. */
+  extent(t: Tile): Tensor;
+  /** Each term's features on the tile's core (null when the core is empty at that tap), and its target there. */
+  termInputs(image: Tensor, t: Tile): ([Tensor, Tensor] | null)[];
+  /** A tile whose core is empty at every term's tap (a sliver at the edge of a deep tap) adds nothing. */
+  idle(t: Tile): boolean;
+}
+
+function tileView(tf: TF, loop: TiledLoop, env: Map<string, Value>, runStep: RunStep, iteration: number): TileView {
+  const x = env.get(loop.variable) as Tensor;
+  return {
+    extent: (t) => tf.slice(x, [0, t.ey0, t.ex0, 0], [1, t.ey1 - t.ey0, t.ex1 - t.ex0, x.shape[3]!]),
+    termInputs: (image, t) => {
+      const values = new Map(env);
+      values.set(loop.variable, image);
+      for (const p of loop.passes) void runStep(p, values, iteration);
+      return loop.terms.map((term) => {
+        const { stride, info } = loop.taps.get(term.input)!;
+        const r = coreOf(t, stride, info, loop.size);
+        if (r.empty) return null;
+        const c = info.shape[3]!;
+        const f = tf.slice(values.get(term.input) as Tensor, [0, ...r.inTile, 0], [1, r.rows, r.cols, c]);
+        const target = env.get(term.target) as Tensor;
+        return [
+          f,
+          term.loss.target === 'local' ? tf.slice(target, [0, r.r0, r.c0, 0], [1, r.rows, r.cols, c]) : target,
+        ];
+      });
+    },
+    idle: (t) =>
+      loop.terms.every(
+        (term) => coreOf(t, loop.taps.get(term.input)!.stride, loop.taps.get(term.input)!.info, loop.size).empty,
+      ),
+  };
+}
+
+/** Each term's loss statistics summed over the tiles (none for a term no tile's core reaches); freed if a tile throws. */
+function sumTileStatistics(tf: TF, loop: TiledLoop, tiles: Tile[], view: TileView, onTile: OnTile): Tensor[][] {
+  let sums: Tensor[][] = loop.terms.map(() => []);
+  try {
+    for (const [k, t] of tiles.entries()) {
+      onTile('forward', k + 1, tiles.length);
+      if (view.idle(t)) continue;
+      const next = tf.tidy(() =>
+        view.termInputs(view.extent(t), t).map((pair, i) => {
+          if (!pair) return sums[i]!;
+          const stats = loop.terms[i]!.loss.stats(pair[0], pair[1], tf);
+          return sums[i]!.length ? stats.map((s, j) => tf.add(s, sums[i]![j]!)) : stats;
+        }),
+      );
+      const kept = new Set(next.flat());
+      tf.dispose(sums.flat().filter((s) => !kept.has(s)));
+      sums = next;
+    }
+  } catch (e) {
+    tf.dispose(sums.flat());
+    throw e;
+  }
+  return sums;
+}
+
+/**
+ * `grad` plus each tile's gradient of <dTotal/dS, s(F_tile)> (`slopes` is dTotal/dS per term), padded to where the
+ * tile lies. Always a tensor of its own: the caller disposes `grad`.
+ */
+function addTileGradients(
+  tf: TF,
+  loop: TiledLoop,
+  tiles: Tile[],
+  view: TileView,
+  slopes: Tensor[][],
+  grad: Tensor,
+  onTile: OnTile,
+): Tensor {
+  const [h, w] = loop.size;
+  let total = grad;
+  try {
+    for (const [k, t] of tiles.entries()) {
+      onTile('backward', k + 1, tiles.length);
+      if (view.idle(t)) continue;
+      const next = tf.tidy(() => {
+        const g = tf.grad((image: Tensor) => {
+          const parts = view
+            .termInputs(image, t)
+            .flatMap((pair, i) =>
+              pair
+                ? loop.terms[i]!.loss.stats(pair[0], pair[1], tf).map((s, j) => tf.sum(tf.mul(s, slopes[i]![j]!)))
+                : [],
+            );
+          return addMany(tf, parts);
+        })(view.extent(t));
+        return tf.add(
+          total,
+          tf.pad(g, [
+            [0, 0],
+            [t.ey0, h - t.ey1],
+            [t.ex0, w - t.ex1],
+            [0, 0],
+          ]),
+        );
+      });
+      if (total !== grad) total.dispose();
+      total = next;
+    }
+  } catch (e) {
+    if (total !== grad) total.dispose();
+    throw e;
+  }
+  return total === grad ? tf.clone(grad) : total;
 }
 
 /** How large a tile may be so that one tile's step stays within `budget` bytes, given the untiled step's estimate. */
