@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import type * as tfjs from '@tensorflow/tfjs';
 import { stat } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
 import { UnrecoverableError, type Job } from 'bullmq';
@@ -8,7 +9,7 @@ import type { NodeRegistry } from '../../plugin/registry';
 import type { BackendName } from '../../runtime/backend';
 import { RunMemo } from '../../runtime/memo';
 import { createModelCache } from '../../runtime/models';
-import { runSession, type SessionState } from '../../runtime/session';
+import { runSession, type SessionEvent, type SessionResult, type SessionState } from '../../runtime/session';
 import type { LoadedCheckpoint } from '../../plugin/types';
 import type { Io } from '../io';
 import { writeAtomically } from '../files';
@@ -66,6 +67,87 @@ export async function readJobSource(source: string): Promise<Uint8Array> {
   }
 }
 
+/** A job's data, checked: bad input fails at once and is not retried. */
+function jobData(job: Job): JobData {
+  const parsed = zJob.safeParse(job.data);
+  if (!parsed.success)
+    throw new UnrecoverableError(
+      `not a StyleGraph job: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
+  const data: JobData = parsed.data;
+  // Where the picture goes is checked like a command line's --out, before anything runs.
+  if (data.frames && data.out)
+    throw new UnrecoverableError('a frames job returns its frames and writes no file; its out must be empty');
+  return data;
+}
+
+/**
+ * The checkpoints given with --weights, loaded, and a lookup by name for those a job asks for: given with --weights,
+ * or in this machine's cache (loaded once, then kept); otherwise none (random weights, said in the report).
+ */
+async function workerCheckpoints(
+  tf: typeof tfjs,
+  io: Io,
+  o: WorkerOptions,
+): Promise<{
+  checkpoints: Map<string, LoadedCheckpoint>;
+  checkpoint: (n: string) => Promise<LoadedCheckpoint | undefined>;
+}> {
+  const checkpoints = new Map<string, LoadedCheckpoint>();
+  const settings: WeightsSettings = { dir: defaultCacheDir(), mirror: o.mirror ?? null };
+  for (const spec of o.weights)
+    checkpoints.set(spec.name, await loadWeights(tf, spec, process.cwd(), settings, { io }));
+  const checkpoint = async (n: string): Promise<LoadedCheckpoint | undefined> => {
+    if (checkpoints.has(n)) return checkpoints.get(n);
+    const entry = manifestEntry(n);
+    const cached = entry ? await cachedWeights(entry, settings) : null;
+    if (!cached) return undefined;
+    const c = await loadWeights(tf, { name: n, source: cached }, process.cwd(), settings);
+    checkpoints.set(n, c);
+    return c;
+  };
+  return { checkpoints, checkpoint };
+}
+
+/** A run's step events as the job's progress, at most every 200 ms (and always the last step). */
+function progressReporter(job: Job): (e: SessionEvent) => void {
+  let lastProgress = 0;
+  return (e) => {
+    if (e.type !== 'step') return;
+    const now = performance.now();
+    if (now - lastProgress < 200 && e.step < e.total) return;
+    lastProgress = now;
+    const p: JobProgress = { step: e.step, total: e.total, loss: e.loss };
+    void job.updateProgress(p).catch(() => {});
+  };
+}
+
+/** What a job returns once its run ended: an invalid run fails for good, any other unfinished one is retried. */
+function jobResult(
+  result: SessionResult,
+  name: string,
+  written: string | null,
+  frames: string[] | null,
+  started: number,
+): JobResult {
+  const report = result.runs[0];
+  if (result.status === 'invalid') throw new UnrecoverableError(result.error ?? 'the job is not valid');
+  if (result.status !== 'done') throw new Error(result.error ?? `the run ended ${result.status}`);
+  const loss: [number, number] | null = report?.steps.length
+    ? [report.steps[0]!.loss, report.steps.at(-1)!.loss]
+    : null;
+  return {
+    worker: name,
+    out: written ?? '',
+    status: result.status,
+    loss,
+    weights: report?.weights.map((w) => w.weights) ?? [],
+    ms: performance.now() - started,
+    ...(frames ? { frames } : {}),
+    ...(report ? { report } : {}),
+  };
+}
+
 /**
  * `stylegraph worker`: takes jobs from the queue and runs each with the run session, as `stylegraph run` would.
  * Networks and style targets stay in memory between jobs (a batch of one style encodes it once per worker).
@@ -81,20 +163,7 @@ export async function workerCommand(io: Io, o: WorkerOptions): Promise<number> {
   io.err(
     `worker ${name}: writes pictures only inside ${outRoots.join(', ')} (--out-root); job payloads up to ${((o.maxJobBytes ?? MAX_JOB_BYTES) / 2 ** 20).toFixed(0)} MiB`,
   );
-  const checkpoints = new Map<string, LoadedCheckpoint>();
-  const settings: WeightsSettings = { dir: defaultCacheDir(), mirror: o.mirror ?? null };
-  for (const spec of o.weights)
-    checkpoints.set(spec.name, await loadWeights(tf, spec, process.cwd(), settings, { io }));
-  /** A checkpoint a job asks for by name: given with --weights, or in this machine's cache; otherwise none (random weights, said in the report). */
-  const checkpoint = async (n: string): Promise<LoadedCheckpoint | undefined> => {
-    if (checkpoints.has(n)) return checkpoints.get(n);
-    const entry = manifestEntry(n);
-    const cached = entry ? await cachedWeights(entry, settings) : null;
-    if (!cached) return undefined;
-    const c = await loadWeights(tf, { name: n, source: cached }, process.cwd(), settings);
-    checkpoints.set(n, c);
-    return c;
-  };
+  const { checkpoints, checkpoint } = await workerCheckpoints(tf, io, o);
 
   // One session state per concurrent job: a memo trims what its last run did not use, so runs must not share one.
   const fresh = (): SessionState => ({ models: createModelCache(), memo: new RunMemo(), images: new Map() });
@@ -102,15 +171,7 @@ export async function workerCommand(io: Io, o: WorkerOptions): Promise<number> {
 
   const process_ = async (job: Job): Promise<JobResult> => {
     const started = performance.now();
-    const parsed = zJob.safeParse(job.data);
-    if (!parsed.success)
-      throw new UnrecoverableError(
-        `not a StyleGraph job: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
-      );
-    const data: JobData = parsed.data;
-    // Where the picture goes is checked like a command line's --out, before anything runs.
-    if (data.frames && data.out)
-      throw new UnrecoverableError('a frames job returns its frames and writes no file; its out must be empty');
+    const data = jobData(job);
     // The picture an earlier attempt of this job wrote (recorded below): a retry may replace it.
     const client = await worker.getBackend().client;
     const ownKey = `stylegraph:${o.queue}:wrote:${job.id}`;
@@ -123,7 +184,6 @@ export async function workerCommand(io: Io, o: WorkerOptions): Promise<number> {
       );
     for (const n of data.weights) await checkpoint(n);
     const state = free.pop() ?? fresh();
-    let lastProgress = 0;
     let written: string | null = null;
     // A batch of a video's frames: one stream through the session, the results returned in order.
     const frames = data.frames;
@@ -154,35 +214,14 @@ export async function workerCommand(io: Io, o: WorkerOptions): Promise<number> {
             written = target;
             return [target];
           },
-          onEvent: (e) => {
-            if (e.type !== 'step') return;
-            const now = performance.now();
-            if (now - lastProgress < 200 && e.step < e.total) return;
-            lastProgress = now;
-            const p: JobProgress = { step: e.step, total: e.total, loss: e.loss };
-            void job.updateProgress(p).catch(() => {});
-          },
+          onEvent: progressReporter(job),
         },
       );
-      const report = result.runs[0];
-      if (result.status === 'invalid') throw new UnrecoverableError(result.error ?? 'the job is not valid');
-      if (result.status !== 'done') throw new Error(result.error ?? `the run ended ${result.status}`);
-      const loss: [number, number] | null = report?.steps.length
-        ? [report.steps[0]!.loss, report.steps.at(-1)!.loss]
-        : null;
+      const done = jobResult(result, name, written, frames ? styled : null, started);
       io.err(
-        `${name}: ${data.label}: done${loss ? `, loss ${loss[0].toPrecision(4)} -> ${loss[1].toPrecision(4)}` : ''} -> ${frames ? `${styled.length} frames` : (written ?? '(no picture)')}`,
+        `${name}: ${data.label}: done${done.loss ? `, loss ${done.loss[0].toPrecision(4)} -> ${done.loss[1].toPrecision(4)}` : ''} -> ${frames ? `${styled.length} frames` : (written ?? '(no picture)')}`,
       );
-      return {
-        worker: name,
-        out: written ?? '',
-        status: result.status,
-        loss,
-        weights: report?.weights.map((w) => w.weights) ?? [],
-        ms: performance.now() - started,
-        ...(frames ? { frames: styled } : {}),
-        ...(report ? { report } : {}),
-      };
+      return done;
     } catch (e) {
       io.err(
         `${name}: ${data.label}: ${e instanceof UnrecoverableError ? 'failed (not retried)' : 'failed'}: ${(e as Error).message}`,
