@@ -96,45 +96,98 @@ function json(res: ServerResponse, status: number, body: unknown) {
   res.end(JSON.stringify(body));
 }
 
+/**
+ * The download of `url` into the cache: the one in progress for it, or a new one. Two pages (or a page and its
+ * progress poll) share one; it leaves `downloads` once it settles.
+ */
+function startDownload(
+  downloads: Map<string, Download>,
+  options: WeightsServerOptions,
+  cacheDir: () => string,
+  url: string,
+  entry: ManifestEntry,
+  mirror: string | null,
+  trusted: string | null,
+): Download {
+  const running = downloads.get(url);
+  if (running) return running;
+  const controller = new AbortController();
+  // Only the server's own mirror (the user's setting) may be on the local network. A mirror the page names (a link's
+  // ?weightsMirror=) is held to the public-address rule like a manifest host and every redirect: a link must not
+  // make this server fetch from the user's network.
+  const get = options.fetch ?? checkedFetch(weightsAddressPolicy(trusted));
+  const d: Download = { progress: null, waiters: 0, settled: false, controller, done: Promise.resolve('') };
+  // The manifest name goes in the cache's index, so the CLI finds a file fetched from a mirror by its name.
+  // Held to the manifest's size (exact where known), the deadline and the stall timeout, as on the command line.
+  const opts: DownloadOptions = {
+    name: entry.name,
+    onProgress: (p: Progress) => (d.progress = p),
+    fetch: ((input, init) =>
+      get(input, {
+        ...init,
+        signal: init?.signal ? AbortSignal.any([init.signal, controller.signal]) : controller.signal,
+      })) as typeof fetch,
+  };
+  // A folder checkpoint is fetched file by file into a cached folder (each file at its path below the mirror's root).
+  const done = isFolderEntry(entry)
+    ? cachedFolder(url, folderFiles(entry, mirror), cacheDir(), opts)
+    : cachedDownload(url, cacheDir(), { ...opts, ...knownHash(entry), ...manifestLimits(entry) });
+  d.done = done.finally(() => {
+    d.settled = true;
+    downloads.delete(url);
+  });
+  // A failure is reported to whoever waits; an abandoned download must not be an unhandled rejection.
+  d.done.catch(() => {});
+  downloads.set(url, d);
+  return d;
+}
+
+/** A cached checkpoint file as the answer, with the URL it came from (HEAD: the headers only). */
+async function sendCachedFile(req: IncomingMessage, res: ServerResponse, path: string, source: string): Promise<void> {
+  const size = (await stat(path)).size;
+  res.statusCode = 200;
+  res.setHeader('Content-Type', 'application/octet-stream');
+  res.setHeader('Content-Length', String(size));
+  res.setHeader('Cache-Control', 'no-store');
+  res.setHeader('X-StyleGraph-Source', source);
+  if (req.method === 'HEAD') return void res.end();
+  createReadStream(path)
+    .on('error', (e) => res.destroy(e))
+    .pipe(res);
+}
+
+/** One file of a folder checkpoint the server has cached whole (from `source`): only the manifest's file names. */
+async function serveFolderFile(
+  cacheDir: () => string,
+  req: IncomingMessage,
+  res: ServerResponse,
+  entry: ManifestEntry,
+  source: string,
+  name: string,
+): Promise<void> {
+  const file = folderFiles(entry).find((f) => f.name === name);
+  if (!file) return json(res, 404, { error: `${entry.name} has no file named "${name}"` });
+  const dir = cacheDir();
+  const cached = (await listCache(dir)).find((e) => e.url === source && e.files);
+  if (!cached || !(await folderIntact(join(dir, cached.file), cached.files, folderFiles(entry))))
+    return json(res, 409, {
+      error: `${entry.name} is not cached whole yet: GET ${WEIGHTS_ROUTE}/${entry.name} first`,
+    });
+  res.statusCode = 200;
+  res.setHeader('Content-Type', 'application/octet-stream');
+  res.setHeader('Content-Length', String(file.size));
+  res.setHeader('Cache-Control', 'no-store');
+  if (req.method === 'HEAD') return void res.end();
+  createReadStream(join(dir, cached.file, file.name))
+    .on('error', (e) => res.destroy(e))
+    .pipe(res);
+}
+
 export function weightsMiddleware(options: WeightsServerOptions = {}) {
   const cacheDir = options.cacheDir ?? defaultCacheDir;
   const serverMirror = options.mirror ?? (async () => (await configuredWeightsMirror(process.cwd()))?.url ?? null);
   /** Downloads in progress by source URL: two pages (or a page and its progress poll) share one. */
   const downloads = new Map<string, Download>();
-
-  function start(url: string, entry: ManifestEntry, mirror: string | null, trusted: string | null): Download {
-    const running = downloads.get(url);
-    if (running) return running;
-    const controller = new AbortController();
-    // Only the server's own mirror (the user's setting) may be on the local network. A mirror the page names (a link's
-    // ?weightsMirror=) is held to the public-address rule like a manifest host and every redirect: a link must not
-    // make this server fetch from the user's network.
-    const get = options.fetch ?? checkedFetch(weightsAddressPolicy(trusted));
-    const d: Download = { progress: null, waiters: 0, settled: false, controller, done: Promise.resolve('') };
-    // The manifest name goes in the cache's index, so the CLI finds a file fetched from a mirror by its name.
-    // Held to the manifest's size (exact where known), the deadline and the stall timeout, as on the command line.
-    const opts: DownloadOptions = {
-      name: entry.name,
-      onProgress: (p: Progress) => (d.progress = p),
-      fetch: ((input, init) =>
-        get(input, {
-          ...init,
-          signal: init?.signal ? AbortSignal.any([init.signal, controller.signal]) : controller.signal,
-        })) as typeof fetch,
-    };
-    // A folder checkpoint is fetched file by file into a cached folder (each file at its path below the mirror's root).
-    const done = isFolderEntry(entry)
-      ? cachedFolder(url, folderFiles(entry, mirror), cacheDir(), opts)
-      : cachedDownload(url, cacheDir(), { ...opts, ...knownHash(entry), ...manifestLimits(entry) });
-    d.done = done.finally(() => {
-      d.settled = true;
-      downloads.delete(url);
-    });
-    // A failure is reported to whoever waits; an abandoned download must not be an unhandled rejection.
-    d.done.catch(() => {});
-    downloads.set(url, d);
-    return d;
-  }
 
   return async function weights(req: IncomingMessage, res: ServerResponse, next: Next): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
@@ -174,8 +227,8 @@ export function weightsMiddleware(options: WeightsServerOptions = {}) {
       const progress: WeightsServerProgress = downloads.get(source)?.progress ?? null;
       return json(res, 200, progress);
     }
-    if (m[3] !== undefined) return serveFolderFile(req, res, entry, source, m[3]);
-    const d = start(source, entry, mirror, mirror === own ? own : null);
+    if (m[3] !== undefined) return serveFolderFile(cacheDir, req, res, entry, source, m[3]);
+    const d = startDownload(downloads, options, cacheDir, source, entry, mirror, mirror === own ? own : null);
     d.waiters++;
     let finished = false;
     res.on('close', () => {
@@ -202,43 +255,8 @@ export function weightsMiddleware(options: WeightsServerOptions = {}) {
       };
       return json(res, 200, info);
     }
-    const size = (await stat(path)).size;
-    res.statusCode = 200;
-    res.setHeader('Content-Type', 'application/octet-stream');
-    res.setHeader('Content-Length', String(size));
-    res.setHeader('Cache-Control', 'no-store');
-    res.setHeader('X-StyleGraph-Source', source);
-    if (req.method === 'HEAD') return void res.end();
-    createReadStream(path)
-      .on('error', (e) => res.destroy(e))
-      .pipe(res);
+    return sendCachedFile(req, res, path, source);
   };
-
-  /** One file of a folder checkpoint the server has cached whole (from `source`): only the manifest's file names. */
-  async function serveFolderFile(
-    req: IncomingMessage,
-    res: ServerResponse,
-    entry: ManifestEntry,
-    source: string,
-    name: string,
-  ): Promise<void> {
-    const file = folderFiles(entry).find((f) => f.name === name);
-    if (!file) return json(res, 404, { error: `${entry.name} has no file named "${name}"` });
-    const dir = cacheDir();
-    const cached = (await listCache(dir)).find((e) => e.url === source && e.files);
-    if (!cached || !(await folderIntact(join(dir, cached.file), cached.files, folderFiles(entry))))
-      return json(res, 409, {
-        error: `${entry.name} is not cached whole yet: GET ${WEIGHTS_ROUTE}/${entry.name} first`,
-      });
-    res.statusCode = 200;
-    res.setHeader('Content-Type', 'application/octet-stream');
-    res.setHeader('Content-Length', String(file.size));
-    res.setHeader('Cache-Control', 'no-store');
-    if (req.method === 'HEAD') return void res.end();
-    createReadStream(join(dir, cached.file, file.name))
-      .on('error', (e) => res.destroy(e))
-      .pipe(res);
-  }
 }
 
 /** The Vite plugin: the same middleware for `vite` (npm start) and `vite preview`. */
