@@ -417,23 +417,69 @@ async function optimise(
   temporal: Temporal | null = null,
 ): Promise<void> {
   const { tf } = services;
+  const p = plan.optimiser!.loop;
+  const loss = loopLoss(plan, tiled, env, tf, options, runStep, onTile, temporal);
+  const record = stepRecorder(plan, tf, options, result, loss.image);
+  const onDevice = p.method === 'lbfgs' && lbfgsOnDevice(p.lbfgsOn, tf.getBackend());
+  if (p.method === 'lbfgs') result.lbfgs = onDevice ? 'device, float32' : 'host, float64';
+  (options.onEvent ?? (() => {}))({
+    type: 'status',
+    message: `optimising with ${p.method}${p.method !== 'lbfgs' ? '' : onDevice ? ' (on the device, float32)' : ' (in JavaScript, float64)'}`,
+  });
+  if (p.method !== 'lbfgs') return gradientSteps(tf, p, loss, record);
+  const report = lbfgsReporter(p, loss, record, result);
+  return onDevice ? lbfgsDeviceSteps(tf, p, loss, report) : lbfgsHostSteps(tf, p, loss, report);
+}
+
+type TermValues = { loss: number; terms: Record<string, number> };
+type LoopParams = NonNullable<Plan['optimiser']>['loop'];
+/** Records a step; resolves to false when the run must stop. */
+type RecordStep = (step: number, loss: number, terms: Record<string, number>, evaluations: number) => Promise<boolean>;
+
+/** The loop's loss and gradients at the variables' current values, and the variables themselves. */
+interface LoopLoss {
+  variables: tfjs.Variable[];
+  /** The image variable, if the first variable is one. */
+  image: tfjs.Variable | null;
+  /** The loop's iteration, passed to the loop's steps. */
+  iteration: number;
+  /** Each variable's gradient of the total (the total and its terms are kept for `readTerms` or `takeTerms`). */
+  gradients(): Tensor[];
+  /** The loss alone (the last step's report), kept like `gradients`'. */
+  lossOnly(): void;
+  /** Reads back and frees the kept total and terms. */
+  readTerms(): Promise<TermValues>;
+  /** Hands over the kept [total, ...terms] tensor, and how to name its values once read. */
+  takeTerms(): { scalars: Tensor; named(v: Float32Array): TermValues };
+}
+
+function loopLoss(
+  plan: Plan,
+  tiled: Tiled,
+  env: Map<string, Value>,
+  tf: typeof tfjs,
+  options: RunOptions,
+  runStep: RunStep,
+  onTile: OnTile,
+  temporal: Temporal | null,
+): LoopLoss {
   const opt = plan.optimiser!;
-  const p = opt.loop;
-  const { steps, previewEvery } = p;
-  const emit = options.onEvent ?? (() => {});
   const loopSteps = plan.steps.filter((s) => s.phase === 'loop');
   const names = [...plan.terms.map((t) => t.nodeId), ...(temporal ? ['temporal'] : [])];
   const image = opt.variables[0]!.socket === 'Image' ? (env.get(opt.variables[0]!.key) as tfjs.Variable) : null;
   const variables: tfjs.Variable[] = opt.variables.flatMap((v) =>
     v.socket === 'Image' ? [env.get(v.key) as tfjs.Variable] : (env.get(v.key) as ModelHandle).variables,
   );
+  const named = (v: Float32Array): TermValues => ({
+    loss: v[0]!,
+    terms: Object.fromEntries(names.map((n, i) => [n, v[i + 1]!])),
+  });
 
   /** The total loss at the variables' current values; term values are kept aside in `termsOut`. */
   let termsOut: Tensor | null = null;
-  let iteration = 0;
   /** On tiles, `values` holds the tiled losses already and only the rest of the loop runs here. */
   const objective = (values = new Map(env)): tfjs.Scalar => {
-    for (const s of tiled ? tiled.loop.rest : loopSteps) runStep(s, values, iteration);
+    for (const s of tiled ? tiled.loop.rest : loopSteps) runStep(s, values, self.iteration);
     let total = values.get(opt.lossKey) as tfjs.Scalar;
     const parts = plan.terms.map((t) => tf.mul(values.get(t.key) as Tensor, t.multiplier ?? 1));
     if (temporal) {
@@ -444,64 +490,82 @@ async function optimise(
     termsOut = tf.keep(tf.stack([total, ...parts]));
     return total;
   };
-  const readTerms = async (): Promise<{ loss: number; terms: Record<string, number> }> => {
-    const v = await termsOut!.data();
-    termsOut!.dispose();
-    termsOut = null;
-    return { loss: v[0]!, terms: Object.fromEntries(names.map((n, i) => [n, v[i + 1]!])) };
-  };
-  const gradients = (): Tensor[] => {
-    const tiles = tiled && evaluateTiles(tf, tiled.loop, tiled.tiles, env, runStep, iteration, true, onTile);
-    try {
-      let whole: Tensor[];
-      if (tiles && !tiled.loop.restReadsImage) {
-        // Nothing outside the tiles reads the image: its gradient is the tiles' alone.
-        tf.tidy(() => {
-          objective(tiles.values);
-        });
-        whole = [tf.zerosLike(variables[0]!)];
-      } else {
-        const { value, grads } = tf.variableGrads(() => objective(tiles ? tiles.values : undefined), variables);
-        value.dispose();
-        // A variable the loss does not reach gets a zero gradient.
-        whole = variables.map((v) => grads[v.name] ?? tf.zerosLike(v));
-      }
-      if (!tiles) return probeGradient(whole);
-      try {
-        return probeGradient([tiles.addGradient(whole[0]!)]);
-      } finally {
-        whole[0]!.dispose();
-      }
-    } finally {
-      if (tiles) tiles.dispose();
-    }
-  };
+  const tilesOf = (withGradient: boolean) =>
+    tiled && evaluateTiles(tf, tiled.loop, tiled.tiles, env, runStep, self.iteration, withGradient, onTile);
   let evaluation = 0;
   const probeGradient = (grads: Tensor[]): Tensor[] => {
     options.onGradient?.(evaluation, grads);
     evaluation++;
     return grads;
   };
-  /** The loss alone (the last step's report). */
-  const lossOnly = () => {
-    const tiles = tiled && evaluateTiles(tf, tiled.loop, tiled.tiles, env, runStep, iteration, false, onTile);
-    try {
-      tf.tidy(() => {
-        objective(tiles ? tiles.values : undefined);
-      });
-    } finally {
-      if (tiles) tiles.dispose();
-    }
-  };
 
+  const self: LoopLoss = {
+    variables,
+    image,
+    iteration: 0,
+    gradients() {
+      const tiles = tilesOf(true);
+      try {
+        let whole: Tensor[];
+        if (tiles && !tiled!.loop.restReadsImage) {
+          // Nothing outside the tiles reads the image: its gradient is the tiles' alone.
+          tf.tidy(() => {
+            objective(tiles.values);
+          });
+          whole = [tf.zerosLike(variables[0]!)];
+        } else {
+          const { value, grads } = tf.variableGrads(() => objective(tiles ? tiles.values : undefined), variables);
+          value.dispose();
+          // A variable the loss does not reach gets a zero gradient.
+          whole = variables.map((v) => grads[v.name] ?? tf.zerosLike(v));
+        }
+        if (!tiles) return probeGradient(whole);
+        try {
+          return probeGradient([tiles.addGradient(whole[0]!)]);
+        } finally {
+          whole[0]!.dispose();
+        }
+      } finally {
+        if (tiles) tiles.dispose();
+      }
+    },
+    lossOnly() {
+      const tiles = tilesOf(false);
+      try {
+        tf.tidy(() => {
+          objective(tiles ? tiles.values : undefined);
+        });
+      } finally {
+        if (tiles) tiles.dispose();
+      }
+    },
+    async readTerms() {
+      const v = await termsOut!.data();
+      termsOut!.dispose();
+      termsOut = null;
+      return named(v as Float32Array);
+    },
+    takeTerms() {
+      const scalars = termsOut!;
+      termsOut = null;
+      return { scalars, named };
+    },
+  };
+  return self;
+}
+
+/** Records each step in `result`, emits it and the previews, and says whether the run goes on. */
+function stepRecorder(
+  plan: Plan,
+  tf: typeof tfjs,
+  options: RunOptions,
+  result: RunResult,
+  image: tfjs.Variable | null,
+): RecordStep {
+  const { steps, previewEvery } = plan.optimiser!.loop;
+  const emit = options.onEvent ?? (() => {});
   let last = performance.now();
-  /** Records a step; returns false when the run must stop. */
-  const record = async (
-    step: number,
-    loss: number,
-    terms: Record<string, number>,
-    evaluations: number,
-  ): Promise<boolean> => {
+  return async (step, loss, terms, evaluations) => {
     // auto Winograd: the layer shapes the step met are timed now, once per process and backend (in this step's time).
     if (winogradSettings.mode === 'auto' && winogradPending(tf)) await calibrateWinograd(tf);
     const now = performance.now();
@@ -512,15 +576,7 @@ async function optimise(
     result.tensors.atEnd = tf.memory().numTensors;
     emit({ type: 'step', total: steps, ...rec });
     if (!Number.isFinite(loss) || Object.values(terms).some((v) => !Number.isFinite(v))) {
-      const bad = Object.entries(terms)
-        .filter(([, v]) => !Number.isFinite(v))
-        .map(([k, v]) => `"${k}" (${v})`);
-      result.status = 'failed';
-      const termNodes = new Set(plan.terms.map((t) => t.nodeId));
-      result.nodes = Object.entries(terms)
-        .filter(([k, v]) => !Number.isFinite(v) && termNodes.has(k))
-        .map(([k]) => k);
-      result.error = `the loss became ${loss} at step ${step}${bad.length ? ` in term ${bad.join(', ')}` : ''}; lower that term's weight or the learning rate`;
+      failOnLoss(plan, result, step, loss, terms);
       return false;
     }
     if (image && previewEvery > 0 && step > 0 && step % previewEvery === 0 && step < steps && options.onEvent) {
@@ -536,122 +592,139 @@ async function optimise(
     }
     return true;
   };
+}
 
-  const onDevice = p.method === 'lbfgs' && lbfgsOnDevice(p.lbfgsOn, tf.getBackend());
-  if (p.method === 'lbfgs') result.lbfgs = onDevice ? 'device, float32' : 'host, float64';
-  emit({
-    type: 'status',
-    message: `optimising with ${p.method}${p.method !== 'lbfgs' ? '' : onDevice ? ' (on the device, float32)' : ' (in JavaScript, float64)'}`,
-  });
-  if (p.method === 'lbfgs') {
-    // L-BFGS works on one flat vector: every variable's values laid end to end.
-    const sizes = variables.map((v) => v.size);
-    const assign = (xs: Float64Array) =>
-      tf.tidy(() => {
-        let at = 0;
-        variables.forEach((v, i) =>
-          v.assign(tf.tensor(Float32Array.from(xs.subarray(at, (at += sizes[i]!))), v.shape)),
-        );
-      });
-    const evaluate = async (xs: Float64Array): Promise<Evaluation<{ loss: number; terms: Record<string, number> }>> => {
-      assign(xs);
-      const grads = gradients();
-      const g = new Float64Array(xs.length);
-      let at = 0;
-      for (const grad of grads) {
-        g.set(await grad.data(), at);
-        at += grad.size;
-      }
-      tf.dispose(grads);
-      const read = await readTerms();
-      return { f: read.loss, g, extra: read };
-    };
-    // One reported step is `iterationsPerStep` L-BFGS iterations (torch.optim.LBFGS's max_iter per step()).
-    const per = p.iterationsPerStep;
-    let evaluations = 0;
-    const options = { history: p.history, lr: p.lbfgsStep, lineSearch: p.lineSearch };
-    if (onDevice) {
-      const assignFlat = (xs: Tensor) =>
-        tf.tidy(() => {
-          let at = 0;
-          variables.forEach((v, i) => {
-            v.assign(tf.reshape(tf.slice(xs, at, sizes[i]!), v.shape));
-            at += sizes[i]!;
-          });
-        });
-      const evaluateOnDevice = (xs: Tensor): DeviceEvaluation<{ loss: number; terms: Record<string, number> }> => {
-        assignFlat(xs);
-        const grads = gradients();
-        const g = tf.tidy(() =>
-          grads.length === 1 ? tf.reshape(grads[0]!, [-1]) : tf.concat(grads.map((t) => tf.reshape(t, [-1]))),
-        );
-        tf.dispose(grads);
-        const scalars = termsOut!;
-        termsOut = null;
-        return {
-          g,
-          scalars,
-          extra: (v) => ({ loss: v[0]!, terms: Object.fromEntries(names.map((n, i) => [n, v[i + 1]!])) }),
-        };
-      };
-      const start = tf.tidy(() =>
-        variables.length === 1 ? tf.reshape(variables[0]!, [-1]) : tf.concat(variables.map((v) => tf.reshape(v, [-1]))),
-      );
-      try {
-        for await (const it of lbfgsDevice(tf, start, evaluateOnDevice, options)) {
-          if (it.iteration === 0) start.dispose();
-          evaluations += it.evaluations;
-          if (it.iteration % per !== 0 && !it.converged) continue;
-          assignFlat(it.x);
-          const step = Math.ceil(it.iteration / per);
-          if (!(await record(step, it.f, it.extra.terms, evaluations))) break;
-          evaluations = 0;
-          if (it.converged) result.converged = it.converged;
-          if (step >= steps) break;
-          iteration = step + 1;
-        }
-      } finally {
-        if (!start.isDisposed) start.dispose();
-      }
-      return;
-    }
-    const x0 = new Float64Array(sizes.reduce((a, b) => a + b, 0));
-    let at = 0;
-    for (const v of variables) {
-      x0.set(await v.data(), at);
-      at += v.size;
-    }
-    for await (const it of lbfgs(x0, evaluate, options)) {
-      evaluations += it.evaluations;
-      if (it.iteration % per !== 0 && !it.converged) continue;
-      assign(it.x);
-      const step = Math.ceil(it.iteration / per);
-      if (!(await record(step, it.extra.loss, it.extra.terms, evaluations))) break;
-      evaluations = 0;
-      if (it.converged) result.converged = it.converged;
-      if (step >= steps) break;
-      iteration = step + 1;
-    }
-    return;
-  }
+/** Fails the run on a loss that is NaN or infinite, naming the terms (and their nodes) that are. */
+function failOnLoss(plan: Plan, result: RunResult, step: number, loss: number, terms: Record<string, number>): void {
+  const bad = Object.entries(terms)
+    .filter(([, v]) => !Number.isFinite(v))
+    .map(([k, v]) => `"${k}" (${v})`);
+  result.status = 'failed';
+  const termNodes = new Set(plan.terms.map((t) => t.nodeId));
+  result.nodes = Object.entries(terms)
+    .filter(([k, v]) => !Number.isFinite(v) && termNodes.has(k))
+    .map(([k]) => k);
+  result.error = `the loss became ${loss} at step ${step}${bad.length ? ` in term ${bad.join(', ')}` : ''}; lower that term's weight or the learning rate`;
+}
 
+/** Adam or SGD: one gradient step per reported step, and the loss once more after the last. */
+async function gradientSteps(tf: typeof tfjs, p: LoopParams, loss: LoopLoss, record: RecordStep): Promise<void> {
+  const { variables, image } = loss;
   const rules: GradientOptimiser[] = variables.map((v) => {
     const o = { learningRate: p.learningRate, decay: p.decay, clamp: v === image && p.clamp };
     return p.method === 'adam' ? adam(tf, v.shape, o) : sgd(tf, o);
   });
   try {
-    for (let k = 0; k <= steps; k++) {
-      iteration = k;
-      if (k < steps) {
-        const grads = gradients();
+    for (let k = 0; k <= p.steps; k++) {
+      loss.iteration = k;
+      if (k < p.steps) {
+        const grads = loss.gradients();
         rules.forEach((rule, i) => rule.step(variables[i]!, grads[i]!));
         tf.dispose(grads);
-      } else lossOnly();
+      } else loss.lossOnly();
       // The loss recorded for step k is the one before update k+1.
-      const read = await readTerms();
+      const read = await loss.readTerms();
       if (!(await record(k, read.loss, read.terms, 1))) break;
     }
   } finally {
     rules.forEach((r) => r.dispose());
+  }
+}
+
+/**
+ * Reports an L-BFGS iterate as a step when it ends one (one reported step is `iterationsPerStep` L-BFGS iterations,
+ * torch.optim.LBFGS's max_iter per step()), setting the variables to it first; resolves to false when the loop must
+ * stop.
+ */
+type LbfgsReport = (
+  it: { iteration: number; evaluations: number; converged?: string },
+  f: number,
+  terms: Record<string, number>,
+  assign: () => void,
+) => Promise<boolean>;
+
+function lbfgsReporter(p: LoopParams, loss: LoopLoss, record: RecordStep, result: RunResult): LbfgsReport {
+  const per = p.iterationsPerStep;
+  let evaluations = 0;
+  return async (it, f, terms, assign) => {
+    evaluations += it.evaluations;
+    if (it.iteration % per !== 0 && !it.converged) return true;
+    assign();
+    const step = Math.ceil(it.iteration / per);
+    if (!(await record(step, f, terms, evaluations))) return false;
+    evaluations = 0;
+    if (it.converged) result.converged = it.converged;
+    if (step >= p.steps) return false;
+    loss.iteration = step + 1;
+    return true;
+  };
+}
+
+/** L-BFGS in JavaScript (float64) on one flat vector: every variable's values laid end to end. */
+async function lbfgsHostSteps(tf: typeof tfjs, p: LoopParams, loss: LoopLoss, report: LbfgsReport): Promise<void> {
+  const { variables } = loss;
+  const sizes = variables.map((v) => v.size);
+  const assign = (xs: Float64Array) =>
+    tf.tidy(() => {
+      let at = 0;
+      variables.forEach((v, i) => v.assign(tf.tensor(Float32Array.from(xs.subarray(at, (at += sizes[i]!))), v.shape)));
+    });
+  const evaluate = async (xs: Float64Array): Promise<Evaluation<TermValues>> => {
+    assign(xs);
+    const grads = loss.gradients();
+    const g = new Float64Array(xs.length);
+    let at = 0;
+    for (const grad of grads) {
+      g.set(await grad.data(), at);
+      at += grad.size;
+    }
+    tf.dispose(grads);
+    const read = await loss.readTerms();
+    return { f: read.loss, g, extra: read };
+  };
+  const x0 = new Float64Array(sizes.reduce((a, b) => a + b, 0));
+  let at = 0;
+  for (const v of variables) {
+    x0.set(await v.data(), at);
+    at += v.size;
+  }
+  const options = { history: p.history, lr: p.lbfgsStep, lineSearch: p.lineSearch };
+  for await (const it of lbfgs(x0, evaluate, options))
+    if (!(await report(it, it.extra.loss, it.extra.terms, () => assign(it.x)))) break;
+}
+
+/** L-BFGS on the device (float32, lbfgs-device.ts) on one flat tensor: every variable's values laid end to end. */
+async function lbfgsDeviceSteps(tf: typeof tfjs, p: LoopParams, loss: LoopLoss, report: LbfgsReport): Promise<void> {
+  const { variables } = loss;
+  const sizes = variables.map((v) => v.size);
+  const assignFlat = (xs: Tensor) =>
+    tf.tidy(() => {
+      let at = 0;
+      variables.forEach((v, i) => {
+        v.assign(tf.reshape(tf.slice(xs, at, sizes[i]!), v.shape));
+        at += sizes[i]!;
+      });
+    });
+  const evaluateOnDevice = (xs: Tensor): DeviceEvaluation<TermValues> => {
+    assignFlat(xs);
+    const grads = loss.gradients();
+    const g = tf.tidy(() =>
+      grads.length === 1 ? tf.reshape(grads[0]!, [-1]) : tf.concat(grads.map((t) => tf.reshape(t, [-1]))),
+    );
+    tf.dispose(grads);
+    const { scalars, named } = loss.takeTerms();
+    return { g, scalars, extra: named };
+  };
+  const start = tf.tidy(() =>
+    variables.length === 1 ? tf.reshape(variables[0]!, [-1]) : tf.concat(variables.map((v) => tf.reshape(v, [-1]))),
+  );
+  const options = { history: p.history, lr: p.lbfgsStep, lineSearch: p.lineSearch };
+  try {
+    for await (const it of lbfgsDevice(tf, start, evaluateOnDevice, options)) {
+      if (it.iteration === 0) start.dispose();
+      if (!(await report(it, it.f, it.extra.terms, () => assignFlat(it.x)))) break;
+    }
+  } finally {
+    if (!start.isDisposed) start.dispose();
   }
 }
