@@ -188,36 +188,8 @@ async function downloadFile(t: Target): Promise<{ size: number; sha256: string }
     t.exactBytes != null
       ? `${cap} bytes (the size the manifest gives this file)`
       : `${cap} bytes (${t.limits.maxFrom})`;
-  let have = await stat(part).then(
-    (s) => s.size,
-    () => 0,
-  );
-  if (have > cap) {
-    // Longer than the file may be: not a prefix of it.
-    await rm(part, { force: true });
-    have = 0;
-  }
-  const controller = new AbortController();
-  let stopped: string | null = null;
-  const stop = (why: string) => {
-    stopped ??= why;
-    controller.abort();
-  };
-  const deadline = setTimeout(
-    () =>
-      stop(
-        `it did not finish within ${seconds(t.limits.deadlineMs)}, the download deadline (STYLEGRAPH_DOWNLOAD_DEADLINE_S)`,
-      ),
-    t.limits.deadlineMs,
-  );
-  let stall: NodeJS.Timeout | undefined;
-  const arm = () => {
-    clearTimeout(stall);
-    stall = setTimeout(
-      () => stop(`no data came for ${seconds(t.limits.stallMs)}, the stall timeout (STYLEGRAPH_DOWNLOAD_STALL_S)`),
-      t.limits.stallMs,
-    );
-  };
+  let have = await resumablePart(part, cap);
+  const watch = new Watchdog(t.limits);
   let received = 0;
   let total: number | null = null;
   let ranges = false;
@@ -226,7 +198,7 @@ async function downloadFile(t: Target): Promise<{ size: number; sha256: string }
     if (!keep) await rm(part, { force: true });
     const got = `${mib(received)}${total ? ` of ${mib(total)}` : ''}`;
     return new DownloadError(
-      `download of ${url} stopped after ${got}: ${stopped}; ` +
+      `download of ${url} stopped after ${got}: ${watch.stopped}; ` +
         (keep
           ? 'the part kept resumes when you run the same command again'
           : received > 0
@@ -236,21 +208,12 @@ async function downloadFile(t: Target): Promise<{ size: number; sha256: string }
     );
   };
   try {
-    arm();
-    const get = (range: boolean) =>
-      t.fetch(url, { signal: controller.signal, ...(range ? { headers: { Range: `bytes=${have}-` } } : {}) });
+    watch.arm();
     let res: Response;
     try {
-      res = await get(have > 0);
-      if (have > 0 && (res.status === 416 || (res.status === 206 && !contentRangeStartsAt(res, have)))) {
-        // The .part is already whole, longer than the file now is, or the server answered another range: start again.
-        await res.body?.cancel();
-        await rm(part, { force: true });
-        have = 0;
-        res = await get(false);
-      }
+      res = await requestRest(t, watch.controller.signal, part, have, () => (have = 0));
     } catch (e) {
-      if (stopped) throw await stoppedError(have > 0);
+      if (watch.stopped) throw await stoppedError(have > 0);
       throw new DownloadError(`download of ${url} failed: ${describeFetchError(e, url)}`, 'network');
     }
     if (!res.ok || !res.body) {
@@ -278,9 +241,9 @@ async function downloadFile(t: Target): Promise<{ size: number; sha256: string }
       for (;;) {
         const { done, value } = await reader.read();
         if (done) break;
-        arm();
+        watch.arm();
         if (received + value.length > cap) {
-          controller.abort();
+          watch.controller.abort();
           await fh.close();
           fh = null;
           await rm(part, { force: true });
@@ -297,7 +260,7 @@ async function downloadFile(t: Target): Promise<{ size: number; sha256: string }
       if (e instanceof DownloadError) throw e;
       await fh?.close();
       fh = null;
-      if (stopped) throw await stoppedError(ranges);
+      if (watch.stopped) throw await stoppedError(ranges);
       const keep = ranges;
       if (!keep) await rm(part, { force: true });
       throw new DownloadError(
@@ -322,28 +285,104 @@ async function downloadFile(t: Target): Promise<{ size: number; sha256: string }
       );
     }
   } finally {
-    clearTimeout(deadline);
-    clearTimeout(stall);
+    watch.clear();
     await fh?.close().catch(() => {});
   }
+  const digest = await checkedPart(t, part, received);
+  await rename(part, path);
+  return { size: received, sha256: digest };
+}
+
+/** The size of the `.part` an earlier attempt left, to resume from; one longer than the file may be (not a prefix of it) is deleted. */
+async function resumablePart(part: string, cap: number): Promise<number> {
+  const have = await stat(part).then(
+    (s) => s.size,
+    () => 0,
+  );
+  if (have <= cap) return have;
+  await rm(part, { force: true });
+  return 0;
+}
+
+/** A download's deadline and stall timeout: the first to pass aborts the fetch and says why (`stopped`). */
+class Watchdog {
+  readonly controller = new AbortController();
+  stopped: string | null = null;
+  private readonly deadline: NodeJS.Timeout;
+  private stall: NodeJS.Timeout | undefined;
+
+  constructor(private readonly limits: DownloadLimits) {
+    this.deadline = setTimeout(
+      () =>
+        this.stop(
+          `it did not finish within ${seconds(limits.deadlineMs)}, the download deadline (STYLEGRAPH_DOWNLOAD_DEADLINE_S)`,
+        ),
+      limits.deadlineMs,
+    );
+  }
+
+  private stop(why: string): void {
+    this.stopped ??= why;
+    this.controller.abort();
+  }
+
+  /** Data came: the stall timeout starts again. */
+  arm(): void {
+    clearTimeout(this.stall);
+    this.stall = setTimeout(
+      () =>
+        this.stop(`no data came for ${seconds(this.limits.stallMs)}, the stall timeout (STYLEGRAPH_DOWNLOAD_STALL_S)`),
+      this.limits.stallMs,
+    );
+  }
+
+  clear(): void {
+    clearTimeout(this.deadline);
+    clearTimeout(this.stall);
+  }
+}
+
+/**
+ * The server's answer for `t.url`, from byte `have` on where a `.part` of that many bytes is there. A `.part` the
+ * answer does not continue (already whole, longer than the file now is, or another range answered) is deleted,
+ * `restarted` is called, and the whole file is asked for.
+ */
+async function requestRest(
+  t: Target,
+  signal: AbortSignal,
+  part: string,
+  have: number,
+  restarted: () => void,
+): Promise<Response> {
+  const get = (range: boolean) =>
+    t.fetch(t.url, { signal, ...(range ? { headers: { Range: `bytes=${have}-` } } : {}) });
+  const res = await get(have > 0);
+  if (!(have > 0 && (res.status === 416 || (res.status === 206 && !contentRangeStartsAt(res, have))))) return res;
+  await res.body?.cancel();
+  await rm(part, { force: true });
+  restarted();
+  return get(false);
+}
+
+/** A finished `.part`'s sha256, checked against what is known of its hash and size; a mismatch deletes it and throws. */
+async function checkedPart(t: Target, part: string, received: number): Promise<string> {
   const digest = await sha256File(part);
   if (!hashMatches(digest, t)) {
     await rm(part, { force: true });
     const what = t.sha256 ?? `${t.hashPrefix}… (the first digits, from the file name)`;
     throw new DownloadError(
-      `download of ${url} does not match its checksum (sha256 ${digest}, expected ${what}); it was deleted`,
+      `download of ${t.url} does not match its checksum (sha256 ${digest}, expected ${what}); it was deleted`,
       'checksum',
     );
   }
   if (t.exactBytes != null && received !== t.exactBytes) {
     await rm(part, { force: true });
     throw new DownloadError(
-      `download of ${url} is ${received} bytes where the manifest's file is ${t.exactBytes}; it was deleted`,
+      `download of ${t.url} is ${received} bytes where the manifest's file is ${t.exactBytes}; it was deleted`,
       'checksum',
     );
   }
-  await rename(part, path);
-  return { size: received, sha256: digest };
+  return digest;
 }
 
 /** Whether a 206 answer's Content-Range starts where the `.part` ends. */
