@@ -345,18 +345,25 @@ interface NodeData {
   unsupported: string[];
 }
 
-/** The node type the run uses for one of the pack's: its declarations as data, its functions asking the child. */
-function proxyNode(p: PackProcess, index: number, d: NodeData): NodeTypeDef {
-  const ask = (fn: string, args: Record<string, unknown>): unknown =>
-    p.request({ op: 'call', node: index, fn, args }, [], p.limits.callSeconds).result;
-  const shape = (ctx: ShapeContext) => ({ params: ctx.params, inputs: ctx.inputs, size: ctx.size });
-  if (d.unsupported.length)
-    throw new Error(
-      `node type "${d.type}" declares ${d.unsupported.join(' and ')}, which packs in the sandbox cannot use yet; run with --no-sandbox-packs if you trust the pack with your rights`,
-    );
+/** Asks the child one of a node type's functions, with data only; returns its answer. */
+type Ask = (fn: string, args: Record<string, unknown>) => unknown;
 
-  /** Sends tensors, calls, and returns the child's tensors. */
-  const tensorCall = (fn: string, args: Record<string, unknown>, xs: Tensor[], extra: ArrayBuffer[] = []) => {
+const askNode =
+  (p: PackProcess, index: number): Ask =>
+  (fn, args) =>
+    p.request({ op: 'call', node: index, fn, args }, [], p.limits.callSeconds).result;
+
+/** Sends tensors, calls one of a node type's functions, and returns the child's answer and tensors. */
+type TensorCall = (
+  fn: string,
+  args: Record<string, unknown>,
+  xs: Tensor[],
+  extra?: ArrayBuffer[],
+) => { result: unknown; buffers: ArrayBuffer[]; sent: ReturnType<typeof send>[] };
+
+const tensorCaller =
+  (p: PackProcess, index: number): TensorCall =>
+  (fn, args, xs, extra = []) => {
     p.ensureTf();
     const sent = xs.map(send);
     // Copies travel (and are detached); the originals stay for a gradient's second call.
@@ -367,6 +374,135 @@ function proxyNode(p: PackProcess, index: number, d: NodeData): NodeTypeDef {
     );
     return { result: r.result, buffers: r.buffers, sent };
   };
+
+/** A pack node's prepared inputs: their shapes and their preparation asked of the child. */
+function proxyPrepare(
+  prepare: Record<string, SocketType>,
+  ask: Ask,
+  tensorCall: TensorCall,
+): NonNullable<NodeTypeDef['prepare']> {
+  return Object.fromEntries(
+    Object.entries(prepare).map(([input, socket]): [string, PreparedInput] => [
+      input,
+      {
+        socket,
+        info: (info, params) => {
+          const r = ask('prepare-info', { input, info, params });
+          if (!isInfo(r)) throw new Error(`prepare.${input}.info returned no shape`);
+          return r;
+        },
+        run: (x, params, tf) => {
+          const r = tensorCall('prepare-run', { input, params }, [x]);
+          const outs = isRecord(r.result) ? r.result.outputs : undefined;
+          return receive(tf, isRecord(outs) ? outs.value : undefined, r.buffers[0], `prepare.${input}`);
+        },
+      },
+    ]),
+  );
+}
+
+/** A pack node's compute, run in the child; its float outputs have the child's gradient. */
+function proxyCompute(p: PackProcess, index: number, tensorCall: TensorCall): NonNullable<NodeTypeDef['compute']> {
+  return (ctx) => {
+    const { tf } = ctx;
+    const xs: Tensor[] = [];
+    const layout: Record<string, number | number[]> = {};
+    const add = (v: Value, name: string): number => {
+      if (!v || typeof v !== 'object' || !('dtype' in v))
+        throw new Error(`input "${name}" is a model, which a pack in the sandbox cannot take`);
+      xs.push(v);
+      return xs.length - 1;
+    };
+    for (const [name, v] of Object.entries(ctx.inputs))
+      layout[name] = Array.isArray(v) ? v.map((x) => add(x, name)) : add(v, name);
+    const args = {
+      layout,
+      params: ctx.params,
+      nodeId: ctx.nodeId,
+      outputInfo: ctx.outputInfo,
+      step: ctx.step,
+      size: ctx.size,
+      seed: ctx.seed,
+    };
+    const forward = tensorCall('compute', args, xs);
+    const outs = isRecord(forward.result) && isRecord(forward.result.outputs) ? forward.result.outputs : null;
+    if (!outs) throw new Error('compute returned no outputs');
+    const wrt = xs.map((x, i) => (x.dtype === 'float32' ? i : -1)).filter((i) => i >= 0);
+    const result: Record<string, Value> = {};
+    Object.entries(outs).forEach(([key, meta], k) => {
+      const bytes = forward.buffers[k];
+      const value = () => receive(tf, meta, bytes, `output "${key}"`);
+      if (!wrt.length || !isRecord(meta) || meta.dtype !== 'float32') {
+        result[key] = value();
+        return;
+      }
+      // The output as a function of the float inputs, with the child's vector-Jacobian product as its gradient.
+      // The inputs' bytes already sent are sent again for the backward pass (the tensors may be gone by then).
+      const grad = tf.customGrad((...fx: unknown[]) => ({
+        value: value(),
+        gradFunc: (dy: Tensor | Tensor[]) => {
+          const dyT = Array.isArray(dy) ? dy[0]! : dy;
+          const dySent = send(dyT);
+          p.ensureTf();
+          const r = p.request(
+            {
+              op: 'call',
+              node: index,
+              fn: 'vjp',
+              args: { ...args, output: key, wrt, dy: dySent.meta },
+              tensors: forward.sent.map((s) => s.meta),
+            },
+            [...forward.sent.map((s) => s.bytes.slice(0)), dySent.bytes],
+            p.limits.callSeconds,
+          );
+          const grads = isRecord(r.result) && Array.isArray(r.result.grads) ? r.result.grads : [];
+          // customGrad passes its inputs and then its save function.
+          return (fx.slice(0, wrt.length) as Tensor[]).map((x, j) => {
+            const g = receive(tf, grads[j], r.buffers[j], `the gradient of output "${key}"`);
+            if (g.shape.join() !== x.shape.join())
+              throw new Error(
+                `the gradient of output "${key}" has shape [${g.shape.join(', ')}] for an input of [${x.shape.join(', ')}]`,
+              );
+            return g;
+          });
+        },
+      }));
+      result[key] = grad(...wrt.map((i) => xs[i]!));
+    });
+    return result;
+  };
+}
+
+/** A pack node's roles: its declarations as data, an optimiser's settings asked of the child. */
+function proxyRoles(r: NonNullable<NodeData['roles']>, ask: Ask): NonNullable<NodeTypeDef['roles']> {
+  const roles: NonNullable<NodeTypeDef['roles']> = {};
+  if (r.loss) roles.loss = r.loss;
+  if (r.sum) roles.sum = r.sum;
+  if (r.encoder) roles.encoder = r.encoder;
+  if (r.optimiser) {
+    const { hasSettings, ...names } = r.optimiser;
+    roles.optimiser = {
+      ...names,
+      settings: (params) => {
+        if (!hasSettings) throw new Error('roles.optimiser.settings is not a function');
+        const s = ask('settings', { params });
+        if (!isRecord(s)) throw new Error('roles.optimiser.settings returned no settings');
+        return s as unknown as OptimiserSettings;
+      },
+    };
+  }
+  return roles;
+}
+
+/** The node type the run uses for one of the pack's: its declarations as data, its functions asking the child. */
+function proxyNode(p: PackProcess, index: number, d: NodeData): NodeTypeDef {
+  const ask = askNode(p, index);
+  const tensorCall = tensorCaller(p, index);
+  const shape = (ctx: ShapeContext) => ({ params: ctx.params, inputs: ctx.inputs, size: ctx.size });
+  if (d.unsupported.length)
+    throw new Error(
+      `node type "${d.type}" declares ${d.unsupported.join(' and ')}, which packs in the sandbox cannot use yet; run with --no-sandbox-packs if you trust the pack with your rights`,
+    );
 
   const def: NodeTypeDef = {
     type: d.type,
@@ -400,114 +536,9 @@ function proxyNode(p: PackProcess, index: number, d: NodeData): NodeTypeDef {
       const r = ask('checkpoint', { params });
       return typeof r === 'string' ? r : undefined;
     };
-  if (d.prepare)
-    def.prepare = Object.fromEntries(
-      Object.entries(d.prepare).map(([input, socket]): [string, PreparedInput] => [
-        input,
-        {
-          socket,
-          info: (info, params) => {
-            const r = ask('prepare-info', { input, info, params });
-            if (!isInfo(r)) throw new Error(`prepare.${input}.info returned no shape`);
-            return r;
-          },
-          run: (x, params, tf) => {
-            const r = tensorCall('prepare-run', { input, params }, [x]);
-            const outs = isRecord(r.result) ? r.result.outputs : undefined;
-            return receive(tf, isRecord(outs) ? outs.value : undefined, r.buffers[0], `prepare.${input}`);
-          },
-        },
-      ]),
-    );
-  if (d.has.compute)
-    def.compute = (ctx) => {
-      const { tf } = ctx;
-      const xs: Tensor[] = [];
-      const layout: Record<string, number | number[]> = {};
-      const add = (v: Value, name: string): number => {
-        if (!v || typeof v !== 'object' || !('dtype' in v))
-          throw new Error(`input "${name}" is a model, which a pack in the sandbox cannot take`);
-        xs.push(v);
-        return xs.length - 1;
-      };
-      for (const [name, v] of Object.entries(ctx.inputs))
-        layout[name] = Array.isArray(v) ? v.map((x) => add(x, name)) : add(v, name);
-      const args = {
-        layout,
-        params: ctx.params,
-        nodeId: ctx.nodeId,
-        outputInfo: ctx.outputInfo,
-        step: ctx.step,
-        size: ctx.size,
-        seed: ctx.seed,
-      };
-      const forward = tensorCall('compute', args, xs);
-      const outs = isRecord(forward.result) && isRecord(forward.result.outputs) ? forward.result.outputs : null;
-      if (!outs) throw new Error('compute returned no outputs');
-      const wrt = xs.map((x, i) => (x.dtype === 'float32' ? i : -1)).filter((i) => i >= 0);
-      const result: Record<string, Value> = {};
-      Object.entries(outs).forEach(([key, meta], k) => {
-        const bytes = forward.buffers[k];
-        const value = () => receive(tf, meta, bytes, `output "${key}"`);
-        if (!wrt.length || !isRecord(meta) || meta.dtype !== 'float32') {
-          result[key] = value();
-          return;
-        }
-        // The output as a function of the float inputs, with the child's vector-Jacobian product as its gradient.
-        // The inputs' bytes already sent are sent again for the backward pass (the tensors may be gone by then).
-        const grad = tf.customGrad((...fx: unknown[]) => ({
-          value: value(),
-          gradFunc: (dy: Tensor | Tensor[]) => {
-            const dyT = Array.isArray(dy) ? dy[0]! : dy;
-            const dySent = send(dyT);
-            p.ensureTf();
-            const r = p.request(
-              {
-                op: 'call',
-                node: index,
-                fn: 'vjp',
-                args: { ...args, output: key, wrt, dy: dySent.meta },
-                tensors: forward.sent.map((s) => s.meta),
-              },
-              [...forward.sent.map((s) => s.bytes.slice(0)), dySent.bytes],
-              p.limits.callSeconds,
-            );
-            const grads = isRecord(r.result) && Array.isArray(r.result.grads) ? r.result.grads : [];
-            // customGrad passes its inputs and then its save function.
-            return (fx.slice(0, wrt.length) as Tensor[]).map((x, j) => {
-              const g = receive(tf, grads[j], r.buffers[j], `the gradient of output "${key}"`);
-              if (g.shape.join() !== x.shape.join())
-                throw new Error(
-                  `the gradient of output "${key}" has shape [${g.shape.join(', ')}] for an input of [${x.shape.join(', ')}]`,
-                );
-              return g;
-            });
-          },
-        }));
-        result[key] = grad(...wrt.map((i) => xs[i]!));
-      });
-      return result;
-    };
-  const r = d.roles;
-  if (r && Object.keys(r).length) {
-    const roles: NonNullable<NodeTypeDef['roles']> = {};
-    if (r.loss) roles.loss = r.loss;
-    if (r.sum) roles.sum = r.sum;
-    if (r.encoder) roles.encoder = r.encoder;
-    if (r.optimiser) {
-      const { hasSettings, ...names } = r.optimiser;
-      roles.optimiser = {
-        ...names,
-        settings: (params) => {
-          if (!hasSettings) throw new Error('roles.optimiser.settings is not a function');
-          const s = ask('settings', { params });
-          if (!isRecord(s)) throw new Error('roles.optimiser.settings returned no settings');
-          return s as unknown as OptimiserSettings;
-        },
-      };
-    }
-    def.roles = roles;
-  }
+  if (d.prepare) def.prepare = proxyPrepare(d.prepare, ask, tensorCall);
+  if (d.has.compute) def.compute = proxyCompute(p, index, tensorCall);
+  if (d.roles && Object.keys(d.roles).length) def.roles = proxyRoles(d.roles, ask);
   return def;
 }
 
