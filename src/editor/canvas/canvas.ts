@@ -41,6 +41,30 @@ function modelEdge(edge: ViewEdge) {
 const socketsKey = (v: ViewNode) => JSON.stringify([v.title, v.inputs, v.outputs]);
 
 /**
+ * The minimap redraws itself (measuring the container, scaling every node box) on every node drawn, moved or
+ * panned: opening a big graph would redraw it hundreds of times. This makes it redraw at most once a frame.
+ */
+function drawAtMostOncePerFrame(minimap: MinimapPlugin<Schemes>): void {
+  const drawMinimap = minimap as unknown as { render(): void };
+  const redraw = drawMinimap.render.bind(minimap);
+  let due = false;
+  let first = true;
+  drawMinimap.render = () => {
+    if (due) return;
+    due = true;
+    requestAnimationFrame(() => {
+      due = false;
+      redraw();
+      // Its first drawing scales the boxes by a container not mounted yet (all at one point): draw it once more.
+      if (first) {
+        first = false;
+        requestAnimationFrame(redraw);
+      }
+    });
+  };
+}
+
+/**
  * rete at the edge: draws the store's ViewGraph and turns what the user does on the canvas (drag a wire, move
  * nodes, pick, right-click) into store commands. It never edits the graph itself: the store changes, and `sync`
  * brings the canvas up to date, so undo, autosave and validation see every change.
@@ -66,25 +90,7 @@ export class Canvas {
     const connection = new ConnectionPlugin<Schemes, AreaExtra>();
     const render = new VuePlugin<Schemes, AreaExtra>({ setup: (context) => createApp(context).use(pinia) });
     const minimap = new MinimapPlugin<Schemes>({ ratio: MINIMAP.ratio });
-    // The minimap redraws itself (measuring the container, scaling every node box) on every node drawn, moved or
-    // panned: opening a big graph would redraw it hundreds of times. It redraws at most once a frame.
-    const drawMinimap = minimap as unknown as { render(): void };
-    const redraw = drawMinimap.render.bind(minimap);
-    let due = false;
-    let first = true;
-    drawMinimap.render = () => {
-      if (due) return;
-      due = true;
-      requestAnimationFrame(() => {
-        due = false;
-        redraw();
-        // Its first drawing scales the boxes by a container not mounted yet (all at one point): draw it once more.
-        if (first) {
-          first = false;
-          requestAnimationFrame(redraw);
-        }
-      });
-    };
+    drawAtMostOncePerFrame(minimap);
     render.addPreset(
       Presets.classic.setup({
         customize: { node: () => NodeView, socket: () => SocketView, connection: () => ConnectionView },
@@ -93,45 +99,67 @@ export class Canvas {
     );
     render.addPreset(Presets.minimap.setup({ size: MINIMAP.size }));
     connection.addPreset(ConnectionPresets.classic.setup());
-    // While a wire is dragged, sockets of another type say they cannot take it (the drop is refused with the reason).
-    connection.addPipe((c) => {
-      if (c.type === 'connectionpick') {
-        const { nodeId, side, key } = c.data.socket;
-        const v = this.editor.getNode(nodeId)?.view;
-        const s = (side === 'input' ? v?.inputs : v?.outputs)?.find((x) => x.key === key);
-        graph.dragging = s?.type ? { type: s.type, from: `${nodeId}.${key}` } : null;
-      } else if (c.type === 'connectiondrop') graph.dragging = null;
-      return c;
-    });
+    this.showWireTypes(connection);
     this.editor.use(this.area);
     this.area.use(connection);
     this.area.use(render);
     this.area.use(minimap);
     AreaExtensions.simpleNodesOrder(this.area);
 
-    // Wires drawn by hand become store commands; the store checks types and cycles and says why it refuses.
-    // Dropping a wire on an occupied input makes rete remove the old wire first: whether that removal stands
-    // is decided once the drop is over (a refused replacement redraws the store's graph, old wire included).
+    this.commandWires();
+    this.followPointer();
+
+    window.addEventListener('keydown', this.keys);
+    window.addEventListener('keyup', this.keys);
+    // Placing new nodes uses the sizes the canvas draws (open previews included).
+    graph.setMeasure((id) => {
+      const el = this.area.nodeViews.get(id)?.element.firstElementChild as HTMLElement | null | undefined;
+      return el?.offsetWidth ? { width: el.offsetWidth, height: el.offsetHeight } : undefined;
+    });
+  }
+
+  /** While a wire is dragged, sockets of another type say they cannot take it (the drop is refused with the reason). */
+  private showWireTypes(connection: ConnectionPlugin<Schemes, AreaExtra>): void {
+    connection.addPipe((c) => {
+      if (c.type === 'connectionpick') {
+        const { nodeId, side, key } = c.data.socket;
+        const v = this.editor.getNode(nodeId)?.view;
+        const s = (side === 'input' ? v?.inputs : v?.outputs)?.find((x) => x.key === key);
+        this.graph.dragging = s?.type ? { type: s.type, from: `${nodeId}.${key}` } : null;
+      } else if (c.type === 'connectiondrop') this.graph.dragging = null;
+      return c;
+    });
+  }
+
+  /**
+   * Wires drawn by hand become store commands; the store checks types and cycles and says why it refuses.
+   * Dropping a wire on an occupied input makes rete remove the old wire first: whether that removal stands
+   * is decided once the drop is over (a refused replacement redraws the store's graph, old wire included).
+   */
+  private commandWires(): void {
     this.editor.addPipe((c) => {
       if (this.syncing) return c;
       if (c.type === 'connectioncreate') {
         this.attempted = true;
         const { source, sourceOutput, target, targetInput } = c.data;
-        graph.connect({ node: source, socket: sourceOutput }, { node: target, socket: targetInput });
+        this.graph.connect({ node: source, socket: sourceOutput }, { node: target, socket: targetInput });
         return undefined;
       }
       if (c.type === 'connectionremove') {
         const edge = (c.data as CanvasConnection).edge;
         this.attempted = false;
         setTimeout(() => {
-          if (this.attempted) void this.sync(graph.view);
-          else if (edge) graph.disconnect(modelEdge(edge));
+          if (this.attempted) void this.sync(this.graph.view);
+          else if (edge) this.graph.disconnect(modelEdge(edge));
         }, 0);
         return c;
       }
       return c;
     });
+  }
 
+  /** The canvas's pointer events: the app's right-click menu, picking nodes, and moving the selection together. */
+  private followPointer(): void {
     this.area.addPipe((c) => {
       if (c.type === 'contextmenu') {
         // The right-click menu is the app's own (CanvasMenu.vue): node types with search, or a node's actions.
@@ -144,25 +172,25 @@ export class Canvas {
       if (c.type === 'nodepicked') {
         this.picked = true;
         const id = c.data.id;
-        const sel = graph.selection;
-        if (this.modifier) graph.selection = sel.includes(id) ? sel.filter((x) => x !== id) : [...sel, id];
-        else if (!sel.includes(id)) graph.selection = [id];
+        const sel = this.graph.selection;
+        if (this.modifier) this.graph.selection = sel.includes(id) ? sel.filter((x) => x !== id) : [...sel, id];
+        else if (!sel.includes(id)) this.graph.selection = [id];
       } else if (c.type === 'pointerdown') {
         if (
           !this.picked &&
           !this.modifier &&
           (c.data.event.target as HTMLElement | null)?.closest?.('.sg-node') == null
         )
-          graph.selection = [];
+          this.graph.selection = [];
         this.picked = false;
       } else if (c.type === 'nodetranslated' && !this.syncing && !this.moving) {
         // Moving one selected node moves the whole selection with it.
         const { id, position, previous } = c.data;
-        if (graph.selection.includes(id)) {
+        if (this.graph.selection.includes(id)) {
           const dx = position.x - previous.x;
           const dy = position.y - previous.y;
           this.moving = true;
-          const others = graph.selection.filter((x) => x !== id);
+          const others = this.graph.selection.filter((x) => x !== id);
           void Promise.all(
             others.map((o) => {
               const v = this.area.nodeViews.get(o);
@@ -172,14 +200,6 @@ export class Canvas {
         }
       } else if (c.type === 'nodedragged' && !this.syncing) this.commitPositions();
       return c;
-    });
-
-    window.addEventListener('keydown', this.keys);
-    window.addEventListener('keyup', this.keys);
-    // Placing new nodes uses the sizes the canvas draws (open previews included).
-    graph.setMeasure((id) => {
-      const el = this.area.nodeViews.get(id)?.element.firstElementChild as HTMLElement | null | undefined;
-      return el?.offsetWidth ? { width: el.offsetWidth, height: el.offsetHeight } : undefined;
     });
   }
 
