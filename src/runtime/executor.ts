@@ -153,38 +153,131 @@ async function executeWith(
     weights: [],
     tensors: { afterFirstStep: null, atEnd: 0 },
   };
-
   const memo = options.memo;
-  const release = (key: string) => {
-    const v = env.get(key);
-    env.delete(key);
-    if (v && ![...env.values()].includes(v) && !memo?.owns(v)) v.dispose();
-  };
-  const outputName = (key: string) => key.slice(key.lastIndexOf('.') + 1);
-  /** A `once` step whose every output is in the memo: bind them and skip the work. */
-  const fromMemo = (step: PlanStep): boolean => {
-    if (!memo || !step.signature || step.phase !== 'once' || plan.outputs.some((o) => o.nodeId === step.id))
-      return false;
-    const found = step.outputs.map((o) => memo.get(`${step.signature}|${outputName(o.key)}`));
-    if (found.some((v) => v === undefined)) return false;
-    step.outputs.forEach((o, i) => env.set(o.key, found[i]!));
-    memo.hits++;
-    return true;
-  };
-  const toMemo = (step: PlanStep) => {
-    if (!memo || !step.signature || step.phase !== 'once') return;
-    memo.misses++;
-    for (const o of step.outputs) {
-      const v = env.get(o.key);
-      if (v && !memo.owns(v)) memo.set(`${step.signature}|${outputName(o.key)}`, v);
-    }
-  };
-
+  const values = boundValues(plan, env, memo);
   const onTile: OnTile = (phase, tile, tiles) => emit({ type: 'tile', phase, tile, tiles });
   // Tiling is decided before anything runs (in the try below): on tiles, the targets' passes run tile by tile too.
   let tiled: Tiled = null;
+  const runStep = stepRunner(plan, registry, services, states, () => tiled, onTile);
+  const probe = options.probe;
+  const probeStep = async (step: PlanStep) => {
+    for (const o of step.outputs) {
+      const v = env.get(o.key);
+      if (probe?.keys.has(o.key) && v && !isModel(v)) probe.read(o.key, v.shape, await v.data());
+    }
+  };
 
-  const runStep: RunStep = (step, values, iteration) => {
+  const runPhase = async (phase: PlanStep['phase']) => {
+    for (const step of plan.steps.filter((s) => s.phase === phase)) {
+      if (!values.fromMemo(step)) {
+        await runStep(step, env, 0)?.catch((e: unknown) => {
+          throw wrap(e, step);
+        });
+        values.toMemo(step);
+      }
+      await probeStep(step);
+      const out = plan.outputs.find((o) => o.nodeId === step.id);
+      if (out) {
+        const v = env.get(out.key);
+        if (isModel(v)) result.checkpoints[out.nodeId] = await v.stateDict();
+        else result.outputs[out.nodeId] = await tensorToRGBA(v as Tensor);
+      }
+      for (const key of step.release) values.release(key);
+    }
+  };
+
+  try {
+    await loadNodes(plan, registry, services, states, result);
+    const choice =
+      plan.optimiser && options.tiling !== false
+        ? chooseTiling(plan, registry, tf.getBackend(), options.tiling || {})
+        : null;
+    tiled = choice && 'loop' in choice ? choice : null;
+    if (choice) emit({ type: 'status', message: 'warning' in choice ? choice.warning : choice.message });
+    emit({ type: 'status', message: 'preparing inputs and targets' });
+    await runPhase('once');
+    if (plan.optimiser) {
+      const opt = plan.optimiser;
+      makeVariables(tf, plan, env, options.initImage, values.release);
+      const temporal = temporalTarget(tf, options.temporal, plan, env, tiled);
+      if (temporal === 'tiled') emit({ type: 'status', message: 'warning: the temporal loss is left out on tiles' });
+      try {
+        await optimise(
+          plan,
+          tiled,
+          env,
+          services,
+          options,
+          result,
+          runStep,
+          onTile,
+          temporal === 'tiled' ? null : temporal,
+        );
+      } finally {
+        if (temporal && temporal !== 'tiled') tf.dispose([temporal.target, temporal.mask]);
+      }
+      // A tiled run's loop values are too large to hold at once, so they get no previews.
+      if (probe && !tiled && result.status !== 'failed') await probeLoop(tf, plan, env, runStep, probe);
+      if (opt.resultKey) env.set(opt.resultKey, env.get(opt.variables[0]!.key)!);
+    }
+    if (result.status !== 'failed') await runPhase('after');
+  } catch (e) {
+    result.status = 'failed';
+    result.error = e instanceof Error ? e.message : String(e);
+    if (e instanceof CheckpointError || (e instanceof NodeError && e.badInput)) result.badInput = true;
+    if (e instanceof NodeError) result.nodes = [...e.nodes];
+  } finally {
+    for (const key of [...env.keys()]) values.release(key);
+    for (const s of states.values()) s.dispose();
+    memo?.trim();
+  }
+  return result;
+}
+
+const outputName = (key: string) => key.slice(key.lastIndexOf('.') + 1);
+
+/** The run's values as `env` binds them, shared with the memo of earlier runs. */
+function boundValues(plan: Plan, env: Map<string, Value>, memo: RunMemo | undefined) {
+  return {
+    /** Unbinds a value, freeing it unless another key or the memo holds it. */
+    release(key: string): void {
+      const v = env.get(key);
+      env.delete(key);
+      if (v && ![...env.values()].includes(v) && !memo?.owns(v)) v.dispose();
+    },
+    /** A `once` step whose every output is in the memo: bind them and skip the work. */
+    fromMemo(step: PlanStep): boolean {
+      if (!memo || !step.signature || step.phase !== 'once' || plan.outputs.some((o) => o.nodeId === step.id))
+        return false;
+      const found = step.outputs.map((o) => memo.get(`${step.signature}|${outputName(o.key)}`));
+      if (found.some((v) => v === undefined)) return false;
+      step.outputs.forEach((o, i) => env.set(o.key, found[i]!));
+      memo.hits++;
+      return true;
+    },
+    /** Keeps a computed `once` step's outputs in the memo. */
+    toMemo(step: PlanStep): void {
+      if (!memo || !step.signature || step.phase !== 'once') return;
+      memo.misses++;
+      for (const o of step.outputs) {
+        const v = env.get(o.key);
+        if (v && !memo.owns(v)) memo.set(`${step.signature}|${outputName(o.key)}`, v);
+      }
+    },
+  };
+}
+
+/** Runs one plan step on `values`: an encoder pass (by tiles when the run tiles), a prepare, or a node's compute. */
+function stepRunner(
+  plan: Plan,
+  registry: NodeRegistry,
+  services: ComputeServices,
+  states: Map<string, { dispose(): void }>,
+  tiledNow: () => Tiled,
+  onTile: OnTile,
+): RunStep {
+  const { tf } = services;
+  return (step, values, iteration) => {
     const first = step.nodes[0]!;
     const def = registry.get(step.type)!;
     const params = plan.params[first]!;
@@ -194,6 +287,7 @@ async function executeWith(
       return v;
     };
     try {
+      const tiled = tiledNow();
       const image = step.kind === 'pass' ? (get(step.inputs[encoderRole(def).image] as string) as Tensor) : null;
       const tiling =
         tiled && step.phase === 'once' && image?.shape[0] === 1 ? def.shared!.tiling?.(step.taps!, params) : undefined;
@@ -240,132 +334,86 @@ async function executeWith(
       throw wrap(e, step);
     }
   };
+}
 
-  const runPhase = async (phase: PlanStep['phase']) => {
-    for (const step of plan.steps.filter((s) => s.phase === phase)) {
-      if (!fromMemo(step)) {
-        await runStep(step, env, 0)?.catch((e: unknown) => {
-          throw wrap(e, step);
-        });
-        toMemo(step);
-      }
-      await probeStep(step, env);
-      const out = plan.outputs.find((o) => o.nodeId === step.id);
-      if (out) {
-        const v = env.get(out.key);
-        if (isModel(v)) result.checkpoints[out.nodeId] = await v.stateDict();
-        else result.outputs[out.nodeId] = await tensorToRGBA(v as Tensor);
-      }
-      for (const key of step.release) release(key);
-    }
-  };
-
-  const probe = options.probe;
-  const probeStep = async (step: PlanStep, values: Map<string, Value>) => {
-    for (const o of step.outputs) {
-      const v = values.get(o.key);
-      if (probe?.keys.has(o.key) && v && !isModel(v)) probe.read(o.key, v.shape, await v.data());
-    }
-  };
-  /** The loop's values at the final variables, computed once more for the previews. */
-  const probeLoop = async () => {
-    const loop = plan.steps.filter((s) => s.phase === 'loop' && s.outputs.some((o) => probe!.keys.has(o.key)));
-    if (!loop.length) return;
-    const values = new Map(env);
-    const kept: [string, Tensor][] = [];
-    tf.tidy(() => {
-      for (const s of plan.steps.filter((x) => x.phase === 'loop')) runStep(s, values, 0);
-      for (const s of loop)
-        for (const o of s.outputs) {
-          const v = values.get(o.key);
-          if (probe!.keys.has(o.key) && v && !isModel(v) && ![...env.values()].includes(v))
-            kept.push([o.key, tf.keep(v)]);
-        }
-    });
-    for (const [key, t] of kept) probe!.read(key, t.shape, await t.data());
-    tf.dispose(kept.map(([, t]) => t));
-  };
-
-  try {
-    for (const s of plan.steps.filter((s) => s.kind !== 'prepare')) {
-      const def = registry.get(s.type)!;
-      const params = plan.params[s.nodes[0]!]!;
-      if (def.describeWeights)
-        result.weights.push({
-          nodes: s.nodes,
-          weights: def.describeWeights(params, services, new Set(Object.keys(s.inputs))),
-        });
-      if (def.load)
-        states.set(
-          s.nodes[0]!,
-          await def.load({ ...services, nodeId: s.nodes[0]!, params, outputInfo: {} }).catch((e: unknown) => {
-            // Said as it was (a folder the host cannot read), but on the node.
-            throw new NodeError(e instanceof Error ? e.message : String(e), badInputError(e), s.nodes);
-          }),
-        );
-    }
-    const choice =
-      plan.optimiser && options.tiling !== false
-        ? chooseTiling(plan, registry, tf.getBackend(), options.tiling || {})
-        : null;
-    tiled = choice && 'loop' in choice ? choice : null;
-    if (choice) emit({ type: 'status', message: 'warning' in choice ? choice.warning : choice.message });
-    emit({ type: 'status', message: 'preparing inputs and targets' });
-    await runPhase('once');
-    if (plan.optimiser) {
-      const opt = plan.optimiser;
-      for (const v of opt.variables) {
-        if (v.socket !== 'Image') continue;
-        const start = env.get(v.key) as Tensor;
-        const init = options.initImage
-          ? tf.tidy(() =>
-              resizeTo(
-                tf,
-                imageToTensor(tf, options.initImage!, Math.max(options.initImage!.width, options.initImage!.height)),
-                start.shape[1]!,
-                start.shape[2]!,
-              ),
-            )
-          : null;
-        // The image variable is the executor's: a trainable copy of the initial image.
-        const x = tf.variable(init ?? start, true, `stylegraph-variable-${++variableCount}`);
-        init?.dispose();
-        release(v.key);
-        env.set(v.key, x);
-      }
-      const temporal = temporalTarget(tf, options.temporal, plan, env, tiled);
-      if (temporal === 'tiled') emit({ type: 'status', message: 'warning: the temporal loss is left out on tiles' });
-      try {
-        await optimise(
-          plan,
-          tiled,
-          env,
-          services,
-          options,
-          result,
-          runStep,
-          onTile,
-          temporal === 'tiled' ? null : temporal,
-        );
-      } finally {
-        if (temporal && temporal !== 'tiled') tf.dispose([temporal.target, temporal.mask]);
-      }
-      // A tiled run's loop values are too large to hold at once, so they get no previews.
-      if (probe && !tiled && result.status !== 'failed') await probeLoop();
-      if (opt.resultKey) env.set(opt.resultKey, env.get(opt.variables[0]!.key)!);
-    }
-    if (result.status !== 'failed') await runPhase('after');
-  } catch (e) {
-    result.status = 'failed';
-    result.error = e instanceof Error ? e.message : String(e);
-    if (e instanceof CheckpointError || (e instanceof NodeError && e.badInput)) result.badInput = true;
-    if (e instanceof NodeError) result.nodes = [...e.nodes];
-  } finally {
-    for (const key of [...env.keys()]) release(key);
-    for (const s of states.values()) s.dispose();
-    memo?.trim();
+/** Describes each node's weights in `result` and loads the nodes that keep a state (a network's weights). */
+async function loadNodes(
+  plan: Plan,
+  registry: NodeRegistry,
+  services: ComputeServices,
+  states: Map<string, { dispose(): void }>,
+  result: RunResult,
+): Promise<void> {
+  for (const s of plan.steps.filter((s) => s.kind !== 'prepare')) {
+    const def = registry.get(s.type)!;
+    const params = plan.params[s.nodes[0]!]!;
+    if (def.describeWeights)
+      result.weights.push({
+        nodes: s.nodes,
+        weights: def.describeWeights(params, services, new Set(Object.keys(s.inputs))),
+      });
+    if (def.load)
+      states.set(
+        s.nodes[0]!,
+        await def.load({ ...services, nodeId: s.nodes[0]!, params, outputInfo: {} }).catch((e: unknown) => {
+          // Said as it was (a folder the host cannot read), but on the node.
+          throw new NodeError(e instanceof Error ? e.message : String(e), badInputError(e), s.nodes);
+        }),
+      );
   }
-  return result;
+}
+
+/** Binds each image variable to a trainable copy of its initial image (or of `initImage`, resized to it). */
+function makeVariables(
+  tf: typeof tfjs,
+  plan: Plan,
+  env: Map<string, Value>,
+  initImage: RGBAImage | undefined,
+  release: (key: string) => void,
+): void {
+  for (const v of plan.optimiser!.variables) {
+    if (v.socket !== 'Image') continue;
+    const start = env.get(v.key) as Tensor;
+    const init = initImage
+      ? tf.tidy(() =>
+          resizeTo(
+            tf,
+            imageToTensor(tf, initImage, Math.max(initImage.width, initImage.height)),
+            start.shape[1]!,
+            start.shape[2]!,
+          ),
+        )
+      : null;
+    // The image variable is the executor's: a trainable copy of the initial image.
+    const x = tf.variable(init ?? start, true, `stylegraph-variable-${++variableCount}`);
+    init?.dispose();
+    release(v.key);
+    env.set(v.key, x);
+  }
+}
+
+/** The loop's values at the final variables, computed once more for the previews. */
+async function probeLoop(
+  tf: typeof tfjs,
+  plan: Plan,
+  env: Map<string, Value>,
+  runStep: RunStep,
+  probe: NonNullable<RunOptions['probe']>,
+): Promise<void> {
+  const loop = plan.steps.filter((s) => s.phase === 'loop' && s.outputs.some((o) => probe.keys.has(o.key)));
+  if (!loop.length) return;
+  const values = new Map(env);
+  const kept: [string, Tensor][] = [];
+  tf.tidy(() => {
+    for (const s of plan.steps.filter((x) => x.phase === 'loop')) runStep(s, values, 0);
+    for (const s of loop)
+      for (const o of s.outputs) {
+        const v = values.get(o.key);
+        if (probe.keys.has(o.key) && v && !isModel(v) && ![...env.values()].includes(v)) kept.push([o.key, tf.keep(v)]);
+      }
+  });
+  for (const [key, t] of kept) probe.read(key, t.shape, await t.data());
+  tf.dispose(kept.map(([, t]) => t));
 }
 
 /** Names the node that failed, once. */
