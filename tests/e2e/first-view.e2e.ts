@@ -38,7 +38,10 @@ interface FirstView {
 /** What the page shows once the canvas is drawn: node boxes, what floats over or beside the canvas, and the ends. */
 async function firstView(page: Page): Promise<FirstView> {
   return page.evaluate(() => {
-    type View = { nodes: { id: string; type: string }[]; edges: { from: { node: string }; to: { node: string } }[] };
+    type View = {
+      nodes: { id: string; type: string; role?: string }[];
+      edges: { from: { node: string }; to: { node: string } }[];
+    };
     const sg = (
       window as unknown as {
         stylegraph: { graph: { view: View }; canvas: { area: { area: { transform: { k: number } } } } };
@@ -51,7 +54,8 @@ async function firstView(page: Page): Promise<FirstView> {
     const view = sg.graph.view;
     const fed = new Set(view.edges.map((e) => e.to.node));
     const feeding = new Set(view.edges.map((e) => e.from.node));
-    const outputNodes = view.nodes.filter((n) => n.type === 'output');
+    // The ends the editor fits: nodes of the output role (a result, saved weights), as src/editor/first-view.ts.
+    const outputNodes = view.nodes.filter((n) => n.role === 'output');
     const outputs = (outputNodes.length ? outputNodes : view.nodes.filter((n) => !feeding.has(n.id))).map((n) => n.id);
     const nodes: Record<string, { x: number; y: number; width: number; height: number }> = {};
     for (const e of document.querySelectorAll<HTMLElement>('.sg-node')) nodes[e.dataset.node!] = rect(e);
