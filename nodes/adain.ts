@@ -1,6 +1,6 @@
 import { adain } from '../src/models/adain';
 import { defineNodeType, type Tensor } from '../src/plugin/types';
-import { inputInfo } from './shared';
+import { alphaParam, blendAlpha, transferInfo } from './shared';
 
 type T4 = Parameters<typeof adain>[1];
 
@@ -20,25 +20,8 @@ export default defineNodeType({
     style2: { type: 'Features', optional: true, label: 'style outside the mask' },
   },
   outputs: { features: { type: 'Features' } },
-  params: {
-    alpha: {
-      kind: 'number',
-      default: 1,
-      min: 0,
-      max: 1,
-      step: 0.05,
-      description: 'Content-style trade-off: 0 keeps the content features, 1 is full AdaIN.',
-    },
-  },
-  infer: (ctx) => {
-    const c = inputInfo(ctx, 'content');
-    const s = inputInfo(ctx, 'style');
-    if (c.shape.at(-1) !== s.shape.at(-1))
-      throw new Error(
-        `content has ${c.shape.at(-1)} channels but style has ${s.shape.at(-1)}; encode both to the same layer`,
-      );
-    return { features: { shape: [...c.shape], layer: c.layer } };
-  },
+  params: { alpha: alphaParam('AdaIN') },
+  infer: (ctx) => ({ features: transferInfo(ctx) }),
   compute: ({ tf, inputs, params }) => ({
     features: tf.tidy(() => {
       const content = inputs.content as T4;
@@ -52,8 +35,7 @@ export default defineNodeType({
         const outside = inputs.style2 ? adain(tf, content, inputs.style2 as T4, tf.sub(1, m) as T4) : content;
         t = tf.add(tf.mul(inside, m), tf.mul(outside, tf.sub(1, m)));
       } else t = adain(tf, content, style);
-      const alpha = params.alpha;
-      return alpha === 1 ? t : tf.add(tf.mul(t, alpha), tf.mul(content, 1 - alpha));
+      return blendAlpha(tf, t, content, params.alpha);
     }),
   }),
 });

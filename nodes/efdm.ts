@@ -1,6 +1,6 @@
 import { efdm } from '../src/ops/sort-match';
 import { defineNodeType } from '../src/plugin/types';
-import { inputInfo } from './shared';
+import { alphaParam, blendAlpha, inputInfo, transferInfo } from './shared';
 
 type T4 = Parameters<typeof efdm>[1];
 
@@ -17,28 +17,15 @@ export default defineNodeType({
     "Exact feature distribution matching (Zhang et al. 2022): per channel, the content's k-th largest value becomes the style's k-th largest (interpolated when the sizes differ). Same sockets as AdaIN, so it can replace it in the AdaIN and MicroAST graphs.",
   inputs: { content: { type: 'Features' }, style: { type: 'Features' } },
   outputs: { features: { type: 'Features' } },
-  params: {
-    alpha: {
-      kind: 'number',
-      default: 1,
-      min: 0,
-      max: 1,
-      step: 0.05,
-      description: 'Content-style trade-off: 0 keeps the content features, 1 is full EFDM.',
-    },
-  },
+  params: { alpha: alphaParam('EFDM') },
   infer: (ctx) => {
-    const c = inputInfo(ctx, 'content');
-    const s = inputInfo(ctx, 'style');
-    if (c.shape.at(-1) !== s.shape.at(-1))
-      throw new Error(
-        `content has ${c.shape.at(-1)} channels but style has ${s.shape.at(-1)}; encode both to the same layer`,
-      );
+    const features = transferInfo(ctx);
+    const [c, s] = [features, inputInfo(ctx, 'style')];
     if (s.shape[0] !== 1 && s.shape[0] !== c.shape[0])
       throw new Error(
         `a batch of ${c.shape[0]} content images needs 1 or ${c.shape[0]} style images, not ${s.shape[0]}`,
       );
-    return { features: { shape: [...c.shape], layer: c.layer } };
+    return { features };
   },
   flops: (ctx) => {
     const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
@@ -53,8 +40,7 @@ export default defineNodeType({
   compute: ({ tf, inputs, params }) => ({
     features: tf.tidy(() => {
       const content = inputs.content as T4;
-      const t = efdm(tf, content, inputs.style as T4);
-      return params.alpha === 1 ? t : tf.add(tf.mul(t, params.alpha), tf.mul(content, 1 - params.alpha));
+      return blendAlpha(tf, efdm(tf, content, inputs.style as T4), content, params.alpha);
     }),
   }),
 });

@@ -5,6 +5,7 @@ import {
   type OutputDef,
   type ShapeContext,
   type Tensor,
+  type TF,
   type ValueInfo,
 } from '../src/plugin/types';
 
@@ -70,3 +71,30 @@ export const paddingParam = (def: Padding) =>
     options: PADDINGS,
     description: `What the convs see past the edges: ${def} as trained; circular wraps around, so the picture tiles without a seam.`,
   }) as const;
+
+/** The content-style trade-off of a feature transfer (AdaIN, EFDM): 0 keeps the content features, 1 is `name` in full. */
+export const alphaParam = (name: string) =>
+  ({
+    kind: 'number',
+    default: 1,
+    min: 0,
+    max: 1,
+    step: 0.05,
+    description: `Content-style trade-off: 0 keeps the content features, 1 is full ${name}.`,
+  }) as const;
+
+/** A feature transfer's output info: the content's, once content and style come from layers with the same channels. */
+export function transferInfo(ctx: ShapeContext): ValueInfo {
+  const c = inputInfo(ctx, 'content');
+  const s = inputInfo(ctx, 'style');
+  if (c.shape.at(-1) !== s.shape.at(-1))
+    throw new Error(
+      `content has ${c.shape.at(-1)} channels but style has ${s.shape.at(-1)}; encode both to the same layer`,
+    );
+  return { shape: [...c.shape], layer: c.layer };
+}
+
+/** alpha t + (1 - alpha) content: the transferred features blended back towards the content's. */
+export function blendAlpha(tf: TF, t: Tensor, content: Tensor, alpha: number): Tensor {
+  return alpha === 1 ? t : tf.add(tf.mul(t, alpha), tf.mul(content, 1 - alpha));
+}
