@@ -13,6 +13,7 @@ import imageFolder from './image-folder';
 import imageInput from './image-input';
 import camera from './camera-input';
 import imageLoss from './image-loss';
+import mask from './mask';
 import meanstdLoss from './meanstd-loss';
 import microastContentEncoder from './microast-content-encoder';
 import microastDecoder from './microast-decoder';
@@ -43,6 +44,7 @@ export const builtinNodes: NodePlugin[] = [
   imageInput,
   camera,
   imageFolder,
+  mask,
   noiseImage,
   scalar,
   vgg19Encoder,
