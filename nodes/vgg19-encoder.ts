@@ -51,6 +51,33 @@ const params = defineParams({
 });
 type Params = ParamsOf<typeof params>;
 
+/**
+ * Why a picture is too small for the deepest tap, or null: every conv up to it needs at least 1x1 features, and 2x2
+ * with reflection or circular padding (a 1-px pad of a 1-px map has nothing to mirror).
+ */
+export function tooSmall(
+  list: readonly string[],
+  image: readonly number[],
+  variant: Vgg19Variant,
+  padding: Padding,
+): string | null {
+  const deepest = deepestTap(list);
+  const need = padding === 'zero' ? 1 : 2;
+  for (const l of VGG19_LAYERS.slice(0, VGG19_LAYER_NAMES.indexOf(deepest) + 1)) {
+    if (l.kind !== 'conv') continue;
+    const [, h, w] = tapShape(l.name, image, variant);
+    if (Math.min(h!, w!) >= need) continue;
+    let px = need;
+    while (Math.min(...tapShape(l.name, [1, px, px, 3], variant).slice(1, 3)) < need) px++;
+    return (
+      `the picture (${image[2]}x${image[1]} px) is too small for ${deepest}: ${l.name} would work on ${w}x${h} ` +
+      `features${padding === 'zero' ? '' : ` and its ${padding} padding needs ${need}x${need}`}; ` +
+      `give it at least ${px} px on its shorter side (a style's own size: --style-size ${px})`
+    );
+  }
+  return null;
+}
+
 /** The padding the convs use: the parameter, or the variant's own. */
 const paddingOf = (p: Params): Padding => (p.padding === 'auto' ? defaultPadding(p.variant) : p.padding);
 
@@ -91,6 +118,8 @@ export default defineNodeType({
   infer: (ctx) => {
     const image = ctx.inputs.image;
     if (!image || Array.isArray(image)) throw new Error('input "image" is not connected');
+    const small = tooSmall(taps(ctx.params), image.shape, ctx.params.variant, paddingOf(ctx.params));
+    if (small) throw new Error(small);
     // A loaded checkpoint of other widths (reduced-width) sets the channels the taps will have.
     const shapes = ctx.checkpointShapes?.(weightsName(ctx.params));
     const widths = shapes ? vgg19Widths(shapes, ctx.params.variant) : undefined;
