@@ -30,6 +30,7 @@ import optimiser from './optimiser';
 import outputImage from './output-image';
 import pick from './pick';
 import preserveColour from './preserve-colour';
+import { regionBlend, regionComposite } from './region-blend';
 import resnet50Encoder from './resnet50-encoder';
 import tfjsEncoder from './tfjs-encoder';
 import sanet from './sanet';
@@ -54,6 +55,7 @@ export const builtinNodes: NodePlugin[] = [
   adain,
   efdm,
   featureBlend,
+  regionBlend,
   sanet,
   decoder,
   fastStyle,
@@ -67,6 +69,7 @@ export const builtinNodes: NodePlugin[] = [
   microastResidual,
   microastDecoder,
   preserveColour,
+  regionComposite,
   pick,
   contentLoss,
   styleLoss,
