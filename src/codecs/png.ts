@@ -126,3 +126,29 @@ export function extractText(png: Uint8Array, limit = MAX_DOCUMENT_BYTES): string
 }
 
 export const isPng = (bytes: Uint8Array): boolean => bytes.length >= 8 && SIGNATURE.every((b, i) => bytes[i] === b);
+
+/**
+ * An 8-bit greyscale PNG (colour type 0) of `grey`, one byte per pixel row by row: filter 0 on every row, one IDAT
+ * chunk, zlib at level 9. Masks (mostly flat areas) come out at a few kB.
+ */
+export function encodeGreyPng(width: number, height: number, grey: Uint8Array): Uint8Array {
+  if (!(width > 0 && height > 0) || grey.length !== width * height)
+    throw new PngError(`a ${width}x${height} grey picture needs ${width * height} bytes, not ${grey.length}`);
+  const header = new Uint8Array(13);
+  const view = new DataView(header.buffer);
+  view.setUint32(0, width);
+  view.setUint32(4, height);
+  header.set([8, 0, 0, 0, 0], 8); // bit depth 8, greyscale, deflate, adaptive filtering, no interlace
+  const raw = new Uint8Array((width + 1) * height);
+  for (let y = 0; y < height; y++) raw.set(grey.subarray(y * width, (y + 1) * width), y * (width + 1) + 1);
+  const parts = [
+    Uint8Array.from(SIGNATURE),
+    chunk('IHDR', header),
+    chunk('IDAT', zlibSync(raw, { level: 9 })),
+    chunk('IEND', new Uint8Array()),
+  ];
+  const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
+  let at = 0;
+  for (const p of parts) out.set(p, (at += p.length) - p.length);
+  return out;
+}
