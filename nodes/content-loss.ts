@@ -7,17 +7,24 @@ import {
   inputInfo,
   inputTensor,
   lossWeight,
+  maskInput,
+  optionalTensor,
   sameShape,
   weightParam,
 } from './shared';
 
-/** How far the image's features at one layer are from the content image's. */
+/**
+ * How far the image's features at one layer are from the content image's; with a mask, only where it is white:
+ * the squared differences weighted by the mask's square and normalised by its sum (src/ops/losses.ts contentLoss).
+ */
 export default defineNodeType({
   type: 'content-loss',
   title: 'Content loss',
   category: 'Losses',
   role: 'loss',
-  inputs: featureLossInputs('content features'),
+  inputs: { ...featureLossInputs('content features'), mask: maskInput },
+  description:
+    'How far the image is from the content at one layer. With a mask (a painted region), only there: the squared differences weighted by T^2 (T the mask resized to the layer) and scaled by M / sum T^2 over the M positions, so an all-white mask changes nothing. Masked losses cannot run on tiles.',
   roles: { loss: featureLossRole },
   outputs: { loss: { type: 'Scalar' } },
   params: {
@@ -40,7 +47,13 @@ export default defineNodeType({
     return {
       loss: tf.tidy(() =>
         tf.mul(
-          contentLoss(tf, inputTensor(ctx, 'input'), inputTensor(ctx, 'target'), ctx.params.normalisation),
+          contentLoss(
+            tf,
+            inputTensor(ctx, 'input'),
+            inputTensor(ctx, 'target'),
+            ctx.params.normalisation,
+            optionalTensor(ctx, 'mask'),
+          ),
           lossWeight(ctx),
         ),
       ),

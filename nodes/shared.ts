@@ -22,6 +22,15 @@ export function inputTensor(ctx: ComputeContext, name: string): Tensor {
   return v;
 }
 
+/** An optional input's tensor, or undefined when it is not connected. */
+export function optionalTensor(ctx: Pick<ComputeContext, 'inputs'>, name: string): Tensor | undefined {
+  const v = ctx.inputs[name];
+  return isTensor(v) ? v : undefined;
+}
+
+/** A loss's optional mask: where on the image being made it applies (a painted region, white inside). */
+export const maskInput = { type: 'Image', optional: true, label: 'mask (where it applies)' } as const;
+
 /** A loss term's weight: the connected Scalar if there is one, else the `weight` parameter. */
 export function lossWeight(ctx: Pick<ComputeContext, 'inputs'> & { params: { weight: number } }): Tensor | number {
   const w = ctx.inputs.weight;

@@ -1,17 +1,35 @@
 import { defineNodeType, type ValueInfo } from '../src/plugin/types';
-import { STYLE_NORMALISATIONS, styleGram, styleLoss, tiledStyleLoss } from '../src/ops/losses';
-import { SCALAR, featureLossInputs, featureLossRole, inputInfo, inputTensor, lossWeight, weightParam } from './shared';
+import { STYLE_NORMALISATIONS, maskedStyleGram, styleLoss, tiledStyleLoss } from '../src/ops/losses';
+import {
+  SCALAR,
+  featureLossInputs,
+  featureLossRole,
+  inputInfo,
+  inputTensor,
+  lossWeight,
+  maskInput,
+  optionalTensor,
+  weightParam,
+} from './shared';
 
 /**
  * E_l: the difference between the Gram matrices of the image's and the style image's features at one layer.
- * The style Gram is prepared once, before the optimisation loop.
+ * The style Gram is prepared once, before the optimisation loop (with the style mask, when one is wired).
+ * With masks, both Grams are guided Grams (Gatys et al. 2017, spatial control; src/ops/losses.ts guidedGram):
+ * G_T = M / sum T^2 * sum_k (T_k F_k)(T_k F_k)^T, each mask resized bilinearly to its tap's H x W.
  */
 export default defineNodeType({
   type: 'style-loss',
   title: 'Gram style loss',
   category: 'Losses',
   role: 'loss',
-  inputs: featureLossInputs('style features'),
+  inputs: {
+    ...featureLossInputs('style features'),
+    mask: maskInput,
+    styleMask: { type: 'Image', optional: true, label: 'style mask (which part of the style)' },
+  },
+  description:
+    'The Gram style loss. With a mask (a painted region), the guided Gram of Gatys et al. 2017: the features are weighted by the mask (resized to the layer) before the Gram, G_T = M / sum T^2 * sum_k (T_k F_k)(T_k F_k)^T over the M positions, so a region is compared as a whole image would be and an all-white mask changes nothing; the style mask picks the part of the style image that counts. Masked losses cannot run on tiles.',
   roles: { loss: featureLossRole },
   outputs: { loss: { type: 'Scalar' } },
   params: {
@@ -28,7 +46,8 @@ export default defineNodeType({
     target: {
       socket: 'Gram',
       info: (f) => ({ shape: [f.shape[f.shape.length - 1]!, f.shape[f.shape.length - 1]!], layer: f.layer }),
-      run: (features, params, tf) => styleGram(tf, features, params.normalisation),
+      with: ['styleMask'],
+      run: (features, params, tf, others) => maskedStyleGram(tf, features, params.normalisation, others?.styleMask),
     },
   },
   infer: (ctx) => {
@@ -52,7 +71,13 @@ export default defineNodeType({
     return {
       loss: tf.tidy(() =>
         tf.mul(
-          styleLoss(tf, inputTensor(ctx, 'input'), inputTensor(ctx, 'target'), ctx.params.normalisation),
+          styleLoss(
+            tf,
+            inputTensor(ctx, 'input'),
+            inputTensor(ctx, 'target'),
+            ctx.params.normalisation,
+            optionalTensor(ctx, 'mask'),
+          ),
           lossWeight(ctx),
         ),
       ),

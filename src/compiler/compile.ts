@@ -374,7 +374,13 @@ function planSteps(
         const src = keys[name];
         if (typeof src !== 'string') continue;
         const prepared = `${id}.${name}:prepared`;
-        const srcPhase = phase.get(src.split('.')[0]!) ?? ph;
+        // The other inputs it reads (a style mask) are consumed by the preparation, not the node's compute.
+        const others = (prepare.with ?? []).flatMap((o): [string, string][] => {
+          const k = keys[o];
+          delete keys[o];
+          return typeof k === 'string' ? [[o, k]] : [];
+        });
+        const once = [src, ...others.map(([, k]) => k)].every((k) => (phase.get(k.split('.')[0]!) ?? ph) === 'once');
         const info = prepare.info(infos.get(src)!, n.params);
         infos.set(prepared, info);
         sockets.set(prepared, prepare.socket);
@@ -383,8 +389,8 @@ function planSteps(
           kind: 'prepare',
           nodes: [id],
           type: n.def.type,
-          phase: srcPhase === 'once' ? 'once' : ph,
-          inputs: { [name]: src },
+          phase: once ? 'once' : ph,
+          inputs: { [name]: src, ...Object.fromEntries(others) },
           outputs: [value(prepared)],
         });
         keys[name] = prepared;

@@ -77,11 +77,57 @@ export function styleGram(tf: TF, features: Tensor, normalisation: StyleNormalis
 }
 
 /**
+ * A mask [1, h, w, c] (any size and channels; their mean is taken) resized bilinearly to features [.., H, W, C] with
+ * aligned corners, as the AdaIN node resizes its mask: [1, H, W, 1].
+ */
+export function maskFor(tf: TF, mask: Tensor, features: Tensor): Tensor {
+  const [h, w] = features.shape.slice(-3, -1) as [number, number];
+  return tf.tidy(() => {
+    const grey = tf.mean(mask, -1, true) as tfjs.Tensor4D;
+    return grey.shape[1] === h && grey.shape[2] === w ? grey : tf.image.resizeBilinear(grey, [h, w], true);
+  });
+}
+
+/**
+ * The guided Gram (Gatys et al. 2017, spatial control) of features [1, H, W, C] under a mask T (resized to H x W):
+ * G_T = M / sum_k T_k^2 * sum_k (T_k F_k)(T_k F_k)^T, with M = H*W positions. The features are weighted by the
+ * mask before the Gram; dividing by the mask's squared sum instead of M makes a region's Gram the mean outer product
+ * over the region (weights T^2) times M, comparable to a whole image's; an all-white (or uniformly grey) mask gives
+ * the plain Gram exactly. An all-black mask gives zeros. Differentiable in the features (the mask is a constant).
+ */
+export function guidedGram(tf: TF, features: Tensor, mask: Tensor): Tensor {
+  return tf.tidy(() => {
+    const { m } = dims(features);
+    const t = maskFor(tf, mask, features);
+    // (No read back: this runs inside the optimisation loop. An all-black mask: 0 * M / 1e-12 = 0.)
+    const scale = tf.div(m, tf.maximum(tf.sum(tf.square(t)), 1e-12));
+    return tf.mul(gramMatrix(tf, tf.mul(features, t)), scale);
+  });
+}
+
+/** styleGram under an optional mask (the style mask of a style loss's target): guidedGram, normalised the same way. */
+export function maskedStyleGram(tf: TF, features: Tensor, normalisation: StyleNormalisation, mask?: Tensor): Tensor {
+  if (!mask) return styleGram(tf, features, normalisation);
+  return tf.tidy(() => {
+    const g = guidedGram(tf, features, mask);
+    if (normalisation !== 'johnson') return g;
+    const { n, m } = dims(features);
+    return tf.div(g, n * m);
+  });
+}
+
+/**
  * E_l for one layer. `target` is the style image's Gram from `styleGram` with the same normalisation.
  * gatys: sum (G - A)^2 / (4 N^2 M^2); johnson: mean over the C^2 entries of (G/(NM) - A)^2;
  * raw-mse: mean over the C^2 entries of (G - A)^2.
  */
-export function styleLoss(tf: TF, features: Tensor, target: Tensor, normalisation: StyleNormalisation): Tensor {
+export function styleLoss(
+  tf: TF,
+  features: Tensor,
+  target: Tensor,
+  normalisation: StyleNormalisation,
+  mask?: Tensor,
+): Tensor {
   // A batch (training a feed-forward network): each image's Gram against the target, the mean of the losses.
   const b = features.shape.length === 4 ? features.shape[0]! : 1;
   // (Added one at a time: addN of 8 or more tensors is an invalid WebGPU pipeline.)
@@ -90,14 +136,15 @@ export function styleLoss(tf: TF, features: Tensor, target: Tensor, normalisatio
       tf.div(
         tf
           .split(features, b, 0)
-          .map((f) => styleLoss(tf, f, target, normalisation))
+          .map((f) => styleLoss(tf, f, target, normalisation, mask))
           .reduce((a, l) => tf.add(a, l)),
         b,
       ),
     );
   return tf.tidy(() => {
     const { n, m } = dims(features);
-    return styleLossOfGram(tf, gramMatrix(tf, features), target, n, m, normalisation);
+    const gram = mask ? guidedGram(tf, features, mask) : gramMatrix(tf, features);
+    return styleLossOfGram(tf, gram, target, n, m, normalisation);
   });
 }
 
@@ -155,12 +202,47 @@ export function tiledContentLoss(normalisation: ContentNormalisation): TiledLoss
  * gatys: 1/2 sum (F - P)^2; mse: mean (F - P)^2 (neural-style, AdaIN training);
  * mvn-mse: the mean after mean-variance normalising both per channel (SANet's content loss).
  */
-export function contentLoss(tf: TF, features: Tensor, target: Tensor, normalisation: ContentNormalisation): Tensor {
+export function contentLoss(
+  tf: TF,
+  features: Tensor,
+  target: Tensor,
+  normalisation: ContentNormalisation,
+  mask?: Tensor,
+): Tensor {
+  if (mask) return maskedContentLoss(tf, features, target, normalisation, mask);
   return tf.tidy(() => {
     if (normalisation === 'mvn-mse')
       return tf.mean(tf.squaredDifference(mvn(tf, features as tfjs.Tensor4D), mvn(tf, target as tfjs.Tensor4D)));
     const sq = tf.sum(tf.squaredDifference(features, target));
     return normalisation === 'gatys' ? tf.mul(sq, 0.5) : tf.div(sq, features.size);
+  });
+}
+
+/**
+ * The content loss under a mask T (resized to the features' H x W), weighted as the guided Gram weights features:
+ * S_T = M / sum_k T_k^2 * sum_k T_k^2 |F_k - P_k|^2 (M positions) replaces the sum of squared differences, so a
+ * region's loss is its mean per position times M and an all-white (or uniformly grey) mask gives the unmasked loss.
+ * gatys: S_T / 2; mse: S_T / (M C); mvn-mse: the same with both mean-variance normalised over the whole map first.
+ */
+function maskedContentLoss(
+  tf: TF,
+  features: Tensor,
+  target: Tensor,
+  normalisation: ContentNormalisation,
+  mask: Tensor,
+): Tensor {
+  return tf.tidy(() => {
+    const { m: positions } = dims(features);
+    const w = tf.square(maskFor(tf, mask, features));
+    // The weights' sum over every position of every image of a batch (w is one image's, broadcast).
+    const sw = tf.mul(tf.sum(w), positions / w.size);
+    const [f, p] =
+      normalisation === 'mvn-mse'
+        ? [mvn(tf, features as tfjs.Tensor4D), mvn(tf, target as tfjs.Tensor4D)]
+        : [features, target];
+    const sq = tf.sum(tf.mul(tf.squaredDifference(f, p), w));
+    const scaled = tf.mul(sq, tf.div(positions, tf.maximum(sw, 1e-12)));
+    return normalisation === 'gatys' ? tf.mul(scaled, 0.5) : tf.div(scaled, features.size);
   });
 }
 

@@ -4,7 +4,7 @@ import type { NodeRegistry } from './registry';
 import type { NodeTypeDef, ParamValues } from './types';
 
 /** The plugin API this host implements; a pack names the range of it that it was written for. */
-export const PLUGIN_API_VERSION = '1.3.0';
+export const PLUGIN_API_VERSION = '1.4.0';
 
 /** What a node pack module exports (as `default` or `pack`): its name, version, the API range, its node types. */
 export interface PackManifest {

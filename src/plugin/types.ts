@@ -250,8 +250,14 @@ export type { TiledLoss };
 export interface PreparedInput<P extends ParamDefs = ParamDefs> {
   /** What the prepared value is (a style target's features become a Gram). */
   socket: SocketType;
+  /**
+   * Other inputs the preparation reads (since 1.4.0; a style loss's style mask): their values reach `run` as
+   * `others` (an optional input that is not connected is absent). The preparation consumes them: the node's compute
+   * does not see them. Packs in the sandbox cannot declare them yet.
+   */
+  with?: readonly string[];
   info(input: ValueInfo, params: ParamsOf<P>): ValueInfo;
-  run(input: Tensor, params: ParamsOf<P>, tf: TF): Tensor;
+  run(input: Tensor, params: ParamsOf<P>, tf: TF, others?: Readonly<Record<string, Tensor>>): Tensor;
 }
 
 /** The optimisation methods the runtime implements (src/runtime/optimisers.ts, src/runtime/lbfgs.ts). */

@@ -305,8 +305,10 @@ function stepRunner(
         return;
       }
       if (step.kind === 'prepare') {
-        const [name, key] = Object.entries(step.inputs)[0]!;
-        values.set(step.outputs[0]!.key, def.prepare![name]!.run(get(key as string) as Tensor, params, tf));
+        // The prepared input first, then the other inputs its preparation reads (compile.ts planSteps).
+        const [[name, key], ...rest] = Object.entries(step.inputs) as [[string, string], ...[string, string][]];
+        const others = Object.fromEntries(rest.map(([k, v]) => [k, get(v) as Tensor]));
+        values.set(step.outputs[0]!.key, def.prepare![name]!.run(get(key) as Tensor, params, tf, others));
         return;
       }
       const inputs = Object.fromEntries(

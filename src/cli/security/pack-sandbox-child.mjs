@@ -241,7 +241,11 @@ function describe(def) {
       flops: typeof def.flops === 'function',
       checkpoint: typeof def.checkpoint === 'function',
     },
-    unsupported: ['shared', 'load'].filter((k) => def[k] !== undefined),
+    unsupported: [
+      ...['shared', 'load'].filter((k) => def[k] !== undefined),
+      // A preparation that reads other inputs (plugin API 1.4.0) is not carried across yet.
+      ...(def.prepare && Object.values(def.prepare).some((p) => p?.with !== undefined) ? ['prepare.with'] : []),
+    ],
   });
 }
 
