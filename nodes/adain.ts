@@ -30,10 +30,13 @@ export default defineNodeType({
       if (inputs.mask) {
         const [, h, w] = content.shape;
         const grey = tf.mean(tf.image.resizeBilinear(inputs.mask as T4, [h, w], true), 3, true);
-        const m = tf.cast(tf.greater(grey, 0.5), 'float32') as T4;
+        const isIn = tf.greater(grey, 0.5);
+        const m = tf.cast(isIn, 'float32') as T4;
         const inside = adain(tf, content, style, m);
         const outside = inputs.style2 ? adain(tf, content, inputs.style2 as T4, tf.sub(1, m) as T4) : content;
-        t = tf.add(tf.mul(inside, m), tf.mul(outside, tf.sub(1, m)));
+        // A side the mask leaves empty (a white mask: the whole picture) has no statistics (0/0): where, not
+        // m * inside + (1 - m) * outside, keeps its NaNs out of the other side.
+        t = tf.where(tf.broadcastTo(isIn, content.shape), inside, outside);
       } else t = adain(tf, content, style);
       return blendAlpha(tf, t, content, params.alpha);
     }),

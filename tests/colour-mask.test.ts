@@ -83,6 +83,23 @@ describe('AdaIN with a spatial mask', () => {
     );
   });
 
+  it('a white mask with a style outside it is plain AdaIN (the empty outside adds no NaN)', async () => {
+    const style2 = tf.randomNormal([1, 4, 4, 3], 5, 1, 'float32', 3) as tf.Tensor4D;
+    for (const [mask, want] of [
+      [tf.ones([1, 8, 8, 1]), adain(tf, content(), style())],
+      [tf.zeros([1, 8, 8, 1]), adain(tf, content(), style2)],
+    ] as const) {
+      const out = adainNode.compute!({
+        ...services,
+        params: { alpha: 1 },
+        inputs: { content: content(), style: style(), mask, style2 },
+      }) as { features: tf.Tensor };
+      expect(Array.from(await out.features.data())).toEqual(
+        Array.from(await want.data()).map((v) => expect.closeTo(v, 4)),
+      );
+    }
+  });
+
   it('inside the mask the content takes the style statistics; outside it is unchanged', async () => {
     // Mask: left half white.
     const mask = tf.concat([tf.ones([1, 8, 4, 3]), tf.zeros([1, 8, 4, 3])], 2);
