@@ -132,7 +132,7 @@ async function paintTwoRegions(page: Page) {
   await page.mouse.up();
   await page.click('[data-test=tool-fill]');
   await page.mouse.click(box.x + box.width / 2, box.y + box.height * 0.9);
-  return size;
+  return [size[0]!, size[1]!] as const;
 }
 
 describe.runIf(present)('painted regions', () => {
@@ -150,14 +150,15 @@ describe.runIf(present)('painted regions', () => {
     const regionNode = before.nodes.find((n) => n.id === 'region')!;
     expect(regionNode.type).toBe('mask');
 
-    // Cancel changes nothing.
+    // A double-click on the region opens the painter; Cancel changes nothing.
     await page.click('[data-node="region"]', { position: { x: 60, y: 12 } });
-    await page.click('[data-test=paint-regions]');
+    await page.dblclick('[data-node="region"]', { position: { x: 60, y: 12 } });
     await paintTwoRegions(page);
     await page.click('[data-test=painter-cancel]');
     expect(await page.locator('[data-test=mask-painter]').count()).toBe(0);
     expect(await graphOf(page)).toEqual(before);
 
+    // The inspector's button opens it too.
     await page.click('[data-test=paint-regions]');
     const [w, h] = await paintTwoRegions(page);
     // Undo and redo with the keys: the bottom goes back to region 1's colour, then to region 2's.
