@@ -13,6 +13,7 @@ export default defineNodeType({
   title: 'Painted region',
   category: 'Inputs',
   role: 'source',
+  roles: { source: { kind: 'mask', param: 'source', name: 'name' } },
   description:
     'A region painted over the content photo (white: inside). Wire `mask` or `inverse` into a loss or a transfer to give that region its own style.',
   inputs: {},

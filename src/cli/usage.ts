@@ -13,6 +13,8 @@ export const USAGE = `usage:
                                               (--steps 200,50,10 gives each scale its own count)
                       [--style-size PX | --style-scale F]   the style pictures' longest side in px, or F times
                                               --size (smaller: larger brush strokes; default: --size)
+                      [--mask NAME=IMG ...]   the painted region named NAME (a mask node) reads IMG, a grey
+                                              picture (white: inside); repeat for each region
                       [--tileable]   every network pads circularly: a picture that tiles without a seam
                                      (presets/texture.json; a size divisible by 16)
                       [--tile PX|off] [--memory-limit GIB]
@@ -52,7 +54,7 @@ export const USAGE = `usage:
   network, programs, signals or environment; 2048 MiB, 120 s a call ([--no-sandbox-packs] lifts it).
   A config's packs and "remoteHosts" are used only once you trust the file:
   stylegraph trust [CONFIG]              records the config's path and hash (a changed file is asked again)
-  A document reads only files in its own folder; images you give (--content, --style, --set) are read anywhere.
+  A document reads only files in its own folder; images you give (--content, --style, --mask, --set) are read anywhere.
   [--allow-remote]            lets a document's http(s) sources be fetched (else only hosts a trusted config lists)
   [--allow-private-network]   also from loopback, private and link-local addresses (127/8, 10/8, 169.254/16...)
   FILE is a graph document (presets/gatys.json). Without --out, results go to ./stylegraph-out/.
@@ -71,6 +73,7 @@ export const OPTIONS = {
   sweep: { type: 'boolean' },
   detach: { type: 'boolean' },
   style: { type: 'string', multiple: true },
+  mask: { type: 'string', multiple: true },
   set: { type: 'string', multiple: true },
   size: { type: 'string' },
   steps: { type: 'string' },

@@ -14,6 +14,8 @@ export interface Diagnostic {
 export type DiagnosticCode =
   | 'unknown-type'
   | 'duplicate-id'
+  /** Two painted regions share a name (`--mask NAME=file.png` could not tell them apart). */
+  | 'duplicate-region'
   | 'dangling-edge'
   | 'wrong-socket'
   | 'missing-input'

@@ -1,5 +1,6 @@
 import { checkParams, resolveParams } from '../plugin/params';
 import type { NodeRegistry } from '../plugin/registry';
+import { sourceOf } from '../plugin/roles';
 import { checkConnection, outputsOf } from '../plugin/types';
 import type { Diagnostic } from './diagnostics';
 import { topologicalOrder, type GraphModel } from './model';
@@ -13,6 +14,7 @@ export function validateGraph(model: GraphModel, registry: NodeRegistry): Diagno
   const index = new Map<string, number>();
 
   checkNodes(model, registry, index, ds);
+  checkRegionNames(model, registry, ds);
   const { connected, validEdges } = checkEdges(model, registry, index, ds);
 
   model.nodes.forEach((node, i) => {
@@ -97,6 +99,27 @@ function checkNodes(model: GraphModel, registry: NodeRegistry, index: Map<string
       });
     }
   });
+}
+
+/** Painted regions (source role kind `mask`) are picked by name (`--mask NAME=file.png`): two with one name is an error. */
+function checkRegionNames(model: GraphModel, registry: NodeRegistry, ds: Diagnostic[]): void {
+  const byName = new Map<string, number[]>();
+  model.nodes.forEach((node, i) => {
+    const s = sourceOf(registry.get(node.type), node.params);
+    if (s?.kind === 'mask') byName.set(s.name ?? '', [...(byName.get(s.name ?? '') ?? []), i]);
+  });
+  for (const [name, at] of byName) {
+    if (at.length < 2) continue;
+    const ids = at.map((i) => `"${model.nodes[i]!.id}"`).join(', ');
+    for (const i of at.slice(1))
+      ds.push({
+        severity: 'error',
+        code: 'duplicate-region',
+        nodeId: model.nodes[i]!.id,
+        path: `$.nodes[${i}].params`,
+        message: `painted regions ${ids} are all named "${name}"; give each region its own name (--mask NAME=file.png picks a region by name)`,
+      });
+  }
 }
 
 /** Each edge's ends, sockets and counts: the inputs connected (how many times) and the edges between real nodes. */

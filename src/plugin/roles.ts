@@ -241,6 +241,10 @@ export function checkRoles(def: NodeTypeDef): string | null {
       (l.weight?.param !== undefined ? param('loss.weight.param', l.weight.param, ['number', 'integer']) : null);
     if (e) return e;
   }
+  for (const [k, p] of Object.entries(def.prepare ?? {}))
+    for (const w of p.with ?? [])
+      if (!(w in def.inputs) || w === k)
+        return `${def.type}: prepare.${k}.with names "${w}", which is not another input (inputs: ${Object.keys(def.inputs).join(', ')})`;
   if (def.tiled && (!l?.features || !l.target))
     return `${def.type}: a loss with a tiled form declares roles.loss.features and roles.loss.target (the inputs a tiled run cuts and compares)`;
 
@@ -277,6 +281,13 @@ export function checkRoles(def: NodeTypeDef): string | null {
       return problem('source', 'gives either slot (a parameter) or fills (an input), not both');
     if (src.fills !== undefined && !INPUT_SLOTS.includes(src.fills))
       return problem('source.fills', `must be one of ${INPUT_SLOTS.join(', ')} (got ${JSON.stringify(src.fills)})`);
+    if (src.kind === 'mask' && src.name === undefined)
+      return problem('source.name', "is needed for kind 'mask': the string parameter naming the region");
+    if (src.name !== undefined) {
+      if (src.kind !== 'mask') return problem('source.name', "is only for kind 'mask'");
+      const n = param('source.name', src.name, ['string']);
+      if (n) return n;
+    }
   }
   return null;
 }
@@ -286,6 +297,8 @@ export interface NodeSource {
   kind: SourceKind;
   param: string;
   slot?: InputSlot;
+  /** A painted region's name (kind `mask`), read from the parameter its role names. */
+  name?: string;
 }
 
 /** The source role of a node type, its slot read from the node's parameters; undefined for nodes that take no pictures. */
@@ -294,5 +307,6 @@ export function sourceOf(def: NodeTypeDef | undefined, params: Record<string, un
   if (!def || !r) return undefined;
   const value = r.fills ?? (r.slot !== undefined ? (params[r.slot] ?? def.params[r.slot]?.default) : undefined);
   const slot = INPUT_SLOTS.find((s) => s === value);
-  return { kind: r.kind, param: r.param, ...(slot ? { slot } : {}) };
+  const name = r.name !== undefined ? String(params[r.name] ?? def.params[r.name]?.default ?? '') : undefined;
+  return { kind: r.kind, param: r.param, ...(slot ? { slot } : {}), ...(name !== undefined ? { name } : {}) };
 }

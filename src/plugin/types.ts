@@ -346,8 +346,11 @@ export interface NodeRoles<P extends ParamDefs = ParamDefs> {
   source?: SourceRole;
 }
 
-/** What a node that takes pictures reads: one picture, a live camera's frames, or a folder of pictures. */
-export const SOURCE_KINDS = ['image', 'camera', 'folder'] as const;
+/**
+ * What a node that takes pictures reads: one picture, a live camera's frames, a folder of pictures, or a painted
+ * region (a grey picture, since 1.4.0: `--mask NAME=file.png` replaces it by the region's name).
+ */
+export const SOURCE_KINDS = ['image', 'camera', 'folder', 'mask'] as const;
 export type SourceKind = (typeof SOURCE_KINDS)[number];
 /** The run inputs that replace a picture node's source (`--content`, `--style`, a batch's photos, a video's frames). */
 export const INPUT_SLOTS = ['content', 'style'] as const;
@@ -358,7 +361,10 @@ export type InputSlot = (typeof INPUT_SLOTS)[number];
  * Hosts fill a run's pictures through this (src/runtime/request.ts), never through type or parameter names.
  */
 export interface SourceRole {
-  /** `image`: one picture; `camera`: a live camera's frames (a picture per run); `folder`: a folder of pictures. */
+  /**
+   * `image`: one picture; `camera`: a live camera's frames (a picture per run); `folder`: a folder of pictures;
+   * `mask`: a painted region's grey picture (since 1.4.0), replaced by the run input `masks[name]`.
+   */
   kind: SourceKind;
   /** The parameter naming what it reads: an `image` parameter (image, camera), or a `string` one (folder). */
   param: string;
@@ -366,6 +372,8 @@ export interface SourceRole {
   slot?: string;
   /** The run input that always replaces it (a camera is the content). Not with `slot`. */
   fills?: InputSlot;
+  /** For kind `mask` (required there): the `string` parameter naming the region (RunRequest.inputs.masks's keys). */
+  name?: string;
 }
 
 /**
@@ -386,6 +394,7 @@ export interface DeclaredRoles<P extends ParamDefs, I extends InputDefs> {
     param: ParamName<P, 'image' | 'string'>;
     slot?: ParamName<P, 'enum'>;
     fills?: InputSlot;
+    name?: ParamName<P, 'string'>;
   };
 }
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { sizeProblem } from '../compiler/compile';
 import type { Diagnostic } from '../graph/diagnostics';
-import { inputNodes, withInput, withPreviewEvery, withSource, withSteps } from '../graph/edit';
+import { inputNodes, nodeSource, sourceNodes, withInput, withPreviewEvery, withSource, withSteps } from '../graph/edit';
 import type { GraphModel } from '../graph/model';
 import { applyCell, sweepCells, sweepOf } from '../graph/sweep';
 import { parseParamText } from '../plugin/params';
@@ -76,13 +76,15 @@ export const zRunRequest = z
     /**
      * Pictures by the input they fill (the nodes' declared source roles, src/plugin/types.ts SourceRole): `content`
      * every content slot (a camera included), `style` the style slots in document order, `camera` the cameras only,
-     * if any (a live frame the host holds under that name).
+     * if any (a live frame the host holds under that name); `masks` the painted regions by name (the `mask` source
+     * role's name parameter; `--mask NAME=file.png`), each a grey picture.
      */
     inputs: z
       .object({
         content: z.string().min(1).optional(),
         style: z.array(z.string().min(1)).optional(),
         camera: z.string().min(1).optional(),
+        masks: z.record(z.string().min(1), z.string().min(1)).optional(),
       })
       .strict()
       .optional(),
@@ -291,6 +293,7 @@ export function applyRequest(
   }
   // A live frame goes to the cameras the graph has (none: nothing to fill, as a still graph run with the camera on).
   if (camera !== undefined) m = withSource(m, registry, (s) => s.kind === 'camera', camera);
+  if (r.inputs?.masks) m = withMasks(m, registry, r.inputs.masks, problems);
   if (r.steps !== undefined) {
     if (!m.nodes.some((n) => registry.get(n.type)?.roles?.optimiser))
       problems.push(problem('steps: this graph has no optimiser', { path: '$.steps' }));
@@ -299,6 +302,29 @@ export function applyRequest(
   }
   if (r.previewEvery !== undefined) m = withPreviewEvery(m, registry, r.previewEvery);
   return { model: m, problems };
+}
+
+/**
+ * Each painted region named in `masks` reads its picture (the nodes whose source role is kind `mask`, by the name
+ * their role's parameter holds); a name no region has is a problem naming the regions there are.
+ */
+function withMasks(
+  model: GraphModel,
+  registry: NodeRegistry,
+  masks: Readonly<Record<string, string>>,
+  problems: Diagnostic[],
+): GraphModel {
+  const names = sourceNodes(model, registry, 'mask').map((n) => nodeSource(registry, n)!.name ?? '');
+  let m = model;
+  for (const [name, picture] of Object.entries(masks)) {
+    if (!names.includes(name)) {
+      const there = names.length ? `regions: ${[...new Set(names)].join(', ')}` : 'the graph has no painted regions';
+      problems.push(problem(`no painted region named ${name} (${there})`, { path: `$.inputs.masks.${name}` }));
+      continue;
+    }
+    m = withSource(m, registry, (s) => s.kind === 'mask' && s.name === name, picture);
+  }
+  return m;
 }
 
 /** The style slots' own size (`size` px, else `scale` of the run size) on the nodes that declare those parameters. */

@@ -35,7 +35,8 @@ async function loadSources<T>(
       if (p.kind !== kind) continue;
       const value = node.params[name];
       const source = typeof value === 'string' ? value : String(p.default);
-      if (into.has(source)) continue;
+      // Empty names nothing (a painted region with no painting is the whole picture): the node says what it means.
+      if (!source || into.has(source)) continue;
       try {
         into.set(source, await load(source));
       } catch (e) {

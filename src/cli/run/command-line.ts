@@ -113,6 +113,10 @@ export async function withGraph(
 /** `submit`: one job per content x style (x sweep cell) on the queue, each carrying the run's RunRequest. */
 export async function submitFromCommandLine(c: CommandContext, g: GraphInput): Promise<number> {
   const v = c.flags;
+  if (v.mask?.length)
+    throw new UsageError(
+      '--mask is for run and plan; for submit, give a region its picture with --set NODE_ID.source=IMG (or paint it in the editor)',
+    );
   // The values are applied once, here: each job carries the graph with them, and what decides its picture.
   const request = jobRequest(g.run.request);
   const { set } = withTileable(v, g);
@@ -146,6 +150,19 @@ function withTileable(v: Flags, g: GraphInput): Flags {
   const settings = tileableSettings(g.model, g.registry);
   if (!settings.length) throw new UsageError('--tileable: no network in this graph can pad circularly');
   return { ...v, set: [...settings, ...(v.set ?? [])] };
+}
+
+/** `--mask NAME=IMG` (repeatable): the painted regions' pictures by name, the paths resolved; undefined if none. */
+export function maskFlags(flags: readonly string[] | undefined, cwd: string): Record<string, string> | undefined {
+  if (!flags?.length) return undefined;
+  const masks: Record<string, string> = {};
+  for (const f of flags) {
+    const m = /^([^=]+)=(.+)$/s.exec(f);
+    if (!m) throw new UsageError(`--mask ${f}: expected NAME=IMG, the painted region's name and a grey picture`);
+    if (m[1]! in masks) throw new UsageError(`--mask ${m[1]}: given twice`);
+    masks[m[1]!] = resolve(cwd, m[2]!);
+  }
+  return masks;
 }
 
 /** A local run: its request checked against the graph (prepareRun), and where its pictures come from. */
@@ -182,9 +199,11 @@ async function localRun(c: CommandContext, g: GraphInput): Promise<LocalRun> {
   const image = contentFolder || video ? undefined : content;
   const batch = c.command === 'run' && contentFolder ? await batchSources(contentFolder) : undefined;
   if (batch && !batch.length) throw new UsageError(`--content ${content}: the folder has no .jpg or .png images`);
+  const masks = maskFlags(v.mask, c.io.cwd);
   const inputs = {
     ...(image !== undefined ? { content: resolve(c.io.cwd, image) } : {}),
     ...(v.style?.length ? { style: v.style.map((s) => resolve(c.io.cwd, s)) } : {}),
+    ...(masks ? { masks } : {}),
   };
   const request = requestFromFlags(withTileable(v, g), {
     ...(Object.keys(inputs).length ? { inputs } : {}),
@@ -197,7 +216,11 @@ async function localRun(c: CommandContext, g: GraphInput): Promise<LocalRun> {
   const { model } = checked.run;
   const uploads = uploadReferences(model, g.registry);
   if (uploads.length) throw new UsageError(uploads.join('\n'));
-  const given = [...givenSources(model, { content: image, style: v.style, set: v.set }, c.io.cwd), ...(batch ?? [])];
+  const given = [
+    ...givenSources(model, { content: image, style: v.style, set: v.set }, c.io.cwd),
+    ...Object.values(masks ?? {}),
+    ...(batch ?? []),
+  ];
   return { prepared: checked.run, given, video };
 }
 
