@@ -77,13 +77,13 @@ export function strokeCover(width: number, height: number, points: readonly Poin
   return cover;
 }
 
-/** Which regions cover a pixel (at least half), one bit per region. */
-function coverKey(p: Painting, i: number): number {
-  let key = 0;
+/** Which regions cover each pixel (at least half), one bit per region. */
+function coverKeys(p: Painting): Uint32Array {
+  const keys = new Uint32Array(p.width * p.height);
   p.regions.forEach((r, k) => {
-    if (r.pixels[i]! >= 128) key |= 1 << k;
+    for (let i = 0; i < keys.length; i++) if (r.pixels[i]! >= 128) keys[i]! |= 1 << k;
   });
-  return key;
+  return keys;
 }
 
 /** What the fill compares besides the painted regions: the photo's colours (RGBA, the painting's size). */
@@ -103,7 +103,8 @@ export function fillCover(p: Painting, seed: Point, photo?: FillPhoto): Uint8Arr
   const [sx, sy] = [Math.floor(seed.x), Math.floor(seed.y)];
   if (sx < 0 || sy < 0 || sx >= width || sy >= height) return cover;
   const start = sy * width + sx;
-  const key = coverKey(p, start);
+  const keys = coverKeys(p);
+  const key = keys[start];
   const near = (i: number) => {
     if (!photo) return true;
     for (let c = 0; c < 3; c++)
@@ -121,7 +122,7 @@ export function fillCover(p: Painting, seed: Point, photo?: FillPhoto): Uint8Arr
       y > 0 ? i - width : -1,
       y < height - 1 ? i + width : -1,
     ])
-      if (j >= 0 && !cover[j] && coverKey(p, j) === key && near(j)) {
+      if (j >= 0 && !cover[j] && keys[j] === key && near(j)) {
         cover[j] = 1;
         stack.push(j);
       }
