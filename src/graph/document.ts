@@ -120,14 +120,28 @@ function checkLimits(raw: unknown): string | null {
   while (stack.length) {
     const [v, depth] = stack.pop()!;
     if (depth > LIMITS.depth) return `the document nests deeper than ${LIMITS.depth} levels`;
-    if (typeof v === 'string' && v.length > LIMITS.stringLength)
-      return `a text value is longer than ${LIMITS.stringLength} characters`;
+    if (typeof v === 'string' && v.length > LIMITS.stringLength) {
+      const at = pathTo(raw, v) ?? '$';
+      const what = v.startsWith('data:') ? 'a picture embedded as a data: URL' : 'a text value';
+      return `${at}: ${what} is ${v.length} characters, longer than the ${LIMITS.stringLength} a document allows${v.startsWith('data:') ? ' (give the picture as a file, or paint at a smaller size)' : ''}`;
+    }
     if (v && typeof v === 'object') {
       // JSON.parse makes "__proto__" an own key; copied into a plain object it would set the prototype.
       if (Object.prototype.hasOwnProperty.call(v, '__proto__'))
         return 'the document has a key "__proto__", which is not allowed';
       for (const child of Object.values(v)) stack.push([child, depth + 1]);
     }
+  }
+  return null;
+}
+
+/** Where in a document the value `target` is, as a JSON path (looked for no deeper than the limit); null if not. */
+function pathTo(v: unknown, target: unknown, at = '$', depth = 0): string | null {
+  if (v === target) return at;
+  if (!v || typeof v !== 'object' || depth >= LIMITS.depth) return null;
+  for (const [k, child] of Object.entries(v)) {
+    const found = pathTo(child, target, joinPath(at, [Array.isArray(v) ? Number(k) : k]), depth + 1);
+    if (found) return found;
   }
   return null;
 }

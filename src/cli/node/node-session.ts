@@ -25,7 +25,9 @@ export function documentAccess(
   const access = documentSourceAccess(dirname(documentPath), options);
   return {
     access,
-    decode: async (source) => decodeImage(await readSource(source, access), source),
+    // A data: URL is named as such, not spelt out (a painted mask's is tens of kB of base64).
+    decode: async (source) =>
+      decodeImage(await readSource(source, access), source.startsWith('data:') ? 'the data: URL picture' : source),
     listImages: async (folder) => {
       const given = access.given.has(folder);
       const dir = localPath(folder, access, given);
