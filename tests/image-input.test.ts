@@ -24,6 +24,35 @@ describe('imageToTensor on wasm', () => {
   });
 });
 
+describe('imageToTensor against the same steps as tfjs ops', () => {
+  // The bytes become floats (and are halved once) in JavaScript; here the long way: divide, then halve and resize.
+  it.each([
+    [37, 23, 10],
+    [640, 480, 256],
+    [641, 481, 64],
+    [50, 40, 50],
+  ])('a %ix%i picture at %i px', async (w, h, size) => {
+    await startNodeBackend('wasm');
+    let seed = 7;
+    const data = new Uint8Array(w * h * 4).map(() => (seed = (seed * 1103515245 + 12345) % 2147483648) % 256);
+    const got = imageToTensor(tf, { width: w, height: h, data }, size);
+    const want = tf.tidy(() => {
+      const rgb = Array.from({ length: w * h * 3 }, (_, i) => data[Math.floor(i / 3) * 4 + (i % 3)]!);
+      let x = tf.div(tf.tensor4d(rgb, [1, h, w, 3]), 255) as tf.Tensor4D;
+      const [th, tw] = got.shape.slice(1, 3) as [number, number];
+      while (x.shape[1] >= 2 * th && x.shape[2] >= 2 * tw) x = halve(tf, x);
+      return x.shape[1] === th && x.shape[2] === tw ? x : tf.image.resizeBilinear(x, [th, tw], true);
+    });
+    expect(Math.max(got.shape[1]!, got.shape[2]!)).toBe(size);
+    expect(got.shape).toEqual(want.shape);
+    const [a, b] = [await got.data(), await want.data()];
+    let worst = 0;
+    a.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - b[i]!))));
+    expect(worst).toBeLessThan(1e-6);
+    tf.dispose([got, want]);
+  });
+});
+
 describe('halve', () => {
   it('averages 2x2 blocks and drops an odd last row and column (hand-computed)', async () => {
     await startNodeBackend('wasm');
