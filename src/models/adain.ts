@@ -14,7 +14,9 @@ export function adain(tf: TF, content: Tensor4D, style: Tensor4D, mask?: Tensor4
   return tf.tidy(() => {
     const c = meanStd(tf, content, 1e-5, mask);
     const s = meanStd(tf, style);
-    return tf.add(tf.mul(tf.div(tf.sub(content, c.mean), c.std), s.std), s.mean) as Tensor4D;
+    // One scale and one shift per channel, so the features are read twice (not four times): x a + (mu(y) - mu(x) a).
+    const a = tf.div(s.std, c.std);
+    return tf.add(tf.mul(content, a), tf.sub(s.mean, tf.mul(c.mean, a))) as Tensor4D;
   });
 }
 
