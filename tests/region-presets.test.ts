@@ -94,7 +94,8 @@ function skyAndGround(img: RGBAImage, margin: number): [Rgba, Rgba] {
       if (y + 0.5 < h - margin) sky.push(...px);
       else if (y + 0.5 > h + margin) ground.push(...px);
     }
-  return [sky, ground].map((d) => ({ data: d, width: d.length / 4, height: 1 })) as [Rgba, Rgba];
+  const row = (d: number[]): Rgba => ({ data: d, width: d.length / 4, height: 1 });
+  return [row(sky), row(ground)];
 }
 
 describe('presets/lesson-sky-ground.json: guided Gram losses give the sky one painting and the ground another', () => {
