@@ -219,6 +219,32 @@ describe('fast style network pieces', () => {
     [a, b, c].forEach((n) => n.dispose());
   });
 
+  it('one image without a gradient (the inference forms) gives what a batch and a gradient pass (the plain ops) do', () => {
+    const net = randomFastStyle(tf, 5);
+    // Shifts and scales away from 0 and 1, so the instance norms' affine part counts.
+    net.layers.forEach((l, i) => {
+      const [shift, scale] = [l.shift, l.scale];
+      l.shift = tf.keep(tf.randomNormal(shift.shape, 0, 0.5, 'float32', 2 * i)) as tf.Tensor1D;
+      l.scale = tf.keep(tf.randomUniform(scale.shape, 0.3, 1.5, 'float32', 2 * i + 1)) as tf.Tensor1D;
+      tf.dispose([shift, scale]);
+    });
+    const x = tf.randomUniform([2, 21, 30, 3], 0, 1, 'float32', 9) as tf.Tensor4D;
+    const batch = fastStyle(tf, x, net);
+    for (const i of [0, 1]) {
+      const one = tf.slice(x, [i, 0, 0, 0], [1, 21, 30, 3]);
+      const fast = fastStyle(tf, one, net);
+      // Under a gradient the plain ops run (tfjs-wasm has no gradient for the fused depthwise conv).
+      const { value } = tf.valueAndGrad((y: tf.Tensor4D) => tf.sum(fastStyle(tf, y, net)))(one);
+      const plain = tf.slice(batch, [i, 0, 0, 0], [1, 21, 30, 3]);
+      expect(tf.max(tf.abs(tf.sub(fast, plain))).dataSync()[0]).toBeLessThan(1e-3);
+      expect(Math.abs(value.dataSync()[0]! - tf.sum(fast).dataSync()[0]!)).toBeLessThan(0.05);
+      expect(tf.moments(fast).variance.dataSync()[0]).toBeGreaterThan(1e-3);
+      tf.dispose([one, fast, value, plain]);
+    }
+    tf.dispose([x, batch]);
+    net.dispose();
+  });
+
   it('counts its multiply-adds layer by layer (hand-counted at 4 x 4)', () => {
     // 4x4: conv 9x9 3->32 at 16 px; 3x3 32->64 at 4; 3x3 64->128 at 1; ten 3x3 128->128 at 1; up 128->64 from 1; up 64->32 from 4; 9x9 32->3 at 16.
     const hand =

@@ -145,6 +145,26 @@ function instanceNorm(tf: TF, x: Tensor4D, l: FastStyleLayer, relu: boolean): Te
   return relu ? tf.relu(y) : y;
 }
 
+/** The per-channel mean over positions of [1, H, W, C] as one average pool over the whole image: [1, 1, 1, C]. */
+const channelMean = (tf: TF, x: Tensor4D): Tensor4D => tf.avgPool(x, [x.shape[1], x.shape[2]], 1, 'valid');
+
+/**
+ * The same instance norm for inference on one image, in fewer passes over the activations (tfjs-wasm: see
+ * docs/benchmarks.md): the means of x and x^2 as average pools over the whole image (tf.moments transposes the
+ * tensor for each of its two means, and subtracts the mean by a broadcast), variance E[x^2] - mean^2, and the scale,
+ * shift and ReLU in one pass as a fused 1x1 depthwise conv with a bias. No gradient (tfjs-wasm has none for it).
+ */
+function instanceNormInference(tf: TF, x: Tensor4D, l: FastStyleLayer, relu: boolean): Tensor4D {
+  const c = x.shape[3];
+  const mean = tf.reshape(channelMean(tf, x), [c]);
+  const variance = tf.relu(tf.sub(tf.reshape(channelMean(tf, tf.square(x)), [c]), tf.square(mean)));
+  const a = tf.mul(l.scale, tf.rsqrt(tf.add(variance, 1e-3))) as Tensor1D;
+  // A new rank-1 tensor: tfjs-wasm's fused kernels read the bias's shape from its storage, which a reshape shares.
+  const bias = tf.sub(l.shift, tf.mul(mean, a)) as Tensor1D;
+  const filter = tf.reshape(a, [1, 1, c, 1]) as Tensor4D;
+  return tf.fused.depthwiseConv2d({ x, filter, strides: 1, pad: 'valid', bias, activation: relu ? 'relu' : 'linear' });
+}
+
 /**
  * Image [B, H, W, 3] in [0, 1] -> the stylised image in [0, 1]. The network's own output has H and W rounded up to
  * multiples of 4 (what ml5 returns); `crop` (the default) cuts it back to the input's size, from the top left.
@@ -152,6 +172,9 @@ function instanceNorm(tf: TF, x: Tensor4D, l: FastStyleLayer, relu: boolean): Te
 export function fastStyle(tf: TF, image: Tensor4D, weights: FastStyleWeights, crop = true): Tensor4D {
   return tf.tidy(() => {
     const L = weights.layers;
+    // The inference forms where nothing is being differentiated and the batch is one image.
+    const fast = !tf.engine().isTapeOn() && image.shape[0] === 1;
+    const norm = fast ? instanceNormInference : instanceNorm;
     let x = tf.mul(image, 255) as Tensor4D;
     let skip: Tensor4D | null = null;
     FAST_STYLE_LAYERS.forEach(({ stride, kind }, i) => {
@@ -169,13 +192,13 @@ export function fastStyle(tf: TF, image: Tensor4D, weights: FastStyleWeights, cr
           1,
           'valid',
         );
-        x = instanceNorm(tf, depthToSpace2(tf, y), l, true);
+        x = norm(tf, depthToSpace2(tf, y), l, true);
         if (x.shape[1] !== 2 * h || x.shape[2] !== 2 * w || x.shape[0] !== b)
           throw new Error('fast style: transposed conv has the wrong shape');
         return;
       }
       if (kind === 'res1') skip = x;
-      const y = instanceNorm(tf, tf.conv2d(x, l.kernel, stride, 'same'), l, kind === 'conv' || kind === 'res1');
+      const y = norm(tf, tf.conv2d(x, l.kernel, stride, 'same'), l, kind === 'conv' || kind === 'res1');
       x = kind === 'res2' ? (tf.add(y, skip!) as Tensor4D) : y;
     });
     const out = tf.div(tf.clipByValue(tf.add(tf.mul(tf.tanh(x), 150), 255 / 2), 0, 255), 255) as Tensor4D;
