@@ -3,7 +3,7 @@ import { CONTENT_NORMALISATIONS, contentLoss, tiledContentLoss } from '../src/op
 import {
   SCALAR,
   featureLossInputs,
-  featureLossRole,
+  maskedLossRole,
   inputInfo,
   inputTensor,
   lossWeight,
@@ -24,8 +24,8 @@ export default defineNodeType({
   role: 'loss',
   inputs: { ...featureLossInputs('content features'), mask: maskInput },
   description:
-    'How far the image is from the content at one layer. With a mask (a painted region), only there: the squared differences weighted by T^2 (T the mask resized to the layer) and scaled by M / sum T^2 over the M positions, so an all-white mask changes nothing. Masked losses cannot run on tiles.',
-  roles: { loss: featureLossRole },
+    'How far the image is from the content at one layer. With a mask (a painted region), only there: the squared differences weighted by T^2 (T the mask resized to the layer) and scaled by M / sum T^2 over the M positions, so an all-white mask changes nothing. On tiles, each tile weights its features by its part of the mask.',
+  roles: { loss: maskedLossRole },
   outputs: { loss: { type: 'Scalar' } },
   params: {
     weight: weightParam(1, 'alpha in Gatys et al.; ignored when the weight input is connected.'),

@@ -65,6 +65,9 @@ export const featureLossRole = {
   weight: { input: 'weight', param: 'weight' },
 } as const;
 
+/** featureLossRole with a `mask` input (a painted region): a tiled run cuts it with the features. */
+export const maskedLossRole = { ...featureLossRole, mask: 'mask' } as const;
+
 /** An encoder's outputs: one Features socket per tapped layer, named by it. */
 export const tapOutputs = (taps: readonly string[]): Record<string, OutputDef> =>
   Object.fromEntries(taps.map((t): [string, OutputDef] => [t, { type: 'Features', label: t }]));

@@ -3,7 +3,7 @@ import { STYLE_NORMALISATIONS, maskedStyleGram, styleLoss, tiledStyleLoss } from
 import {
   SCALAR,
   featureLossInputs,
-  featureLossRole,
+  maskedLossRole,
   inputInfo,
   inputTensor,
   lossWeight,
@@ -29,8 +29,8 @@ export default defineNodeType({
     styleMask: { type: 'Image', optional: true, label: 'style mask (which part of the style)' },
   },
   description:
-    'The Gram style loss. With a mask (a painted region), the guided Gram of Gatys et al. 2017: the features are weighted by the mask (resized to the layer) before the Gram, G_T = M / sum T^2 * sum_k (T_k F_k)(T_k F_k)^T over the M positions, so a region is compared as a whole image would be and an all-white mask changes nothing; the style mask picks the part of the style image that counts. Masked losses cannot run on tiles.',
-  roles: { loss: featureLossRole },
+    'The Gram style loss. With a mask (a painted region), the guided Gram of Gatys et al. 2017: the features are weighted by the mask (resized to the layer) before the Gram, G_T = M / sum T^2 * sum_k (T_k F_k)(T_k F_k)^T over the M positions, so a region is compared as a whole image would be and an all-white mask changes nothing; the style mask picks the part of the style image that counts. On tiles, each tile weights its features by its part of the mask.',
+  roles: { loss: maskedLossRole },
   outputs: { loss: { type: 'Scalar' } },
   params: {
     weight: weightParam(1, 'w_l * beta in Gatys et al.; ignored when the weight input is connected.'),

@@ -13,8 +13,11 @@ type Tensor = tfjs.Tensor;
 export interface TiledLoss {
   /** local: the target is compared position by position (each tile gets its region); global: the whole target. */
   target: 'local' | 'global';
-  /** Statistics of one tile's features, summed over tiles. */
-  stats(features: Tensor, target: Tensor, tf: TF): Tensor[];
+  /**
+   * Statistics of one tile's features, summed over tiles. `mask`: the loss's mask (roles.loss.mask) when one is
+   * wired, resized to the whole tap and cut to the tile as the features are ([1, h, w, 1]).
+   */
+  stats(features: Tensor, target: Tensor, tf: TF, mask?: Tensor): Tensor[];
   /** The loss from the summed statistics; `full` describes the whole feature map. Differentiable in `stats`. */
   finish(
     stats: Tensor[],
@@ -80,7 +83,7 @@ export function styleGram(tf: TF, features: Tensor, normalisation: StyleNormalis
  * A mask [1, h, w, c] (any size and channels; their mean is taken) resized bilinearly to features [.., H, W, C] with
  * aligned corners, as the AdaIN node resizes its mask: [1, H, W, 1].
  */
-export function maskFor(tf: TF, mask: Tensor, features: Tensor): Tensor {
+export function maskFor(tf: TF, mask: Tensor, features: { shape: readonly number[] }): Tensor {
   const [h, w] = features.shape.slice(-3, -1) as [number, number];
   return tf.tidy(() => {
     const grey = tf.mean(mask, -1, true) as tfjs.Tensor4D;
@@ -164,15 +167,20 @@ function styleLossOfGram(
   });
 }
 
-/** The style loss tile by tile: a Gram matrix is a sum over positions, so tiles' Grams add up. */
+/**
+ * The style loss tile by tile: a Gram matrix is a sum over positions, so tiles' Grams add up. With a mask, so do
+ * the tiles' guided Grams (before scaling) and the mask's squared sums: G_T = M / sum T^2 * sum (T F)(T F)^T.
+ */
 export function tiledStyleLoss(normalisation: StyleNormalisation): TiledLoss {
   return {
     target: 'global',
-    stats: (features, _target, tf) => [gramMatrix(tf, features)],
-    finish: ([gram], target, full, weight, tf) =>
+    stats: (features, _target, tf, mask) =>
+      mask ? [gramMatrix(tf, tf.mul(features, mask)), tf.sum(tf.square(mask))] : [gramMatrix(tf, features)],
+    finish: ([gram, maskSq], target, full, weight, tf) =>
       tf.tidy(() => {
         const { n, m } = dims(full);
-        return tf.mul(styleLossOfGram(tf, gram!, target, n, m, normalisation), weight);
+        const g = maskSq ? tf.mul(gram!, tf.div(m, tf.maximum(maskSq, 1e-12))) : gram!;
+        return tf.mul(styleLossOfGram(tf, g, target, n, m, normalisation), weight);
       }),
   };
 }
@@ -182,19 +190,26 @@ export function tiledContentLoss(normalisation: ContentNormalisation): TiledLoss
   if (normalisation === 'mvn-mse') return undefined;
   return {
     target: 'local',
-    stats: (features, target, tf) => [tf.sum(tf.squaredDifference(features, target))],
-    finish: ([sq], _target, full, weight, tf) =>
-      tf.tidy(() =>
-        tf.mul(
+    // With a mask: the T^2-weighted squared differences and T^2's sum (maskedContentLoss's two sums).
+    stats: (features, target, tf, mask) => {
+      if (!mask) return [tf.sum(tf.squaredDifference(features, target))];
+      const w = tf.square(mask);
+      return [tf.sum(tf.mul(tf.squaredDifference(features, target), w)), tf.sum(w)];
+    },
+    finish: ([sum, maskSq], _target, full, weight, tf) =>
+      tf.tidy(() => {
+        const { m } = dims(full);
+        const sq = maskSq ? tf.mul(sum!, tf.div(m, tf.maximum(maskSq, 1e-12))) : sum!;
+        return tf.mul(
           normalisation === 'gatys'
-            ? tf.mul(sq!, 0.5)
+            ? tf.mul(sq, 0.5)
             : tf.div(
-                sq!,
+                sq,
                 full.shape.reduce((a, b) => a * b, 1),
               ),
           weight,
-        ),
-      ),
+        );
+      }),
   };
 }
 

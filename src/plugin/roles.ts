@@ -238,7 +238,8 @@ export function checkRoles(def: NodeTypeDef): string | null {
       (l.features !== undefined ? input('loss.features', l.features, ['Features', 'Image']) : null) ??
       (l.target !== undefined ? input('loss.target', l.target, ['Features', 'Image', 'Gram', 'Stats']) : null) ??
       (l.weight?.input !== undefined ? input('loss.weight.input', l.weight.input, ['Scalar'], 'optional') : null) ??
-      (l.weight?.param !== undefined ? param('loss.weight.param', l.weight.param, ['number', 'integer']) : null);
+      (l.weight?.param !== undefined ? param('loss.weight.param', l.weight.param, ['number', 'integer']) : null) ??
+      (l.mask !== undefined ? input('loss.mask', l.mask, ['Image'], 'optional') : null);
     if (e) return e;
   }
   for (const [k, p] of Object.entries(def.prepare ?? {}))

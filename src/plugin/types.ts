@@ -313,6 +313,11 @@ export interface LossRole {
   target?: string;
   /** The term's weight: an optional Scalar input that overrides it, and the number parameter used otherwise. */
   weight?: { input?: string; param?: string };
+  /**
+   * An optional Image input saying where on the image the loss applies (a painted region; since 1.4.0). A tiled run
+   * gives `stats` the mask resized to the whole tap and cut to the tile like the features.
+   */
+  mask?: string;
 }
 
 /** A weighted sum of loss terms: the compiler follows each term's multiplier through it. */
@@ -386,6 +391,7 @@ export interface DeclaredRoles<P extends ParamDefs, I extends InputDefs> {
     features?: InputName<I>;
     target?: InputName<I>;
     weight?: { input?: InputName<I>; param?: ParamName<P, 'number' | 'integer'> };
+    mask?: InputName<I>;
   };
   sum?: { terms: InputName<I>; weight?: ParamName<P, 'number' | 'integer'> };
   encoder?: { image: InputName<I>; taps?: ParamName<P, 'layers' | 'string'>; model?: ParamName<P, 'model'> };

@@ -4,6 +4,7 @@ import type { NodeRegistry } from '../plugin/registry';
 import { encoderRole, lossRole, numberParam } from '../plugin/roles';
 import type { TF, TiledLoss, Value, ValueInfo } from '../plugin/types';
 import { addMany } from '../ops/sum';
+import { maskFor } from '../ops/losses';
 
 type Tensor = tfjs.Tensor;
 
@@ -89,6 +90,8 @@ interface TiledTerm {
   weight: string | number;
   multiplier: number;
   output: string;
+  /** The mask's value key (roles.loss.mask), when one is wired. */
+  mask?: string;
 }
 
 /** The loop split for tiling: passes over the variable, losses on their taps, and the rest (whole image). */
@@ -161,7 +164,9 @@ export function tiledLoop(plan: Plan, registry: NodeRegistry): TiledLoop | { rea
     const role = lossRole(def);
     const [features, against] = [role.features!, role.target!];
     const weightInput = role.weight?.input;
-    const other = Object.keys(step.inputs).find((k) => k !== features && k !== against && k !== weightInput);
+    const other = Object.keys(step.inputs).find(
+      (k) => k !== features && k !== against && k !== weightInput && k !== role.mask,
+    );
     if (other) return { reason: `${named} has an input "${other}" that its tiled form does not take` };
     const input = step.inputs[features];
     const target = step.inputs[against];
@@ -176,7 +181,10 @@ export function tiledLoop(plan: Plan, registry: NodeRegistry): TiledLoop | { rea
     const weight = w ?? (role.weight?.param === undefined ? 1 : numberParam(params, role.weight.param));
     const output = step.outputs.find((o) => outputName(o.key) === role.output);
     if (!output) return { reason: `${named} has no output "${role.output}"` };
-    terms.push({ step, loss, input, target, weight, multiplier, output: output.key });
+    const mask = role.mask === undefined ? undefined : step.inputs[role.mask];
+    if (mask !== undefined && (typeof mask !== 'string' || computedInLoop.has(mask)))
+      return { reason: `the mask of ${named} changes in the loop` };
+    terms.push({ step, loss, input, target, weight, multiplier, output: output.key, ...(mask ? { mask } : {}) });
   }
   // Align halos to the deepest stride of every pass.
   halo = Math.ceil(halo / align) * align;
@@ -265,8 +273,8 @@ export function evaluateTiles(
 interface TileView {
   /** The tile's extent (core and halo) of the image variable. */
   extent(t: Tile): Tensor;
-  /** Each term's features on the tile's core (null when the core is empty at that tap), and its target there. */
-  termInputs(image: Tensor, t: Tile): ([Tensor, Tensor] | null)[];
+  /** Each term's features on the tile's core (null when the core is empty at that tap), its target and mask there. */
+  termInputs(image: Tensor, t: Tile): ([Tensor, Tensor, Tensor | undefined] | null)[];
   /** A tile whose core is empty at every term's tap (a sliver at the edge of a deep tap) adds nothing. */
   idle(t: Tile): boolean;
 }
@@ -286,9 +294,14 @@ function tileView(tf: TF, loop: TiledLoop, env: Map<string, Value>, runStep: Run
         const c = info.shape[3]!;
         const f = tf.slice(values.get(term.input) as Tensor, [0, ...r.inTile, 0], [1, r.rows, r.cols, c]);
         const target = env.get(term.target) as Tensor;
+        // The mask resized to the whole tap (as the untiled loss resizes it), then cut as the features are.
+        const mask = term.mask
+          ? tf.slice(maskFor(tf, env.get(term.mask) as Tensor, info), [0, r.r0, r.c0, 0], [1, r.rows, r.cols, 1])
+          : undefined;
         return [
           f,
           term.loss.target === 'local' ? tf.slice(target, [0, r.r0, r.c0, 0], [1, r.rows, r.cols, c]) : target,
+          mask,
         ];
       });
     },
@@ -309,7 +322,7 @@ function sumTileStatistics(tf: TF, loop: TiledLoop, tiles: Tile[], view: TileVie
       const next = tf.tidy(() =>
         view.termInputs(view.extent(t), t).map((pair, i) => {
           if (!pair) return sums[i]!;
-          const stats = loop.terms[i]!.loss.stats(pair[0], pair[1], tf);
+          const stats = loop.terms[i]!.loss.stats(pair[0], pair[1], tf, pair[2]);
           return sums[i]!.length ? stats.map((s, j) => tf.add(s, sums[i]![j]!)) : stats;
         }),
       );
@@ -349,7 +362,9 @@ function addTileGradients(
             .termInputs(image, t)
             .flatMap((pair, i) =>
               pair
-                ? loop.terms[i]!.loss.stats(pair[0], pair[1], tf).map((s, j) => tf.sum(tf.mul(s, slopes[i]![j]!)))
+                ? loop.terms[i]!.loss.stats(pair[0], pair[1], tf, pair[2]).map((s, j) =>
+                    tf.sum(tf.mul(s, slopes[i]![j]!)),
+                  )
                 : [],
             );
           return addMany(tf, parts);
