@@ -328,7 +328,7 @@ describe('MicroAST weights', () => {
     x.dispose();
   });
 
-  it('the 9x9 conv to RGB on 4x4 blocks (space-to-depth) equals the plain conv, at sizes that are not whole blocks', async () => {
+  it('the 9x9 conv to RGB on 2x2 blocks (space-to-depth) equals the plain conv, at sizes that are not whole blocks', async () => {
     const dict = decoderDict();
     const w = dict.get('dec3.10.conv_layer.weight')!;
     w.data.forEach((_, i) => (w.data[i] = Math.sin(i * 0.61) * 0.1));

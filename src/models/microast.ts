@@ -39,9 +39,10 @@ export interface MicroConv {
   cin: number;
   cout: number;
   /**
-   * A dense conv with few outputs (the 9x9 conv to RGB) also in its form on 4x4 blocks of pixels: space-to-depth by
-   * 4, a 3x3 conv from 16 x in to 16 x out channels (zero where a tap falls outside the 9x9 kernel), depth-to-space.
-   * The same sums, but XNNPACK's GEMM wastes most of its lanes on 3 outputs. Used while `source` is `kernel` (a
+   * A dense conv with few outputs (the 9x9 conv to RGB) also in its form on 2x2 blocks of pixels: space-to-depth by
+   * 2, a 5x5 conv from 4 x in to 4 x out channels (zero where a tap falls outside the 9x9 kernel), depth-to-space.
+   * The same sums, but XNNPACK's GEMM wastes most of its lanes on 3 outputs (on wasm, 1 thread, 256 px: 41 ms plain,
+   * 26 ms on 4x4 blocks, 25 ms on 2x2; at 512 px 163, 117 and 98 ms). Used while `source` is `kernel` (a
    * trainable copy has its own kernel and computes the plain conv).
    */
   blocks?: { source: Tensor4D; kernel: Tensor4D; bias: tfjs.Tensor1D };
@@ -174,8 +175,8 @@ function kernelFor(
 }
 
 /** Block size of the 'blocks' form, and when a conv takes it: a large dense kernel with fewer outputs than a SIMD tile. */
-const BLOCK = 4;
-const useBlocks = (s: ConvSpec) => s.groups === 1 && s.stride === 1 && s.k >= 2 * BLOCK && s.cout < 8;
+const BLOCK = 2;
+const useBlocks = (s: ConvSpec) => s.groups === 1 && s.stride === 1 && s.k >= 8 && s.cout < 8;
 
 /** A dense kernel [k, k, in, out] as its space-to-depth form [k', k', bs*bs*in, bs*bs*out], k' = ceil((k + bs - 1) / bs). */
 export function blockKernel(
