@@ -13,6 +13,8 @@ import {
   randomFastStyle,
   type FastStyleWeights,
 } from '../src/models/fast-style';
+import { blocksConvSame, spaceToDepth } from '../src/models/blocks';
+import { blockKernel } from '../src/models/microast';
 import { fixture, type Expected } from './parity';
 import { loadPreset, run, tf, useWasm, withParams } from './helpers';
 
@@ -243,6 +245,36 @@ describe('fast style network pieces', () => {
     }
     tf.dispose([x, batch]);
     net.dispose();
+  });
+
+  it("a 'same' conv on blocks of pixels equals tf.conv2d, at sizes that are not whole blocks", () => {
+    for (const [k, cin, cout, bs] of [
+      [9, 5, 3, 2],
+      [9, 2, 3, 4],
+      [3, 4, 2, 3],
+    ] as const) {
+      const w = tf.randomNormal([k, k, cin, cout], 0, 1, 'float32', k + bs) as tf.Tensor4D;
+      const b = blockKernel(w.dataSync() as Float32Array, k, cin, cout, bs);
+      const kb = tf.tensor4d(b.data, b.shape);
+      for (const [h, wd] of [
+        [11, 14],
+        [4, 5],
+        [1, 3],
+      ] as const) {
+        const x = tf.randomNormal([1, h, wd, cin], 0, 1, 'float32', h * 7 + wd) as tf.Tensor4D;
+        const [want, got] = [tf.conv2d(x, w, 1, 'same'), blocksConvSame(tf, x, kb, k, bs)];
+        expect(got.shape).toEqual(want.shape);
+        expect(tf.max(tf.abs(tf.sub(got, want))).dataSync()[0]).toBeLessThan(1e-4);
+        tf.dispose([x, want, got]);
+      }
+      tf.dispose([w, kb]);
+    }
+    // Space-to-depth by hand at 2x2: block (m, n) holds rows 2m, 2m + 1 and columns 2n, 2n + 1, row by row.
+    const x = tf.tensor4d([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16], [1, 4, 4, 1]);
+    expect(Array.from(spaceToDepth(tf, x, 2).dataSync())).toEqual([
+      1, 2, 5, 6, 3, 4, 7, 8, 9, 10, 13, 14, 11, 12, 15, 16,
+    ]);
+    x.dispose();
   });
 
   it('counts its multiply-adds layer by layer (hand-counted at 4 x 4)', () => {

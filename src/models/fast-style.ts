@@ -1,4 +1,6 @@
 import type * as tfjs from '@tensorflow/tfjs';
+import { blocksConvSame, depthToSpace } from './blocks';
+import { blockKernel } from './microast';
 import { mulberry32, randomNormal, seedFor } from './random';
 import { describeDict, misfit, takeExpected, type StateDict } from './weights/state-dict';
 
@@ -29,8 +31,16 @@ export interface FastStyleLayer {
 export interface FastStyleWeights {
   source: string;
   layers: FastStyleLayer[];
+  /**
+   * The last conv (9x9, 32 -> 3) in its form on 2x2 blocks of pixels (`blocksConvSame`), used for inference while
+   * `source` is that layer's kernel (a trainable copy has kernels of its own and runs the plain conv).
+   */
+  outBlocks?: { source: Tensor4D; kernel: Tensor4D };
   dispose(): void;
 }
+
+/** Block size of the last conv's block form: 2x2 timed faster than 3x3 and 4x4 (scripts/bench-fast-style.ts). */
+const OUT_BLOCK = 2;
 
 type Kind = 'conv' | 'res1' | 'res2' | 'up' | 'out';
 /** The 16 layers: kernel size, input and output channels, stride, what they are. */
@@ -125,16 +135,7 @@ export function phaseKernel(tf: TF, w: Tensor4D): Tensor4D {
  * output (2m + a, 2n + b), channel c.
  */
 export function depthToSpace2(tf: TF, y: Tensor4D): Tensor4D {
-  return tf.tidy(() => {
-    const [b, h, w, c4] = y.shape;
-    const c = c4 / 4;
-    return tf.reshape(tf.transpose(tf.reshape(y, [b, h, w, 2, 2, c]), [0, 1, 3, 2, 4, 5]), [
-      b,
-      2 * h,
-      2 * w,
-      c,
-    ]) as Tensor4D;
-  });
+  return tf.tidy(() => depthToSpace(tf, y, 2));
 }
 
 /** Instance norm with a learnt shift and scale (eps 1e-3, biased variance), then ReLU where asked; one multiply-add. */
@@ -198,7 +199,11 @@ export function fastStyle(tf: TF, image: Tensor4D, weights: FastStyleWeights, cr
         return;
       }
       if (kind === 'res1') skip = x;
-      const y = norm(tf, tf.conv2d(x, l.kernel, stride, 'same'), l, kind === 'conv' || kind === 'res1');
+      const blocks = fast && kind === 'out' && weights.outBlocks?.source === l.kernel ? weights.outBlocks : null;
+      const conv = blocks
+        ? blocksConvSame(tf, x, blocks.kernel, l.kernel.shape[0], OUT_BLOCK)
+        : tf.conv2d(x, l.kernel, stride, 'same');
+      const y = norm(tf, conv, l, kind === 'conv' || kind === 'res1');
       x = kind === 'res2' ? (tf.add(y, skip!) as Tensor4D) : y;
     });
     const out = tf.div(tf.clipByValue(tf.add(tf.mul(tf.tanh(x), 150), 255 / 2), 0, 255), 255) as Tensor4D;
@@ -223,7 +228,19 @@ function build(
       scale: tf.keep(tf.tensor1d(raw(variableName(3 * l + 2)).data)),
     };
   });
-  return { source, layers, dispose: () => layers.forEach((l) => tf.dispose([l.kernel, l.shift, l.scale])) };
+  const last = FAST_STYLE_LAYERS.length - 1;
+  const { k, cin, cout } = FAST_STYLE_LAYERS[last]!;
+  const blocks = blockKernel(raw(variableName(3 * last)).data, k, cin, cout, OUT_BLOCK);
+  const outBlocks = { source: layers[last]!.kernel, kernel: tf.keep(tf.tensor4d(blocks.data, blocks.shape)) };
+  return {
+    source,
+    layers,
+    outBlocks,
+    dispose: () => {
+      layers.forEach((l) => tf.dispose([l.kernel, l.shift, l.scale]));
+      outBlocks.kernel.dispose();
+    },
+  };
 }
 
 /** The network from a deeplearn.js checkpoint (ml5's `models/style-transfer/NAME/`), its shapes checked first. */
