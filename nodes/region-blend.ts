@@ -1,7 +1,6 @@
 import { defineNodeType, type ShapeContext, type Tensor, type TF, type ValueInfo } from '../src/plugin/types';
+import { maskFor } from '../src/ops/losses';
 import { inputInfo } from './shared';
-
-type T4 = Parameters<TF['image']['resizeBilinear']>[0] & Tensor;
 
 /**
  * m * inside + (1 - m) * outside, with m the mask (the mean of its channels, clipped to [0, 1]) resized bilinearly
@@ -9,9 +8,8 @@ type T4 = Parameters<TF['image']['resizeBilinear']>[0] & Tensor;
  */
 export function regionMix(tf: TF, inside: Tensor, outside: Tensor, mask: Tensor): Tensor {
   return tf.tidy(() => {
-    const [, h, w] = inside.shape;
-    const resized = tf.image.resizeBilinear(mask as T4, [h!, w!], true);
-    const m = tf.clipByValue(tf.mean(resized, 3, true), 0, 1);
+    // As the masked losses resize their mask (src/ops/losses.ts maskFor), then clipped.
+    const m = tf.clipByValue(maskFor(tf, mask, inside), 0, 1);
     return tf.add(outside, tf.mul(m, tf.sub(inside, outside)));
   });
 }
