@@ -8,6 +8,7 @@ import {
   overlayRgba,
   PaintHistory,
   painterSize,
+  regionNameProblem,
   strokeCover,
   type Painting,
 } from '../src/editor/mask-painter';
@@ -301,5 +302,18 @@ describe('the graph edit', () => {
     expect(added[0]!.position.y).toBeGreaterThan(0);
     // Nothing changed: the same model, so no edit is committed.
     expect(applyRegionEdits(model, registry, [{ id: 'sky', name: 'sky', colour: '#4aa8ff' }])).toBe(model);
+  });
+});
+
+describe('renaming a region', () => {
+  const names = ['sky', 'ground', 'region 3'];
+  it('takes a new name, or its own again, trimmed', () => {
+    expect(regionNameProblem(names, 0, ' clouds ')).toBeNull();
+    expect(regionNameProblem(names, 1, 'ground')).toBeNull();
+  });
+  it("refuses another region's name, an empty one and one with '=' (the CLI's --mask NAME=IMG could not pick it)", () => {
+    expect(regionNameProblem(names, 0, 'ground ')).toMatch(/"ground" is another region's name/);
+    expect(regionNameProblem(names, 2, '  ')).toMatch(/needs a name/);
+    expect(regionNameProblem(names, 0, 'sky=top')).toMatch(/cannot hold '='/);
   });
 });

@@ -220,6 +220,19 @@ export function greyFromRgba(rgba: Uint8Array | Uint8ClampedArray): Uint8Array {
   return out;
 }
 
+/**
+ * Why `name` cannot be region `k`'s new name, or null when it can: regions are picked by name (`--mask NAME=IMG`
+ * in the CLI, which splits at the first '='), so a name is not empty, has no '=' and is no other region's.
+ */
+export function regionNameProblem(names: readonly string[], k: number, name: string): string | null {
+  const n = name.trim();
+  if (!n) return 'A region needs a name.';
+  if (n.includes('=')) return `"${n}": a region's name cannot hold '=' (--mask NAME=IMG splits there).`;
+  if (names.some((other, i) => i !== k && other === n))
+    return `"${n}" is another region's name; each region needs its own (--mask picks a region by name).`;
+  return null;
+}
+
 /** `#rrggbb` as [r, g, b]; grey for anything else. */
 export function parseColour(colour: string): [number, number, number] {
   const m = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(colour.trim());
