@@ -34,11 +34,13 @@ for size in [int(s) for s in a.sizes.split(',')]:
     k = size / max(w, h)
     img = np.asarray(photo.resize((round(w * k), round(h * k)), Image.BICUBIC), dtype=np.float32)
     x = torch.from_numpy(img).permute(2, 0, 1).unsqueeze(0).contiguous()
-    times = []
+    times, cpu = [], []
     with torch.no_grad():
         ref.network(x, v)  # warm-up
         for _ in range(a.frames):
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             ref.network(x, v)
             times.append((time.perf_counter() - t) * 1000)
-    print(f'{x.shape[3]}x{x.shape[2]}: median {statistics.median(times):.0f} ms (of {a.frames})')
+            cpu.append((time.process_time() - c) * 1000)
+    # CPU time: every thread of the process (on a busy machine the wall time grows, OpenMP's waits grow it more).
+    print(f'{x.shape[3]}x{x.shape[2]}: median {statistics.median(times):.0f} ms (of {a.frames}), CPU {statistics.median(cpu):.0f} ms')
