@@ -8,10 +8,12 @@ import {
   overlayRgba,
   PaintHistory,
   painterSize,
+  paintingProblem,
   regionNameProblem,
   strokeCover,
   type Painting,
 } from '../src/editor/mask-painter';
+import { encodeGreyPng, pngSize } from '../src/codecs/png';
 import { applyRegionEdits, contentPhoto, regionNodes } from '../src/editor/regions';
 import { graph, registry } from './helpers';
 
@@ -315,5 +317,24 @@ describe('renaming a region', () => {
     expect(regionNameProblem(names, 0, 'ground ')).toMatch(/"ground" is another region's name/);
     expect(regionNameProblem(names, 2, '  ')).toMatch(/needs a name/);
     expect(regionNameProblem(names, 0, 'sky=top')).toMatch(/cannot hold '='/);
+  });
+});
+
+describe("a painting's size, read before the browser decodes it", () => {
+  const url = (width: number, height: number) =>
+    `data:image/png;base64,${Buffer.from(encodeGreyPng(width, height, new Uint8Array(width * height))).toString('base64')}`;
+  it('reads the PNG header: width and height', () => {
+    const png = encodeGreyPng(7, 3, new Uint8Array(21));
+    expect(pngSize(png)).toEqual({ width: 7, height: 3 });
+    expect(pngSize(png.subarray(0, 20))).toBeNull();
+    expect(pngSize(Uint8Array.from([0xff, 0xd8, 0xff]))).toBeNull();
+  });
+  it('opens a painting up to 40 MP and refuses a larger one, saying its size', () => {
+    expect(paintingProblem(url(48, 32))).toBeNull();
+    expect(paintingProblem('')).toBeNull();
+    expect(paintingProblem('images/sky.png')).toBeNull();
+    // A flat 8000 x 5001 mask: 40.008 MP, 40 kB of PNG.
+    expect(paintingProblem(url(8000, 5001))).toBe('8000 x 5001 px (40.0 MP), over the 40 MP a picture may have');
+    expect(paintingProblem(url(8000, 5000))).toBeNull();
   });
 });

@@ -1,4 +1,4 @@
-import { encodeGreyPng } from '../codecs/png';
+import { encodeGreyPng, pngSize } from '../codecs/png';
 
 /**
  * The mask painter's logic, apart from Vue and the DOM: a painting is one grey picture per region (0 outside, 255
@@ -231,6 +231,23 @@ export function regionNameProblem(names: readonly string[], k: number, name: str
   if (names.some((other, i) => i !== k && other === n))
     return `"${n}" is another region's name; each region needs its own (--mask picks a region by name).`;
   return null;
+}
+
+/** The most pixels a painting the painter opens may have: the CLI's limit for any picture (docs/security.md). */
+export const MAX_PAINTING_PIXELS = 40_000_000;
+
+/**
+ * Why a region's painting is not opened, or null: a PNG in a data: URL (what the painter writes, and what a shared
+ * document carries) whose header says it is over {@link MAX_PAINTING_PIXELS}, read before the browser decodes it (a
+ * flat 20000 x 20000 mask is 0.5 MB of base64 and 1.6 GB decoded).
+ */
+export function paintingProblem(source: string): string | null {
+  const m = /^data:image\/png;base64,([A-Za-z0-9+/]{32})/.exec(source);
+  if (!m) return null;
+  const size = pngSize(Uint8Array.from(atob(m[1]!), (c) => c.charCodeAt(0)));
+  if (!size || size.width * size.height <= MAX_PAINTING_PIXELS) return null;
+  const mp = ((size.width * size.height) / 1e6).toFixed(1);
+  return `${size.width} x ${size.height} px (${mp} MP), over the ${MAX_PAINTING_PIXELS / 1e6} MP a picture may have`;
 }
 
 /** `#rrggbb` as [r, g, b]; grey for anything else. */
