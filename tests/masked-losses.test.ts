@@ -110,6 +110,14 @@ describe('an all-white mask', () => {
     relClose((await styleLoss(tf, f, maskedStyleGram(tf, s, n, grey), n, grey).data())[0]!, plain, 1e-5);
   });
 
+  it.each(STYLE_NORMALISATIONS)('gives the plain style target (%s) of a batch of style images too', async (n) => {
+    // The mask is one picture, the same for each image of the batch: the Gram of the whole batch is unchanged.
+    const batch = tf.concat([s, tf.mul(s, 0.5)], 0);
+    const plain = await styleGram(tf, batch, n).data();
+    expectClose(await maskedStyleGram(tf, batch, n, white).data(), Array.from(plain), 1e-5);
+    expectClose(await maskedStyleGram(tf, batch, n, grey).data(), Array.from(plain), 1e-5);
+  });
+
   it.each(CONTENT_NORMALISATIONS)('gives the unmasked content loss (%s)', async (n) => {
     const plain = (await contentLoss(tf, f, p, n).data())[0]!;
     expect(plain).toBeGreaterThan(0);

@@ -102,8 +102,9 @@ export function guidedGram(tf: TF, features: Tensor, mask: Tensor): Tensor {
   return tf.tidy(() => {
     const { m } = dims(features);
     const t = maskFor(tf, mask, features);
+    // sum T^2 over every position of every image of a batch (t is one image's, broadcast; m counts the batch).
     // (No read back: this runs inside the optimisation loop. An all-black mask: 0 * M / 1e-12 = 0.)
-    const scale = tf.div(m, tf.maximum(tf.sum(tf.square(t)), 1e-12));
+    const scale = tf.div(m, tf.maximum(tf.mul(tf.sum(tf.square(t)), m / t.size), 1e-12));
     return tf.mul(gramMatrix(tf, tf.mul(features, t)), scale);
   });
 }
