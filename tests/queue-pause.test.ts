@@ -7,7 +7,10 @@ import { useRunStore } from '../src/editor/stores/run';
 import { useSettingsStore } from '../src/editor/stores/settings';
 import { loadPreset } from './helpers';
 
-/** Issue 26: Pause holds the run queue (the run going on finishes; waiting runs start only on Resume). */
+/**
+ * Issue 26: Pause holds the run queue (waiting runs start only on Resume) and pauses the run going on between its
+ * steps (a 'pause' to the worker; Resume sends 'resume').
+ */
 beforeEach(() => {
   localStorage.clear();
   setActivePinia(createPinia());
@@ -98,7 +101,58 @@ describe('run store with a paused queue', () => {
     vi.stubGlobal('fetch', async () => new Response(new Uint8Array(0)));
   });
 
-  it('lets the run going on finish, starts none of the runs queued while paused, and starts the next on Resume', async () => {
+  const sent = () =>
+    (globalThis as unknown as { __lastWorker: { sent: { type: string; id: number }[] } }).__lastWorker.sent.filter(
+      (m) => m.type === 'pause' || m.type === 'resume' || m.type === 'stop',
+    );
+  const step = (id: number, n: number) => ({
+    type: 'event' as const,
+    id,
+    event: { type: 'step' as const, total: 50, step: n, loss: 10 - n, terms: {}, ms: 5, evaluations: 1 },
+  });
+
+  it('pauses the run going on between steps: the run bar says where, Resume goes on from there, Stop while paused stops', async () => {
+    withGatys();
+    const run = useRunStore();
+    const queue = useQueueStore();
+    run.init();
+    ready();
+    await run.run();
+    await vi.waitFor(() => expect(sentSeeds()).toHaveLength(1));
+    const id = sentSeeds()[0]!.id;
+    receive(step(id, 0));
+    receive(step(id, 1));
+    queue.pause();
+    expect(sent()).toEqual([{ type: 'pause', id }]);
+    expect(run.message).toBe('pausing after this step');
+    receive(step(id, 2));
+    receive({ type: 'event', id, event: { type: 'paused', step: 2, total: 50 } });
+    expect(run.paused).toEqual({ step: 2, total: 50 });
+    expect(run.message).toMatch(/^paused at step 2 of 50/);
+    expect(run.phase).toBe('running');
+    queue.resume();
+    expect(sent()).toEqual([
+      { type: 'pause', id },
+      { type: 'resume', id },
+    ]);
+    receive({ type: 'event', id, event: { type: 'resumed', step: 2, total: 50 } });
+    expect(run.paused).toBeNull();
+    receive(step(id, 3));
+    expect(run.lastStep).toBe(3);
+    // Paused again, then stopped: the stop goes to the worker, which ends the run.
+    queue.pause();
+    receive({ type: 'event', id, event: { type: 'paused', step: 3, total: 50 } });
+    run.stop();
+    expect(sent().map((m) => m.type)).toEqual(['pause', 'resume', 'pause', 'stop']);
+    receive({ ...done(id), status: 'cancelled' });
+    expect(run.paused).toBeNull();
+    expect(run.message).toMatch(/^stopped after 3 steps/);
+    // No run goes on: Resume has none to resume, and sends nothing.
+    queue.resume();
+    expect(sent().map((m) => m.type)).toEqual(['pause', 'resume', 'pause', 'stop']);
+  });
+
+  it('starts none of the runs queued while paused when the run going on ends, and starts the next on Resume', async () => {
     withGatys();
     const settings = useSettingsStore();
     const run = useRunStore();

@@ -9,6 +9,7 @@ import { lbfgs, type Evaluation } from './lbfgs';
 import { lbfgsDevice, lbfgsOnDevice, type DeviceEvaluation } from './lbfgs-device';
 import { chooseTiling, evaluateTiles, stitchedPass, type OnTile, type TilingChoice } from './tiling';
 import type { RunMemo } from './memo';
+import type { PauseGate } from './pause';
 import { adam, sgd, type GradientOptimiser } from './optimisers';
 import { CheckpointError } from '../models/weights/state-dict';
 import { calibrateWinograd, winogradPending, winogradSettings, type WinogradMode } from '../ops/winograd';
@@ -32,11 +33,19 @@ export type RunEvent =
   | { type: 'status'; message: string }
   | ({ type: 'step'; total: number } & StepRecord)
   | { type: 'preview'; step: number; image: RGBAImage }
+  /** The run waits at its pause gate (RunOptions.pause) after step `step` of `total`; 'resumed' when it goes on. */
+  | { type: 'paused'; step: number; total: number }
+  | { type: 'resumed'; step: number; total: number }
   /** Work on tiles of a large image, tile by tile (see runtime/tiling.ts). */
   | { type: 'tile'; phase: 'targets' | 'forward' | 'backward'; tile: number; tiles: number };
 
 export interface RunOptions {
   signal?: AbortSignal;
+  /**
+   * Held (the editor's Pause), the optimisation loop waits between steps until it is opened again or `signal`
+   * aborts, keeping its state; a run without a loop is not held. Absent: never waits.
+   */
+  pause?: PauseGate;
   onEvent?: (e: RunEvent) => void;
   /** Results kept from earlier runs: `once` steps whose signature is here are not recomputed. */
   memo?: RunMemo;
@@ -636,6 +645,13 @@ function stepRecorder(
     }
     // Let the host breathe between steps: a Stop click or Ctrl-C is handled within one step.
     await nextTask();
+    if (options.pause?.paused && step < steps && !options.signal?.aborted) {
+      emit({ type: 'paused', step, total: steps });
+      await options.pause.wait(options.signal);
+      if (!options.signal?.aborted) emit({ type: 'resumed', step, total: steps });
+      // The pause's length is not the next step's time.
+      last = performance.now();
+    }
     if (options.signal?.aborted) {
       result.status = 'cancelled';
       return false;

@@ -2,6 +2,7 @@ import type { BackendChoice } from './backend';
 import { execute, type RunEvent, type RunResult } from './executor';
 import { RunMemo } from './memo';
 import { createModelCache } from './models';
+import type { PauseGate } from './pause';
 import {
   compileWithImages,
   loadGraphImages,
@@ -31,6 +32,7 @@ import type { CheckpointStore, ModelCache, TF } from '../plugin/types';
  */
 
 export { checkRequest, type RunRequest } from './request';
+export { PauseGate } from './pause';
 
 /** What a run produced, handed to the host to keep: a single run's or a batch item's outputs, or a sweep's sheet. */
 export type SessionOutput =
@@ -81,6 +83,8 @@ export interface RunHost {
   write?: (output: SessionOutput) => Promise<string[]>;
   onEvent?: (e: SessionEvent) => void;
   signal?: AbortSignal;
+  /** The editor's Pause: held, an optimisation waits between steps (executor's RunOptions.pause); absent, never. */
+  pause?: PauseGate;
   state?: SessionState;
 }
 
@@ -399,6 +403,7 @@ class UnitRunner {
         memo: state.memo,
         onEvent: emit,
         ...(host.signal ? { signal: host.signal } : {}),
+        ...(host.pause ? { pause: host.pause } : {}),
         ...(init ? { initImage: init } : {}),
         ...(guide && guide.weight > 0
           ? { temporal: { target: guide.warped, mask: guide.mask, weight: guide.weight } }

@@ -98,6 +98,11 @@ export type ToWorker =
     }
   | { type: 'stop'; id: number }
   /**
+   * Pause holds the run between optimisation steps, keeping its state (it says so with a 'paused' event, at the step
+   * it holds after); resume lets it go on from there. A Stop while paused stops it. A run without steps just finishes.
+   */
+  | { type: 'pause' | 'resume'; id: number }
+  /**
    * Loads one node pack (its source text) beside those loaded before; answered by 'pack-loaded' with the same id. The
    * page sends one at a time and attributes the answer itself: it is advisory (a load error, the node types as data).
    */

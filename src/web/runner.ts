@@ -2,12 +2,41 @@ import { parseDocument } from '../graph/document';
 import type { TfjsModel } from '../models/tfjs-models';
 import type { NodeRegistry } from '../plugin/registry';
 import type { CheckpointStore, TF } from '../plugin/types';
-import { runSession, type SessionState } from '../runtime/session';
+import { PauseGate, runSession, type SessionState } from '../runtime/session';
 import type { DecodedImage } from '../runtime/sources';
 import type { FromWorker, ToWorker } from './protocol';
 import { CAMERA_SOURCE } from '../../nodes/camera-input';
 
 export type RunMessage = Extract<ToWorker, { type: 'run' }>;
+
+/**
+ * The pause gates of the runs sent to the worker, by run id: 'pause' and 'resume' act on them. A run's gate is made
+ * when its 'run' message arrives, so a Pause sent right after it holds it at its first step.
+ */
+export class PauseGates {
+  private readonly gates = new Map<number, PauseGate>();
+
+  /** The run's gate, made on first use. */
+  of(id: number): PauseGate {
+    let gate = this.gates.get(id);
+    if (!gate) this.gates.set(id, (gate = new PauseGate()));
+    return gate;
+  }
+
+  /** The run ended: its gate is dropped. */
+  end(id: number): void {
+    this.gates.delete(id);
+  }
+
+  /** Pauses or resumes a run the worker knows; false for one it does not (ended, or never sent). */
+  receive(m: Extract<ToWorker, { type: 'pause' | 'resume' }>): boolean {
+    const gate = this.gates.get(m.id);
+    if (!gate) return false;
+    if (m.type === 'pause') gate.pause();
+    else gate.resume();
+    return true;
+  }
+}
 
 /** What the worker's run needs from its surroundings; the browser gives its own, a test gives Node's. */
 export interface WorkerDeps {
@@ -27,9 +56,15 @@ export interface WorkerDeps {
  * One editor run: the editor's adapter over the run session. It parses the document, runs the message's
  * RunRequest (a camera frame becomes the request's camera input) and turns the session's events into messages;
  * problems keep their path, node and code so the editor can point at the node, and 'invalid' (a wrong graph or
- * request) stays apart from 'failed' (the run broke, in the node its diagnostic names).
+ * request) stays apart from 'failed' (the run broke, in the node its diagnostic names). `pause` held, the run
+ * waits between steps (the editor's Pause) until it opens or `signal` aborts; a live camera frame is never held.
  */
-export async function runInWorker(m: RunMessage, deps: WorkerDeps, signal: AbortSignal): Promise<void> {
+export async function runInWorker(
+  m: RunMessage,
+  deps: WorkerDeps,
+  signal: AbortSignal,
+  pause?: PauseGate,
+): Promise<void> {
   const started = performance.now();
   const { post } = deps;
   const live = m.live === true;
@@ -73,6 +108,7 @@ export async function runInWorker(m: RunMessage, deps: WorkerDeps, signal: Abort
     readWeights: async () => deps.checkpoints,
     state: deps.state,
     signal,
+    ...(pause && !live ? { pause } : {}),
     onEvent: (event) => {
       if (live) return;
       if (event.type === 'cell')
@@ -83,7 +119,12 @@ export async function runInWorker(m: RunMessage, deps: WorkerDeps, signal: Abort
           'image' in event.preview ? [event.preview.image.data.buffer] : [],
         );
       else if (event.type === 'preview') post({ type: 'event', id: m.id, event }, [event.image.data.buffer]);
-      else if (event.type === 'step' || (!sweep && (event.type === 'status' || event.type === 'tile')))
+      else if (
+        event.type === 'step' ||
+        event.type === 'paused' ||
+        event.type === 'resumed' ||
+        (!sweep && (event.type === 'status' || event.type === 'tile'))
+      )
         post({ type: 'event', id: m.id, event });
     },
   }).finally(() => frameSource && deps.state.images.delete(frameSource));

@@ -7,7 +7,7 @@ import type { DecodedImage } from '../runtime/sources';
 import { loadTfjsModel, tapShapes, type TfjsModel } from '../models/tfjs-models';
 import { calibrationStore, decodeBitmap, decodeInBrowser, startBrowserBackend, tf } from './backend';
 import type { CheckpointShapes, FromWorker, ToWorker, WeightBytes } from './protocol';
-import { runInWorker, type RunMessage } from './runner';
+import { PauseGates, runInWorker, type RunMessage } from './runner';
 import { isCameraSource } from '../../nodes/camera-input';
 import { parseWeightBytes } from './weights';
 import { importSource } from './pack-store';
@@ -58,6 +58,8 @@ const loadModel = (source: string, base: string) => {
   return m;
 };
 const running = new Map<number, AbortController>();
+/** The editor's Pause: a gate per run sent (not live frames), by id. */
+const gates = new PauseGates();
 /** The runs so far, in the order they arrived. */
 let runs: Promise<void> = Promise.resolve();
 let ready: Promise<void> | null = null;
@@ -124,9 +126,11 @@ async function run(m: RunMessage) {
         pixels,
       },
       controller.signal,
+      m.live ? undefined : gates.of(m.id),
     );
   } finally {
     running.delete(m.id);
+    gates.end(m.id);
   }
 }
 
@@ -173,6 +177,8 @@ async function receive(m: ToWorker) {
   } else if (m.type === 'stop') {
     running.get(m.id)?.abort();
     post({ type: 'stopping', id: m.id });
+  } else if (m.type === 'pause' || m.type === 'resume') {
+    gates.receive(m);
   } else if (m.type === 'describe-model') {
     await ready;
     try {
@@ -219,6 +225,8 @@ async function receive(m: ToWorker) {
     // What this run waits for is decided as it arrives (the start, pack installs and weights sent before it), and it
     // joins the queue of runs at once, so a weights change sent after it waits for it.
     const waits = Promise.all([ready, packsReady, weightsReady]);
+    // Its gate now: a Pause sent while it waits its turn holds it at its first step.
+    if (!m.live) gates.of(m.id);
     // One run at a time: a live camera frame and a run the user started share the memo, which a run trims at its end.
     const turn = runs.then(() => waits).then(() => run(m));
     runs = turn.catch(() => {});

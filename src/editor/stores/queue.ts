@@ -23,11 +23,13 @@ export const useQueueStore = defineStore('queue', () => {
   /** The run going on now. */
   const current = shallowRef<QueuedRun | null>(null);
   /**
-   * Whether the queue is held (Pause): the run going on finishes, but no waiting run starts until Resume. The worker
-   * has no step hook to pause a run between steps (only Stop, an abort), so Pause holds the queue after the current run.
+   * Whether the queue is held (Pause): the run going on pauses between its steps (the worker's pause gate; a run
+   * without steps finishes), and no waiting run starts until Resume, which lets both go on.
    */
   const paused = ref(false);
-  /** Who hears Resume (the run store starts the next waiting run). */
+  /** Who hears Pause (the run store pauses the run going on). */
+  const pauseListeners = new Set<() => void>();
+  /** Who hears Resume (the run store resumes the run going on, or starts the next waiting run). */
   const resumeListeners = new Set<() => void>();
   let keys = 0;
 
@@ -72,8 +74,13 @@ export const useQueueStore = defineStore('queue', () => {
   const cancel = (key: number) => void (items.value = items.value.filter((q) => q.key !== key));
   const clear = () => void (items.value = []);
 
-  /** Holds the queue: no waiting run starts until resume(). */
-  const pause = () => void (paused.value = true);
+  /** Holds the queue (no waiting run starts until resume()), and tells who listens (the run going on pauses). */
+  function pause() {
+    if (paused.value) return;
+    paused.value = true;
+    for (const listener of pauseListeners) listener();
+  }
+  const onPause = (listener: () => void) => void pauseListeners.add(listener);
   /** Lets the queue go on again, and tells who listens (the next waiting run starts). */
   function resume() {
     if (!paused.value) return;
@@ -95,6 +102,7 @@ export const useQueueStore = defineStore('queue', () => {
     clear,
     pause,
     resume,
+    onPause,
     onResume,
   };
 });

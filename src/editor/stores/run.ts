@@ -66,6 +66,11 @@ function runState() {
     runWeights: shallowRef<{ nodes: string[]; weights: string }[]>([]),
     startedAt: ref(0),
     now: ref(0),
+    /** Where the run going on waits at its pause gate (the queue's Pause), or null while it runs. */
+    paused: ref<{ step: number; total: number } | null>(null),
+    /** Time the run going on spent paused (ms), and when its current pause began: not counted as elapsed. */
+    pausedMs: ref(0),
+    pausedAt: ref<number | null>(null),
     /** The sweep cell running, when a sweep runs. */
     cell: ref<{ index: number; count: number; label: string } | null>(null),
     /** Whether Run runs the graph's sweep (its lesson grid) or the graph once. */
@@ -138,6 +143,8 @@ function restart(r: Run, sandbox: boolean, notify = false, keepQueue = false) {
   r.client.terminate();
   // The new worker has none of the images the old one kept for live frames.
   r.liveUploads.clear();
+  r.s.paused.value = null;
+  r.s.pausedAt.value = null;
   if (r.queue.current) {
     clearInterval(r.clock);
     r.queue.current = null;
@@ -209,7 +216,8 @@ function onRunMessage(r: Run, m: FromWorker) {
       s.output.value = e.image;
       s.outputStep.value = e.step;
       r.previewOf = r.runId;
-    } else {
+    } else if (e.type === 'paused' || e.type === 'resumed') onPauseEvent(r, e);
+    else {
       s.total.value = e.total;
       const { type: _t, total: _n, ...record } = e;
       s.steps.value = [...s.steps.value, record];
@@ -226,11 +234,41 @@ function onRunMessage(r: Run, m: FromWorker) {
   } else if (m.type === 'done') finishRun(r, m);
 }
 
+/** The run going on waits at its pause gate, or goes on from there: the run bar says so, and its clock stops meanwhile. */
+function onPauseEvent(r: Run, e: { type: 'paused' | 'resumed'; step: number; total: number }) {
+  const s = r.s;
+  if (e.type === 'paused') {
+    s.paused.value = { step: e.step, total: e.total };
+    s.pausedAt.value ??= performance.now();
+    if (s.phase.value === 'running')
+      s.message.value = `paused at step ${e.step} of ${e.total} (Resume in the queue panel)`;
+    return;
+  }
+  s.paused.value = null;
+  endPause(s);
+  if (s.phase.value === 'running') s.message.value = `resumed at step ${e.step} of ${e.total}`;
+}
+
+/** Counts a pause that ended as time not elapsed. */
+function endPause(s: Run['s']) {
+  if (s.pausedAt.value !== null) s.pausedMs.value += performance.now() - s.pausedAt.value;
+  s.pausedAt.value = null;
+}
+
+/** Pause and Resume in the queue panel: the run going on (if one is) pauses between steps, or goes on. */
+function pauseRun(r: Run, pause: boolean) {
+  if (!r.queue.current || (r.s.phase.value !== 'running' && r.s.phase.value !== 'stopping')) return;
+  r.client.post({ type: pause ? 'pause' : 'resume', id: r.runId });
+  if (pause && r.s.phase.value === 'running' && !r.s.paused.value) r.s.message.value = 'pausing after this step';
+}
+
 /** The run ended: its picture, status and report shown, kept in the history, and the next queued run started. */
 function finishRun(r: Run, m: Done) {
   const s = r.s;
   clearInterval(r.clock);
   s.now.value = performance.now();
+  s.paused.value = null;
+  endPause(s);
   const out = Object.values(m.outputs)[0];
   if (out) {
     s.output.value = out;
@@ -354,6 +392,9 @@ async function startRun(r: Run, job: QueuedRun) {
   s.cell.value = null;
   s.tiling.value = null;
   s.phase.value = 'running';
+  s.paused.value = null;
+  s.pausedAt.value = null;
+  s.pausedMs.value = 0;
   const more = r.queue.items.length;
   s.message.value = more ? `sending the graph to the worker (${more} more queued)` : 'sending the graph to the worker';
   s.startedAt.value = s.now.value = performance.now();
@@ -377,6 +418,8 @@ async function startRun(r: Run, job: QueuedRun) {
     },
     frame ? [frame] : [],
   );
+  // Paused while it was being sent: it holds at its first step.
+  if (r.queue.paused && r.runId === id) r.client.post({ type: 'pause', id });
 }
 
 /**
@@ -448,9 +491,12 @@ function blockers(r: Run) {
 
 /** Elapsed time, steps per second, what remains, and the fraction done, of the run going on. */
 function progressOf(s: Run['s']) {
-  const elapsed = computed(() =>
-    s.phase.value === 'starting' ? 0 : Math.max(0, s.now.value - s.startedAt.value) / 1000,
-  );
+  // Time paused is not elapsed: steps per second and the time left stay the run's own.
+  const elapsed = computed(() => {
+    if (s.phase.value === 'starting') return 0;
+    const pausing = s.pausedAt.value === null ? 0 : Math.max(0, s.now.value - s.pausedAt.value);
+    return Math.max(0, s.now.value - s.startedAt.value - s.pausedMs.value - pausing) / 1000;
+  });
   const lastStep = computed(() => s.steps.value.at(-1)?.step ?? 0);
   const stepsPerSecond = computed(() => (lastStep.value > 0 && elapsed.value > 0 ? lastStep.value / elapsed.value : 0));
   const remaining = computed(() =>
@@ -501,8 +547,13 @@ function createRun(s: Run['s']): Run {
       if (next) void startRun(r, next);
     },
   };
-  // Resume (the queue panel) starts the next waiting run when none goes on.
-  r.queue.onResume(() => r.startNext());
+  // Pause (the queue panel) pauses the run going on too; Resume lets it go on, or starts the next waiting run when
+  // none goes on.
+  r.queue.onPause(() => pauseRun(r, true));
+  r.queue.onResume(() => {
+    pauseRun(r, false);
+    r.startNext();
+  });
   return r;
 }
 
