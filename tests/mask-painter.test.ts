@@ -338,3 +338,29 @@ describe("a painting's size, read before the browser decodes it", () => {
     expect(paintingProblem(url(8000, 5000))).toBeNull();
   });
 });
+
+describe('the undo history', () => {
+  const p = blank(4, 4, 2);
+  const paint = (h: PaintHistory, k: number) => {
+    h.record(p);
+    applyCover(p, 0, new Uint8Array(16).fill(k % 2), 'paint');
+  };
+  const undos = (h: PaintHistory) => {
+    let n = 0;
+    while (h.undo(p)) n++;
+    return n;
+  };
+  it('keeps at most its steps, and no more bytes than its budget (each step copies every region)', () => {
+    const steps = new PaintHistory(3, 1 << 20);
+    for (let k = 0; k < 6; k++) paint(steps, k);
+    expect(undos(steps)).toBe(3);
+    // A step here is 2 regions x 16 px = 32 bytes: 100 bytes hold 3 of them.
+    const bytes = new PaintHistory(60, 100);
+    for (let k = 0; k < 6; k++) paint(bytes, k);
+    expect(undos(bytes)).toBe(3);
+    // One step larger than the budget is still kept.
+    const tiny = new PaintHistory(60, 10);
+    paint(tiny, 1);
+    expect(undos(tiny)).toBe(1);
+  });
+});

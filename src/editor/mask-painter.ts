@@ -36,6 +36,11 @@ export const MAX_SIDE = 512;
 export const MAX_REGIONS = 24;
 /** Undo steps kept. */
 export const HISTORY_STEPS = 60;
+/**
+ * Bytes the undo steps may hold: each is a copy of every region, so 24 regions at 512 x 512 px (6 MiB a step) keep
+ * 10 steps rather than 60 (360 MiB).
+ */
+export const HISTORY_BYTES = 64 * 1024 * 1024;
 
 /** The painting's size for a photo: the photo's aspect ratio, the longest side at most `max` (never enlarged). */
 export function painterSize(
@@ -171,17 +176,24 @@ function restore(p: Painting, s: Snapshot) {
   for (const r of p.regions) r.pixels.set(s.get(r.id) ?? new Uint8Array(r.pixels.length));
 }
 
-/** Undo and redo of a painting: exact copies of every region before each change. */
+/** Undo and redo of a painting: exact copies of every region before each change, the oldest dropped first. */
 export class PaintHistory {
   private past: Snapshot[] = [];
   private future: Snapshot[] = [];
-  constructor(private readonly limit = HISTORY_STEPS) {}
+  constructor(
+    private readonly limit = HISTORY_STEPS,
+    private readonly bytes = HISTORY_BYTES,
+  ) {}
 
   /** Call before a change: keeps the state to go back to, and forgets what was undone. */
   record(p: Painting) {
     this.past.push(snapshot(p));
-    if (this.past.length > this.limit) this.past.shift();
     this.future = [];
+    const size = (s: Snapshot) => [...s.values()].reduce((a, v) => a + v.length, 0);
+    let held = this.past.reduce((a, s) => a + size(s), 0);
+    // The last step is kept whatever its size.
+    while (this.past.length > 1 && (this.past.length > this.limit || held > this.bytes))
+      held -= size(this.past.shift()!);
   }
 
   /** Forgets the last record (a change that changed nothing). */
