@@ -77,6 +77,11 @@ describe('stylegraph run --mask', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/region1 \(mask\)\s+mask 1x16x32x1/);
     expect(r.stdout).toMatch(/region0 \(mask\)\s+mask 1x32x32x1/);
+    // The photo is square: the 2:1 painting is stretched onto it, and the plan says so (the square one is not named).
+    expect(r.stdout).toMatch(
+      /note: painted region "ground" \(region1\) is 40x20 px, the content photo \(content\) \d+x\d+: the run stretches/,
+    );
+    expect(r.stdout).not.toMatch(/region "sky"/);
   }, 60_000);
 
   it('names the regions there are for an unknown name, and refuses a malformed flag', async () => {

@@ -3,9 +3,10 @@ import { dirname } from 'node:path';
 import { formatPlan } from '../../compiler/format';
 import type { GraphModel } from '../../graph/model';
 import type { NodeRegistry } from '../../plugin/registry';
+import { sourceOf } from '../../plugin/roles';
 import { wasmThreads, type BackendName } from '../../runtime/backend';
 import type { RunOptions } from '../../runtime/executor';
-import { compileWithImages, loadGraphModels } from '../../runtime/sources';
+import { compileWithImages, loadGraphModels, type DecodedImage } from '../../runtime/sources';
 import { chooseTiling } from '../../runtime/tiling';
 import { UsageError, type Io } from '../io';
 import { loadDocumentImages, type SourceOptions } from '../node/node-session';
@@ -48,6 +49,7 @@ export async function planCommand(io: Io, p: PlanCommand): Promise<number> {
   reportDiagnostics(io, file, compiled.diagnostics);
   if (!compiled.plan) return 2;
   io.out(formatPlan(compiled.plan));
+  for (const note of regionAspectNotes(model, registry, (s) => images.get(s))) io.out(`note: ${note}`);
   const tiles = chooseTiling(compiled.plan, registry, backend ?? 'wasm', tiling || {});
   if (tiling !== false && tiles)
     io.out(`on ${backend ?? 'wasm'}:        ${'warning' in tiles ? tiles.warning : tiles.message}`);
@@ -56,4 +58,33 @@ export async function planCommand(io: Io, p: PlanCommand): Promise<number> {
       `wasm threads:  ${wasmThreads(threads, nodeCores())}${threads === undefined ? ' at most (fewer where they time no faster at start, a busy machine; --threads N forces)' : ''}`,
     );
   return 0;
+}
+
+/**
+ * A note for each painted region whose painting is not at the content photo's aspect ratio (more than 2% apart): the
+ * run stretches a painting corner to corner onto the picture (docs/losses.md), so one made for another picture lands
+ * somewhere else on this one.
+ */
+export function regionAspectNotes(
+  model: GraphModel,
+  registry: NodeRegistry,
+  sizeOf: (source: string) => Pick<DecodedImage, 'width' | 'height'> | undefined,
+): string[] {
+  const sources = model.nodes.map((node) => {
+    const def = registry.get(node.type);
+    const s = sourceOf(def, node.params);
+    const value = s ? String(node.params[s.param] ?? def?.params[s.param]?.default ?? '') : '';
+    return { node, s, size: value ? sizeOf(value) : undefined };
+  });
+  const photo = sources.find((x) => x.s?.kind === 'image' && x.s.slot === 'content' && x.size);
+  if (!photo?.size) return [];
+  const aspect = (z: { width: number; height: number }) => z.width / z.height;
+  const shown = (z: { width: number; height: number }) => `${z.width}x${z.height}`;
+  return sources.flatMap(({ node, s, size }) =>
+    s?.kind === 'mask' && size && Math.abs(Math.log(aspect(size) / aspect(photo.size!))) > Math.log(1.02)
+      ? [
+          `painted region "${s.name ?? node.id}" (${node.id}) is ${shown(size)} px, the content photo (${photo.node.id}) ${shown(photo.size!)}: the run stretches the painting onto the photo; paint it over this photo, or give --mask ${s.name ?? 'NAME'}=IMG at the photo's aspect ratio`,
+        ]
+      : [],
+  );
 }
