@@ -82,7 +82,44 @@ describe('the editor: runs', () => {
     expect(errors).toEqual([]);
   }, 300_000);
 
-  it('pauses the queue: the run going on ends, the runs queued meanwhile wait until Resume starts them in order', async () => {
+  it('pauses the run going on between steps: the step counter stops, Resume goes on from that step and the run completes', async () => {
+    const { page, errors } = await open('backend=wasm&size=32&fresh&preset=gatys.json');
+    const lastStep = () =>
+      page.evaluate(() => (window as unknown as { stylegraph: { run: { lastStep: number } } }).stylegraph.run.lastStep);
+    await page.fill('[data-test=steps]', '200');
+    await page.dispatchEvent('[data-test=steps]', 'change');
+    await page.click('[data-test=run]');
+    await expect.poll(lastStep, { timeout: 120_000 }).toBeGreaterThan(0);
+    // Opened once the run bar shows the steps (it wraps then, and the panel is placed where the button is).
+    await page.click('[data-test=queue-toggle]');
+    await page.click('[data-test=queue-pause]');
+    await page.waitForSelector('[data-test=paused]', { timeout: 60_000 });
+    const at = Number(/paused at step (\d+) of 200/.exec((await page.textContent('[data-test=paused]')) ?? '')?.[1]);
+    expect(at).toBeGreaterThan(0);
+    expect(at).toBeLessThan(200);
+    // Held: the step counter reads the same a second later, at the step the run bar names.
+    const first = await lastStep();
+    await page.waitForTimeout(1000);
+    expect(await lastStep()).toBe(first);
+    expect(first).toBe(at);
+    expect(await page.textContent('[data-test=queue-paused]')).toMatch(
+      new RegExp(`paused · 0 waiting \\(the run going on is paused at step ${at} of 200\\)`),
+    );
+    expect(await page.textContent('[data-test=status]')).toMatch(new RegExp(`^paused at step ${at} of 200`));
+    await page.screenshot({ path: `${shots}queue-run-paused.png` });
+    await page.click('[data-test=queue-resume]');
+    await expect.poll(lastStep, { timeout: 60_000 }).toBeGreaterThan(at);
+    expect(await page.locator('[data-test=paused]').count()).toBe(0);
+    await page.waitForFunction(
+      () => /^done after 200 steps/.test(document.querySelector('[data-test=status]')?.textContent ?? ''),
+      null,
+      { timeout: 240_000 },
+    );
+    expect(await page.textContent('[data-test=history] figcaption')).toMatch(/done · 200 steps/);
+    expect(errors).toEqual([]);
+  }, 400_000);
+
+  it('pauses the queue: the run going on pauses and Stop stops it, the runs queued meanwhile wait until Resume starts them in order', async () => {
     const { page, errors } = await open('backend=wasm&size=32&fresh&preset=gatys.json');
     const status = () => page.textContent('[data-test=status]');
     const figures = () => page.locator('[data-test=history] figure').count();
@@ -90,10 +127,17 @@ describe('the editor: runs', () => {
     await page.dispatchEvent('[data-test=steps]', 'change');
     await page.click('[data-test=run]');
     await page.waitForSelector('[data-test=enqueue]');
+    // Paused once it shows a picture (stopped while still preparing, it would have none in the history).
+    await page.waitForFunction(
+      () => (window as unknown as { stylegraph: { run: { output: unknown } } }).stylegraph.run.output !== null,
+      null,
+      { timeout: 120_000 },
+    );
     await page.click('[data-test=queue-toggle]');
     await page.click('[data-test=queue-pause]');
+    await page.waitForSelector('[data-test=paused]', { timeout: 60_000 });
     expect(await page.textContent('[data-test=queue-paused]')).toMatch(
-      /paused · 0 waiting \(the run going on finishes/,
+      /paused · 0 waiting \(the run going on is paused at step \d+ of 5000\)/,
     );
     await page.fill('[data-test=steps]', '2');
     await page.dispatchEvent('[data-test=steps]', 'change');
@@ -104,13 +148,8 @@ describe('the editor: runs', () => {
     }
     expect(await page.textContent('[data-test=queue-paused]')).toMatch(/paused · 2 waiting/);
     expect(await page.textContent('[data-test=queue-toggle]')).toMatch(/Queue 2 \(paused\)/);
-    await page.waitForFunction(
-      () => (window as unknown as { stylegraph: { run: { output: unknown } } }).stylegraph.run.output !== null,
-      null,
-      { timeout: 120_000 },
-    );
     await page.click('[data-test=stop]');
-    // The stopped run ends; the paused queue starts neither waiting run.
+    // Stop while paused stops the run; the paused queue starts neither waiting run.
     await expect.poll(status, { timeout: 60_000 }).toMatch(/^stopped.*queue paused, 2 waiting/);
     expect(await figures()).toBe(1);
     expect(await page.locator('[data-test=queue-current]').count()).toBe(0);
