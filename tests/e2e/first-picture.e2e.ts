@@ -1,13 +1,6 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import jpeg from 'jpeg-js';
-import { chromium, type Browser } from 'playwright-core';
-import { preview, type PreviewServer } from 'vite';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MANIFEST } from '../../src/models/weights/manifest';
+import { describe, expect, it } from 'vitest';
+import { shots, useEditor } from './editor';
+import { presetPicture, useMicroastMirror } from './microast-mirror';
 import { colourDistance, edgeCorrelation, resizeNearest, type Rgba } from '../picture-stats';
 
 /**
@@ -16,67 +9,12 @@ import { colourDistance, edgeCorrelation, resizeNearest, type Rgba } from '../pi
  * its colours move toward the painting's and its edges follow the photo's. The networks are the official ones, from
  * ../shared/fixtures/microast (skipped with a message where that folder is absent).
  */
-const fixtures = new URL('../../../shared/fixtures/microast/', import.meta.url).pathname;
-const present = existsSync(fixtures);
-if (!present)
-  console.warn(`first-picture e2e skipped: ${fixtures} is absent (clone the project with shared/ beside it)`);
-
-const shots = new URL('../../test-results/', import.meta.url).pathname;
-const sample = (name: string): Rgba => {
-  const d = jpeg.decode(readFileSync(new URL(`../../presets/images/${name}`, import.meta.url)), { useTArray: true });
-  return { data: d.data, width: d.width, height: d.height };
-};
-
-let mirror: Server;
-let server: PreviewServer;
-let browser: Browser;
-let base = '';
-const hits: string[] = [];
-
-beforeAll(async () => {
-  if (!present) return;
-  mkdirSync(shots, { recursive: true });
-  // Single-file checkpoints are served by their file name under the mirror, as a mirror of the manifest serves them.
-  const files = new Map<string, Buffer>(
-    MANIFEST.filter((e) => e.name.startsWith('microast-')).map((e) => {
-      const file = new URL(e.url).pathname.split('/').at(-1)!;
-      return [`/weights/${file}`, readFileSync(join(fixtures, file))] as const;
-    }),
-  );
-  expect(files.size).toBe(4);
-  mirror = createServer((req, res) => {
-    hits.push(req.url ?? '');
-    const body = files.get(req.url ?? '');
-    if (!body) return res.writeHead(404).end();
-    res.writeHead(200, { 'content-length': body.length, 'content-type': 'application/octet-stream' });
-    res.end(body);
-  });
-  await new Promise<void>((r) => mirror.listen(0, '127.0.0.1', r));
-  process.env.STYLEGRAPH_WEIGHTS_MIRROR = `http://127.0.0.1:${(mirror.address() as AddressInfo).port}/weights/`;
-  process.env.STYLEGRAPH_CACHE = mkdtempSync(join(tmpdir(), 'stylegraph-first-picture-'));
-  server = await preview({
-    configFile: new URL('../../vite.config.ts', import.meta.url).pathname,
-    preview: { port: 0, host: '127.0.0.1' },
-    ...(process.env.E2E_DIST ? { build: { outDir: process.env.E2E_DIST } } : {}),
-  });
-  base = server.resolvedUrls!.local[0]!;
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu'],
-  });
-});
-afterAll(async () => {
-  await browser?.close();
-  await new Promise<void>((r) => (server ? server.httpServer.close(() => r()) : r()));
-  mirror?.close();
-});
+const { present, hits } = useMicroastMirror('first-picture');
+const editor = useEditor();
 
 describe.runIf(present)('the first picture', () => {
   it('opens MicroAST fresh, gets its 1.9 MB with one click through the editor server, and paints the photo', async () => {
-    const page = await browser.newPage({ viewport: { width: 1500, height: 950 } });
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(`${base}?fresh&backend=wasm&size=128`);
+    const { page, errors } = await editor.open('fresh&backend=wasm&size=128', { runnable: false });
     await page.waitForSelector('[data-node="modulator"]', { timeout: 60_000 });
     const card = page.locator('[data-test=first-picture]');
     await card.waitFor({ timeout: 60_000 });
@@ -117,8 +55,8 @@ describe.runIf(present)('the first picture', () => {
       return { data: Array.from(o.data), width: o.width, height: o.height };
     });
     const output: Rgba = { data: Uint8Array.from(out.data), width: out.width, height: out.height };
-    const photo = resizeNearest(sample('astronaut.jpg'), output.width, output.height);
-    const painting = sample('swirls.jpg');
+    const photo = resizeNearest(presetPicture('astronaut.jpg'), output.width, output.height);
+    const painting = presetPicture('swirls.jpg');
     // Colours: the output's per-channel mean and spread are nearer the painting's than the photo's are.
     const before = colourDistance(photo, painting);
     const after = colourDistance(output, painting);

@@ -1,14 +1,8 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import jpeg from 'jpeg-js';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { PNG } from 'pngjs';
-import { preview, type PreviewServer } from 'vite';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MANIFEST } from '../../src/models/weights/manifest';
+import { describe, expect, it } from 'vitest';
+import { shots, useEditor } from './editor';
+import { presetPicture, useMicroastMirror } from './microast-mirror';
 import { colourDistance, resizeNearest, type Rgba } from '../picture-stats';
 
 /**
@@ -19,56 +13,8 @@ import { colourDistance, resizeNearest, type Rgba } from '../picture-stats';
  * mirror: the output's top half has colour statistics nearer painting A's and its bottom half nearer B's. Skipped
  * with a message where the fixtures are absent.
  */
-const fixtures = new URL('../../../shared/fixtures/microast/', import.meta.url).pathname;
-const present = existsSync(fixtures);
-if (!present)
-  console.warn(`mask-regions e2e skipped: ${fixtures} is absent (clone the project with shared/ beside it)`);
-
-const shots = new URL('../../test-results/', import.meta.url).pathname;
-const sample = (name: string): Rgba => {
-  const d = jpeg.decode(readFileSync(new URL(`../../presets/images/${name}`, import.meta.url)), { useTArray: true });
-  return { data: d.data, width: d.width, height: d.height };
-};
-
-let mirror: Server;
-let server: PreviewServer;
-let browser: Browser;
-let base = '';
-
-beforeAll(async () => {
-  if (!present) return;
-  mkdirSync(shots, { recursive: true });
-  const files = new Map<string, Buffer>(
-    MANIFEST.filter((e) => e.name.startsWith('microast-')).map((e) => {
-      const file = new URL(e.url).pathname.split('/').at(-1)!;
-      return [`/weights/${file}`, readFileSync(join(fixtures, file))] as const;
-    }),
-  );
-  mirror = createServer((req, res) => {
-    const body = files.get(req.url ?? '');
-    if (!body) return res.writeHead(404).end();
-    res.writeHead(200, { 'content-length': body.length, 'content-type': 'application/octet-stream' });
-    res.end(body);
-  });
-  await new Promise<void>((r) => mirror.listen(0, '127.0.0.1', r));
-  process.env.STYLEGRAPH_WEIGHTS_MIRROR = `http://127.0.0.1:${(mirror.address() as AddressInfo).port}/weights/`;
-  process.env.STYLEGRAPH_CACHE = mkdtempSync(join(tmpdir(), 'stylegraph-mask-regions-'));
-  server = await preview({
-    configFile: new URL('../../vite.config.ts', import.meta.url).pathname,
-    preview: { port: 0, host: '127.0.0.1' },
-    ...(process.env.E2E_DIST ? { build: { outDir: process.env.E2E_DIST } } : {}),
-  });
-  base = server.resolvedUrls!.local[0]!;
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu'],
-  });
-});
-afterAll(async () => {
-  await browser?.close();
-  await new Promise<void>((r) => (server ? server.httpServer.close(() => r()) : r()));
-  mirror?.close();
-});
+const { present } = useMicroastMirror('mask-regions');
+const editor = useEditor();
 
 interface GraphView {
   nodes: { id: string; type: string; params: Record<string, unknown> }[];
@@ -137,10 +83,9 @@ async function paintTwoRegions(page: Page) {
 
 describe.runIf(present)('painted regions', () => {
   it('paints two regions with the mouse, writes them as one edit, and each half of the run takes its painting', async () => {
-    const page = await browser.newPage({ viewport: { width: 1500, height: 950 } });
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(`${base}?fresh&backend=wasm&size=128&preset=microast-regions.json`);
+    const { page, errors } = await editor.open('fresh&backend=wasm&size=128&preset=microast-regions.json', {
+      runnable: false,
+    });
     await page.waitForFunction(
       () => !(document.querySelector('[data-test=run]') as HTMLButtonElement | null)?.disabled,
       null,
@@ -213,7 +158,7 @@ describe.runIf(present)('painted regions', () => {
     });
     const [upper, lower] = [half(0, Math.floor(out.height / 2)), half(Math.ceil(out.height / 2), out.height)];
     const [a, b] = ['swirls.jpg', 'brick.jpg'].map((f) =>
-      resizeNearest(sample(f), out.width, Math.floor(out.height / 2)),
+      resizeNearest(presetPicture(f), out.width, Math.floor(out.height / 2)),
     );
     const d = {
       upperA: colourDistance(upper, a!),
