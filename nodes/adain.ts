@@ -1,4 +1,5 @@
 import { adain } from '../src/models/adain';
+import { maskFor } from '../src/ops/losses';
 import { defineNodeType, type Tensor } from '../src/plugin/types';
 import { alphaParam, blendAlpha, transferInfo } from './shared';
 
@@ -7,7 +8,8 @@ type T4 = Parameters<typeof adain>[1];
 /**
  * AdaIN(f(c), f(s)) = sigma(s) (f(c) - mu(c)) / sigma(c) + mu(s), blended with the content features by alpha.
  * With a mask, the style applies where the mask is white (statistics of that region only) and `style2`
- * (or the unchanged content) elsewhere: AdaIN per region, as in the paper's spatial control.
+ * (or the unchanged content) elsewhere: AdaIN per region, as in the paper's spatial control. A grey mask is partly
+ * inside: the statistics are weighted by it and the two sides blended by it (a binary mask gives the paper's).
  */
 export default defineNodeType({
   type: 'adain',
@@ -28,15 +30,14 @@ export default defineNodeType({
       const style = inputs.style as T4;
       let t: Tensor;
       if (inputs.mask) {
-        const [, h, w] = content.shape;
-        const grey = tf.mean(tf.image.resizeBilinear(inputs.mask as T4, [h, w], true), 3, true);
-        const isIn = tf.greater(grey, 0.5);
-        const m = tf.cast(isIn, 'float32') as T4;
+        // Grey is partly inside, as for the masked losses and the region nodes: each side's statistics are weighted
+        // by its mask, and the two results blended by it. A side the mask leaves empty has no weight (meanStd
+        // floors the weights' sum, so its statistics stay finite) and adds nothing.
+        const m = tf.clipByValue(maskFor(tf, inputs.mask, content), 0, 1) as T4;
+        const outsideMask = tf.sub(1, m) as T4;
         const inside = adain(tf, content, style, m);
-        const outside = inputs.style2 ? adain(tf, content, inputs.style2 as T4, tf.sub(1, m) as T4) : content;
-        // A side the mask leaves empty (a white mask: the whole picture) has no statistics (0/0): where, not
-        // m * inside + (1 - m) * outside, keeps its NaNs out of the other side.
-        t = tf.where(tf.broadcastTo(isIn, content.shape), inside, outside);
+        const outside = inputs.style2 ? adain(tf, content, inputs.style2 as T4, outsideMask) : content;
+        t = tf.add(tf.mul(inside, m), tf.mul(outside, outsideMask));
       } else t = adain(tf, content, style);
       return blendAlpha(tf, t, content, params.alpha);
     }),

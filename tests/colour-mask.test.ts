@@ -100,6 +100,34 @@ describe('AdaIN with a spatial mask', () => {
     }
   });
 
+  it("a grey mask weights each side's statistics and blends the two sides by it (hand-computed, one channel)", async () => {
+    // Content 1 x 1 x 4 x 1: [0, 2, 4, 6]; mask [1, 1, 0.5, 0]; style: mean 10, style2: mean -10, both std sqrt(2).
+    const c = tf.tensor4d([0, 2, 4, 6], [1, 1, 4, 1]);
+    const m = tf.tensor4d([1, 1, 0.5, 0], [1, 1, 4, 1]);
+    const s1 = tf.tensor4d([9, 11], [1, 1, 2, 1]); // mean 10, unbiased std sqrt(2)
+    const s2 = tf.tensor4d([-11, -9], [1, 1, 2, 1]);
+    const out = adainNode.compute!({
+      ...services,
+      params: { alpha: 1 },
+      inputs: { content: c, style: s1, mask: m, style2: s2 },
+    }) as { features: tf.Tensor };
+    // Inside weights [1, 1, .5, 0], n = 2.5: mean 4/2.5 = 1.6; sum w (x - 1.6)^2 = 2.56 + 0.16 + 2.88 = 5.6,
+    // variance 5.6 / (2.5 - 1). Outside weights [0, 0, .5, 1], n = 1.5: mean 8/1.5; variance sum / max(0.5, 1).
+    const eps = 1e-5;
+    const inMean = 1.6;
+    const inStd = Math.sqrt(5.6 / 1.5 + eps);
+    const outMean = 8 / 1.5;
+    const outStd = Math.sqrt((0.5 * (4 - outMean) ** 2 + (6 - outMean) ** 2) / 1 + eps);
+    const sStd = Math.sqrt(2 + eps);
+    const want = [0, 2, 4, 6].map((x, i) => {
+      const w = [1, 1, 0.5, 0][i]!;
+      const inside = (sStd * (x - inMean)) / inStd + 10;
+      const outside = (sStd * (x - outMean)) / outStd - 10;
+      return w * inside + (1 - w) * outside;
+    });
+    Array.from(await out.features.data()).forEach((v, i) => expect(v).toBeCloseTo(want[i]!, 4));
+  });
+
   it('inside the mask the content takes the style statistics; outside it is unchanged', async () => {
     // Mask: left half white.
     const mask = tf.concat([tf.ones([1, 8, 4, 3]), tf.zeros([1, 8, 4, 3])], 2);

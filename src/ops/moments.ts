@@ -18,7 +18,8 @@ export function meanStd(tf: TF, f: Tensor4D, eps = 1e-5, mask?: Tensor4D): { mea
         std: tf.sqrt(tf.add(tf.mul(variance, n / Math.max(1, n - 1)), eps)) as Tensor4D,
       };
     }
-    const n = tf.sum(mask);
+    // The weights' sum, floored: an empty mask gives finite statistics (a mean of 0), not 0/0.
+    const n = tf.maximum(tf.sum(mask), 1e-6);
     const mean = tf.div(tf.sum(tf.mul(f, mask), [1, 2], true), n) as Tensor4D;
     const sq = tf.sum(tf.mul(tf.square(tf.sub(f, mean)), mask), [1, 2], true);
     return { mean, std: tf.sqrt(tf.add(tf.div(sq, tf.maximum(tf.sub(n, 1), 1)), eps)) as Tensor4D };
