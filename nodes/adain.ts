@@ -33,7 +33,7 @@ export default defineNodeType({
         // Grey is partly inside, as for the masked losses and the region nodes: each side's statistics are weighted
         // by its mask, and the two results blended by it. A side the mask leaves empty has no weight (meanStd
         // floors the weights' sum, so its statistics stay finite) and adds nothing.
-        const m = tf.clipByValue(maskFor(tf, inputs.mask, content), 0, 1) as T4;
+        const m = tf.clipByValue(maskFor(tf, inputs.mask as T4, content), 0, 1) as T4;
         const outsideMask = tf.sub(1, m) as T4;
         const inside = adain(tf, content, style, m);
         const outside = inputs.style2 ? adain(tf, content, inputs.style2 as T4, outsideMask) : content;
