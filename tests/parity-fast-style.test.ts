@@ -13,8 +13,7 @@ import {
   randomFastStyle,
   type FastStyleWeights,
 } from '../src/models/fast-style';
-import { blocksConvSame, spaceToDepth } from '../src/models/blocks';
-import { blockKernel } from '../src/models/microast';
+import { blockKernel, blocksConvSame, spaceToDepth } from '../src/models/blocks';
 import { fixture, type Expected } from './parity';
 import { loadPreset, run, tf, useWasm, withParams } from './helpers';
 

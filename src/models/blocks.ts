@@ -27,7 +27,7 @@ export function depthToSpace(tf: TF, y: Tensor4D, bs: number): Tensor4D {
 
 /**
  * A stride-1 k x k conv with TensorFlow's 'same' zero padding (odd k), run on bs x bs blocks of pixels: the input
- * padded by k // 2 (and with zeros to whole blocks), space-to-depth, a 'valid' conv with the block kernel (microast.ts's `blockKernel`) from bs*bs*in to
+ * padded by k // 2 (and with zeros to whole blocks), space-to-depth, a 'valid' conv with the block kernel (`blockKernel`) from bs*bs*in to
  * bs*bs*out channels, depth-to-space, cropped to the input's size. The same sums as tf.conv2d(x, kernel, 1, 'same');
  * for a conv with few outputs (the 9x9 conv to RGB) XNNPACK's GEMM then fills its lanes and splits the work over
  * its threads (see docs/benchmarks.md).
@@ -48,4 +48,32 @@ export function blocksConvSame(tf: TF, x: Tensor4D, blockKernel4: Tensor4D, k: n
     const y = depthToSpace(tf, tf.conv2d(spaceToDepth(tf, padded, bs), blockKernel4, 1, 'valid'), bs);
     return y.shape[1] === h && y.shape[2] === w ? y : tf.slice(y, [0, 0, 0, 0], [n, h, w, y.shape[3]]);
   });
+}
+
+/** A dense kernel [k, k, in, out] as its space-to-depth form [k', k', bs*bs*in, bs*bs*out], k' = ceil((k + bs - 1) / bs). */
+export function blockKernel(
+  src: Float32Array,
+  k: number,
+  cin: number,
+  cout: number,
+  bs: number,
+): { data: Float32Array; shape: [number, number, number, number] } {
+  const kb = Math.ceil((k + bs - 1) / bs);
+  const [ci, co] = [bs * bs * cin, bs * bs * cout];
+  const data = new Float32Array(kb * kb * ci * co);
+  // Output pixel (bs*I + a, bs*J + b) reads input (bs*(I + U) + p, bs*(J + V) + q) through tap (bs*U + p - a, bs*V + q - b).
+  for (let U = 0; U < kb; U++)
+    for (let V = 0; V < kb; V++)
+      for (let p = 0; p < bs; p++)
+        for (let q = 0; q < bs; q++)
+          for (let a = 0; a < bs; a++)
+            for (let b = 0; b < bs; b++) {
+              const [u, v] = [bs * U + p - a, bs * V + q - b];
+              if (u < 0 || u >= k || v < 0 || v >= k) continue;
+              for (let c = 0; c < cin; c++)
+                for (let o = 0; o < cout; o++)
+                  data[((U * kb + V) * ci + (p * bs + q) * cin + c) * co + (a * bs + b) * cout + o] =
+                    src[((u * k + v) * cin + c) * cout + o]!;
+            }
+  return { data, shape: [kb, kb, ci, co] };
 }

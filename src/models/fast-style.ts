@@ -1,6 +1,5 @@
 import type * as tfjs from '@tensorflow/tfjs';
-import { blocksConvSame, depthToSpace } from './blocks';
-import { blockKernel } from './microast';
+import { blockKernel, blocksConvSame, depthToSpace } from './blocks';
 import { mulberry32, randomNormal, seedFor } from './random';
 import { describeDict, misfit, takeExpected, type StateDict } from './weights/state-dict';
 

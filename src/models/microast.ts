@@ -1,5 +1,6 @@
 import type * as tfjs from '@tensorflow/tfjs';
 import { padSpatial, type Padding } from '../ops/pad';
+import { blockKernel, depthToSpace, spaceToDepth } from './blocks';
 import { mulberry32, randomNormal, seedFor } from './random';
 import { misfit, describeDict, takeExpected, type NamedArray, type StateDict } from './weights/state-dict';
 
@@ -178,34 +179,6 @@ function kernelFor(
 const BLOCK = 2;
 const useBlocks = (s: ConvSpec) => s.groups === 1 && s.stride === 1 && s.k >= 8 && s.cout < 8;
 
-/** A dense kernel [k, k, in, out] as its space-to-depth form [k', k', bs*bs*in, bs*bs*out], k' = ceil((k + bs - 1) / bs). */
-export function blockKernel(
-  src: Float32Array,
-  k: number,
-  cin: number,
-  cout: number,
-  bs: number,
-): { data: Float32Array; shape: [number, number, number, number] } {
-  const kb = Math.ceil((k + bs - 1) / bs);
-  const [ci, co] = [bs * bs * cin, bs * bs * cout];
-  const data = new Float32Array(kb * kb * ci * co);
-  // Output pixel (bs*I + a, bs*J + b) reads input (bs*(I + U) + p, bs*(J + V) + q) through tap (bs*U + p - a, bs*V + q - b).
-  for (let U = 0; U < kb; U++)
-    for (let V = 0; V < kb; V++)
-      for (let p = 0; p < bs; p++)
-        for (let q = 0; q < bs; q++)
-          for (let a = 0; a < bs; a++)
-            for (let b = 0; b < bs; b++) {
-              const [u, v] = [bs * U + p - a, bs * V + q - b];
-              if (u < 0 || u >= k || v < 0 || v >= k) continue;
-              for (let c = 0; c < cin; c++)
-                for (let o = 0; o < cout; o++)
-                  data[((U * kb + V) * ci + (p * bs + q) * cin + c) * co + (a * bs + b) * cout + o] =
-                    src[((u * k + v) * cin + c) * cout + o]!;
-            }
-  return { data, shape: [kb, kb, ci, co] };
-}
-
 function convFromArrays(tf: TF, s: ConvSpec, w: Float32Array, b: Float32Array): MicroConv {
   const { kind, data, shape } = kernelFor(s, w);
   let bias = b;
@@ -355,27 +328,6 @@ export function microConv(tf: TF, x: Tensor4D, c: MicroConv, relu: boolean, padd
     const summed = tf.sum(tf.reshape(y, [b, h, w, c.cout, c.cin / c.cout]), 4) as Tensor4D;
     return relu ? tf.relu(summed) : summed;
   });
-}
-
-/** [n, h, w, c] -> [n, h / bs, w / bs, bs * bs * c], channel (p * bs + q) * c + i for row p, column q of a block. */
-function spaceToDepth(tf: TF, x: Tensor4D, bs: number): Tensor4D {
-  const [n, h, w, c] = x.shape;
-  return tf.reshape(tf.transpose(tf.reshape(x, [n * (h / bs), bs, w / bs, bs * c]), [0, 2, 1, 3]), [
-    n,
-    h / bs,
-    w / bs,
-    bs * bs * c,
-  ]);
-}
-
-/**
- * The inverse of spaceToDepth (tf.depthToSpace's layout) as a reshape and a transpose: tfjs-wasm's DepthToSpace kernel
- * is an element loop, about 3x slower than its transpose on the final conv's 48-channel blocks.
- */
-function depthToSpace(tf: TF, x: Tensor4D, bs: number): Tensor4D {
-  const [n, h, w, c] = x.shape;
-  const co = c / (bs * bs);
-  return tf.reshape(tf.transpose(tf.reshape(x, [n, h, w, bs, bs * co]), [0, 1, 3, 2, 4]), [n, h * bs, w * bs, co]);
 }
 
 /** A 'blocks' conv of a padded input, cropped to h x w (the padding is rounded up to whole blocks with zeros). */
