@@ -1,3 +1,4 @@
+import { MAX_IMAGE_PIXELS } from '../codecs/image-header';
 import { encodeGreyPng, pngSize } from '../codecs/png';
 
 /**
@@ -246,7 +247,7 @@ export function regionNameProblem(names: readonly string[], k: number, name: str
 }
 
 /** The most pixels a painting the painter opens may have: the CLI's limit for any picture (docs/security.md). */
-export const MAX_PAINTING_PIXELS = 40_000_000;
+export const MAX_PAINTING_PIXELS = MAX_IMAGE_PIXELS;
 
 /**
  * Why a region's painting is not opened, or null: a PNG in a data: URL (what the painter writes, and what a shared

@@ -3,6 +3,7 @@ import '@tensorflow/tfjs-backend-webgpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import threadedFactory from '@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.js';
 import { wasmWorkerContents } from '@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.worker.js';
+import { checkImageHeader } from '../codecs/image-header';
 import { objectStore } from './idb';
 import { WASM_URLS } from './wasm-urls';
 import {
@@ -208,6 +209,9 @@ async function browserThreadedFiles(wasmPaths: Record<string, string>): Promise<
   };
 }
 
+/** How a picture is named in an error: its source, or "the data: URL picture" (as the CLI names it). */
+export const pictureName = (source: string) => (source.startsWith('data:') ? 'the data: URL picture' : source);
+
 /** Fetches and decodes an image relative to `base` (the document's URL). */
 export async function decodeInBrowser(source: string, base: string) {
   // Parsed against the page as fetch would; the run store asked the user before a run naming another origin was
@@ -217,14 +221,20 @@ export async function decodeInBrowser(source: string, base: string) {
     throw new Error(`${url.protocol} URLs are not fetched`);
   const res = await fetch(url);
   if (!res.ok) throw new Error(`HTTP ${res.status}`);
-  return decodeBitmap(await res.blob());
+  return decodeBitmap(new Uint8Array(await res.arrayBuffer()), pictureName(source));
 }
 
-/** Decodes image bytes (a fetched or dropped file) to RGBA; works in a worker. */
-export async function decodeBitmap(blob: Blob) {
-  const bitmap = await createImageBitmap(blob);
+/**
+ * Decodes image bytes (a fetched or dropped file) to RGBA; works in a worker. The header is read first
+ * (`checkImageHeader`): a picture over 40 MP, or one whose size the header does not give, is refused before the
+ * browser decodes it. The browser turns a JPEG upright by its EXIF orientation, as the CLI's decoder does.
+ */
+export async function decodeBitmap(bytes: Uint8Array<ArrayBuffer>, name: string) {
+  checkImageHeader(bytes, name);
+  const bitmap = await createImageBitmap(new Blob([bytes]));
   const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
   const ctx = canvas.getContext('2d')!;
   ctx.drawImage(bitmap, 0, 0);
-  return ctx.getImageData(0, 0, bitmap.width, bitmap.height);
+  bitmap.close();
+  return ctx.getImageData(0, 0, canvas.width, canvas.height);
 }

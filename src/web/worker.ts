@@ -5,7 +5,7 @@ import { RunMemo } from '../runtime/memo';
 import { createModelCache } from '../runtime/models';
 import type { DecodedImage } from '../runtime/sources';
 import { loadTfjsModel, tapShapes, type TfjsModel } from '../models/tfjs-models';
-import { calibrationStore, decodeBitmap, decodeInBrowser, startBrowserBackend, tf } from './backend';
+import { calibrationStore, decodeBitmap, decodeInBrowser, pictureName, startBrowserBackend, tf } from './backend';
 import type { CheckpointShapes, FromWorker, ToWorker, WeightBytes } from './protocol';
 import { PauseGates, runInWorker, type RunMessage } from './runner';
 import { isCameraSource } from '../../nodes/camera-input';
@@ -102,7 +102,7 @@ async function decode(source: string, base: string): Promise<DecodedImage> {
   if (isCameraSource(source))
     throw new Error('the camera is off: press Start camera in the output panel (or use a still)');
   const bytes = uploads.get(source);
-  if (bytes) return decodeBitmap(new Blob([bytes]));
+  if (bytes) return decodeBitmap(new Uint8Array(bytes), pictureName(source));
   // Only a data: URL is read here: the sandbox fetches nothing, so the page hands in every other image's bytes.
   if (new URL(source, base).protocol === 'data:') return decodeInBrowser(source, base);
   throw new Error(`${source}: the page did not hand in this image's bytes`);
