@@ -1,7 +1,13 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import jpeg from 'jpeg-js';
 import { describe, expect, it } from 'vitest';
 import { decodeImage } from '../src/cli/node/node-images';
+import { loadDocumentImages } from '../src/cli/node/node-session';
 import { jpegOrientation } from '../src/codecs/exif';
+import { compileWithImages } from '../src/runtime/sources';
+import { graph, registry } from './helpers';
 
 /**
  * A 3 x 2 grid of flat 16 px blocks, six colours (stored as A B C over D E F), encoded by jpeg-js at quality 100;
@@ -124,5 +130,27 @@ describe('EXIF orientation in the CLI decoder', () => {
       expect(jpegOrientation(jpg), what).toBe(1);
       expect(blocks(decodeImage(jpg, 'photo.jpg')), what).toEqual(STORED);
     }
+  });
+
+  it('gives the plan the upright size, so the plan and the run agree (a quarter turn is portrait)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'exif-'));
+    const shapes: Record<number, unknown> = {};
+    for (const o of [1, 6, 8]) {
+      writeFileSync(join(dir, `photo${o}.jpg`), splice(plain, exifSegment(o === 6, [[ORIENTATION, 3, 1, o]])));
+      const model = graph(
+        [
+          ['content', 'image', { source: `photo${o}.jpg`, slot: 'content' }],
+          ['out', 'output', {}],
+        ],
+        [['content.image', 'out.image']],
+      );
+      const { images, errors } = await loadDocumentImages(model, registry, join(dir, 'doc.json'));
+      expect(errors).toEqual([]);
+      const { plan } = compileWithImages(model, registry, images, 96);
+      const value = plan!.steps.flatMap((s) => s.outputs).find((v) => v.key === 'content.image')!;
+      shapes[o] = value.info.shape;
+    }
+    // Stored 48 x 32 (landscape): 96 px on the longest side, 3:2 as stored, 2:3 turned a quarter.
+    expect(shapes).toEqual({ 1: [1, 64, 96, 3], 6: [1, 96, 64, 3], 8: [1, 96, 64, 3] });
   });
 });
