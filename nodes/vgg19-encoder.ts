@@ -53,7 +53,7 @@ type Params = ParamsOf<typeof params>;
 
 /**
  * Why a picture is too small for the deepest tap, or null: every conv up to it needs at least 1x1 features, and 2x2
- * with reflection or circular padding (a 1-px pad of a 1-px map has nothing to mirror).
+ * with reflection padding (a 1-px pad of a 1-px map has nothing to mirror; a circular one wraps the pixel round).
  */
 export function tooSmall(
   list: readonly string[],
@@ -62,7 +62,7 @@ export function tooSmall(
   padding: Padding,
 ): string | null {
   const deepest = deepestTap(list);
-  const need = padding === 'zero' ? 1 : 2;
+  const need = padding === 'reflect' ? 2 : 1;
   for (const l of VGG19_LAYERS.slice(0, VGG19_LAYER_NAMES.indexOf(deepest) + 1)) {
     if (l.kind !== 'conv') continue;
     const [, h, w] = tapShape(l.name, image, variant);
@@ -71,7 +71,7 @@ export function tooSmall(
     while (Math.min(...tapShape(l.name, [1, px, px, 3], variant).slice(1, 3)) < need) px++;
     return (
       `the picture (${image[2]}x${image[1]} px) is too small for ${deepest}: ${l.name} would work on ${w}x${h} ` +
-      `features${padding === 'zero' ? '' : ` and its ${padding} padding needs ${need}x${need}`}; ` +
+      `features${need === 1 ? '' : ` and its reflection padding needs ${need}x${need}`}; ` +
       `give it at least ${px} px on its shorter side (a style's own size: --style-size ${px})`
     );
   }

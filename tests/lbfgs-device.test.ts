@@ -188,7 +188,7 @@ describe('the Gatys preset with device and host L-BFGS', () => {
   const gatys = (on: 'device' | 'host') =>
     withParams(loadPreset('gatys.json'), { 'optim.steps': 30, 'optim.previewEvery': 0, 'optim.lbfgsOn': on });
 
-  it('reaches the same loss within 1% at 24 px (tiny VGG19), with no tensor left behind', async () => {
+  it('follows host L-BFGS at 24 px (tiny VGG19) and ends within 1% of its loss, with no tensor left behind', async () => {
     const statuses: string[] = [];
     const device = await run(
       gatys('device'),
@@ -205,9 +205,16 @@ describe('the Gatys preset with device and host L-BFGS', () => {
     expect(rel(device.steps[0]!.loss, host.steps[0]!.loss)).toBeLessThan(1e-6);
     expect(device.steps.at(-1)!.step).toBe(30);
     expect(host.steps.length).toBe(device.steps.length);
-    // Both fall (26 -> about 2.7 here) and stay within 1% of each other at every step (measured: about 1e-5).
+    // Both fall (26 -> about 2.7 here). They follow each other to float32 rounding while the loss is large (measured:
+    // within 6e-5 for the first 15 steps), then wander apart as float32 and float64 line searches do near a minimum
+    // (measured 1.4e-2 at most, 1.8e-3 at the end; docs/benchmarks.md saw 2.3% at 64 px): within 3% at every step, and
+    // 1% at the end.
     expect(device.steps.at(-1)!.loss).toBeLessThan(device.steps[0]!.loss / 5);
-    device.steps.forEach((s, i) => expect(rel(s.loss, host.steps[i]!.loss), `step ${i}`).toBeLessThan(0.01));
+    device.steps
+      .slice(0, 15)
+      .forEach((s, i) => expect(rel(s.loss, host.steps[i]!.loss), `step ${i}`).toBeLessThan(1e-4));
+    device.steps.forEach((s, i) => expect(rel(s.loss, host.steps[i]!.loss), `step ${i}`).toBeLessThan(0.03));
+    expect(rel(device.steps.at(-1)!.loss, host.steps.at(-1)!.loss)).toBeLessThan(0.01);
     expect(device.tensors.afterFirstStep).toBe(device.tensors.atEnd);
   }, 300_000);
 });

@@ -5,7 +5,7 @@ import { tooSmall } from '../nodes/vgg19-encoder';
 describe('VGG19: a picture too small for its deepest tap', () => {
   it('refuses 16 px at relu5_1 with reflection padding (1x1 features) and names the size that works', () => {
     const why = tooSmall(['relu1_1', 'relu5_1'], [1, 16, 16, 3], 'normalised', 'reflect');
-    expect(why).toMatch(/conv5_1 would work on 1x1 features/);
+    expect(why).toMatch(/conv5_1 would work on 1x1 features and its reflection padding needs 2x2/);
     // ceil pooling (vgg_normalised): 17 -> 9 -> 5 -> 3 -> 2
     expect(why).toMatch(/at least 17 px/);
     expect(tooSmall(['relu5_1'], [1, 17, 17, 3], 'normalised', 'reflect')).toBeNull();
@@ -22,6 +22,10 @@ describe('VGG19: a picture too small for its deepest tap', () => {
 
   it('looks only as deep as the deepest tap', () => {
     expect(tooSmall(['relu1_1', 'relu2_1'], [1, 4, 4, 3], 'normalised', 'reflect')).toBeNull();
-    expect(tooSmall(['relu3_1'], [1, 4, 4, 3], 'normalised', 'circular')).toMatch(/circular padding needs 2x2/);
+    expect(tooSmall(['relu3_1'], [1, 4, 4, 3], 'normalised', 'reflect')).toMatch(/reflection padding needs 2x2/);
+  });
+
+  it('takes 1x1 features with circular padding (it wraps the one pixel), as the texture preset at 24 px needs', () => {
+    expect(tooSmall(['relu5_1'], [1, 24, 24, 3], 'normalised', 'circular')).toBeNull();
   });
 });
