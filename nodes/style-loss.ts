@@ -26,7 +26,7 @@ export default defineNodeType({
   inputs: {
     ...featureLossInputs('style features'),
     mask: maskInput,
-    styleMask: { type: 'Image', optional: true, label: 'style mask (which part of the style)' },
+    styleMask: { type: 'Image', optional: true, label: 'style mask' },
   },
   description:
     'The Gram style loss. With a mask (a painted region), the guided Gram of Gatys et al. 2017: the features are weighted by the mask (resized to the layer) before the Gram, G_T = M / sum T^2 * sum_k (T_k F_k)(T_k F_k)^T over the M positions, so a region is compared as a whole image would be and an all-white mask changes nothing; the style mask picks the part of the style image that counts. On tiles, each tile weights its features by its part of the mask.',
