@@ -122,6 +122,10 @@ describe('run store', () => {
     const g = withGatys();
     const run = useRunStore();
     expect(run.blocked).toBe('TensorFlow.js is starting');
+    g.remove(['output']);
+    // Something the person must fix is said while TensorFlow.js still starts.
+    expect(run.blocked).toMatch(/no output node/);
+    g.undo();
     run.phase = 'ready';
     expect(run.blocked).toBeNull();
     g.remove(['output']);

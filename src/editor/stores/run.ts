@@ -470,7 +470,8 @@ function blockers(r: Run) {
   });
   /** Why Run is disabled, or null when it is not. */
   const blocked = computed<string | null>(() => {
-    if (s.phase.value === 'starting') return 'TensorFlow.js is starting';
+    // What the person must fix comes before what they only wait for.
+    if (s.phase.value === 'starting') return graphBlocked.value ?? 'TensorFlow.js is starting';
     if (s.phase.value === 'no-backend') return `no backend: ${s.startError.value}`;
     if (s.phase.value !== 'ready') return 'a run is going on';
     return graphBlocked.value;
