@@ -120,7 +120,8 @@ async function editorSteps(base: string): Promise<{ ms: Record<string, number>; 
   try {
     for (const size of sizes) {
       const page = await b.newPage();
-      await page.goto(`${base}?backend=wasm&size=${size}&fresh`);
+      // The first-run default is MicroAST (no steps); this table is Gatys.
+      await page.goto(`${base}?backend=wasm&size=${size}&fresh&preset=gatys.json`);
       await page.waitForFunction(
         () => !(document.querySelector('[data-test=run]') as HTMLButtonElement | null)?.disabled,
         null,
@@ -139,12 +140,16 @@ async function editorSteps(base: string): Promise<{ ms: Record<string, number>; 
         null,
         { timeout: 600_000 },
       );
-      ms[String(size)] = await page.evaluate(() => {
-        const r = (
-          window as unknown as { stylegraph: { run: { steps: { ms: number }[] } } }
-        ).stylegraph.run.steps.slice(1);
-        return r.reduce((a, s) => a + s.ms, 0) / r.length;
-      });
+      const perStep = await page.evaluate(() =>
+        (window as unknown as { stylegraph: { run: { steps: { ms: number }[] } } }).stylegraph.run.steps
+          .slice(1)
+          .map((s) => s.ms),
+      );
+      if (!perStep.length)
+        throw new Error(
+          `the editor's run at ${size} px timed no steps: ${await page.textContent('[data-test=status]')}`,
+        );
+      ms[String(size)] = mean(perStep);
       await page.close();
     }
   } finally {
