@@ -14,6 +14,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { builtinRegistry } from '../nodes';
 import { loadDocumentImages } from '../src/cli/node/node-session';
@@ -205,6 +206,23 @@ async function handStep(backend: BackendName, size: number, steps: number, trick
   return mean(times.slice(1));
 }
 
+/** AdaIN and SANet frames in PyTorch on the CPU (ms by network and size), or why not. */
+function torchFeedForward(
+  sizes: number[],
+  threads: number,
+): Record<'adain' | 'sanet', Record<string, number>> | string {
+  try {
+    const out = execFileSync(
+      '/usr/bin/python3',
+      [here('./bench-feedforward-torch.py'), '--sizes', ...sizes.map(String), '--threads', String(threads)],
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    return (JSON.parse(out) as { ms: Record<'adain' | 'sanet', Record<string, number>> }).ms;
+  } catch (e) {
+    return `not available (${(e as Error).message.split('\n')[0]}); install python3-torch to get these columns`;
+  }
+}
+
 /** PyTorch on the CPU (Debian's python3-torch), or null with the reason when it is not installed. */
 function torchStep(sizes: number[], threads: number): { ms: Record<string, number>; version: string } | string {
   try {
@@ -230,19 +248,23 @@ function torchStep(sizes: number[], threads: number): { ms: Record<string, numbe
   }
 }
 
-async function feedForward(name: string, size: number): Promise<number> {
-  await startNodeBackend('wasm', ONE_THREAD);
+async function feedForward(name: string, size: number, threads = 1): Promise<number> {
+  await startNodeBackend('wasm', { threads });
   const p = preset(name);
   const loaded = await loadDocumentImages(p.model, registry, p.path);
   const { plan } = compileWithImages(p.model, registry, loaded.images, size);
   const models = createModelCache();
   try {
-    // The first run builds the networks' weights; the second is the feed-forward time (style encoding included).
+    // The first run builds the networks' weights; the next are the feed-forward time (style encoding included).
     await execute(plan!, registry, makeServices(tf, loaded.images, size, 0, models));
-    const t0 = performance.now();
-    const r = await execute(plan!, registry, makeServices(tf, loaded.images, size, 0, models));
-    if (r.status !== 'done') throw new Error(`${name} ${size}: ${r.error}`);
-    return performance.now() - t0;
+    const times: number[] = [];
+    for (let i = 0; i < (smoke ? 1 : 3); i++) {
+      const t0 = performance.now();
+      const r = await execute(plan!, registry, makeServices(tf, loaded.images, size, 0, models));
+      if (r.status !== 'done') throw new Error(`${name} ${size}: ${r.error}`);
+      times.push(performance.now() - t0);
+    }
+    return times.sort((a, b) => a - b)[times.length >> 1]!;
   } finally {
     models.dispose();
   }
@@ -384,10 +406,20 @@ if (want('feedforward')) {
   say();
   say(`## AdaIN and SANet feed-forward (wasm, style encoding included)`);
   say();
-  say(`| size | AdaIN | SANet |`);
-  say(`|---|---|---|`);
-  for (const size of smoke ? [32] : [256, 512])
-    say(`| ${size} | ${fmt(await feedForward('adain.json', size))} | ${fmt(await feedForward('sanet.json', size))} |`);
+  say(`| size | threads | AdaIN | PyTorch AdaIN | AdaIN / PyTorch | SANet | PyTorch SANet | SANet / PyTorch |`);
+  say(`|---|---|---|---|---|---|---|---|`);
+  const sizes = smoke ? [32] : [256, 512];
+  for (const threads of smoke ? [1] : [1, Math.min(2, availableParallelism())]) {
+    const torch = torchFeedForward(sizes, threads);
+    for (const size of sizes) {
+      const ours = [await feedForward('adain.json', size, threads), await feedForward('sanet.json', size, threads)];
+      const theirs = typeof torch === 'string' ? [] : [torch.adain[size], torch.sanet[size]];
+      const cells = ours.map((ms, i) => `${fmt(ms)} | ${fmt(theirs[i])} | ${ratio(ms, theirs[i])}`);
+      say(`| ${size} | ${threads} | ${cells.join(' | ')} |`);
+    }
+    if (typeof torch === 'string') say(`\nPyTorch: ${torch}.`);
+  }
+  say(`\nPyTorch: scripts/bench-feedforward-torch.py (the same networks at full width, median of 3 frames).`);
 }
 
 if (want('memory')) {
