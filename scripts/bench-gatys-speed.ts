@@ -1,0 +1,115 @@
+/**
+ * Issue 27's table in one run: a Gatys step (the preset: content conv4_2, five Gram taps, Adam) through the CLI's
+ * path at each size, on one thread and on every core, with Winograd off and auto (src/ops/winograd.ts: per layer
+ * shape where it timed faster, calibrated in step 0 for each thread count), against PyTorch CPU
+ * (scripts/bench-torch.py, the same layers) on the same thread counts.
+ *
+ *   npx tsx scripts/bench-gatys-speed.ts [--sizes 128,256,512] [--steps 3] [--busy K]
+ *
+ * `--busy K` keeps K busy-loop processes running for the whole run (PyTorch included), and adds a row with the
+ * thread count the backend chooses by itself (calibrateThreads). Each time is the mean over steps 1..N (step 0 warms
+ * up and calibrates). Prints a markdown table.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { builtinRegistry } from '../nodes';
+import { loadDocumentImages } from '../src/cli/node/node-session';
+import { startNodeBackend, tf } from '../src/cli/node/node-tf';
+import { parseDocument } from '../src/graph/document';
+import { resetWinogradCalibration, type WinogradMode } from '../src/ops/winograd';
+import { execute } from '../src/runtime/executor';
+import { createModelCache } from '../src/runtime/models';
+import { compileWithImages, makeServices } from '../src/runtime/sources';
+
+const argv = process.argv.slice(2);
+const opt = (name: string, fallback: string) => (argv.includes(name) ? argv[argv.indexOf(name) + 1]! : fallback);
+const sizes = opt('--sizes', '128,256,512').split(',').map(Number);
+const steps = Number(opt('--steps', '3'));
+const busyCount = Number(opt('--busy', '0'));
+const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
+const cores = availableParallelism();
+const registry = builtinRegistry();
+const path = here('../presets/gatys.json');
+const gatys = parseDocument(readFileSync(path, 'utf8')).model!;
+const { images } = await loadDocumentImages(gatys, registry, path);
+const beta = gatys.nodes.find((n) => n.id === 'style_total')!.params.weight as number;
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const fmt = (ms: number | undefined) =>
+  ms === undefined ? '–' : ms >= 10000 ? `${(ms / 1000).toFixed(1)} s` : `${ms.toFixed(0)} ms`;
+const ratio = (a: number | undefined, b: number | undefined) => (a && b ? `${(a / b).toFixed(2)}x` : '–');
+const load = () =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(', ');
+
+/** Mean ms per step of the preset at `size`; `threads` undefined: the backend's own choice. */
+async function step(size: number, threads: number | undefined, winograd: WinogradMode) {
+  const choice = await startNodeBackend('wasm', threads === undefined ? {} : { threads });
+  const model = structuredClone(gatys);
+  Object.assign(model.nodes.find((n) => n.id === 'optim')!.params, { method: 'adam', steps, previewEvery: 0 });
+  const { plan } = compileWithImages(model, registry, images, size);
+  const models = createModelCache();
+  try {
+    const r = await execute(plan!, registry, makeServices(tf, images, size, 0, models), { winograd });
+    if (r.status !== 'done') throw new Error(`${size} px, ${threads} threads: ${r.status} ${r.error ?? ''}`);
+    return { ms: mean(r.steps.slice(1).map((s) => s.ms)), threads: choice.threads ?? 1 };
+  } finally {
+    models.dispose();
+  }
+}
+
+function torch(threads: number): Record<string, number> | string {
+  try {
+    const args = ['--sizes', ...sizes.map(String), '--threads', String(threads), '--steps', String(steps)];
+    const out = execFileSync('/usr/bin/python3', [here('./bench-torch.py'), ...args, '--beta', String(beta)], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    return (JSON.parse(out) as { ms: Record<string, number> }).ms;
+  } catch (e) {
+    return `PyTorch not available: ${(e as Error).message.split('\n')[0]}`;
+  }
+}
+
+const started = load();
+const busy: ChildProcess[] = [];
+for (let i = 0; i < busyCount; i++) busy.push(spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }));
+const rows: string[] = [];
+const notes: string[] = [];
+try {
+  const pt = new Map([1, cores].map((t) => [t, torch(t)] as const));
+  const threadCounts: (number | undefined)[] = [1, cores, ...(busyCount ? [undefined] : [])];
+  for (const size of sizes) {
+    const best = Math.min(...[...pt.values()].map((p) => (typeof p === 'string' ? Infinity : p[String(size)]!)));
+    for (const threads of threadCounts) {
+      // The auto decisions are per thread count: time the layers again for each.
+      resetWinogradCalibration();
+      const off = await step(size, threads, 'off');
+      const auto = await step(size, threads, 'auto');
+      const p = pt.get(off.threads);
+      const t = typeof p === 'string' || p === undefined ? undefined : p[String(size)];
+      const label = threads === undefined ? `${off.threads} (chosen)` : String(off.threads);
+      rows.push(
+        `| ${size} | ${label} | ${fmt(off.ms)} | ${fmt(auto.ms)} | ${ratio(auto.ms, off.ms)} | ${fmt(t)} | ${ratio(off.ms, t)} | ${ratio(auto.ms, t)} | ${ratio(Math.min(off.ms, auto.ms), best)} |`,
+      );
+    }
+  }
+  for (const [t, p] of pt) if (typeof p === 'string') notes.push(`PyTorch ${t} threads: ${p}`);
+} finally {
+  for (const c of busy) c.kill();
+}
+
+const date = new Date().toISOString().slice(0, 16).replace('T', ' ');
+console.log(
+  `One run of \`npx tsx scripts/bench-gatys-speed.ts ${argv.join(' ')}\` on ${date} UTC: ${cores} cores, node ${process.version}, load average ${started} at the start, ${load()} at the end${busyCount ? `; ${busyCount} busy-loop process${busyCount === 1 ? '' : 'es'} running throughout` : ''}.`,
+);
+console.log(`Gatys preset, Adam, random VGG19 weights, mean ms per step over steps 1..${steps}.\n`);
+console.log(
+  '| size | threads | wasm, Winograd off | wasm, Winograd auto | auto / off | PyTorch CPU, same threads | off / PyTorch | auto / PyTorch | faster wasm / best PyTorch |',
+);
+console.log('|---|---|---|---|---|---|---|---|---|');
+for (const r of rows) console.log(r);
+for (const n of notes) console.log(`\n${n}.`);
+process.exit(0);
