@@ -57,8 +57,10 @@ const browser = await chromium.launch({
 const panel = (page: Page) =>
   page.evaluate(() => {
     const p = document.querySelector('[data-test=camera-panel]');
-    const stats = document.querySelector('[data-test=camera-stats]')?.textContent ?? '';
+    const statsNode = document.querySelector('[data-test=camera-stats]');
+    const stats = statsNode?.textContent ?? '';
     return {
+      stages: JSON.parse(statsNode?.getAttribute('data-stages') || '{}') as Record<string, number>,
       frames: Number(p?.getAttribute('data-frames') ?? 0),
       dropped: Number(/(\d+) dropped/.exec(stats)?.[1] ?? 0),
       lastMs: Number(/last (\d+) ms/.exec(stats)?.[1] ?? 0),
@@ -73,6 +75,8 @@ interface Row {
   fps: number;
   msPerFrame: number;
   workerMs: number[];
+  /** Each timed frame's stages (the camera panel's data-stages: the worker's and the page's, ms). */
+  stages: Record<string, number>[];
   droppedShare: number;
   shown: string;
   weights: string;
@@ -101,6 +105,7 @@ try {
     const a = await panel(page);
     const t0 = Date.now();
     const workerMs: number[] = [];
+    const stages: Record<string, number>[] = [];
     // Each answer's worker time, as the panel shows it after every frame.
     let seen = a.frames;
     while (seen < a.frames + count) {
@@ -110,6 +115,8 @@ try {
         { timeout: 120_000, polling: 5 },
       );
       const p = await panel(page);
+      // A frame answered between two polls is counted but its stages are not seen (the panel shows the last one's).
+      if (p.frames === seen + 1) stages.push(p.stages);
       seen = p.frames;
       workerMs.push(p.lastMs);
     }
@@ -122,6 +129,7 @@ try {
       fps: frames / dt,
       msPerFrame: (dt * 1000) / Math.max(1, frames),
       workerMs,
+      stages,
       droppedShare: offered ? (b.dropped - a.dropped) / offered : 0,
       shown: b.shown,
       weights: b.weights,
@@ -160,3 +168,33 @@ for (const r of rows)
   console.log(
     `| ${r.size} | ${r.fps.toFixed(2)} | ${r.msPerFrame.toFixed(0)} ms | ${median(r.workerMs).toFixed(0)} ms | ${(r.droppedShare * 100).toFixed(0)}% | ${r.shown} | ${(r.fps / rows[0]!.fps).toFixed(2)}x |`,
   );
+
+// Where a frame's time goes: the median of each stage over the timed frames (a step's time is its node's compute;
+// the network's steps are everything named step:, less the camera node's photo -> tensor).
+console.log('\nStages, median ms over the timed frames (worker: its stages; page: its own marks):\n');
+const names = [...new Set(rows.flatMap((r) => r.stages.flatMap((x) => Object.keys(x))))];
+const order = (n: string) => (n.startsWith('page:') ? 2 : n.startsWith('step:') ? 1 : 0);
+names.sort((p, q) => order(p) - order(q));
+console.log(`| stage | ${rows.map((r) => `${r.size} px`).join(' | ')} |`);
+console.log(`|---|${rows.map(() => '---|').join('')}`);
+const stageMedian = (r: Row, pick: (x: Record<string, number>) => number | undefined) =>
+  median(
+    r.stages
+      .map(pick)
+      .filter((x): x is number => x !== undefined)
+      .map((x) => x + 1e-9),
+  );
+for (const n of names) console.log(`| ${n} | ${rows.map((r) => stageMedian(r, (x) => x[n]).toFixed(1)).join(' | ')} |`);
+const network = (x: Record<string, number>) =>
+  Object.entries(x)
+    .filter(([k]) => k.startsWith('step:') && k !== 'step:content')
+    .reduce((a, [, v]) => a + v, 0);
+const outside = (x: Record<string, number>) => {
+  const steps = Object.entries(x).filter(([k]) => k.startsWith('step:'));
+  const worker = ['parse', 'pixels', 'prepare', 'sources', 'compile', 'execute'].reduce((a, k) => a + (x[k] ?? 0), 0);
+  return worker - steps.reduce((a, [k, v]) => a + (k === 'step:content' ? 0 : v), 0);
+};
+console.log(
+  `| network (step:*, not step:content) | ${rows.map((r) => stageMedian(r, network).toFixed(1)).join(' | ')} |`,
+);
+console.log(`| worker, not the network | ${rows.map((r) => stageMedian(r, outside).toFixed(1)).join(' | ')} |`);

@@ -84,6 +84,11 @@ export interface RunOptions {
    * Winograd only where it measured faster). Absent: the process's setting (`winogradSettings`, off unless set).
    */
   winograd?: WinogradMode;
+  /**
+   * Told the wall time of each `once` and `after` step that ran (`step:ID`, a memo hit is not told) and of reading
+   * each output back (`readback`), in milliseconds; the live camera reports them per frame (scripts/bench-camera.ts).
+   */
+  timing?: (what: string, ms: number) => void;
 }
 
 export interface RunResult {
@@ -176,20 +181,25 @@ async function executeWith(
     }
   };
 
+  const timing = options.timing;
   const runPhase = async (phase: PlanStep['phase']) => {
     for (const step of plan.steps.filter((s) => s.phase === phase)) {
       if (!values.fromMemo(step)) {
+        const t0 = timing ? performance.now() : 0;
         await runStep(step, env, 0)?.catch((e: unknown) => {
           throw wrap(e, step);
         });
+        timing?.(`step:${step.id}`, performance.now() - t0);
         values.toMemo(step);
       }
       await probeStep(step);
       const out = plan.outputs.find((o) => o.nodeId === step.id);
       if (out) {
         const v = env.get(out.key);
+        const t0 = timing ? performance.now() : 0;
         if (isModel(v)) result.checkpoints[out.nodeId] = await v.stateDict();
         else result.outputs[out.nodeId] = await tensorToRGBA(v as Tensor);
+        timing?.('readback', performance.now() - t0);
       }
       for (const key of step.release) values.release(key);
     }

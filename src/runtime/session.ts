@@ -86,6 +86,11 @@ export interface RunHost {
   /** The editor's Pause: held, an optimisation waits between steps (executor's RunOptions.pause); absent, never. */
   pause?: PauseGate;
   state?: SessionState;
+  /**
+   * Told where a run's time goes, in milliseconds: `prepare` (checking the request against the graph), `sources`
+   * (loading its pictures and models), `compile`, and the executor's steps and readbacks (RunOptions.timing).
+   */
+  timing?: (what: string, ms: number) => void;
 }
 
 export interface SessionResult {
@@ -125,7 +130,9 @@ export async function runSession(
   request: RunRequest,
   host: RunHost,
 ): Promise<SessionResult> {
+  const t0 = performance.now();
   const prepared = prepareRun(model, registry, request, { frames: host.frames !== undefined });
+  host.timing?.('prepare', performance.now() - t0);
   if (prepared.run) return runPrepared(prepared.run, host);
   return {
     status: 'invalid',
@@ -334,12 +341,14 @@ class UnitRunner {
     if (u.image && u.item) this.state.images.set(u.item, u.image);
     try {
       const { host, state, out, prepared } = this;
+      const t0 = performance.now();
       if (host.readModel) {
         const loaded = await loadGraphModels(u.model, prepared.registry, host.readModel, this.tfjsModels);
         if (loaded.errors.length) return (out.diagnostics.push(...loaded.errors), null);
       }
       const loaded = await loadGraphImages(u.model, prepared.registry, host.readImage, state.images);
       if (loaded.errors.length) return (out.diagnostics.push(...loaded.errors), null);
+      host.timing?.('sources', performance.now() - t0);
       const passed = await this.passes(u, start, guide);
       if (!passed) return null;
       const { result, log, size } = passed;
@@ -377,6 +386,7 @@ class UnitRunner {
     let size = request.size;
     for (const [i, pass] of u.passes.entries()) {
       size = pass.size;
+      const t0 = performance.now();
       const { plan, diagnostics } = compileWithImages(
         pass.model,
         registry,
@@ -385,6 +395,7 @@ class UnitRunner {
         tfjsModels,
         checkpoints,
       );
+      host.timing?.('compile', performance.now() - t0);
       // Every cell compiles the same graph: its warnings are said once, its errors with the cell's name.
       if (i === 0)
         for (const d of diagnostics.map((d) =>
@@ -399,6 +410,7 @@ class UnitRunner {
         ...(host.listImages ? { listImages: host.listImages } : {}),
         tfjsModels,
       });
+      const t1 = performance.now();
       result = await execute(plan, registry, services, {
         memo: state.memo,
         onEvent: emit,
@@ -410,6 +422,7 @@ class UnitRunner {
           : {}),
         ...(request.tiling !== undefined ? { tiling: request.tiling } : {}),
         ...(request.winograd ? { winograd: request.winograd } : {}),
+        ...(host.timing ? { timing: host.timing } : {}),
         ...(u.probe && request.probe?.length
           ? {
               probe: {
@@ -420,6 +433,7 @@ class UnitRunner {
             }
           : {}),
       });
+      host.timing?.('execute', performance.now() - t1);
       const loss: [number, number] | null = result.steps.length
         ? [result.steps[0]!.loss, result.steps.at(-1)!.loss]
         : null;

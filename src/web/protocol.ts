@@ -129,6 +129,12 @@ export type FromWorker =
       reused: { hits: number; misses: number };
       /** The weights each network used, as in 'done' (random ones are noted under the output). */
       weights: RunResult['weights'];
+      /**
+       * Where the frame's time went in the worker, in ms by stage: `parse` (the document), `pixels` (the frame's
+       * bitmap to RGBA), `prepare`, `sources`, `compile`, `execute` (the executor, which holds each `step:ID` that
+       * ran and the `readback` of the output).
+       */
+      stages?: Record<string, number>;
     }
   | { type: 'ready'; choice: BackendChoice; weights: string[]; shapes: CheckpointShapes; errors: string[] }
   | { type: 'failed-to-start'; message: string }

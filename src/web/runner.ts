@@ -68,7 +68,11 @@ export async function runInWorker(
   const started = performance.now();
   const { post } = deps;
   const live = m.live === true;
+  /** A live frame's time by stage (RunHost.timing), summed by name: the camera's figures and bench-camera.ts's. */
+  const stages: Record<string, number> = {};
+  const timing = (what: string, ms: number) => void (stages[what] = (stages[what] ?? 0) + ms);
   const parsed = parseDocument(m.document);
+  timing('parse', performance.now() - started);
   if (!parsed.model) {
     const error = 'the graph could not be read';
     const reused = { hits: 0, misses: 0 };
@@ -98,7 +102,9 @@ export async function runInWorker(
   // A camera frame is an image named for this run only: the camera nodes read it, and it is dropped afterwards, so
   // the memo keeps what does not depend on the camera (the style side) and recomputes the rest.
   const frameSource = m.frame && deps.pixels ? `${CAMERA_SOURCE}frame/${m.id}` : null;
+  const t0 = performance.now();
   if (m.frame && frameSource) deps.state.images.set(frameSource, deps.pixels!(m.frame));
+  timing('pixels', performance.now() - t0);
   const request = frameSource ? { ...m.request, inputs: { ...m.request.inputs, camera: frameSource } } : m.request;
   const sweep = request.sweep === true;
   const result = await runSession(parsed.model, deps.registry, request, {
@@ -108,6 +114,7 @@ export async function runInWorker(
     readWeights: async () => deps.checkpoints,
     state: deps.state,
     signal,
+    ...(live ? { timing } : {}),
     ...(pause && !live ? { pause } : {}),
     onEvent: (event) => {
       if (live) return;
@@ -140,7 +147,7 @@ export async function runInWorker(
   };
   if (live)
     return post(
-      { type: 'live-done', ...ended },
+      { type: 'live-done', ...ended, stages },
       Object.values(result.outputs).map((o) => o.data.buffer),
     );
   post({ type: 'done', ...ended, diagnostics: result.diagnostics, ...(report && !sweep ? { report } : {}) });

@@ -2,7 +2,18 @@
  * Parts of the camera store (stores/camera.ts) as plain functions over the store's refs: the recorder of the live
  * output, Use as still, the frame offers, the answer to each frame and the activity line.
  */
-import { computed, markRaw, ref, shallowRef, toRaw, watch, type ComputedRef, type Ref, type ShallowRef } from 'vue';
+import {
+  computed,
+  markRaw,
+  nextTick,
+  ref,
+  shallowRef,
+  toRaw,
+  watch,
+  type ComputedRef,
+  type Ref,
+  type ShallowRef,
+} from 'vue';
 import { nodeSource } from '../../graph/edit';
 import { fitSize, type RGBAImage } from '../../ops/image';
 import { putUpload, uploadSource } from '../../web/uploads';
@@ -30,6 +41,22 @@ export interface CameraStats {
   dropped: number;
   reused: number;
   ms: number;
+  /**
+   * Where the last frame's time went, in ms: the worker's stages (the 'live-done' message's `stages`) and the page's:
+   * `page:grab` (the camera's picture scaled to a bitmap), `page:post` (the run message made and posted), `page:transit`
+   * (from posting to the answer, less the worker's time: messages, transfers, waiting for the worker), `page:gap` (from
+   * the previous answer to this frame's post: the worker idle in between), `page:show` (the previous answer made the
+   * output and drawn). bench-camera.ts reads them (the camera panel's data-stages).
+   */
+  stages: Record<string, number>;
+}
+
+/** When each frame in flight was grabbed and posted (performance.now()), and when the last answer came. */
+export interface FrameClock {
+  sent: Map<number, { grab: number; post: number; at: number }>;
+  answered: number;
+  /** The last answer's handling, up to its picture drawn. */
+  show: number;
 }
 
 /** The camera store's state the parts read and write. */
@@ -45,6 +72,7 @@ export interface CameraState {
   frozen: ShallowRef<RGBAImage | null>;
   recording: Ref<boolean>;
   recordCanvas: HTMLCanvasElement;
+  clock: FrameClock;
 }
 
 /**
@@ -172,15 +200,20 @@ export function frameAnswers(
 ): (m: LiveFrame) => void {
   const { run, status, error } = c;
   return (m) => {
-    scheduler.complete(m.id);
+    const answered = performance.now();
+    const timed = c.clock.sent.get(m.id);
+    c.clock.sent.delete(m.id);
     const out = Object.values(m.outputs)[0];
     const ok = m.status === 'done' && !!out;
+    const broke = m.status === 'failed' || m.status === 'invalid';
+    // A failed frame stops the loop before its answer can let a waiting frame go (complete sends the next one).
+    if (broke) scheduler.stop();
+    scheduler.complete(m.id);
     waiting.get(m.id)?.(ok);
     waiting.delete(m.id);
     if (!ok) {
-      if (m.status === 'failed' || m.status === 'invalid') {
+      if (broke) {
         error.value = m.error ?? 'the frame failed';
-        scheduler.stop();
         if (status.value === 'live') status.value = 'paused';
       }
       return;
@@ -196,8 +229,21 @@ export function frameAnswers(
     if (c.recording.value) drawRgba(c.recordCanvas, image);
     c.fps.value = scheduler.fps;
     const s = scheduler.stats;
-    c.stats.value = { frames: s.done, dropped: s.dropped, reused: m.reused.hits, ms: m.ms };
+    const page = timed
+      ? {
+          'page:grab': timed.grab,
+          'page:post': timed.post,
+          'page:transit': answered - timed.at - m.ms,
+          ...(c.clock.answered ? { 'page:gap': Math.max(0, timed.at - c.clock.answered) } : {}),
+          'page:show': c.clock.show,
+        }
+      : {};
+    c.clock.answered = answered;
+    const stages = { ...m.stages, ...page };
+    c.stats.value = { frames: s.done, dropped: s.dropped, reused: m.reused.hits, ms: m.ms, stages };
     if (status.value === 'pausing') c.frozen.value = image;
+    // Drawn by the output panel once Vue has patched the page (CompareWipe's post-flush watch).
+    void nextTick(() => (c.clock.show = performance.now() - answered));
   };
 }
 
@@ -225,7 +271,7 @@ export function cameraRefs() {
     status: ref<CameraStatus>('off'),
     error: ref<string | null>(null),
     fps: ref(0),
-    stats: ref<CameraStats>({ frames: 0, dropped: 0, reused: 0, ms: 0 }),
+    stats: ref<CameraStats>({ frames: 0, dropped: 0, reused: 0, ms: 0, stages: {} }),
     /** Frames sent to the worker since the camera started (the first one's answer waits for the networks to load). */
     sent: ref(0),
     /** The frozen frame's result (while paused). */
@@ -275,6 +321,29 @@ export async function openCamera(): Promise<MediaStream | string> {
 /** The history strip's label of a pinned camera frame. */
 export const pinLabel = (c: CameraState): string =>
   `camera frame · ${c.graph.fileName} · ${c.settings.size} px · ${new Date().toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' })}`;
+
+/**
+ * Grabs the camera's picture and posts it; its ticket, or null when nothing was sent. Notes how long the grab and the
+ * post took and when the frame went (CameraState.clock), for the answer's stages.
+ */
+export async function sendFrame(
+  c: CameraState,
+  grab: () => Promise<ImageBitmap | null>,
+  post: (frame: ImageBitmap) => Promise<number | null>,
+): Promise<number | null> {
+  const t0 = performance.now();
+  const frame = await grab();
+  if (!frame) return null;
+  const t1 = performance.now();
+  const id = await post(frame);
+  const at = performance.now();
+  if (id === null) frame.close();
+  else {
+    c.sent.value++;
+    c.clock.sent.set(id, { grab: t1 - t0, post: at - t1, at });
+  }
+  return id;
+}
 
 /** The camera's picture now, scaled so its longest side is `size`; null before the video has a picture. */
 export async function grabFrame(video: HTMLVideoElement, size: number): Promise<ImageBitmap | null> {

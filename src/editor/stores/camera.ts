@@ -14,6 +14,7 @@ import {
   frameAnswers,
   liveBlockedBy,
   offerFrames,
+  sendFrame,
   openCamera,
   outputRecorder,
   pinLabel,
@@ -35,14 +36,15 @@ export const useCameraStore = defineStore('camera', () => {
   const run = useRunStore();
   const settings = useSettingsStore();
   const refs = cameraRefs();
-  const { status, error, fps, sent, frozen, recording } = refs;
+  const { status, error, fps, frozen, recording } = refs;
   /** The live picture, drawn for the recorder (MediaRecorder records a canvas's stream). */
   const recordCanvas = markRaw(document.createElement('canvas'));
   const video = markRaw(
     Object.assign(document.createElement('video'), { muted: true, playsInline: true, autoplay: true }),
   );
   let stream: MediaStream | null = null;
-  const state: CameraState = { graph, run, settings, recordCanvas, ...refs };
+  const clock: CameraState['clock'] = { sent: new Map(), answered: 0, show: 0 };
+  const state: CameraState = { graph, run, settings, recordCanvas, clock, ...refs };
   const toggleRecording = outputRecorder(state);
   /** One-shot waits for a frame's answer (Pause's last frame). */
   const waiting = new Map<number, (ok: boolean) => void>();
@@ -55,12 +57,7 @@ export const useCameraStore = defineStore('camera', () => {
 
   async function send(model: GraphModel = toRaw(graph.model)): Promise<number | null> {
     if (liveBlocked.value || run.phase !== 'ready') return null;
-    const frame = await grab();
-    if (!frame) return null;
-    const id = await run.postFrame(frame, model, settings.size);
-    if (id === null) frame.close();
-    else sent.value++;
-    return id;
+    return sendFrame(state, grab, (frame) => run.postFrame(frame, model, settings.size));
   }
 
   const scheduler = new FrameScheduler(() => send());
@@ -93,6 +90,7 @@ export const useCameraStore = defineStore('camera', () => {
 
   function stop() {
     scheduler.stop();
+    Object.assign(clock, { sent: new Map(), answered: 0 });
     if (recording.value) toggleRecording();
     for (const t of stream?.getTracks() ?? []) t.stop();
     stream = null;
