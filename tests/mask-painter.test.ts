@@ -30,6 +30,18 @@ const blank = (width: number, height: number, n: number): Painting => ({
   })),
 });
 
+/** A straight brush stroke from `a` to `b` ([x, y] in pixels) of radius `r` on a `width` x `height` painting. */
+const line = (width: number, height: number, a: [number, number], b: [number, number], r: number) =>
+  strokeCover(
+    width,
+    height,
+    [
+      { x: a[0], y: a[1] },
+      { x: b[0], y: b[1] },
+    ],
+    r,
+  );
+
 /** The covered pixels of each row, as "x0-x1" runs. */
 function runs(cover: Uint8Array, width: number): Record<number, string> {
   const out: Record<number, string> = {};
@@ -40,36 +52,18 @@ function runs(cover: Uint8Array, width: number): Record<number, string> {
   return out;
 }
 
+/** Region `k`'s painted pixels, as {@link runs}. */
+const regionRuns = (p: Painting, k: number) => runs(p.regions[k]!.pixels, p.width);
+
 describe('brush strokes', () => {
   it('cover exactly the pixels whose centre is within the radius of the stroke', () => {
     // A stroke from (2, 5) to (12, 5), radius 2. Row y has its centres at y + 0.5, |dy| from the line; a pixel is in
     // when its centre's x is within sqrt(4 - dy^2) of [2, 12]: rows 4 and 5 (dy 0.5) -> [0.06, 13.94], x 0..13;
     // rows 3 and 6 (dy 1.5) -> [0.68, 13.32], x 1..12; rows 2 and 7 (dy 2.5) -> none.
-    const cover = strokeCover(
-      16,
-      12,
-      [
-        { x: 2, y: 5 },
-        { x: 12, y: 5 },
-      ],
-      2,
-    );
+    const cover = line(16, 12, [2, 5], [12, 5], 2);
     expect(runs(cover, 16)).toEqual({ 3: '1-12', 4: '0-13', 5: '0-13', 6: '1-12' });
     // Radius 2.5: row 7 (dy 2) is in where x's centre lies in [2, 12] (2.5..11.5: x 2..11).
-    expect(
-      runs(
-        strokeCover(
-          16,
-          12,
-          [
-            { x: 2, y: 5 },
-            { x: 12, y: 5 },
-          ],
-          2.5,
-        ),
-        16,
-      )[7],
-    ).toBe('2-11');
+    expect(runs(line(16, 12, [2, 5], [12, 5], 2.5), 16)[7]).toBe('2-11');
   });
 
   it('with one point, a disc; clipped at the painting border', () => {
@@ -81,27 +75,19 @@ describe('brush strokes', () => {
   it('paint the active region and, when exclusive, take the pixels out of the others', () => {
     const p = blank(8, 8, 2);
     p.regions[1]!.pixels.fill(255);
-    const cover = strokeCover(
-      8,
-      8,
-      [
-        { x: 0, y: 2 },
-        { x: 8, y: 2 },
-      ],
-      1.2,
-    ); // rows 1..2
+    const cover = line(8, 8, [0, 2], [8, 2], 1.2); // rows 1..2
     expect(applyCover(p, 0, cover, 'paint')).toBe(true);
     for (let i = 0; i < 64; i++) {
       const inside = cover[i] === 1;
       expect([p.regions[0]!.pixels[i], p.regions[1]!.pixels[i]]).toEqual(inside ? [255, 0] : [0, 255]);
     }
-    expect(runs(p.regions[0]!.pixels, 8)).toEqual({ 1: '0-7', 2: '0-7' });
+    expect(regionRuns(p, 0)).toEqual({ 1: '0-7', 2: '0-7' });
     // Not exclusive: both regions hold the pixels.
     const q = blank(8, 8, 2);
     q.regions[1]!.pixels.fill(255);
     applyCover(q, 0, cover, 'paint', false);
     expect(q.regions[1]!.pixels.every((v) => v === 255)).toBe(true);
-    expect(runs(q.regions[0]!.pixels, 8)).toEqual({ 1: '0-7', 2: '0-7' });
+    expect(regionRuns(q, 0)).toEqual({ 1: '0-7', 2: '0-7' });
     // The eraser empties only the active region.
     applyCover(q, 1, strokeCover(8, 8, [{ x: 4.5, y: 4.5 }], 0.5), 'erase');
     expect(q.regions[1]!.pixels[4 * 8 + 4]).toBe(0);
@@ -116,17 +102,17 @@ describe('fill', () => {
     // Region 2 is a wall at x = 4..5, top to bottom.
     for (let y = 0; y < 6; y++) p.regions[1]!.pixels.set([255, 255], y * 10 + 4);
     applyCover(p, 0, fillCover(p, { x: 1.5, y: 2.5 }), 'paint');
-    expect(runs(p.regions[0]!.pixels, 10)).toEqual(Object.fromEntries([0, 1, 2, 3, 4, 5].map((y) => [y, '0-3'])));
-    expect(runs(p.regions[1]!.pixels, 10)[0]).toBe('4-5');
+    expect(regionRuns(p, 0)).toEqual(Object.fromEntries([0, 1, 2, 3, 4, 5].map((y) => [y, '0-3'])));
+    expect(regionRuns(p, 1)[0]).toBe('4-5');
     // Filling on the wall with region 1 replaces the wall only (same regions under it), joining the halves.
     applyCover(p, 0, fillCover(p, { x: 4, y: 0 }), 'paint');
     expect(p.regions[1]!.pixels.every((v) => v === 0)).toBe(true);
-    expect(runs(p.regions[0]!.pixels, 10)[3]).toBe('0-5');
+    expect(regionRuns(p, 0)[3]).toBe('0-5');
     // A gap in a diagonal wall does not leak (4-neighbours only): the diagonal of region 2 splits a 4x4 corner.
     const q = blank(4, 4, 2);
     for (let k = 0; k < 4; k++) q.regions[1]!.pixels[k * 4 + (3 - k)] = 255;
     applyCover(q, 0, fillCover(q, { x: 0, y: 0 }), 'paint');
-    expect(runs(q.regions[0]!.pixels, 4)).toEqual({ 0: '0-2', 1: '0-1', 2: '0-0' });
+    expect(regionRuns(q, 0)).toEqual({ 0: '0-2', 1: '0-1', 2: '0-0' });
   });
 
   it('by photo colour: only where the photo is within the tolerance of the colour under the pointer', () => {
@@ -135,7 +121,7 @@ describe('fill', () => {
     // Left three columns red-ish (200 and 180), right three blue.
     for (let i = 0; i < 12; i++) rgba.set(i % 6 < 3 ? [i % 2 ? 180 : 200, 10, 10, 255] : [10, 10, 200, 255], i * 4);
     applyCover(p, 0, fillCover(p, { x: 0, y: 0 }, { rgba, tolerance: 30 }), 'paint');
-    expect(runs(p.regions[0]!.pixels, 6)).toEqual({ 0: '0-2', 1: '0-2' });
+    expect(regionRuns(p, 0)).toEqual({ 0: '0-2', 1: '0-2' });
     // A tolerance below the red's own spread keeps the 200s connected to the seed: (0, 0) and (0, 1); (2, 0) and
     // (2, 1) are 200 too, but cut off by the 180s of column 1.
     const q = blank(6, 2, 1);
@@ -155,39 +141,9 @@ describe('undo and redo', () => {
       h.record(p);
       if (!f()) h.drop();
     };
-    step(() =>
-      applyCover(
-        p,
-        0,
-        strokeCover(
-          20,
-          14,
-          [
-            { x: 1, y: 1 },
-            { x: 18, y: 12 },
-          ],
-          3,
-        ),
-        'paint',
-      ),
-    );
+    step(() => applyCover(p, 0, line(20, 14, [1, 1], [18, 12], 3), 'paint'));
     step(() => applyCover(p, 1, fillCover(p, { x: 19, y: 0 }), 'paint'));
-    step(() =>
-      applyCover(
-        p,
-        2,
-        strokeCover(
-          20,
-          14,
-          [
-            { x: 10, y: 0 },
-            { x: 10, y: 14 },
-          ],
-          2.5,
-        ),
-        'paint',
-      ),
-    );
+    step(() => applyCover(p, 2, line(20, 14, [10, 0], [10, 14], 2.5), 'paint'));
     step(() => applyCover(p, 1, strokeCover(20, 14, [{ x: 15, y: 2 }], 2), 'erase'));
     step(() => clearRegion(p, 2));
     const last = state();
