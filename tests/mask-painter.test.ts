@@ -13,7 +13,8 @@ import {
   strokeCover,
   type Painting,
 } from '../src/editor/mask-painter';
-import { encodeGreyPng, pngSize } from '../src/codecs/png';
+import { imageHeader } from '../src/codecs/image-header';
+import { encodeGreyPng } from '../src/codecs/png';
 import { applyRegionEdits, contentPhoto, regionNodes } from '../src/editor/regions';
 import { graph, registry } from './helpers';
 
@@ -281,9 +282,9 @@ describe("a painting's size, read before the browser decodes it", () => {
     `data:image/png;base64,${Buffer.from(encodeGreyPng(width, height, new Uint8Array(width * height))).toString('base64')}`;
   it('reads the PNG header: width and height', () => {
     const png = encodeGreyPng(7, 3, new Uint8Array(21));
-    expect(pngSize(png)).toEqual({ width: 7, height: 3 });
-    expect(pngSize(png.subarray(0, 20))).toBeNull();
-    expect(pngSize(Uint8Array.from([0xff, 0xd8, 0xff]))).toBeNull();
+    expect(imageHeader(png)).toEqual({ format: 'png', width: 7, height: 3 });
+    expect(imageHeader(png.subarray(0, 20))).toBeNull();
+    expect(imageHeader(Uint8Array.from([0xff, 0xd8, 0xff]))).toBeNull();
   });
   it('opens a painting up to 40 MP and refuses a larger one, saying its size', () => {
     expect(paintingProblem(url(48, 32))).toBeNull();

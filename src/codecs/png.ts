@@ -152,10 +152,3 @@ export function encodeGreyPng(width: number, height: number, grey: Uint8Array): 
   for (const p of parts) out.set(p, (at += p.length) - p.length);
   return out;
 }
-
-/** A PNG's width and height from its IHDR chunk (bytes 16 to 24), before any decoding; null if it is not a PNG. */
-export function pngSize(bytes: Uint8Array): { width: number; height: number } | null {
-  if (!isPng(bytes) || bytes.length < 24 || String.fromCharCode(...bytes.subarray(12, 16)) !== 'IHDR') return null;
-  const view = new DataView(bytes.buffer, bytes.byteOffset, 24);
-  return { width: view.getUint32(16), height: view.getUint32(20) };
-}

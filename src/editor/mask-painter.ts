@@ -1,5 +1,5 @@
-import { MAX_IMAGE_PIXELS } from '../codecs/image-header';
-import { encodeGreyPng, pngSize } from '../codecs/png';
+import { imageHeader, MAX_IMAGE_PIXELS } from '../codecs/image-header';
+import { encodeGreyPng } from '../codecs/png';
 
 /**
  * The mask painter's logic, apart from Vue and the DOM: a painting is one grey picture per region (0 outside, 255
@@ -257,8 +257,10 @@ export const MAX_PAINTING_PIXELS = MAX_IMAGE_PIXELS;
 export function paintingProblem(source: string): string | null {
   const m = /^data:image\/png;base64,([A-Za-z0-9+/]{32})/.exec(source);
   if (!m) return null;
-  const size = pngSize(Uint8Array.from(atob(m[1]!), (c) => c.charCodeAt(0)));
-  if (!size || size.width * size.height <= MAX_PAINTING_PIXELS) return null;
+  // The header check the CLI and the worker run on every picture (codecs/image-header.ts): 32 base64 characters are
+  // the 24 bytes up to the end of a PNG's width and height.
+  const size = imageHeader(Uint8Array.from(atob(m[1]!), (c) => c.charCodeAt(0)));
+  if (size?.format !== 'png' || size.width * size.height <= MAX_PAINTING_PIXELS) return null;
   const mp = ((size.width * size.height) / 1e6).toFixed(1);
   return `${size.width} x ${size.height} px (${mp} MP), over the ${MAX_PAINTING_PIXELS / 1e6} MP a picture may have`;
 }
