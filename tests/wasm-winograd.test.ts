@@ -13,7 +13,16 @@ import {
   wasmWinogradSettings,
   wasmWinogradSupported,
 } from '../src/ops/wasm-winograd';
-import { WINOGRAD_TRANSFORMS, gamma, winogradRoundings } from '../src/ops/winograd';
+import {
+  WINOGRAD_TRANSFORMS,
+  gamma,
+  releaseWinogradFilters,
+  winogradConv3x3,
+  winogradInference,
+  winogradRoundings,
+  winogradSettings,
+} from '../src/ops/winograd';
+import { flipKernel } from '../src/models/conv';
 import { tf, useWasm } from './helpers';
 
 /**
@@ -179,6 +188,80 @@ describe.skipIf(!wasmWinogradSupported())('wasm Winograd F(4x4,3x3) kernel', () 
     expect(diff).toBeLessThan(1e-4 * scale);
     releaseWasmWinogradFilter(k);
     tf.dispose([x, k, y, d]);
+  });
+});
+
+const maxAbs = (a: ArrayLike<number>) => Array.from(a).reduce((s, v) => Math.max(s, Math.abs(v)), 0);
+const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) =>
+  Array.from(a).reduce((s, v, i) => Math.max(s, Math.abs(v - b[i]!)), 0);
+
+describe.skipIf(!wasmWinogradSupported())('src/ops/winograd.ts on the wasm kernel', () => {
+  beforeAll(useWasm);
+
+  for (const pad of ['same', 'valid'] as const)
+    it(`winogradConv3x3 (${pad}): forward and input gradient run on the kernel, as tf.conv2d's within 1e-5 of their scale`, () => {
+      const x = tf.tensor4d(seeded(10 * 13 * 8, 41), [1, 10, 13, 8]);
+      const k = tf.tensor4d(seeded(9 * 8 * 12, 42), [3, 3, 8, 12]);
+      const flipped = flipKernel(tf, k);
+      const r = tf.tensor4d(
+        seeded(pad === 'same' ? 10 * 13 * 12 : 8 * 11 * 12, 43),
+        pad === 'same' ? [1, 10, 13, 12] : [1, 8, 11, 12],
+      );
+      const before = wasmWinogradMemory().inUse;
+      const loss = (conv: (a: tf.Tensor4D) => tf.Tensor4D) => (a: tf.Tensor) =>
+        tf.sum(tf.mul(conv(a as tf.Tensor4D), r));
+      const y = winogradConv3x3(tf, x, { kernel: k, flipped }, pad, 4);
+      const g = tf.grad(loss((a) => winogradConv3x3(tf, a, { kernel: k, flipped }, pad, 4)))(x);
+      // Both transformed filters (kernel and flipped kernel, 36 x 8 x 12 floats each) are in the kernel's memory.
+      expect(wasmWinogradMemory().inUse - before).toBe(2 * 36 * 8 * 12 * 4);
+      const yd = tf.conv2d(x, k, 1, pad);
+      const gd = tf.grad(loss((a) => tf.conv2d(a, k, 1, pad)))(x);
+      for (const [a, b] of [
+        [y, yd],
+        [g, gd],
+      ] as const) {
+        expect(a.shape).toEqual(b.shape);
+        const [av, bv] = [a.dataSync(), b.dataSync()];
+        expect(maxDiff(av, bv)).toBeLessThan(1e-5 * maxAbs(bv));
+      }
+      releaseWinogradFilters(tf, k);
+      releaseWinogradFilters(tf, flipped);
+      expect(wasmWinogradMemory().inUse).toBe(before);
+      tf.dispose([x, k, flipped, r, y, g, yd, gd]);
+    });
+
+  it('winogradInference: off and under a gradient tape, none; on, the kernel with bias and ReLU; auto, whichever it timed faster', () => {
+    const saved = winogradSettings.networks;
+    const x = tf.tensor4d(seeded(12 * 12 * 16, 51), [1, 12, 12, 16]);
+    const k = tf.tensor4d(seeded(9 * 16 * 16, 52), [3, 3, 16, 16]);
+    const b = tf.tensor1d(seeded(16, 53));
+    const direct = tf.fused.conv2d({ x, filter: k, strides: 1, pad: 'valid', bias: b, activation: 'relu' });
+    try {
+      winogradSettings.networks = 'off';
+      expect(winogradInference(tf, x, k, 'valid', { bias: b, relu: true })).toBeNull();
+      winogradSettings.networks = 'on';
+      let taped: tf.Tensor4D | null = null;
+      tf.grad((a: tf.Tensor) => {
+        taped = winogradInference(tf, a as tf.Tensor4D, k, 'valid');
+        return tf.sum(a);
+      })(x).dispose();
+      expect(taped).toBeNull();
+      expect(winogradInference(tf, x, tf.zeros([5, 5, 16, 16]) as tf.Tensor4D, 'valid')).toBeNull();
+      const y = winogradInference(tf, x, k, 'valid', { bias: b, relu: true })!;
+      expect(y.shape).toEqual(direct.shape);
+      expect(maxDiff(y.dataSync(), direct.dataSync())).toBeLessThan(1e-5 * maxAbs(direct.dataSync()));
+      expect(Math.min(...y.dataSync())).toBe(0);
+      winogradSettings.networks = 'auto';
+      const z = winogradInference(tf, x, k, 'valid', { bias: b, relu: true });
+      // The choice is made once per shape: asked again, the same answer.
+      const again = winogradInference(tf, x, k, 'valid', { bias: b, relu: true });
+      expect(again === null).toBe(z === null);
+      tf.dispose([y, ...(z ? [z] : []), ...(again ? [again] : [])]);
+    } finally {
+      winogradSettings.networks = saved;
+      releaseWinogradFilters(tf, k);
+      tf.dispose([x, k, b, direct]);
+    }
   });
 });
 

@@ -1,4 +1,5 @@
 import type * as tfjs from '@tensorflow/tfjs';
+import { winogradInference } from '../ops/winograd';
 import { blockKernel, blocksConvSame, depthToSpace } from './blocks';
 import { mulberry32, randomNormal, seedFor } from './random';
 import { describeDict, misfit, takeExpected, type StateDict } from './weights/state-dict';
@@ -201,7 +202,8 @@ export function fastStyle(tf: TF, image: Tensor4D, weights: FastStyleWeights, cr
       const blocks = fast && kind === 'out' && weights.outBlocks?.source === l.kernel ? weights.outBlocks : null;
       const conv = blocks
         ? blocksConvSame(tf, x, blocks.kernel, l.kernel.shape[0], OUT_BLOCK)
-        : tf.conv2d(x, l.kernel, stride, 'same');
+        : (fast && stride === 1 && winogradInference(tf, x, l.kernel, 'same')) ||
+          tf.conv2d(x, l.kernel, stride, 'same');
       const y = norm(tf, conv, l, kind === 'conv' || kind === 'res1');
       x = kind === 'res2' ? (tf.add(y, skip!) as Tensor4D) : y;
     });

@@ -1,5 +1,6 @@
 import type * as tfjs from '@tensorflow/tfjs';
 import { padSpatial, type Padding } from '../ops/pad';
+import { winogradInference } from '../ops/winograd';
 import { blockKernel, depthToSpace, spaceToDepth } from './blocks';
 import { mulberry32, randomNormal, seedFor } from './random';
 import { misfit, describeDict, takeExpected, type NamedArray, type StateDict } from './weights/state-dict';
@@ -313,7 +314,10 @@ export function microConv(tf: TF, x: Tensor4D, c: MicroConv, relu: boolean, padd
     if (c.blocks && c.blocks.source === c.kernel && c.stride === 1)
       return blocksConv(tf, input, c.blocks, c.cout, activation, x.shape[1], x.shape[2]);
     if (c.kind === 'dense')
-      return tf.fused.conv2d({ x: input, filter: c.kernel, strides: c.stride, pad: 'valid', bias: c.bias, activation });
+      return (
+        (c.stride === 1 && winogradInference(tf, input, c.kernel, 'valid', { bias: c.bias, relu })) ||
+        tf.fused.conv2d({ x: input, filter: c.kernel, strides: c.stride, pad: 'valid', bias: c.bias, activation })
+      );
     if (c.kind === 'depthwise')
       return tf.fused.depthwiseConv2d({
         x: input,

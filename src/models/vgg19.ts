@@ -221,7 +221,10 @@ export function convBiasRelu(
   const f = tf.customGrad((...args) => {
     const [xIn, save] = args as [Tensor4D, tfjs.GradSaveFunc];
     const y = winograd.forward
-      ? tf.tidy(() => tf.relu(tf.add(winogradConv2d(tf, xIn, cachedWinogradFilter(tf, w.kernel, tile), pad), w.bias)))
+      ? winogradConv2d(tf, xIn, cachedWinogradFilter(tf, w.kernel, tile), pad, {
+          bias: w.bias as tfjs.Tensor1D,
+          relu: true,
+        })
       : tf.fused.conv2d({ x: xIn, filter: w.kernel, strides: 1, bias: w.bias, activation: 'relu', pad });
     save([y]);
     const back = (g: Tensor4D, p: 'same' | 'valid') =>

@@ -1,4 +1,5 @@
 import type * as tfjs from '@tensorflow/tfjs';
+import { releaseWasmWinogradFilter, wasmWinogradConv, wasmWinogradEligible } from './wasm-winograd';
 
 type TF = typeof tfjs;
 type Tensor = tfjs.Tensor;
@@ -91,17 +92,53 @@ export interface WinogradFilter {
   tile: WinogradTile;
   cin: number;
   cout: number;
+  /** The [3, 3, Cin, Cout] kernel it was made from (the wasm kernel of src/ops/wasm-winograd.ts transforms it itself). */
+  kernel: Tensor4D;
   /** [n², Cin, Cout]: one matrix per tile position. */
   u: Tensor3D;
   /** The same matrices as n² tensors of their own (wasm caches a packed product operator per right operand). */
   parts: Tensor2D[] | null;
 }
 
-/** Transforms a [3, 3, Cin, Cout] kernel (tensors kept: the caller disposes them with `disposeWinogradFilter`). */
+/** The tensors a filter made: its u and parts (made only on first use where the wasm kernel serves it). */
+const made = new WeakMap<WinogradFilter, () => Tensor[]>();
+const disposedFilters = new WeakSet<WinogradFilter>();
+
+/**
+ * Transforms a [3, 3, Cin, Cout] kernel (tensors kept: the caller disposes them with `disposeWinogradFilter`).
+ * Where the wasm kernel runs F(4x4,3x3) (the wasm backend, channels multiples of 4), U is made by tfjs only if a
+ * call needs it (a batch of more than one): the wasm kernel keeps its own.
+ */
 export function winogradFilter(tf: TF, kernel: Tensor4D, tile: WinogradTile): WinogradFilter {
-  const { n, G } = WINOGRAD_TRANSFORMS[tile];
   const [kh, kw, cin, cout] = kernel.shape;
   if (kh !== 3 || kw !== 3) throw new Error(`Winograd F(${tile}x${tile},3x3) takes 3x3 kernels, not ${kh}x${kw}`);
+  if (!(tile === 4 && wasmWinogradEligible(tf, [1, 1, 1, cin], cout))) {
+    const t = transformFilter(tf, kernel, tile);
+    const f = { tile, cin, cout, kernel, ...t };
+    made.set(f, () => [t.u, ...(t.parts ?? [])]);
+    return f;
+  }
+  let t: { u: Tensor3D; parts: Tensor2D[] | null } | null = null;
+  const lazy = () => (t ??= transformFilter(tf, kernel, tile));
+  const f: WinogradFilter = {
+    tile,
+    cin,
+    cout,
+    kernel,
+    get u() {
+      return lazy().u;
+    },
+    get parts() {
+      return lazy().parts;
+    },
+  };
+  made.set(f, () => (t ? [t.u, ...(t.parts ?? [])] : []));
+  return f;
+}
+
+function transformFilter(tf: TF, kernel: Tensor4D, tile: WinogradTile): { u: Tensor3D; parts: Tensor2D[] | null } {
+  const { n, G } = WINOGRAD_TRANSFORMS[tile];
+  const [, , cin, cout] = kernel.shape;
   const u = tf.tidy(() =>
     tf.reshape(tf.matMul(tf.tensor2d(kron2(G), [n * n, 9]), tf.reshape(kernel, [9, cin * cout])), [n * n, cin, cout]),
   ) as Tensor3D;
@@ -114,11 +151,13 @@ export function winogradFilter(tf: TF, kernel: Tensor4D, tile: WinogradTile): Wi
         );
       })
     : null;
-  return { tile, cin, cout, u: tf.keep(u), parts };
+  return { u: tf.keep(u), parts };
 }
 
 export function disposeWinogradFilter(tf: TF, f: WinogradFilter): void {
-  tf.dispose([f.u, ...(f.parts ?? [])]);
+  tf.dispose(made.get(f)?.() ?? []);
+  if (f.tile === 4) releaseWasmWinogradFilter(f.kernel);
+  disposedFilters.add(f);
 }
 
 /**
@@ -162,17 +201,44 @@ function inputTransformKernel(tf: TF, tile: WinogradTile, c: number): Tensor4D {
   }) as Tensor4D;
 }
 
+/** What follows a convolution: a bias added, then a ReLU. */
+export interface ConvEpilogue {
+  bias?: tfjs.Tensor1D | null;
+  relu?: boolean;
+}
+
 /**
  * A stride-1 3x3 convolution by Winograd's F(m x m, 3 x 3): x [B, H, W, Cin] -> [B, H, W, Cout] ('same', zero
- * padding) or [B, H-2, W-2, Cout] ('valid'). Sizes that are not multiples of m are padded with zeros to whole
+ * padding) or [B, H-2, W-2, Cout] ('valid'), then the epilogue's bias and ReLU if given. On the wasm backend F(4x4)
+ * with a batch of one and channels multiples of 4 runs on StyleGraph's own kernel (src/ops/wasm-winograd.ts), the
+ * bias and ReLU fused; otherwise on tfjs ops: sizes that are not multiples of m are padded with zeros to whole
  * tiles and the extra outputs cut off. Not differentiable by itself (see `winogradConv3x3`).
  */
-export function winogradConv2d(tf: TF, x: Tensor4D, f: WinogradFilter, pad: 'same' | 'valid'): Tensor4D {
+export function winogradConv2d(
+  tf: TF,
+  x: Tensor4D,
+  f: WinogradFilter,
+  pad: 'same' | 'valid',
+  epilogue?: ConvEpilogue,
+): Tensor4D {
+  if (x.shape[3] !== f.cin) throw new Error(`Winograd: input has ${x.shape[3]} channels, the filter ${f.cin}`);
+  if (f.tile === 4 && wasmWinogradEligible(tf, x.shape, f.cout))
+    return wasmWinogradConv(tf, x, f.kernel, { pad, bias: epilogue?.bias, relu: epilogue?.relu });
+  const y = tfjsWinogradConv2d(tf, x, f, pad);
+  if (!epilogue?.bias && !epilogue?.relu) return y;
+  const out = tf.tidy(() => {
+    const biased = epilogue.bias ? tf.add(y, epilogue.bias) : y;
+    return (epilogue.relu ? tf.relu(biased) : biased) as Tensor4D;
+  });
+  y.dispose();
+  return out;
+}
+
+function tfjsWinogradConv2d(tf: TF, x: Tensor4D, f: WinogradFilter, pad: 'same' | 'valid'): Tensor4D {
   const { m, n, AT } = WINOGRAD_TRANSFORMS[f.tile];
   const P = n * n;
   return tf.tidy(() => {
     const [b, h, w, c] = x.shape;
-    if (c !== f.cin) throw new Error(`Winograd: input has ${c} channels, the filter ${f.cin}`);
     const edge = pad === 'same' ? 1 : 0;
     const [ho, wo] = [h + 2 * edge - 2, w + 2 * edge - 2];
     const [th, tw] = [Math.ceil(ho / m), Math.ceil(wo / m)];
@@ -222,7 +288,14 @@ const filters = new Map<Tensor4D, Map<WinogradTile, WinogradFilter>>();
 export function cachedWinogradFilter(tf: TF, kernel: Tensor4D, tile: WinogradTile): WinogradFilter {
   let byTile = filters.get(kernel);
   let f = byTile?.get(tile);
-  if (f && !f.u.isDisposed) return f;
+  if (
+    f &&
+    !disposedFilters.has(f) &&
+    !made
+      .get(f)?.()
+      .some((t) => t.isDisposed)
+  )
+    return f;
   // A kernel disposed without a release: drop what was made for it.
   for (const k of [...filters.keys()]) if (k.isDisposed) releaseWinogradFilters(tf, k);
   if (!byTile) filters.set(kernel, (byTile = new Map()));
@@ -310,8 +383,18 @@ export function winogradMultiplyReduction(tile: WinogradTile): number {
 export type WinogradMode = 'off' | 'on' | 'auto';
 export const WINOGRAD_MODES: readonly WinogradMode[] = ['off', 'on', 'auto'];
 
-/** The process's choice (a run sets it from its options; module state, as a run owns the backend while it runs). */
-export const winogradSettings: { mode: WinogradMode; tile: WinogradTile } = { mode: 'off', tile: 4 };
+/**
+ * The process's choice (a run sets `mode` from its options; module state, as a run owns the backend while it runs).
+ * `mode` and `tile`: VGG's convs (Gatys), forward and input gradient. `networks`: the feed-forward networks' 3x3
+ * stride-1 convs (MicroAST, fast style: inference only) on the wasm kernel of src/ops/wasm-winograd.ts, wasm backend
+ * only: on by default there (0.24 to 0.35x tf.conv2d's time on one thread, docs/benchmarks.md), auto (per shape where
+ * timed faster, once per backend instance) or off.
+ */
+export const winogradSettings: { mode: WinogradMode; tile: WinogradTile; networks: WinogradMode } = {
+  mode: 'off',
+  tile: 4,
+  networks: 'on',
+};
 
 export interface WinogradShape {
   /** The convolution's input [B, H, W, Cin] and its output channels. */
@@ -417,4 +500,55 @@ export async function calibrateWinograd(tf: TF, reps = 2): Promise<WinogradTimin
 export function resetWinogradCalibration(): void {
   decisions.clear();
   pending.clear();
+}
+
+/** networks: auto's choices, per backend instance (wasm re-registered with another thread count is a new one). */
+const networkChoices = new WeakMap<object, Map<string, boolean>>();
+
+function networkChoice(tf: TF, key: string, direct: () => Tensor, wino: () => Tensor): boolean {
+  const backend = tf.backend();
+  let byKey = networkChoices.get(backend);
+  if (!byKey) networkChoices.set(backend, (byKey = new Map()));
+  let chosen = byKey.get(key);
+  if (chosen === undefined) {
+    // wasm runs synchronously: each timed at once, once to warm up and twice more interleaved, the best counting.
+    const time = (f: () => Tensor) => {
+      const t0 = performance.now();
+      f().dispose();
+      return performance.now() - t0;
+    };
+    let [d, w] = [time(direct), time(wino)];
+    for (let i = 0; i < 2; i++) [d, w] = [Math.min(d, time(direct)), Math.min(w, time(wino))];
+    chosen = w < 0.95 * d;
+    byKey.set(key, chosen);
+  }
+  return chosen;
+}
+
+/**
+ * An inference conv (nothing being differentiated) of a feed-forward network on the wasm Winograd kernel, where it
+ * applies (a 3x3 stride-1 kernel, the wasm backend, batch 1, channels multiples of 4) and `winogradSettings.networks`
+ * chooses it for this shape; null where not, for the caller's own conv (tf.conv2d or tf.fused.conv2d).
+ */
+export function winogradInference(
+  tf: TF,
+  x: Tensor4D,
+  kernel: Tensor4D,
+  pad: 'same' | 'valid',
+  epilogue?: ConvEpilogue,
+): Tensor4D | null {
+  const [kh, kw, , cout] = kernel.shape;
+  const mode = winogradSettings.networks;
+  if (mode === 'off' || kh !== 3 || kw !== 3 || tf.engine().isTapeOn()) return null;
+  if (!wasmWinogradEligible(tf, x.shape, cout)) return null;
+  const f = cachedWinogradFilter(tf, kernel, 4);
+  const wino = () => winogradConv2d(tf, x, f, pad, epilogue);
+  if (mode === 'auto') {
+    const activation = epilogue?.relu ? 'relu' : 'linear';
+    const direct = () =>
+      tf.fused.conv2d({ x, filter: kernel, strides: 1, pad, bias: epilogue?.bias ?? undefined, activation });
+    const key = `${pad}|${x.shape.join('x')}->${cout}|${activation}`;
+    if (!networkChoice(tf, key, direct, wino)) return null;
+  }
+  return wino();
 }
