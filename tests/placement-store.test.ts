@@ -1,4 +1,7 @@
 // @vitest-environment happy-dom
+import { readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createPinia, setActivePinia } from 'pinia';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { useGraphStore } from '../src/editor/stores/graph';
@@ -38,5 +41,20 @@ describe('placing new nodes (graph store)', () => {
     g.paste({ x: 0, y: 0 });
     expect(g.selection).not.toEqual(first);
     expect(overlapping(g, g.selection)).toEqual([]);
+  });
+
+  it('opens every preset with no node box overlapping another', () => {
+    const names = readdirSync(join(dirname(fileURLToPath(import.meta.url)), '../presets')).filter((f) =>
+      f.endsWith('.json'),
+    );
+    expect(names.length).toBeGreaterThan(20);
+    const found: string[] = [];
+    for (const name of names) {
+      const g = useGraphStore();
+      g.load(loadPreset(name), name);
+      const ids = g.view.nodes.map((v) => v.id);
+      for (const id of overlapping(g, ids)) found.push(`${name}: ${id}`);
+    }
+    expect(found).toEqual([]);
   });
 });

@@ -16,6 +16,11 @@ export interface ViewSocket {
   /** Null for a placeholder's sockets (its node type is missing). */
   type: SocketType | null;
   multiple: boolean;
+  /**
+   * An optional input nothing feeds (a loss's mask, weight): drawn on a small, muted row below the others, so the
+   * rows a graph uses read first. It is still a socket a wire can be dropped on; once fed it is an ordinary row.
+   */
+  compact?: boolean;
 }
 
 export interface ViewNode {
@@ -71,12 +76,14 @@ export function viewGraph(model: GraphModel, registry: NodeRegistry): ViewGraph 
         outputs: outs.map((k) => ({ key: k, label: k, type: null, multiple: true })),
       };
     }
+    const fed = (k: string) => model.edges.some((e) => e.to.node === nodeId && e.to.input === k);
     return {
       inputs: Object.entries(def.inputs).map(([k, d]) => ({
         key: k,
         label: d.label ?? k,
         type: d.type,
         multiple: d.multiple === true,
+        ...(d.optional === true && !fed(k) ? { compact: true } : {}),
       })),
       outputs: Object.entries(outputsOf(def, resolveParams(def.params, n.params))).map(([k, d]) => ({
         key: k,
@@ -149,21 +156,29 @@ export function viewGraph(model: GraphModel, registry: NodeRegistry): ViewGraph 
   return { nodes, edges };
 }
 
+/** How tall the canvas draws a socket row, and a compact one (an optional input nothing feeds: NodeView.vue). */
+const SOCKET_ROW = 24;
+const COMPACT_ROW = 16;
+
 /** About how tall the canvas draws a node (header, socket rows, inline parameters), for layouts made without a DOM. */
 export function estimateHeight(v: ViewNode, inlineParams = 4): number {
   const thumbnail = v.picture ? 164 : 0;
-  const rows = stackedSockets(v) ? v.inputs.length + v.outputs.length : Math.max(v.inputs.length, v.outputs.length);
-  return 34 + 24 * rows + 15 * inlineParams + 8 + thumbnail;
+  const inputs = v.inputs.filter((s) => !s.compact);
+  const rows = stackedSockets(v) ? inputs.length + v.outputs.length : Math.max(inputs.length, v.outputs.length);
+  const compact = v.inputs.length - inputs.length;
+  return 34 + SOCKET_ROW * rows + COMPACT_ROW * compact + 15 * inlineParams + 8 + thumbnail;
 }
 
 /**
  * Whether a node's longest input and output labels cannot share a row of its 220 px box (AdaIN's "style outside the
  * mask" beside "features 512x64x64"): then its outputs get rows of their own above the inputs, so every label is
- * read whole. 8 characters are kept for the output's shape.
+ * read whole. 8 characters are kept for the output's shape. Compact rows (optional inputs nothing feeds) span the
+ * box below both columns, so their labels never share a row with an output.
  */
 export function stackedSockets(v: Pick<ViewNode, 'inputs' | 'outputs'>): boolean {
   const longest = (sockets: ViewSocket[]) => Math.max(0, ...sockets.map((s) => s.label.length));
-  return v.inputs.length > 0 && v.outputs.length > 0 && longest(v.inputs) + longest(v.outputs) + 8 > 28;
+  const inputs = v.inputs.filter((s) => !s.compact);
+  return inputs.length > 0 && v.outputs.length > 0 && longest(inputs) + longest(v.outputs) + 8 > 28;
 }
 
 /** Arrange with each node as tall as the canvas draws it: columns by depth, rows by drawn height. */

@@ -29,7 +29,8 @@ function typeHeights(): Record<string, number> {
       },
       registry,
     ).nodes[0];
-    if (v) out[def.type] = estimateHeight(v);
+    // As tall as when every optional input is fed (no compact rows): a link's edges may feed them.
+    if (v) out[def.type] = estimateHeight({ ...v, inputs: v.inputs.map((s) => ({ ...s, compact: false })) });
   }
   return out;
 }
