@@ -2,16 +2,13 @@ import { cpSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { builtinRegistry } from '../nodes';
 import { main, type Io } from '../src/cli/main';
 import { documentAccess } from '../src/cli/node/node-session';
-import { startNodeBackend, tf } from '../src/cli/node/node-tf';
-import { RunMemo } from '../src/runtime/memo';
-import { createModelCache } from '../src/runtime/models';
+import { startNodeBackend } from '../src/cli/node/node-tf';
 import type { RunReport } from '../src/runtime/report';
-import { noCheckpoints } from '../src/runtime/sources';
 import type { FromWorker } from '../src/web/protocol';
 import { runInWorker } from '../src/web/runner';
+import { nodeWorkerDeps } from './small-run';
 
 /**
  * Issue 28, item 2: the editor and the CLI give the same numbers for the same graph, seed, size, backend and
@@ -68,15 +65,10 @@ async function editorRun(on: Placement): Promise<RunReport> {
       uploads: {},
       request: { size: SIZE, seed: SEED, probe: [], sweep: false },
     },
-    {
-      tf,
-      registry: builtinRegistry(),
-      state: { models: createModelCache(), memo: new RunMemo(), images: new Map() },
-      checkpoints: noCheckpoints,
-      decode: (s) => access.decode(s),
-      loadModel: () => Promise.reject(new Error('no models here')),
-      post: (m) => posted.push(m),
-    },
+    nodeWorkerDeps(
+      (s) => access.decode(s),
+      (m) => posted.push(m),
+    ),
     new AbortController().signal,
   );
   const done = posted.find((m) => m.type === 'done');

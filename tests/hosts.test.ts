@@ -5,20 +5,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { builtinRegistry } from '../nodes';
 import { main, type Io } from '../src/cli/main';
 import { requestFromFlags } from '../src/cli/run/command-line';
 import { encodePng } from '../src/cli/node/node-images';
 import { documentAccess } from '../src/cli/node/node-session';
-import { tf } from '../src/cli/node/node-tf';
 import type { JobResult } from '../src/cli/queue/jobs';
-import { RunMemo } from '../src/runtime/memo';
-import { createModelCache } from '../src/runtime/models';
 import type { RunReport } from '../src/runtime/report';
 import type { RunRequest } from '../src/runtime/request';
-import { noCheckpoints } from '../src/runtime/sources';
 import type { FromWorker } from '../src/web/protocol';
 import { runInWorker } from '../src/web/runner';
+import { nodeWorkerDeps, pixelTvDocument } from './small-run';
 
 /**
  * One RunRequest, four hosts: `stylegraph run`, the editor's worker (runner.ts, in Node), a queue worker (BullMQ on
@@ -43,36 +39,7 @@ function picture(seed: number) {
 }
 
 /** A small optimisation graph: a pixel loss to the photo, a total-variation term, Adam. */
-const doc = {
-  format: 'stylegraph',
-  version: 1,
-  metadata: { title: 'hosts' },
-  nodes: [
-    { id: 'content', type: 'image', position: { x: 0, y: 0 }, params: { source: 'content.png', slot: 'content' } },
-    { id: 'x', type: 'variable', position: { x: 0, y: 0 }, params: { init: 'noise' } },
-    { id: 'pixels', type: 'image-loss', position: { x: 0, y: 0 }, params: { weight: 1 } },
-    { id: 'tv', type: 'tv-loss', position: { x: 0, y: 0 }, params: { weight: 0.1 } },
-    { id: 'total', type: 'sum', position: { x: 0, y: 0 }, params: { weight: 1 } },
-    {
-      id: 'optim',
-      type: 'optimiser',
-      position: { x: 0, y: 0 },
-      params: { method: 'adam', steps: 50, learningRate: 0.05 },
-    },
-    { id: 'output', type: 'output', position: { x: 0, y: 0 }, params: {} },
-  ],
-  edges: [
-    ['content', 'image', 'x', 'content'],
-    ['x', 'image', 'pixels', 'input'],
-    ['content', 'image', 'pixels', 'target'],
-    ['x', 'image', 'tv', 'image'],
-    ['pixels', 'loss', 'total', 'terms'],
-    ['tv', 'loss', 'total', 'terms'],
-    ['x', 'image', 'optim', 'variable'],
-    ['total', 'total', 'optim', 'loss'],
-    ['optim', 'image', 'output', 'image'],
-  ].map(([a, o, b, i]) => ({ from: { node: a, output: o }, to: { node: b, input: i } })),
-};
+const doc = pixelTvDocument('hosts', { method: 'adam', steps: 50 });
 
 /** The request every host is given: the CLI as flags, the worker in its message, the queue in its job. */
 const request: RunRequest = { size: 32, seed: 7, steps: 3, backend: 'wasm' };
@@ -118,15 +85,10 @@ describe('one RunRequest gives one report on every host', () => {
     const access = documentAccess(graphFile);
     await runInWorker(
       { type: 'run', id: 1, document: JSON.stringify(doc), base: tmp, uploads: {}, request },
-      {
-        tf,
-        registry: builtinRegistry(),
-        state: { models: createModelCache(), memo: new RunMemo(), images: new Map() },
-        checkpoints: noCheckpoints,
-        decode: (s) => access.decode(s),
-        loadModel: () => Promise.reject(new Error('no models here')),
-        post: (m) => posted.push(m),
-      },
+      nodeWorkerDeps(
+        (s) => access.decode(s),
+        (m) => posted.push(m),
+      ),
       new AbortController().signal,
     );
     const done = posted.find((m) => m.type === 'done');

@@ -3,12 +3,11 @@ import { builtinRegistry } from '../nodes';
 import { startNodeBackend, tf } from '../src/cli/node/node-tf';
 import { parseDocument } from '../src/graph/document';
 import type { GraphModel } from '../src/graph/model';
-import { RunMemo } from '../src/runtime/memo';
-import { createModelCache } from '../src/runtime/models';
 import { PauseGate, runSession, type RunRequest, type SessionEvent } from '../src/runtime/session';
-import { noCheckpoints, type DecodedImage } from '../src/runtime/sources';
+import type { DecodedImage } from '../src/runtime/sources';
 import type { FromWorker } from '../src/web/protocol';
 import { PauseGates, runInWorker } from '../src/web/runner';
+import { nodeWorkerDeps, pixelTvDocument } from './small-run';
 
 /**
  * Issue 26, pause in the run queue: a run paused between its steps keeps its state (the image, Adam's moments,
@@ -30,41 +29,8 @@ const picture: DecodedImage = (() => {
   return { width: 16, height: 16, data };
 })();
 
-/** A small optimisation graph's document (pixel loss to the picture, total variation) run with `method`. */
-function documentOf(method: 'adam' | 'lbfgs') {
-  const node = (id: string, type: string, params: Record<string, unknown> = {}) => ({
-    id,
-    type,
-    position: { x: 0, y: 0 },
-    params,
-  });
-  const edges = [
-    ['content', 'image', 'x', 'content'],
-    ['x', 'image', 'pixels', 'input'],
-    ['content', 'image', 'pixels', 'target'],
-    ['x', 'image', 'tv', 'image'],
-    ['pixels', 'loss', 'total', 'terms'],
-    ['tv', 'loss', 'total', 'terms'],
-    ['x', 'image', 'optim', 'variable'],
-    ['total', 'total', 'optim', 'loss'],
-    ['optim', 'image', 'output', 'image'],
-  ] as const;
-  return {
-    format: 'stylegraph',
-    version: 1,
-    metadata: { title: 'pause' },
-    nodes: [
-      node('content', 'image', { source: 'content.png', slot: 'content' }),
-      node('x', 'variable', { init: 'noise' }),
-      node('pixels', 'image-loss', { weight: 1 }),
-      node('tv', 'tv-loss', { weight: 0.1 }),
-      node('total', 'sum', { weight: 1 }),
-      node('optim', 'optimiser', { method, steps: 8, learningRate: 0.05 }),
-      node('output', 'output'),
-    ],
-    edges: edges.map(([a, o, b, i]) => ({ from: { node: a, output: o }, to: { node: b, input: i } })),
-  };
-}
+/** The small optimisation graph's document (pixel loss to the picture, total variation) run with `method`. */
+const documentOf = (method: 'adam' | 'lbfgs') => pixelTvDocument('pause', { method, steps: 8 });
 
 function graph(method: 'adam' | 'lbfgs'): GraphModel {
   const parsed = parseDocument(JSON.stringify(documentOf(method)));
@@ -208,21 +174,17 @@ describe("the editor's worker: pause and resume messages", () => {
     const stepsPosted = () => posted.filter((m) => m.type === 'event' && m.event.type === 'step').length;
     const running = runInWorker(
       { type: 'run', id: 4, document: JSON.stringify(documentOf('lbfgs')), base: '/', uploads: {}, request },
-      {
-        tf,
-        registry,
-        state: { models: createModelCache(), memo: new RunMemo(), images: new Map() },
-        checkpoints: noCheckpoints,
-        decode: readImage,
-        loadModel: () => Promise.reject(new Error('no models here')),
-        post: (m) => {
+      nodeWorkerDeps(
+        readImage,
+        (m) => {
           posted.push(m);
           if (m.type !== 'event') return;
           // The page's Pause, as the worker receives it, after step 5 was reported.
           if (m.event.type === 'step' && m.event.step === 5) expect(gates.receive({ type: 'pause', id: 4 })).toBe(true);
           if (m.event.type === 'paused') heldAt(m.event.step);
         },
-      },
+        registry,
+      ),
       new AbortController().signal,
       gates.of(4),
     );

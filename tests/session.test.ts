@@ -9,13 +9,11 @@ import { startNodeBackend, tf } from '../src/cli/node/node-tf';
 import { parseDocument } from '../src/graph/document';
 import { formatDiagnostic } from '../src/graph/diagnostics';
 import { checkGraph } from '../src/compiler/check';
-import { RunMemo } from '../src/runtime/memo';
-import { createModelCache } from '../src/runtime/models';
 import type { RunReport } from '../src/runtime/report';
 import { checkRequest, runSession, type SessionEvent } from '../src/runtime/session';
-import { noCheckpoints } from '../src/runtime/sources';
 import type { FromWorker } from '../src/web/protocol';
 import { runInWorker } from '../src/web/runner';
+import { nodeWorkerDeps } from './small-run';
 
 const root = new URL('..', import.meta.url).pathname;
 const presets = join(root, 'presets');
@@ -115,15 +113,10 @@ describe('one run session for every host', () => {
         uploads: {},
         request: { size: 24, seed: 7, probe: [], sweep: false },
       },
-      {
-        tf,
-        registry: builtinRegistry(),
-        state: { models: createModelCache(), memo: new RunMemo(), images: new Map() },
-        checkpoints: noCheckpoints,
-        decode: (s) => access.decode(s),
-        loadModel: () => Promise.reject(new Error('no models here')),
-        post: (m) => posted.push(m),
-      },
+      nodeWorkerDeps(
+        (s) => access.decode(s),
+        (m) => posted.push(m),
+      ),
       new AbortController().signal,
     );
     const done = posted.find((m) => m.type === 'done');
