@@ -1,9 +1,25 @@
-import { adain } from '../src/models/adain';
+import { adain, packedMoments, styleMoments } from '../src/models/adain';
 import { maskFor } from '../src/ops/losses';
-import { defineNodeType, type Tensor } from '../src/plugin/types';
+import { defineNodeType, type Tensor, type ValueInfo } from '../src/plugin/types';
 import { alphaParam, blendAlpha, transferInfo } from './shared';
 
 type T4 = Parameters<typeof adain>[1];
+
+/**
+ * A style side's moments, taken once before the run's other steps (a prepared input): a feed-forward graph's style
+ * side is kept in the run memo, so the live camera and a clip's frames no longer take the painting's moments every
+ * frame. [2, B, 1, 1, C]: the mean, then the standard deviation.
+ */
+const moments = {
+  socket: 'Stats',
+  info: (f: ValueInfo): ValueInfo => ({ ...f, shape: [2, f.shape[0]!, 1, 1, f.shape.at(-1)!] }),
+  run: (features: Tensor, _params: unknown, tf: Parameters<typeof packedMoments>[0]) =>
+    packedMoments(tf, features as T4),
+} as const;
+
+/** The style input as AdaIN takes it: its prepared moments, or features (a caller of compute that prepared nothing). */
+const styleSide = (tf: Parameters<typeof packedMoments>[0], t: Tensor) =>
+  t.rank === 5 ? styleMoments(tf, t) : (t as T4);
 
 /**
  * AdaIN(f(c), f(s)) = sigma(s) (f(c) - mu(c)) / sigma(c) + mu(s), blended with the content features by alpha.
@@ -23,11 +39,12 @@ export default defineNodeType({
   },
   outputs: { features: { type: 'Features' } },
   params: { alpha: alphaParam('AdaIN') },
+  prepare: { style: moments, style2: moments },
   infer: (ctx) => ({ features: transferInfo(ctx) }),
   compute: ({ tf, inputs, params }) => ({
     features: tf.tidy(() => {
       const content = inputs.content as T4;
-      const style = inputs.style as T4;
+      const style = styleSide(tf, inputs.style as Tensor);
       let t: Tensor;
       if (inputs.mask) {
         // Grey is partly inside, as for the masked losses and the region nodes: each side's statistics are weighted
@@ -36,7 +53,9 @@ export default defineNodeType({
         const m = tf.clipByValue(maskFor(tf, inputs.mask as T4, content), 0, 1) as T4;
         const outsideMask = tf.sub(1, m) as T4;
         const inside = adain(tf, content, style, m);
-        const outside = inputs.style2 ? adain(tf, content, inputs.style2 as T4, outsideMask) : content;
+        const outside = inputs.style2
+          ? adain(tf, content, styleSide(tf, inputs.style2 as Tensor), outsideMask)
+          : content;
         t = tf.add(tf.mul(inside, m), tf.mul(outside, outsideMask));
       } else t = adain(tf, content, style);
       return blendAlpha(tf, t, content, params.alpha);

@@ -161,6 +161,30 @@ describe('live frames through the worker', () => {
     expect(new Set(counts.slice(1)).size, counts.join(', ')).toBe(1);
   });
 
+  it("says where each frame's time went, and takes the painting's AdaIN moments on the first frame only", async () => {
+    const w = worker();
+    const d1 = liveDone(await w.send(picture(40, 30, 0)));
+    const d2 = liveDone(await w.send(picture(40, 30, 9)));
+    for (const d of [d1, d2]) {
+      const stages = d.stages!;
+      for (const k of ['parse', 'pixels', 'prepare', 'sources', 'compile', 'execute', 'readback', 'step:camera'])
+        expect(stages[k], `${k} in ${Object.keys(stages).join(', ')}`).toBeGreaterThanOrEqual(0);
+      // The executor's steps and the readback happen inside its time, and all of it inside the worker's.
+      const inside = Object.entries(stages)
+        .filter(([k]) => k.startsWith('step:') || k === 'readback')
+        .reduce((a, [, v]) => a + v, 0);
+      expect(inside).toBeLessThanOrEqual(stages.execute! + 0.5);
+      expect(stages.parse! + stages.pixels! + stages.prepare! + stages.compile! + stages.execute!).toBeLessThanOrEqual(
+        d.ms + 0.5,
+      );
+      // The camera's side runs every frame.
+      expect(stages['step:adain']).toBeGreaterThan(0);
+    }
+    // The style's moments are a prepared input of AdaIN, kept in the memo with the style's encoding.
+    expect(d1.stages!['step:adain.style:prepare']).toBeGreaterThan(0);
+    expect(Object.keys(d2.stages!).filter((k) => /style/.test(k))).toEqual([]);
+  });
+
   it('a live frame gives the same picture as a still run of the graph on that picture', async () => {
     const w = worker();
     const pic = picture(40, 30, 5);

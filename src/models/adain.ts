@@ -9,15 +9,74 @@ import { describeDict, formatShape, misfit, takeExpected, type StateDict } from 
 type TF = typeof tfjs;
 type Tensor4D = tfjs.Tensor4D;
 
-/** AdaIN(x, y) = sigma(y) (x - mu(x)) / sigma(x) + mu(y); statistics of x only over `mask` where given. */
-export function adain(tf: TF, content: Tensor4D, style: Tensor4D, mask?: Tensor4D): Tensor4D {
+/** The style side of AdaIN: a style's per-channel mean and standard deviation (meanStd). */
+export interface StyleMoments {
+  mean: Tensor4D;
+  std: Tensor4D;
+}
+
+/**
+ * AdaIN(x, y) = sigma(y) (x - mu(x)) / sigma(x) + mu(y); statistics of x only over `mask` where given. `style` is the
+ * style's features, or their moments already taken (`styleMoments`: a camera keeps them between frames).
+ */
+export function adain(tf: TF, content: Tensor4D, style: Tensor4D | StyleMoments, mask?: Tensor4D): Tensor4D {
   return tf.tidy(() => {
+    const s = 'std' in style ? style : meanStd(tf, style);
+    // One image with nothing being differentiated (every run, camera and clip frame): the inference form.
+    if (!mask && content.shape[0] === 1 && s.mean.shape[0] === 1 && !tf.engine().isTapeOn())
+      return adainInference(tf, content, s);
     const c = meanStd(tf, content, 1e-5, mask);
-    const s = meanStd(tf, style);
     // One scale and one shift per channel, so the features are read twice (not four times): x a + (mu(y) - mu(x) a).
     const a = tf.div(s.std, c.std);
     return tf.add(tf.mul(content, a), tf.sub(s.mean, tf.mul(c.mean, a))) as Tensor4D;
   });
+}
+
+/** The per-channel mean over positions of [1, H, W, C] as one average pool over the whole image: [C]. */
+const channelMean = (tf: TF, x: Tensor4D): tfjs.Tensor1D =>
+  tf.reshape(tf.avgPool(x, [x.shape[1], x.shape[2]], 1, 'valid'), [x.shape[3]]);
+
+/** x * scale + shift per channel ([C] each) as one 1x1 depthwise conv with a bias (tfjs-wasm's broadcast ops loop). */
+function scaleShift(tf: TF, x: Tensor4D, scale: tfjs.Tensor1D, shift: tfjs.Tensor1D): Tensor4D {
+  const filter = tf.reshape(scale, [1, 1, x.shape[3], 1]) as Tensor4D;
+  return tf.fused.depthwiseConv2d({ x, filter, strides: 1, pad: 'valid', bias: shift });
+}
+
+/**
+ * AdaIN on one image in fewer passes over the features (tfjs-wasm's Mean transposes the whole tensor for each of
+ * tf.moments' two means, and its broadcast Sub, Mul and Add are element loops): the content's mean as an average
+ * pool, the features centred and later scaled and shifted by 1x1 depthwise convs with a bias, the unbiased variance
+ * (times n / (n - 1), as meanStd) as the average pool of the centred squares (two passes: E[x^2] - mean^2 lost 6e-4
+ * relative at MicroAST's dec1 in float32). No gradient (tfjs-wasm has none for the fused conv): `adain` uses it only
+ * where nothing is being differentiated.
+ */
+function adainInference(tf: TF, content: Tensor4D, s: StyleMoments): Tensor4D {
+  const [, h, w, c] = content.shape;
+  const n = h * w;
+  const mean = channelMean(tf, content);
+  // New rank-1 tensors for the biases: tfjs-wasm's fused kernels read the bias's shape from its storage, which a
+  // reshape shares.
+  const centred = scaleShift(tf, content, tf.ones([c]), tf.neg(mean));
+  const variance = tf.mul(channelMean(tf, tf.square(centred)), n / Math.max(1, n - 1));
+  const a = tf.div(tf.reshape(s.std, [c]), tf.sqrt(tf.add(variance, 1e-5))) as tfjs.Tensor1D;
+  return scaleShift(tf, centred, a, tf.add(tf.reshape(s.mean, [c]), 0) as tfjs.Tensor1D);
+}
+
+/**
+ * A style's moments as one tensor [2, B, 1, 1, C] (mean, then standard deviation), so that a graph can prepare and
+ * keep them as one value; `styleMoments` reads them back.
+ */
+export function packedMoments(tf: TF, style: Tensor4D): tfjs.Tensor {
+  return tf.tidy(() => {
+    const s = meanStd(tf, style);
+    return tf.stack([s.mean, s.std]);
+  });
+}
+
+/** The mean and standard deviation packed by `packedMoments`. */
+export function styleMoments(tf: TF, packed: tfjs.Tensor): StyleMoments {
+  const [mean, std] = tf.unstack(packed) as [Tensor4D, Tensor4D];
+  return { mean, std };
 }
 
 /**
