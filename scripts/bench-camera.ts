@@ -6,6 +6,10 @@
  * worker (wall time on the page). Prints a markdown section for docs/benchmarks.md.
  *
  *   npx tsx scripts/bench-camera.ts [--build] [--dist FOLDER] [--sizes 128,256] [--frames 10] [--preset NAME.json]
+ *     [--threads N]
+ *
+ * `--threads N` pins wasm's threads (the page's `?threads=`); without it the page times 1 and 2 threads when it
+ * starts, and on a busy machine that choice varies from run to run (pin it to compare two builds).
  *
  * Builds first with --build or when the dist folder is missing. Random weights unless the browser profile has cached
  * ones (a fresh headless profile has none): the speed does not depend on them.
@@ -24,6 +28,7 @@ const { values: v } = parseArgs({
     sizes: { type: 'string' },
     frames: { type: 'string' },
     preset: { type: 'string' },
+    threads: { type: 'string' },
   },
 });
 const preset = v.preset ?? 'adain-camera.json';
@@ -89,7 +94,8 @@ try {
     const page = await browser.newPage({ viewport: { width: 1500, height: 950 } });
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(`${base}?backend=wasm&size=${size}&fresh&preset=${preset}`);
+    const threads = v.threads ? `&threads=${Number(v.threads)}` : '';
+    await page.goto(`${base}?backend=wasm&size=${size}&fresh&preset=${preset}${threads}`);
     await page.waitForFunction(
       () => !(document.querySelector('[data-test=run]') as HTMLButtonElement | null)?.disabled,
       null,
@@ -150,7 +156,7 @@ const median = (xs: number[]) => {
 const date = new Date().toISOString().slice(0, 10);
 console.log(`## Editor: live camera, ${preset} on wasm (headless Chromium, fake camera)\n`);
 console.log(
-  `One run of \`npx tsx scripts/bench-camera.ts --sizes ${sizes.join(',')} --frames ${count}\` on ${date}, ${cpus().length} cores, no GPU;`,
+  `One run of \`npx tsx scripts/bench-camera.ts --sizes ${sizes.join(',')} --frames ${count}${v.threads ? ` --threads ${v.threads}` : ''}\` on ${date}, ${cpus().length} cores, no GPU;`,
 );
 console.log(
   `${count} frames timed after 3 warm-up frames. Weights: ${[...new Set(rows.map((r) => r.weights))].join(', ')};`,
