@@ -98,6 +98,28 @@ describe('words and layout (issue 28 item 8)', () => {
     }
   });
 
+  it('wires fanning out of one output carry its shape label once, not one label per wire on top of each other', async () => {
+    const { page, errors } = await editor.open('preset=sanet-regions.json&backend=wasm&size=32');
+    await page.waitForSelector('.sg-wire .shape');
+    const labels = await page.evaluate(() => {
+      const out: Record<string, { wires: number; labels: string[] }> = {};
+      for (const w of document.querySelectorAll('.sg-wire')) {
+        const from = w.getAttribute('data-edge')!.split('>')[0]!;
+        const o = (out[from] ??= { wires: 0, labels: [] });
+        o.wires++;
+        for (const t of w.querySelectorAll('.shape')) o.labels.push(t.textContent ?? '');
+      }
+      return out;
+    });
+    const fanning = Object.entries(labels).filter(([, o]) => o.wires > 1);
+    // sanet-regions: the content encoder's relu4_1 and relu5_1 each feed both SANet nodes.
+    expect(fanning.length).toBeGreaterThanOrEqual(2);
+    for (const [from, o] of fanning) expect(o.labels, from).toHaveLength(1);
+    await page.locator('[data-test=canvas]').screenshot({ path: `${shots}wire-labels-once.png` });
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
   it('the canvas menu opens next to a right-click near the bottom, and stays next to it as a search shortens it', async () => {
     const { page, errors } = await editor.open('preset=gatys.json&backend=wasm&size=32', {
       viewport: { width: 1500, height: 950 },
