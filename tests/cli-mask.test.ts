@@ -1,26 +1,16 @@
-import { execFile } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { encodeGreyPng } from '../src/codecs/png';
+import { ownCache, runCli } from './run-cli';
 
 /** `stylegraph run --mask NAME=IMG`: a painted region's picture given on the command line (issue 26). */
 const root = new URL('..', import.meta.url).pathname;
 const tmp = mkdtempSync(join(tmpdir(), 'stylegraph-mask-'));
 cpSync(join(root, 'presets/images'), join(tmp, 'images'), { recursive: true });
 
-function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      'node',
-      ['scripts/stylegraph.mjs', ...args],
-      { cwd: root, env: { ...process.env, STYLEGRAPH_CACHE: join(tmp, 'cache') } },
-      (err, stdout, stderr) =>
-        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
-    );
-  });
-}
+const cli = (...args: string[]) => runCli(args, { env: ownCache(tmp) });
 
 interface Doc {
   nodes: { id: string; type: string; position: { x: number; y: number }; params: Record<string, unknown> }[];

@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,21 +5,11 @@ import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
 import { isTileable, tileableSettings } from '../src/graph/tileable';
 import { loadPreset, registry } from './helpers';
+import { ownCache, runCli } from './run-cli';
 
-const root = new URL('..', import.meta.url).pathname;
 const tmp = mkdtempSync(join(tmpdir(), 'stylegraph-tileable-'));
 
-function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      'node',
-      ['scripts/stylegraph.mjs', ...args],
-      { cwd: root, env: { ...process.env, STYLEGRAPH_CACHE: join(tmp, 'cache') } },
-      (err, stdout, stderr) =>
-        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
-    );
-  });
-}
+const cli = (...args: string[]) => runCli(args, { env: ownCache(tmp) });
 
 describe('tileable graphs', () => {
   it('names every network that can pad circularly, and tells a tileable graph', () => {

@@ -1,27 +1,17 @@
-import { execFile } from 'node:child_process';
 import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
+import { ownCache, runCli } from './run-cli';
 
 const root = new URL('..', import.meta.url).pathname;
 const tmp = mkdtempSync(join(tmpdir(), 'stylegraph-cli-'));
 // A document reads only files in its own folder (docs/security.md): documents written here get the sample images beside them.
 cpSync(join(root, 'presets/images'), join(tmp, 'images'), { recursive: true });
 
-function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    // A weight cache of its own: checkpoints cached on this machine would change what runs use.
-    execFile(
-      'node',
-      ['scripts/stylegraph.mjs', ...args],
-      { cwd: root, env: { ...process.env, STYLEGRAPH_CACHE: join(tmp, 'cache') } },
-      (err, stdout, stderr) =>
-        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
-    );
-  });
-}
+// A weight cache of its own: checkpoints cached on this machine would change what runs use.
+const cli = (...args: string[]) => runCli(args, { env: ownCache(tmp) });
 
 function writeDoc(name: string, doc: unknown): string {
   const path = join(tmp, name);

@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,10 +7,10 @@ import type * as tfjs from '@tensorflow/tfjs';
 import { randomVgg19Weights, VGG19_LAYERS } from '../src/models/vgg19';
 import { applyRequest, parseRunRequest } from '../src/runtime/request';
 import { loadPreset, registry, run, tf, useWasm, withParams } from './helpers';
+import { ownCache, runCli } from './run-cli';
 
 beforeAll(useWasm);
 
-const root = new URL('..', import.meta.url).pathname;
 const tmp = mkdtempSync(join(tmpdir(), 'stylegraph-style-scale-'));
 
 /** A style picture 80 px wide and 60 high of smooth, unequal channels (so every Gram entry differs). */
@@ -169,17 +168,7 @@ describe('style scale: the style picture sized apart from the output', () => {
   });
 });
 
-function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      'node',
-      ['scripts/stylegraph.mjs', ...args],
-      { cwd: root, env: { ...process.env, STYLEGRAPH_CACHE: join(tmp, 'cache') } },
-      (err, stdout, stderr) =>
-        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
-    );
-  });
-}
+const cli = (...args: string[]) => runCli(args, { env: ownCache(tmp) });
 
 describe('stylegraph plan --style-size / --style-scale', () => {
   it('prints the style picture at its own size for Gatys, AdaIN and SANet, and refuses bad values', async () => {
