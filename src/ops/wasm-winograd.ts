@@ -258,12 +258,19 @@ export function wasmWinogradConv(tf: TF, x: Tensor4D, kernel: Tensor4D, options:
   if (ho < 1 || wo < 1) throw new Error(`wasm Winograd: a ${h}x${w} input has no 'valid' 3x3 output`);
   const tb = tilesPerBlock(k.mr, cin, cout, Math.ceil(ho / 4) * Math.ceil(wo / 4));
   const { heap, exports: ex } = k;
-  const input = heap.alloc(h2 * w2 * cin * 4);
-  const bias = heap.alloc(cout * 4);
-  const out = heap.alloc(ho * wo * cout * 4);
-  const scratch = heap.alloc(ex.wf43_scratch(cin, cout, tb) * 4);
   const p = wasmWinogradProfile;
+  const taken: number[] = [];
+  const take = (bytes: number) => {
+    const at = heap.alloc(bytes);
+    taken.push(at);
+    return at;
+  };
   try {
+    // A memory that cannot grow throws a RangeError here (winogradConv2d then uses tfjs's ops).
+    const input = take(h2 * w2 * cin * 4);
+    const bias = take(cout * 4);
+    const out = take(ho * wo * cout * 4);
+    const scratch = take(ex.wf43_scratch(cin, cout, tb) * 4);
     const t0 = p.enabled ? performance.now() : 0;
     // Views made after every alloc (a grown memory detaches the old buffer).
     copyInput(valuesOf(tf, x), heap.floats(input, h2 * w2 * cin), h, w, cin, e);
@@ -285,6 +292,6 @@ export function wasmWinogradConv(tf: TF, x: Tensor4D, kernel: Tensor4D, options:
     }
     return y;
   } finally {
-    for (const at of [input, bias, out, scratch]) heap.release(at);
+    for (const at of taken) heap.release(at);
   }
 }

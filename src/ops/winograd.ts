@@ -223,7 +223,12 @@ export function winogradConv2d(
 ): Tensor4D {
   if (x.shape[3] !== f.cin) throw new Error(`Winograd: input has ${x.shape[3]} channels, the filter ${f.cin}`);
   if (f.tile === 4 && wasmWinogradEligible(tf, x.shape, f.cout))
-    return wasmWinogradConv(tf, x, f.kernel, { pad, bias: epilogue?.bias, relu: epilogue?.relu });
+    try {
+      return wasmWinogradConv(tf, x, f.kernel, { pad, bias: epilogue?.bias, relu: epilogue?.relu });
+    } catch (e) {
+      // The kernel's memory could not grow (a RangeError): the same conv by tfjs's ops.
+      if (!(e instanceof RangeError)) throw e;
+    }
   const y = tfjsWinogradConv2d(tf, x, f, pad);
   if (!epilogue?.bias && !epilogue?.relu) return y;
   const out = tf.tidy(() => {
