@@ -94,6 +94,27 @@ describe('placeView', () => {
     expect(within(drawn(boxes.loss10!, p), area)).toBe(false);
   });
 
+  it('puts the ends against the left edge when only they are shown, so the graph flowing right from them shows most', () => {
+    // A training graph: its ends (folders, weights, the saved results) in the first two columns, the rest (losses,
+    // 2000 units wide and tall) to the right and below: too big to show whole at the floor.
+    const boxes: Record<string, Box> = {
+      folder: { x: 0, y: 0, width: 220, height: 100 },
+      save: { x: 280, y: 300, width: 220, height: 80 },
+      ...Object.fromEntries(
+        Array.from({ length: 8 }, (_, i) => [
+          `loss${i}`,
+          { x: 560 + (i % 4) * 280, y: i * 250, width: 220, height: 200 },
+        ]),
+      ),
+    };
+    // No obstacle: no position covers fewer nodes than another, the order of preference decides alone.
+    const p = placeView(boxes, ['folder', 'save'], area, [], 0.75);
+    expect(p).toMatchObject({ shows: 'ends', k: 0.75 });
+    expect(p.x + boxes.folder!.x * p.k).toBeCloseTo(VIEW_PAD);
+    expect(p.y + boxes.folder!.y * p.k).toBeCloseTo(VIEW_PAD);
+    for (const id of ['folder', 'save']) expect(within(drawn(boxes[id]!, p), area)).toBe(true);
+  });
+
   it('falls back to the start of the graph at the floor when even its ends do not fit', () => {
     const boxes = { a: { x: 0, y: 0, width: 200, height: 100 }, b: { x: 3000, y: 0, width: 200, height: 100 } };
     const p = placeView(boxes, ['a', 'b'], area, [minimap], 0.75);

@@ -78,13 +78,19 @@ export function placeView(
   /**
    * A translation at zoom k that shows `shown` inside the area and clear of the obstacles, if there is one: of the
    * positions tried (centred, or against the left or top edge), the one with the fewest other nodes under an obstacle.
+   * With `startFirst` (only the ends are shown) the top left comes first on a tie: the graph flows right and down
+   * from there, so the nodes between the ends that are in view are as many as can be (centred, the ends of a graph
+   * wider than the view left empty canvas on the left while its right ran off the view).
    */
-  const place = (shown: Box[], k: number, topFirst: boolean): { x: number; y: number } | null => {
+  const place = (shown: Box[], k: number, startFirst: boolean): { x: number; y: number } | null => {
     const b = boundsOf(shown);
     if (b.width * k > room.width + 0.5 || b.height * k > room.height + 0.5) return null;
     const xs = [(area.width - b.width * k) / 2 - b.x * k, pad - b.x * k];
     const ys = [(area.height - b.height * k) / 2 - b.y * k, pad - b.y * k];
-    if (topFirst) ys.reverse();
+    if (startFirst) {
+      xs.reverse();
+      ys.reverse();
+    }
     const under = (list: Box[], x: number, y: number) =>
       list.filter((s) => {
         const d = { x: x + s.x * k, y: y + s.y * k, width: s.width * k, height: s.height * k };
