@@ -1,4 +1,4 @@
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -10,6 +10,7 @@ import { loadTfjsModelFrom } from '../src/cli/node/node-tfjs-model';
 import { readJobSource } from '../src/cli/queue/worker';
 import { documentSourceAccess, privateAddress, sourceProblem } from '../src/cli/security/source-access';
 import { tf } from './helpers';
+import { ownCacheAndConfig, runCli } from './run-cli';
 
 /**
  * Documents never widen access (issue 16, docs/security.md): a document's sources stay in its folder and are
@@ -57,21 +58,7 @@ function doc(name: string, source: string): string {
   return path;
 }
 
-function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      'node',
-      ['scripts/stylegraph.mjs', ...args],
-      {
-        cwd: root,
-        timeout: 60_000,
-        env: { ...process.env, STYLEGRAPH_CACHE: join(tmp, 'cache'), STYLEGRAPH_CONFIG_DIR: join(tmp, 'config') },
-      },
-      (err, stdout, stderr) =>
-        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
-    );
-  });
-}
+const cli = (...args: string[]) => runCli(args, { timeout: 60_000, env: ownCacheAndConfig(tmp) });
 
 const refusedBy = async (source: string) => {
   const access = documentAccess(join(folder, 'doc.json'));

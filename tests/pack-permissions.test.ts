@@ -1,9 +1,9 @@
-import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { permissionFlag } from '../src/cli/security/permissions';
+import { ownCacheAndConfig, runCli } from './run-cli';
 
 /**
  * Packs named with --plugin run in a process of their own under Node's permission model (src/cli/security/pack-sandbox.ts,
@@ -11,35 +11,14 @@ import { permissionFlag } from '../src/cli/security/permissions';
  * a file, writes outside the output folder, starts a program or a worker thread is refused each time. The
  * attempts issue 29 found, and the example pack's picture, are in tests/hostile/packs-cli.test.ts.
  */
-const root = new URL('..', import.meta.url).pathname;
 const tmp = mkdtempSync(join(tmpdir(), 'sg-pack-perm-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const secret = join(tmp, 'secret.txt');
 writeFileSync(secret, "the user's secret");
 const hostile = 'tests/fixtures/packs/hostile';
 
-function cli(
-  args: string[],
-  env: Record<string, string> = {},
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((done) =>
-    execFile(
-      'node',
-      ['scripts/stylegraph.mjs', ...args],
-      {
-        cwd: root,
-        timeout: 120_000,
-        env: {
-          ...process.env,
-          STYLEGRAPH_CACHE: join(tmp, 'cache'),
-          STYLEGRAPH_CONFIG_DIR: join(tmp, 'config'),
-          ...env,
-        },
-      },
-      (err, stdout, stderr) => done({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
-    ),
-  );
-}
+const cli = (args: string[], env: Record<string, string> = {}) =>
+  runCli(args, { timeout: 120_000, env: ownCacheAndConfig(tmp, env) });
 
 describe('the permission model around CLI packs', () => {
   it('picks the flag this Node has', () => {

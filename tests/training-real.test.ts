@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,6 +26,7 @@ import { registerMirrorPadGradient } from '../src/models/mirror-pad-gradient';
 import { styleLoss, totalVariation } from '../src/ops/losses';
 import type { StateDict } from '../src/models/weights/state-dict';
 import { tf, useWasm } from './helpers';
+import { ownCache, runCli } from './run-cli';
 
 /**
  * Training the real networks (issue 24): presets/train-fast-style.json and presets/train-microast.json from the CLI on a
@@ -44,16 +44,7 @@ mkdirSync(photos);
 for (const f of ['astronaut.jpg', 'chelsea.jpg', 'brick.jpg', 'swirls.jpg'])
   copyFileSync(join(root, 'presets/images', f), join(photos, f));
 
-function cli(...args: string[]): Promise<{ code: number; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      'node',
-      ['scripts/stylegraph.mjs', ...args],
-      { cwd: root, env: { ...process.env, STYLEGRAPH_CACHE: join(tmp, 'cache') } },
-      (err, _stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stderr }),
-    );
-  });
-}
+const cli = (...args: string[]) => runCli(args, { env: ownCache(tmp) });
 
 const pixels = (path: string) => PNG.sync.read(readFileSync(path));
 /** Largest and mean absolute difference of two PNGs' RGB, in 0..255. */

@@ -1,10 +1,10 @@
-import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { trustedConfig } from '../src/cli/security/plugins';
 import { isOwnProject, packageRoot } from '../src/cli/security/trust';
+import { ownCacheAndConfig, runCli } from './run-cli';
 
 /**
  * Packs in the CLI (issue 16): a config in the working folder (a downloaded lesson) runs no code until the user
@@ -15,19 +15,9 @@ const root = new URL('..', import.meta.url).pathname;
 const tmp = mkdtempSync(join(tmpdir(), 'stylegraph-trust-'));
 const lesson = join(tmp, 'lesson');
 const marker = join(tmp, 'pack-ran');
-const env = { ...process.env, STYLEGRAPH_CACHE: join(tmp, 'cache'), STYLEGRAPH_CONFIG_DIR: join(tmp, 'config') };
+const env = ownCacheAndConfig(tmp);
 
-function cli(cwd: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      'node',
-      [join(root, 'scripts/stylegraph.mjs'), ...args],
-      { cwd, env, timeout: 60_000 },
-      (err, stdout, stderr) =>
-        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
-    );
-  });
-}
+const cli = (cwd: string, ...args: string[]) => runCli(args, { cwd, env, timeout: 60_000 });
 
 mkdirSync(lesson, { recursive: true });
 // A pack whose code leaves a mark when it runs, with a manifest that is not valid. A pack the user names or trusts

@@ -1,16 +1,15 @@
-import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
+import { runCli } from './run-cli';
 
 /**
  * WebGPU from the command line (Dawn's Node binding, the optional `webgpu` package). This machine has no GPU; Debian's
  * chromium ships SwiftShader's Vulkan driver, on which Dawn finds a (software) adapter when VK_ICD_FILENAMES points at
  * it. Parity runs tiny sizes: SwiftShader is tens of times slower than wasm, with the same numbers.
  */
-const root = new URL('..', import.meta.url).pathname;
 const tmp = mkdtempSync(join(tmpdir(), 'stylegraph-webgpu-'));
 const icd = '/usr/lib/chromium/vk_swiftshader_icd.json';
 const vulkan = ['/usr/lib/x86_64-linux-gnu/libvulkan.so.1', '/usr/lib/aarch64-linux-gnu/libvulkan.so.1'].some(
@@ -22,16 +21,8 @@ if (!canRun && process.env.CI)
 const xdg = join(tmp, 'xdg');
 mkdirSync(xdg, { mode: 0o700 });
 
-function cli(env: Record<string, string>, ...args: string[]): Promise<{ code: number; stderr: string }> {
-  return new Promise((resolve) =>
-    execFile(
-      'node',
-      ['scripts/stylegraph.mjs', ...args],
-      { cwd: root, env: { ...process.env, ...env }, timeout: 600_000 },
-      (err, _out, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stderr }),
-    ),
-  );
-}
+const cli = (env: Record<string, string>, ...args: string[]) =>
+  runCli(args, { env: { ...process.env, ...env }, timeout: 600_000 });
 const swiftshader = { VK_ICD_FILENAMES: icd, XDG_RUNTIME_DIR: xdg };
 const report = (path: string) =>
   JSON.parse(readFileSync(path, 'utf8')) as {

@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
@@ -14,6 +13,7 @@ import { readCheckpoint } from '../src/models/weights/read';
 import { writeSafetensors } from '../src/models/weights/safetensors';
 import type { RunReport } from '../src/runtime/report';
 import { readFixture } from './parity';
+import { runCli } from './run-cli';
 
 /**
  * `stylegraph weights fetch` against a loopback server that stands in for a mirror of the checkpoint hosts: it
@@ -77,17 +77,9 @@ function cli(
   args: string[],
   env: Record<string, string> = { STYLEGRAPH_WEIGHTS_MIRROR: mirror },
   cwd = root,
-): Promise<{ code: number; stdout: string; stderr: string }> {
+) {
   const { STYLEGRAPH_WEIGHTS_MIRROR: _, ...rest } = process.env;
-  return new Promise((resolve) => {
-    execFile(
-      'node',
-      [join(root, 'scripts/stylegraph.mjs'), ...args],
-      { cwd, env: { ...rest, STYLEGRAPH_CACHE: cache, ...env } },
-      (err, stdout, stderr) =>
-        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
-    );
-  });
+  return runCli(args, { cwd, env: { ...rest, STYLEGRAPH_CACHE: cache, ...env } });
 }
 
 const freshCache = () => mkdtempSync(join(tmp, 'cache-'));

@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { isIP } from 'node:net';
@@ -14,6 +13,7 @@ import { fetchWeights } from '../../src/cli/weights/weights-fetch';
 import { weightsMiddleware } from '../../src/devserver/weights';
 import { manifestEntry } from '../../src/models/weights/manifest';
 import { WEIGHTS_ROUTE } from '../../src/web/weights-route';
+import { ownCacheAndConfig, runCli } from '../run-cli';
 
 /**
  * One address rule, decided on the parsed bytes (issue 29, item 2): every textual form of a non-public address
@@ -269,21 +269,7 @@ const loopbackUrls = () => [
   `http://127.0.0.1.:${port}/a.jpg`,
 ];
 
-function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      'node',
-      ['scripts/stylegraph.mjs', ...args],
-      {
-        cwd: root,
-        timeout: 60_000,
-        env: { ...process.env, STYLEGRAPH_CACHE: join(tmp, 'cache'), STYLEGRAPH_CONFIG_DIR: join(tmp, 'config') },
-      },
-      (err, stdout, stderr) =>
-        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
-    );
-  });
-}
+const cli = (...args: string[]) => runCli(args, { timeout: 60_000, env: ownCacheAndConfig(tmp) });
 
 function doc(name: string, source: string): string {
   const d = JSON.parse(readFileSync(join(root, 'presets/gatys.json'), 'utf8')) as {

@@ -1,4 +1,4 @@
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import {
   copyFileSync,
   existsSync,
@@ -15,6 +15,7 @@ import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
 import { writeSafetensors } from '../../src/models/weights/safetensors';
 import { printable } from '../../src/cli/files';
+import { runCli } from '../run-cli';
 
 /**
  * The hostile-input corpus (issue 16), the command line: no lost work. Output paths are checked before the run
@@ -32,22 +33,9 @@ interface Ran {
   code: number;
   stdout: string;
   stderr: string;
-  ms: number;
 }
 
-function cli(...args: string[]): Promise<Ran> {
-  const t0 = performance.now();
-  return new Promise((resolve) => {
-    execFile('node', ['scripts/stylegraph.mjs', ...args], { cwd: root, env }, (err, stdout, stderr) =>
-      resolve({
-        code: err ? (typeof err.code === 'number' ? err.code : 1) : 0,
-        stdout,
-        stderr,
-        ms: performance.now() - t0,
-      }),
-    );
-  });
-}
+const cli = (...args: string[]): Promise<Ran> => runCli(args, { env });
 
 const noStack = (r: Ran) => expect(r.stderr).not.toMatch(/\n\s+at .+:\d+:\d+/);
 
@@ -134,7 +122,6 @@ describe('hostile input: output paths are checked before the run starts', () => 
     const outDir = join(tmp, 'vanishing');
     mkdirSync(outDir);
     const r = await new Promise<Ran>((resolve) => {
-      const t0 = performance.now();
       const child = spawn(
         'node',
         [
@@ -161,7 +148,7 @@ describe('hostile input: output paths are checked before the run starts', () => 
           writeFileSync(outDir, 'not a folder');
         }
       });
-      child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr, ms: performance.now() - t0 }));
+      child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
     });
     expect(r.code).toBe(1);
     const m = /cannot write .*r\.png: .*; saved it to (\S+) instead/.exec(r.stderr);

@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type ServerResponse } from 'node:http';
@@ -6,13 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { manifestEntry } from '../../src/models/weights/manifest';
+import { runCli } from '../run-cli';
 
 /**
  * The hostile-input corpus, round three (issue 29 item 4): `stylegraph weights fetch` against a mirror that never
  * stops, announces 10 GB, drips a byte at a time, or never answers. Each ends with a message naming the limit, in
  * its own process, killed after `BOUND_MS` (a hang fails the test), and leaves at most the cap on disk.
  */
-const root = new URL('../..', import.meta.url).pathname;
 const tmp = mkdtempSync(join(tmpdir(), 'stylegraph-hostile-dl-'));
 /** A case that runs longer than this is killed and fails: a hang, not a slow machine (each ends within seconds). */
 const BOUND_MS = 60_000;
@@ -114,25 +113,11 @@ function fetchFrom(
     STYLEGRAPH_DOWNLOAD_STALL_S: _c,
     ...rest
   } = process.env;
-  return new Promise((resolve) => {
-    execFile(
-      'node',
-      ['scripts/stylegraph.mjs', 'weights', 'fetch', name],
-      {
-        cwd: root,
-        timeout: BOUND_MS,
-        killSignal: 'SIGKILL',
-        env: { ...rest, STYLEGRAPH_CACHE: cache, STYLEGRAPH_WEIGHTS_MIRROR: `${base}/${mode}/`, ...env },
-      },
-      (err, _stdout, stderr) =>
-        resolve({
-          code: err ? (typeof err.code === 'number' ? err.code : 1) : 0,
-          stderr,
-          cache,
-          killed: Boolean(err?.killed),
-        }),
-    );
-  });
+  return runCli(['weights', 'fetch', name], {
+    timeout: BOUND_MS,
+    killSignal: 'SIGKILL',
+    env: { ...rest, STYLEGRAPH_CACHE: cache, STYLEGRAPH_WEIGHTS_MIRROR: `${base}/${mode}/`, ...env },
+  }).then(({ code, stderr, killed }) => ({ code, stderr, cache, killed }));
 }
 
 /** Every file in the cache folder with its size (the .part, the index, a cached file). */

@@ -1,10 +1,11 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ownCacheAndConfig, runCli } from '../run-cli';
 
 /**
  * The hostile-input corpus, round three (issue 29): a CLI pack computes on tensors and nothing else. Each pack here
@@ -18,7 +19,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
  * spin at the top level each stop the command with exit 2, a message naming the pack and no stack trace, within the
  * bounds set here; a never-ending timer does not keep `run` alive.
  */
-const root = new URL('../..', import.meta.url).pathname;
 const tmp = mkdtempSync(join(tmpdir(), 'sg-hostile-packs-'));
 const SECRET = `sg-secret-${process.pid}-${Date.now()}`;
 const received: string[] = [];
@@ -37,27 +37,15 @@ interface Ran {
   stderr: string;
 }
 
+/** A child that gave no exit code (killed at its timeout, or past maxBuffer) reports -1. */
 function cli(args: string[], env: Record<string, string> = {}, timeout = 240_000): Promise<Ran> {
-  return new Promise((done) =>
-    execFile(
-      'node',
-      ['scripts/stylegraph.mjs', ...args],
-      {
-        cwd: root,
-        timeout,
-        killSignal: 'SIGKILL',
-        maxBuffer: 16 * 2 ** 20,
-        env: {
-          ...process.env,
-          STYLEGRAPH_CACHE: join(tmp, 'cache'),
-          STYLEGRAPH_CONFIG_DIR: join(tmp, 'config'),
-          SG_HOSTILE_SECRET: SECRET,
-          ...env,
-        },
-      },
-      (err, stdout, stderr) => done({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr }),
-    ),
-  );
+  return runCli(args, {
+    timeout,
+    killSignal: 'SIGKILL',
+    maxBuffer: 16 * 2 ** 20,
+    noCode: -1,
+    env: ownCacheAndConfig(tmp, { SG_HOSTILE_SECRET: SECRET, ...env }),
+  });
 }
 
 const noStack = (r: Ran) => expect(r.stderr).not.toMatch(/\n\s+at .+:\d+:\d+/);
