@@ -12,12 +12,23 @@
  * (the camera, a clip). Content chicago.jpg, style udnie.jpg, official weights from ../shared/fixtures/microast.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { startNodeBackend, tf } from '../src/cli/node/node-tf';
+import { startNodeBackend } from '../src/cli/node/node-tf';
+import type { RunMemo } from '../src/runtime/memo';
+import {
+  contentPhoto,
+  median,
+  microastFrame,
+  microastSetup,
+  requireWeights,
+  stylePhoto,
+  thisTree,
+  weightsDir,
+  type FrameModules,
+} from './bench-microast';
 
 const { values: v } = parseArgs({
   options: {
@@ -42,72 +53,46 @@ const now = () => {
   return (u.user + u.system) / 1000;
 };
 const root = resolve(new URL('..', import.meta.url).pathname);
-const fixtures = join(root, '..', 'shared', 'fixtures');
-const photos = join(fixtures, 'photos');
-const weightsDir = join(fixtures, 'microast');
-if (!existsSync(weightsDir)) throw new Error(`the official checkpoints are not in ${weightsDir}`);
+requireWeights();
 const choice = await startNodeBackend('wasm', { threads });
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+
+/** Where each of bench-microast.ts's modules lies in a tree. */
+const FILES: Record<keyof FrameModules, string> = {
+  builtinRegistry: 'nodes/index.ts',
+  loadDocumentImages: 'src/cli/node/node-session.ts',
+  parseDocument: 'src/graph/document.ts',
+  withInput: 'src/graph/edit.ts',
+  readCheckpoint: 'src/models/weights/read.ts',
+  execute: 'src/runtime/executor.ts',
+  RunMemo: 'src/runtime/memo.ts',
+  createModelCache: 'src/runtime/models.ts',
+  compileWithImages: 'src/runtime/sources.ts',
+  makeServices: 'src/runtime/sources.ts',
+};
+
+/** Another checkout's modules: each one from that tree, none from this one. */
+async function modulesOf(dir: string): Promise<FrameModules> {
+  const picked: Record<string, unknown> = {};
+  for (const [name, file] of Object.entries(FILES)) picked[name] = (await import(join(dir, file)))[name];
+  // Untyped (a dynamic import of a path): an older tree's functions are called as this tree's are.
+  return picked as unknown as FrameModules;
+}
 
 /** One tree's frame runner: its registry, compiler and executor on the shared tfjs. */
 async function tree(dir: string) {
-  const imp = (p: string) => import(join(dir, p));
-  const { builtinRegistry } = await imp('nodes/index.ts');
-  const { loadDocumentImages } = await imp('src/cli/node/node-session.ts');
-  const { parseDocument } = await imp('src/graph/document.ts');
-  const { withInput } = await imp('src/graph/edit.ts');
-  const { readCheckpoint } = await imp('src/models/weights/read.ts');
-  const { execute } = await imp('src/runtime/executor.ts');
-  const { RunMemo } = await imp('src/runtime/memo.ts');
-  const { createModelCache } = await imp('src/runtime/models.ts');
-  const { compileWithImages, makeServices } = await imp('src/runtime/sources.ts');
-  const registry = builtinRegistry();
-  const docPath = join(dir, 'presets', 'microast.json');
-  const content = join(photos, 'chicago.jpg');
-  let model = parseDocument(readFileSync(docPath, 'utf8')).model;
-  model = withInput(withInput(model, registry, 'content', content), registry, 'style', join(photos, 'udnie.jpg'));
-  const { images, errors } = await loadDocumentImages(model, registry, docPath, {
-    given: [content, join(photos, 'udnie.jpg')],
-  });
-  if (errors.length) throw new Error(errors.join('\n'));
-  const ckpts = Object.entries({
-    'microast-content-encoder': 'content_encoder',
-    'microast-style-encoder': 'style_encoder',
-    'microast-modulator': 'modulator',
-    'microast-decoder': 'decoder',
-  }).map(([name, file]) => {
-    const path = join(weightsDir, `${file}_iter_160000.pth.tar`);
-    return { name, source: path, tensors: readCheckpoint(new Uint8Array(readFileSync(path)), path) };
-  });
-  const store = { get: (name: string) => ckpts.find((c) => c.name === name) };
-  const models = createModelCache();
-  const memos = new Map<string, { clear(): void }>();
+  const setup = await microastSetup(dir, dir === root ? thisTree : await modulesOf(dir));
+  const models = setup.m.createModelCache();
+  const memos = new Map<string, RunMemo>();
   let n = 0;
   /** One frame at `size`: a new content source each time (as a clip's frame); ms of compile + execute. */
   return async (size: number, mode: 'included' | 'reused'): Promise<number> => {
     const key = `${size} ${mode}`;
     if (mode === 'included' || !memos.has(key)) {
       memos.get(key)?.clear();
-      memos.set(key, new RunMemo());
+      memos.set(key, new setup.m.RunMemo());
     }
-    const memo = memos.get(key)!;
-    const frame = `${content}#frame${n++}`;
-    images.set(frame, images.get(content));
-    const t0 = now();
-    const { plan, diagnostics } = compileWithImages(
-      withInput(model, registry, 'content', frame),
-      registry,
-      images,
-      size,
-      undefined,
-      store,
-    );
-    if (!plan) throw new Error(diagnostics.map((d: { message: string }) => d.message).join('\n'));
-    const r = await execute(plan, registry, makeServices(tf, images, size, 0, models, store), { memo });
-    if (r.status !== 'done') throw new Error(`${size} px: ${r.status} ${r.error ?? ''}`);
-    const ms = now() - t0;
-    images.delete(frame);
-    return ms;
+    const frame = `${contentPhoto}#frame${n++}`;
+    return microastFrame(setup, size, models, memos.get(key)!, frame, { clock: now, withCompile: true });
   };
 }
 
@@ -148,8 +133,8 @@ async function torch(dir: string) {
     dir,
     String(threads),
     weightsDir,
-    join(photos, 'chicago.jpg'),
-    join(photos, 'udnie.jpg'),
+    contentPhoto,
+    stylePhoto,
     cpuClock ? 'cpu' : 'wall',
   ]);
   py.stderr.on('data', (d) => process.stderr.write(d));
