@@ -110,16 +110,20 @@ const CASES: Case[] = [
   { h: 10, w: 6, cin: 16, cout: 4, pad: 'same', relu: false },
   { h: 9, w: 7, cin: 64, cout: 64, pad: 'same', relu: true },
   { h: 6, w: 10, cin: 32, cout: 36, pad: 'valid', relu: false },
+  // Channels padded with zeros to multiples of 4 (VGG's conv1_1 and its input gradient).
+  { h: 9, w: 11, cin: 3, cout: 8, pad: 'same', relu: true },
+  { h: 7, w: 6, cin: 8, cout: 3, pad: 'valid', relu: false },
+  { h: 5, w: 13, cin: 5, cout: 6, pad: 'same', relu: false },
 ];
 
 describe.skipIf(!wasmWinogradSupported())('wasm Winograd F(4x4,3x3) kernel', () => {
   beforeAll(useWasm);
 
-  it('is offered on wasm for batch 1 and channels that are multiples of 4 only', () => {
+  it('is offered on wasm for batch 1 only, any channel count', () => {
     expect(wasmWinogradEligible(tf, [1, 8, 8, 64], 64)).toBe(true);
     expect(wasmWinogradEligible(tf, [2, 8, 8, 64], 64)).toBe(false);
-    expect(wasmWinogradEligible(tf, [1, 8, 8, 3], 64)).toBe(false);
-    expect(wasmWinogradEligible(tf, [1, 8, 8, 64], 6)).toBe(false);
+    expect(wasmWinogradEligible(tf, [1, 8, 8, 3], 64)).toBe(true);
+    expect(wasmWinogradEligible(tf, [1, 8, 8, 64], 6)).toBe(true);
   });
 
   // Several blocks of tiles, the last one partial, and one block holding every tile.
@@ -140,8 +144,9 @@ describe.skipIf(!wasmWinogradSupported())('wasm Winograd F(4x4,3x3) kernel', () 
         const before = wasmWinogradMemory().inUse;
         try {
           const y = wasmWinogradConv(tf, x, k, { pad: c.pad, bias: b, relu: c.relu });
-          // The filter stays (one block, 36 Cin Cout floats); the call's buffers are given back.
-          expect(wasmWinogradMemory().inUse - before).toBe(Math.ceil((36 * c.cin * c.cout * 4) / 16) * 16);
+          // The filter stays (one block, 36 Cin Cout floats, channels rounded up to 4); the call's buffers are given back.
+          const up4 = (n: number) => Math.ceil(n / 4) * 4;
+          expect(wasmWinogradMemory().inUse - before).toBe(36 * up4(c.cin) * up4(c.cout) * 4);
           const ref = reference(xs, gs, bs, c);
           expect(y.shape).toEqual(ref.shape);
           const got = y.dataSync();

@@ -9,8 +9,8 @@ type Tensor1D = tfjs.Tensor1D;
  * StyleGraph's own WebAssembly SIMD kernel for stride-1 3x3 convolutions by Winograd's F(4x4,3x3)
  * (src/ops/kernels/winograd-f43.c, built by scripts/build-kernels.sh): the input transform, 36 register-blocked
  * products and the output transform in one pass over blocks of tiles, with the bias and ReLU fused, in a module of
- * its own (its own memory, single-threaded). Used on the wasm backend for batch 1 with channel counts that are
- * multiples of 4: the input is copied out of tfjs's heap into the kernel's memory (zero padding for 'same' made in
+ * its own (its own memory, single-threaded). Used on the wasm backend for batch 1 (channel counts that are not
+ * multiples of 4 padded with zeros to the next one): the input is copied out of tfjs's heap into the kernel's memory (zero padding for 'same' made in
  * the copy), the output copied back into a new tensor. Not differentiable by itself (`winogradConv3x3` is).
  */
 interface KernelExports {
@@ -143,20 +143,17 @@ export function wasmWinogradSupported(): boolean {
 
 /**
  * Whether a 3x3 stride-1 conv of this input [B, H, W, Cin] to `cout` channels can run on the kernel here: the wasm
- * backend, batch 1, channels multiples of 4, an engine with WebAssembly SIMD.
+ * backend, batch 1, an engine with WebAssembly SIMD. Channel counts that are not multiples of 4 are padded with zeros
+ * to the next one (in the copies and the filter).
  */
 export function wasmWinogradEligible(tf: TF, input: readonly number[], cout: number): boolean {
-  return (
-    tf.getBackend() === 'wasm' &&
-    input.length === 4 &&
-    input[0] === 1 &&
-    input[3]! % 4 === 0 &&
-    cout % 4 === 0 &&
-    wasmWinogradSupported()
-  );
+  return tf.getBackend() === 'wasm' && input.length === 4 && input[0] === 1 && cout > 0 && wasmWinogradSupported();
 }
 
-/** A kernel's filter transformed (U = G g G^T, packed for the products) in the module's memory. */
+/** Channels rounded up to the kernel's multiple of 4 (the extra ones are zeros, in and out). */
+const up4 = (c: number) => Math.ceil(c / 4) * 4;
+
+/** A kernel's filter transformed (U = G g G^T, packed for the products) in the module's memory, channels up4. */
 interface WasmFilter {
   at: number;
   cin: number;
@@ -179,12 +176,22 @@ function wasmFilter(tf: TF, k: Kernel, kernel: Tensor4D): WasmFilter {
   for (const t of [...filters.keys()]) if (t.isDisposed) releaseWasmWinogradFilter(t);
   const [kh, kw, cin, cout] = kernel.shape;
   if (kh !== 3 || kw !== 3) throw new Error(`wasm Winograd takes 3x3 kernels, not ${kh}x${kw}`);
-  const g = k.heap.alloc(9 * cin * cout * 4);
+  const [ci4, co4] = [up4(cin), up4(cout)];
+  const g = k.heap.alloc(9 * ci4 * co4 * 4);
   try {
-    k.heap.floats(g, 9 * cin * cout).set(valuesOf(tf, kernel));
-    const at = k.heap.alloc(36 * cin * cout * 4);
-    k.exports.wf43_filter(g, cin, cout, at);
-    const f = { at, cin, cout };
+    const values = valuesOf(tf, kernel);
+    const dst = k.heap.floats(g, 9 * ci4 * co4);
+    if (ci4 === cin && co4 === cout) dst.set(values);
+    else {
+      // Zero rows and columns for the extra channels (VGG's conv1_1 has 3 inputs, its input gradient 3 outputs).
+      dst.fill(0);
+      for (let t = 0; t < 9; t++)
+        for (let i = 0; i < cin; i++)
+          dst.set(values.subarray((t * cin + i) * cout, (t * cin + i + 1) * cout), (t * ci4 + i) * co4);
+    }
+    const at = k.heap.alloc(36 * ci4 * co4 * 4);
+    k.exports.wf43_filter(g, ci4, co4, at);
+    const f = { at, cin: ci4, cout: co4 };
     filters.set(kernel, f);
     return f;
   } finally {
@@ -213,9 +220,20 @@ function tilesPerBlock(mr: number, cin: number, cout: number, tiles: number): nu
   return Math.max(mr, Math.min(fit, Math.ceil(tiles / mr) * mr));
 }
 
-/** Copies x [1, H, W, C] into the kernel's memory at `at` as [H + 2e, W + 2e, C] with e rows and columns of zeros around. */
-function copyInput(src: Float32Array, dst: Float32Array, h: number, w: number, c: number, e: number): void {
+/**
+ * Copies x [1, H, W, C] into the kernel's memory as [H + 2e, W + 2e, C4] with e rows and columns of zeros around
+ * (and zeros in channels C..C4).
+ */
+function copyInput(src: Float32Array, dst: Float32Array, h: number, w: number, c0: number, e: number): void {
+  const c = up4(c0);
   const w2 = w + 2 * e;
+  if (c !== c0) {
+    dst.fill(0);
+    for (let i = 0; i < h; i++)
+      for (let j = 0; j < w; j++)
+        dst.set(src.subarray((i * w + j) * c0, (i * w + j + 1) * c0), ((i + e) * w2 + j + e) * c);
+    return;
+  }
   if (e) {
     dst.fill(0, 0, e * w2 * c);
     dst.fill(0, (h + e) * w2 * c);
@@ -249,14 +267,15 @@ export function wasmWinogradConv(tf: TF, x: Tensor4D, kernel: Tensor4D, options:
   const k = kernelModule();
   const [b, h, w, cin] = x.shape;
   const cout = kernel.shape[3];
-  if (!k || b !== 1 || cin % 4 || cout % 4 || kernel.shape[2] !== cin)
+  if (!k || b !== 1 || kernel.shape[2] !== cin)
     throw new Error(`wasm Winograd: cannot run [${x.shape.join(', ')}] -> ${cout} channels here`);
   const f = wasmFilter(tf, k, kernel);
+  const [ci4, co4] = [f.cin, f.cout];
   const e = options.pad === 'same' ? 1 : 0;
   const [h2, w2] = [h + 2 * e, w + 2 * e];
   const [ho, wo] = [h2 - 2, w2 - 2];
   if (ho < 1 || wo < 1) throw new Error(`wasm Winograd: a ${h}x${w} input has no 'valid' 3x3 output`);
-  const tb = tilesPerBlock(k.mr, cin, cout, Math.ceil(ho / 4) * Math.ceil(wo / 4));
+  const tb = tilesPerBlock(k.mr, ci4, co4, Math.ceil(ho / 4) * Math.ceil(wo / 4));
   const { heap, exports: ex } = k;
   const p = wasmWinogradProfile;
   const taken: number[] = [];
@@ -267,22 +286,23 @@ export function wasmWinogradConv(tf: TF, x: Tensor4D, kernel: Tensor4D, options:
   };
   try {
     // A memory that cannot grow throws a RangeError here (winogradConv2d then uses tfjs's ops).
-    const input = take(h2 * w2 * cin * 4);
-    const bias = take(cout * 4);
-    const out = take(ho * wo * cout * 4);
-    const scratch = take(ex.wf43_scratch(cin, cout, tb) * 4);
+    const input = take(h2 * w2 * ci4 * 4);
+    const bias = take(co4 * 4);
+    const out = take(ho * wo * co4 * 4);
+    const scratch = take(ex.wf43_scratch(ci4, co4, tb) * 4);
     const t0 = p.enabled ? performance.now() : 0;
     // Views made after every alloc (a grown memory detaches the old buffer).
-    copyInput(valuesOf(tf, x), heap.floats(input, h2 * w2 * cin), h, w, cin, e);
-    const biasView = heap.floats(bias, cout);
+    copyInput(valuesOf(tf, x), heap.floats(input, h2 * w2 * ci4), h, w, cin, e);
+    const biasView = heap.floats(bias, co4);
+    biasView.fill(0);
     if (options.bias) biasView.set(valuesOf(tf, options.bias));
-    else biasView.fill(0);
     const t1 = p.enabled ? performance.now() : 0;
-    const rc = ex.wf43_conv(input, h2, w2, cin, f.at, cout, bias, out, options.relu ? 1 : 0, scratch, tb);
-    if (rc !== 0) throw new Error(`wasm Winograd: the kernel refused ${h2}x${w2}x${cin} -> ${cout} (${rc})`);
+    const rc = ex.wf43_conv(input, h2, w2, ci4, f.at, co4, bias, out, options.relu ? 1 : 0, scratch, tb);
+    if (rc !== 0) throw new Error(`wasm Winograd: the kernel refused ${h2}x${w2}x${ci4} -> ${co4} (${rc})`);
     const t2 = p.enabled ? performance.now() : 0;
-    // tfjs-wasm copies the values into its own heap at once.
-    const y = tf.tensor4d(heap.floats(out, ho * wo * cout), [1, ho, wo, cout]);
+    const result = heap.floats(out, ho * wo * co4);
+    // tfjs-wasm copies the values into its own heap at once; extra output channels are left out first.
+    const y = tf.tensor4d(co4 === cout ? result : dropChannels(result, co4, cout), [1, ho, wo, cout]);
     if (p.enabled) {
       const t3 = performance.now();
       p.calls++;
@@ -294,4 +314,12 @@ export function wasmWinogradConv(tf: TF, x: Tensor4D, kernel: Tensor4D, options:
   } finally {
     for (const at of taken) heap.release(at);
   }
+}
+
+/** [N, c4] -> [N, c]: the first c channels of every pixel. */
+function dropChannels(src: Float32Array, c4: number, c: number): Float32Array {
+  const n = src.length / c4;
+  const out = new Float32Array(n * c);
+  for (let i = 0; i < n; i++) out.set(src.subarray(i * c4, i * c4 + c), i * c);
+  return out;
 }

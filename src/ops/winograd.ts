@@ -106,7 +106,7 @@ const disposedFilters = new WeakSet<WinogradFilter>();
 
 /**
  * Transforms a [3, 3, Cin, Cout] kernel (tensors kept: the caller disposes them with `disposeWinogradFilter`).
- * Where the wasm kernel runs F(4x4,3x3) (the wasm backend, channels multiples of 4), U is made by tfjs only if a
+ * Where the wasm kernel runs F(4x4,3x3) (the wasm backend), U is made by tfjs only if a
  * call needs it (a batch of more than one): the wasm kernel keeps its own.
  */
 export function winogradFilter(tf: TF, kernel: Tensor4D, tile: WinogradTile): WinogradFilter {
@@ -210,7 +210,7 @@ export interface ConvEpilogue {
 /**
  * A stride-1 3x3 convolution by Winograd's F(m x m, 3 x 3): x [B, H, W, Cin] -> [B, H, W, Cout] ('same', zero
  * padding) or [B, H-2, W-2, Cout] ('valid'), then the epilogue's bias and ReLU if given. On the wasm backend F(4x4)
- * with a batch of one and channels multiples of 4 runs on StyleGraph's own kernel (src/ops/wasm-winograd.ts), the
+ * with a batch of one runs on StyleGraph's own kernel (src/ops/wasm-winograd.ts), the
  * bias and ReLU fused; otherwise on tfjs ops: sizes that are not multiples of m are padded with zeros to whole
  * tiles and the extra outputs cut off. Not differentiable by itself (see `winogradConv3x3`).
  */
@@ -532,7 +532,7 @@ function networkChoice(tf: TF, key: string, direct: () => Tensor, wino: () => Te
 
 /**
  * An inference conv (nothing being differentiated) of a feed-forward network on the wasm Winograd kernel, where it
- * applies (a 3x3 stride-1 kernel, the wasm backend, batch 1, channels multiples of 4) and `winogradSettings.networks`
+ * applies (a 3x3 stride-1 kernel, the wasm backend, batch 1) and `winogradSettings.networks`
  * chooses it for this shape; null where not, for the caller's own conv (tf.conv2d or tf.fused.conv2d).
  */
 export function winogradInference(
