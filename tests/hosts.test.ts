@@ -1,6 +1,5 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
@@ -14,6 +13,7 @@ import type { RunReport } from '../src/runtime/report';
 import type { RunRequest } from '../src/runtime/request';
 import type { FromWorker } from '../src/web/protocol';
 import { runInWorker } from '../src/web/runner';
+import { hasRedis, startRedis } from './redis';
 import { nodeWorkerDeps, pixelTvDocument } from './small-run';
 
 /**
@@ -23,7 +23,6 @@ import { nodeWorkerDeps, pixelTvDocument } from './small-run';
  */
 const tmp = mkdtempSync(join(tmpdir(), 'stylegraph-hosts-'));
 process.env.STYLEGRAPH_CACHE = join(tmp, 'cache');
-const hasRedis = spawnSync('redis-server', ['--version']).status === 0;
 const hasFfmpeg = spawnSync('ffmpeg', ['-version']).status === 0;
 if (process.env.CI && !(hasRedis && hasFfmpeg))
   throw new Error('redis-server and ffmpeg are missing: .ci/run installs them');
@@ -132,34 +131,7 @@ describe('one RunRequest gives one report on every host', () => {
     let redis: ChildProcess;
     let url = '';
     beforeAll(async () => {
-      const port = await new Promise<number>((resolve) => {
-        const s = createServer().listen(0, '127.0.0.1', () => {
-          const p = (s.address() as { port: number }).port;
-          s.close(() => resolve(p));
-        });
-      });
-      url = `redis://127.0.0.1:${port}`;
-      redis = spawn('redis-server', [
-        '--port',
-        String(port),
-        '--bind',
-        '127.0.0.1',
-        '--save',
-        '',
-        '--appendonly',
-        'no',
-        '--dir',
-        tmp,
-      ]);
-      for (
-        let i = 0;
-        i < 100 &&
-        !spawnSync('redis-cli', ['-p', String(port), 'ping'])
-          .stdout?.toString()
-          .includes('PONG');
-        i++
-      )
-        await new Promise((r) => setTimeout(r, 100));
+      ({ server: redis, url } = await startRedis(tmp));
     });
     afterAll(() => void redis?.kill('SIGKILL'));
 

@@ -1,31 +1,20 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobResult } from '../src/cli/queue/jobs';
+import { hasRedis, startRedis } from './redis';
 
 /**
  * The queue end to end: a real redis-server on loopback, workers as real processes, `submit` as a user runs it.
  * Needs Debian's redis-server (.ci/run installs it); without it the suite says so and is skipped, except in CI.
  */
 const root = new URL('..', import.meta.url).pathname;
-const hasRedis = spawnSync('redis-server', ['--version']).status === 0;
 if (!hasRedis && process.env.CI)
   throw new Error('redis-server is missing: .ci/run installs it (apt-get install redis-server)');
 const tmp = mkdtempSync(join(tmpdir(), 'stylegraph-queue-'));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
 
 let redisServer: ChildProcess;
 let url = '';
@@ -99,27 +88,7 @@ const photos = join(tmp, 'photos');
 
 beforeAll(async () => {
   if (!hasRedis) return;
-  const port = await freePort();
-  url = `redis://127.0.0.1:${port}`;
-  redisServer = spawn('redis-server', [
-    '--port',
-    String(port),
-    '--bind',
-    '127.0.0.1',
-    '--save',
-    '',
-    '--appendonly',
-    'no',
-    '--dir',
-    tmp,
-  ]);
-  await waitFor(
-    () =>
-      spawnSync('redis-cli', ['-p', String(port), 'ping'])
-        .stdout?.toString()
-        .includes('PONG') ?? false,
-    10_000,
-  );
+  ({ server: redisServer, url } = await startRedis(tmp));
   mkdirSync(photos);
   for (const n of ['astronaut', 'chelsea', 'brick'])
     copyFileSync(join(root, 'presets/images', `${n}.jpg`), join(photos, `${n}.jpg`));

@@ -1,5 +1,4 @@
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { createServer } from 'node:net';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +22,7 @@ import type { RGBAImage } from '../src/ops/image';
 import { runSession, type RunHost } from '../src/runtime/session';
 import type { DecodedImage } from '../src/runtime/sources';
 import { loadPreset } from './helpers';
+import { hasRedis, startRedis } from './redis';
 
 /**
  * Video from the command line (issue 20): short clips made here with ffmpeg's test sources, run through AdaIN on the
@@ -426,42 +426,14 @@ describe('stylegraph run with a video', () => {
   });
 });
 
-const hasRedis = spawnSync('redis-server', ['--version']).status === 0;
 if (!hasRedis && process.env.CI)
   throw new Error('redis-server is missing: .ci/run installs it (apt-get install redis-server)');
 
 describe.skipIf(!hasRedis)('a video through the queue workers (--redis)', () => {
   it('sends batches of frames to a worker and gets the same pictures back, in order, with the audio', async () => {
-    const port = await new Promise<number>((resolve) => {
-      const s = createServer().listen(0, '127.0.0.1', () => {
-        const { port } = s.address() as { port: number };
-        s.close(() => resolve(port));
-      });
-    });
-    const redis = spawn('redis-server', [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--save',
-      '',
-      '--appendonly',
-      'no',
-      '--dir',
-      tmp,
-    ]);
+    const { server: redis, url } = await startRedis(tmp);
     let stop = () => {};
     try {
-      const url = `redis://127.0.0.1:${port}`;
-      for (
-        let i = 0;
-        i < 100 &&
-        !spawnSync('redis-cli', ['-p', String(port), 'ping'])
-          .stdout?.toString()
-          .includes('PONG');
-        i++
-      )
-        await new Promise((r) => setTimeout(r, 100));
       const { workerCommand } = await import('../src/cli/queue/worker');
       const workerLog: string[] = [];
       const worker = workerCommand(

@@ -1,7 +1,6 @@
 import { builtinRegistry } from '../../nodes';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
@@ -9,6 +8,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseDocument } from '../../src/graph/document';
 import { planJobs, type JobData } from '../../src/cli/queue/jobs';
+import { hasRedis, startRedis } from '../redis';
 
 /**
  * Queue jobs are checked like command-line input (issue 29, item 7): a job is whatever anyone who can write to Redis
@@ -17,7 +17,6 @@ import { planJobs, type JobData } from '../../src/cli/queue/jobs';
  * checks the job's end in Redis itself.
  */
 const root = new URL('../..', import.meta.url).pathname;
-const hasRedis = spawnSync('redis-server', ['--version']).status === 0;
 if (!hasRedis && process.env.CI)
   throw new Error('redis-server is missing: .ci/run installs it (apt-get install redis-server)');
 const tmp = mkdtempSync(join(tmpdir(), 'stylegraph-queue-jobs-'));
@@ -36,16 +35,6 @@ let port = 0;
 let queue: Queue;
 let redis: Redis;
 let base: JobData;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-    s.on('error', reject);
-  });
-}
 
 async function waitFor<T>(check: () => Promise<T | null | undefined | false>, ms: number, what: string): Promise<T> {
   const end = Date.now() + ms;
@@ -92,27 +81,7 @@ const add = (id: string, data: object, opts: { delay?: number } = {}) =>
 beforeAll(async () => {
   if (!hasRedis) return;
   for (const d of [outRoot, workdir, elsewhere]) mkdirSync(d, { recursive: true });
-  port = await freePort();
-  redisServer = spawn('redis-server', [
-    '--port',
-    String(port),
-    '--bind',
-    '127.0.0.1',
-    '--save',
-    '',
-    '--appendonly',
-    'no',
-    '--dir',
-    tmp,
-  ]);
-  await waitFor(
-    async () =>
-      spawnSync('redis-cli', ['-p', String(port), 'ping'])
-        .stdout?.toString()
-        .includes('PONG'),
-    10_000,
-    'redis-server',
-  );
+  ({ server: redisServer, port } = await startRedis(tmp));
   redis = new Redis({ host: '127.0.0.1', port, maxRetriesPerRequest: null });
   queue = new Queue(QUEUE, { connection: { host: '127.0.0.1', port } });
   // A job as submit makes it, in the worker's out root: the cases below change one thing each.
