@@ -24,11 +24,10 @@ import { startNodeBackend, tf } from '../src/cli/node/node-tf';
 import { blendFrames, frameDifference } from '../src/cli/video/video-flicker';
 import { parseDocument } from '../src/graph/document';
 import { withInput } from '../src/graph/edit';
-import { readCheckpoint } from '../src/models/weights/read';
 import { imageToTensor, tensorToRGBA, type RGBAImage } from '../src/ops/image';
-import type { LoadedCheckpoint } from '../src/plugin/types';
 import { runSession } from '../src/runtime/session';
 import type { DecodedImage } from '../src/runtime/sources';
+import { microastCheckpoints } from './bench-microast';
 
 const { values: v } = parseArgs({
   options: { frames: { type: 'string' }, blend: { type: 'string' }, threads: { type: 'string' } },
@@ -103,17 +102,7 @@ const docPath = join(root, 'presets', 'microast.json');
 const stylePath = join(shared, 'photos', 'udnie.jpg');
 const model = withInput(parseDocument(readFileSync(docPath, 'utf8')).model!, registry, 'style', stylePath);
 const style = decodeImage(new Uint8Array(readFileSync(stylePath)), stylePath);
-const parts = {
-  'microast-content-encoder': 'content_encoder',
-  'microast-style-encoder': 'style_encoder',
-  'microast-modulator': 'modulator',
-  'microast-decoder': 'decoder',
-};
-const ckpts: LoadedCheckpoint[] = Object.entries(parts).map(([name, file]) => {
-  const path = join(weightsDir, `${file}_iter_160000.pth.tar`);
-  return { name, source: path, tensors: readCheckpoint(new Uint8Array(readFileSync(path)), path) };
-});
-const store = { get: (name: string) => ckpts.find((c) => c.name === name) };
+const store = microastCheckpoints();
 
 async function run(flow: boolean): Promise<{ outs: RGBAImage[]; seconds: number }> {
   const outs: RGBAImage[] = [];

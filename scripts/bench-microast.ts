@@ -31,7 +31,7 @@ import { RunMemo } from '../src/runtime/memo';
 import { createModelCache } from '../src/runtime/models';
 import { compileWithImages, makeServices, type DecodedImage } from '../src/runtime/sources';
 
-/* What scripts/bench-microast-ab.ts takes from here: the fixtures, a tree's set-up and one frame. */
+/* What scripts/bench-microast-ab.ts and bench-flow.ts take from here: the fixtures, the checkpoints, a tree's set-up, one frame. */
 
 const root = new URL('..', import.meta.url).pathname;
 const shared = join(root, '..', 'shared', 'fixtures');
@@ -90,6 +90,11 @@ export async function microastSetup(dir: string, m: FrameModules): Promise<Micro
   const given = [contentPhoto, stylePhoto];
   const { images, errors } = await m.loadDocumentImages(model, registry, docPath, { given });
   if (errors.length) throw new Error(errors.join('\n'));
+  return { m, registry, model, images, store: microastCheckpoints(m.readCheckpoint) };
+}
+
+/** The official MicroAST checkpoints, under the names the preset's nodes ask for, read by `read`. */
+export function microastCheckpoints(read: typeof readCheckpoint = readCheckpoint): CheckpointStore {
   const parts = {
     'microast-content-encoder': 'content_encoder',
     'microast-style-encoder': 'style_encoder',
@@ -98,9 +103,9 @@ export async function microastSetup(dir: string, m: FrameModules): Promise<Micro
   };
   const ckpts: LoadedCheckpoint[] = Object.entries(parts).map(([name, file]) => {
     const path = join(weightsDir, `${file}_iter_160000.pth.tar`);
-    return { name, source: path, tensors: m.readCheckpoint(new Uint8Array(readFileSync(path)), path) };
+    return { name, source: path, tensors: read(new Uint8Array(readFileSync(path)), path) };
   });
-  return { m, registry, model, images, store: { get: (name: string) => ckpts.find((c) => c.name === name) } };
+  return { get: (name: string) => ckpts.find((c) => c.name === name) };
 }
 
 /**
