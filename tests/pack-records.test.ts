@@ -1,8 +1,6 @@
 // @vitest-environment happy-dom
 import { createPinia, setActivePinia } from 'pinia';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { defineNodeType } from '../src/plugin/types';
-import type { PackManifest } from '../src/plugin/packs';
 import type { PackLoad } from '../src/editor/stores/run';
 
 /**
@@ -13,25 +11,8 @@ import type { PackLoad } from '../src/editor/stores/run';
  */
 vi.mock('../src/web/pack-store', async (importOriginal) => {
   const real = await importOriginal<typeof import('../src/web/pack-store')>();
-  const pack = (name: string): PackManifest => ({
-    name,
-    version: '1.0.0',
-    api: '^1.0.0',
-    description: 'test',
-    nodes: [
-      defineNodeType({
-        type: 'pass',
-        title: 'Pass',
-        category: 'Test',
-        inputs: { image: { type: 'Image' } },
-        outputs: { image: { type: 'Image' } },
-        params: {},
-        infer: (ctx) => ({ image: ctx.inputs.image as { shape: number[] } }),
-        compute: (ctx) => ({ image: ctx.inputs.image as never }),
-      }),
-    ],
-  });
-  return { ...real, importSource: async (text: string) => ({ default: pack(/name:([\w-]+)/.exec(text)![1]!) }) };
+  const { importByName } = await import('./pack-mock');
+  return { ...real, importSource: importByName(/name:([\w-]+)/) };
 });
 
 /** How the fake worker answers a load, by the pack's text: honestly, or as a hostile pack makes it. */

@@ -1,31 +1,12 @@
 // @vitest-environment happy-dom
 import { createPinia, setActivePinia } from 'pinia';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { defineNodeType } from '../src/plugin/types';
-import type { PackManifest } from '../src/plugin/packs';
 
 /** A pack's module: importing its text runs it, which happy-dom cannot; the text names the pack instead. */
 vi.mock('../src/web/pack-store', async (importOriginal) => {
   const real = await importOriginal<typeof import('../src/web/pack-store')>();
-  const pack = (name: string): PackManifest => ({
-    name,
-    version: '1.0.0',
-    api: '^1.0.0',
-    description: 'test',
-    nodes: [
-      defineNodeType({
-        type: 'pass',
-        title: 'Pass',
-        category: 'Test',
-        inputs: { image: { type: 'Image' } },
-        outputs: { image: { type: 'Image' } },
-        params: {},
-        infer: (ctx) => ({ image: ctx.inputs.image as { shape: number[] } }),
-        compute: (ctx) => ({ image: ctx.inputs.image as never }),
-      }),
-    ],
-  });
-  return { ...real, importSource: async (text: string) => ({ default: pack(/name:(\w+)/.exec(text)![1]!) }) };
+  const { importByName } = await import('./pack-mock');
+  return { ...real, importSource: importByName(/name:(\w+)/) };
 });
 
 /**
