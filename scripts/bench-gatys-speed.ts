@@ -1,7 +1,7 @@
 /**
  * Issue 27's table in one run: a Gatys step (the preset: content conv4_2, five Gram taps, Adam) through the CLI's
- * path at each size, on one thread and on every core, with Winograd off and auto (src/ops/winograd.ts: per layer
- * shape where it timed faster, calibrated in step 0 for each thread count), against PyTorch CPU
+ * path at each size, on one thread and on every core, with Winograd off and the default (src/ops/winograd.ts 'kernel':
+ * F(4x4,3x3) on StyleGraph's wasm kernel wherever it runs), against PyTorch CPU
  * (scripts/bench-torch.py, the same layers) on the same thread counts.
  *
  *   npx tsx scripts/bench-gatys-speed.ts [--sizes 128,256,512] [--steps 3] [--busy K]
@@ -18,7 +18,7 @@ import { builtinRegistry } from '../nodes';
 import { loadDocumentImages } from '../src/cli/node/node-session';
 import { startNodeBackend, tf } from '../src/cli/node/node-tf';
 import { parseDocument } from '../src/graph/document';
-import { resetWinogradCalibration, type WinogradMode } from '../src/ops/winograd';
+import type { WinogradMode } from '../src/ops/winograd';
 import { execute } from '../src/runtime/executor';
 import { createModelCache } from '../src/runtime/models';
 import { compileWithImages, makeServices } from '../src/runtime/sources';
@@ -84,15 +84,13 @@ try {
   for (const size of sizes) {
     const best = Math.min(...[...pt.values()].map((p) => (typeof p === 'string' ? Infinity : p[String(size)]!)));
     for (const threads of threadCounts) {
-      // The auto decisions are per thread count: time the layers again for each.
-      resetWinogradCalibration();
       const off = await step(size, threads, 'off');
-      const auto = await step(size, threads, 'auto');
+      const kernel = await step(size, threads, 'kernel');
       const p = pt.get(off.threads);
       const t = typeof p === 'string' || p === undefined ? undefined : p[String(size)];
       const label = threads === undefined ? `${off.threads} (chosen)` : String(off.threads);
       rows.push(
-        `| ${size} | ${label} | ${fmt(off.ms)} | ${fmt(auto.ms)} | ${ratio(auto.ms, off.ms)} | ${fmt(t)} | ${ratio(off.ms, t)} | ${ratio(auto.ms, t)} | ${ratio(Math.min(off.ms, auto.ms), best)} |`,
+        `| ${size} | ${label} | ${fmt(off.ms)} | ${fmt(kernel.ms)} | ${ratio(kernel.ms, off.ms)} | ${fmt(t)} | ${ratio(off.ms, t)} | ${ratio(kernel.ms, t)} | ${ratio(Math.min(off.ms, kernel.ms), best)} |`,
       );
     }
   }
@@ -107,7 +105,7 @@ console.log(
 );
 console.log(`Gatys preset, Adam, random VGG19 weights, mean ms per step over steps 1..${steps}.\n`);
 console.log(
-  '| size | threads | wasm, Winograd off | wasm, Winograd auto | auto / off | PyTorch CPU, same threads | off / PyTorch | auto / PyTorch | faster wasm / best PyTorch |',
+  '| size | threads | wasm, Winograd off | wasm, Winograd kernel (default) | kernel / off | PyTorch CPU, same threads | off / PyTorch | kernel / PyTorch | faster wasm / best PyTorch |',
 );
 console.log('|---|---|---|---|---|---|---|---|---|');
 for (const r of rows) console.log(r);

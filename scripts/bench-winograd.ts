@@ -126,14 +126,15 @@ for (const threads of threadCounts) {
       `\nconvs up to conv5_1, forward + input gradient: direct ${ms(sumDirect)}, F(4x4) ${ms(sumF4)} (${(sumF4 / sumDirect).toFixed(2)}x), F(2x2) ${ms(sumF2)} (${(sumF2 / sumDirect).toFixed(2)}x), the faster of direct and F(4x4) per layer ${ms(sumBest)} (${(sumBest / sumDirect).toFixed(2)}x)\n`,
     );
     if (!withStep) continue;
-    const times: Record<WinogradMode, number[]> = { off: [], on: [], auto: [] };
+    const times: Record<WinogradMode, number[]> = { off: [], on: [], auto: [], kernel: [] };
     for (let r = 0; r < runs; r++)
-      for (const mode of ['off', 'on', 'auto'] as const) times[mode].push(await gatysStep(size, mode));
+      for (const mode of ['off', 'on', 'auto', 'kernel'] as const) times[mode].push(await gatysStep(size, mode));
     const timed = winogradTimings();
     console.log(
       `Gatys step at ${size} px (mean of steps 1..${steps - 1}, ${runs} runs interleaved): off ${times.off.map(ms).join(', ')}; ` +
         `on (F(4x4) everywhere) ${times.on.map(ms).join(', ')}, ratio ${(mean(times.on) / mean(times.off)).toFixed(2)}; ` +
-        `auto ${times.auto.map(ms).join(', ')}, ratio ${(mean(times.auto) / mean(times.off)).toFixed(2)} ` +
+        `auto ${times.auto.map(ms).join(', ')}, ratio ${(mean(times.auto) / mean(times.off)).toFixed(2)}; ` +
+        `kernel (the default) ${times.kernel.map(ms).join(', ')}, ratio ${(mean(times.kernel) / mean(times.off)).toFixed(2)} ` +
         `(auto chose Winograd for ${timed.filter((t) => t.chosen).length} of the ${timed.length} conv shapes timed so far)\n`,
     );
   }

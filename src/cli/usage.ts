@@ -5,8 +5,9 @@ export const USAGE = `usage:
   stylegraph run FILE [--content IMG|FOLDER] [--style IMG ...] [--set NODE_ID.PARAM=VALUE ...] [--size PX]
                       [--steps N] [--backend webgpu|wasm|cpu] [--seed N] [--out OUT.png] [--report REPORT.json]
                       [--threads N]   wasm's threads (1-8; default: timed at start, every core unless the machine is busy)
-                      [--winograd off|on|auto]   VGG's 3x3 convs by Winograd F(4x4,3x3); auto: per layer where timed
-                                              faster on this backend (default off: on wasm it loses to XNNPACK)
+                      [--winograd kernel|auto|on|off]   VGG's 3x3 convs by Winograd F(4x4,3x3); kernel (default): where
+                                              StyleGraph's wasm kernel runs it (wasm, 0.2-0.6x XNNPACK's time);
+                                              auto: per layer where timed faster; on: everywhere; off: never
                       [--weights NAME=PATH_OR_URL ...] [--plugin PATH_OR_URL ...] [--config FILE]
                           networks without --weights use their cached checkpoint (weights fetch), else random
                       [--scales 0.25,0.5,1]   coarse to fine: optimise small, upsample, go on

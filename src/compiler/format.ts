@@ -61,7 +61,7 @@ export function formatPlan(plan: Plan): string {
     );
   if (opt && e.winograd)
     lines.push(
-      `  with Winograd:  ${formatFlops(e.winograd.flopsPerIteration)}FLOP per iteration (--winograd on: its 3x3 convs by F(4x4,3x3))`,
+      `  with Winograd:  ${formatFlops(e.winograd.flopsPerIteration)}FLOP per iteration (its 3x3 convs by F(4x4,3x3): wasm by default, --winograd on elsewhere)`,
     );
   if (opt && e.flopsAfter) lines.push(`after the loop:  ${formatFlops(e.flopsAfter)}FLOP`);
   lines.push(`peak memory:     about ${formatBytes(e.peakBytes)} (weights ${formatBytes(e.weightBytes)})`);

@@ -384,9 +384,14 @@ export function winogradMultiplyReduction(tile: WinogradTile): number {
   return (9 * m * m) / (n * n);
 }
 
-/** off: never; on: every eligible convolution; auto: where it measured faster on this backend (see below). */
-export type WinogradMode = 'off' | 'on' | 'auto';
-export const WINOGRAD_MODES: readonly WinogradMode[] = ['off', 'on', 'auto'];
+/**
+ * off: never; on: every eligible convolution (our wasm kernel on wasm, the tfjs-op form elsewhere); auto: where it
+ * measured faster on this backend (see below); kernel (the default): exactly where our wasm kernel runs it (the wasm
+ * backend, a batch of one), which measured faster than XNNPACK at every VGG shape on 1 and 2 threads, and never the
+ * tfjs-op form (slower than the direct conv on every backend measured).
+ */
+export type WinogradMode = 'off' | 'on' | 'auto' | 'kernel';
+export const WINOGRAD_MODES: readonly WinogradMode[] = ['off', 'on', 'auto', 'kernel'];
 
 /**
  * The process's choice (a run sets `mode` from its options; module state, as a run owns the backend while it runs).
@@ -396,7 +401,7 @@ export const WINOGRAD_MODES: readonly WinogradMode[] = ['off', 'on', 'auto'];
  * timed faster, once per backend instance) or off.
  */
 export const winogradSettings: { mode: WinogradMode; tile: WinogradTile; networks: WinogradMode } = {
-  mode: 'off',
+  mode: 'kernel',
   tile: 4,
   networks: 'on',
 };
@@ -429,6 +434,7 @@ export function useWinograd(tf: TF, shape: WinogradShape): boolean {
   const { mode, tile } = winogradSettings;
   if (mode === 'off') return false;
   if (mode === 'on') return true;
+  if (mode === 'kernel') return tile === 4 && wasmWinogradEligible(tf, shape.input, shape.cout);
   const backend = tf.getBackend();
   const key = keyOf(backend, tile, shape);
   const d = decisions.get(key);

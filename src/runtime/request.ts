@@ -69,8 +69,11 @@ export const zRunRequest = z
     backend: z.enum(BACKEND_ORDER).optional(),
     /** wasm's threads; absent: the host's default (every core). */
     threads: z.number().int().min(1).max(MAX_WASM_THREADS).optional(),
-    /** VGG's 3x3 convs by Winograd (src/ops/winograd.ts): off, on, or auto (per layer where timed faster). */
-    winograd: z.enum(['off', 'on', 'auto']).optional(),
+    /**
+     * VGG's 3x3 convs by Winograd (src/ops/winograd.ts): off, on, auto (per layer where timed faster), or kernel
+     * (where our wasm kernel runs it; the default when absent).
+     */
+    winograd: z.enum(['off', 'on', 'auto', 'kernel']).optional(),
     /** Value keys to preview (the editor's node previews); each arrives as a `probe` event. */
     probe: z.array(z.string()).optional(),
     /**
