@@ -11,17 +11,11 @@
  * up and calibrates). Prints a markdown table.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { builtinRegistry } from '../nodes';
-import { loadDocumentImages } from '../src/cli/node/node-session';
-import { startNodeBackend, tf } from '../src/cli/node/node-tf';
-import { parseDocument } from '../src/graph/document';
+import { startNodeBackend } from '../src/cli/node/node-tf';
 import type { WinogradMode } from '../src/ops/winograd';
-import { execute } from '../src/runtime/executor';
-import { createModelCache } from '../src/runtime/models';
-import { compileWithImages, makeServices } from '../src/runtime/sources';
+import { gatysBeta, gatysStep } from './gatys-step';
 
 const argv = process.argv.slice(2);
 const opt = (name: string, fallback: string) => (argv.includes(name) ? argv[argv.indexOf(name) + 1]! : fallback);
@@ -30,12 +24,6 @@ const steps = Number(opt('--steps', '3'));
 const busyCount = Number(opt('--busy', '0'));
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 const cores = availableParallelism();
-const registry = builtinRegistry();
-const path = here('../presets/gatys.json');
-const gatys = parseDocument(readFileSync(path, 'utf8')).model!;
-const { images } = await loadDocumentImages(gatys, registry, path);
-const beta = gatys.nodes.find((n) => n.id === 'style_total')!.params.weight as number;
-const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const fmt = (ms: number | undefined) =>
   ms === undefined ? '–' : ms >= 10000 ? `${(ms / 1000).toFixed(1)} s` : `${ms.toFixed(0)} ms`;
 const ratio = (a: number | undefined, b: number | undefined) => (a && b ? `${(a / b).toFixed(2)}x` : '–');
@@ -47,23 +35,13 @@ const load = () =>
 /** Mean ms per step of the preset at `size`; `threads` undefined: the backend's own choice. */
 async function step(size: number, threads: number | undefined, winograd: WinogradMode) {
   const choice = await startNodeBackend('wasm', threads === undefined ? {} : { threads });
-  const model = structuredClone(gatys);
-  Object.assign(model.nodes.find((n) => n.id === 'optim')!.params, { method: 'adam', steps, previewEvery: 0 });
-  const { plan } = compileWithImages(model, registry, images, size);
-  const models = createModelCache();
-  try {
-    const r = await execute(plan!, registry, makeServices(tf, images, size, 0, models), { winograd });
-    if (r.status !== 'done') throw new Error(`${size} px, ${threads} threads: ${r.status} ${r.error ?? ''}`);
-    return { ms: mean(r.steps.slice(1).map((s) => s.ms)), threads: choice.threads ?? 1 };
-  } finally {
-    models.dispose();
-  }
+  return { ms: await gatysStep(size, steps, { winograd }), threads: choice.threads ?? 1 };
 }
 
 function torch(threads: number): Record<string, number> | string {
   try {
     const args = ['--sizes', ...sizes.map(String), '--threads', String(threads), '--steps', String(steps)];
-    const out = execFileSync('/usr/bin/python3', [here('./bench-torch.py'), ...args, '--beta', String(beta)], {
+    const out = execFileSync('/usr/bin/python3', [here('./bench-torch.py'), ...args, '--beta', String(gatysBeta)], {
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -10,19 +10,14 @@
  * them gets). Each row's time is the mean over steps 1..N (step 0 warms up).
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { availableParallelism, loadavg } from 'node:os';
 import { extname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { builtinRegistry } from '../nodes';
-import { loadDocumentImages } from '../src/cli/node/node-session';
-import { startNodeBackend, tf } from '../src/cli/node/node-tf';
-import { parseDocument } from '../src/graph/document';
-import { execute } from '../src/runtime/executor';
-import { createModelCache } from '../src/runtime/models';
-import { compileWithImages, makeServices } from '../src/runtime/sources';
+import { startNodeBackend } from '../src/cli/node/node-tf';
+import { gatysBeta as beta, gatysStep, mean } from './gatys-step';
 
 const argv = process.argv.slice(2);
 const opt = (name: string, fallback: string) => (argv.includes(name) ? argv[argv.indexOf(name) + 1]! : fallback);
@@ -31,29 +26,13 @@ const steps = Number(opt('--steps', '4'));
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 const dist = opt('--dist', here('../dist'));
 const cores = availableParallelism();
-const registry = builtinRegistry();
-const path = here('../presets/gatys.json');
-const gatys = parseDocument(readFileSync(path, 'utf8')).model!;
-const { images } = await loadDocumentImages(gatys, registry, path);
-const beta = gatys.nodes.find((n) => n.id === 'style_total')!.params.weight as number;
-const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const fmt = (ms: number | undefined) => (ms === undefined ? '–' : `${ms.toFixed(0)} ms`);
 const ratio = (a: number | undefined, b: number | undefined) => (a && b ? `${(a / b).toFixed(2)}x` : '–');
 
 /** The CLI's path: the preset through the compiler and executor on Node's wasm with `threads` threads. */
 async function nodeStep(size: number, threads: number): Promise<{ ms: number; threads: number }> {
   const choice = await startNodeBackend('wasm', { threads });
-  const model = structuredClone(gatys);
-  Object.assign(model.nodes.find((n) => n.id === 'optim')!.params, { method: 'adam', steps, previewEvery: 0 });
-  const { plan } = compileWithImages(model, registry, images, size);
-  const models = createModelCache();
-  try {
-    const r = await execute(plan!, registry, makeServices(tf, images, size, 0, models));
-    if (r.status !== 'done') throw new Error(`${size} px, ${threads} threads: ${r.status} ${r.error ?? ''}`);
-    return { ms: mean(r.steps.slice(1).map((s) => s.ms)), threads: choice.threads ?? 1 };
-  } finally {
-    models.dispose();
-  }
+  return { ms: await gatysStep(size, steps), threads: choice.threads ?? 1 };
 }
 
 function torchStep(threads: number): Record<string, number> | string {

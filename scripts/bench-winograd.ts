@@ -12,13 +12,8 @@
  *
  *   npx tsx scripts/bench-winograd.ts [--sizes 128,256] [--threads 1,2] [--steps 3] [--reps 5] [--runs 2] [--no-step]
  */
-import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { fileURLToPath } from 'node:url';
-import { builtinRegistry } from '../nodes';
-import { loadDocumentImages } from '../src/cli/node/node-session';
 import { startNodeBackend, tf } from '../src/cli/node/node-tf';
-import { parseDocument } from '../src/graph/document';
 import { VGG19_CONVS, tapShape } from '../src/models/vgg19';
 import {
   disposeWinogradFilter,
@@ -29,9 +24,7 @@ import {
   type WinogradMode,
   type WinogradTile,
 } from '../src/ops/winograd';
-import { execute } from '../src/runtime/executor';
-import { createModelCache } from '../src/runtime/models';
-import { compileWithImages, makeServices } from '../src/runtime/sources';
+import { gatysStep, mean } from './gatys-step';
 
 const argv = process.argv.slice(2);
 const opt = (name: string, fallback: string) => (argv.includes(name) ? argv[argv.indexOf(name) + 1]! : fallback);
@@ -44,7 +37,6 @@ const withStep = !argv.includes('--no-step');
 const tiles: WinogradTile[] = [4, 2];
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const ms = (x: number) => `${x.toFixed(1)} ms`;
 
 function timeSync(f: () => tf.Tensor): number {
@@ -71,26 +63,6 @@ function layerRow(h: number, w: number, cin: number, cout: number) {
   filters.forEach((f) => disposeWinogradFilter(tf, f));
   tf.dispose([x, k]);
   return times.map(median);
-}
-
-const registry = builtinRegistry();
-const path = fileURLToPath(new URL('../presets/gatys.json', import.meta.url));
-const gatys = parseDocument(readFileSync(path, 'utf8')).model!;
-const { images } = await loadDocumentImages(gatys, registry, path);
-
-/** One Gatys run of `steps` Adam steps; the mean of steps 1..N. */
-async function gatysStep(size: number, winograd: WinogradMode): Promise<number> {
-  const model = structuredClone(gatys);
-  Object.assign(model.nodes.find((n) => n.id === 'optim')!.params, { method: 'adam', steps, previewEvery: 0 });
-  const { plan } = compileWithImages(model, registry, images, size);
-  const models = createModelCache();
-  try {
-    const r = await execute(plan!, registry, makeServices(tf, images, size, 0, models), { winograd });
-    if (r.status !== 'done') throw new Error(`${size} px, Winograd ${winograd}: ${r.status} ${r.error ?? ''}`);
-    return mean(r.steps.slice(1).map((s) => s.ms));
-  } finally {
-    models.dispose();
-  }
 }
 
 console.log(
@@ -128,7 +100,8 @@ for (const threads of threadCounts) {
     if (!withStep) continue;
     const times: Record<WinogradMode, number[]> = { off: [], on: [], auto: [], kernel: [] };
     for (let r = 0; r < runs; r++)
-      for (const mode of ['off', 'on', 'auto', 'kernel'] as const) times[mode].push(await gatysStep(size, mode));
+      for (const mode of ['off', 'on', 'auto', 'kernel'] as const)
+        times[mode].push(await gatysStep(size, steps, { winograd: mode }));
     const timed = winogradTimings();
     console.log(
       `Gatys step at ${size} px (mean of steps 1..${steps - 1}, ${runs} runs interleaved): off ${times.off.map(ms).join(', ')}; ` +
