@@ -1,6 +1,5 @@
 import type * as tfjs from '@tensorflow/tfjs';
 import { meanStd } from '../ops/moments';
-import { winogradInference } from '../ops/winograd';
 import { padSpatial, type Padding } from '../ops/pad';
 import { convFrom, type ConvWeights } from './checkpoints';
 import { convValid } from './conv';
@@ -84,14 +83,10 @@ export function styleMoments(tf: TF, packed: tfjs.Tensor): StyleMoments {
  * A 3x3 conv after reflection padding of 1, as the decoders and SANet's merge conv use (or another padding: circular
  * for a picture that tiles).
  */
-export function reflectConv(tf: TF, x: Tensor4D, w: ConvWeights, padding: Padding = 'reflect', relu = false): Tensor4D {
+export function reflectConv(tf: TF, x: Tensor4D, w: ConvWeights, padding: Padding = 'reflect'): Tensor4D {
   return tf.tidy(() => {
     const padded = padSpatial(tf, x, 1, padding);
-    // Inference (no tape) on wasm: StyleGraph's Winograd kernel, bias and ReLU fused; else the direct conv.
-    const fast = winogradInference(tf, padded, w.kernel, 'valid', { bias: w.bias, relu });
-    if (fast) return fast;
-    const y = tf.add(convValid(tf, padded, w.kernel), w.bias) as Tensor4D;
-    return relu ? tf.relu(y) : y;
+    return tf.add(convValid(tf, padded, w.kernel), w.bias) as Tensor4D;
   });
 }
 
@@ -136,7 +131,8 @@ export function decode(tf: TF, features: Tensor4D, weights: DecoderWeights, padd
   return tf.tidy(() => {
     let x = features;
     weights.convs.forEach((w, i) => {
-      x = reflectConv(tf, x, w, padding, i < weights.convs.length - 1);
+      x = reflectConv(tf, x, w, padding);
+      if (i < weights.convs.length - 1) x = tf.relu(x);
       if (UPSAMPLE_AFTER.has(i)) x = upsample2x(tf, x);
     });
     return x;
