@@ -477,9 +477,10 @@ function blockers(r: Run) {
     return graphBlocked.value;
   });
   // The status never says "ready" while Run is disabled: it says what to fix.
+  // The phase too: a reason said while TensorFlow.js started is the same string once it is ready.
   watch(
-    blocked,
-    (why) => {
+    [blocked, s.phase],
+    ([why]) => {
       if (s.phase.value !== 'ready') return;
       if (why && (s.message.value === 'ready' || s.message.value.startsWith('cannot run:')))
         s.message.value = `cannot run: ${why}`;
