@@ -142,8 +142,16 @@ describe('the editor: runs', () => {
     await page.fill('[data-test=steps]', '2');
     await page.dispatchEvent('[data-test=steps]', 'change');
     for (const seed of [1, 2]) {
-      await page.fill('[data-test=seed]', String(seed));
-      await page.dispatchEvent('[data-test=seed]', 'change');
+      // The run bar re-renders with the run (its value bound to the settings): on a loaded machine one re-render
+      // fell between fill and change and put the old seed back (CI queued seed 0). Set it until it holds.
+      await expect
+        .poll(async () => {
+          await page.fill('[data-test=seed]', String(seed));
+          await page.dispatchEvent('[data-test=seed]', 'change');
+          await page.waitForTimeout(50);
+          return page.inputValue('[data-test=seed]');
+        })
+        .toBe(String(seed));
       await page.click('[data-test=enqueue]');
     }
     expect(await page.textContent('[data-test=queue-paused]')).toMatch(/paused · 2 waiting/);
